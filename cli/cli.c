@@ -1,0 +1,108 @@
+/*
+ * cli.c - error printing and small helpers shared by the chanctl commands.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char *cli_progname = "chanctl";
+
+static void vprint(const char *prefix, const char *fmt, va_list ap)
+{
+    fputs(prefix, stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", cli_progname);
+    va_start(ap, fmt);
+    vprint("error: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_warning(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", cli_progname);
+    va_start(ap, fmt);
+    vprint("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_detail(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vprint("detail: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_hint(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vprint("hint: ", fmt, ap);
+    va_end(ap);
+}
+
+void cli_error_print(const chan_error *err)
+{
+    if (err->file[0] != '\0' && err->line > 0)
+        cli_error("%s:%d:%d: %s", err->file, err->line, err->column, err->message);
+    else if (err->file[0] != '\0')
+        cli_error("%s: %s", err->file, err->message);
+    else
+        cli_error("%s", err->message[0] ? err->message : chan_strerror(err->code));
+    if (err->detail[0] != '\0')
+        cli_detail("%s", err->detail);
+    if (err->hint[0] != '\0')
+        cli_hint("%s", err->hint);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "%s: ", cli_progname);
+    va_start(ap, fmt);
+    vprint("error: ", fmt, ap);
+    va_end(ap);
+    if (cmd)
+        fprintf(stderr, "Try \"%s %s --help\" for more information.\n", cli_progname, cmd);
+    else
+        fprintf(stderr, "Try \"%s --help\" for more information.\n", cli_progname);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_format_parse(cli_format *out, const char *cmd, const char *value, unsigned allowed)
+{
+    static const char *const names[] = {"text", "json", "junit", "github", "table"};
+    size_t i;
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if ((allowed & (1u << i)) && strcmp(value, names[i]) == 0) {
+            *out = (cli_format)i;
+            return 0;
+        }
+    }
+    cli_usage_error(cmd, "unknown format \"%s\"", value);
+    return -1;
+}
+
+int cli_finish_stdout(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write to standard output: %s", strerror(errno));
+        return CLI_EXIT_RUNTIME;
+    }
+    return CLI_EXIT_OK;
+}

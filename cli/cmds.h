@@ -1,0 +1,10 @@
+/*
+ * cmds.h - entry points of the chanctl commands, one cmd_<name>.c each.
+ */
+#ifndef CHANCTL_CMDS_H
+#define CHANCTL_CMDS_H
+
+int cmd_validate(int argc, char **argv);
+int cmd_compat(int argc, char **argv);
+
+#endif

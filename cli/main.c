@@ -1,0 +1,65 @@
+/*
+ * main.c - chanctl, the command-line client of the channel contract registry.
+ *
+ * Offline commands (validate, compat) use libchan directly; commands that
+ * touch a registry talk to chanregd over HTTP only.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "chan/version.h"
+#include "cli.h"
+#include "cmds.h"
+
+const cli_cmd cli_cmds[] = {
+    {"validate", "check contract files (offline, or against a registry)", cmd_validate},
+    {"compat", "check Avro schema compatibility under a mode", cmd_compat},
+};
+const size_t cli_cmds_count = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
+
+static void usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "%s - channel contract registry client\n\n"
+                 "Usage:\n"
+                 "  %s COMMAND [OPTION]... [ARG]...\n\n"
+                 "Commands:\n",
+            cli_progname, cli_progname);
+    for (i = 0; i < cli_cmds_count; i++)
+        fprintf(out, "  %-10s %s\n", cli_cmds[i].name, cli_cmds[i].summary);
+    fprintf(out, "\nOptions:\n"
+                 "  -V, --version  print the version and exit\n"
+                 "  -h, --help     show this help and exit\n\n"
+                 "Run \"%s COMMAND --help\" for the options of a command.\n"
+                 "Exit status: 0 ok, 1 check failed, 2 usage error, 3 runtime error.\n",
+            cli_progname);
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return cli_finish_stdout();
+    }
+    if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+        printf("%s %s\n", cli_progname, CHAN_VERSION_STRING);
+        return cli_finish_stdout();
+    }
+    for (i = 0; i < cli_cmds_count; i++) {
+        if (strcmp(argv[1], cli_cmds[i].name) == 0) {
+            int rc = cli_cmds[i].run(argc - 1, argv + 1);
+            int out_rc = cli_finish_stdout();
+
+            return rc != CLI_EXIT_OK ? rc : out_rc;
+        }
+    }
+    return cli_usage_error(NULL, "unknown command \"%s\"", argv[1]);
+}

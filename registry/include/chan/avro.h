@@ -1,0 +1,143 @@
+/*
+ * avro.h - Avro schema parsing and the schema compatibility engine.
+ *
+ * Implements the schema-resolution rules of the Avro 1.11 specification
+ * ("can a reader with schema R read data written with schema W?") and the
+ * Confluent compatibility modes on top of them.  Pure: no I/O.
+ *
+ * Ownership: chan_avro_schema values come from chan_avro_schema_parse and are
+ * freed with chan_avro_schema_free; reports from chan_compat_report_new are
+ * freed with chan_compat_report_free.  Everything else is borrowed.
+ */
+#ifndef CHAN_AVRO_H
+#define CHAN_AVRO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A parsed, validated Avro schema.  Immutable; safe to share between threads. */
+typedef struct chan_avro_schema chan_avro_schema;
+
+/**
+ * Parse and validate an Avro schema from JSON text.
+ *
+ * Rejects: bad JSON, unknown types, duplicate field names or enum symbols,
+ * invalid names or namespaces, redefined named types, defaults that do not
+ * match their type, fixed without a valid size, unions with duplicate
+ * branches or directly nested unions, ...
+ *
+ * @param[out] out the schema (free with chan_avro_schema_free), NULL on failure
+ * @param json     schema text (need not be NUL-terminated)
+ * @param len      length of json
+ * @return 0 or CHAN_EINVALID; err->message names the JSON pointer of the
+ *         problem, e.g. "/fields/2/type: unknown type \"strng\""
+ */
+int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len,
+                           chan_error *err);
+
+/** Free a schema.  NULL-safe. */
+void chan_avro_schema_free(chan_avro_schema *schema);
+
+/**
+ * The schema's Parsing Canonical Form (Avro specification).  Borrowed,
+ * valid as long as the schema.
+ */
+const char *chan_avro_schema_canonical(const chan_avro_schema *schema);
+
+/** CRC-64-AVRO (Rabin) fingerprint of the Parsing Canonical Form. */
+uint64_t chan_avro_schema_fingerprint(const chan_avro_schema *schema);
+
+/**
+ * The schema as compact JSON with every attribute kept (doc, default,
+ * aliases, custom attributes): the text the registry stores and compares
+ * for "same schema".  Borrowed, valid as long as the schema.
+ */
+const char *chan_avro_schema_normalized(const chan_avro_schema *schema);
+
+/** Full name of the top-level type ("com.acme.Order") or its type name ("string"). */
+const char *chan_avro_schema_name(const chan_avro_schema *schema);
+
+/* ------------------------------------------------------------------ */
+/* Compatibility                                                        */
+/* ------------------------------------------------------------------ */
+
+/** Confluent Schema Registry compatibility modes. */
+typedef enum chan_compat_mode {
+    CHAN_COMPAT_NONE = 0,
+    CHAN_COMPAT_BACKWARD,
+    CHAN_COMPAT_BACKWARD_TRANSITIVE,
+    CHAN_COMPAT_FORWARD,
+    CHAN_COMPAT_FORWARD_TRANSITIVE,
+    CHAN_COMPAT_FULL,
+    CHAN_COMPAT_FULL_TRANSITIVE,
+} chan_compat_mode;
+
+/** Parse "BACKWARD", "full_transitive", ... (case-insensitive).  @return 0 or CHAN_EINVALID */
+int chan_compat_mode_parse(chan_compat_mode *out, const char *name);
+
+/** Upper-case name of a mode, e.g. "BACKWARD_TRANSITIVE". */
+const char *chan_compat_mode_name(chan_compat_mode mode);
+
+/** One reason why a reader cannot read a writer. */
+typedef struct chan_compat_issue {
+    const char *kind;     /**< stable id, e.g. "READER_FIELD_MISSING_DEFAULT_VALUE" */
+    const char *location; /**< JSON pointer in the reader schema, e.g. "/fields/3" */
+    const char *message;  /**< e.g. "/fields/3 (amount): reader field has no default and writer lacks it" */
+    int version_index;    /**< index into `previous` of chan_avro_check_mode, -1 for a plain check */
+    bool reader_is_new;   /**< true when the new schema was the reader of the failed check */
+} chan_compat_issue;
+
+typedef struct chan_compat_report chan_compat_report;
+
+/** New empty report; free with chan_compat_report_free. */
+chan_compat_report *chan_compat_report_new(void);
+void chan_compat_report_free(chan_compat_report *report);
+size_t chan_compat_report_count(const chan_compat_report *report);
+/** Issue i (borrowed) or NULL. */
+const chan_compat_issue *chan_compat_report_get(const chan_compat_report *report, size_t i);
+
+/**
+ * Can data written with `writer` be read with `reader`?  Appends every
+ * reason it cannot (not only the first) to report (may be NULL).
+ *
+ * @return true when compatible
+ */
+bool chan_avro_can_read(const chan_avro_schema *reader, const chan_avro_schema *writer,
+                        chan_compat_report *report);
+
+/**
+ * Check a new schema against earlier versions under a Confluent mode.
+ * previous[0] is the most recent earlier version.  Non-transitive modes use
+ * previous[0] only; transitive ones all, newest first.  BACKWARD: new reads
+ * old; FORWARD: old reads new; FULL: both.
+ *
+ * @return 0 when compatible, CHAN_EINCOMPATIBLE otherwise (issues in report)
+ */
+int chan_avro_check_mode(chan_compat_mode mode, const chan_avro_schema *new_schema,
+                         const chan_avro_schema *const *previous, size_t n_previous,
+                         chan_compat_report *report);
+
+/**
+ * Governance rule on top of Avro compatibility: a record field that exists in
+ * `old_schema` but not in `new_schema` (matched by record full name and field
+ * name or alias) may only be removed when `old_schema` marked it deprecated
+ * (field attribute "deprecated": true) and gave it a default.  Appends one
+ * issue per violation (kind "FIELD_REMOVED_NOT_DEPRECATED" or
+ * "FIELD_REMOVED_WITHOUT_DEFAULT").
+ *
+ * @return true when no field was removed against the rule
+ */
+bool chan_avro_check_removals(const chan_avro_schema *new_schema,
+                              const chan_avro_schema *old_schema, chan_compat_report *report);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
