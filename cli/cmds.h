@@ -6,5 +6,8 @@
 
 int cmd_validate(int argc, char **argv);
 int cmd_compat(int argc, char **argv);
+int cmd_register(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_list(int argc, char **argv);
 
 #endif

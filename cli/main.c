@@ -14,6 +14,9 @@
 const cli_cmd cli_cmds[] = {
     {"validate", "check contract files (offline, or against a registry)", cmd_validate},
     {"compat", "check Avro schema compatibility under a mode", cmd_compat},
+    {"register", "push contracts and their schemas to a registry", cmd_register},
+    {"get", "show one channel, subject or schema of a registry", cmd_get},
+    {"list", "list channels, consumers or subjects of a registry", cmd_list},
 };
 const size_t cli_cmds_count = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 
