@@ -24,18 +24,20 @@ static void usage(FILE *out)
 {
     size_t i;
 
-    fprintf(out, "%s - channel contract registry client\n\n"
-                 "Usage:\n"
-                 "  %s COMMAND [OPTION]... [ARG]...\n\n"
-                 "Commands:\n",
+    fprintf(out,
+            "%s - channel contract registry client\n\n"
+            "Usage:\n"
+            "  %s COMMAND [OPTION]... [ARG]...\n\n"
+            "Commands:\n",
             cli_progname, cli_progname);
     for (i = 0; i < cli_cmds_count; i++)
         fprintf(out, "  %-10s %s\n", cli_cmds[i].name, cli_cmds[i].summary);
-    fprintf(out, "\nOptions:\n"
-                 "  -V, --version  print the version and exit\n"
-                 "  -h, --help     show this help and exit\n\n"
-                 "Run \"%s COMMAND --help\" for the options of a command.\n"
-                 "Exit status: 0 ok, 1 check failed, 2 usage error, 3 runtime error.\n",
+    fprintf(out,
+            "\nOptions:\n"
+            "  -V, --version  print the version and exit\n"
+            "  -h, --help     show this help and exit\n\n"
+            "Run \"%s COMMAND --help\" for the options of a command.\n"
+            "Exit status: 0 ok, 1 check failed, 2 usage error, 3 runtime error.\n",
             cli_progname);
 }
 

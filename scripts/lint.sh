@@ -1,13 +1,45 @@
 #!/usr/bin/env bash
-# Style checks: banned functions in project C sources.
+# Static checks on the project's C sources:
+#  - banned functions (unbounded string functions, unchecked number parsing),
+#  - formatting against .clang-format,
+#  - cppcheck (warnings, portability, performance).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 status=0
-files=$(git ls-files '*.c' '*.h' 2>/dev/null || find registry cli tests bench -name '*.[ch]')
-# Banned: unbounded string functions and unchecked number parsing.
-if grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets|atoi|atol|atof)\s*\(' $files; then
+mapfile -t files < <(git ls-files '*.c' '*.h' '*.h.in' 2>/dev/null | grep -v '\.h\.in$' || true)
+if [ "${#files[@]}" -eq 0 ]; then
+    mapfile -t files < <(find registry cli tests bench -name '*.[ch]')
+fi
+
+if grep -nE '\b(sprintf|vsprintf|strcpy|strcat|gets|atoi|atol|atof)\s*\(' "${files[@]}"; then
     echo "lint: banned function used (use snprintf, chan_buf, chan_parse_int64)" >&2
     status=1
+fi
+
+if command -v clang-format >/dev/null 2>&1; then
+    if ! clang-format --dry-run --Werror "${files[@]}" 2>/tmp/chanreg-clang-format.$$; then
+        head -40 /tmp/chanreg-clang-format.$$ >&2
+        echo "lint: files not formatted; run: clang-format -i <file>" >&2
+        status=1
+    fi
+    rm -f /tmp/chanreg-clang-format.$$
+else
+    echo "lint: clang-format not installed, formatting not checked" >&2
+fi
+
+if command -v cppcheck >/dev/null 2>&1; then
+    if ! cppcheck -q --error-exitcode=1 --enable=warning,portability,performance \
+        --inline-suppr --suppress=missingIncludeSystem --std=c11 \
+        -I registry/include -I cli "${files[@]}"; then
+        echo "lint: cppcheck found problems" >&2
+        status=1
+    fi
+else
+    echo "lint: cppcheck not installed, not run" >&2
+fi
+
+if [ "$status" -eq 0 ]; then
+    echo "lint: ok (${#files[@]} files)"
 fi
 exit $status

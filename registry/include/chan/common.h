@@ -52,7 +52,10 @@ typedef struct chan_buf {
     size_t cap; /**< bytes allocated */
 } chan_buf;
 
-#define CHAN_BUF_INIT {NULL, 0, 0}
+#define CHAN_BUF_INIT                                                                              \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 void chan_buf_init(chan_buf *buf);
 /** Free the contents and reset to empty.  NULL-safe. */
@@ -86,8 +89,7 @@ char *chan_buf_take(chan_buf *buf);
  * @param max_size     refuse files larger than this (CHAN_ETOOBIG)
  * @return 0, CHAN_ENOTFOUND, CHAN_EIO or CHAN_ETOOBIG
  */
-int chan_file_read(char **out, size_t *out_len, const char *path, size_t max_size,
-                   chan_error *err);
+int chan_file_read(char **out, size_t *out_len, const char *path, size_t max_size, chan_error *err);
 
 /**
  * Write a file atomically and durably: write a temporary file beside it,
@@ -142,8 +144,7 @@ int chan_log_level_parse(chan_log_level *out, const char *name);
  * k=v pairs.  The level is checked before formatting.  Thread-safe: one
  * write(2) per line.
  */
-void chan_log(chan_log_level level, const char *module, const char *fmt, ...)
-    CHAN_PRINTF(3, 4);
+void chan_log(chan_log_level level, const char *module, const char *fmt, ...) CHAN_PRINTF(3, 4);
 
 #define chan_log_debug(module, ...)                                                                \
     do {                                                                                           \

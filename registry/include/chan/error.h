@@ -50,18 +50,21 @@ typedef enum chan_code {
 
 /** Details of the last error of an operation.  A value type: no dispose. */
 typedef struct chan_error {
-    int code;                              /**< one of chan_code */
-    char message[CHAN_ERROR_MESSAGE_MAX];  /**< one line, lower-case, no final period */
-    char detail[CHAN_ERROR_DETAIL_MAX];    /**< optional longer explanation */
-    char hint[CHAN_ERROR_HINT_MAX];        /**< optional suggestion for the user */
-    char file[CHAN_ERROR_FILE_MAX];        /**< optional source file of the problem */
-    int line;                              /**< 1-based line in file, 0 if unknown */
-    int column;                            /**< 1-based column in file, 0 if unknown */
-    char path[CHAN_ERROR_PATH_MAX];        /**< optional logical path, e.g. consumers[2].group */
-    int reason;                            /**< optional module-specific refinement of code */
+    int code;                             /**< one of chan_code */
+    char message[CHAN_ERROR_MESSAGE_MAX]; /**< one line, lower-case, no final period */
+    char detail[CHAN_ERROR_DETAIL_MAX];   /**< optional longer explanation */
+    char hint[CHAN_ERROR_HINT_MAX];       /**< optional suggestion for the user */
+    char file[CHAN_ERROR_FILE_MAX];       /**< optional source file of the problem */
+    int line;                             /**< 1-based line in file, 0 if unknown */
+    int column;                           /**< 1-based column in file, 0 if unknown */
+    char path[CHAN_ERROR_PATH_MAX];       /**< optional logical path, e.g. consumers[2].group */
+    int reason;                           /**< optional module-specific refinement of code */
 } chan_error;
 
-#define CHAN_ERROR_INIT {0}
+#define CHAN_ERROR_INIT                                                                            \
+    {                                                                                              \
+        0                                                                                          \
+    }
 
 /** Name of a code, e.g. "not found".  Never NULL. */
 const char *chan_strerror(int code);
@@ -128,8 +131,8 @@ void chan_diag_list_free(chan_diag_list *list);
  *         so a caller can attach a hint with chan_diag_set_hint.
  */
 chan_diag *chan_diag_add(chan_diag_list *list, chan_diag_severity severity, const char *file,
-                         int line, int column, const char *rule, const char *path,
-                         const char *fmt, ...) CHAN_PRINTF(8, 9);
+                         int line, int column, const char *rule, const char *path, const char *fmt,
+                         ...) CHAN_PRINTF(8, 9);
 
 /** Replace the hint of d (printf-style). */
 void chan_diag_set_hint(chan_diag *d, const char *fmt, ...) CHAN_PRINTF(2, 3);

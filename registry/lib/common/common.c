@@ -203,8 +203,7 @@ char *chan_buf_take(chan_buf *buf)
 
 /* ------------------------------------------------------------------ */
 
-int chan_file_read(char **out, size_t *out_len, const char *path, size_t max_size,
-                   chan_error *err)
+int chan_file_read(char **out, size_t *out_len, const char *path, size_t max_size, chan_error *err)
 {
     chan_buf buf = CHAN_BUF_INIT;
     char chunk[65536];

@@ -160,8 +160,8 @@ void chan_diag_list_free(chan_diag_list *list)
 }
 
 chan_diag *chan_diag_add(chan_diag_list *list, chan_diag_severity severity, const char *file,
-                         int line, int column, const char *rule, const char *path,
-                         const char *fmt, ...)
+                         int line, int column, const char *rule, const char *path, const char *fmt,
+                         ...)
 {
     chan_diag *d;
     va_list ap;
