@@ -1,9 +1,643 @@
-/* cmd_validate.c - placeholder until the validate command lands. */
+/*
+ * cmd_validate.c - `chanctl validate`: check contract files offline.
+ *
+ * Loads every contract given (files, or directories searched recursively for
+ * *.yaml / *.yml; default `contracts/`), resolves and checks their Avro
+ * schemas, runs the cross-file checks, and prints every diagnostic in one of
+ * four formats: text (file:line:col, the source line with a caret, hints),
+ * json, junit (one testcase per contract file) or github (workflow
+ * annotations).  The report is the command's result, so it goes to stdout
+ * in every format; usage errors go to stderr.
+ *
+ * Exit status: 0 valid, 1 invalid (or warnings with --strict), 2 usage error.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+
+#include "chan/common.h"
+#include "chan/contract.h"
 #include "cli.h"
 #include "cmds.h"
 
+#define CMD_NAME "validate"
+/* Directory recursion guard: contract trees are shallow. */
+#define MAX_DIR_DEPTH 32
+/* Longest source line shown under a diagnostic. */
+#define MAX_EXCERPT 160
+
+/* Option table: getopt_long's array and --help are both generated from it. */
+enum {
+    OPT_FORMAT = 'f',
+    OPT_HELP = 'h',
+    OPT_QUIET = 'q',
+    OPT_STRICT = 256,
+    OPT_SCHEMAS,
+};
+
+typedef struct opt_spec {
+    const char *name;
+    int has_arg;
+    int val;
+    const char *arg_name;
+    const char *help;
+} opt_spec;
+
+static const opt_spec opt_specs[] = {
+    {"format", required_argument, OPT_FORMAT, "FORMAT",
+     "output format: text (default), json, junit, github"},
+    {"strict", no_argument, OPT_STRICT, NULL, "fail on warnings too (e.g. passed deprecation)"},
+    {"schemas", required_argument, OPT_SCHEMAS, "DIR",
+     "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)"},
+    {"quiet", no_argument, OPT_QUIET, NULL,
+     "text format: no source excerpts, no summary when valid"},
+    {"help", no_argument, OPT_HELP, NULL, "show this help and exit"},
+};
+
+typedef struct validate_opts {
+    cli_format format;
+    bool strict;
+    bool quiet;
+    const char *schema_root;
+} validate_opts;
+
+typedef struct file_list {
+    char **paths;
+    size_t count;
+    size_t cap;
+} file_list;
+
+static void usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out,
+            "Usage: %s " CMD_NAME " [OPTION]... [PATH]...\n\n"
+            "Check channel contracts: fields, values, schema files, the compatibility of\n"
+            "their version chain, and clashes between contracts.  PATH is a contract file or\n"
+            "a directory searched recursively for *.yaml and *.yml (default: contracts).\n\n"
+            "Options:\n",
+            cli_progname);
+    for (i = 0; i < CHAN_ARRAY_SIZE(opt_specs); i++) {
+        const opt_spec *s = &opt_specs[i];
+        char left[48];
+
+        if (s->val < 256)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", s->val, s->name, s->arg_name ? "=" : "",
+                     s->arg_name ? s->arg_name : "");
+        else
+            snprintf(left, sizeof(left), "    --%s%s%s", s->name, s->arg_name ? "=" : "",
+                     s->arg_name ? s->arg_name : "");
+        fprintf(out, "  %-22s %s\n", left, s->help);
+    }
+    fprintf(out, "\nExit status: 0 valid, 1 invalid, 2 usage error.\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Collecting files                                                    */
+/* ------------------------------------------------------------------ */
+
+static void file_list_add(file_list *l, const char *path)
+{
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 16;
+        l->paths = chan_xreallocarray(l->paths, l->cap, sizeof(char *));
+    }
+    l->paths[l->count++] = chan_xstrdup(path);
+}
+
+static void file_list_dispose(file_list *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->count; i++)
+        free(l->paths[i]);
+    free(l->paths);
+}
+
+static bool is_contract_name(const char *name)
+{
+    return name[0] != '.' && (chan_str_endswith(name, ".yaml") || chan_str_endswith(name, ".yml"));
+}
+
+/* Add the contract files under dir in a stable (sorted) order. */
+static int collect_dir(file_list *l, const char *dir, int depth)
+{
+    struct dirent **names = NULL;
+    int n, i, error = 0;
+
+    if (depth > MAX_DIR_DEPTH)
+        return 0;
+    n = scandir(dir, &names, NULL, alphasort);
+    if (n < 0) {
+        cli_error("cannot read directory %s: %s", dir, strerror(errno));
+        return CLI_EXIT_USAGE;
+    }
+    for (i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        char *path;
+        struct stat st;
+
+        if (name[0] == '.' || error) {
+            free(names[i]);
+            continue;
+        }
+        path = chan_str_endswith(dir, "/") ? chan_xasprintf("%s%s", dir, name)
+                                           : chan_xasprintf("%s/%s", dir, name);
+        if (stat(path, &st) == 0) {
+            if (S_ISDIR(st.st_mode))
+                error = collect_dir(l, path, depth + 1);
+            else if (S_ISREG(st.st_mode) && is_contract_name(name))
+                file_list_add(l, path);
+        }
+        free(path);
+        free(names[i]);
+    }
+    free(names);
+    return error;
+}
+
+static int collect(file_list *l, const char *path)
+{
+    struct stat st;
+
+    if (stat(path, &st) != 0)
+        return cli_usage_error(CMD_NAME, "cannot access %s: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return collect_dir(l, path, 0);
+    file_list_add(l, path);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Source excerpts                                                     */
+/* ------------------------------------------------------------------ */
+
+typedef struct source_cache {
+    char *file;
+    char *text;
+    size_t len;
+} source_cache;
+
+/* True when s[0..n) is printable UTF-8 text (tabs allowed). */
+static bool printable(const char *s, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n) {
+        unsigned char c = (unsigned char)s[i];
+        size_t extra;
+
+        if (c < 0x80) {
+            if ((c < 0x20 && c != '\t') || c == 0x7f)
+                return false;
+            i++;
+            continue;
+        }
+        extra = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 0;
+        if (extra == 0 || c < 0xC2 || i + extra >= n)
+            return false;
+        for (size_t k = 1; k <= extra; k++)
+            if (((unsigned char)s[i + k] & 0xC0) != 0x80)
+                return false;
+        i += extra + 1;
+    }
+    return true;
+}
+
+/* Print "  14 | source" and the caret line, when the line is printable. */
+static void print_excerpt(source_cache *cache, const chan_diag *d)
+{
+    const char *p, *end, *line_start;
+    size_t line_len, i;
+    int line = 1, col;
+
+    if (d->file == NULL || d->line <= 0)
+        return;
+    if (cache->file == NULL || strcmp(cache->file, d->file) != 0) {
+        free(cache->file);
+        free(cache->text);
+        cache->file = chan_xstrdup(d->file);
+        cache->text = NULL;
+        cache->len = 0;
+        if (chan_file_read(&cache->text, &cache->len, d->file, CHAN_CONTRACT_MAX_SIZE, NULL) < 0)
+            cache->text = NULL;
+    }
+    if (cache->text == NULL)
+        return;
+    p = cache->text;
+    end = cache->text + cache->len;
+    while (line < d->line && p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+
+        if (nl == NULL)
+            return;
+        p = nl + 1;
+        line++;
+    }
+    if (line != d->line)
+        return;
+    line_start = p;
+    while (p < end && *p != '\n' && *p != '\r')
+        p++;
+    line_len = (size_t)(p - line_start);
+    if (line_len > MAX_EXCERPT || !printable(line_start, line_len))
+        return;
+    printf(" %5d | %.*s\n", d->line, (int)line_len, line_start);
+    printf("       | ");
+    /* Columns count characters; keep tabs so the caret lines up. */
+    for (i = 0, col = 1; i < line_len && col < d->column; i++) {
+        unsigned char c = (unsigned char)line_start[i];
+
+        if ((c & 0xC0) == 0x80)
+            continue;
+        putchar(c == '\t' ? '\t' : ' ');
+        col++;
+    }
+    puts("^");
+}
+
+/* ------------------------------------------------------------------ */
+/* Output formats                                                      */
+/* ------------------------------------------------------------------ */
+
+typedef struct file_result {
+    size_t errors;
+    size_t warnings;
+} file_result;
+
+static size_t file_index(const file_list *files, const char *file)
+{
+    size_t i;
+
+    for (i = 0; file && i < files->count; i++)
+        if (strcmp(files->paths[i], file) == 0)
+            return i;
+    return files->count;
+}
+
+static bool diag_fails(const chan_diag *d, bool strict)
+{
+    return d->severity == CHAN_DIAG_ERROR || (strict && d->severity == CHAN_DIAG_WARNING);
+}
+
+static void print_text(const chan_diag_list *diags, const file_list *files, size_t n_invalid,
+                       const validate_opts *o)
+{
+    source_cache cache = {0};
+    size_t i, n = chan_diag_list_count(diags);
+    size_t errors = chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR);
+    size_t warnings = chan_diag_list_count_severity(diags, CHAN_DIAG_WARNING);
+
+    for (i = 0; i < n; i++) {
+        const chan_diag *d = chan_diag_list_get(diags, i);
+
+        if (d->line > 0)
+            printf("%s:%d:%d: %s: %s", d->file ? d->file : "<input>", d->line, d->column,
+                   chan_diag_severity_name(d->severity), d->message);
+        else
+            printf("%s: %s: %s", d->file ? d->file : "<input>",
+                   chan_diag_severity_name(d->severity), d->message);
+        if (d->rule)
+            printf(" [%s]", d->rule);
+        putchar('\n');
+        if (!o->quiet)
+            print_excerpt(&cache, d);
+        if (d->hint)
+            printf("hint: %s\n", d->hint);
+    }
+    free(cache.file);
+    free(cache.text);
+    if (o->quiet && n_invalid == 0 && warnings == 0)
+        return;
+    if (n > 0)
+        putchar('\n');
+    printf("%zu contract%s checked: %zu valid, %zu invalid; %zu error%s, %zu warning%s\n",
+           files->count, files->count == 1 ? "" : "s", files->count - n_invalid, n_invalid, errors,
+           errors == 1 ? "" : "s", warnings, warnings == 1 ? "" : "s");
+}
+
+static json_t *diag_json(const chan_diag *d)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "file", d->file ? json_string(d->file) : json_null());
+    json_object_set_new(o, "line", json_integer(d->line));
+    json_object_set_new(o, "column", json_integer(d->column));
+    json_object_set_new(o, "severity", json_string(chan_diag_severity_name(d->severity)));
+    json_object_set_new(o, "rule", d->rule ? json_string(d->rule) : json_null());
+    json_object_set_new(o, "path", d->path ? json_string(d->path) : json_null());
+    json_object_set_new(o, "message", json_string(d->message));
+    json_object_set_new(o, "hint", d->hint ? json_string(d->hint) : json_null());
+    return o;
+}
+
+static void print_json(const chan_diag_list *diags, const file_list *files,
+                       const file_result *results, size_t n_invalid)
+{
+    json_t *root = json_object();
+    json_t *arr = json_array();
+    json_t *contracts = json_array();
+    size_t i;
+    char *text;
+
+    for (i = 0; i < files->count; i++) {
+        json_t *c = json_object();
+
+        json_object_set_new(c, "file", json_string(files->paths[i]));
+        json_object_set_new(c, "valid", json_boolean(results[i].errors == 0));
+        json_object_set_new(c, "errors", json_integer((json_int_t)results[i].errors));
+        json_object_set_new(c, "warnings", json_integer((json_int_t)results[i].warnings));
+        json_array_append_new(contracts, c);
+    }
+    for (i = 0; i < chan_diag_list_count(diags); i++)
+        json_array_append_new(arr, diag_json(chan_diag_list_get(diags, i)));
+    json_object_set_new(root, "valid", json_boolean(n_invalid == 0));
+    json_object_set_new(root, "contracts", contracts);
+    json_object_set_new(
+        root, "errors",
+        json_integer((json_int_t)chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR)));
+    json_object_set_new(
+        root, "warnings",
+        json_integer((json_int_t)chan_diag_list_count_severity(diags, CHAN_DIAG_WARNING)));
+    json_object_set_new(root, "diagnostics", arr);
+    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(root);
+}
+
+/* XML text/attribute escaping; control characters other than TAB/LF are dropped. */
+static void xml_puts(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        switch (c) {
+        case '&':
+            fputs("&amp;", stdout);
+            break;
+        case '<':
+            fputs("&lt;", stdout);
+            break;
+        case '>':
+            fputs("&gt;", stdout);
+            break;
+        case '"':
+            fputs("&quot;", stdout);
+            break;
+        case '\'':
+            fputs("&apos;", stdout);
+            break;
+        default:
+            if (c >= 0x20 || c == '\t' || c == '\n')
+                putchar(c);
+        }
+    }
+}
+
+static void print_junit(const chan_diag_list *diags, const file_list *files,
+                        const file_result *results, const validate_opts *o)
+{
+    size_t i, k, failures = 0;
+
+    for (i = 0; i < files->count; i++)
+        failures += results[i].errors > 0 || (o->strict && results[i].warnings > 0);
+    printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    printf("<testsuites name=\"chanctl validate\" tests=\"%zu\" failures=\"%zu\">\n", files->count,
+           failures);
+    printf("  <testsuite name=\"contracts\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
+           files->count, failures);
+    for (i = 0; i < files->count; i++) {
+        bool failed = results[i].errors > 0 || (o->strict && results[i].warnings > 0);
+        bool has_out = false;
+
+        printf("    <testcase classname=\"chanctl.validate\" name=\"");
+        xml_puts(files->paths[i]);
+        printf("\">\n");
+        if (failed) {
+            printf("      <failure type=\"invalid-contract\" message=\"%zu error%s, %zu "
+                   "warning%s\">",
+                   results[i].errors, results[i].errors == 1 ? "" : "s", results[i].warnings,
+                   results[i].warnings == 1 ? "" : "s");
+        }
+        for (k = 0; k < chan_diag_list_count(diags); k++) {
+            const chan_diag *d = chan_diag_list_get(diags, k);
+            char *line;
+
+            if (file_index(files, d->file) != i)
+                continue;
+            if (!failed && !has_out) {
+                printf("      <system-out>");
+                has_out = true;
+            }
+            line = chan_xasprintf("%s:%d:%d: %s: %s [%s]%s%s\n", d->file, d->line, d->column,
+                                  chan_diag_severity_name(d->severity), d->message,
+                                  d->rule ? d->rule : "", d->hint ? "\nhint: " : "",
+                                  d->hint ? d->hint : "");
+            xml_puts(line);
+            free(line);
+        }
+        if (failed)
+            printf("</failure>\n");
+        else if (has_out)
+            printf("</system-out>\n");
+        printf("    </testcase>\n");
+    }
+    printf("  </testsuite>\n</testsuites>\n");
+}
+
+/* GitHub workflow command escaping: data, and property values (more strict). */
+static void gh_puts(const char *s, bool property)
+{
+    for (; *s; s++) {
+        if (*s == '%')
+            fputs("%25", stdout);
+        else if (*s == '\r')
+            fputs("%0D", stdout);
+        else if (*s == '\n')
+            fputs("%0A", stdout);
+        else if (property && *s == ':')
+            fputs("%3A", stdout);
+        else if (property && *s == ',')
+            fputs("%2C", stdout);
+        else
+            putchar(*s);
+    }
+}
+
+static void print_github(const chan_diag_list *diags, const file_list *files, size_t n_invalid)
+{
+    size_t i;
+
+    for (i = 0; i < chan_diag_list_count(diags); i++) {
+        const chan_diag *d = chan_diag_list_get(diags, i);
+
+        printf("::%s ", d->severity == CHAN_DIAG_ERROR     ? "error"
+                        : d->severity == CHAN_DIAG_WARNING ? "warning"
+                                                           : "notice");
+        printf("file=");
+        gh_puts(d->file ? d->file : "", true);
+        if (d->line > 0)
+            printf(",line=%d,col=%d", d->line, d->column);
+        if (d->rule) {
+            printf(",title=");
+            gh_puts(d->rule, true);
+        }
+        printf("::");
+        gh_puts(d->message, false);
+        if (d->hint) {
+            gh_puts("\nhint: ", false);
+            gh_puts(d->hint, false);
+        }
+        putchar('\n');
+    }
+    printf("%zu contract%s checked: %zu valid, %zu invalid\n", files->count,
+           files->count == 1 ? "" : "s", files->count - n_invalid, n_invalid);
+}
+
+/* ------------------------------------------------------------------ */
+/* Command                                                             */
+/* ------------------------------------------------------------------ */
+
+static int parse_args(validate_opts *o, int *out_first, int argc, char **argv)
+{
+    struct option longopts[CHAN_ARRAY_SIZE(opt_specs) + 1];
+    char shortopts[2 * CHAN_ARRAY_SIZE(opt_specs) + 2];
+    size_t i, s = 0;
+    int c;
+
+    shortopts[s++] = ':';
+    for (i = 0; i < CHAN_ARRAY_SIZE(opt_specs); i++) {
+        longopts[i].name = opt_specs[i].name;
+        longopts[i].has_arg = opt_specs[i].has_arg;
+        longopts[i].flag = NULL;
+        longopts[i].val = opt_specs[i].val;
+        if (opt_specs[i].val < 256) {
+            shortopts[s++] = (char)opt_specs[i].val;
+            if (opt_specs[i].has_arg == required_argument)
+                shortopts[s++] = ':';
+        }
+    }
+    memset(&longopts[i], 0, sizeof(longopts[i]));
+    shortopts[s] = '\0';
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_FORMAT:
+            if (cli_format_parse(&o->format, CMD_NAME, optarg,
+                                 (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON) |
+                                     (1u << CLI_FORMAT_JUNIT) | (1u << CLI_FORMAT_GITHUB)) < 0)
+                return CLI_EXIT_USAGE;
+            break;
+        case OPT_STRICT:
+            o->strict = true;
+            break;
+        case OPT_QUIET:
+            o->quiet = true;
+            break;
+        case OPT_SCHEMAS:
+            o->schema_root = optarg;
+            break;
+        case OPT_HELP:
+            usage(stdout);
+            return -1;
+        case ':':
+            return cli_usage_error(CMD_NAME, "option %s needs a value", argv[optind - 1]);
+        default:
+            return cli_usage_error(CMD_NAME, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    *out_first = optind;
+    return 0;
+}
+
 int cmd_validate(int argc, char **argv)
 {
-    cli_error("the validate command is not available in this build");
-    return CLI_EXIT_RUNTIME;
+    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL};
+    chan_contract_load_options lopts = CHAN_CONTRACT_LOAD_OPTIONS_INIT;
+    file_list files = {0};
+    chan_contract_set *set = NULL;
+    chan_diag_list *diags = NULL;
+    file_result *results = NULL;
+    size_t i, n_invalid = 0, n_failing = 0;
+    int first = 0, rc;
+
+    rc = parse_args(&o, &first, argc, argv);
+    if (rc < 0)
+        return CLI_EXIT_OK; /* --help */
+    if (rc != 0)
+        return rc;
+    if (o.schema_root) {
+        struct stat st;
+
+        if (stat(o.schema_root, &st) != 0 || !S_ISDIR(st.st_mode))
+            return cli_usage_error(CMD_NAME, "--schemas: %s is not a directory", o.schema_root);
+    }
+    if (first >= argc) {
+        rc = collect(&files, "contracts");
+    } else {
+        for (i = (size_t)first; i < (size_t)argc && rc == 0; i++)
+            rc = collect(&files, argv[i]);
+    }
+    if (rc != 0)
+        goto cleanup;
+    if (files.count == 0)
+        cli_warning("no contract files (*.yaml, *.yml) found");
+
+    lopts.schema_root = o.schema_root;
+    set = chan_contract_set_new();
+    diags = chan_diag_list_new();
+    for (i = 0; i < files.count; i++)
+        (void)chan_contract_set_add_file(set, files.paths[i], &lopts, diags, NULL);
+    (void)chan_contract_set_check(set, diags);
+    chan_diag_list_sort(diags);
+
+    results = chan_xcalloc(files.count + 1, sizeof(*results));
+    for (i = 0; i < chan_diag_list_count(diags); i++) {
+        const chan_diag *d = chan_diag_list_get(diags, i);
+        size_t k = file_index(&files, d->file);
+
+        if (d->severity == CHAN_DIAG_ERROR)
+            results[k].errors++;
+        else if (d->severity == CHAN_DIAG_WARNING)
+            results[k].warnings++;
+        if (diag_fails(d, o.strict))
+            n_failing++;
+    }
+    for (i = 0; i < files.count; i++)
+        n_invalid += results[i].errors > 0;
+
+    switch (o.format) {
+    case CLI_FORMAT_JSON:
+        print_json(diags, &files, results, n_invalid);
+        break;
+    case CLI_FORMAT_JUNIT:
+        print_junit(diags, &files, results, &o);
+        break;
+    case CLI_FORMAT_GITHUB:
+        print_github(diags, &files, n_invalid);
+        break;
+    default:
+        print_text(diags, &files, n_invalid, &o);
+        break;
+    }
+    rc = n_failing > 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+
+cleanup:
+    free(results);
+    chan_diag_list_free(diags);
+    chan_contract_set_free(set);
+    file_list_dispose(&files);
+    return rc;
 }
