@@ -39,8 +39,7 @@ typedef struct chan_avro_schema chan_avro_schema;
  * @return 0 or CHAN_EINVALID; err->message names the JSON pointer of the
  *         problem, e.g. "/fields/2/type: unknown type \"strng\""
  */
-int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len,
-                           chan_error *err);
+int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len, chan_error *err);
 
 /** Free a schema.  NULL-safe. */
 void chan_avro_schema_free(chan_avro_schema *schema);
@@ -85,13 +84,27 @@ int chan_compat_mode_parse(chan_compat_mode *out, const char *name);
 /** Upper-case name of a mode, e.g. "BACKWARD_TRANSITIVE". */
 const char *chan_compat_mode_name(chan_compat_mode mode);
 
-/** One reason why a reader cannot read a writer. */
+/**
+ * One reason why a reader cannot read a writer.  Kinds (stable ids, the
+ * Confluent names where one exists; see docs/compatibility.md):
+ *
+ * - READER_FIELD_MISSING_DEFAULT_VALUE: a reader field the writer lacks has no default
+ * - TYPE_MISMATCH: the types differ and no promotion applies
+ * - NAME_MISMATCH: named types with different names and no matching reader alias
+ * - FIXED_SIZE_MISMATCH: fixed types of different sizes
+ * - MISSING_ENUM_SYMBOLS: writer symbols unknown to a reader enum without default
+ * - MISSING_UNION_BRANCH: no reader union branch for a writer type or union branch
+ * - DECIMAL_MISMATCH: decimals whose precision or scale differ
+ * - FIELD_REMOVED_NOT_DEPRECATED, FIELD_REMOVED_WITHOUT_DEFAULT: chan_avro_check_removals
+ *
+ * Strings are owned by the report.
+ */
 typedef struct chan_compat_issue {
     const char *kind;     /**< stable id, e.g. "READER_FIELD_MISSING_DEFAULT_VALUE" */
     const char *location; /**< JSON pointer in the reader schema, e.g. "/fields/3" */
-    const char *message;  /**< e.g. "/fields/3 (amount): reader field has no default and writer lacks it" */
-    int version_index;    /**< index into `previous` of chan_avro_check_mode, -1 for a plain check */
-    bool reader_is_new;   /**< true when the new schema was the reader of the failed check */
+    const char *message;  /**< "/fields/3 (amount): reader field has no default and ..." */
+    int version_index;  /**< index into `previous` of chan_avro_check_mode, -1 for a plain check */
+    bool reader_is_new; /**< true when the new schema was the reader of the failed check */
 } chan_compat_issue;
 
 typedef struct chan_compat_report chan_compat_report;

@@ -1,0 +1,163 @@
+/*
+ * avro_int.h - the in-memory model of a parsed Avro schema, shared by the
+ * parser (schema.c) and the compatibility engine (compat.c).  Not installed.
+ *
+ * A chan_avro_schema owns every node in `nodes`; nodes point at each other
+ * freely (named-type references, recursion), so a node is never freed on its
+ * own: chan_avro_schema_free frees the whole array.
+ */
+#ifndef CHAN_AVRO_INT_H
+#define CHAN_AVRO_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "chan/avro.h"
+
+/** Maximum nesting of schema definitions; deeper input is rejected. */
+#define CHAN_AVRO_MAX_DEPTH 256
+
+typedef enum avro_kind {
+    AVRO_NULL = 0,
+    AVRO_BOOLEAN,
+    AVRO_INT,
+    AVRO_LONG,
+    AVRO_FLOAT,
+    AVRO_DOUBLE,
+    AVRO_BYTES,
+    AVRO_STRING,
+    AVRO_RECORD,
+    AVRO_ENUM,
+    AVRO_ARRAY,
+    AVRO_MAP,
+    AVRO_UNION,
+    AVRO_FIXED,
+} avro_kind;
+
+/** Valid logical types (an invalid annotation is dropped at parse time). */
+typedef enum avro_logical {
+    AVRO_LT_NONE = 0,
+    AVRO_LT_DECIMAL,
+    AVRO_LT_UUID,
+    AVRO_LT_DATE,
+    AVRO_LT_TIME_MILLIS,
+    AVRO_LT_TIME_MICROS,
+    AVRO_LT_TIMESTAMP_MILLIS,
+    AVRO_LT_TIMESTAMP_MICROS,
+    AVRO_LT_LOCAL_TIMESTAMP_MILLIS,
+    AVRO_LT_LOCAL_TIMESTAMP_MICROS,
+    AVRO_LT_DURATION,
+} avro_logical;
+
+typedef struct avro_node avro_node;
+
+/** One slot of an avro_index; key is borrowed, NULL for an empty slot. */
+typedef struct avro_slot {
+    const char *key;
+    uint32_t val;
+} avro_slot;
+
+/** String-keyed hash index (index.c).  Zero-initialised is empty. */
+typedef struct avro_index {
+    avro_slot *slots;
+    size_t cap; /**< 0 or a power of two */
+    size_t n;
+} avro_index;
+
+/** One record field.  Strings are owned by the schema. */
+typedef struct avro_field {
+    char *name;
+    avro_node *type;
+    json_t *default_value; /**< borrowed from the schema's JSON root, NULL when absent */
+    char **aliases;
+    size_t n_aliases;
+    bool deprecated; /**< "deprecated": true */
+    size_t index;    /**< position in the record */
+} avro_field;
+
+struct avro_node {
+    avro_kind kind;
+    avro_logical logical;
+    int precision, scale; /**< decimal only */
+    char *pointer;        /**< JSON pointer of the definition ("" for the root) */
+    size_t named_id;      /**< position in chan_avro_schema.named (named types only) */
+
+    /* named types: record, enum, fixed */
+    char *fullname;
+    const char *name; /**< unqualified part of fullname */
+    char **aliases;   /**< full names */
+    size_t n_aliases;
+
+    /* record */
+    avro_field *fields;
+    size_t n_fields;
+    avro_index field_ix;       /**< field name -> position */
+    avro_index field_alias_ix; /**< field alias -> position */
+
+    /* enum */
+    char **symbols;
+    size_t n_symbols;
+    const char *enum_default; /**< one of symbols, or NULL */
+    avro_index symbol_ix;     /**< symbol -> position */
+
+    /* fixed */
+    int64_t size;
+
+    /* array items, map values */
+    avro_node *items;
+
+    /* union */
+    avro_node **branches;
+    size_t n_branches;
+    avro_index branch_name_ix;  /**< unqualified name of a named branch -> position */
+    avro_index branch_alias_ix; /**< alias of a named branch -> position */
+    uint32_t
+        kind_first[AVRO_FIXED + 1]; /**< position + 1 of the first branch of a kind, 0 = none */
+};
+
+struct chan_avro_schema {
+    json_t *root; /**< the parsed JSON, owned */
+    avro_node *top;
+    avro_node **nodes; /**< every node, owned */
+    size_t n_nodes, cap_nodes;
+    avro_node **named; /**< named types in definition order (borrowed from nodes) */
+    size_t n_named, cap_named;
+    avro_index name_ix;  /**< full name -> position in named */
+    avro_index alias_ix; /**< alias (full name) of a named type -> position in named */
+    char *canonical;
+    char *normalized;
+    uint64_t fingerprint;
+};
+
+/** FNV-1a hash of a string. */
+uint32_t chan_avro__hash(const char *s);
+
+/** Add key -> val (key borrowed; duplicate keys allowed). */
+void chan_avro__index_put(avro_index *ix, const char *key, uint32_t val);
+
+/** Next slot with `key` after prev (NULL: the first), or NULL. */
+const avro_slot *chan_avro__index_next(const avro_index *ix, const char *key,
+                                       const avro_slot *prev);
+
+/** Smallest value stored under key, or -1. */
+long chan_avro__index_get(const avro_index *ix, const char *key);
+
+/** Free the slots; ix is empty afterwards. */
+void chan_avro__index_dispose(avro_index *ix);
+
+/** Find a record field by name; NULL when absent.  O(1) on average. */
+const avro_field *chan_avro__field_find(const avro_node *record, const char *name);
+
+/** Named type of a schema by full name; NULL when absent. */
+const avro_node *chan_avro__named_find(const chan_avro_schema *schema, const char *fullname);
+
+/** Name of a kind as written in schemas: "record", "int", ... */
+const char *chan_avro__kind_name(avro_kind kind);
+
+/** Name of a logical type as written in schemas, NULL for none. */
+const char *chan_avro__logical_name(avro_logical lt);
+
+#endif

@@ -1,0 +1,81 @@
+/*
+ * index.c - a small string-keyed hash index (open addressing, linear
+ * probing) used to make every name lookup of the parser and of the
+ * compatibility engine O(1): record fields and field aliases, enum symbols,
+ * union branches, named types and their aliases.  Keys are borrowed from the
+ * schema that owns the index.
+ */
+#include <string.h>
+
+#include "chan/common.h"
+#include "avro_int.h"
+
+uint32_t chan_avro__hash(const char *s)
+{
+    uint32_t h = 2166136261u;
+
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+static void insert(avro_slot *slots, size_t cap, const char *key, uint32_t val)
+{
+    size_t mask = cap - 1, i;
+
+    for (i = chan_avro__hash(key) & mask; slots[i].key; i = (i + 1) & mask)
+        ;
+    slots[i].key = key;
+    slots[i].val = val;
+}
+
+void chan_avro__index_put(avro_index *ix, const char *key, uint32_t val)
+{
+    if (2 * (ix->n + 1) > ix->cap) {
+        size_t cap = ix->cap ? 2 * ix->cap : 8, i;
+        avro_slot *slots = chan_xcalloc(cap, sizeof(*slots));
+
+        for (i = 0; i < ix->cap; i++)
+            if (ix->slots[i].key)
+                insert(slots, cap, ix->slots[i].key, ix->slots[i].val);
+        free(ix->slots);
+        ix->slots = slots;
+        ix->cap = cap;
+    }
+    insert(ix->slots, ix->cap, key, val);
+    ix->n++;
+}
+
+const avro_slot *chan_avro__index_next(const avro_index *ix, const char *key, const avro_slot *prev)
+{
+    size_t mask = ix->cap - 1, i;
+
+    if (!ix->cap)
+        return NULL;
+    i = prev ? (size_t)(prev - ix->slots + 1) & mask : chan_avro__hash(key) & mask;
+    for (; ix->slots[i].key; i = (i + 1) & mask)
+        if (strcmp(ix->slots[i].key, key) == 0)
+            return &ix->slots[i];
+    return NULL;
+}
+
+long chan_avro__index_get(const avro_index *ix, const char *key)
+{
+    const avro_slot *s = chan_avro__index_next(ix, key, NULL);
+    const avro_slot *first = s;
+
+    /* With duplicate keys, the smallest value wins (the earliest entry). */
+    while (s) {
+        if (s->val < first->val)
+            first = s;
+        s = chan_avro__index_next(ix, key, s);
+    }
+    return first ? (long)first->val : -1;
+}
+
+void chan_avro__index_dispose(avro_index *ix)
+{
+    free(ix->slots);
+    ix->slots = NULL;
+    ix->cap = ix->n = 0;
+}

@@ -1,0 +1,1184 @@
+/*
+ * schema.c - the Avro schema parser: JSON text to a validated avro_node
+ * graph, following the Avro 1.11 specification (names and namespaces,
+ * aliases, recursive types, logical types, default values), then the
+ * Parsing Canonical Form, its CRC-64-AVRO fingerprint and the normalized
+ * compact JSON.
+ *
+ * The parser walks the JSON with jansson so that every error names the JSON
+ * pointer of the offending value.  Once a schema passes, it is also handed
+ * to Avro C; anything Avro C refuses is refused too, so this parser is never
+ * more lenient than the reference C implementation.
+ */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "chan/common.h"
+#include "avro_int.h"
+#include "cgate.h"
+
+static const char *const kind_names[] = {
+    [AVRO_NULL] = "null",   [AVRO_BOOLEAN] = "boolean", [AVRO_INT] = "int",
+    [AVRO_LONG] = "long",   [AVRO_FLOAT] = "float",     [AVRO_DOUBLE] = "double",
+    [AVRO_BYTES] = "bytes", [AVRO_STRING] = "string",   [AVRO_RECORD] = "record",
+    [AVRO_ENUM] = "enum",   [AVRO_ARRAY] = "array",     [AVRO_MAP] = "map",
+    [AVRO_UNION] = "union", [AVRO_FIXED] = "fixed",
+};
+
+static const char *const logical_names[] = {
+    [AVRO_LT_NONE] = NULL,
+    [AVRO_LT_DECIMAL] = "decimal",
+    [AVRO_LT_UUID] = "uuid",
+    [AVRO_LT_DATE] = "date",
+    [AVRO_LT_TIME_MILLIS] = "time-millis",
+    [AVRO_LT_TIME_MICROS] = "time-micros",
+    [AVRO_LT_TIMESTAMP_MILLIS] = "timestamp-millis",
+    [AVRO_LT_TIMESTAMP_MICROS] = "timestamp-micros",
+    [AVRO_LT_LOCAL_TIMESTAMP_MILLIS] = "local-timestamp-millis",
+    [AVRO_LT_LOCAL_TIMESTAMP_MICROS] = "local-timestamp-micros",
+    [AVRO_LT_DURATION] = "duration",
+};
+
+const char *chan_avro__kind_name(avro_kind kind)
+{
+    return kind_names[kind];
+}
+
+const char *chan_avro__logical_name(avro_logical lt)
+{
+    return logical_names[lt];
+}
+
+/* ------------------------------------------------------------------ */
+/* Parse context                                                       */
+/* ------------------------------------------------------------------ */
+
+typedef struct parse_ctx {
+    chan_avro_schema *schema;
+    chan_error *err;
+    chan_buf path; /* JSON pointer of the value being parsed */
+    int depth;
+} parse_ctx;
+
+/*
+** Fail with "pointer: message" (the root shows as "/"; a very long pointer is
+** shortened in the message, err->path keeps its start).  Returns CHAN_EINVALID.
+*/
+static int fail(parse_ctx *ctx, const char *fmt, ...) CHAN_PRINTF(2, 3);
+static int fail(parse_ctx *ctx, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+    const char *where = ctx->path.len ? chan_buf_cstr(&ctx->path) : "/";
+
+    va_start(ap, fmt);
+    msg = chan_xvasprintf(fmt, ap);
+    va_end(ap);
+    if (strlen(where) > 160) /* keep the reason within the message buffer */
+        chan_error_set(ctx->err, CHAN_EINVALID, "%.60s...%s: %s", where, where + strlen(where) - 80,
+                       msg);
+    else
+        chan_error_set(ctx->err, CHAN_EINVALID, "%s: %s", where, msg);
+    if (ctx->err)
+        snprintf(ctx->err->path, sizeof(ctx->err->path), "%s", where);
+    free(msg);
+    return CHAN_EINVALID;
+}
+
+/* Append "/seg" to the path and return the previous length (for path_pop). */
+static size_t path_push(parse_ctx *ctx, const char *seg)
+{
+    size_t len = ctx->path.len;
+
+    chan_buf_putc(&ctx->path, '/');
+    for (; *seg; seg++) {
+        if (*seg == '~')
+            chan_buf_puts(&ctx->path, "~0");
+        else if (*seg == '/')
+            chan_buf_puts(&ctx->path, "~1");
+        else
+            chan_buf_putc(&ctx->path, *seg);
+    }
+    return len;
+}
+
+static size_t path_push_index(parse_ctx *ctx, size_t i)
+{
+    size_t len = ctx->path.len;
+
+    chan_buf_printf(&ctx->path, "/%zu", i);
+    return len;
+}
+
+static void path_pop(parse_ctx *ctx, size_t len)
+{
+    ctx->path.len = len;
+    if (ctx->path.ptr)
+        ctx->path.ptr[len] = '\0';
+}
+
+static avro_node *node_new(parse_ctx *ctx, avro_kind kind)
+{
+    chan_avro_schema *s = ctx->schema;
+    avro_node *n = chan_xcalloc(1, sizeof(*n));
+
+    n->kind = kind;
+    n->pointer = chan_xstrdup(chan_buf_cstr(&ctx->path));
+    if (s->n_nodes == s->cap_nodes) {
+        s->cap_nodes = s->cap_nodes ? 2 * s->cap_nodes : 16;
+        s->nodes = chan_xreallocarray(s->nodes, s->cap_nodes, sizeof(*s->nodes));
+    }
+    s->nodes[s->n_nodes++] = n;
+    return n;
+}
+
+static void free_strv(char **v, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void node_free(avro_node *n)
+{
+    size_t i;
+
+    if (!n)
+        return;
+    free(n->pointer);
+    free(n->fullname);
+    free_strv(n->aliases, n->n_aliases);
+    for (i = 0; i < n->n_fields; i++) {
+        free(n->fields[i].name);
+        free_strv(n->fields[i].aliases, n->fields[i].n_aliases);
+    }
+    free(n->fields);
+    chan_avro__index_dispose(&n->field_ix);
+    chan_avro__index_dispose(&n->field_alias_ix);
+    free_strv(n->symbols, n->n_symbols);
+    chan_avro__index_dispose(&n->symbol_ix);
+    free(n->branches);
+    chan_avro__index_dispose(&n->branch_name_ix);
+    chan_avro__index_dispose(&n->branch_alias_ix);
+    free(n);
+}
+
+/*
+** The text of a JSON string, or NULL when j is not a string or contains
+** U+0000 (allowed in default values only, never in names or keywords).
+*/
+static const char *jstr(const json_t *j)
+{
+    const char *s = json_string_value(j);
+
+    if (s && strlen(s) != json_string_length(j))
+        return NULL;
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Names                                                               */
+/* ------------------------------------------------------------------ */
+
+static bool is_name_start(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool is_name_char(char c)
+{
+    return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* A simple name: [A-Za-z_][A-Za-z0-9_]* */
+static bool valid_name(const char *s)
+{
+    if (!is_name_start(*s))
+        return false;
+    for (s++; *s; s++)
+        if (!is_name_char(*s))
+            return false;
+    return true;
+}
+
+/* Simple names joined by dots; "" when allow_empty. */
+static bool valid_dotted(const char *s, bool allow_empty)
+{
+    if (*s == '\0')
+        return allow_empty;
+    for (;;) {
+        if (!is_name_start(*s))
+            return false;
+        for (s++; is_name_char(*s); s++)
+            ;
+        if (*s == '\0')
+            return true;
+        if (*s != '.')
+            return false;
+        s++;
+    }
+}
+
+static bool is_primitive_name(const char *s, avro_kind *out)
+{
+    avro_kind k;
+
+    for (k = AVRO_NULL; k <= AVRO_STRING; k++) {
+        if (strcmp(s, kind_names[k]) == 0) {
+            if (out)
+                *out = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+static avro_node *names_get(const parse_ctx *ctx, const char *fullname)
+{
+    long i = chan_avro__index_get(&ctx->schema->name_ix, fullname);
+
+    return i < 0 ? NULL : ctx->schema->named[i];
+}
+
+const avro_node *chan_avro__named_find(const chan_avro_schema *schema, const char *fullname)
+{
+    long i = chan_avro__index_get(&schema->name_ix, fullname);
+
+    return i < 0 ? NULL : schema->named[i];
+}
+
+/* Register a named type under its full name and its aliases. */
+static void names_put(parse_ctx *ctx, avro_node *n)
+{
+    chan_avro_schema *s = ctx->schema;
+    size_t i;
+
+    if (s->n_named == s->cap_named) {
+        s->cap_named = s->cap_named ? 2 * s->cap_named : 8;
+        s->named = chan_xreallocarray(s->named, s->cap_named, sizeof(*s->named));
+    }
+    n->named_id = s->n_named;
+    s->named[s->n_named++] = n;
+    chan_avro__index_put(&s->name_ix, n->fullname, (uint32_t)n->named_id);
+    for (i = 0; i < n->n_aliases; i++)
+        chan_avro__index_put(&s->alias_ix, n->aliases[i], (uint32_t)n->named_id);
+}
+
+/* Full name of `name` in namespace `ns` (caller frees). */
+static char *qualify(const char *name, const char *ns)
+{
+    if (strchr(name, '.') || !ns || !*ns)
+        return chan_xstrdup(name);
+    return chan_xasprintf("%s.%s", ns, name);
+}
+
+/* Namespace part of a full name (caller frees). */
+static char *namespace_of(const char *fullname)
+{
+    const char *dot = strrchr(fullname, '.');
+
+    return dot ? chan_xstrndup(fullname, (size_t)(dot - fullname)) : chan_xstrdup("");
+}
+
+/* ------------------------------------------------------------------ */
+/* Default values                                                      */
+/* ------------------------------------------------------------------ */
+
+/*
+** Count the code points of a UTF-8 string (jansson validated it) and check
+** that each is <= 0xFF, as bytes and fixed defaults require.
+*/
+static bool latin1_length(const char *s, size_t len, size_t *out)
+{
+    size_t i = 0, n = 0;
+
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c < 0x80) {
+            i++;
+        } else if ((c & 0xE0) == 0xC0 && c <= 0xC3) {
+            i += 2;
+        } else {
+            return false;
+        }
+        n++;
+    }
+    *out = n;
+    return true;
+}
+
+static int check_default(parse_ctx *ctx, const avro_node *t, json_t *v, int depth);
+
+static int check_default_record(parse_ctx *ctx, const avro_node *t, json_t *v, int depth)
+{
+    size_t i, mark;
+    int error = 0;
+
+    if (!json_is_object(v))
+        return fail(ctx, "default of record \"%s\" must be a JSON object", t->fullname);
+    for (i = 0; i < t->n_fields; i++) {
+        const avro_field *f = &t->fields[i];
+        json_t *fv = json_object_get(v, f->name);
+
+        mark = path_push(ctx, f->name);
+        if (!fv && !f->default_value)
+            error = fail(ctx, "default of record \"%s\" lacks field \"%s\", which has no default",
+                         t->fullname, f->name);
+        else if (fv)
+            error = check_default(ctx, f->type, fv, depth + 1);
+        path_pop(ctx, mark);
+        if (error)
+            return error;
+    }
+    return 0;
+}
+
+/*
+** Check a default value against its type (the first branch for unions).
+** The path points at the value; errors name the expected type.
+*/
+static int check_default(parse_ctx *ctx, const avro_node *t, json_t *v, int depth)
+{
+    size_t i, n, mark;
+    int error = 0;
+
+    if (depth > CHAN_AVRO_MAX_DEPTH)
+        return fail(ctx, "default value nested deeper than %d levels", CHAN_AVRO_MAX_DEPTH);
+    switch (t->kind) {
+    case AVRO_NULL:
+        if (!json_is_null(v))
+            return fail(ctx, "default must be null for type \"null\"");
+        return 0;
+    case AVRO_BOOLEAN:
+        if (!json_is_boolean(v))
+            return fail(ctx, "default must be true or false for type \"boolean\"");
+        return 0;
+    case AVRO_INT:
+        if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN ||
+            json_integer_value(v) > INT32_MAX)
+            return fail(ctx, "default must be a 32-bit integer for type \"int\"");
+        return 0;
+    case AVRO_LONG:
+        if (!json_is_integer(v))
+            return fail(ctx, "default must be a 64-bit integer for type \"long\"");
+        return 0;
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE:
+        if (!json_is_number(v))
+            return fail(ctx, "default must be a number for type \"%s\"", kind_names[t->kind]);
+        return 0;
+    case AVRO_STRING:
+        if (!json_is_string(v))
+            return fail(ctx, "default must be a string for type \"string\"");
+        return 0;
+    case AVRO_BYTES:
+        if (!json_is_string(v) || !latin1_length(json_string_value(v), json_string_length(v), &n))
+            return fail(ctx, "default must be a string of code points U+0000..U+00FF for type "
+                             "\"bytes\"");
+        return 0;
+    case AVRO_FIXED:
+        if (!json_is_string(v) || !latin1_length(json_string_value(v), json_string_length(v), &n))
+            return fail(ctx,
+                        "default must be a string of code points U+0000..U+00FF for fixed "
+                        "\"%s\"",
+                        t->fullname);
+        if ((int64_t)n != t->size)
+            return fail(ctx, "default has %zu bytes but fixed \"%s\" has size %lld", n, t->fullname,
+                        (long long)t->size);
+        return 0;
+    case AVRO_ENUM:
+        if (!jstr(v))
+            return fail(ctx, "default must be a symbol of enum \"%s\"", t->fullname);
+        for (i = 0; i < t->n_symbols; i++)
+            if (strcmp(t->symbols[i], jstr(v)) == 0)
+                return 0;
+        return fail(ctx, "default \"%s\" is not a symbol of enum \"%s\"", jstr(v), t->fullname);
+    case AVRO_ARRAY:
+        if (!json_is_array(v))
+            return fail(ctx, "default must be a JSON array for type \"array\"");
+        for (i = 0; i < json_array_size(v) && !error; i++) {
+            mark = path_push_index(ctx, i);
+            error = check_default(ctx, t->items, json_array_get(v, i), depth + 1);
+            path_pop(ctx, mark);
+        }
+        return error;
+    case AVRO_MAP: {
+        const char *key;
+        json_t *value;
+        void *it;
+
+        if (!json_is_object(v))
+            return fail(ctx, "default must be a JSON object for type \"map\"");
+        for (it = json_object_iter(v); it && (key = json_object_iter_key(it)) != NULL &&
+                                       (value = json_object_iter_value(it)) != NULL;
+             it = json_object_iter_next(v, it)) {
+            mark = path_push(ctx, key);
+            error = check_default(ctx, t->items, value, depth + 1);
+            path_pop(ctx, mark);
+            if (error)
+                return error;
+        }
+        return 0;
+    }
+    case AVRO_RECORD:
+        return check_default_record(ctx, t, v, depth);
+    case AVRO_UNION:
+        if (t->n_branches == 0)
+            return fail(ctx, "an empty union cannot have a default");
+        error = check_default(ctx, t->branches[0], v, depth + 1);
+        if (error && ctx->err)
+            chan_error_hint(ctx->err, "the default of a union must match its first branch (%s)",
+                            t->branches[0]->fullname ? t->branches[0]->fullname
+                                                     : kind_names[t->branches[0]->kind]);
+        return error;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Types                                                               */
+/* ------------------------------------------------------------------ */
+
+static int parse_type(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out);
+
+/*
+** Read an optional "aliases" member into a vector of names, qualified in
+** `ns` when `qualify_ns` (named types) or simple (fields).
+*/
+static int parse_aliases(parse_ctx *ctx, json_t *obj, const char *ns, bool named, char ***out,
+                         size_t *out_n)
+{
+    json_t *a = json_object_get(obj, "aliases"), *item;
+    size_t i, mark;
+    int error = 0;
+
+    *out = NULL;
+    *out_n = 0;
+    if (!a)
+        return 0;
+    mark = path_push(ctx, "aliases");
+    if (!json_is_array(a)) {
+        error = fail(ctx, "aliases must be an array of names");
+        goto cleanup;
+    }
+    *out = chan_xcalloc(json_array_size(a) + 1, sizeof(char *));
+    for (i = 0; i < json_array_size(a) && (item = json_array_get(a, i)) != NULL; i++) {
+        const char *s = jstr(item);
+        size_t m = path_push_index(ctx, i);
+
+        if (!s || !(named ? valid_dotted(s, false) : valid_name(s))) {
+            error = fail(ctx, "invalid alias %s%s%s", s ? "\"" : "", s ? s : "(not a string)",
+                         s ? "\"" : "");
+            goto cleanup;
+        }
+        path_pop(ctx, m);
+        (*out)[(*out_n)++] = named ? qualify(s, ns) : chan_xstrdup(s);
+    }
+cleanup:
+    path_pop(ctx, mark);
+    return error;
+}
+
+/*
+** Name, namespace and aliases of a named type; registers it so that its own
+** fields can refer to it.  *out_ns receives its namespace (caller frees).
+*/
+static int parse_named(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_node *n,
+                       char **out_ns)
+{
+    json_t *jname = json_object_get(j, "name"), *jns = json_object_get(j, "namespace");
+    const char *name, *ns = enclosing_ns;
+    avro_node *prev;
+    size_t mark;
+    int error;
+
+    *out_ns = NULL;
+    if (!jname)
+        return fail(ctx, "%s has no \"name\"", kind_names[n->kind]);
+    mark = path_push(ctx, "name");
+    name = jstr(jname);
+    if (!name || !valid_dotted(name, false)) {
+        error = fail(ctx, "invalid name %s%s%s", name ? "\"" : "", name ? name : "(not a string)",
+                     name ? "\"" : "");
+        chan_error_hint(ctx->err, "names match [A-Za-z_][A-Za-z0-9_]*, optionally dotted");
+        return error;
+    }
+    path_pop(ctx, mark);
+    if (jns && !strchr(name, '.')) {
+        mark = path_push(ctx, "namespace");
+        ns = jstr(jns);
+        if (!json_is_null(jns) && (!ns || !valid_dotted(ns, true)))
+            return fail(ctx, "invalid namespace %s%s%s", ns ? "\"" : "", ns ? ns : "(not a string)",
+                        ns ? "\"" : "");
+        path_pop(ctx, mark);
+        if (!ns)
+            ns = "";
+    }
+    n->fullname = qualify(name, ns);
+    n->name = strrchr(n->fullname, '.') ? strrchr(n->fullname, '.') + 1 : n->fullname;
+    if (is_primitive_name(n->fullname, NULL) || is_primitive_name(n->name, NULL))
+        return fail(ctx, "the name \"%s\" of a %s clashes with a primitive type", n->fullname,
+                    kind_names[n->kind]);
+    if ((prev = names_get(ctx, n->fullname)) != NULL)
+        return fail(ctx, "redefinition of named type \"%s\" (first defined at %s)", n->fullname,
+                    prev->pointer[0] ? prev->pointer : "/");
+    *out_ns = namespace_of(n->fullname);
+    if ((error = parse_aliases(ctx, j, *out_ns, true, &n->aliases, &n->n_aliases)) < 0) {
+        free(*out_ns);
+        *out_ns = NULL;
+        return error;
+    }
+    names_put(ctx, n);
+    return 0;
+}
+
+const avro_field *chan_avro__field_find(const avro_node *record, const char *name)
+{
+    long i = chan_avro__index_get(&record->field_ix, name);
+
+    return i < 0 ? NULL : &record->fields[i];
+}
+
+static int parse_field(parse_ctx *ctx, avro_node *rec, json_t *jf, const char *ns, avro_field *f)
+{
+    json_t *jname, *jtype, *jorder, *jdep;
+    const char *name, *order;
+    const avro_field *dup;
+    size_t mark;
+    int error = 0;
+
+    if (!json_is_object(jf))
+        return fail(ctx, "a field must be a JSON object");
+    jname = json_object_get(jf, "name");
+    name = jstr(jname);
+    if (!jname)
+        return fail(ctx, "field has no \"name\"");
+    mark = path_push(ctx, "name");
+    if (!name || !valid_name(name)) {
+        error = fail(ctx, "invalid field name %s%s%s", name ? "\"" : "",
+                     name ? name : "(not a string)", name ? "\"" : "");
+        chan_error_hint(ctx->err, "field names match [A-Za-z_][A-Za-z0-9_]*");
+        return error;
+    }
+    path_pop(ctx, mark);
+    f->name = chan_xstrdup(name);
+    if ((dup = chan_avro__field_find(rec, name)) != NULL)
+        return fail(ctx, "duplicate field name \"%s\" (also at %s/fields/%zu)", name, rec->pointer,
+                    dup->index);
+    if ((jtype = json_object_get(jf, "type")) == NULL)
+        return fail(ctx, "field \"%s\" has no \"type\"", name);
+    mark = path_push(ctx, "type");
+    error = parse_type(ctx, jtype, ns, &f->type);
+    path_pop(ctx, mark);
+    if (error)
+        return error;
+    if ((error = parse_aliases(ctx, jf, ns, false, &f->aliases, &f->n_aliases)) < 0)
+        return error;
+    if ((jorder = json_object_get(jf, "order")) != NULL) {
+        order = jstr(jorder);
+        if (!order || (strcmp(order, "ascending") && strcmp(order, "descending") &&
+                       strcmp(order, "ignore"))) {
+            mark = path_push(ctx, "order");
+            error = fail(ctx, "field order must be \"ascending\", \"descending\" or \"ignore\"");
+            path_pop(ctx, mark);
+            return error;
+        }
+    }
+    /* "deprecated" drives the field-removal rule: a typo must not pass silently. */
+    if ((jdep = json_object_get(jf, "deprecated")) != NULL && !json_is_boolean(jdep)) {
+        mark = path_push(ctx, "deprecated");
+        error = fail(ctx, "\"deprecated\" must be true or false");
+        path_pop(ctx, mark);
+        return error;
+    }
+    f->deprecated = json_is_true(jdep);
+    if ((f->default_value = json_object_get(jf, "default")) != NULL) {
+        mark = path_push(ctx, "default");
+        error = check_default(ctx, f->type, f->default_value, 0);
+        path_pop(ctx, mark);
+    }
+    return error;
+}
+
+static int parse_record(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_node *n)
+{
+    json_t *jfields, *jf;
+    char *ns = NULL;
+    size_t i, mark;
+    int error;
+
+    if ((error = parse_named(ctx, j, enclosing_ns, n, &ns)) < 0)
+        goto cleanup;
+    jfields = json_object_get(j, "fields");
+    if (!json_is_array(jfields)) {
+        error = fail(ctx, "record \"%s\" needs a \"fields\" array", n->fullname);
+        goto cleanup;
+    }
+    n->fields = chan_xcalloc(json_array_size(jfields) + 1, sizeof(*n->fields));
+    for (i = 0; i < json_array_size(jfields) && (jf = json_array_get(jfields, i)) != NULL; i++) {
+        avro_field *f = &n->fields[i];
+        size_t k;
+
+        f->index = i;
+        mark = path_push(ctx, "fields");
+        path_push_index(ctx, i);
+        error = parse_field(ctx, n, jf, ns, f);
+        path_pop(ctx, mark);
+        n->n_fields = i + 1; /* owned strings of f are freed with the node */
+        if (error)
+            goto cleanup;
+        chan_avro__index_put(&n->field_ix, f->name, (uint32_t)i);
+        for (k = 0; k < f->n_aliases; k++)
+            chan_avro__index_put(&n->field_alias_ix, f->aliases[k], (uint32_t)i);
+    }
+cleanup:
+    free(ns);
+    return error;
+}
+
+static int parse_enum(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_node *n)
+{
+    json_t *jsyms, *js, *jdef;
+    char *ns = NULL;
+    size_t i, mark;
+    long dup;
+    int error;
+
+    if ((error = parse_named(ctx, j, enclosing_ns, n, &ns)) < 0)
+        goto cleanup;
+    jsyms = json_object_get(j, "symbols");
+    if (!json_is_array(jsyms)) {
+        error = fail(ctx, "enum \"%s\" needs a \"symbols\" array", n->fullname);
+        goto cleanup;
+    }
+    if (json_array_size(jsyms) == 0) {
+        error = fail(ctx, "enum \"%s\" needs at least one symbol", n->fullname);
+        goto cleanup;
+    }
+    n->symbols = chan_xcalloc(json_array_size(jsyms) + 1, sizeof(char *));
+    mark = path_push(ctx, "symbols");
+    for (i = 0; i < json_array_size(jsyms) && (js = json_array_get(jsyms, i)) != NULL; i++) {
+        const char *s = jstr(js);
+
+        path_push_index(ctx, i);
+        if (!s || !valid_name(s)) {
+            error = fail(ctx, "invalid enum symbol %s%s%s", s ? "\"" : "", s ? s : "(not a string)",
+                         s ? "\"" : "");
+            goto cleanup;
+        }
+        if ((dup = chan_avro__index_get(&n->symbol_ix, s)) >= 0) {
+            error = fail(ctx, "duplicate enum symbol \"%s\" (also at index %ld)", s, dup);
+            goto cleanup;
+        }
+        n->symbols[n->n_symbols] = chan_xstrdup(s);
+        chan_avro__index_put(&n->symbol_ix, n->symbols[n->n_symbols], (uint32_t)n->n_symbols);
+        n->n_symbols++;
+        path_pop(ctx, mark + strlen("/symbols"));
+    }
+    path_pop(ctx, mark);
+    if ((jdef = json_object_get(j, "default")) != NULL) {
+        const char *d = jstr(jdef);
+
+        mark = path_push(ctx, "default");
+        if (d && (dup = chan_avro__index_get(&n->symbol_ix, d)) >= 0)
+            n->enum_default = n->symbols[dup];
+        if (!n->enum_default) {
+            error = fail(ctx, "enum default %s%s%s is not one of the symbols of \"%s\"",
+                         d ? "\"" : "", d ? d : "(not a string)", d ? "\"" : "", n->fullname);
+            goto cleanup;
+        }
+        path_pop(ctx, mark);
+    }
+cleanup:
+    free(ns);
+    return error;
+}
+
+static int parse_fixed(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_node *n)
+{
+    json_t *jsize;
+    char *ns = NULL;
+    size_t mark;
+    int error;
+
+    if ((error = parse_named(ctx, j, enclosing_ns, n, &ns)) < 0)
+        goto cleanup;
+    jsize = json_object_get(j, "size");
+    mark = path_push(ctx, "size");
+    if (!jsize) {
+        path_pop(ctx, mark);
+        error = fail(ctx, "fixed \"%s\" has no \"size\"", n->fullname);
+    } else if (!json_is_integer(jsize) || json_integer_value(jsize) < 0 ||
+               json_integer_value(jsize) > INT32_MAX) {
+        error =
+            fail(ctx, "size of fixed \"%s\" must be an integer in [0, %d]", n->fullname, INT32_MAX);
+    } else {
+        n->size = json_integer_value(jsize);
+        path_pop(ctx, mark);
+    }
+cleanup:
+    free(ns);
+    return error;
+}
+
+/* Integer attribute of a logical type, or -1 when absent or not a non-negative int. */
+static int64_t int_attr(json_t *j, const char *key, int64_t absent)
+{
+    json_t *v = json_object_get(j, key);
+
+    if (!v)
+        return absent;
+    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
+        return -1;
+    return json_integer_value(v);
+}
+
+/*
+** Attach a logical type when the annotation is valid for the underlying
+** type; otherwise leave the node as its plain underlying type, as the
+** specification requires for unknown and invalid logical types.
+*/
+static void apply_logical(json_t *j, avro_node *n)
+{
+    const char *lt = jstr(json_object_get(j, "logicalType"));
+    avro_kind k = n->kind;
+
+    if (!lt)
+        return;
+    if (strcmp(lt, "decimal") == 0 && (k == AVRO_BYTES || k == AVRO_FIXED)) {
+        int64_t precision = int_attr(j, "precision", -1), scale = int_attr(j, "scale", 0);
+
+        if (precision <= 0 || scale < 0 || scale > precision)
+            return;
+        if (k == AVRO_FIXED) {
+            /* floor(log10(2^(8 * size - 1) - 1)) digits fit in `size` bytes */
+            double digits = (double)(8 * n->size - 1) * 0.30102999566398119521;
+
+            if (n->size == 0 || (double)precision > digits)
+                return;
+        }
+        n->logical = AVRO_LT_DECIMAL;
+        n->precision = (int)precision;
+        n->scale = (int)scale;
+    } else if (strcmp(lt, "uuid") == 0 && k == AVRO_STRING) {
+        n->logical = AVRO_LT_UUID;
+    } else if (strcmp(lt, "date") == 0 && k == AVRO_INT) {
+        n->logical = AVRO_LT_DATE;
+    } else if (strcmp(lt, "time-millis") == 0 && k == AVRO_INT) {
+        n->logical = AVRO_LT_TIME_MILLIS;
+    } else if (strcmp(lt, "time-micros") == 0 && k == AVRO_LONG) {
+        n->logical = AVRO_LT_TIME_MICROS;
+    } else if (strcmp(lt, "timestamp-millis") == 0 && k == AVRO_LONG) {
+        n->logical = AVRO_LT_TIMESTAMP_MILLIS;
+    } else if (strcmp(lt, "timestamp-micros") == 0 && k == AVRO_LONG) {
+        n->logical = AVRO_LT_TIMESTAMP_MICROS;
+    } else if (strcmp(lt, "local-timestamp-millis") == 0 && k == AVRO_LONG) {
+        n->logical = AVRO_LT_LOCAL_TIMESTAMP_MILLIS;
+    } else if (strcmp(lt, "local-timestamp-micros") == 0 && k == AVRO_LONG) {
+        n->logical = AVRO_LT_LOCAL_TIMESTAMP_MICROS;
+    } else if (strcmp(lt, "duration") == 0 && k == AVRO_FIXED && n->size == 12) {
+        n->logical = AVRO_LT_DURATION;
+    }
+}
+
+/* Resolve a type name: primitive, or a named type defined earlier. */
+static int resolve_name(parse_ctx *ctx, const char *s, const char *ns, avro_node **out)
+{
+    avro_kind k;
+    avro_node *n;
+    char *full;
+
+    if (is_primitive_name(s, &k)) {
+        *out = node_new(ctx, k);
+        return 0;
+    }
+    full = qualify(s, ns);
+    n = names_get(ctx, full);
+    free(full);
+    if (!n) {
+        int error = fail(ctx, "unknown type \"%s\"", s);
+
+        if (ctx->err && valid_dotted(s, false))
+            chan_error_hint(ctx->err, "named types must be defined before they are used");
+        return error;
+    }
+    *out = n;
+    return 0;
+}
+
+/* Position of an earlier union branch that b would duplicate, or -1. */
+static long union_duplicate(const avro_node *u, const avro_node *b)
+{
+    const avro_slot *slot = NULL;
+
+    if (!b->fullname)
+        return (long)u->kind_first[b->kind] - 1;
+    while ((slot = chan_avro__index_next(&u->branch_name_ix, b->name, slot)) != NULL)
+        if (strcmp(u->branches[slot->val]->fullname, b->fullname) == 0)
+            return (long)slot->val;
+    return -1;
+}
+
+static int parse_union(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out)
+{
+    avro_node *n;
+    json_t *jb;
+    size_t i, k, mark;
+    long dup;
+    int error = 0;
+
+    if (json_array_size(j) == 0)
+        return fail(ctx, "a union needs at least one branch");
+    n = node_new(ctx, AVRO_UNION);
+    n->branches = chan_xcalloc(json_array_size(j) + 1, sizeof(*n->branches));
+    for (i = 0; i < json_array_size(j) && (jb = json_array_get(j, i)) != NULL; i++) {
+        avro_node *b = NULL;
+
+        mark = path_push_index(ctx, i);
+        if (json_is_array(jb))
+            return fail(ctx, "a union may not directly contain another union");
+        if ((error = parse_type(ctx, jb, ns, &b)) < 0)
+            return error;
+        if ((dup = union_duplicate(n, b)) >= 0)
+            return fail(ctx, "duplicate union branch \"%s\" (also at index %ld)",
+                        b->fullname ? b->fullname : kind_names[b->kind], dup);
+        if (b->fullname) {
+            chan_avro__index_put(&n->branch_name_ix, b->name, (uint32_t)i);
+            for (k = 0; k < b->n_aliases; k++)
+                chan_avro__index_put(&n->branch_alias_ix, b->aliases[k], (uint32_t)i);
+        } else {
+            n->kind_first[b->kind] = (uint32_t)i + 1;
+        }
+        n->branches[n->n_branches++] = b;
+        path_pop(ctx, mark);
+    }
+    *out = n;
+    return 0;
+}
+
+static int parse_object(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out)
+{
+    json_t *jt = json_object_get(j, "type"), *sub;
+    const char *t;
+    avro_node *n;
+    avro_kind k;
+    size_t mark;
+    int error = 0;
+
+    if (!jt)
+        return fail(ctx, "schema object has no \"type\"");
+    if ((t = jstr(jt)) == NULL) {
+        mark = path_push(ctx, "type");
+        error = fail(ctx, "\"type\" of a schema object must be a string");
+        path_pop(ctx, mark);
+        return error;
+    }
+    if (is_primitive_name(t, &k)) {
+        n = node_new(ctx, k);
+        apply_logical(j, n);
+    } else if (strcmp(t, "error") == 0) {
+        mark = path_push(ctx, "type");
+        error = fail(ctx, "\"error\" types belong in protocols, not in schemas");
+        chan_error_hint(ctx->err, "use \"record\"");
+        path_pop(ctx, mark);
+        return error;
+    } else if (strcmp(t, "record") == 0) {
+        n = node_new(ctx, AVRO_RECORD);
+        error = parse_record(ctx, j, ns, n);
+    } else if (strcmp(t, "enum") == 0) {
+        n = node_new(ctx, AVRO_ENUM);
+        error = parse_enum(ctx, j, ns, n);
+    } else if (strcmp(t, "fixed") == 0) {
+        n = node_new(ctx, AVRO_FIXED);
+        if ((error = parse_fixed(ctx, j, ns, n)) == 0)
+            apply_logical(j, n);
+    } else if (strcmp(t, "array") == 0 || strcmp(t, "map") == 0) {
+        bool is_array = t[0] == 'a';
+        const char *key = is_array ? "items" : "values";
+
+        n = node_new(ctx, is_array ? AVRO_ARRAY : AVRO_MAP);
+        if ((sub = json_object_get(j, key)) == NULL)
+            return fail(ctx, "%s has no \"%s\"", t, key);
+        mark = path_push(ctx, key);
+        error = parse_type(ctx, sub, ns, &n->items);
+        path_pop(ctx, mark);
+    } else {
+        mark = path_push(ctx, "type");
+        error = resolve_name(ctx, t, ns, &n);
+        path_pop(ctx, mark);
+    }
+    if (error == 0)
+        *out = n;
+    return error;
+}
+
+/*
+** Parse any schema value at the current path.  `ns` is the enclosing
+** namespace ("" for none).  *out is borrowed from ctx->schema.
+*/
+static int parse_type(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out)
+{
+    int error;
+
+    if (++ctx->depth > CHAN_AVRO_MAX_DEPTH) {
+        error = fail(ctx, "schema nested deeper than %d levels", CHAN_AVRO_MAX_DEPTH);
+    } else if (json_is_string(j)) {
+        if (jstr(j))
+            error = resolve_name(ctx, jstr(j), ns, out);
+        else
+            error = fail(ctx, "a type name may not contain U+0000");
+    } else if (json_is_array(j)) {
+        error = parse_union(ctx, j, ns, out);
+    } else if (json_is_object(j)) {
+        error = parse_object(ctx, j, ns, out);
+    } else {
+        error = fail(ctx, "a schema must be a type name, an object or a union array, not %s",
+                     json_is_null(j)      ? "null"
+                     : json_is_boolean(j) ? "a boolean"
+                                          : "a number");
+    }
+    ctx->depth--;
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing Canonical Form, fingerprint                                 */
+/* ------------------------------------------------------------------ */
+
+static void pcf_write(chan_buf *b, const avro_node *n, bool *seen)
+{
+    size_t i;
+
+    if (n->fullname && seen[n->named_id]) {
+        chan_buf_printf(b, "\"%s\"", n->fullname);
+        return;
+    }
+    if (n->fullname)
+        seen[n->named_id] = true;
+    switch (n->kind) {
+    case AVRO_RECORD:
+        chan_buf_printf(b, "{\"name\":\"%s\",\"type\":\"record\",\"fields\":[", n->fullname);
+        for (i = 0; i < n->n_fields; i++) {
+            chan_buf_printf(b, "%s{\"name\":\"%s\",\"type\":", i ? "," : "", n->fields[i].name);
+            pcf_write(b, n->fields[i].type, seen);
+            chan_buf_putc(b, '}');
+        }
+        chan_buf_puts(b, "]}");
+        break;
+    case AVRO_ENUM:
+        chan_buf_printf(b, "{\"name\":\"%s\",\"type\":\"enum\",\"symbols\":[", n->fullname);
+        for (i = 0; i < n->n_symbols; i++)
+            chan_buf_printf(b, "%s\"%s\"", i ? "," : "", n->symbols[i]);
+        chan_buf_puts(b, "]}");
+        break;
+    case AVRO_FIXED:
+        chan_buf_printf(b, "{\"name\":\"%s\",\"type\":\"fixed\",\"size\":%lld}", n->fullname,
+                        (long long)n->size);
+        break;
+    case AVRO_ARRAY:
+    case AVRO_MAP:
+        chan_buf_printf(b, "{\"type\":\"%s\",\"%s\":", kind_names[n->kind],
+                        n->kind == AVRO_ARRAY ? "items" : "values");
+        pcf_write(b, n->items, seen);
+        chan_buf_putc(b, '}');
+        break;
+    case AVRO_UNION:
+        chan_buf_putc(b, '[');
+        for (i = 0; i < n->n_branches; i++) {
+            if (i)
+                chan_buf_putc(b, ',');
+            pcf_write(b, n->branches[i], seen);
+        }
+        chan_buf_putc(b, ']');
+        break;
+    default:
+        chan_buf_printf(b, "\"%s\"", kind_names[n->kind]);
+        break;
+    }
+}
+
+/*
+** CRC-64-AVRO (the Rabin fingerprint of the specification), computed bit by
+** bit: canonical forms are short, and there is no shared table to race on.
+*/
+static uint64_t crc64_avro(const char *data, size_t len)
+{
+    const uint64_t empty = UINT64_C(0xc15d213aa4d7a795);
+    uint64_t fp = empty;
+    size_t i;
+    int k;
+
+    for (i = 0; i < len; i++) {
+        fp ^= (unsigned char)data[i];
+        for (k = 0; k < 8; k++)
+            fp = (fp >> 1) ^ (empty & (0 - (fp & 1)));
+    }
+    return fp;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                          */
+/* ------------------------------------------------------------------ */
+
+/*
+** Replace U+0000 in every string of j by U+0001 (same length).  Avro C's
+** JSON loader refuses U+0000, which the specification allows in bytes and
+** fixed defaults; nothing else may contain it once our parser accepted j.
+*/
+static void replace_nul(json_t *j)
+{
+    json_t *v;
+    void *it;
+    size_t i;
+
+    if (json_is_string(j) && strlen(json_string_value(j)) != json_string_length(j)) {
+        size_t n = json_string_length(j);
+        char *copy = chan_xmalloc(n + 1);
+
+        memcpy(copy, json_string_value(j), n + 1);
+        for (i = 0; i < n; i++)
+            if (copy[i] == '\0')
+                copy[i] = '\1';
+        json_string_setn(j, copy, n);
+        free(copy);
+    } else if (json_is_array(j)) {
+        for (i = 0; i < json_array_size(j) && (v = json_array_get(j, i)) != NULL; i++)
+            replace_nul(v);
+    } else if (json_is_object(j)) {
+        for (it = json_object_iter(j); it; it = json_object_iter_next(j, it))
+            replace_nul(json_object_iter_value(it));
+    }
+}
+
+/* True when the text contains the escape \u0000 (possibly a false positive). */
+static bool has_escaped_nul(const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i + 6 <= len; i++)
+        if (s[i] == '\\' && memcmp(s + i + 1, "u0000", 5) == 0)
+            return true;
+    return false;
+}
+
+/*
+** Second gate: Avro C must accept what we accept.  Called only on schemas
+** our parser accepted, so nesting is already bounded.
+*/
+static int avro_c_gate(parse_ctx *ctx, const char *json, size_t len)
+{
+    char msg[256], *text = NULL;
+    json_t *copy = NULL;
+    int error = 0;
+
+    if (has_escaped_nul(json, len)) {
+        copy = json_deep_copy(ctx->schema->root);
+        replace_nul(copy);
+        text = json_dumps(copy, JSON_COMPACT | JSON_ENCODE_ANY);
+        if (!text) {
+            error = chan_error_set(ctx->err, CHAN_EINTERNAL, "cannot serialise the schema");
+            goto cleanup;
+        }
+        json = text;
+        len = strlen(text);
+    }
+    if (chan_avro__cgate(json, len, msg, sizeof(msg)) != 0)
+        error = fail(ctx, "rejected by Avro C: %s", msg);
+cleanup:
+    free(text);
+    json_decref(copy);
+    return error;
+}
+
+int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len, chan_error *err)
+{
+    parse_ctx ctx = {0};
+    chan_avro_schema *s = chan_xcalloc(1, sizeof(*s));
+    json_error_t jerr;
+    chan_buf b = CHAN_BUF_INIT;
+    bool *seen = NULL;
+    int error = 0;
+
+    *out = NULL;
+    ctx.schema = s;
+    ctx.err = err;
+    chan_buf_init(&ctx.path);
+    chan_buf_puts(&ctx.path, "");
+    s->root =
+        json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    if (!s->root) {
+        error = chan_error_set(err, CHAN_EINVALID, "invalid JSON at line %d, column %d: %s",
+                               jerr.line, jerr.column, jerr.text);
+        chan_error_locate(err, NULL, jerr.line, jerr.column);
+        goto cleanup;
+    }
+    if ((error = parse_type(&ctx, s->root, "", &s->top)) < 0)
+        goto cleanup;
+    if ((error = avro_c_gate(&ctx, json, len)) < 0)
+        goto cleanup;
+
+    seen = chan_xcalloc(s->n_named + 1, sizeof(*seen));
+    pcf_write(&b, s->top, seen);
+    s->canonical = chan_buf_take(&b);
+    s->fingerprint = crc64_avro(s->canonical, strlen(s->canonical));
+    s->normalized = json_dumps(s->root, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s->normalized) {
+        error = chan_error_set(err, CHAN_EINTERNAL, "cannot serialise the schema");
+        goto cleanup;
+    }
+    *out = s;
+    s = NULL;
+cleanup:
+    free(seen);
+    chan_buf_dispose(&ctx.path);
+    chan_buf_dispose(&b);
+    chan_avro_schema_free(s);
+    return error;
+}
+
+void chan_avro_schema_free(chan_avro_schema *schema)
+{
+    size_t i;
+
+    if (!schema)
+        return;
+    for (i = 0; i < schema->n_nodes; i++)
+        node_free(schema->nodes[i]);
+    free(schema->nodes);
+    free(schema->named);
+    chan_avro__index_dispose(&schema->name_ix);
+    chan_avro__index_dispose(&schema->alias_ix);
+    free(schema->canonical);
+    free(schema->normalized);
+    json_decref(schema->root);
+    free(schema);
+}
+
+const char *chan_avro_schema_canonical(const chan_avro_schema *schema)
+{
+    return schema->canonical;
+}
+
+uint64_t chan_avro_schema_fingerprint(const chan_avro_schema *schema)
+{
+    return schema->fingerprint;
+}
+
+const char *chan_avro_schema_normalized(const chan_avro_schema *schema)
+{
+    return schema->normalized;
+}
+
+const char *chan_avro_schema_name(const chan_avro_schema *schema)
+{
+    const avro_node *n = schema->top;
+
+    return n->fullname ? n->fullname : kind_names[n->kind];
+}
