@@ -9,6 +9,8 @@
 
 const char *cli_progname = "chanctl";
 
+static void vprint(const char *prefix, const char *fmt, va_list ap) CHAN_PRINTF(2, 0);
+
 static void vprint(const char *prefix, const char *fmt, va_list ap)
 {
     fputs(prefix, stderr);

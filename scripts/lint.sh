@@ -2,7 +2,8 @@
 # Static checks on the project's C sources:
 #  - banned functions (unbounded string functions, unchecked number parsing),
 #  - formatting against .clang-format,
-#  - cppcheck (warnings, portability, performance).
+#  - cppcheck (warnings, portability, performance),
+#  - clang-tidy with the checks of .clang-tidy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,6 +38,22 @@ if command -v cppcheck >/dev/null 2>&1; then
     fi
 else
     echo "lint: cppcheck not installed, not run" >&2
+fi
+
+if command -v clang-tidy >/dev/null 2>&1; then
+    # clang-tidy needs the compile commands of a configured (not built) tree.
+    cmake -S . -B build-lint -G Ninja -DCMAKE_EXPORT_COMPILE_COMMANDS=ON >/dev/null
+    mapfile -t sources < <(printf '%s\n' "${files[@]}" | grep -E '^(registry|cli)/.*\.c$')
+    if ! printf '%s\n' "${sources[@]}" |
+        xargs -P "$(nproc 2>/dev/null || echo 2)" -n 4 clang-tidy -p build-lint --quiet \
+            2>/dev/null | grep -E -A3 '(warning|error):'; then
+        :
+    else
+        echo "lint: clang-tidy found problems" >&2
+        status=1
+    fi
+else
+    echo "lint: clang-tidy not installed, not run" >&2
 fi
 
 if [ "$status" -eq 0 ]; then

@@ -583,8 +583,8 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, json_t *jf, const char *n
         return error;
     if ((jorder = json_object_get(jf, "order")) != NULL) {
         order = jstr(jorder);
-        if (!order || (strcmp(order, "ascending") && strcmp(order, "descending") &&
-                       strcmp(order, "ignore"))) {
+        if (!order || (strcmp(order, "ascending") != 0 && strcmp(order, "descending") != 0 &&
+                       strcmp(order, "ignore") != 0)) {
             mark = path_push(ctx, "order");
             error = fail(ctx, "field order must be \"ascending\", \"descending\" or \"ignore\"");
             path_pop(ctx, mark);
