@@ -9,9 +9,13 @@
  * annotations).  The report is the command's result, so it goes to stdout
  * in every format; usage errors go to stderr.
  *
- * Exit status: 0 valid, 1 invalid (or warnings with --strict), 2 usage error.
+ * With --registry URL, each valid contract's schema versions that the registry
+ * does not hold yet are also checked with the registry's compatibility
+ * endpoint, under the registry's own view of the subject.
+ *
+ * Exit status: 0 valid, 1 invalid (or warnings with --strict), 2 usage error,
+ * 3 registry unreachable.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -25,21 +29,22 @@
 #include "chan/common.h"
 #include "chan/contract.h"
 #include "cli.h"
+#include "contract_files.h"
+#include "registry_client.h"
 #include "cmds.h"
 
 #define CMD_NAME "validate"
-/* Directory recursion guard: contract trees are shallow. */
-#define MAX_DIR_DEPTH 32
-/* Longest source line shown under a diagnostic. */
-#define MAX_EXCERPT 160
 
 /* Option table: getopt_long's array and --help are both generated from it. */
 enum {
     OPT_FORMAT = 'f',
     OPT_HELP = 'h',
     OPT_QUIET = 'q',
+    OPT_REGISTRY = 'r',
     OPT_STRICT = 256,
     OPT_SCHEMAS,
+    OPT_TOKEN,
+    OPT_TIMEOUT,
 };
 
 typedef struct opt_spec {
@@ -56,6 +61,12 @@ static const opt_spec opt_specs[] = {
     {"strict", no_argument, OPT_STRICT, NULL, "fail on warnings too (e.g. passed deprecation)"},
     {"schemas", required_argument, OPT_SCHEMAS, "DIR",
      "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)"},
+    {"registry", required_argument, OPT_REGISTRY, "URL",
+     "also check the versions not yet registered against this registry"},
+    {"token", required_argument, OPT_TOKEN, "TOKEN",
+     "bearer token for --registry (default: $" CLI_REGISTRY_TOKEN_ENV ")"},
+    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
+     "give up on a registry request after SECONDS (default: 30)"},
     {"quiet", no_argument, OPT_QUIET, NULL,
      "text format: no source excerpts, no summary when valid"},
     {"help", no_argument, OPT_HELP, NULL, "show this help and exit"},
@@ -66,13 +77,10 @@ typedef struct validate_opts {
     bool strict;
     bool quiet;
     const char *schema_root;
+    const char *registry;
+    const char *token;
+    const char *timeout;
 } validate_opts;
-
-typedef struct file_list {
-    char **paths;
-    size_t count;
-    size_t cap;
-} file_list;
 
 static void usage(FILE *out)
 {
@@ -97,171 +105,7 @@ static void usage(FILE *out)
                      s->arg_name ? s->arg_name : "");
         fprintf(out, "  %-22s %s\n", left, s->help);
     }
-    fprintf(out, "\nExit status: 0 valid, 1 invalid, 2 usage error.\n");
-}
-
-/* ------------------------------------------------------------------ */
-/* Collecting files                                                    */
-/* ------------------------------------------------------------------ */
-
-static void file_list_add(file_list *l, const char *path)
-{
-    if (l->count == l->cap) {
-        l->cap = l->cap ? l->cap * 2 : 16;
-        l->paths = chan_xreallocarray(l->paths, l->cap, sizeof(char *));
-    }
-    l->paths[l->count++] = chan_xstrdup(path);
-}
-
-static void file_list_dispose(file_list *l)
-{
-    size_t i;
-
-    for (i = 0; i < l->count; i++)
-        free(l->paths[i]);
-    free(l->paths);
-}
-
-static bool is_contract_name(const char *name)
-{
-    return name[0] != '.' && (chan_str_endswith(name, ".yaml") || chan_str_endswith(name, ".yml"));
-}
-
-/* Add the contract files under dir in a stable (sorted) order. */
-static int collect_dir(file_list *l, const char *dir, int depth)
-{
-    struct dirent **names = NULL;
-    int n, i, error = 0;
-
-    if (depth > MAX_DIR_DEPTH)
-        return 0;
-    n = scandir(dir, &names, NULL, alphasort);
-    if (n < 0) {
-        cli_error("cannot read directory %s: %s", dir, strerror(errno));
-        return CLI_EXIT_USAGE;
-    }
-    for (i = 0; i < n; i++) {
-        const char *name = names[i]->d_name;
-        char *path;
-        struct stat st;
-
-        if (name[0] == '.' || error) {
-            free(names[i]);
-            continue;
-        }
-        path = chan_str_endswith(dir, "/") ? chan_xasprintf("%s%s", dir, name)
-                                           : chan_xasprintf("%s/%s", dir, name);
-        if (stat(path, &st) == 0) {
-            if (S_ISDIR(st.st_mode))
-                error = collect_dir(l, path, depth + 1);
-            else if (S_ISREG(st.st_mode) && is_contract_name(name))
-                file_list_add(l, path);
-        }
-        free(path);
-        free(names[i]);
-    }
-    free(names);
-    return error;
-}
-
-static int collect(file_list *l, const char *path)
-{
-    struct stat st;
-
-    if (stat(path, &st) != 0)
-        return cli_usage_error(CMD_NAME, "cannot access %s: %s", path, strerror(errno));
-    if (S_ISDIR(st.st_mode))
-        return collect_dir(l, path, 0);
-    file_list_add(l, path);
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Source excerpts                                                     */
-/* ------------------------------------------------------------------ */
-
-typedef struct source_cache {
-    char *file;
-    char *text;
-    size_t len;
-} source_cache;
-
-/* True when s[0..n) is printable UTF-8 text (tabs allowed). */
-static bool printable(const char *s, size_t n)
-{
-    size_t i = 0;
-
-    while (i < n) {
-        unsigned char c = (unsigned char)s[i];
-        size_t extra;
-
-        if (c < 0x80) {
-            if ((c < 0x20 && c != '\t') || c == 0x7f)
-                return false;
-            i++;
-            continue;
-        }
-        extra = (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : 0;
-        if (extra == 0 || c < 0xC2 || i + extra >= n)
-            return false;
-        for (size_t k = 1; k <= extra; k++)
-            if (((unsigned char)s[i + k] & 0xC0) != 0x80)
-                return false;
-        i += extra + 1;
-    }
-    return true;
-}
-
-/* Print "  14 | source" and the caret line, when the line is printable. */
-static void print_excerpt(source_cache *cache, const chan_diag *d)
-{
-    const char *p, *end, *line_start;
-    size_t line_len, i;
-    int line = 1, col;
-
-    if (d->file == NULL || d->line <= 0)
-        return;
-    if (cache->file == NULL || strcmp(cache->file, d->file) != 0) {
-        free(cache->file);
-        free(cache->text);
-        cache->file = chan_xstrdup(d->file);
-        cache->text = NULL;
-        cache->len = 0;
-        if (chan_file_read(&cache->text, &cache->len, d->file, CHAN_CONTRACT_MAX_SIZE, NULL) < 0)
-            cache->text = NULL;
-    }
-    if (cache->text == NULL)
-        return;
-    p = cache->text;
-    end = cache->text + cache->len;
-    while (line < d->line && p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-
-        if (nl == NULL)
-            return;
-        p = nl + 1;
-        line++;
-    }
-    if (line != d->line)
-        return;
-    line_start = p;
-    while (p < end && *p != '\n' && *p != '\r')
-        p++;
-    line_len = (size_t)(p - line_start);
-    if (line_len > MAX_EXCERPT || !printable(line_start, line_len))
-        return;
-    printf(" %5d | %.*s\n", d->line, (int)line_len, line_start);
-    printf("       | ");
-    /* Columns count characters; keep tabs so the caret lines up. */
-    for (i = 0, col = 1; i < line_len && col < d->column; i++) {
-        unsigned char c = (unsigned char)line_start[i];
-
-        if ((c & 0xC0) == 0x80)
-            continue;
-        putchar(c == '\t' ? '\t' : ' ');
-        col++;
-    }
-    puts("^");
+    fprintf(out, "\nExit status: 0 valid, 1 invalid, 2 usage error, 3 registry unreachable.\n");
 }
 
 /* ------------------------------------------------------------------ */
@@ -273,12 +117,12 @@ typedef struct file_result {
     size_t warnings;
 } file_result;
 
-static size_t file_index(const file_list *files, const char *file)
+static size_t file_index(const cli_path_list *files, const char *file)
 {
     size_t i;
 
     for (i = 0; file && i < files->count; i++)
-        if (strcmp(files->paths[i], file) == 0)
+        if (strcmp(files->items[i], file) == 0)
             return i;
     return files->count;
 }
@@ -288,33 +132,14 @@ static bool diag_fails(const chan_diag *d, bool strict)
     return d->severity == CHAN_DIAG_ERROR || (strict && d->severity == CHAN_DIAG_WARNING);
 }
 
-static void print_text(const chan_diag_list *diags, const file_list *files, size_t n_invalid,
+static void print_text(const chan_diag_list *diags, const cli_path_list *files, size_t n_invalid,
                        const validate_opts *o)
 {
-    source_cache cache = {0};
-    size_t i, n = chan_diag_list_count(diags);
+    size_t n = chan_diag_list_count(diags);
     size_t errors = chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR);
     size_t warnings = chan_diag_list_count_severity(diags, CHAN_DIAG_WARNING);
 
-    for (i = 0; i < n; i++) {
-        const chan_diag *d = chan_diag_list_get(diags, i);
-
-        if (d->line > 0)
-            printf("%s:%d:%d: %s: %s", d->file ? d->file : "<input>", d->line, d->column,
-                   chan_diag_severity_name(d->severity), d->message);
-        else
-            printf("%s: %s: %s", d->file ? d->file : "<input>",
-                   chan_diag_severity_name(d->severity), d->message);
-        if (d->rule)
-            printf(" [%s]", d->rule);
-        putchar('\n');
-        if (!o->quiet)
-            print_excerpt(&cache, d);
-        if (d->hint)
-            printf("hint: %s\n", d->hint);
-    }
-    free(cache.file);
-    free(cache.text);
+    cli_print_diags(stdout, diags, !o->quiet);
     if (o->quiet && n_invalid == 0 && warnings == 0)
         return;
     if (n > 0)
@@ -339,7 +164,7 @@ static json_t *diag_json(const chan_diag *d)
     return o;
 }
 
-static void print_json(const chan_diag_list *diags, const file_list *files,
+static void print_json(const chan_diag_list *diags, const cli_path_list *files,
                        const file_result *results, size_t n_invalid)
 {
     json_t *root = json_object();
@@ -351,7 +176,7 @@ static void print_json(const chan_diag_list *diags, const file_list *files,
     for (i = 0; i < files->count; i++) {
         json_t *c = json_object();
 
-        json_object_set_new(c, "file", json_string(files->paths[i]));
+        json_object_set_new(c, "file", json_string(files->items[i]));
         json_object_set_new(c, "valid", json_boolean(results[i].errors == 0));
         json_object_set_new(c, "errors", json_integer((json_int_t)results[i].errors));
         json_object_set_new(c, "warnings", json_integer((json_int_t)results[i].warnings));
@@ -404,7 +229,7 @@ static void xml_puts(const char *s)
     }
 }
 
-static void print_junit(const chan_diag_list *diags, const file_list *files,
+static void print_junit(const chan_diag_list *diags, const cli_path_list *files,
                         const file_result *results, const validate_opts *o)
 {
     size_t i, k, failures = 0;
@@ -421,7 +246,7 @@ static void print_junit(const chan_diag_list *diags, const file_list *files,
         bool has_out = false;
 
         printf("    <testcase classname=\"chanctl.validate\" name=\"");
-        xml_puts(files->paths[i]);
+        xml_puts(files->items[i]);
         printf("\">\n");
         if (failed) {
             printf("      <failure type=\"invalid-contract\" message=\"%zu error%s, %zu "
@@ -474,7 +299,7 @@ static void gh_puts(const char *s, bool property)
     }
 }
 
-static void print_github(const chan_diag_list *diags, const file_list *files, size_t n_invalid)
+static void print_github(const chan_diag_list *diags, const cli_path_list *files, size_t n_invalid)
 {
     size_t i;
 
@@ -549,6 +374,15 @@ static int parse_args(validate_opts *o, int *out_first, int argc, char **argv)
         case OPT_SCHEMAS:
             o->schema_root = optarg;
             break;
+        case OPT_REGISTRY:
+            o->registry = optarg;
+            break;
+        case OPT_TOKEN:
+            o->token = optarg;
+            break;
+        case OPT_TIMEOUT:
+            o->timeout = optarg;
+            break;
         case OPT_HELP:
             usage(stdout);
             return -1;
@@ -564,9 +398,11 @@ static int parse_args(validate_opts *o, int *out_first, int argc, char **argv)
 
 int cmd_validate(int argc, char **argv)
 {
-    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL};
+    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL, NULL, NULL, NULL};
+    chan_error err = CHAN_ERROR_INIT;
+    cli_registry *reg = NULL;
     chan_contract_load_options lopts = CHAN_CONTRACT_LOAD_OPTIONS_INIT;
-    file_list files = {0};
+    cli_path_list files = CLI_PATH_LIST_INIT;
     chan_contract_set *set = NULL;
     chan_diag_list *diags = NULL;
     file_result *results = NULL;
@@ -584,14 +420,18 @@ int cmd_validate(int argc, char **argv)
         if (stat(o.schema_root, &st) != 0 || !S_ISDIR(st.st_mode))
             return cli_usage_error(CMD_NAME, "--schemas: %s is not a directory", o.schema_root);
     }
-    if (first >= argc) {
-        rc = collect(&files, "contracts");
-    } else {
-        for (i = (size_t)first; i < (size_t)argc && rc == 0; i++)
-            rc = collect(&files, argv[i]);
+    if (o.registry || o.token || o.timeout) {
+        if (cli_registry_open(&reg, o.registry, o.token, o.timeout, &err) < 0) {
+            cli_error_print(&err);
+            rc = CLI_EXIT_USAGE;
+            goto cleanup;
+        }
     }
-    if (rc != 0)
+    if (cli_collect_contract_files(&files, argv + first, argc - first, &err) < 0) {
+        cli_error_print(&err);
+        rc = CLI_EXIT_USAGE;
         goto cleanup;
+    }
     if (files.count == 0)
         cli_warning("no contract files (*.yaml, *.yml) found");
 
@@ -599,8 +439,19 @@ int cmd_validate(int argc, char **argv)
     set = chan_contract_set_new();
     diags = chan_diag_list_new();
     for (i = 0; i < files.count; i++)
-        (void)chan_contract_set_add_file(set, files.paths[i], &lopts, diags, NULL);
+        (void)chan_contract_set_add_file(set, files.items[i], &lopts, diags, NULL);
     (void)chan_contract_set_check(set, diags);
+    /* Against the registry: only contracts that are valid offline. */
+    for (i = 0; reg != NULL && i < chan_contract_set_count(set); i++) {
+        int error =
+            cli_registry_check_contract(NULL, reg, chan_contract_set_get(set, i), diags, &err);
+
+        if (error < 0) {
+            cli_error_print(&err);
+            rc = cli_registry_exit_code(error);
+            goto cleanup;
+        }
+    }
     chan_diag_list_sort(diags);
 
     results = chan_xcalloc(files.count + 1, sizeof(*results));
@@ -635,9 +486,10 @@ int cmd_validate(int argc, char **argv)
     rc = n_failing > 0 ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 
 cleanup:
+    cli_registry_free(reg);
     free(results);
     chan_diag_list_free(diags);
     chan_contract_set_free(set);
-    file_list_dispose(&files);
+    cli_path_list_dispose(&files);
     return rc;
 }
