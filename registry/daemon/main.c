@@ -1,31 +1,192 @@
 /*
  * main.c - chanregd, the channel contract registry daemon.
+ *
+ * Reads the configuration (config.c), opens the store, starts the HTTP
+ * server (server.c) with the route tables of api.h, then waits for SIGTERM or
+ * SIGINT.  The signal handler only sets a flag; the main loop notices it,
+ * stops accepting connections, lets requests in flight finish for at most
+ * --shutdown-timeout seconds (a second signal cuts the wait short), closes
+ * the store and exits 0.
+ *
+ * Exit codes: 0 success, 1 runtime failure (store, listener), 2 usage.
  */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "chan/common.h"
+#include "chan/store.h"
 #include "chan/version.h"
 
-static void usage(FILE *out)
+#include "api.h"
+#include "config.h"
+#include "schema_cache.h"
+#include "server.h"
+
+#define MODULE "main"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+static volatile sig_atomic_t stop_signal = 0;
+static volatile sig_atomic_t stop_count = 0;
+
+/* Only records the signal: everything else happens in main's loop. */
+static void on_signal(int sig)
 {
-    fprintf(out, "chanregd - channel contract registry daemon\n\n"
-                 "Usage:\n"
-                 "  chanregd [OPTION]...\n\n"
-                 "Options:\n"
-                 "  -V, --version  print the version and exit\n"
-                 "  -h, --help     show this help and exit\n");
+    stop_signal = sig;
+    if (stop_count < 2)
+        stop_count++;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !stop_signal)
+        ;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Write the bound port to path, atomically (a reader never sees a partial file). */
+static int write_port_file(const char *path, unsigned int port, chan_error *err)
+{
+    char text[16];
+    int n = snprintf(text, sizeof(text), "%u\n", port);
+
+    return chan_file_write_atomic(path, text, (size_t)n, err);
+}
+
+/* Print an option error with a hint, and return the usage exit code. */
+static int usage_error(const chan_error *err)
+{
+    fprintf(stderr, "chanregd: %s\nTry \"chanregd --help\" for more information.\n", err->message);
+    return EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
+    chan_config *config = NULL;
+    chan_config_action action;
+    chan_store *store = NULL;
+    chan_schema_cache *cache = NULL;
+    chan_server *server = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
+    chan_server_options opts;
+    chan_route_table tables[3];
+    double deadline;
+    int status = EXIT_OK;
+
+    if (chan_config_load(&config, &action, argc, argv, &err) < 0) {
+        if (err.code == CHAN_EINVALID)
+            return usage_error(&err);
+        fprintf(stderr, "chanregd: %s\n", err.message);
+        return EXIT_RUNTIME;
+    }
+    if (action == CHAN_CONFIG_HELP) {
+        chan_config_usage(stdout);
+        return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+    }
+    if (action == CHAN_CONFIG_VERSION) {
         printf("chanregd %s\n", CHAN_VERSION_STRING);
-        return 0;
+        return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
-    if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-        usage(stdout);
-        return 0;
+    if (action == CHAN_CONFIG_CHECK) {
+        printf("chanregd: configuration ok\n");
+        chan_config_free(config);
+        return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
-    usage(stderr);
-    return 2;
+
+    chan_log_set_level(config->log_level_value);
+    install_signals();
+    chan_log(CHAN_LOG_INFO, MODULE, "starting version=%s pid=%ld", CHAN_VERSION_STRING,
+             (long)getpid());
+    chan_config_log(config);
+
+    sopts.migrations_dir = config->migrations_dir;
+    sopts.pool_size = (unsigned int)config->db_pool_size;
+    if (chan_store_open(&store, config->db, &sopts, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot open the store: %s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
+    chan_log(CHAN_LOG_INFO, MODULE, "store open backend=%s", chan_store_backend_name(store));
+    cache = chan_schema_cache_new((size_t)config->schema_cache_size);
+
+    tables[0] = (chan_route_table){chan_api_misc_routes, chan_api_misc_routes_count,
+                                   CHAN_CONTENT_TYPE_JSON};
+    tables[1] = (chan_route_table){chan_api_schema_routes, chan_api_schema_routes_count,
+                                   CHAN_CONTENT_TYPE_SR};
+    tables[2] = (chan_route_table){chan_api_channels_routes, chan_api_channels_routes_count,
+                                   CHAN_CONTENT_TYPE_JSON};
+    memset(&opts, 0, sizeof(opts));
+    opts.config = config;
+    opts.store = store;
+    opts.schema_cache = cache;
+    opts.tables = tables;
+    opts.n_tables = CHAN_ARRAY_SIZE(tables);
+    if (chan_server_start(&server, &opts, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot start the HTTP server: %s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
+    chan_log(CHAN_LOG_INFO, MODULE, "listening host=%s port=%u threads=%lld", config->listen_host,
+             chan_server_port(server), (long long)config->threads);
+    if (config->port_file &&
+        write_port_file(config->port_file, chan_server_port(server), &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot write the port file: %s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
+
+    while (!stop_signal)
+        sleep_ms(200);
+
+    chan_log(CHAN_LOG_INFO, MODULE, "shutting down signal=%d in_flight=%u timeout_s=%lld",
+             (int)stop_signal, chan_server_active_requests(server),
+             (long long)config->shutdown_timeout);
+    chan_server_quiesce(server);
+    deadline = now_s() + (double)config->shutdown_timeout;
+    while (chan_server_active_requests(server) > 0 && now_s() < deadline && stop_count < 2)
+        sleep_ms(20);
+    if (stop_count >= 2)
+        chan_log(CHAN_LOG_WARN, MODULE, "second signal: not waiting for requests in flight");
+    if (chan_server_active_requests(server) > 0)
+        chan_log(CHAN_LOG_WARN, MODULE, "shutdown deadline passed in_flight=%u",
+                 chan_server_active_requests(server));
+
+cleanup:
+    if (server && config->port_file)
+        (void)unlink(config->port_file);
+    chan_server_free(server);
+    chan_store_free(store);
+    chan_schema_cache_free(cache);
+    chan_config_free(config);
+    if (status == EXIT_OK)
+        chan_log(CHAN_LOG_INFO, MODULE, "stopped");
+    return status;
 }

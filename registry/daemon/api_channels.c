@@ -1,0 +1,1019 @@
+/*
+ * api_channels.c - the channels API of chanregd: contracts, consumers and the
+ * audit log under /v1 (see docs/api.md, "Channels API").
+ *
+ * A channel is stored from its contract: PUT /v1/channels/{name} takes the
+ * contract in its JSON form, validates it with the contract module (the same
+ * rules as `chanctl validate`, with line and column inside the request body),
+ * checks that every declared schema version is registered in the subject,
+ * and stores the canonical JSON rendering together with the consumers and
+ * producers in one transaction.  Consumers can also be registered, renewed
+ * and removed one by one, under the same rules as in the contract format,
+ * plus the lifecycle rule that a deprecated channel takes no new consumers.
+ *
+ * Handlers follow the contract of server.h.  API error codes of this module:
+ *   40410 channel not found            40411 consumer not found
+ *   40910 revision conflict            40912 channel deprecated (no new consumers)
+ *   42202 bad numeric query parameter  42210 invalid contract or consumer (errors[])
+ *   42211 schema versions not registered
+ * Times are RFC 3339 strings in UTC.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "api.h"
+#include "chan/common.h"
+#include "chan/contract.h"
+#include "chan/error.h"
+#include "chan/store.h"
+
+#define MODULE "api"
+
+/* API error codes (see the file comment). */
+#define E_BAD_PARAM          42202
+#define E_CHANNEL_NOT_FOUND  40410
+#define E_CONSUMER_NOT_FOUND 40411
+#define E_REVISION_CONFLICT  40910
+#define E_DEPRECATED         40912
+#define E_INVALID            42210
+#define E_SCHEMA_MISSING     42211
+
+/* Limits of the consumer fields; the same as the contract format's. */
+#define MAX_TEXT        4096
+#define MAX_NAME        249
+#define MAX_SLUG        64
+#define MAX_PRINCIPAL   255
+#define MAX_SLA_MS      INT64_C(86400000)
+#define MAX_PEAK_RATE   INT64_C(1000000000)
+#define AUDIT_LIMIT     100
+#define AUDIT_LIMIT_MAX 1000
+
+#define SECONDS_PER_DAY 86400
+
+/* ------------------------------------------------------------------ */
+/* Rendering                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Unix seconds as an RFC 3339 UTC string ("2026-11-23T09:17:47Z"). */
+static json_t *json_time(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[64];
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_null();
+    return json_string(buf);
+}
+
+/* A string or null; strings that are not UTF-8 (never stored by the store) become null. */
+static json_t *json_str_or_null(const char *s)
+{
+    json_t *j = s ? json_string(s) : NULL;
+
+    return j ? j : json_null();
+}
+
+/* peak_rate_msgs is a double in the store but an integer in the contract format. */
+static json_t *json_rate(double v)
+{
+    if (isfinite(v) && v == floor(v) && fabs(v) < 9007199254740992.0)
+        return json_integer((json_int_t)v);
+    return json_real(isfinite(v) ? v : 0.0);
+}
+
+/* The API object of a consumer; age_days counts whole days since the last renewal. */
+static json_t *consumer_json(const chan_consumer_record *c, int64_t now)
+{
+    json_t *o = json_object();
+    int64_t age =
+        c->renewed_at > 0 && now > c->renewed_at ? (now - c->renewed_at) / SECONDS_PER_DAY : 0;
+
+    json_object_set_new(o, "name", json_str_or_null(c->name));
+    json_object_set_new(o, "principal", json_str_or_null(c->principal));
+    json_object_set_new(o, "group", json_str_or_null(c->group));
+    json_object_set_new(o, "scenario", json_str_or_null(c->scenario));
+    json_object_set_new(o, "sla_p99_ms", json_integer(c->sla_p99_ms));
+    json_object_set_new(o, "peak_rate_msgs", json_rate(c->peak_rate_msgs));
+    json_object_set_new(o, "degradation", json_str_or_null(c->degradation));
+    json_object_set_new(o, "registered_at", json_time(c->registered_at));
+    json_object_set_new(o, "renewed_at", json_time(c->renewed_at));
+    json_object_set_new(o, "age_days", json_integer(age));
+    return o;
+}
+
+/*
+** The stored contract document as JSON.  It is always the canonical JSON
+** rendering written by PUT; should it not parse, it is returned as a string
+** rather than dropped.
+*/
+static json_t *document_json(const char *document)
+{
+    json_t *j;
+
+    if (document == NULL)
+        return json_null();
+    j = json_loads(document, JSON_DECODE_ANY, NULL);
+    if (j == NULL) {
+        chan_log(CHAN_LOG_WARN, MODULE, "stored channel document is not JSON");
+        j = json_str_or_null(document);
+    }
+    return j;
+}
+
+/* The API object of a channel; with_contract adds the stored contract document. */
+static json_t *channel_json(const chan_channel_record *rec, bool with_contract, int64_t now)
+{
+    json_t *o = json_object();
+    json_t *consumers = json_array();
+    json_t *producers = json_array();
+    size_t i;
+
+    json_object_set_new(o, "name", json_str_or_null(rec->name));
+    json_object_set_new(o, "revision", json_integer(rec->revision));
+    json_object_set_new(o, "created_at", json_time(rec->created_at));
+    json_object_set_new(o, "updated_at", json_time(rec->updated_at));
+    json_object_set_new(o, "owner_team", json_str_or_null(rec->owner_team));
+    json_object_set_new(o, "maintainer", json_str_or_null(rec->maintainer));
+    json_object_set_new(o, "peak_qps", json_integer(rec->peak_qps));
+    json_object_set_new(o, "retention_hours", json_integer(rec->retention_hours));
+    json_object_set_new(o, "deprecation_date", json_str_or_null(rec->deprecation_date));
+    json_object_set_new(o, "subject", json_str_or_null(rec->subject));
+    json_object_set_new(o, "compatibility", json_str_or_null(rec->compatibility));
+    if (with_contract)
+        json_object_set_new(o, "contract", document_json(rec->document));
+    for (i = 0; i < rec->n_consumers; i++)
+        json_array_append_new(consumers, consumer_json(&rec->consumers[i], now));
+    for (i = 0; i < rec->n_producers; i++)
+        json_array_append_new(producers, json_pack("{s:o}", "principal",
+                                                   json_str_or_null(rec->producers[i].principal)));
+    json_object_set_new(o, "consumers", consumers);
+    json_object_set_new(o, "producers", producers);
+    return o;
+}
+
+/*
+** Copy s into buf for a message: at most size - 4 bytes, then "...";
+** control characters and non-ASCII bytes become '?', so that a message
+** quoting client input is always valid UTF-8 (jansson drops invalid strings)
+** and one line.  Returns buf.
+*/
+static const char *clip(char *buf, size_t size, const char *s)
+{
+    size_t i, n = 0;
+
+    for (i = 0; s[i] != '\0' && n + 4 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        buf[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    if (s[i] != '\0') {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+static int64_t now_seconds(void)
+{
+    return (int64_t)time(NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/*
+** Turn a store error into the API's: "not found" becomes 40410 / 40411 with
+** a message that names the object; a rejected input (a name that is not
+** UTF-8, too long, ...) keeps its code with the message made a sentence.
+** Other errors are returned unchanged.  consumer may be NULL for
+** channel-level operations, channel too for operations on no channel.
+*/
+static int api_error(int error, const char *channel, const char *consumer, chan_error *err)
+{
+    size_t len;
+
+    if (error == CHAN_ENOTFOUND && channel != NULL) {
+        if (consumer != NULL && chan_store_error_reason(err) == CHAN_STORE_R_CONSUMER_NOT_FOUND)
+            return chan_http_error(err, CHAN_ENOTFOUND, E_CONSUMER_NOT_FOUND,
+                                   "Consumer '%s' of channel '%s' not found.", consumer, channel);
+        return chan_http_error(err, CHAN_ENOTFOUND, E_CHANNEL_NOT_FOUND, "Channel '%s' not found.",
+                               channel);
+    }
+    if (error == CHAN_EINVALID && err != NULL && err->reason == 0 && err->message[0] != '\0') {
+        err->message[0] = (char)toupper((unsigned char)err->message[0]);
+        len = strlen(err->message);
+        if (err->message[len - 1] != '.' && len + 1 < sizeof(err->message)) {
+            err->message[len] = '.';
+            err->message[len + 1] = '\0';
+        }
+    }
+    return error;
+}
+
+/*
+** A non-negative integer query parameter in [min, max], or def when absent.
+** Returns 0 or CHAN_EINVALID with API code 42202.
+*/
+static int query_int(int64_t *out, const chan_request *req, const char *name, int64_t def,
+                     int64_t min, int64_t max, chan_error *err)
+{
+    const char *v = chan_request_query(req, name);
+    char shown[68];
+
+    *out = def;
+    if (v == NULL)
+        return 0;
+    if (chan_parse_int64(out, v, min, max) < 0)
+        return chan_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
+                               "Query parameter '%s' must be an integer between %" PRId64
+                               " and %" PRId64 ", got '%s'.",
+                               name, min, max, clip(shown, sizeof(shown), v));
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Channels                                                            */
+/* ------------------------------------------------------------------ */
+
+/*
+** Check that every schema version the contract declares is registered (and
+** not soft-deleted) in its subject.  The missing ones are appended to diags
+** (located at their entry in the body) and listed in missing ("1, 3").
+** Returns 0 (even with versions missing) or a store error.
+*/
+static int check_versions(chan_store *store, const chan_contract *contract, chan_diag_list *diags,
+                          chan_buf *missing, chan_error *err)
+{
+    const char *subject = chan_contract_subject(contract);
+    size_t i, n = chan_contract_version_count(contract);
+
+    for (i = 0; i < n; i++) {
+        const chan_contract_version *v = chan_contract_version_at(contract, i);
+        chan_schema_version *found = NULL;
+        char path[64];
+        int error;
+
+        if (v->number > INT32_MAX) {
+            error = CHAN_ENOTFOUND;
+        } else {
+            error = chan_store_version_get(store, &found, subject, (int)v->number, false, err);
+            chan_schema_version_free(found);
+        }
+        if (error == 0)
+            continue;
+        if (error != CHAN_ENOTFOUND)
+            return error;
+        chan_error_clear(err);
+        snprintf(path, sizeof(path), "schema.versions[%zu]", i);
+        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, chan_contract_file(contract),
+                                         v->line, v->column, "schema-not-registered", path,
+                                         "version %" PRId64 " of subject \"%s\" is not registered",
+                                         v->number, subject),
+                           "register it first: POST /subjects/%s/versions", subject);
+        chan_buf_printf(missing, "%s%" PRId64, missing->len ? ", " : "", v->number);
+    }
+    return 0;
+}
+
+/*
+** Fill rec from a valid contract.  The strings are borrowed from contract
+** and document; only the consumers and producers arrays are allocated here
+** (free them with free_record_arrays, never with chan_channel_record_free).
+*/
+static void record_from_contract(chan_channel_record *rec, const chan_contract *contract,
+                                 char *document)
+{
+    size_t i;
+
+    memset(rec, 0, sizeof(*rec));
+    rec->name = (char *)chan_contract_name(contract);
+    rec->owner_team = (char *)chan_contract_owner_team(contract);
+    rec->maintainer = (char *)chan_contract_maintainer(contract);
+    rec->peak_qps = chan_contract_peak_qps(contract);
+    rec->retention_hours = chan_contract_retention_hours(contract);
+    rec->deprecation_date = (char *)chan_contract_deprecation_date(contract);
+    rec->subject = (char *)chan_contract_subject(contract);
+    rec->compatibility = (char *)chan_compat_mode_name(chan_contract_compatibility(contract));
+    rec->document = document;
+    rec->n_consumers = chan_contract_consumer_count(contract);
+    rec->consumers = chan_xcalloc(rec->n_consumers + 1, sizeof(*rec->consumers));
+    for (i = 0; i < rec->n_consumers; i++) {
+        const chan_contract_consumer *k = chan_contract_consumer_at(contract, i);
+        chan_consumer_record *c = &rec->consumers[i];
+
+        c->channel = rec->name;
+        c->name = (char *)k->name;
+        c->principal = (char *)k->principal;
+        c->group = (char *)k->group;
+        c->scenario = (char *)k->scenario;
+        c->sla_p99_ms = k->sla_p99_ms;
+        c->peak_rate_msgs = (double)k->peak_rate_msgs;
+        c->degradation = (char *)chan_degradation_name(k->degradation);
+    }
+    rec->n_producers = chan_contract_producer_count(contract);
+    rec->producers = chan_xcalloc(rec->n_producers + 1, sizeof(*rec->producers));
+    for (i = 0; i < rec->n_producers; i++) {
+        rec->producers[i].channel = rec->name;
+        rec->producers[i].principal = (char *)chan_contract_producer_at(contract, i)->principal;
+    }
+}
+
+static void free_record_arrays(chan_channel_record *rec)
+{
+    free(rec->consumers);
+    free(rec->producers);
+    rec->consumers = NULL;
+    rec->producers = NULL;
+}
+
+/* Value of the four hex digits at s, or -1. */
+static long hex4(const char *s)
+{
+    long v = 0;
+    int i;
+
+    for (i = 0; i < 4; i++) {
+        int c = (unsigned char)s[i];
+
+        if (!isxdigit(c))
+            return -1;
+        v = v * 16 + (isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
+    }
+    return v;
+}
+
+/*
+** Copy a JSON text for the contract parser, which reads it as YAML.  YAML has
+** no UTF-16 surrogate pairs: each JSON escape pair "\uD83D\uDE00" becomes
+** the YAML escape "\U0001F600".  Everything else is copied verbatim, so line
+** numbers stay exact (a column after a pair on the same line moves by two).
+** Backslashes only occur inside JSON strings, so no string tracking is needed.
+*/
+static char *json_for_yaml(const char *s, size_t len, size_t *out_len)
+{
+    chan_buf out = CHAN_BUF_INIT;
+    size_t i = 0;
+
+    chan_buf_grow(&out, len + 1);
+    while (i < len) {
+        long hi, lo;
+
+        if (s[i] != '\\' || i + 1 >= len) {
+            chan_buf_putc(&out, s[i++]);
+            continue;
+        }
+        if (s[i + 1] == 'u' && i + 12 <= len && (hi = hex4(s + i + 2)) >= 0xD800 && hi <= 0xDBFF &&
+            s[i + 6] == '\\' && s[i + 7] == 'u' && (lo = hex4(s + i + 8)) >= 0xDC00 &&
+            lo <= 0xDFFF) {
+            chan_buf_printf(&out, "\\U%08lX", 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00));
+            i += 12;
+            continue;
+        }
+        chan_buf_put(&out, s + i, 2); /* any other escape, "\\\\" included */
+        i += 2;
+    }
+    *out_len = out.len;
+    return chan_buf_take(&out);
+}
+
+/* PUT /v1/channels/{name}: create or replace a channel from its contract. */
+static int put_channel(chan_request *req, chan_error *err)
+{
+    chan_contract_parse_options opts = CHAN_CONTRACT_PARSE_OPTIONS_INIT;
+    const char *name = chan_request_param(req, "name");
+    chan_store *store = chan_request_store(req);
+    chan_channel_record rec;
+    chan_contract *contract = NULL;
+    chan_diag_list *diags = chan_diag_list_new();
+    chan_buf missing = CHAN_BUF_INIT;
+    json_error_t jerr;
+    json_t *doc = NULL, *reply;
+    char *document = NULL, *text = NULL;
+    char shown[260];
+    const char *body;
+    size_t len, text_len, n_errors;
+    int64_t expected = -1, revision = 0;
+    bool changed = false;
+    int error;
+
+    memset(&rec, 0, sizeof(rec));
+    if ((error = query_int(&expected, req, "expected_revision", -1, 0, INT64_MAX, err)) < 0)
+        goto cleanup;
+
+    /* The body must be JSON; the contract parser then reads it as YAML. */
+    body = chan_request_body(req, &len);
+    if (len == 0) {
+        error = chan_http_error(err, CHAN_EINVALID, 40001,
+                                "Request body is empty; expected the contract as JSON.");
+        goto cleanup;
+    }
+    doc = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
+    if (doc == NULL) {
+        error = chan_http_error(err, CHAN_EINVALID, 40001,
+                                "Invalid JSON in request body: %s at line %d column %d.", jerr.text,
+                                jerr.line, jerr.column);
+        goto cleanup;
+    }
+    if (!json_is_object(doc)) {
+        error = chan_http_error(err, CHAN_EINVALID, 42200,
+                                "Request body must be a JSON object (the contract).");
+        goto cleanup;
+    }
+
+    text = json_for_yaml(body, len, &text_len);
+    error = chan_contract_parse(&contract, text, text_len, "<request>", &opts, diags, err);
+    if (error == CHAN_ETOOBIG) {
+        error = chan_http_error(err, CHAN_ETOOBIG, 41300,
+                                "Contract is larger than the limit of %d bytes.",
+                                CHAN_CONTRACT_MAX_SIZE);
+        goto cleanup;
+    }
+    n_errors = chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR);
+    if (error < 0 || contract == NULL || n_errors > 0) {
+        char *msg =
+            chan_xasprintf("Contract is invalid: %zu error%s.", n_errors, n_errors == 1 ? "" : "s");
+
+        chan_diag_list_sort(diags);
+        error = chan_reply_diags(req, E_INVALID, msg, diags);
+        free(msg);
+        goto cleanup;
+    }
+    if (strcmp(chan_contract_name(contract), name) != 0) {
+        chan_diag_list_free(diags);
+        diags = chan_diag_list_new();
+        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, "<request>", 0, 0,
+                                         CHAN_CONTRACT_RULE_INVALID_NAME, "channel",
+                                         "the contract is for channel \"%s\", not \"%s\"",
+                                         chan_contract_name(contract),
+                                         clip(shown, sizeof(shown), name)),
+                           "PUT the contract to /v1/channels/%s", chan_contract_name(contract));
+        error = chan_reply_diags(req, E_INVALID,
+                                 "Contract is invalid: its channel does not match the URL.", diags);
+        goto cleanup;
+    }
+
+    chan_diag_list_free(diags);
+    diags = chan_diag_list_new();
+    if ((error = check_versions(store, contract, diags, &missing, err)) < 0)
+        goto cleanup;
+    if (missing.len > 0) {
+        bool several = strchr(chan_buf_cstr(&missing), ',') != NULL;
+        char *msg = chan_xasprintf(
+            "Schema version%s %s of subject '%s' %s not registered; register %s first.",
+            several ? "s" : "", chan_buf_cstr(&missing), chan_contract_subject(contract),
+            several ? "are" : "is", several ? "them" : "it");
+
+        error = chan_reply_diags(req, E_SCHEMA_MISSING, msg, diags);
+        free(msg);
+        goto cleanup;
+    }
+
+    document = chan_contract_render_json(contract);
+    record_from_contract(&rec, contract, document);
+    error = chan_store_channel_put(store, &revision, &changed, &rec, expected,
+                                   chan_request_actor(req), err);
+    if (error == CHAN_ECONFLICT && chan_store_error_reason(err) == CHAN_STORE_R_REVISION_MISMATCH) {
+        char detail[CHAN_ERROR_MESSAGE_MAX];
+
+        snprintf(detail, sizeof(detail), "%s", err->message);
+        error = chan_http_error(err, CHAN_ECONFLICT, E_REVISION_CONFLICT,
+                                "Revision conflict: %s (expected_revision=%" PRId64 ").", detail,
+                                expected);
+        goto cleanup;
+    }
+    if (error < 0) {
+        error = api_error(error, NULL, NULL, err);
+        goto cleanup;
+    }
+
+    reply = json_pack("{s:s, s:I, s:b}", "name", name, "revision", (json_int_t)revision, "changed",
+                      changed);
+    /* A new channel starts at revision 1; an existing one changes to >= 2 or not at all. */
+    error = chan_reply_json(req, changed && revision == 1 ? 201 : 200, reply);
+
+cleanup:
+    free_record_arrays(&rec);
+    free(document);
+    free(text);
+    chan_contract_free(contract);
+    chan_diag_list_free(diags);
+    chan_buf_dispose(&missing);
+    json_decref(doc);
+    return error;
+}
+
+/* GET /v1/channels/{name} */
+static int get_channel(chan_request *req, chan_error *err)
+{
+    const char *name = chan_request_param(req, "name");
+    chan_channel_record *rec = NULL;
+    int error;
+
+    error = chan_store_channel_get(chan_request_store(req), &rec, name, err);
+    if (error < 0) {
+        error = api_error(error, name, NULL, err);
+        goto cleanup;
+    }
+    error = chan_reply_json(req, 200, channel_json(rec, true, now_seconds()));
+cleanup:
+    chan_channel_record_free(rec);
+    return error;
+}
+
+/* GET /v1/channels?owner_team=T&maintainer=M&deprecated=true|false */
+static int list_channels(chan_request *req, chan_error *err)
+{
+    chan_channel_filter filter = CHAN_CHANNEL_FILTER_INIT;
+    chan_channel_record **list = NULL;
+    json_t *channels = NULL;
+    size_t i, n = 0;
+    int64_t now = now_seconds();
+    bool deprecated = false;
+    int error;
+
+    filter.owner_team = chan_request_query(req, "owner_team");
+    filter.maintainer = chan_request_query(req, "maintainer");
+    if (chan_request_query(req, "deprecated") != NULL) {
+        if ((error = chan_request_query_bool(&deprecated, req, "deprecated", false, err)) < 0)
+            goto cleanup;
+        filter.deprecated = deprecated ? 1 : 0;
+    }
+    if ((error = chan_store_channel_list(chan_request_store(req), &list, &n, &filter, err)) < 0) {
+        error = api_error(error, NULL, NULL, err);
+        goto cleanup;
+    }
+    channels = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append_new(channels, channel_json(list[i], false, now));
+    error = chan_reply_json(req, 200, json_pack("{s:o}", "channels", channels));
+    channels = NULL;
+cleanup:
+    json_decref(channels);
+    chan_channel_record_list_free(list, n);
+    return error;
+}
+
+/* DELETE /v1/channels/{name} */
+static int delete_channel(chan_request *req, chan_error *err)
+{
+    const char *name = chan_request_param(req, "name");
+    int error;
+
+    error = chan_store_channel_delete(chan_request_store(req), name, chan_request_actor(req), err);
+    if (error < 0)
+        return api_error(error, name, NULL, err);
+    return chan_reply_json(req, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
+}
+
+/* ------------------------------------------------------------------ */
+/* Consumers                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Kafka topic and group names: [A-Za-z0-9._-]{1,249}, not "." or "..". */
+static bool valid_group(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    if (n == 0 || n > MAX_NAME || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+        return false;
+    for (i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
+            return false;
+    return true;
+}
+
+/* Consumer names: a lower-case slug of at most 64 bytes, as in the contract format. */
+static bool valid_slug(const char *s)
+{
+    size_t n = strlen(s), i;
+
+    if (n == 0 || n > MAX_SLUG || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+        return false;
+    for (i = 0; i < n; i++)
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
+            strchr("._-", s[i]) == NULL)
+            return false;
+    return true;
+}
+
+/* Kafka principals: "User:<name>", the name without blanks or control characters. */
+static bool valid_principal(const char *s)
+{
+    const char *c;
+
+    if (strncmp(s, "User:", 5) != 0 || s[5] == '\0' || strlen(s) > MAX_PRINCIPAL)
+        return false;
+    for (c = s + 5; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f)
+            return false;
+    return true;
+}
+
+/* JSON type name for messages. */
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "boolean";
+    default:
+        return "null";
+    }
+}
+
+/*
+** A mandatory non-empty string field of the consumer body (at most MAX_TEXT
+** bytes).  Returns it (borrowed from body) or NULL after adding a diagnostic.
+*/
+static const char *body_string(const json_t *body, const char *key, chan_diag_list *diags)
+{
+    const json_t *v = json_object_get(body, key);
+
+    if (v == NULL) {
+        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_MISSING_FIELD, key,
+                      "%s is missing", key);
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE, key,
+                      "%s must be a string, not a%s %s", key, json_is_integer(v) ? "n" : "",
+                      json_type_name(v));
+        return NULL;
+    }
+    if (json_string_length(v) != strlen(json_string_value(v))) {
+        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, key,
+                      "%s contains a NUL character", key);
+        return NULL;
+    }
+    if (json_string_length(v) == 0) {
+        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, key,
+                      "%s is empty", key);
+        return NULL;
+    }
+    if (json_string_length(v) > MAX_TEXT) {
+        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, key,
+                      "%s is longer than %d bytes", key, MAX_TEXT);
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* A mandatory integer field in [1, max].  Returns false after adding a diagnostic. */
+static bool body_positive(int64_t *out, const json_t *body, const char *key, int64_t max,
+                          chan_diag_list *diags)
+{
+    const json_t *v = json_object_get(body, key);
+    json_int_t value;
+
+    if (v == NULL) {
+        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_MISSING_FIELD, key,
+                      "%s is missing", key);
+        return false;
+    }
+    if (!json_is_integer(v)) {
+        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE, key,
+                      "%s must be an integer, not a %s", key, json_type_name(v));
+        return false;
+    }
+    value = json_integer_value(v);
+    if (value < 1 || value > max) {
+        chan_diag *d = chan_diag_add(
+            diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, key,
+            "%s must be between 1 and %" PRId64 ", got %" JSON_INTEGER_FORMAT, key, max, value);
+        if (value < 1)
+            chan_diag_set_hint(d, "%s must be positive", key);
+        return false;
+    }
+    *out = (int64_t)value;
+    return true;
+}
+
+/*
+** Validate the body of PUT .../consumers/{consumer} as the contract format
+** validates a consumer entry, and fill rec (strings borrowed from body and
+** the request).  Every problem is added to diags.
+*/
+static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, const char *channel,
+                                const char *consumer, chan_diag_list *diags)
+{
+    static const char *const keys[] = {"principal",      "group",       "scenario", "sla_p99_ms",
+                                       "peak_rate_msgs", "degradation", NULL};
+    chan_degradation mode;
+    const char *key, *s;
+    char shown[68];
+    json_t *value;
+    int64_t n;
+    size_t i;
+
+    memset(rec, 0, sizeof(*rec));
+    rec->channel = (char *)channel;
+    rec->name = (char *)consumer;
+    if (!valid_slug(consumer))
+        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
+                                         CHAN_CONTRACT_RULE_INVALID_NAME, "name",
+                                         "invalid consumer name \"%s\"",
+                                         clip(shown, sizeof(shown), consumer)),
+                           "use lower-case letters, digits, '.', '_' and '-' (at most 64)");
+    json_object_foreach((json_t *)body, key, value)
+    {
+        for (i = 0; keys[i] != NULL && strcmp(keys[i], key) != 0; i++)
+            ;
+        if (keys[i] == NULL)
+            chan_diag_set_hint(
+                chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_UNKNOWN_FIELD,
+                              key, "unknown field \"%s\"", clip(shown, sizeof(shown), key)),
+                "the fields are principal, group, scenario, sla_p99_ms, "
+                "peak_rate_msgs and degradation");
+    }
+    s = body_string(body, "principal", diags);
+    if (s && !valid_principal(s))
+        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
+                                         CHAN_CONTRACT_RULE_PRINCIPAL, "principal",
+                                         "invalid principal \"%s\"", clip(shown, sizeof(shown), s)),
+                           "write a Kafka principal: User:<name>, e.g. User:billing-svc");
+    else
+        rec->principal = (char *)s;
+    s = body_string(body, "group", diags);
+    if (s && !valid_group(s))
+        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
+                                         CHAN_CONTRACT_RULE_INVALID_NAME, "group",
+                                         "invalid consumer group id \"%s\"",
+                                         clip(shown, sizeof(shown), s)),
+                           "use letters, digits, '.', '_' and '-' (at most 249)");
+    else
+        rec->group = (char *)s;
+    rec->scenario = (char *)body_string(body, "scenario", diags);
+    if (body_positive(&n, body, "sla_p99_ms", MAX_SLA_MS, diags))
+        rec->sla_p99_ms = n;
+    if (body_positive(&n, body, "peak_rate_msgs", MAX_PEAK_RATE, diags))
+        rec->peak_rate_msgs = (double)n;
+    s = body_string(body, "degradation", diags);
+    if (s && chan_degradation_parse(&mode, s) < 0)
+        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
+                                         CHAN_CONTRACT_RULE_INVALID_VALUE, "degradation",
+                                         "unknown degradation \"%s\"",
+                                         clip(shown, sizeof(shown), s)),
+                           "one of drop, lag, fallback, block");
+    else if (s)
+        rec->degradation = (char *)chan_degradation_name(mode);
+}
+
+/* The consumer called name in rec, or NULL. */
+static const chan_consumer_record *find_consumer(const chan_channel_record *rec, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < rec->n_consumers; i++)
+        if (strcmp(rec->consumers[i].name, name) == 0)
+            return &rec->consumers[i];
+    return NULL;
+}
+
+/*
+** Reply with the stored state of one consumer, read back after a write.  The
+** write has committed, so when the read fails (the consumer was removed in
+** between) the reply is built from fallback with the times of the write.
+*/
+static int reply_consumer(chan_request *req, unsigned int status, const char *channel,
+                          const char *name, const chan_consumer_record *fallback)
+{
+    chan_error rerr = CHAN_ERROR_INIT;
+    chan_channel_record *rec = NULL;
+    const chan_consumer_record *c = NULL;
+    chan_consumer_record tmp;
+    int64_t now = now_seconds();
+    int rc;
+
+    if (chan_store_channel_get(chan_request_store(req), &rec, channel, &rerr) == 0)
+        c = find_consumer(rec, name);
+    if (c == NULL && fallback != NULL) {
+        tmp = *fallback;
+        tmp.registered_at = tmp.registered_at ? tmp.registered_at : now;
+        tmp.renewed_at = now;
+        c = &tmp;
+    }
+    if (c == NULL)
+        rc = chan_reply_error(req, E_CONSUMER_NOT_FOUND, "Consumer '%s' of channel '%s' not found.",
+                              name, channel);
+    else
+        rc = chan_reply_json(req, status, consumer_json(c, now));
+    chan_channel_record_free(rec);
+    return rc;
+}
+
+/* GET /v1/channels/{name}/consumers */
+static int list_consumers(chan_request *req, chan_error *err)
+{
+    const char *name = chan_request_param(req, "name");
+    chan_consumer_record **list = NULL;
+    json_t *consumers = NULL;
+    int64_t now = now_seconds();
+    size_t i, n = 0;
+    int error;
+
+    error = chan_store_consumer_list(chan_request_store(req), &list, &n, name, err);
+    if (error < 0) {
+        error = api_error(error, name, NULL, err);
+        goto cleanup;
+    }
+    consumers = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append_new(consumers, consumer_json(list[i], now));
+    error = chan_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
+    consumers = NULL;
+cleanup:
+    json_decref(consumers);
+    chan_consumer_record_list_free(list, n);
+    return error;
+}
+
+/* PUT /v1/channels/{name}/consumers/{consumer}: register or update one consumer. */
+static int put_consumer(chan_request *req, chan_error *err)
+{
+    const char *channel = chan_request_param(req, "name");
+    const char *name = chan_request_param(req, "consumer");
+    chan_store *store = chan_request_store(req);
+    chan_diag_list *diags = chan_diag_list_new();
+    chan_channel_record *current = NULL;
+    const chan_consumer_record *existing;
+    chan_consumer_record rec;
+    json_t *body = NULL;
+    int64_t deprecated_days;
+    bool created = false;
+    size_t i, n_errors;
+    int error;
+
+    if ((error = chan_request_json(&body, req, err)) < 0)
+        goto cleanup;
+    parse_consumer_body(&rec, body, channel, name, diags);
+
+    error = chan_store_channel_get(store, &current, channel, err);
+    if (error < 0) {
+        error = api_error(error, channel, NULL, err);
+        goto cleanup;
+    }
+    existing = find_consumer(current, name);
+    /* Two consumers in one group would split the partitions between them. */
+    for (i = 0; rec.group != NULL && i < current->n_consumers; i++) {
+        const chan_consumer_record *o = &current->consumers[i];
+
+        if (strcmp(o->name, name) != 0 && strcmp(o->group, rec.group) == 0)
+            chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
+                                             CHAN_CONTRACT_RULE_DUP_CONSUMER, "group",
+                                             "group \"%s\" is already used by consumer \"%s\"",
+                                             rec.group, o->name),
+                               "give each consumer its own group");
+    }
+    n_errors = chan_diag_list_count(diags);
+    if (n_errors > 0) {
+        char *msg =
+            chan_xasprintf("Consumer is invalid: %zu error%s.", n_errors, n_errors == 1 ? "" : "s");
+
+        error = chan_reply_diags(req, E_INVALID, msg, diags);
+        free(msg);
+        goto cleanup;
+    }
+    if (existing == NULL && current->deprecation_date != NULL &&
+        chan_date_parse(current->deprecation_date, &deprecated_days) &&
+        deprecated_days <= chan_date_today()) {
+        error = chan_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
+                                "Channel '%s' is deprecated since %s; it accepts no new "
+                                "consumers.",
+                                channel, current->deprecation_date);
+        goto cleanup;
+    }
+
+    error = chan_store_consumer_put(store, &created, &rec, chan_request_actor(req), err);
+    if (error < 0) {
+        error = api_error(error, channel, NULL, err);
+        goto cleanup;
+    }
+    if (existing != NULL)
+        rec.registered_at = existing->registered_at;
+    error = reply_consumer(req, created ? 201 : 200, channel, name, &rec);
+
+cleanup:
+    chan_channel_record_free(current);
+    chan_diag_list_free(diags);
+    json_decref(body);
+    return error;
+}
+
+/* POST /v1/channels/{name}/consumers/{consumer}/renew */
+static int renew_consumer(chan_request *req, chan_error *err)
+{
+    const char *channel = chan_request_param(req, "name");
+    const char *name = chan_request_param(req, "consumer");
+    int error;
+
+    error = chan_store_consumer_renew(chan_request_store(req), channel, name,
+                                      chan_request_actor(req), err);
+    if (error < 0)
+        return api_error(error, channel, name, err);
+    return reply_consumer(req, 200, channel, name, NULL);
+}
+
+/* DELETE /v1/channels/{name}/consumers/{consumer} */
+static int delete_consumer(chan_request *req, chan_error *err)
+{
+    const char *channel = chan_request_param(req, "name");
+    const char *name = chan_request_param(req, "consumer");
+    int error;
+
+    error = chan_store_consumer_delete(chan_request_store(req), channel, name,
+                                       chan_request_actor(req), err);
+    if (error < 0)
+        return api_error(error, channel, name, err);
+    return chan_reply_json(
+        req, 200, json_pack("{s:s, s:s, s:b}", "channel", channel, "consumer", name, "deleted", 1));
+}
+
+/* ------------------------------------------------------------------ */
+/* Audit log                                                           */
+/* ------------------------------------------------------------------ */
+
+/* GET /v1/audit?after=ID&limit=N&object=PREFIX */
+static int list_audit(chan_request *req, chan_error *err)
+{
+    const char *object = chan_request_query(req, "object");
+    chan_audit_entry **list = NULL;
+    json_t *entries = NULL;
+    int64_t after, limit, next;
+    size_t i, n = 0;
+    int error;
+
+    if ((error = query_int(&after, req, "after", 0, 0, INT64_MAX, err)) < 0 ||
+        (error = query_int(&limit, req, "limit", AUDIT_LIMIT, 1, AUDIT_LIMIT_MAX, err)) < 0)
+        goto cleanup;
+    if (object != NULL && object[0] == '\0')
+        object = NULL;
+    if ((error = chan_store_audit_list(chan_request_store(req), &list, &n, after, (size_t)limit,
+                                       object, err)) < 0) {
+        error = api_error(error, NULL, NULL, err);
+        goto cleanup;
+    }
+    entries = json_array();
+    next = after;
+    for (i = 0; i < n; i++) {
+        const chan_audit_entry *e = list[i];
+        json_t *o = json_object();
+        json_t *detail = e->detail ? json_loads(e->detail, JSON_DECODE_ANY, NULL) : NULL;
+
+        json_object_set_new(o, "id", json_integer(e->id));
+        json_object_set_new(o, "ts", json_time(e->ts));
+        json_object_set_new(o, "actor", json_str_or_null(e->actor));
+        json_object_set_new(o, "action", json_str_or_null(e->action));
+        json_object_set_new(o, "object", json_str_or_null(e->object));
+        json_object_set_new(o, "detail", detail ? detail : json_str_or_null(e->detail));
+        json_array_append_new(entries, o);
+        if (e->id > next)
+            next = e->id;
+    }
+    error = chan_reply_json(req, 200,
+                            json_pack("{s:o, s:I}", "entries", entries, "next", (json_int_t)next));
+    entries = NULL;
+cleanup:
+    json_decref(entries);
+    chan_audit_entry_list_free(list, n);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+/* Route table                                                         */
+/* ------------------------------------------------------------------ */
+
+const chan_route chan_api_channels_routes[] = {
+    {"GET", "/v1/channels", list_channels, CHAN_SCOPE_READ},
+    {"GET", "/v1/channels/{name}", get_channel, CHAN_SCOPE_READ},
+    {"PUT", "/v1/channels/{name}", put_channel, CHAN_SCOPE_WRITE},
+    {"DELETE", "/v1/channels/{name}", delete_channel, CHAN_SCOPE_WRITE},
+    {"GET", "/v1/channels/{name}/consumers", list_consumers, CHAN_SCOPE_READ},
+    {"PUT", "/v1/channels/{name}/consumers/{consumer}", put_consumer, CHAN_SCOPE_WRITE},
+    {"DELETE", "/v1/channels/{name}/consumers/{consumer}", delete_consumer, CHAN_SCOPE_WRITE},
+    {"POST", "/v1/channels/{name}/consumers/{consumer}/renew", renew_consumer, CHAN_SCOPE_WRITE},
+    {"GET", "/v1/audit", list_audit, CHAN_SCOPE_READ},
+};
+
+const size_t chan_api_channels_routes_count = CHAN_ARRAY_SIZE(chan_api_channels_routes);

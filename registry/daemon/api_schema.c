@@ -1,0 +1,1008 @@
+/*
+ * api_schema.c - the Confluent Schema Registry-compatible API of chanregd:
+ * subjects, versions, schemas by id, compatibility checks, configuration and
+ * modes, with Confluent's error codes and messages, so that existing
+ * serializers and tools work unchanged (see docs/api.md).
+ *
+ * Registration parses the schema with the Avro engine, stores its normalized
+ * text, and lets the store call check_compatible while the subject is locked:
+ * the new schema must satisfy the effective compatibility level (subject
+ * level, else global level, else --default-compatibility) against the earlier
+ * live versions, and the governance rule of chan_avro_check_removals against
+ * the latest one.  Only AVRO schemas without references are supported.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan/avro.h"
+#include "chan/store.h"
+
+#include "api.h"
+#include "config.h"
+#include "schema_cache.h"
+
+#define MODULE "schema"
+
+/* Confluent error codes that are not store reasons. */
+enum {
+    SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND = 40408,
+    SR_SUBJECT_LEVEL_MODE_NOT_FOUND = 40409,
+    SR_INVALID_SCHEMA = 42201,
+    SR_INVALID_VERSION = 42202,
+    SR_INVALID_COMPATIBILITY = 42203,
+    SR_INVALID_MODE = 42204,
+    SR_OPERATION_NOT_PERMITTED = 42205,
+    SR_INVALID_SUBJECT = 42208,
+    SR_INCOMPATIBLE = 409,
+    SR_STORE_ERROR = 50001,
+};
+
+#define MAX_SUBJECT_LEN 1024
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* True when s is valid UTF-8 without control characters. */
+static bool valid_text(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        unsigned int c = *p, n, k, cp;
+
+        if (c < 0x20 || c == 0x7f)
+            return false;
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if ((c & 0xe0) == 0xc0)
+            n = 1, cp = c & 0x1f;
+        else if ((c & 0xf0) == 0xe0)
+            n = 2, cp = c & 0x0f;
+        else if ((c & 0xf8) == 0xf0)
+            n = 3, cp = c & 0x07;
+        else
+            return false;
+        for (k = 1; k <= n; k++) {
+            if ((p[k] & 0xc0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
+/* The {subject} parameter, checked.  Returns it, or NULL with err set. */
+static const char *get_subject(const chan_request *req, chan_error *err)
+{
+    const char *s = chan_request_param(req, "subject");
+
+    if (s == NULL || *s == '\0' || strlen(s) > MAX_SUBJECT_LEN || !valid_text(s)) {
+        chan_http_error(err, CHAN_EINVALID, SR_INVALID_SUBJECT,
+                        "The specified subject is not a valid subject (non-empty UTF-8 text "
+                        "without control characters, at most %d bytes).",
+                        MAX_SUBJECT_LEN);
+        return NULL;
+    }
+    return s;
+}
+
+/* The {version} parameter: 1..2^31-1, "latest" or -1 (latest, given as -1). */
+static int get_version(int *out, const chan_request *req, chan_error *err)
+{
+    const char *s = chan_request_param(req, "version");
+    int64_t v;
+
+    if (s && strcmp(s, "latest") == 0) {
+        *out = -1;
+        return 0;
+    }
+    if (s && chan_parse_int64(&v, s, -1, INT_MAX) == 0 && v != 0) {
+        *out = (int)v;
+        return 0;
+    }
+    return chan_http_error(err, CHAN_EINVALID, SR_INVALID_VERSION,
+                           "The specified version '%s' is not a valid version id. Allowed values "
+                           "are between [1, 2^31-1] and the string \"latest\"",
+                           s ? s : "");
+}
+
+/* The {id} parameter.  A malformed id is reported as an unknown schema, like Confluent. */
+static int get_id(int64_t *out, const chan_request *req, chan_error *err)
+{
+    const char *s = chan_request_param(req, "id");
+
+    if (s && chan_parse_int64(out, s, 1, INT64_MAX) == 0)
+        return 0;
+    return chan_http_error(err, CHAN_ENOTFOUND, 40403, "Schema %s not found", s ? s : "");
+}
+
+/*
+** Rewrite a store error into Confluent's code and message for the objects of
+** the request.  Returns err->code.
+*/
+static int sr_error(chan_error *err, const char *subject, int version, int64_t id)
+{
+    int code = chan_http_error_code(err);
+    char ver[32];
+
+    if (version > 0)
+        snprintf(ver, sizeof(ver), "%d", version);
+    else
+        snprintf(ver, sizeof(ver), "latest");
+    switch (code) {
+    case 40401:
+        return chan_http_error(err, err->code, code, "Subject '%s' not found.",
+                               subject ? subject : "");
+    case 40402:
+        return chan_http_error(err, err->code, code, "Version %s not found.", ver);
+    case 40403:
+        if (id > 0)
+            return chan_http_error(err, err->code, code, "Schema %lld not found", (long long)id);
+        return chan_http_error(err, err->code, code, "Schema not found");
+    case 40404:
+        return chan_http_error(err, err->code, code,
+                               "Subject '%s' was soft deleted.Set permanent=true to delete "
+                               "permanently",
+                               subject ? subject : "");
+    case 40405:
+        return chan_http_error(err, err->code, code,
+                               "Subject '%s' was not deleted first before being permanently "
+                               "deleted",
+                               subject ? subject : "");
+    case 40406:
+        return chan_http_error(err, err->code, code,
+                               "Subject '%s' Version %s was soft deleted.Set permanent=true to "
+                               "delete permanently",
+                               subject ? subject : "", ver);
+    case 40407:
+        return chan_http_error(err, err->code, code,
+                               "Subject '%s' Version %s was not deleted first before being "
+                               "permanently deleted",
+                               subject ? subject : "", ver);
+    case 42205:
+        return chan_http_error(err, err->code, code, "Subject %s is in read-only mode",
+                               subject ? subject : "");
+    default:
+        break;
+    }
+    if (chan_http_status_of(code) >= 500) {
+        char msg[CHAN_ERROR_MESSAGE_MAX];
+
+        snprintf(msg, sizeof(msg), "%s", err->message); /* err is overwritten below */
+        chan_log(CHAN_LOG_ERROR, MODULE, "store error code=%s error=\"%s\"",
+                 chan_strerror(err->code), msg);
+        return chan_http_error(err, err->code, SR_STORE_ERROR, "Error in the backend datastore: %s",
+                               msg);
+    }
+    return err->code;
+}
+
+/* One subject version as Confluent renders it. */
+static json_t *version_json(const chan_schema_version *v)
+{
+    json_t *doc = json_pack("{s:s,s:i,s:I,s:s}", "subject", v->subject, "version", v->version, "id",
+                            (json_int_t)v->id, "schema", v->schema);
+
+    if (doc && v->schema_type && strcmp(v->schema_type, "AVRO") != 0)
+        json_object_set_new(doc, "schemaType", json_string(v->schema_type));
+    return doc;
+}
+
+/* "schema" (and schemaType, references) of a request body, parsed. */
+static int parse_schema_body(chan_avro_schema **out, const chan_request *req, chan_error *err)
+{
+    json_t *body = NULL, *schema, *type, *refs;
+    chan_error perr = CHAN_ERROR_INIT;
+    int error = 0;
+
+    *out = NULL;
+    if ((error = chan_request_json(&body, req, err)) < 0)
+        goto cleanup;
+    type = json_object_get(body, "schemaType");
+    if (type && !json_is_null(type) &&
+        (!json_is_string(type) || strcmp(json_string_value(type), "AVRO") != 0)) {
+        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                "Invalid schema: schemaType %s is not supported; this registry "
+                                "supports AVRO only",
+                                json_is_string(type) ? json_string_value(type) : "(not a string)");
+        goto cleanup;
+    }
+    refs = json_object_get(body, "references");
+    if (refs && !json_is_null(refs) && !(json_is_array(refs) && json_array_size(refs) == 0)) {
+        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                "Invalid schema: schema references are not supported");
+        goto cleanup;
+    }
+    schema = json_object_get(body, "schema");
+    if (!json_is_string(schema) || json_string_length(schema) == 0) {
+        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                "Empty schema: the body needs a non-empty string \"schema\"");
+        goto cleanup;
+    }
+    if ((error = chan_avro_schema_parse(out, json_string_value(schema), json_string_length(schema),
+                                        &perr)) < 0) {
+        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
+                                perr.message);
+        goto cleanup;
+    }
+
+cleanup:
+    json_decref(body);
+    return error;
+}
+
+/* Effective compatibility level of subject (NULL: global). */
+static int effective_level(chan_compat_mode *out, chan_request *req, const char *subject,
+                           chan_error *err)
+{
+    chan_store *store = chan_request_store(req);
+    char *level = NULL;
+    int error = 0;
+
+    if (subject)
+        error = chan_store_config_get(store, &level, subject, err);
+    if (subject == NULL || error == CHAN_ENOTFOUND)
+        error = chan_store_config_get(store, &level, NULL, err);
+    if (error == CHAN_ENOTFOUND) {
+        error = 0;
+        level = chan_xstrdup(chan_request_config(req)->default_compatibility);
+    }
+    if (error < 0)
+        return sr_error(err, subject, 0, 0);
+    if (chan_compat_mode_parse(out, level) != 0)
+        error = chan_error_set(err, CHAN_EINTERNAL, "stored compatibility level '%s' is unknown",
+                               level);
+    free(level);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+/* Compatibility                                                       */
+/* ------------------------------------------------------------------ */
+
+typedef struct check_ctx {
+    chan_compat_mode mode;
+    const chan_avro_schema *schema;
+    chan_compat_report *report;
+    int *versions; /* version number per `previous` index, for messages */
+    int latest_version;
+} check_ctx;
+
+/*
+** Check ctx->schema against existing (oldest first), as the store asks under
+** the subject lock: the compatibility mode against the versions it concerns
+** and the removal rule against the newest.  Issues go to ctx->report.
+*/
+static int check_compatible(void *cls, const chan_schema_version *const *existing,
+                            size_t n_existing, chan_error *err)
+{
+    check_ctx *ctx = cls;
+    chan_avro_schema **previous = NULL;
+    size_t n = 0, i, want;
+    bool transitive = ctx->mode == CHAN_COMPAT_BACKWARD_TRANSITIVE ||
+                      ctx->mode == CHAN_COMPAT_FORWARD_TRANSITIVE ||
+                      ctx->mode == CHAN_COMPAT_FULL_TRANSITIVE;
+    int error = 0;
+
+    if (n_existing == 0)
+        return 0;
+    want = transitive ? n_existing : 1;
+    previous = chan_xcalloc(want, sizeof(*previous));
+    free(ctx->versions);
+    ctx->versions = chan_xcalloc(want, sizeof(*ctx->versions));
+    for (i = 0; i < want; i++) {
+        const chan_schema_version *v = existing[n_existing - 1 - i];
+        chan_error perr = CHAN_ERROR_INIT;
+
+        if (chan_avro_schema_parse(&previous[n], v->schema, strlen(v->schema), &perr) < 0) {
+            error = chan_error_set(err, CHAN_EINTERNAL,
+                                   "stored schema of %s version %d does not parse: %s", v->subject,
+                                   v->version, perr.message);
+            goto cleanup;
+        }
+        ctx->versions[n] = v->version;
+        n++;
+    }
+    ctx->latest_version = existing[n_existing - 1]->version;
+    if (ctx->mode != CHAN_COMPAT_NONE &&
+        chan_avro_check_mode(ctx->mode, ctx->schema, (const chan_avro_schema *const *)previous, n,
+                             ctx->report) != 0)
+        error = CHAN_EINCOMPATIBLE;
+    if (!chan_avro_check_removals(ctx->schema, previous[0], ctx->report))
+        error = CHAN_EINCOMPATIBLE;
+    if (error == CHAN_EINCOMPATIBLE)
+        chan_error_set(err, CHAN_EINCOMPATIBLE, "schema is incompatible with version %d",
+                       ctx->latest_version);
+
+cleanup:
+    for (i = 0; i < n; i++)
+        chan_avro_schema_free(previous[i]);
+    free(previous);
+    return error;
+}
+
+/* The issues of a report as Confluent's verbose messages. */
+static json_t *report_messages(const check_ctx *ctx)
+{
+    json_t *msgs = json_array();
+    size_t i, n = chan_compat_report_count(ctx->report);
+    char *s;
+
+    for (i = 0; i < n; i++) {
+        const chan_compat_issue *issue = chan_compat_report_get(ctx->report, i);
+        int version = -1;
+
+        if (issue->version_index >= 0 && ctx->versions)
+            version = ctx->versions[issue->version_index];
+        else if (issue->version_index < 0)
+            version = ctx->latest_version;
+        s = chan_xasprintf("{errorType:'%s', description:'%s', additionalInfo:'%s', "
+                           "oldSchemaVersion:%d}",
+                           issue->kind, issue->message, issue->location ? issue->location : "",
+                           version);
+        json_array_append_new(msgs, json_string(s));
+        free(s);
+    }
+    s = chan_xasprintf("{compatibility: '%s'}", chan_compat_mode_name(ctx->mode));
+    json_array_append_new(msgs, json_string(s));
+    free(s);
+    return msgs;
+}
+
+/* ------------------------------------------------------------------ */
+/* Subjects and versions                                               */
+/* ------------------------------------------------------------------ */
+
+static int list_subjects(chan_request *req, chan_error *err)
+{
+    const char *prefix = chan_request_query(req, "subjectPrefix");
+    char **subjects = NULL;
+    size_t n = 0, i;
+    bool deleted;
+    json_t *arr;
+    int error;
+
+    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+        return error;
+    if ((error = chan_store_subject_list(chan_request_store(req), &subjects, &n, deleted, err)) < 0)
+        return sr_error(err, NULL, 0, 0);
+    arr = json_array();
+    for (i = 0; i < n; i++) {
+        if (prefix == NULL || strncmp(subjects[i], prefix, strlen(prefix)) == 0)
+            json_array_append_new(arr, json_string(subjects[i]));
+    }
+    chan_store_string_list_free(subjects, n);
+    return chan_reply_json(req, 200, arr);
+}
+
+static int list_versions(chan_request *req, chan_error *err)
+{
+    const char *subject = get_subject(req, err);
+    int *versions = NULL;
+    size_t n = 0, i;
+    bool deleted;
+    json_t *arr;
+    int error;
+
+    if (subject == NULL)
+        return err->code;
+    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+        return error;
+    if ((error = chan_store_subject_versions(chan_request_store(req), &versions, &n, subject,
+                                             deleted, err)) < 0)
+        return sr_error(err, subject, 0, 0);
+    arr = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, json_integer(versions[i]));
+    free(versions);
+    return chan_reply_json(req, 200, arr);
+}
+
+/* Fetch the version named by the request.  Returns 0 or an error (rendered by sr_error). */
+static int fetch_version(chan_schema_version **out, chan_request *req, const char **out_subject,
+                         chan_error *err)
+{
+    const char *subject = get_subject(req, err);
+    bool deleted;
+    int version, error;
+
+    *out = NULL;
+    if (subject == NULL)
+        return err->code;
+    *out_subject = subject;
+    if ((error = get_version(&version, req, err)) < 0)
+        return error;
+    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+        return error;
+    if ((error = chan_store_version_get(chan_request_store(req), out, subject, version, deleted,
+                                        err)) < 0)
+        return sr_error(err, subject, version, 0);
+    return 0;
+}
+
+static int get_version_handler(chan_request *req, chan_error *err)
+{
+    chan_schema_version *v = NULL;
+    const char *subject = NULL;
+    int error;
+
+    if ((error = fetch_version(&v, req, &subject, err)) < 0)
+        return error;
+    error = chan_reply_json(req, 200, version_json(v));
+    chan_schema_version_free(v);
+    return error;
+}
+
+static int get_version_schema(chan_request *req, chan_error *err)
+{
+    chan_schema_version *v = NULL;
+    const char *subject = NULL;
+    int error;
+
+    if ((error = fetch_version(&v, req, &subject, err)) < 0)
+        return error;
+    error = chan_reply_raw(req, 200, CHAN_CONTENT_TYPE_SR, v->schema, strlen(v->schema));
+    chan_schema_version_free(v);
+    return error;
+}
+
+static int get_version_referencedby(chan_request *req, chan_error *err)
+{
+    chan_schema_version *v = NULL;
+    const char *subject = NULL;
+    int error;
+
+    if ((error = fetch_version(&v, req, &subject, err)) < 0)
+        return error;
+    chan_schema_version_free(v);
+    /* Schema references are not supported, so nothing refers to a version. */
+    return chan_reply_json(req, 200, json_array());
+}
+
+static int register_schema(chan_request *req, chan_error *err)
+{
+    const char *subject = get_subject(req, err);
+    chan_schema_register_request rr;
+    chan_schema_version *v = NULL;
+    chan_avro_schema *schema = NULL;
+    check_ctx ctx;
+    bool created = false;
+    int error = 0;
+
+    memset(&ctx, 0, sizeof(ctx));
+    if (subject == NULL)
+        return err->code;
+    if ((error = parse_schema_body(&schema, req, err)) < 0)
+        goto cleanup;
+    if ((error = effective_level(&ctx.mode, req, subject, err)) < 0)
+        goto cleanup;
+    ctx.schema = schema;
+    ctx.report = chan_compat_report_new();
+
+    memset(&rr, 0, sizeof(rr));
+    rr.subject = subject;
+    rr.schema_type = "AVRO";
+    rr.schema = chan_avro_schema_normalized(schema);
+    rr.fingerprint = chan_avro_schema_fingerprint(schema);
+    rr.actor = chan_request_actor(req);
+    rr.check = check_compatible;
+    rr.check_ctx = &ctx;
+    error = chan_store_schema_register(chan_request_store(req), &v, &created, &rr, err);
+    if (error == CHAN_EINCOMPATIBLE) {
+        json_t *msgs = report_messages(&ctx);
+        char *details = json_dumps(msgs, JSON_COMPACT);
+
+        chan_log(CHAN_LOG_INFO, MODULE,
+                 "schema rejected subject=%s mode=%s issues=%zu actor=%s request_id=%s", subject,
+                 chan_compat_mode_name(ctx.mode), chan_compat_report_count(ctx.report),
+                 chan_request_actor(req), chan_request_id(req));
+        error = chan_reply_error(req, SR_INCOMPATIBLE,
+                                 "Schema being registered is incompatible with an earlier schema "
+                                 "for subject \"%s\", details: %s",
+                                 subject, details ? details : "[]");
+        free(details);
+        json_decref(msgs);
+        goto cleanup;
+    }
+    if (error < 0) {
+        error = sr_error(err, subject, 0, 0);
+        goto cleanup;
+    }
+    chan_schema_cache_put(chan_request_schema_cache(req), v->id, v->schema, v->schema_type);
+    if (created)
+        chan_log(CHAN_LOG_INFO, MODULE,
+                 "schema registered subject=%s version=%d id=%lld actor=%s request_id=%s", subject,
+                 v->version, (long long)v->id, chan_request_actor(req), chan_request_id(req));
+    error = chan_reply_json(req, 200, json_pack("{s:I}", "id", (json_int_t)v->id));
+
+cleanup:
+    chan_schema_version_free(v);
+    chan_avro_schema_free(schema);
+    chan_compat_report_free(ctx.report);
+    free(ctx.versions);
+    return error;
+}
+
+static int lookup_schema(chan_request *req, chan_error *err)
+{
+    const char *subject = get_subject(req, err);
+    chan_schema_version *v = NULL;
+    chan_avro_schema *schema = NULL;
+    bool deleted;
+    int error = 0;
+
+    if (subject == NULL)
+        return err->code;
+    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+        goto cleanup;
+    if ((error = parse_schema_body(&schema, req, err)) < 0)
+        goto cleanup;
+    if ((error = chan_store_schema_lookup(
+             chan_request_store(req), &v, subject, chan_avro_schema_normalized(schema),
+             chan_avro_schema_fingerprint(schema), deleted, err)) < 0) {
+        error = sr_error(err, subject, 0, 0);
+        goto cleanup;
+    }
+    error = chan_reply_json(req, 200, version_json(v));
+
+cleanup:
+    chan_schema_version_free(v);
+    chan_avro_schema_free(schema);
+    return error;
+}
+
+static int delete_subject(chan_request *req, chan_error *err)
+{
+    const char *subject = get_subject(req, err);
+    int *versions = NULL;
+    size_t n = 0, i;
+    bool permanent;
+    json_t *arr;
+    int error;
+
+    if (subject == NULL)
+        return err->code;
+    if ((error = chan_request_query_bool(&permanent, req, "permanent", false, err)) < 0)
+        return error;
+    if ((error = chan_store_subject_delete(chan_request_store(req), &versions, &n, subject,
+                                           permanent, chan_request_actor(req), err)) < 0)
+        return sr_error(err, subject, 0, 0);
+    chan_log(CHAN_LOG_INFO, MODULE, "subject deleted subject=%s permanent=%s versions=%zu actor=%s",
+             subject, permanent ? "true" : "false", n, chan_request_actor(req));
+    arr = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, json_integer(versions[i]));
+    free(versions);
+    return chan_reply_json(req, 200, arr);
+}
+
+static int delete_version(chan_request *req, chan_error *err)
+{
+    const char *subject = get_subject(req, err);
+    int version, deleted = 0, error;
+    bool permanent;
+
+    if (subject == NULL)
+        return err->code;
+    if ((error = get_version(&version, req, err)) < 0)
+        return error;
+    if ((error = chan_request_query_bool(&permanent, req, "permanent", false, err)) < 0)
+        return error;
+    if ((error = chan_store_version_delete(chan_request_store(req), &deleted, subject, version,
+                                           permanent, chan_request_actor(req), err)) < 0)
+        return sr_error(err, subject, version, 0);
+    chan_log(CHAN_LOG_INFO, MODULE, "version deleted subject=%s version=%d permanent=%s actor=%s",
+             subject, deleted, permanent ? "true" : "false", chan_request_actor(req));
+    return chan_reply_json(req, 200, json_integer(deleted));
+}
+
+/* ------------------------------------------------------------------ */
+/* Schemas by id                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Schema text and type of {id}, from the cache or the store. */
+static int fetch_by_id(char **out_schema, char **out_type, int64_t *out_id, chan_request *req,
+                       chan_error *err)
+{
+    chan_schema_cache *cache = chan_request_schema_cache(req);
+    int error;
+
+    if ((error = get_id(out_id, req, err)) < 0)
+        return error;
+    if (chan_schema_cache_get(cache, out_schema, out_type, *out_id))
+        return 0;
+    if ((error = chan_store_schema_by_id(chan_request_store(req), out_schema, out_type, *out_id,
+                                         err)) < 0)
+        return sr_error(err, NULL, 0, *out_id);
+    chan_schema_cache_put(cache, *out_id, *out_schema, *out_type);
+    return 0;
+}
+
+static int get_schema_by_id(chan_request *req, chan_error *err)
+{
+    char *schema = NULL, *type = NULL;
+    int64_t id = 0;
+    json_t *doc;
+    int error;
+
+    if ((error = fetch_by_id(&schema, &type, &id, req, err)) < 0)
+        return error;
+    doc = json_pack("{s:s}", "schema", schema);
+    if (doc && type && strcmp(type, "AVRO") != 0)
+        json_object_set_new(doc, "schemaType", json_string(type));
+    free(schema);
+    free(type);
+    return chan_reply_json(req, 200, doc);
+}
+
+static int get_schema_by_id_raw(chan_request *req, chan_error *err)
+{
+    char *schema = NULL, *type = NULL;
+    int64_t id = 0;
+    int error;
+
+    if ((error = fetch_by_id(&schema, &type, &id, req, err)) < 0)
+        return error;
+    error = chan_reply_raw(req, 200, CHAN_CONTENT_TYPE_SR, schema, strlen(schema));
+    free(schema);
+    free(type);
+    return error;
+}
+
+/* The (subject, version) pairs that use {id}; subjects_only lists distinct subjects. */
+static int schema_usages(chan_request *req, chan_error *err, bool subjects_only)
+{
+    chan_schema_version **list = NULL;
+    size_t n = 0, i;
+    int64_t id = 0;
+    bool deleted;
+    json_t *arr;
+    int error;
+
+    if ((error = get_id(&id, req, err)) < 0)
+        return error;
+    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+        return error;
+    if ((error = chan_store_schema_usages(chan_request_store(req), &list, &n, id, deleted, err)) <
+        0)
+        return sr_error(err, NULL, 0, id);
+    arr = json_array();
+    for (i = 0; i < n; i++) {
+        if (!subjects_only)
+            json_array_append_new(arr, json_pack("{s:s,s:i}", "subject", list[i]->subject,
+                                                 "version", list[i]->version));
+        else if (i == 0 || strcmp(list[i - 1]->subject, list[i]->subject) != 0)
+            json_array_append_new(arr, json_string(list[i]->subject));
+    }
+    chan_schema_version_list_free(list, n);
+    return chan_reply_json(req, 200, arr);
+}
+
+static int get_schema_versions(chan_request *req, chan_error *err)
+{
+    return schema_usages(req, err, false);
+}
+
+static int get_schema_subjects(chan_request *req, chan_error *err)
+{
+    return schema_usages(req, err, true);
+}
+
+static int get_schema_types(chan_request *req, chan_error *err)
+{
+    return chan_reply_json(req, 200, json_pack("[s]", "AVRO"));
+}
+
+/* ------------------------------------------------------------------ */
+/* Compatibility checks                                                */
+/* ------------------------------------------------------------------ */
+
+/* POST /compatibility/subjects/{subject}/versions[/{version}]. */
+static int test_compatibility(chan_request *req, chan_error *err)
+{
+    const char *subject = get_subject(req, err);
+    chan_schema_version **live = NULL, *one = NULL;
+    chan_avro_schema *schema = NULL;
+    int *numbers = NULL;
+    size_t n_live = 0, n_numbers = 0, i;
+    bool verbose, against_one = chan_request_param(req, "version") != NULL;
+    int version = -1, error = 0;
+    check_ctx ctx;
+    json_t *doc;
+
+    memset(&ctx, 0, sizeof(ctx));
+    if (subject == NULL)
+        return err->code;
+    if (against_one && (error = get_version(&version, req, err)) < 0)
+        goto cleanup;
+    if ((error = chan_request_query_bool(&verbose, req, "verbose", false, err)) < 0)
+        goto cleanup;
+    if ((error = parse_schema_body(&schema, req, err)) < 0)
+        goto cleanup;
+    if ((error = effective_level(&ctx.mode, req, subject, err)) < 0)
+        goto cleanup;
+    ctx.schema = schema;
+    ctx.report = chan_compat_report_new();
+
+    if (against_one) {
+        if ((error = chan_store_version_get(chan_request_store(req), &one, subject, version, false,
+                                            err)) < 0) {
+            error = sr_error(err, subject, version, 0);
+            goto cleanup;
+        }
+        /* Checked as if it were the only earlier version. */
+        error = check_compatible(&ctx, (const chan_schema_version *const *)&one, 1, err);
+    } else {
+        error = chan_store_subject_versions(chan_request_store(req), &numbers, &n_numbers, subject,
+                                            false, err);
+        if (error == CHAN_ENOTFOUND) {
+            error = 0; /* no version yet: anything is compatible */
+            n_numbers = 0;
+        } else if (error < 0) {
+            error = sr_error(err, subject, 0, 0);
+            goto cleanup;
+        }
+        live = chan_xcalloc(n_numbers ? n_numbers : 1, sizeof(*live));
+        for (i = 0; i < n_numbers; i++) {
+            if ((error = chan_store_version_get(chan_request_store(req), &live[n_live], subject,
+                                                numbers[i], false, err)) < 0) {
+                error = sr_error(err, subject, numbers[i], 0);
+                goto cleanup;
+            }
+            n_live++;
+        }
+        error = check_compatible(&ctx, (const chan_schema_version *const *)live, n_live, err);
+    }
+    if (error < 0 && error != CHAN_EINCOMPATIBLE)
+        goto cleanup;
+    doc = json_pack("{s:b}", "is_compatible", error == 0);
+    if (verbose)
+        json_object_set_new(doc, "messages", error == 0 ? json_array() : report_messages(&ctx));
+    error = chan_reply_json(req, 200, doc);
+
+cleanup:
+    chan_schema_version_free(one);
+    chan_schema_version_list_free(live, n_live);
+    free(numbers);
+    chan_avro_schema_free(schema);
+    chan_compat_report_free(ctx.report);
+    free(ctx.versions);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration and modes                                              */
+/* ------------------------------------------------------------------ */
+
+/* The {subject} of /config/{subject} and /mode/{subject}, or NULL for the global routes. */
+static int scope_subject(const char **out, const chan_request *req, chan_error *err)
+{
+    *out = NULL;
+    if (chan_request_param(req, "subject") == NULL)
+        return 0;
+    *out = get_subject(req, err);
+    return *out ? 0 : err->code;
+}
+
+static int get_config(chan_request *req, chan_error *err)
+{
+    const char *subject;
+    char *level = NULL;
+    bool fallback;
+    int error;
+
+    if ((error = scope_subject(&subject, req, err)) < 0)
+        return error;
+    if ((error = chan_request_query_bool(&fallback, req, "defaultToGlobal", false, err)) < 0)
+        return error;
+    error = chan_store_config_get(chan_request_store(req), &level, subject, err);
+    if (error == CHAN_ENOTFOUND && subject && !fallback)
+        return chan_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
+                               "Subject '%s' does not have subject-level compatibility "
+                               "configured",
+                               subject);
+    if (error == CHAN_ENOTFOUND && subject)
+        error = chan_store_config_get(chan_request_store(req), &level, NULL, err);
+    if (error == CHAN_ENOTFOUND) {
+        error = 0;
+        level = chan_xstrdup(chan_request_config(req)->default_compatibility);
+    }
+    if (error < 0)
+        return sr_error(err, subject, 0, 0);
+    error = chan_reply_json(req, 200, json_pack("{s:s}", "compatibilityLevel", level));
+    free(level);
+    return error;
+}
+
+static int put_config(chan_request *req, chan_error *err)
+{
+    const char *subject;
+    json_t *body = NULL, *value;
+    chan_compat_mode mode;
+    const char *name;
+    int error;
+
+    if ((error = scope_subject(&subject, req, err)) < 0)
+        return error;
+    if ((error = chan_request_json(&body, req, err)) < 0)
+        return error;
+    value = json_object_get(body, "compatibility");
+    if (value == NULL)
+        value = json_object_get(body, "compatibilityLevel");
+    if (!json_is_string(value) || chan_compat_mode_parse(&mode, json_string_value(value)) != 0) {
+        json_decref(body);
+        return chan_http_error(err, CHAN_EINVALID, SR_INVALID_COMPATIBILITY,
+                               "Invalid compatibility level. Valid values are none, backward, "
+                               "forward, full, backward_transitive, forward_transitive, and "
+                               "full_transitive");
+    }
+    json_decref(body);
+    name = chan_compat_mode_name(mode);
+    if ((error = chan_store_config_set(chan_request_store(req), subject, name,
+                                       chan_request_actor(req), err)) < 0)
+        return sr_error(err, subject, 0, 0);
+    chan_log(CHAN_LOG_INFO, MODULE, "compatibility set scope=%s level=%s actor=%s",
+             subject ? subject : "(global)", name, chan_request_actor(req));
+    return chan_reply_json(req, 200, json_pack("{s:s}", "compatibility", name));
+}
+
+static int delete_config(chan_request *req, chan_error *err)
+{
+    const char *subject;
+    char *level = NULL;
+    int error;
+
+    if ((error = scope_subject(&subject, req, err)) < 0)
+        return error;
+    error = chan_store_config_get(chan_request_store(req), &level, subject, err);
+    if (error == CHAN_ENOTFOUND && subject)
+        return chan_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
+                               "Subject '%s' does not have subject-level compatibility "
+                               "configured",
+                               subject);
+    if (error == CHAN_ENOTFOUND) {
+        error = 0;
+        level = chan_xstrdup(chan_request_config(req)->default_compatibility);
+    }
+    if (error < 0)
+        return sr_error(err, subject, 0, 0);
+    if ((error = chan_store_config_set(chan_request_store(req), subject, NULL,
+                                       chan_request_actor(req), err)) < 0) {
+        free(level);
+        return sr_error(err, subject, 0, 0);
+    }
+    chan_log(CHAN_LOG_INFO, MODULE, "compatibility cleared scope=%s actor=%s",
+             subject ? subject : "(global)", chan_request_actor(req));
+    error = chan_reply_json(req, 200, json_pack("{s:s}", "compatibilityLevel", level));
+    free(level);
+    return error;
+}
+
+static int get_mode(chan_request *req, chan_error *err)
+{
+    const char *subject;
+    char *mode = NULL;
+    bool fallback;
+    int error;
+
+    if ((error = scope_subject(&subject, req, err)) < 0)
+        return error;
+    if ((error = chan_request_query_bool(&fallback, req, "defaultToGlobal", false, err)) < 0)
+        return error;
+    error = chan_store_mode_get(chan_request_store(req), &mode, subject, err);
+    if (error == CHAN_ENOTFOUND && subject && !fallback)
+        return chan_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_MODE_NOT_FOUND,
+                               "Subject '%s' does not have subject-level mode configured", subject);
+    if (error == CHAN_ENOTFOUND && subject)
+        error = chan_store_mode_get(chan_request_store(req), &mode, NULL, err);
+    if (error == CHAN_ENOTFOUND) {
+        error = 0;
+        mode = chan_xstrdup("READWRITE");
+    }
+    if (error < 0)
+        return sr_error(err, subject, 0, 0);
+    error = chan_reply_json(req, 200, json_pack("{s:s}", "mode", mode));
+    free(mode);
+    return error;
+}
+
+static int put_mode(chan_request *req, chan_error *err)
+{
+    const char *subject, *mode;
+    json_t *body = NULL;
+    int error;
+
+    if ((error = scope_subject(&subject, req, err)) < 0)
+        return error;
+    if ((error = chan_request_json(&body, req, err)) < 0)
+        return error;
+    mode = json_string_value(json_object_get(body, "mode"));
+    if (mode == NULL || (strcmp(mode, "READWRITE") != 0 && strcmp(mode, "READONLY") != 0)) {
+        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_MODE,
+                                "Invalid mode. Valid values are READWRITE and READONLY%s",
+                                mode && strcmp(mode, "IMPORT") == 0
+                                    ? " (IMPORT is not supported by this registry)"
+                                    : "");
+        json_decref(body);
+        return error;
+    }
+    if ((error = chan_store_mode_set(chan_request_store(req), subject, mode,
+                                     chan_request_actor(req), err)) < 0) {
+        json_decref(body);
+        return sr_error(err, subject, 0, 0);
+    }
+    chan_log(CHAN_LOG_INFO, MODULE, "mode set scope=%s mode=%s actor=%s",
+             subject ? subject : "(global)", mode, chan_request_actor(req));
+    error = chan_reply_json(req, 200, json_pack("{s:s}", "mode", mode));
+    json_decref(body);
+    return error;
+}
+
+static int delete_mode(chan_request *req, chan_error *err)
+{
+    const char *subject;
+    char *mode = NULL;
+    int error;
+
+    if ((error = scope_subject(&subject, req, err)) < 0)
+        return error;
+    error = chan_store_mode_get(chan_request_store(req), &mode, subject, err);
+    if (error == CHAN_ENOTFOUND)
+        return chan_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_MODE_NOT_FOUND,
+                               "Subject '%s' does not have subject-level mode configured",
+                               subject ? subject : "");
+    if (error < 0)
+        return sr_error(err, subject, 0, 0);
+    if ((error = chan_store_mode_set(chan_request_store(req), subject, NULL,
+                                     chan_request_actor(req), err)) < 0) {
+        free(mode);
+        return sr_error(err, subject, 0, 0);
+    }
+    error = chan_reply_json(req, 200, json_pack("{s:s}", "mode", mode));
+    free(mode);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+
+const chan_route chan_api_schema_routes[] = {
+    {"GET", "/subjects", list_subjects, CHAN_SCOPE_READ},
+    {"GET", "/subjects/{subject}/versions", list_versions, CHAN_SCOPE_READ},
+    {"POST", "/subjects/{subject}/versions", register_schema, CHAN_SCOPE_WRITE},
+    {"GET", "/subjects/{subject}/versions/{version}", get_version_handler, CHAN_SCOPE_READ},
+    {"DELETE", "/subjects/{subject}/versions/{version}", delete_version, CHAN_SCOPE_WRITE},
+    {"GET", "/subjects/{subject}/versions/{version}/schema", get_version_schema, CHAN_SCOPE_READ},
+    {"GET", "/subjects/{subject}/versions/{version}/referencedby", get_version_referencedby,
+     CHAN_SCOPE_READ},
+    {"POST", "/subjects/{subject}", lookup_schema, CHAN_SCOPE_READ},
+    {"DELETE", "/subjects/{subject}", delete_subject, CHAN_SCOPE_WRITE},
+    {"GET", "/schemas/types", get_schema_types, CHAN_SCOPE_READ},
+    {"GET", "/schemas/ids/{id}", get_schema_by_id, CHAN_SCOPE_READ},
+    {"GET", "/schemas/ids/{id}/schema", get_schema_by_id_raw, CHAN_SCOPE_READ},
+    {"GET", "/schemas/ids/{id}/versions", get_schema_versions, CHAN_SCOPE_READ},
+    {"GET", "/schemas/ids/{id}/subjects", get_schema_subjects, CHAN_SCOPE_READ},
+    {"POST", "/compatibility/subjects/{subject}/versions", test_compatibility, CHAN_SCOPE_READ},
+    {"POST", "/compatibility/subjects/{subject}/versions/{version}", test_compatibility,
+     CHAN_SCOPE_READ},
+    {"GET", "/config", get_config, CHAN_SCOPE_READ},
+    {"PUT", "/config", put_config, CHAN_SCOPE_WRITE},
+    {"DELETE", "/config", delete_config, CHAN_SCOPE_WRITE},
+    {"GET", "/config/{subject}", get_config, CHAN_SCOPE_READ},
+    {"PUT", "/config/{subject}", put_config, CHAN_SCOPE_WRITE},
+    {"DELETE", "/config/{subject}", delete_config, CHAN_SCOPE_WRITE},
+    {"GET", "/mode", get_mode, CHAN_SCOPE_READ},
+    {"PUT", "/mode", put_mode, CHAN_SCOPE_WRITE},
+    {"GET", "/mode/{subject}", get_mode, CHAN_SCOPE_READ},
+    {"PUT", "/mode/{subject}", put_mode, CHAN_SCOPE_WRITE},
+    {"DELETE", "/mode/{subject}", delete_mode, CHAN_SCOPE_WRITE},
+};
+
+const size_t chan_api_schema_routes_count = CHAN_ARRAY_SIZE(chan_api_schema_routes);

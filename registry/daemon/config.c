@@ -1,0 +1,433 @@
+/*
+ * config.c - the option table of chanregd and its three sources: defaults,
+ * CHANREG_* environment variables and command line flags (in that order of
+ * precedence, the last one wins).  --help is generated from the same table.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan/avro.h"
+#include "chan/common.h"
+
+#include "config.h"
+
+typedef enum option_type {
+    OPT_STRING, /**< char *, NULL when empty */
+    OPT_INT,    /**< int64_t within [min, max] */
+    OPT_SIZE,   /**< int64_t bytes, with an optional K/M/G (KiB, MiB, GiB) suffix */
+    OPT_BOOL,   /**< bool; a flag without value means true */
+} option_type;
+
+/* One option: its flag (--name), variable, type, field, default and bounds. */
+typedef struct option_def {
+    const char *name;
+    const char *env;
+    option_type type;
+    size_t offset;
+    const char *def;
+    int64_t min;
+    int64_t max;
+    const char *metavar;
+    const char *help;
+} option_def;
+
+#define FIELD(f) offsetof(chan_config, f)
+
+static const option_def options[] = {
+    {"listen", "CHANREG_LISTEN", OPT_STRING, FIELD(listen), "127.0.0.1:8081", 0, 0, "HOST:PORT",
+     "address to listen on; port 0 picks a free port"},
+    {"db", "CHANREG_DB", OPT_STRING, FIELD(db), "sqlite:chanreg.db", 0, 0, "URL",
+     "store: sqlite:PATH or postgres://USER@HOST/DB"},
+    {"port-file", "CHANREG_PORT_FILE", OPT_STRING, FIELD(port_file), NULL, 0, 0, "FILE",
+     "write the port actually bound to FILE"},
+    {"token", "CHANREG_TOKEN", OPT_STRING, FIELD(token), NULL, 0, 0, "TOKEN",
+     "API token required for writes (actor name \"admin\")"},
+    {"token-file", "CHANREG_TOKEN_FILE", OPT_STRING, FIELD(token_file), NULL, 0, 0, "FILE",
+     "file of NAME:TOKEN lines, one per client"},
+    {"auth-reads", "CHANREG_AUTH_READS", OPT_BOOL, FIELD(auth_reads), "false", 0, 0, NULL,
+     "require a token for reads as well"},
+    {"max-body", "CHANREG_MAX_BODY", OPT_SIZE, FIELD(max_body), "1MiB", 1024, 256 << 20, "SIZE",
+     "largest request body accepted (413 above)"},
+    {"threads", "CHANREG_THREADS", OPT_INT, FIELD(threads), "4", 1, 256, "N",
+     "HTTP worker threads"},
+    {"connection-limit", "CHANREG_CONNECTION_LIMIT", OPT_INT, FIELD(connection_limit), "1024", 1,
+     65536, "N", "most concurrent client connections"},
+    {"connection-timeout", "CHANREG_CONNECTION_TIMEOUT", OPT_INT, FIELD(connection_timeout), "60",
+     1, 86400, "SECONDS", "close idle connections after SECONDS"},
+    {"shutdown-timeout", "CHANREG_SHUTDOWN_TIMEOUT", OPT_INT, FIELD(shutdown_timeout), "30", 0,
+     3600, "SECONDS", "on SIGTERM, wait up to SECONDS for requests in flight"},
+    {"log-level", "CHANREG_LOG_LEVEL", OPT_STRING, FIELD(log_level), "info", 0, 0, "LEVEL",
+     "debug, info, warn, error or off"},
+    {"access-log", "CHANREG_ACCESS_LOG", OPT_BOOL, FIELD(access_log), "true", 0, 0, NULL,
+     "log one line per request"},
+    {"default-compatibility", "CHANREG_DEFAULT_COMPATIBILITY", OPT_STRING,
+     FIELD(default_compatibility), "BACKWARD", 0, 0, "LEVEL",
+     "compatibility level when none is configured"},
+    {"migrations-dir", "CHANREG_MIGRATIONS_DIR", OPT_STRING, FIELD(migrations_dir), NULL, 0, 0,
+     "DIR", "read SQL migrations from DIR instead of the built-in ones"},
+    {"db-pool-size", "CHANREG_DB_POOL_SIZE", OPT_INT, FIELD(db_pool_size), "8", 1, 256, "N",
+     "PostgreSQL connections"},
+    {"schema-cache", "CHANREG_SCHEMA_CACHE", OPT_INT, FIELD(schema_cache_size), "10000", 0,
+     10000000, "N", "schemas kept in memory for lookups by id; 0 disables"},
+};
+
+/* getopt_long values of the options outside the table. */
+enum { FLAG_HELP = 'h', FLAG_VERSION = 'V', FLAG_CHECK = 1000, FLAG_TABLE = 2000 };
+
+static int parse_size(int64_t *out, const char *s)
+{
+    static const struct {
+        const char *suffix;
+        int64_t mult;
+    } units[] = {{"KiB", 1024},
+                 {"K", 1024},
+                 {"k", 1024},
+                 {"MiB", 1024 * 1024},
+                 {"M", 1024 * 1024},
+                 {"GiB", 1024 * 1024 * 1024},
+                 {"G", 1024 * 1024 * 1024}};
+    char *num = chan_xstrdup(s);
+    int64_t mult = 1, v;
+    size_t i;
+    int error = 0;
+
+    for (i = 0; i < CHAN_ARRAY_SIZE(units); i++) {
+        if (chan_str_endswith(num, units[i].suffix)) {
+            num[strlen(num) - strlen(units[i].suffix)] = '\0';
+            mult = units[i].mult;
+            break;
+        }
+    }
+    error = chan_parse_int64(&v, num, 0, INT64_MAX / mult);
+    if (error == 0)
+        *out = v * mult;
+    free(num);
+    return error;
+}
+
+static int parse_bool(bool *out, const char *s)
+{
+    if (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0 || strcasecmp(s, "yes") == 0 ||
+        strcasecmp(s, "on") == 0) {
+        *out = true;
+        return 0;
+    }
+    if (strcasecmp(s, "false") == 0 || strcmp(s, "0") == 0 || strcasecmp(s, "no") == 0 ||
+        strcasecmp(s, "off") == 0) {
+        *out = false;
+        return 0;
+    }
+    return CHAN_EINVALID;
+}
+
+/*
+** Store value (from `source`, used in messages) into the field of opt.
+** A NULL value resets a string option to NULL.
+*/
+static int set_option(chan_config *config, const option_def *opt, const char *value,
+                      const char *source, chan_error *err)
+{
+    char *base = (char *)config;
+    int64_t v = 0;
+
+    switch (opt->type) {
+    case OPT_STRING: {
+        char **field = (char **)(void *)(base + opt->offset);
+
+        free(*field);
+        *field = value && *value ? chan_xstrdup(value) : NULL;
+        return 0;
+    }
+    case OPT_BOOL:
+        if (value == NULL || parse_bool((bool *)(void *)(base + opt->offset), value) != 0)
+            return chan_error_set(err, CHAN_EINVALID, "%s: expected true or false, got \"%s\"",
+                                  source, value ? value : "");
+        return 0;
+    case OPT_INT:
+        if (value == NULL || chan_parse_int64(&v, value, opt->min, opt->max) != 0)
+            return chan_error_set(err, CHAN_EINVALID,
+                                  "%s: expected an integer from %lld to %lld, got \"%s\"", source,
+                                  (long long)opt->min, (long long)opt->max, value ? value : "");
+        *(int64_t *)(void *)(base + opt->offset) = v;
+        return 0;
+    case OPT_SIZE:
+        if (value == NULL || parse_size(&v, value) != 0 || v < opt->min || v > opt->max)
+            return chan_error_set(err, CHAN_EINVALID,
+                                  "%s: expected a size from %lld to %lld bytes (suffix K, M or "
+                                  "G allowed), got \"%s\"",
+                                  source, (long long)opt->min, (long long)opt->max,
+                                  value ? value : "");
+        *(int64_t *)(void *)(base + opt->offset) = v;
+        return 0;
+    }
+    return chan_error_set(err, CHAN_EINTERNAL, "%s: unknown option type", source);
+}
+
+static void add_token(chan_config *config, const char *name, const char *secret, size_t len)
+{
+    config->tokens =
+        chan_xreallocarray(config->tokens, config->n_tokens + 1, sizeof(*config->tokens));
+    config->tokens[config->n_tokens].name = chan_xstrdup(name);
+    config->tokens[config->n_tokens].secret = chan_xstrndup(secret, len);
+    config->n_tokens++;
+}
+
+/* Read "name:token" lines ('#' comments and blank lines skipped). */
+static int load_token_file(chan_config *config, chan_error *err)
+{
+    char *text = NULL, *line, *next, *colon;
+    int error = 0, lineno = 0;
+
+    if ((error = chan_file_read(&text, NULL, config->token_file, 1 << 20, err)) < 0) {
+        chan_error_prefix(err, "--token-file");
+        goto cleanup;
+    }
+    for (line = text; line && *line; line = next) {
+        size_t len;
+
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        len = strlen(line);
+        while (len > 0 && isspace((unsigned char)line[len - 1]))
+            line[--len] = '\0';
+        while (isspace((unsigned char)*line))
+            line++;
+        if (*line == '\0' || *line == '#')
+            continue;
+        colon = strchr(line, ':');
+        if (colon == NULL || colon == line || colon[1] == '\0') {
+            error = chan_error_set(err, CHAN_EINVALID, "%s:%d: expected NAME:TOKEN",
+                                   config->token_file, lineno);
+            goto cleanup;
+        }
+        *colon = '\0';
+        add_token(config, line, colon + 1, strlen(colon + 1));
+    }
+    if (config->n_tokens == 0)
+        error = chan_error_set(err, CHAN_EINVALID, "%s: no token in the file", config->token_file);
+
+cleanup:
+    free(text);
+    return error;
+}
+
+/* Split "host:port", "[v6]:port" into the derived fields. */
+static int parse_listen(chan_config *config, chan_error *err)
+{
+    const char *s = config->listen, *colon;
+    int64_t port;
+
+    if (s == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "--listen: missing address");
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+
+        if (close == NULL || close[1] != ':')
+            return chan_error_set(err, CHAN_EINVALID, "--listen: expected [ADDR]:PORT, got \"%s\"",
+                                  s);
+        config->listen_host = chan_xstrndup(s + 1, (size_t)(close - s - 1));
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (colon == NULL)
+            return chan_error_set(err, CHAN_EINVALID, "--listen: expected HOST:PORT, got \"%s\"",
+                                  s);
+        config->listen_host = chan_xstrndup(s, (size_t)(colon - s));
+    }
+    if (chan_parse_int64(&port, colon + 1, 0, 65535) != 0)
+        return chan_error_set(err, CHAN_EINVALID, "--listen: bad port \"%s\"", colon + 1);
+    config->listen_port = (unsigned int)port;
+    return 0;
+}
+
+static int validate(chan_config *config, chan_error *err)
+{
+    chan_compat_mode mode;
+    int error;
+
+    if ((error = parse_listen(config, err)) < 0)
+        return error;
+    if (config->db == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "--db: missing store URL");
+    if (config->log_level == NULL ||
+        chan_log_level_parse(&config->log_level_value, config->log_level) != 0)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--log-level: expected debug, info, warn, error or off, got \"%s\"",
+                              config->log_level ? config->log_level : "");
+    if (config->default_compatibility == NULL ||
+        chan_compat_mode_parse(&mode, config->default_compatibility) != 0)
+        return chan_error_set(err, CHAN_EINVALID, "--default-compatibility: unknown level \"%s\"",
+                              config->default_compatibility ? config->default_compatibility : "");
+    /* Store the canonical spelling, so that replies show "BACKWARD". */
+    free(config->default_compatibility);
+    config->default_compatibility = chan_xstrdup(chan_compat_mode_name(mode));
+    if (config->token)
+        add_token(config, "admin", config->token, strlen(config->token));
+    if (config->token_file && (error = load_token_file(config, err)) < 0)
+        return error;
+    if (config->auth_reads && config->n_tokens == 0)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--auth-reads needs a token: set --token or --token-file");
+    return 0;
+}
+
+int chan_config_load(chan_config **out, chan_config_action *out_action, int argc, char **argv,
+                     chan_error *err)
+{
+    struct option longopts[CHAN_ARRAY_SIZE(options) + 4];
+    chan_config *config = chan_xcalloc(1, sizeof(*config));
+    chan_config_action action = CHAN_CONFIG_RUN;
+    size_t i, n = 0;
+    int error = 0, c;
+
+    *out = NULL;
+    *out_action = CHAN_CONFIG_RUN;
+    for (i = 0; i < CHAN_ARRAY_SIZE(options); i++) {
+        const char *env = getenv(options[i].env);
+        char *source;
+
+        if ((error = set_option(config, &options[i], options[i].def, options[i].name, err)) < 0)
+            goto cleanup;
+        if (env == NULL)
+            continue;
+        source = chan_xasprintf("environment variable %s", options[i].env);
+        error = set_option(config, &options[i], env, source, err);
+        free(source);
+        if (error < 0)
+            goto cleanup;
+    }
+
+    for (i = 0; i < CHAN_ARRAY_SIZE(options); i++) {
+        longopts[n].name = options[i].name;
+        longopts[n].has_arg = options[i].type == OPT_BOOL ? optional_argument : required_argument;
+        longopts[n].flag = NULL;
+        longopts[n].val = FLAG_TABLE + (int)i;
+        n++;
+    }
+    longopts[n++] = (struct option){"help", no_argument, NULL, FLAG_HELP};
+    longopts[n++] = (struct option){"version", no_argument, NULL, FLAG_VERSION};
+    longopts[n++] = (struct option){"check-config", no_argument, NULL, FLAG_CHECK};
+    longopts[n] = (struct option){NULL, 0, NULL, 0};
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+        if (c == FLAG_HELP) {
+            action = CHAN_CONFIG_HELP;
+        } else if (c == FLAG_VERSION) {
+            action = CHAN_CONFIG_VERSION;
+        } else if (c == FLAG_CHECK) {
+            action = CHAN_CONFIG_CHECK;
+        } else if (c >= FLAG_TABLE && c < FLAG_TABLE + (int)CHAN_ARRAY_SIZE(options)) {
+            const option_def *opt = &options[c - FLAG_TABLE];
+            char *source = chan_xasprintf("--%s", opt->name);
+
+            error = set_option(config, opt, optarg ? optarg : "true", source, err);
+            free(source);
+            if (error < 0)
+                goto cleanup;
+        } else if (c == ':') {
+            error = chan_error_set(err, CHAN_EINVALID, "option %s needs a value", argv[optind - 1]);
+            goto cleanup;
+        } else {
+            error = chan_error_set(err, CHAN_EINVALID, "unknown option %s", argv[optind - 1]);
+            goto cleanup;
+        }
+    }
+    if (optind < argc) {
+        error = chan_error_set(err, CHAN_EINVALID, "unexpected argument \"%s\"", argv[optind]);
+        goto cleanup;
+    }
+    *out_action = action;
+    if (action == CHAN_CONFIG_HELP || action == CHAN_CONFIG_VERSION)
+        goto cleanup;
+    if ((error = validate(config, err)) < 0)
+        goto cleanup;
+    *out = config;
+    config = NULL;
+
+cleanup:
+    chan_config_free(config);
+    return error;
+}
+
+void chan_config_free(chan_config *config)
+{
+    size_t i;
+
+    if (config == NULL)
+        return;
+    for (i = 0; i < CHAN_ARRAY_SIZE(options); i++) {
+        if (options[i].type == OPT_STRING)
+            free(*(char **)(void *)((char *)config + options[i].offset));
+    }
+    for (i = 0; i < config->n_tokens; i++) {
+        free(config->tokens[i].name);
+        free(config->tokens[i].secret);
+    }
+    free(config->tokens);
+    free(config->listen_host);
+    free(config);
+}
+
+void chan_config_usage(FILE *out)
+{
+    size_t i;
+
+    fprintf(out, "chanregd - channel contract registry daemon\n\n"
+                 "Usage:\n"
+                 "  chanregd [OPTION]...\n\n"
+                 "Options (each can also be set with the environment variable shown):\n");
+    for (i = 0; i < CHAN_ARRAY_SIZE(options); i++) {
+        const option_def *opt = &options[i];
+        char flag[64];
+
+        if (opt->metavar)
+            snprintf(flag, sizeof(flag), "--%s=%s", opt->name, opt->metavar);
+        else
+            snprintf(flag, sizeof(flag), "--%s[=BOOL]", opt->name);
+        fprintf(out, "  %-34s %s\n  %-34s [%s%s%s]\n", flag, opt->help, "", opt->env,
+                opt->def ? ", default " : "", opt->def ? opt->def : "");
+    }
+    fprintf(out, "  %-34s %s\n", "--check-config", "validate the configuration and exit");
+    fprintf(out, "  %-34s %s\n", "-V, --version", "print the version and exit");
+    fprintf(out, "  %-34s %s\n", "-h, --help", "show this help and exit");
+    fprintf(out, "\nSignals: SIGTERM and SIGINT stop accepting requests, finish the ones in\n"
+                 "flight (at most --shutdown-timeout seconds) and exit.\n");
+}
+
+void chan_config_log(const chan_config *config)
+{
+    chan_log(CHAN_LOG_INFO, "config",
+             "configuration listen=%s db_backend=%s auth_writes=%s auth_reads=%s max_body=%lld "
+             "threads=%lld shutdown_timeout=%lld default_compatibility=%s schema_cache=%lld",
+             config->listen, strncmp(config->db, "postgres", 8) == 0 ? "postgres" : "sqlite",
+             config->n_tokens ? "on" : "off", config->auth_reads ? "on" : "off",
+             (long long)config->max_body, (long long)config->threads,
+             (long long)config->shutdown_timeout, config->default_compatibility,
+             (long long)config->schema_cache_size);
+}
+
+const char *chan_config_token_lookup(const chan_config *config, const char *secret, size_t len)
+{
+    const char *found = NULL;
+    size_t i, k;
+
+    for (i = 0; i < config->n_tokens; i++) {
+        const char *t = config->tokens[i].secret;
+        size_t tlen = strlen(t);
+        unsigned char diff = (unsigned char)(tlen != len);
+
+        /* Compare every byte of the stored token, whatever the input. */
+        for (k = 0; k < tlen; k++)
+            diff |= (unsigned char)(t[k] ^ (k < len ? secret[k] : 0));
+        if (diff == 0 && found == NULL)
+            found = config->tokens[i].name;
+    }
+    return found;
+}

@@ -1,0 +1,98 @@
+/*
+ * config.h - chanregd's configuration: one option table drives the command
+ * line flags, the CHANREG_* environment variables, the defaults, the range
+ * checks and --help.
+ *
+ * Precedence: built-in default, then the environment variable, then the
+ * flag.  After chan_config_load the configuration is validated and never
+ * changes; handlers read it through chan_request_config.
+ *
+ * Ownership: a chan_config comes from chan_config_load and is freed with
+ * chan_config_free; every string in it belongs to it.
+ */
+#ifndef CHANREGD_CONFIG_H
+#define CHANREGD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "chan/common.h"
+#include "chan/error.h"
+
+/** One accepted API token. */
+typedef struct chan_config_token {
+    char *name;   /**< who it identifies (the audit actor) */
+    char *secret; /**< the token itself */
+} chan_config_token;
+
+/** The daemon's settings.  Read-only after chan_config_load. */
+typedef struct chan_config {
+    char *listen;                /**< "HOST:PORT" */
+    char *db;                    /**< store URL: "sqlite:PATH" or "postgres://..." */
+    char *port_file;             /**< write the bound port here, or NULL */
+    char *token;                 /**< single API token (name "admin"), or NULL */
+    char *token_file;            /**< file of "name:token" lines, or NULL */
+    bool auth_reads;             /**< require a token for reads too */
+    int64_t max_body;            /**< request body limit in bytes */
+    int64_t threads;             /**< HTTP worker threads */
+    int64_t connection_limit;    /**< concurrent connections */
+    int64_t connection_timeout;  /**< idle connection timeout, seconds */
+    int64_t shutdown_timeout;    /**< drain deadline, seconds */
+    char *log_level;             /**< debug, info, warn, error, off */
+    bool access_log;             /**< one line per request */
+    char *default_compatibility; /**< level when none is configured in the store */
+    char *migrations_dir;        /**< NULL: migrations built into the binary */
+    int64_t db_pool_size;        /**< PostgreSQL connections */
+    int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */
+
+    /* Derived by chan_config_load. */
+    char *listen_host;        /**< host part of listen */
+    unsigned int listen_port; /**< port part of listen (0: any free port) */
+    chan_log_level log_level_value;
+    chan_config_token *tokens; /**< from token and token_file */
+    size_t n_tokens;
+} chan_config;
+
+/** What the command line asks for besides running. */
+typedef enum chan_config_action {
+    CHAN_CONFIG_RUN = 0,
+    CHAN_CONFIG_HELP,
+    CHAN_CONFIG_VERSION,
+    CHAN_CONFIG_CHECK, /**< --check-config: validate and exit */
+} chan_config_action;
+
+/**
+ * Build the configuration from the defaults, the environment and argv, and
+ * validate it (ranges, listen address, log level, compatibility level, token
+ * file).
+ *
+ * @param[out] out        the configuration (free with chan_config_free); NULL
+ *                        on failure and for --help / --version
+ * @param[out] out_action what to do
+ * @param argc, argv      the command line
+ * @return 0 or CHAN_EINVALID (bad flag or value; err names the flag or the
+ *         variable), CHAN_ENOTFOUND / CHAN_EIO (token file)
+ */
+int chan_config_load(chan_config **out, chan_config_action *out_action, int argc, char **argv,
+                     chan_error *err);
+
+/** Free a configuration.  NULL-safe. */
+void chan_config_free(chan_config *config);
+
+/** Print the --help text, generated from the option table. */
+void chan_config_usage(FILE *out);
+
+/**
+ * Log the effective configuration, one line, secrets left out.
+ */
+void chan_config_log(const chan_config *config);
+
+/**
+ * The name of the token equal to secret (compared in constant time).
+ * @return the name (borrowed), or NULL when no token matches
+ */
+const char *chan_config_token_lookup(const chan_config *config, const char *secret, size_t len);
+
+#endif

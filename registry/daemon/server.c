@@ -1,0 +1,1098 @@
+/*
+ * server.c - the HTTP server of chanregd on libmicrohttpd (see server.h).
+ *
+ * One MHD daemon with a pool of worker threads, each running its own epoll
+ * loop over a shared listening socket that this file binds itself (so that
+ * port 0 and bind errors are reported precisely).  A request goes through
+ * access_handler several times: once after the headers (route lookup, auth,
+ * Content-Length check), once per body chunk (appended to a capped buffer),
+ * and once at the end, when the handler runs.  request_completed writes the
+ * access log line and frees the request.
+ *
+ * MHD is told not to percent-decode anything (unescape_none): path segments
+ * and query parameters are decoded here, one by one, so that "%2F" inside a
+ * subject name does not become a path separator.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "config.h"
+#include "server.h"
+
+/* A route with its pattern split into segments. */
+typedef struct compiled_route {
+    const chan_route *route;
+    const char *content_type;
+    char **segments; /* literal, or "{name}" */
+    size_t n_segments;
+} compiled_route;
+
+struct chan_server {
+    struct MHD_Daemon *mhd;
+    const chan_config *config;
+    chan_store *store;
+    chan_schema_cache *schema_cache;
+    chan_request_observer observer;
+    void *observer_ctx;
+    compiled_route *routes;
+    size_t n_routes;
+    int listen_fd; /* ours only before MHD starts; MHD closes it */
+    unsigned int port;
+    atomic_bool shutting_down;
+    atomic_uint active;
+    atomic_ulong next_id;
+    unsigned long id_prefix;
+};
+
+typedef struct kv {
+    char *key;
+    char *value;
+} kv;
+
+struct chan_request {
+    chan_server *server;
+    struct MHD_Connection *conn;
+    char *method;
+    char *path;
+    char request_id[72];
+    const char *actor;
+    const compiled_route *route;
+    const char *content_type; /* default of the matched table */
+    char allow[64];           /* methods of the path, for a 405 reply */
+    kv params[CHAN_ROUTE_MAX_PARAMS];
+    size_t n_params;
+    kv *query; /* decoded, filled by admit */
+    size_t n_query;
+    chan_buf body;
+    bool too_big;
+    bool replied;
+    unsigned int status;
+    struct timespec start;
+};
+
+#define MODULE "http"
+
+/* ------------------------------------------------------------------ */
+/* Error codes                                                         */
+/* ------------------------------------------------------------------ */
+
+unsigned int chan_http_status_of(int api_code)
+{
+    if (api_code >= 10000 && api_code < 60000)
+        return (unsigned int)(api_code / 100);
+    if (api_code >= 100 && api_code < 600)
+        return (unsigned int)api_code;
+    return 500;
+}
+
+int chan_http_error_code(const chan_error *err)
+{
+    if (err == NULL)
+        return 50000;
+    if (err->reason >= 100)
+        return err->reason;
+    switch (err->reason) {
+    case CHAN_STORE_R_SUBJECT_NOT_FOUND:
+        return 40401;
+    case CHAN_STORE_R_VERSION_NOT_FOUND:
+        return 40402;
+    case CHAN_STORE_R_SCHEMA_NOT_FOUND:
+        return 40403;
+    case CHAN_STORE_R_SUBJECT_SOFT_DELETED:
+        return 40404;
+    case CHAN_STORE_R_SUBJECT_NOT_SOFT_DELETED:
+        return 40405;
+    case CHAN_STORE_R_VERSION_SOFT_DELETED:
+        return 40406;
+    case CHAN_STORE_R_VERSION_NOT_SOFT_DELETED:
+        return 40407;
+    case CHAN_STORE_R_CHANNEL_NOT_FOUND:
+        return 40410;
+    case CHAN_STORE_R_CONSUMER_NOT_FOUND:
+        return 40411;
+    case CHAN_STORE_R_REVISION_MISMATCH:
+        return 40910;
+    case CHAN_STORE_R_READ_ONLY:
+        return 42205;
+    default:
+        break;
+    }
+    switch (err->code) {
+    case CHAN_ENOTFOUND:
+        return 40400;
+    case CHAN_EEXISTS:
+        return 40900;
+    case CHAN_EINVALID:
+        return 42200;
+    case CHAN_EINCOMPATIBLE:
+        return 409;
+    case CHAN_ECONFLICT:
+        return 40900;
+    case CHAN_EDENIED:
+        return 40300;
+    case CHAN_ETOOBIG:
+        return 41300;
+    case CHAN_EUNAVAILABLE:
+        return 50001;
+    default:
+        return 50000;
+    }
+}
+
+int chan_http_error(chan_error *err, int code, int api_code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    chan_error_vset(err, code, fmt, ap);
+    va_end(ap);
+    if (err)
+        err->reason = api_code;
+    return code;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/*
+** Percent-decode s[0..len) into a new string (caller frees); '+' becomes a
+** space when plus_is_space.  Returns NULL when the result would contain NUL.
+** A '%' not followed by two hex digits is kept as is.
+*/
+static char *percent_decode(const char *s, size_t len, bool plus_is_space)
+{
+    char *out = chan_xmalloc(len + 1);
+    size_t i, n = 0;
+
+    for (i = 0; i < len; i++) {
+        int hi, lo;
+
+        if (s[i] == '%' && i + 2 < len && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+            out[n++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (plus_is_space && s[i] == '+') {
+            out[n++] = ' ';
+        } else {
+            out[n++] = s[i];
+        }
+        if (n > 0 && out[n - 1] == '\0') {
+            free(out);
+            return NULL;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* Copy s for a log line: at most max bytes, non-printable bytes as %XX. */
+static void log_escape(chan_buf *out, const char *s, size_t max)
+{
+    size_t i;
+
+    for (i = 0; i < max && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (c <= 0x20 || c >= 0x7f || c == '"')
+            chan_buf_printf(out, "%%%02X", c);
+        else
+            chan_buf_putc(out, (char)c);
+    }
+    if (s[i])
+        chan_buf_puts(out, "...");
+}
+
+/* ------------------------------------------------------------------ */
+/* Routes                                                              */
+/* ------------------------------------------------------------------ */
+
+static void free_routes(compiled_route *routes, size_t n)
+{
+    size_t i, k;
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < routes[i].n_segments; k++)
+            free(routes[i].segments[k]);
+        free(routes[i].segments);
+    }
+    free(routes);
+}
+
+/* Split a pattern into segments; check that it starts with '/' and its params are well-formed. */
+static int compile_route(compiled_route *out, const chan_route *route, const char *content_type,
+                         chan_error *err)
+{
+    const char *p = route->pattern, *end;
+    size_t n_params = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->route = route;
+    out->content_type = content_type;
+    if (route->method == NULL || p == NULL || route->handler == NULL || p[0] != '/')
+        return chan_error_set(err, CHAN_EINVALID, "route %s: incomplete or not absolute",
+                              p ? p : "(null)");
+    p++;
+    while (*p) {
+        size_t len;
+
+        end = strchr(p, '/');
+        len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0)
+            return chan_error_set(err, CHAN_EINVALID, "route %s: empty segment", route->pattern);
+        if (p[0] == '{' && (p[len - 1] != '}' || len < 3))
+            return chan_error_set(err, CHAN_EINVALID, "route %s: bad parameter", route->pattern);
+        if (p[0] == '{' && ++n_params > CHAN_ROUTE_MAX_PARAMS)
+            return chan_error_set(err, CHAN_EINVALID, "route %s: too many parameters",
+                                  route->pattern);
+        out->segments =
+            chan_xreallocarray(out->segments, out->n_segments + 1, sizeof(*out->segments));
+        out->segments[out->n_segments++] = chan_xstrndup(p, len);
+        p += len;
+        if (*p == '/')
+            p++;
+    }
+    return 0;
+}
+
+static void clear_params(chan_request *req)
+{
+    size_t i;
+
+    for (i = 0; i < req->n_params; i++) {
+        free(req->params[i].key);
+        free(req->params[i].value);
+    }
+    req->n_params = 0;
+}
+
+/*
+** Does the raw path (split into segs) match r?  On a match, fills
+** req->params with the decoded parameters.  Returns 1 on a match, 0 when not,
+** -1 when a parameter does not decode (contains NUL).
+*/
+static int match_route(chan_request *req, const compiled_route *r, char **segs, size_t n_segs)
+{
+    size_t i;
+
+    if (r->n_segments != n_segs)
+        return 0;
+    for (i = 0; i < n_segs; i++) {
+        if (r->segments[i][0] != '{' && strcmp(r->segments[i], segs[i]) != 0)
+            return 0;
+    }
+    clear_params(req);
+    for (i = 0; i < n_segs; i++) {
+        const char *name = r->segments[i];
+        char *value;
+
+        if (name[0] != '{')
+            continue;
+        value = percent_decode(segs[i], strlen(segs[i]), false);
+        if (value == NULL) {
+            clear_params(req);
+            return -1;
+        }
+        req->params[req->n_params].key = chan_xstrndup(name + 1, strlen(name) - 2);
+        req->params[req->n_params].value = value;
+        req->n_params++;
+    }
+    return 1;
+}
+
+/*
+** Find the route for req.  Returns 0 with req->route set, or the status to
+** reply with: 404 (no pattern matches), 405 (wrong method), 400 (bad path).
+*/
+static unsigned int find_route(chan_request *req)
+{
+    chan_server *server = req->server;
+    char *path = chan_xstrdup(req->path), *p, **segs = NULL;
+    const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    size_t n_segs = 0, i, len;
+    unsigned int status = 404;
+
+    len = strlen(path);
+    if (len > 1 && path[len - 1] == '/')
+        path[--len] = '\0';
+    if (path[0] != '/')
+        goto cleanup;
+    for (p = path + 1; *p;) {
+        char *slash = strchr(p, '/');
+
+        segs = chan_xreallocarray(segs, n_segs + 1, sizeof(*segs));
+        segs[n_segs++] = p;
+        if (slash == NULL)
+            break;
+        *slash = '\0';
+        p = slash + 1;
+        if (*p == '\0')
+            goto cleanup; /* "a//" */
+    }
+    for (i = 0; i < n_segs; i++) {
+        if (segs[i][0] == '\0')
+            goto cleanup;
+    }
+    for (i = 0; i < server->n_routes; i++) {
+        const compiled_route *r = &server->routes[i];
+        int m = match_route(req, r, segs, n_segs);
+
+        if (m < 0) {
+            status = 400;
+            goto cleanup;
+        }
+        if (m == 0)
+            continue;
+        if (strcmp(r->route->method, method) == 0) {
+            req->route = r;
+            req->content_type = r->content_type;
+            status = 0;
+            goto cleanup;
+        }
+        status = 405;
+        len = strlen(req->allow);
+        snprintf(req->allow + len, sizeof(req->allow) - len, "%s%s", len ? ", " : "",
+                 r->route->method);
+    }
+
+cleanup:
+    if (status)
+        clear_params(req);
+    free(segs);
+    free(path);
+    return status;
+}
+
+/* ------------------------------------------------------------------ */
+/* Request accessors                                                   */
+/* ------------------------------------------------------------------ */
+
+const char *chan_request_method(const chan_request *req)
+{
+    return req->method;
+}
+
+const char *chan_request_path(const chan_request *req)
+{
+    return req->path;
+}
+
+const char *chan_request_id(const chan_request *req)
+{
+    return req->request_id;
+}
+
+const char *chan_request_param(const chan_request *req, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < req->n_params; i++) {
+        if (strcmp(req->params[i].key, name) == 0)
+            return req->params[i].value;
+    }
+    return NULL;
+}
+
+static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
+                                     const char *value)
+{
+    chan_request *req = cls;
+    char *k = percent_decode(key, strlen(key), true);
+    char *v = value ? percent_decode(value, strlen(value), true) : chan_xstrdup("");
+
+    if (k == NULL || v == NULL) {
+        free(k);
+        free(v);
+        return MHD_YES; /* a parameter with NUL cannot be asked for: skip it */
+    }
+    req->query = chan_xreallocarray(req->query, req->n_query + 1, sizeof(*req->query));
+    req->query[req->n_query].key = k;
+    req->query[req->n_query].value = v;
+    req->n_query++;
+    return MHD_YES;
+}
+
+const char *chan_request_query(const chan_request *req, const char *name)
+{
+    size_t i;
+
+    for (i = 0; i < req->n_query; i++) {
+        if (strcmp(req->query[i].key, name) == 0)
+            return req->query[i].value;
+    }
+    return NULL;
+}
+
+int chan_request_query_bool(bool *out, const chan_request *req, const char *name, bool def,
+                            chan_error *err)
+{
+    const char *v = chan_request_query(req, name);
+
+    if (v == NULL) {
+        *out = def;
+        return 0;
+    }
+    if (strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0 || *v == '\0') {
+        *out = true;
+        return 0;
+    }
+    if (strcasecmp(v, "false") == 0 || strcmp(v, "0") == 0) {
+        *out = false;
+        return 0;
+    }
+    return chan_http_error(err, CHAN_EINVALID, 40002,
+                           "Query parameter '%s' must be true or false, got '%s'.", name, v);
+}
+
+const char *chan_request_header(const chan_request *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+const char *chan_request_body(const chan_request *req, size_t *out_len)
+{
+    if (out_len)
+        *out_len = req->body.len;
+    return chan_buf_cstr(&req->body);
+}
+
+int chan_request_json(json_t **out, const chan_request *req, chan_error *err)
+{
+    json_error_t jerr;
+    json_t *doc;
+
+    *out = NULL;
+    if (req->body.len == 0)
+        return chan_http_error(err, CHAN_EINVALID, 40001, "Request body is empty; expected JSON.");
+    doc = json_loadb(req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL)
+        return chan_http_error(err, CHAN_EINVALID, 40001,
+                               "Invalid JSON in request body: %s at line %d column %d.", jerr.text,
+                               jerr.line, jerr.column);
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        return chan_http_error(err, CHAN_EINVALID, 42200, "Request body must be a JSON object.");
+    }
+    *out = doc;
+    return 0;
+}
+
+const char *chan_request_actor(const chan_request *req)
+{
+    return req->actor;
+}
+
+chan_store *chan_request_store(const chan_request *req)
+{
+    return req->server->store;
+}
+
+const chan_config *chan_request_config(const chan_request *req)
+{
+    return req->server->config;
+}
+
+chan_schema_cache *chan_request_schema_cache(const chan_request *req)
+{
+    return req->server->schema_cache;
+}
+
+bool chan_request_shutting_down(const chan_request *req)
+{
+    return atomic_load(&req->server->shutting_down);
+}
+
+/* ------------------------------------------------------------------ */
+/* Replies                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The content type of a JSON reply, from Accept and the route's default. */
+static const char *json_content_type(const chan_request *req)
+{
+    const char *accept = chan_request_header(req, MHD_HTTP_HEADER_ACCEPT);
+
+    if (accept && strstr(accept, "application/vnd.schemaregistry"))
+        return CHAN_CONTENT_TYPE_SR;
+    if (accept && strstr(accept, "application/json"))
+        return CHAN_CONTENT_TYPE_JSON;
+    return req->content_type ? req->content_type : CHAN_CONTENT_TYPE_JSON;
+}
+
+/* Queue resp (consumed) with the common headers. */
+static int queue(chan_request *req, unsigned int status, struct MHD_Response *resp,
+                 const char *content_type)
+{
+    enum MHD_Result ok;
+
+    if (resp == NULL)
+        return CHAN_EINTERNAL;
+    if (req->replied) {
+        MHD_destroy_response(resp);
+        chan_log(CHAN_LOG_ERROR, MODULE, "second reply to one request dropped request_id=%s",
+                 req->request_id);
+        return CHAN_EINTERNAL;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    if (status == 405 && req->allow[0])
+        MHD_add_response_header(resp, "Allow", req->allow);
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"chanreg\", Basic realm=\"chanreg\"");
+    if (atomic_load(&req->server->shutting_down))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    ok = MHD_queue_response(req->conn, status, resp);
+    MHD_destroy_response(resp);
+    if (ok != MHD_YES)
+        return CHAN_EINTERNAL;
+    req->replied = true;
+    req->status = status;
+    return 0;
+}
+
+int chan_reply_raw(chan_request *req, unsigned int status, const char *content_type,
+                   const char *body, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+
+    return queue(req, status, resp, content_type);
+}
+
+int chan_reply_json(chan_request *req, unsigned int status, json_t *body)
+{
+    struct MHD_Response *resp;
+    char *text;
+
+    text = body ? json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY) : chan_xstrdup("null");
+    json_decref(body);
+    if (text == NULL)
+        return CHAN_EINTERNAL;
+    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (resp == NULL)
+        free(text);
+    return queue(req, status, resp, json_content_type(req));
+}
+
+static int reply_error_doc(chan_request *req, int code, const char *message, json_t *errors)
+{
+    json_t *doc = json_object();
+
+    json_object_set_new(doc, "error_code", json_integer(code));
+    json_object_set_new(doc, "message", json_string(message));
+    if (errors)
+        json_object_set_new(doc, "errors", errors);
+    if (!json_is_string(json_object_get(doc, "message"))) /* message was not UTF-8 */
+        json_object_set_new(doc, "message", json_string("(message not valid UTF-8)"));
+    return chan_reply_json(req, chan_http_status_of(code), doc);
+}
+
+int chan_reply_error(chan_request *req, int code, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg;
+    int rc;
+
+    va_start(ap, fmt);
+    msg = chan_xvasprintf(fmt, ap);
+    va_end(ap);
+    rc = reply_error_doc(req, code, msg, NULL);
+    free(msg);
+    return rc;
+}
+
+int chan_reply_diags(chan_request *req, int code, const char *message, const chan_diag_list *diags)
+{
+    json_t *errors = json_array();
+    size_t i, n = diags ? chan_diag_list_count(diags) : 0;
+
+    for (i = 0; i < n; i++) {
+        const chan_diag *d = chan_diag_list_get(diags, i);
+        json_t *e = json_object();
+
+        if (d->rule)
+            json_object_set_new(e, "rule", json_string(d->rule));
+        if (d->path)
+            json_object_set_new(e, "path", json_string(d->path));
+        if (d->file)
+            json_object_set_new(e, "file", json_string(d->file));
+        if (d->line > 0)
+            json_object_set_new(e, "line", json_integer(d->line));
+        if (d->column > 0)
+            json_object_set_new(e, "column", json_integer(d->column));
+        json_object_set_new(e, "severity", json_string(chan_diag_severity_name(d->severity)));
+        json_object_set_new(e, "message", json_string(d->message ? d->message : ""));
+        if (d->hint)
+            json_object_set_new(e, "hint", json_string(d->hint));
+        json_array_append_new(errors, e);
+    }
+    return reply_error_doc(req, code, message, errors);
+}
+
+int chan_reply_error_from(chan_request *req, const chan_error *err)
+{
+    int code = chan_http_error_code(err);
+    const char *msg = err && err->message[0] ? err->message : chan_strerror(err ? err->code : 0);
+
+    if (err && err->detail[0])
+        return chan_reply_error(req, code, "%s; %s", msg, err->detail);
+    return chan_reply_error(req, code, "%s", msg);
+}
+
+/* ------------------------------------------------------------------ */
+/* Authentication                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Decode standard base64 (with or without padding).  NULL on bad input. */
+static char *base64_decode(const char *s, size_t *out_len)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t len = strlen(s), i, n = 0;
+    char *out = chan_xmalloc(len / 4 * 3 + 4);
+    unsigned int acc = 0;
+    int bits = 0;
+
+    for (i = 0; i < len && s[i] != '='; i++) {
+        const char *p = s[i] ? strchr(alphabet, s[i]) : NULL;
+
+        if (p == NULL) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned int)(p - alphabet);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[n++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[n] = '\0';
+    *out_len = n;
+    return out;
+}
+
+/*
+** Find the token in the Authorization header: "Bearer T" or "Basic
+** base64(user:T)".  Returns the token's name, or NULL when the header is
+** missing, malformed or the token unknown.
+*/
+static const char *authenticate(const chan_request *req)
+{
+    const chan_config *config = req->server->config;
+    const char *h = chan_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *name = NULL;
+
+    if (h == NULL)
+        return NULL;
+    if (strncasecmp(h, "Bearer ", 7) == 0) {
+        h += 7;
+        while (*h == ' ')
+            h++;
+        return chan_config_token_lookup(config, h, strlen(h));
+    }
+    if (strncasecmp(h, "Basic ", 6) == 0) {
+        size_t len = 0;
+        char *decoded, *colon;
+
+        h += 6;
+        while (*h == ' ')
+            h++;
+        decoded = base64_decode(h, &len);
+        if (decoded == NULL)
+            return NULL;
+        colon = memchr(decoded, ':', len);
+        if (colon)
+            name = chan_config_token_lookup(config, colon + 1, len - (size_t)(colon + 1 - decoded));
+        free(decoded);
+    }
+    return name;
+}
+
+/* ------------------------------------------------------------------ */
+/* MHD callbacks                                                       */
+/* ------------------------------------------------------------------ */
+
+static size_t unescape_none(void *cls, struct MHD_Connection *conn, char *s)
+{
+    return strlen(s);
+}
+
+static void CHAN_PRINTF(2, 0) mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    size_t n;
+
+    vsnprintf(line, sizeof(line), fmt, ap);
+    n = strlen(line);
+    while (n > 0 && line[n - 1] == '\n')
+        line[--n] = '\0';
+    chan_log(CHAN_LOG_WARN, "mhd", "%s", line);
+}
+
+static void set_request_id(chan_request *req)
+{
+    const char *h = chan_request_header(req, "X-Request-Id");
+    size_t i, n = h ? strlen(h) : 0;
+    bool ok = n > 0 && n < 64;
+
+    for (i = 0; ok && i < n; i++) {
+        unsigned char c = (unsigned char)h[i];
+
+        ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+             c == '-' || c == '_' || c == '.';
+    }
+    if (ok)
+        snprintf(req->request_id, sizeof(req->request_id), "%s", h);
+    else
+        snprintf(req->request_id, sizeof(req->request_id), "%08lx%08lx",
+                 req->server->id_prefix & 0xfffffffful,
+                 atomic_fetch_add(&req->server->next_id, 1) & 0xfffffffful);
+}
+
+static chan_request *request_new(chan_server *server, struct MHD_Connection *conn, const char *url,
+                                 const char *method)
+{
+    chan_request *req = chan_xcalloc(1, sizeof(*req));
+
+    clock_gettime(CLOCK_MONOTONIC, &req->start);
+    req->server = server;
+    req->conn = conn;
+    req->method = chan_xstrdup(method);
+    req->path = chan_xstrdup(url);
+    req->actor = "anonymous";
+    chan_buf_init(&req->body);
+    set_request_id(req);
+    atomic_fetch_add(&server->active, 1);
+    return req;
+}
+
+static void request_free(chan_request *req)
+{
+    size_t i;
+
+    if (req == NULL)
+        return;
+    clear_params(req);
+    for (i = 0; i < req->n_query; i++) {
+        free(req->query[i].key);
+        free(req->query[i].value);
+    }
+    free(req->query);
+    chan_buf_dispose(&req->body);
+    free(req->method);
+    free(req->path);
+    free(req);
+}
+
+/*
+** Checks made once the headers are in: route, authentication, declared
+** body size.  When one fails, the error reply is queued here (MHD then
+** skips the body and closes the connection) and req->replied is set.
+*/
+static void admit(chan_request *req)
+{
+    chan_server *server = req->server;
+    const char *cl = chan_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    unsigned int status = find_route(req);
+    chan_route_scope scope;
+    int64_t len;
+
+    if (status == 404) {
+        chan_reply_error(req, 404, "HTTP 404 Not Found");
+        return;
+    }
+    if (status == 405) {
+        chan_reply_error(req, 405, "HTTP 405 Method Not Allowed");
+        return;
+    }
+    if (status == 400) {
+        chan_reply_error(req, 40000, "Invalid percent-encoding in the request path.");
+        return;
+    }
+    MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
+
+    scope = req->route->route->scope;
+    if (server->config->n_tokens > 0 && scope != CHAN_SCOPE_PUBLIC) {
+        const char *name = authenticate(req);
+
+        if (name) {
+            req->actor = name;
+        } else if (scope == CHAN_SCOPE_WRITE || server->config->auth_reads) {
+            if (chan_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION))
+                chan_reply_error(req, 401, "Unauthorized: the token is not valid.");
+            else
+                chan_reply_error(req, 401,
+                                 "Unauthorized: this request needs a token "
+                                 "(Authorization: Bearer TOKEN).");
+            return;
+        }
+    }
+    if (cl && (chan_parse_int64(&len, cl, 0, INT64_MAX) != 0 || len > server->config->max_body))
+        chan_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
+                         (long long)server->config->max_body);
+}
+
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    chan_server *server = cls;
+    chan_request *req = *con_cls;
+    chan_error err = CHAN_ERROR_INIT;
+    int rc;
+
+    if (req == NULL) {
+        req = request_new(server, conn, url, method);
+        *con_cls = req;
+        admit(req);
+        return MHD_YES;
+    }
+    if (req->replied) {
+        *upload_data_size = 0; /* refused early: drop whatever still arrives */
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        if (!req->too_big && req->body.len + *upload_data_size > (size_t)server->config->max_body) {
+            req->too_big = true;
+            chan_buf_dispose(&req->body);
+        }
+        if (!req->too_big)
+            chan_buf_put(&req->body, upload_data, *upload_data_size);
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+    if (req->too_big) {
+        rc = chan_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
+                              (long long)server->config->max_body);
+        return rc == 0 ? MHD_YES : MHD_NO;
+    }
+
+    rc = req->route->route->handler(req, &err);
+    if (rc < 0 && !req->replied) {
+        if (chan_http_status_of(chan_http_error_code(&err)) >= 500)
+            chan_log(CHAN_LOG_ERROR, MODULE, "request failed request_id=%s code=%s error=\"%s\"",
+                     req->request_id, chan_strerror(err.code), err.message);
+        rc = chan_reply_error_from(req, &err);
+    }
+    if (!req->replied) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "handler returned without a reply request_id=%s",
+                 req->request_id);
+        rc = chan_reply_error(req, 50000, "Internal error: no reply.");
+    }
+    return req->replied ? MHD_YES : MHD_NO;
+}
+
+static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                              enum MHD_RequestTerminationCode toe)
+{
+    chan_server *server = cls;
+    chan_request *req = *con_cls;
+    double ms;
+
+    if (req == NULL)
+        return;
+    ms = elapsed_ms(&req->start);
+    if (server->observer)
+        server->observer(server->observer_ctx, req->method,
+                         req->route ? req->route->route->pattern : "(unmatched)",
+                         req->replied ? req->status : 0, ms);
+    if (server->config->access_log) {
+        chan_buf path = CHAN_BUF_INIT;
+
+        log_escape(&path, req->path, 512);
+        chan_log(CHAN_LOG_INFO, MODULE,
+                 "request method=%s path=%s status=%u duration_ms=%.3f request_id=%s actor=%s%s",
+                 req->method, chan_buf_cstr(&path), req->replied ? req->status : 0, ms,
+                 req->request_id, req->actor,
+                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
+        chan_buf_dispose(&path);
+    }
+    atomic_fetch_sub(&server->active, 1);
+    request_free(req);
+    *con_cls = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                          */
+/* ------------------------------------------------------------------ */
+
+/* Bind and listen on host:port.  Returns the socket or -1 with err set. */
+static int bind_listener(unsigned int *out_port, const char *host, unsigned int port,
+                         chan_error *err)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    char service[16];
+    int fd = -1, one = 1, rc, saved = 0;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(service, sizeof(service), "%u", port);
+    rc = getaddrinfo(host[0] ? host : NULL, service, &hints, &res);
+    if (rc != 0) {
+        chan_error_set(err, CHAN_EINVALID, "cannot resolve listen address %s: %s", host,
+                       gai_strerror(rc));
+        return -1;
+    }
+    for (ai = res; ai; ai = ai->ai_next) {
+        fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
+        if (fd < 0) {
+            saved = errno;
+            continue;
+        }
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, 1024) == 0)
+            break;
+        saved = errno;
+        close(fd);
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        chan_error_set(err, CHAN_EIO, "cannot listen on %s:%u: %s", host, port, strerror(saved));
+        return -1;
+    }
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
+        *out_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    return fd;
+}
+
+int chan_server_start(chan_server **out, const chan_server_options *opts, chan_error *err)
+{
+    chan_server *server = chan_xcalloc(1, sizeof(*server));
+    const chan_config *config = opts->config;
+    struct timespec now;
+    size_t t, i, n = 0;
+    int error = 0;
+
+    *out = NULL;
+    server->config = config;
+    server->store = opts->store;
+    server->schema_cache = opts->schema_cache;
+    server->observer = opts->observer;
+    server->observer_ctx = opts->observer_ctx;
+    server->listen_fd = -1;
+    atomic_init(&server->shutting_down, false);
+    atomic_init(&server->active, 0);
+    atomic_init(&server->next_id, 1);
+    clock_gettime(CLOCK_REALTIME, &now);
+    server->id_prefix = (unsigned long)now.tv_sec ^ ((unsigned long)now.tv_nsec << 7) ^
+                        ((unsigned long)getpid() << 16);
+
+    for (t = 0; t < opts->n_tables; t++)
+        n += opts->tables[t].n_routes;
+    server->routes = chan_xcalloc(n, sizeof(*server->routes));
+    for (t = 0; t < opts->n_tables; t++) {
+        for (i = 0; i < opts->tables[t].n_routes; i++) {
+            error = compile_route(&server->routes[server->n_routes], &opts->tables[t].routes[i],
+                                  opts->tables[t].content_type, err);
+            server->n_routes++;
+            if (error < 0)
+                goto cleanup;
+        }
+    }
+
+    server->listen_fd = bind_listener(&server->port, config->listen_host, config->listen_port, err);
+    if (server->listen_fd < 0) {
+        error = err ? err->code : CHAN_EIO;
+        goto cleanup;
+    }
+    server->mhd = MHD_start_daemon(
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        access_handler, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
+        server->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->connection_timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, server, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_none, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+    if (server->mhd == NULL) {
+        error = chan_error_set(err, CHAN_EIO, "cannot start the HTTP server on %s", config->listen);
+        goto cleanup;
+    }
+    server->listen_fd = -1; /* MHD owns it now; chan_server_quiesce takes it back */
+    *out = server;
+    server = NULL;
+
+cleanup:
+    chan_server_free(server);
+    return error;
+}
+
+unsigned int chan_server_port(const chan_server *server)
+{
+    return server->port;
+}
+
+void chan_server_quiesce(chan_server *server)
+{
+    MHD_socket fd;
+
+    if (atomic_exchange(&server->shutting_down, true))
+        return;
+    fd = MHD_quiesce_daemon(server->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd); /* handed back by MHD: new connections are now refused */
+}
+
+bool chan_server_shutting_down(const chan_server *server)
+{
+    return atomic_load(&((chan_server *)server)->shutting_down);
+}
+
+unsigned int chan_server_active_requests(const chan_server *server)
+{
+    return atomic_load(&((chan_server *)server)->active);
+}
+
+void chan_server_free(chan_server *server)
+{
+    if (server == NULL)
+        return;
+    if (server->mhd)
+        MHD_stop_daemon(server->mhd);
+    if (server->listen_fd >= 0)
+        close(server->listen_fd);
+    free_routes(server->routes, server->n_routes);
+    free(server);
+}

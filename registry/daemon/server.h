@@ -1,0 +1,283 @@
+/*
+ * server.h - chanregd's HTTP server: routing, authentication, request bodies
+ * and JSON replies on top of libmicrohttpd.
+ *
+ * An API module is a table of routes {method, pattern, handler, scope}.  A
+ * pattern is a path whose segments are either literal ("subjects") or a
+ * named parameter ("{subject}") that matches exactly one non-empty segment;
+ * the handler reads it back, percent-decoded, with chan_request_param.  The
+ * route tables of every module are listed in api.h and handed to the server
+ * by main.c, so adding a module means adding a table, not editing the server.
+ *
+ * Before a handler runs, the server has
+ *  - authenticated the request when the route's scope asks for it (writes
+ *    when a token is configured; reads too with --auth-reads) and set the
+ *    actor (the token's name, or "anonymous");
+ *  - read the whole body, refusing more than --max-body bytes with 413;
+ *  - assigned a request id (the client's X-Request-Id or a generated one).
+ *
+ * A handler (chan_route_fn) does one of two things:
+ *  - it replies with exactly one chan_reply_* call and returns 0 (or the
+ *    value returned by that call);
+ *  - it returns a negative CHAN_E* code with err set and does not reply; the
+ *    server then answers with chan_reply_error_from, which maps the error to
+ *    an HTTP status and a JSON body {"error_code": N, "message": "..."}.
+ *
+ * Error codes follow the Confluent Schema Registry convention: the HTTP
+ * status is error_code / 100 for five-digit codes (40401 -> 404) and the
+ * error_code itself for three-digit ones (409).  A handler picks a precise
+ * code by setting it with chan_http_error (it goes into err->reason), or by
+ * replying directly with chan_reply_error / chan_reply_diags.
+ *
+ * Threads: handlers run on the server's worker threads, several at once; the
+ * store, the configuration and the schema cache they reach are thread-safe
+ * or read-only.
+ *
+ * Ownership: a chan_request and everything it returns (parameters, body,
+ * actor, ...) are borrowed and valid until the handler returns.  json_t
+ * bodies passed to chan_reply_json are stolen (the server decrefs them).
+ */
+#ifndef CHANREGD_SERVER_H
+#define CHANREGD_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "chan/common.h"
+#include "chan/error.h"
+#include "chan/store.h"
+
+typedef struct chan_config chan_config;
+typedef struct chan_schema_cache chan_schema_cache;
+typedef struct chan_server chan_server;
+typedef struct chan_request chan_request;
+
+/** Who may call a route. */
+typedef enum chan_route_scope {
+    CHAN_SCOPE_PUBLIC = 0, /**< never authenticated (health probes) */
+    CHAN_SCOPE_READ,       /**< authenticated only with --auth-reads */
+    CHAN_SCOPE_WRITE,      /**< authenticated whenever a token is configured */
+} chan_route_scope;
+
+/**
+ * A route handler; see the file comment for the reply contract.
+ *
+ * @param req the request (borrowed)
+ * @param err where to describe a failure that the server should render
+ * @return 0 once replied, or a negative CHAN_E* code (without a reply)
+ */
+typedef int (*chan_route_fn)(chan_request *req, chan_error *err);
+
+/** One entry of a route table. */
+typedef struct chan_route {
+    const char *method;    /**< "GET", "POST", "PUT", "DELETE" */
+    const char *pattern;   /**< e.g. "/subjects/{subject}/versions/{version}" */
+    chan_route_fn handler; /**< called for a matching request */
+    chan_route_scope scope;
+} chan_route;
+
+/** A route table of one API module. */
+typedef struct chan_route_table {
+    const chan_route *routes;
+    size_t n_routes;
+    /** Content type of JSON replies when the client's Accept does not choose */
+    const char *content_type;
+} chan_route_table;
+
+/** Most path parameters a pattern may have. */
+#define CHAN_ROUTE_MAX_PARAMS 8
+
+/** Content type of every JSON reply of the Confluent-compatible API. */
+#define CHAN_CONTENT_TYPE_SR "application/vnd.schemaregistry.v1+json"
+/** Content type of the JSON replies of the other endpoints. */
+#define CHAN_CONTENT_TYPE_JSON "application/json"
+
+/* ------------------------------------------------------------------ */
+/* Server life cycle (main.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Called once per finished request, on a worker thread (so it must be
+ * thread-safe), e.g. to count requests in metrics.
+ *
+ * @param route  the matched pattern, e.g. "/subjects/{subject}/versions",
+ *               or "(unmatched)" for 404/405 replies
+ * @param status the HTTP status sent, 0 when the client went away first
+ */
+typedef void (*chan_request_observer)(void *ctx, const char *method, const char *route,
+                                      unsigned int status, double duration_ms);
+
+/** What the server serves.  Everything is borrowed and must outlive the server. */
+typedef struct chan_server_options {
+    const chan_config *config;       /**< listen address, limits, tokens */
+    chan_store *store;               /**< the registry's storage */
+    chan_schema_cache *schema_cache; /**< id -> schema cache, may be NULL */
+    const chan_route_table *tables;  /**< route tables, searched in order */
+    size_t n_tables;
+    chan_request_observer observer; /**< may be NULL */
+    void *observer_ctx;
+} chan_server_options;
+
+/**
+ * Validate the route tables, bind the listening socket and start serving.
+ *
+ * @param[out] out the running server (stop and free with chan_server_free)
+ * @param opts     what to serve (borrowed)
+ * @return 0, CHAN_EINVALID (a bad route pattern or listen address) or
+ *         CHAN_EIO (cannot bind)
+ */
+int chan_server_start(chan_server **out, const chan_server_options *opts, chan_error *err);
+
+/** The TCP port the server listens on (useful with port 0). */
+unsigned int chan_server_port(const chan_server *server);
+
+/**
+ * Stop accepting connections and mark the server as shutting down (readyz
+ * then fails, replies carry "Connection: close").  Requests in flight go on.
+ */
+void chan_server_quiesce(chan_server *server);
+
+/** True once chan_server_quiesce has been called. */
+bool chan_server_shutting_down(const chan_server *server);
+
+/** Number of requests being processed right now. */
+unsigned int chan_server_active_requests(const chan_server *server);
+
+/** Stop the server (closing every connection) and free it.  NULL-safe. */
+void chan_server_free(chan_server *server);
+
+/* ------------------------------------------------------------------ */
+/* Requests (handlers)                                                  */
+/* ------------------------------------------------------------------ */
+
+/** The request method, e.g. "GET". */
+const char *chan_request_method(const chan_request *req);
+
+/** The request path without the query string, as sent (not decoded). */
+const char *chan_request_path(const chan_request *req);
+
+/** The request id (also sent back in X-Request-Id). */
+const char *chan_request_id(const chan_request *req);
+
+/**
+ * A path parameter of the matched pattern, percent-decoded.
+ * @return the value (borrowed), or NULL when the pattern has no such name
+ */
+const char *chan_request_param(const chan_request *req, const char *name);
+
+/**
+ * A query parameter, percent-decoded ('+' is a space).
+ * @return the first value (borrowed); "" for "?flag"; NULL when absent
+ */
+const char *chan_request_query(const chan_request *req, const char *name);
+
+/**
+ * A boolean query parameter: "true"/"1" are true, "false"/"0" false (case
+ * insensitive); absent gives def.
+ * @return 0, or CHAN_EINVALID (with err set, error code 40002) for another value
+ */
+int chan_request_query_bool(bool *out, const chan_request *req, const char *name, bool def,
+                            chan_error *err);
+
+/** A request header (case-insensitive name), or NULL.  Borrowed. */
+const char *chan_request_header(const chan_request *req, const char *name);
+
+/**
+ * The request body (at most --max-body bytes), NUL-terminated.
+ * @param[out] out_len its length, may be NULL
+ * @return the body (borrowed); "" when there is none
+ */
+const char *chan_request_body(const chan_request *req, size_t *out_len);
+
+/**
+ * Parse the body as a JSON object.
+ *
+ * @param[out] out the object; caller json_decref's it; NULL on failure
+ * @return 0 or CHAN_EINVALID with error code 40001 ("invalid JSON ... at
+ *         line L column C") or 42200 when the JSON is not an object
+ */
+int chan_request_json(json_t **out, const chan_request *req, chan_error *err);
+
+/** Who sends the request: the token's name, or "anonymous".  Borrowed. */
+const char *chan_request_actor(const chan_request *req);
+
+/** The store.  Borrowed. */
+chan_store *chan_request_store(const chan_request *req);
+
+/** The daemon's configuration (read-only).  Borrowed. */
+const chan_config *chan_request_config(const chan_request *req);
+
+/** The id -> schema cache, or NULL when disabled.  Borrowed. */
+chan_schema_cache *chan_request_schema_cache(const chan_request *req);
+
+/** True once the daemon is shutting down (readiness probes fail). */
+bool chan_request_shutting_down(const chan_request *req);
+
+/* ------------------------------------------------------------------ */
+/* Replies (handlers)                                                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Reply with a JSON document.  The content type follows the client's Accept
+ * header (application/vnd.schemaregistry.v1+json or application/json), or
+ * the default of the route's table when Accept names neither.
+ *
+ * @param status HTTP status, e.g. 200
+ * @param body   the document; stolen (decref'd by the server), NULL gives "null"
+ * @return 0, or CHAN_EINTERNAL when the reply could not be queued
+ */
+int chan_reply_json(chan_request *req, unsigned int status, json_t *body);
+
+/**
+ * Reply with bytes already rendered (copied).
+ * @param content_type e.g. CHAN_CONTENT_TYPE_JSON or "text/plain; charset=utf-8"
+ */
+int chan_reply_raw(chan_request *req, unsigned int status, const char *content_type,
+                   const char *body, size_t len);
+
+/**
+ * Reply with a JSON error {"error_code": code, "message": "..."}; the HTTP
+ * status is derived from code (see the file comment).
+ */
+int chan_reply_error(chan_request *req, int code, const char *fmt, ...) CHAN_PRINTF(3, 4);
+
+/**
+ * Reply with a validation error: {"error_code": code, "message": message,
+ * "errors": [{"rule", "path", "line", "column", "message", "severity", "hint"}]}
+ * with one entry per diagnostic (fields that are unknown are left out).
+ */
+int chan_reply_diags(chan_request *req, int code, const char *message, const chan_diag_list *diags);
+
+/**
+ * Reply with the JSON rendering of err: chan_http_error_code gives the
+ * error code, err->message the message (and err->detail, when set, is
+ * appended after "; ").
+ */
+int chan_reply_error_from(chan_request *req, const chan_error *err);
+
+/**
+ * Set err (code and printf-style message) and the API error code to reply
+ * with (stored in err->reason).  Store reasons (small numbers) and API error
+ * codes (>= 400) never overlap.
+ *
+ * @return code, so that handlers can `return chan_http_error(err, ...)`
+ */
+int chan_http_error(chan_error *err, int code, int api_code, const char *fmt, ...)
+    CHAN_PRINTF(4, 5);
+
+/**
+ * The API error code for err: err->reason when it is an API code, the
+ * Confluent code of a store reason (SUBJECT_NOT_FOUND -> 40401, ...), or a
+ * default per CHAN_E* code (ENOTFOUND 40400, EINVALID 42200, EINCOMPATIBLE
+ * 409, ECONFLICT 40900, EDENIED 40300, ETOOBIG 41300, EUNAVAILABLE 50001,
+ * EIO/EINTERNAL 50000).
+ */
+int chan_http_error_code(const chan_error *err);
+
+/** The HTTP status of an API error code (40401 -> 404, 409 -> 409). */
+unsigned int chan_http_status_of(int api_code);
+
+#endif

@@ -1,0 +1,70 @@
+"""test_store_outage.py - chanregd when its PostgreSQL server goes away.
+
+Starts a PostgreSQL server of its own with tests/support/pg_test_server.sh
+(path in PG_TEST_SERVER), runs chanregd on it, then stops the database while
+the daemon keeps running: readiness must fail, writes must fail with a JSON
+backend error (50001) and no crash, lookups by id must still be served from
+the cache, and the daemon must still shut down cleanly.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import Daemon, record  # noqa: E402
+
+
+class StoreOutageTest(unittest.TestCase):
+
+    def setUp(self):
+        self.pg = os.environ.get("PG_TEST_SERVER")
+        if not self.pg or not os.access(self.pg, os.X_OK):
+            self.skipTest("PG_TEST_SERVER does not name pg_test_server.sh")
+        self.state = tempfile.mkdtemp(prefix="chanregd-pg-outage-")
+        subprocess.run([self.pg, "start", self.state, "outage"], check=True,
+                       stdout=subprocess.DEVNULL)
+        self.addCleanup(shutil.rmtree, self.state, True)
+        self.addCleanup(subprocess.run, [self.pg, "stop", self.state],
+                        stdout=subprocess.DEVNULL)
+        with open(os.path.join(self.state, "url-outage")) as f:
+            url = f.read().strip()
+        self.d = Daemon("--db-pool-size", "2", db=url).start()
+        self.addCleanup(self.d.cleanup)
+
+    def test_outage(self):
+        schema = record("Outage", [("a", "int")])
+        sid = self.d.post("/subjects/outage-value/versions", {"schema": schema}).json["id"]
+        self.assertEqual(self.d.get("/readyz").status, 200)
+
+        subprocess.run([self.pg, "stop", self.state], check=True, stdout=subprocess.DEVNULL)
+
+        r = self.d.get("/readyz")
+        self.assertEqual(r.status, 503, r)
+        self.assertEqual(r.json["reason"], "store unreachable")
+        r = self.d.post("/subjects/outage-value/versions",
+                        {"schema": record("Outage2", [("a", "int")])})
+        self.assertEqual(r.status, 500, r)
+        self.assertEqual(r.json["error_code"], 50001, r)
+        self.assertIn("backend", r.json["message"])
+        r = self.d.get("/subjects")
+        self.assertEqual((r.status, r.json["error_code"]), (500, 50001))
+        # Ids are immutable: the cache still answers.
+        r = self.d.get("/schemas/ids/%d" % sid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(json.loads(r.json["schema"]), json.loads(schema))
+        self.assertEqual(self.d.get("/healthz").status, 200, "alive, only not ready")
+
+        rc = self.d.stop()
+        log = self.d.read_log()
+        self.assertEqual(rc, 0, log[-3000:])
+        self.assertNotIn("Sanitizer", log)
+        self.assertIn("error", log)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
