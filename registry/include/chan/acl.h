@@ -1,0 +1,380 @@
+/*
+ * acl.h - Kafka admission: the ACL bindings that registered consumers and
+ * producers need, the plan that turns the broker's ACLs into them, and
+ * exports of the same state for Strimzi and the Kafka command-line tools.
+ *
+ * The module is pure: it reads channel records (chan/store.h) and ACL sets
+ * and writes plans and text; it never talks to a broker (chan/kafka.h does).
+ *
+ * The rule it implements is "only registered consumers get in":
+ *  - each registered consumer of a live channel gets READ and DESCRIBE on the
+ *    channel's topic and READ on its consumer group;
+ *  - each registered producer of a live channel gets WRITE and DESCRIBE on
+ *    the topic;
+ *  - a channel whose deprecation date is on or before the "as of" date is
+ *    retired: its bindings are no longer desired, so the plan removes them;
+ *  - every binding is an ALLOW, LITERAL, host "*" binding.
+ *
+ * The plan touches only the managed scope: LITERAL ALLOW bindings on the
+ * topics of the given channels (retired ones included) and on the consumer
+ * groups of their consumers.  Everything else (other topics, PREFIXED or
+ * wildcard patterns, DENY bindings, CLUSTER and TRANSACTIONAL_ID resources)
+ * is left alone.
+ *
+ * Ownership: objects returned through `out` belong to the caller, who frees
+ * them with the matching _free function; strings returned through `out`
+ * are freed with free().  Pointers returned by getters are borrowed and valid
+ * until the owning object is changed or freed.  Inputs are borrowed.
+ */
+#ifndef CHAN_ACL_H
+#define CHAN_ACL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan/error.h"
+#include "chan/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Resource types (the subset of Kafka's that the registry meets). */
+typedef enum chan_acl_resource_type {
+    CHAN_ACL_RESOURCE_UNKNOWN = 0,
+    CHAN_ACL_RESOURCE_TOPIC,
+    CHAN_ACL_RESOURCE_GROUP,
+    CHAN_ACL_RESOURCE_CLUSTER,
+    CHAN_ACL_RESOURCE_TRANSACTIONAL_ID,
+    CHAN_ACL_RESOURCE_DELEGATION_TOKEN,
+} chan_acl_resource_type;
+
+/** Resource pattern types.  The registry writes LITERAL only. */
+typedef enum chan_acl_pattern_type {
+    CHAN_ACL_PATTERN_UNKNOWN = 0,
+    CHAN_ACL_PATTERN_LITERAL,
+    CHAN_ACL_PATTERN_PREFIXED,
+} chan_acl_pattern_type;
+
+/** Operations, in Kafka's order. */
+typedef enum chan_acl_operation {
+    CHAN_ACL_OP_UNKNOWN = 0,
+    CHAN_ACL_OP_ALL,
+    CHAN_ACL_OP_READ,
+    CHAN_ACL_OP_WRITE,
+    CHAN_ACL_OP_CREATE,
+    CHAN_ACL_OP_DELETE,
+    CHAN_ACL_OP_ALTER,
+    CHAN_ACL_OP_DESCRIBE,
+    CHAN_ACL_OP_CLUSTER_ACTION,
+    CHAN_ACL_OP_DESCRIBE_CONFIGS,
+    CHAN_ACL_OP_ALTER_CONFIGS,
+    CHAN_ACL_OP_IDEMPOTENT_WRITE,
+} chan_acl_operation;
+
+/** Permission types.  The registry writes ALLOW only. */
+typedef enum chan_acl_permission {
+    CHAN_ACL_PERMISSION_UNKNOWN = 0,
+    CHAN_ACL_PERMISSION_ALLOW,
+    CHAN_ACL_PERMISSION_DENY,
+} chan_acl_permission;
+
+/**
+ * One ACL binding.  As an element of a chan_acl_set the strings are owned
+ * by the set; a binding filled by a caller for chan_acl_set_add is borrowed
+ * and copied.
+ */
+typedef struct chan_acl_binding {
+    chan_acl_resource_type resource_type;
+    const char *resource_name;
+    chan_acl_pattern_type pattern_type;
+    const char *principal; /**< "User:billing" */
+    const char *host;      /**< "*" for any host */
+    chan_acl_operation operation;
+    chan_acl_permission permission;
+} chan_acl_binding;
+
+/** Upper-case Kafka names: "TOPIC", "LITERAL", "READ", "ALLOW"; "UNKNOWN" when out of range. */
+const char *chan_acl_resource_type_name(chan_acl_resource_type t);
+const char *chan_acl_pattern_type_name(chan_acl_pattern_type t);
+const char *chan_acl_operation_name(chan_acl_operation op);
+const char *chan_acl_permission_name(chan_acl_permission p);
+
+/**
+ * Total order of bindings: resource type, resource name, principal,
+ * operation, pattern type, host, permission (strings compared bytewise).
+ * @return <0, 0 or >0 like strcmp
+ */
+int chan_acl_binding_compare(const chan_acl_binding *a, const chan_acl_binding *b);
+
+/**
+ * Check that a binding is complete and specific: known resource, pattern,
+ * operation other than UNKNOWN, permission other than UNKNOWN, non-empty
+ * name, host and a principal of the form "Type:name".
+ * @return 0 or CHAN_EINVALID naming the bad field
+ */
+int chan_acl_binding_validate(const chan_acl_binding *b, chan_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Sets                                                                */
+/* ------------------------------------------------------------------ */
+
+/** A set of bindings, kept sorted by chan_acl_binding_compare without duplicates. */
+typedef struct chan_acl_set chan_acl_set;
+
+/** New empty set.  Never NULL.  Free with chan_acl_set_free. */
+chan_acl_set *chan_acl_set_new(void);
+/** Free the set and its strings.  NULL-safe. */
+void chan_acl_set_free(chan_acl_set *set);
+
+/**
+ * Add a copy of b (validated with chan_acl_binding_validate).  Adding a
+ * binding that is already present changes nothing.
+ * @param[out] out_added true when the binding was new; may be NULL
+ * @return 0 or CHAN_EINVALID (the set is unchanged)
+ */
+int chan_acl_set_add(chan_acl_set *set, bool *out_added, const chan_acl_binding *b,
+                     chan_error *err);
+
+/** Number of bindings. */
+size_t chan_acl_set_count(const chan_acl_set *set);
+/** Binding i in sort order (borrowed), or NULL when out of range. */
+const chan_acl_binding *chan_acl_set_get(const chan_acl_set *set, size_t i);
+/** True when the set holds a binding equal to b. */
+bool chan_acl_set_contains(const chan_acl_set *set, const chan_acl_binding *b);
+
+/* ------------------------------------------------------------------ */
+/* Desired state and scope                                             */
+/* ------------------------------------------------------------------ */
+
+/** The resources the registry manages; see chan_acl_desired. */
+typedef struct chan_acl_scope chan_acl_scope;
+
+/** Free a scope.  NULL-safe. */
+void chan_acl_scope_free(chan_acl_scope *scope);
+/** Managed topics (sorted, borrowed strings). */
+size_t chan_acl_scope_topic_count(const chan_acl_scope *scope);
+const char *chan_acl_scope_topic(const chan_acl_scope *scope, size_t i);
+/** Managed consumer groups (sorted, borrowed strings). */
+size_t chan_acl_scope_group_count(const chan_acl_scope *scope);
+const char *chan_acl_scope_group(const chan_acl_scope *scope, size_t i);
+/**
+ * True when b is a binding the plan may create or delete: an ALLOW binding
+ * with a LITERAL pattern on a managed topic or managed group.
+ */
+bool chan_acl_scope_covers(const chan_acl_scope *scope, const chan_acl_binding *b);
+
+typedef struct chan_acl_desired_options {
+    unsigned int version; /**< CHAN_ACL_DESIRED_OPTIONS_VERSION */
+    const char *as_of;    /**< "YYYY-MM-DD" for retirement; NULL: today (UTC) */
+} chan_acl_desired_options;
+
+#define CHAN_ACL_DESIRED_OPTIONS_VERSION 1
+#define CHAN_ACL_DESIRED_OPTIONS_INIT                                                              \
+    {                                                                                              \
+        CHAN_ACL_DESIRED_OPTIONS_VERSION, NULL                                                     \
+    }
+
+/**
+ * Compute the bindings the registered consumers and producers need, and the
+ * scope the registry manages.
+ *
+ * Every channel is checked before anything is produced: a channel name that
+ * is not a legal Kafka topic name, a principal not of the form "Type:name",
+ * an empty consumer group, a bad deprecation date or the same topic twice
+ * fail the whole call.
+ *
+ * A channel with deprecation_date <= as_of is retired: it contributes no
+ * bindings, but its topic and its consumers' groups stay in the scope so
+ * that the plan revokes what was granted for it.
+ *
+ * @param[out] out       the desired set (caller frees with chan_acl_set_free)
+ * @param[out] out_scope the managed scope (caller frees with
+ *                       chan_acl_scope_free); may be NULL when not wanted
+ * @param channels       channel records with consumers and producers, as
+ *                       returned by chan_store_channel_list (borrowed)
+ * @param n              number of channels
+ * @param opts           options; NULL for defaults
+ * @return 0 or CHAN_EINVALID with err->path set to e.g.
+ *         "channels[2].consumers[0].principal"; *out is NULL on failure
+ */
+int chan_acl_desired(chan_acl_set **out, chan_acl_scope **out_scope,
+                     const chan_channel_record *const *channels, size_t n,
+                     const chan_acl_desired_options *opts, chan_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Plans                                                               */
+/* ------------------------------------------------------------------ */
+
+/** What is known of the broker's ACLs when a plan is made. */
+typedef enum chan_acl_actual_state {
+    /** The read succeeded: `actual` is complete for the scope. */
+    CHAN_ACL_ACTUAL_KNOWN = 0,
+    /**
+     * The read failed or was not done: `actual` may be NULL or partial.
+     * The plan then never deletes; it creates whatever is desired and not
+     * seen in `actual` (creating an existing binding is a no-op in Kafka).
+     */
+    CHAN_ACL_ACTUAL_UNKNOWN = 1,
+} chan_acl_actual_state;
+
+/** The changes that bring the broker's ACLs to the desired set. */
+typedef struct chan_acl_plan chan_acl_plan;
+
+/**
+ * Diff desired against actual within scope.
+ *
+ *  - to_create: desired bindings missing from actual;
+ *  - to_delete: bindings of actual that the scope covers and that are not
+ *    desired (unregistered principals, operations or hosts not desired,
+ *    retired channels); always empty when state is CHAN_ACL_ACTUAL_UNKNOWN;
+ *  - unchanged: desired bindings present in actual.
+ * Bindings of actual outside the scope are never in the plan.  Every list is
+ * sorted by chan_acl_binding_compare, so equal inputs give equal plans.
+ *
+ * @param[out] out the plan (caller frees with chan_acl_plan_free)
+ * @param desired  from chan_acl_desired
+ * @param actual   the broker's bindings; may be NULL only with
+ *                 CHAN_ACL_ACTUAL_UNKNOWN
+ * @param scope    from chan_acl_desired
+ * @param state    whether actual is known to be complete
+ * @return 0 or CHAN_EINVALID (NULL actual with a known state, a desired
+ *         binding outside the scope)
+ */
+int chan_acl_plan_compute(chan_acl_plan **out, const chan_acl_set *desired,
+                          const chan_acl_set *actual, const chan_acl_scope *scope,
+                          chan_acl_actual_state state, chan_error *err);
+
+/** Free a plan.  NULL-safe. */
+void chan_acl_plan_free(chan_acl_plan *plan);
+
+/** Bindings to create, to delete and already in place (borrowed). */
+const chan_acl_set *chan_acl_plan_to_create(const chan_acl_plan *plan);
+const chan_acl_set *chan_acl_plan_to_delete(const chan_acl_plan *plan);
+const chan_acl_set *chan_acl_plan_unchanged(const chan_acl_plan *plan);
+
+/**
+ * Bindings of actual that the plan leaves alone although they let principals
+ * onto managed resources: ALLOW bindings on topics or groups with a PREFIXED
+ * pattern that covers a managed name, or the LITERAL wildcard name "*".
+ * They bypass the registry and deserve an operator's review (borrowed).
+ */
+const chan_acl_set *chan_acl_plan_bypasses(const chan_acl_plan *plan);
+
+/** True when deletes were withheld because the actual state was unknown. */
+bool chan_acl_plan_deletes_refused(const chan_acl_plan *plan);
+
+/** True when the plan changes nothing. */
+bool chan_acl_plan_is_empty(const chan_acl_plan *plan);
+
+/** Flags of chan_acl_plan_render_text. */
+enum {
+    CHAN_ACL_RENDER_UNCHANGED = 1 << 0, /**< also list unchanged bindings ("  " prefix) */
+};
+
+/**
+ * Render one binding as "ALLOW User:billing READ TOPIC orders.created",
+ * followed by " pattern=PREFIXED" / " host=H" when they differ from
+ * LITERAL / "*".
+ * @param[out] out the text, caller frees
+ */
+void chan_acl_binding_render(char **out, const chan_acl_binding *b);
+
+/**
+ * Render a plan as text: one line per change, "+ " for creates then "- "
+ * for deletes, "! " for bypasses (chan_acl_plan_bypasses), then a summary
+ * line "plan: N to create, N to delete, N unchanged" (followed by
+ * ", N bypassing the registry" and ", deletes refused: actual state unknown"
+ * when so).
+ * @param[out] out the text, caller frees
+ */
+void chan_acl_plan_render_text(char **out, const chan_acl_plan *plan, unsigned int flags);
+
+/**
+ * Render a plan as a JSON object:
+ * {"create":[binding...],"delete":[...],"unchanged":[...],"bypasses":[...],
+ *  "deletes_refused":bool,"summary":{"create":N,"delete":N,"unchanged":N}}
+ * where a binding is {"resource_type":"TOPIC","resource_name":...,
+ * "pattern_type":"LITERAL","principal":...,"host":"*","operation":"READ",
+ * "permission":"ALLOW"}.  Keys are in a fixed order.
+ * @param[out] out the JSON text, caller frees
+ */
+void chan_acl_plan_render_json(char **out, const chan_acl_plan *plan);
+
+/* ------------------------------------------------------------------ */
+/* Exports                                                             */
+/* ------------------------------------------------------------------ */
+
+typedef struct chan_acl_export_options {
+    unsigned int version;          /**< CHAN_ACL_EXPORT_OPTIONS_VERSION */
+    const char *as_of;             /**< as for chan_acl_desired */
+    const char *cluster;           /**< Strimzi: value of the strimzi.io/cluster label */
+    const char *namespace_;        /**< Strimzi: metadata.namespace; NULL: omitted */
+    const char *bootstrap_servers; /**< shell: --bootstrap-server value */
+    const char *command_config;    /**< shell: --command-config file; NULL: omitted */
+    double avg_message_bytes;      /**< average message size for quotas; > 0 */
+    double quota_headroom;         /**< multiplier >= 1 on the quota; 0 means 1 */
+} chan_acl_export_options;
+
+#define CHAN_ACL_EXPORT_OPTIONS_VERSION 1
+#define CHAN_ACL_EXPORT_OPTIONS_INIT                                                               \
+    {                                                                                              \
+        CHAN_ACL_EXPORT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0.0, 0.0                    \
+    }
+
+/**
+ * Consumer byte rate of one principal:
+ * ceil(sum of peak_rate_msgs of its registrations on live channels
+ *      x avg_message_bytes x headroom).
+ * @param[out] out the rate in bytes per second; 0 when the principal consumes
+ *             nothing (no quota is then exported)
+ * @return 0 or CHAN_EINVALID (bad options, negative or non-finite rate,
+ *         a result above 2147483647, the largest quota Strimzi accepts)
+ */
+int chan_acl_consumer_byte_rate(int64_t *out, const chan_channel_record *const *channels, size_t n,
+                                const char *principal, const chan_acl_export_options *opts,
+                                chan_error *err);
+
+/**
+ * Render one Strimzi KafkaUser (kafka.strimzi.io/v1beta2, SCRAM-SHA-512,
+ * simple authorization) per principal that has desired bindings, ordered by
+ * name, as a multi-document YAML string ("---" before each document).
+ * Principals must be "User:name" with name a valid Kubernetes object name.
+ *
+ * @param[out] out the YAML text, caller frees; NULL on failure
+ * @return 0 or CHAN_EINVALID (bad input as in chan_acl_desired, missing
+ *         cluster or avg_message_bytes, a principal Strimzi cannot name)
+ */
+int chan_acl_export_strimzi(char **out, const chan_channel_record *const *channels, size_t n,
+                            const chan_acl_export_options *opts, chan_error *err);
+
+/**
+ * Render the desired state as shell commands for the Kafka distribution's
+ * tools: one `kafka-acls.sh --add` per principal and resource, and one
+ * `kafka-configs.sh --alter --add-config 'consumer_byte_rate=N'` per
+ * consuming principal.  Every argument taken from the input is single-quoted.
+ *
+ * @param[out] out the script text, caller frees; NULL on failure
+ * @return 0 or CHAN_EINVALID (as above, or a missing bootstrap_servers)
+ */
+int chan_acl_export_shell(char **out, const chan_channel_record *const *channels, size_t n,
+                          const chan_acl_export_options *opts, chan_error *err);
+
+/**
+ * Render a plan as shell commands for kafka-acls.sh, for applying it by
+ * hand or reviewing it: one `--add` per binding to create, then one
+ * `--remove --force` per binding to delete (in that order, as
+ * chan_kafka_apply does), and the bypasses as comments.  Uses
+ * opts->bootstrap_servers and opts->command_config only.
+ *
+ * @param[out] out the script text, caller frees; NULL on failure
+ * @return 0 or CHAN_EINVALID (missing bootstrap servers)
+ */
+int chan_acl_plan_render_shell(char **out, const chan_acl_plan *plan,
+                               const chan_acl_export_options *opts, chan_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,482 @@
+/*
+ * export.c - the desired admission state rendered for tools other than the
+ * registry: Strimzi KafkaUser resources (multi-document YAML) and shell
+ * commands for kafka-acls.sh / kafka-configs.sh.  Both start from
+ * chan_acl_desired, so they grant exactly what the planner would.
+ *
+ * Quotas: consumer_byte_rate = ceil(sum(peak_rate_msgs) x avg_message_bytes
+ * x headroom) over the principal's registrations on live channels.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "acl_int.h"
+
+#define STRIMZI_MAX_QUOTA 2147483647.0
+
+/* Strimzi / kafka-acls.sh spelling of an operation, e.g. "Read". */
+static const char *operation_camel(chan_acl_operation op)
+{
+    static const char *const names[] = {
+        "Unknown",         "All",          "Read",
+        "Write",           "Create",       "Delete",
+        "Alter",           "Describe",     "ClusterAction",
+        "DescribeConfigs", "AlterConfigs", "IdempotentWrite",
+    };
+
+    if ((unsigned)op >= CHAN_ARRAY_SIZE(names))
+        return "Unknown";
+    return names[op];
+}
+
+static const char *resource_strimzi(chan_acl_resource_type t)
+{
+    switch (t) {
+    case CHAN_ACL_RESOURCE_TOPIC:
+        return "topic";
+    case CHAN_ACL_RESOURCE_GROUP:
+        return "group";
+    case CHAN_ACL_RESOURCE_CLUSTER:
+        return "cluster";
+    case CHAN_ACL_RESOURCE_TRANSACTIONAL_ID:
+        return "transactionalId";
+    default:
+        return "unknown";
+    }
+}
+
+/* Append s as a YAML double-quoted scalar. */
+static void yaml_quote(chan_buf *buf, const char *s)
+{
+    chan_buf_putc(buf, '"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (c == '"' || c == '\\') {
+            chan_buf_putc(buf, '\\');
+            chan_buf_putc(buf, (char)c);
+        } else if (c < 0x20 || c == 0x7f) {
+            chan_buf_printf(buf, "\\x%02x", c);
+        } else {
+            chan_buf_putc(buf, (char)c);
+        }
+    }
+    chan_buf_putc(buf, '"');
+}
+
+/* Append s as a single-quoted POSIX shell word. */
+static void shell_quote(chan_buf *buf, const char *s)
+{
+    chan_buf_putc(buf, '\'');
+    for (; *s; s++) {
+        if (*s == '\'')
+            chan_buf_puts(buf, "'\\''");
+        else
+            chan_buf_putc(buf, *s);
+    }
+    chan_buf_putc(buf, '\'');
+}
+
+/* DNS-1123 subdomain: the rule for Kubernetes object names. */
+static bool k8s_name_ok(const char *s, size_t max)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || len > max)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+
+        if (!alnum && !(c == '-' || c == '.'))
+            return false;
+        if ((i == 0 || i == len - 1) && !alnum)
+            return false;
+    }
+    return true;
+}
+
+/* Kubernetes label value: up to 63 of [A-Za-z0-9-_.], alphanumeric at both ends. */
+static bool label_value_ok(const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len == 0 || len > 63)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+
+        if (!alnum && !(c == '-' || c == '_' || c == '.'))
+            return false;
+        if ((i == 0 || i == len - 1) && !alnum)
+            return false;
+    }
+    return true;
+}
+
+static int check_options(const chan_acl_export_options *opts, chan_error *err)
+{
+    if (opts == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "export: options are required");
+    if (opts->version != CHAN_ACL_EXPORT_OPTIONS_VERSION)
+        return chan_error_set(err, CHAN_EINVALID, "export: unsupported options version %u",
+                              opts->version);
+    if (!isfinite(opts->avg_message_bytes) || opts->avg_message_bytes <= 0.0) {
+        chan_error_set(err, CHAN_EINVALID,
+                       "export: the average message size must be a positive number of bytes");
+        chan_error_hint(err, "quotas are peak_rate_msgs x average message size");
+        return CHAN_EINVALID;
+    }
+    if (!isfinite(opts->quota_headroom) ||
+        (opts->quota_headroom != 0.0 && opts->quota_headroom < 1.0))
+        return chan_error_set(err, CHAN_EINVALID,
+                              "export: quota headroom must be at least 1 (or 0 for 1)");
+    return 0;
+}
+
+int chan_acl_consumer_byte_rate(int64_t *out, const chan_channel_record *const *channels, size_t n,
+                                const char *principal, const chan_acl_export_options *opts,
+                                chan_error *err)
+{
+    int error = 0;
+    int64_t as_of;
+    double msgs = 0.0, rate, headroom;
+
+    *out = 0;
+    if ((error = check_options(opts, err)) < 0)
+        return error;
+    if ((error = chan_acl__as_of(&as_of, opts->as_of, err)) < 0)
+        return error;
+    if (principal == NULL || (n > 0 && channels == NULL))
+        return chan_error_set(err, CHAN_EINVALID, "quota: principal and channels are required");
+    headroom = opts->quota_headroom == 0.0 ? 1.0 : opts->quota_headroom;
+
+    for (size_t i = 0; i < n; i++) {
+        const chan_channel_record *ch = channels[i];
+
+        if (ch == NULL || (ch->n_consumers > 0 && ch->consumers == NULL))
+            return chan_error_set(err, CHAN_EINVALID, "quota: channel record %zu is incomplete", i);
+        if (ch->deprecation_date != NULL && !chan_date_parse(ch->deprecation_date, NULL))
+            return chan_error_set(err, CHAN_EINVALID,
+                                  "channel %s: deprecation date '%s' is not a YYYY-MM-DD date",
+                                  ch->name ? ch->name : "(null)", ch->deprecation_date);
+        if (chan_acl__retired(ch, as_of))
+            continue;
+        for (size_t j = 0; j < ch->n_consumers; j++) {
+            const chan_consumer_record *c = &ch->consumers[j];
+
+            if (c->principal == NULL || strcmp(c->principal, principal) != 0)
+                continue;
+            if (!isfinite(c->peak_rate_msgs) || c->peak_rate_msgs < 0.0)
+                return chan_error_set(err, CHAN_EINVALID,
+                                      "channel %s: consumer %s has an invalid peak_rate_msgs",
+                                      ch->name ? ch->name : "(null)", principal);
+            msgs += c->peak_rate_msgs;
+        }
+    }
+    rate = ceil(msgs * opts->avg_message_bytes * headroom);
+    if (!isfinite(rate) || rate > STRIMZI_MAX_QUOTA) {
+        chan_error_set(err, CHAN_EINVALID,
+                       "quota of %s is above %.0f bytes/s (peak %.1f msgs/s x %.0f bytes)",
+                       principal, STRIMZI_MAX_QUOTA, msgs, opts->avg_message_bytes);
+        chan_error_hint(err, "check the registered peak_rate_msgs and the average message size");
+        return CHAN_EINVALID;
+    }
+    *out = (int64_t)rate;
+    return 0;
+}
+
+/* The principals of a desired set, sorted and unique. */
+static void principals_of(chan_acl__strset *out, const chan_acl_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        chan_acl__strset_add(out, set->items[i].principal);
+}
+
+static bool same_resource(const chan_acl_binding *a, const chan_acl_binding *b)
+{
+    return a->resource_type == b->resource_type &&
+           strcmp(a->resource_name, b->resource_name) == 0 && a->pattern_type == b->pattern_type &&
+           strcmp(a->host, b->host) == 0 && a->permission == b->permission;
+}
+
+/*
+ * Call emit once per resource of principal with the operations granted on
+ * it.  Bindings of one principal and resource are adjacent in sort order.
+ */
+typedef void (*rule_fn)(chan_buf *buf, const chan_acl_binding *first, const chan_acl_operation *ops,
+                        size_t n_ops, void *ctx);
+
+static void for_each_rule(chan_buf *buf, const chan_acl_set *set, const char *principal,
+                          rule_fn emit, void *ctx)
+{
+    chan_acl_operation ops[CHAN_ACL_OP_IDEMPOTENT_WRITE + 1];
+    const chan_acl_binding *first = NULL;
+    size_t n_ops = 0;
+
+    for (size_t i = 0; i < set->n; i++) {
+        const chan_acl_binding *b = &set->items[i];
+
+        if (strcmp(b->principal, principal) != 0)
+            continue;
+        if (first != NULL && !same_resource(first, b)) {
+            emit(buf, first, ops, n_ops, ctx);
+            first = NULL;
+            n_ops = 0;
+        }
+        if (first == NULL)
+            first = b;
+        if (n_ops < CHAN_ARRAY_SIZE(ops))
+            ops[n_ops++] = b->operation;
+    }
+    if (first != NULL)
+        emit(buf, first, ops, n_ops, ctx);
+}
+
+static void strimzi_rule(chan_buf *buf, const chan_acl_binding *first,
+                         const chan_acl_operation *ops, size_t n_ops, void *ctx)
+{
+    chan_buf_printf(buf, "      - resource:\n          type: %s\n          name: ",
+                    resource_strimzi(first->resource_type));
+    yaml_quote(buf, first->resource_name);
+    chan_buf_printf(buf, "\n          patternType: %s\n        operations:\n",
+                    first->pattern_type == CHAN_ACL_PATTERN_PREFIXED ? "prefix" : "literal");
+    for (size_t i = 0; i < n_ops; i++)
+        chan_buf_printf(buf, "          - %s\n", operation_camel(ops[i]));
+    chan_buf_puts(buf, "        host: ");
+    yaml_quote(buf, first->host);
+    chan_buf_printf(buf, "\n        type: %s\n",
+                    first->permission == CHAN_ACL_PERMISSION_DENY ? "deny" : "allow");
+}
+
+int chan_acl_export_strimzi(char **out, const chan_channel_record *const *channels, size_t n,
+                            const chan_acl_export_options *opts, chan_error *err)
+{
+    int error = 0;
+    chan_acl_set *set = NULL;
+    chan_acl__strset principals = {0};
+    chan_buf buf = CHAN_BUF_INIT;
+    chan_acl_desired_options dopts = CHAN_ACL_DESIRED_OPTIONS_INIT;
+
+    *out = NULL;
+    if ((error = check_options(opts, err)) < 0)
+        goto cleanup;
+    if (opts->cluster == NULL || !label_value_ok(opts->cluster)) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "strimzi export: cluster name '%s' is not a valid label value",
+                               opts->cluster ? opts->cluster : "");
+        chan_error_hint(err, "give the name of the Kafka resource, e.g. my-cluster");
+        goto cleanup;
+    }
+    if (opts->namespace_ != NULL && !k8s_name_ok(opts->namespace_, 63)) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "strimzi export: namespace '%s' is not a valid namespace name",
+                               opts->namespace_);
+        goto cleanup;
+    }
+    dopts.as_of = opts->as_of;
+    if ((error = chan_acl_desired(&set, NULL, channels, n, &dopts, err)) < 0)
+        goto cleanup;
+    principals_of(&principals, set);
+
+    for (size_t p = 0; p < principals.n; p++) {
+        const char *principal = principals.items[p];
+        const char *user;
+        int64_t rate = 0;
+
+        if (strncmp(principal, "User:", 5) != 0 || !k8s_name_ok(principal + 5, 253)) {
+            error =
+                chan_error_set(err, CHAN_EINVALID,
+                               "strimzi export: principal '%s' cannot be a KafkaUser", principal);
+            chan_error_hint(err, "KafkaUser principals are User:<name> where <name> is a "
+                                 "lower-case DNS subdomain name");
+            goto cleanup;
+        }
+        user = principal + 5;
+        if ((error = chan_acl_consumer_byte_rate(&rate, channels, n, principal, opts, err)) < 0)
+            goto cleanup;
+
+        chan_buf_puts(&buf, "---\napiVersion: kafka.strimzi.io/v1beta2\nkind: KafkaUser\n"
+                            "metadata:\n");
+        chan_buf_puts(&buf, "  name: ");
+        yaml_quote(&buf, user);
+        if (opts->namespace_ != NULL) {
+            chan_buf_puts(&buf, "\n  namespace: ");
+            yaml_quote(&buf, opts->namespace_);
+        }
+        chan_buf_puts(&buf, "\n  labels:\n    strimzi.io/cluster: ");
+        yaml_quote(&buf, opts->cluster);
+        chan_buf_puts(&buf, "\n    app.kubernetes.io/managed-by: chanreg\n");
+        chan_buf_puts(&buf, "spec:\n  authentication:\n    type: scram-sha-512\n"
+                            "  authorization:\n    type: simple\n    acls:\n");
+        for_each_rule(&buf, set, principal, strimzi_rule, NULL);
+        if (rate > 0)
+            chan_buf_printf(&buf, "  quotas:\n    consumerByteRate: %lld\n", (long long)rate);
+    }
+    *out = chan_buf_take(&buf);
+
+cleanup:
+    chan_buf_dispose(&buf);
+    chan_acl__strset_dispose(&principals);
+    chan_acl_set_free(set);
+    return error;
+}
+
+typedef struct shell_ctx {
+    const chan_acl_export_options *opts;
+} shell_ctx;
+
+static void shell_prefix(chan_buf *buf, const char *tool, const chan_acl_export_options *opts)
+{
+    chan_buf_printf(buf, "%s --bootstrap-server ", tool);
+    shell_quote(buf, opts->bootstrap_servers);
+    if (opts->command_config != NULL) {
+        chan_buf_puts(buf, " --command-config ");
+        shell_quote(buf, opts->command_config);
+    }
+}
+
+static void shell_rule(chan_buf *buf, const chan_acl_binding *first, const chan_acl_operation *ops,
+                       size_t n_ops, void *ctx)
+{
+    const shell_ctx *sc = ctx;
+
+    shell_prefix(buf, "kafka-acls.sh", sc->opts);
+    chan_buf_printf(buf, " --add --%s-principal ",
+                    first->permission == CHAN_ACL_PERMISSION_DENY ? "deny" : "allow");
+    shell_quote(buf, first->principal);
+    chan_buf_printf(buf, " --%s-host ",
+                    first->permission == CHAN_ACL_PERMISSION_DENY ? "deny" : "allow");
+    shell_quote(buf, first->host);
+    for (size_t i = 0; i < n_ops; i++)
+        chan_buf_printf(buf, " --operation %s", operation_camel(ops[i]));
+    chan_buf_printf(buf, " --%s ",
+                    first->resource_type == CHAN_ACL_RESOURCE_GROUP ? "group" : "topic");
+    shell_quote(buf, first->resource_name);
+    chan_buf_printf(buf, " --resource-pattern-type %s\n",
+                    first->pattern_type == CHAN_ACL_PATTERN_PREFIXED ? "prefixed" : "literal");
+}
+
+int chan_acl_export_shell(char **out, const chan_channel_record *const *channels, size_t n,
+                          const chan_acl_export_options *opts, chan_error *err)
+{
+    int error = 0;
+    int64_t as_of;
+    chan_acl_set *set = NULL;
+    chan_acl__strset principals = {0};
+    chan_buf buf = CHAN_BUF_INIT;
+    chan_acl_desired_options dopts = CHAN_ACL_DESIRED_OPTIONS_INIT;
+    shell_ctx sc;
+
+    *out = NULL;
+    if ((error = check_options(opts, err)) < 0)
+        goto cleanup;
+    if (opts->bootstrap_servers == NULL || !chan_acl__text_ok(opts->bootstrap_servers)) {
+        error = chan_error_set(err, CHAN_EINVALID, "shell export: bootstrap servers are required");
+        goto cleanup;
+    }
+    if (opts->command_config != NULL && !chan_acl__text_ok(opts->command_config)) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "shell export: command-config path is empty or unprintable");
+        goto cleanup;
+    }
+    if ((error = chan_acl__as_of(&as_of, opts->as_of, err)) < 0)
+        goto cleanup;
+    dopts.as_of = opts->as_of;
+    if ((error = chan_acl_desired(&set, NULL, channels, n, &dopts, err)) < 0)
+        goto cleanup;
+    principals_of(&principals, set);
+    sc.opts = opts;
+
+    chan_buf_puts(&buf, "#!/bin/sh\n"
+                        "# Kafka ACLs and client quotas of the registered consumers and "
+                        "producers.\n"
+                        "# Generated by chanreg; run it as a principal allowed to alter ACLs "
+                        "and quotas.\n"
+                        "set -eu\n");
+    for (size_t p = 0; p < principals.n; p++) {
+        const char *principal = principals.items[p];
+        int64_t rate = 0;
+
+        if ((error = chan_acl_consumer_byte_rate(&rate, channels, n, principal, opts, err)) < 0)
+            goto cleanup;
+        chan_buf_puts(&buf, "\n# ");
+        chan_buf_puts(&buf, principal);
+        chan_buf_putc(&buf, '\n');
+        for_each_rule(&buf, set, principal, shell_rule, &sc);
+        if (rate <= 0)
+            continue;
+        if (strncmp(principal, "User:", 5) != 0) {
+            chan_buf_puts(&buf, "# no consumer_byte_rate: quotas apply to User principals only\n");
+            continue;
+        }
+        shell_prefix(&buf, "kafka-configs.sh", opts);
+        chan_buf_printf(&buf, " --alter --add-config 'consumer_byte_rate=%lld'", (long long)rate);
+        chan_buf_puts(&buf, " --entity-type users --entity-name ");
+        shell_quote(&buf, principal + 5);
+        chan_buf_putc(&buf, '\n');
+    }
+    *out = chan_buf_take(&buf);
+
+cleanup:
+    chan_buf_dispose(&buf);
+    chan_acl__strset_dispose(&principals);
+    chan_acl_set_free(set);
+    return error;
+}
+
+/* One kafka-acls.sh line for a single binding; action is "--add" or "--remove --force". */
+static void shell_binding(chan_buf *buf, const chan_acl_binding *b, const char *action,
+                          const chan_acl_export_options *opts)
+{
+    const char *perm = b->permission == CHAN_ACL_PERMISSION_DENY ? "deny" : "allow";
+
+    shell_prefix(buf, "kafka-acls.sh", opts);
+    chan_buf_printf(buf, " %s --%s-principal ", action, perm);
+    shell_quote(buf, b->principal);
+    chan_buf_printf(buf, " --%s-host ", perm);
+    shell_quote(buf, b->host);
+    chan_buf_printf(buf, " --operation %s --%s ", operation_camel(b->operation),
+                    b->resource_type == CHAN_ACL_RESOURCE_GROUP ? "group" : "topic");
+    shell_quote(buf, b->resource_name);
+    chan_buf_printf(buf, " --resource-pattern-type %s\n",
+                    b->pattern_type == CHAN_ACL_PATTERN_PREFIXED ? "prefixed" : "literal");
+}
+
+int chan_acl_plan_render_shell(char **out, const chan_acl_plan *plan,
+                               const chan_acl_export_options *opts, chan_error *err)
+{
+    chan_buf buf = CHAN_BUF_INIT;
+    const chan_acl_set *creates = chan_acl_plan_to_create(plan);
+    const chan_acl_set *deletes = chan_acl_plan_to_delete(plan);
+    const chan_acl_set *bypasses = chan_acl_plan_bypasses(plan);
+
+    *out = NULL;
+    if (opts == NULL || opts->bootstrap_servers == NULL ||
+        !chan_acl__text_ok(opts->bootstrap_servers))
+        return chan_error_set(err, CHAN_EINVALID, "shell plan: bootstrap servers are required");
+    if (opts->command_config != NULL && !chan_acl__text_ok(opts->command_config))
+        return chan_error_set(err, CHAN_EINVALID,
+                              "shell plan: command-config path is empty or unprintable");
+    chan_buf_puts(&buf, "#!/bin/sh\n# ACL plan rendered by chanreg: creates first, then deletes.\n"
+                        "set -eu\n");
+    if (chan_acl_plan_deletes_refused(plan))
+        chan_buf_puts(&buf, "# deletes refused: the actual state was unknown\n");
+    for (size_t i = 0; i < creates->n; i++)
+        shell_binding(&buf, &creates->items[i], "--add", opts);
+    for (size_t i = 0; i < deletes->n; i++)
+        shell_binding(&buf, &deletes->items[i], "--remove --force", opts);
+    for (size_t i = 0; i < bypasses->n; i++) {
+        char *text = NULL;
+
+        chan_acl_binding_render(&text, &bypasses->items[i]);
+        chan_buf_printf(&buf, "# bypasses the registry, review: %s\n", text);
+        free(text);
+    }
+    *out = chan_buf_take(&buf);
+    return 0;
+}

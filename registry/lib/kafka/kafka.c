@@ -1,0 +1,972 @@
+/*
+ * kafka.c - the ACL admin client on librdkafka's Admin API: client set-up,
+ * conversion between chan_acl bindings and rd_kafka_AclBinding_t, error
+ * mapping, DescribeAcls / CreateAcls / DeleteAcls with timeouts, and the
+ * plan executor with its per-binding report.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <jansson.h>
+#include <librdkafka/rdkafka.h>
+
+#include "chan/common.h"
+#include "chan/kafka.h"
+
+#define DEFAULT_TIMEOUT_MS 10000
+#define AUTO_PER_RESOURCE  64   /* resources up to which AUTO describes one by one */
+#define DESCRIBE_IN_FLIGHT 32   /* DescribeAcls requests outstanding at once */
+#define POLL_GRACE_MS      2000 /* wait beyond the request timeout for its result */
+#define LOG_MODULE         "kafka"
+
+struct chan_kafka {
+    rd_kafka_t *rk;
+    int timeout_ms;
+    chan_kafka_describe_mode describe_mode;
+};
+
+struct chan_kafka_report {
+    chan_kafka_result *items;
+    size_t n;
+    size_t cap;
+    chan_acl_plan *plan;
+};
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The chan code for a librdkafka or broker error. */
+static int map_code(rd_kafka_resp_err_t code)
+{
+    switch (code) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+        return 0;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__WAIT_COORD:
+    case RD_KAFKA_RESP_ERR__DESTROY:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_NOT_CONTROLLER:
+    case RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_COORDINATOR:
+        return CHAN_EUNAVAILABLE;
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_SECURITY_DISABLED:
+        return CHAN_EDENIED;
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+    case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+        return CHAN_EINVALID;
+    default:
+        return CHAN_EINTERNAL;
+    }
+}
+
+/* Set err for a failed librdkafka call; msg may be NULL.  Returns the chan code. */
+static int set_rd_error(chan_error *err, rd_kafka_resp_err_t code, const char *msg,
+                        const char *what)
+{
+    int rc = map_code(code);
+
+    if (rc == 0)
+        rc = CHAN_EINTERNAL;
+    chan_error_set(err, rc, "%s: %s", what, msg && *msg ? msg : rd_kafka_err2str(code));
+    chan_error_detail(err, "librdkafka error %s (%d)", rd_kafka_err2name(code), (int)code);
+    if (rc == CHAN_EUNAVAILABLE)
+        chan_error_hint(err, "check that the bootstrap servers are reachable and a controller "
+                             "is elected");
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Client                                                              */
+/* ------------------------------------------------------------------ */
+
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    chan_log_level lvl = level <= LOG_ERR       ? CHAN_LOG_ERROR
+                         : level <= LOG_WARNING ? CHAN_LOG_WARN
+                         : level <= LOG_INFO    ? CHAN_LOG_INFO
+                                                : CHAN_LOG_DEBUG;
+
+    chan_log(lvl, LOG_MODULE, "%s facility=%s", buf, fac);
+}
+
+static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
+{
+    chan_log(CHAN_LOG_WARN, LOG_MODULE, "%s error=%s", reason,
+             rd_kafka_err2name((rd_kafka_resp_err_t)code));
+}
+
+static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, chan_error *err)
+{
+    char errstr[512];
+
+    if (key == NULL || value == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: configuration key or value is missing");
+    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+        chan_error_set(err, CHAN_EINVALID, "kafka: property %s: %s", key, errstr);
+        return CHAN_EINVALID;
+    }
+    return 0;
+}
+
+int chan_kafka_open(chan_kafka **out, const chan_kafka_options *opts, chan_error *err)
+{
+    int error = 0;
+    rd_kafka_conf_t *conf = NULL;
+    chan_kafka *k = NULL;
+    char errstr[512];
+    char num[32];
+
+    *out = NULL;
+    if (opts == NULL || opts->version != CHAN_KAFKA_OPTIONS_VERSION)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: missing or unsupported options");
+    if (opts->bootstrap_servers == NULL || *opts->bootstrap_servers == '\0')
+        return chan_error_set(err, CHAN_EINVALID, "kafka: bootstrap servers are required");
+    if (opts->timeout_ms < 0)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: timeout must not be negative");
+    if (opts->n_config > 0 && opts->config == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: configuration pairs are missing");
+    if ((unsigned)opts->describe_mode > CHAN_KAFKA_DESCRIBE_BROAD)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: unknown describe mode %d",
+                              (int)opts->describe_mode);
+
+    k = chan_xcalloc(1, sizeof(*k));
+    k->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    k->describe_mode = opts->describe_mode;
+
+    conf = rd_kafka_conf_new();
+    rd_kafka_conf_set_log_cb(conf, log_cb);
+    rd_kafka_conf_set_error_cb(conf, error_cb);
+    if ((error = conf_set(conf, "bootstrap.servers", opts->bootstrap_servers, err)) < 0)
+        goto cleanup;
+    if ((error = conf_set(conf, "client.id", opts->client_id ? opts->client_id : "chanreg", err)) <
+        0)
+        goto cleanup;
+    /* librdkafka accepts socket.timeout.ms in [10, 300000]. */
+    snprintf(num, sizeof(num), "%d",
+             k->timeout_ms < 10       ? 10
+             : k->timeout_ms < 300000 ? k->timeout_ms
+                                      : 300000);
+    if ((error = conf_set(conf, "socket.timeout.ms", num, err)) < 0)
+        goto cleanup;
+    for (size_t i = 0; i < opts->n_config; i++) {
+        if ((error = conf_set(conf, opts->config[2 * i], opts->config[2 * i + 1], err)) < 0)
+            goto cleanup;
+    }
+    /* An admin client is a producer handle that never produces. */
+    k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (k->rk == NULL) {
+        error = chan_error_set(err, CHAN_EINVALID, "kafka: cannot create client: %s", errstr);
+        goto cleanup;
+    }
+    conf = NULL; /* owned by rk now */
+    *out = k;
+    k = NULL;
+
+cleanup:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    chan_kafka_free(k);
+    return error;
+}
+
+void chan_kafka_free(chan_kafka *k)
+{
+    if (k == NULL)
+        return;
+    if (k->rk)
+        rd_kafka_destroy(k->rk);
+    free(k);
+}
+
+int chan_kafka_ping(chan_kafka *k, chan_error *err)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t code;
+    int error = 0;
+
+    code = rd_kafka_metadata(k->rk, 0, NULL, &md, k->timeout_ms);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return set_rd_error(err, code, NULL, "kafka: metadata request failed");
+    if (md->broker_cnt == 0)
+        error = chan_error_set(err, CHAN_EUNAVAILABLE, "kafka: the cluster reported no broker");
+    rd_kafka_metadata_destroy(md);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+/* Conversions                                                         */
+/* ------------------------------------------------------------------ */
+
+static rd_kafka_ResourceType_t to_rd_restype(chan_acl_resource_type t)
+{
+    switch (t) {
+    case CHAN_ACL_RESOURCE_TOPIC:
+        return RD_KAFKA_RESOURCE_TOPIC;
+    case CHAN_ACL_RESOURCE_GROUP:
+        return RD_KAFKA_RESOURCE_GROUP;
+    case CHAN_ACL_RESOURCE_CLUSTER:
+        return RD_KAFKA_RESOURCE_BROKER; /* Kafka's CLUSTER resource, code 4 */
+    default:
+        return RD_KAFKA_RESOURCE_UNKNOWN;
+    }
+}
+
+static chan_acl_resource_type from_rd_restype(rd_kafka_ResourceType_t t)
+{
+    switch (t) {
+    case RD_KAFKA_RESOURCE_TOPIC:
+        return CHAN_ACL_RESOURCE_TOPIC;
+    case RD_KAFKA_RESOURCE_GROUP:
+        return CHAN_ACL_RESOURCE_GROUP;
+    case RD_KAFKA_RESOURCE_BROKER:
+        return CHAN_ACL_RESOURCE_CLUSTER;
+    default:
+        return CHAN_ACL_RESOURCE_UNKNOWN;
+    }
+}
+
+static rd_kafka_ResourcePatternType_t to_rd_pattern(chan_acl_pattern_type p)
+{
+    switch (p) {
+    case CHAN_ACL_PATTERN_LITERAL:
+        return RD_KAFKA_RESOURCE_PATTERN_LITERAL;
+    case CHAN_ACL_PATTERN_PREFIXED:
+        return RD_KAFKA_RESOURCE_PATTERN_PREFIXED;
+    default:
+        return RD_KAFKA_RESOURCE_PATTERN_UNKNOWN;
+    }
+}
+
+static chan_acl_pattern_type from_rd_pattern(rd_kafka_ResourcePatternType_t p)
+{
+    switch (p) {
+    case RD_KAFKA_RESOURCE_PATTERN_LITERAL:
+        return CHAN_ACL_PATTERN_LITERAL;
+    case RD_KAFKA_RESOURCE_PATTERN_PREFIXED:
+        return CHAN_ACL_PATTERN_PREFIXED;
+    default:
+        return CHAN_ACL_PATTERN_UNKNOWN;
+    }
+}
+
+/* chan operations are Kafka's codes minus one (no ANY); both stop at IDEMPOTENT_WRITE. */
+static rd_kafka_AclOperation_t to_rd_op(chan_acl_operation op)
+{
+    if (op <= CHAN_ACL_OP_UNKNOWN || op > CHAN_ACL_OP_IDEMPOTENT_WRITE)
+        return RD_KAFKA_ACL_OPERATION_UNKNOWN;
+    return (rd_kafka_AclOperation_t)((int)op + 1);
+}
+
+static chan_acl_operation from_rd_op(rd_kafka_AclOperation_t op)
+{
+    if (op < RD_KAFKA_ACL_OPERATION_ALL || op > RD_KAFKA_ACL_OPERATION_IDEMPOTENT_WRITE)
+        return CHAN_ACL_OP_UNKNOWN;
+    return (chan_acl_operation)((int)op - 1);
+}
+
+static rd_kafka_AclPermissionType_t to_rd_perm(chan_acl_permission p)
+{
+    switch (p) {
+    case CHAN_ACL_PERMISSION_ALLOW:
+        return RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW;
+    case CHAN_ACL_PERMISSION_DENY:
+        return RD_KAFKA_ACL_PERMISSION_TYPE_DENY;
+    default:
+        return RD_KAFKA_ACL_PERMISSION_TYPE_UNKNOWN;
+    }
+}
+
+static chan_acl_permission from_rd_perm(rd_kafka_AclPermissionType_t p)
+{
+    switch (p) {
+    case RD_KAFKA_ACL_PERMISSION_TYPE_ALLOW:
+        return CHAN_ACL_PERMISSION_ALLOW;
+    case RD_KAFKA_ACL_PERMISSION_TYPE_DENY:
+        return CHAN_ACL_PERMISSION_DENY;
+    default:
+        return CHAN_ACL_PERMISSION_UNKNOWN;
+    }
+}
+
+/* A librdkafka binding for b, or NULL with err set (a type librdkafka lacks). */
+static rd_kafka_AclBinding_t *to_rd_binding(const chan_acl_binding *b, chan_error *err)
+{
+    char errstr[512];
+    rd_kafka_AclBinding_t *rb;
+
+    if (to_rd_restype(b->resource_type) == RD_KAFKA_RESOURCE_UNKNOWN) {
+        chan_error_set(err, CHAN_EINVALID, "kafka: resource type %s is not supported",
+                       chan_acl_resource_type_name(b->resource_type));
+        return NULL;
+    }
+    rb = rd_kafka_AclBinding_new(to_rd_restype(b->resource_type), b->resource_name,
+                                 to_rd_pattern(b->pattern_type), b->principal, b->host,
+                                 to_rd_op(b->operation), to_rd_perm(b->permission), errstr,
+                                 sizeof(errstr));
+    if (rb == NULL)
+        chan_error_set(err, CHAN_EINVALID, "kafka: invalid binding: %s", errstr);
+    return rb;
+}
+
+/* The exact-match filter for b (every field fixed). */
+static rd_kafka_AclBindingFilter_t *to_rd_exact_filter(const chan_acl_binding *b, chan_error *err)
+{
+    char errstr[512];
+    rd_kafka_AclBindingFilter_t *f;
+
+    if (to_rd_restype(b->resource_type) == RD_KAFKA_RESOURCE_UNKNOWN) {
+        chan_error_set(err, CHAN_EINVALID, "kafka: resource type %s is not supported",
+                       chan_acl_resource_type_name(b->resource_type));
+        return NULL;
+    }
+    f = rd_kafka_AclBindingFilter_new(to_rd_restype(b->resource_type), b->resource_name,
+                                      to_rd_pattern(b->pattern_type), b->principal, b->host,
+                                      to_rd_op(b->operation), to_rd_perm(b->permission), errstr,
+                                      sizeof(errstr));
+    if (f == NULL)
+        chan_error_set(err, CHAN_EINVALID, "kafka: invalid filter: %s", errstr);
+    return f;
+}
+
+/* Add a librdkafka binding to set; false when it cannot be represented. */
+static bool add_from_rd(chan_acl_set *set, const rd_kafka_AclBinding_t *rb)
+{
+    chan_acl_binding b = {
+        .resource_type = from_rd_restype(rd_kafka_AclBinding_restype(rb)),
+        .resource_name = rd_kafka_AclBinding_name(rb),
+        .pattern_type = from_rd_pattern(rd_kafka_AclBinding_resource_pattern_type(rb)),
+        .principal = rd_kafka_AclBinding_principal(rb),
+        .host = rd_kafka_AclBinding_host(rb),
+        .operation = from_rd_op(rd_kafka_AclBinding_operation(rb)),
+        .permission = from_rd_perm(rd_kafka_AclBinding_permission_type(rb)),
+    };
+
+    return chan_acl_set_add(set, NULL, &b, NULL) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Requests                                                            */
+/* ------------------------------------------------------------------ */
+
+static rd_kafka_AdminOptions_t *admin_options(chan_kafka *k, rd_kafka_admin_op_t op)
+{
+    char errstr[512];
+    rd_kafka_AdminOptions_t *o = rd_kafka_AdminOptions_new(k->rk, op);
+
+    /* Cannot fail for a positive timeout. */
+    rd_kafka_AdminOptions_set_request_timeout(o, k->timeout_ms, errstr, sizeof(errstr));
+    return o;
+}
+
+/*
+ * Wait for the next result on q.  Returns NULL with err set when none
+ * arrived in time.
+ */
+static rd_kafka_event_t *wait_result(chan_kafka *k, rd_kafka_queue_t *q, const char *what,
+                                     chan_error *err)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, k->timeout_ms + POLL_GRACE_MS);
+
+    if (ev == NULL)
+        set_rd_error(err, RD_KAFKA_RESP_ERR__TIMED_OUT, NULL, what);
+    return ev;
+}
+
+/*
+ * Send one DescribeAcls: for a named resource a MATCH filter (the literal
+ * bindings on it plus the "*" and PREFIXED bindings that cover it, so that
+ * bypasses are seen), without a name everything of that type.
+ */
+static int describe_one(chan_kafka *k, rd_kafka_queue_t *q, rd_kafka_AdminOptions_t *o,
+                        rd_kafka_ResourceType_t type, const char *name, chan_error *err)
+{
+    char errstr[512];
+    rd_kafka_AclBindingFilter_t *f;
+
+    f = rd_kafka_AclBindingFilter_new(
+        type, name, name ? RD_KAFKA_RESOURCE_PATTERN_MATCH : RD_KAFKA_RESOURCE_PATTERN_ANY, NULL,
+        NULL, RD_KAFKA_ACL_OPERATION_ANY, RD_KAFKA_ACL_PERMISSION_TYPE_ANY, errstr, sizeof(errstr));
+    if (f == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: describe filter: %s", errstr);
+    rd_kafka_DescribeAcls(k->rk, f, o, q);
+    rd_kafka_AclBinding_destroy(f);
+    return 0;
+}
+
+/* Collect one DescribeAcls result into set. */
+static int describe_collect(chan_acl_set *set, rd_kafka_event_t *ev, chan_error *err)
+{
+    const rd_kafka_DescribeAcls_result_t *res;
+    const rd_kafka_AclBinding_t **acls;
+    size_t n = 0;
+
+    if (rd_kafka_event_error(ev))
+        return set_rd_error(err, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
+                            "kafka: DescribeAcls failed");
+    res = rd_kafka_event_DescribeAcls_result(ev);
+    if (res == NULL)
+        return chan_error_set(err, CHAN_EINTERNAL, "kafka: unexpected %s event",
+                              rd_kafka_event_name(ev));
+    acls = rd_kafka_DescribeAcls_result_acls(res, &n);
+    for (size_t i = 0; i < n; i++) {
+        if (!add_from_rd(set, acls[i]))
+            chan_log_debug(LOG_MODULE, "ignoring a binding this client cannot represent name=%s",
+                           rd_kafka_AclBinding_name(acls[i]));
+    }
+    return 0;
+}
+
+int chan_kafka_describe_acls(chan_acl_set **out, chan_kafka *k, const chan_acl_scope *scope,
+                             chan_error *err)
+{
+    int error = 0;
+    chan_acl_set *set = chan_acl_set_new();
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+    rd_kafka_AdminOptions_t *o = admin_options(k, RD_KAFKA_ADMIN_OP_DESCRIBEACLS);
+    rd_kafka_event_t *ev = NULL;
+    size_t n_topics = chan_acl_scope_topic_count(scope);
+    size_t n_total = n_topics + chan_acl_scope_group_count(scope);
+    size_t sent = 0, done = 0;
+    bool broad = scope == NULL || k->describe_mode == CHAN_KAFKA_DESCRIBE_BROAD ||
+                 (k->describe_mode == CHAN_KAFKA_DESCRIBE_AUTO && n_total > AUTO_PER_RESOURCE);
+
+    *out = NULL;
+    if (broad) {
+        if ((error = describe_one(k, q, o, RD_KAFKA_RESOURCE_ANY, NULL, err)) < 0)
+            goto cleanup;
+        if ((ev = wait_result(k, q, "kafka: DescribeAcls got no answer", err)) == NULL) {
+            error = CHAN_EUNAVAILABLE;
+            goto cleanup;
+        }
+        if ((error = describe_collect(set, ev, err)) < 0)
+            goto cleanup;
+    } else {
+        while (done < n_total) {
+            while (sent < n_total && sent - done < DESCRIBE_IN_FLIGHT) {
+                bool topic = sent < n_topics;
+                const char *name = topic ? chan_acl_scope_topic(scope, sent)
+                                         : chan_acl_scope_group(scope, sent - n_topics);
+
+                if ((error = describe_one(k, q, o,
+                                          topic ? RD_KAFKA_RESOURCE_TOPIC : RD_KAFKA_RESOURCE_GROUP,
+                                          name, err)) < 0)
+                    goto cleanup;
+                sent++;
+            }
+            if ((ev = wait_result(k, q, "kafka: DescribeAcls got no answer", err)) == NULL) {
+                error = CHAN_EUNAVAILABLE;
+                goto cleanup;
+            }
+            if ((error = describe_collect(set, ev, err)) < 0)
+                goto cleanup;
+            rd_kafka_event_destroy(ev);
+            ev = NULL;
+            done++;
+        }
+    }
+    *out = set;
+    set = NULL;
+
+cleanup:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    chan_acl_set_free(set);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reports                                                             */
+/* ------------------------------------------------------------------ */
+
+static chan_kafka_report *report_new(void)
+{
+    return chan_xcalloc(1, sizeof(chan_kafka_report));
+}
+
+static chan_kafka_result *report_add(chan_kafka_report *r, chan_kafka_action action,
+                                     const chan_acl_binding *b)
+{
+    chan_kafka_result *res;
+
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 16;
+        r->items = chan_xreallocarray(r->items, r->cap, sizeof(*r->items));
+    }
+    res = &r->items[r->n++];
+    memset(res, 0, sizeof(*res));
+    res->action = action;
+    res->binding = *b;
+    res->binding.resource_name = chan_xstrdup(b->resource_name);
+    res->binding.principal = chan_xstrdup(b->principal);
+    res->binding.host = chan_xstrdup(b->host);
+    return res;
+}
+
+static void result_fail(chan_kafka_result *res, int status, const char *msg)
+{
+    free((char *)res->message);
+    res->status = status;
+    res->message = chan_xstrdup(msg);
+}
+
+void chan_kafka_report_free(chan_kafka_report *report)
+{
+    if (report == NULL)
+        return;
+    for (size_t i = 0; i < report->n; i++) {
+        chan_kafka_result *res = &report->items[i];
+
+        free((char *)res->binding.resource_name);
+        free((char *)res->binding.principal);
+        free((char *)res->binding.host);
+        free((char *)res->message);
+    }
+    free(report->items);
+    chan_acl_plan_free(report->plan);
+    free(report);
+}
+
+size_t chan_kafka_report_count(const chan_kafka_report *report)
+{
+    return report ? report->n : 0;
+}
+
+const chan_kafka_result *chan_kafka_report_get(const chan_kafka_report *report, size_t i)
+{
+    if (report == NULL || i >= report->n)
+        return NULL;
+    return &report->items[i];
+}
+
+static size_t report_tally(const chan_kafka_report *report, int what)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; report && i < report->n; i++) {
+        const chan_kafka_result *res = &report->items[i];
+
+        switch (what) {
+        case 0:
+            n += res->action == CHAN_KAFKA_ACTION_CREATE && res->status == 0;
+            break;
+        case 1:
+            n += res->action == CHAN_KAFKA_ACTION_DELETE && res->status == 0 && res->deleted > 0;
+            break;
+        case 2:
+            n += res->status != 0 && !res->skipped;
+            break;
+        default:
+            n += res->skipped;
+            break;
+        }
+    }
+    return n;
+}
+
+size_t chan_kafka_report_created(const chan_kafka_report *report)
+{
+    return report_tally(report, 0);
+}
+
+size_t chan_kafka_report_deleted(const chan_kafka_report *report)
+{
+    return report_tally(report, 1);
+}
+
+size_t chan_kafka_report_failed(const chan_kafka_report *report)
+{
+    return report_tally(report, 2);
+}
+
+size_t chan_kafka_report_skipped(const chan_kafka_report *report)
+{
+    return report_tally(report, 3);
+}
+
+const chan_acl_plan *chan_kafka_report_plan(const chan_kafka_report *report)
+{
+    return report ? report->plan : NULL;
+}
+
+void chan_kafka_report_render_json(char **out, const chan_kafka_report *report)
+{
+    json_t *root = json_object();
+    json_t *results = json_array();
+    char *text;
+
+    json_object_set_new(root, "created",
+                        json_integer((json_int_t)chan_kafka_report_created(report)));
+    json_object_set_new(root, "deleted",
+                        json_integer((json_int_t)chan_kafka_report_deleted(report)));
+    json_object_set_new(root, "failed", json_integer((json_int_t)chan_kafka_report_failed(report)));
+    json_object_set_new(root, "skipped",
+                        json_integer((json_int_t)chan_kafka_report_skipped(report)));
+    for (size_t i = 0; i < chan_kafka_report_count(report); i++) {
+        const chan_kafka_result *res = &report->items[i];
+        const chan_acl_binding *b = &res->binding;
+        json_t *o = json_object(), *jb = json_object();
+
+        json_object_set_new(jb, "resource_type",
+                            json_string(chan_acl_resource_type_name(b->resource_type)));
+        json_object_set_new(jb, "resource_name", json_string(b->resource_name));
+        json_object_set_new(jb, "pattern_type",
+                            json_string(chan_acl_pattern_type_name(b->pattern_type)));
+        json_object_set_new(jb, "principal", json_string(b->principal));
+        json_object_set_new(jb, "host", json_string(b->host));
+        json_object_set_new(jb, "operation", json_string(chan_acl_operation_name(b->operation)));
+        json_object_set_new(jb, "permission", json_string(chan_acl_permission_name(b->permission)));
+        json_object_set_new(
+            o, "action",
+            json_string(res->action == CHAN_KAFKA_ACTION_CREATE ? "create" : "delete"));
+        json_object_set_new(o, "binding", jb);
+        json_object_set_new(o, "status",
+                            json_string(res->skipped       ? "skipped"
+                                        : res->status == 0 ? "ok"
+                                                           : chan_strerror(res->status)));
+        json_object_set_new(o, "message", res->message ? json_string(res->message) : json_null());
+        if (res->action == CHAN_KAFKA_ACTION_DELETE)
+            json_object_set_new(o, "deleted", json_integer((json_int_t)res->deleted));
+        json_array_append_new(results, o);
+    }
+    json_object_set_new(root, "results", results);
+    if (report && report->plan) {
+        char *plan_text = NULL;
+        json_t *plan;
+
+        chan_acl_plan_render_json(&plan_text, report->plan);
+        plan = json_loads(plan_text, 0, NULL);
+        free(plan_text);
+        json_object_set_new(root, "plan", plan ? plan : json_null());
+    }
+    text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    if (text == NULL) {
+        chan_log(CHAN_LOG_ERROR, LOG_MODULE, "out of memory rendering a report as JSON");
+        abort();
+    }
+    *out = chan_xstrdup(text);
+    free(text);
+}
+
+/* ------------------------------------------------------------------ */
+/* Create and delete                                                   */
+/* ------------------------------------------------------------------ */
+
+/* Mark results [from, report->n) failed with code/msg; keep the first failure code. */
+static void fail_range(chan_kafka_report *r, size_t from, int code, const char *msg)
+{
+    for (size_t i = from; i < r->n; i++)
+        result_fail(&r->items[i], code, msg);
+}
+
+/* Append a result for every binding of acls and convert it into arr[i]. */
+static int prepare(chan_kafka_report *r, chan_kafka_action action, const chan_acl_set *acls,
+                   rd_kafka_AclBinding_t **arr, chan_error *err)
+{
+    for (size_t i = 0; i < chan_acl_set_count(acls); i++) {
+        const chan_acl_binding *b = chan_acl_set_get(acls, i);
+
+        report_add(r, action, b);
+        /* rd_kafka_AclBindingFilter_t is the same type as rd_kafka_AclBinding_t. */
+        arr[i] =
+            action == CHAN_KAFKA_ACTION_CREATE ? to_rd_binding(b, err) : to_rd_exact_filter(b, err);
+        if (arr[i] == NULL)
+            return CHAN_EINVALID;
+    }
+    return 0;
+}
+
+static void destroy_bindings(rd_kafka_AclBinding_t **arr, size_t n)
+{
+    for (size_t i = 0; arr && i < n; i++) {
+        if (arr[i])
+            rd_kafka_AclBinding_destroy(arr[i]);
+    }
+    free(arr);
+}
+
+/* The first failure of results [from, n), or 0. */
+static int first_failure(const chan_kafka_report *r, size_t from, chan_error *err)
+{
+    for (size_t i = from; i < r->n; i++) {
+        const chan_kafka_result *res = &r->items[i];
+
+        if (res->status != 0 && !res->skipped) {
+            chan_error_set(err, res->status, "kafka: %s of %s %s for %s failed: %s",
+                           res->action == CHAN_KAFKA_ACTION_CREATE ? "create" : "delete",
+                           chan_acl_resource_type_name(res->binding.resource_type),
+                           res->binding.resource_name, res->binding.principal,
+                           res->message ? res->message : chan_strerror(res->status));
+            return res->status;
+        }
+    }
+    return 0;
+}
+
+static int create_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls,
+                       chan_error *err)
+{
+    int error = 0;
+    size_t n = chan_acl_set_count(acls), from = r->n;
+    rd_kafka_AclBinding_t **arr = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_AdminOptions_t *o = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_CreateAcls_result_t *res;
+    const rd_kafka_acl_result_t **results;
+    size_t n_results = 0;
+    chan_error local = CHAN_ERROR_INIT;
+
+    if (n == 0)
+        return 0;
+    arr = chan_xcalloc(n, sizeof(*arr));
+    if ((error = prepare(r, CHAN_KAFKA_ACTION_CREATE, acls, arr, &local)) < 0) {
+        fail_range(r, from, error, local.message);
+        goto cleanup;
+    }
+    q = rd_kafka_queue_new(k->rk);
+    o = admin_options(k, RD_KAFKA_ADMIN_OP_CREATEACLS);
+    rd_kafka_CreateAcls(k->rk, arr, n, o, q);
+    if ((ev = wait_result(k, q, "kafka: CreateAcls got no answer", &local)) == NULL) {
+        fail_range(r, from, local.code, local.message);
+        goto cleanup;
+    }
+    if (rd_kafka_event_error(ev)) {
+        int code = set_rd_error(&local, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
+                                "kafka: CreateAcls failed");
+
+        fail_range(r, from, code, local.message);
+        goto cleanup;
+    }
+    res = rd_kafka_event_CreateAcls_result(ev);
+    results = res ? rd_kafka_CreateAcls_result_acls(res, &n_results) : NULL;
+    if (results == NULL || n_results != n) {
+        fail_range(r, from, CHAN_EINTERNAL,
+                   "CreateAcls answered for a different number of "
+                   "bindings");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rd_kafka_error_t *e = rd_kafka_acl_result_error(results[i]);
+
+        if (e != NULL && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            set_rd_error(&local, rd_kafka_error_code(e), rd_kafka_error_string(e), "CreateAcls");
+            result_fail(&r->items[from + i], local.code, rd_kafka_error_string(e));
+        }
+    }
+
+cleanup:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (o)
+        rd_kafka_AdminOptions_destroy(o);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    destroy_bindings(arr, n);
+    return first_failure(r, from, err);
+}
+
+static int delete_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls,
+                       chan_error *err)
+{
+    int error = 0;
+    size_t n = chan_acl_set_count(acls), from = r->n;
+    rd_kafka_AclBinding_t **arr = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_AdminOptions_t *o = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_DeleteAcls_result_t *res;
+    const rd_kafka_DeleteAcls_result_response_t **responses;
+    size_t n_responses = 0;
+    chan_error local = CHAN_ERROR_INIT;
+
+    if (n == 0)
+        return 0;
+    arr = chan_xcalloc(n, sizeof(*arr));
+    if ((error = prepare(r, CHAN_KAFKA_ACTION_DELETE, acls, arr, &local)) < 0) {
+        fail_range(r, from, error, local.message);
+        goto cleanup;
+    }
+    q = rd_kafka_queue_new(k->rk);
+    o = admin_options(k, RD_KAFKA_ADMIN_OP_DELETEACLS);
+    rd_kafka_DeleteAcls(k->rk, arr, n, o, q);
+    if ((ev = wait_result(k, q, "kafka: DeleteAcls got no answer", &local)) == NULL) {
+        fail_range(r, from, local.code, local.message);
+        goto cleanup;
+    }
+    if (rd_kafka_event_error(ev)) {
+        int code = set_rd_error(&local, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
+                                "kafka: DeleteAcls failed");
+
+        fail_range(r, from, code, local.message);
+        goto cleanup;
+    }
+    res = rd_kafka_event_DeleteAcls_result(ev);
+    responses = res ? rd_kafka_DeleteAcls_result_responses(res, &n_responses) : NULL;
+    if (responses == NULL || n_responses != n) {
+        fail_range(r, from, CHAN_EINTERNAL,
+                   "DeleteAcls answered for a different number of "
+                   "filters");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const rd_kafka_error_t *e = rd_kafka_DeleteAcls_result_response_error(responses[i]);
+        size_t matched = 0;
+
+        if (e != NULL && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            set_rd_error(&local, rd_kafka_error_code(e), rd_kafka_error_string(e), "DeleteAcls");
+            result_fail(&r->items[from + i], local.code, rd_kafka_error_string(e));
+            continue;
+        }
+        rd_kafka_DeleteAcls_result_response_matching_acls(responses[i], &matched);
+        r->items[from + i].deleted = matched;
+    }
+
+cleanup:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (o)
+        rd_kafka_AdminOptions_destroy(o);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    destroy_bindings(arr, n);
+    return first_failure(r, from, err);
+}
+
+int chan_kafka_create_acls(chan_kafka_report **out, chan_kafka *k, const chan_acl_set *acls,
+                           chan_error *err)
+{
+    chan_kafka_report *r = report_new();
+    int error = create_into(r, k, acls, err);
+
+    *out = r;
+    return error;
+}
+
+int chan_kafka_delete_acls(chan_kafka_report **out, chan_kafka *k, const chan_acl_set *acls,
+                           chan_error *err)
+{
+    chan_kafka_report *r = report_new();
+    int error = delete_into(r, k, acls, err);
+
+    *out = r;
+    return error;
+}
+
+/* Record every binding of acls as skipped with reason msg. */
+static void skip_all(chan_kafka_report *r, chan_kafka_action action, const chan_acl_set *acls,
+                     const char *msg)
+{
+    for (size_t i = 0; i < chan_acl_set_count(acls); i++) {
+        chan_kafka_result *res = report_add(r, action, chan_acl_set_get(acls, i));
+
+        res->skipped = true;
+        res->status = CHAN_ECONFLICT;
+        res->message = chan_xstrdup(msg);
+    }
+}
+
+/* Creates, then deletes unless refused or a create failed.  Appends to r. */
+static int apply_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_plan *plan,
+                      bool skip_creates, const char *skip_reason, chan_error *err)
+{
+    int error = 0;
+    const chan_acl_set *creates = chan_acl_plan_to_create(plan);
+    const chan_acl_set *deletes = chan_acl_plan_to_delete(plan);
+
+    if (skip_creates)
+        skip_all(r, CHAN_KAFKA_ACTION_CREATE, creates, skip_reason);
+    else
+        error = create_into(r, k, creates, err);
+    if (error < 0) {
+        skip_all(r, CHAN_KAFKA_ACTION_DELETE, deletes,
+                 "not attempted: a create of the same plan failed");
+        return error;
+    }
+    if (chan_acl_plan_deletes_refused(plan)) {
+        /* The planner withholds deletes in this case; nothing can be in the set. */
+        skip_all(r, CHAN_KAFKA_ACTION_DELETE, deletes, "not attempted: actual state unknown");
+        return 0;
+    }
+    return delete_into(r, k, deletes, err);
+}
+
+int chan_kafka_apply(chan_kafka_report **out, chan_kafka *k, const chan_acl_plan *plan,
+                     chan_error *err)
+{
+    chan_kafka_report *r;
+
+    *out = NULL;
+    if (plan == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: no plan to apply");
+    r = report_new();
+    *out = r;
+    return apply_into(r, k, plan, false, NULL, err);
+}
+
+int chan_kafka_reconcile(chan_kafka_report **out, chan_kafka *k, const chan_acl_set *desired,
+                         const chan_acl_scope *scope, bool dry_run, chan_error *err)
+{
+    int error = 0, read_error;
+    chan_acl_set *actual = NULL;
+    chan_acl_plan *plan = NULL;
+    chan_kafka_report *r = NULL;
+    chan_error read_err = CHAN_ERROR_INIT;
+
+    *out = NULL;
+    if (desired == NULL || scope == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: desired set and scope are required");
+    read_error = chan_kafka_describe_acls(&actual, k, scope, &read_err);
+    if (read_error < 0)
+        chan_log(CHAN_LOG_WARN, LOG_MODULE,
+                 "cannot read the cluster's ACLs; planning without deletes error=\"%s\"",
+                 read_err.message);
+    if ((error = chan_acl_plan_compute(
+             &plan, desired, actual, scope,
+             read_error < 0 ? CHAN_ACL_ACTUAL_UNKNOWN : CHAN_ACL_ACTUAL_KNOWN, err)) < 0)
+        goto cleanup;
+    if (chan_acl_set_count(chan_acl_plan_bypasses(plan)) > 0)
+        chan_log(CHAN_LOG_WARN, LOG_MODULE,
+                 "ACLs outside the registry grant access to managed resources count=%zu",
+                 chan_acl_set_count(chan_acl_plan_bypasses(plan)));
+    r = report_new();
+    r->plan = plan;
+    plan = NULL;
+    if (!dry_run) {
+        /* An unreachable cluster would only make every create time out as well. */
+        bool unreachable = read_error == CHAN_EUNAVAILABLE;
+
+        error = apply_into(r, k, r->plan, unreachable, "not attempted: the cluster was unreachable",
+                           err);
+    }
+    if (read_error < 0) {
+        if (err)
+            *err = read_err;
+        error = read_error;
+    }
+    *out = r;
+    r = NULL;
+
+cleanup:
+    chan_kafka_report_free(r);
+    chan_acl_plan_free(plan);
+    chan_acl_set_free(actual);
+    return error;
+}
