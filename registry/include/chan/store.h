@@ -13,12 +13,31 @@
  *  - schema ids are global, immutable and stable: the same schema text gets
  *    the same id in every subject, and an id is never reused;
  *  - versions of a subject are 1, 2, 3, ... without duplicates even under
- *    concurrent writers; only writers of the same subject wait for each other;
+ *    concurrent writers (several threads or several daemons);
  *  - every change of channels, consumers, schemas and configuration appends
  *    an audit entry in the same transaction; a write that changes nothing
  *    (idempotent re-registration) appends nothing.
  *
- * A chan_store may be used from several threads at once.
+ * How the backends keep these promises:
+ *  - SQLite runs in WAL mode with synchronous=FULL and a busy timeout;
+ *    write transactions start with BEGIN IMMEDIATE.  SQLite has a single
+ *    writer, so there every writer waits for the one before it (readers
+ *    never wait).
+ *  - PostgreSQL commits with the server's synchronous_commit (default on).
+ *    Writers take transaction-scoped advisory locks on the subject or
+ *    channel they change, so only writers of the same object wait for each
+ *    other; schema ids come from a sequence; (subject, version) is unique.
+ *
+ * Bad arguments (empty or over-long names, invalid UTF-8, control
+ * characters in names, texts over the CHAN_STORE_*_MAX limits, unknown
+ * levels or modes) are CHAN_EINVALID before anything is written.
+ *
+ * A chan_store may be used from several threads at once: it holds a pool of
+ * connections (chan_store_options.pool_size; a caller waits while all are in
+ * use).  A PostgreSQL connection that broke (server restart, idle timeout) is
+ * re-established on its next use; an operation that hits a dead connection
+ * on its first statement is retried once on the new one, others fail with
+ * CHAN_EUNAVAILABLE.
  *
  * Ownership: records returned through `out` parameters belong to the caller
  * and are freed with the matching _free function; arrays of records with
@@ -39,6 +58,15 @@ extern "C" {
 
 typedef struct chan_store chan_store;
 
+/** Longest name (subject, channel, consumer, team, principal, actor) in bytes. */
+#define CHAN_STORE_NAME_MAX 1024
+/** Longest free text of a consumer (scenario, degradation) in bytes. */
+#define CHAN_STORE_TEXT_MAX 65536
+/** Longest schema text in bytes. */
+#define CHAN_STORE_SCHEMA_MAX (1024 * 1024)
+/** Longest channel document (the contract as JSON) in bytes. */
+#define CHAN_STORE_DOCUMENT_MAX (4 * 1024 * 1024)
+
 /**
  * Refinements of CHAN_ENOTFOUND / CHAN_ECONFLICT / CHAN_EINVALID, stored in
  * chan_error.reason so that the HTTP layer can map them to Confluent error
@@ -46,31 +74,36 @@ typedef struct chan_store chan_store;
  */
 typedef enum chan_store_reason {
     CHAN_STORE_R_NONE = 0,
-    CHAN_STORE_R_SUBJECT_NOT_FOUND,      /**< 40401 */
-    CHAN_STORE_R_VERSION_NOT_FOUND,      /**< 40402 */
-    CHAN_STORE_R_SCHEMA_NOT_FOUND,       /**< 40403 */
-    CHAN_STORE_R_SUBJECT_SOFT_DELETED,   /**< 40404 */
+    CHAN_STORE_R_SUBJECT_NOT_FOUND,        /**< 40401 */
+    CHAN_STORE_R_VERSION_NOT_FOUND,        /**< 40402 */
+    CHAN_STORE_R_SCHEMA_NOT_FOUND,         /**< 40403 */
+    CHAN_STORE_R_SUBJECT_SOFT_DELETED,     /**< 40404 */
     CHAN_STORE_R_SUBJECT_NOT_SOFT_DELETED, /**< 40405 */
-    CHAN_STORE_R_VERSION_SOFT_DELETED,   /**< 40406 */
+    CHAN_STORE_R_VERSION_SOFT_DELETED,     /**< 40406 */
     CHAN_STORE_R_VERSION_NOT_SOFT_DELETED, /**< 40407 */
     CHAN_STORE_R_CHANNEL_NOT_FOUND,
     CHAN_STORE_R_CONSUMER_NOT_FOUND,
-    CHAN_STORE_R_REVISION_MISMATCH,      /**< optimistic concurrency check failed */
-    CHAN_STORE_R_READ_ONLY,              /**< subject or registry mode forbids writes (42205) */
+    CHAN_STORE_R_REVISION_MISMATCH, /**< optimistic concurrency check failed */
+    CHAN_STORE_R_READ_ONLY,         /**< subject or registry mode forbids writes (42205) */
+    CHAN_STORE_R_CONFIG_NOT_FOUND,  /**< no compatibility level at that scope (40408) */
+    CHAN_STORE_R_MODE_NOT_FOUND,    /**< no mode at that scope (40409) */
 } chan_store_reason;
 
 /** The reason of the last store error in err (0 when none or err is NULL). */
 int chan_store_error_reason(const chan_error *err);
 
 typedef struct chan_store_options {
-    unsigned int version;   /**< CHAN_STORE_OPTIONS_VERSION */
+    unsigned int version;       /**< CHAN_STORE_OPTIONS_VERSION */
     const char *migrations_dir; /**< root holding sqlite/ and postgres/; NULL: built-in default */
-    unsigned int pool_size; /**< PostgreSQL connections; 0: default (8) */
-    bool read_only;         /**< open without applying migrations (fails if any is pending) */
+    unsigned int pool_size;     /**< connections; 0: default (8); sqlite::memory: always 1 */
+    bool read_only;             /**< open without applying migrations (fails if any is pending) */
 } chan_store_options;
 
 #define CHAN_STORE_OPTIONS_VERSION 1
-#define CHAN_STORE_OPTIONS_INIT {CHAN_STORE_OPTIONS_VERSION, NULL, 0, false}
+#define CHAN_STORE_OPTIONS_INIT                                                                    \
+    {                                                                                              \
+        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false                                                 \
+    }
 
 /**
  * Open a store and bring its schema up to date.
@@ -81,8 +114,20 @@ typedef struct chan_store_options {
  *                 "sqlite:PATH" / a plain file path for SQLite,
  *                 "sqlite::memory:" for a private in-memory database
  * @param opts     options, may be NULL for defaults
- * @return 0, CHAN_EINVALID (bad URL), CHAN_EUNAVAILABLE (cannot connect),
- *         CHAN_EIO, CHAN_EINTERNAL (a migration failed)
+ *
+ * Each pending migration runs in its own transaction together with its row
+ * in schema_migrations (version, name, applied_at, checksum).  An applied
+ * migration whose file changed since (checksum mismatch), or that this
+ * build does not know, is refused.  Processes opening the same database at
+ * once apply each migration exactly once (PostgreSQL: a session advisory
+ * lock; SQLite: the write lock).  The migrations are compiled into the
+ * library; opts->migrations_dir reads them from disk instead.
+ *
+ * @return 0, CHAN_EINVALID (bad URL or migration file name),
+ *         CHAN_EUNAVAILABLE (cannot connect), CHAN_EIO (cannot open the
+ *         SQLite file or read migrations_dir), CHAN_ECONFLICT (read_only
+ *         with pending migrations), CHAN_EINTERNAL (a migration failed or
+ *         does not match the database)
  */
 int chan_store_open(chan_store **out, const char *url, const chan_store_options *opts,
                     chan_error *err);
@@ -106,12 +151,12 @@ int chan_store_migration_count(chan_store *store, int *out, chan_error *err);
 /** One version of a subject. */
 typedef struct chan_schema_version {
     char *subject;
-    int version;         /**< 1, 2, 3, ... */
-    int64_t id;          /**< global schema id */
-    char *schema_type;   /**< "AVRO" */
-    char *schema;        /**< the schema text as registered (normalized JSON) */
-    bool deleted;        /**< soft-deleted */
-    int64_t created_at;  /**< unix seconds */
+    int version;        /**< 1, 2, 3, ... */
+    int64_t id;         /**< global schema id */
+    char *schema_type;  /**< "AVRO" */
+    char *schema;       /**< the schema text as registered (normalized JSON) */
+    bool deleted;       /**< soft-deleted */
+    int64_t created_at; /**< unix seconds */
 } chan_schema_version;
 
 void chan_schema_version_free(chan_schema_version *v);
@@ -122,6 +167,10 @@ void chan_schema_version_list_free(chan_schema_version **list, size_t n);
  * every live (not soft-deleted) version of the subject, oldest first, so that
  * the compatibility check and the insert are atomic.
  *
+ * It runs inside the store's write transaction on one of its pooled
+ * connections, so it must not call chan_store functions itself (read what
+ * it needs, such as the compatibility level, before registering).
+ *
  * @return 0 to go on and insert, or an error (usually CHAN_EINCOMPATIBLE
  *         with the reasons in err) to abort without writing
  */
@@ -130,10 +179,10 @@ typedef int (*chan_store_check_fn)(void *ctx, const chan_schema_version *const *
 
 typedef struct chan_schema_register_request {
     const char *subject;
-    const char *schema_type;  /**< "AVRO"; NULL means "AVRO" */
-    const char *schema;       /**< normalized schema text; equal texts are the same schema */
-    uint64_t fingerprint;     /**< 64-bit fingerprint of `schema` (speeds up lookups) */
-    const char *actor;        /**< who asks, for the audit log */
+    const char *schema_type;   /**< "AVRO"; NULL means "AVRO" */
+    const char *schema;        /**< normalized schema text; equal texts are the same schema */
+    uint64_t fingerprint;      /**< 64-bit fingerprint of `schema` (speeds up lookups) */
+    const char *actor;         /**< who asks, for the audit log */
     chan_store_check_fn check; /**< may be NULL: no check */
     void *check_ctx;
 } chan_schema_register_request;
@@ -141,14 +190,24 @@ typedef struct chan_schema_register_request {
 /**
  * Register a schema under a subject.  If the subject already has a live
  * version with exactly this schema text, that version is returned and
- * *out_created is false (no write, no audit entry).  Otherwise the schema
- * gets its global id (reusing the id of the same text registered anywhere
- * else), `check` is called, and the next version is appended.
+ * *out_created is false (no write, no audit entry, `check` not called).
+ * Otherwise `check` is called, the schema gets its global id (the id of the
+ * same type and text registered anywhere else, or a new one) and the next
+ * version is appended: one more than the highest version of the subject,
+ * soft-deleted ones included.  So registering a schema again after its
+ * version was soft-deleted creates a new version with the same id, as the
+ * Confluent registry does.  Audit action "schema.register", object
+ * "subject/<subject>/<version>".
+ *
+ * Schema identity is the exact (type, text) pair: the store indexes its own
+ * hash of the text, so req->fingerprint is advisory and a caller's wrong
+ * fingerprint cannot split one schema into two ids.
  *
  * @param[out] out         the (new or existing) version; caller frees
  * @param[out] out_created true when a new version was written; may be NULL
- * @return 0, the error of `check`, CHAN_ECONFLICT with reason READ_ONLY,
- *         CHAN_EUNAVAILABLE
+ * @return 0, the error of `check`, CHAN_ECONFLICT with reason READ_ONLY
+ *         (the subject's mode, else the global mode, is READONLY),
+ *         CHAN_EINVALID, CHAN_EUNAVAILABLE
  */
 int chan_store_schema_register(chan_store *store, chan_schema_version **out, bool *out_created,
                                const chan_schema_register_request *req, chan_error *err);
@@ -162,7 +221,15 @@ int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const
                              const char *schema, uint64_t fingerprint, bool include_deleted,
                              chan_error *err);
 
-/** Schema text and type by global id.  @return 0 or CHAN_ENOTFOUND (SCHEMA_NOT_FOUND) */
+/**
+ * Schema text and type by global id: one indexed query on a prepared
+ * statement, no transaction.  An id stays valid after every version using
+ * it was deleted (ids are never reused, so they are never removed either).
+ *
+ * @param[out] out_schema the text; caller frees
+ * @param[out] out_type   the type, e.g. "AVRO"; caller frees; may be NULL
+ * @return 0 or CHAN_ENOTFOUND (SCHEMA_NOT_FOUND)
+ */
 int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_type, int64_t id,
                             chan_error *err);
 
@@ -198,33 +265,62 @@ int chan_store_version_get(chan_store *store, chan_schema_version **out, const c
  * Delete one version.  Soft delete marks it deleted (CHAN_ENOTFOUND with
  * VERSION_SOFT_DELETED when it already is).  Permanent delete removes a
  * version that was soft-deleted before (CHAN_ECONFLICT with
- * VERSION_NOT_SOFT_DELETED otherwise).  version -1 means the latest.
+ * VERSION_NOT_SOFT_DELETED otherwise).  version -1 means the latest: the
+ * latest live version for a soft delete, the latest at all for a permanent
+ * one.  A READONLY mode refuses deletes too (CHAN_ECONFLICT, READ_ONLY).
+ * Audit action "schema.delete", object "subject/<subject>/<version>".
+ *
+ * @param[out] out_version the deleted version number; may be NULL
+ * @return 0, CHAN_ENOTFOUND (SUBJECT_NOT_FOUND, VERSION_NOT_FOUND,
+ *         VERSION_SOFT_DELETED), CHAN_ECONFLICT (VERSION_NOT_SOFT_DELETED,
+ *         READ_ONLY), CHAN_EINVALID
  */
-int chan_store_version_delete(chan_store *store, int *out_version, const char *subject,
-                              int version, bool permanent, const char *actor, chan_error *err);
+int chan_store_version_delete(chan_store *store, int *out_version, const char *subject, int version,
+                              bool permanent, const char *actor, chan_error *err);
 
 /**
  * Delete a whole subject, soft or permanent, with the same preconditions
  * as chan_store_version_delete (SUBJECT_SOFT_DELETED, SUBJECT_NOT_SOFT_DELETED).
- * @param[out] out the deleted version numbers, ascending; caller frees
+ * A soft delete returns the versions it marked (the live ones); a permanent
+ * delete needs every version soft-deleted, removes them all together with
+ * the subject's compatibility level and mode, and returns them all.  After a
+ * permanent delete the subject starts again at version 1.  Audit action
+ * "subject.delete", object "subject/<subject>".
+ *
+ * @param[out] out   the deleted version numbers, ascending; caller frees;
+ *                   may be NULL
+ * @param[out] out_n their number; may be NULL
  */
 int chan_store_subject_delete(chan_store *store, int **out, size_t *out_n, const char *subject,
                               bool permanent, const char *actor, chan_error *err);
 
 /**
  * Compatibility level of a subject, or the global one for subject == NULL.
+ * No fallback: a subject without its own level is CHAN_ENOTFOUND.
  * @param[out] out the level name, e.g. "BACKWARD"; caller frees
- * @return 0 or CHAN_ENOTFOUND when no level is set at that scope
+ * @return 0 or CHAN_ENOTFOUND (CONFIG_NOT_FOUND) when no level is set at
+ *         that scope
  */
 int chan_store_config_get(chan_store *store, char **out, const char *subject, chan_error *err);
-/** Set (level != NULL) or clear (level == NULL) a compatibility level. */
+/**
+ * Set (level != NULL) or clear (level == NULL) a compatibility level:
+ * BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL,
+ * FULL_TRANSITIVE or NONE (else CHAN_EINVALID).  Setting the current value
+ * writes nothing.  Audit actions "config.set" / "config.clear", object
+ * "config/<subject>" or "config" for the global level.
+ */
 int chan_store_config_set(chan_store *store, const char *subject, const char *level,
                           const char *actor, chan_error *err);
 
-/** Mode ("READWRITE", "READONLY", "IMPORT") with the same scoping as config. */
+/**
+ * Mode ("READWRITE", "READONLY", "IMPORT") with the same scoping as config
+ * (reason MODE_NOT_FOUND; audit "mode.set" / "mode.clear", object
+ * "mode/<subject>" or "mode").  Writes to a subject obey its own mode, else
+ * the global one; READONLY refuses registrations and deletes.
+ */
 int chan_store_mode_get(chan_store *store, char **out, const char *subject, chan_error *err);
-int chan_store_mode_set(chan_store *store, const char *subject, const char *mode,
-                        const char *actor, chan_error *err);
+int chan_store_mode_set(chan_store *store, const char *subject, const char *mode, const char *actor,
+                        chan_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Channels (contracts), consumers, producers                          */
@@ -234,12 +330,12 @@ int chan_store_mode_set(chan_store *store, const char *subject, const char *mode
 typedef struct chan_consumer_record {
     char *channel;
     char *name;
-    char *principal;     /**< e.g. "User:billing-svc" */
-    char *group;         /**< Kafka consumer group */
-    char *scenario;      /**< business scenario */
+    char *principal; /**< e.g. "User:billing-svc" */
+    char *group;     /**< Kafka consumer group */
+    char *scenario;  /**< business scenario */
     int64_t sla_p99_ms;
     double peak_rate_msgs; /**< messages per second */
-    char *degradation;   /**< degradation strategy */
+    char *degradation;     /**< degradation strategy */
     int64_t registered_at; /**< unix seconds, set by the store on first registration */
     int64_t renewed_at;    /**< unix seconds, last registration or renewal */
 } chan_consumer_record;
@@ -252,7 +348,7 @@ typedef struct chan_producer_record {
 
 /** A channel: the stored form of a contract. */
 typedef struct chan_channel_record {
-    char *name;             /**< the topic */
+    char *name; /**< the topic */
     char *owner_team;
     char *maintainer;
     int64_t peak_qps;
@@ -277,15 +373,22 @@ void chan_consumer_record_list_free(chan_consumer_record **list, size_t n);
 
 /**
  * Create or replace a channel with its consumers and producers, in one
- * transaction.  Consumers keep their registered_at when they already existed;
- * consumers missing from rec are removed.  When nothing differs from the
- * stored channel, nothing is written and *out_changed is false.
+ * transaction.  Consumers keep their registered_at when they already existed
+ * (a changed one gets renewed_at = now); consumers missing from rec are
+ * removed.  When nothing differs from the stored channel (times and
+ * revision are not compared), nothing is written and *out_changed is false.
+ * Otherwise the revision goes up by one.  The `channel` fields of rec's
+ * consumers and producers may be NULL (or must equal rec->name).  Audit
+ * action "channel.create" / "channel.update", object "channel/<name>", with
+ * the changed fields and the added, removed and updated consumers and
+ * producers in the detail.
  *
  * @param expected_revision -1 for any; otherwise the write fails with
  *        CHAN_ECONFLICT (REVISION_MISMATCH) unless the stored revision equals
  *        it (0 = must not exist yet)
  * @param[out] out_revision the revision after the call; may be NULL
  * @param[out] out_changed  may be NULL
+ * @return 0, CHAN_ECONFLICT (REVISION_MISMATCH), CHAN_EINVALID
  */
 int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_changed,
                            const chan_channel_record *rec, int64_t expected_revision,
@@ -299,38 +402,57 @@ int chan_store_channel_get(chan_store *store, chan_channel_record **out, const c
 typedef struct chan_channel_filter {
     const char *owner_team;
     const char *maintainer;
-    int deprecated;        /**< -1 any, 1 only with a deprecation date <= as_of, 0 only others */
-    const char *as_of;     /**< "YYYY-MM-DD" for `deprecated`; NULL: today (UTC) */
+    int deprecated;    /**< -1 any, 1 only with a deprecation date <= as_of, 0 only others */
+    const char *as_of; /**< "YYYY-MM-DD" for `deprecated`; NULL: today (UTC) */
 } chan_channel_filter;
 
-#define CHAN_CHANNEL_FILTER_INIT {NULL, NULL, -1, NULL}
+#define CHAN_CHANNEL_FILTER_INIT                                                                   \
+    {                                                                                              \
+        NULL, NULL, -1, NULL                                                                       \
+    }
 
 /** Channels (with consumers and producers) ordered by name. */
 int chan_store_channel_list(chan_store *store, chan_channel_record ***out, size_t *out_n,
                             const chan_channel_filter *filter, chan_error *err);
 
-/** Delete a channel with its consumers and producers.  @return 0 or CHAN_ENOTFOUND */
+/**
+ * Delete a channel with its consumers and producers.  Audit action
+ * "channel.delete".  @return 0 or CHAN_ENOTFOUND (CHANNEL_NOT_FOUND)
+ */
 int chan_store_channel_delete(chan_store *store, const char *name, const char *actor,
                               chan_error *err);
 
 /**
  * Add or update one consumer of an existing channel (registered_at is kept
  * for an existing consumer, renewed_at set to now).  Nothing is written when
- * the consumer is identical, except that renewed_at is refreshed.
- * @return 0 or CHAN_ENOTFOUND (CHANNEL_NOT_FOUND)
+ * the consumer is identical, except that renewed_at is refreshed.  Adding or
+ * changing a consumer raises the channel's revision; a refresh does not.
+ * Audit actions "consumer.register", "consumer.update", "consumer.renew",
+ * object "channel/<channel>/consumer/<name>".
+ * @param[out] out_created true when the consumer is new; may be NULL
+ * @return 0, CHAN_ENOTFOUND (CHANNEL_NOT_FOUND), CHAN_EINVALID
  */
-int chan_store_consumer_put(chan_store *store, bool *out_created,
-                            const chan_consumer_record *rec, const char *actor, chan_error *err);
+int chan_store_consumer_put(chan_store *store, bool *out_created, const chan_consumer_record *rec,
+                            const char *actor, chan_error *err);
 
-/** Set renewed_at of a consumer to now.  @return 0 or CHAN_ENOTFOUND */
+/**
+ * Set renewed_at of a consumer to now (audit "consumer.renew").
+ * @return 0 or CHAN_ENOTFOUND (CHANNEL_ or CONSUMER_NOT_FOUND)
+ */
 int chan_store_consumer_renew(chan_store *store, const char *channel, const char *name,
                               const char *actor, chan_error *err);
 
-/** Remove a consumer.  @return 0 or CHAN_ENOTFOUND (CHANNEL_ or CONSUMER_NOT_FOUND) */
+/**
+ * Remove a consumer; raises the channel's revision (audit "consumer.remove").
+ * @return 0 or CHAN_ENOTFOUND (CHANNEL_ or CONSUMER_NOT_FOUND)
+ */
 int chan_store_consumer_delete(chan_store *store, const char *channel, const char *name,
                                const char *actor, chan_error *err);
 
-/** Consumers of one channel (channel != NULL) or of all, ordered by channel, name. */
+/**
+ * Consumers of one channel (channel != NULL) or of all, ordered by channel,
+ * name.  @return 0 or CHAN_ENOTFOUND (CHANNEL_NOT_FOUND) for an unknown channel
+ */
 int chan_store_consumer_list(chan_store *store, chan_consumer_record ***out, size_t *out_n,
                              const char *channel, chan_error *err);
 
@@ -339,19 +461,25 @@ int chan_store_consumer_list(chan_store *store, chan_consumer_record ***out, siz
 /* ------------------------------------------------------------------ */
 
 typedef struct chan_audit_entry {
-    int64_t id;     /**< increasing */
-    int64_t ts;     /**< unix seconds */
-    char *actor;    /**< who */
-    char *action;   /**< e.g. "channel.create", "consumer.remove", "schema.register" */
-    char *object;   /**< e.g. "channel/orders.created", "subject/orders.created-value/3" */
-    char *detail;   /**< JSON text with the change, may be NULL */
+    int64_t id;   /**< increasing */
+    int64_t ts;   /**< unix seconds */
+    char *actor;  /**< who */
+    char *action; /**< e.g. "channel.create", "consumer.remove", "schema.register" */
+    char *object; /**< e.g. "channel/orders.created", "subject/orders.created-value/3" */
+    char *detail; /**< JSON text with the change, may be NULL */
 } chan_audit_entry;
 
 void chan_audit_entry_list_free(chan_audit_entry **list, size_t n);
 
 /**
- * Audit entries with id > after_id, oldest first, at most limit of them.
- * object_prefix (may be NULL) keeps only entries whose object starts with it.
+ * Audit entries with id > after_id, oldest first, at most limit of them
+ * (0: no limit).  object_prefix (may be NULL) keeps only entries whose
+ * object starts with it (compared literally, no wildcards).
+ *
+ * Ids grow in the order entries are written.  With PostgreSQL, concurrent
+ * transactions may commit in another order than they took their ids, so a
+ * reader that follows the log with after_id should re-read a short window
+ * behind the last id it saw.
  */
 int chan_store_audit_list(chan_store *store, chan_audit_entry ***out, size_t *out_n,
                           int64_t after_id, size_t limit, const char *object_prefix,

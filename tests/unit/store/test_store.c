@@ -1,0 +1,2137 @@
+/*
+ * test_store.c - the conformance suite of chan_store.
+ *
+ * One program, run against every backend: the first argument is the URL of
+ * the store under test, the next two the URLs of two empty scratch
+ * databases for the migration tests.  An argument may be
+ *   - a URL ("sqlite:...", "postgresql://..."),
+ *   - "@FILE" to read the URL from FILE (written by
+ *     tests/support/pg_test_server.sh), or
+ *   - "temp-sqlite" for a new SQLite file in a temporary directory that the
+ *     program removes at exit.
+ * Every test uses names made unique by a per-run prefix, so tests never see
+ * each other's subjects or channels even on a shared database.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "chan/common.h"
+#include "chan/store.h"
+
+static char *g_url;        /* store under test */
+static char *g_scratch[2]; /* empty databases for the migration tests */
+static char *g_tmpdir;     /* for "temp-sqlite", removed at exit */
+static chan_store *g_store;
+static char g_run[32]; /* unique prefix of this run's names */
+static int g_seq;
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+/* A name unique to this run and call: "<run>-<n>-<what>".  Static buffer ring. */
+static const char *uniq(const char *what)
+{
+    static char bufs[16][256];
+    static int next;
+    char *b = bufs[next++ % 16];
+
+    snprintf(b, sizeof(bufs[0]), "%s-%d-%s", g_run, ++g_seq, what);
+    return b;
+}
+
+static bool is_memory(const char *url)
+{
+    return strcmp(url, "sqlite::memory:") == 0;
+}
+
+/* Number of audit entries whose object starts with prefix. */
+static size_t audit_count(const char *prefix)
+{
+    chan_audit_entry **list = NULL;
+    size_t n = 0;
+    chan_error err = CHAN_ERROR_INIT;
+
+    assert_int_equal(chan_store_audit_list(g_store, &list, &n, 0, 0, prefix, &err), 0);
+    chan_audit_entry_list_free(list, n);
+    return n;
+}
+
+/* The last audit entry with that prefix (caller frees with list_free(…, 1)). */
+static chan_audit_entry **audit_last(const char *prefix)
+{
+    chan_audit_entry **list = NULL, **last;
+    size_t n = 0;
+    chan_error err = CHAN_ERROR_INIT;
+
+    assert_int_equal(chan_store_audit_list(g_store, &list, &n, 0, 0, prefix, &err), 0);
+    assert_true(n > 0);
+    last = chan_xcalloc(1, sizeof(*last));
+    last[0] = list[n - 1];
+    list[n - 1] = NULL;
+    chan_audit_entry_list_free(list, n);
+    return last;
+}
+
+static int64_t max_audit_id(void)
+{
+    chan_audit_entry **list = NULL;
+    size_t n = 0;
+    int64_t id = 0;
+    chan_error err = CHAN_ERROR_INIT;
+
+    assert_int_equal(chan_store_audit_list(g_store, &list, &n, 0, 0, NULL, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->id > id)
+            id = list[i]->id;
+    chan_audit_entry_list_free(list, n);
+    return id;
+}
+
+static char *schema_text(const char *name, int variant)
+{
+    return chan_xasprintf("{\"type\":\"record\",\"name\":\"%s\",\"fields\":[{\"name\":\"f%d\","
+                          "\"type\":\"long\"}]}",
+                          name, variant);
+}
+
+/* Register text in subject; asserts success; returns the version. */
+static chan_schema_version *reg(const char *subject, const char *text, bool *created)
+{
+    chan_schema_register_request req = {0};
+    chan_schema_version *v = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+
+    req.subject = subject;
+    req.schema = text;
+    req.fingerprint = 42;
+    req.actor = "tester";
+    if (chan_store_schema_register(g_store, &v, created, &req, &err) != 0)
+        fail_msg("register %s: %s", subject, err.message);
+    assert_non_null(v);
+    return v;
+}
+
+static int reg_err(const char *subject, const char *text, chan_error *err)
+{
+    chan_schema_register_request req = {0};
+    chan_schema_version *v = NULL;
+    int rc;
+
+    req.subject = subject;
+    req.schema = text;
+    req.actor = "tester";
+    rc = chan_store_schema_register(g_store, &v, NULL, &req, err);
+    if (rc < 0)
+        assert_null(v);
+    chan_schema_version_free(v);
+    return rc;
+}
+
+/* Versions of subject as "1,2,3" (include_deleted as given); "" when none. */
+static char *versions_str(const char *subject, bool include_deleted)
+{
+    int *vs = NULL;
+    size_t n = 0;
+    chan_buf b = CHAN_BUF_INIT;
+    chan_error err = CHAN_ERROR_INIT;
+
+    if (chan_store_subject_versions(g_store, &vs, &n, subject, include_deleted, &err) == 0)
+        for (size_t i = 0; i < n; i++)
+            chan_buf_printf(&b, "%s%d", i ? "," : "", vs[i]);
+    free(vs);
+    return chan_buf_take(&b);
+}
+
+static void expect_reason(int rc, int code, int reason, const chan_error *err)
+{
+    if (rc != code || chan_store_error_reason(err) != reason)
+        fail_msg("expected %d/%d, got %d/%d (%s)", code, reason, rc, chan_store_error_reason(err),
+                 err->message);
+}
+
+/* A new temporary directory under $TMPDIR (default /tmp); caller frees. */
+static char *make_tmpdir(const char *what)
+{
+    const char *base = getenv("TMPDIR");
+    char *dir =
+        chan_xasprintf("%s/%s.XXXXXX", base != NULL && base[0] != '\0' ? base : "/tmp", what);
+
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    return dir;
+}
+
+static void rm_rf(const char *path)
+{
+    char *cmd = chan_xasprintf("rm -rf '%s'", path);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", path);
+    free(cmd);
+}
+
+/* Number of migration files of the backend in the source tree. */
+static int source_migration_count(const char *backend)
+{
+    char *cmd = chan_xasprintf("ls '%s/%s' | grep -c '^[0-9][0-9][0-9][0-9]_.*\\.sql$'",
+                               CHAN_TEST_MIGRATIONS_DIR, backend);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+
+    assert_non_null(p);
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    free(cmd);
+    return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening, migrations                                                 */
+/* ------------------------------------------------------------------ */
+
+static void test_open_rejects_bad_urls(void **state)
+{
+    chan_store *s = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    chan_store_options bad_version = CHAN_STORE_OPTIONS_INIT;
+    char *path;
+
+    assert_int_equal(chan_store_open(&s, "", NULL, &err), CHAN_EINVALID);
+    assert_null(s);
+    assert_int_equal(chan_store_open(&s, NULL, NULL, &err), CHAN_EINVALID);
+    assert_int_equal(chan_store_open(&s, "mysql://localhost/x", NULL, &err), CHAN_EINVALID);
+    assert_int_equal(chan_store_open(&s, "sqlite:", NULL, &err), CHAN_EINVALID);
+    assert_int_equal(chan_store_open(&s, "postgres:host='unterminated", NULL, &err), CHAN_EINVALID);
+    assert_null(s);
+    bad_version.version = 99;
+    assert_int_equal(chan_store_open(&s, "sqlite::memory:", &bad_version, &err), CHAN_EINVALID);
+    path =
+        chan_xasprintf("sqlite:%s/no/such/dir/x.db", g_tmpdir != NULL ? g_tmpdir : "/nonexistent");
+    assert_int_equal(chan_store_open(&s, path, NULL, &err), CHAN_EIO);
+    assert_null(s);
+    free(path);
+    /* Nothing listens on port 1 of the loopback interface. */
+    assert_int_equal(
+        chan_store_open(&s, "postgresql://nobody@127.0.0.1:1/x?connect_timeout=2", NULL, &err),
+        CHAN_EUNAVAILABLE);
+    assert_null(s);
+}
+
+static void test_open_plain_path_is_sqlite(void **state)
+{
+    chan_store *s = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    char *path;
+    int n = 0;
+
+    if (g_tmpdir == NULL)
+        skip();
+    path = chan_xasprintf("%s/plain.db", g_tmpdir);
+    assert_int_equal(chan_store_open(&s, path, NULL, &err), 0);
+    assert_string_equal(chan_store_backend_name(s), "sqlite");
+    assert_int_equal(chan_store_migration_count(s, &n, &err), 0);
+    assert_int_equal(n, source_migration_count("sqlite"));
+    chan_store_free(s);
+    assert_int_equal(access(path, F_OK), 0);
+    free(path);
+}
+
+static void test_open_memory_store(void **state)
+{
+    chan_store *s = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    chan_schema_register_request req = {0};
+    chan_schema_version *v = NULL;
+    char *text = NULL;
+
+    assert_int_equal(chan_store_open(&s, "sqlite::memory:", NULL, &err), 0);
+    assert_string_equal(chan_store_backend_name(s), "sqlite");
+    req.subject = "mem";
+    req.schema = "\"string\"";
+    assert_int_equal(chan_store_schema_register(s, &v, NULL, &req, &err), 0);
+    assert_int_equal(v->version, 1);
+    assert_int_equal(chan_store_schema_by_id(s, &text, NULL, v->id, &err), 0);
+    assert_string_equal(text, "\"string\"");
+    free(text);
+    chan_schema_version_free(v);
+    chan_store_free(s);
+}
+
+static void test_migrations_recorded_and_reopen_is_noop(void **state)
+{
+    chan_error err = CHAN_ERROR_INIT;
+    chan_store *again = NULL;
+    int count = 0, count2 = 0;
+    int64_t audit_before;
+
+    assert_int_equal(chan_store_ping(g_store, &err), 0);
+    assert_int_equal(chan_store_migration_count(g_store, &count, &err), 0);
+    assert_int_equal(count, source_migration_count(chan_store_backend_name(g_store)));
+    assert_true(count >= 1);
+    if (is_memory(g_url))
+        skip();
+    audit_before = max_audit_id();
+    assert_int_equal(chan_store_open(&again, g_url, NULL, &err), 0);
+    assert_int_equal(chan_store_migration_count(again, &count2, &err), 0);
+    assert_int_equal(count2, count);
+    chan_store_free(again);
+    assert_int_equal(max_audit_id(), audit_before);
+
+    /* read_only open of an up-to-date database works. */
+    {
+        chan_store_options ro = CHAN_STORE_OPTIONS_INIT;
+        ro.read_only = true;
+        assert_int_equal(chan_store_open(&again, g_url, &ro, &err), 0);
+        chan_store_free(again);
+    }
+}
+
+/*
+ * PostgreSQL: kill every other session of the database (as a server restart
+ * would) and check that the pool reconnects without the callers noticing.
+ */
+static void test_reconnects_after_connection_loss(void **state)
+{
+    const char *subject = uniq("reconnect-value");
+    chan_schema_version *v;
+    chan_error err = CHAN_ERROR_INIT;
+    char *cmd, *text = NULL;
+
+    if (strcmp(chan_store_backend_name(g_store), "postgres") != 0 ||
+        system("command -v psql >/dev/null 2>&1") != 0)
+        skip();
+    v = reg(subject, "\"bytes\"", NULL);
+    /* Use every pooled connection so that each one is connected. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(chan_store_ping(g_store, &err), 0);
+    cmd = chan_xasprintf("psql -q -X -d '%s' -c \"SELECT pg_terminate_backend(pid) FROM "
+                         "pg_stat_activity WHERE datname = current_database() AND "
+                         "pid <> pg_backend_pid()\" >/dev/null",
+                         g_url);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    /* Reads outside a transaction and inside one, then a write. */
+    for (int i = 0; i < 20; i++) {
+        chan_schema_version *got = NULL;
+        int *vs = NULL;
+        size_t n = 0;
+        if (chan_store_subject_versions(g_store, &vs, &n, subject, false, &err) != 0)
+            fail_msg("versions %d after connection loss: %s", i, err.message);
+        assert_int_equal(n, 1);
+        free(vs);
+        if (chan_store_version_get(g_store, &got, subject, 1, false, &err) != 0)
+            fail_msg("version %d after connection loss: %s", i, err.message);
+        assert_string_equal(got->schema, "\"bytes\"");
+        chan_schema_version_free(got);
+    }
+    assert_int_equal(chan_store_schema_by_id(g_store, &text, NULL, v->id, &err), 0);
+    assert_string_equal(text, "\"bytes\"");
+    free(text);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(chan_store_ping(g_store, &err), 0);
+    chan_schema_version_free(v);
+    v = reg(subject, "\"string\"", NULL);
+    assert_int_equal(v->version, 2);
+    chan_schema_version_free(v);
+}
+
+/* Copy the source migrations of backend into dir/<backend>/ (created). */
+static void copy_migrations(const char *dir, const char *backend)
+{
+    char *cmd = chan_xasprintf("mkdir -p '%s/%s' && cp '%s/%s'/*.sql '%s/%s/'", dir, backend,
+                               CHAN_TEST_MIGRATIONS_DIR, backend, dir, backend);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+}
+
+static void write_file(const char *path, const char *text, bool append)
+{
+    FILE *f = fopen(path, append ? "a" : "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void test_migrations_dir_checksum_and_pending(void **state)
+{
+    const char *backend = chan_store_backend_name(g_store);
+    chan_store_options opts = CHAN_STORE_OPTIONS_INIT;
+    chan_error err = CHAN_ERROR_INIT;
+    chan_store *s = NULL;
+    char *dir = make_tmpdir("chan-migr");
+    char *file = NULL, *first = NULL;
+    int n = 0, base = source_migration_count(backend);
+
+    copy_migrations(dir, backend);
+    opts.migrations_dir = dir;
+
+    /* read_only on an empty database: pending migrations are an error. */
+    opts.read_only = true;
+    assert_int_not_equal(chan_store_open(&s, g_scratch[0], &opts, &err), 0);
+    assert_null(s);
+    opts.read_only = false;
+
+    /* From disk: same files, same checksums as the built-in ones. */
+    assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), 0);
+    assert_int_equal(chan_store_migration_count(s, &n, &err), 0);
+    assert_int_equal(n, base);
+    chan_store_free(s);
+    assert_int_equal(chan_store_open(&s, g_scratch[0], NULL, &err), 0);
+    chan_store_free(s);
+
+    /* A new migration on disk is applied once, in order. */
+    file = chan_xasprintf("%s/%s/9000_probe.sql", dir, backend);
+    write_file(file, "CREATE TABLE probe (a INTEGER);\nINSERT INTO probe (a) VALUES (7);\n", false);
+    opts.read_only = true;
+    assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), CHAN_ECONFLICT);
+    opts.read_only = false;
+    assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), 0);
+    assert_int_equal(chan_store_migration_count(s, &n, &err), 0);
+    assert_int_equal(n, base + 1);
+    chan_store_free(s);
+    assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), 0);
+    assert_int_equal(chan_store_migration_count(s, &n, &err), 0);
+    assert_int_equal(n, base + 1);
+    chan_store_free(s);
+
+    /* The built-in set does not know 9000: refuse rather than guess. */
+    assert_int_equal(chan_store_open(&s, g_scratch[0], NULL, &err), CHAN_EINTERNAL);
+    assert_null(s);
+
+    /* Editing an applied migration is detected by its checksum. */
+    first = chan_xasprintf("%s/%s/0001_initial.sql", dir, backend);
+    write_file(first, "-- edited\n", true);
+    assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), CHAN_EINTERNAL);
+    assert_non_null(strstr(err.message, "0001_initial"));
+    assert_null(s);
+
+    /* A failing migration leaves nothing behind: not recorded, retried. */
+    write_file(file, "", false);
+    {
+        char *bad = chan_xasprintf("%s/%s/9001_broken.sql", dir, backend);
+        char *good = chan_xasprintf("%s/%s", dir, backend);
+        char *cmd = chan_xasprintf("cp '%s/%s/0001_initial.sql' '%s/'", CHAN_TEST_MIGRATIONS_DIR,
+                                   backend, good);
+        assert_int_equal(system(cmd), 0);
+        write_file(file, "CREATE TABLE probe (a INTEGER);\nINSERT INTO probe (a) VALUES (7);\n",
+                   false);
+        write_file(bad, "CREATE TABLE half (a INTEGER);\nTHIS IS NOT SQL;\n", false);
+        assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), CHAN_EINTERNAL);
+        assert_non_null(strstr(err.message, "9001_broken"));
+        write_file(bad, "CREATE TABLE half (a INTEGER);\n", false);
+        /* "half" was rolled back, so creating it again works. */
+        assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), 0);
+        assert_int_equal(chan_store_migration_count(s, &n, &err), 0);
+        assert_int_equal(n, base + 2);
+        chan_store_free(s);
+        free(cmd);
+        free(good);
+        free(bad);
+    }
+
+    /* Two files with one number, a badly named file, a missing directory. */
+    {
+        char *twin = chan_xasprintf("%s/%s/0001_twin.sql", dir, backend);
+        char *odd = chan_xasprintf("%s/%s/1_x.sql", dir, backend);
+        char *missing = chan_xasprintf("%s/none", dir);
+        write_file(twin, "SELECT 1;", false);
+        assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), CHAN_EINVALID);
+        assert_int_equal(unlink(twin), 0);
+        write_file(odd, "SELECT 1;", false);
+        assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), CHAN_EINVALID);
+        opts.migrations_dir = missing;
+        assert_int_equal(chan_store_open(&s, g_scratch[0], &opts, &err), CHAN_EIO);
+        assert_null(s);
+        free(twin);
+        free(odd);
+        free(missing);
+    }
+    free(file);
+    free(first);
+    rm_rf(dir);
+    free(dir);
+}
+
+typedef struct open_job {
+    const char *url;
+    int rc;
+    int count;
+    chan_error err;
+} open_job;
+
+static void *open_thread(void *arg)
+{
+    open_job *job = arg;
+    chan_store *s = NULL;
+
+    job->rc = chan_store_open(&s, job->url, NULL, &job->err);
+    if (job->rc == 0)
+        job->rc = chan_store_migration_count(s, &job->count, &job->err);
+    chan_store_free(s);
+    return NULL;
+}
+
+static void test_concurrent_open_migrates_once(void **state)
+{
+    enum { N = 4 };
+    pthread_t th[N];
+    open_job jobs[N];
+    int expected = source_migration_count(chan_store_backend_name(g_store));
+
+    for (int i = 0; i < N; i++) {
+        memset(&jobs[i], 0, sizeof(jobs[i]));
+        jobs[i].url = g_scratch[1];
+        assert_int_equal(pthread_create(&th[i], NULL, open_thread, &jobs[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < N; i++) {
+        if (jobs[i].rc != 0)
+            fail_msg("open %d: %s", i, jobs[i].err.message);
+        assert_int_equal(jobs[i].count, expected);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Schemas and subjects                                                */
+/* ------------------------------------------------------------------ */
+
+static void test_register_numbers_versions(void **state)
+{
+    const char *subject = uniq("orders-value");
+    char *a = schema_text("A", 1), *b = schema_text("A", 2), *c = schema_text("A", 3);
+    chan_schema_version *v1, *v2, *v3, *again;
+    bool created = false;
+    char *vs;
+
+    v1 = reg(subject, a, &created);
+    assert_true(created);
+    v2 = reg(subject, b, &created);
+    assert_true(created);
+    v3 = reg(subject, c, &created);
+    assert_true(created);
+    assert_int_equal(v1->version, 1);
+    assert_int_equal(v2->version, 2);
+    assert_int_equal(v3->version, 3);
+    assert_true(v1->id != v2->id && v2->id != v3->id && v1->id != v3->id);
+    assert_string_equal(v2->subject, subject);
+    assert_string_equal(v2->schema, b);
+    assert_string_equal(v2->schema_type, "AVRO");
+    assert_false(v2->deleted);
+    assert_true(v2->created_at > 1700000000);
+
+    /* Re-registering an existing text returns that version. */
+    again = reg(subject, a, &created);
+    assert_false(created);
+    assert_int_equal(again->version, 1);
+    assert_int_equal(again->id, v1->id);
+
+    vs = versions_str(subject, false);
+    assert_string_equal(vs, "1,2,3");
+    free(vs);
+    chan_schema_version_free(v1);
+    chan_schema_version_free(v2);
+    chan_schema_version_free(v3);
+    chan_schema_version_free(again);
+    free(a);
+    free(b);
+    free(c);
+}
+
+static void test_ids_global_and_stable(void **state)
+{
+    const char *s1 = uniq("x-value"), *s2 = uniq("y-value");
+    char *text = schema_text(uniq("Shared"), 1), *other = schema_text(uniq("Other"), 1);
+    chan_schema_version *a, *b, *c, **uses = NULL;
+    size_t n = 0;
+    char *got = NULL, *type = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+
+    a = reg(s1, other, NULL);
+    b = reg(s1, text, NULL);
+    c = reg(s2, text, NULL); /* version 1 of s2, same id as version 2 of s1 */
+    assert_int_equal(b->version, 2);
+    assert_int_equal(c->version, 1);
+    assert_int_equal(b->id, c->id);
+    assert_true(a->id != b->id);
+
+    assert_int_equal(chan_store_schema_by_id(g_store, &got, &type, b->id, &err), 0);
+    assert_string_equal(got, text);
+    assert_string_equal(type, "AVRO");
+    free(got);
+    free(type);
+    got = NULL;
+    expect_reason(chan_store_schema_by_id(g_store, &got, NULL, INT64_MAX - 5, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
+    assert_null(got);
+
+    assert_int_equal(chan_store_schema_usages(g_store, &uses, &n, b->id, false, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(uses[0]->subject, strcmp(s1, s2) < 0 ? s1 : s2);
+    assert_int_equal(uses[0]->id, b->id);
+    assert_int_equal(uses[strcmp(s1, s2) < 0 ? 0 : 1]->version, 2);
+    chan_schema_version_list_free(uses, n);
+    expect_reason(chan_store_schema_usages(g_store, &uses, &n, INT64_MAX - 5, false, &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
+
+    /* The same text with another type is another schema. */
+    {
+        chan_schema_register_request req = {0};
+        chan_schema_version *j = NULL;
+        req.subject = uniq("json-value");
+        req.schema_type = "JSON";
+        req.schema = text;
+        assert_int_equal(chan_store_schema_register(g_store, &j, NULL, &req, &err), 0);
+        assert_true(j->id != b->id);
+        assert_string_equal(j->schema_type, "JSON");
+        chan_schema_version_free(j);
+    }
+    chan_schema_version_free(a);
+    chan_schema_version_free(b);
+    chan_schema_version_free(c);
+    free(text);
+    free(other);
+}
+
+static void test_unicode_names_round_trip(void **state)
+{
+    /* Two-, three- and four-byte UTF-8 sequences. */
+    char *subject = chan_xasprintf("%s-za\xc5\xbc\xc3\xb3\xc5\x82\xc4\x87-\xe2\x82\xac-"
+                                   "\xf0\x9f\x98\x80-value",
+                                   g_run);
+    char *text = schema_text("Unicode", 1);
+    chan_schema_version *v = reg(subject, text, NULL), *got = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+
+    assert_int_equal(chan_store_version_get(g_store, &got, subject, 1, false, &err), 0);
+    assert_string_equal(got->subject, subject);
+    assert_int_equal(got->id, v->id);
+    chan_schema_version_free(got);
+    chan_schema_version_free(v);
+    free(subject);
+    free(text);
+}
+
+typedef struct read_job {
+    const int64_t *ids;
+    char **texts;
+    size_t n;
+    int mismatches;
+} read_job;
+
+static void *by_id_thread(void *arg)
+{
+    read_job *job = arg;
+    chan_error err = CHAN_ERROR_INIT;
+
+    for (int pass = 0; pass < 5; pass++)
+        for (size_t i = 0; i < job->n; i++) {
+            char *text = NULL, *type = NULL;
+            if (chan_store_schema_by_id(g_store, &text, &type, job->ids[i], &err) != 0 ||
+                strcmp(text, job->texts[i]) != 0 || strcmp(type, "AVRO") != 0)
+                job->mismatches++;
+            free(text);
+            free(type);
+        }
+    return NULL;
+}
+
+/* Lookups by id, repeated (served from the cache after the first) and
+ * concurrent, always give the registered text. */
+static void test_schema_by_id_repeated_and_concurrent(void **state)
+{
+    enum { N = 40, READERS = 4 };
+    int64_t ids[N];
+    char *texts[N];
+    const char *subject = uniq("byid-value");
+    pthread_t th[READERS];
+    read_job jobs[READERS];
+
+    for (size_t i = 0; i < N; i++) {
+        chan_schema_version *v;
+        texts[i] = schema_text(g_run, (int)i);
+        v = reg(subject, texts[i], NULL);
+        ids[i] = v->id;
+        chan_schema_version_free(v);
+    }
+    for (int t = 0; t < READERS; t++) {
+        jobs[t] = (read_job){ids, texts, N, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, by_id_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < READERS; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(jobs[t].mismatches, 0);
+    }
+    for (size_t i = 0; i < N; i++)
+        free(texts[i]);
+}
+
+static void test_idempotent_register_writes_nothing(void **state)
+{
+    const char *subject = uniq("idem-value");
+    char *text = schema_text("Idem", 1), *prefix = chan_xasprintf("subject/%s/", subject);
+    chan_schema_version *v;
+    bool created = true;
+    size_t before;
+
+    v = reg(subject, text, &created);
+    chan_schema_version_free(v);
+    before = audit_count(prefix);
+    assert_int_equal(before, 1);
+    for (int i = 0; i < 3; i++) {
+        v = reg(subject, text, &created);
+        assert_false(created);
+        assert_int_equal(v->version, 1);
+        chan_schema_version_free(v);
+    }
+    assert_int_equal(audit_count(prefix), before);
+    free(prefix);
+    free(text);
+}
+
+typedef struct check_ctx {
+    int calls;
+    size_t seen;
+    int first_version;
+    int last_version;
+    int verdict;
+} check_ctx;
+
+static int check_cb(void *ctx, const chan_schema_version *const *existing, size_t n,
+                    chan_error *err)
+{
+    check_ctx *c = ctx;
+
+    c->calls++;
+    c->seen = n;
+    c->first_version = n > 0 ? existing[0]->version : 0;
+    c->last_version = n > 0 ? existing[n - 1]->version : 0;
+    for (size_t i = 0; i < n; i++)
+        if (existing[i]->deleted || existing[i]->schema == NULL)
+            return chan_error_set(err, CHAN_EINTERNAL, "bad existing version");
+    if (c->verdict < 0)
+        return chan_error_set(err, c->verdict, "incompatible: field f removed");
+    return 0;
+}
+
+static void test_check_callback_runs_and_aborts(void **state)
+{
+    const char *subject = uniq("checked-value");
+    char *t1 = schema_text("C", 1), *t2 = schema_text("C", 2), *t3 = schema_text("C", 3);
+    char *prefix = chan_xasprintf("subject/%s", subject);
+    check_ctx ctx = {0};
+    chan_schema_register_request req = {0};
+    chan_schema_version *v = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    bool created = true;
+    char *vs;
+    size_t audits;
+
+    req.subject = subject;
+    req.actor = "ci";
+    req.check = check_cb;
+    req.check_ctx = &ctx;
+
+    req.schema = t1;
+    assert_int_equal(chan_store_schema_register(g_store, &v, &created, &req, &err), 0);
+    assert_int_equal(ctx.calls, 1);
+    assert_int_equal(ctx.seen, 0);
+    chan_schema_version_free(v);
+    req.schema = t2;
+    assert_int_equal(chan_store_schema_register(g_store, &v, &created, &req, &err), 0);
+    assert_int_equal(ctx.seen, 1);
+    chan_schema_version_free(v);
+    /* Soft-deleted versions are not shown to the check. */
+    assert_int_equal(chan_store_version_delete(g_store, NULL, subject, 1, false, "ci", &err), 0);
+
+    audits = audit_count(prefix);
+    ctx.verdict = CHAN_EINCOMPATIBLE;
+    req.schema = t3;
+    v = NULL;
+    assert_int_equal(chan_store_schema_register(g_store, &v, &created, &req, &err),
+                     CHAN_EINCOMPATIBLE);
+    assert_null(v);
+    assert_false(created);
+    assert_string_equal(err.message, "incompatible: field f removed");
+    assert_int_equal(ctx.seen, 1);
+    assert_int_equal(ctx.first_version, 2);
+    assert_int_equal(ctx.last_version, 2);
+    /* Nothing written: no version, no audit entry, and the text is unknown. */
+    vs = versions_str(subject, true);
+    assert_string_equal(vs, "1,2");
+    free(vs);
+    assert_int_equal(audit_count(prefix), audits);
+    expect_reason(chan_store_schema_lookup(g_store, &v, subject, t3, 0, true, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
+
+    /* An idempotent re-registration does not run the check. */
+    ctx.calls = 0;
+    req.schema = t2;
+    assert_int_equal(chan_store_schema_register(g_store, &v, &created, &req, &err), 0);
+    assert_int_equal(ctx.calls, 0);
+    assert_false(created);
+    chan_schema_version_free(v);
+    free(t1);
+    free(t2);
+    free(t3);
+    free(prefix);
+}
+
+static void test_lookup_and_version_get(void **state)
+{
+    const char *subject = uniq("look-value");
+    char *t1 = schema_text("L", 1), *t2 = schema_text("L", 2), *t9 = schema_text("L", 9);
+    chan_schema_version *a, *b, *v = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+
+    a = reg(subject, t1, NULL);
+    b = reg(subject, t2, NULL);
+    assert_int_equal(chan_store_schema_lookup(g_store, &v, subject, t1, 0, false, &err), 0);
+    assert_int_equal(v->version, 1);
+    assert_int_equal(v->id, a->id);
+    assert_string_equal(v->schema, t1);
+    chan_schema_version_free(v);
+    expect_reason(chan_store_schema_lookup(g_store, &v, subject, t9, 0, false, &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
+    expect_reason(chan_store_schema_lookup(g_store, &v, uniq("nope"), t1, 0, false, &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_SUBJECT_NOT_FOUND, &err);
+    assert_null(v);
+
+    assert_int_equal(chan_store_version_get(g_store, &v, subject, -1, false, &err), 0);
+    assert_int_equal(v->version, 2);
+    assert_int_equal(v->id, b->id);
+    assert_string_equal(v->schema, t2);
+    chan_schema_version_free(v);
+    assert_int_equal(chan_store_version_get(g_store, &v, subject, 1, false, &err), 0);
+    assert_int_equal(v->id, a->id);
+    chan_schema_version_free(v);
+    v = NULL;
+    expect_reason(chan_store_version_get(g_store, &v, subject, 3, false, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_VERSION_NOT_FOUND, &err);
+    expect_reason(chan_store_version_get(g_store, &v, uniq("nope"), 1, false, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_SUBJECT_NOT_FOUND, &err);
+    assert_int_equal(chan_store_version_get(g_store, &v, subject, 0, false, &err), CHAN_EINVALID);
+    assert_int_equal(chan_store_version_get(g_store, &v, subject, -2, false, &err), CHAN_EINVALID);
+    assert_null(v);
+    chan_schema_version_free(a);
+    chan_schema_version_free(b);
+    free(t1);
+    free(t2);
+    free(t9);
+}
+
+static void test_version_soft_then_hard_delete(void **state)
+{
+    const char *subject = uniq("del-value");
+    char *t1 = schema_text("D", 1), *t2 = schema_text("D", 2);
+    char *obj = chan_xasprintf("subject/%s/1", subject);
+    chan_schema_version *a, *b, *v = NULL, **uses = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    int deleted = 0;
+    size_t n = 0;
+    char *vs;
+
+    a = reg(subject, t1, NULL);
+    b = reg(subject, t2, NULL);
+    /* Permanent delete needs a soft delete first. */
+    expect_reason(chan_store_version_delete(g_store, &deleted, subject, 1, true, "ops", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_VERSION_NOT_SOFT_DELETED, &err);
+    assert_int_equal(audit_count(obj), 1);
+
+    assert_int_equal(chan_store_version_delete(g_store, &deleted, subject, 1, false, "ops", &err),
+                     0);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(audit_count(obj), 2);
+    vs = versions_str(subject, false);
+    assert_string_equal(vs, "2");
+    free(vs);
+    vs = versions_str(subject, true);
+    assert_string_equal(vs, "1,2");
+    free(vs);
+    expect_reason(chan_store_version_get(g_store, &v, subject, 1, false, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_VERSION_NOT_FOUND, &err);
+    assert_int_equal(chan_store_version_get(g_store, &v, subject, 1, true, &err), 0);
+    assert_true(v->deleted);
+    chan_schema_version_free(v);
+    v = NULL;
+    /* Usages hide the deleted version unless asked. */
+    assert_int_equal(chan_store_schema_usages(g_store, &uses, &n, a->id, false, &err), 0);
+    assert_int_equal(n, 0);
+    chan_schema_version_list_free(uses, n);
+    assert_int_equal(chan_store_schema_usages(g_store, &uses, &n, a->id, true, &err), 0);
+    assert_int_equal(n, 1);
+    chan_schema_version_list_free(uses, n);
+    /* Lookup by text sees it only with include_deleted. */
+    expect_reason(chan_store_schema_lookup(g_store, &v, subject, t1, 0, false, &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
+    assert_int_equal(chan_store_schema_lookup(g_store, &v, subject, t1, 0, true, &err), 0);
+    assert_true(v->deleted);
+    chan_schema_version_free(v);
+    v = NULL;
+
+    expect_reason(chan_store_version_delete(g_store, &deleted, subject, 1, false, "ops", &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_VERSION_SOFT_DELETED, &err);
+    assert_int_equal(chan_store_version_delete(g_store, &deleted, subject, 1, true, "ops", &err),
+                     0);
+    assert_int_equal(audit_count(obj), 3);
+    vs = versions_str(subject, true);
+    assert_string_equal(vs, "2");
+    free(vs);
+    expect_reason(chan_store_version_get(g_store, &v, subject, 1, true, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_VERSION_NOT_FOUND, &err);
+    expect_reason(chan_store_version_delete(g_store, &deleted, subject, 7, false, "ops", &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_VERSION_NOT_FOUND, &err);
+    expect_reason(chan_store_version_delete(g_store, &deleted, uniq("none"), 1, false, "ops", &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_SUBJECT_NOT_FOUND, &err);
+    /* The schema id stays valid after its last use is gone. */
+    {
+        char *text = NULL;
+        assert_int_equal(chan_store_schema_by_id(g_store, &text, NULL, a->id, &err), 0);
+        assert_string_equal(text, t1);
+        free(text);
+    }
+
+    /* "latest" (-1): soft deletes the latest live version. */
+    assert_int_equal(chan_store_version_delete(g_store, &deleted, subject, -1, false, "ops", &err),
+                     0);
+    assert_int_equal(deleted, 2);
+    assert_int_equal(chan_store_version_delete(g_store, &deleted, subject, -1, true, "ops", &err),
+                     0);
+    assert_int_equal(deleted, 2);
+    vs = versions_str(subject, true);
+    assert_string_equal(vs, "");
+    free(vs);
+    chan_schema_version_free(a);
+    chan_schema_version_free(b);
+    free(t1);
+    free(t2);
+    free(obj);
+}
+
+static void test_subject_delete_rules(void **state)
+{
+    const char *subject = uniq("subj-value");
+    char *t1 = schema_text("S", 1), *t2 = schema_text("S", 2), *t3 = schema_text("S", 3);
+    chan_schema_version *v;
+    chan_error err = CHAN_ERROR_INIT;
+    int *vs = NULL;
+    size_t n = 0;
+    char **subjects = NULL;
+    size_t ns = 0;
+    bool found;
+
+    chan_schema_version_free(reg(subject, t1, NULL));
+    chan_schema_version_free(reg(subject, t2, NULL));
+    chan_schema_version_free(reg(subject, t3, NULL));
+    assert_int_equal(chan_store_version_delete(g_store, NULL, subject, 2, false, "ops", &err), 0);
+
+    expect_reason(chan_store_subject_delete(g_store, &vs, &n, subject, true, "ops", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_SUBJECT_NOT_SOFT_DELETED, &err);
+    assert_int_equal(chan_store_subject_delete(g_store, &vs, &n, subject, false, "ops", &err), 0);
+    assert_int_equal(n, 2); /* the live ones */
+    assert_int_equal(vs[0], 1);
+    assert_int_equal(vs[1], 3);
+    free(vs);
+    vs = NULL;
+
+    expect_reason(chan_store_subject_versions(g_store, &vs, &n, subject, false, &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_SUBJECT_NOT_FOUND, &err);
+    expect_reason(chan_store_subject_delete(g_store, &vs, &n, subject, false, "ops", &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_SUBJECT_SOFT_DELETED, &err);
+    assert_int_equal(chan_store_subject_list(g_store, &subjects, &ns, false, &err), 0);
+    found = false;
+    for (size_t i = 0; i < ns; i++)
+        found |= strcmp(subjects[i], subject) == 0;
+    assert_false(found);
+    chan_store_string_list_free(subjects, ns);
+    assert_int_equal(chan_store_subject_list(g_store, &subjects, &ns, true, &err), 0);
+    found = false;
+    for (size_t i = 0; i < ns; i++)
+        found |= strcmp(subjects[i], subject) == 0;
+    assert_true(found);
+    chan_store_string_list_free(subjects, ns);
+
+    /* Registering the same schema again after a soft delete: new version. */
+    v = reg(subject, t1, NULL);
+    assert_int_equal(v->version, 4);
+    chan_schema_version_free(v);
+    assert_int_equal(chan_store_subject_delete(g_store, &vs, &n, subject, false, "ops", &err), 0);
+    assert_int_equal(n, 1);
+    free(vs);
+
+    assert_int_equal(chan_store_subject_delete(g_store, &vs, &n, subject, true, "ops", &err), 0);
+    assert_int_equal(n, 4);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(vs[i], (int)i + 1);
+    free(vs);
+    vs = NULL;
+    assert_int_equal(chan_store_subject_list(g_store, &subjects, &ns, true, &err), 0);
+    for (size_t i = 0; i < ns; i++)
+        assert_string_not_equal(subjects[i], subject);
+    chan_store_string_list_free(subjects, ns);
+    expect_reason(chan_store_subject_delete(g_store, &vs, &n, subject, true, "ops", &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_SUBJECT_NOT_FOUND, &err);
+    /* After a permanent delete the subject starts again at version 1. */
+    v = reg(subject, t2, NULL);
+    assert_int_equal(v->version, 1);
+    chan_schema_version_free(v);
+    free(t1);
+    free(t2);
+    free(t3);
+}
+
+static void test_reregister_after_soft_delete_keeps_id(void **state)
+{
+    const char *subject = uniq("again-value");
+    char *t = schema_text("Again", 1);
+    chan_schema_version *v1, *v2;
+    chan_error err = CHAN_ERROR_INIT;
+    bool created = false;
+
+    v1 = reg(subject, t, NULL);
+    assert_int_equal(chan_store_version_delete(g_store, NULL, subject, 1, false, "ops", &err), 0);
+    v2 = reg(subject, t, &created);
+    assert_true(created);
+    assert_int_equal(v2->version, 2);
+    assert_int_equal(v2->id, v1->id);
+    chan_schema_version_free(v1);
+    chan_schema_version_free(v2);
+    free(t);
+}
+
+static void test_subject_list_is_sorted(void **state)
+{
+    const char *names[] = {"b", "a", "B", "a.b", "a-b", "z"};
+    char *full[6];
+    char **subjects = NULL;
+    size_t n = 0, seen = 0;
+    chan_error err = CHAN_ERROR_INIT;
+    char prefix[64];
+    const char *last = NULL;
+
+    snprintf(prefix, sizeof(prefix), "%s-sorted-", g_run);
+    for (size_t i = 0; i < 6; i++) {
+        full[i] = chan_xasprintf("%s%s", prefix, names[i]);
+        chan_schema_version_free(reg(full[i], "\"int\"", NULL));
+    }
+    assert_int_equal(chan_store_subject_list(g_store, &subjects, &n, false, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (strncmp(subjects[i], prefix, strlen(prefix)) != 0)
+            continue;
+        if (last != NULL)
+            assert_true(strcmp(last, subjects[i]) < 0);
+        last = subjects[i];
+        seen++;
+    }
+    assert_int_equal(seen, 6);
+    chan_store_string_list_free(subjects, n);
+    for (size_t i = 0; i < 6; i++)
+        free(full[i]);
+}
+
+static void test_config_and_mode(void **state)
+{
+    const char *subject = uniq("cfg-value"), *other = uniq("cfg2-value");
+    char *level = NULL, *t = schema_text("Cfg", 1);
+    chan_error err = CHAN_ERROR_INIT;
+    chan_audit_entry **last;
+    size_t audits;
+
+    expect_reason(chan_store_config_get(g_store, &level, subject, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CONFIG_NOT_FOUND, &err);
+    assert_null(level);
+    expect_reason(chan_store_config_get(g_store, &level, NULL, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CONFIG_NOT_FOUND, &err);
+    expect_reason(chan_store_mode_get(g_store, &level, subject, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_MODE_NOT_FOUND, &err);
+
+    audits = audit_count("config");
+    assert_int_equal(chan_store_config_set(g_store, NULL, "FULL", "admin", &err), 0);
+    assert_int_equal(chan_store_config_get(g_store, &level, NULL, &err), 0);
+    assert_string_equal(level, "FULL");
+    free(level);
+    assert_int_equal(chan_store_config_set(g_store, subject, "BACKWARD_TRANSITIVE", "admin", &err),
+                     0);
+    assert_int_equal(chan_store_config_get(g_store, &level, subject, &err), 0);
+    assert_string_equal(level, "BACKWARD_TRANSITIVE");
+    free(level);
+    assert_int_equal(audit_count("config"), audits + 2);
+    last = audit_last("config/");
+    assert_string_equal(last[0]->action, "config.set");
+    assert_string_equal(last[0]->actor, "admin");
+    assert_non_null(strstr(last[0]->detail, "BACKWARD_TRANSITIVE"));
+    chan_audit_entry_list_free(last, 1);
+    /* Setting the same level again writes nothing. */
+    assert_int_equal(chan_store_config_set(g_store, subject, "BACKWARD_TRANSITIVE", "admin", &err),
+                     0);
+    assert_int_equal(audit_count("config"), audits + 2);
+    assert_int_equal(chan_store_config_set(g_store, subject, "SIDEWAYS", "admin", &err),
+                     CHAN_EINVALID);
+    assert_int_equal(chan_store_config_set(g_store, "", "FULL", "admin", &err), CHAN_EINVALID);
+    /* Clearing. */
+    assert_int_equal(chan_store_config_set(g_store, subject, NULL, "admin", &err), 0);
+    assert_int_equal(chan_store_config_get(g_store, &level, subject, &err), CHAN_ENOTFOUND);
+    assert_int_equal(chan_store_config_set(g_store, NULL, NULL, "admin", &err), 0);
+    assert_int_equal(chan_store_config_get(g_store, &level, NULL, &err), CHAN_ENOTFOUND);
+    assert_int_equal(audit_count("config"), audits + 4);
+
+    /* Modes: a READONLY subject refuses writes, others are unaffected. */
+    chan_schema_version_free(reg(subject, t, NULL));
+    assert_int_equal(chan_store_mode_set(g_store, subject, "READONLY", "admin", &err), 0);
+    assert_int_equal(chan_store_mode_get(g_store, &level, subject, &err), 0);
+    assert_string_equal(level, "READONLY");
+    free(level);
+    {
+        char *t2 = schema_text("Cfg", 2);
+        expect_reason(reg_err(subject, t2, &err), CHAN_ECONFLICT, CHAN_STORE_R_READ_ONLY, &err);
+        expect_reason(chan_store_version_delete(g_store, NULL, subject, 1, false, "ops", &err),
+                      CHAN_ECONFLICT, CHAN_STORE_R_READ_ONLY, &err);
+        chan_schema_version_free(reg(other, t2, NULL));
+        /* Global READONLY, subject READWRITE: the subject's own mode wins. */
+        assert_int_equal(chan_store_mode_set(g_store, NULL, "READONLY", "admin", &err), 0);
+        assert_int_equal(chan_store_mode_set(g_store, subject, "READWRITE", "admin", &err), 0);
+        expect_reason(reg_err(other, t, &err), CHAN_ECONFLICT, CHAN_STORE_R_READ_ONLY, &err);
+        chan_schema_version_free(reg(subject, t2, NULL));
+        assert_int_equal(chan_store_mode_set(g_store, NULL, NULL, "admin", &err), 0);
+        chan_schema_version_free(reg(other, t, NULL));
+        free(t2);
+    }
+    assert_int_equal(chan_store_mode_set(g_store, subject, "WRITEONLY", "admin", &err),
+                     CHAN_EINVALID);
+    assert_int_equal(chan_store_mode_get(g_store, &level, NULL, &err), CHAN_ENOTFOUND);
+    free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Channels and consumers                                              */
+/* ------------------------------------------------------------------ */
+
+static void fill_consumer(chan_consumer_record *c, const char *name, const char *group, int64_t sla)
+{
+    memset(c, 0, sizeof(*c));
+    c->name = (char *)name;
+    c->principal = "User:svc";
+    c->group = (char *)group;
+    c->scenario = "billing";
+    c->sla_p99_ms = sla;
+    c->peak_rate_msgs = 1234.5;
+    c->degradation = "skip-and-alert";
+}
+
+static void fill_channel(chan_channel_record *rec, const char *name, const char *team,
+                         chan_consumer_record *cons, size_t nc, chan_producer_record *prods,
+                         size_t np)
+{
+    memset(rec, 0, sizeof(*rec));
+    rec->name = (char *)name;
+    rec->owner_team = (char *)team;
+    rec->maintainer = "alice@example.com";
+    rec->peak_qps = 500;
+    rec->retention_hours = 168;
+    rec->subject = "orders.created-value";
+    rec->compatibility = "BACKWARD";
+    rec->document = "{\"name\":\"orders\"}";
+    rec->consumers = cons;
+    rec->n_consumers = nc;
+    rec->producers = prods;
+    rec->n_producers = np;
+}
+
+static void test_channel_put_get_and_replace(void **state)
+{
+    const char *name = uniq("orders.created"), *team = uniq("team");
+    chan_consumer_record cons[3];
+    chan_producer_record prods[2] = {{NULL, "User:orders-api"}, {NULL, "User:backfill"}};
+    chan_channel_record rec, *got = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj = chan_xasprintf("channel/%s", name);
+    int64_t rev = 0, reg_a, reg_b;
+    bool changed = false;
+
+    fill_consumer(&cons[0], "billing", "billing-g", 200);
+    fill_consumer(&cons[1], "analytics", "analytics-g", 5000);
+    cons[1].peak_rate_msgs = 1.0 / 3.0;
+    fill_channel(&rec, name, team, cons, 2, prods, 1);
+
+    assert_int_equal(chan_store_channel_put(g_store, &rev, &changed, &rec, 0, "ci", &err), 0);
+    assert_int_equal(rev, 1);
+    assert_true(changed);
+    assert_int_equal(audit_count(obj), 1);
+
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_string_equal(got->name, name);
+    assert_string_equal(got->owner_team, team);
+    assert_string_equal(got->maintainer, "alice@example.com");
+    assert_int_equal(got->peak_qps, 500);
+    assert_int_equal(got->retention_hours, 168);
+    assert_null(got->deprecation_date);
+    assert_string_equal(got->subject, "orders.created-value");
+    assert_string_equal(got->compatibility, "BACKWARD");
+    assert_string_equal(got->document, "{\"name\":\"orders\"}");
+    assert_int_equal(got->revision, 1);
+    assert_true(got->created_at > 1700000000);
+    assert_int_equal(got->n_consumers, 2);
+    assert_string_equal(got->consumers[0].name, "analytics"); /* ordered by name */
+    assert_string_equal(got->consumers[0].channel, name);
+    assert_true(got->consumers[0].peak_rate_msgs == 1.0 / 3.0); /* exact round trip */
+    assert_string_equal(got->consumers[1].group, "billing-g");
+    assert_int_equal(got->consumers[1].sla_p99_ms, 200);
+    assert_string_equal(got->consumers[1].degradation, "skip-and-alert");
+    assert_true(got->consumers[1].registered_at > 0);
+    assert_int_equal(got->n_producers, 1);
+    assert_string_equal(got->producers[0].principal, "User:orders-api");
+    reg_a = got->consumers[0].registered_at;
+    reg_b = got->consumers[1].registered_at;
+    chan_channel_record_free(got);
+
+    /* Identical: nothing written. */
+    assert_int_equal(chan_store_channel_put(g_store, &rev, &changed, &rec, -1, "ci", &err), 0);
+    assert_false(changed);
+    assert_int_equal(rev, 1);
+    assert_int_equal(audit_count(obj), 1);
+
+    /* Wrong expected revision. */
+    expect_reason(chan_store_channel_put(g_store, &rev, &changed, &rec, 0, "ci", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_REVISION_MISMATCH, &err);
+    expect_reason(chan_store_channel_put(g_store, &rev, &changed, &rec, 5, "ci", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_REVISION_MISMATCH, &err);
+
+    /* Replace: billing changes, analytics goes, fraud comes, a producer added.
+     * Wait a second so that a re-created registered_at would differ. */
+    sleep(1);
+    cons[0].sla_p99_ms = 150;
+    fill_consumer(&cons[1], "fraud", "fraud-g", 100);
+    rec.n_producers = 2;
+    rec.deprecation_date = "2031-01-31";
+    assert_int_equal(chan_store_channel_put(g_store, &rev, &changed, &rec, 1, "ci", &err), 0);
+    assert_true(changed);
+    assert_int_equal(rev, 2);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_int_equal(got->revision, 2);
+    assert_string_equal(got->deprecation_date, "2031-01-31");
+    assert_int_equal(got->n_consumers, 2);
+    assert_string_equal(got->consumers[0].name, "billing");
+    assert_int_equal(got->consumers[0].sla_p99_ms, 150);
+    assert_int_equal(got->consumers[0].registered_at, reg_b); /* kept */
+    assert_true(got->consumers[0].renewed_at > reg_b);
+    assert_string_equal(got->consumers[1].name, "fraud");
+    assert_true(got->consumers[1].registered_at > reg_a);
+    assert_int_equal(got->n_producers, 2);
+    assert_string_equal(got->producers[0].principal, "User:backfill");
+    chan_channel_record_free(got);
+    {
+        chan_audit_entry **last = audit_last(obj);
+        json_error_t jerr;
+        json_t *detail = json_loads(last[0]->detail, 0, &jerr);
+        assert_non_null(detail);
+        assert_string_equal(last[0]->action, "channel.update");
+        assert_string_equal(last[0]->actor, "ci");
+        assert_int_equal(json_integer_value(json_object_get(detail, "revision")), 2);
+        assert_string_equal(
+            json_string_value(json_array_get(
+                json_object_get(json_object_get(detail, "consumers"), "removed"), 0)),
+            "analytics");
+        assert_string_equal(json_string_value(json_array_get(
+                                json_object_get(json_object_get(detail, "consumers"), "added"), 0)),
+                            "fraud");
+        assert_string_equal(
+            json_string_value(json_array_get(
+                json_object_get(json_object_get(detail, "consumers"), "updated"), 0)),
+            "billing");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(detail, "changed"), 0)),
+            "deprecation_date");
+        json_decref(detail);
+        chan_audit_entry_list_free(last, 1);
+    }
+    assert_int_equal(audit_count(obj), 2);
+    free(obj);
+}
+
+static void test_channel_list_filters(void **state)
+{
+    const char *team = uniq("team"), *other_team = uniq("team");
+    chan_channel_record rec;
+    chan_channel_record **list = NULL;
+    chan_channel_filter f = CHAN_CHANNEL_FILTER_INIT;
+    chan_consumer_record cons[1];
+    chan_error err = CHAN_ERROR_INIT;
+    const char *names[4];
+    size_t n = 0;
+
+    fill_consumer(&cons[0], "c1", "g1", 100);
+    names[0] = uniq("ch-old");
+    names[1] = uniq("ch-future");
+    names[2] = uniq("ch-live");
+    names[3] = uniq("ch-other");
+    for (int i = 0; i < 4; i++) {
+        fill_channel(&rec, names[i], i == 3 ? other_team : team, cons, i == 2 ? 1 : 0, NULL, 0);
+        rec.deprecation_date = i == 0 ? "2020-01-01" : i == 1 ? "2999-12-31" : NULL;
+        if (i == 2)
+            rec.maintainer = "bob@example.com";
+        assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    }
+
+    f.owner_team = team;
+    assert_int_equal(chan_store_channel_list(g_store, &list, &n, &f, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(list[0]->name, names[0]); /* ordered by name: the uniq counter */
+    assert_string_equal(list[2]->name, names[2]);
+    assert_int_equal(list[2]->n_consumers, 1);
+    assert_string_equal(list[2]->consumers[0].name, "c1");
+    assert_int_equal(list[0]->n_consumers, 0);
+    chan_channel_record_list_free(list, n);
+
+    f.maintainer = "bob@example.com";
+    assert_int_equal(chan_store_channel_list(g_store, &list, &n, &f, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0]->name, names[2]);
+    chan_channel_record_list_free(list, n);
+    f.maintainer = NULL;
+
+    f.deprecated = 1; /* as of today */
+    assert_int_equal(chan_store_channel_list(g_store, &list, &n, &f, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0]->name, names[0]);
+    chan_channel_record_list_free(list, n);
+    f.as_of = "2999-12-31"; /* the day itself counts */
+    assert_int_equal(chan_store_channel_list(g_store, &list, &n, &f, &err), 0);
+    assert_int_equal(n, 2);
+    chan_channel_record_list_free(list, n);
+    f.deprecated = 0;
+    assert_int_equal(chan_store_channel_list(g_store, &list, &n, &f, &err), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(list[0]->name, names[2]);
+    chan_channel_record_list_free(list, n);
+    f.as_of = "2019-12-31";
+    assert_int_equal(chan_store_channel_list(g_store, &list, &n, &f, &err), 0);
+    assert_int_equal(n, 3);
+    chan_channel_record_list_free(list, n);
+
+    f.as_of = "2019-13-01";
+    assert_int_equal(chan_store_channel_list(g_store, &list, &n, &f, &err), CHAN_EINVALID);
+    f.as_of = NULL;
+    f.deprecated = 7;
+    assert_int_equal(chan_store_channel_list(g_store, &list, &n, &f, &err), CHAN_EINVALID);
+
+    /* No filter: every channel, in byte order. */
+    assert_int_equal(chan_store_channel_list(g_store, &list, &n, NULL, &err), 0);
+    assert_true(n >= 4);
+    for (size_t i = 1; i < n; i++)
+        assert_true(strcmp(list[i - 1]->name, list[i]->name) < 0);
+    chan_channel_record_list_free(list, n);
+}
+
+static void test_channel_delete(void **state)
+{
+    const char *name = uniq("gone");
+    chan_consumer_record cons[1];
+    chan_producer_record prods[1] = {{NULL, "User:p"}};
+    chan_channel_record rec, *got = NULL;
+    chan_consumer_record **cl = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj = chan_xasprintf("channel/%s", name);
+    size_t n = 0;
+
+    fill_consumer(&cons[0], "c", "g", 10);
+    fill_channel(&rec, name, "t", cons, 1, prods, 1);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_channel_delete(g_store, name, "ci", &err), 0);
+    expect_reason(chan_store_channel_get(g_store, &got, name, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CHANNEL_NOT_FOUND, &err);
+    assert_null(got);
+    expect_reason(chan_store_consumer_list(g_store, &cl, &n, name, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CHANNEL_NOT_FOUND, &err);
+    expect_reason(chan_store_channel_delete(g_store, name, "ci", &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CHANNEL_NOT_FOUND, &err);
+    assert_int_equal(audit_count(obj), 2);
+    /* Re-creating starts again at revision 1 with fresh children. */
+    rec.n_consumers = 0;
+    {
+        int64_t rev = 0;
+        assert_int_equal(chan_store_channel_put(g_store, &rev, NULL, &rec, 0, "ci", &err), 0);
+        assert_int_equal(rev, 1);
+    }
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_int_equal(got->n_consumers, 0);
+    assert_int_equal(got->n_producers, 1);
+    chan_channel_record_free(got);
+    free(obj);
+}
+
+static void test_consumer_put_renew_delete_list(void **state)
+{
+    const char *name = uniq("cons"), *name2 = uniq("cons");
+    chan_channel_record rec, *got = NULL;
+    chan_consumer_record c, **list = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj = chan_xasprintf("channel/%s/consumer/", name);
+    bool created = false;
+    size_t n = 0;
+
+    fill_channel(&rec, name, "t", NULL, 0, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    fill_channel(&rec, name2, "t", NULL, 0, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+
+    fill_consumer(&c, "z-last", "g", 300);
+    c.channel = (char *)name;
+    assert_int_equal(chan_store_consumer_put(g_store, &created, &c, "svc", &err), 0);
+    assert_true(created);
+    fill_consumer(&c, "a-first", "g", 300);
+    c.channel = (char *)name;
+    assert_int_equal(chan_store_consumer_put(g_store, &created, &c, "svc", &err), 0);
+    assert_true(created);
+    c.channel = (char *)name2;
+    assert_int_equal(chan_store_consumer_put(g_store, &created, &c, "svc", &err), 0);
+    c.channel = (char *)name;
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_int_equal(got->revision, 3); /* each new consumer changes the channel */
+    assert_int_equal(got->n_consumers, 2);
+    chan_channel_record_free(got);
+
+    /* Identical: only renewed, the channel does not change. */
+    assert_int_equal(chan_store_consumer_put(g_store, &created, &c, "svc", &err), 0);
+    assert_false(created);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_int_equal(got->revision, 3);
+    chan_channel_record_free(got);
+    {
+        chan_audit_entry **last = audit_last(obj);
+        assert_string_equal(last[0]->action, "consumer.renew");
+        chan_audit_entry_list_free(last, 1);
+    }
+    /* Changed: updated in place. */
+    c.degradation = "pause";
+    assert_int_equal(chan_store_consumer_put(g_store, &created, &c, "svc", &err), 0);
+    assert_false(created);
+    assert_int_equal(chan_store_consumer_list(g_store, &list, &n, name, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(list[0]->name, "a-first");
+    assert_string_equal(list[0]->degradation, "pause");
+    assert_string_equal(list[1]->name, "z-last");
+    chan_consumer_record_list_free(list, n);
+
+    assert_int_equal(chan_store_consumer_renew(g_store, name, "z-last", "svc", &err), 0);
+    expect_reason(chan_store_consumer_renew(g_store, name, "nobody", "svc", &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CONSUMER_NOT_FOUND, &err);
+    expect_reason(chan_store_consumer_renew(g_store, uniq("nochan"), "z-last", "svc", &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_CHANNEL_NOT_FOUND, &err);
+
+    assert_int_equal(chan_store_consumer_delete(g_store, name, "z-last", "svc", &err), 0);
+    expect_reason(chan_store_consumer_delete(g_store, name, "z-last", "svc", &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CONSUMER_NOT_FOUND, &err);
+    expect_reason(chan_store_consumer_delete(g_store, uniq("nochan"), "z-last", "svc", &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_CHANNEL_NOT_FOUND, &err);
+    c.channel = (char *)uniq("nochan");
+    expect_reason(chan_store_consumer_put(g_store, &created, &c, "svc", &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CHANNEL_NOT_FOUND, &err);
+
+    /* All channels: ordered by channel then name. */
+    assert_int_equal(chan_store_consumer_list(g_store, &list, &n, NULL, &err), 0);
+    {
+        int mine = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i > 0) {
+                int cmp = strcmp(list[i - 1]->channel, list[i]->channel);
+                assert_true(cmp < 0 || (cmp == 0 && strcmp(list[i - 1]->name, list[i]->name) < 0));
+            }
+            if (strcmp(list[i]->channel, name) == 0 || strcmp(list[i]->channel, name2) == 0)
+                mine++;
+        }
+        assert_int_equal(mine, 2);
+    }
+    chan_consumer_record_list_free(list, n);
+    /* register, register, renew, update, renew, remove */
+    assert_int_equal(audit_count(obj), 6);
+    free(obj);
+}
+
+/* ------------------------------------------------------------------ */
+/* Audit log                                                           */
+/* ------------------------------------------------------------------ */
+
+static void test_audit_list_paging(void **state)
+{
+    const char *subject = uniq("audit-value");
+    char *prefix = chan_xasprintf("subject/%s/", subject);
+    chan_audit_entry **list = NULL, **page = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    size_t n = 0, np = 0;
+    int64_t start = max_audit_id();
+
+    for (int i = 1; i <= 5; i++) {
+        char *t = schema_text("Aud", i);
+        chan_schema_version_free(reg(subject, t, NULL));
+        free(t);
+    }
+    assert_int_equal(chan_store_audit_list(g_store, &list, &n, start, 0, prefix, &err), 0);
+    assert_int_equal(n, 5);
+    for (size_t i = 0; i < n; i++) {
+        char obj[300];
+        json_error_t jerr;
+        json_t *d = json_loads(list[i]->detail, 0, &jerr);
+        snprintf(obj, sizeof(obj), "subject/%s/%zu", subject, i + 1);
+        assert_string_equal(list[i]->object, obj);
+        assert_string_equal(list[i]->action, "schema.register");
+        assert_string_equal(list[i]->actor, "tester");
+        assert_true(list[i]->ts > 1700000000);
+        assert_true(list[i]->id > start);
+        if (i > 0)
+            assert_true(list[i]->id > list[i - 1]->id);
+        assert_non_null(d);
+        assert_int_equal(json_integer_value(json_object_get(d, "version")), (json_int_t)i + 1);
+        json_decref(d);
+    }
+    /* Pages of two. */
+    assert_int_equal(chan_store_audit_list(g_store, &page, &np, start, 2, prefix, &err), 0);
+    assert_int_equal(np, 2);
+    assert_int_equal(page[0]->id, list[0]->id);
+    chan_audit_entry_list_free(page, np);
+    assert_int_equal(chan_store_audit_list(g_store, &page, &np, list[1]->id, 2, prefix, &err), 0);
+    assert_int_equal(np, 2);
+    assert_int_equal(page[0]->id, list[2]->id);
+    assert_int_equal(page[1]->id, list[3]->id);
+    chan_audit_entry_list_free(page, np);
+    assert_int_equal(chan_store_audit_list(g_store, &page, &np, list[4]->id, 2, prefix, &err), 0);
+    assert_int_equal(np, 0);
+    chan_audit_entry_list_free(page, np);
+    /* A prefix with LIKE wildcards matches literally. */
+    assert_int_equal(chan_store_audit_list(g_store, &page, &np, 0, 0, "subject/%", &err), 0);
+    assert_int_equal(np, 0);
+    chan_audit_entry_list_free(page, np);
+    chan_audit_entry_list_free(list, n);
+    free(prefix);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bad input                                                           */
+/* ------------------------------------------------------------------ */
+
+static void test_bad_input_is_rejected(void **state)
+{
+    chan_error err = CHAN_ERROR_INIT;
+    chan_schema_register_request req = {0};
+    chan_schema_version *v = NULL;
+    chan_channel_record rec;
+    chan_consumer_record cons[2];
+    char *huge = chan_xmalloc(CHAN_STORE_SCHEMA_MAX + 2);
+    char longname[CHAN_STORE_NAME_MAX + 2];
+    int64_t audit_before = max_audit_id();
+    char **subjects = NULL;
+    size_t n = 0;
+    int *vs = NULL;
+
+    memset(huge, 'x', CHAN_STORE_SCHEMA_MAX + 1);
+    huge[CHAN_STORE_SCHEMA_MAX + 1] = '\0';
+    memset(longname, 'n', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, NULL, &err), CHAN_EINVALID);
+    req.subject = "";
+    req.schema = "\"int\"";
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.subject = NULL;
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.subject = longname;
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.subject = "bad\xff-utf8";
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.subject = "tab\there";
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.subject = "overlong-\xe0\x80\xaf";
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.subject = "surrogate-\xed\xa0\x80";
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.subject = "beyond-\xf4\x90\x80\x80";
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.subject = "cut-\xf0\x9f\x98";
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.subject = uniq("ok");
+    req.schema = huge;
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    assert_non_null(strstr(err.message, "schema"));
+    req.schema = "";
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.schema = NULL;
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    req.schema = "\"int\"";
+    req.schema_type = "XML";
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
+    assert_null(v);
+    assert_int_equal(chan_store_schema_lookup(g_store, &v, "", "\"int\"", 0, false, &err),
+                     CHAN_EINVALID);
+    assert_int_equal(chan_store_schema_lookup(g_store, &v, "s", huge, 0, false, &err),
+                     CHAN_EINVALID);
+    assert_int_equal(chan_store_subject_versions(g_store, &vs, &n, "", false, &err), CHAN_EINVALID);
+    assert_int_equal(chan_store_subject_delete(g_store, &vs, &n, "", false, "x", &err),
+                     CHAN_EINVALID);
+    assert_int_equal(chan_store_version_delete(g_store, NULL, "s", 0, false, "x", &err),
+                     CHAN_EINVALID);
+
+    fill_consumer(&cons[0], "dup", "g", 10);
+    fill_consumer(&cons[1], "dup", "g", 10);
+    fill_channel(&rec, uniq("bad"), "t", cons, 2, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                     CHAN_EINVALID);
+    rec.n_consumers = 1;
+    cons[0].sla_p99_ms = 0;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                     CHAN_EINVALID);
+    assert_string_equal(err.path, "consumers[0]");
+    cons[0].sla_p99_ms = 10;
+    cons[0].peak_rate_msgs = NAN;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                     CHAN_EINVALID);
+    cons[0].peak_rate_msgs = 1;
+    cons[0].group = "";
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                     CHAN_EINVALID);
+    cons[0].group = "g";
+    rec.owner_team = NULL;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                     CHAN_EINVALID);
+    rec.owner_team = "t";
+    rec.peak_qps = -1;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                     CHAN_EINVALID);
+    rec.peak_qps = 1;
+    rec.deprecation_date = "2024-02-30";
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                     CHAN_EINVALID);
+    rec.deprecation_date = NULL;
+    rec.compatibility = "MOSTLY";
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                     CHAN_EINVALID);
+    rec.compatibility = NULL;
+    rec.document = NULL;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                     CHAN_EINVALID);
+    rec.document = "{}";
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -2, "ci", &err),
+                     CHAN_EINVALID);
+    {
+        chan_producer_record prods[2] = {{NULL, "User:a"}, {NULL, "User:a"}};
+        rec.producers = prods;
+        rec.n_producers = 2; /* listed twice */
+        assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                         CHAN_EINVALID);
+        rec.n_producers = 1;
+        prods[0].channel = "another-topic";
+        assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                         CHAN_EINVALID);
+        prods[0].principal = "";
+        prods[0].channel = NULL;
+        assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err),
+                         CHAN_EINVALID);
+        rec.producers = NULL;
+        rec.n_producers = 0;
+    }
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, NULL, -1, "ci", &err),
+                     CHAN_EINVALID);
+    assert_int_equal(chan_store_consumer_put(g_store, NULL, NULL, "ci", &err), CHAN_EINVALID);
+    cons[0].channel = NULL;
+    assert_int_equal(chan_store_consumer_put(g_store, NULL, &cons[0], "ci", &err), CHAN_EINVALID);
+    {
+        chan_channel_record *got = NULL;
+        chan_audit_entry **entries = NULL;
+        size_t ne = 0;
+        assert_int_equal(chan_store_channel_get(g_store, &got, "", &err), CHAN_EINVALID);
+        assert_null(got);
+        assert_int_equal(chan_store_audit_list(g_store, &entries, &ne, 0, 0, "bad\xc3", &err),
+                         CHAN_EINVALID);
+        assert_null(entries);
+    }
+
+    /* None of it was written. */
+    assert_int_equal(max_audit_id(), audit_before);
+    assert_int_equal(chan_store_subject_list(g_store, &subjects, &n, true, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_null(strstr(subjects[i], "-ok"));
+    chan_store_string_list_free(subjects, n);
+    free(huge);
+}
+
+/* ------------------------------------------------------------------ */
+/* Concurrency                                                         */
+/* ------------------------------------------------------------------ */
+
+/* More threads than the default pool has connections: callers queue. */
+enum { THREADS = 10, PER_THREAD = 8 };
+
+typedef struct reg_job {
+    chan_store *store;
+    int thread;
+    const char *subject; /* NULL: own subject per thread */
+    char own[128];
+    int failures;
+    chan_error err;
+    int64_t shared_id;
+} reg_job;
+
+static const char *g_conc_shared_text;
+static const char *g_conc_name;
+
+static void *reg_thread(void *arg)
+{
+    reg_job *job = arg;
+    const char *subject = job->subject != NULL ? job->subject : job->own;
+
+    for (int i = 0; i < PER_THREAD; i++) {
+        chan_schema_register_request req = {0};
+        chan_schema_version *v = NULL;
+        /* Texts overlap between threads: thread t registers (t + i) % ... */
+        char *text = schema_text(g_conc_name, (job->thread + i) % (THREADS + PER_THREAD));
+        req.subject = subject;
+        req.schema = i == PER_THREAD / 2 ? g_conc_shared_text : text;
+        req.actor = "load";
+        if (chan_store_schema_register(job->store, &v, NULL, &req, &job->err) != 0)
+            job->failures++;
+        else if (req.schema == g_conc_shared_text)
+            job->shared_id = v->id;
+        chan_schema_version_free(v);
+        free(text);
+    }
+    return NULL;
+}
+
+/* Versions of subject are exactly 1..n; returns n. */
+static size_t assert_contiguous(const char *subject)
+{
+    int *vs = NULL;
+    size_t n = 0;
+    chan_error err = CHAN_ERROR_INIT;
+
+    assert_int_equal(chan_store_subject_versions(g_store, &vs, &n, subject, true, &err), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(vs[i], (int)i + 1);
+    free(vs);
+    return n;
+}
+
+static void test_concurrent_register_same_subject(void **state)
+{
+    const char *subject = uniq("hot-value");
+    pthread_t th[THREADS];
+    reg_job jobs[THREADS];
+    char *shared = schema_text(uniq("SharedHot"), 0);
+    chan_store *second = NULL;
+    chan_error open_err = CHAN_ERROR_INIT;
+    size_t n;
+
+    /* Odd threads write through a second store on the same database, as a
+     * second daemon would. */
+    if (!is_memory(g_url))
+        assert_int_equal(chan_store_open(&second, g_url, NULL, &open_err), 0);
+    g_conc_shared_text = shared;
+    g_conc_name = uniq("Hot");
+    for (int t = 0; t < THREADS; t++) {
+        memset(&jobs[t], 0, sizeof(jobs[t]));
+        jobs[t].store = t % 2 == 1 && second != NULL ? second : g_store;
+        jobs[t].thread = t;
+        jobs[t].subject = subject;
+        assert_int_equal(pthread_create(&th[t], NULL, reg_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    chan_store_free(second);
+    for (int t = 0; t < THREADS; t++) {
+        if (jobs[t].failures != 0)
+            fail_msg("thread %d: %d failures, last: %s", t, jobs[t].failures, jobs[t].err.message);
+        assert_int_equal(jobs[t].shared_id, jobs[0].shared_id);
+    }
+    n = assert_contiguous(subject);
+    /* One version per distinct text: the shared one plus every variant. */
+    {
+        bool seen[THREADS + PER_THREAD] = {false};
+        size_t distinct = 1;
+        for (int t = 0; t < THREADS; t++)
+            for (int i = 0; i < PER_THREAD; i++)
+                if (i != PER_THREAD / 2 && !seen[(t + i) % (THREADS + PER_THREAD)]) {
+                    seen[(t + i) % (THREADS + PER_THREAD)] = true;
+                    distinct++;
+                }
+        assert_int_equal(n, distinct);
+    }
+    /* Ids are distinct per version, and the same text has one id. */
+    {
+        int64_t ids[THREADS + PER_THREAD + 1];
+        chan_error err = CHAN_ERROR_INIT;
+        for (size_t i = 0; i < n; i++) {
+            chan_schema_version *v = NULL;
+            assert_int_equal(chan_store_version_get(g_store, &v, subject, (int)i + 1, false, &err),
+                             0);
+            ids[i] = v->id;
+            for (size_t j = 0; j < i; j++)
+                assert_true(ids[j] != ids[i]);
+            chan_schema_version_free(v);
+        }
+    }
+    free(shared);
+}
+
+static void test_concurrent_register_many_subjects(void **state)
+{
+    pthread_t th[THREADS];
+    reg_job jobs[THREADS];
+    char *shared = schema_text(uniq("SharedWide"), 0);
+    const char *base = uniq("wide");
+    chan_schema_version **uses = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    size_t n = 0;
+
+    g_conc_shared_text = shared;
+    g_conc_name = uniq("Wide");
+    for (int t = 0; t < THREADS; t++) {
+        memset(&jobs[t], 0, sizeof(jobs[t]));
+        jobs[t].store = g_store;
+        jobs[t].thread = t;
+        snprintf(jobs[t].own, sizeof(jobs[t].own), "%s-%d-value", base, t);
+        assert_int_equal(pthread_create(&th[t], NULL, reg_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    for (int t = 0; t < THREADS; t++) {
+        if (jobs[t].failures != 0)
+            fail_msg("thread %d: %d failures, last: %s", t, jobs[t].failures, jobs[t].err.message);
+        /* The same text got the same id in every subject. */
+        assert_int_equal(jobs[t].shared_id, jobs[0].shared_id);
+        assert_int_equal(assert_contiguous(jobs[t].own), PER_THREAD);
+    }
+    assert_int_equal(chan_store_schema_usages(g_store, &uses, &n, jobs[0].shared_id, false, &err),
+                     0);
+    assert_int_equal(n, THREADS);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(uses[i]->version, PER_THREAD / 2 + 1);
+    chan_schema_version_list_free(uses, n);
+    /* Texts registered by several subjects share ids: thread 0's version 2
+     * is text 1, which is thread 1's version 1. */
+    {
+        chan_schema_version *a = NULL, *b = NULL;
+        assert_int_equal(chan_store_version_get(g_store, &a, jobs[0].own, 2, false, &err), 0);
+        assert_int_equal(chan_store_version_get(g_store, &b, jobs[1].own, 1, false, &err), 0);
+        assert_string_equal(a->schema, b->schema);
+        assert_int_equal(a->id, b->id);
+        chan_schema_version_free(a);
+        chan_schema_version_free(b);
+    }
+    free(shared);
+}
+
+typedef struct put_job {
+    const char *channel;
+    int thread;
+    int failures;
+    int conflicts;
+    chan_error err;
+} put_job;
+
+enum { PUTS = 6 };
+
+/* Optimistic writers: read the revision, write with it, retry on conflict. */
+static void *put_thread(void *arg)
+{
+    put_job *job = arg;
+
+    for (int i = 0; i < PUTS; i++) {
+        for (;;) {
+            chan_channel_record *cur = NULL, rec;
+            chan_consumer_record cons[1];
+            char doc[64], cname[32];
+            int64_t expected = 0;
+            int rc;
+
+            rc = chan_store_channel_get(g_store, &cur, job->channel, &job->err);
+            if (rc == 0)
+                expected = cur->revision;
+            else if (rc != CHAN_ENOTFOUND) {
+                job->failures++;
+                break;
+            }
+            chan_channel_record_free(cur);
+            snprintf(doc, sizeof(doc), "{\"t\":%d,\"i\":%d}", job->thread, i);
+            snprintf(cname, sizeof(cname), "c-%d", job->thread);
+            fill_consumer(&cons[0], cname, "g", 10 + i);
+            fill_channel(&rec, job->channel, "conc", cons, 1, NULL, 0);
+            rec.document = doc;
+            rc = chan_store_channel_put(g_store, NULL, NULL, &rec, expected, "load", &job->err);
+            if (rc == 0)
+                break;
+            if (rc == CHAN_ECONFLICT &&
+                chan_store_error_reason(&job->err) == CHAN_STORE_R_REVISION_MISMATCH) {
+                job->conflicts++;
+                continue;
+            }
+            job->failures++;
+            break;
+        }
+    }
+    return NULL;
+}
+
+static void test_concurrent_channel_puts(void **state)
+{
+    pthread_t th[THREADS];
+    put_job jobs[THREADS];
+    const char *name = uniq("contended");
+    chan_channel_record *got = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj = chan_xasprintf("channel/%s", name);
+
+    for (int t = 0; t < THREADS; t++) {
+        memset(&jobs[t], 0, sizeof(jobs[t]));
+        jobs[t].channel = name;
+        jobs[t].thread = t;
+        assert_int_equal(pthread_create(&th[t], NULL, put_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    for (int t = 0; t < THREADS; t++)
+        if (jobs[t].failures != 0)
+            fail_msg("thread %d: %d failures: %s", t, jobs[t].failures, jobs[t].err.message);
+    /* Every successful put changed the document: one revision each. */
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_int_equal(got->revision, THREADS * PUTS);
+    assert_int_equal(got->n_consumers, 1);
+    chan_channel_record_free(got);
+    assert_int_equal(audit_count(obj), THREADS * PUTS);
+    free(obj);
+}
+
+/* A registration whose check blocks until released, to hold a subject lock. */
+typedef struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool entered;
+    bool released;
+} gate;
+
+static gate g_gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false};
+
+static int gate_check(void *ctx, const chan_schema_version *const *existing, size_t n,
+                      chan_error *err)
+{
+    gate *g = ctx;
+
+    pthread_mutex_lock(&g->mu);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->released)
+        pthread_cond_wait(&g->cv, &g->mu);
+    pthread_mutex_unlock(&g->mu);
+    return 0;
+}
+
+typedef struct bg_reg {
+    const char *subject;
+    const char *text;
+    bool gated;
+    int rc;
+    int version;
+    bool done;
+    chan_error err;
+} bg_reg;
+
+static void *bg_reg_thread(void *arg)
+{
+    bg_reg *job = arg;
+    chan_schema_register_request req = {0};
+    chan_schema_version *v = NULL;
+
+    req.subject = job->subject;
+    req.schema = job->text;
+    req.actor = "bg";
+    if (job->gated) {
+        req.check = gate_check;
+        req.check_ctx = &g_gate;
+    }
+    job->rc = chan_store_schema_register(g_store, &v, NULL, &req, &job->err);
+    job->version = v != NULL ? v->version : 0;
+    chan_schema_version_free(v);
+    pthread_mutex_lock(&g_gate.mu);
+    job->done = true;
+    pthread_cond_broadcast(&g_gate.cv);
+    pthread_mutex_unlock(&g_gate.mu);
+    return NULL;
+}
+
+/* Wait up to ms for *flag under the gate's mutex; returns its value. */
+static bool wait_flag(bool *flag, int ms)
+{
+    struct timespec until;
+    bool value;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&g_gate.mu);
+    while (!*flag && pthread_cond_timedwait(&g_gate.cv, &g_gate.mu, &until) == 0)
+        ;
+    value = *flag;
+    pthread_mutex_unlock(&g_gate.mu);
+    return value;
+}
+
+/*
+ * PostgreSQL: while a registration holds subject X (its check is running),
+ * a registration into Y completes and a second one into X waits.  SQLite
+ * has a single writer, so there every writer waits: skipped.
+ */
+static void test_only_same_subject_writers_wait(void **state)
+{
+    const char *x = uniq("lock-x"), *y = uniq("lock-y");
+    bg_reg a = {0}, b = {0}, c = {0};
+    pthread_t ta, tb, tc;
+
+    if (strcmp(chan_store_backend_name(g_store), "postgres") != 0)
+        skip();
+    a.subject = x;
+    a.text = "\"long\"";
+    a.gated = true;
+    b.subject = y;
+    b.text = "\"long\"";
+    c.subject = x;
+    c.text = "\"double\"";
+    assert_int_equal(pthread_create(&ta, NULL, bg_reg_thread, &a), 0);
+    assert_true(wait_flag(&g_gate.entered, 10000));
+    assert_int_equal(pthread_create(&tb, NULL, bg_reg_thread, &b), 0);
+    assert_int_equal(pthread_create(&tc, NULL, bg_reg_thread, &c), 0);
+    /* Another subject: not blocked by X's lock. */
+    assert_true(wait_flag(&b.done, 10000));
+    assert_int_equal(b.rc, 0);
+    assert_int_equal(b.version, 1);
+    /* The same subject: still waiting for X's lock. */
+    assert_false(wait_flag(&c.done, 300));
+    assert_false(wait_flag(&a.done, 0));
+    pthread_mutex_lock(&g_gate.mu);
+    g_gate.released = true;
+    pthread_cond_broadcast(&g_gate.cv);
+    pthread_mutex_unlock(&g_gate.mu);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_join(tc, NULL);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(c.rc, 0);
+    assert_int_equal(a.version, 1);
+    assert_int_equal(c.version, 2);
+}
+
+/* ------------------------------------------------------------------ */
+/* main                                                                */
+/* ------------------------------------------------------------------ */
+
+static char *resolve_url(const char *arg)
+{
+    if (arg[0] == '@') {
+        char *text = NULL;
+        size_t len = 0;
+        chan_error err = CHAN_ERROR_INIT;
+        if (chan_file_read(&text, &len, arg + 1, 4096, &err) != 0) {
+            fprintf(stderr, "test_store: %s\n", err.message);
+            exit(1);
+        }
+        while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+            text[--len] = '\0';
+        return text;
+    }
+    if (strcmp(arg, "temp-sqlite") == 0) {
+        static int n;
+        if (g_tmpdir == NULL)
+            g_tmpdir = make_tmpdir("chan-store-test");
+        return chan_xasprintf("sqlite:%s/store-%d.db", g_tmpdir, n++);
+    }
+    return chan_xstrdup(arg);
+}
+
+static int group_setup(void **state)
+{
+    chan_error err = CHAN_ERROR_INIT;
+
+    if (chan_store_open(&g_store, g_url, NULL, &err) != 0) {
+        fprintf(stderr, "test_store: cannot open %s: %s\n", g_url, err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    chan_store_free(g_store);
+    g_store = NULL;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_open_rejects_bad_urls),
+        cmocka_unit_test(test_open_plain_path_is_sqlite),
+        cmocka_unit_test(test_open_memory_store),
+        cmocka_unit_test(test_reconnects_after_connection_loss),
+        cmocka_unit_test(test_migrations_recorded_and_reopen_is_noop),
+        cmocka_unit_test(test_migrations_dir_checksum_and_pending),
+        cmocka_unit_test(test_concurrent_open_migrates_once),
+        cmocka_unit_test(test_register_numbers_versions),
+        cmocka_unit_test(test_ids_global_and_stable),
+        cmocka_unit_test(test_unicode_names_round_trip),
+        cmocka_unit_test(test_schema_by_id_repeated_and_concurrent),
+        cmocka_unit_test(test_idempotent_register_writes_nothing),
+        cmocka_unit_test(test_check_callback_runs_and_aborts),
+        cmocka_unit_test(test_lookup_and_version_get),
+        cmocka_unit_test(test_version_soft_then_hard_delete),
+        cmocka_unit_test(test_subject_delete_rules),
+        cmocka_unit_test(test_reregister_after_soft_delete_keeps_id),
+        cmocka_unit_test(test_subject_list_is_sorted),
+        cmocka_unit_test(test_config_and_mode),
+        cmocka_unit_test(test_channel_put_get_and_replace),
+        cmocka_unit_test(test_channel_list_filters),
+        cmocka_unit_test(test_channel_delete),
+        cmocka_unit_test(test_consumer_put_renew_delete_list),
+        cmocka_unit_test(test_audit_list_paging),
+        cmocka_unit_test(test_bad_input_is_rejected),
+        cmocka_unit_test(test_concurrent_register_same_subject),
+        cmocka_unit_test(test_concurrent_register_many_subjects),
+        cmocka_unit_test(test_concurrent_channel_puts),
+        cmocka_unit_test(test_only_same_subject_writers_wait),
+    };
+    int rc;
+
+    if (argc != 4) {
+        fprintf(stderr,
+                "usage: %s STORE_URL SCRATCH_URL_1 SCRATCH_URL_2\n"
+                "  each may be a URL, @FILE (URL in FILE) or temp-sqlite\n",
+                argv[0]);
+        return 2;
+    }
+    g_url = resolve_url(argv[1]);
+    g_scratch[0] = resolve_url(argv[2]);
+    g_scratch[1] = resolve_url(argv[3]);
+    snprintf(g_run, sizeof(g_run), "t%lx%x", (unsigned long)time(NULL), (unsigned)getpid());
+    rc = cmocka_run_group_tests_name("store", tests, group_setup, group_teardown);
+    if (g_tmpdir != NULL)
+        rm_rf(g_tmpdir);
+    free(g_tmpdir);
+    free(g_url);
+    free(g_scratch[0]);
+    free(g_scratch[1]);
+    return rc;
+}
