@@ -99,8 +99,7 @@ static void test_histogram_buckets_are_cumulative(void **state)
     chan_metric_observe(h, r, 5);
     text = render(m);
     assert_non_null(strstr(text, "lat_seconds_bucket{route=\"/x\",le=\"0.01\"} 1\n"));
-    assert_non_null(
-        strstr(text, "lat_seconds_bucket{route=\"/x\",le=\"0.1\"} 2\n"));
+    assert_non_null(strstr(text, "lat_seconds_bucket{route=\"/x\",le=\"0.1\"} 2\n"));
     assert_non_null(strstr(text, "lat_seconds_bucket{route=\"/x\",le=\"1\"} 2\n"));
     assert_non_null(strstr(text, "lat_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n"));
     assert_non_null(strstr(text, "lat_seconds_count{route=\"/x\"} 3\n"));
