@@ -325,7 +325,10 @@ static void print_result(const json_t *result, bool dry_run)
         char *from = cli_registry_value_text(json_object_get(compat, "from"));
         char *to = cli_registry_value_text(json_object_get(compat, "to"));
 
-        chan_buf_printf(&what, "%scompatibility %s -> %s", what.len ? "; " : "", from, to);
+        if (json_is_null(json_object_get(compat, "from")) || !json_object_get(compat, "from"))
+            chan_buf_printf(&what, "%scompatibility set to %s", what.len ? "; " : "", to);
+        else
+            chan_buf_printf(&what, "%scompatibility %s -> %s", what.len ? "; " : "", from, to);
         free(from);
         free(to);
     }

@@ -25,8 +25,10 @@ data=${CHANREG_DEMO_DIR:-.demo}
 mkdir -p "$data"
 url="http://127.0.0.1:$port"
 
-echo "==> start chanregd on $url (SQLite store in $data/chanreg.db)"
-build/registry/daemon/chanregd --listen "127.0.0.1:$port" --db "sqlite:$data/chanreg.db" &
+log="$data/chanregd.log"
+echo "==> start chanregd on $url (SQLite store in $data/chanreg.db, log in $log)"
+build/registry/daemon/chanregd --listen "127.0.0.1:$port" --db "sqlite:$data/chanreg.db" \
+    >>"$log" 2>&1 &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT INT TERM
 
@@ -35,7 +37,8 @@ for _ in $(seq 1 100); do
         break
     fi
     if ! kill -0 "$daemon" 2>/dev/null; then
-        echo "chanregd exited early" >&2
+        echo "chanregd exited early; its log:" >&2
+        tail -n 20 "$log" >&2
         exit 1
     fi
     sleep 0.1
@@ -50,4 +53,5 @@ if [ "$once" -eq 1 ]; then
     exit 0
 fi
 echo "==> chanreg is running at $url (Confluent-compatible API at $url/subjects); Ctrl-C stops it"
+echo "    try: build/cli/chanctl get channel orders.order-created --registry $url"
 wait "$daemon"

@@ -160,7 +160,7 @@ class RegistryTest(unittest.TestCase):
         for name, line in zip(self.contracts, lines):
             self.assertTrue(line.startswith(name + ": created ("), line)
         self.assertIn(
-            "%s: created (registered %s v1, v2, v3; compatibility - -> BACKWARD_TRANSITIVE; "
+            "%s: created (registered %s v1, v2, v3; compatibility set to BACKWARD_TRANSITIVE; "
             "contract revision 1)" % (ORDERS, ORDERS_SUBJECT),
             lines,
         )
