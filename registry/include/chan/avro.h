@@ -95,6 +95,9 @@ const char *chan_compat_mode_name(chan_compat_mode mode);
  * - MISSING_ENUM_SYMBOLS: writer symbols unknown to a reader enum without default
  * - MISSING_UNION_BRANCH: no reader union branch for a writer type or union branch
  * - DECIMAL_MISMATCH: decimals whose precision or scale differ
+ * - AMBIGUOUS_FIELD_ALIAS: a reader field matches two writer fields by name or alias
+ * - NESTING_TOO_DEEP: the check would descend more than 1,000 levels (chains of
+ *   named-type references); refused rather than exhausting the stack
  * - FIELD_REMOVED_NOT_DEPRECATED, FIELD_REMOVED_WITHOUT_DEFAULT: chan_avro_check_removals
  *
  * Strings are owned by the report.
@@ -143,7 +146,9 @@ int chan_avro_check_mode(chan_compat_mode mode, const chan_avro_schema *new_sche
  * name or alias) may only be removed when `old_schema` marked it deprecated
  * (field attribute "deprecated": true) and gave it a default.  Appends one
  * issue per violation (kind "FIELD_REMOVED_NOT_DEPRECATED" or
- * "FIELD_REMOVED_WITHOUT_DEFAULT").
+ * "FIELD_REMOVED_WITHOUT_DEFAULT").  A record without a namesake or alias in
+ * `new_schema` is matched by its unqualified name when exactly one record of
+ * `new_schema` has it (a record moved to another namespace).
  *
  * @return true when no field was removed against the rule
  */

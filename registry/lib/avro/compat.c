@@ -5,10 +5,11 @@
  *
  * Every incompatibility is reported, not only the first, each with a stable
  * kind (Confluent's names where they exist), the JSON pointer of the reader
- * schema where it arises and a message a person can act on.  Locations point
- * at the definition of a named type, so a record that is used in many places
- * is checked and reported once per (reader, writer) pair; recursive types
- * terminate because a pair in progress is assumed compatible.
+ * schema where it arises and a message a person can act on.  Issues inside a
+ * named type point at its definition, so a record that is used in many places
+ * is checked and reported once per (reader, writer) pair; a type mismatch at
+ * one use of a named type points at that use.  Recursive types terminate
+ * because a pair in progress is assumed compatible.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -123,17 +124,44 @@ typedef struct pair_slot {
 
 #define INLINE_PAIRS 32
 
+/*
+** Deepest nesting of check() calls.  Parsing bounds the nesting of a schema
+** text, but references to named types defined elsewhere can chain far deeper
+** (R1 refers to R0, R2 to R1, ...); past this depth the check gives up with
+** NESTING_TOO_DEEP rather than exhausting the stack.
+*/
+#define CHECK_MAX_DEPTH 1000
+
 typedef struct check_ctx {
     chan_compat_report *report; /* NULL: stop at the first issue */
     int version_index;
     bool reader_is_new;
     bool failed;
+    int depth;         /* nesting of check() calls */
     const char *field; /* reader field being resolved, for messages */
     /* (reader, writer) named pairs: in progress or done; open addressing */
     pair_slot *pairs;
     size_t pairs_cap, pairs_n;
     pair_slot inline_pairs[INLINE_PAIRS];
+    /* verdicts of probe(), shared by a check and all its probes: *probes
+     * points at the root's probe_memo, allocated on the first probe */
+    struct check_ctx *probe_memo;
+    struct check_ctx **probes;
 } check_ctx;
+
+/*
+** Where the reader node of a check is used: a child of `parent` (field
+** `index`'s type, the items or values, or union branch `index`).  A named
+** type referenced by name is one node shared by all its uses, and its own
+** pointer is its definition; mismatches at a use are located at the use.
+*/
+typedef enum site_kind { SITE_FIELD, SITE_ITEMS, SITE_BRANCH } site_kind;
+
+typedef struct use_site {
+    const avro_node *parent;
+    site_kind kind;
+    size_t index;
+} use_site;
 
 static bool stop(const check_ctx *c)
 {
@@ -215,6 +243,23 @@ static const char *type_label(const avro_node *n)
     return n->fullname ? n->fullname : chan_avro__kind_name(n->kind);
 }
 
+/* JSON pointer of the use of r at site (NULL: r's own); caller frees. */
+static char *site_pointer(const avro_node *r, const use_site *site)
+{
+    if (!site || !r->fullname)
+        return chan_xstrdup(r->pointer);
+    switch (site->kind) {
+    case SITE_FIELD:
+        return chan_xasprintf("%s/fields/%zu/type", site->parent->pointer, site->index);
+    case SITE_ITEMS:
+        return chan_xasprintf("%s/%s", site->parent->pointer,
+                              site->parent->kind == AVRO_MAP ? "values" : "items");
+    case SITE_BRANCH:
+        return chan_xasprintf("%s/%zu", site->parent->pointer, site->index);
+    }
+    return chan_xstrdup(r->pointer);
+}
+
 /* Writer kind w may be promoted to reader kind r (spec, "Schema Resolution"). */
 static bool promotable(avro_kind w, avro_kind r)
 {
@@ -251,25 +296,87 @@ static bool names_match(const avro_node *r, const avro_node *w)
     return false;
 }
 
+static bool check(check_ctx *c, const avro_node *r, const avro_node *w, const use_site *site);
+static bool probe(const check_ctx *c, const avro_node *r, const avro_node *w);
+
 /*
-** Index of the reader union branch that reads the non-union writer w, or -1:
-** the first branch of the same kind (and name, for named types), otherwise
-** the first branch w can be promoted to.  O(1) through the union's indexes.
+** Most same-named reader branches tried for one writer type: a union holds
+** that many records of one name only when built to slow the check down.
 */
-static long union_branch(const avro_node *r, const avro_node *w)
+#define MAX_PROBES 64
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+
+    return (x > y) - (x < y);
+}
+
+/*
+** Reader union branch for the named writer type w, or -1: the branch with
+** w's full name; otherwise, among the branches of the same kind whose name
+** matches (equal unqualified names, or a reader alias naming w), the first
+** that can read w, as Avro Java's SchemaCompatibility tries every reader
+** branch; when none can, the first of them, so that its issues are reported.
+*/
+static long union_branch_named(const check_ctx *c, const avro_node *r, const avro_node *w)
 {
     const avro_slot *slot = NULL;
+    long *cand = NULL, best = -1;
+    size_t n = 0, cap = 0, k, m;
+
+    while ((slot = chan_avro__index_next(&r->branch_name_ix, w->name, slot)) != NULL) {
+        const avro_node *b = r->branches[slot->val];
+
+        if (b->kind == w->kind && strcmp(b->fullname, w->fullname) == 0)
+            return (long)slot->val;
+    }
+    for (k = 0; k < 2; k++) {
+        const avro_index *ix = k == 0 ? &r->branch_name_ix : &r->branch_alias_ix;
+        const char *key = k == 0 ? w->name : w->fullname;
+
+        while ((slot = chan_avro__index_next(ix, key, slot)) != NULL) {
+            if (r->branches[slot->val]->kind != w->kind)
+                continue;
+            if (n == cap) {
+                cap = cap ? 2 * cap : 8;
+                cand = chan_xreallocarray(cand, cap, sizeof(*cand));
+            }
+            cand[n++] = (long)slot->val;
+        }
+    }
+    if (n == 0)
+        goto cleanup;
+    qsort(cand, n, sizeof(*cand), cmp_long);
+    for (k = 1, m = 1; k < n; k++) /* a branch may match by name and by alias */
+        if (cand[k] != cand[m - 1])
+            cand[m++] = cand[k];
+    n = m;
+    best = cand[0];
+    for (k = 0; n > 1 && k < n && k < MAX_PROBES; k++) {
+        if (probe(c, r->branches[cand[k]], w)) {
+            best = cand[k];
+            break;
+        }
+    }
+cleanup:
+    free(cand);
+    return best;
+}
+
+/*
+** Index of the reader union branch that reads the non-union writer w, or -1:
+** for named types see union_branch_named; otherwise the branch of the same
+** kind (a union has at most one), failing that the first branch w can be
+** promoted to.  O(1) through the union's indexes.
+*/
+static long union_branch(const check_ctx *c, const avro_node *r, const avro_node *w)
+{
     long best = -1;
     int k;
 
     if (w->fullname) {
-        while ((slot = chan_avro__index_next(&r->branch_name_ix, w->name, slot)) != NULL)
-            if (r->branches[slot->val]->kind == w->kind && (best < 0 || slot->val < best))
-                best = (long)slot->val;
-        while ((slot = chan_avro__index_next(&r->branch_alias_ix, w->fullname, slot)) != NULL)
-            if (r->branches[slot->val]->kind == w->kind && (best < 0 || slot->val < best))
-                best = (long)slot->val;
-        if (best >= 0)
+        if ((best = union_branch_named(c, r, w)) >= 0)
             return best;
     } else if (r->kind_first[w->kind]) {
         return (long)r->kind_first[w->kind] - 1;
@@ -283,20 +390,36 @@ static long union_branch(const avro_node *r, const avro_node *w)
     return best;
 }
 
-static bool check(check_ctx *c, const avro_node *r, const avro_node *w);
-
 static bool check_record(check_ctx *c, const avro_node *r, const avro_node *w)
 {
     const char *saved_field = c->field;
+    use_site site;
     bool ok = true;
     size_t i, k;
 
     for (i = 0; i < r->n_fields && !stop(c); i++) {
         const avro_field *rf = &r->fields[i];
-        const avro_field *wf = chan_avro__field_find(w, rf->name);
+        const avro_field *wf = chan_avro__field_find(w, rf->name), *other = NULL;
 
-        for (k = 0; !wf && k < rf->n_aliases; k++)
-            wf = chan_avro__field_find(w, rf->aliases[k]);
+        for (k = 0; k < rf->n_aliases && !other; k++) {
+            const avro_field *af = chan_avro__field_find(w, rf->aliases[k]);
+
+            if (!wf)
+                wf = af;
+            else if (af && af != wf)
+                other = af;
+        }
+        if (other) {
+            /* Avro Java's SchemaCompatibility.lookupWriterField refuses this. */
+            char *loc = chan_xasprintf("%s/fields/%zu", r->pointer, i);
+
+            issue(c, "AMBIGUOUS_FIELD_ALIAS", loc, rf->name,
+                  "reader field matches writer fields \"%s\" and \"%s\" by its name or aliases",
+                  wf->name, other->name);
+            free(loc);
+            ok = false;
+            continue;
+        }
         if (!wf) {
             if (!rf->default_value) {
                 char *loc = chan_xasprintf("%s/fields/%zu", r->pointer, i);
@@ -309,7 +432,10 @@ static bool check_record(check_ctx *c, const avro_node *r, const avro_node *w)
             continue;
         }
         c->field = rf->name;
-        if (!check(c, rf->type, wf->type))
+        site.parent = r;
+        site.kind = SITE_FIELD;
+        site.index = i;
+        if (!check(c, rf->type, wf->type, &site))
             ok = false;
         c->field = saved_field;
     }
@@ -336,6 +462,19 @@ static bool check_enum(check_ctx *c, const avro_node *r, const avro_node *w)
     }
     chan_buf_dispose(&missing);
     return ok;
+}
+
+static bool check_decimal(check_ctx *c, const avro_node *r, const avro_node *w)
+{
+    if (r->logical != AVRO_LT_DECIMAL || w->logical != AVRO_LT_DECIMAL)
+        return true;
+    if (r->precision == w->precision && r->scale == w->scale)
+        return true;
+    issue(c, "DECIMAL_MISMATCH", r->pointer, c->field,
+          "reader decimal(%d,%d) cannot read writer decimal(%d,%d): precision and scale must "
+          "both match",
+          r->precision, r->scale, w->precision, w->scale);
+    return false;
 }
 
 /* Named types: name check, then the body, memoised per (reader, writer). */
@@ -370,6 +509,7 @@ static bool check_named(check_ctx *c, const avro_node *r, const avro_node *w)
                   r->fullname, (long long)r->size, w->fullname, (long long)w->size);
             ok = false;
         }
+        ok = check_decimal(c, r, w) && ok;
         break;
     default:
         break;
@@ -379,85 +519,166 @@ static bool check_named(check_ctx *c, const avro_node *r, const avro_node *w)
     return ok;
 }
 
-static bool check_decimal(check_ctx *c, const avro_node *r, const avro_node *w)
-{
-    if (r->logical != AVRO_LT_DECIMAL || w->logical != AVRO_LT_DECIMAL)
-        return true;
-    if (r->precision == w->precision && r->scale == w->scale)
-        return true;
-    issue(c, "DECIMAL_MISMATCH", r->pointer, c->field,
-          "reader decimal(%d,%d) cannot read writer decimal(%d,%d): precision and scale must "
-          "both match",
-          r->precision, r->scale, w->precision, w->scale);
-    return false;
-}
-
 /*
-** Resolve writer w with reader r; report every issue.  Returns true when
-** every value of w can be read as r.
+** Resolve writer w with reader r (the body of check()).
 */
-static bool check(check_ctx *c, const avro_node *r, const avro_node *w)
+static bool check_node(check_ctx *c, const avro_node *r, const avro_node *w, const use_site *site)
 {
+    use_site child = {r, SITE_BRANCH, 0};
+    char *loc = NULL;
     bool ok = true;
     size_t i;
     long k;
 
-    if (stop(c))
-        return false;
     if (w->kind == AVRO_UNION) {
         /* Every writer branch must resolve to the reader. */
         for (i = 0; i < w->n_branches && !stop(c); i++) {
             const avro_node *wb = w->branches[i];
 
             if (r->kind == AVRO_UNION) {
-                if ((k = union_branch(r, wb)) < 0) {
+                if ((k = union_branch(c, r, wb)) < 0) {
                     issue(c, "MISSING_UNION_BRANCH", r->pointer, c->field,
                           "reader union has no branch for writer union branch %zu (\"%s\")", i,
                           type_label(wb));
                     ok = false;
-                } else if (!check(c, r->branches[k], wb)) {
-                    ok = false;
+                } else {
+                    child.index = (size_t)k;
+                    if (!check(c, r->branches[k], wb, &child))
+                        ok = false;
                 }
             } else if (wb->kind != r->kind && !promotable(wb->kind, r->kind)) {
-                issue(c, "TYPE_MISMATCH", r->pointer, c->field,
+                loc = site_pointer(r, site);
+                issue(c, "TYPE_MISMATCH", loc, c->field,
                       "reader type \"%s\" cannot read branch %zu (\"%s\") of the writer union",
                       type_label(r), i, type_label(wb));
+                free(loc);
                 ok = false;
-            } else if (!check(c, r, wb)) {
+            } else if (!check(c, r, wb, site)) {
                 ok = false;
             }
         }
         return ok;
     }
     if (r->kind == AVRO_UNION) {
-        if ((k = union_branch(r, w)) < 0) {
+        if ((k = union_branch(c, r, w)) < 0) {
             issue(c, "MISSING_UNION_BRANCH", r->pointer, c->field,
                   "reader union has no branch for writer type \"%s\"", type_label(w));
             return false;
         }
-        return check(c, r->branches[k], w);
+        child.index = (size_t)k;
+        return check(c, r->branches[k], w, &child);
     }
     if (r->kind != w->kind) {
         if (promotable(w->kind, r->kind))
             return true;
-        issue(c, "TYPE_MISMATCH", r->pointer, c->field,
+        loc = site_pointer(r, site);
+        issue(c, "TYPE_MISMATCH", loc, c->field,
               "reader type \"%s\" cannot read writer type \"%s\"", type_label(r), type_label(w));
+        free(loc);
         return false;
     }
     switch (r->kind) {
     case AVRO_RECORD:
     case AVRO_ENUM:
-        return check_named(c, r, w);
     case AVRO_FIXED:
-        return check_named(c, r, w) && check_decimal(c, r, w);
+        return check_named(c, r, w);
     case AVRO_BYTES:
         return check_decimal(c, r, w);
     case AVRO_ARRAY:
     case AVRO_MAP:
-        return check(c, r->items, w->items);
+        child.kind = SITE_ITEMS;
+        return check(c, r->items, w->items, &child);
     default:
         return true;
     }
+}
+
+/*
+** Resolve writer w with reader r; report every issue.  Returns true when
+** every value of w can be read as r.
+*/
+static bool check(check_ctx *c, const avro_node *r, const avro_node *w, const use_site *site)
+{
+    char *loc;
+    bool ok;
+
+    if (stop(c))
+        return false;
+    if (c->depth >= CHECK_MAX_DEPTH) {
+        loc = site_pointer(r, site);
+        issue(c, "NESTING_TOO_DEEP", loc, c->field,
+              "types nest deeper than %d levels through named-type references; the schemas "
+              "cannot be checked",
+              CHECK_MAX_DEPTH);
+        free(loc);
+        return false;
+    }
+    c->depth++;
+    ok = check_node(c, r, w, site);
+    c->depth--;
+    return ok;
+}
+
+static void ctx_init(check_ctx *c, chan_compat_report *report, int version_index,
+                     bool reader_is_new)
+{
+    c->report = report;
+    c->version_index = version_index;
+    c->reader_is_new = reader_is_new;
+    c->failed = false;
+    c->depth = 0;
+    c->field = NULL;
+    memset(c->inline_pairs, 0, sizeof(c->inline_pairs));
+    c->pairs = c->inline_pairs;
+    c->pairs_cap = INLINE_PAIRS;
+    c->pairs_n = 0;
+    c->probe_memo = NULL;
+    c->probes = &c->probe_memo;
+}
+
+static void ctx_dispose(check_ctx *c)
+{
+    if (c->pairs != c->inline_pairs)
+        free(c->pairs);
+    c->pairs = NULL;
+    if (c->probe_memo) {
+        ctx_dispose(c->probe_memo);
+        free(c->probe_memo);
+        c->probe_memo = NULL;
+    }
+}
+
+/*
+** Can r read w?  A silent check in a context of its own, at the nesting
+** depth of c (so that the depth bound holds across probes).  Verdicts are
+** memoised in c->probes, each pair is probed once, and a pair whose probe is
+** in progress is assumed readable, as in check_named.
+*/
+static bool probe(const check_ctx *c, const avro_node *r, const avro_node *w)
+{
+    pair_slot *slot;
+    check_ctx *p;
+    bool ok;
+
+    if (!*c->probes) {
+        *c->probes = chan_xmalloc(sizeof(**c->probes));
+        ctx_init(*c->probes, NULL, c->version_index, c->reader_is_new);
+    }
+    slot = pair_get(*c->probes, r, w);
+    if (slot->state == PAIR_BUSY || slot->state == PAIR_OK)
+        return true;
+    if (slot->state == PAIR_FAILED)
+        return false;
+    slot->state = PAIR_BUSY;
+    p = chan_xmalloc(sizeof(*p));
+    ctx_init(p, NULL, c->version_index, c->reader_is_new);
+    p->depth = c->depth;
+    p->probes = c->probes;
+    ok = check(p, r, w, NULL) && !p->failed;
+    ctx_dispose(p);
+    free(p);
+    pair_lookup(*c->probes, r, w)->state = ok ? PAIR_OK : PAIR_FAILED;
+    return ok;
 }
 
 static bool run_check(const avro_node *r, const avro_node *w, chan_compat_report *report,
@@ -466,18 +687,9 @@ static bool run_check(const avro_node *r, const avro_node *w, chan_compat_report
     check_ctx c;
     bool ok;
 
-    c.report = report;
-    c.version_index = version_index;
-    c.reader_is_new = reader_is_new;
-    c.failed = false;
-    c.field = NULL;
-    memset(c.inline_pairs, 0, sizeof(c.inline_pairs));
-    c.pairs = c.inline_pairs;
-    c.pairs_cap = INLINE_PAIRS;
-    c.pairs_n = 0;
-    ok = check(&c, r, w);
-    if (c.pairs != c.inline_pairs)
-        free(c.pairs);
+    ctx_init(&c, report, version_index, reader_is_new);
+    ok = check(&c, r, w, NULL);
+    ctx_dispose(&c);
     return ok && !c.failed;
 }
 
@@ -532,15 +744,30 @@ int chan_avro_check_mode(chan_compat_mode mode, const chan_avro_schema *new_sche
 /* Field-removal rule                                                  */
 /* ------------------------------------------------------------------ */
 
-/* The record of `schema` that continues `old`: same full name, or an alias of it. */
-static const avro_node *successor(const chan_avro_schema *schema, const avro_node *old)
+/*
+** The record of `schema` that continues `old`: the one with the same full
+** name, else the one that lists it among its aliases, else the only record
+** with the same unqualified name (the compatibility check pairs named types
+** by unqualified name, so moving a record to another namespace keeps it the
+** same record).  by_name indexes the records of `schema` by unqualified name.
+*/
+static const avro_node *successor(const chan_avro_schema *schema, const avro_index *by_name,
+                                  const avro_node *old)
 {
-    const avro_node *n = chan_avro__named_find(schema, old->fullname);
+    const avro_node *n = chan_avro__named_find(schema, old->fullname), *found = NULL;
+    const avro_slot *slot = NULL;
     long i;
 
-    if (!n && (i = chan_avro__index_get(&schema->alias_ix, old->fullname)) >= 0)
-        n = schema->named[i];
-    return n && n->kind == AVRO_RECORD ? n : NULL;
+    if (n)
+        return n->kind == AVRO_RECORD ? n : NULL;
+    if ((i = chan_avro__index_get(&schema->alias_ix, old->fullname)) >= 0)
+        return schema->named[i]->kind == AVRO_RECORD ? schema->named[i] : NULL;
+    while ((slot = chan_avro__index_next(by_name, old->name, slot)) != NULL) {
+        if (found)
+            return NULL; /* ambiguous */
+        found = schema->named[slot->val];
+    }
+    return found;
 }
 
 /* The field survives in rec under its name or as an alias of a field. */
@@ -554,14 +781,18 @@ bool chan_avro_check_removals(const chan_avro_schema *new_schema,
                               const chan_avro_schema *old_schema, chan_compat_report *report)
 {
     check_ctx c = {0};
+    avro_index by_name = {0};
     size_t i, k;
 
     c.report = report;
     c.version_index = -1;
+    for (i = 0; i < new_schema->n_named; i++)
+        if (new_schema->named[i]->kind == AVRO_RECORD)
+            chan_avro__index_put(&by_name, new_schema->named[i]->name, (uint32_t)i);
     for (i = 0; i < old_schema->n_named && !stop(&c); i++) {
         const avro_node *old = old_schema->named[i], *cur;
 
-        if (old->kind != AVRO_RECORD || (cur = successor(new_schema, old)) == NULL)
+        if (old->kind != AVRO_RECORD || (cur = successor(new_schema, &by_name, old)) == NULL)
             continue;
         for (k = 0; k < old->n_fields && !stop(&c); k++) {
             const avro_field *f = &old->fields[k];
@@ -583,5 +814,6 @@ bool chan_avro_check_removals(const chan_avro_schema *new_schema,
             free(loc);
         }
     }
+    chan_avro__index_dispose(&by_name);
     return !c.failed;
 }

@@ -57,11 +57,22 @@ const char *chan_avro__logical_name(avro_logical lt)
 /* Parse context                                                       */
 /* ------------------------------------------------------------------ */
 
+/* A field default to check once every type is complete, and where it is. */
+typedef struct pending_default {
+    const avro_field *field;
+    char *path;
+} pending_default;
+
 typedef struct parse_ctx {
     chan_avro_schema *schema;
     chan_error *err;
     chan_buf path; /* JSON pointer of the value being parsed */
     int depth;
+    /* Field defaults, checked after parsing: a default may hold a value of a
+     * record that is still being defined (recursion), whose later fields are
+     * not known yet while its own fields are parsed. */
+    pending_default *pending;
+    size_t n_pending, cap_pending;
 } parse_ctx;
 
 /*
@@ -601,9 +612,33 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, json_t *jf, const char *n
     f->deprecated = json_is_true(jdep);
     if ((f->default_value = json_object_get(jf, "default")) != NULL) {
         mark = path_push(ctx, "default");
-        error = check_default(ctx, f->type, f->default_value, 0);
+        if (ctx->n_pending == ctx->cap_pending) {
+            ctx->cap_pending = ctx->cap_pending ? 2 * ctx->cap_pending : 16;
+            ctx->pending =
+                chan_xreallocarray(ctx->pending, ctx->cap_pending, sizeof(*ctx->pending));
+        }
+        ctx->pending[ctx->n_pending].field = f;
+        ctx->pending[ctx->n_pending++].path = chan_xstrdup(chan_buf_cstr(&ctx->path));
         path_pop(ctx, mark);
     }
+    return error;
+}
+
+/* Check the field defaults collected by parse_field, in document order. */
+static int check_pending_defaults(parse_ctx *ctx)
+{
+    size_t i;
+    int error = 0;
+
+    for (i = 0; i < ctx->n_pending && !error; i++) {
+        const avro_field *f = ctx->pending[i].field;
+
+        chan_buf_clear(&ctx->path);
+        chan_buf_puts(&ctx->path, ctx->pending[i].path);
+        error = check_default(ctx, f->type, f->default_value, 0);
+    }
+    if (!error)
+        chan_buf_clear(&ctx->path); /* back at the root */
     return error;
 }
 
@@ -1104,6 +1139,7 @@ int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len,
     json_error_t jerr;
     chan_buf b = CHAN_BUF_INIT;
     bool *seen = NULL;
+    size_t i;
     int error = 0;
 
     *out = NULL;
@@ -1121,6 +1157,8 @@ int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len,
     }
     if ((error = parse_type(&ctx, s->root, "", &s->top)) < 0)
         goto cleanup;
+    if ((error = check_pending_defaults(&ctx)) < 0)
+        goto cleanup;
     if ((error = avro_c_gate(&ctx, json, len)) < 0)
         goto cleanup;
 
@@ -1136,6 +1174,9 @@ int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len,
     *out = s;
     s = NULL;
 cleanup:
+    for (i = 0; i < ctx.n_pending; i++)
+        free(ctx.pending[i].path);
+    free(ctx.pending);
     free(seen);
     chan_buf_dispose(&ctx.path);
     chan_buf_dispose(&b);

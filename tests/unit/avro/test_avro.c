@@ -255,14 +255,70 @@ static void test_canonical_form_and_fingerprints(void **state)
         {"\"string\"", "\"string\"", INT64_C(-8142146995180207161)},
         {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\"}",
          "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", INT64_C(-4824392279771201922)},
+        {"\"boolean\"", "\"boolean\"", INT64_C(-6970731678124411036)},
+        {"\"long\"", "\"long\"", INT64_C(-3434872931120570953)},
+        {"\"float\"", "\"float\"", INT64_C(5583340709985441680)},
+        {"\"double\"", "\"double\"", INT64_C(-8181574048448539266)},
+        {"\"bytes\"", "\"bytes\"", INT64_C(5746618253357095269)},
+        {"[ \"int\"  ]", "[\"int\"]", INT64_C(-5232228896498058493)},
+        {"[ \"int\" , {\"type\":\"boolean\"} ]", "[\"int\",\"boolean\"]",
+         INT64_C(5392556393470105090)},
+        {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"namespace\":\"x.y\"}",
+         "{\"name\":\"x.y.foo\",\"type\":\"record\",\"fields\":[]}", INT64_C(5916914534497305771)},
+        {"{\"fields\":[], \"type\":\"record\", \"name\":\"a.b.foo\", \"namespace\":\"x.y\"}",
+         "{\"name\":\"a.b.foo\",\"type\":\"record\",\"fields\":[]}", INT64_C(-4616218487480524110)},
+        {"{\"fields\":[], \"type\":\"record\", \"name\":\"foo\", \"doc\":\"foo\", "
+         "\"aliases\":[\"foo\",\"bar\"]}",
+         "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[]}", INT64_C(-4824392279771201922)},
+        {"{\"fields\":[{\"type\":{\"type\":\"boolean\"}, \"name\":\"f1\"}], \"type\":\"record\", "
+         "\"name\":\"foo\"}",
+         "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[{\"name\":\"f1\",\"type\":\"boolean\"}]"
+         "}",
+         INT64_C(7843277075252814651)},
+        /* 026, with a valid default (the data's "true" is a string). */
+        {"{ \"fields\":[{\"type\":\"boolean\", \"aliases\":[], \"name\":\"f1\", "
+         "\"default\":true},\n"
+         " {\"order\":\"descending\",\"name\":\"f2\",\"doc\":\"Hello\",\"type\":\"int\"}],\n"
+         " \"type\":\"record\", \"name\":\"foo\"\n}",
+         "{\"name\":\"foo\",\"type\":\"record\",\"fields\":[{\"name\":\"f1\",\"type\":\"boolean\"},"
+         "{\"name\":\"f2\",\"type\":\"int\"}]}",
+         INT64_C(-4860222112080293046)},
+        {"{\"type\":\"enum\", \"name\":\"foo\", \"symbols\":[\"A1\"]}",
+         "{\"name\":\"foo\",\"type\":\"enum\",\"symbols\":[\"A1\"]}",
+         INT64_C(-6342190197741309591)},
+        {"{\"namespace\":\"x.y.z\", \"type\":\"enum\", \"name\":\"foo\", \"doc\":\"foo bar\", "
+         "\"symbols\":[\"A1\", \"A2\"]}",
+         "{\"name\":\"x.y.z.foo\",\"type\":\"enum\",\"symbols\":[\"A1\",\"A2\"]}",
+         INT64_C(-4448647247586288245)},
+        {"{\"name\":\"foo\",\"type\":\"fixed\",\"size\":15}",
+         "{\"name\":\"foo\",\"type\":\"fixed\",\"size\":15}", INT64_C(1756455273707447556)},
+        {"{\"namespace\":\"x.y.z\", \"type\":\"fixed\", \"name\":\"foo\", \"doc\":\"foo bar\", "
+         "\"size\":32}",
+         "{\"name\":\"x.y.z.foo\",\"type\":\"fixed\",\"size\":32}", INT64_C(-3064184465700546786)},
+        {"{ \"items\":{\"type\":\"null\"}, \"type\":\"array\"}",
+         "{\"type\":\"array\",\"items\":\"null\"}", INT64_C(-589620603366471059)},
+        {"{ \"values\":\"string\", \"type\":\"map\"}", "{\"type\":\"map\",\"values\":\"string\"}",
+         INT64_C(-8732877298790414990)},
+        {"{\"name\":\"PigValue\",\"type\":\"record\",\n \"fields\":[{\"name\":\"value\", "
+         "\"type\":[\"null\", \"int\", \"long\", \"PigValue\"]}]}",
+         "{\"name\":\"PigValue\",\"type\":\"record\",\"fields\":[{\"name\":\"value\",\"type\":"
+         "[\"null\",\"int\",\"long\",\"PigValue\"]}]}",
+         INT64_C(-1759257747318642341)},
     };
     size_t i;
 
     for (i = 0; i < CHAN_ARRAY_SIZE(cases); i++) {
         chan_avro_schema *s = parse_ok(cases[i].json);
 
+        chan_avro_schema *again;
+
         assert_string_equal(chan_avro_schema_canonical(s), cases[i].canonical);
         assert_true(chan_avro_schema_fingerprint(s) == (uint64_t)cases[i].fingerprint);
+        /* The normalized text parses to itself. */
+        again = parse_ok(chan_avro_schema_normalized(s));
+        assert_string_equal(chan_avro_schema_normalized(again), chan_avro_schema_normalized(s));
+        assert_string_equal(chan_avro_schema_canonical(again), cases[i].canonical);
+        chan_avro_schema_free(again);
         chan_avro_schema_free(s);
     }
 }
@@ -437,6 +493,14 @@ static void test_reject_bad_defaults(void **state)
     parse_bad(REC("{\"name\":\"a\",\"type\":{\"type\":\"record\",\"name\":\"S\",\"fields\":["
                   "{\"name\":\"x\",\"type\":\"int\"}]},\"default\":{\"x\":\"1\"}}"),
               "/fields/0/default/x:", "32-bit integer");
+    /* A default of a recursive record is checked against the whole record,
+     * including the fields declared after the default. */
+    parse_bad("{\"type\":\"record\",\"name\":\"N\",\"fields\":[{\"name\":\"next\",\"type\":"
+              "[\"N\",\"null\"],\"default\":{}},{\"name\":\"v\",\"type\":\"int\"}]}",
+              "/fields/0/default/v:", "lacks field \"v\"");
+    chan_avro_schema_free(
+        parse_ok("{\"type\":\"record\",\"name\":\"N\",\"fields\":[{\"name\":\"next\",\"type\":"
+                 "[\"N\",\"null\"],\"default\":{\"v\":2}},{\"name\":\"v\",\"type\":\"int\"}]}"));
 }
 
 static void test_avro_c_gate(void **state)
@@ -536,6 +600,61 @@ static void test_reject_hostile_input(void **state)
     chan_avro_schema_free(s);
     s = NULL;
     chan_buf_dispose(&b);
+}
+
+/*
+ * A record chain R0 <- R1 <- ... <- R(n-1), each referring to the one
+ * before, all defined in one union, and a field of type R(n-1): the JSON is
+ * flat but the check descends n levels through references.
+ */
+static char *reference_chain(size_t n, const char *other_field)
+{
+    chan_buf b = CHAN_BUF_INIT;
+    size_t i;
+
+    chan_buf_printf(&b,
+                    "{\"type\":\"record\",\"name\":\"T\",\"fields\":[{\"name\":\"%s\",\"type\":"
+                    "[\"null\",{\"type\":\"record\",\"name\":\"R0\",\"fields\":[{\"name\":"
+                    "\"v\",\"type\":\"int\"}]}",
+                    other_field);
+    for (i = 1; i < n; i++)
+        chan_buf_printf(&b,
+                        ",{\"type\":\"record\",\"name\":\"R%zu\",\"fields\":[{\"name\":\"n\","
+                        "\"type\":\"R%zu\"}]}",
+                        i, i - 1);
+    chan_buf_printf(&b, "],\"default\":null},{\"name\":\"a\",\"type\":\"R%zu\"}]}", n - 1);
+    return chan_buf_take(&b);
+}
+
+static void test_compat_deep_references(void **state)
+{
+    static const size_t depths[] = {300, 5000};
+    size_t i;
+
+    for (i = 0; i < CHAN_ARRAY_SIZE(depths); i++) {
+        /* The reader's chain sits in a field the writer lacks, so the check
+         * reaches the chain only through "a", at its deepest end. */
+        char *rj = reference_chain(depths[i], "x"), *wj = reference_chain(depths[i], "y");
+        chan_avro_schema *r = parse_ok(rj), *w = parse_ok(wj);
+        chan_compat_report *rep = chan_compat_report_new();
+        bool ok = chan_avro_can_read(r, w, rep);
+
+        if (depths[i] < 1000) {
+            assert_true(ok);
+            assert_int_equal(chan_compat_report_count(rep), 0);
+        } else {
+            /* Refused with a reason instead of exhausting the stack. */
+            assert_false(ok);
+            assert_int_equal(chan_compat_report_count(rep), 1);
+            assert_string_equal(chan_compat_report_get(rep, 0)->kind, "NESTING_TOO_DEEP");
+        }
+        assert_int_equal(chan_avro_can_read(r, w, NULL), ok);
+        chan_compat_report_free(rep);
+        chan_avro_schema_free(r);
+        chan_avro_schema_free(w);
+        free(rj);
+        free(wj);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -685,6 +804,40 @@ static void test_compat_nested_records_located_at_definition(void **state)
     chan_compat_report_free(rep);
 }
 
+/*
+ * A mismatch at a place that uses a named type by name is located there,
+ * not at the type's definition (which may sit under another field).
+ */
+static void test_compat_mismatch_located_at_use(void **state)
+{
+    const char *reader =
+        REC("{\"name\":\"ship\",\"type\":{\"type\":\"record\",\"name\":\"Addr\",\"fields\":["
+            "{\"name\":\"zip\",\"type\":\"string\"}]}},{\"name\":\"bill\",\"type\":\"Addr\"},"
+            "{\"name\":\"tags\",\"type\":{\"type\":\"array\",\"items\":\"Addr\"}},"
+            "{\"name\":\"alt\",\"type\":[\"null\",\"Addr\"],\"default\":null}");
+    const char *writer =
+        REC("{\"name\":\"ship\",\"type\":{\"type\":\"record\",\"name\":\"Addr\",\"fields\":["
+            "{\"name\":\"zip\",\"type\":\"string\"}]}},{\"name\":\"bill\",\"type\":\"string\"},"
+            "{\"name\":\"tags\",\"type\":{\"type\":\"array\",\"items\":\"string\"}},"
+            "{\"name\":\"alt\",\"type\":[\"null\",{\"type\":\"enum\",\"name\":\"Addr2\","
+            "\"aliases\":[\"Addr\"],\"symbols\":[\"A\"]}],\"default\":null}");
+    chan_avro_schema *r = parse_ok(reader), *w = parse_ok(writer);
+    chan_compat_report *rep = chan_compat_report_new();
+
+    assert_false(chan_avro_can_read(r, w, rep));
+    assert_int_equal(chan_compat_report_count(rep), 3);
+    assert_string_equal(chan_compat_report_get(rep, 0)->location, "/fields/1/type");
+    assert_string_equal(chan_compat_report_get(rep, 0)->message,
+                        "/fields/1/type (bill): reader type \"Addr\" cannot read writer type "
+                        "\"string\"");
+    assert_string_equal(chan_compat_report_get(rep, 1)->location, "/fields/2/type/items");
+    assert_string_equal(chan_compat_report_get(rep, 2)->kind, "MISSING_UNION_BRANCH");
+    assert_string_equal(chan_compat_report_get(rep, 2)->location, "/fields/3/type");
+    chan_compat_report_free(rep);
+    chan_avro_schema_free(r);
+    chan_avro_schema_free(w);
+}
+
 static void test_compat_recursive_types(void **state)
 {
     const char *list_v1 = "{\"type\":\"record\",\"name\":\"L\",\"fields\":["
@@ -800,6 +953,52 @@ static void test_compat_unions(void **state)
     /* Exact branch first, then promotion. */
     expect_read("[\"string\",\"bytes\"]", "\"bytes\"", "");
     expect_read("[\"float\",\"long\"]", "\"long\"", "");
+}
+
+/*
+ * A reader union may hold several named types with the same unqualified
+ * name (in different namespaces).  The branch with the writer's full name
+ * reads it; failing that, the first same-named (or aliased) branch that can
+ * read it, as in Avro Java's SchemaCompatibility.
+ */
+static void test_compat_union_named_branch_choice(void **state)
+{
+    const char *reader =
+        "[\"null\",{\"type\":\"record\",\"name\":\"b.R\",\"fields\":[{\"name\":\"x\",\"type\":"
+        "\"int\"}]},{\"type\":\"record\",\"name\":\"a.R\",\"fields\":[{\"name\":\"y\",\"type\":"
+        "\"int\"}]}]";
+
+    /* Exact full name, although b.R comes first. */
+    expect_read(reader,
+                "{\"type\":\"record\",\"name\":\"a.R\",\"fields\":[{\"name\":\"y\",\"type\":"
+                "\"int\"}]}",
+                "");
+    expect_read(reader,
+                "[\"null\",{\"type\":\"record\",\"name\":\"a.R\",\"fields\":[{\"name\":"
+                "\"y\",\"type\":\"int\"}]}]",
+                "");
+    /* No full-name match: the first same-named branch that can read it. */
+    expect_read(reader,
+                "{\"type\":\"record\",\"name\":\"c.R\",\"fields\":[{\"name\":\"y\",\"type\":"
+                "\"int\"}]}",
+                "");
+    /* None can: the issues of the first candidate are reported. */
+    expect_read(reader,
+                "{\"type\":\"record\",\"name\":\"c.R\",\"fields\":[{\"name\":\"z\",\"type\":"
+                "\"int\"}]}",
+                "READER_FIELD_MISSING_DEFAULT_VALUE");
+    /* An alias counts as a name, also for the choice. */
+    expect_read("[{\"type\":\"record\",\"name\":\"S\",\"aliases\":[\"R\"],\"fields\":[{\"name\":"
+                "\"x\",\"type\":\"int\"}]},{\"type\":\"record\",\"name\":\"n.R\",\"fields\":[]}]",
+                "{\"type\":\"record\",\"name\":\"R\",\"fields\":[]}", "");
+    /* Recursive candidates: b.R reads c.R only if its own field picks b.R again. */
+    expect_read("[\"null\",{\"type\":\"record\",\"name\":\"a.R\",\"fields\":[{\"name\":\"n\","
+                "\"type\":[\"null\",\"a.R\"]},{\"name\":\"q\",\"type\":\"int\"}]},"
+                "{\"type\":\"record\",\"name\":\"b.R\",\"fields\":[{\"name\":\"n\",\"type\":"
+                "[\"null\",\"a.R\",\"b.R\"]}]}]",
+                "{\"type\":\"record\",\"name\":\"c.R\",\"fields\":[{\"name\":\"n\",\"type\":"
+                "[\"null\",\"c.R\"]}]}",
+                "");
 }
 
 static void test_compat_union_messages(void **state)
@@ -1040,17 +1239,20 @@ int main(void)
         cmocka_unit_test(test_reject_bad_defaults),
         cmocka_unit_test(test_avro_c_gate),
         cmocka_unit_test(test_reject_hostile_input),
+        cmocka_unit_test(test_compat_deep_references),
         cmocka_unit_test(test_compat_promotions),
         cmocka_unit_test(test_compat_type_mismatch_message),
         cmocka_unit_test(test_compat_record_fields),
         cmocka_unit_test(test_compat_reports_every_issue),
         cmocka_unit_test(test_compat_record_names),
         cmocka_unit_test(test_compat_nested_records_located_at_definition),
+        cmocka_unit_test(test_compat_mismatch_located_at_use),
         cmocka_unit_test(test_compat_recursive_types),
         cmocka_unit_test(test_compat_enums),
         cmocka_unit_test(test_compat_fixed),
         cmocka_unit_test(test_compat_arrays_and_maps),
         cmocka_unit_test(test_compat_unions),
+        cmocka_unit_test(test_compat_union_named_branch_choice),
         cmocka_unit_test(test_compat_union_messages),
         cmocka_unit_test(test_compat_logical_types),
         cmocka_unit_test(test_mode_names),
