@@ -216,12 +216,12 @@ cleanup:
 static int list_consumers(cli_registry *reg, const char *channel, cli_format format,
                           chan_error *err)
 {
-    static const char *const header[] = {"NAME",       "PRINCIPAL",  "GROUP",
-                                         "SLA_P99_MS", "PEAK_RATE",  "DEGRADATION",
-                                         "AGE_DAYS",   "RENEWED_AT", "SCENARIO"};
-    static const char *const keys[] = {"name",       "principal",      "group",
-                                       "sla_p99_ms", "peak_rate_msgs", "degradation",
-                                       "age_days",   "renewed_at",     "scenario"};
+    static const char *const header[] = {"NAME",       "PRINCIPAL",   "GROUP",    "SLA_P99_MS",
+                                         "PEAK_RATE",  "DEGRADATION", "AGE_DAYS", "STALE",
+                                         "RENEWED_AT", "SCENARIO"};
+    static const char *const keys[] = {"name",           "principal",   "group",    "sla_p99_ms",
+                                       "peak_rate_msgs", "degradation", "age_days", "stale",
+                                       "renewed_at",     "scenario"};
     char *esc = cli_registry_escape(channel);
     char *path = chan_xasprintf("/v1/channels/%s/consumers", esc);
     table t = {0, 0, NULL};

@@ -9,5 +9,8 @@ int cmd_compat(int argc, char **argv);
 int cmd_register(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_list(int argc, char **argv);
+int cmd_check(int argc, char **argv);
+int cmd_acl(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

@@ -17,6 +17,9 @@ const cli_cmd cli_cmds[] = {
     {"register", "push contracts and their schemas to a registry", cmd_register},
     {"get", "show one channel, subject or schema of a registry", cmd_get},
     {"list", "list channels, consumers or subjects of a registry", cmd_list},
+    {"check", "measure contract health against a registry (the CI gate)", cmd_check},
+    {"acl", "Kafka ACL plan, apply and admission check through a registry", cmd_acl},
+    {"export", "export Kafka users and ACLs (Strimzi, kafka-configs)", cmd_export},
 };
 const size_t cli_cmds_count = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 

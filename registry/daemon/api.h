@@ -26,4 +26,15 @@ extern const size_t chan_api_schema_routes_count;
 extern const chan_route chan_api_channels_routes[];
 extern const size_t chan_api_channels_routes_count;
 
+/** Contract health: GET /metrics and GET /v1/lifecycle (api_metrics.c). */
+extern const chan_route chan_api_metrics_routes[];
+extern const size_t chan_api_metrics_routes_count;
+
+/** Kafka admission: /v1/acl/plan, /v1/acl/apply, /v1/acl/status, /v1/admission (api_acl.c). */
+extern const chan_route chan_api_acl_routes[];
+extern const size_t chan_api_acl_routes_count;
+typedef struct chan_reconciler chan_reconciler;
+/** The reconciler of the /v1/acl endpoints (NULL: Kafka not configured); set before serving. */
+void chan_api_acl_set_reconciler(chan_reconciler *r);
+
 #endif

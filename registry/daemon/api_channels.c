@@ -9,7 +9,10 @@
  * and stores the canonical JSON rendering together with the consumers and
  * producers in one transaction.  Consumers can also be registered, renewed
  * and removed one by one, under the same rules as in the contract format,
- * plus the lifecycle rule that a deprecated channel takes no new consumers.
+ * plus the lifecycle rules: a deprecated channel takes no new consumers, a
+ * registration in the --deprecation-warning-days before that date carries a
+ * warning, and a consumer not renewed for --registration-max-age-days is
+ * shown as stale.
  *
  * Handlers follow the contract of server.h.  API error codes of this module:
  *   40410 channel not found            40411 consumer not found
@@ -31,6 +34,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "config.h"
 #include "chan/common.h"
 #include "chan/contract.h"
 #include "chan/error.h"
@@ -91,10 +95,20 @@ static json_t *json_rate(double v)
     return json_real(isfinite(v) ? v : 0.0);
 }
 
-/* The API object of a consumer; age_days counts whole days since the last renewal. */
-static json_t *consumer_json(const chan_consumer_record *c, int64_t now)
+/* The --registration-max-age-days of the request's daemon, in seconds. */
+static int64_t max_age_seconds(const chan_request *req)
+{
+    return chan_request_config(req)->registration_max_age_days * SECONDS_PER_DAY;
+}
+
+/*
+** The API object of a consumer; age_days counts whole days since the last
+** renewal, stale is true when that is more than max_age seconds ago.
+*/
+static json_t *consumer_json(const chan_consumer_record *c, int64_t now, int64_t max_age)
 {
     json_t *o = json_object();
+    int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
     int64_t age =
         c->renewed_at > 0 && now > c->renewed_at ? (now - c->renewed_at) / SECONDS_PER_DAY : 0;
 
@@ -108,6 +122,7 @@ static json_t *consumer_json(const chan_consumer_record *c, int64_t now)
     json_object_set_new(o, "registered_at", json_time(c->registered_at));
     json_object_set_new(o, "renewed_at", json_time(c->renewed_at));
     json_object_set_new(o, "age_days", json_integer(age));
+    json_object_set_new(o, "stale", json_boolean(now - since > max_age));
     return o;
 }
 
@@ -131,7 +146,8 @@ static json_t *document_json(const char *document)
 }
 
 /* The API object of a channel; with_contract adds the stored contract document. */
-static json_t *channel_json(const chan_channel_record *rec, bool with_contract, int64_t now)
+static json_t *channel_json(const chan_channel_record *rec, bool with_contract, int64_t now,
+                            int64_t max_age)
 {
     json_t *o = json_object();
     json_t *consumers = json_array();
@@ -152,7 +168,7 @@ static json_t *channel_json(const chan_channel_record *rec, bool with_contract, 
     if (with_contract)
         json_object_set_new(o, "contract", document_json(rec->document));
     for (i = 0; i < rec->n_consumers; i++)
-        json_array_append_new(consumers, consumer_json(&rec->consumers[i], now));
+        json_array_append_new(consumers, consumer_json(&rec->consumers[i], now, max_age));
     for (i = 0; i < rec->n_producers; i++)
         json_array_append_new(producers, json_pack("{s:o}", "principal",
                                                    json_str_or_null(rec->producers[i].principal)));
@@ -526,7 +542,7 @@ static int get_channel(chan_request *req, chan_error *err)
         error = api_error(error, name, NULL, err);
         goto cleanup;
     }
-    error = chan_reply_json(req, 200, channel_json(rec, true, now_seconds()));
+    error = chan_reply_json(req, 200, channel_json(rec, true, now_seconds(), max_age_seconds(req)));
 cleanup:
     chan_channel_record_free(rec);
     return error;
@@ -556,7 +572,7 @@ static int list_channels(chan_request *req, chan_error *err)
     }
     channels = json_array();
     for (i = 0; i < n; i++)
-        json_array_append_new(channels, channel_json(list[i], false, now));
+        json_array_append_new(channels, channel_json(list[i], false, now, max_age_seconds(req)));
     error = chan_reply_json(req, 200, json_pack("{s:o}", "channels", channels));
     channels = NULL;
 cleanup:
@@ -795,9 +811,11 @@ static const chan_consumer_record *find_consumer(const chan_channel_record *rec,
 ** Reply with the stored state of one consumer, read back after a write.  The
 ** write has committed, so when the read fails (the consumer was removed in
 ** between) the reply is built from fallback with the times of the write.
+** A warning (may be NULL) goes into "warnings" and a Warning header.
 */
 static int reply_consumer(chan_request *req, unsigned int status, const char *channel,
-                          const char *name, const chan_consumer_record *fallback)
+                          const char *name, const chan_consumer_record *fallback,
+                          const char *warning)
 {
     chan_error rerr = CHAN_ERROR_INIT;
     chan_channel_record *rec = NULL;
@@ -817,10 +835,38 @@ static int reply_consumer(chan_request *req, unsigned int status, const char *ch
     if (c == NULL)
         rc = chan_reply_error(req, E_CONSUMER_NOT_FOUND, "Consumer '%s' of channel '%s' not found.",
                               name, channel);
-    else
-        rc = chan_reply_json(req, status, consumer_json(c, now));
+    else {
+        json_t *o = consumer_json(c, now, max_age_seconds(req));
+
+        if (warning != NULL) {
+            char *header = chan_xasprintf("299 - \"%s\"", warning);
+
+            json_object_set_new(o, "warnings", json_pack("[s]", warning));
+            chan_reply_header(req, "Warning", header);
+            free(header);
+        }
+        rc = chan_reply_json(req, status, o);
+    }
     chan_channel_record_free(rec);
     return rc;
+}
+
+/*
+** The warning for a consumer registration on rec when its deprecation date is
+** 1 to window days ahead (caller frees), or NULL.
+*/
+static char *deprecation_warning(const chan_channel_record *rec, int64_t window)
+{
+    int64_t day, left;
+
+    if (rec->deprecation_date == NULL || !chan_date_parse(rec->deprecation_date, &day))
+        return NULL;
+    left = day - chan_date_today();
+    if (left <= 0 || left > window)
+        return NULL;
+    return chan_xasprintf("Channel '%s' is deprecated from %s (in %" PRId64 " day%s); from then "
+                          "on it accepts no new consumers.",
+                          rec->name, rec->deprecation_date, left, left == 1 ? "" : "s");
 }
 
 /* GET /v1/channels/{name}/consumers */
@@ -840,7 +886,7 @@ static int list_consumers(chan_request *req, chan_error *err)
     }
     consumers = json_array();
     for (i = 0; i < n; i++)
-        json_array_append_new(consumers, consumer_json(list[i], now));
+        json_array_append_new(consumers, consumer_json(list[i], now, max_age_seconds(req)));
     error = chan_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
     consumers = NULL;
 cleanup:
@@ -860,6 +906,7 @@ static int put_consumer(chan_request *req, chan_error *err)
     const chan_consumer_record *existing;
     chan_consumer_record rec;
     json_t *body = NULL;
+    char *warning = NULL;
     int64_t deprecated_days;
     bool created = false;
     size_t i, n_errors;
@@ -912,9 +959,11 @@ static int put_consumer(chan_request *req, chan_error *err)
     }
     if (existing != NULL)
         rec.registered_at = existing->registered_at;
-    error = reply_consumer(req, created ? 201 : 200, channel, name, &rec);
+    warning = deprecation_warning(current, chan_request_config(req)->deprecation_warning_days);
+    error = reply_consumer(req, created ? 201 : 200, channel, name, &rec, warning);
 
 cleanup:
+    free(warning);
     chan_channel_record_free(current);
     chan_diag_list_free(diags);
     json_decref(body);
@@ -932,7 +981,7 @@ static int renew_consumer(chan_request *req, chan_error *err)
                                       chan_request_actor(req), err);
     if (error < 0)
         return api_error(error, channel, name, err);
-    return reply_consumer(req, 200, channel, name, NULL);
+    return reply_consumer(req, 200, channel, name, NULL, NULL);
 }
 
 /* DELETE /v1/channels/{name}/consumers/{consumer} */

@@ -10,6 +10,8 @@
  * level, else global level, else --default-compatibility) against the earlier
  * live versions, and the governance rule of chan_avro_check_removals against
  * the latest one.  Only AVRO schemas without references are supported.
+ * Compatibility verdicts (registrations that reached the check, and
+ * compatibility checks) are reported to daemon_metrics.h.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 
 #include "api.h"
 #include "config.h"
+#include "daemon_metrics.h"
 #include "schema_cache.h"
 
 #define MODULE "schema"
@@ -498,6 +501,8 @@ static int register_schema(chan_request *req, chan_error *err)
     error = chan_store_schema_register(chan_request_store(req), &v, &created, &rr, err);
     if (error == CHAN_EINCOMPATIBLE) {
         json_t *msgs = report_messages(&ctx);
+
+        chan_daemon_metrics_schema_outcome(subject, false);
         char *details = json_dumps(msgs, JSON_COMPACT);
 
         chan_log(CHAN_LOG_INFO, MODULE,
@@ -517,6 +522,8 @@ static int register_schema(chan_request *req, chan_error *err)
         goto cleanup;
     }
     chan_schema_cache_put(chan_request_schema_cache(req), v->id, v->schema, v->schema_type);
+    if (created) /* the compatibility check ran and passed */
+        chan_daemon_metrics_schema_outcome(subject, true);
     if (created)
         chan_log(CHAN_LOG_INFO, MODULE,
                  "schema registered subject=%s version=%d id=%lld actor=%s request_id=%s", subject,
@@ -575,6 +582,7 @@ static int delete_subject(chan_request *req, chan_error *err)
     if ((error = chan_store_subject_delete(chan_request_store(req), &versions, &n, subject,
                                            permanent, chan_request_actor(req), err)) < 0)
         return sr_error(err, subject, 0, 0);
+    chan_daemon_metrics_subject_changed(subject);
     chan_log(CHAN_LOG_INFO, MODULE, "subject deleted subject=%s permanent=%s versions=%zu actor=%s",
              subject, permanent ? "true" : "false", n, chan_request_actor(req));
     arr = json_array();
@@ -599,6 +607,7 @@ static int delete_version(chan_request *req, chan_error *err)
     if ((error = chan_store_version_delete(chan_request_store(req), &deleted, subject, version,
                                            permanent, chan_request_actor(req), err)) < 0)
         return sr_error(err, subject, version, 0);
+    chan_daemon_metrics_subject_changed(subject);
     chan_log(CHAN_LOG_INFO, MODULE, "version deleted subject=%s version=%d permanent=%s actor=%s",
              subject, deleted, permanent ? "true" : "false", chan_request_actor(req));
     return chan_reply_json(req, 200, json_integer(deleted));
@@ -763,6 +772,8 @@ static int test_compatibility(chan_request *req, chan_error *err)
     }
     if (error < 0 && error != CHAN_EINCOMPATIBLE)
         goto cleanup;
+    if (against_one || n_live > 0) /* a subject without versions has nothing to judge */
+        chan_daemon_metrics_schema_outcome(subject, error == 0);
     doc = json_pack("{s:b}", "is_compatible", error == 0);
     if (verbose)
         json_object_set_new(doc, "messages", error == 0 ? json_array() : report_messages(&ctx));
@@ -849,6 +860,7 @@ static int put_config(chan_request *req, chan_error *err)
     if ((error = chan_store_config_set(chan_request_store(req), subject, name,
                                        chan_request_actor(req), err)) < 0)
         return sr_error(err, subject, 0, 0);
+    chan_daemon_metrics_subject_changed(subject);
     chan_log(CHAN_LOG_INFO, MODULE, "compatibility set scope=%s level=%s actor=%s",
              subject ? subject : "(global)", name, chan_request_actor(req));
     return chan_reply_json(req, 200, json_pack("{s:s}", "compatibility", name));
@@ -879,6 +891,7 @@ static int delete_config(chan_request *req, chan_error *err)
         free(level);
         return sr_error(err, subject, 0, 0);
     }
+    chan_daemon_metrics_subject_changed(subject);
     chan_log(CHAN_LOG_INFO, MODULE, "compatibility cleared scope=%s actor=%s",
              subject ? subject : "(global)", chan_request_actor(req));
     error = chan_reply_json(req, 200, json_pack("{s:s}", "compatibilityLevel", level));

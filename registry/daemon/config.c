@@ -13,6 +13,7 @@
 #include "chan/common.h"
 
 #include "config.h"
+#include "reconciler.h"
 
 typedef enum option_type {
     OPT_STRING, /**< char *, NULL when empty */
@@ -72,6 +73,37 @@ static const option_def options[] = {
      "PostgreSQL connections"},
     {"schema-cache", "CHANREG_SCHEMA_CACHE", OPT_INT, FIELD(schema_cache_size), "10000", 0,
      10000000, "N", "schemas kept in memory for lookups by id; 0 disables"},
+    {"registration-max-age-days", "CHANREG_REGISTRATION_MAX_AGE_DAYS", OPT_INT,
+     FIELD(registration_max_age_days), "90", 1, 36500, "DAYS",
+     "consumer registrations not renewed for DAYS are flagged stale"},
+    {"deprecation-warning-days", "CHANREG_DEPRECATION_WARNING_DAYS", OPT_INT,
+     FIELD(deprecation_warning_days), "30", 0, 3650, "DAYS",
+     "warn consumer registrations DAYS before a channel's deprecation date"},
+    {"kafka-bootstrap", "CHANREG_KAFKA_BOOTSTRAP", OPT_STRING, FIELD(kafka_bootstrap), NULL, 0, 0,
+     "HOST:PORT[,...]", "Kafka brokers for ACL admission; empty: no Kafka work at all"},
+    {"kafka-config-file", "CHANREG_KAFKA_CONFIG_FILE", OPT_STRING, FIELD(kafka_config_file), NULL,
+     0, 0, "FILE", "librdkafka properties (KEY=VALUE lines), e.g. security.protocol, sasl.*"},
+    {"acl-mode", "CHANREG_ACL_MODE", OPT_STRING, FIELD(acl_mode), "plan", 0, 0, "MODE",
+     "off, plan (compute and expose, never change) or apply"},
+    {"reconcile-interval", "CHANREG_RECONCILE_INTERVAL", OPT_INT, FIELD(reconcile_interval), "60",
+     1, 86400, "SECONDS", "time between two reconciler passes"},
+    {"reconcile-backoff-min-ms", "CHANREG_RECONCILE_BACKOFF_MIN_MS", OPT_INT,
+     FIELD(reconcile_backoff_min_ms), "2000", 10, 3600000, "MS",
+     "retry delay after a failed pass, doubled per failure"},
+    {"reconcile-backoff-max-ms", "CHANREG_RECONCILE_BACKOFF_MAX_MS", OPT_INT,
+     FIELD(reconcile_backoff_max_ms), "300000", 10, 86400000, "MS", "cap of the retry delay"},
+    {"kafka-timeout-ms", "CHANREG_KAFKA_TIMEOUT_MS", OPT_INT, FIELD(kafka_timeout_ms), "10000", 100,
+     300000, "MS", "timeout of each Kafka admin request"},
+    {"producer-check", "CHANREG_PRODUCER_CHECK", OPT_BOOL, FIELD(producer_check), "false", 0, 0,
+     NULL, "sample the channels' topics and count messages outside their contract"},
+    {"producer-check-sample", "CHANREG_PRODUCER_CHECK_SAMPLE", OPT_INT,
+     FIELD(producer_check_sample), "100", 1, 1000000, "N", "producer check: check 1 message in N"},
+    {"producer-check-interval", "CHANREG_PRODUCER_CHECK_INTERVAL", OPT_INT,
+     FIELD(producer_check_interval), "30", 1, 86400, "SECONDS",
+     "producer check: re-read the channels' contracts every SECONDS"},
+    {"producer-check-max-rate", "CHANREG_PRODUCER_CHECK_MAX_RATE", OPT_INT,
+     FIELD(producer_check_max_rate), "1000", 1, 1000000, "N",
+     "producer check: read at most N messages per second"},
 };
 
 /* getopt_long values of the options outside the table. */
@@ -273,6 +305,10 @@ static int validate(chan_config *config, chan_error *err)
     if (config->auth_reads && config->n_tokens == 0)
         return chan_error_set(err, CHAN_EINVALID,
                               "--auth-reads needs a token: set --token or --token-file");
+    if (config->producer_check && config->kafka_bootstrap == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "--producer-check needs --kafka-bootstrap");
+    if ((error = chan_reconciler_check_config(config, err)) < 0)
+        return error;
     return 0;
 }
 

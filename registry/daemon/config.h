@@ -47,6 +47,21 @@ typedef struct chan_config {
     int64_t db_pool_size;        /**< PostgreSQL connections */
     int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */
 
+    /* Lifecycle, Kafka admission and producer checks. */
+    int64_t registration_max_age_days; /**< consumer registrations older are stale */
+    int64_t deprecation_warning_days;  /**< warn this many days before deprecation */
+    char *kafka_bootstrap;             /**< "HOST:PORT,...", NULL: no Kafka work at all */
+    char *kafka_config_file;           /**< librdkafka properties file, or NULL */
+    char *acl_mode;                    /**< "off", "plan" or "apply" (reconciler.h) */
+    int64_t reconcile_interval;        /**< seconds between reconciler passes */
+    int64_t reconcile_backoff_min_ms;  /**< first retry delay after a failed pass */
+    int64_t reconcile_backoff_max_ms;  /**< cap of the retry delay */
+    int64_t kafka_timeout_ms;          /**< per Kafka admin request */
+    bool producer_check;               /**< sample managed topics (sampler.h) */
+    int64_t producer_check_sample;     /**< check 1 message in N */
+    int64_t producer_check_interval;   /**< seconds between contract refreshes */
+    int64_t producer_check_max_rate;   /**< messages read per second at most */
+
     /* Derived by chan_config_load. */
     char *listen_host;        /**< host part of listen */
     unsigned int listen_port; /**< port part of listen (0: any free port) */

@@ -24,6 +24,9 @@
 
 #include "api.h"
 #include "config.h"
+#include "daemon_metrics.h"
+#include "reconciler.h"
+#include "sampler.h"
 #include "schema_cache.h"
 #include "server.h"
 
@@ -94,10 +97,12 @@ int main(int argc, char **argv)
     chan_store *store = NULL;
     chan_schema_cache *cache = NULL;
     chan_server *server = NULL;
+    chan_reconciler *reconciler = NULL;
+    chan_producer_check *producer_check = NULL;
     chan_error err = CHAN_ERROR_INIT;
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
     chan_server_options opts;
-    chan_route_table tables[3];
+    chan_route_table tables[5];
     double deadline;
     int status = EXIT_OK;
 
@@ -143,12 +148,28 @@ int main(int argc, char **argv)
                                    CHAN_CONTENT_TYPE_SR};
     tables[2] = (chan_route_table){chan_api_channels_routes, chan_api_channels_routes_count,
                                    CHAN_CONTENT_TYPE_JSON};
+    tables[3] = (chan_route_table){chan_api_metrics_routes, chan_api_metrics_routes_count,
+                                   CHAN_CONTENT_TYPE_JSON};
+    tables[4] =
+        (chan_route_table){chan_api_acl_routes, chan_api_acl_routes_count, CHAN_CONTENT_TYPE_JSON};
+    if (chan_reconciler_new(&reconciler, config, store, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up Kafka admission: %s", err.message);
+        status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
+        goto cleanup;
+    }
+    chan_api_acl_set_reconciler(reconciler);
     memset(&opts, 0, sizeof(opts));
     opts.config = config;
     opts.store = store;
     opts.schema_cache = cache;
     opts.tables = tables;
     opts.n_tables = CHAN_ARRAY_SIZE(tables);
+    opts.observer = chan_daemon_metrics_observe_request;
+    if (chan_daemon_metrics_init(&err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up the metrics: %s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
     if (chan_server_start(&server, &opts, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot start the HTTP server: %s", err.message);
         status = EXIT_RUNTIME;
@@ -162,6 +183,17 @@ int main(int argc, char **argv)
         status = EXIT_RUNTIME;
         goto cleanup;
     }
+    if (chan_reconciler_start(reconciler, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "%s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
+    if (chan_producer_check_new(&producer_check, config, store, &err) < 0 ||
+        chan_producer_check_start(producer_check, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot start the producer check: %s", err.message);
+        status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
+        goto cleanup;
+    }
 
     while (!stop_signal)
         sleep_ms(200);
@@ -171,6 +203,8 @@ int main(int argc, char **argv)
              (long long)config->shutdown_timeout);
     chan_server_quiesce(server);
     deadline = now_s() + (double)config->shutdown_timeout;
+    (void)chan_reconciler_stop(reconciler, config->shutdown_timeout * 1000);
+    (void)chan_producer_check_stop(producer_check, config->shutdown_timeout * 1000);
     while (chan_server_active_requests(server) > 0 && now_s() < deadline && stop_count < 2)
         sleep_ms(20);
     if (stop_count >= 2)
@@ -183,8 +217,21 @@ cleanup:
     if (server && config->port_file)
         (void)unlink(config->port_file);
     chan_server_free(server);
+    if (!chan_producer_check_stop(producer_check, 0)) {
+        /* Still inside a Kafka or store call: it keeps using the store until the exit. */
+        producer_check = NULL;
+        store = NULL;
+    }
+    chan_producer_check_free(producer_check);
+    if (!chan_reconciler_stop(reconciler, 0)) {
+        /* Still inside a broker call: it keeps using the store until the exit. */
+        reconciler = NULL;
+        store = NULL;
+    }
+    chan_reconciler_free(reconciler);
     chan_store_free(store);
     chan_schema_cache_free(cache);
+    chan_daemon_metrics_shutdown();
     chan_config_free(config);
     if (status == EXIT_OK)
         chan_log(CHAN_LOG_INFO, MODULE, "stopped");

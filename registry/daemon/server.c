@@ -80,6 +80,8 @@ struct chan_request {
     chan_buf body;
     bool too_big;
     bool replied;
+    kv *extra_headers; /* added by chan_reply_header, sent with the reply */
+    size_t n_extra_headers;
     unsigned int status;
     struct timespec start;
 };
@@ -557,6 +559,7 @@ static int queue(chan_request *req, unsigned int status, struct MHD_Response *re
                  const char *content_type)
 {
     enum MHD_Result ok;
+    size_t i;
 
     if (resp == NULL)
         return CHAN_EINTERNAL;
@@ -568,6 +571,8 @@ static int queue(chan_request *req, unsigned int status, struct MHD_Response *re
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, "X-Request-Id", req->request_id);
+    for (i = 0; i < req->n_extra_headers; i++)
+        MHD_add_response_header(resp, req->extra_headers[i].key, req->extra_headers[i].value);
     if (status == 405 && req->allow[0])
         MHD_add_response_header(resp, "Allow", req->allow);
     if (status == 401)
@@ -582,6 +587,15 @@ static int queue(chan_request *req, unsigned int status, struct MHD_Response *re
     req->replied = true;
     req->status = status;
     return 0;
+}
+
+void chan_reply_header(chan_request *req, const char *name, const char *value)
+{
+    req->extra_headers = chan_xreallocarray(req->extra_headers, req->n_extra_headers + 1,
+                                            sizeof(*req->extra_headers));
+    req->extra_headers[req->n_extra_headers].key = chan_xstrdup(name);
+    req->extra_headers[req->n_extra_headers].value = chan_xstrdup(value);
+    req->n_extra_headers++;
 }
 
 int chan_reply_raw(chan_request *req, unsigned int status, const char *content_type,
@@ -813,6 +827,11 @@ static void request_free(chan_request *req)
         free(req->query[i].value);
     }
     free(req->query);
+    for (i = 0; i < req->n_extra_headers; i++) {
+        free(req->extra_headers[i].key);
+        free(req->extra_headers[i].value);
+    }
+    free(req->extra_headers);
     chan_buf_dispose(&req->body);
     free(req->method);
     free(req->path);

@@ -232,6 +232,12 @@ bool chan_request_shutting_down(const chan_request *req);
 int chan_reply_json(chan_request *req, unsigned int status, json_t *body);
 
 /**
+ * Add a header (name and value copied) to the reply the handler sends next,
+ * e.g. "Warning".  Values must not contain CR or LF.
+ */
+void chan_reply_header(chan_request *req, const char *name, const char *value);
+
+/**
  * Reply with bytes already rendered (copied).
  * @param content_type e.g. CHAN_CONTENT_TYPE_JSON or "text/plain; charset=utf-8"
  */

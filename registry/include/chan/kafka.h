@@ -3,6 +3,11 @@
  * bindings on a cluster and apply a chan_acl_plan, through librdkafka's
  * Admin API.  This is the only module that includes rdkafka.h.
  *
+ * It also holds the producer check (see docs/producer-check.md): a pure
+ * classifier of messages against a channel's contract (the
+ * x-channel-contract-version header and the Confluent wire-format schema
+ * id) and a sampling consumer that applies it to the managed topics.
+ *
  * Every request waits at most the configured timeout (a describe of many
  * resources runs up to 32 requests at once).  Errors are mapped to:
  *  - CHAN_EUNAVAILABLE: no broker reachable, the controller unknown, a
@@ -24,6 +29,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "chan/acl.h"
 #include "chan/error.h"
@@ -193,6 +199,194 @@ int chan_kafka_apply(chan_kafka_report **out, chan_kafka *k, const chan_acl_plan
  */
 int chan_kafka_reconcile(chan_kafka_report **out, chan_kafka *k, const chan_acl_set *desired,
                          const chan_acl_scope *scope, bool dry_run, chan_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Producer check: classify sampled messages against the contract      */
+/* ------------------------------------------------------------------ */
+
+/** The header in which producers name the contract's schema version they produce with. */
+#define CHAN_KAFKA_VERSION_HEADER "x-channel-contract-version"
+
+/** Magic byte and length of the Confluent wire format prefix (0, then a big-endian id). */
+#define CHAN_KAFKA_WIRE_MAGIC      0
+#define CHAN_KAFKA_WIRE_PREFIX_LEN 5
+
+/**
+ * What chan_kafka_classify_message found.  A message gets one verdict: the
+ * first check that fails, in the order of this enum.
+ */
+typedef enum chan_kafka_verdict {
+    CHAN_KAFKA_VERDICT_OK = 0,              /**< version and schema id agree with the contract */
+    CHAN_KAFKA_VERDICT_TOMBSTONE,           /**< NULL value: not checked, not a mismatch */
+    CHAN_KAFKA_VERDICT_MISSING_HEADER,      /**< no x-channel-contract-version header */
+    CHAN_KAFKA_VERDICT_BAD_HEADER,          /**< the header is not a positive decimal integer */
+    CHAN_KAFKA_VERDICT_UNKNOWN_VERSION,     /**< the header names a version not in the contract */
+    CHAN_KAFKA_VERDICT_NOT_WIRE_FORMAT,     /**< shorter than 5 bytes or no magic byte 0 */
+    CHAN_KAFKA_VERDICT_UNKNOWN_SCHEMA_ID,   /**< the id is none of the contract's versions' ids */
+    CHAN_KAFKA_VERDICT_VERSION_ID_MISMATCH, /**< the id is another version's */
+} chan_kafka_verdict;
+
+/** Number of verdicts (for per-verdict counters). */
+#define CHAN_KAFKA_VERDICT_COUNT ((int)CHAN_KAFKA_VERDICT_VERSION_ID_MISMATCH + 1)
+
+/** One version of a channel's contract and its registered schema id. */
+typedef struct chan_kafka_contract_version {
+    int version;       /**< the subject's version number, >= 1 */
+    int64_t schema_id; /**< the global schema id registered for it */
+} chan_kafka_contract_version;
+
+/** What producers of one channel may send.  All pointers are borrowed. */
+typedef struct chan_kafka_contract {
+    const char *channel; /**< the topic */
+    const chan_kafka_contract_version *versions;
+    size_t n_versions;
+} chan_kafka_contract;
+
+/** The parts of one message the check reads.  All pointers are borrowed. */
+typedef struct chan_kafka_message_view {
+    bool has_version_header;    /**< the header is present (the last one counts) */
+    const void *version_header; /**< its value; NULL for a header with a null value */
+    size_t version_header_len;
+    const void *value; /**< NULL: a tombstone */
+    size_t value_len;
+} chan_kafka_message_view;
+
+/**
+ * Check one message against a contract.  Pure: no I/O, no allocation, any
+ * bytes are accepted.
+ *
+ * The header must be the decimal digits of a positive integer ("3", "03";
+ * not "0", "-1", " 3", "3 ", "+3", "3.0"), else BAD_HEADER; a positive
+ * integer that is no version of the contract (however large) is
+ * UNKNOWN_VERSION.  The value must start with the magic byte 0 and a 4-byte
+ * big-endian schema id (a 5-byte value is an empty Avro body and passes).
+ * The message is OK when the id is the one registered for the header's
+ * version; when the id belongs to another of the contract's versions it is
+ * VERSION_ID_MISMATCH, else UNKNOWN_SCHEMA_ID.
+ *
+ * @param[out] out_version   the header's version, or -1 when missing or
+ *                           not a positive integer (saturated at INT64_MAX);
+ *                           may be NULL
+ * @param[out] out_schema_id the value's schema id, or -1 when it has none;
+ *                           may be NULL
+ * @return the verdict
+ */
+chan_kafka_verdict chan_kafka_classify_message(int64_t *out_version, int64_t *out_schema_id,
+                                               const chan_kafka_contract *contract,
+                                               const chan_kafka_message_view *msg);
+
+/** "ok", "tombstone", "missing_header", "bad_header", ... (static string). */
+const char *chan_kafka_verdict_name(chan_kafka_verdict verdict);
+
+/** True for the verdicts that count as a contract mismatch (all but OK and TOMBSTONE). */
+bool chan_kafka_verdict_is_mismatch(chan_kafka_verdict verdict);
+
+/* ------------------------------------------------------------------ */
+/* Producer check: the sampler                                         */
+/* ------------------------------------------------------------------ */
+
+/**
+ * A consumer that reads the managed topics from their end and checks a
+ * sample of the messages.  It never joins a consumer group and never commits
+ * an offset: partitions are assigned directly (assign, not subscribe) at
+ * their current end offset, so real consumers are not disturbed and a
+ * restart starts again at the end.
+ *
+ * One thread drives a sampler (set_contracts and poll are not thread-safe);
+ * chan_kafka_sampler_stats may be read from any thread.
+ */
+typedef struct chan_kafka_sampler chan_kafka_sampler;
+
+typedef struct chan_kafka_sampler_options {
+    unsigned int version;          /**< CHAN_KAFKA_SAMPLER_OPTIONS_VERSION */
+    const char *bootstrap_servers; /**< "host:port,..."; required */
+    /** Extra librdkafka properties, as for chan_kafka_options. */
+    const char *const *config;
+    size_t n_config;
+    const char *group_id;            /**< NULL: "chanreg-sampler" (never joined, never committed) */
+    const char *client_id;           /**< NULL: "chanreg-sampler" */
+    unsigned int sample_every;       /**< check 1 message of N; 0: 100; 1 checks every one */
+    unsigned int max_messages_per_s; /**< messages read per second at most; 0: 1000 */
+    int timeout_ms;                  /**< metadata and offset requests; 0: 10000 */
+} chan_kafka_sampler_options;
+
+#define CHAN_KAFKA_SAMPLER_OPTIONS_VERSION 1
+#define CHAN_KAFKA_SAMPLER_OPTIONS_INIT                                                            \
+    {                                                                                              \
+        CHAN_KAFKA_SAMPLER_OPTIONS_VERSION, NULL, NULL, 0, NULL, NULL, 0, 0, 0                     \
+    }
+
+/** One checked message that is outside its channel's contract. */
+typedef struct chan_kafka_mismatch {
+    const char *channel; /**< the topic (borrowed for the callback's duration) */
+    chan_kafka_verdict verdict;
+    int32_t partition;
+    int64_t offset;
+    int64_t version;   /**< the header's version, -1 when none */
+    int64_t schema_id; /**< the value's schema id, -1 when none */
+} chan_kafka_mismatch;
+
+/** Called by chan_kafka_sampler_poll once per mismatch, on the polling thread. */
+typedef void (*chan_kafka_mismatch_fn)(void *ctx, const chan_kafka_mismatch *mismatch);
+
+/** Counters since the sampler was opened. */
+typedef struct chan_kafka_sampler_stats {
+    uint64_t read;    /**< messages read from the managed topics */
+    uint64_t checked; /**< messages sampled and classified (tombstones included) */
+    uint64_t by_verdict[CHAN_KAFKA_VERDICT_COUNT]; /**< checked messages per verdict */
+    size_t topics;                                 /**< managed topics currently assigned */
+    size_t partitions;                             /**< partitions currently assigned */
+} chan_kafka_sampler_stats;
+
+/**
+ * Create the sampler's consumer.  Nothing is assigned until
+ * chan_kafka_sampler_set_contracts.
+ *
+ * @param[out] out the sampler (free with chan_kafka_sampler_free), NULL on failure
+ * @return 0 or CHAN_EINVALID (missing bootstrap servers, bad option or
+ *         librdkafka property: err names it)
+ */
+int chan_kafka_sampler_open(chan_kafka_sampler **out, const chan_kafka_sampler_options *opts,
+                            chan_error *err);
+
+/**
+ * Close the consumer (no offsets are committed) and free the sampler.
+ * Waits at most about the configured timeout.  NULL-safe.
+ */
+void chan_kafka_sampler_free(chan_kafka_sampler *sampler);
+
+/**
+ * Replace the contracts (copied) and bring the assignment up to date: the
+ * partitions of topics that left are unassigned; partitions of new topics,
+ * and new partitions of known topics, are assigned at their end offset, so
+ * that every message produced after this call returns is read.  Topics that
+ * do not exist on the cluster yet are skipped and looked for again on the
+ * next call; call it periodically even when the contracts did not change.
+ *
+ * @return 0, or CHAN_EUNAVAILABLE when the cluster's metadata could not be
+ *         read (the contracts are still replaced, the assignment is kept),
+ *         CHAN_EINVALID for a contract without a channel name
+ */
+int chan_kafka_sampler_set_contracts(chan_kafka_sampler *sampler,
+                                     const chan_kafka_contract *contracts, size_t n,
+                                     chan_error *err);
+
+/**
+ * Read messages for timeout_ms (less when nothing more arrives), check 1 in
+ * sample_every of the messages of managed topics, and call cb for each
+ * mismatch.  At most max_messages_per_s messages are read per second: when
+ * the current second's budget is spent the call waits for the next second,
+ * or until timeout_ms is over, without reading.  Messages of topics without
+ * a contract are dropped (they count against the budget).
+ *
+ * @param[out] out_read messages read during the call; may be NULL
+ * @return 0 (errors of individual partitions are logged, not returned)
+ */
+int chan_kafka_sampler_poll(size_t *out_read, chan_kafka_sampler *sampler, int timeout_ms,
+                            chan_kafka_mismatch_fn cb, void *ctx, chan_error *err);
+
+/** Copy the counters into out (thread-safe). */
+void chan_kafka_sampler_stats_get(chan_kafka_sampler_stats *out, chan_kafka_sampler *sampler);
 
 #ifdef __cplusplus
 }

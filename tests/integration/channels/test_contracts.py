@@ -269,7 +269,8 @@ class GetChannelTest(ChannelsTestCase):
         billing = got["consumers"][1]
         self.assertEqual(set(billing), {"name", "principal", "group", "scenario", "sla_p99_ms",
                                         "peak_rate_msgs", "degradation", "registered_at",
-                                        "renewed_at", "age_days"})
+                                        "renewed_at", "age_days", "stale"})
+        self.assertIs(billing["stale"], False)
         expected = dict(contract["consumers"][0])
         for key, value in expected.items():
             self.assertEqual(billing[key], value, key)

@@ -27,9 +27,10 @@ faults and read what the peer saw; each command gets one JSON line back:
     acls                                    the stored ACLs
     reset                                   clear ACLs, counters, faults
 
-Usage: kafka_acl_peer.py --ready-file FILE [--host 127.0.0.1]
-The peer binds two free ports and writes "BROKER_PORT CONTROL_PORT\n" to
-FILE once it accepts connections.  It exits on SIGTERM or when its standard
+Usage: kafka_acl_peer.py --ready-file FILE [--host 127.0.0.1] [--port N]
+The peer binds two free ports (the Kafka one is N when given, so that a test
+can stop the peer and start it again at the same address) and writes
+"BROKER_PORT CONTROL_PORT\n" to FILE once it accepts connections.  It exits on SIGTERM or when its standard
 input reaches end of file (so that it never outlives the test that runs it).
 """
 
@@ -582,9 +583,10 @@ def main():
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--ready-file", required=True)
     ap.add_argument("--node-id", type=int, default=1)
+    ap.add_argument("--port", type=int, default=0, help="Kafka port (default: a free one)")
     args = ap.parse_args()
 
-    broker = Server((args.host, 0), KafkaHandler)
+    broker = Server((args.host, args.port), KafkaHandler)
     broker.node_id = args.node_id
     broker.advertised = (args.host, broker.server_address[1])
     control = Server((args.host, 0), ControlHandler)

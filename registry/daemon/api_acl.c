@@ -1,0 +1,290 @@
+/*
+ * api_acl.c - Kafka admission endpoints of chanregd (see
+ * docs/kafka-admission.md):
+ *
+ *   GET  /v1/acl/plan               the ACL plan computed now against the broker
+ *   POST /v1/acl/apply              run one reconciler pass now (apply mode, leader)
+ *   GET  /v1/acl/status             the reconciler's last pass, leader flag, mode
+ *   GET  /v1/admission/{principal}  which channels a principal may read and write, and why
+ *
+ * The first three need a reconciler (--kafka-bootstrap); without one the
+ * plan and apply answer 503 with error code 50310.  The admission check
+ * reads the store only and needs no broker.
+ *
+ * API error codes of this module:
+ *   40920 ACLs are not applied in this --acl-mode
+ *   40921 this daemon is not the leader
+ *   42220 not a principal ("Type:name")      42221 bad as_of date
+ *   50310 Kafka is not configured             50311 the pass failed (broker or store)
+ *   50312 the stored contracts give no valid ACL set
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "chan/common.h"
+#include "chan/error.h"
+#include "chan/store.h"
+
+#include "api.h"
+#include "config.h"
+#include "reconciler.h"
+
+#define MODULE "api"
+
+#define E_MODE           40920
+#define E_NOT_LEADER     40921
+#define E_BAD_PRINCIPAL  42220
+#define E_BAD_DATE       42221
+#define E_NO_KAFKA       50310
+#define E_PASS_FAILED    50311
+#define E_BAD_CONTRACTS  50312
+#define PRINCIPAL_MAX    1024
+#define NO_KAFKA_MESSAGE "Kafka is not configured: start chanregd with --kafka-bootstrap"
+
+/* Set once by main.c before the server starts; read-only afterwards. */
+static chan_reconciler *reconciler;
+
+void chan_api_acl_set_reconciler(chan_reconciler *r)
+{
+    reconciler = r;
+}
+
+/* ------------------------------------------------------------------ */
+/* /v1/acl                                                              */
+/* ------------------------------------------------------------------ */
+
+static int acl_plan(chan_request *req, chan_error *err)
+{
+    json_t *doc = NULL;
+    int error;
+
+    if (reconciler == NULL)
+        return chan_reply_error(req, E_NO_KAFKA, "%s", NO_KAFKA_MESSAGE);
+    error = chan_reconciler_plan(reconciler, &doc, err);
+    if (error == CHAN_EINVALID)
+        return chan_http_error(err, CHAN_EINTERNAL, E_BAD_CONTRACTS,
+                               "The stored contracts do not give a valid ACL set: %s",
+                               err->message);
+    if (error < 0)
+        return error;
+    return chan_reply_json(req, 200, doc);
+}
+
+static int acl_apply(chan_request *req, chan_error *err)
+{
+    json_t *doc = NULL;
+    int error;
+
+    if (reconciler == NULL)
+        return chan_reply_error(req, E_NO_KAFKA, "%s", NO_KAFKA_MESSAGE);
+    if (chan_reconciler_mode(reconciler) != CHAN_ACL_MODE_APPLY)
+        return chan_reply_error(req, E_MODE,
+                                "ACLs are not applied in --acl-mode %s: this daemon only "
+                                "plans. Start it with --acl-mode apply.",
+                                chan_acl_mode_name(chan_reconciler_mode(reconciler)));
+    error = chan_reconciler_apply(reconciler, &doc, err);
+    if (doc == NULL) {
+        if (error == CHAN_ECONFLICT)
+            return chan_reply_error(req, E_NOT_LEADER,
+                                    "This daemon is not the leader; another daemon reconciles "
+                                    "the ACLs. Ask it, or see GET /v1/acl/status.");
+        return error < 0 ? error : chan_http_error(err, CHAN_EINTERNAL, 50000, "no report");
+    }
+    chan_log(CHAN_LOG_INFO, MODULE, "acl apply requested actor=%s ok=%s request_id=%s",
+             chan_request_actor(req), error == 0 ? "true" : "false", chan_request_id(req));
+    if (error < 0) {
+        json_object_set_new(doc, "error_code", json_integer(E_PASS_FAILED));
+        json_object_set_new(doc, "message", json_string(err->message));
+        return chan_reply_json(req, chan_http_status_of(E_PASS_FAILED), doc);
+    }
+    return chan_reply_json(req, 200, doc);
+}
+
+static int acl_status(chan_request *req, chan_error *err)
+{
+    const chan_config *config = chan_request_config(req);
+
+    if (reconciler == NULL)
+        return chan_reply_json(req, 200,
+                               json_pack("{s:b,s:s,s:b,s:b,s:n,s:s}", "kafka_configured", 0, "mode",
+                                         config->acl_mode ? config->acl_mode : "off", "running", 0,
+                                         "leader", 0, "last_pass", "message", NO_KAFKA_MESSAGE));
+    return chan_reply_json(req, 200, chan_reconciler_status(reconciler));
+}
+
+/* ------------------------------------------------------------------ */
+/* /v1/admission/{principal}                                            */
+/* ------------------------------------------------------------------ */
+
+/* "Type:name", printable ASCII/UTF-8 without control characters. */
+static bool principal_ok(const char *p)
+{
+    const char *colon = strchr(p, ':');
+    size_t n = strlen(p);
+
+    if (n == 0 || n > PRINCIPAL_MAX || colon == NULL || colon == p || colon[1] == '\0')
+        return false;
+    for (; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+/* Days since the epoch of "YYYY-MM-DD" (a stored date that does not parse never retires). */
+static bool date_days(int64_t *out, const char *s)
+{
+    return s != NULL && chan_date_parse(s, out);
+}
+
+static json_t *json_str(const char *s)
+{
+    json_t *j = s ? json_string(s) : NULL;
+
+    return j ? j : json_null();
+}
+
+static void add_denied(json_t *denied, const chan_channel_record *ch, const char *role,
+                       const char *consumer)
+{
+    char *reason;
+
+    if (consumer)
+        reason = chan_xasprintf("channel %s is retired since %s: the registration of consumer "
+                                "\"%s\" grants no access any more",
+                                ch->name, ch->deprecation_date, consumer);
+    else
+        reason = chan_xasprintf("channel %s is retired since %s: the producer registration "
+                                "grants no access any more",
+                                ch->name, ch->deprecation_date);
+    json_array_append_new(denied,
+                          json_pack("{s:o,s:s,s:o,s:o}", "channel", json_str(ch->name), "role",
+                                    role, "consumer", consumer ? json_str(consumer) : json_null(),
+                                    "reason", json_str(reason)));
+    free(reason);
+}
+
+static int admission(chan_request *req, chan_error *err)
+{
+    const char *principal = chan_request_param(req, "principal");
+    const char *as_of = chan_request_query(req, "as_of");
+    chan_channel_record **channels = NULL;
+    json_t *read = json_array(), *write = json_array(), *denied = json_array(), *doc;
+    int64_t today, dep;
+    size_t n = 0, i, k;
+    char today_text[16];
+    char *message;
+    int error = 0;
+
+    if (principal == NULL || !principal_ok(principal)) {
+        error =
+            chan_reply_error(req, E_BAD_PRINCIPAL,
+                             "Not a Kafka principal: expected Type:name, e.g. User:billing-svc.");
+        goto cleanup;
+    }
+    if (as_of != NULL) {
+        if (!chan_date_parse(as_of, &today)) {
+            error = chan_reply_error(req, E_BAD_DATE, "as_of must be a date YYYY-MM-DD.");
+            goto cleanup;
+        }
+        snprintf(today_text, sizeof(today_text), "%s", as_of);
+    } else {
+        time_t now = time(NULL);
+        struct tm tm;
+
+        today = chan_date_today();
+        if (gmtime_r(&now, &tm) == NULL ||
+            strftime(today_text, sizeof(today_text), "%Y-%m-%d", &tm) == 0)
+            today_text[0] = '\0';
+    }
+    if ((error = chan_store_channel_list(chan_request_store(req), &channels, &n, NULL, err)) < 0)
+        goto cleanup;
+
+    for (i = 0; i < n; i++) {
+        const chan_channel_record *ch = channels[i];
+        bool retired = date_days(&dep, ch->deprecation_date) && dep <= today;
+
+        for (k = 0; k < ch->n_consumers; k++) {
+            const chan_consumer_record *c = &ch->consumers[k];
+            char *reason;
+
+            if (c->principal == NULL || strcmp(c->principal, principal) != 0)
+                continue;
+            if (retired) {
+                add_denied(denied, ch, "consumer", c->name);
+                continue;
+            }
+            reason = chan_xasprintf("registered consumer \"%s\" of channel %s: READ and DESCRIBE "
+                                    "on the topic, READ on group %s%s%s",
+                                    c->name, ch->name, c->group,
+                                    ch->deprecation_date ? "; access ends on " : "",
+                                    ch->deprecation_date ? ch->deprecation_date : "");
+            json_array_append_new(read,
+                                  json_pack("{s:o,s:o,s:o,s:o}", "channel", json_str(ch->name),
+                                            "group", json_str(c->group), "consumer",
+                                            json_str(c->name), "reason", json_str(reason)));
+            free(reason);
+        }
+        for (k = 0; k < ch->n_producers; k++) {
+            const chan_producer_record *pr = &ch->producers[k];
+            char *reason;
+
+            if (pr->principal == NULL || strcmp(pr->principal, principal) != 0)
+                continue;
+            if (retired) {
+                add_denied(denied, ch, "producer", NULL);
+                continue;
+            }
+            reason = chan_xasprintf("registered producer of channel %s: WRITE and DESCRIBE on the "
+                                    "topic%s%s",
+                                    ch->name, ch->deprecation_date ? "; access ends on " : "",
+                                    ch->deprecation_date ? ch->deprecation_date : "");
+            json_array_append_new(write, json_pack("{s:o,s:o}", "channel", json_str(ch->name),
+                                                   "reason", json_str(reason)));
+            free(reason);
+        }
+    }
+
+    if (json_array_size(read) + json_array_size(write) + json_array_size(denied) == 0)
+        message = chan_xasprintf("%s is not registered on any channel: it gets no access to the "
+                                 "registry's topics",
+                                 principal);
+    else
+        message = chan_xasprintf("%s may read %zu and write %zu channel(s); %zu registration(s) "
+                                 "grant nothing",
+                                 principal, json_array_size(read), json_array_size(write),
+                                 json_array_size(denied));
+    doc = json_object();
+    json_object_set_new(doc, "principal", json_str(principal));
+    json_object_set_new(doc, "as_of", json_str(today_text));
+    json_object_set_new(
+        doc, "registered",
+        json_boolean(json_array_size(read) + json_array_size(write) + json_array_size(denied) > 0));
+    json_object_set(doc, "read", read);
+    json_object_set(doc, "write", write);
+    json_object_set(doc, "denied", denied);
+    json_object_set_new(doc, "message", json_str(message));
+    free(message);
+    error = chan_reply_json(req, 200, doc);
+
+cleanup:
+    json_decref(read);
+    json_decref(write);
+    json_decref(denied);
+    chan_channel_record_list_free(channels, n);
+    return error;
+}
+
+const chan_route chan_api_acl_routes[] = {
+    {"GET", "/v1/acl/plan", acl_plan, CHAN_SCOPE_READ},
+    {"POST", "/v1/acl/apply", acl_apply, CHAN_SCOPE_WRITE},
+    {"GET", "/v1/acl/status", acl_status, CHAN_SCOPE_READ},
+    {"GET", "/v1/admission/{principal}", admission, CHAN_SCOPE_READ},
+};
+
+const size_t chan_api_acl_routes_count = CHAN_ARRAY_SIZE(chan_api_acl_routes);

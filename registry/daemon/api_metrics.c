@@ -1,0 +1,179 @@
+/*
+ * api_metrics.c - contract health endpoints of chanregd: GET /metrics (the
+ * Prometheus text rendering of daemon_metrics.c) and GET /v1/lifecycle (stale
+ * consumer registrations and channels approaching or past their deprecation
+ * and retirement dates).  See docs/metrics.md and docs/api-channels.md.
+ *
+ * Lifecycle rules, with today in UTC and the limits of config.h:
+ *  - a consumer registration is stale when it was neither made nor renewed
+ *    for more than --registration-max-age-days days;
+ *  - a channel is deprecating while its deprecation date is 1 to
+ *    --deprecation-warning-days days ahead, deprecated from that date on,
+ *    and retired from its retirement date on (the retirement date is read
+ *    from the stored contract document; a retired channel is listed only
+ *    under "retired").
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "chan/common.h"
+#include "chan/metrics.h"
+#include "chan/store.h"
+
+#include "api.h"
+#include "config.h"
+#include "daemon_metrics.h"
+
+#define MODULE "metrics"
+
+#define SECONDS_PER_DAY 86400
+
+/* GET /metrics */
+static int get_metrics(chan_request *req, chan_error *err)
+{
+    chan_buf text = CHAN_BUF_INIT;
+    int error;
+
+    error =
+        chan_daemon_metrics_render(&text, chan_request_store(req), chan_request_config(req), err);
+    if (error < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "scrape failed error=\"%s\" request_id=%s", err->message,
+                 chan_request_id(req));
+        goto cleanup;
+    }
+    error = chan_reply_raw(req, 200, CHAN_METRICS_CONTENT_TYPE, chan_buf_cstr(&text), text.len);
+
+cleanup:
+    chan_buf_dispose(&text);
+    return error;
+}
+
+/* Days since 1970-01-01 as "YYYY-MM-DD". */
+static json_t *json_day(int64_t days)
+{
+    time_t t = (time_t)(days * SECONDS_PER_DAY);
+    struct tm tm;
+    char buf[32];
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%d", &tm) == 0)
+        return json_null();
+    return json_string(buf);
+}
+
+/* Unix seconds as RFC 3339 UTC. */
+static json_t *json_time(int64_t t)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[64];
+
+    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_null();
+    return json_string(buf);
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+    json_t *j = s ? json_string(s) : NULL;
+
+    return j ? j : json_null();
+}
+
+/*
+** The retirement date of a stored contract document ("YYYY-MM-DD"), copied
+** into buf; false when the document has none (or is not JSON).
+*/
+static bool retirement_date(char *buf, size_t size, const char *document)
+{
+    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
+    const char *s = json_string_value(json_object_get(doc, "retirement_date"));
+    bool found = s != NULL && strlen(s) < size;
+
+    if (found)
+        snprintf(buf, size, "%s", s);
+    json_decref(doc);
+    return found;
+}
+
+/* GET /v1/lifecycle */
+static int get_lifecycle(chan_request *req, chan_error *err)
+{
+    const chan_config *config = chan_request_config(req);
+    chan_channel_filter filter = CHAN_CHANNEL_FILTER_INIT;
+    chan_channel_record **list = NULL;
+    json_t *stale = json_array(), *deprecating = json_array(), *deprecated = json_array();
+    json_t *retired = json_array();
+    int64_t now = (int64_t)time(NULL), today = chan_date_today();
+    int64_t max_age = config->registration_max_age_days * SECONDS_PER_DAY;
+    size_t n = 0, i, k;
+    int error;
+
+    if ((error = chan_store_channel_list(chan_request_store(req), &list, &n, &filter, err)) < 0)
+        goto cleanup;
+    for (i = 0; i < n; i++) {
+        const chan_channel_record *rec = list[i];
+        char retire[32];
+        int64_t dep_day = 0, ret_day = 0;
+        bool has_dep = rec->deprecation_date && chan_date_parse(rec->deprecation_date, &dep_day);
+        bool has_ret = retirement_date(retire, sizeof(retire), rec->document) &&
+                       chan_date_parse(retire, &ret_day);
+
+        for (k = 0; k < rec->n_consumers; k++) {
+            const chan_consumer_record *c = &rec->consumers[k];
+            int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
+
+            if (now - since <= max_age)
+                continue;
+            json_array_append_new(stale, json_pack("{s:o,s:o,s:I,s:o}", "channel",
+                                                   json_str_or_null(rec->name), "consumer",
+                                                   json_str_or_null(c->name), "age_days",
+                                                   (json_int_t)((now - since) / SECONDS_PER_DAY),
+                                                   "renewed_at", json_time(since)));
+        }
+        if (has_ret && ret_day <= today) {
+            json_array_append_new(
+                retired,
+                json_pack("{s:o,s:o,s:s,s:I}", "channel", json_str_or_null(rec->name),
+                          "deprecation_date", json_str_or_null(rec->deprecation_date),
+                          "retirement_date", retire, "days_since", (json_int_t)(today - ret_day)));
+        } else if (has_dep && dep_day <= today) {
+            json_array_append_new(
+                deprecated,
+                json_pack("{s:o,s:o,s:o,s:I}", "channel", json_str_or_null(rec->name),
+                          "deprecation_date", json_str_or_null(rec->deprecation_date),
+                          "retirement_date", has_ret ? json_string(retire) : json_null(),
+                          "days_since", (json_int_t)(today - dep_day)));
+        } else if (has_dep && dep_day - today <= config->deprecation_warning_days) {
+            json_array_append_new(
+                deprecating, json_pack("{s:o,s:o,s:I}", "channel", json_str_or_null(rec->name),
+                                       "deprecation_date", json_str_or_null(rec->deprecation_date),
+                                       "days_left", (json_int_t)(dep_day - today)));
+        }
+    }
+    error = chan_reply_json(req, 200,
+                            json_pack("{s:o,s:I,s:O,s:O,s:O,s:O}", "as_of", json_day(today),
+                                      "registration_max_age_days",
+                                      (json_int_t)config->registration_max_age_days,
+                                      "stale_registrations", stale, "deprecating", deprecating,
+                                      "deprecated", deprecated, "retired", retired));
+
+cleanup:
+    json_decref(stale);
+    json_decref(deprecating);
+    json_decref(deprecated);
+    json_decref(retired);
+    chan_channel_record_list_free(list, n);
+    return error;
+}
+
+const chan_route chan_api_metrics_routes[] = {
+    {"GET", "/metrics", get_metrics, CHAN_SCOPE_READ},
+    {"GET", "/v1/lifecycle", get_lifecycle, CHAN_SCOPE_READ},
+};
+
+const size_t chan_api_metrics_routes_count = CHAN_ARRAY_SIZE(chan_api_metrics_routes);

@@ -1,0 +1,546 @@
+/*
+ * daemon_metrics.c - chanregd's metrics registry and the per-scrape
+ * recomputation of the gauges that come from the store (see
+ * daemon_metrics.h and docs/metrics.md).
+ *
+ * Two locks: state_lock guards the per-subject table (outcome counters and
+ * cached figures) and is held only for short lookups, never across a store
+ * call; scrape_lock serializes scrapes, which reset and refill the gauges
+ * before rendering.  The chan_metrics registry has its own lock.
+ *
+ * Per-subject figures that need one query per subject are cached: the number
+ * of live versions for VERSIONS_TTL seconds, the compatibility rate of the
+ * stored version chain for CHAIN_TTL seconds.  A registration, a
+ * compatibility verdict, a delete or a change of compatibility level in a
+ * subject drops its cached figures at once (a change of the global level
+ * drops every chain figure); the time limits cover changes made by other
+ * instances sharing a PostgreSQL store.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chan/avro.h"
+#include "chan/metrics.h"
+#include "chan/version.h"
+
+#include "config.h"
+#include "daemon_metrics.h"
+
+#define MODULE "metrics"
+
+#define VERSIONS_TTL    60
+#define CHAIN_TTL       300
+#define SECONDS_PER_DAY 86400.0
+
+/* What is known about one subject. */
+typedef struct subject_entry {
+    char *subject;
+    double compatible;   /* verdicts since start-up */
+    double incompatible; /* verdicts since start-up */
+    bool versions_known;
+    int64_t versions_at; /* when n_versions was read */
+    size_t n_versions;   /* live versions */
+    bool chain_known;
+    int64_t chain_at;
+    double chain_rate;
+    unsigned long generation; /* bumped by every change, so a late scrape keeps out */
+} subject_entry;
+
+typedef struct daemon_metrics {
+    chan_metrics *registry;
+    chan_metric_family *http_requests;
+    chan_metric_family *http_duration;
+    chan_metric_family *channels;
+    chan_metric_family *consumers;
+    chan_metric_family *schema_versions;
+    chan_metric_family *compat_rate;
+    chan_metric_family *registrations;
+    chan_metric_family *age_days;
+    chan_metric_family *producer_mismatch;
+    chan_metric_family *reconcile_runs;
+    chan_metric_family *reconcile_errors;
+    chan_metric_family *build_info;
+    subject_entry *subjects;
+    size_t n_subjects;
+} daemon_metrics;
+
+static daemon_metrics *state = NULL;
+static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t scrape_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const double duration_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                          0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
+
+/* ------------------------------------------------------------------ */
+/* Set-up                                                              */
+/* ------------------------------------------------------------------ */
+
+static int define(chan_metric_family **out, daemon_metrics *m, const char *name, const char *help,
+                  chan_metric_type type, const char *const *labels, size_t n_labels,
+                  chan_error *err)
+{
+    return chan_metrics_family(
+        out, m->registry, name, help, type, labels, n_labels,
+        type == CHAN_METRIC_HISTOGRAM ? duration_buckets : NULL,
+        type == CHAN_METRIC_HISTOGRAM ? CHAN_ARRAY_SIZE(duration_buckets) : 0, err);
+}
+
+static void free_state(daemon_metrics *m)
+{
+    size_t i;
+
+    if (m == NULL)
+        return;
+    for (i = 0; i < m->n_subjects; i++)
+        free(m->subjects[i].subject);
+    free(m->subjects);
+    chan_metrics_free(m->registry);
+    free(m);
+}
+
+int chan_daemon_metrics_init(chan_error *err)
+{
+    static const char *const l_http[] = {"route", "method", "status"};
+    static const char *const l_route[] = {"route"};
+    static const char *const l_channel[] = {"channel"};
+    static const char *const l_result[] = {"channel", "result"};
+    static const char *const l_consumer[] = {"channel", "consumer"};
+    static const char *const l_version[] = {"version"};
+    daemon_metrics *m = chan_xcalloc(1, sizeof(*m));
+    int error = 0;
+
+    m->registry = chan_metrics_new();
+    if ((error = define(&m->compat_rate, m, "channel_schema_compatibility_rate",
+                        "Share of compatible schema registrations and checks on the channel's "
+                        "subject (stored version chain when none since start-up)",
+                        CHAN_METRIC_GAUGE, l_channel, 1, err)) < 0 ||
+        (error = define(&m->registrations, m, "channel_schema_registrations_total",
+                        "Schema registrations and compatibility checks on the channel's subject "
+                        "since start-up, by verdict",
+                        CHAN_METRIC_COUNTER, l_result, 2, err)) < 0 ||
+        (error = define(&m->age_days, m, "consumer_registration_age_days",
+                        "Days since the consumer's registration or last renewal", CHAN_METRIC_GAUGE,
+                        l_consumer, 2, err)) < 0 ||
+        (error = define(&m->producer_mismatch, m, "producer_schema_version_mismatch_count",
+                        "Sampled messages whose schema version is not in the channel's contract",
+                        CHAN_METRIC_COUNTER, l_channel, 1, err)) < 0 ||
+        (error = define(&m->channels, m, "chanreg_channels", "Channels stored in the registry",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->consumers, m, "chanreg_consumers",
+                        "Consumers registered on all channels", CHAN_METRIC_GAUGE, NULL, 0, err)) <
+            0 ||
+        (error = define(&m->schema_versions, m, "chanreg_schema_versions",
+                        "Live (not soft-deleted) schema versions of all subjects",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->http_requests, m, "chanreg_http_requests_total",
+                        "HTTP requests answered, by route pattern, method and status",
+                        CHAN_METRIC_COUNTER, l_http, 3, err)) < 0 ||
+        (error = define(&m->http_duration, m, "chanreg_http_request_duration_seconds",
+                        "Time from request start to completion, by route pattern",
+                        CHAN_METRIC_HISTOGRAM, l_route, 1, err)) < 0 ||
+        (error = define(&m->reconcile_runs, m, "chanreg_reconcile_runs_total",
+                        "Kafka ACL reconcile passes", CHAN_METRIC_COUNTER, NULL, 0, err)) < 0 ||
+        (error = define(&m->reconcile_errors, m, "chanreg_reconcile_errors_total",
+                        "Kafka ACL reconcile passes that failed", CHAN_METRIC_COUNTER, NULL, 0,
+                        err)) < 0 ||
+        (error = define(&m->build_info, m, "chanreg_build_info",
+                        "Always 1; the version label names the running build", CHAN_METRIC_GAUGE,
+                        l_version, 1, err)) < 0)
+        goto cleanup;
+    {
+        const char *v[] = {CHAN_VERSION_STRING};
+
+        chan_metric_set(m->build_info, v, 1);
+    }
+    chan_metric_add(m->reconcile_runs, NULL, 0);
+    chan_metric_add(m->reconcile_errors, NULL, 0);
+
+    pthread_mutex_lock(&state_lock);
+    free_state(state);
+    state = m;
+    m = NULL;
+    pthread_mutex_unlock(&state_lock);
+
+cleanup:
+    free_state(m);
+    return error;
+}
+
+void chan_daemon_metrics_shutdown(void)
+{
+    pthread_mutex_lock(&scrape_lock);
+    pthread_mutex_lock(&state_lock);
+    free_state(state);
+    state = NULL;
+    pthread_mutex_unlock(&state_lock);
+    pthread_mutex_unlock(&scrape_lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The entry of subject, created when missing.  Call with state_lock held and state set. */
+static subject_entry *subject_get(const char *subject)
+{
+    subject_entry *e;
+    size_t i;
+
+    for (i = 0; i < state->n_subjects; i++)
+        if (strcmp(state->subjects[i].subject, subject) == 0)
+            return &state->subjects[i];
+    state->subjects =
+        chan_xreallocarray(state->subjects, state->n_subjects + 1, sizeof(*state->subjects));
+    e = &state->subjects[state->n_subjects++];
+    memset(e, 0, sizeof(*e));
+    e->subject = chan_xstrdup(subject);
+    return e;
+}
+
+/* The method as a label: the usual ones as they are, anything else "other" (bounded series). */
+static const char *known_method(const char *method)
+{
+    static const char *const methods[] = {"GET",    "HEAD",  "POST",   "PUT",
+                                          "DELETE", "PATCH", "OPTIONS"};
+    size_t i;
+
+    for (i = 0; method && i < CHAN_ARRAY_SIZE(methods); i++)
+        if (strcmp(method, methods[i]) == 0)
+            return methods[i];
+    return "other";
+}
+
+void chan_daemon_metrics_observe_request(void *ctx, const char *method, const char *route,
+                                         unsigned int status, double duration_ms)
+{
+    char code[16];
+    const char *labels[3];
+    const char *route_label[1];
+
+    (void)ctx;
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        snprintf(code, sizeof(code), "%u", status);
+        labels[0] = route;
+        labels[1] = known_method(method);
+        labels[2] = code;
+        route_label[0] = route;
+        chan_metric_add(state->http_requests, labels, 1);
+        chan_metric_observe(state->http_duration, route_label, duration_ms / 1000.0);
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chan_daemon_metrics_schema_outcome(const char *subject, bool compatible)
+{
+    subject_entry *e;
+
+    if (subject == NULL)
+        return;
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        e = subject_get(subject);
+        if (compatible)
+            e->compatible += 1;
+        else
+            e->incompatible += 1;
+        e->versions_known = false;
+        e->chain_known = false;
+        e->generation++;
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chan_daemon_metrics_subject_changed(const char *subject)
+{
+    subject_entry *e;
+    size_t i;
+
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL && subject != NULL) {
+        e = subject_get(subject);
+        e->versions_known = false;
+        e->chain_known = false;
+        e->generation++;
+    } else if (state != NULL) {
+        for (i = 0; i < state->n_subjects; i++) {
+            state->subjects[i].chain_known = false;
+            state->subjects[i].generation++;
+        }
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chan_daemon_metrics_reconcile_run(bool ok)
+{
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        chan_metric_add(state->reconcile_runs, NULL, 1);
+        if (!ok)
+            chan_metric_add(state->reconcile_errors, NULL, 1);
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chan_daemon_metrics_producer_mismatch(const char *channel)
+{
+    const char *labels[1];
+
+    if (channel == NULL)
+        return;
+    labels[0] = channel;
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL)
+        chan_metric_add(state->producer_mismatch, labels, 1);
+    pthread_mutex_unlock(&state_lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Scrapes                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Effective compatibility level of subject: its own, else the global one, else the default. */
+static int effective_mode(chan_compat_mode *out, chan_store *store, const char *subject,
+                          const chan_config *config, chan_error *err)
+{
+    char *level = NULL;
+    int error;
+
+    error = chan_store_config_get(store, &level, subject, err);
+    if (error == CHAN_ENOTFOUND)
+        error = chan_store_config_get(store, &level, NULL, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        error = 0;
+        level = chan_xstrdup(config->default_compatibility);
+    }
+    if (error < 0)
+        return error;
+    if (chan_compat_mode_parse(out, level) != 0)
+        error = chan_error_set(err, CHAN_EINTERNAL, "unknown compatibility level \"%s\"", level);
+    free(level);
+    return error;
+}
+
+/*
+** Share of consecutive pairs of live versions of subject (oldest first)
+** where the newer passes `mode` against the older.  1 with fewer than two
+** versions.  A stored schema that does not parse makes its pairs fail.
+*/
+static int chain_rate(double *out, chan_store *store, const char *subject, chan_compat_mode mode,
+                      chan_error *err)
+{
+    int *numbers = NULL;
+    size_t n = 0, i, passed = 0;
+    chan_avro_schema **schemas = NULL;
+    int error;
+
+    *out = 1.0;
+    error = chan_store_subject_versions(store, &numbers, &n, subject, false, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        return 0;
+    }
+    if (error < 0)
+        return error;
+    schemas = chan_xcalloc(n + 1, sizeof(*schemas));
+    for (i = 0; i < n; i++) {
+        chan_schema_version *v = NULL;
+
+        error = chan_store_version_get(store, &v, subject, numbers[i], false, err);
+        if (error == CHAN_ENOTFOUND) { /* deleted meanwhile */
+            chan_error_clear(err);
+            error = 0;
+            continue;
+        }
+        if (error < 0)
+            goto cleanup;
+        if (chan_avro_schema_parse(&schemas[i], v->schema, strlen(v->schema), NULL) < 0)
+            schemas[i] = NULL;
+        chan_schema_version_free(v);
+    }
+    for (i = 1; i < n; i++) {
+        const chan_avro_schema *previous[1] = {schemas[i - 1]};
+
+        if (schemas[i] == NULL || schemas[i - 1] == NULL)
+            continue;
+        if (mode == CHAN_COMPAT_NONE ||
+            chan_avro_check_mode(mode, schemas[i], previous, 1, NULL) == 0)
+            passed++;
+    }
+    if (n >= 2)
+        *out = (double)passed / (double)(n - 1);
+
+cleanup:
+    for (i = 0; schemas && i < n; i++)
+        chan_avro_schema_free(schemas[i]);
+    free(schemas);
+    free(numbers);
+    return error;
+}
+
+/* Copy of the cached figures of subject (zeroed when unknown).  Takes state_lock. */
+static subject_entry subject_snapshot(const char *subject)
+{
+    subject_entry copy;
+    size_t i;
+
+    memset(&copy, 0, sizeof(copy));
+    pthread_mutex_lock(&state_lock);
+    for (i = 0; state && i < state->n_subjects; i++) {
+        if (strcmp(state->subjects[i].subject, subject) == 0) {
+            copy = state->subjects[i];
+            copy.subject = NULL;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&state_lock);
+    return copy;
+}
+
+/* Total live versions of every subject, from the cache or the store. */
+static int count_versions(double *out, chan_store *store, int64_t now, chan_error *err)
+{
+    char **subjects = NULL;
+    size_t n = 0, i;
+    double total = 0;
+    int error;
+
+    if ((error = chan_store_subject_list(store, &subjects, &n, false, err)) < 0)
+        return error;
+    for (i = 0; i < n; i++) {
+        subject_entry e = subject_snapshot(subjects[i]);
+        int *numbers = NULL;
+        size_t n_numbers = 0;
+
+        if (e.versions_known && now - e.versions_at < VERSIONS_TTL) {
+            total += (double)e.n_versions;
+            continue;
+        }
+        error = chan_store_subject_versions(store, &numbers, &n_numbers, subjects[i], false, err);
+        free(numbers);
+        if (error == CHAN_ENOTFOUND) {
+            chan_error_clear(err);
+            error = 0;
+            n_numbers = 0;
+        }
+        if (error < 0)
+            goto cleanup;
+        total += (double)n_numbers;
+        pthread_mutex_lock(&state_lock);
+        if (state) {
+            subject_entry *s = subject_get(subjects[i]);
+
+            if (s->generation == e.generation) {
+                s->versions_known = true;
+                s->versions_at = now;
+                s->n_versions = n_numbers;
+            }
+        }
+        pthread_mutex_unlock(&state_lock);
+    }
+    *out = total;
+
+cleanup:
+    chan_store_string_list_free(subjects, n);
+    return error;
+}
+
+/* Set the compatibility figures of one channel. */
+static int channel_compat(const chan_channel_record *rec, chan_store *store,
+                          const chan_config *config, int64_t now, chan_error *err)
+{
+    const char *ch[1] = {rec->name};
+    const char *ok[2] = {rec->name, "compatible"};
+    const char *bad[2] = {rec->name, "incompatible"};
+    subject_entry e;
+    chan_compat_mode mode;
+    double rate;
+    int error;
+
+    if (rec->subject == NULL)
+        return 0;
+    e = subject_snapshot(rec->subject);
+    chan_metric_add(state->registrations, ok, e.compatible);
+    chan_metric_add(state->registrations, bad, e.incompatible);
+    if (e.compatible + e.incompatible > 0) {
+        chan_metric_set(state->compat_rate, ch, e.compatible / (e.compatible + e.incompatible));
+        return 0;
+    }
+    if (e.chain_known && now - e.chain_at < CHAIN_TTL) {
+        chan_metric_set(state->compat_rate, ch, e.chain_rate);
+        return 0;
+    }
+    if ((error = effective_mode(&mode, store, rec->subject, config, err)) < 0)
+        return error;
+    if ((error = chain_rate(&rate, store, rec->subject, mode, err)) < 0)
+        return error;
+    chan_metric_set(state->compat_rate, ch, rate);
+    pthread_mutex_lock(&state_lock);
+    if (state) {
+        subject_entry *s = subject_get(rec->subject);
+
+        /* A change that arrived meanwhile makes the figure out of date. */
+        if (s->generation == e.generation) {
+            s->chain_known = true;
+            s->chain_at = now;
+            s->chain_rate = rate;
+        }
+    }
+    pthread_mutex_unlock(&state_lock);
+    return 0;
+}
+
+int chan_daemon_metrics_render(chan_buf *out, chan_store *store, const chan_config *config,
+                               chan_error *err)
+{
+    chan_channel_filter filter = CHAN_CHANNEL_FILTER_INIT;
+    chan_channel_record **list = NULL;
+    size_t n = 0, i, k, n_consumers = 0;
+    int64_t now = (int64_t)time(NULL);
+    double versions = 0;
+    int error = 0;
+
+    pthread_mutex_lock(&scrape_lock);
+    if (state == NULL) {
+        error = chan_error_set(err, CHAN_EINTERNAL, "metrics are not initialised");
+        goto cleanup;
+    }
+    if ((error = chan_store_channel_list(store, &list, &n, &filter, err)) < 0)
+        goto cleanup;
+    if ((error = count_versions(&versions, store, now, err)) < 0)
+        goto cleanup;
+
+    chan_metric_family_reset(state->compat_rate);
+    chan_metric_family_reset(state->registrations);
+    chan_metric_family_reset(state->age_days);
+    for (i = 0; i < n; i++) {
+        const chan_channel_record *rec = list[i];
+        const char *ch[1] = {rec->name};
+
+        for (k = 0; k < rec->n_consumers; k++) {
+            const chan_consumer_record *c = &rec->consumers[k];
+            const char *labels[2] = {rec->name, c->name};
+            int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
+            double age = since > 0 && now > since ? (double)(now - since) / SECONDS_PER_DAY : 0;
+
+            chan_metric_set(state->age_days, labels, age);
+        }
+        n_consumers += rec->n_consumers;
+        /* Every managed channel has the series, 0 until the sampler counts. */
+        chan_metric_add(state->producer_mismatch, ch, 0);
+        if ((error = channel_compat(rec, store, config, now, err)) < 0)
+            goto cleanup;
+    }
+    chan_metric_set(state->channels, NULL, (double)n);
+    chan_metric_set(state->consumers, NULL, (double)n_consumers);
+    chan_metric_set(state->schema_versions, NULL, versions);
+    chan_metrics_render(state->registry, out);
+
+cleanup:
+    pthread_mutex_unlock(&scrape_lock);
+    chan_channel_record_list_free(list, n);
+    return error;
+}

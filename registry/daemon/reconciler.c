@@ -1,0 +1,881 @@
+/*
+ * reconciler.c - the Kafka admission loop of chanregd (see reconciler.h):
+ * a thread that keeps the broker's ACLs equal to what the stored contracts
+ * grant, with leader election, capped exponential backoff with jitter on
+ * failures, and the last pass kept for GET /v1/acl/status.
+ *
+ * Locks: pass_mu serializes passes (the loop's and POST /v1/acl/apply's) and
+ * guards the leader election; mu guards the shared state (stop flag, last
+ * pass, counters) and goes with cv, on which the loop sleeps between passes.
+ * pass_mu is always taken before mu, never the other way round.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chan/acl.h"
+#include "chan/common.h"
+#include "chan/kafka.h"
+#include "chan/leader.h"
+
+#include "config.h"
+#include "daemon_metrics.h"
+#include "reconciler.h"
+
+#define MODULE "reconcile"
+
+/** The name daemons compete for (chan_leader_key derives the PostgreSQL key). */
+#define LEADER_NAME "acl-reconciler"
+/** Property used to check other properties without creating a client. */
+#define CHECK_PROPERTY "chanreg.check.only"
+/** Largest properties file read. */
+#define PROPERTIES_MAX (1u << 20)
+
+/* The outcome of one pass. */
+typedef struct pass_result {
+    bool ran;     /* false: skipped (not the leader, or stopping) */
+    bool leader;  /* leader when the pass started */
+    bool ok;      /* ran and succeeded */
+    bool dry_run; /* plan mode */
+    bool known;   /* the broker's ACLs were read completely */
+    int code;     /* 0 or CHAN_E* */
+    char error[CHAN_ERROR_MESSAGE_MAX];
+    const char *trigger; /* "loop" or "api" (static strings) */
+    int64_t started_ms;  /* unix time in ms */
+    double duration_ms;
+    size_t channels, desired, to_create, to_delete, unchanged, bypasses;
+    size_t created, deleted, failed, skipped;
+    bool deletes_refused;
+} pass_result;
+
+struct chan_reconciler {
+    chan_store *store;
+    chan_acl_mode mode;
+    chan_kafka *kafka;
+    chan_leader *leader; /* NULL in mode off */
+    int64_t interval_ms;
+    int64_t backoff_min_ms;
+    int64_t backoff_max_ms;
+
+    pthread_mutex_t pass_mu;
+
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* CLOCK_MONOTONIC */
+    pthread_t thread;
+    bool thread_started;
+    bool stopping;
+    bool finished; /* the thread has left its loop */
+    bool is_leader;
+    bool have_last;
+    pass_result last;
+    unsigned int consecutive_failures;
+    int64_t backoff_ms;   /* delay chosen after the last failed pass, 0 after success */
+    int64_t next_pass_ms; /* monotonic ms of the next loop pass, 0 when none planned */
+    uint64_t passes, failures, skipped_passes;
+    uint64_t rng; /* xorshift state for the jitter */
+};
+
+/* ------------------------------------------------------------------ */
+/* Small helpers                                                        */
+/* ------------------------------------------------------------------ */
+
+int chan_acl_mode_parse(chan_acl_mode *out, const char *s)
+{
+    if (s == NULL)
+        return CHAN_EINVALID;
+    if (strcmp(s, "off") == 0)
+        *out = CHAN_ACL_MODE_OFF;
+    else if (strcmp(s, "plan") == 0)
+        *out = CHAN_ACL_MODE_PLAN;
+    else if (strcmp(s, "apply") == 0)
+        *out = CHAN_ACL_MODE_APPLY;
+    else
+        return CHAN_EINVALID;
+    return 0;
+}
+
+const char *chan_acl_mode_name(chan_acl_mode mode)
+{
+    switch (mode) {
+    case CHAN_ACL_MODE_OFF:
+        return "off";
+    case CHAN_ACL_MODE_PLAN:
+        return "plan";
+    case CHAN_ACL_MODE_APPLY:
+        return "apply";
+    }
+    return "unknown";
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* RFC 3339 UTC time with milliseconds of a unix time in ms. */
+static json_t *json_time_ms(int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    char buf[48], out[64];
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+        return json_null();
+    snprintf(out, sizeof(out), "%s.%03dZ", buf, (int)(ms % 1000));
+    return json_string(out);
+}
+
+static uint64_t next_random(chan_reconciler *r)
+{
+    uint64_t x = r->rng;
+
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    r->rng = x;
+    return x;
+}
+
+/*
+** The delay before the next attempt after `failures` consecutive failures:
+** min * 2^(failures-1), capped at max, then "equal jitter" (a random point
+** in the upper half), so that daemons that failed together spread out.
+** Caller holds mu.
+*/
+static int64_t backoff_delay(chan_reconciler *r, unsigned int failures)
+{
+    int64_t base = r->backoff_min_ms;
+    unsigned int i;
+
+    for (i = 1; i < failures && base < r->backoff_max_ms; i++)
+        base *= 2;
+    if (base > r->backoff_max_ms)
+        base = r->backoff_max_ms;
+    if (base < 2)
+        return base;
+    return base - base / 2 + (int64_t)(next_random(r) % (uint64_t)(base / 2 + 1));
+}
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                        */
+/* ------------------------------------------------------------------ */
+
+void chan_kafka_properties_dispose(chan_kafka_properties *p)
+{
+    size_t i;
+
+    if (p == NULL)
+        return;
+    for (i = 0; i < 2 * p->n; i++)
+        free(p->pairs[i]);
+    free(p->pairs);
+    free(p->lines);
+    p->pairs = NULL;
+    p->lines = NULL;
+    p->n = 0;
+}
+
+static char *trim(char *s)
+{
+    size_t n;
+
+    while (*s == ' ' || *s == '\t' || *s == '\r')
+        s++;
+    n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+static bool printable(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
+int chan_kafka_properties_load(chan_kafka_properties *out, const char *path, chan_error *err)
+{
+    chan_kafka_properties p = {NULL, NULL, 0};
+    char *text = NULL, *line, *next;
+    size_t len = 0;
+    int error = 0, lineno = 0;
+
+    memset(out, 0, sizeof(*out));
+    if ((error = chan_file_read(&text, &len, path, PROPERTIES_MAX, err)) < 0) {
+        chan_error_prefix(err, "--kafka-config-file");
+        goto cleanup;
+    }
+    if (strlen(text) != len) {
+        error = chan_error_set(err, CHAN_EINVALID, "%s: the file contains a NUL byte", path);
+        goto cleanup;
+    }
+    for (line = text; line && *line; line = next) {
+        char *eq, *key, *value;
+
+        lineno++;
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        line = trim(line);
+        if (*line == '\0' || *line == '#' || *line == '!')
+            continue;
+        eq = strchr(line, '=');
+        if (eq == NULL) {
+            error = chan_error_set(err, CHAN_EINVALID, "%s:%d: expected KEY=VALUE", path, lineno);
+            goto cleanup;
+        }
+        *eq = '\0';
+        key = trim(line);
+        value = trim(eq + 1);
+        if (*key == '\0') {
+            error = chan_error_set(err, CHAN_EINVALID, "%s:%d: empty property name", path, lineno);
+            goto cleanup;
+        }
+        if (!printable(key) || !printable(value)) {
+            error = chan_error_set(err, CHAN_EINVALID, "%s:%d: control character in the line", path,
+                                   lineno);
+            goto cleanup;
+        }
+        if (strcmp(key, "bootstrap.servers") == 0 || strcmp(key, "metadata.broker.list") == 0) {
+            error = chan_error_set(err, CHAN_EINVALID,
+                                   "%s:%d: %s is not allowed here; use --kafka-bootstrap", path,
+                                   lineno, key);
+            goto cleanup;
+        }
+        for (size_t i = 0; i < p.n; i++) {
+            if (strcmp(p.pairs[2 * i], key) == 0) {
+                error =
+                    chan_error_set(err, CHAN_EINVALID, "%s:%d: property %s already set on line %d",
+                                   path, lineno, key, p.lines[i]);
+                goto cleanup;
+            }
+        }
+        p.pairs = chan_xreallocarray(p.pairs, 2 * (p.n + 1), sizeof(*p.pairs));
+        p.lines = chan_xreallocarray(p.lines, p.n + 1, sizeof(*p.lines));
+        p.pairs[2 * p.n] = chan_xstrdup(key);
+        p.pairs[2 * p.n + 1] = chan_xstrdup(value);
+        p.lines[p.n] = lineno;
+        p.n++;
+    }
+    *out = p;
+    memset(&p, 0, sizeof(p));
+
+cleanup:
+    chan_kafka_properties_dispose(&p);
+    free(text);
+    return error;
+}
+
+/*
+** Check each property with librdkafka without creating a client: open with
+** the property followed by one that does not exist, so that the open stops
+** at the latter when the former was accepted.  A refused property is
+** reported at its line.
+*/
+static int check_properties(const chan_kafka_properties *props, const char *path, chan_error *err)
+{
+    static const char expected[] = "kafka: property " CHECK_PROPERTY ":";
+    size_t i;
+
+    for (i = 0; i < props->n; i++) {
+        chan_kafka_options o = CHAN_KAFKA_OPTIONS_INIT;
+        const char *pairs[4] = {props->pairs[2 * i], props->pairs[2 * i + 1], CHECK_PROPERTY, "1"};
+        chan_error perr = CHAN_ERROR_INIT;
+        chan_kafka *k = NULL;
+        int rc;
+
+        o.bootstrap_servers = "localhost:9092";
+        o.config = pairs;
+        o.n_config = 2;
+        rc = chan_kafka_open(&k, &o, &perr);
+        chan_kafka_free(k); /* never created: the last property fails */
+        if (rc == 0)
+            return chan_error_set(err, CHAN_EINTERNAL,
+                                  "cannot check Kafka properties: a test client was created");
+        if (strncmp(perr.message, expected, sizeof(expected) - 1) != 0)
+            return chan_error_set(err, CHAN_EINVALID, "%s:%d: %s", path, props->lines[i],
+                                  perr.message);
+    }
+    return 0;
+}
+
+int chan_reconciler_check_config(const chan_config *config, chan_error *err)
+{
+    chan_kafka_properties props = {NULL, NULL, 0};
+    chan_acl_mode mode;
+    int error = 0;
+
+    if (chan_acl_mode_parse(&mode, config->acl_mode) < 0)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--acl-mode: expected off, plan or apply, got \"%s\"",
+                              config->acl_mode ? config->acl_mode : "");
+    if (config->reconcile_backoff_min_ms > config->reconcile_backoff_max_ms)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--reconcile-backoff-min-ms (%lld) is above "
+                              "--reconcile-backoff-max-ms (%lld)",
+                              (long long)config->reconcile_backoff_min_ms,
+                              (long long)config->reconcile_backoff_max_ms);
+    if (config->kafka_bootstrap && !printable(config->kafka_bootstrap))
+        return chan_error_set(err, CHAN_EINVALID, "--kafka-bootstrap: control character");
+    if (config->kafka_config_file == NULL)
+        return 0;
+    if ((error = chan_kafka_properties_load(&props, config->kafka_config_file, err)) < 0)
+        goto cleanup;
+    error = check_properties(&props, config->kafka_config_file, err);
+
+cleanup:
+    chan_kafka_properties_dispose(&props);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+/* Life cycle                                                           */
+/* ------------------------------------------------------------------ */
+
+int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_store *store,
+                        chan_error *err)
+{
+    chan_kafka_properties props = {NULL, NULL, 0};
+    chan_kafka_options ko = CHAN_KAFKA_OPTIONS_INIT;
+    pthread_condattr_t cattr;
+    chan_reconciler *r = NULL;
+    chan_acl_mode mode;
+    int error = 0;
+
+    *out = NULL;
+    if (chan_acl_mode_parse(&mode, config->acl_mode) < 0)
+        return chan_error_set(err, CHAN_EINVALID, "--acl-mode: expected off, plan or apply");
+    if (config->kafka_bootstrap == NULL || config->kafka_bootstrap[0] == '\0') {
+        if (mode != CHAN_ACL_MODE_OFF)
+            chan_log(CHAN_LOG_INFO, MODULE,
+                     "no --kafka-bootstrap: Kafka admission is off acl_mode=%s",
+                     chan_acl_mode_name(mode));
+        return 0;
+    }
+    if (config->kafka_config_file &&
+        (error = chan_kafka_properties_load(&props, config->kafka_config_file, err)) < 0)
+        goto cleanup;
+
+    r = chan_xcalloc(1, sizeof(*r));
+    r->store = store;
+    r->mode = mode;
+    r->interval_ms = config->reconcile_interval * 1000;
+    r->backoff_min_ms = config->reconcile_backoff_min_ms;
+    r->backoff_max_ms = config->reconcile_backoff_max_ms;
+    r->rng = (uint64_t)wall_ms() * UINT64_C(6364136223846793005) ^ (uint64_t)getpid();
+    if (r->rng == 0)
+        r->rng = 1;
+    pthread_mutex_init(&r->pass_mu, NULL);
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &cattr);
+    pthread_condattr_destroy(&cattr);
+
+    ko.bootstrap_servers = config->kafka_bootstrap;
+    ko.config = (const char *const *)props.pairs;
+    ko.n_config = props.n;
+    ko.timeout_ms = (int)config->kafka_timeout_ms;
+    ko.client_id = "chanregd";
+    if ((error = chan_kafka_open(&r->kafka, &ko, err)) < 0) {
+        /* Name the line of a refused property. */
+        for (size_t i = 0; err != NULL && i < props.n; i++) {
+            if (strstr(err->message, props.pairs[2 * i]) != NULL) {
+                chan_error_prefix(err, "%s:%d", config->kafka_config_file, props.lines[i]);
+                break;
+            }
+        }
+        goto cleanup;
+    }
+    if (mode != CHAN_ACL_MODE_OFF &&
+        (error = chan_leader_new(&r->leader, config->db, LEADER_NAME, err)) < 0)
+        goto cleanup;
+    chan_log(CHAN_LOG_INFO, MODULE,
+             "kafka admission acl_mode=%s bootstrap=%s properties=%zu interval_s=%lld "
+             "backoff_ms=%lld..%lld timeout_ms=%lld leader_election=%s%s%s",
+             chan_acl_mode_name(mode), config->kafka_bootstrap, props.n,
+             (long long)config->reconcile_interval, (long long)r->backoff_min_ms,
+             (long long)r->backoff_max_ms, (long long)config->kafka_timeout_ms,
+             r->leader ? chan_leader_kind_name(chan_leader_get_kind(r->leader)) : "none",
+             r->leader ? " target=" : "", r->leader ? chan_leader_target(r->leader) : "");
+    *out = r;
+    r = NULL;
+
+cleanup:
+    chan_reconciler_free(r);
+    chan_kafka_properties_dispose(&props);
+    return error;
+}
+
+void chan_reconciler_free(chan_reconciler *r)
+{
+    if (r == NULL)
+        return;
+    chan_leader_free(r->leader);
+    chan_kafka_free(r->kafka);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    pthread_mutex_destroy(&r->pass_mu);
+    free(r);
+}
+
+chan_acl_mode chan_reconciler_mode(const chan_reconciler *r)
+{
+    return r->mode;
+}
+
+static bool stopping(chan_reconciler *r)
+{
+    bool s;
+
+    pthread_mutex_lock(&r->mu);
+    s = r->stopping;
+    pthread_mutex_unlock(&r->mu);
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* Passes                                                               */
+/* ------------------------------------------------------------------ */
+
+static void fill_counts(pass_result *p, const chan_kafka_report *report)
+{
+    const chan_acl_plan *plan = report ? chan_kafka_report_plan(report) : NULL;
+
+    if (plan) {
+        p->to_create = chan_acl_set_count(chan_acl_plan_to_create(plan));
+        p->to_delete = chan_acl_set_count(chan_acl_plan_to_delete(plan));
+        p->unchanged = chan_acl_set_count(chan_acl_plan_unchanged(plan));
+        p->bypasses = chan_acl_set_count(chan_acl_plan_bypasses(plan));
+        p->deletes_refused = chan_acl_plan_deletes_refused(plan);
+        p->known = !p->deletes_refused;
+    }
+    if (report) {
+        p->created = chan_kafka_report_created(report);
+        p->deleted = chan_kafka_report_deleted(report);
+        p->failed = chan_kafka_report_failed(report);
+        p->skipped = chan_kafka_report_skipped(report);
+    }
+}
+
+/*
+** Read the channels and compute the desired bindings and scope.
+** On success the caller frees *out_desired and *out_scope.
+*/
+static int load_desired(chan_acl_set **out_desired, chan_acl_scope **out_scope, size_t *out_n,
+                        chan_store *store, chan_error *err)
+{
+    chan_channel_record **channels = NULL;
+    size_t n = 0;
+    int error;
+
+    *out_desired = NULL;
+    *out_scope = NULL;
+    *out_n = 0;
+    if ((error = chan_store_channel_list(store, &channels, &n, NULL, err)) < 0) {
+        chan_error_prefix(err, "store");
+        return error;
+    }
+    error = chan_acl_desired(out_desired, out_scope, (const chan_channel_record *const *)channels,
+                             n, NULL, err);
+    if (error < 0)
+        chan_error_prefix(err, "contracts");
+    *out_n = n;
+    chan_channel_record_list_free(channels, n);
+    return error;
+}
+
+static void log_pass(const chan_reconciler *r, const pass_result *p, int64_t backoff_ms,
+                     unsigned int failures)
+{
+    if (p->ok)
+        chan_log(CHAN_LOG_INFO, MODULE,
+                 "acl pass ok mode=%s trigger=%s leader=true channels=%zu desired=%zu create=%zu "
+                 "delete=%zu unchanged=%zu bypasses=%zu created=%zu deleted=%zu failed=%zu "
+                 "skipped=%zu duration_ms=%.1f",
+                 chan_acl_mode_name(r->mode), p->trigger, p->channels, p->desired, p->to_create,
+                 p->to_delete, p->unchanged, p->bypasses, p->created, p->deleted, p->failed,
+                 p->skipped, p->duration_ms);
+    else
+        chan_log(CHAN_LOG_WARN, MODULE,
+                 "acl pass failed mode=%s trigger=%s leader=%s actual_state=%s channels=%zu "
+                 "desired=%zu create=%zu delete=%zu created=%zu deleted=%zu failed=%zu "
+                 "skipped=%zu consecutive_failures=%u backoff_ms=%lld duration_ms=%.1f "
+                 "error=\"%s\"",
+                 chan_acl_mode_name(r->mode), p->trigger, p->leader ? "true" : "false",
+                 p->known ? "known" : "unknown", p->channels, p->desired, p->to_create,
+                 p->to_delete, p->created, p->deleted, p->failed, p->skipped, failures,
+                 (long long)backoff_ms, p->duration_ms, p->error);
+}
+
+/*
+** One pass: leader check, channels, desired set, reconcile.  Caller holds
+** pass_mu.  *out_report (may be NULL) gets the report when one was made.
+*/
+static void run_pass(chan_reconciler *r, pass_result *p, chan_kafka_report **out_report,
+                     const char *trigger)
+{
+    chan_acl_set *desired = NULL;
+    chan_acl_scope *scope = NULL;
+    chan_kafka_report *report = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    double t0 = monotonic_s();
+    bool leader = false;
+    int error = 0;
+
+    memset(p, 0, sizeof(*p));
+    p->trigger = trigger;
+    p->started_ms = wall_ms();
+    p->dry_run = r->mode != CHAN_ACL_MODE_APPLY;
+    if (out_report)
+        *out_report = NULL;
+
+    if (r->leader != NULL)
+        error = chan_leader_check(r->leader, &leader, &err);
+    else
+        leader = true;
+    pthread_mutex_lock(&r->mu);
+    if (r->is_leader != leader && error == 0)
+        chan_log(CHAN_LOG_INFO, MODULE, "%s leader=%s",
+                 leader ? "this daemon reconciles Kafka ACLs" : "another daemon reconciles",
+                 leader ? "true" : "false");
+    r->is_leader = leader;
+    pthread_mutex_unlock(&r->mu);
+    p->leader = leader;
+    if (error < 0)
+        goto failed;
+    if (!leader || stopping(r))
+        goto done;
+
+    p->ran = true;
+    if ((error = load_desired(&desired, &scope, &p->channels, r->store, &err)) < 0)
+        goto failed;
+    p->desired = chan_acl_set_count(desired);
+    if (stopping(r)) {
+        p->ran = false;
+        goto done;
+    }
+    error = chan_kafka_reconcile(&report, r->kafka, desired, scope, p->dry_run, &err);
+    fill_counts(p, report);
+    if (error < 0)
+        goto failed;
+    p->ok = true;
+    goto done;
+
+failed:
+    p->ran = true;
+    p->ok = false;
+    p->code = error;
+    snprintf(p->error, sizeof(p->error), "%s", err.message[0] ? err.message : chan_strerror(error));
+
+done:
+    p->duration_ms = (monotonic_s() - t0) * 1000.0;
+    if (out_report)
+        *out_report = report;
+    else
+        chan_kafka_report_free(report);
+    chan_acl_set_free(desired);
+    chan_acl_scope_free(scope);
+}
+
+/*
+** Record a pass that ran: counters, backoff, metrics, log line.  Returns
+** the delay before the next loop pass.  Caller holds pass_mu (not mu).
+*/
+static int64_t record_pass(chan_reconciler *r, const pass_result *p)
+{
+    int64_t delay;
+    unsigned int failures;
+
+    pthread_mutex_lock(&r->mu);
+    if (!p->ran) {
+        r->skipped_passes++;
+        r->backoff_ms = 0;
+        r->consecutive_failures = 0;
+        delay = r->interval_ms;
+        pthread_mutex_unlock(&r->mu);
+        chan_log(CHAN_LOG_DEBUG, MODULE, "acl pass skipped leader=%s",
+                 p->leader ? "true" : "false");
+        return delay;
+    }
+    r->passes++;
+    r->last = *p;
+    r->have_last = true;
+    if (p->ok) {
+        r->consecutive_failures = 0;
+        r->backoff_ms = 0;
+        delay = r->interval_ms;
+    } else {
+        r->failures++;
+        r->consecutive_failures++;
+        r->backoff_ms = backoff_delay(r, r->consecutive_failures);
+        delay = r->backoff_ms;
+    }
+    failures = r->consecutive_failures;
+    pthread_mutex_unlock(&r->mu);
+
+    chan_daemon_metrics_reconcile_run(p->ok);
+    log_pass(r, p, p->ok ? 0 : delay, failures);
+    return delay;
+}
+
+static void *loop_main(void *arg)
+{
+    chan_reconciler *r = arg;
+
+    for (;;) {
+        pass_result p;
+        int64_t delay, deadline;
+        struct timespec ts;
+
+        pthread_mutex_lock(&r->pass_mu);
+        run_pass(r, &p, NULL, "loop");
+        delay = stopping(r) ? 0 : record_pass(r, &p);
+        pthread_mutex_unlock(&r->pass_mu);
+
+        pthread_mutex_lock(&r->mu);
+        deadline = monotonic_ms() + delay;
+        r->next_pass_ms = deadline;
+        ts.tv_sec = (time_t)(deadline / 1000);
+        ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
+        while (!r->stopping && monotonic_ms() < deadline) {
+            int rc = pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+
+            if (rc == ETIMEDOUT)
+                break;
+        }
+        if (r->stopping) {
+            r->next_pass_ms = 0;
+            pthread_mutex_unlock(&r->mu);
+            break;
+        }
+        pthread_mutex_unlock(&r->mu);
+    }
+
+    pthread_mutex_lock(&r->mu);
+    r->finished = true;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+int chan_reconciler_start(chan_reconciler *r, chan_error *err)
+{
+    int rc;
+
+    if (r == NULL || r->mode == CHAN_ACL_MODE_OFF)
+        return 0;
+    rc = pthread_create(&r->thread, NULL, loop_main, r);
+    if (rc != 0)
+        return chan_error_set(err, CHAN_EINTERNAL, "cannot start the reconciler thread: %s",
+                              strerror(rc));
+    r->thread_started = true;
+    return 0;
+}
+
+bool chan_reconciler_stop(chan_reconciler *r, int64_t timeout_ms)
+{
+    int64_t deadline = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    struct timespec ts;
+    bool finished;
+
+    if (r == NULL || !r->thread_started)
+        return true;
+    ts.tv_sec = (time_t)(deadline / 1000);
+    ts.tv_nsec = (long)(deadline % 1000) * 1000000L;
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    pthread_cond_broadcast(&r->cv);
+    while (!r->finished) {
+        if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) == ETIMEDOUT)
+            break;
+    }
+    finished = r->finished;
+    pthread_mutex_unlock(&r->mu);
+    if (!finished) {
+        chan_log(CHAN_LOG_WARN, MODULE,
+                 "the reconciler did not stop within %lld ms; leaving it to the exit",
+                 (long long)timeout_ms);
+        return false;
+    }
+    pthread_join(r->thread, NULL);
+    r->thread_started = false;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* On demand: plan, apply, status                                       */
+/* ------------------------------------------------------------------ */
+
+static json_t *pass_json(const pass_result *p)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "started_at", json_time_ms(p->started_ms));
+    json_object_set_new(o, "duration_ms", json_real(p->duration_ms));
+    json_object_set_new(o, "trigger", json_string(p->trigger ? p->trigger : "loop"));
+    json_object_set_new(o, "dry_run", json_boolean(p->dry_run));
+    json_object_set_new(o, "ok", json_boolean(p->ok));
+    json_object_set_new(o, "leader", json_boolean(p->leader));
+    json_object_set_new(o, "error", p->ok ? json_null() : json_string(p->error));
+    json_object_set_new(o, "actual_state", json_string(p->known ? "known" : "unknown"));
+    json_object_set_new(o, "channels", json_integer((json_int_t)p->channels));
+    json_object_set_new(o, "desired", json_integer((json_int_t)p->desired));
+    json_object_set_new(o, "create", json_integer((json_int_t)p->to_create));
+    json_object_set_new(o, "delete", json_integer((json_int_t)p->to_delete));
+    json_object_set_new(o, "unchanged", json_integer((json_int_t)p->unchanged));
+    json_object_set_new(o, "bypasses", json_integer((json_int_t)p->bypasses));
+    json_object_set_new(o, "created", json_integer((json_int_t)p->created));
+    json_object_set_new(o, "deleted", json_integer((json_int_t)p->deleted));
+    json_object_set_new(o, "failed", json_integer((json_int_t)p->failed));
+    json_object_set_new(o, "skipped", json_integer((json_int_t)p->skipped));
+    json_object_set_new(o, "deletes_refused", json_boolean(p->deletes_refused));
+    return o;
+}
+
+/* Parse JSON text rendered by libchan (always valid); NULL stays NULL. */
+static json_t *parse_rendered(char *text)
+{
+    json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+
+    free(text);
+    return j ? j : json_object();
+}
+
+int chan_reconciler_plan(chan_reconciler *r, json_t **out, chan_error *err)
+{
+    chan_acl_set *desired = NULL;
+    chan_acl_scope *scope = NULL;
+    chan_kafka_report *report = NULL;
+    chan_error kerr = CHAN_ERROR_INIT;
+    const chan_acl_plan *plan;
+    char *text = NULL;
+    json_t *doc = NULL;
+    size_t n = 0;
+    int error, rc;
+
+    *out = NULL;
+    if ((error = load_desired(&desired, &scope, &n, r->store, err)) < 0)
+        goto cleanup;
+    rc = chan_kafka_reconcile(&report, r->kafka, desired, scope, true, &kerr);
+    plan = report ? chan_kafka_report_plan(report) : NULL;
+    if (plan == NULL) {
+        error = rc < 0 ? rc : CHAN_EINTERNAL;
+        if (err)
+            *err = kerr;
+        goto cleanup;
+    }
+    chan_acl_plan_render_json(&text, plan);
+    doc = parse_rendered(text);
+    json_object_set_new(doc, "actual_state",
+                        json_string(chan_acl_plan_deletes_refused(plan) ? "unknown" : "known"));
+    json_object_set_new(doc, "error", rc < 0 ? json_string(kerr.message) : json_null());
+    chan_acl_plan_render_text(&text, plan, 0);
+    json_object_set_new(doc, "text", json_string(text ? text : ""));
+    free(text);
+    json_object_set_new(doc, "mode", json_string(chan_acl_mode_name(r->mode)));
+    json_object_set_new(doc, "channels", json_integer((json_int_t)n));
+    *out = doc;
+
+cleanup:
+    chan_kafka_report_free(report);
+    chan_acl_set_free(desired);
+    chan_acl_scope_free(scope);
+    return error;
+}
+
+int chan_reconciler_apply(chan_reconciler *r, json_t **out, chan_error *err)
+{
+    chan_kafka_report *report = NULL;
+    pass_result p;
+    json_t *doc;
+    char *text = NULL;
+
+    *out = NULL;
+    if (r->mode != CHAN_ACL_MODE_APPLY)
+        return chan_error_set(err, CHAN_ECONFLICT,
+                              "ACLs are not applied in --acl-mode %s; start the daemon with "
+                              "--acl-mode apply",
+                              chan_acl_mode_name(r->mode));
+    pthread_mutex_lock(&r->pass_mu);
+    run_pass(r, &p, &report, "api");
+    if (!p.ran) {
+        pthread_mutex_unlock(&r->pass_mu);
+        chan_kafka_report_free(report);
+        return chan_error_set(err, CHAN_ECONFLICT,
+                              "this daemon is not the leader; another daemon reconciles the ACLs");
+    }
+    (void)record_pass(r, &p);
+    pthread_mutex_unlock(&r->pass_mu);
+
+    if (report) {
+        chan_kafka_report_render_json(&text, report);
+        doc = parse_rendered(text);
+    } else {
+        doc = json_object();
+    }
+    chan_kafka_report_free(report);
+    json_object_set_new(doc, "ok", json_boolean(p.ok));
+    json_object_set_new(doc, "actual_state", json_string(p.known ? "known" : "unknown"));
+    json_object_set_new(doc, "error", p.ok ? json_null() : json_string(p.error));
+    json_object_set_new(doc, "pass", pass_json(&p));
+    *out = doc;
+    if (p.ok)
+        return 0;
+    return chan_error_set(err, p.code, "%s", p.error);
+}
+
+json_t *chan_reconciler_status(chan_reconciler *r)
+{
+    json_t *o = json_object();
+    int64_t now = monotonic_ms();
+
+    pthread_mutex_lock(&r->mu);
+    json_object_set_new(o, "kafka_configured", json_true());
+    json_object_set_new(o, "mode", json_string(chan_acl_mode_name(r->mode)));
+    json_object_set_new(o, "running", json_boolean(r->thread_started && !r->finished));
+    json_object_set_new(o, "leader", json_boolean(r->is_leader));
+    json_object_set_new(o, "leader_election",
+                        r->leader
+                            ? json_string(chan_leader_kind_name(chan_leader_get_kind(r->leader)))
+                            : json_null());
+    json_object_set_new(o, "interval_s", json_integer((json_int_t)(r->interval_ms / 1000)));
+    json_object_set_new(o, "consecutive_failures", json_integer(r->consecutive_failures));
+    json_object_set_new(o, "backoff_ms", json_integer((json_int_t)r->backoff_ms));
+    json_object_set_new(
+        o, "next_pass_in_ms",
+        r->next_pass_ms > 0 && !r->stopping
+            ? json_integer((json_int_t)(r->next_pass_ms > now ? r->next_pass_ms - now : 0))
+            : json_null());
+    json_object_set_new(o, "passes", json_integer((json_int_t)r->passes));
+    json_object_set_new(o, "failures", json_integer((json_int_t)r->failures));
+    json_object_set_new(o, "skipped_passes", json_integer((json_int_t)r->skipped_passes));
+    json_object_set_new(o, "last_pass", r->have_last ? pass_json(&r->last) : json_null());
+    pthread_mutex_unlock(&r->mu);
+    return o;
+}

@@ -1,0 +1,157 @@
+/*
+ * reconciler.h - chanregd's Kafka admission loop: turns the registered
+ * consumers and producers of the stored contracts into Kafka ACLs.
+ *
+ * Each pass, on the reconciler's own thread:
+ *   leader check (chan/leader.h: only one daemon per store reconciles)
+ *   -> chan_store_channel_list -> chan_acl_desired
+ *   -> chan_kafka_reconcile (describe, plan, apply; a dry run in plan mode).
+ * Passes repeat every --reconcile-interval seconds.  A failed pass (broker
+ * unreachable or failing, store unavailable, leader election failing) is
+ * retried after an exponential backoff with jitter, from
+ * --reconcile-backoff-min-ms doubling up to --reconcile-backoff-max-ms,
+ * reset by the next successful pass.  Passes are idempotent: a pass right
+ * after a successful one sends no CreateAcls or DeleteAcls.  Deletes happen
+ * only after a complete read of the broker's ACLs (see chan/kafka.h).
+ *
+ * The HTTP API (api_acl.c) reaches the same reconciler for a plan computed
+ * on demand, a pass run on demand and the status of the last pass.
+ *
+ * Modes (--acl-mode): "off" runs no loop (plans can still be asked for),
+ * "plan" runs the loop as dry runs (compute and expose, never change),
+ * "apply" changes the broker's ACLs.
+ *
+ * Threads: every function may be called from any thread; passes (loop and
+ * on demand) are serialized.  Shutdown: chan_reconciler_stop wakes the
+ * loop, which ends after the step in progress (every broker call is bounded
+ * by --kafka-timeout-ms).
+ *
+ * Ownership: chan_reconciler_new returns an object freed with
+ * chan_reconciler_free; the store and the configuration are borrowed and
+ * must outlive it.  json_t results through `out` belong to the caller.
+ */
+#ifndef CHANREGD_RECONCILER_H
+#define CHANREGD_RECONCILER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "chan/error.h"
+#include "chan/store.h"
+
+typedef struct chan_config chan_config;
+typedef struct chan_reconciler chan_reconciler;
+
+/** What the reconciler may do (--acl-mode). */
+typedef enum chan_acl_mode {
+    CHAN_ACL_MODE_OFF = 0, /**< no loop */
+    CHAN_ACL_MODE_PLAN,    /**< loop of dry runs: compute and expose, never change */
+    CHAN_ACL_MODE_APPLY,   /**< loop that creates and deletes ACLs */
+} chan_acl_mode;
+
+/** Parse "off", "plan" or "apply".  @return 0 or CHAN_EINVALID */
+int chan_acl_mode_parse(chan_acl_mode *out, const char *s);
+
+/** "off", "plan" or "apply". */
+const char *chan_acl_mode_name(chan_acl_mode mode);
+
+/** librdkafka properties read from --kafka-config-file. */
+typedef struct chan_kafka_properties {
+    char **pairs; /**< n key/value pairs: pairs[2*i] = key, pairs[2*i+1] = value */
+    int *lines;   /**< line of pair i in the file */
+    size_t n;
+} chan_kafka_properties;
+
+/**
+ * Read a properties file: "key=value" lines, blanks around key and value
+ * ignored, blank lines and lines starting with '#' or '!' skipped.
+ * "bootstrap.servers" is refused (it comes from --kafka-bootstrap).
+ *
+ * @param[out] out the pairs (release with chan_kafka_properties_dispose)
+ * @return 0, CHAN_EINVALID ("FILE:LINE: ..." for a bad line),
+ *         CHAN_ENOTFOUND / CHAN_EIO (cannot read)
+ */
+int chan_kafka_properties_load(chan_kafka_properties *out, const char *path, chan_error *err);
+
+/** Free the pairs.  NULL-safe; leaves p empty. */
+void chan_kafka_properties_dispose(chan_kafka_properties *p);
+
+/**
+ * Validate the Kafka part of a configuration without connecting anywhere:
+ * --acl-mode, the backoff bounds, the properties file (syntax, and every
+ * property name and value as librdkafka checks them, reported as
+ * "FILE:LINE: ...").  Called by chan_config_load.
+ *
+ * @return 0 or CHAN_EINVALID (err names the option), CHAN_ENOTFOUND/CHAN_EIO
+ */
+int chan_reconciler_check_config(const chan_config *config, chan_error *err);
+
+/**
+ * Create the reconciler of a configuration: the Kafka admin client (no
+ * connection yet) and, unless the mode is off, the leader election.
+ *
+ * @param[out] out the reconciler; NULL without error when no
+ *                 --kafka-bootstrap is configured (no Kafka work at all)
+ * @return 0, CHAN_EINVALID (bad Kafka configuration: err says which
+ *         FILE:LINE or option), CHAN_ENOTFOUND/CHAN_EIO (properties file)
+ */
+int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_store *store,
+                        chan_error *err);
+
+/**
+ * Start the loop thread (does nothing in mode off).
+ * @return 0 or CHAN_EINTERNAL (cannot create the thread)
+ */
+int chan_reconciler_start(chan_reconciler *r, chan_error *err);
+
+/**
+ * Ask the loop to end and wait at most timeout_ms for it.  NULL-safe.
+ * @return true when the thread has ended (or never ran); false when it is
+ *         still inside a step: the reconciler, and the store it uses, must
+ *         then be left alone (not freed) until the process exits
+ */
+bool chan_reconciler_stop(chan_reconciler *r, int64_t timeout_ms);
+
+/** Free a stopped reconciler (releases leadership).  NULL-safe. */
+void chan_reconciler_free(chan_reconciler *r);
+
+/** The configured mode. */
+chan_acl_mode chan_reconciler_mode(const chan_reconciler *r);
+
+/**
+ * Compute the plan now against the broker, changing nothing (GET
+ * /v1/acl/plan): the JSON of chan_acl_plan_render_json plus "actual_state"
+ * ("known" or "unknown"), "error" (the broker's error when the read failed,
+ * else null), "text" (chan_acl_plan_render_text), "mode" and "channels".
+ *
+ * @param[out] out the document (caller decrefs)
+ * @return 0 (also when the broker read failed: see actual_state), or the
+ *         error of the store or of chan_acl_desired (no plan)
+ */
+int chan_reconciler_plan(chan_reconciler *r, json_t **out, chan_error *err);
+
+/**
+ * Run one pass now (POST /v1/acl/apply), in apply mode and as the leader
+ * only.  The pass counts as the last pass of the loop.
+ *
+ * @param[out] out the per-binding report of chan_kafka_report_render_json
+ *             with "ok", "actual_state", "error" and "pass" (see status)
+ *             added; NULL when the pass did not run
+ * @return 0 (the pass ran and succeeded), the broker's or store's error
+ *         (the pass ran and failed: *out describes it), or CHAN_ECONFLICT
+ *         (not run: mode is not apply, or this daemon is not the leader)
+ */
+int chan_reconciler_apply(chan_reconciler *r, json_t **out, chan_error *err);
+
+/**
+ * The status for GET /v1/acl/status: mode, leader, interval, backoff
+ * state, totals, and "last_pass" (null before the first pass) with its
+ * time, trigger, ok, error, actual_state and counts.
+ * @return a new object (caller decrefs)
+ */
+json_t *chan_reconciler_status(chan_reconciler *r);
+
+#endif

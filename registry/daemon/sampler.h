@@ -1,0 +1,66 @@
+/*
+ * sampler.h - chanregd's producer check (--producer-check): on its own
+ * thread, a sampling consumer (chan_kafka_sampler of chan/kafka.h) reads the
+ * topics of the stored channels from their end and checks 1 message in
+ * --producer-check-sample against the channel's contract: the
+ * x-channel-contract-version header must name one of the contract's schema
+ * versions and the Confluent wire-format schema id must be the one
+ * registered for that version.  Every mismatch increments
+ * producer_schema_version_mismatch_count{channel} (daemon_metrics.h) and is
+ * logged, at most one line per reason per minute.  See
+ * docs/producer-check.md.
+ *
+ * The channel -> (version, schema id) map is read from the store every
+ * --producer-check-interval seconds (chan_store_channel_list, then
+ * chan_store_version_get for each version the contract lists), and the
+ * consumer's topics follow it.
+ *
+ * Threads: new/start/stop/free are called by main only.  Shutdown:
+ * chan_producer_check_stop asks the thread to end; it ends after the step in
+ * progress (every Kafka call is bounded by --kafka-timeout-ms) and closes the
+ * consumer without committing anything.
+ *
+ * Ownership: chan_producer_check_new returns an object freed with
+ * chan_producer_check_free; the store and the configuration are borrowed and
+ * must outlive it.
+ */
+#ifndef CHANREGD_SAMPLER_H
+#define CHANREGD_SAMPLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chan/error.h"
+#include "chan/store.h"
+
+typedef struct chan_config chan_config;
+typedef struct chan_producer_check chan_producer_check;
+
+/**
+ * Create the producer check of a configuration (no connection yet).
+ *
+ * @param[out] out the check; NULL without error when --producer-check is off
+ * @return 0, CHAN_EINVALID (no --kafka-bootstrap, a bad librdkafka
+ *         property), CHAN_ENOTFOUND/CHAN_EIO (properties file)
+ */
+int chan_producer_check_new(chan_producer_check **out, const chan_config *config, chan_store *store,
+                            chan_error *err);
+
+/**
+ * Start the thread.  NULL-safe (does nothing).
+ * @return 0 or CHAN_EINTERNAL (cannot create the thread)
+ */
+int chan_producer_check_start(chan_producer_check *pc, chan_error *err);
+
+/**
+ * Ask the thread to end and wait at most timeout_ms for it.  NULL-safe.
+ * @return true when the thread has ended (or never ran); false when it is
+ *         still inside a step: the check, and the store it uses, must then
+ *         be left alone (not freed) until the process exits
+ */
+bool chan_producer_check_stop(chan_producer_check *pc, int64_t timeout_ms);
+
+/** Free a stopped check.  NULL-safe. */
+void chan_producer_check_free(chan_producer_check *pc);
+
+#endif
