@@ -47,15 +47,7 @@ enum {
     OPT_TIMEOUT,
 };
 
-typedef struct opt_spec {
-    const char *name;
-    int has_arg;
-    int val;
-    const char *arg_name;
-    const char *help;
-} opt_spec;
-
-static const opt_spec opt_specs[] = {
+static const cli_opt_spec opt_specs[] = {
     {"format", required_argument, OPT_FORMAT, "FORMAT",
      "output format: text (default), json, junit, github"},
     {"strict", no_argument, OPT_STRICT, NULL, "fail on warnings too (e.g. passed deprecation)"},
@@ -84,8 +76,6 @@ typedef struct validate_opts {
 
 static void usage(FILE *out)
 {
-    size_t i;
-
     fprintf(out,
             "Usage: %s " CMD_NAME " [OPTION]... [PATH]...\n\n"
             "Check channel contracts: fields, values, schema files, the compatibility of\n"
@@ -93,18 +83,7 @@ static void usage(FILE *out)
             "a directory searched recursively for *.yaml and *.yml (default: contracts).\n\n"
             "Options:\n",
             cli_progname);
-    for (i = 0; i < CHAN_ARRAY_SIZE(opt_specs); i++) {
-        const opt_spec *s = &opt_specs[i];
-        char left[48];
-
-        if (s->val < 256)
-            snprintf(left, sizeof(left), "-%c, --%s%s%s", s->val, s->name, s->arg_name ? "=" : "",
-                     s->arg_name ? s->arg_name : "");
-        else
-            snprintf(left, sizeof(left), "    --%s%s%s", s->name, s->arg_name ? "=" : "",
-                     s->arg_name ? s->arg_name : "");
-        fprintf(out, "  %-22s %s\n", left, s->help);
-    }
+    cli_opt_usage(out, opt_specs, CHAN_ARRAY_SIZE(opt_specs), 22);
     fprintf(out, "\nExit status: 0 valid, 1 invalid, 2 usage error, 3 registry unreachable.\n");
 }
 
@@ -337,23 +316,9 @@ static int parse_args(validate_opts *o, int *out_first, int argc, char **argv)
 {
     struct option longopts[CHAN_ARRAY_SIZE(opt_specs) + 1];
     char shortopts[2 * CHAN_ARRAY_SIZE(opt_specs) + 2];
-    size_t i, s = 0;
     int c;
 
-    shortopts[s++] = ':';
-    for (i = 0; i < CHAN_ARRAY_SIZE(opt_specs); i++) {
-        longopts[i].name = opt_specs[i].name;
-        longopts[i].has_arg = opt_specs[i].has_arg;
-        longopts[i].flag = NULL;
-        longopts[i].val = opt_specs[i].val;
-        if (opt_specs[i].val < 256) {
-            shortopts[s++] = (char)opt_specs[i].val;
-            if (opt_specs[i].has_arg == required_argument)
-                shortopts[s++] = ':';
-        }
-    }
-    memset(&longopts[i], 0, sizeof(longopts[i]));
-    shortopts[s] = '\0';
+    cli_opt_build(longopts, shortopts, opt_specs, CHAN_ARRAY_SIZE(opt_specs));
 
     optind = 1;
     opterr = 0;
