@@ -118,6 +118,7 @@ static int channels_from_json(chan_channel_record ***out, size_t *out_n, const j
         recs[n++] = rec;
         rec->name = string_member(ch, "name");
         rec->deprecation_date = string_member(ch, "deprecation_date");
+        rec->retirement_date = string_member(ch, "retirement_date");
         if (rec->name == NULL || (consumers && !json_is_array(consumers)) ||
             (producers && !json_is_array(producers))) {
             error = chan_error_set(err, CHAN_EINTERNAL,

@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "chan/acl.h"
 #include "chan/common.h"
 #include "chan/error.h"
 #include "chan/store.h"
@@ -136,12 +137,6 @@ static bool principal_ok(const char *p)
     return true;
 }
 
-/* Days since the epoch of "YYYY-MM-DD" (a stored date that does not parse never retires). */
-static bool date_days(int64_t *out, const char *s)
-{
-    return s != NULL && chan_date_parse(s, out);
-}
-
 static json_t *json_str(const char *s)
 {
     json_t *j = s ? json_string(s) : NULL;
@@ -157,11 +152,11 @@ static void add_denied(json_t *denied, const chan_channel_record *ch, const char
     if (consumer)
         reason = chan_xasprintf("channel %s is retired since %s: the registration of consumer "
                                 "\"%s\" grants no access any more",
-                                ch->name, ch->deprecation_date, consumer);
+                                ch->name, chan_acl_channel_retirement(ch), consumer);
     else
         reason = chan_xasprintf("channel %s is retired since %s: the producer registration "
                                 "grants no access any more",
-                                ch->name, ch->deprecation_date);
+                                ch->name, chan_acl_channel_retirement(ch));
     json_array_append_new(denied,
                           json_pack("{s:o,s:s,s:o,s:o}", "channel", json_str(ch->name), "role",
                                     role, "consumer", consumer ? json_str(consumer) : json_null(),
@@ -175,7 +170,7 @@ static int admission(chan_request *req, chan_error *err)
     const char *as_of = chan_request_query(req, "as_of");
     chan_channel_record **channels = NULL;
     json_t *read = json_array(), *write = json_array(), *denied = json_array(), *doc;
-    int64_t today, dep;
+    int64_t today;
     size_t n = 0, i, k;
     char today_text[16];
     char *message;
@@ -207,7 +202,8 @@ static int admission(chan_request *req, chan_error *err)
 
     for (i = 0; i < n; i++) {
         const chan_channel_record *ch = channels[i];
-        bool retired = date_days(&dep, ch->deprecation_date) && dep <= today;
+        const char *ends = chan_acl_channel_retirement(ch);
+        bool retired = chan_acl_channel_retired(ch, today);
 
         for (k = 0; k < ch->n_consumers; k++) {
             const chan_consumer_record *c = &ch->consumers[k];
@@ -221,9 +217,8 @@ static int admission(chan_request *req, chan_error *err)
             }
             reason = chan_xasprintf("registered consumer \"%s\" of channel %s: READ and DESCRIBE "
                                     "on the topic, READ on group %s%s%s",
-                                    c->name, ch->name, c->group,
-                                    ch->deprecation_date ? "; access ends on " : "",
-                                    ch->deprecation_date ? ch->deprecation_date : "");
+                                    c->name, ch->name, c->group, ends ? "; access ends on " : "",
+                                    ends ? ends : "");
             json_array_append_new(read,
                                   json_pack("{s:o,s:o,s:o,s:o}", "channel", json_str(ch->name),
                                             "group", json_str(c->group), "consumer",
@@ -242,8 +237,7 @@ static int admission(chan_request *req, chan_error *err)
             }
             reason = chan_xasprintf("registered producer of channel %s: WRITE and DESCRIBE on the "
                                     "topic%s%s",
-                                    ch->name, ch->deprecation_date ? "; access ends on " : "",
-                                    ch->deprecation_date ? ch->deprecation_date : "");
+                                    ch->name, ends ? "; access ends on " : "", ends ? ends : "");
             json_array_append_new(write, json_pack("{s:o,s:o}", "channel", json_str(ch->name),
                                                    "reason", json_str(reason)));
             free(reason);

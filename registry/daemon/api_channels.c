@@ -163,6 +163,7 @@ static json_t *channel_json(const chan_channel_record *rec, bool with_contract, 
     json_object_set_new(o, "peak_qps", json_integer(rec->peak_qps));
     json_object_set_new(o, "retention_hours", json_integer(rec->retention_hours));
     json_object_set_new(o, "deprecation_date", json_str_or_null(rec->deprecation_date));
+    json_object_set_new(o, "retirement_date", json_str_or_null(rec->retirement_date));
     json_object_set_new(o, "subject", json_str_or_null(rec->subject));
     json_object_set_new(o, "compatibility", json_str_or_null(rec->compatibility));
     if (with_contract)

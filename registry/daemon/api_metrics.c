@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "chan/acl.h"
 #include "chan/common.h"
 #include "chan/metrics.h"
 #include "chan/store.h"
@@ -84,22 +85,6 @@ static json_t *json_str_or_null(const char *s)
     return j ? j : json_null();
 }
 
-/*
-** The retirement date of a stored contract document ("YYYY-MM-DD"), copied
-** into buf; false when the document has none (or is not JSON).
-*/
-static bool retirement_date(char *buf, size_t size, const char *document)
-{
-    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
-    const char *s = json_string_value(json_object_get(doc, "retirement_date"));
-    bool found = s != NULL && strlen(s) < size;
-
-    if (found)
-        snprintf(buf, size, "%s", s);
-    json_decref(doc);
-    return found;
-}
-
 /* GET /v1/lifecycle */
 static int get_lifecycle(chan_request *req, chan_error *err)
 {
@@ -117,11 +102,11 @@ static int get_lifecycle(chan_request *req, chan_error *err)
         goto cleanup;
     for (i = 0; i < n; i++) {
         const chan_channel_record *rec = list[i];
-        char retire[32];
+        /* The same rule as the Kafka admission: chan_acl_channel_retired. */
+        const char *retire = chan_acl_channel_retirement(rec);
         int64_t dep_day = 0, ret_day = 0;
         bool has_dep = rec->deprecation_date && chan_date_parse(rec->deprecation_date, &dep_day);
-        bool has_ret = retirement_date(retire, sizeof(retire), rec->document) &&
-                       chan_date_parse(retire, &ret_day);
+        bool has_ret = retire && chan_date_parse(retire, &ret_day);
 
         for (k = 0; k < rec->n_consumers; k++) {
             const chan_consumer_record *c = &rec->consumers[k];
@@ -143,11 +128,10 @@ static int get_lifecycle(chan_request *req, chan_error *err)
                           "retirement_date", retire, "days_since", (json_int_t)(today - ret_day)));
         } else if (has_dep && dep_day <= today) {
             json_array_append_new(
-                deprecated,
-                json_pack("{s:o,s:o,s:o,s:I}", "channel", json_str_or_null(rec->name),
-                          "deprecation_date", json_str_or_null(rec->deprecation_date),
-                          "retirement_date", has_ret ? json_string(retire) : json_null(),
-                          "days_since", (json_int_t)(today - dep_day)));
+                deprecated, json_pack("{s:o,s:o,s:o,s:I}", "channel", json_str_or_null(rec->name),
+                                      "deprecation_date", json_str_or_null(rec->deprecation_date),
+                                      "retirement_date", json_str_or_null(rec->retirement_date),
+                                      "days_since", (json_int_t)(today - dep_day)));
         } else if (has_dep && dep_day - today <= config->deprecation_warning_days) {
             json_array_append_new(
                 deprecating, json_pack("{s:o,s:o,s:I}", "channel", json_str_or_null(rec->name),

@@ -165,6 +165,21 @@ const char *chan_acl_scope_group(const chan_acl_scope *scope, size_t i);
  */
 bool chan_acl_scope_covers(const chan_acl_scope *scope, const chan_acl_binding *b);
 
+/**
+ * Is the channel retired on day as_of (days since 1970-01-01)?  From its
+ * retirement_date when it has one; a channel with only a deprecation_date
+ * retires on that date.  A date that does not parse never retires.
+ * Deprecation alone (with a later retirement date) keeps existing access:
+ * it only stops new consumer registrations.
+ */
+bool chan_acl_channel_retired(const chan_channel_record *ch, int64_t as_of);
+
+/**
+ * The date the channel retires on ("YYYY-MM-DD", borrowed from ch), or NULL
+ * when it has neither a retirement nor a deprecation date.
+ */
+const char *chan_acl_channel_retirement(const chan_channel_record *ch);
+
 typedef struct chan_acl_desired_options {
     unsigned int version; /**< CHAN_ACL_DESIRED_OPTIONS_VERSION */
     const char *as_of;    /**< "YYYY-MM-DD" for retirement; NULL: today (UTC) */
@@ -185,9 +200,9 @@ typedef struct chan_acl_desired_options {
  * an empty consumer group, a bad deprecation date or the same topic twice
  * fail the whole call.
  *
- * A channel with deprecation_date <= as_of is retired: it contributes no
- * bindings, but its topic and its consumers' groups stay in the scope so
- * that the plan revokes what was granted for it.
+ * A retired channel (chan_acl_channel_retired) contributes no bindings, but
+ * its topic and its consumers' groups stay in the scope so that the plan
+ * revokes what was granted for it.
  *
  * @param[out] out       the desired set (caller frees with chan_acl_set_free)
  * @param[out] out_scope the managed scope (caller frees with

@@ -364,6 +364,12 @@ typedef struct chan_channel_record {
     size_t n_consumers;
     chan_producer_record *producers; /**< owned array */
     size_t n_producers;
+    /**
+     * "YYYY-MM-DD" from which the channel is retired, or NULL.  Not a column:
+     * the store fills it from the document's retirement_date when reading and
+     * ignores it when writing (the document is the source).
+     */
+    char *retirement_date;
 } chan_channel_record;
 
 void chan_channel_record_free(chan_channel_record *rec);

@@ -52,10 +52,4 @@ bool chan_acl__text_ok(const char *s);
  */
 int chan_acl__as_of(int64_t *out, const char *as_of, chan_error *err);
 
-/**
- * True when a channel is retired on day as_of (deprecation_date <= as_of).
- * The date must have been checked with chan_date_parse before.
- */
-bool chan_acl__retired(const chan_channel_record *ch, int64_t as_of);
-
 #endif

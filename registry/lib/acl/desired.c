@@ -1,8 +1,9 @@
 /*
  * desired.c - from channel records to the ACL bindings that registered
  * consumers and producers need, and to the scope of resources the registry
- * manages.  Retirement is decided here: a channel whose deprecation date is
- * on or before the "as of" day contributes no bindings but stays in scope.
+ * manages.  Retirement is decided here: a channel whose retirement date (or,
+ * without one, deprecation date) is on or before the "as of" day contributes
+ * no bindings but stays in scope.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,13 +72,17 @@ int chan_acl__as_of(int64_t *out, const char *as_of, chan_error *err)
     return 0;
 }
 
-bool chan_acl__retired(const chan_channel_record *ch, int64_t as_of)
+const char *chan_acl_channel_retirement(const chan_channel_record *ch)
 {
+    return ch->retirement_date ? ch->retirement_date : ch->deprecation_date;
+}
+
+bool chan_acl_channel_retired(const chan_channel_record *ch, int64_t as_of)
+{
+    const char *date = chan_acl_channel_retirement(ch);
     int64_t day;
 
-    if (ch->deprecation_date == NULL)
-        return false;
-    return chan_date_parse(ch->deprecation_date, &day) && day <= as_of;
+    return date != NULL && chan_date_parse(date, &day) && day <= as_of;
 }
 
 /* Add one ALLOW LITERAL host-"*" binding; the inputs were checked before. */
@@ -216,7 +221,7 @@ int chan_acl_desired(chan_acl_set **out, chan_acl_scope **out_scope,
     set = chan_acl_set_new();
     for (size_t i = 0; i < n; i++) {
         const chan_channel_record *ch = channels[i];
-        bool retired = chan_acl__retired(ch, as_of);
+        bool retired = chan_acl_channel_retired(ch, as_of);
 
         for (size_t j = 0; j < ch->n_consumers; j++) {
             const chan_consumer_record *c = &ch->consumers[j];

@@ -164,7 +164,7 @@ int chan_acl_consumer_byte_rate(int64_t *out, const chan_channel_record *const *
             return chan_error_set(err, CHAN_EINVALID,
                                   "channel %s: deprecation date '%s' is not a YYYY-MM-DD date",
                                   ch->name ? ch->name : "(null)", ch->deprecation_date);
-        if (chan_acl__retired(ch, as_of))
+        if (chan_acl_channel_retired(ch, as_of))
             continue;
         for (size_t j = 0; j < ch->n_consumers; j++) {
             const chan_consumer_record *c = &ch->consumers[j];

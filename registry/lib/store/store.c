@@ -1393,6 +1393,7 @@ static void channel_dispose(chan_channel_record *rec)
     free(rec->owner_team);
     free(rec->maintainer);
     free(rec->deprecation_date);
+    free(rec->retirement_date);
     free(rec->subject);
     free(rec->compatibility);
     free(rec->document);
@@ -1463,6 +1464,17 @@ void chan_audit_entry_list_free(chan_audit_entry **list, size_t n)
     "SELECT channel, name, principal, group_id, scenario, sla_p99_ms, peak_rate_msgs, "            \
     "degradation, registered_at, renewed_at FROM consumers "
 
+/* The retirement_date of a stored contract document (caller frees), or NULL. */
+static char *document_retirement_date(const char *document)
+{
+    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
+    const char *date = json_string_value(json_object_get(doc, "retirement_date"));
+    char *out = date && chan_date_parse(date, NULL) ? chan_xstrdup(date) : NULL;
+
+    json_decref(doc);
+    return out;
+}
+
 static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, size_t r)
 {
     rec->name = chan_store__cell_take(rows, r, 0);
@@ -1474,6 +1486,7 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
     rec->subject = chan_store__cell_take(rows, r, 6);
     rec->compatibility = chan_store__cell_take(rows, r, 7);
     rec->document = chan_store__cell_take(rows, r, 8);
+    rec->retirement_date = document_retirement_date(rec->document);
     rec->revision = chan_store__cell_int(rows, r, 9);
     rec->created_at = chan_store__cell_int(rows, r, 10);
     rec->updated_at = chan_store__cell_int(rows, r, 11);

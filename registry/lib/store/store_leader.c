@@ -162,7 +162,19 @@ void chan_leader_release(chan_leader *l)
     if (l == NULL)
         return;
     if (l->pg != NULL) {
-        /* Closing the session releases its advisory locks on the server. */
+        /*
+         * Unlock explicitly so that another daemon can take over at once:
+         * closing the session also releases the lock, but only once the
+         * server has ended the backend, which PQfinish does not wait for.
+         */
+        if (l->held && PQstatus(l->pg) == CONNECTION_OK) {
+            char keytext[32];
+            const char *params[1] = {keytext};
+
+            snprintf(keytext, sizeof(keytext), "%" PRId64, l->key);
+            PQclear(PQexecParams(l->pg, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, params,
+                                 NULL, NULL, 0));
+        }
         PQfinish(l->pg);
         l->pg = NULL;
     }

@@ -252,7 +252,8 @@ class GetChannelTest(ChannelsTestCase):
         got = reply.json
         self.assertEqual(set(got), {"name", "revision", "created_at", "updated_at", "owner_team",
                                     "maintainer", "peak_qps", "retention_hours",
-                                    "deprecation_date", "subject", "compatibility", "contract",
+                                    "deprecation_date", "retirement_date", "subject", "compatibility",
+                                    "contract",
                                     "consumers", "producers"})
         self.assertEqual(got["name"], contract["channel"])
         self.assertEqual(got["revision"], 1)
@@ -262,6 +263,7 @@ class GetChannelTest(ChannelsTestCase):
         self.assertEqual(got["maintainer"], "orders-oncall@example.com")
         self.assertEqual((got["peak_qps"], got["retention_hours"]), (1200, 168))
         self.assertIsNone(got["deprecation_date"])
+        self.assertIsNone(got["retirement_date"])
         self.assertEqual(got["subject"], "orders.order-created-value")
         self.assertEqual(got["compatibility"], "BACKWARD_TRANSITIVE")
         self.assertEqual(got["contract"], contract)

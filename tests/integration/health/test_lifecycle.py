@@ -168,14 +168,16 @@ class LifecycleTest(HealthTestCase):
         self.put(contract(CHANNEL))
         life = self.lifecycle()
         self.assertEqual(life["deprecating"], [])
-        self.assertEqual(sorted(c["channel"] for c in life["deprecated"]),
-                         ["orders.ending", "orders.old"])
-        old = [c for c in life["deprecated"] if c["channel"] == "orders.old"][0]
-        self.assertEqual(old, {"channel": "orders.old", "deprecation_date": days_from_today(-3),
-                               "retirement_date": None, "days_since": 3})
-        self.assertEqual(life["retired"],
+        # Deprecated with a later retirement date: still deprecated, access kept.
+        self.assertEqual(life["deprecated"],
+                         [{"channel": "orders.ending", "deprecation_date": days_from_today(-20),
+                           "retirement_date": days_from_today(5), "days_since": 20}])
+        # Without a retirement date a channel retires on its deprecation date.
+        self.assertEqual(sorted(life["retired"], key=lambda c: c["channel"]),
                          [{"channel": "orders.gone", "deprecation_date": days_from_today(-20),
-                           "retirement_date": days_from_today(-1), "days_since": 1}])
+                           "retirement_date": days_from_today(-1), "days_since": 1},
+                          {"channel": "orders.old", "deprecation_date": days_from_today(-3),
+                           "retirement_date": days_from_today(-3), "days_since": 3}])
         # The block on new consumers after the deprecation date still holds.
         reply = self.d.request("PUT", "/v1/channels/orders.old/consumers/fraud",
                                body=consumer_body())

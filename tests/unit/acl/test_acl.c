@@ -87,6 +87,7 @@ static void channel_free(chan_channel_record *ch)
     free(ch->producers);
     free(ch->name);
     free(ch->deprecation_date);
+    free(ch->retirement_date);
     free(ch->owner_team);
     free(ch);
 }
@@ -230,6 +231,31 @@ static void test_desired_drops_retired_channels(void **state)
     assert_true(chan_acl_scope_covers(scope, &legacy_read));
     chan_acl_set_free(set);
     chan_acl_scope_free(scope);
+}
+
+static void test_retirement_date_keeps_access_after_deprecation(void **state)
+{
+    fixture *f = *state;
+    chan_acl_set *set = NULL;
+    chan_acl_scope *scope = NULL;
+    chan_acl_binding legacy_read =
+        allow(CHAN_ACL_RESOURCE_TOPIC, "legacy.events", "User:old-reader", CHAN_ACL_OP_READ);
+
+    /* Deprecated on 2026-06-30, retired on 2026-09-30: existing access stays until then. */
+    f->ch[2]->retirement_date = chan_xstrdup("2026-09-30");
+    assert_string_equal(chan_acl_channel_retirement(f->ch[2]), "2026-09-30");
+    desired_as_of(f, "2026-07-15", &set, &scope);
+    assert_true(chan_acl_set_contains(set, &legacy_read));
+    chan_acl_set_free(set);
+    chan_acl_scope_free(scope);
+
+    desired_as_of(f, "2026-09-30", &set, &scope);
+    assert_false(chan_acl_set_contains(set, &legacy_read));
+    assert_true(chan_acl_scope_covers(scope, &legacy_read));
+    chan_acl_set_free(set);
+    chan_acl_scope_free(scope);
+    free(f->ch[2]->retirement_date);
+    f->ch[2]->retirement_date = NULL;
 }
 
 static void expect_invalid(const fixture *f, const char *path_expected, const char *msg_part)
@@ -1071,6 +1097,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_desired_grants_registered_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_desired_drops_retired_channels, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retirement_date_keeps_access_after_deprecation, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_desired_rejects_bad_input, setup, teardown),
         cmocka_unit_test(test_set_rejects_incomplete_bindings),
         cmocka_unit_test_setup_teardown(test_plan_diff, setup, teardown),
