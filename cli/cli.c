@@ -138,6 +138,34 @@ void cli_opt_usage(FILE *out, const cli_opt_spec *specs, size_t n, int width)
     }
 }
 
+void cli_xml_puts(const char *s)
+{
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        switch (c) {
+        case '&':
+            fputs("&amp;", stdout);
+            break;
+        case '<':
+            fputs("&lt;", stdout);
+            break;
+        case '>':
+            fputs("&gt;", stdout);
+            break;
+        case '"':
+            fputs("&quot;", stdout);
+            break;
+        case '\'':
+            fputs("&apos;", stdout);
+            break;
+        default:
+            if (c >= 0x20 || c == '\t' || c == '\n')
+                putchar(c);
+        }
+    }
+}
+
 int cli_finish_stdout(void)
 {
     if (fflush(stdout) != 0 || ferror(stdout)) {

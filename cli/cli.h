@@ -83,6 +83,12 @@ void cli_opt_build(struct option *longopts, char *shortopts, const cli_opt_spec 
 /** Print the table as aligned "-x, --name=ARG  help" lines, left column `width` wide. */
 void cli_opt_usage(FILE *out, const cli_opt_spec *specs, size_t n, int width);
 
+/**
+ * Write s to stdout escaped for XML text and attribute values (JUnit
+ * reports); control characters other than TAB and LF are dropped.
+ */
+void cli_xml_puts(const char *s);
+
 /** Flush stdout and report write errors (EPIPE, ENOSPC).  @return 0 or CLI_EXIT_RUNTIME */
 int cli_finish_stdout(void);
 

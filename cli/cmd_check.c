@@ -618,35 +618,6 @@ static json_t *metric_json(const metric *m)
     return o;
 }
 
-/* XML text/attribute escaping; control characters other than TAB/LF are dropped. */
-static void xml_puts(const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        switch (c) {
-        case '&':
-            fputs("&amp;", stdout);
-            break;
-        case '<':
-            fputs("&lt;", stdout);
-            break;
-        case '>':
-            fputs("&gt;", stdout);
-            break;
-        case '"':
-            fputs("&quot;", stdout);
-            break;
-        case '\'':
-            fputs("&apos;", stdout);
-            break;
-        default:
-            if (c >= 0x20 || c == '\t' || c == '\n')
-                putchar(c);
-        }
-    }
-}
-
 static void print_junit(metric *const *metrics, size_t n, const char *registry)
 {
     size_t i, k, failures = 0, skipped = 0;
@@ -658,7 +629,7 @@ static void print_junit(metric *const *metrics, size_t n, const char *registry)
     printf("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     printf("<testsuites name=\"chanctl check\" tests=\"%zu\" failures=\"%zu\">\n", n, failures);
     printf("  <testsuite name=\"");
-    xml_puts(registry ? registry : "offline");
+    cli_xml_puts(registry ? registry : "offline");
     printf("\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"%zu\">\n", n, failures,
            skipped);
     for (i = 0; i < n; i++) {
@@ -676,21 +647,21 @@ static void print_junit(metric *const *metrics, size_t n, const char *registry)
                              m->note[0] ? "; " : "", m->note);
         if (!metric_passed(m)) {
             printf("      <failure type=\"below-threshold\" message=\"");
-            xml_puts(msg);
+            cli_xml_puts(msg);
             printf("\">");
             json_array_foreach(m->failing, k, f)
             {
-                xml_puts(json_string_value(f));
+                cli_xml_puts(json_string_value(f));
                 putchar('\n');
             }
             printf("</failure>\n");
         } else if (!m->measured) {
             printf("      <skipped message=\"");
-            xml_puts(msg);
+            cli_xml_puts(msg);
             printf("\"/>\n");
         } else {
             printf("      <system-out>");
-            xml_puts(msg);
+            cli_xml_puts(msg);
             printf("</system-out>\n");
         }
         free(msg);

@@ -179,35 +179,6 @@ static void print_json(const chan_diag_list *diags, const cli_path_list *files,
     json_decref(root);
 }
 
-/* XML text/attribute escaping; control characters other than TAB/LF are dropped. */
-static void xml_puts(const char *s)
-{
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-
-        switch (c) {
-        case '&':
-            fputs("&amp;", stdout);
-            break;
-        case '<':
-            fputs("&lt;", stdout);
-            break;
-        case '>':
-            fputs("&gt;", stdout);
-            break;
-        case '"':
-            fputs("&quot;", stdout);
-            break;
-        case '\'':
-            fputs("&apos;", stdout);
-            break;
-        default:
-            if (c >= 0x20 || c == '\t' || c == '\n')
-                putchar(c);
-        }
-    }
-}
-
 static void print_junit(const chan_diag_list *diags, const cli_path_list *files,
                         const file_result *results, const validate_opts *o)
 {
@@ -225,7 +196,7 @@ static void print_junit(const chan_diag_list *diags, const cli_path_list *files,
         bool has_out = false;
 
         printf("    <testcase classname=\"chanctl.validate\" name=\"");
-        xml_puts(files->items[i]);
+        cli_xml_puts(files->items[i]);
         printf("\">\n");
         if (failed) {
             printf("      <failure type=\"invalid-contract\" message=\"%zu error%s, %zu "
@@ -247,7 +218,7 @@ static void print_junit(const chan_diag_list *diags, const cli_path_list *files,
                                   chan_diag_severity_name(d->severity), d->message,
                                   d->rule ? d->rule : "", d->hint ? "\nhint: " : "",
                                   d->hint ? d->hint : "");
-            xml_puts(line);
+            cli_xml_puts(line);
             free(line);
         }
         if (failed)
