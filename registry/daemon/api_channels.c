@@ -908,7 +908,9 @@ static int put_consumer(chan_request *req, chan_error *err)
     chan_consumer_record rec;
     json_t *body = NULL;
     char *warning = NULL;
-    int64_t deprecated_days;
+    int64_t deprecated_days, today_days;
+    chan_consumer_put_options put_opts = CHAN_CONSUMER_PUT_OPTIONS_INIT;
+    char today[16];
     bool created = false;
     size_t i, n_errors;
     int error;
@@ -953,7 +955,27 @@ static int put_consumer(chan_request *req, chan_error *err)
         goto cleanup;
     }
 
-    error = chan_store_consumer_put(store, &created, &rec, chan_request_actor(req), err);
+    /* The checks above give precise replies; the store repeats them under its lock. */
+    today_days = chan_date_today();
+    put_opts.unique_group = true;
+    put_opts.refuse_new_from = chan_date_format(today, sizeof(today), today_days);
+    error = chan_store_consumer_put_checked(store, &created, &rec, &put_opts,
+                                            chan_request_actor(req), err);
+    if (error < 0 && chan_store_error_reason(err) == CHAN_STORE_R_CHANNEL_DEPRECATED) {
+        error =
+            chan_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
+                            "Channel '%s' is deprecated; it accepts no new consumers.", channel);
+        goto cleanup;
+    }
+    if (error < 0 && chan_store_error_reason(err) == CHAN_STORE_R_GROUP_IN_USE) {
+        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
+                                         CHAN_CONTRACT_RULE_DUP_CONSUMER, "group", "%s",
+                                         err->message),
+                           "give each consumer its own group");
+        chan_error_clear(err);
+        error = chan_reply_diags(req, E_INVALID, "Consumer is invalid: 1 error.", diags);
+        goto cleanup;
+    }
     if (error < 0) {
         error = api_error(error, channel, NULL, err);
         goto cleanup;

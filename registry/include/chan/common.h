@@ -118,6 +118,12 @@ int chan_parse_int64(int64_t *out, const char *s, int64_t min, int64_t max);
  */
 bool chan_date_parse(const char *s, int64_t *out_days);
 
+/**
+ * Write the date `days` after 1970-01-01 as "YYYY-MM-DD" into buf (at least
+ * 11 bytes for years 0..9999).  @return buf
+ */
+const char *chan_date_format(char *buf, size_t size, int64_t days);
+
 /** Days since 1970-01-01 of the current UTC date. */
 int64_t chan_date_today(void);
 

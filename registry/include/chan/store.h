@@ -83,10 +83,12 @@ typedef enum chan_store_reason {
     CHAN_STORE_R_VERSION_NOT_SOFT_DELETED, /**< 40407 */
     CHAN_STORE_R_CHANNEL_NOT_FOUND,
     CHAN_STORE_R_CONSUMER_NOT_FOUND,
-    CHAN_STORE_R_REVISION_MISMATCH, /**< optimistic concurrency check failed */
-    CHAN_STORE_R_READ_ONLY,         /**< subject or registry mode forbids writes (42205) */
-    CHAN_STORE_R_CONFIG_NOT_FOUND,  /**< no compatibility level at that scope (40408) */
-    CHAN_STORE_R_MODE_NOT_FOUND,    /**< no mode at that scope (40409) */
+    CHAN_STORE_R_REVISION_MISMATCH,  /**< optimistic concurrency check failed */
+    CHAN_STORE_R_READ_ONLY,          /**< subject or registry mode forbids writes (42205) */
+    CHAN_STORE_R_CONFIG_NOT_FOUND,   /**< no compatibility level at that scope (40408) */
+    CHAN_STORE_R_MODE_NOT_FOUND,     /**< no mode at that scope (40409) */
+    CHAN_STORE_R_CHANNEL_DEPRECATED, /**< a new consumer on a deprecated channel */
+    CHAN_STORE_R_GROUP_IN_USE,       /**< another consumer of the channel has the group */
 } chan_store_reason;
 
 /** The reason of the last store error in err (0 when none or err is NULL). */
@@ -440,6 +442,37 @@ int chan_store_channel_delete(chan_store *store, const char *name, const char *a
  */
 int chan_store_consumer_put(chan_store *store, bool *out_created, const chan_consumer_record *rec,
                             const char *actor, chan_error *err);
+
+/** Rules chan_store_consumer_put_checked enforces inside its transaction. */
+typedef struct chan_consumer_put_options {
+    unsigned int version; /**< CHAN_CONSUMER_PUT_OPTIONS_VERSION */
+    /**
+     * "YYYY-MM-DD" or NULL: a consumer that does not exist yet is refused
+     * (CHAN_ECONFLICT, reason CHANNEL_DEPRECATED) when the channel's
+     * deprecation_date is on or before this day.
+     */
+    const char *refuse_new_from;
+    /** Refuse (CHAN_EEXISTS, reason GROUP_IN_USE) when another consumer of the channel has the
+     * group. */
+    bool unique_group;
+} chan_consumer_put_options;
+
+#define CHAN_CONSUMER_PUT_OPTIONS_VERSION 1
+#define CHAN_CONSUMER_PUT_OPTIONS_INIT                                                             \
+    {                                                                                              \
+        CHAN_CONSUMER_PUT_OPTIONS_VERSION, NULL, false                                             \
+    }
+
+/**
+ * chan_store_consumer_put with rules checked under the channel's lock, so
+ * that concurrent writers cannot slip past them.  opts may be NULL (no rule).
+ * @return as chan_store_consumer_put, plus CHAN_ECONFLICT (CHANNEL_DEPRECATED)
+ *         and CHAN_EEXISTS (GROUP_IN_USE)
+ */
+int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
+                                    const chan_consumer_record *rec,
+                                    const chan_consumer_put_options *opts, const char *actor,
+                                    chan_error *err);
 
 /**
  * Set renewed_at of a consumer to now (audit "consumer.renew").

@@ -368,6 +368,25 @@ bool chan_date_parse(const char *s, int64_t *out_days)
     return true;
 }
 
+/* Civil from days, after Howard Hinnant's algorithm. */
+const char *chan_date_format(char *buf, size_t size, int64_t days)
+{
+    int64_t z = days + 719468, era, y;
+    unsigned doe, yoe, doy, mp, d, m;
+
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = (unsigned)(z - era * 146097);
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = (int64_t)yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    snprintf(buf, size, "%04lld-%02u-%02u", (long long)y, m, d);
+    return buf;
+}
+
 int64_t chan_date_today(void)
 {
     time_t now = time(NULL);

@@ -2044,8 +2044,60 @@ static json_t *consumer_json(const chan_consumer_record *c)
                      c->degradation);
 }
 
+/*
+** The rules of chan_consumer_put_options for rec, checked inside the open
+** transaction o while the channel is locked.  is_new says whether rec's
+** consumer does not exist yet.
+*/
+static int consumer_rules(op *o, const chan_consumer_record *rec, bool is_new,
+                          const chan_consumer_put_options *opts, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    const char *date;
+    int error = 0;
+
+    if (opts == NULL)
+        return 0;
+    if (is_new && opts->refuse_new_from != NULL) {
+        if ((error = run(o, &rows, "SELECT deprecation_date FROM channels WHERE name = $1",
+                         P(SV_TEXT(rec->channel)), err)) < 0)
+            goto cleanup;
+        date = rows.n_rows > 0 ? chan_store__cell(&rows, 0, 0) : NULL;
+        /* Both are YYYY-MM-DD: text order is date order. */
+        if (date != NULL && strcmp(date, opts->refuse_new_from) <= 0) {
+            error = set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_CHANNEL_DEPRECATED,
+                               "channel '%s' is deprecated since %s", rec->channel, date);
+            goto cleanup;
+        }
+    }
+    if (opts->unique_group) {
+        if ((error = run(o, &rows,
+                         "SELECT name FROM consumers WHERE channel = $1 AND group_id = $2 "
+                         "AND name <> $3",
+                         P(SV_TEXT(rec->channel), SV_TEXT(rec->group), SV_TEXT(rec->name)), err)) <
+            0)
+            goto cleanup;
+        if (rows.n_rows > 0)
+            error = set_reason(err, CHAN_EEXISTS, CHAN_STORE_R_GROUP_IN_USE,
+                               "group '%s' is already used by consumer '%s'", rec->group,
+                               chan_store__cell(&rows, 0, 0));
+    }
+
+cleanup:
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
 int chan_store_consumer_put(chan_store *store, bool *out_created, const chan_consumer_record *rec,
                             const char *actor, chan_error *err)
+{
+    return chan_store_consumer_put_checked(store, out_created, rec, NULL, actor, err);
+}
+
+int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
+                                    const chan_consumer_record *rec,
+                                    const chan_consumer_put_options *opts, const char *actor,
+                                    chan_error *err)
 {
     op o = OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
@@ -2064,7 +2116,8 @@ int chan_store_consumer_put(chan_store *store, bool *out_created, const chan_con
         (error = check_actor(&actor, err)) < 0)
         return error;
     if ((error = op_begin(&o, store, true, err)) < 0 ||
-        (error = lock_consumer(&o, &rows, rec->channel, rec->name, err)) < 0)
+        (error = lock_consumer(&o, &rows, rec->channel, rec->name, err)) < 0 ||
+        (error = consumer_rules(&o, rec, rows.n_rows == 0, opts, err)) < 0)
         goto cleanup;
     if (rows.n_rows == 0) {
         action = "consumer.register";

@@ -141,6 +141,17 @@ static void test_date_parse(void **state)
     assert_false(chan_date_parse("2024-04-01T00:00", NULL));
     assert_false(chan_date_parse("abcd-ef-gh", NULL));
     assert_true(chan_date_today() > 19782);
+    {
+        static const char *const dates[] = {"1970-01-01", "2000-02-29", "2024-02-29",
+                                            "2024-03-01", "1969-12-31", "2099-12-31"};
+        char buf[16];
+        size_t i;
+
+        for (i = 0; i < CHAN_ARRAY_SIZE(dates); i++) {
+            assert_true(chan_date_parse(dates[i], &days));
+            assert_string_equal(chan_date_format(buf, sizeof(buf), days), dates[i]);
+        }
+    }
 }
 
 static void test_file_roundtrip_and_limits(void **state)

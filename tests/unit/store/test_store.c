@@ -1374,6 +1374,54 @@ static void test_channel_delete(void **state)
     free(obj);
 }
 
+static void test_consumer_put_checked_rules(void **state)
+{
+    const char *name = uniq("checked");
+    chan_consumer_put_options opts = CHAN_CONSUMER_PUT_OPTIONS_INIT;
+    chan_channel_record rec, *got = NULL;
+    chan_consumer_record c;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj = chan_xasprintf("channel/%s/consumer/", name);
+    bool created = false;
+    size_t audits;
+
+    fill_channel(&rec, name, "t", NULL, 0, NULL, 0);
+    rec.deprecation_date = "2026-06-30";
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+
+    /* Before the deprecation date a new consumer is accepted. */
+    opts.refuse_new_from = "2026-06-29";
+    opts.unique_group = true;
+    fill_consumer(&c, "billing", "billing-g", 300);
+    c.channel = (char *)name;
+    assert_int_equal(chan_store_consumer_put_checked(g_store, &created, &c, &opts, "svc", &err), 0);
+    assert_true(created);
+
+    /* Another consumer with the same group is refused, nothing written. */
+    audits = audit_count(obj);
+    fill_consumer(&c, "fraud", "billing-g", 300);
+    c.channel = (char *)name;
+    expect_reason(chan_store_consumer_put_checked(g_store, &created, &c, &opts, "svc", &err),
+                  CHAN_EEXISTS, CHAN_STORE_R_GROUP_IN_USE, &err);
+    assert_non_null(strstr(err.message, "billing"));
+
+    /* From the deprecation date on: no new consumer, but updates go on. */
+    opts.refuse_new_from = "2026-06-30";
+    c.group = "fraud-g";
+    expect_reason(chan_store_consumer_put_checked(g_store, &created, &c, &opts, "svc", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_CHANNEL_DEPRECATED, &err);
+    assert_int_equal(audit_count(obj), audits);
+    fill_consumer(&c, "billing", "billing-g", 999);
+    c.channel = (char *)name;
+    assert_int_equal(chan_store_consumer_put_checked(g_store, &created, &c, &opts, "svc", &err), 0);
+    assert_false(created);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_int_equal(got->n_consumers, 1);
+    assert_int_equal(got->consumers[0].sla_p99_ms, 999);
+    chan_channel_record_free(got);
+    free(obj);
+}
+
 static void test_consumer_put_renew_delete_list(void **state)
 {
     const char *name = uniq("cons"), *name2 = uniq("cons");
@@ -2106,6 +2154,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_channel_list_filters),
         cmocka_unit_test(test_channel_delete),
         cmocka_unit_test(test_consumer_put_renew_delete_list),
+        cmocka_unit_test(test_consumer_put_checked_rules),
         cmocka_unit_test(test_audit_list_paging),
         cmocka_unit_test(test_bad_input_is_rejected),
         cmocka_unit_test(test_concurrent_register_same_subject),
