@@ -720,15 +720,59 @@ static int first_failure(const chan_kafka_report *r, size_t from, chan_error *er
     return 0;
 }
 
-static int create_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls,
-                       chan_error *err)
+/*
+** Prepare the bindings of acls (appending one result per binding to r from
+** index from), send them as CreateAcls (create) or DeleteAcls filters, and
+** wait for the answer.  Returns the result event (caller destroys it), or
+** NULL after marking every result of the range failed.  *arr receives the
+** bindings, which the caller destroys with destroy_bindings.
+*/
+static rd_kafka_event_t *send_acls(chan_kafka_report *r, chan_kafka *k, bool create,
+                                   const chan_acl_set *acls, rd_kafka_AclBinding_t ***arr)
 {
-    int error = 0;
+    const char *api = create ? "CreateAcls" : "DeleteAcls";
     size_t n = chan_acl_set_count(acls), from = r->n;
-    rd_kafka_AclBinding_t **arr = NULL;
     rd_kafka_queue_t *q = NULL;
     rd_kafka_AdminOptions_t *o = NULL;
     rd_kafka_event_t *ev = NULL;
+    chan_error local = CHAN_ERROR_INIT;
+    char what[64];
+    int error;
+
+    *arr = chan_xcalloc(n, sizeof(**arr));
+    if ((error = prepare(r, create ? CHAN_KAFKA_ACTION_CREATE : CHAN_KAFKA_ACTION_DELETE, acls,
+                         *arr, &local)) < 0) {
+        fail_range(r, from, error, local.message);
+        return NULL;
+    }
+    q = rd_kafka_queue_new(k->rk);
+    o = admin_options(k, create ? RD_KAFKA_ADMIN_OP_CREATEACLS : RD_KAFKA_ADMIN_OP_DELETEACLS);
+    if (create)
+        rd_kafka_CreateAcls(k->rk, *arr, n, o, q);
+    else
+        rd_kafka_DeleteAcls(k->rk, *arr, n, o, q);
+    snprintf(what, sizeof(what), "kafka: %s got no answer", api);
+    if ((ev = wait_result(k, q, what, &local)) == NULL) {
+        fail_range(r, from, local.code, local.message);
+    } else if (rd_kafka_event_error(ev)) {
+        snprintf(what, sizeof(what), "kafka: %s failed", api);
+        error =
+            set_rd_error(&local, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev), what);
+        fail_range(r, from, error, local.message);
+        rd_kafka_event_destroy(ev);
+        ev = NULL;
+    }
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    return ev;
+}
+
+static int create_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls,
+                       chan_error *err)
+{
+    size_t n = chan_acl_set_count(acls), from = r->n;
+    rd_kafka_AclBinding_t **arr = NULL;
+    rd_kafka_event_t *ev;
     const rd_kafka_CreateAcls_result_t *res;
     const rd_kafka_acl_result_t **results;
     size_t n_results = 0;
@@ -736,31 +780,13 @@ static int create_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *
 
     if (n == 0)
         return 0;
-    arr = chan_xcalloc(n, sizeof(*arr));
-    if ((error = prepare(r, CHAN_KAFKA_ACTION_CREATE, acls, arr, &local)) < 0) {
-        fail_range(r, from, error, local.message);
+    if ((ev = send_acls(r, k, true, acls, &arr)) == NULL)
         goto cleanup;
-    }
-    q = rd_kafka_queue_new(k->rk);
-    o = admin_options(k, RD_KAFKA_ADMIN_OP_CREATEACLS);
-    rd_kafka_CreateAcls(k->rk, arr, n, o, q);
-    if ((ev = wait_result(k, q, "kafka: CreateAcls got no answer", &local)) == NULL) {
-        fail_range(r, from, local.code, local.message);
-        goto cleanup;
-    }
-    if (rd_kafka_event_error(ev)) {
-        int code = set_rd_error(&local, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
-                                "kafka: CreateAcls failed");
-
-        fail_range(r, from, code, local.message);
-        goto cleanup;
-    }
     res = rd_kafka_event_CreateAcls_result(ev);
     results = res ? rd_kafka_CreateAcls_result_acls(res, &n_results) : NULL;
     if (results == NULL || n_results != n) {
         fail_range(r, from, CHAN_EINTERNAL,
-                   "CreateAcls answered for a different number of "
-                   "bindings");
+                   "CreateAcls answered for a different number of bindings");
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
@@ -775,10 +801,6 @@ static int create_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *
 cleanup:
     if (ev)
         rd_kafka_event_destroy(ev);
-    if (o)
-        rd_kafka_AdminOptions_destroy(o);
-    if (q)
-        rd_kafka_queue_destroy(q);
     destroy_bindings(arr, n);
     return first_failure(r, from, err);
 }
@@ -786,12 +808,9 @@ cleanup:
 static int delete_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls,
                        chan_error *err)
 {
-    int error = 0;
     size_t n = chan_acl_set_count(acls), from = r->n;
     rd_kafka_AclBinding_t **arr = NULL;
-    rd_kafka_queue_t *q = NULL;
-    rd_kafka_AdminOptions_t *o = NULL;
-    rd_kafka_event_t *ev = NULL;
+    rd_kafka_event_t *ev;
     const rd_kafka_DeleteAcls_result_t *res;
     const rd_kafka_DeleteAcls_result_response_t **responses;
     size_t n_responses = 0;
@@ -799,31 +818,13 @@ static int delete_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *
 
     if (n == 0)
         return 0;
-    arr = chan_xcalloc(n, sizeof(*arr));
-    if ((error = prepare(r, CHAN_KAFKA_ACTION_DELETE, acls, arr, &local)) < 0) {
-        fail_range(r, from, error, local.message);
+    if ((ev = send_acls(r, k, false, acls, &arr)) == NULL)
         goto cleanup;
-    }
-    q = rd_kafka_queue_new(k->rk);
-    o = admin_options(k, RD_KAFKA_ADMIN_OP_DELETEACLS);
-    rd_kafka_DeleteAcls(k->rk, arr, n, o, q);
-    if ((ev = wait_result(k, q, "kafka: DeleteAcls got no answer", &local)) == NULL) {
-        fail_range(r, from, local.code, local.message);
-        goto cleanup;
-    }
-    if (rd_kafka_event_error(ev)) {
-        int code = set_rd_error(&local, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
-                                "kafka: DeleteAcls failed");
-
-        fail_range(r, from, code, local.message);
-        goto cleanup;
-    }
     res = rd_kafka_event_DeleteAcls_result(ev);
     responses = res ? rd_kafka_DeleteAcls_result_responses(res, &n_responses) : NULL;
     if (responses == NULL || n_responses != n) {
         fail_range(r, from, CHAN_EINTERNAL,
-                   "DeleteAcls answered for a different number of "
-                   "filters");
+                   "DeleteAcls answered for a different number of filters");
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
@@ -842,10 +843,6 @@ static int delete_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *
 cleanup:
     if (ev)
         rd_kafka_event_destroy(ev);
-    if (o)
-        rd_kafka_AdminOptions_destroy(o);
-    if (q)
-        rd_kafka_queue_destroy(q);
     destroy_bindings(arr, n);
     return first_failure(r, from, err);
 }
