@@ -588,21 +588,37 @@ cleanup:
     return error;
 }
 
+/*
+** POST {"schema": schema} to /subjects/<subject><suffix> and return the
+** reply (caller decrefs).  The one request behind lookup and registration.
+*/
+static int post_schema(json_t **out, cli_registry *reg, const char *subject, const char *suffix,
+                       const char *schema, chan_error *err)
+{
+    char *esc = cli_registry_escape(subject);
+    char *path = chan_xasprintf("/subjects/%s%s", esc, suffix);
+    json_t *body = json_pack("{s:s}", "schema", schema);
+    int error;
+
+    *out = NULL;
+    if (body == NULL)
+        error = chan_error_set(err, CHAN_EINVALID, "schema text is not valid UTF-8");
+    else
+        error = cli_registry_request(out, NULL, reg, "POST", path, body, err);
+    json_decref(body);
+    free(path);
+    free(esc);
+    return error;
+}
+
 int cli_registry_lookup_schema(cli_schema_ref *out, cli_registry *reg, const char *subject,
                                const char *schema, chan_error *err)
 {
-    char *esc = cli_registry_escape(subject);
-    char *path = chan_xasprintf("/subjects/%s", esc);
-    json_t *body = json_pack("{s:s}", "schema", schema);
     json_t *reply = NULL;
     int error;
 
     out->id = out->version = 0;
-    if (body == NULL) {
-        error = chan_error_set(err, CHAN_EINVALID, "schema text is not valid UTF-8");
-        goto cleanup;
-    }
-    if ((error = cli_registry_request(&reply, NULL, reg, "POST", path, body, err)) < 0)
+    if ((error = post_schema(&reply, reg, subject, "", schema, err)) < 0)
         goto cleanup;
     if ((error = get_int_member(&out->id, reply, "id", "a schema lookup", err)) < 0 ||
         (error = get_int_member(&out->version, reply, "version", "a schema lookup", err)) < 0)
@@ -610,27 +626,17 @@ int cli_registry_lookup_schema(cli_schema_ref *out, cli_registry *reg, const cha
 
 cleanup:
     json_decref(reply);
-    json_decref(body);
-    free(path);
-    free(esc);
     return error;
 }
 
 int cli_registry_register_schema(cli_schema_ref *out, cli_registry *reg, const char *subject,
                                  const char *schema, chan_error *err)
 {
-    char *esc = cli_registry_escape(subject);
-    char *path = chan_xasprintf("/subjects/%s/versions", esc);
-    json_t *body = json_pack("{s:s}", "schema", schema);
     json_t *reply = NULL;
     int error;
 
     out->id = out->version = 0;
-    if (body == NULL) {
-        error = chan_error_set(err, CHAN_EINVALID, "schema text is not valid UTF-8");
-        goto cleanup;
-    }
-    if ((error = cli_registry_request(&reply, NULL, reg, "POST", path, body, err)) < 0)
+    if ((error = post_schema(&reply, reg, subject, "/versions", schema, err)) < 0)
         goto cleanup;
     if ((error = get_int_member(&out->id, reply, "id", "a schema registration", err)) < 0)
         goto cleanup;
@@ -647,9 +653,6 @@ int cli_registry_register_schema(cli_schema_ref *out, cli_registry *reg, const c
 
 cleanup:
     json_decref(reply);
-    json_decref(body);
-    free(path);
-    free(esc);
     return error;
 }
 
