@@ -22,7 +22,7 @@
 
 #include "chan/acl.h"
 #include "chan/common.h"
-#include "chan/store.h"
+#include "chan/model.h"
 #include "cli.h"
 #include "cmds.h"
 #include "registry_client.h"
@@ -83,24 +83,16 @@ static int parse_number(double *out, const char *text, double min, bool inclusiv
 /* Channels from the registry                                           */
 /* ------------------------------------------------------------------ */
 
-/* A copy of member key of obj when it is a string, else NULL. */
-static char *string_member(const json_t *obj, const char *key)
-{
-    const char *s = json_string_value(json_object_get(obj, key));
-
-    return s ? chan_xstrdup(s) : NULL;
-}
-
 /*
-** Turn the reply of GET /v1/channels into channel records (only the fields
-** the ACL module reads: name, deprecation date, consumers, producers).
+** Turn the reply of GET /v1/channels into channel records, one
+** chan_channel_record_from_json per element of its "channels" array.
 */
 static int channels_from_json(chan_channel_record ***out, size_t *out_n, const json_t *doc,
                               chan_error *err)
 {
-    const json_t *list = json_object_get(doc, "channels"), *ch, *item;
+    const json_t *list = json_object_get(doc, "channels"), *ch;
     chan_channel_record **recs = NULL;
-    size_t n = 0, i, k;
+    size_t n = 0, i;
     int error = 0;
 
     *out = NULL;
@@ -111,42 +103,16 @@ static int channels_from_json(chan_channel_record ***out, size_t *out_n, const j
     recs = chan_xcalloc(json_array_size(list) + 1, sizeof(*recs));
     json_array_foreach(list, i, ch)
     {
-        const json_t *consumers = json_object_get(ch, "consumers");
-        const json_t *producers = json_object_get(ch, "producers");
-        chan_channel_record *rec = chan_xcalloc(1, sizeof(*rec));
-
-        recs[n++] = rec;
-        rec->name = string_member(ch, "name");
-        rec->deprecation_date = string_member(ch, "deprecation_date");
-        rec->retirement_date = string_member(ch, "retirement_date");
-        if (rec->name == NULL || (consumers && !json_is_array(consumers)) ||
-            (producers && !json_is_array(producers))) {
-            error = chan_error_set(err, CHAN_EINTERNAL,
-                                   "the registry's reply to GET /v1/channels has a malformed "
+        if ((error = chan_channel_record_from_json(&recs[n], ch, err)) < 0) {
+            chan_error_prefix(err, "the registry's reply to GET /v1/channels has a malformed "
                                    "channel at index %zu",
-                                   i);
+                              i);
+            error = CHAN_EINTERNAL;
+            if (err != NULL)
+                err->code = error;
             goto cleanup;
         }
-        rec->consumers = chan_xcalloc(json_array_size(consumers) + 1, sizeof(*rec->consumers));
-        json_array_foreach(consumers, k, item)
-        {
-            chan_consumer_record *c = &rec->consumers[rec->n_consumers++];
-            const json_t *rate = json_object_get(item, "peak_rate_msgs");
-
-            c->channel = chan_xstrdup(rec->name);
-            c->name = string_member(item, "name");
-            c->principal = string_member(item, "principal");
-            c->group = string_member(item, "group");
-            c->peak_rate_msgs = json_is_number(rate) ? json_number_value(rate) : 0.0;
-        }
-        rec->producers = chan_xcalloc(json_array_size(producers) + 1, sizeof(*rec->producers));
-        json_array_foreach(producers, k, item)
-        {
-            chan_producer_record *p = &rec->producers[rec->n_producers++];
-
-            p->channel = chan_xstrdup(rec->name);
-            p->principal = string_member(item, "principal");
-        }
+        n++;
     }
     *out = recs;
     *out_n = n;

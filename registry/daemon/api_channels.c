@@ -23,7 +23,6 @@
  */
 #include <ctype.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +37,7 @@
 #include "chan/common.h"
 #include "chan/contract.h"
 #include "chan/error.h"
+#include "chan/model.h"
 #include "chan/store.h"
 
 #define MODULE "api"
@@ -87,95 +87,22 @@ static json_t *json_str_or_null(const char *s)
     return j ? j : json_null();
 }
 
-/* peak_rate_msgs is a double in the store but an integer in the contract format. */
-static json_t *json_rate(double v)
-{
-    if (isfinite(v) && v == floor(v) && fabs(v) < 9007199254740992.0)
-        return json_integer((json_int_t)v);
-    return json_real(isfinite(v) ? v : 0.0);
-}
-
 /* The --registration-max-age-days of the request's daemon, in seconds. */
 static int64_t max_age_seconds(const chan_request *req)
 {
     return chan_request_config(req)->registration_max_age_days * SECONDS_PER_DAY;
 }
 
-/*
-** The API object of a consumer; age_days counts whole days since the last
-** renewal, stale is true when that is more than max_age seconds ago.
-*/
-static json_t *consumer_json(const chan_consumer_record *c, int64_t now, int64_t max_age)
+/* Options of the model's JSON rendering for a reply at now. */
+static chan_record_json_options json_options(const chan_request *req, bool with_document,
+                                             int64_t now)
 {
-    json_t *o = json_object();
-    int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
-    int64_t age =
-        c->renewed_at > 0 && now > c->renewed_at ? (now - c->renewed_at) / SECONDS_PER_DAY : 0;
+    chan_record_json_options opts = CHAN_RECORD_JSON_OPTIONS_INIT;
 
-    json_object_set_new(o, "name", json_str_or_null(c->name));
-    json_object_set_new(o, "principal", json_str_or_null(c->principal));
-    json_object_set_new(o, "group", json_str_or_null(c->group));
-    json_object_set_new(o, "scenario", json_str_or_null(c->scenario));
-    json_object_set_new(o, "sla_p99_ms", json_integer(c->sla_p99_ms));
-    json_object_set_new(o, "peak_rate_msgs", json_rate(c->peak_rate_msgs));
-    json_object_set_new(o, "degradation", json_str_or_null(c->degradation));
-    json_object_set_new(o, "registered_at", json_time(c->registered_at));
-    json_object_set_new(o, "renewed_at", json_time(c->renewed_at));
-    json_object_set_new(o, "age_days", json_integer(age));
-    json_object_set_new(o, "stale", json_boolean(now - since > max_age));
-    return o;
-}
-
-/*
-** The stored contract document as JSON.  It is always the canonical JSON
-** rendering written by PUT; should it not parse, it is returned as a string
-** rather than dropped.
-*/
-static json_t *document_json(const char *document)
-{
-    json_t *j;
-
-    if (document == NULL)
-        return json_null();
-    j = json_loads(document, JSON_DECODE_ANY, NULL);
-    if (j == NULL) {
-        chan_log(CHAN_LOG_WARN, MODULE, "stored channel document is not JSON");
-        j = json_str_or_null(document);
-    }
-    return j;
-}
-
-/* The API object of a channel; with_contract adds the stored contract document. */
-static json_t *channel_json(const chan_channel_record *rec, bool with_contract, int64_t now,
-                            int64_t max_age)
-{
-    json_t *o = json_object();
-    json_t *consumers = json_array();
-    json_t *producers = json_array();
-    size_t i;
-
-    json_object_set_new(o, "name", json_str_or_null(rec->name));
-    json_object_set_new(o, "revision", json_integer(rec->revision));
-    json_object_set_new(o, "created_at", json_time(rec->created_at));
-    json_object_set_new(o, "updated_at", json_time(rec->updated_at));
-    json_object_set_new(o, "owner_team", json_str_or_null(rec->owner_team));
-    json_object_set_new(o, "maintainer", json_str_or_null(rec->maintainer));
-    json_object_set_new(o, "peak_qps", json_integer(rec->peak_qps));
-    json_object_set_new(o, "retention_hours", json_integer(rec->retention_hours));
-    json_object_set_new(o, "deprecation_date", json_str_or_null(rec->deprecation_date));
-    json_object_set_new(o, "retirement_date", json_str_or_null(rec->retirement_date));
-    json_object_set_new(o, "subject", json_str_or_null(rec->subject));
-    json_object_set_new(o, "compatibility", json_str_or_null(rec->compatibility));
-    if (with_contract)
-        json_object_set_new(o, "contract", document_json(rec->document));
-    for (i = 0; i < rec->n_consumers; i++)
-        json_array_append_new(consumers, consumer_json(&rec->consumers[i], now, max_age));
-    for (i = 0; i < rec->n_producers; i++)
-        json_array_append_new(producers, json_pack("{s:o}", "principal",
-                                                   json_str_or_null(rec->producers[i].principal)));
-    json_object_set_new(o, "consumers", consumers);
-    json_object_set_new(o, "producers", producers);
-    return o;
+    opts.with_document = with_document;
+    opts.now = now;
+    opts.max_age = max_age_seconds(req);
+    return opts;
 }
 
 /*
@@ -304,57 +231,6 @@ static int check_versions(chan_store *store, const chan_contract *contract, chan
     return 0;
 }
 
-/*
-** Fill rec from a valid contract.  The strings are borrowed from contract
-** and document; only the consumers and producers arrays are allocated here
-** (free them with free_record_arrays, never with chan_channel_record_free).
-*/
-static void record_from_contract(chan_channel_record *rec, const chan_contract *contract,
-                                 char *document)
-{
-    size_t i;
-
-    memset(rec, 0, sizeof(*rec));
-    rec->name = (char *)chan_contract_name(contract);
-    rec->owner_team = (char *)chan_contract_owner_team(contract);
-    rec->maintainer = (char *)chan_contract_maintainer(contract);
-    rec->peak_qps = chan_contract_peak_qps(contract);
-    rec->retention_hours = chan_contract_retention_hours(contract);
-    rec->deprecation_date = (char *)chan_contract_deprecation_date(contract);
-    rec->subject = (char *)chan_contract_subject(contract);
-    rec->compatibility = (char *)chan_compat_mode_name(chan_contract_compatibility(contract));
-    rec->document = document;
-    rec->n_consumers = chan_contract_consumer_count(contract);
-    rec->consumers = chan_xcalloc(rec->n_consumers + 1, sizeof(*rec->consumers));
-    for (i = 0; i < rec->n_consumers; i++) {
-        const chan_contract_consumer *k = chan_contract_consumer_at(contract, i);
-        chan_consumer_record *c = &rec->consumers[i];
-
-        c->channel = rec->name;
-        c->name = (char *)k->name;
-        c->principal = (char *)k->principal;
-        c->group = (char *)k->group;
-        c->scenario = (char *)k->scenario;
-        c->sla_p99_ms = k->sla_p99_ms;
-        c->peak_rate_msgs = (double)k->peak_rate_msgs;
-        c->degradation = (char *)chan_degradation_name(k->degradation);
-    }
-    rec->n_producers = chan_contract_producer_count(contract);
-    rec->producers = chan_xcalloc(rec->n_producers + 1, sizeof(*rec->producers));
-    for (i = 0; i < rec->n_producers; i++) {
-        rec->producers[i].channel = rec->name;
-        rec->producers[i].principal = (char *)chan_contract_producer_at(contract, i)->principal;
-    }
-}
-
-static void free_record_arrays(chan_channel_record *rec)
-{
-    free(rec->consumers);
-    free(rec->producers);
-    rec->consumers = NULL;
-    rec->producers = NULL;
-}
-
 /* Value of the four hex digits at s, or -1. */
 static long hex4(const char *s)
 {
@@ -411,13 +287,13 @@ static int put_channel(chan_request *req, chan_error *err)
     chan_contract_parse_options opts = CHAN_CONTRACT_PARSE_OPTIONS_INIT;
     const char *name = chan_request_param(req, "name");
     chan_store *store = chan_request_store(req);
-    chan_channel_record rec;
+    chan_channel_record *rec = NULL;
     chan_contract *contract = NULL;
     chan_diag_list *diags = chan_diag_list_new();
     chan_buf missing = CHAN_BUF_INIT;
     json_error_t jerr;
     json_t *doc = NULL, *reply;
-    char *document = NULL, *text = NULL;
+    char *text = NULL;
     char shown[260];
     const char *body;
     size_t len, text_len, n_errors;
@@ -425,7 +301,6 @@ static int put_channel(chan_request *req, chan_error *err)
     bool changed = false;
     int error;
 
-    memset(&rec, 0, sizeof(rec));
     if ((error = query_int(&expected, req, "expected_revision", -1, 0, INT64_MAX, err)) < 0)
         goto cleanup;
 
@@ -497,9 +372,8 @@ static int put_channel(chan_request *req, chan_error *err)
         goto cleanup;
     }
 
-    document = chan_contract_render_json(contract);
-    record_from_contract(&rec, contract, document);
-    error = chan_store_channel_put(store, &revision, &changed, &rec, expected,
+    rec = chan_contract_to_record(contract);
+    error = chan_store_channel_put(store, &revision, &changed, rec, expected,
                                    chan_request_actor(req), err);
     if (error == CHAN_ECONFLICT && chan_store_error_reason(err) == CHAN_STORE_R_REVISION_MISMATCH) {
         char detail[CHAN_ERROR_MESSAGE_MAX];
@@ -521,8 +395,7 @@ static int put_channel(chan_request *req, chan_error *err)
     error = chan_reply_json(req, changed && revision == 1 ? 201 : 200, reply);
 
 cleanup:
-    free_record_arrays(&rec);
-    free(document);
+    chan_channel_record_free(rec);
     free(text);
     chan_contract_free(contract);
     chan_diag_list_free(diags);
@@ -536,6 +409,7 @@ static int get_channel(chan_request *req, chan_error *err)
 {
     const char *name = chan_request_param(req, "name");
     chan_channel_record *rec = NULL;
+    chan_record_json_options opts;
     int error;
 
     error = chan_store_channel_get(chan_request_store(req), &rec, name, err);
@@ -543,7 +417,8 @@ static int get_channel(chan_request *req, chan_error *err)
         error = api_error(error, name, NULL, err);
         goto cleanup;
     }
-    error = chan_reply_json(req, 200, channel_json(rec, true, now_seconds(), max_age_seconds(req)));
+    opts = json_options(req, true, now_seconds());
+    error = chan_reply_json(req, 200, chan_channel_record_to_json(rec, &opts));
 cleanup:
     chan_channel_record_free(rec);
     return error;
@@ -553,10 +428,10 @@ cleanup:
 static int list_channels(chan_request *req, chan_error *err)
 {
     chan_channel_filter filter = CHAN_CHANNEL_FILTER_INIT;
+    chan_record_json_options opts = json_options(req, false, now_seconds());
     chan_channel_record **list = NULL;
     json_t *channels = NULL;
     size_t i, n = 0;
-    int64_t now = now_seconds();
     bool deprecated = false;
     int error;
 
@@ -573,7 +448,7 @@ static int list_channels(chan_request *req, chan_error *err)
     }
     channels = json_array();
     for (i = 0; i < n; i++)
-        json_array_append_new(channels, channel_json(list[i], false, now, max_age_seconds(req)));
+        json_array_append_new(channels, chan_channel_record_to_json(list[i], &opts));
     error = chan_reply_json(req, 200, json_pack("{s:o}", "channels", channels));
     channels = NULL;
 cleanup:
@@ -729,8 +604,8 @@ static bool body_positive(int64_t *out, const json_t *body, const char *key, int
 
 /*
 ** Validate the body of PUT .../consumers/{consumer} as the contract format
-** validates a consumer entry, and fill rec (strings borrowed from body and
-** the request).  Every problem is added to diags.
+** validates a consumer entry, and fill rec (owning copies; the caller
+** disposes of it).  Every problem is added to diags.
 */
 static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, const char *channel,
                                 const char *consumer, chan_diag_list *diags)
@@ -744,9 +619,9 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
     int64_t n;
     size_t i;
 
-    memset(rec, 0, sizeof(*rec));
-    rec->channel = (char *)channel;
-    rec->name = (char *)consumer;
+    chan_consumer_record_init(rec);
+    rec->channel = chan_xstrdup(channel);
+    rec->name = chan_xstrdup(consumer);
     if (!valid_slug(consumer))
         chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
                                          CHAN_CONTRACT_RULE_INVALID_NAME, "name",
@@ -770,8 +645,8 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
                                          CHAN_CONTRACT_RULE_PRINCIPAL, "principal",
                                          "invalid principal \"%s\"", clip(shown, sizeof(shown), s)),
                            "write a Kafka principal: User:<name>, e.g. User:billing-svc");
-    else
-        rec->principal = (char *)s;
+    else if (s)
+        rec->principal = chan_xstrdup(s);
     s = body_string(body, "group", diags);
     if (s && !valid_group(s))
         chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
@@ -779,9 +654,10 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
                                          "invalid consumer group id \"%s\"",
                                          clip(shown, sizeof(shown), s)),
                            "use letters, digits, '.', '_' and '-' (at most 249)");
-    else
-        rec->group = (char *)s;
-    rec->scenario = (char *)body_string(body, "scenario", diags);
+    else if (s)
+        rec->group = chan_xstrdup(s);
+    s = body_string(body, "scenario", diags);
+    rec->scenario = s ? chan_xstrdup(s) : NULL;
     if (body_positive(&n, body, "sla_p99_ms", MAX_SLA_MS, diags))
         rec->sla_p99_ms = n;
     if (body_positive(&n, body, "peak_rate_msgs", MAX_PEAK_RATE, diags))
@@ -794,7 +670,7 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
                                          clip(shown, sizeof(shown), s)),
                            "one of drop, lag, fallback, block");
     else if (s)
-        rec->degradation = (char *)chan_degradation_name(mode);
+        rec->degradation = chan_xstrdup(chan_degradation_name(mode));
 }
 
 /* The consumer called name in rec, or NULL. */
@@ -837,7 +713,8 @@ static int reply_consumer(chan_request *req, unsigned int status, const char *ch
         rc = chan_reply_error(req, E_CONSUMER_NOT_FOUND, "Consumer '%s' of channel '%s' not found.",
                               name, channel);
     else {
-        json_t *o = consumer_json(c, now, max_age_seconds(req));
+        chan_record_json_options opts = json_options(req, false, now);
+        json_t *o = chan_consumer_record_to_json(c, &opts);
 
         if (warning != NULL) {
             char *header = chan_xasprintf("299 - \"%s\"", warning);
@@ -875,8 +752,8 @@ static int list_consumers(chan_request *req, chan_error *err)
 {
     const char *name = chan_request_param(req, "name");
     chan_consumer_record **list = NULL;
+    chan_record_json_options opts = json_options(req, false, now_seconds());
     json_t *consumers = NULL;
-    int64_t now = now_seconds();
     size_t i, n = 0;
     int error;
 
@@ -887,7 +764,7 @@ static int list_consumers(chan_request *req, chan_error *err)
     }
     consumers = json_array();
     for (i = 0; i < n; i++)
-        json_array_append_new(consumers, consumer_json(list[i], now, max_age_seconds(req)));
+        json_array_append_new(consumers, chan_consumer_record_to_json(list[i], &opts));
     error = chan_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
     consumers = NULL;
 cleanup:
@@ -915,6 +792,7 @@ static int put_consumer(chan_request *req, chan_error *err)
     size_t i, n_errors;
     int error;
 
+    chan_consumer_record_init(&rec);
     if ((error = chan_request_json(&body, req, err)) < 0)
         goto cleanup;
     parse_consumer_body(&rec, body, channel, name, diags);
@@ -986,6 +864,7 @@ static int put_consumer(chan_request *req, chan_error *err)
     error = reply_consumer(req, created ? 201 : 200, channel, name, &rec, warning);
 
 cleanup:
+    chan_consumer_record_dispose(&rec);
     free(warning);
     chan_channel_record_free(current);
     chan_diag_list_free(diags);

@@ -3,7 +3,7 @@
  * producers need, the plan that turns the broker's ACLs into them, and
  * exports of the same state for Strimzi and the Kafka command-line tools.
  *
- * The module is pure: it reads channel records (chan/store.h) and ACL sets
+ * The module is pure: it reads channel records (chan/model.h) and ACL sets
  * and writes plans and text; it never talks to a broker (chan/kafka.h does).
  *
  * The rule it implements is "only registered consumers get in":
@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "chan/error.h"
-#include "chan/store.h"
+#include "chan/model.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,8 +23,9 @@
  * Ownership: chan_contract values are freed with chan_contract_free;
  * chan_contract_set values with chan_contract_set_free.  Every pointer
  * returned by a getter (strings, version/consumer/producer structs, schemas)
- * is borrowed and valid as long as the contract.  chan_contract_to_json and
- * chan_contract_render_json return new values owned by the caller.
+ * is borrowed and valid as long as the contract.  chan_contract_to_json,
+ * chan_contract_render_json and chan_contract_to_record return new values
+ * owned by the caller.
  */
 #ifndef CHAN_CONTRACT_H
 #define CHAN_CONTRACT_H
@@ -37,6 +38,7 @@
 
 #include "chan/avro.h"
 #include "chan/error.h"
+#include "chan/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -192,6 +194,17 @@ json_t *chan_contract_to_json(const chan_contract *contract);
  * @return a NUL-terminated string the caller free()s; never NULL
  */
 char *chan_contract_render_json(const chan_contract *contract);
+
+/**
+ * The channel record of a contract (chan/model.h): name, owner, load
+ * figures, dates, subject, compatibility mode name, the document
+ * (chan_contract_render_json) and owning copies of every consumer and
+ * producer, whose channel is the contract's name.  The store's fields
+ * (revision and times) are 0.
+ *
+ * @return a new record the caller frees with chan_channel_record_free; never NULL
+ */
+chan_channel_record *chan_contract_to_record(const chan_contract *contract);
 
 /* ------------------------------------------------------------------ */
 /* Parsing                                                             */

@@ -51,6 +51,7 @@
 #include <stdint.h>
 
 #include "chan/error.h"
+#include "chan/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -328,56 +329,8 @@ int chan_store_mode_set(chan_store *store, const char *subject, const char *mode
 /* Channels (contracts), consumers, producers                          */
 /* ------------------------------------------------------------------ */
 
-/** A registered consumer of a channel. */
-typedef struct chan_consumer_record {
-    char *channel;
-    char *name;
-    char *principal; /**< e.g. "User:billing-svc" */
-    char *group;     /**< Kafka consumer group */
-    char *scenario;  /**< business scenario */
-    int64_t sla_p99_ms;
-    double peak_rate_msgs; /**< messages per second */
-    char *degradation;     /**< degradation strategy */
-    int64_t registered_at; /**< unix seconds, set by the store on first registration */
-    int64_t renewed_at;    /**< unix seconds, last registration or renewal */
-} chan_consumer_record;
-
-/** A registered producer of a channel. */
-typedef struct chan_producer_record {
-    char *channel;
-    char *principal;
-} chan_producer_record;
-
-/** A channel: the stored form of a contract. */
-typedef struct chan_channel_record {
-    char *name; /**< the topic */
-    char *owner_team;
-    char *maintainer;
-    int64_t peak_qps;
-    int64_t retention_hours;
-    char *deprecation_date; /**< "YYYY-MM-DD" or NULL */
-    char *subject;          /**< schema subject */
-    char *compatibility;    /**< mode name */
-    char *document;         /**< the whole contract as JSON text */
-    int64_t revision;       /**< 1 on creation, +1 on every change */
-    int64_t created_at;
-    int64_t updated_at;
-    chan_consumer_record *consumers; /**< owned array */
-    size_t n_consumers;
-    chan_producer_record *producers; /**< owned array */
-    size_t n_producers;
-    /**
-     * "YYYY-MM-DD" from which the channel is retired, or NULL.  Not a column:
-     * the store fills it from the document's retirement_date when reading and
-     * ignores it when writing (the document is the source).
-     */
-    char *retirement_date;
-} chan_channel_record;
-
-void chan_channel_record_free(chan_channel_record *rec);
-void chan_channel_record_list_free(chan_channel_record **list, size_t n);
-void chan_consumer_record_free(chan_consumer_record *rec);
-void chan_consumer_record_list_free(chan_consumer_record **list, size_t n);
+/* The records (chan_channel_record, chan_consumer_record, chan_producer_record)
+ * and their _free functions are in chan/model.h. */
 
 /**
  * Create or replace a channel with its consumers and producers, in one

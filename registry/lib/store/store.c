@@ -1377,70 +1377,6 @@ int chan_store_mode_set(chan_store *store, const char *subject, const char *mode
 /* Channels and consumers                                              */
 /* ------------------------------------------------------------------ */
 
-static void consumer_dispose(chan_consumer_record *c)
-{
-    free(c->channel);
-    free(c->name);
-    free(c->principal);
-    free(c->group);
-    free(c->scenario);
-    free(c->degradation);
-}
-
-static void channel_dispose(chan_channel_record *rec)
-{
-    free(rec->name);
-    free(rec->owner_team);
-    free(rec->maintainer);
-    free(rec->deprecation_date);
-    free(rec->retirement_date);
-    free(rec->subject);
-    free(rec->compatibility);
-    free(rec->document);
-    for (size_t i = 0; i < rec->n_consumers; i++)
-        consumer_dispose(&rec->consumers[i]);
-    free(rec->consumers);
-    for (size_t i = 0; i < rec->n_producers; i++) {
-        free(rec->producers[i].channel);
-        free(rec->producers[i].principal);
-    }
-    free(rec->producers);
-}
-
-void chan_channel_record_free(chan_channel_record *rec)
-{
-    if (rec == NULL)
-        return;
-    channel_dispose(rec);
-    free(rec);
-}
-
-void chan_channel_record_list_free(chan_channel_record **list, size_t n)
-{
-    if (list == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        chan_channel_record_free(list[i]);
-    free(list);
-}
-
-void chan_consumer_record_free(chan_consumer_record *rec)
-{
-    if (rec == NULL)
-        return;
-    consumer_dispose(rec);
-    free(rec);
-}
-
-void chan_consumer_record_list_free(chan_consumer_record **list, size_t n)
-{
-    if (list == NULL)
-        return;
-    for (size_t i = 0; i < n; i++)
-        chan_consumer_record_free(list[i]);
-    free(list);
-}
-
 void chan_audit_entry_list_free(chan_audit_entry **list, size_t n)
 {
     if (list == NULL)
@@ -2146,7 +2082,7 @@ int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
     if (out_created != NULL)
         *out_created = rows.n_rows == 0;
 cleanup:
-    consumer_dispose(&prev);
+    chan_consumer_record_dispose(&prev);
     chan_store__rows_dispose(&rows);
     free(object);
     op_end(&o);

@@ -1,0 +1,165 @@
+/*
+ * model.h - the registry's domain model: channels with their consumers and
+ * producers, as the store keeps them, the ACL module reads them, the daemon
+ * serves them and chanctl receives them.
+ *
+ * The records are plain data (no I/O, no database, no broker), so that every
+ * part of the project can depend on this header without linking the store.
+ * A record is converted with one function each way:
+ *
+ *  - contract -> record: chan_contract_to_record (chan/contract.h);
+ *  - record -> JSON:     chan_channel_record_to_json, the channels API's form
+ *                        (GET /v1/channels, see docs/api.md);
+ *  - JSON -> record:     chan_channel_record_from_json, the inverse.
+ *
+ * Ownership: every string and array of a record is owned by the record.
+ * Records are either embedded (_init / _dispose) or on the heap (_free,
+ * NULL-safe); arrays of heap records are freed with _list_free.  JSON values
+ * returned by the _to_json functions are new references the caller
+ * json_decref()s; JSON passed in is borrowed.
+ */
+#ifndef CHAN_MODEL_H
+#define CHAN_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "chan/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A registered consumer of a channel. */
+typedef struct chan_consumer_record {
+    char *channel;
+    char *name;
+    char *principal; /**< e.g. "User:billing-svc" */
+    char *group;     /**< Kafka consumer group */
+    char *scenario;  /**< business scenario */
+    int64_t sla_p99_ms;
+    double peak_rate_msgs; /**< messages per second */
+    char *degradation;     /**< degradation strategy */
+    int64_t registered_at; /**< unix seconds, set by the store on first registration */
+    int64_t renewed_at;    /**< unix seconds, last registration or renewal */
+} chan_consumer_record;
+
+/** A registered producer of a channel. */
+typedef struct chan_producer_record {
+    char *channel;
+    char *principal;
+} chan_producer_record;
+
+/** A channel: the stored form of a contract. */
+typedef struct chan_channel_record {
+    char *name; /**< the topic */
+    char *owner_team;
+    char *maintainer;
+    int64_t peak_qps;
+    int64_t retention_hours;
+    char *deprecation_date; /**< "YYYY-MM-DD" or NULL */
+    char *subject;          /**< schema subject */
+    char *compatibility;    /**< mode name */
+    char *document;         /**< the whole contract as JSON text */
+    int64_t revision;       /**< 1 on creation, +1 on every change */
+    int64_t created_at;
+    int64_t updated_at;
+    chan_consumer_record *consumers; /**< owned array */
+    size_t n_consumers;
+    chan_producer_record *producers; /**< owned array */
+    size_t n_producers;
+    /**
+     * "YYYY-MM-DD" from which the channel is retired, or NULL.  Not a column:
+     * the store fills it from the document's retirement_date when reading and
+     * ignores it when writing (the document is the source).
+     */
+    char *retirement_date;
+} chan_channel_record;
+
+/** Set every field of an embedded record to zero / NULL. */
+void chan_consumer_record_init(chan_consumer_record *rec);
+/** Free what an embedded record owns and leave it initialised.  NULL-safe. */
+void chan_consumer_record_dispose(chan_consumer_record *rec);
+/** Dispose of and free a heap record.  NULL-safe. */
+void chan_consumer_record_free(chan_consumer_record *rec);
+/** Free n heap records and the array.  NULL-safe; NULL entries are skipped. */
+void chan_consumer_record_list_free(chan_consumer_record **list, size_t n);
+
+/** Free what an embedded producer record owns and leave it zeroed.  NULL-safe. */
+void chan_producer_record_dispose(chan_producer_record *rec);
+
+/** Set every field of an embedded record to zero / NULL. */
+void chan_channel_record_init(chan_channel_record *rec);
+/** Free what an embedded record owns (consumers and producers included). NULL-safe. */
+void chan_channel_record_dispose(chan_channel_record *rec);
+/** Dispose of and free a heap record.  NULL-safe. */
+void chan_channel_record_free(chan_channel_record *rec);
+/** Free n heap records and the array.  NULL-safe; NULL entries are skipped. */
+void chan_channel_record_list_free(chan_channel_record **list, size_t n);
+
+/** What the _to_json functions add besides the record's own fields. */
+typedef struct chan_record_json_options {
+    unsigned int version; /**< CHAN_RECORD_JSON_OPTIONS_VERSION */
+    /** Add "contract": the stored document parsed as JSON (a string if it does not parse). */
+    bool with_document;
+    /** Unix seconds "now", for each consumer's age_days and stale. */
+    int64_t now;
+    /** A consumer not renewed for more than this many seconds is stale. */
+    int64_t max_age;
+} chan_record_json_options;
+
+#define CHAN_RECORD_JSON_OPTIONS_VERSION 1
+#define CHAN_RECORD_JSON_OPTIONS_INIT                                                              \
+    {                                                                                              \
+        CHAN_RECORD_JSON_OPTIONS_VERSION, false, 0, 0                                              \
+    }
+
+/**
+ * A consumer as the channels API shows it: name, principal, group, scenario,
+ * sla_p99_ms, peak_rate_msgs, degradation, registered_at, renewed_at (RFC
+ * 3339 UTC strings), age_days and stale (from opts->now and opts->max_age).
+ * Strings that are NULL or not UTF-8 become null.
+ *
+ * @param opts may be NULL for the defaults (CHAN_RECORD_JSON_OPTIONS_INIT)
+ * @return a new reference; never NULL
+ */
+json_t *chan_consumer_record_to_json(const chan_consumer_record *rec,
+                                     const chan_record_json_options *opts);
+
+/**
+ * A channel as the channels API shows it: name, revision, created_at,
+ * updated_at, owner_team, maintainer, peak_qps, retention_hours,
+ * deprecation_date, retirement_date, subject, compatibility, the optional
+ * contract (opts->with_document), consumers (chan_consumer_record_to_json)
+ * and producers ({"principal": ...}).
+ *
+ * @param opts may be NULL for the defaults (CHAN_RECORD_JSON_OPTIONS_INIT)
+ * @return a new reference; never NULL
+ */
+json_t *chan_channel_record_to_json(const chan_channel_record *rec,
+                                    const chan_record_json_options *opts);
+
+/**
+ * The inverse of chan_channel_record_to_json: a channel record from its API
+ * object.  "name" is required, as are "name" and "principal" of each
+ * consumer and "principal" of each producer; every other member may be
+ * absent or null.  A member of the wrong type, a time that is not an RFC 3339
+ * UTC string ("2026-11-23T09:17:47Z") or a count out of range is an error.
+ * The computed members age_days and stale are ignored; "contract" becomes the
+ * document as compact JSON text with sorted keys.  The consumers' and
+ * producers' channel is set to the channel's name.
+ *
+ * @param[out] out the record (free with chan_channel_record_free); NULL on failure
+ * @param json     the channel object; borrowed
+ * @return 0 or CHAN_EINVALID, with err->path naming the member
+ *         (e.g. "consumers[1].principal") and the message saying what is wrong
+ */
+int chan_channel_record_from_json(chan_channel_record **out, const json_t *json, chan_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
