@@ -43,6 +43,7 @@
 
 #include "chan/common.h"
 #include "chan/contract.h"
+#include "chan/model.h"
 #include "cli.h"
 #include "cmds.h"
 #include "contract_files.h"
@@ -363,49 +364,38 @@ cleanup:
     return error;
 }
 
-/* The registered consumer called name in a GET /v1/channels/{name} reply, or NULL. */
-static const json_t *find_registered(const json_t *channel, const char *name)
+/* The registered consumer called name of channel, or NULL. */
+static const chan_consumer_record *find_registered(const chan_channel_record *channel,
+                                                   const char *name)
 {
-    const json_t *c;
     size_t i;
 
-    json_array_foreach(json_object_get(channel, "consumers"), i, c)
-    {
-        if (json_is_string(json_object_get(c, "name")) &&
-            strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
-            return c;
-    }
+    for (i = 0; i < channel->n_consumers; i++)
+        if (channel->consumers[i].name != NULL && strcmp(channel->consumers[i].name, name) == 0)
+            return &channel->consumers[i];
     return NULL;
 }
 
-static bool same_string(const json_t *o, const char *key, const char *want)
+static bool same_string(const char *s, const char *want)
 {
-    const char *s = json_string_value(json_object_get(o, key));
-
     return s != NULL && strcmp(s, want) == 0;
 }
 
-static bool same_number(const json_t *o, const char *key, int64_t want)
-{
-    const json_t *v = json_object_get(o, key);
-
-    return json_is_number(v) && json_number_value(v) == (double)want;
-}
-
 /* The mandatory fields of a declared consumer that differ from the registered one. */
-static void consumer_diff(chan_buf *out, const chan_contract_consumer *k, const json_t *c)
+static void consumer_diff(chan_buf *out, const chan_contract_consumer *k,
+                          const chan_consumer_record *c)
 {
-    if (!same_string(c, "principal", k->principal))
+    if (!same_string(c->principal, k->principal))
         chan_buf_printf(out, "%sprincipal", out->len ? ", " : "");
-    if (!same_string(c, "group", k->group))
+    if (!same_string(c->group, k->group))
         chan_buf_printf(out, "%sgroup", out->len ? ", " : "");
-    if (!same_string(c, "scenario", k->scenario))
+    if (!same_string(c->scenario, k->scenario))
         chan_buf_printf(out, "%sscenario", out->len ? ", " : "");
-    if (!same_number(c, "sla_p99_ms", k->sla_p99_ms))
+    if (c->sla_p99_ms != k->sla_p99_ms)
         chan_buf_printf(out, "%ssla_p99_ms", out->len ? ", " : "");
-    if (!same_number(c, "peak_rate_msgs", k->peak_rate_msgs))
+    if (c->peak_rate_msgs != (double)k->peak_rate_msgs)
         chan_buf_printf(out, "%speak_rate_msgs", out->len ? ", " : "");
-    if (!same_string(c, "degradation", chan_degradation_name(k->degradation)))
+    if (!same_string(c->degradation, chan_degradation_name(k->degradation)))
         chan_buf_printf(out, "%sdegradation", out->len ? ", " : "");
 }
 
@@ -415,21 +405,25 @@ static int check_consumers(metric *m, cli_registry *reg, const chan_contract *co
 {
     const char *name = chan_contract_name(contract);
     size_t i, n = chan_contract_consumer_count(contract);
-    json_t *channel = NULL;
+    chan_channel_record *channel = NULL;
+    json_t *doc = NULL;
     int error;
 
     if (n == 0)
         return 0;
-    error = cli_registry_get_channel(&channel, reg, name, err);
+    error = cli_registry_get_channel(&doc, reg, name, err);
     if (error == CHAN_ENOTFOUND) {
         chan_error_clear(err);
         error = 0;
     } else if (error < 0) {
         return error;
+    } else if ((error = chan_channel_record_from_json(&channel, doc, err)) < 0) {
+        chan_error_prefix(err, "the registry's reply to GET /v1/channels/%s is malformed", name);
+        goto cleanup;
     }
     for (i = 0; i < n; i++) {
         const chan_contract_consumer *k = chan_contract_consumer_at(contract, i);
-        const json_t *c = channel ? find_registered(channel, k->name) : NULL;
+        const chan_consumer_record *c = channel ? find_registered(channel, k->name) : NULL;
         chan_buf diff = CHAN_BUF_INIT;
 
         m->total++;
@@ -448,8 +442,11 @@ static int check_consumers(metric *m, cli_registry *reg, const chan_contract *co
             m->good++;
         chan_buf_dispose(&diff);
     }
-    json_decref(channel);
-    return 0;
+
+cleanup:
+    chan_channel_record_free(channel);
+    json_decref(doc);
+    return error;
 }
 
 /* Add the principals of the bindings in arr to the object principals (name -> covered). */

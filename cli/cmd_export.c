@@ -104,8 +104,9 @@ static int channels_from_json(chan_channel_record ***out, size_t *out_n, const j
     json_array_foreach(list, i, ch)
     {
         if ((error = chan_channel_record_from_json(&recs[n], ch, err)) < 0) {
-            chan_error_prefix(err, "the registry's reply to GET /v1/channels has a malformed "
-                                   "channel at index %zu",
+            chan_error_prefix(err,
+                              "the registry's reply to GET /v1/channels has a malformed "
+                              "channel at index %zu",
                               i);
             error = CHAN_EINTERNAL;
             if (err != NULL)

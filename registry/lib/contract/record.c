@@ -30,8 +30,7 @@ chan_channel_record *chan_contract_to_record(const chan_contract *contract)
     rec->deprecation_date = copy_or_null(chan_contract_deprecation_date(contract));
     rec->retirement_date = copy_or_null(chan_contract_retirement_date(contract));
     rec->subject = copy_or_null(chan_contract_subject(contract));
-    rec->compatibility =
-        chan_xstrdup(chan_compat_mode_name(chan_contract_compatibility(contract)));
+    rec->compatibility = chan_xstrdup(chan_compat_mode_name(chan_contract_compatibility(contract)));
     rec->document = chan_contract_render_json(contract);
 
     rec->n_consumers = chan_contract_consumer_count(contract);

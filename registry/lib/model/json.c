@@ -168,10 +168,9 @@ static const char *json_type_name(const json_t *v)
 ** the channel, "consumers[1]." for a consumer): the message names the
 ** member's path, err->path holds it.  Returns CHAN_EINVALID.
 */
-static int member_error(chan_error *err, const char *prefix, const char *key, const char *fmt,
-                        ...) CHAN_PRINTF(4, 5);
-static int member_error(chan_error *err, const char *prefix, const char *key, const char *fmt,
-                        ...)
+static int member_error(chan_error *err, const char *prefix, const char *key, const char *fmt, ...)
+    CHAN_PRINTF(4, 5);
+static int member_error(chan_error *err, const char *prefix, const char *key, const char *fmt, ...)
 {
     char path[CHAN_ERROR_PATH_MAX];
     char what[CHAN_ERROR_MESSAGE_MAX];
@@ -276,8 +275,9 @@ static int get_time(int64_t *out, const json_t *obj, const char *prefix, const c
     *out = days * SECONDS_PER_DAY + h * 3600 + m * 60 + sec;
     return 0;
 invalid:
-    return member_error(err, prefix, key, "must be an RFC 3339 UTC time like "
-                                          "\"2026-11-23T09:17:47Z\", got \"%s\"",
+    return member_error(err, prefix, key,
+                        "must be an RFC 3339 UTC time like "
+                        "\"2026-11-23T09:17:47Z\", got \"%s\"",
                         s);
 }
 
