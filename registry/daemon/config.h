@@ -82,7 +82,7 @@ typedef struct chan_config {
     chan_log_level log_level_value;
     chan_acl_mode acl_mode_value;
     chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
-    chan_config_token *tokens; /**< from token and token_file */
+    chan_config_token *tokens;              /**< from token and token_file */
     size_t n_tokens;
 } chan_config;
 

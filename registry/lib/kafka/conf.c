@@ -198,14 +198,18 @@ static int conf_set(rd_kafka_conf_t *conf, chan_kafka__client_kind kind, const c
     return 0;
 }
 
-static int conf_set_pairs(rd_kafka_conf_t *conf, chan_kafka__client_kind kind,
-                          const char *const *pairs, size_t n, chan_error *err)
+/* Set c's fixed properties, then the caller's pairs. */
+static int conf_set_all(rd_kafka_conf_t *conf, const chan_kafka__client_conf *c, chan_error *err)
 {
     int error;
     size_t i;
 
-    for (i = 0; i < n; i++) {
-        if ((error = conf_set(conf, kind, pairs[2 * i], pairs[2 * i + 1], err)) < 0)
+    for (i = 0; i < c->n_fixed; i++) {
+        if ((error = conf_set(conf, c->kind, c->fixed[i].key, c->fixed[i].value, err)) < 0)
+            return error;
+    }
+    for (i = 0; i < c->n_config; i++) {
+        if ((error = conf_set(conf, c->kind, c->config[2 * i], c->config[2 * i + 1], err)) < 0)
             return error;
     }
     return 0;
@@ -217,9 +221,8 @@ int chan_kafka_properties_check(const chan_kafka_properties *props, chan_error *
 
     for (i = 0; i < props->n; i++) {
         rd_kafka_conf_t *conf = rd_kafka_conf_new();
-        int error =
-            conf_set(conf, CHAN_KAFKA__CLIENT_ADMIN, props->pairs[2 * i], props->pairs[2 * i + 1],
-                     err);
+        int error = conf_set(conf, CHAN_KAFKA__CLIENT_ADMIN, props->pairs[2 * i],
+                             props->pairs[2 * i + 1], err);
 
         rd_kafka_conf_destroy(conf);
         if (error < 0) {
@@ -265,8 +268,7 @@ int chan_kafka__client_new(rd_kafka_t **out, const chan_kafka__client_conf *c, c
     if ((error = conf_set(conf, c->kind, "bootstrap.servers", c->bootstrap_servers, err)) < 0 ||
         (error = conf_set(conf, c->kind, "client.id", c->client_id, err)) < 0 ||
         (error = conf_set(conf, c->kind, "socket.timeout.ms", num, err)) < 0 ||
-        (error = conf_set_pairs(conf, c->kind, c->fixed, c->n_fixed, err)) < 0 ||
-        (error = conf_set_pairs(conf, c->kind, c->config, c->n_config, err)) < 0)
+        (error = conf_set_all(conf, c, err)) < 0)
         goto cleanup;
     *out = rd_kafka_new(info->type, conf, errstr, sizeof(errstr));
     if (*out == NULL) {

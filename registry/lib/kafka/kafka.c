@@ -1,8 +1,9 @@
 /*
  * kafka.c - the ACL admin client on librdkafka's Admin API: the client (its
  * configuration is conf.c's), conversion between chan_acl bindings and
- * rd_kafka_AclBinding_t, error mapping, DescribeAcls / CreateAcls / DeleteAcls with timeouts, and the
- * plan executor with its per-binding report.
+ * rd_kafka_AclBinding_t, error mapping, DescribeAcls / CreateAcls /
+ * DeleteAcls with timeouts, and the plan executor with its per-binding
+ * report.
  */
 #include <stdio.h>
 #include <stdlib.h>

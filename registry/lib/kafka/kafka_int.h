@@ -27,13 +27,19 @@ typedef enum chan_kafka__client_kind {
     CHAN_KAFKA__CLIENT_SAMPLER,   /**< "kafka sampler": a consumer, logs as "sampler" */
 } chan_kafka__client_kind;
 
+/** One librdkafka property. */
+typedef struct chan_kafka__property {
+    const char *key;
+    const char *value;
+} chan_kafka__property;
+
 /** What a client is configured with.  All pointers are borrowed. */
 typedef struct chan_kafka__client_conf {
     chan_kafka__client_kind kind;
-    const char *bootstrap_servers; /**< "host:port,..."; required */
-    const char *client_id;         /**< required */
-    int timeout_ms;                /**< 0: CHAN_KAFKA__DEFAULT_TIMEOUT_MS; socket.timeout.ms */
-    const char *const *fixed;      /**< n_fixed pairs the kind needs, set after the above */
+    const char *bootstrap_servers;     /**< "host:port,..."; required */
+    const char *client_id;             /**< required */
+    int timeout_ms;                    /**< 0: CHAN_KAFKA__DEFAULT_TIMEOUT_MS; socket.timeout.ms */
+    const chan_kafka__property *fixed; /**< n_fixed properties the kind needs, set next */
     size_t n_fixed;
     const char *const *config; /**< n_config pairs of the caller's options, set last */
     size_t n_config;

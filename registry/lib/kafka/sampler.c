@@ -200,30 +200,25 @@ int chan_kafka_sampler_open(chan_kafka_sampler **out, const chan_kafka_sampler_o
     int error = 0;
     chan_kafka__client_conf cc;
     chan_kafka_sampler *s = NULL;
-    const char *fixed[] = {
-        "group.id",
-        NULL, /* set below */
-        "enable.auto.commit",
-        "false",
-        "enable.auto.offset.store",
-        "false",
-        "auto.offset.reset",
-        "latest",
-        "queued.max.messages.kbytes",
-        QUEUED_MAX_KBYTES,
+    chan_kafka__property fixed[] = {
+        {"group.id", NULL}, /* set below */
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "latest"},
+        {"queued.max.messages.kbytes", QUEUED_MAX_KBYTES},
     };
 
     *out = NULL;
     if (opts == NULL || opts->version != CHAN_KAFKA_SAMPLER_OPTIONS_VERSION)
         return chan_error_set(err, CHAN_EINVALID, "kafka sampler: missing or unsupported options");
-    fixed[1] = opts->group_id ? opts->group_id : DEFAULT_GROUP_ID;
+    fixed[0].value = opts->group_id ? opts->group_id : DEFAULT_GROUP_ID;
     cc = (chan_kafka__client_conf){
         .kind = CHAN_KAFKA__CLIENT_SAMPLER,
         .bootstrap_servers = opts->bootstrap_servers,
         .client_id = opts->client_id ? opts->client_id : DEFAULT_GROUP_ID,
         .timeout_ms = opts->timeout_ms,
         .fixed = fixed,
-        .n_fixed = CHAN_ARRAY_SIZE(fixed) / 2,
+        .n_fixed = CHAN_ARRAY_SIZE(fixed),
         .config = opts->config,
         .n_config = opts->n_config,
     };
