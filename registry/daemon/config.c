@@ -11,9 +11,9 @@
 
 #include "chan/avro.h"
 #include "chan/common.h"
+#include "chan/kafka.h"
 
 #include "config.h"
-#include "reconciler.h"
 
 typedef enum option_type {
     OPT_STRING, /**< char *, NULL when empty */
@@ -277,6 +277,70 @@ static int parse_listen(chan_config *config, chan_error *err)
     return 0;
 }
 
+int chan_acl_mode_parse(chan_acl_mode *out, const char *s)
+{
+    if (s == NULL)
+        return CHAN_EINVALID;
+    if (strcmp(s, "off") == 0)
+        *out = CHAN_ACL_MODE_OFF;
+    else if (strcmp(s, "plan") == 0)
+        *out = CHAN_ACL_MODE_PLAN;
+    else if (strcmp(s, "apply") == 0)
+        *out = CHAN_ACL_MODE_APPLY;
+    else
+        return CHAN_EINVALID;
+    return 0;
+}
+
+const char *chan_acl_mode_name(chan_acl_mode mode)
+{
+    switch (mode) {
+    case CHAN_ACL_MODE_OFF:
+        return "off";
+    case CHAN_ACL_MODE_PLAN:
+        return "plan";
+    case CHAN_ACL_MODE_APPLY:
+        return "apply";
+    }
+    return "unknown";
+}
+
+/*
+** Validate the Kafka options without connecting anywhere: --acl-mode (into
+** acl_mode_value), the backoff bounds, --kafka-bootstrap, and the properties
+** file, read into kafka_properties and every property checked by librdkafka
+** ("FILE:LINE: ..." for a bad one).
+*/
+static int validate_kafka(chan_config *config, chan_error *err)
+{
+    const char *s;
+    int error;
+
+    if (chan_acl_mode_parse(&config->acl_mode_value, config->acl_mode) < 0)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--acl-mode: expected off, plan or apply, got \"%s\"",
+                              config->acl_mode ? config->acl_mode : "");
+    if (config->reconcile_backoff_min_ms > config->reconcile_backoff_max_ms)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--reconcile-backoff-min-ms (%lld) is above "
+                              "--reconcile-backoff-max-ms (%lld)",
+                              (long long)config->reconcile_backoff_min_ms,
+                              (long long)config->reconcile_backoff_max_ms);
+    for (s = config->kafka_bootstrap; s && *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return chan_error_set(err, CHAN_EINVALID, "--kafka-bootstrap: control character");
+    }
+    if (config->kafka_config_file == NULL)
+        return 0;
+    error = chan_kafka_properties_load(&config->kafka_properties, config->kafka_config_file, err);
+    if (error < 0) {
+        if (error != CHAN_EINVALID) /* the file could not be read */
+            chan_error_prefix(err, "--kafka-config-file");
+        return error;
+    }
+    return chan_kafka_properties_check(&config->kafka_properties, err);
+}
+
 static int validate(chan_config *config, chan_error *err)
 {
     chan_compat_mode mode;
@@ -307,7 +371,7 @@ static int validate(chan_config *config, chan_error *err)
                               "--auth-reads needs a token: set --token or --token-file");
     if (config->producer_check && config->kafka_bootstrap == NULL)
         return chan_error_set(err, CHAN_EINVALID, "--producer-check needs --kafka-bootstrap");
-    if ((error = chan_reconciler_check_config(config, err)) < 0)
+    if ((error = validate_kafka(config, err)) < 0)
         return error;
     return 0;
 }
@@ -408,6 +472,7 @@ void chan_config_free(chan_config *config)
     }
     free(config->tokens);
     free(config->listen_host);
+    chan_kafka_properties_dispose(&config->kafka_properties);
     free(config);
 }
 

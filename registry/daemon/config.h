@@ -20,6 +20,20 @@
 
 #include "chan/common.h"
 #include "chan/error.h"
+#include "chan/kafka.h"
+
+/** What the Kafka reconciler may do (--acl-mode). */
+typedef enum chan_acl_mode {
+    CHAN_ACL_MODE_OFF = 0, /**< no loop */
+    CHAN_ACL_MODE_PLAN,    /**< loop of dry runs: compute and expose, never change */
+    CHAN_ACL_MODE_APPLY,   /**< loop that creates and deletes ACLs */
+} chan_acl_mode;
+
+/** Parse "off", "plan" or "apply".  @return 0 or CHAN_EINVALID */
+int chan_acl_mode_parse(chan_acl_mode *out, const char *s);
+
+/** "off", "plan" or "apply". */
+const char *chan_acl_mode_name(chan_acl_mode mode);
 
 /** One accepted API token. */
 typedef struct chan_config_token {
@@ -57,7 +71,7 @@ typedef struct chan_config {
     int64_t reconcile_backoff_min_ms;  /**< first retry delay after a failed pass */
     int64_t reconcile_backoff_max_ms;  /**< cap of the retry delay */
     int64_t kafka_timeout_ms;          /**< per Kafka admin request */
-    bool producer_check;               /**< sample managed topics (sampler.h) */
+    bool producer_check;               /**< sample managed topics (producer_check.h) */
     int64_t producer_check_sample;     /**< check 1 message in N */
     int64_t producer_check_interval;   /**< seconds between contract refreshes */
     int64_t producer_check_max_rate;   /**< messages read per second at most */
@@ -66,7 +80,9 @@ typedef struct chan_config {
     char *listen_host;        /**< host part of listen */
     unsigned int listen_port; /**< port part of listen (0: any free port) */
     chan_log_level log_level_value;
-    chan_config_token *tokens; /**< from token and token_file */
+    chan_acl_mode acl_mode_value;
+    chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
+    chan_config_token *tokens;              /**< from token and token_file */
     size_t n_tokens;
 } chan_config;
 
@@ -81,14 +97,16 @@ typedef enum chan_config_action {
 /**
  * Build the configuration from the defaults, the environment and argv, and
  * validate it (ranges, listen address, log level, compatibility level, token
- * file).
+ * file, Kafka options and properties file: every property checked by
+ * librdkafka, without connecting anywhere).
  *
  * @param[out] out        the configuration (free with chan_config_free); NULL
  *                        on failure and for --help / --version
  * @param[out] out_action what to do
  * @param argc, argv      the command line
  * @return 0 or CHAN_EINVALID (bad flag or value; err names the flag or the
- *         variable), CHAN_ENOTFOUND / CHAN_EIO (token file)
+ *         variable, or FILE:LINE of the properties file), CHAN_ENOTFOUND /
+ *         CHAN_EIO (token or properties file)
  */
 int chan_config_load(chan_config **out, chan_config_action *out_action, int argc, char **argv,
                      chan_error *err);

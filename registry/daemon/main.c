@@ -25,8 +25,8 @@
 #include "api.h"
 #include "config.h"
 #include "daemon_metrics.h"
+#include "producer_check.h"
 #include "reconciler.h"
-#include "sampler.h"
 #include "schema_cache.h"
 #include "server.h"
 

@@ -30,10 +30,6 @@
 
 /** The name daemons compete for (chan_leader_key derives the PostgreSQL key). */
 #define LEADER_NAME "acl-reconciler"
-/** Property used to check other properties without creating a client. */
-#define CHECK_PROPERTY "chanreg.check.only"
-/** Largest properties file read. */
-#define PROPERTIES_MAX (1u << 20)
 
 /* The outcome of one pass. */
 typedef struct pass_result {
@@ -82,34 +78,6 @@ struct chan_reconciler {
 /* ------------------------------------------------------------------ */
 /* Small helpers                                                        */
 /* ------------------------------------------------------------------ */
-
-int chan_acl_mode_parse(chan_acl_mode *out, const char *s)
-{
-    if (s == NULL)
-        return CHAN_EINVALID;
-    if (strcmp(s, "off") == 0)
-        *out = CHAN_ACL_MODE_OFF;
-    else if (strcmp(s, "plan") == 0)
-        *out = CHAN_ACL_MODE_PLAN;
-    else if (strcmp(s, "apply") == 0)
-        *out = CHAN_ACL_MODE_APPLY;
-    else
-        return CHAN_EINVALID;
-    return 0;
-}
-
-const char *chan_acl_mode_name(chan_acl_mode mode)
-{
-    switch (mode) {
-    case CHAN_ACL_MODE_OFF:
-        return "off";
-    case CHAN_ACL_MODE_PLAN:
-        return "plan";
-    case CHAN_ACL_MODE_APPLY:
-        return "apply";
-    }
-    return "unknown";
-}
 
 static int64_t monotonic_ms(void)
 {
@@ -180,196 +148,20 @@ static int64_t backoff_delay(chan_reconciler *r, unsigned int failures)
 }
 
 /* ------------------------------------------------------------------ */
-/* Configuration                                                        */
-/* ------------------------------------------------------------------ */
-
-void chan_kafka_properties_dispose(chan_kafka_properties *p)
-{
-    size_t i;
-
-    if (p == NULL)
-        return;
-    for (i = 0; i < 2 * p->n; i++)
-        free(p->pairs[i]);
-    free(p->pairs);
-    free(p->lines);
-    p->pairs = NULL;
-    p->lines = NULL;
-    p->n = 0;
-}
-
-static char *trim(char *s)
-{
-    size_t n;
-
-    while (*s == ' ' || *s == '\t' || *s == '\r')
-        s++;
-    n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
-        s[--n] = '\0';
-    return s;
-}
-
-static bool printable(const char *s)
-{
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20 || *s == 0x7f)
-            return false;
-    return true;
-}
-
-int chan_kafka_properties_load(chan_kafka_properties *out, const char *path, chan_error *err)
-{
-    chan_kafka_properties p = {NULL, NULL, 0};
-    char *text = NULL, *line, *next;
-    size_t len = 0;
-    int error = 0, lineno = 0;
-
-    memset(out, 0, sizeof(*out));
-    if ((error = chan_file_read(&text, &len, path, PROPERTIES_MAX, err)) < 0) {
-        chan_error_prefix(err, "--kafka-config-file");
-        goto cleanup;
-    }
-    if (strlen(text) != len) {
-        error = chan_error_set(err, CHAN_EINVALID, "%s: the file contains a NUL byte", path);
-        goto cleanup;
-    }
-    for (line = text; line && *line; line = next) {
-        char *eq, *key, *value;
-
-        lineno++;
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        line = trim(line);
-        if (*line == '\0' || *line == '#' || *line == '!')
-            continue;
-        eq = strchr(line, '=');
-        if (eq == NULL) {
-            error = chan_error_set(err, CHAN_EINVALID, "%s:%d: expected KEY=VALUE", path, lineno);
-            goto cleanup;
-        }
-        *eq = '\0';
-        key = trim(line);
-        value = trim(eq + 1);
-        if (*key == '\0') {
-            error = chan_error_set(err, CHAN_EINVALID, "%s:%d: empty property name", path, lineno);
-            goto cleanup;
-        }
-        if (!printable(key) || !printable(value)) {
-            error = chan_error_set(err, CHAN_EINVALID, "%s:%d: control character in the line", path,
-                                   lineno);
-            goto cleanup;
-        }
-        if (strcmp(key, "bootstrap.servers") == 0 || strcmp(key, "metadata.broker.list") == 0) {
-            error = chan_error_set(err, CHAN_EINVALID,
-                                   "%s:%d: %s is not allowed here; use --kafka-bootstrap", path,
-                                   lineno, key);
-            goto cleanup;
-        }
-        for (size_t i = 0; i < p.n; i++) {
-            if (strcmp(p.pairs[2 * i], key) == 0) {
-                error =
-                    chan_error_set(err, CHAN_EINVALID, "%s:%d: property %s already set on line %d",
-                                   path, lineno, key, p.lines[i]);
-                goto cleanup;
-            }
-        }
-        p.pairs = chan_xreallocarray(p.pairs, 2 * (p.n + 1), sizeof(*p.pairs));
-        p.lines = chan_xreallocarray(p.lines, p.n + 1, sizeof(*p.lines));
-        p.pairs[2 * p.n] = chan_xstrdup(key);
-        p.pairs[2 * p.n + 1] = chan_xstrdup(value);
-        p.lines[p.n] = lineno;
-        p.n++;
-    }
-    *out = p;
-    memset(&p, 0, sizeof(p));
-
-cleanup:
-    chan_kafka_properties_dispose(&p);
-    free(text);
-    return error;
-}
-
-/*
-** Check each property with librdkafka without creating a client: open with
-** the property followed by one that does not exist, so that the open stops
-** at the latter when the former was accepted.  A refused property is
-** reported at its line.
-*/
-static int check_properties(const chan_kafka_properties *props, const char *path, chan_error *err)
-{
-    static const char expected[] = "kafka: property " CHECK_PROPERTY ":";
-    size_t i;
-
-    for (i = 0; i < props->n; i++) {
-        chan_kafka_options o = CHAN_KAFKA_OPTIONS_INIT;
-        const char *pairs[4] = {props->pairs[2 * i], props->pairs[2 * i + 1], CHECK_PROPERTY, "1"};
-        chan_error perr = CHAN_ERROR_INIT;
-        chan_kafka *k = NULL;
-        int rc;
-
-        o.bootstrap_servers = "localhost:9092";
-        o.config = pairs;
-        o.n_config = 2;
-        rc = chan_kafka_open(&k, &o, &perr);
-        chan_kafka_free(k); /* never created: the last property fails */
-        if (rc == 0)
-            return chan_error_set(err, CHAN_EINTERNAL,
-                                  "cannot check Kafka properties: a test client was created");
-        if (strncmp(perr.message, expected, sizeof(expected) - 1) != 0)
-            return chan_error_set(err, CHAN_EINVALID, "%s:%d: %s", path, props->lines[i],
-                                  perr.message);
-    }
-    return 0;
-}
-
-int chan_reconciler_check_config(const chan_config *config, chan_error *err)
-{
-    chan_kafka_properties props = {NULL, NULL, 0};
-    chan_acl_mode mode;
-    int error = 0;
-
-    if (chan_acl_mode_parse(&mode, config->acl_mode) < 0)
-        return chan_error_set(err, CHAN_EINVALID,
-                              "--acl-mode: expected off, plan or apply, got \"%s\"",
-                              config->acl_mode ? config->acl_mode : "");
-    if (config->reconcile_backoff_min_ms > config->reconcile_backoff_max_ms)
-        return chan_error_set(err, CHAN_EINVALID,
-                              "--reconcile-backoff-min-ms (%lld) is above "
-                              "--reconcile-backoff-max-ms (%lld)",
-                              (long long)config->reconcile_backoff_min_ms,
-                              (long long)config->reconcile_backoff_max_ms);
-    if (config->kafka_bootstrap && !printable(config->kafka_bootstrap))
-        return chan_error_set(err, CHAN_EINVALID, "--kafka-bootstrap: control character");
-    if (config->kafka_config_file == NULL)
-        return 0;
-    if ((error = chan_kafka_properties_load(&props, config->kafka_config_file, err)) < 0)
-        goto cleanup;
-    error = check_properties(&props, config->kafka_config_file, err);
-
-cleanup:
-    chan_kafka_properties_dispose(&props);
-    return error;
-}
-
-/* ------------------------------------------------------------------ */
 /* Life cycle                                                           */
 /* ------------------------------------------------------------------ */
 
 int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_store *store,
                         chan_error *err)
 {
-    chan_kafka_properties props = {NULL, NULL, 0};
+    const chan_kafka_properties *props = &config->kafka_properties;
     chan_kafka_options ko = CHAN_KAFKA_OPTIONS_INIT;
     pthread_condattr_t cattr;
     chan_reconciler *r = NULL;
-    chan_acl_mode mode;
+    chan_acl_mode mode = config->acl_mode_value;
     int error = 0;
 
     *out = NULL;
-    if (chan_acl_mode_parse(&mode, config->acl_mode) < 0)
-        return chan_error_set(err, CHAN_EINVALID, "--acl-mode: expected off, plan or apply");
     if (config->kafka_bootstrap == NULL || config->kafka_bootstrap[0] == '\0') {
         if (mode != CHAN_ACL_MODE_OFF)
             chan_log(CHAN_LOG_INFO, MODULE,
@@ -377,9 +169,6 @@ int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_s
                      chan_acl_mode_name(mode));
         return 0;
     }
-    if (config->kafka_config_file &&
-        (error = chan_kafka_properties_load(&props, config->kafka_config_file, err)) < 0)
-        goto cleanup;
 
     r = chan_xcalloc(1, sizeof(*r));
     r->store = store;
@@ -398,15 +187,15 @@ int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_s
     pthread_condattr_destroy(&cattr);
 
     ko.bootstrap_servers = config->kafka_bootstrap;
-    ko.config = (const char *const *)props.pairs;
-    ko.n_config = props.n;
+    ko.config = (const char *const *)props->pairs;
+    ko.n_config = props->n;
     ko.timeout_ms = (int)config->kafka_timeout_ms;
     ko.client_id = "chanregd";
     if ((error = chan_kafka_open(&r->kafka, &ko, err)) < 0) {
         /* Name the line of a refused property. */
-        for (size_t i = 0; err != NULL && i < props.n; i++) {
-            if (strstr(err->message, props.pairs[2 * i]) != NULL) {
-                chan_error_prefix(err, "%s:%d", config->kafka_config_file, props.lines[i]);
+        for (size_t i = 0; err != NULL && i < props->n; i++) {
+            if (strstr(err->message, props->pairs[2 * i]) != NULL) {
+                chan_error_prefix(err, "%s:%d", props->path, props->lines[i]);
                 break;
             }
         }
@@ -418,7 +207,7 @@ int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_s
     chan_log(CHAN_LOG_INFO, MODULE,
              "kafka admission acl_mode=%s bootstrap=%s properties=%zu interval_s=%lld "
              "backoff_ms=%lld..%lld timeout_ms=%lld leader_election=%s%s%s",
-             chan_acl_mode_name(mode), config->kafka_bootstrap, props.n,
+             chan_acl_mode_name(mode), config->kafka_bootstrap, props->n,
              (long long)config->reconcile_interval, (long long)r->backoff_min_ms,
              (long long)r->backoff_max_ms, (long long)config->kafka_timeout_ms,
              r->leader ? chan_leader_kind_name(chan_leader_get_kind(r->leader)) : "none",
@@ -428,7 +217,6 @@ int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_s
 
 cleanup:
     chan_reconciler_free(r);
-    chan_kafka_properties_dispose(&props);
     return error;
 }
 

@@ -42,61 +42,20 @@
 #include "chan/error.h"
 #include "chan/store.h"
 
-typedef struct chan_config chan_config;
+#include "config.h"
+
 typedef struct chan_reconciler chan_reconciler;
 
-/** What the reconciler may do (--acl-mode). */
-typedef enum chan_acl_mode {
-    CHAN_ACL_MODE_OFF = 0, /**< no loop */
-    CHAN_ACL_MODE_PLAN,    /**< loop of dry runs: compute and expose, never change */
-    CHAN_ACL_MODE_APPLY,   /**< loop that creates and deletes ACLs */
-} chan_acl_mode;
-
-/** Parse "off", "plan" or "apply".  @return 0 or CHAN_EINVALID */
-int chan_acl_mode_parse(chan_acl_mode *out, const char *s);
-
-/** "off", "plan" or "apply". */
-const char *chan_acl_mode_name(chan_acl_mode mode);
-
-/** librdkafka properties read from --kafka-config-file. */
-typedef struct chan_kafka_properties {
-    char **pairs; /**< n key/value pairs: pairs[2*i] = key, pairs[2*i+1] = value */
-    int *lines;   /**< line of pair i in the file */
-    size_t n;
-} chan_kafka_properties;
-
 /**
- * Read a properties file: "key=value" lines, blanks around key and value
- * ignored, blank lines and lines starting with '#' or '!' skipped.
- * "bootstrap.servers" is refused (it comes from --kafka-bootstrap).
- *
- * @param[out] out the pairs (release with chan_kafka_properties_dispose)
- * @return 0, CHAN_EINVALID ("FILE:LINE: ..." for a bad line),
- *         CHAN_ENOTFOUND / CHAN_EIO (cannot read)
- */
-int chan_kafka_properties_load(chan_kafka_properties *out, const char *path, chan_error *err);
-
-/** Free the pairs.  NULL-safe; leaves p empty. */
-void chan_kafka_properties_dispose(chan_kafka_properties *p);
-
-/**
- * Validate the Kafka part of a configuration without connecting anywhere:
- * --acl-mode, the backoff bounds, the properties file (syntax, and every
- * property name and value as librdkafka checks them, reported as
- * "FILE:LINE: ...").  Called by chan_config_load.
- *
- * @return 0 or CHAN_EINVALID (err names the option), CHAN_ENOTFOUND/CHAN_EIO
- */
-int chan_reconciler_check_config(const chan_config *config, chan_error *err);
-
-/**
- * Create the reconciler of a configuration: the Kafka admin client (no
+ * Create the reconciler of a configuration validated by chan_config_load
+ * (its --acl-mode and librdkafka properties): the Kafka admin client (no
  * connection yet) and, unless the mode is off, the leader election.
  *
  * @param[out] out the reconciler; NULL without error when no
  *                 --kafka-bootstrap is configured (no Kafka work at all)
- * @return 0, CHAN_EINVALID (bad Kafka configuration: err says which
- *         FILE:LINE or option), CHAN_ENOTFOUND/CHAN_EIO (properties file)
+ * @return 0, CHAN_EINVALID (librdkafka refused the configuration: err says
+ *         which FILE:LINE when it names a property), or the leader
+ *         election's error
  */
 int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_store *store,
                         chan_error *err);

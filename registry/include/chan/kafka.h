@@ -6,7 +6,10 @@
  * It also holds the producer check (see docs/producer-check.md): a pure
  * classifier of messages against a channel's contract (the
  * x-channel-contract-version header and the Confluent wire-format schema
- * id) and a sampling consumer that applies it to the managed topics.
+ * id) and a sampling consumer that applies it to the managed topics; and
+ * the reading and checking of librdkafka properties files.  Both clients
+ * are configured the same way (the caller's properties applied last) and
+ * send librdkafka's log lines to chan_log.
  *
  * Every request waits at most the configured timeout (a describe of many
  * resources runs up to 32 requests at once).  Errors are mapped to:
@@ -109,6 +112,49 @@ int chan_kafka_ping(chan_kafka *k, chan_error *err);
  */
 int chan_kafka_describe_acls(chan_acl_set **out, chan_kafka *k, const chan_acl_scope *scope,
                              chan_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Properties files                                                    */
+/* ------------------------------------------------------------------ */
+
+/** librdkafka properties read from a file, for the `config` pairs of the options. */
+typedef struct chan_kafka_properties {
+    char **pairs; /**< n key/value pairs: pairs[2*i] = key, pairs[2*i+1] = value */
+    int *lines;   /**< line of pair i in the file */
+    size_t n;
+    char *path; /**< the file read, NULL when empty */
+} chan_kafka_properties;
+
+#define CHAN_KAFKA_PROPERTIES_INIT                                                                 \
+    {                                                                                              \
+        NULL, NULL, 0, NULL                                                                        \
+    }
+
+/**
+ * Read a properties file: "key=value" lines, blanks around key and value
+ * ignored, blank lines and lines starting with '#' or '!' skipped.
+ * "bootstrap.servers" (and its alias "metadata.broker.list") is refused: the
+ * bootstrap servers are an option of their own.  Values are not checked
+ * (see chan_kafka_properties_check).
+ *
+ * @param[out] out the pairs (release with chan_kafka_properties_dispose);
+ *                 left empty on failure
+ * @return 0, CHAN_EINVALID ("FILE:LINE: ..." for a bad line),
+ *         CHAN_ENOTFOUND / CHAN_EIO / CHAN_ETOOBIG (cannot read, 1 MiB at most)
+ */
+int chan_kafka_properties_load(chan_kafka_properties *out, const char *path, chan_error *err);
+
+/**
+ * Check every property name and value as librdkafka does when a client is
+ * configured, without creating a client or connecting anywhere.
+ *
+ * @return 0 or CHAN_EINVALID ("FILE:LINE: kafka: property KEY: ..." for the
+ *         first property librdkafka refuses)
+ */
+int chan_kafka_properties_check(const chan_kafka_properties *props, chan_error *err);
+
+/** Free the pairs.  NULL-safe; leaves p empty. */
+void chan_kafka_properties_dispose(chan_kafka_properties *p);
 
 /* ------------------------------------------------------------------ */
 /* Changes and their reports                                           */

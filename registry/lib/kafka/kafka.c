@@ -1,21 +1,21 @@
 /*
- * kafka.c - the ACL admin client on librdkafka's Admin API: client set-up,
- * conversion between chan_acl bindings and rd_kafka_AclBinding_t, error
- * mapping, DescribeAcls / CreateAcls / DeleteAcls with timeouts, and the
- * plan executor with its per-binding report.
+ * kafka.c - the ACL admin client on librdkafka's Admin API: the client (its
+ * configuration is conf.c's), conversion between chan_acl bindings and
+ * rd_kafka_AclBinding_t, error mapping, DescribeAcls / CreateAcls /
+ * DeleteAcls with timeouts, and the plan executor with its per-binding
+ * report.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 
 #include <jansson.h>
-#include <librdkafka/rdkafka.h>
 
 #include "chan/common.h"
 #include "chan/kafka.h"
 
-#define DEFAULT_TIMEOUT_MS 10000
+#include "kafka_int.h"
+
 #define AUTO_PER_RESOURCE  64   /* resources up to which AUTO describes one by one */
 #define DESCRIBE_IN_FLIGHT 32   /* DescribeAcls requests outstanding at once */
 #define POLL_GRACE_MS      2000 /* wait beyond the request timeout for its result */
@@ -94,92 +94,39 @@ static int set_rd_error(chan_error *err, rd_kafka_resp_err_t code, const char *m
 /* Client                                                              */
 /* ------------------------------------------------------------------ */
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    chan_log_level lvl = level <= LOG_ERR       ? CHAN_LOG_ERROR
-                         : level <= LOG_WARNING ? CHAN_LOG_WARN
-                         : level <= LOG_INFO    ? CHAN_LOG_INFO
-                                                : CHAN_LOG_DEBUG;
-
-    chan_log(lvl, LOG_MODULE, "%s facility=%s", buf, fac);
-}
-
-static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
-{
-    chan_log(CHAN_LOG_WARN, LOG_MODULE, "%s error=%s", reason,
-             rd_kafka_err2name((rd_kafka_resp_err_t)code));
-}
-
-static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, chan_error *err)
-{
-    char errstr[512];
-
-    if (key == NULL || value == NULL)
-        return chan_error_set(err, CHAN_EINVALID, "kafka: configuration key or value is missing");
-    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-        chan_error_set(err, CHAN_EINVALID, "kafka: property %s: %s", key, errstr);
-        return CHAN_EINVALID;
-    }
-    return 0;
-}
-
 int chan_kafka_open(chan_kafka **out, const chan_kafka_options *opts, chan_error *err)
 {
     int error = 0;
-    rd_kafka_conf_t *conf = NULL;
+    chan_kafka__client_conf cc;
     chan_kafka *k = NULL;
-    char errstr[512];
-    char num[32];
 
     *out = NULL;
     if (opts == NULL || opts->version != CHAN_KAFKA_OPTIONS_VERSION)
         return chan_error_set(err, CHAN_EINVALID, "kafka: missing or unsupported options");
-    if (opts->bootstrap_servers == NULL || *opts->bootstrap_servers == '\0')
-        return chan_error_set(err, CHAN_EINVALID, "kafka: bootstrap servers are required");
-    if (opts->timeout_ms < 0)
-        return chan_error_set(err, CHAN_EINVALID, "kafka: timeout must not be negative");
-    if (opts->n_config > 0 && opts->config == NULL)
-        return chan_error_set(err, CHAN_EINVALID, "kafka: configuration pairs are missing");
+    cc = (chan_kafka__client_conf){
+        .kind = CHAN_KAFKA__CLIENT_ADMIN,
+        .bootstrap_servers = opts->bootstrap_servers,
+        .client_id = opts->client_id ? opts->client_id : "chanreg",
+        .timeout_ms = opts->timeout_ms,
+        .config = opts->config,
+        .n_config = opts->n_config,
+    };
+    if ((error = chan_kafka__client_check(&cc, err)) < 0)
+        return error;
     if ((unsigned)opts->describe_mode > CHAN_KAFKA_DESCRIBE_BROAD)
         return chan_error_set(err, CHAN_EINVALID, "kafka: unknown describe mode %d",
                               (int)opts->describe_mode);
 
     k = chan_xcalloc(1, sizeof(*k));
-    k->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    k->timeout_ms = opts->timeout_ms ? opts->timeout_ms : CHAN_KAFKA__DEFAULT_TIMEOUT_MS;
     k->describe_mode = opts->describe_mode;
-
-    conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_conf_set_error_cb(conf, error_cb);
-    if ((error = conf_set(conf, "bootstrap.servers", opts->bootstrap_servers, err)) < 0)
-        goto cleanup;
-    if ((error = conf_set(conf, "client.id", opts->client_id ? opts->client_id : "chanreg", err)) <
-        0)
-        goto cleanup;
-    /* librdkafka accepts socket.timeout.ms in [10, 300000]. */
-    snprintf(num, sizeof(num), "%d",
-             k->timeout_ms < 10       ? 10
-             : k->timeout_ms < 300000 ? k->timeout_ms
-                                      : 300000);
-    if ((error = conf_set(conf, "socket.timeout.ms", num, err)) < 0)
-        goto cleanup;
-    for (size_t i = 0; i < opts->n_config; i++) {
-        if ((error = conf_set(conf, opts->config[2 * i], opts->config[2 * i + 1], err)) < 0)
-            goto cleanup;
-    }
     /* An admin client is a producer handle that never produces. */
-    k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (k->rk == NULL) {
-        error = chan_error_set(err, CHAN_EINVALID, "kafka: cannot create client: %s", errstr);
+    if ((error = chan_kafka__client_new(&k->rk, &cc, err)) < 0)
         goto cleanup;
-    }
-    conf = NULL; /* owned by rk now */
     *out = k;
     k = NULL;
 
 cleanup:
-    if (conf)
-        rd_kafka_conf_destroy(conf);
     chan_kafka_free(k);
     return error;
 }

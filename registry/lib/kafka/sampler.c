@@ -8,21 +8,18 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
-
-#include <librdkafka/rdkafka.h>
 
 #include "chan/common.h"
 #include "chan/kafka.h"
 
+#include "kafka_int.h"
+
 #define DEFAULT_GROUP_ID     "chanreg-sampler"
 #define DEFAULT_SAMPLE_EVERY 100
 #define DEFAULT_MAX_PER_S    1000
-#define DEFAULT_TIMEOUT_MS   10000
 #define QUEUED_MAX_KBYTES    "4096" /* prefetched messages kept in memory, KiB */
 #define ERROR_LOG_EVERY_S    60     /* at most one warning per period for consumer errors */
 #define LOG_MODULE           "sampler"
@@ -197,99 +194,51 @@ static void sleep_ms(int64_t ms)
         ;
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
-{
-    chan_log_level lvl = level <= LOG_ERR       ? CHAN_LOG_ERROR
-                         : level <= LOG_WARNING ? CHAN_LOG_WARN
-                         : level <= LOG_INFO    ? CHAN_LOG_INFO
-                                                : CHAN_LOG_DEBUG;
-
-    chan_log(lvl, LOG_MODULE, "%s facility=%s", buf, fac);
-}
-
-static void error_cb(rd_kafka_t *rk, int code, const char *reason, void *opaque)
-{
-    chan_log(CHAN_LOG_WARN, LOG_MODULE, "%s error=%s", reason,
-             rd_kafka_err2name((rd_kafka_resp_err_t)code));
-}
-
-static int conf_set(rd_kafka_conf_t *conf, const char *key, const char *value, chan_error *err)
-{
-    char errstr[512];
-
-    if (key == NULL || value == NULL)
-        return chan_error_set(err, CHAN_EINVALID,
-                              "kafka sampler: configuration key or value is missing");
-    if (rd_kafka_conf_set(conf, key, value, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK)
-        return chan_error_set(err, CHAN_EINVALID, "kafka sampler: property %s: %s", key, errstr);
-    return 0;
-}
-
 int chan_kafka_sampler_open(chan_kafka_sampler **out, const chan_kafka_sampler_options *opts,
                             chan_error *err)
 {
     int error = 0;
-    rd_kafka_conf_t *conf = NULL;
+    chan_kafka__client_conf cc;
     chan_kafka_sampler *s = NULL;
-    char errstr[512];
-    char num[32];
-    size_t i;
+    chan_kafka__property fixed[] = {
+        {"group.id", NULL}, /* set below */
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "latest"},
+        {"queued.max.messages.kbytes", QUEUED_MAX_KBYTES},
+    };
 
     *out = NULL;
     if (opts == NULL || opts->version != CHAN_KAFKA_SAMPLER_OPTIONS_VERSION)
         return chan_error_set(err, CHAN_EINVALID, "kafka sampler: missing or unsupported options");
-    if (opts->bootstrap_servers == NULL || *opts->bootstrap_servers == '\0')
-        return chan_error_set(err, CHAN_EINVALID, "kafka sampler: bootstrap servers are required");
-    if (opts->timeout_ms < 0)
-        return chan_error_set(err, CHAN_EINVALID, "kafka sampler: timeout must not be negative");
-    if (opts->n_config > 0 && opts->config == NULL)
-        return chan_error_set(err, CHAN_EINVALID, "kafka sampler: configuration pairs are missing");
+    fixed[0].value = opts->group_id ? opts->group_id : DEFAULT_GROUP_ID;
+    cc = (chan_kafka__client_conf){
+        .kind = CHAN_KAFKA__CLIENT_SAMPLER,
+        .bootstrap_servers = opts->bootstrap_servers,
+        .client_id = opts->client_id ? opts->client_id : DEFAULT_GROUP_ID,
+        .timeout_ms = opts->timeout_ms,
+        .fixed = fixed,
+        .n_fixed = CHAN_ARRAY_SIZE(fixed),
+        .config = opts->config,
+        .n_config = opts->n_config,
+    };
+    if ((error = chan_kafka__client_check(&cc, err)) < 0)
+        return error;
 
     s = chan_xcalloc(1, sizeof(*s));
     pthread_mutex_init(&s->lock, NULL);
-    s->timeout_ms = opts->timeout_ms ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
+    s->timeout_ms = opts->timeout_ms ? opts->timeout_ms : CHAN_KAFKA__DEFAULT_TIMEOUT_MS;
     s->sample_every = opts->sample_every ? opts->sample_every : DEFAULT_SAMPLE_EVERY;
     s->max_per_s = opts->max_messages_per_s ? opts->max_messages_per_s : DEFAULT_MAX_PER_S;
     /* Check the first message read, then every sample_every-th. */
     s->since_sample = s->sample_every - 1;
-
-    conf = rd_kafka_conf_new();
-    rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_conf_set_error_cb(conf, error_cb);
-    if ((error = conf_set(conf, "bootstrap.servers", opts->bootstrap_servers, err)) < 0 ||
-        (error = conf_set(conf, "client.id", opts->client_id ? opts->client_id : DEFAULT_GROUP_ID,
-                          err)) < 0 ||
-        (error = conf_set(conf, "group.id", opts->group_id ? opts->group_id : DEFAULT_GROUP_ID,
-                          err)) < 0 ||
-        (error = conf_set(conf, "enable.auto.commit", "false", err)) < 0 ||
-        (error = conf_set(conf, "enable.auto.offset.store", "false", err)) < 0 ||
-        (error = conf_set(conf, "auto.offset.reset", "latest", err)) < 0 ||
-        (error = conf_set(conf, "queued.max.messages.kbytes", QUEUED_MAX_KBYTES, err)) < 0)
+    if ((error = chan_kafka__client_new(&s->rk, &cc, err)) < 0)
         goto cleanup;
-    snprintf(num, sizeof(num), "%d",
-             s->timeout_ms < 10       ? 10
-             : s->timeout_ms < 300000 ? s->timeout_ms
-                                      : 300000);
-    if ((error = conf_set(conf, "socket.timeout.ms", num, err)) < 0)
-        goto cleanup;
-    for (i = 0; i < opts->n_config; i++) {
-        if ((error = conf_set(conf, opts->config[2 * i], opts->config[2 * i + 1], err)) < 0)
-            goto cleanup;
-    }
-    s->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
-    if (s->rk == NULL) {
-        error =
-            chan_error_set(err, CHAN_EINVALID, "kafka sampler: cannot create consumer: %s", errstr);
-        goto cleanup;
-    }
-    conf = NULL; /* owned by rk now */
     rd_kafka_poll_set_consumer(s->rk);
     *out = s;
     s = NULL;
 
 cleanup:
-    if (conf)
-        rd_kafka_conf_destroy(conf);
     chan_kafka_sampler_free(s);
     return error;
 }

@@ -1,5 +1,5 @@
 /*
- * sampler.c - chanregd's producer check: the thread that keeps a
+ * producer_check.c - chanregd's producer check: the thread that keeps a
  * chan_kafka_sampler's contracts in step with the store and polls it,
  * counting every mismatch in producer_schema_version_mismatch_count{channel}
  * and logging it (one line per reason per minute at most, with the number of
@@ -19,8 +19,7 @@
 
 #include "config.h"
 #include "daemon_metrics.h"
-#include "reconciler.h"
-#include "sampler.h"
+#include "producer_check.h"
 
 #define MODULE       "sampler"
 #define POLL_MS      200 /* longest poll: how soon a stop request is seen */
@@ -31,7 +30,6 @@
 struct chan_producer_check {
     const chan_config *config;
     chan_store *store;
-    chan_kafka_properties props;
     chan_kafka_sampler_options opts;
     int64_t interval_ms;
 
@@ -81,13 +79,10 @@ int chan_producer_check_new(chan_producer_check **out, const chan_config *config
     pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
     pthread_cond_init(&pc->cv, &cattr);
     pthread_condattr_destroy(&cattr);
-    if (config->kafka_config_file &&
-        (error = chan_kafka_properties_load(&pc->props, config->kafka_config_file, err)) < 0)
-        goto cleanup;
     pc->opts = (chan_kafka_sampler_options)CHAN_KAFKA_SAMPLER_OPTIONS_INIT;
     pc->opts.bootstrap_servers = config->kafka_bootstrap;
-    pc->opts.config = (const char *const *)pc->props.pairs;
-    pc->opts.n_config = pc->props.n;
+    pc->opts.config = (const char *const *)config->kafka_properties.pairs;
+    pc->opts.n_config = config->kafka_properties.n;
     pc->opts.sample_every = (unsigned int)config->producer_check_sample;
     pc->opts.max_messages_per_s = (unsigned int)config->producer_check_max_rate;
     pc->opts.timeout_ms = (int)config->kafka_timeout_ms;
@@ -400,7 +395,6 @@ void chan_producer_check_free(chan_producer_check *pc)
     if (pc->started && !chan_producer_check_stop(pc, SHUTDOWN_CAP))
         return; /* the thread still uses it: left to the process exit */
     chan_kafka_sampler_free(pc->sampler);
-    chan_kafka_properties_dispose(&pc->props);
     pthread_cond_destroy(&pc->cv);
     pthread_mutex_destroy(&pc->mu);
     free(pc);

@@ -1,5 +1,5 @@
 /*
- * sampler.h - chanregd's producer check (--producer-check): on its own
+ * producer_check.h - chanregd's producer check (--producer-check): on its own
  * thread, a sampling consumer (chan_kafka_sampler of chan/kafka.h) reads the
  * topics of the stored channels from their end and checks 1 message in
  * --producer-check-sample against the channel's contract: the
@@ -24,8 +24,8 @@
  * chan_producer_check_free; the store and the configuration are borrowed and
  * must outlive it.
  */
-#ifndef CHANREGD_SAMPLER_H
-#define CHANREGD_SAMPLER_H
+#ifndef CHANREGD_PRODUCER_CHECK_H
+#define CHANREGD_PRODUCER_CHECK_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -37,11 +37,13 @@ typedef struct chan_config chan_config;
 typedef struct chan_producer_check chan_producer_check;
 
 /**
- * Create the producer check of a configuration (no connection yet).
+ * Create the producer check of a configuration validated by
+ * chan_config_load (its librdkafka properties are used as they are): the
+ * sampler's consumer, with no connection yet.
  *
  * @param[out] out the check; NULL without error when --producer-check is off
- * @return 0, CHAN_EINVALID (no --kafka-bootstrap, a bad librdkafka
- *         property), CHAN_ENOTFOUND/CHAN_EIO (properties file)
+ * @return 0 or CHAN_EINVALID (no --kafka-bootstrap, librdkafka refused the
+ *         configuration)
  */
 int chan_producer_check_new(chan_producer_check **out, const chan_config *config, chan_store *store,
                             chan_error *err);
