@@ -160,7 +160,10 @@ typedef struct chan_authz_target {
 typedef struct chan_authz_decision {
     /** admin or owner:<target team>: registrations are approved at once */
     bool as_owner;
-    /** team the identity acts for, borrowed from target or who; NULL when none */
+    /**
+     * team the identity acts for, or NULL; borrowed from the target or from
+     * the identity's roles: valid while both live (the request's lifetime)
+     */
     const char *team;
     /**
      * On refusal: the roles any of which would have allowed the request,
