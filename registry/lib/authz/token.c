@@ -230,6 +230,11 @@ static void parse_legacy(file_ctx *ctx, int lineno, char *line, char *colon)
         problem(ctx, lineno, "expected NAME:TOKEN");
         return;
     }
+    /* "a:b sha256=... roles=..." is a mistyped v2 line, not an admin token. */
+    if (strpbrk(colon, " \t") && (strstr(colon, "sha256=") || strstr(colon, "roles="))) {
+        problem(ctx, lineno, "an identity name cannot contain ':'");
+        return;
+    }
     *colon = '\0';
     e = add_entry(ctx, lineno);
     if (chan_identity_init(&e->identity, line, "admin", &err) < 0) {

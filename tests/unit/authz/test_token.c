@@ -175,7 +175,9 @@ static void test_token__file_bad_line(void **state)
         ":nameless\n"
         "dup sha256=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad roles=reader\n"
         "again sha256=ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad "
-        "roles=reader\n";
+        "roles=reader\n"
+        "team:ci sha256=e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 "
+        "roles=ci:orders\n";
     chan_error err = CHAN_ERROR_INIT;
     chan_token_entry *e = (chan_token_entry *)1;
     size_t n = 99;
@@ -184,7 +186,7 @@ static void test_token__file_bad_line(void **state)
     assert_null(e);
     assert_int_equal(n, 0);
     assert_int_equal(err.code, CHAN_EINVALID);
-    assert_string_equal(err.message, "F:3: sha256 must be 64 hex digits (and 6 more problems)");
+    assert_string_equal(err.message, "F:3: sha256 must be 64 hex digits (and 7 more problems)");
     assert_non_null(strstr(err.detail, "F:3: sha256 must be 64 hex digits\n"));
     assert_non_null(strstr(err.detail, "F:4: missing roles="));
     assert_non_null(strstr(err.detail, "F:5: unknown field \"color=red\""));
@@ -192,6 +194,7 @@ static void test_token__file_bad_line(void **state)
     assert_non_null(strstr(err.detail, "F:5: expires must be a date"));
     assert_non_null(strstr(err.detail, "F:6: expected NAME:TOKEN"));
     assert_non_null(strstr(err.detail, "F:8: same token as line 7"));
+    assert_non_null(strstr(err.detail, "F:9: an identity name cannot contain ':'"));
     assert_null(strstr(err.detail, "secret"));
 }
 
