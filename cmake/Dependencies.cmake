@@ -12,6 +12,8 @@ pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
 pkg_check_modules(CURL REQUIRED IMPORTED_TARGET libcurl)
+# libgnutls28-dev: random tokens and SHA-256 digests (chan_authz).
+pkg_check_modules(GNUTLS REQUIRED IMPORTED_TARGET gnutls)
 if(BUILD_TESTING)
     pkg_check_modules(CMOCKA REQUIRED IMPORTED_TARGET cmocka)
 endif()
