@@ -15,6 +15,7 @@
  * transaction that held the lock before; with SQLite the write transaction
  * (BEGIN IMMEDIATE) excludes every other writer.
  */
+#include <assert.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -29,13 +30,15 @@
 #include "store_backend.h"
 
 /*
- * Schemas by id never change and ids are never reused, so the by-id lookup
+ * Schemas by id never change and ids are never reused (a permanent delete
+ * removes subject versions, never a row of `schemas`), so the by-id lookup
  * (the hottest call: every consumer that meets a new id asks for it) keeps
- * what it read in a cache that needs no invalidation.  Open addressing on
- * the id (0 marks a free slot: ids start at 1); when either bound is
- * reached the cache starts over.
+ * what it read in a cache that needs no invalidation.  This is the only
+ * schema-by-id cache of the registry.  Open addressing on the id (0 marks a
+ * free slot: ids start at 1); at most half of the slots are used, and when
+ * either the entry bound (chan_store_options.schema_cache_entries) or the
+ * byte bound is reached the cache starts over.
  */
-#define ID_CACHE_SLOTS 16384 /* power of two; at most half are used */
 #define ID_CACHE_BYTES (64 * 1024 * 1024)
 
 typedef struct id_cache_entry {
@@ -46,7 +49,9 @@ typedef struct id_cache_entry {
 
 typedef struct id_cache {
     pthread_rwlock_t lock;
-    id_cache_entry *slots; /**< ID_CACHE_SLOTS of them */
+    id_cache_entry *slots; /**< n_slots of them, NULL when the cache is disabled */
+    size_t n_slots;        /**< a power of two, at least twice max_entries */
+    size_t max_entries;
     size_t n;
     size_t bytes;
 } id_cache;
@@ -407,16 +412,25 @@ static int audit(op *o, const char *actor, const char *action, const char *objec
 /* Open and close                                                      */
 /* ------------------------------------------------------------------ */
 
-static void id_cache_init(id_cache *c)
+/* Set up a cache of at most max_entries schemas; 0 disables it. */
+static void id_cache_init(id_cache *c, size_t max_entries)
 {
+    if (max_entries > CHAN_STORE_SCHEMA_CACHE_MAX)
+        max_entries = CHAN_STORE_SCHEMA_CACHE_MAX;
     pthread_rwlock_init(&c->lock, NULL);
-    c->slots = chan_xcalloc(ID_CACHE_SLOTS, sizeof(*c->slots));
+    c->max_entries = max_entries;
+    if (max_entries == 0)
+        return;
+    c->n_slots = 16;
+    while (c->n_slots < 2 * max_entries)
+        c->n_slots *= 2;
+    c->slots = chan_xcalloc(c->n_slots, sizeof(*c->slots));
 }
 
 /* Empty the cache; the caller holds the write lock (or is the only user). */
 static void id_cache_clear(id_cache *c)
 {
-    for (size_t i = 0; i < ID_CACHE_SLOTS; i++) {
+    for (size_t i = 0; i < c->n_slots; i++) {
         free(c->slots[i].text);
         free(c->slots[i].type);
         c->slots[i].id = 0;
@@ -429,16 +443,15 @@ static void id_cache_clear(id_cache *c)
 
 static void id_cache_dispose(id_cache *c)
 {
-    if (c->slots == NULL)
-        return;
     id_cache_clear(c);
     free(c->slots);
+    c->slots = NULL;
     pthread_rwlock_destroy(&c->lock);
 }
 
-static size_t id_slot(int64_t id)
+static size_t id_slot(const id_cache *c, int64_t id)
 {
-    return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 50) & (ID_CACHE_SLOTS - 1);
+    return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 32) & (c->n_slots - 1);
 }
 
 /* Copy the cached schema of id into *text / *type.  Returns false on a miss. */
@@ -446,8 +459,11 @@ static bool id_cache_get(id_cache *c, int64_t id, char **text, char **type)
 {
     bool hit = false;
 
+    assert(text != NULL);
+    if (c->slots == NULL)
+        return false;
     pthread_rwlock_rdlock(&c->lock);
-    for (size_t i = id_slot(id); c->slots[i].id != 0; i = (i + 1) & (ID_CACHE_SLOTS - 1)) {
+    for (size_t i = id_slot(c, id); c->slots[i].id != 0; i = (i + 1) & (c->n_slots - 1)) {
         if (c->slots[i].id == id) {
             *text = chan_xstrdup(c->slots[i].text);
             if (type != NULL)
@@ -464,12 +480,12 @@ static void id_cache_put(id_cache *c, int64_t id, const char *text, const char *
 {
     size_t size = strlen(text) + strlen(type) + 2, i;
 
-    if (id <= 0 || size > ID_CACHE_BYTES / 16)
+    if (c->slots == NULL || id <= 0 || size > ID_CACHE_BYTES / 16)
         return;
     pthread_rwlock_wrlock(&c->lock);
-    if (c->n >= ID_CACHE_SLOTS / 2 || c->bytes + size > ID_CACHE_BYTES)
+    if (c->n >= c->max_entries || c->bytes + size > ID_CACHE_BYTES)
         id_cache_clear(c);
-    for (i = id_slot(id); c->slots[i].id != 0; i = (i + 1) & (ID_CACHE_SLOTS - 1))
+    for (i = id_slot(c, id); c->slots[i].id != 0; i = (i + 1) & (c->n_slots - 1))
         if (c->slots[i].id == id)
             goto done; /* another thread was first */
     c->slots[i].id = id;
@@ -533,7 +549,7 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
 
     store = chan_xcalloc(1, sizeof(*store));
     store->be = be;
-    id_cache_init(&store->cache);
+    id_cache_init(&store->cache, opts->schema_cache_entries);
     pthread_mutex_init(&store->mu, NULL);
     pthread_cond_init(&store->cv, NULL);
     if ((error = be->init(&store->state, &pool_size, target, opts, err)) < 0)
@@ -863,6 +879,7 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
         goto cleanup;
     if ((error = op_commit(&o, err)) < 0)
         goto cleanup;
+    id_cache_put(&store->cache, id, req->schema, type);
 
     *out = chan_xcalloc(1, sizeof(**out));
     (*out)->subject = chan_xstrdup(req->subject);
@@ -883,14 +900,12 @@ cleanup:
 }
 
 int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const char *subject,
-                             const char *schema, uint64_t fingerprint, bool include_deleted,
-                             chan_error *err)
+                             const char *schema, bool include_deleted, chan_error *err)
 {
     op o = OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
-    (void)fingerprint; /* the store indexes its own hash of the text */
     *out = NULL;
     if ((error = check_name("subject", subject, err)) < 0 ||
         (error = check_text("schema", schema, CHAN_STORE_SCHEMA_MAX, false, err)) < 0)
