@@ -362,81 +362,126 @@ static int update_consumer(chan_store__op *o, const char *channel, const chan_co
         err);
 }
 
-int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_changed,
-                           const chan_channel_record *rec, int64_t expected_revision,
-                           const char *actor, chan_error *err)
+/* What chan_store_channel_put changes, by name: the audit detail. */
+typedef struct channel_diff {
+    json_t *changed;   /**< channel fields that differ */
+    json_t *c_added;   /**< consumers not stored yet */
+    json_t *c_removed; /**< stored consumers no longer listed */
+    json_t *c_updated; /**< consumers whose contract fields differ */
+    json_t *p_added;   /**< producer principals not stored yet */
+    json_t *p_removed; /**< stored producer principals no longer listed */
+} channel_diff;
+
+static void channel_diff_dispose(channel_diff *d)
 {
-    chan_store__op o = CHAN_STORE__OP_INIT;
-    chan_channel_record *old = NULL;
-    json_t *changed = NULL, *c_added = NULL, *c_removed = NULL, *c_updated = NULL, *p_added = NULL,
-           *p_removed = NULL;
-    char *object = NULL;
-    int64_t now = chan_store__now(), revision, stored = 0;
+    json_decref(d->changed);
+    json_decref(d->c_added);
+    json_decref(d->c_removed);
+    json_decref(d->c_updated);
+    json_decref(d->p_added);
+    json_decref(d->p_removed);
+    memset(d, 0, sizeof(*d));
+}
+
+/*
+** Validate the arguments of chan_store_channel_put before any database
+** work: the record, the actor (defaulted to "anonymous") and the expected
+** revision (-1 or >= 0).  Returns 0 or CHAN_EINVALID.
+*/
+static int check_put_args(const chan_channel_record *rec, const char **actor,
+                          int64_t expected_revision, chan_error *err)
+{
     int error;
 
-    if (out_revision != NULL)
-        *out_revision = 0;
-    if (out_changed != NULL)
-        *out_changed = false;
-    if ((error = check_channel(rec, err)) < 0 || (error = chan_store__check_actor(&actor, err)) < 0)
+    assert(actor != NULL);
+    if ((error = check_channel(rec, err)) < 0 || (error = chan_store__check_actor(actor, err)) < 0)
         return error;
     if (expected_revision < -1)
         return chan_error_set(err, CHAN_EINVALID, "invalid expected revision %lld",
                               (long long)expected_revision);
+    return 0;
+}
 
-    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
-        (error = chan_store__op_lock(&o, "channel", rec->name, err)) < 0)
-        goto cleanup;
-    error = load_channel(&o, &old, rec->name, err);
+/*
+** Inside o's write transaction: lock channel `name`, load its stored record
+** into *out (NULL when it does not exist yet) and check it is at
+** expected_revision (-1: any).  Returns 0, CHAN_ECONFLICT
+** (REVISION_MISMATCH) or a store error.
+*/
+static int lock_and_load_current(chan_store__op *o, chan_channel_record **out, const char *name,
+                                 int64_t expected_revision, chan_error *err)
+{
+    int64_t stored;
+    int error;
+
+    assert(o->in_txn && out != NULL);
+    *out = NULL;
+    if ((error = chan_store__op_lock(o, "channel", name, err)) < 0)
+        return error;
+    error = load_channel(o, out, name, err);
     if (error == CHAN_ENOTFOUND)
         chan_error_clear(err);
     else if (error < 0)
-        goto cleanup;
-    error = 0;
-    stored = old != NULL ? old->revision : 0;
-    if (expected_revision >= 0 && expected_revision != stored) {
-        error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_REVISION_MISMATCH,
-                                       "channel '%s' is at revision %lld, not %lld", rec->name,
-                                       (long long)stored, (long long)expected_revision);
-        goto cleanup;
-    }
+        return error;
+    stored = *out != NULL ? (*out)->revision : 0;
+    if (expected_revision >= 0 && expected_revision != stored)
+        return chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_REVISION_MISMATCH,
+                                      "channel '%s' is at revision %lld, not %lld", name,
+                                      (long long)stored, (long long)expected_revision);
+    return 0;
+}
 
-    changed = old != NULL ? channel_field_diff(old, rec) : json_array();
-    c_added = json_array();
-    c_removed = json_array();
-    c_updated = json_array();
-    p_added = json_array();
-    p_removed = json_array();
+/*
+** Compare the stored record old (NULL: a new channel) with rec and fill *d
+** (the caller disposes it).  Never fails.
+*/
+static void diff_channel(channel_diff *d, const chan_channel_record *old,
+                         const chan_channel_record *rec)
+{
+    d->changed = old != NULL ? channel_field_diff(old, rec) : json_array();
+    d->c_added = json_array();
+    d->c_removed = json_array();
+    d->c_updated = json_array();
+    d->p_added = json_array();
+    d->p_removed = json_array();
     for (size_t i = 0; i < rec->n_consumers; i++) {
         const chan_consumer_record *prev =
             old != NULL ? find_consumer(old, rec->consumers[i].name) : NULL;
         if (prev == NULL)
-            json_array_append_new(c_added, json_string(rec->consumers[i].name));
+            json_array_append_new(d->c_added, json_string(rec->consumers[i].name));
         else if (!consumer_same(prev, &rec->consumers[i]))
-            json_array_append_new(c_updated, json_string(rec->consumers[i].name));
+            json_array_append_new(d->c_updated, json_string(rec->consumers[i].name));
     }
     for (size_t i = 0; old != NULL && i < old->n_consumers; i++)
         if (find_consumer(rec, old->consumers[i].name) == NULL)
-            json_array_append_new(c_removed, json_string(old->consumers[i].name));
+            json_array_append_new(d->c_removed, json_string(old->consumers[i].name));
     for (size_t i = 0; i < rec->n_producers; i++)
         if (old == NULL || !has_producer(old, rec->producers[i].principal))
-            json_array_append_new(p_added, json_string(rec->producers[i].principal));
+            json_array_append_new(d->p_added, json_string(rec->producers[i].principal));
     for (size_t i = 0; old != NULL && i < old->n_producers; i++)
         if (!has_producer(rec, old->producers[i].principal))
-            json_array_append_new(p_removed, json_string(old->producers[i].principal));
+            json_array_append_new(d->p_removed, json_string(old->producers[i].principal));
+}
 
-    if (old != NULL && json_array_size(changed) == 0 && json_array_size(c_added) == 0 &&
-        json_array_size(c_removed) == 0 && json_array_size(c_updated) == 0 &&
-        json_array_size(p_added) == 0 && json_array_size(p_removed) == 0) {
-        if (out_revision != NULL)
-            *out_revision = stored; /* identical: nothing written */
-        goto cleanup;
-    }
+/* True when d records no change at all. */
+static bool diff_is_empty(const channel_diff *d)
+{
+    return json_array_size(d->changed) == 0 && json_array_size(d->c_added) == 0 &&
+           json_array_size(d->c_removed) == 0 && json_array_size(d->c_updated) == 0 &&
+           json_array_size(d->p_added) == 0 && json_array_size(d->p_removed) == 0;
+}
 
-    revision = stored + 1;
-    if (old == NULL)
-        error = chan_store__run(
-            &o, NULL,
+/*
+** Insert (is_new) or update the channels row of rec at `revision`, inside
+** o's write transaction with the channel locked.
+*/
+static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, bool is_new,
+                             int64_t revision, int64_t now, chan_error *err)
+{
+    assert(o->in_txn);
+    if (is_new)
+        return chan_store__run(
+            o, NULL,
             "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
             "retention_hours, deprecation_date, subject, compatibility, document, "
             "revision, created_at, updated_at) "
@@ -446,58 +491,131 @@ int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_c
               SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
               SV_INT(revision), SV_INT(now)),
             err);
-    else
-        error = chan_store__run(
-            &o, NULL,
-            "UPDATE channels SET owner_team = $2, maintainer = $3, peak_qps = $4, "
-            "retention_hours = $5, deprecation_date = $6, subject = $7, "
-            "compatibility = $8, document = $9, revision = $10, updated_at = $11 "
-            "WHERE name = $1",
-            P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
-              SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
-              SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
-              SV_INT(revision), SV_INT(now)),
-            err);
-    if (error < 0)
-        goto cleanup;
+    return chan_store__run(o, NULL,
+                           "UPDATE channels SET owner_team = $2, maintainer = $3, peak_qps = $4, "
+                           "retention_hours = $5, deprecation_date = $6, subject = $7, "
+                           "compatibility = $8, document = $9, revision = $10, updated_at = $11 "
+                           "WHERE name = $1",
+                           P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
+                             SV_INT(rec->peak_qps), SV_INT(rec->retention_hours),
+                             SV_TEXT(rec->deprecation_date), SV_TEXT(rec->subject),
+                             SV_TEXT(rec->compatibility), SV_TEXT(rec->document), SV_INT(revision),
+                             SV_INT(now)),
+                           err);
+}
 
+/*
+** Bring the consumers rows of rec->name in line with rec: insert the new
+** ones, update the changed ones (registration times kept), delete the ones
+** in d->c_removed.  Inside o's write transaction with the channel locked;
+** old is the stored record or NULL.
+*/
+static int write_consumers(chan_store__op *o, const chan_channel_record *rec,
+                           const chan_channel_record *old, const channel_diff *d, int64_t now,
+                           chan_error *err)
+{
+    int error = 0;
+
+    assert(o->in_txn);
     for (size_t i = 0; i < rec->n_consumers; i++) {
         const chan_consumer_record *c = &rec->consumers[i];
         const chan_consumer_record *prev = old != NULL ? find_consumer(old, c->name) : NULL;
         if (prev == NULL)
-            error = insert_consumer(&o, rec->name, c, now, now, err);
+            error = insert_consumer(o, rec->name, c, now, now, err);
         else if (!consumer_same(prev, c))
-            error = update_consumer(&o, rec->name, c, now, err);
+            error = update_consumer(o, rec->name, c, now, err);
         if (error < 0)
-            goto cleanup;
+            return error;
     }
-    for (size_t i = 0; i < json_array_size(c_removed); i++)
+    for (size_t i = 0; i < json_array_size(d->c_removed); i++)
         if ((error = chan_store__run(
-                 &o, NULL, "DELETE FROM consumers WHERE channel = $1 AND name = $2",
-                 P(SV_TEXT(rec->name), SV_TEXT(json_string_value(json_array_get(c_removed, i)))),
+                 o, NULL, "DELETE FROM consumers WHERE channel = $1 AND name = $2",
+                 P(SV_TEXT(rec->name), SV_TEXT(json_string_value(json_array_get(d->c_removed, i)))),
                  err)) < 0)
-            goto cleanup;
-    for (size_t i = 0; i < json_array_size(p_removed); i++)
-        if ((error = chan_store__run(
-                 &o, NULL, "DELETE FROM producers WHERE channel = $1 AND principal = $2",
-                 P(SV_TEXT(rec->name), SV_TEXT(json_string_value(json_array_get(p_removed, i)))),
-                 err)) < 0)
-            goto cleanup;
-    for (size_t i = 0; i < json_array_size(p_added); i++)
-        if ((error = chan_store__run(
-                 &o, NULL, "INSERT INTO producers (channel, principal) VALUES ($1, $2)",
-                 P(SV_TEXT(rec->name), SV_TEXT(json_string_value(json_array_get(p_added, i)))),
-                 err)) < 0)
-            goto cleanup;
+            return error;
+    return 0;
+}
 
-    object = chan_xasprintf("channel/%s", rec->name);
-    if ((error = chan_store__audit(
-             &o, actor, old == NULL ? "channel.create" : "channel.update", object,
-             json_pack("{s:I, s:O, s:{s:O, s:O, s:O}, s:{s:O, s:O}}", "revision",
-                       (json_int_t)revision, "changed", changed, "consumers", "added", c_added,
-                       "removed", c_removed, "updated", c_updated, "producers", "added", p_added,
-                       "removed", p_removed),
-             now, err)) < 0 ||
+/*
+** Delete the producers of d->p_removed and insert those of d->p_added for
+** channel `name`, inside o's write transaction with the channel locked.
+*/
+static int write_producers(chan_store__op *o, const char *name, const channel_diff *d,
+                           chan_error *err)
+{
+    int error;
+
+    assert(o->in_txn);
+    for (size_t i = 0; i < json_array_size(d->p_removed); i++)
+        if ((error = chan_store__run(
+                 o, NULL, "DELETE FROM producers WHERE channel = $1 AND principal = $2",
+                 P(SV_TEXT(name), SV_TEXT(json_string_value(json_array_get(d->p_removed, i)))),
+                 err)) < 0)
+            return error;
+    for (size_t i = 0; i < json_array_size(d->p_added); i++)
+        if ((error = chan_store__run(
+                 o, NULL, "INSERT INTO producers (channel, principal) VALUES ($1, $2)",
+                 P(SV_TEXT(name), SV_TEXT(json_string_value(json_array_get(d->p_added, i)))),
+                 err)) < 0)
+            return error;
+    return 0;
+}
+
+/*
+** Append the "channel.create" (is_new) or "channel.update" audit entry of
+** channel `name` with the new revision and the diff d.
+*/
+static int audit_channel_put(chan_store__op *o, const char *actor, const char *name, bool is_new,
+                             int64_t revision, const channel_diff *d, int64_t now, chan_error *err)
+{
+    char *object = chan_xasprintf("channel/%s", name);
+    int error;
+
+    error = chan_store__audit(o, actor, is_new ? "channel.create" : "channel.update", object,
+                              json_pack("{s:I, s:O, s:{s:O, s:O, s:O}, s:{s:O, s:O}}", "revision",
+                                        (json_int_t)revision, "changed", d->changed, "consumers",
+                                        "added", d->c_added, "removed", d->c_removed, "updated",
+                                        d->c_updated, "producers", "added", d->p_added, "removed",
+                                        d->p_removed),
+                              now, err);
+    free(object);
+    return error;
+}
+
+int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_changed,
+                           const chan_channel_record *rec, int64_t expected_revision,
+                           const char *actor, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_channel_record *old = NULL;
+    channel_diff diff = {0};
+    int64_t now = chan_store__now(), revision;
+    int error;
+
+    assert(store != NULL);
+    if (out_revision != NULL)
+        *out_revision = 0;
+    if (out_changed != NULL)
+        *out_changed = false;
+    if ((error = check_put_args(rec, &actor, expected_revision, err)) < 0)
+        return error;
+
+    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+        (error = lock_and_load_current(&o, &old, rec->name, expected_revision, err)) < 0)
+        goto cleanup;
+    revision = (old != NULL ? old->revision : 0) + 1;
+    diff_channel(&diff, old, rec);
+    if (old != NULL && diff_is_empty(&diff)) {
+        if (out_revision != NULL)
+            *out_revision = old->revision; /* identical: nothing written */
+        goto cleanup;
+    }
+
+    if ((error = write_channel_row(&o, rec, old == NULL, revision, now, err)) < 0 ||
+        (error = write_consumers(&o, rec, old, &diff, now, err)) < 0 ||
+        (error = write_producers(&o, rec->name, &diff, err)) < 0 ||
+        (error = audit_channel_put(&o, actor, rec->name, old == NULL, revision, &diff, now, err)) <
+            0 ||
         (error = chan_store__op_commit(&o, err)) < 0)
         goto cleanup;
     if (out_revision != NULL)
@@ -505,14 +623,8 @@ int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_c
     if (out_changed != NULL)
         *out_changed = true;
 cleanup:
-    json_decref(changed);
-    json_decref(c_added);
-    json_decref(c_removed);
-    json_decref(c_updated);
-    json_decref(p_added);
-    json_decref(p_removed);
+    channel_diff_dispose(&diff);
     chan_channel_record_free(old);
-    free(object);
     chan_store__op_end(&o);
     return error;
 }
