@@ -152,45 +152,184 @@ static int find_live_same(chan_store__op *o, chan_store__rows *rows, const char 
         P(SV_TEXT(subject), SV_INT(text_hash(schema)), SV_TEXT(type), SV_TEXT(schema)), err);
 }
 
+/*
+** Validate a registration request; *type receives its schema type ("AVRO"
+** when none is given) and *actor the audit actor.  Returns 0 or
+** CHAN_EINVALID.
+*/
+static int check_register_args(const chan_schema_register_request *req, const char **type,
+                               const char **actor, chan_error *err)
+{
+    int error;
+
+    assert(type != NULL && actor != NULL);
+    if (req == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "no registration request");
+    *type = req->schema_type != NULL ? req->schema_type : "AVRO";
+    *actor = req->actor;
+    if ((error = chan_store__check_name("subject", req->subject, err)) < 0 ||
+        (error = chan_store__check_text("schema", req->schema, CHAN_STORE_SCHEMA_MAX, false, err)) <
+            0 ||
+        (error = chan_store__check_actor(actor, err)) < 0)
+        return error;
+    if (req->schema[0] == '\0')
+        return chan_error_set(err, CHAN_EINVALID, "schema is empty");
+    if (!chan_store__in_list(*type, schema_types))
+        return chan_error_set(err, CHAN_EINVALID, "unknown schema type '%.64s'", *type);
+    return 0;
+}
+
+/*
+** Call req->check with the live versions of req->subject, inside o's write
+** transaction with the subject locked.  Returns 0 or the (negative) error
+** of the check, with a message in err when the check left none.
+*/
+static int run_register_check(chan_store__op *o, const chan_schema_register_request *req,
+                              chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    chan_schema_version **existing = NULL;
+    size_t n_existing = 0;
+    int error;
+
+    assert(o->in_txn && req->check != NULL);
+    if ((error = chan_store__run(o, &rows,
+                                 VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
+                                              "ORDER BY sv.version",
+                                 P(SV_TEXT(req->subject)), err)) < 0)
+        goto cleanup;
+    n_existing = rows.n_rows;
+    existing = chan_xcalloc(n_existing + 1, sizeof(*existing));
+    for (size_t i = 0; i < n_existing; i++)
+        existing[i] = version_from_row(&rows, i);
+    error =
+        req->check(req->check_ctx, (const chan_schema_version *const *)existing, n_existing, err);
+    if (error > 0)
+        error = CHAN_EINTERNAL;
+    if (error < 0 && err != NULL && err->code == 0)
+        chan_error_set(err, error, "schema check failed");
+cleanup:
+    chan_schema_version_list_free(existing, n_existing);
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
+/*
+** The global id of (type, schema): the existing one, or a new one with its
+** row inserted (*out_new true).  One per distinct (type, text), whatever
+** the subject; takes the "schema:<hash>" lock inside o's write transaction.
+*/
+static int assign_schema_id(chan_store__op *o, int64_t *out, bool *out_new, const char *type,
+                            const char *schema, int64_t now, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    char key[32];
+    int error;
+
+    assert(o->in_txn && out != NULL && out_new != NULL);
+    *out = 0;
+    *out_new = false;
+    snprintf(key, sizeof(key), "%016llx", (unsigned long long)text_hash(schema));
+    if ((error = chan_store__op_lock(o, "schema", key, err)) < 0)
+        goto cleanup;
+    if ((error = chan_store__run(
+             o, &rows,
+             "SELECT id FROM schemas WHERE fingerprint = $1 AND schema_type = $2 "
+             "AND schema_text = $3 ORDER BY id LIMIT 1",
+             P(SV_INT(text_hash(schema)), SV_TEXT(type), SV_TEXT(schema)), err)) < 0)
+        goto cleanup;
+    if (rows.n_rows == 1) {
+        *out = chan_store__cell_int(&rows, 0, 0);
+        goto cleanup;
+    }
+    if ((error = o->store->be->next_schema_id(o->conn, out, err)) < 0)
+        goto cleanup;
+    if ((error = chan_store__run(o, NULL,
+                                 "INSERT INTO schemas (id, fingerprint, schema_type, schema_text, "
+                                 "created_at) VALUES ($1, $2, $3, $4, $5)",
+                                 P(SV_INT(*out), SV_INT(text_hash(schema)), SV_TEXT(type),
+                                   SV_TEXT(schema), SV_INT(now)),
+                                 err)) < 0)
+        goto cleanup;
+    *out_new = true;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
+/*
+** Append version *out of subject for schema id: one more than the highest
+** version, soft-deleted ones included.  Inside o's write transaction with
+** the subject locked.  Returns 0, CHAN_ECONFLICT (too many versions) or a
+** store error.
+*/
+static int append_version(chan_store__op *o, int64_t *out, const char *subject, int64_t id,
+                          int64_t now, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    assert(o->in_txn && out != NULL);
+    *out = 0;
+    if ((error = chan_store__run(o, &rows,
+                                 "SELECT COALESCE(MAX(version), 0) + 1 FROM subject_versions "
+                                 "WHERE subject = $1",
+                                 P(SV_TEXT(subject)), err)) < 0)
+        goto cleanup;
+    *out = chan_store__cell_int(&rows, 0, 0);
+    if (*out > INT32_MAX) {
+        error = chan_error_set(err, CHAN_ECONFLICT, "subject '%s' has too many versions", subject);
+        goto cleanup;
+    }
+    error = chan_store__run(o, NULL,
+                            "INSERT INTO subject_versions (subject, version, schema_id, deleted, "
+                            "created_at) VALUES ($1, $2, $3, 0, $4)",
+                            P(SV_TEXT(subject), SV_INT(*out), SV_INT(id), SV_INT(now)), err);
+cleanup:
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
+/*
+** The live version of subject with this (type, schema) into *out, or NULL:
+** the idempotent answer to a repeated registration.
+*/
+static int existing_version(chan_store__op *o, chan_schema_version **out, const char *subject,
+                            const char *type, const char *schema, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    assert(out != NULL);
+    *out = NULL;
+    if ((error = find_live_same(o, &rows, subject, type, schema, err)) == 0 && rows.n_rows == 1)
+        *out = version_from_row(&rows, 0);
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
 int chan_store_schema_register(chan_store *store, chan_schema_version **out, bool *out_created,
                                const chan_schema_register_request *req, chan_error *err)
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
-    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
-    chan_schema_version **existing = NULL;
-    size_t n_existing = 0;
-    const char *type, *actor;
+    const char *type = NULL, *actor = NULL;
     int64_t now = chan_store__now(), id, version;
     bool new_id = false;
     char *object = NULL;
     int error = 0;
 
+    assert(store != NULL && out != NULL);
     *out = NULL;
     if (out_created != NULL)
         *out_created = false;
-    if (req == NULL)
-        return chan_error_set(err, CHAN_EINVALID, "no registration request");
-    type = req->schema_type != NULL ? req->schema_type : "AVRO";
-    actor = req->actor;
-    if ((error = chan_store__check_name("subject", req->subject, err)) < 0 ||
-        (error = chan_store__check_text("schema", req->schema, CHAN_STORE_SCHEMA_MAX, false, err)) <
-            0 ||
-        (error = chan_store__check_actor(&actor, err)) < 0)
+    if ((error = check_register_args(req, &type, &actor, err)) < 0)
         return error;
-    if (req->schema[0] == '\0')
-        return chan_error_set(err, CHAN_EINVALID, "schema is empty");
-    if (!chan_store__in_list(type, schema_types))
-        return chan_error_set(err, CHAN_EINVALID, "unknown schema type '%.64s'", type);
 
     /* Fast path without the write lock: already registered. */
-    if ((error = chan_store__op_acquire(&o, store, err)) < 0)
+    if ((error = chan_store__op_acquire(&o, store, err)) < 0 ||
+        (error = existing_version(&o, out, req->subject, type, req->schema, err)) < 0 ||
+        *out != NULL)
         goto cleanup;
-    if ((error = find_live_same(&o, &rows, req->subject, type, req->schema, err)) < 0)
-        goto cleanup;
-    if (rows.n_rows == 1) {
-        *out = version_from_row(&rows, 0);
-        goto cleanup;
-    }
     chan_store__op_end(&o);
 
     if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
@@ -198,79 +337,13 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
         (error = check_writable(&o, req->subject, err)) < 0)
         goto cleanup;
     /* Again under the lock: a concurrent writer may have just added it. */
-    if ((error = find_live_same(&o, &rows, req->subject, type, req->schema, err)) < 0)
+    if ((error = existing_version(&o, out, req->subject, type, req->schema, err)) < 0 ||
+        *out != NULL)
         goto cleanup;
-    if (rows.n_rows == 1) {
-        *out = version_from_row(&rows, 0);
+    if (req->check != NULL && (error = run_register_check(&o, req, err)) < 0)
         goto cleanup;
-    }
-
-    if (req->check != NULL) {
-        if ((error = chan_store__run(&o, &rows,
-                                     VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
-                                                  "ORDER BY sv.version",
-                                     P(SV_TEXT(req->subject)), err)) < 0)
-            goto cleanup;
-        n_existing = rows.n_rows;
-        existing = chan_xcalloc(n_existing + 1, sizeof(*existing));
-        for (size_t i = 0; i < n_existing; i++)
-            existing[i] = version_from_row(&rows, i);
-        error = req->check(req->check_ctx, (const chan_schema_version *const *)existing, n_existing,
-                           err);
-        if (error > 0)
-            error = CHAN_EINTERNAL;
-        if (error < 0) {
-            if (err != NULL && err->code == 0)
-                chan_error_set(err, error, "schema check failed");
-            goto cleanup;
-        }
-    }
-
-    /* The global id: one per distinct (type, text), whatever the subject. */
-    {
-        char key[32];
-        snprintf(key, sizeof(key), "%016llx", (unsigned long long)text_hash(req->schema));
-        if ((error = chan_store__op_lock(&o, "schema", key, err)) < 0)
-            goto cleanup;
-    }
-    if ((error = chan_store__run(
-             &o, &rows,
-             "SELECT id FROM schemas WHERE fingerprint = $1 AND schema_type = $2 "
-             "AND schema_text = $3 ORDER BY id LIMIT 1",
-             P(SV_INT(text_hash(req->schema)), SV_TEXT(type), SV_TEXT(req->schema)), err)) < 0)
-        goto cleanup;
-    if (rows.n_rows == 1) {
-        id = chan_store__cell_int(&rows, 0, 0);
-    } else {
-        if ((error = store->be->next_schema_id(o.conn, &id, err)) < 0)
-            goto cleanup;
-        if ((error =
-                 chan_store__run(&o, NULL,
-                                 "INSERT INTO schemas (id, fingerprint, schema_type, schema_text, "
-                                 "created_at) VALUES ($1, $2, $3, $4, $5)",
-                                 P(SV_INT(id), SV_INT(text_hash(req->schema)), SV_TEXT(type),
-                                   SV_TEXT(req->schema), SV_INT(now)),
-                                 err)) < 0)
-            goto cleanup;
-        new_id = true;
-    }
-
-    if ((error = chan_store__run(&o, &rows,
-                                 "SELECT COALESCE(MAX(version), 0) + 1 FROM subject_versions "
-                                 "WHERE subject = $1",
-                                 P(SV_TEXT(req->subject)), err)) < 0)
-        goto cleanup;
-    version = chan_store__cell_int(&rows, 0, 0);
-    if (version > INT32_MAX) {
-        error =
-            chan_error_set(err, CHAN_ECONFLICT, "subject '%s' has too many versions", req->subject);
-        goto cleanup;
-    }
-    if ((error = chan_store__run(
-             &o, NULL,
-             "INSERT INTO subject_versions (subject, version, schema_id, deleted, "
-             "created_at) VALUES ($1, $2, $3, 0, $4)",
-             P(SV_TEXT(req->subject), SV_INT(version), SV_INT(id), SV_INT(now)), err)) < 0)
+    if ((error = assign_schema_id(&o, &id, &new_id, type, req->schema, now, err)) < 0 ||
+        (error = append_version(&o, &version, req->subject, id, now, err)) < 0)
         goto cleanup;
 
     object = chan_xasprintf("subject/%s/%d", req->subject, (int)version);
@@ -278,9 +351,8 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
                                    json_pack("{s:s, s:I, s:I, s:s, s:b}", "subject", req->subject,
                                              "version", (json_int_t)version, "id", (json_int_t)id,
                                              "schema_type", type, "new_id", new_id),
-                                   now, err)) < 0)
-        goto cleanup;
-    if ((error = chan_store__op_commit(&o, err)) < 0)
+                                   now, err)) < 0 ||
+        (error = chan_store__op_commit(&o, err)) < 0)
         goto cleanup;
     chan_store__id_cache_put(&store->cache, id, req->schema, type);
 
@@ -295,8 +367,6 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
     if (out_created != NULL)
         *out_created = true;
 cleanup:
-    chan_schema_version_list_free(existing, n_existing);
-    chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
     free(object);
     return error;
