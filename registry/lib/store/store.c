@@ -148,6 +148,8 @@ int chan_store__op_acquire(chan_store__op *o, chan_store *store, chan_error *err
 {
     int error;
 
+    assert(o != NULL && store != NULL);
+    assert(o->conn == NULL); /* one connection per operation at a time */
     o->store = store;
     pthread_mutex_lock(&store->mu);
     while (store->n_idle == 0)
@@ -171,6 +173,7 @@ static bool may_retry(chan_store__op *o, int error)
 {
     chan_error ignored = CHAN_ERROR_INIT;
 
+    assert(o->conn != NULL);
     if (error != CHAN_EUNAVAILABLE || o->in_txn || o->used)
         return false;
     return o->store->be->revive(o->conn, &ignored) == 1;
@@ -212,7 +215,10 @@ int chan_store__op_begin(chan_store__op *o, chan_store *store, bool write, chan_
 
 int chan_store__op_commit(chan_store__op *o, chan_error *err)
 {
-    int error = o->store->be->commit(o->conn, err);
+    int error;
+
+    assert(o->conn != NULL && o->in_txn);
+    error = o->store->be->commit(o->conn, err);
     o->in_txn = false; /* a failed COMMIT ends the transaction too */
     if (error < 0)
         o->store->be->rollback(o->conn);
@@ -221,8 +227,12 @@ int chan_store__op_commit(chan_store__op *o, chan_error *err)
 
 int chan_store__op_lock(chan_store__op *o, const char *kind, const char *name, chan_error *err)
 {
-    char *key = chan_xasprintf("%s:%s", kind, name);
-    int error = o->store->be->lock(o->conn, key, err);
+    char *key;
+    int error;
+
+    assert(o->conn != NULL && o->in_txn);
+    key = chan_xasprintf("%s:%s", kind, name);
+    error = o->store->be->lock(o->conn, key, err);
     free(key);
     return error;
 }
@@ -233,6 +243,7 @@ int chan_store__run(chan_store__op *o, chan_store__rows *rows, const char *sql,
 {
     int error;
 
+    assert(o->conn != NULL && sql != NULL);
     chan_store__rows_dispose(rows);
     error = o->store->be->query(o->conn, rows, sql, params, n, err);
     if (may_retry(o, error)) {
@@ -277,6 +288,7 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
     unsigned int pool_size = 0;
     int error = 0;
 
+    assert(out != NULL);
     *out = NULL;
     if (opts == NULL)
         opts = &defaults;
@@ -343,6 +355,7 @@ int chan_store_ping(chan_store *store, chan_error *err)
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL);
     if ((error = chan_store__op_acquire(&o, store, err)) < 0)
         goto cleanup;
     if ((error = chan_store__run(&o, &rows, "SELECT 1", NULL, 0, err)) < 0)
@@ -364,6 +377,7 @@ int chan_store_migration_count(chan_store *store, int *out, chan_error *err)
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL && out != NULL);
     *out = 0;
     if ((error = chan_store__op_acquire(&o, store, err)) < 0)
         goto cleanup;

@@ -18,6 +18,7 @@ int chan_store__audit(chan_store__op *o, const char *actor, const char *action, 
     char *text = NULL;
     int error;
 
+    assert(o->in_txn && action != NULL && object != NULL);
     if (detail != NULL)
         text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(detail);
@@ -54,6 +55,7 @@ int chan_store_audit_list(chan_store *store, chan_audit_entry ***out, size_t *ou
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL && out != NULL && out_n != NULL);
     *out = NULL;
     *out_n = 0;
     if (object_prefix != NULL &&

@@ -80,8 +80,10 @@ bool chan_store__id_cache_get(chan_store__id_cache *c, int64_t id, char **text, 
 void chan_store__id_cache_put(chan_store__id_cache *c, int64_t id, const char *text,
                               const char *type)
 {
-    size_t size = strlen(text) + strlen(type) + 2, i;
+    size_t size, i;
 
+    assert(text != NULL && type != NULL);
+    size = strlen(text) + strlen(type) + 2;
     if (c->slots == NULL || id <= 0 || size > ID_CACHE_BYTES / 16)
         return;
     pthread_rwlock_wrlock(&c->lock);

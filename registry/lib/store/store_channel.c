@@ -100,6 +100,7 @@ static char *document_retirement_date(const char *document)
 
 static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, size_t r)
 {
+    assert(r < rows->n_rows && rows->n_cols >= 12);
     rec->name = chan_store__cell_take(rows, r, 0);
     rec->owner_team = chan_store__cell_take(rows, r, 1);
     rec->maintainer = chan_store__cell_take(rows, r, 2);
@@ -117,6 +118,7 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
 
 static void consumer_from_row(chan_consumer_record *c, chan_store__rows *rows, size_t r)
 {
+    assert(r < rows->n_rows && rows->n_cols >= 10);
     c->channel = chan_store__cell_take(rows, r, 0);
     c->name = chan_store__cell_take(rows, r, 1);
     c->principal = chan_store__cell_take(rows, r, 2);
@@ -137,6 +139,7 @@ static void attach_children(chan_channel_record *rec, chan_store__rows *cons, si
 {
     size_t start;
 
+    assert(rec->name != NULL && ci != NULL && pi != NULL);
     while (*ci < cons->n_rows && strcmp(chan_store__cell(cons, *ci, 0), rec->name) < 0)
         (*ci)++;
     start = *ci;
@@ -170,6 +173,7 @@ static int load_channel(chan_store__op *o, chan_channel_record **out, const char
     size_t ci = 0, pi = 0;
     int error;
 
+    assert(o->conn != NULL && out != NULL);
     *out = NULL;
     if ((error = chan_store__run(o, &rows, CHANNEL_COLS "WHERE name = $1", P(SV_TEXT(name)), err)) <
         0)
@@ -635,6 +639,7 @@ int chan_store_channel_get(chan_store *store, chan_channel_record **out, const c
     chan_store__op o = CHAN_STORE__OP_INIT;
     int error;
 
+    assert(store != NULL && out != NULL);
     *out = NULL;
     if ((error = chan_store__check_name("channel name", name, err)) < 0)
         return error;
@@ -669,6 +674,7 @@ int chan_store_channel_list(chan_store *store, chan_channel_record ***out, size_
     size_t ci = 0, pi = 0, n = 0;
     int error;
 
+    assert(store != NULL && out != NULL && out_n != NULL);
     *out = NULL;
     *out_n = 0;
     if (filter == NULL)
@@ -729,6 +735,7 @@ int chan_store_channel_delete(chan_store *store, const char *name, const char *a
     int64_t now = chan_store__now();
     int error;
 
+    assert(store != NULL);
     if ((error = chan_store__check_name("channel name", name, err)) < 0 ||
         (error = chan_store__check_actor(&actor, err)) < 0)
         return error;
@@ -764,6 +771,7 @@ static int lock_consumer(chan_store__op *o, chan_store__rows *rows, const char *
 {
     int error;
 
+    assert(o->in_txn);
     if ((error = chan_store__op_lock(o, "channel", channel, err)) < 0 ||
         (error = chan_store__run(o, rows, "SELECT revision FROM channels WHERE name = $1",
                                  P(SV_TEXT(channel)), err)) < 0)
@@ -802,6 +810,7 @@ static int consumer_rules(chan_store__op *o, const chan_consumer_record *rec, bo
     const char *date;
     int error = 0;
 
+    assert(o->in_txn && rec != NULL);
     if (opts == NULL)
         return 0;
     if (is_new && opts->refuse_new_from != NULL) {
@@ -855,6 +864,7 @@ int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
     int64_t now = chan_store__now();
     int error;
 
+    assert(store != NULL);
     if (out_created != NULL)
         *out_created = false;
     if (rec == NULL)
@@ -963,6 +973,7 @@ int chan_store_consumer_list(chan_store *store, chan_consumer_record ***out, siz
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL && out != NULL && out_n != NULL);
     *out = NULL;
     *out_n = 0;
     if (channel != NULL && (error = chan_store__check_name("channel name", channel, err)) < 0)

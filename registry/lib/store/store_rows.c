@@ -29,6 +29,7 @@ void chan_store__rows_dispose(chan_store__rows *rows)
 
 const char *chan_store__cell(const chan_store__rows *rows, size_t row, size_t col)
 {
+    assert(rows != NULL);
     if (row >= rows->n_rows || col >= rows->n_cols)
         return NULL;
     return rows->cells[row * rows->n_cols + col];
@@ -54,6 +55,7 @@ char *chan_store__cell_take(chan_store__rows *rows, size_t row, size_t col)
 {
     char *s;
 
+    assert(rows != NULL);
     if (row >= rows->n_rows || col >= rows->n_cols)
         return NULL;
     s = rows->cells[row * rows->n_cols + col];
@@ -63,8 +65,10 @@ char *chan_store__cell_take(chan_store__rows *rows, size_t row, size_t col)
 
 void chan_store__rows_push(chan_store__rows *rows, size_t col, const char *text, size_t len)
 {
-    size_t idx = rows->n_rows * rows->n_cols + col;
+    size_t idx;
 
+    assert(rows->n_cols > 0 && col < rows->n_cols); /* n_cols is set first */
+    idx = rows->n_rows * rows->n_cols + col;
     if (idx >= rows->cap) {
         size_t ncap = rows->cap < 16 ? 16 : rows->cap * 2;
         while (ncap <= idx)

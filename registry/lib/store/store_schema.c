@@ -56,8 +56,10 @@ void chan_store_string_list_free(char **list, size_t n)
 
 static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
 {
-    chan_schema_version *v = chan_xcalloc(1, sizeof(*v));
+    chan_schema_version *v;
 
+    assert(r < rows->n_rows && rows->n_cols >= 7);
+    v = chan_xcalloc(1, sizeof(*v));
     v->subject = chan_store__cell_take(rows, r, 0);
     v->version = (int)chan_store__cell_int(rows, r, 1);
     v->id = chan_store__cell_int(rows, r, 2);
@@ -115,6 +117,7 @@ static int effective_mode_is_readonly(chan_store__op *o, bool *out, const char *
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(out != NULL);
     *out = false;
     error = chan_store__run(
         o, &rows,
@@ -379,6 +382,7 @@ int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL && out != NULL);
     *out = NULL;
     if ((error = chan_store__check_name("subject", subject, err)) < 0 ||
         (error = chan_store__check_text("schema", schema, CHAN_STORE_SCHEMA_MAX, false, err)) < 0)
@@ -413,6 +417,7 @@ int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_typ
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL && out_schema != NULL);
     *out_schema = NULL;
     if (out_type != NULL)
         *out_type = NULL;
@@ -451,6 +456,7 @@ int chan_store_schema_usages(chan_store *store, chan_schema_version ***out, size
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL && out != NULL && out_n != NULL);
     *out = NULL;
     *out_n = 0;
     if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
@@ -491,6 +497,7 @@ int chan_store_subject_list(chan_store *store, char ***out, size_t *out_n, bool 
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL && out != NULL && out_n != NULL);
     *out = NULL;
     *out_n = 0;
     if ((error = chan_store__op_acquire(&o, store, err)) < 0)
@@ -517,6 +524,7 @@ int chan_store_subject_versions(chan_store *store, int **out, size_t *out_n, con
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL && out != NULL && out_n != NULL);
     *out = NULL;
     *out_n = 0;
     if ((error = chan_store__check_name("subject", subject, err)) < 0)
@@ -574,6 +582,7 @@ int chan_store_version_get(chan_store *store, chan_schema_version **out, const c
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    assert(store != NULL && out != NULL);
     *out = NULL;
     if ((error = chan_store__check_name("subject", subject, err)) < 0 ||
         (error = check_version_arg(version, err)) < 0)
@@ -604,6 +613,7 @@ int chan_store_version_delete(chan_store *store, int *out_version, const char *s
     int64_t now = chan_store__now();
     int error;
 
+    assert(store != NULL);
     if (out_version != NULL)
         *out_version = 0;
     if ((error = chan_store__check_name("subject", subject, err)) < 0 ||
@@ -676,6 +686,7 @@ int chan_store_subject_delete(chan_store *store, int **out, size_t *out_n, const
     int64_t now = chan_store__now();
     int error;
 
+    assert(store != NULL);
     if (out != NULL)
         *out = NULL;
     if (out_n != NULL)
