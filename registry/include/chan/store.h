@@ -229,9 +229,11 @@ int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const
                              const char *schema, bool include_deleted, chan_error *err);
 
 /**
- * Schema text and type by global id: one indexed query on a prepared
- * statement, no transaction.  An id stays valid after every version using
- * it was deleted (ids are never reused, so they are never removed either).
+ * Schema text and type by global id: served from the store's bounded
+ * in-memory cache (chan_store_options.schema_cache_entries), else one
+ * indexed query on a prepared statement, no transaction.  An id stays valid
+ * after every version using it was deleted (ids are never reused, so they
+ * are never removed either).
  *
  * @param[out] out_schema the text; caller frees
  * @param[out] out_type   the type, e.g. "AVRO"; caller frees; may be NULL
