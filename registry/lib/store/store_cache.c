@@ -23,8 +23,11 @@ void chan_store__id_cache_init(chan_store__id_cache *c, size_t max_entries)
     if (max_entries == 0)
         return;
     c->n_slots = 16;
-    while (c->n_slots < 2 * max_entries)
+    c->shift = 64 - 4;
+    while (c->n_slots < 2 * max_entries) {
         c->n_slots *= 2;
+        c->shift--;
+    }
     c->slots = chan_xcalloc(c->n_slots, sizeof(*c->slots));
 }
 
@@ -50,9 +53,10 @@ void chan_store__id_cache_dispose(chan_store__id_cache *c)
     pthread_rwlock_destroy(&c->lock);
 }
 
+/* Fibonacci hashing: the top log2(n_slots) bits of id times 2^64 / phi. */
 static size_t id_slot(const chan_store__id_cache *c, int64_t id)
 {
-    return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> 32) & (c->n_slots - 1);
+    return (size_t)(((uint64_t)id * 0x9e3779b97f4a7c15ULL) >> c->shift);
 }
 
 /* Copy the cached schema of id into *text / *type.  Returns false on a miss. */

@@ -50,6 +50,7 @@ typedef struct chan_store__id_cache {
     pthread_rwlock_t lock;
     chan_store__id_cache_entry *slots; /**< n_slots of them, NULL when the cache is disabled */
     size_t n_slots;                    /**< a power of two, at least twice max_entries */
+    unsigned int shift;                /**< 64 - log2(n_slots), for id_slot */
     size_t max_entries;
     size_t n;
     size_t bytes;
