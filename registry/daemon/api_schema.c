@@ -23,7 +23,6 @@
 #include "api.h"
 #include "config.h"
 #include "daemon_metrics.h"
-#include "schema_cache.h"
 
 #define MODULE "schema"
 
@@ -494,7 +493,6 @@ static int register_schema(chan_request *req, chan_error *err)
     rr.subject = subject;
     rr.schema_type = "AVRO";
     rr.schema = chan_avro_schema_normalized(schema);
-    rr.fingerprint = chan_avro_schema_fingerprint(schema);
     rr.actor = chan_request_actor(req);
     rr.check = check_compatible;
     rr.check_ctx = &ctx;
@@ -521,7 +519,6 @@ static int register_schema(chan_request *req, chan_error *err)
         error = sr_error(err, subject, 0, 0);
         goto cleanup;
     }
-    chan_schema_cache_put(chan_request_schema_cache(req), v->id, v->schema, v->schema_type);
     if (created) /* the compatibility check ran and passed */
         chan_daemon_metrics_schema_outcome(subject, true);
     if (created)
@@ -552,9 +549,8 @@ static int lookup_schema(chan_request *req, chan_error *err)
         goto cleanup;
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
-    if ((error = chan_store_schema_lookup(
-             chan_request_store(req), &v, subject, chan_avro_schema_normalized(schema),
-             chan_avro_schema_fingerprint(schema), deleted, err)) < 0) {
+    if ((error = chan_store_schema_lookup(chan_request_store(req), &v, subject,
+                                          chan_avro_schema_normalized(schema), deleted, err)) < 0) {
         error = sr_error(err, subject, 0, 0);
         goto cleanup;
     }
@@ -617,21 +613,17 @@ static int delete_version(chan_request *req, chan_error *err)
 /* Schemas by id                                                       */
 /* ------------------------------------------------------------------ */
 
-/* Schema text and type of {id}, from the cache or the store. */
+/* Schema text and type of {id}; the store keeps them in its id cache. */
 static int fetch_by_id(char **out_schema, char **out_type, int64_t *out_id, chan_request *req,
                        chan_error *err)
 {
-    chan_schema_cache *cache = chan_request_schema_cache(req);
     int error;
 
     if ((error = get_id(out_id, req, err)) < 0)
         return error;
-    if (chan_schema_cache_get(cache, out_schema, out_type, *out_id))
-        return 0;
     if ((error = chan_store_schema_by_id(chan_request_store(req), out_schema, out_type, *out_id,
                                          err)) < 0)
         return sr_error(err, NULL, 0, *out_id);
-    chan_schema_cache_put(cache, *out_id, *out_schema, *out_type);
     return 0;
 }
 

@@ -27,7 +27,6 @@
 #include "daemon_metrics.h"
 #include "producer_check.h"
 #include "reconciler.h"
-#include "schema_cache.h"
 #include "server.h"
 
 #define MODULE "main"
@@ -95,7 +94,6 @@ int main(int argc, char **argv)
     chan_config *config = NULL;
     chan_config_action action;
     chan_store *store = NULL;
-    chan_schema_cache *cache = NULL;
     chan_server *server = NULL;
     chan_reconciler *reconciler = NULL;
     chan_producer_check *producer_check = NULL;
@@ -134,13 +132,13 @@ int main(int argc, char **argv)
 
     sopts.migrations_dir = config->migrations_dir;
     sopts.pool_size = (unsigned int)config->db_pool_size;
+    sopts.schema_cache_entries = (size_t)config->schema_cache_size;
     if (chan_store_open(&store, config->db, &sopts, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot open the store: %s", err.message);
         status = EXIT_RUNTIME;
         goto cleanup;
     }
     chan_log(CHAN_LOG_INFO, MODULE, "store open backend=%s", chan_store_backend_name(store));
-    cache = chan_schema_cache_new((size_t)config->schema_cache_size);
 
     tables[0] = (chan_route_table){chan_api_misc_routes, chan_api_misc_routes_count,
                                    CHAN_CONTENT_TYPE_JSON};
@@ -161,7 +159,6 @@ int main(int argc, char **argv)
     memset(&opts, 0, sizeof(opts));
     opts.config = config;
     opts.store = store;
-    opts.schema_cache = cache;
     opts.tables = tables;
     opts.n_tables = CHAN_ARRAY_SIZE(tables);
     opts.observer = chan_daemon_metrics_observe_request;
@@ -230,7 +227,6 @@ cleanup:
     }
     chan_reconciler_free(reconciler);
     chan_store_free(store);
-    chan_schema_cache_free(cache);
     chan_daemon_metrics_shutdown();
     chan_config_free(config);
     if (status == EXIT_OK)

@@ -45,7 +45,6 @@ struct chan_server {
     struct MHD_Daemon *mhd;
     const chan_config *config;
     chan_store *store;
-    chan_schema_cache *schema_cache;
     chan_request_observer observer;
     void *observer_ctx;
     compiled_route *routes;
@@ -526,11 +525,6 @@ chan_store *chan_request_store(const chan_request *req)
 const chan_config *chan_request_config(const chan_request *req)
 {
     return req->server->config;
-}
-
-chan_schema_cache *chan_request_schema_cache(const chan_request *req)
-{
-    return req->server->schema_cache;
 }
 
 bool chan_request_shutting_down(const chan_request *req)
@@ -1028,7 +1022,6 @@ int chan_server_start(chan_server **out, const chan_server_options *opts, chan_e
     *out = NULL;
     server->config = config;
     server->store = opts->store;
-    server->schema_cache = opts->schema_cache;
     server->observer = opts->observer;
     server->observer_ctx = opts->observer_ctx;
     server->listen_fd = -1;

@@ -30,8 +30,7 @@
  * replying directly with chan_reply_error / chan_reply_diags.
  *
  * Threads: handlers run on the server's worker threads, several at once; the
- * store, the configuration and the schema cache they reach are thread-safe
- * or read-only.
+ * store and the configuration they reach are thread-safe or read-only.
  *
  * Ownership: a chan_request and everything it returns (parameters, body,
  * actor, ...) are borrowed and valid until the handler returns.  json_t
@@ -51,7 +50,6 @@
 #include "chan/store.h"
 
 typedef struct chan_config chan_config;
-typedef struct chan_schema_cache chan_schema_cache;
 typedef struct chan_server chan_server;
 typedef struct chan_request chan_request;
 
@@ -112,10 +110,9 @@ typedef void (*chan_request_observer)(void *ctx, const char *method, const char 
 
 /** What the server serves.  Everything is borrowed and must outlive the server. */
 typedef struct chan_server_options {
-    const chan_config *config;       /**< listen address, limits, tokens */
-    chan_store *store;               /**< the registry's storage */
-    chan_schema_cache *schema_cache; /**< id -> schema cache, may be NULL */
-    const chan_route_table *tables;  /**< route tables, searched in order */
+    const chan_config *config;      /**< listen address, limits, tokens */
+    chan_store *store;              /**< the registry's storage */
+    const chan_route_table *tables; /**< route tables, searched in order */
     size_t n_tables;
     chan_request_observer observer; /**< may be NULL */
     void *observer_ctx;
@@ -209,9 +206,6 @@ chan_store *chan_request_store(const chan_request *req);
 
 /** The daemon's configuration (read-only).  Borrowed. */
 const chan_config *chan_request_config(const chan_request *req);
-
-/** The id -> schema cache, or NULL when disabled.  Borrowed. */
-chan_schema_cache *chan_request_schema_cache(const chan_request *req);
 
 /** True once the daemon is shutting down (readiness probes fail). */
 bool chan_request_shutting_down(const chan_request *req);

@@ -100,12 +100,20 @@ typedef struct chan_store_options {
     const char *migrations_dir; /**< root holding sqlite/ and postgres/; NULL: built-in default */
     unsigned int pool_size;     /**< connections; 0: default (8); sqlite::memory: always 1 */
     bool read_only;             /**< open without applying migrations (fails if any is pending) */
+    /**
+     * Schemas kept in memory for chan_store_schema_by_id, at most
+     * CHAN_STORE_SCHEMA_CACHE_MAX and 64 MiB of text; 0 disables the cache.
+     */
+    size_t schema_cache_entries;
 } chan_store_options;
+
+#define CHAN_STORE_SCHEMA_CACHE_DEFAULT 8192
+#define CHAN_STORE_SCHEMA_CACHE_MAX     ((size_t)1 << 20)
 
 #define CHAN_STORE_OPTIONS_VERSION 1
 #define CHAN_STORE_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false                                                 \
+        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false, CHAN_STORE_SCHEMA_CACHE_DEFAULT                \
     }
 
 /**
@@ -184,7 +192,6 @@ typedef struct chan_schema_register_request {
     const char *subject;
     const char *schema_type;   /**< "AVRO"; NULL means "AVRO" */
     const char *schema;        /**< normalized schema text; equal texts are the same schema */
-    uint64_t fingerprint;      /**< 64-bit fingerprint of `schema` (speeds up lookups) */
     const char *actor;         /**< who asks, for the audit log */
     chan_store_check_fn check; /**< may be NULL: no check */
     void *check_ctx;
@@ -203,8 +210,7 @@ typedef struct chan_schema_register_request {
  * "subject/<subject>/<version>".
  *
  * Schema identity is the exact (type, text) pair: the store indexes its own
- * hash of the text, so req->fingerprint is advisory and a caller's wrong
- * fingerprint cannot split one schema into two ids.
+ * hash of the text.
  *
  * @param[out] out         the (new or existing) version; caller frees
  * @param[out] out_created true when a new version was written; may be NULL
@@ -221,13 +227,14 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
  * @return 0, CHAN_ENOTFOUND (reason SUBJECT_NOT_FOUND or SCHEMA_NOT_FOUND)
  */
 int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const char *subject,
-                             const char *schema, uint64_t fingerprint, bool include_deleted,
-                             chan_error *err);
+                             const char *schema, bool include_deleted, chan_error *err);
 
 /**
- * Schema text and type by global id: one indexed query on a prepared
- * statement, no transaction.  An id stays valid after every version using
- * it was deleted (ids are never reused, so they are never removed either).
+ * Schema text and type by global id: served from the store's bounded
+ * in-memory cache (chan_store_options.schema_cache_entries), else one
+ * indexed query on a prepared statement, no transaction.  An id stays valid
+ * after every version using it was deleted (ids are never reused, so they
+ * are never removed either).
  *
  * @param[out] out_schema the text; caller frees
  * @param[out] out_type   the type, e.g. "AVRO"; caller frees; may be NULL

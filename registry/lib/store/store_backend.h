@@ -1,12 +1,13 @@
 /*
- * store_backend.h - the interface between store.c and a database backend.
+ * store_backend.h - the interface between the store and a database backend.
  *
- * store.c implements the registry semantics once (argument checks, version
- * numbering, delete rules, audit entries, the connection pool) on top of the
- * small, versioned vtable below, in the spirit of libgit2's
- * sys/refdb_backend.h.  A backend supplies connections, transactions,
- * transaction-scoped locks, parameterised queries and the few statements
- * whose SQL differs between databases (id allocation, the migration lock).
+ * store.c and its topic files (see store_int.h) implement the registry
+ * semantics once (argument checks, version numbering, delete rules, audit
+ * entries, the connection pool) on top of the small, versioned vtable below,
+ * in the spirit of libgit2's sys/refdb_backend.h.  A backend supplies
+ * connections, transactions, transaction-scoped locks, parameterised queries
+ * and the few statements whose SQL differs between databases (id
+ * allocation, the migration lock).
  *
  * SQL given to `query` is written once for both databases: parameters are
  * `$1`, `$2`, ... (the SQLite backend rewrites them to `?1`, `?2`), and only

@@ -7,6 +7,7 @@
  * libpq and knows the store's URL forms; it opens no chan_store and touches
  * none of the store's connections.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -98,6 +99,7 @@ int chan_leader_new(chan_leader **out, const char *store_url, const char *name, 
     const char *target = NULL;
     int error = 0;
 
+    assert(out != NULL);
     *out = NULL;
     if (!name_ok(name))
         return chan_error_set(err, CHAN_EINVALID,
@@ -365,6 +367,7 @@ int chan_leader_check(chan_leader *l, bool *out_leader, chan_error *err)
 {
     int error = 0;
 
+    assert(l != NULL && out_leader != NULL);
     *out_leader = false;
     switch (l->kind) {
     case CHAN_LEADER_MEMORY:

@@ -13,6 +13,7 @@
  * migration lock (a PostgreSQL session advisory lock); each migration is
  * also re-checked inside its transaction, so none is applied twice.
  */
+#include <assert.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,61 @@ static const migration *find_migration(const migration *list, size_t n, int vers
     return NULL;
 }
 
+/* Create the schema_migrations table if needed, in its own transaction. */
+static int create_migrations_table(const chan_store__backend *be, chan_store__conn *conn,
+                                   chan_error *err)
+{
+    int error;
+
+    if ((error = be->begin(conn, true, err)) < 0)
+        return error;
+    error = be->exec_script(conn,
+                            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                            "applied_at BIGINT NOT NULL, checksum TEXT NOT NULL)",
+                            err);
+    if (error == 0)
+        error = be->commit(conn, err);
+    be->rollback(conn);
+    return error;
+}
+
+/*
+** Check every applied migration (rows of version, name, checksum) against
+** the n known ones: each must be known and unchanged.  Returns 0 or
+** CHAN_EINTERNAL with a hint.
+*/
+static int check_applied(const chan_store__rows *applied, const migration *list, size_t n,
+                         chan_error *err)
+{
+    int error;
+
+    assert(applied != NULL);
+    for (size_t i = 0; i < applied->n_rows; i++) {
+        int version = (int)chan_store__cell_int(applied, i, 0);
+        const char *sum = chan_store__cell(applied, i, 2);
+        const migration *m = find_migration(list, n, version);
+        if (m == NULL) {
+            error = chan_error_set(err, CHAN_EINTERNAL,
+                                   "database has migration %04d_%s applied, which this build "
+                                   "does not know",
+                                   version, chan_store__cell(applied, i, 1));
+            chan_error_hint(err, "the database was migrated by a newer chanreg");
+            return error;
+        }
+        if (sum == NULL || strcmp(sum, m->checksum) != 0) {
+            error = chan_error_set(err, CHAN_EINTERNAL,
+                                   "migration %04d_%s changed after it was applied", m->version,
+                                   m->name);
+            chan_error_detail(err, "recorded checksum %s, file checksum %s",
+                              sum != NULL ? sum : "(none)", m->checksum);
+            chan_error_hint(err, "never edit an applied migration; add a new one instead");
+            return error;
+        }
+    }
+    return 0;
+}
+
 int chan_store__migrate(const chan_store__backend *be, chan_store__conn *conn,
                         const char *migrations_dir, bool read_only, chan_error *err)
 {
@@ -216,20 +272,8 @@ int chan_store__migrate(const chan_store__backend *be, chan_store__conn *conn,
     if ((error = be->migration_lock(conn, true, err)) < 0)
         goto cleanup;
     locked = true;
-    if (!read_only) {
-        if ((error = be->begin(conn, true, err)) < 0)
-            goto cleanup;
-        error = be->exec_script(conn,
-                                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
-                                "applied_at BIGINT NOT NULL, checksum TEXT NOT NULL)",
-                                err);
-        if (error == 0)
-            error = be->commit(conn, err);
-        be->rollback(conn);
-        if (error < 0)
-            goto cleanup;
-    }
+    if (!read_only && (error = create_migrations_table(be, conn, err)) < 0)
+        goto cleanup;
     if ((error = be->query(conn, &applied,
                            "SELECT version, name, checksum FROM schema_migrations ORDER BY version",
                            NULL, 0, err)) < 0) {
@@ -238,28 +282,8 @@ int chan_store__migrate(const chan_store__backend *be, chan_store__conn *conn,
         goto cleanup;
     }
 
-    for (size_t i = 0; i < applied.n_rows; i++) {
-        int version = (int)chan_store__cell_int(&applied, i, 0);
-        const char *sum = chan_store__cell(&applied, i, 2);
-        const migration *m = find_migration(list, n, version);
-        if (m == NULL) {
-            error = chan_error_set(err, CHAN_EINTERNAL,
-                                   "database has migration %04d_%s applied, which this build "
-                                   "does not know",
-                                   version, chan_store__cell(&applied, i, 1));
-            chan_error_hint(err, "the database was migrated by a newer chanreg");
-            goto cleanup;
-        }
-        if (sum == NULL || strcmp(sum, m->checksum) != 0) {
-            error = chan_error_set(err, CHAN_EINTERNAL,
-                                   "migration %04d_%s changed after it was applied", m->version,
-                                   m->name);
-            chan_error_detail(err, "recorded checksum %s, file checksum %s",
-                              sum != NULL ? sum : "(none)", m->checksum);
-            chan_error_hint(err, "never edit an applied migration; add a new one instead");
-            goto cleanup;
-        }
-    }
+    if ((error = check_applied(&applied, list, n, err)) < 0)
+        goto cleanup;
 
     for (size_t i = 0; i < n; i++) {
         bool done = false;

@@ -117,7 +117,6 @@ static chan_schema_version *reg(const char *subject, const char *text, bool *cre
 
     req.subject = subject;
     req.schema = text;
-    req.fingerprint = 42;
     req.actor = "tester";
     if (chan_store_schema_register(g_store, &v, created, &req, &err) != 0)
         fail_msg("register %s: %s", subject, err.message);
@@ -270,6 +269,47 @@ static void test_open_memory_store(void **state)
     free(text);
     chan_schema_version_free(v);
     chan_store_free(s);
+}
+
+/* The id cache keeps its entry bound (it starts over when full) and can be
+ * disabled: lookups by id give the registered text either way. */
+static void test_schema_by_id_cache_bounds(void **state)
+{
+    static const size_t sizes[] = {0, 1, 3};
+    chan_error err = CHAN_ERROR_INIT;
+
+    for (size_t k = 0; k < CHAN_ARRAY_SIZE(sizes); k++) {
+        chan_store_options opts = CHAN_STORE_OPTIONS_INIT;
+        chan_store *s = NULL;
+        int64_t ids[8];
+        char *texts[8];
+
+        opts.schema_cache_entries = sizes[k];
+        assert_int_equal(chan_store_open(&s, "sqlite::memory:", &opts, &err), 0);
+        for (size_t i = 0; i < CHAN_ARRAY_SIZE(ids); i++) {
+            chan_schema_register_request req = {0};
+            chan_schema_version *v = NULL;
+
+            texts[i] = schema_text("Bound", (int)i);
+            req.subject = "bound";
+            req.schema = texts[i];
+            assert_int_equal(chan_store_schema_register(s, &v, NULL, &req, &err), 0);
+            ids[i] = v->id;
+            chan_schema_version_free(v);
+        }
+        for (int pass = 0; pass < 2; pass++)
+            for (size_t i = 0; i < CHAN_ARRAY_SIZE(ids); i++) {
+                char *text = NULL, *type = NULL;
+                assert_int_equal(chan_store_schema_by_id(s, &text, &type, ids[i], &err), 0);
+                assert_string_equal(text, texts[i]);
+                assert_string_equal(type, "AVRO");
+                free(text);
+                free(type);
+            }
+        for (size_t i = 0; i < CHAN_ARRAY_SIZE(ids); i++)
+            free(texts[i]);
+        chan_store_free(s);
+    }
 }
 
 static void test_migrations_recorded_and_reopen_is_noop(void **state)
@@ -776,7 +816,7 @@ static void test_check_callback_runs_and_aborts(void **state)
     assert_string_equal(vs, "1,2");
     free(vs);
     assert_int_equal(audit_count(prefix), audits);
-    expect_reason(chan_store_schema_lookup(g_store, &v, subject, t3, 0, true, &err), CHAN_ENOTFOUND,
+    expect_reason(chan_store_schema_lookup(g_store, &v, subject, t3, true, &err), CHAN_ENOTFOUND,
                   CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
 
     /* An idempotent re-registration does not run the check. */
@@ -801,14 +841,14 @@ static void test_lookup_and_version_get(void **state)
 
     a = reg(subject, t1, NULL);
     b = reg(subject, t2, NULL);
-    assert_int_equal(chan_store_schema_lookup(g_store, &v, subject, t1, 0, false, &err), 0);
+    assert_int_equal(chan_store_schema_lookup(g_store, &v, subject, t1, false, &err), 0);
     assert_int_equal(v->version, 1);
     assert_int_equal(v->id, a->id);
     assert_string_equal(v->schema, t1);
     chan_schema_version_free(v);
-    expect_reason(chan_store_schema_lookup(g_store, &v, subject, t9, 0, false, &err),
-                  CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
-    expect_reason(chan_store_schema_lookup(g_store, &v, uniq("nope"), t1, 0, false, &err),
+    expect_reason(chan_store_schema_lookup(g_store, &v, subject, t9, false, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
+    expect_reason(chan_store_schema_lookup(g_store, &v, uniq("nope"), t1, false, &err),
                   CHAN_ENOTFOUND, CHAN_STORE_R_SUBJECT_NOT_FOUND, &err);
     assert_null(v);
 
@@ -877,9 +917,9 @@ static void test_version_soft_then_hard_delete(void **state)
     assert_int_equal(n, 1);
     chan_schema_version_list_free(uses, n);
     /* Lookup by text sees it only with include_deleted. */
-    expect_reason(chan_store_schema_lookup(g_store, &v, subject, t1, 0, false, &err),
-                  CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
-    assert_int_equal(chan_store_schema_lookup(g_store, &v, subject, t1, 0, true, &err), 0);
+    expect_reason(chan_store_schema_lookup(g_store, &v, subject, t1, false, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
+    assert_int_equal(chan_store_schema_lookup(g_store, &v, subject, t1, true, &err), 0);
     assert_true(v->deleted);
     chan_schema_version_free(v);
     v = NULL;
@@ -1622,10 +1662,9 @@ static void test_bad_input_is_rejected(void **state)
     req.schema_type = "XML";
     assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), CHAN_EINVALID);
     assert_null(v);
-    assert_int_equal(chan_store_schema_lookup(g_store, &v, "", "\"int\"", 0, false, &err),
+    assert_int_equal(chan_store_schema_lookup(g_store, &v, "", "\"int\"", false, &err),
                      CHAN_EINVALID);
-    assert_int_equal(chan_store_schema_lookup(g_store, &v, "s", huge, 0, false, &err),
-                     CHAN_EINVALID);
+    assert_int_equal(chan_store_schema_lookup(g_store, &v, "s", huge, false, &err), CHAN_EINVALID);
     assert_int_equal(chan_store_subject_versions(g_store, &vs, &n, "", false, &err), CHAN_EINVALID);
     assert_int_equal(chan_store_subject_delete(g_store, &vs, &n, "", false, "x", &err),
                      CHAN_EINVALID);
@@ -2134,6 +2173,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_open_rejects_bad_urls),
         cmocka_unit_test(test_open_plain_path_is_sqlite),
         cmocka_unit_test(test_open_memory_store),
+        cmocka_unit_test(test_schema_by_id_cache_bounds),
         cmocka_unit_test(test_reconnects_after_connection_loss),
         cmocka_unit_test(test_migrations_recorded_and_reopen_is_noop),
         cmocka_unit_test(test_migrations_dir_checksum_and_pending),

@@ -1,0 +1,945 @@
+/*
+ * store_channel.c - channels with their consumers and producers: the whole
+ * record written at once (chan_store_channel_put, with its diff in the audit
+ * entry), and single consumers registered, renewed and removed.
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "chan/common.h"
+#include "chan/store.h"
+#include "store_int.h"
+
+#define CHANNEL_COLS                                                                               \
+    "SELECT name, owner_team, maintainer, peak_qps, retention_hours, deprecation_date, subject, "  \
+    "compatibility, document, revision, created_at, updated_at FROM channels "
+#define CONSUMER_COLS                                                                              \
+    "SELECT channel, name, principal, group_id, scenario, sla_p99_ms, peak_rate_msgs, "            \
+    "degradation, registered_at, renewed_at FROM consumers "
+
+/* The retirement_date of a stored contract document (caller frees), or NULL. */
+static char *document_retirement_date(const char *document)
+{
+    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
+    const char *date = json_string_value(json_object_get(doc, "retirement_date"));
+    char *out = date && chan_date_parse(date, NULL) ? chan_xstrdup(date) : NULL;
+
+    json_decref(doc);
+    return out;
+}
+
+static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, size_t r)
+{
+    assert(r < rows->n_rows && rows->n_cols >= 12);
+    rec->name = chan_store__cell_take(rows, r, 0);
+    rec->owner_team = chan_store__cell_take(rows, r, 1);
+    rec->maintainer = chan_store__cell_take(rows, r, 2);
+    rec->peak_qps = chan_store__cell_int(rows, r, 3);
+    rec->retention_hours = chan_store__cell_int(rows, r, 4);
+    rec->deprecation_date = chan_store__cell_take(rows, r, 5);
+    rec->subject = chan_store__cell_take(rows, r, 6);
+    rec->compatibility = chan_store__cell_take(rows, r, 7);
+    rec->document = chan_store__cell_take(rows, r, 8);
+    rec->retirement_date = document_retirement_date(rec->document);
+    rec->revision = chan_store__cell_int(rows, r, 9);
+    rec->created_at = chan_store__cell_int(rows, r, 10);
+    rec->updated_at = chan_store__cell_int(rows, r, 11);
+}
+
+static void consumer_from_row(chan_consumer_record *c, chan_store__rows *rows, size_t r)
+{
+    assert(r < rows->n_rows && rows->n_cols >= 10);
+    c->channel = chan_store__cell_take(rows, r, 0);
+    c->name = chan_store__cell_take(rows, r, 1);
+    c->principal = chan_store__cell_take(rows, r, 2);
+    c->group = chan_store__cell_take(rows, r, 3);
+    c->scenario = chan_store__cell_take(rows, r, 4);
+    c->sla_p99_ms = chan_store__cell_int(rows, r, 5);
+    c->peak_rate_msgs = chan_store__cell_real(rows, r, 6);
+    c->degradation = chan_store__cell_take(rows, r, 7);
+    c->registered_at = chan_store__cell_int(rows, r, 8);
+    c->renewed_at = chan_store__cell_int(rows, r, 9);
+}
+
+/* Fill rec->consumers / producers from rows of several channels: rows
+ * [*ci, ...) and [*pi, ...) that belong to rec->name, advancing the cursors.
+ * Both row sets and the channels are ordered by name (byte order). */
+static void attach_children(chan_channel_record *rec, chan_store__rows *cons, size_t *ci,
+                            chan_store__rows *prods, size_t *pi)
+{
+    size_t start;
+
+    assert(rec->name != NULL && ci != NULL && pi != NULL);
+    while (*ci < cons->n_rows && strcmp(chan_store__cell(cons, *ci, 0), rec->name) < 0)
+        (*ci)++;
+    start = *ci;
+    while (*ci < cons->n_rows && strcmp(chan_store__cell(cons, *ci, 0), rec->name) == 0)
+        (*ci)++;
+    rec->n_consumers = *ci - start;
+    rec->consumers = chan_xcalloc(rec->n_consumers + 1, sizeof(*rec->consumers));
+    for (size_t i = 0; i < rec->n_consumers; i++)
+        consumer_from_row(&rec->consumers[i], cons, start + i);
+
+    while (*pi < prods->n_rows && strcmp(chan_store__cell(prods, *pi, 0), rec->name) < 0)
+        (*pi)++;
+    start = *pi;
+    while (*pi < prods->n_rows && strcmp(chan_store__cell(prods, *pi, 0), rec->name) == 0)
+        (*pi)++;
+    rec->n_producers = *pi - start;
+    rec->producers = chan_xcalloc(rec->n_producers + 1, sizeof(*rec->producers));
+    for (size_t i = 0; i < rec->n_producers; i++) {
+        rec->producers[i].channel = chan_store__cell_take(prods, start + i, 0);
+        rec->producers[i].principal = chan_store__cell_take(prods, start + i, 1);
+    }
+}
+
+/* Load one channel with its consumers and producers; CHAN_ENOTFOUND if absent. */
+static int load_channel(chan_store__op *o, chan_channel_record **out, const char *name,
+                        chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT, cons = CHAN_STORE__ROWS_INIT,
+                     prods = CHAN_STORE__ROWS_INIT;
+    chan_channel_record *rec = NULL;
+    size_t ci = 0, pi = 0;
+    int error;
+
+    assert(o->conn != NULL && out != NULL);
+    *out = NULL;
+    if ((error = chan_store__run(o, &rows, CHANNEL_COLS "WHERE name = $1", P(SV_TEXT(name)), err)) <
+        0)
+        goto cleanup;
+    if (rows.n_rows == 0) {
+        error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_CHANNEL_NOT_FOUND,
+                                       "channel '%s' not found", name);
+        goto cleanup;
+    }
+    if ((error = chan_store__run(o, &cons, CONSUMER_COLS "WHERE channel = $1 ORDER BY name",
+                                 P(SV_TEXT(name)), err)) < 0 ||
+        (error = chan_store__run(o, &prods,
+                                 "SELECT channel, principal FROM producers WHERE channel = $1 "
+                                 "ORDER BY principal",
+                                 P(SV_TEXT(name)), err)) < 0)
+        goto cleanup;
+    rec = chan_xcalloc(1, sizeof(*rec));
+    channel_from_row(rec, &rows, 0);
+    attach_children(rec, &cons, &ci, &prods, &pi);
+    *out = rec;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__rows_dispose(&cons);
+    chan_store__rows_dispose(&prods);
+    return error;
+}
+
+static int check_consumer(const chan_consumer_record *c, const char *channel, size_t i,
+                          chan_error *err)
+{
+    int error;
+
+    if ((error = chan_store__check_name("consumer name", c->name, err)) < 0 ||
+        (error = chan_store__check_name("consumer principal", c->principal, err)) < 0 ||
+        (error = chan_store__check_name("consumer group", c->group, err)) < 0 ||
+        (error = chan_store__check_text("consumer scenario", c->scenario, CHAN_STORE_TEXT_MAX, true,
+                                        err)) < 0 ||
+        (error = chan_store__check_text("consumer degradation", c->degradation, CHAN_STORE_TEXT_MAX,
+                                        true, err)) < 0)
+        goto fail;
+    if (c->channel != NULL && channel != NULL && strcmp(c->channel, channel) != 0) {
+        error = chan_error_set(err, CHAN_EINVALID, "consumer '%s' names channel '%s', not '%s'",
+                               c->name, c->channel, channel);
+        goto fail;
+    }
+    if (c->sla_p99_ms <= 0) {
+        error = chan_error_set(err, CHAN_EINVALID, "consumer '%s': sla_p99_ms must be positive",
+                               c->name);
+        goto fail;
+    }
+    if (!isfinite(c->peak_rate_msgs) || c->peak_rate_msgs < 0) {
+        error =
+            chan_error_set(err, CHAN_EINVALID,
+                           "consumer '%s': peak_rate_msgs must be a finite number >= 0", c->name);
+        goto fail;
+    }
+    return 0;
+fail:
+    if (err != NULL && i != (size_t)-1)
+        snprintf(err->path, sizeof(err->path), "consumers[%zu]", i);
+    return error;
+}
+
+static int check_channel(const chan_channel_record *rec, chan_error *err)
+{
+    int error;
+
+    if (rec == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "no channel record");
+    if ((error = chan_store__check_name("channel name", rec->name, err)) < 0 ||
+        (error = chan_store__check_name("owner_team", rec->owner_team, err)) < 0 ||
+        (error = chan_store__check_name("maintainer", rec->maintainer, err)) < 0 ||
+        (error = chan_store__check_text("document", rec->document, CHAN_STORE_DOCUMENT_MAX, true,
+                                        err)) < 0)
+        return error;
+    if (rec->subject != NULL && (error = chan_store__check_name("subject", rec->subject, err)) < 0)
+        return error;
+    if (rec->compatibility != NULL &&
+        !chan_store__in_list(rec->compatibility, chan_store__compat_levels))
+        return chan_error_set(err, CHAN_EINVALID, "unknown compatibility level '%.64s'",
+                              rec->compatibility);
+    if (rec->peak_qps < 0 || rec->retention_hours < 0)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "peak_qps and retention_hours must not be negative");
+    if (rec->deprecation_date != NULL && !chan_date_parse(rec->deprecation_date, NULL))
+        return chan_error_set(err, CHAN_EINVALID, "deprecation_date '%.32s' is not YYYY-MM-DD",
+                              rec->deprecation_date);
+    if (rec->n_consumers > 0 && rec->consumers == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "consumers missing");
+    if (rec->n_producers > 0 && rec->producers == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "producers missing");
+    for (size_t i = 0; i < rec->n_consumers; i++) {
+        if ((error = check_consumer(&rec->consumers[i], rec->name, i, err)) < 0)
+            return error;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(rec->consumers[j].name, rec->consumers[i].name) == 0)
+                return chan_error_set(err, CHAN_EINVALID, "consumer '%s' is listed twice",
+                                      rec->consumers[i].name);
+    }
+    for (size_t i = 0; i < rec->n_producers; i++) {
+        if ((error = chan_store__check_name("producer principal", rec->producers[i].principal,
+                                            err)) < 0)
+            return error;
+        if (rec->producers[i].channel != NULL && strcmp(rec->producers[i].channel, rec->name) != 0)
+            return chan_error_set(err, CHAN_EINVALID, "producer '%s' names channel '%s', not '%s'",
+                                  rec->producers[i].principal, rec->producers[i].channel,
+                                  rec->name);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(rec->producers[j].principal, rec->producers[i].principal) == 0)
+                return chan_error_set(err, CHAN_EINVALID, "producer '%s' is listed twice",
+                                      rec->producers[i].principal);
+    }
+    return 0;
+}
+
+/* True when the contract fields of two consumers are equal (times ignored). */
+static bool consumer_same(const chan_consumer_record *a, const chan_consumer_record *b)
+{
+    return chan_store__streq(a->name, b->name) && chan_store__streq(a->principal, b->principal) &&
+           chan_store__streq(a->group, b->group) && chan_store__streq(a->scenario, b->scenario) &&
+           a->sla_p99_ms == b->sla_p99_ms && a->peak_rate_msgs == b->peak_rate_msgs &&
+           chan_store__streq(a->degradation, b->degradation);
+}
+
+static const chan_consumer_record *find_consumer(const chan_channel_record *rec, const char *name)
+{
+    for (size_t i = 0; i < rec->n_consumers; i++)
+        if (strcmp(rec->consumers[i].name, name) == 0)
+            return &rec->consumers[i];
+    return NULL;
+}
+
+static bool has_producer(const chan_channel_record *rec, const char *principal)
+{
+    for (size_t i = 0; i < rec->n_producers; i++)
+        if (strcmp(rec->producers[i].principal, principal) == 0)
+            return true;
+    return false;
+}
+
+/* Names of the channel fields that differ between old and new. */
+static json_t *channel_field_diff(const chan_channel_record *a, const chan_channel_record *b)
+{
+    json_t *changed = json_array();
+
+#define DIFF_STR(f)                                                                                \
+    if (!chan_store__streq(a->f, b->f))                                                            \
+    json_array_append_new(changed, json_string(#f))
+#define DIFF_INT(f)                                                                                \
+    if (a->f != b->f)                                                                              \
+    json_array_append_new(changed, json_string(#f))
+    DIFF_STR(owner_team);
+    DIFF_STR(maintainer);
+    DIFF_INT(peak_qps);
+    DIFF_INT(retention_hours);
+    DIFF_STR(deprecation_date);
+    DIFF_STR(subject);
+    DIFF_STR(compatibility);
+    DIFF_STR(document);
+#undef DIFF_STR
+#undef DIFF_INT
+    return changed;
+}
+
+static int insert_consumer(chan_store__op *o, const char *channel, const chan_consumer_record *c,
+                           int64_t registered_at, int64_t now, chan_error *err)
+{
+    return chan_store__run(
+        o, NULL,
+        "INSERT INTO consumers (channel, name, principal, group_id, scenario, sla_p99_ms, "
+        "peak_rate_msgs, degradation, registered_at, renewed_at) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        P(SV_TEXT(channel), SV_TEXT(c->name), SV_TEXT(c->principal), SV_TEXT(c->group),
+          SV_TEXT(c->scenario), SV_INT(c->sla_p99_ms), SV_REAL(c->peak_rate_msgs),
+          SV_TEXT(c->degradation), SV_INT(registered_at), SV_INT(now)),
+        err);
+}
+
+static int update_consumer(chan_store__op *o, const char *channel, const chan_consumer_record *c,
+                           int64_t now, chan_error *err)
+{
+    return chan_store__run(
+        o, NULL,
+        "UPDATE consumers SET principal = $3, group_id = $4, scenario = $5, "
+        "sla_p99_ms = $6, peak_rate_msgs = $7, degradation = $8, renewed_at = $9 "
+        "WHERE channel = $1 AND name = $2",
+        P(SV_TEXT(channel), SV_TEXT(c->name), SV_TEXT(c->principal), SV_TEXT(c->group),
+          SV_TEXT(c->scenario), SV_INT(c->sla_p99_ms), SV_REAL(c->peak_rate_msgs),
+          SV_TEXT(c->degradation), SV_INT(now)),
+        err);
+}
+
+/* What chan_store_channel_put changes, by name: the audit detail. */
+typedef struct channel_diff {
+    json_t *changed;   /**< channel fields that differ */
+    json_t *c_added;   /**< consumers not stored yet */
+    json_t *c_removed; /**< stored consumers no longer listed */
+    json_t *c_updated; /**< consumers whose contract fields differ */
+    json_t *p_added;   /**< producer principals not stored yet */
+    json_t *p_removed; /**< stored producer principals no longer listed */
+} channel_diff;
+
+static void channel_diff_dispose(channel_diff *d)
+{
+    json_decref(d->changed);
+    json_decref(d->c_added);
+    json_decref(d->c_removed);
+    json_decref(d->c_updated);
+    json_decref(d->p_added);
+    json_decref(d->p_removed);
+    memset(d, 0, sizeof(*d));
+}
+
+/*
+** Validate the arguments of chan_store_channel_put before any database
+** work: the record, the actor (defaulted to "anonymous") and the expected
+** revision (-1 or >= 0).  Returns 0 or CHAN_EINVALID.
+*/
+static int check_put_args(const chan_channel_record *rec, const char **actor,
+                          int64_t expected_revision, chan_error *err)
+{
+    int error;
+
+    assert(actor != NULL);
+    if ((error = check_channel(rec, err)) < 0 || (error = chan_store__check_actor(actor, err)) < 0)
+        return error;
+    if (expected_revision < -1)
+        return chan_error_set(err, CHAN_EINVALID, "invalid expected revision %lld",
+                              (long long)expected_revision);
+    return 0;
+}
+
+/*
+** Inside o's write transaction: lock channel `name`, load its stored record
+** into *out (NULL when it does not exist yet) and check it is at
+** expected_revision (-1: any).  Returns 0, CHAN_ECONFLICT
+** (REVISION_MISMATCH) or a store error.
+*/
+static int lock_and_load_current(chan_store__op *o, chan_channel_record **out, const char *name,
+                                 int64_t expected_revision, chan_error *err)
+{
+    int64_t stored;
+    int error;
+
+    assert(o->in_txn && out != NULL);
+    *out = NULL;
+    if ((error = chan_store__op_lock(o, "channel", name, err)) < 0)
+        return error;
+    error = load_channel(o, out, name, err);
+    if (error == CHAN_ENOTFOUND)
+        chan_error_clear(err);
+    else if (error < 0)
+        return error;
+    stored = *out != NULL ? (*out)->revision : 0;
+    if (expected_revision >= 0 && expected_revision != stored)
+        return chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_REVISION_MISMATCH,
+                                      "channel '%s' is at revision %lld, not %lld", name,
+                                      (long long)stored, (long long)expected_revision);
+    return 0;
+}
+
+/*
+** Compare the stored record old (NULL: a new channel) with rec and fill *d
+** (the caller disposes it).  Never fails.
+*/
+static void diff_channel(channel_diff *d, const chan_channel_record *old,
+                         const chan_channel_record *rec)
+{
+    d->changed = old != NULL ? channel_field_diff(old, rec) : json_array();
+    d->c_added = json_array();
+    d->c_removed = json_array();
+    d->c_updated = json_array();
+    d->p_added = json_array();
+    d->p_removed = json_array();
+    for (size_t i = 0; i < rec->n_consumers; i++) {
+        const chan_consumer_record *prev =
+            old != NULL ? find_consumer(old, rec->consumers[i].name) : NULL;
+        if (prev == NULL)
+            json_array_append_new(d->c_added, json_string(rec->consumers[i].name));
+        else if (!consumer_same(prev, &rec->consumers[i]))
+            json_array_append_new(d->c_updated, json_string(rec->consumers[i].name));
+    }
+    for (size_t i = 0; old != NULL && i < old->n_consumers; i++)
+        if (find_consumer(rec, old->consumers[i].name) == NULL)
+            json_array_append_new(d->c_removed, json_string(old->consumers[i].name));
+    for (size_t i = 0; i < rec->n_producers; i++)
+        if (old == NULL || !has_producer(old, rec->producers[i].principal))
+            json_array_append_new(d->p_added, json_string(rec->producers[i].principal));
+    for (size_t i = 0; old != NULL && i < old->n_producers; i++)
+        if (!has_producer(rec, old->producers[i].principal))
+            json_array_append_new(d->p_removed, json_string(old->producers[i].principal));
+}
+
+/* True when d records no change at all. */
+static bool diff_is_empty(const channel_diff *d)
+{
+    return json_array_size(d->changed) == 0 && json_array_size(d->c_added) == 0 &&
+           json_array_size(d->c_removed) == 0 && json_array_size(d->c_updated) == 0 &&
+           json_array_size(d->p_added) == 0 && json_array_size(d->p_removed) == 0;
+}
+
+/*
+** Insert (is_new) or update the channels row of rec at `revision`, inside
+** o's write transaction with the channel locked.
+*/
+static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, bool is_new,
+                             int64_t revision, int64_t now, chan_error *err)
+{
+    assert(o->in_txn);
+    if (is_new)
+        return chan_store__run(
+            o, NULL,
+            "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
+            "retention_hours, deprecation_date, subject, compatibility, document, "
+            "revision, created_at, updated_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+            P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
+              SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
+              SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
+              SV_INT(revision), SV_INT(now)),
+            err);
+    return chan_store__run(o, NULL,
+                           "UPDATE channels SET owner_team = $2, maintainer = $3, peak_qps = $4, "
+                           "retention_hours = $5, deprecation_date = $6, subject = $7, "
+                           "compatibility = $8, document = $9, revision = $10, updated_at = $11 "
+                           "WHERE name = $1",
+                           P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
+                             SV_INT(rec->peak_qps), SV_INT(rec->retention_hours),
+                             SV_TEXT(rec->deprecation_date), SV_TEXT(rec->subject),
+                             SV_TEXT(rec->compatibility), SV_TEXT(rec->document), SV_INT(revision),
+                             SV_INT(now)),
+                           err);
+}
+
+/*
+** Bring the consumers rows of rec->name in line with rec: insert the new
+** ones, update the changed ones (registration times kept), delete the ones
+** in d->c_removed.  Inside o's write transaction with the channel locked;
+** old is the stored record or NULL.
+*/
+static int write_consumers(chan_store__op *o, const chan_channel_record *rec,
+                           const chan_channel_record *old, const channel_diff *d, int64_t now,
+                           chan_error *err)
+{
+    int error = 0;
+
+    assert(o->in_txn);
+    for (size_t i = 0; i < rec->n_consumers; i++) {
+        const chan_consumer_record *c = &rec->consumers[i];
+        const chan_consumer_record *prev = old != NULL ? find_consumer(old, c->name) : NULL;
+        if (prev == NULL)
+            error = insert_consumer(o, rec->name, c, now, now, err);
+        else if (!consumer_same(prev, c))
+            error = update_consumer(o, rec->name, c, now, err);
+        if (error < 0)
+            return error;
+    }
+    for (size_t i = 0; i < json_array_size(d->c_removed); i++)
+        if ((error = chan_store__run(
+                 o, NULL, "DELETE FROM consumers WHERE channel = $1 AND name = $2",
+                 P(SV_TEXT(rec->name), SV_TEXT(json_string_value(json_array_get(d->c_removed, i)))),
+                 err)) < 0)
+            return error;
+    return 0;
+}
+
+/*
+** Delete the producers of d->p_removed and insert those of d->p_added for
+** channel `name`, inside o's write transaction with the channel locked.
+*/
+static int write_producers(chan_store__op *o, const char *name, const channel_diff *d,
+                           chan_error *err)
+{
+    int error;
+
+    assert(o->in_txn);
+    for (size_t i = 0; i < json_array_size(d->p_removed); i++)
+        if ((error = chan_store__run(
+                 o, NULL, "DELETE FROM producers WHERE channel = $1 AND principal = $2",
+                 P(SV_TEXT(name), SV_TEXT(json_string_value(json_array_get(d->p_removed, i)))),
+                 err)) < 0)
+            return error;
+    for (size_t i = 0; i < json_array_size(d->p_added); i++)
+        if ((error = chan_store__run(
+                 o, NULL, "INSERT INTO producers (channel, principal) VALUES ($1, $2)",
+                 P(SV_TEXT(name), SV_TEXT(json_string_value(json_array_get(d->p_added, i)))),
+                 err)) < 0)
+            return error;
+    return 0;
+}
+
+/*
+** Append the "channel.create" (is_new) or "channel.update" audit entry of
+** channel `name` with the new revision and the diff d.
+*/
+static int audit_channel_put(chan_store__op *o, const char *actor, const char *name, bool is_new,
+                             int64_t revision, const channel_diff *d, int64_t now, chan_error *err)
+{
+    char *object = chan_xasprintf("channel/%s", name);
+    int error;
+
+    error = chan_store__audit(o, actor, is_new ? "channel.create" : "channel.update", object,
+                              json_pack("{s:I, s:O, s:{s:O, s:O, s:O}, s:{s:O, s:O}}", "revision",
+                                        (json_int_t)revision, "changed", d->changed, "consumers",
+                                        "added", d->c_added, "removed", d->c_removed, "updated",
+                                        d->c_updated, "producers", "added", d->p_added, "removed",
+                                        d->p_removed),
+                              now, err);
+    free(object);
+    return error;
+}
+
+int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_changed,
+                           const chan_channel_record *rec, int64_t expected_revision,
+                           const char *actor, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_channel_record *old = NULL;
+    channel_diff diff = {0};
+    int64_t now = chan_store__now(), revision;
+    int error;
+
+    assert(store != NULL);
+    if (out_revision != NULL)
+        *out_revision = 0;
+    if (out_changed != NULL)
+        *out_changed = false;
+    if ((error = check_put_args(rec, &actor, expected_revision, err)) < 0)
+        return error;
+
+    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+        (error = lock_and_load_current(&o, &old, rec->name, expected_revision, err)) < 0)
+        goto cleanup;
+    revision = (old != NULL ? old->revision : 0) + 1;
+    diff_channel(&diff, old, rec);
+    if (old != NULL && diff_is_empty(&diff)) {
+        if (out_revision != NULL)
+            *out_revision = old->revision; /* identical: nothing written */
+        goto cleanup;
+    }
+
+    if ((error = write_channel_row(&o, rec, old == NULL, revision, now, err)) < 0 ||
+        (error = write_consumers(&o, rec, old, &diff, now, err)) < 0 ||
+        (error = write_producers(&o, rec->name, &diff, err)) < 0 ||
+        (error = audit_channel_put(&o, actor, rec->name, old == NULL, revision, &diff, now, err)) <
+            0 ||
+        (error = chan_store__op_commit(&o, err)) < 0)
+        goto cleanup;
+    if (out_revision != NULL)
+        *out_revision = revision;
+    if (out_changed != NULL)
+        *out_changed = true;
+cleanup:
+    channel_diff_dispose(&diff);
+    chan_channel_record_free(old);
+    chan_store__op_end(&o);
+    return error;
+}
+
+int chan_store_channel_get(chan_store *store, chan_channel_record **out, const char *name,
+                           chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    int error;
+
+    assert(store != NULL && out != NULL);
+    *out = NULL;
+    if ((error = chan_store__check_name("channel name", name, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
+        goto cleanup;
+    error = load_channel(&o, out, name, err);
+cleanup:
+    chan_store__op_end(&o);
+    return error;
+}
+
+/* "YYYY-MM-DD" of today (UTC) into buf. */
+static void today_iso(char *buf, size_t size)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%Y-%m-%d", &tm);
+}
+
+int chan_store_channel_list(chan_store *store, chan_channel_record ***out, size_t *out_n,
+                            const chan_channel_filter *filter, chan_error *err)
+{
+    chan_channel_filter none = CHAN_CHANNEL_FILTER_INIT;
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT, cons = CHAN_STORE__ROWS_INIT,
+                     prods = CHAN_STORE__ROWS_INIT;
+    chan_channel_record **list = NULL;
+    char today[16];
+    const char *as_of;
+    size_t ci = 0, pi = 0, n = 0;
+    int error;
+
+    assert(store != NULL && out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    if (filter == NULL)
+        filter = &none;
+    if (filter->deprecated < -1 || filter->deprecated > 1)
+        return chan_error_set(err, CHAN_EINVALID, "deprecated filter must be -1, 0 or 1");
+    if (filter->as_of != NULL && !chan_date_parse(filter->as_of, NULL))
+        return chan_error_set(err, CHAN_EINVALID, "as_of '%.32s' is not YYYY-MM-DD", filter->as_of);
+    today_iso(today, sizeof(today));
+    as_of = filter->as_of != NULL ? filter->as_of : today;
+
+    if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
+        goto cleanup;
+    if ((error = chan_store__run(&o, &rows,
+                                 CHANNEL_COLS
+                                 "WHERE (CAST($1 AS TEXT) IS NULL OR owner_team = $1) "
+                                 "AND (CAST($2 AS TEXT) IS NULL OR maintainer = $2) "
+                                 "AND (CAST($3 AS INTEGER) < 0 "
+                                 "OR (CAST($3 AS INTEGER) = 1 AND deprecation_date IS NOT NULL "
+                                 "AND deprecation_date <= $4) "
+                                 "OR (CAST($3 AS INTEGER) = 0 AND (deprecation_date IS NULL "
+                                 "OR deprecation_date > $4))) ORDER BY name",
+                                 P(SV_TEXT(filter->owner_team), SV_TEXT(filter->maintainer),
+                                   SV_INT(filter->deprecated), SV_TEXT(as_of)),
+                                 err)) < 0)
+        goto cleanup;
+    if (rows.n_rows > 0 &&
+        ((error = chan_store__run(&o, &cons, CONSUMER_COLS "ORDER BY channel, name", NULL, 0,
+                                  err)) < 0 ||
+         (error = chan_store__run(
+              &o, &prods, "SELECT channel, principal FROM producers ORDER BY channel, principal",
+              NULL, 0, err)) < 0))
+        goto cleanup;
+    list = chan_xcalloc(rows.n_rows + 1, sizeof(*list));
+    for (n = 0; n < rows.n_rows; n++) {
+        list[n] = chan_xcalloc(1, sizeof(*list[n]));
+        channel_from_row(list[n], &rows, n);
+        attach_children(list[n], &cons, &ci, &prods, &pi);
+    }
+    *out = list;
+    *out_n = n;
+    list = NULL;
+cleanup:
+    chan_channel_record_list_free(list, n);
+    chan_store__rows_dispose(&rows);
+    chan_store__rows_dispose(&cons);
+    chan_store__rows_dispose(&prods);
+    chan_store__op_end(&o);
+    return error;
+}
+
+int chan_store_channel_delete(chan_store *store, const char *name, const char *actor,
+                              chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_channel_record *old = NULL;
+    char *object = NULL;
+    int64_t now = chan_store__now();
+    int error;
+
+    assert(store != NULL);
+    if ((error = chan_store__check_name("channel name", name, err)) < 0 ||
+        (error = chan_store__check_actor(&actor, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+        (error = chan_store__op_lock(&o, "channel", name, err)) < 0 ||
+        (error = load_channel(&o, &old, name, err)) < 0)
+        goto cleanup;
+    if ((error = chan_store__run(&o, NULL, "DELETE FROM consumers WHERE channel = $1",
+                                 P(SV_TEXT(name)), err)) < 0 ||
+        (error = chan_store__run(&o, NULL, "DELETE FROM producers WHERE channel = $1",
+                                 P(SV_TEXT(name)), err)) < 0 ||
+        (error = chan_store__run(&o, NULL, "DELETE FROM channels WHERE name = $1", P(SV_TEXT(name)),
+                                 err)) < 0)
+        goto cleanup;
+    object = chan_xasprintf("channel/%s", name);
+    if ((error = chan_store__audit(
+             &o, actor, "channel.delete", object,
+             json_pack("{s:I, s:i, s:i}", "revision", (json_int_t)old->revision, "consumers",
+                       (int)old->n_consumers, "producers", (int)old->n_producers),
+             now, err)) < 0 ||
+        (error = chan_store__op_commit(&o, err)) < 0)
+        goto cleanup;
+cleanup:
+    chan_channel_record_free(old);
+    free(object);
+    chan_store__op_end(&o);
+    return error;
+}
+
+/* Lock a channel, check it exists and read one consumer (rows: 0 or 1 row). */
+static int lock_consumer(chan_store__op *o, chan_store__rows *rows, const char *channel,
+                         const char *name, chan_error *err)
+{
+    int error;
+
+    assert(o->in_txn);
+    if ((error = chan_store__op_lock(o, "channel", channel, err)) < 0 ||
+        (error = chan_store__run(o, rows, "SELECT revision FROM channels WHERE name = $1",
+                                 P(SV_TEXT(channel)), err)) < 0)
+        return error;
+    if (rows->n_rows == 0)
+        return chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_CHANNEL_NOT_FOUND,
+                                      "channel '%s' not found", channel);
+    return chan_store__run(o, rows, CONSUMER_COLS "WHERE channel = $1 AND name = $2",
+                           P(SV_TEXT(channel), SV_TEXT(name)), err);
+}
+
+static int bump_revision(chan_store__op *o, const char *channel, int64_t now, chan_error *err)
+{
+    return chan_store__run(
+        o, NULL, "UPDATE channels SET revision = revision + 1, updated_at = $2 WHERE name = $1",
+        P(SV_TEXT(channel), SV_INT(now)), err);
+}
+
+static json_t *consumer_json(const chan_consumer_record *c)
+{
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:s}", "name", c->name, "principal",
+                     c->principal, "group", c->group, "scenario", c->scenario, "sla_p99_ms",
+                     (json_int_t)c->sla_p99_ms, "peak_rate_msgs", c->peak_rate_msgs, "degradation",
+                     c->degradation);
+}
+
+/*
+** The rules of chan_consumer_put_options for rec, checked inside the open
+** transaction o while the channel is locked.  is_new says whether rec's
+** consumer does not exist yet.
+*/
+static int consumer_rules(chan_store__op *o, const chan_consumer_record *rec, bool is_new,
+                          const chan_consumer_put_options *opts, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    const char *date;
+    int error = 0;
+
+    assert(o->in_txn && rec != NULL);
+    if (opts == NULL)
+        return 0;
+    if (is_new && opts->refuse_new_from != NULL) {
+        if ((error =
+                 chan_store__run(o, &rows, "SELECT deprecation_date FROM channels WHERE name = $1",
+                                 P(SV_TEXT(rec->channel)), err)) < 0)
+            goto cleanup;
+        date = rows.n_rows > 0 ? chan_store__cell(&rows, 0, 0) : NULL;
+        /* Both are YYYY-MM-DD: text order is date order. */
+        if (date != NULL && strcmp(date, opts->refuse_new_from) <= 0) {
+            error =
+                chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_CHANNEL_DEPRECATED,
+                                       "channel '%s' is deprecated since %s", rec->channel, date);
+            goto cleanup;
+        }
+    }
+    if (opts->unique_group) {
+        if ((error = chan_store__run(
+                 o, &rows,
+                 "SELECT name FROM consumers WHERE channel = $1 AND group_id = $2 "
+                 "AND name <> $3",
+                 P(SV_TEXT(rec->channel), SV_TEXT(rec->group), SV_TEXT(rec->name)), err)) < 0)
+            goto cleanup;
+        if (rows.n_rows > 0)
+            error = chan_store__set_reason(err, CHAN_EEXISTS, CHAN_STORE_R_GROUP_IN_USE,
+                                           "group '%s' is already used by consumer '%s'",
+                                           rec->group, chan_store__cell(&rows, 0, 0));
+    }
+
+cleanup:
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
+int chan_store_consumer_put(chan_store *store, bool *out_created, const chan_consumer_record *rec,
+                            const char *actor, chan_error *err)
+{
+    return chan_store_consumer_put_checked(store, out_created, rec, NULL, actor, err);
+}
+
+int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
+                                    const chan_consumer_record *rec,
+                                    const chan_consumer_put_options *opts, const char *actor,
+                                    chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    chan_consumer_record prev = {0};
+    char *object = NULL;
+    const char *action;
+    int64_t now = chan_store__now();
+    int error;
+
+    assert(store != NULL);
+    if (out_created != NULL)
+        *out_created = false;
+    if (rec == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "no consumer record");
+    if ((error = chan_store__check_name("channel name", rec->channel, err)) < 0 ||
+        (error = check_consumer(rec, NULL, (size_t)-1, err)) < 0 ||
+        (error = chan_store__check_actor(&actor, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+        (error = lock_consumer(&o, &rows, rec->channel, rec->name, err)) < 0 ||
+        (error = consumer_rules(&o, rec, rows.n_rows == 0, opts, err)) < 0)
+        goto cleanup;
+    if (rows.n_rows == 0) {
+        action = "consumer.register";
+        if ((error = insert_consumer(&o, rec->channel, rec, now, now, err)) < 0 ||
+            (error = bump_revision(&o, rec->channel, now, err)) < 0)
+            goto cleanup;
+    } else {
+        consumer_from_row(&prev, &rows, 0);
+        if (consumer_same(&prev, rec)) {
+            action = "consumer.renew";
+            error = chan_store__run(
+                &o, NULL, "UPDATE consumers SET renewed_at = $3 WHERE channel = $1 AND name = $2",
+                P(SV_TEXT(rec->channel), SV_TEXT(rec->name), SV_INT(now)), err);
+        } else {
+            action = "consumer.update";
+            if ((error = update_consumer(&o, rec->channel, rec, now, err)) == 0)
+                error = bump_revision(&o, rec->channel, now, err);
+        }
+        if (error < 0)
+            goto cleanup;
+    }
+    object = chan_xasprintf("channel/%s/consumer/%s", rec->channel, rec->name);
+    if ((error = chan_store__audit(&o, actor, action, object, consumer_json(rec), now, err)) < 0 ||
+        (error = chan_store__op_commit(&o, err)) < 0)
+        goto cleanup;
+    if (out_created != NULL)
+        *out_created = rows.n_rows == 0;
+cleanup:
+    chan_consumer_record_dispose(&prev);
+    chan_store__rows_dispose(&rows);
+    free(object);
+    chan_store__op_end(&o);
+    return error;
+}
+
+/* Renew (remove == false) or remove one consumer. */
+static int consumer_touch(chan_store *store, const char *channel, const char *name, bool remove,
+                          const char *actor, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    char *object = NULL;
+    int64_t now = chan_store__now();
+    int error;
+
+    if ((error = chan_store__check_name("channel name", channel, err)) < 0 ||
+        (error = chan_store__check_name("consumer name", name, err)) < 0 ||
+        (error = chan_store__check_actor(&actor, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+        (error = lock_consumer(&o, &rows, channel, name, err)) < 0)
+        goto cleanup;
+    if (rows.n_rows == 0) {
+        error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_CONSUMER_NOT_FOUND,
+                                       "consumer '%s' of channel '%s' not found", name, channel);
+        goto cleanup;
+    }
+    if (remove)
+        error = chan_store__run(&o, NULL, "DELETE FROM consumers WHERE channel = $1 AND name = $2",
+                                P(SV_TEXT(channel), SV_TEXT(name)), err);
+    else
+        error = chan_store__run(
+            &o, NULL, "UPDATE consumers SET renewed_at = $3 WHERE channel = $1 AND name = $2",
+            P(SV_TEXT(channel), SV_TEXT(name), SV_INT(now)), err);
+    if (error < 0 || (remove && (error = bump_revision(&o, channel, now, err)) < 0))
+        goto cleanup;
+    object = chan_xasprintf("channel/%s/consumer/%s", channel, name);
+    if ((error = chan_store__audit(&o, actor, remove ? "consumer.remove" : "consumer.renew", object,
+                                   NULL, now, err)) < 0 ||
+        (error = chan_store__op_commit(&o, err)) < 0)
+        goto cleanup;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    free(object);
+    chan_store__op_end(&o);
+    return error;
+}
+
+int chan_store_consumer_renew(chan_store *store, const char *channel, const char *name,
+                              const char *actor, chan_error *err)
+{
+    return consumer_touch(store, channel, name, false, actor, err);
+}
+
+int chan_store_consumer_delete(chan_store *store, const char *channel, const char *name,
+                               const char *actor, chan_error *err)
+{
+    return consumer_touch(store, channel, name, true, actor, err);
+}
+
+int chan_store_consumer_list(chan_store *store, chan_consumer_record ***out, size_t *out_n,
+                             const char *channel, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    assert(store != NULL && out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    if (channel != NULL && (error = chan_store__check_name("channel name", channel, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
+        goto cleanup;
+    if (channel != NULL) {
+        if ((error = chan_store__run(&o, &rows, "SELECT 1 FROM channels WHERE name = $1",
+                                     P(SV_TEXT(channel)), err)) < 0)
+            goto cleanup;
+        if (rows.n_rows == 0) {
+            error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_CHANNEL_NOT_FOUND,
+                                           "channel '%s' not found", channel);
+            goto cleanup;
+        }
+        error = chan_store__run(&o, &rows, CONSUMER_COLS "WHERE channel = $1 ORDER BY name",
+                                P(SV_TEXT(channel)), err);
+    } else {
+        error = chan_store__run(&o, &rows, CONSUMER_COLS "ORDER BY channel, name", NULL, 0, err);
+    }
+    if (error < 0)
+        goto cleanup;
+    *out = chan_xcalloc(rows.n_rows + 1, sizeof(**out));
+    for (size_t i = 0; i < rows.n_rows; i++) {
+        (*out)[i] = chan_xcalloc(1, sizeof(chan_consumer_record));
+        consumer_from_row((*out)[i], &rows, i);
+    }
+    *out_n = rows.n_rows;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
