@@ -31,7 +31,6 @@
  * error, 3 registry unreachable or failing.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -47,17 +46,13 @@
 #include "cli.h"
 #include "cmds.h"
 #include "contract_files.h"
+#include "options.h"
 #include "registry_client.h"
 
 #define CMD_NAME "check"
 
 enum {
-    OPT_FORMAT = 'f',
-    OPT_HELP = 'h',
-    OPT_REGISTRY = 'r',
-    OPT_TOKEN = 256,
-    OPT_TIMEOUT,
-    OPT_SCHEMAS,
+    OPT_SCHEMAS = CLI_OPT_LONG,
     OPT_MIN_SCHEMA,
     OPT_MIN_CONSUMER,
     OPT_MIN_ACL,
@@ -65,12 +60,6 @@ enum {
 };
 
 static const cli_opt_spec opt_specs[] = {
-    {"registry", required_argument, OPT_REGISTRY, "URL",
-     "registry to check against (default: $" CLI_REGISTRY_URL_ENV "; none: offline)"},
-    {"token", required_argument, OPT_TOKEN, "TOKEN",
-     "bearer token (default: $" CLI_REGISTRY_TOKEN_ENV ")"},
-    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
-     "give up on a registry request after SECONDS (default: 30)"},
     {"schemas", required_argument, OPT_SCHEMAS, "DIR",
      "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)"},
     {"min-schema-rate", required_argument, OPT_MIN_SCHEMA, "RATE",
@@ -81,16 +70,28 @@ static const cli_opt_spec opt_specs[] = {
      "lowest ACL coverage, 0..1 (default: 0.95)"},
     {"require-acl-coverage", no_argument, OPT_REQUIRE_ACL, NULL,
      "fail when ACL coverage cannot be measured"},
-    {"format", required_argument, OPT_FORMAT, "FORMAT",
-     "output format: text (default), json, junit"},
-    {"help", no_argument, OPT_HELP, NULL, "show this help and exit"},
+};
+
+static const cli_cmd_spec spec = {
+    .name = CMD_NAME,
+    .usage = "[OPTION]... [PATH]...",
+    .description = "Measure the health of the contracts against a registry: the share of channels\n"
+                   "whose schema versions are registered, of declared consumers registered with\n"
+                   "the same fields, and of principals whose Kafka ACLs are in place.  Without a\n"
+                   "registry, measure what the contracts alone tell (offline).  PATH is a\n"
+                   "contract file or a directory searched for *.yaml and *.yml\n"
+                   "(default: " CLI_DEFAULT_CONTRACT_DIR ").",
+    .opts = opt_specs,
+    .n_opts = CHAN_ARRAY_SIZE(opt_specs),
+    .formats = (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON) | (1u << CLI_FORMAT_JUNIT),
+    .format_default = CLI_FORMAT_TEXT,
+    .registry = "registry to check against (default: $" CLI_REGISTRY_URL_ENV "; none: offline)",
+    .exit_status = "0 every rate reaches its threshold, 1 a rate is below its\n"
+                   "threshold, 2 usage error, 3 registry unreachable.",
 };
 
 typedef struct check_opts {
     cli_format format;
-    const char *registry;
-    const char *token;
-    const char *timeout;
     const char *schema_root;
     double min_schema;
     double min_consumer;
@@ -111,23 +112,6 @@ typedef struct metric {
     json_t *failing; /* strings: the failing channels, consumers or principals */
     char note[256];  /* why it is not measured, or how it was measured */
 } metric;
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: %s " CMD_NAME " [OPTION]... [PATH]...\n\n"
-            "Measure the health of the contracts against a registry: the share of channels\n"
-            "whose schema versions are registered, of declared consumers registered with\n"
-            "the same fields, and of principals whose Kafka ACLs are in place.  Without a\n"
-            "registry, measure what the contracts alone tell (offline).  PATH is a\n"
-            "contract file or a directory searched for *.yaml and *.yml (default:\n"
-            "%s).\n\n"
-            "Options:\n",
-            cli_progname, CLI_DEFAULT_CONTRACT_DIR);
-    cli_opt_usage(out, opt_specs, CHAN_ARRAY_SIZE(opt_specs), 34);
-    fprintf(out, "\nExit status: 0 every rate reaches its threshold, 1 a rate is below its\n"
-                 "threshold, 2 usage error, 3 registry unreachable.\n");
-}
 
 /* ------------------------------------------------------------------ */
 /* Metrics                                                             */
@@ -686,67 +670,42 @@ static int parse_rate(double *out, const char *flag, const char *value)
     return 0;
 }
 
-static int parse_args(check_opts *o, int *out_first, int argc, char **argv)
+/* Parse the options into o and a.  Returns 0 or CLI_ARGS_EXIT with a->exit set. */
+static int parse_args(check_opts *o, cli_args *a, int argc, char **argv)
 {
-    struct option longopts[CHAN_ARRAY_SIZE(opt_specs) + 1];
-    char shortopts[2 * CHAN_ARRAY_SIZE(opt_specs) + 2];
-    int c;
+    int c, bad = 0;
 
-    cli_opt_build(longopts, shortopts, opt_specs, CHAN_ARRAY_SIZE(opt_specs));
-
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+    cli_args_init(a, &spec, argc, argv);
+    while ((c = cli_args_next(a)) > 0) {
         switch (c) {
-        case OPT_FORMAT:
-            if (cli_format_parse(&o->format, CMD_NAME, optarg,
-                                 (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON) |
-                                     (1u << CLI_FORMAT_JUNIT)) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_REGISTRY:
-            o->registry = optarg;
-            break;
-        case OPT_TOKEN:
-            o->token = optarg;
-            break;
-        case OPT_TIMEOUT:
-            o->timeout = optarg;
-            break;
         case OPT_SCHEMAS:
-            o->schema_root = optarg;
+            o->schema_root = a->arg;
             break;
         case OPT_MIN_SCHEMA:
-            if (parse_rate(&o->min_schema, "min-schema-rate", optarg) != 0)
-                return CLI_EXIT_USAGE;
+            bad = parse_rate(&o->min_schema, "min-schema-rate", a->arg);
             break;
         case OPT_MIN_CONSUMER:
-            if (parse_rate(&o->min_consumer, "min-consumer-completeness", optarg) != 0)
-                return CLI_EXIT_USAGE;
+            bad = parse_rate(&o->min_consumer, "min-consumer-completeness", a->arg);
             break;
         case OPT_MIN_ACL:
-            if (parse_rate(&o->min_acl, "min-acl-coverage", optarg) != 0)
-                return CLI_EXIT_USAGE;
+            bad = parse_rate(&o->min_acl, "min-acl-coverage", a->arg);
             break;
         case OPT_REQUIRE_ACL:
             o->require_acl = true;
             break;
-        case OPT_HELP:
-            usage(stdout);
-            return -1;
-        case ':':
-            return cli_usage_error(CMD_NAME, "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error(CMD_NAME, "unknown option %s", argv[optind - 1]);
+        }
+        if (bad != 0) {
+            a->exit = CLI_EXIT_USAGE;
+            return CLI_ARGS_EXIT;
         }
     }
-    *out_first = optind;
-    return 0;
+    o->format = a->format;
+    return c;
 }
 
 int cmd_check(int argc, char **argv)
 {
-    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, 1.0, 1.0, 0.95, false};
+    check_opts o = {CLI_FORMAT_TEXT, NULL, 1.0, 1.0, 0.95, false};
     metric schema = {
         .id = "schema_registration_rate", .title = "schema registration rate", .unit = "channels"};
     metric consumers = {.id = "consumer_registration_completeness",
@@ -759,21 +718,19 @@ int cmd_check(int argc, char **argv)
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
     loaded *contracts = NULL;
+    cli_args args;
     const char *env_url = getenv(CLI_REGISTRY_URL_ENV);
     bool online;
     size_t i;
-    int first = 0, rc, error;
+    int rc, error;
 
     schema.failing = json_array();
     consumers.failing = json_array();
     acl.failing = json_array();
-    rc = parse_args(&o, &first, argc, argv);
-    if (rc < 0) {
-        rc = CLI_EXIT_OK; /* --help */
+    if (parse_args(&o, &args, argc, argv) == CLI_ARGS_EXIT) {
+        rc = args.exit;
         goto cleanup;
     }
-    if (rc != 0)
-        goto cleanup;
     schema.threshold = o.min_schema;
     consumers.threshold = o.min_consumer;
     acl.threshold = o.min_acl;
@@ -786,13 +743,10 @@ int cmd_check(int argc, char **argv)
             goto cleanup;
         }
     }
-    online = (o.registry && *o.registry) || (env_url && *env_url);
-    if (online && cli_registry_open(&reg, o.registry, o.token, o.timeout, &err) < 0) {
-        cli_error_print(&err);
-        rc = CLI_EXIT_USAGE;
+    online = (args.conn.registry && *args.conn.registry) || (env_url && *env_url);
+    if (online && (rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
-    }
-    if (cli_collect_contract_files(&files, argv + first, argc - first, &err) < 0) {
+    if (cli_collect_contract_files(&files, argv + args.first, cli_args_count(&args), &err) < 0) {
         cli_error_print(&err);
         rc = CLI_EXIT_USAGE;
         goto cleanup;
