@@ -17,6 +17,7 @@
  * check: 0 the principal has some access, 1 none.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +28,12 @@
 #include "options.h"
 #include "registry_client.h"
 
-enum {
-    OPT_AS_OF = CLI_OPT_LONG,
-};
+typedef struct acl_opts {
+    const char *as_of;
+} acl_opts;
 
 static const cli_opt_spec opt_specs[] = {
-    {"as-of", required_argument, OPT_AS_OF, "DATE", "check: judge retirement on DATE (YYYY-MM-DD)"},
+    {"as-of", 0, "DATE", "check: judge retirement on DATE (YYYY-MM-DD)", offsetof(acl_opts, as_of)},
 };
 
 static const cli_cmd_spec spec = {
@@ -333,17 +334,15 @@ cleanup:
 
 int cmd_acl(int argc, char **argv)
 {
-    const char *as_of = NULL, *what, *principal = NULL;
+    acl_opts o = {NULL};
+    const char *as_of, *what, *principal = NULL;
     cli_registry *reg = NULL;
     cli_args args;
-    int c, rc, nargs;
+    int rc, nargs;
 
-    cli_args_init(&args, &spec, argc, argv);
-    while ((c = cli_args_next(&args)) > 0)
-        if (c == OPT_AS_OF)
-            as_of = args.arg;
-    if (c == CLI_ARGS_EXIT)
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
         return args.exit;
+    as_of = o.as_of;
     if (cli_args_count(&args) == 0)
         return cli_usage_error("acl", "missing what to do (plan, apply, status or check)");
     what = cli_args_operand(&args, 0);

@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,25 +52,27 @@
 
 #define CMD_NAME "check"
 
-enum {
-    OPT_SCHEMAS = CLI_OPT_LONG,
-    OPT_MIN_SCHEMA,
-    OPT_MIN_CONSUMER,
-    OPT_MIN_ACL,
-    OPT_REQUIRE_ACL,
-};
+typedef struct check_opts {
+    cli_format format;
+    const char *schema_root;
+    const char *min_schema;
+    const char *min_consumer;
+    const char *min_acl;
+    bool require_acl;
+} check_opts;
 
 static const cli_opt_spec opt_specs[] = {
-    {"schemas", required_argument, OPT_SCHEMAS, "DIR",
-     "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)"},
-    {"min-schema-rate", required_argument, OPT_MIN_SCHEMA, "RATE",
-     "lowest schema registration rate, 0..1 (default: 1.0)"},
-    {"min-consumer-completeness", required_argument, OPT_MIN_CONSUMER, "RATE",
-     "lowest consumer registration completeness, 0..1 (default: 1.0)"},
-    {"min-acl-coverage", required_argument, OPT_MIN_ACL, "RATE",
-     "lowest ACL coverage, 0..1 (default: 0.95)"},
-    {"require-acl-coverage", no_argument, OPT_REQUIRE_ACL, NULL,
-     "fail when ACL coverage cannot be measured"},
+    {"schemas", 0, "DIR", "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)",
+     offsetof(check_opts, schema_root)},
+    {"min-schema-rate", 0, "RATE", "lowest schema registration rate, 0..1 (default: 1.0)",
+     offsetof(check_opts, min_schema)},
+    {"min-consumer-completeness", 0, "RATE",
+     "lowest consumer registration completeness, 0..1 (default: 1.0)",
+     offsetof(check_opts, min_consumer)},
+    {"min-acl-coverage", 0, "RATE", "lowest ACL coverage, 0..1 (default: 0.95)",
+     offsetof(check_opts, min_acl)},
+    {"require-acl-coverage", 0, NULL, "fail when ACL coverage cannot be measured",
+     offsetof(check_opts, require_acl)},
 };
 
 static const cli_cmd_spec spec = {
@@ -89,15 +92,6 @@ static const cli_cmd_spec spec = {
     .exit_status = "0 every rate reaches its threshold, 1 a rate is below its\n"
                    "threshold, 2 usage error, 3 registry unreachable.",
 };
-
-typedef struct check_opts {
-    cli_format format;
-    const char *schema_root;
-    double min_schema;
-    double min_consumer;
-    double min_acl;
-    bool require_acl;
-} check_opts;
 
 /* One measured rate. */
 typedef struct metric {
@@ -655,12 +649,17 @@ static void print_junit(metric *const *metrics, size_t n, const char *registry)
 /* Command                                                             */
 /* ------------------------------------------------------------------ */
 
-/* A rate flag: a number from 0 to 1.  Returns 0 or prints a usage error. */
+/*
+ * A rate option: a number from 0 to 1; NULL (not given) leaves *out alone.
+ * Returns 0 or prints a usage error.
+ */
 static int parse_rate(double *out, const char *flag, const char *value)
 {
     char *end;
     double v;
 
+    if (value == NULL)
+        return 0;
     errno = 0;
     v = strtod(value, &end);
     if (errno != 0 || end == value || *end != '\0' || !(v >= 0.0 && v <= 1.0))
@@ -670,42 +669,9 @@ static int parse_rate(double *out, const char *flag, const char *value)
     return 0;
 }
 
-/* Parse the options into o and a.  Returns 0 or CLI_ARGS_EXIT with a->exit set. */
-static int parse_args(check_opts *o, cli_args *a, int argc, char **argv)
-{
-    int c, bad = 0;
-
-    cli_args_init(a, &spec, argc, argv);
-    while ((c = cli_args_next(a)) > 0) {
-        switch (c) {
-        case OPT_SCHEMAS:
-            o->schema_root = a->arg;
-            break;
-        case OPT_MIN_SCHEMA:
-            bad = parse_rate(&o->min_schema, "min-schema-rate", a->arg);
-            break;
-        case OPT_MIN_CONSUMER:
-            bad = parse_rate(&o->min_consumer, "min-consumer-completeness", a->arg);
-            break;
-        case OPT_MIN_ACL:
-            bad = parse_rate(&o->min_acl, "min-acl-coverage", a->arg);
-            break;
-        case OPT_REQUIRE_ACL:
-            o->require_acl = true;
-            break;
-        }
-        if (bad != 0) {
-            a->exit = CLI_EXIT_USAGE;
-            return CLI_ARGS_EXIT;
-        }
-    }
-    o->format = a->format;
-    return c;
-}
-
 int cmd_check(int argc, char **argv)
 {
-    check_opts o = {CLI_FORMAT_TEXT, NULL, 1.0, 1.0, 0.95, false};
+    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, false};
     metric schema = {
         .id = "schema_registration_rate", .title = "schema registration rate", .unit = "channels"};
     metric consumers = {.id = "consumer_registration_completeness",
@@ -727,13 +693,20 @@ int cmd_check(int argc, char **argv)
     schema.failing = json_array();
     consumers.failing = json_array();
     acl.failing = json_array();
-    if (parse_args(&o, &args, argc, argv) == CLI_ARGS_EXIT) {
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT) {
         rc = args.exit;
         goto cleanup;
     }
-    schema.threshold = o.min_schema;
-    consumers.threshold = o.min_consumer;
-    acl.threshold = o.min_acl;
+    o.format = args.format;
+    schema.threshold = 1.0;
+    consumers.threshold = 1.0;
+    acl.threshold = 0.95;
+    if (parse_rate(&schema.threshold, "min-schema-rate", o.min_schema) != 0 ||
+        parse_rate(&consumers.threshold, "min-consumer-completeness", o.min_consumer) != 0 ||
+        parse_rate(&acl.threshold, "min-acl-coverage", o.min_acl) != 0) {
+        rc = CLI_EXIT_USAGE;
+        goto cleanup;
+    }
     acl.required = o.require_acl;
     if (o.schema_root) {
         struct stat st;
@@ -746,16 +719,8 @@ int cmd_check(int argc, char **argv)
     online = (args.conn.registry && *args.conn.registry) || (env_url && *env_url);
     if (online && (rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
-    if (cli_collect_contract_files(&files, argv + args.first, cli_args_count(&args), &err) < 0) {
-        cli_error_print(&err);
-        rc = CLI_EXIT_USAGE;
+    if ((rc = cli_args_contract_files(&files, &args, true)) != CLI_EXIT_OK)
         goto cleanup;
-    }
-    if (files.count == 0) {
-        cli_error("no contract files (*.yaml, *.yml) found");
-        rc = CLI_EXIT_USAGE;
-        goto cleanup;
-    }
 
     lopts.schema_root = o.schema_root;
     contracts = chan_xcalloc(files.count, sizeof(*contracts));

@@ -7,6 +7,7 @@
  *
  * Exit status: 0 compatible, 1 incompatible, 2 invalid schema or usage.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +23,19 @@
 /** Largest schema file accepted. */
 #define COMPAT_MAX_SCHEMA_SIZE (16u * 1024u * 1024u)
 
-enum {
-    OPT_MODE = 'm',
-    OPT_NO_REMOVAL_RULE = CLI_OPT_LONG,
-};
+typedef struct compat_opts {
+    const char *mode;
+    bool no_removal_rule;
+} compat_opts;
 
 static const cli_opt_spec opt_specs[] = {
-    {"mode", required_argument, OPT_MODE, "MODE",
+    {"mode", 'm', "MODE",
      "BACKWARD (default), BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, "
-     "FULL_TRANSITIVE or NONE"},
-    {"no-removal-rule", no_argument, OPT_NO_REMOVAL_RULE, NULL,
-     "do not require removed fields to have been deprecated with a default in OLD.avsc"},
+     "FULL_TRANSITIVE or NONE",
+     offsetof(compat_opts, mode)},
+    {"no-removal-rule", 0, NULL,
+     "do not require removed fields to have been deprecated with a default in OLD.avsc",
+     offsetof(compat_opts, no_removal_rule)},
 };
 
 static const cli_cmd_spec spec = {
@@ -141,23 +144,15 @@ int cmd_compat(int argc, char **argv)
     found *issues = NULL;
     size_t n_files = 0, n_issues = 0, n_checked, i;
     bool invalid = false;
+    compat_opts o = {NULL, false};
     cli_args args;
-    int opt, rc = CLI_EXIT_OK, first;
+    int rc = CLI_EXIT_OK, first;
 
-    cli_args_init(&args, &spec, argc, argv);
-    while ((opt = cli_args_next(&args)) > 0) {
-        switch (opt) {
-        case OPT_MODE:
-            if (chan_compat_mode_parse(&mode, args.arg) < 0)
-                return cli_usage_error("compat", "unknown compatibility mode \"%s\"", args.arg);
-            break;
-        case OPT_NO_REMOVAL_RULE:
-            removal_rule = false;
-            break;
-        }
-    }
-    if (opt == CLI_ARGS_EXIT)
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
         return args.exit;
+    if (o.mode && chan_compat_mode_parse(&mode, o.mode) < 0)
+        return cli_usage_error("compat", "unknown compatibility mode \"%s\"", o.mode);
+    removal_rule = !o.no_removal_rule;
     first = args.first;
     n_files = (size_t)cli_args_count(&args);
     if (n_files < 2)

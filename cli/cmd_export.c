@@ -15,6 +15,7 @@
  */
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,31 +33,34 @@
 #define STR_(x)                   #x
 #define STR(x)                    STR_(x)
 
-enum {
-    OPT_CLUSTER = CLI_OPT_LONG,
-    OPT_NAMESPACE,
-    OPT_BOOTSTRAP,
-    OPT_COMMAND_CONFIG,
-    OPT_AVG,
-    OPT_HEADROOM,
-    OPT_AS_OF
-};
+typedef struct export_opts {
+    const char *cluster;
+    const char *ns;
+    const char *bootstrap;
+    const char *command_config;
+    const char *avg;
+    const char *headroom;
+    const char *as_of;
+} export_opts;
 
 static const cli_opt_spec opt_specs[] = {
-    {"cluster", required_argument, OPT_CLUSTER, "NAME",
+    {"cluster", 0, "NAME",
      "strimzi: the Kafka resource's name, for the strimzi.io/cluster label "
-     "(default: " DEFAULT_CLUSTER ")"},
-    {"namespace", required_argument, OPT_NAMESPACE, "NS",
-     "strimzi: metadata.namespace (default: none)"},
-    {"bootstrap-server", required_argument, OPT_BOOTSTRAP, "H:P",
-     "kafka-configs: the brokers (required)"},
-    {"command-config", required_argument, OPT_COMMAND_CONFIG, "FILE",
-     "kafka-configs: admin client properties file"},
-    {"avg-message-bytes", required_argument, OPT_AVG, "N",
-     "average message size for quotas (default: " STR(DEFAULT_AVG_MESSAGE_BYTES) ")"},
-    {"headroom", required_argument, OPT_HEADROOM, "X", "quota multiplier, at least 1 (default: 1)"},
-    {"as-of", required_argument, OPT_AS_OF, "DATE",
-     "judge retirement on DATE (default: today, UTC)"},
+     "(default: " DEFAULT_CLUSTER ")",
+     offsetof(export_opts, cluster)},
+    {"namespace", 0, "NS", "strimzi: metadata.namespace (default: none)",
+     offsetof(export_opts, ns)},
+    {"bootstrap-server", 0, "H:P", "kafka-configs: the brokers (required)",
+     offsetof(export_opts, bootstrap)},
+    {"command-config", 0, "FILE", "kafka-configs: admin client properties file",
+     offsetof(export_opts, command_config)},
+    {"avg-message-bytes", 0, "N",
+     "average message size for quotas (default: " STR(DEFAULT_AVG_MESSAGE_BYTES) ")",
+     offsetof(export_opts, avg)},
+    {"headroom", 0, "X", "quota multiplier, at least 1 (default: 1)",
+     offsetof(export_opts, headroom)},
+    {"as-of", 0, "DATE", "judge retirement on DATE (default: today, UTC)",
+     offsetof(export_opts, as_of)},
 };
 
 static const cli_cmd_spec spec = {
@@ -144,8 +148,8 @@ cleanup:
 
 int cmd_export(int argc, char **argv)
 {
-    const char *cluster = NULL, *ns = NULL, *bootstrap = NULL, *command_config = NULL,
-               *as_of = NULL, *what;
+    export_opts o = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    const char *cluster, *ns, *bootstrap, *command_config, *as_of, *what;
     cli_args args;
     chan_acl_export_options opts = CHAN_ACL_EXPORT_OPTIONS_INIT;
     double avg = DEFAULT_AVG_MESSAGE_BYTES, headroom = 1.0;
@@ -156,42 +160,21 @@ int cmd_export(int argc, char **argv)
     char *text = NULL;
     size_t n = 0;
     bool strimzi;
-    int c, rc = CLI_EXIT_OK;
+    int rc = CLI_EXIT_OK;
 
-    cli_args_init(&args, &spec, argc, argv);
-    while ((c = cli_args_next(&args)) > 0) {
-        switch (c) {
-        case OPT_CLUSTER:
-            cluster = args.arg;
-            break;
-        case OPT_NAMESPACE:
-            ns = args.arg;
-            break;
-        case OPT_BOOTSTRAP:
-            bootstrap = args.arg;
-            break;
-        case OPT_COMMAND_CONFIG:
-            command_config = args.arg;
-            break;
-        case OPT_AVG:
-            if (parse_number(&avg, args.arg, 0.0, false) < 0)
-                return cli_usage_error(
-                    "export", "--avg-message-bytes must be a number above 0, got \"%s\"", args.arg);
-            break;
-        case OPT_HEADROOM:
-            if (parse_number(&headroom, args.arg, 1.0, true) < 0)
-                return cli_usage_error("export",
-                                       "--headroom must be a number of at least 1, got "
-                                       "\"%s\"",
-                                       args.arg);
-            break;
-        case OPT_AS_OF:
-            as_of = args.arg;
-            break;
-        }
-    }
-    if (c == CLI_ARGS_EXIT)
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
         return args.exit;
+    cluster = o.cluster;
+    ns = o.ns;
+    bootstrap = o.bootstrap;
+    command_config = o.command_config;
+    as_of = o.as_of;
+    if (o.avg && parse_number(&avg, o.avg, 0.0, false) < 0)
+        return cli_usage_error("export", "--avg-message-bytes must be a number above 0, got \"%s\"",
+                               o.avg);
+    if (o.headroom && parse_number(&headroom, o.headroom, 1.0, true) < 0)
+        return cli_usage_error("export", "--headroom must be a number of at least 1, got \"%s\"",
+                               o.headroom);
     if (cli_args_count(&args) == 0)
         return cli_usage_error("export", "missing what to export (strimzi or kafka-configs)");
     if (cli_args_count(&args) > 1)

@@ -9,6 +9,7 @@
  * Text output is a key/value view meant for people; --format json prints the
  * server's JSON unchanged (indented) for scripts.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +20,13 @@
 #include "options.h"
 #include "registry_client.h"
 
-enum {
-    OPT_VERSION = CLI_OPT_LONG,
-};
+typedef struct get_opts {
+    const char *version;
+} get_opts;
 
 static const cli_opt_spec opt_specs[] = {
-    {"version", required_argument, OPT_VERSION, "V",
-     "get subject: version number or \"latest\" (default: latest)"},
+    {"version", 0, "V", "get subject: version number or \"latest\" (default: latest)",
+     offsetof(get_opts, version)},
 };
 
 static const cli_cmd_spec spec = {
@@ -261,19 +262,17 @@ cleanup:
 
 int cmd_get(int argc, char **argv)
 {
-    const char *version = NULL, *what, *arg;
+    get_opts o = {NULL};
+    const char *version, *what, *arg;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
     cli_args args;
     int64_t number;
-    int c, rc = CLI_EXIT_OK, error;
+    int rc = CLI_EXIT_OK, error;
 
-    cli_args_init(&args, &spec, argc, argv);
-    while ((c = cli_args_next(&args)) > 0)
-        if (c == OPT_VERSION)
-            version = args.arg;
-    if (c == CLI_ARGS_EXIT)
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
         return args.exit;
+    version = o.version;
     if (cli_args_count(&args) != 2)
         return cli_usage_error("get", cli_args_count(&args) < 2 ? "missing what to get and its name"
                                                                 : "too many arguments");

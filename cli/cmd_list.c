@@ -9,6 +9,7 @@
  * The default output is a table with aligned columns; --format json prints
  * the server's JSON unchanged (indented).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,18 +20,20 @@
 #include "options.h"
 #include "registry_client.h"
 
-enum {
-    OPT_OWNER_TEAM = CLI_OPT_LONG,
-    OPT_MAINTAINER,
-    OPT_DEPRECATED,
-    OPT_ACTIVE,
-};
+typedef struct list_opts {
+    const char *owner_team;
+    const char *maintainer;
+    bool deprecated;
+    bool active;
+} list_opts;
 
 static const cli_opt_spec opt_specs[] = {
-    {"owner-team", required_argument, OPT_OWNER_TEAM, "TEAM", "channels owned by TEAM only"},
-    {"maintainer", required_argument, OPT_MAINTAINER, "EMAIL", "channels maintained by EMAIL only"},
-    {"deprecated", no_argument, OPT_DEPRECATED, NULL, "channels past their deprecation date only"},
-    {"active", no_argument, OPT_ACTIVE, NULL, "channels not deprecated only"},
+    {"owner-team", 0, "TEAM", "channels owned by TEAM only", offsetof(list_opts, owner_team)},
+    {"maintainer", 0, "EMAIL", "channels maintained by EMAIL only",
+     offsetof(list_opts, maintainer)},
+    {"deprecated", 0, NULL, "channels past their deprecation date only",
+     offsetof(list_opts, deprecated)},
+    {"active", 0, NULL, "channels not deprecated only", offsetof(list_opts, active)},
 };
 
 static const cli_cmd_spec spec = {
@@ -287,33 +290,20 @@ cleanup:
 
 int cmd_list(int argc, char **argv)
 {
-    const char *owner_team = NULL, *maintainer = NULL, *what;
+    list_opts o = {NULL, NULL, false, false};
+    const char *what;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
     cli_args args;
-    int deprecated = -1, c, n, rc = CLI_EXIT_OK, error;
-    bool filters = false;
+    int deprecated, n, rc = CLI_EXIT_OK, error;
+    bool filters;
 
-    cli_args_init(&args, &spec, argc, argv);
-    while ((c = cli_args_next(&args)) > 0) {
-        switch (c) {
-        case OPT_OWNER_TEAM:
-            owner_team = args.arg;
-            break;
-        case OPT_MAINTAINER:
-            maintainer = args.arg;
-            break;
-        case OPT_DEPRECATED:
-        case OPT_ACTIVE:
-            if (deprecated >= 0 && deprecated != (c == OPT_DEPRECATED))
-                return cli_usage_error("list", "--deprecated and --active exclude each other");
-            deprecated = c == OPT_DEPRECATED;
-            break;
-        }
-        filters = true;
-    }
-    if (c == CLI_ARGS_EXIT)
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
         return args.exit;
+    if (o.deprecated && o.active)
+        return cli_usage_error("list", "--deprecated and --active exclude each other");
+    deprecated = o.deprecated ? 1 : o.active ? 0 : -1;
+    filters = o.owner_team || o.maintainer || deprecated >= 0;
     n = cli_args_count(&args);
     if (n == 0)
         return cli_usage_error("list", "missing what to list (channels, consumers or subjects)");
@@ -338,7 +328,7 @@ int cmd_list(int argc, char **argv)
     if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         return rc;
     if (strcmp(what, "channels") == 0)
-        error = list_channels(reg, owner_team, maintainer, deprecated, args.format, &err);
+        error = list_channels(reg, o.owner_team, o.maintainer, deprecated, args.format, &err);
     else if (strcmp(what, "consumers") == 0)
         error = list_consumers(reg, cli_args_operand(&args, 1), args.format, &err);
     else

@@ -23,6 +23,7 @@
  * being registered, and the contract is compared with the stored one.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +37,16 @@
 #include "options.h"
 #include "registry_client.h"
 
-enum {
-    OPT_DRY_RUN = 'n',
-    OPT_SCHEMA_ROOT = CLI_OPT_LONG,
-};
+typedef struct register_opts {
+    bool dry_run;
+    const char *schema_root;
+} register_opts;
 
 static const cli_opt_spec opt_specs[] = {
-    {"dry-run", no_argument, OPT_DRY_RUN, NULL, "show what would change, change nothing"},
-    {"schema-root", required_argument, OPT_SCHEMA_ROOT, "DIR",
-     "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)"},
+    {"dry-run", 'n', NULL, "show what would change, change nothing",
+     offsetof(register_opts, dry_run)},
+    {"schema-root", 0, "DIR", "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)",
+     offsetof(register_opts, schema_root)},
 };
 
 static const cli_cmd_spec spec = {
@@ -367,38 +369,21 @@ int cmd_register(int argc, char **argv)
     cli_path_list files = CLI_PATH_LIST_INIT;
     json_t *results = json_array();
     cli_registry *reg = NULL;
+    register_opts ro = {false, NULL};
     cli_args args;
-    int c, rc = CLI_EXIT_OK, error;
+    int rc = CLI_EXIT_OK, error;
     size_t i, n_errors;
 
-    cli_args_init(&args, &spec, argc, argv);
-    while ((c = cli_args_next(&args)) > 0) {
-        switch (c) {
-        case OPT_DRY_RUN:
-            opts.dry_run = true;
-            break;
-        case OPT_SCHEMA_ROOT:
-            load_opts.schema_root = args.arg;
-            break;
-        }
-    }
-    if (c == CLI_ARGS_EXIT) {
+    if (cli_args_parse(&args, &ro, &spec, argc, argv) == CLI_ARGS_EXIT) {
         rc = args.exit;
         goto cleanup;
     }
+    opts.dry_run = ro.dry_run;
+    load_opts.schema_root = ro.schema_root;
     if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
-    if ((error = cli_collect_contract_files(&files, argv + args.first, cli_args_count(&args),
-                                            &err)) < 0) {
-        cli_error_print(&err);
-        rc = CLI_EXIT_USAGE;
+    if ((rc = cli_args_contract_files(&files, &args, true)) != CLI_EXIT_OK)
         goto cleanup;
-    }
-    if (files.count == 0) {
-        cli_error("no contract files (*.yaml, *.yml) found");
-        rc = CLI_EXIT_USAGE;
-        goto cleanup;
-    }
 
     /* Validate everything before the first request. */
     for (i = 0; i < files.count; i++) {

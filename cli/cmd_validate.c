@@ -18,6 +18,7 @@
  */
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,18 +36,20 @@
 
 #define CMD_NAME "validate"
 
-enum {
-    OPT_QUIET = 'q',
-    OPT_STRICT = CLI_OPT_LONG,
-    OPT_SCHEMAS,
-};
+typedef struct validate_opts {
+    cli_format format;
+    bool strict;
+    bool quiet;
+    const char *schema_root;
+} validate_opts;
 
 static const cli_opt_spec opt_specs[] = {
-    {"strict", no_argument, OPT_STRICT, NULL, "fail on warnings too (e.g. passed deprecation)"},
-    {"schemas", required_argument, OPT_SCHEMAS, "DIR",
-     "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)"},
-    {"quiet", no_argument, OPT_QUIET, NULL,
-     "text format: no source excerpts, no summary when valid"},
+    {"strict", 0, NULL, "fail on warnings too (e.g. passed deprecation)",
+     offsetof(validate_opts, strict)},
+    {"schemas", 0, "DIR", "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)",
+     offsetof(validate_opts, schema_root)},
+    {"quiet", 'q', NULL, "text format: no source excerpts, no summary when valid",
+     offsetof(validate_opts, quiet)},
 };
 
 static const cli_cmd_spec spec = {
@@ -65,13 +68,6 @@ static const cli_cmd_spec spec = {
     .registry = "also check the versions not yet registered against this registry",
     .exit_status = "0 valid, 1 invalid, 2 usage error, 3 registry unreachable.",
 };
-
-typedef struct validate_opts {
-    cli_format format;
-    bool strict;
-    bool quiet;
-    const char *schema_root;
-} validate_opts;
 
 /* ------------------------------------------------------------------ */
 /* Output formats                                                      */
@@ -269,29 +265,6 @@ static void print_github(const chan_diag_list *diags, const cli_path_list *files
 /* Command                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Parse the options into o and a.  Returns 0 or CLI_ARGS_EXIT with a->exit set. */
-static int parse_args(validate_opts *o, cli_args *a, int argc, char **argv)
-{
-    int c;
-
-    cli_args_init(a, &spec, argc, argv);
-    while ((c = cli_args_next(a)) > 0) {
-        switch (c) {
-        case OPT_STRICT:
-            o->strict = true;
-            break;
-        case OPT_QUIET:
-            o->quiet = true;
-            break;
-        case OPT_SCHEMAS:
-            o->schema_root = a->arg;
-            break;
-        }
-    }
-    o->format = a->format;
-    return c;
-}
-
 int cmd_validate(int argc, char **argv)
 {
     validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL};
@@ -306,8 +279,9 @@ int cmd_validate(int argc, char **argv)
     size_t i, n_invalid = 0, n_failing = 0;
     int rc;
 
-    if (parse_args(&o, &args, argc, argv) == CLI_ARGS_EXIT)
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
         return args.exit;
+    o.format = args.format;
     if (o.schema_root) {
         struct stat st;
 
@@ -316,13 +290,8 @@ int cmd_validate(int argc, char **argv)
     }
     if (cli_args_has_conn(&args) && (rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
-    if (cli_collect_contract_files(&files, argv + args.first, cli_args_count(&args), &err) < 0) {
-        cli_error_print(&err);
-        rc = CLI_EXIT_USAGE;
+    if ((rc = cli_args_contract_files(&files, &args, false)) != CLI_EXIT_OK)
         goto cleanup;
-    }
-    if (files.count == 0)
-        cli_warning("no contract files (*.yaml, *.yml) found");
 
     lopts.schema_root = o.schema_root;
     set = chan_contract_set_new();

@@ -27,8 +27,8 @@ const size_t cli_cmds_count = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 
 /* chanctl's own options, before the command. */
 static const cli_opt_spec main_opts[] = {
-    {"version", no_argument, 'V', NULL, "print the version and exit"},
-    {"help", no_argument, 'h', NULL, "show this help and exit"},
+    {"version", 'V', NULL, "print the version and exit", 0},
+    {"help", 'h', NULL, "show this help and exit", 0},
 };
 
 static void usage(FILE *out)

@@ -9,31 +9,35 @@
 #include "chan/common.h"
 #include "options.h"
 
-/* getopt values of the shared options that have no short form. */
+/*
+ * getopt values: a short name stands for itself, the command's long-only
+ * options get OPT_LONG + their index in the table, the shared long-only
+ * options the values below.
+ */
 enum {
+    OPT_LONG = 256,
     OPT_TOKEN = 0x10000,
     OPT_TIMEOUT,
 };
 
 static const char *const format_names[] = {"text", "json", "junit", "github", "table"};
 
-static const cli_opt_spec help_opt = {"help", no_argument, 'h', NULL, "show this help and exit"};
+static const cli_opt_spec help_opt = {"help", 'h', NULL, "show this help and exit", 0};
 
 /* The connection block; --registry's help comes from the command's spec. */
 static const cli_opt_spec conn_opts[] = {
-    {"registry", required_argument, 'r', "URL", NULL},
-    {"token", required_argument, OPT_TOKEN, "TOKEN",
-     "bearer token (default: $" CLI_REGISTRY_TOKEN_ENV ")"},
-    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
-     "give up on a request after SECONDS (default: 30)"},
+    {"registry", 'r', "URL", NULL, 0},
+    {"token", 0, "TOKEN", "bearer token (default: $" CLI_REGISTRY_TOKEN_ENV ")", 0},
+    {"timeout", 0, "SECONDS", "give up on a request after SECONDS (default: 30)", 0},
 };
+static const int conn_vals[] = {'r', OPT_TOKEN, OPT_TIMEOUT};
 
 /* "-x, --name=ARG" or "    --name=ARG" into buf. */
 static void opt_left(char *buf, size_t size, const cli_opt_spec *o)
 {
-    snprintf(buf, size, "%s%c%s--%s%s%s", o->val < CLI_OPT_LONG ? "-" : " ",
-             o->val < CLI_OPT_LONG ? (char)o->val : ' ', o->val < CLI_OPT_LONG ? ", " : "  ",
-             o->name, o->arg_name ? "=" : "", o->arg_name ? o->arg_name : "");
+    snprintf(buf, size, "%c%c%c --%s%s%s", o->short_name ? '-' : ' ',
+             o->short_name ? o->short_name : ' ', o->short_name ? ',' : ' ', o->name,
+             o->arg_name ? "=" : "", o->arg_name ? o->arg_name : "");
 }
 
 /* Help text wider than this is wrapped at spaces, unless that leaves too little room. */
@@ -97,18 +101,18 @@ void cli_cmd_help(FILE *out, const cli_cmd_spec *spec)
     char fmt_help[128], left[64];
     const char *line = spec->usage, *nl;
     size_t i, n = 0;
-    int width = 20;
+    int width = 20; /* the left column: the widest option up to HELP_MAX_LEFT */
 
     for (i = 0; i < spec->n_opts; i++)
         own[n++] = spec->opts[i];
     if (spec->formats) {
         format_help(fmt_help, sizeof(fmt_help), spec);
-        own[n++] = (cli_opt_spec){"format", required_argument, 'f', "FORMAT", fmt_help};
+        own[n++] = (cli_opt_spec){"format", 'f', "FORMAT", fmt_help, 0};
     }
     own[n++] = help_opt;
     memcpy(conn, conn_opts, sizeof(conn));
     conn[0].help = spec->registry;
-    for (i = 0; i < n + CHAN_ARRAY_SIZE(conn); i++) {
+    for (i = 0; i < n + (spec->registry ? CHAN_ARRAY_SIZE(conn) : 0); i++) {
         opt_left(left, sizeof(left), i < n ? &own[i] : &conn[i - n]);
         if ((int)strlen(left) + 1 > width && (int)strlen(left) + 1 <= HELP_MAX_LEFT)
             width = (int)strlen(left) + 1;
@@ -130,60 +134,88 @@ void cli_cmd_help(FILE *out, const cli_cmd_spec *spec)
     fprintf(out, "\nExit status: %s\n", spec->exit_status);
 }
 
-void cli_args_init(cli_args *a, const cli_cmd_spec *spec, int argc, char **argv)
+/* getopt_long's tables for spec.  longopts has CLI_OPTS_MAX + 1 entries. */
+static void build_getopt(struct option *longopts, char *shortopts, const cli_cmd_spec *spec)
 {
-    size_t i, s = 0;
+    size_t i, n = 0, s = 0;
 
-    memset(a, 0, sizeof(*a));
-    a->spec = spec;
-    a->argc = argc;
-    a->argv = argv;
-    a->format = spec->format_default;
     assert(spec->n_opts + 1 + (spec->formats != 0) +
                (spec->registry ? CHAN_ARRAY_SIZE(conn_opts) : 0) <=
            CLI_OPTS_MAX);
-    for (i = 0; i < spec->n_opts; i++) {
-        assert(spec->opts[i].val != 'h' && spec->opts[i].val != 'f' && spec->opts[i].val != 'r');
-        a->all[a->n_all++] = spec->opts[i];
-    }
-    if (spec->formats)
-        a->all[a->n_all++] = (cli_opt_spec){"format", required_argument, 'f', "FORMAT", NULL};
-    a->all[a->n_all++] = help_opt;
-    for (i = 0; spec->registry && i < CHAN_ARRAY_SIZE(conn_opts); i++)
-        a->all[a->n_all++] = conn_opts[i];
-
     /* A leading ':' makes getopt_long return ':' for a missing value. */
-    a->shortopts[s++] = ':';
-    for (i = 0; i < a->n_all; i++) {
-        const cli_opt_spec *o = &a->all[i];
+    shortopts[s++] = ':';
+    for (i = 0; i < spec->n_opts; i++) {
+        const cli_opt_spec *o = &spec->opts[i];
 
-        a->longopts[i] = (struct option){o->name, o->has_arg, NULL, o->val};
-        if (o->val < CLI_OPT_LONG) {
-            a->shortopts[s++] = (char)o->val;
-            if (o->has_arg == required_argument)
-                a->shortopts[s++] = ':';
+        assert(o->short_name != 'h' && o->short_name != 'f' && o->short_name != 'r');
+        longopts[n++] = (struct option){o->name, o->arg_name ? required_argument : no_argument,
+                                        NULL, o->short_name ? o->short_name : OPT_LONG + (int)i};
+        if (o->short_name) {
+            shortopts[s++] = o->short_name;
+            if (o->arg_name)
+                shortopts[s++] = ':';
         }
     }
-    a->shortopts[s] = '\0';
+    if (spec->formats) {
+        longopts[n++] = (struct option){"format", required_argument, NULL, 'f'};
+        shortopts[s++] = 'f';
+        shortopts[s++] = ':';
+    }
+    longopts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+    shortopts[s++] = 'h';
+    for (i = 0; spec->registry && i < CHAN_ARRAY_SIZE(conn_opts); i++)
+        longopts[n++] = (struct option){conn_opts[i].name, required_argument, NULL, conn_vals[i]};
+    if (spec->registry) {
+        shortopts[s++] = 'r';
+        shortopts[s++] = ':';
+    }
+    memset(&longopts[n], 0, sizeof(longopts[n]));
+    shortopts[s] = '\0';
+}
+
+/* Store the value of the command's own option with getopt value c into opts. */
+static void store(void *opts, const cli_cmd_spec *spec, int c, const char *arg)
+{
+    const cli_opt_spec *o = NULL;
+    size_t i;
+
+    for (i = 0; o == NULL && i < spec->n_opts; i++)
+        if (c == (spec->opts[i].short_name ? spec->opts[i].short_name : OPT_LONG + (int)i))
+            o = &spec->opts[i];
+    assert(o != NULL && opts != NULL);
+    if (o->arg_name) {
+        memcpy((char *)opts + o->offset, &arg, sizeof(arg));
+    } else {
+        bool on = true;
+
+        memcpy((char *)opts + o->offset, &on, sizeof(on));
+    }
 }
 
 /*
  * The one message for getopt_long's '?' (bad option) or ':' (missing value),
- * naming the option as it was written.  Returns CLI_ARGS_EXIT.
+ * naming the option as it was written.  getopt_long sets optopt to 0 for an
+ * unknown long option, and to the option's value for an unknown short option
+ * and for a value given to a long flag (--dry-run=1).  Returns CLI_ARGS_EXIT.
  */
-static int bad_option(cli_args *a, int c)
+static int bad_option(cli_args *a, const struct option *longopts, int c)
 {
     const char *elem = optind > 0 && optind <= a->argc ? a->argv[optind - 1] : "";
     const char *eq = strchr(elem, '=');
     const char *cmd = a->spec->name;
     int len = eq ? (int)(eq - elem) : (int)strlen(elem);
+    bool flag_value = false;
+    size_t i;
 
+    for (i = 0; optopt != 0 && eq != NULL && longopts[i].name; i++)
+        flag_value = flag_value || (longopts[i].val == optopt && strncmp(elem, "--", 2) == 0 &&
+                                    strncmp(longopts[i].name, elem + 2, (size_t)len - 2) == 0);
     if (c == ':')
         a->exit = cli_usage_error(cmd, "option %s needs a value", elem);
-    else if (strncmp(elem, "--", 2) != 0)
-        a->exit = cli_usage_error(cmd, "unknown option -%c", optopt);
-    else if (optopt != 0 && eq != NULL)
+    else if (flag_value)
         a->exit = cli_usage_error(cmd, "option %.*s takes no value", len, elem);
+    else if (optopt != 0)
+        a->exit = cli_usage_error(cmd, "unknown option -%c", optopt);
     else
         a->exit = cli_usage_error(cmd, "unknown option %.*s", len, elem);
     return CLI_ARGS_EXIT;
@@ -200,30 +232,29 @@ static int format_parse(const cli_cmd_spec *spec, const char *value)
     return -1;
 }
 
-int cli_args_next(cli_args *a)
+int cli_args_parse(cli_args *a, void *opts, const cli_cmd_spec *spec, int argc, char **argv)
 {
+    struct option longopts[CLI_OPTS_MAX + 1];
+    char shortopts[2 * CLI_OPTS_MAX + 2];
     int c, f;
 
-    if (a->first == 0) {
-        optind = 1;
-        opterr = 0;
-        a->first = -1;
-    }
-    for (;;) {
-        a->arg = NULL;
-        c = getopt_long(a->argc, a->argv, a->shortopts, a->longopts, NULL);
-        a->arg = optarg;
+    memset(a, 0, sizeof(*a));
+    a->spec = spec;
+    a->argc = argc;
+    a->argv = argv;
+    a->format = spec->format_default;
+    build_getopt(longopts, shortopts, spec);
+    optind = 1;
+    opterr = 0; /* one message, ours */
+    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
         switch (c) {
-        case -1:
-            a->first = optind;
-            return 0;
         case 'h':
-            cli_cmd_help(stdout, a->spec);
+            cli_cmd_help(stdout, spec);
             a->exit = CLI_EXIT_OK;
             return CLI_ARGS_EXIT;
         case 'f':
-            if ((f = format_parse(a->spec, optarg)) < 0) {
-                a->exit = cli_usage_error(a->spec->name, "unknown format \"%s\"", optarg);
+            if ((f = format_parse(spec, optarg)) < 0) {
+                a->exit = cli_usage_error(spec->name, "unknown format \"%s\"", optarg);
                 return CLI_ARGS_EXIT;
             }
             a->format = (cli_format)f;
@@ -239,16 +270,19 @@ int cli_args_next(cli_args *a)
             break;
         case ':':
         case '?':
-            return bad_option(a, c);
+            return bad_option(a, longopts, c);
         default:
-            return c;
+            store(opts, spec, c, optarg);
+            break;
         }
     }
+    a->first = optind;
+    return 0;
 }
 
 int cli_args_count(const cli_args *a)
 {
-    assert(a->first > 0);
+    assert(a->first > 0 && a->first <= a->argc);
     return a->argc - a->first;
 }
 
@@ -274,5 +308,22 @@ int cli_args_open_registry(cli_registry **out, const cli_args *a)
         cli_error_print(&err);
         return error == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
     }
+    return CLI_EXIT_OK;
+}
+
+int cli_args_contract_files(cli_path_list *out, const cli_args *a, bool need_one)
+{
+    chan_error err = CHAN_ERROR_INIT;
+
+    if (cli_collect_contract_files(out, a->argv + a->first, cli_args_count(a), &err) < 0) {
+        cli_error_print(&err);
+        return CLI_EXIT_USAGE;
+    }
+    if (out->count == 0 && need_one) {
+        cli_error("no contract files (*.yaml, *.yml) found");
+        return CLI_EXIT_USAGE;
+    }
+    if (out->count == 0)
+        cli_warning("no contract files (*.yaml, *.yml) found");
     return CLI_EXIT_OK;
 }

@@ -3,8 +3,8 @@
  *
  * Every command describes its command line in a cli_cmd_spec: usage lines,
  * description, its own option table, the --format values it accepts and
- * whether it reaches a registry.  cli_args parses argv with getopt_long from
- * that description and handles what all commands share:
+ * whether it reaches a registry.  cli_args_parse parses argv with getopt_long
+ * from that description and handles what all commands share:
  *
  *   - -h, --help: the help is generated from the spec and printed on stdout;
  *   - -f, --format: parsed against the formats the command accepts;
@@ -14,20 +14,23 @@
  *   - a bad option or a missing value: one "chanctl: error:" line and a
  *     `Try "chanctl CMD --help"` hint on stderr, exit status 2.
  *
- * A command's loop only sees its own options:
+ * The command's own options are stored where its table says, in the
+ * command's option struct (offsetof, as nginx's directive tables do): true
+ * in a bool for a flag, the argument in a const char * for an option with a
+ * value.  What is left to the command is checking those values:
  *
- *     cli_args a;
- *     int c;
+ *     typedef struct register_opts { bool dry_run; const char *schema_root; } register_opts;
  *
- *     cli_args_init(&a, &spec, argc, argv);
- *     while ((c = cli_args_next(&a)) > 0) {
- *         switch (c) {
- *         case OPT_DRY_RUN: dry_run = true; break;
- *         }
- *     }
- *     if (c == CLI_ARGS_EXIT)
- *         return a.exit;
- *     ... operands are a.argv[a.first .. a.argc - 1] ...
+ *     static const cli_opt_spec opt_specs[] = {
+ *         {"dry-run", 'n', NULL, "show what would change", offsetof(register_opts, dry_run)},
+ *         {"schema-root", 0, "DIR", "schema root", offsetof(register_opts, schema_root)},
+ *     };
+ *
+ *     register_opts o = {false, NULL};   (the defaults)
+ *
+ *     if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
+ *         return args.exit;
+ *     ... operands are args.argv[args.first .. args.argc - 1] ...
  *
  * A cli_args borrows the spec and argv; it owns nothing and needs no cleanup.
  */
@@ -39,28 +42,24 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "contract_files.h"
 #include "registry_client.h"
 
 /** Most options one command may have, the shared ones (help, format, connection) included. */
 #define CLI_OPTS_MAX 24
 
 /**
- * First getopt value for a command's long-only options; a value below 256
- * is a character and also gives the short option -<val>.
- */
-#define CLI_OPT_LONG 256
-
-/**
- * One option of a command: the table drives getopt_long and --help.
- * The commands must not use 'h', 'f' or 'r': help, format and registry are
- * added by cli_args.
+ * One option of a command: the table drives getopt_long, --help and where
+ * the value goes.  The commands must not use the short names 'h', 'f' and
+ * 'r', nor the names of the shared options: cli_args adds those.
  */
 typedef struct cli_opt_spec {
     const char *name;     /**< long name, without "--" */
-    int has_arg;          /**< no_argument or required_argument */
-    int val;              /**< what cli_args_next returns; < 256 also gives -<val> */
-    const char *arg_name; /**< e.g. "URL", NULL without argument */
+    char short_name;      /**< also -<short_name>; 0 for none */
+    const char *arg_name; /**< e.g. "URL" for an option with a value; NULL for a flag */
     const char *help;     /**< help text, wrapped to the help column (also at '\n') */
+    size_t offset;        /**< offsetof the field in the command's option struct: a bool for
+                               a flag, a const char * (borrowed from argv) for a value */
 } cli_opt_spec;
 
 /** How the command line of one command looks; static data of the command's file. */
@@ -84,46 +83,40 @@ typedef struct cli_conn_args {
     const char *timeout;  /**< --timeout SECONDS, checked when the registry is opened */
 } cli_conn_args;
 
-/** Returned by cli_args_next when the command must end now with a.exit. */
+/** Returned by cli_args_parse when the command must end now with a.exit. */
 #define CLI_ARGS_EXIT (-1)
 
-/** Parser state of one command line.  Read the public members after cli_args_next. */
+/** A parsed command line.  The members are read after cli_args_parse. */
 typedef struct cli_args {
     const cli_cmd_spec *spec;
     int argc;
     char **argv;
-    const char *arg;    /**< value of the option cli_args_next returned, NULL without */
     cli_format format;  /**< --format, or spec->format_default */
     cli_conn_args conn; /**< the connection options given */
-    int first;          /**< index of the first operand, once cli_args_next returned 0 */
-    int exit;           /**< exit status once cli_args_next returned CLI_ARGS_EXIT */
-    /* getopt_long's tables, generated from the spec. */
-    cli_opt_spec all[CLI_OPTS_MAX];
-    size_t n_all;
-    struct option longopts[CLI_OPTS_MAX + 1];
-    char shortopts[2 * CLI_OPTS_MAX + 2];
+    int first;          /**< index of the first operand */
+    int exit;           /**< exit status after CLI_ARGS_EXIT */
 } cli_args;
 
 /**
- * Prepare to parse argv (argv[0] is the command name) for spec.
- * The spec must fit in CLI_OPTS_MAX options with the shared ones (asserted).
- */
-void cli_args_init(cli_args *a, const cli_cmd_spec *spec, int argc, char **argv);
-
-/**
- * The next option of the command's own table.
+ * Parse argv (argv[0] is the command name) with spec: the command's own
+ * options are stored into opts at the offsets of its table, the shared
+ * ones into a.  Options and operands may be mixed; "--" ends the options.
  *
- * @return its val (> 0) with a->arg set; 0 when the options are done
- *         (operands start at a->first); CLI_ARGS_EXIT when the command must
- *         end with a->exit: CLI_EXIT_OK after --help, CLI_EXIT_USAGE after a
- *         bad option, a missing value or a bad --format (message printed)
+ * @param[out] a  the parsed command line
+ * @param opts    the command's option struct (fields not given are left
+ *                alone, so set the defaults first); may be NULL when the
+ *                spec has no options of its own
+ * @return 0, or CLI_ARGS_EXIT when the command must end with a->exit:
+ *         CLI_EXIT_OK after printing --help, CLI_EXIT_USAGE after printing
+ *         one error line and a hint (unknown option, missing value, value
+ *         given to a flag, unknown format)
  */
-int cli_args_next(cli_args *a);
+int cli_args_parse(cli_args *a, void *opts, const cli_cmd_spec *spec, int argc, char **argv);
 
-/** Number of operands, once cli_args_next returned 0. */
+/** Number of operands. */
 int cli_args_count(const cli_args *a);
 
-/** Operand i (0-based), once cli_args_next returned 0. */
+/** Operand i (0-based), i < cli_args_count(a). */
 const char *cli_args_operand(const cli_args *a, int i);
 
 /** True when any connection option was given on the command line. */
@@ -138,6 +131,17 @@ bool cli_args_has_conn(const cli_args *a);
  *         CLI_EXIT_RUNTIME
  */
 int cli_args_open_registry(cli_registry **out, const cli_args *a);
+
+/**
+ * The contract files the operands name (files, or directories searched for
+ * *.yaml and *.yml; no operand: CLI_DEFAULT_CONTRACT_DIR).  Prints the
+ * error, or a warning when there is no file and `need_one` is false.
+ *
+ * @param[out] out the paths (cli_path_list_dispose), also on failure
+ * @return CLI_EXIT_OK, or CLI_EXIT_USAGE for a path that cannot be read or,
+ *         with need_one, no contract file at all
+ */
+int cli_args_contract_files(cli_path_list *out, const cli_args *a, bool need_one);
 
 /** Print the help of spec, generated from its tables. */
 void cli_cmd_help(FILE *out, const cli_cmd_spec *spec);
