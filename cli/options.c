@@ -3,6 +3,7 @@
  * driven by the command's cli_cmd_spec (see options.h).
  */
 #include <assert.h>
+#include <getopt.h>
 #include <stdbool.h>
 #include <string.h>
 

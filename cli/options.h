@@ -37,7 +37,6 @@
 #ifndef CHANCTL_OPTIONS_H
 #define CHANCTL_OPTIONS_H
 
-#include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 

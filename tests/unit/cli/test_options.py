@@ -155,6 +155,12 @@ class UsageErrorTest(unittest.TestCase):
     def test_flag_with_value(self):
         self.assert_usage_error("register", ["--dry-run=yes"], "option --dry-run takes no value")
         self.assert_usage_error("validate", ["--strict=1"], "option --strict takes no value")
+        self.assert_usage_error("validate", ["--format=json", "--strict=1"],
+                                "option --strict takes no value")
+
+    def test_unknown_short_option_in_a_cluster(self):
+        self.assert_usage_error("validate", ["--strict", "-qZ"], "unknown option -Z")
+        self.assert_usage_error("validate", ["--format=json", "-Zq"], "unknown option -Z")
 
     def test_unknown_format(self):
         self.assert_usage_error("list", ["channels", "--format", "text"], 'unknown format "text"')
