@@ -46,10 +46,8 @@ static const cli_cmd_spec spec = {
                    "the registered consumers and producers against the broker's ACLs, applying\n"
                    "it now, the reconciler's status, and what one principal may read and write.\n"
                    "--format json prints the server's JSON.",
-    .opts = opt_specs,
-    .n_opts = CHAN_ARRAY_SIZE(opt_specs),
-    .formats = (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON),
-    .format_default = CLI_FORMAT_TEXT,
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON,
     .registry = "registry to ask (default: $" CLI_REGISTRY_URL_ENV ")",
     .exit_status = "plan: 0 no changes, 1 changes, 3 registry or broker unreachable;\n"
                    "apply: 0 applied, 1 refused, 3 failed; check: 0 some access, 1 none;\n"

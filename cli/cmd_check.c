@@ -84,10 +84,8 @@ static const cli_cmd_spec spec = {
                    "registry, measure what the contracts alone tell (offline).  PATH is a\n"
                    "contract file or a directory searched for *.yaml and *.yml\n"
                    "(default: " CLI_DEFAULT_CONTRACT_DIR ").",
-    .opts = opt_specs,
-    .n_opts = CHAN_ARRAY_SIZE(opt_specs),
-    .formats = (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON) | (1u << CLI_FORMAT_JUNIT),
-    .format_default = CLI_FORMAT_TEXT,
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON | (1u << CLI_FORMAT_JUNIT),
     .registry = "registry to check against (default: $" CLI_REGISTRY_URL_ENV "; none: offline)",
     .exit_status = "0 every rate reaches its threshold, 1 a rate is below its\n"
                    "threshold, 2 usage error, 3 registry unreachable.",

@@ -44,10 +44,8 @@ static const cli_cmd_spec spec = {
     .description = "Check that a new Avro schema may replace the earlier versions under a\n"
                    "compatibility mode.  Earlier versions are given most recent first;\n"
                    "non-transitive modes use OLD.avsc only.",
-    .opts = opt_specs,
-    .n_opts = CHAN_ARRAY_SIZE(opt_specs),
-    .formats = (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON),
-    .format_default = CLI_FORMAT_TEXT,
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON,
     .exit_status = "0 compatible, 1 incompatible, 2 invalid schema or usage error.",
 };
 

@@ -72,8 +72,7 @@ static const cli_cmd_spec spec = {
                    "byte rate quota from its registered peak rate), or the same as kafka-acls.sh\n"
                    "and kafka-configs.sh commands.  Only registered consumers and producers of\n"
                    "channels that are not retired get anything.",
-    .opts = opt_specs,
-    .n_opts = CHAN_ARRAY_SIZE(opt_specs),
+    CLI_CMD_OPTS(opt_specs),
     .registry = "registry to read (default: $" CLI_REGISTRY_URL_ENV ")",
     .notes = "consumerByteRate = ceil(sum of the principal's peak_rate_msgs x avg-message-bytes\n"
              "x headroom).",

@@ -36,10 +36,8 @@ static const cli_cmd_spec spec = {
              "schema ID [OPTION]...",
     .description = "Show one channel, one version of a subject or one schema of a registry.\n"
                    "--format json prints the server's JSON.",
-    .opts = opt_specs,
-    .n_opts = CHAN_ARRAY_SIZE(opt_specs),
-    .formats = (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON),
-    .format_default = CLI_FORMAT_TEXT,
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON,
     .registry = "registry to ask (default: $" CLI_REGISTRY_URL_ENV ")",
     .exit_status = "0 shown, 1 not found, 2 usage error, 3 registry unreachable or failed.",
 };

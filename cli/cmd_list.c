@@ -44,8 +44,7 @@ static const cli_cmd_spec spec = {
              "subjects [OPTION]...",
     .description = "List the channels, the consumers of one channel, or the schema subjects of a\n"
                    "registry.  --format json prints the server's JSON.",
-    .opts = opt_specs,
-    .n_opts = CHAN_ARRAY_SIZE(opt_specs),
+    CLI_CMD_OPTS(opt_specs),
     .formats = (1u << CLI_FORMAT_TABLE) | (1u << CLI_FORMAT_JSON),
     .format_default = CLI_FORMAT_TABLE,
     .registry = "registry to ask (default: $" CLI_REGISTRY_URL_ENV ")",

@@ -58,10 +58,8 @@ static const cli_cmd_spec spec = {
         "directory searched for *.yaml and *.yml files (default: " CLI_DEFAULT_CONTRACT_DIR "/).\n"
         "Nothing is pushed when a contract is invalid.  Running it again changes\n"
         "nothing.",
-    .opts = opt_specs,
-    .n_opts = CHAN_ARRAY_SIZE(opt_specs),
-    .formats = (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON),
-    .format_default = CLI_FORMAT_TEXT,
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON,
     .registry = "registry to push to (default: $" CLI_REGISTRY_URL_ENV ")",
     .exit_status = "0 pushed or unchanged, 1 a contract is invalid, incompatible or\n"
                    "diverged from the registry, 2 usage error, 3 registry unreachable or failed.",

@@ -60,11 +60,8 @@ static const cli_cmd_spec spec = {
         "their version chain, and clashes between contracts.  PATH is a contract file or\n"
         "a directory searched recursively for *.yaml and *.yml (default: " CLI_DEFAULT_CONTRACT_DIR
         ").",
-    .opts = opt_specs,
-    .n_opts = CHAN_ARRAY_SIZE(opt_specs),
-    .formats = (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON) | (1u << CLI_FORMAT_JUNIT) |
-               (1u << CLI_FORMAT_GITHUB),
-    .format_default = CLI_FORMAT_TEXT,
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON | (1u << CLI_FORMAT_JUNIT) | (1u << CLI_FORMAT_GITHUB),
     .registry = "also check the versions not yet registered against this registry",
     .exit_status = "0 valid, 1 invalid, 2 usage error, 3 registry unreachable.",
 };

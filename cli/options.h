@@ -40,6 +40,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "chan/common.h"
 #include "cli.h"
 #include "contract_files.h"
 #include "registry_client.h"
@@ -69,11 +70,17 @@ typedef struct cli_cmd_spec {
     const cli_opt_spec *opts; /**< the command's own options (may be NULL) */
     size_t n_opts;
     unsigned formats;          /**< accepted --format values (1u << cli_format); 0: no --format */
-    cli_format format_default; /**< the format without --format */
+    cli_format format_default; /**< the format without --format (0: text) */
     const char *registry;      /**< help of --registry; NULL: no connection options */
     const char *notes;         /**< paragraph printed after the options, or NULL */
     const char *exit_status;   /**< the meaning of the exit codes, after "Exit status: " */
 } cli_cmd_spec;
+
+/** The --format values text and json, the set most commands accept. */
+#define CLI_FORMATS_TEXT_JSON ((1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON))
+
+/** Designated initializers of a cli_cmd_spec's option table (a static array). */
+#define CLI_CMD_OPTS(table) .opts = (table), .n_opts = CHAN_ARRAY_SIZE(table)
 
 /** The registry connection options as given on the command line; NULL when not given. */
 typedef struct cli_conn_args {
