@@ -85,59 +85,6 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_EXIT_USAGE;
 }
 
-int cli_format_parse(cli_format *out, const char *cmd, const char *value, unsigned allowed)
-{
-    static const char *const names[] = {"text", "json", "junit", "github", "table"};
-    size_t i;
-
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if ((allowed & (1u << i)) && strcmp(value, names[i]) == 0) {
-            *out = (cli_format)i;
-            return 0;
-        }
-    }
-    cli_usage_error(cmd, "unknown format \"%s\"", value);
-    return -1;
-}
-
-void cli_opt_build(struct option *longopts, char *shortopts, const cli_opt_spec *specs, size_t n)
-{
-    size_t i, s = 0;
-
-    shortopts[s++] = ':';
-    for (i = 0; i < n; i++) {
-        longopts[i].name = specs[i].name;
-        longopts[i].has_arg = specs[i].has_arg;
-        longopts[i].flag = NULL;
-        longopts[i].val = specs[i].val;
-        if (specs[i].val < 256) {
-            shortopts[s++] = (char)specs[i].val;
-            if (specs[i].has_arg == required_argument)
-                shortopts[s++] = ':';
-        }
-    }
-    memset(&longopts[n], 0, sizeof(longopts[n]));
-    shortopts[s] = '\0';
-}
-
-void cli_opt_usage(FILE *out, const cli_opt_spec *specs, size_t n, int width)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        const cli_opt_spec *o = &specs[i];
-        char left[64];
-
-        if (o->val < 256)
-            snprintf(left, sizeof(left), "-%c, --%s%s%s", o->val, o->name, o->arg_name ? "=" : "",
-                     o->arg_name ? o->arg_name : "");
-        else
-            snprintf(left, sizeof(left), "    --%s%s%s", o->name, o->arg_name ? "=" : "",
-                     o->arg_name ? o->arg_name : "");
-        fprintf(out, "  %-*s %s\n", width, left, o->help);
-    }
-}
-
 void cli_xml_puts(const char *s)
 {
     for (; *s; s++) {

@@ -7,7 +7,6 @@
 #ifndef CHANCTL_CLI_H
 #define CHANCTL_CLI_H
 
-#include <getopt.h>
 #include <stdio.h>
 
 #include "chan/error.h"
@@ -54,34 +53,6 @@ void cli_hint(const char *fmt, ...) CHAN_PRINTF(1, 2);
 void cli_error_print(const chan_error *err);
 /** Usage error: message plus `Try "chanctl CMD --help"`; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) CHAN_PRINTF(2, 3);
-
-/**
- * Parse a --format value among the formats in `allowed` (bit mask of
- * 1u << cli_format).  @return 0 or -1 after printing a usage error
- */
-int cli_format_parse(cli_format *out, const char *cmd, const char *value, unsigned allowed);
-
-/**
- * One option of a command: the table drives both getopt_long and --help.
- * val < 256 also gives the short option -<val>.
- */
-typedef struct cli_opt_spec {
-    const char *name;     /**< long name, without "--" */
-    int has_arg;          /**< no_argument or required_argument */
-    int val;              /**< getopt_long's return value */
-    const char *arg_name; /**< e.g. "URL", NULL without argument */
-    const char *help;     /**< one line */
-} cli_opt_spec;
-
-/**
- * Fill getopt_long's arrays from a table: longopts needs n + 1 entries,
- * shortopts 2 * n + 2 bytes.  shortopts starts with ':' so that a missing
- * value gives ':'.
- */
-void cli_opt_build(struct option *longopts, char *shortopts, const cli_opt_spec *specs, size_t n);
-
-/** Print the table as aligned "-x, --name=ARG  help" lines, left column `width` wide. */
-void cli_opt_usage(FILE *out, const cli_opt_spec *specs, size_t n, int width);
 
 /**
  * Write s to stdout escaped for XML text and attribute values (JUnit

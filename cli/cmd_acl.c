@@ -16,8 +16,8 @@
  * apply: 0 applied, 1 refused (not in apply mode, not the leader), 3 failed.
  * check: 0 the principal has some access, 1 none.
  */
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,32 +25,34 @@
 #include "chan/common.h"
 #include "cli.h"
 #include "cmds.h"
+#include "options.h"
 #include "registry_client.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage:\n"
-            "  %s acl plan [OPTION]...\n"
-            "  %s acl apply [OPTION]...\n"
-            "  %s acl status [OPTION]...\n"
-            "  %s acl check PRINCIPAL [--as-of DATE] [OPTION]...\n\n"
-            "Kafka admission through a registry: the ACL plan the registry computes from\n"
-            "the registered consumers and producers against the broker's ACLs, applying\n"
-            "it now, the reconciler's status, and what one principal may read and write.\n\n"
-            "Options:\n"
-            "  -r, --registry URL      registry to ask (default: $%s)\n"
-            "      --token TOKEN       bearer token (default: $%s)\n"
-            "      --timeout SECONDS   give up after SECONDS (default: 30)\n"
-            "      --as-of DATE        check: judge retirement on DATE (YYYY-MM-DD)\n"
-            "  -f, --format FORMAT     text (default) or json (the server's JSON)\n"
-            "  -h, --help              show this help and exit\n\n"
-            "Exit status: plan: 0 no changes, 1 changes, 3 registry or broker unreachable;\n"
-            "apply: 0 applied, 1 refused, 3 failed; check: 0 some access, 1 none;\n"
-            "2 usage error.\n",
-            cli_progname, cli_progname, cli_progname, cli_progname, CLI_REGISTRY_URL_ENV,
-            CLI_REGISTRY_TOKEN_ENV);
-}
+typedef struct acl_opts {
+    const char *as_of;
+} acl_opts;
+
+static const cli_opt_spec opt_specs[] = {
+    {"as-of", 0, "DATE", "check: judge retirement on DATE (YYYY-MM-DD)", offsetof(acl_opts, as_of)},
+};
+
+static const cli_cmd_spec spec = {
+    .name = "acl",
+    .usage = "plan [OPTION]...\n"
+             "apply [OPTION]...\n"
+             "status [OPTION]...\n"
+             "check PRINCIPAL [--as-of DATE] [OPTION]...",
+    .description = "Kafka admission through a registry: the ACL plan the registry computes from\n"
+                   "the registered consumers and producers against the broker's ACLs, applying\n"
+                   "it now, the reconciler's status, and what one principal may read and write.\n"
+                   "--format json prints the server's JSON.",
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON,
+    .registry = "registry to ask (default: $" CLI_REGISTRY_URL_ENV ")",
+    .exit_status = "plan: 0 no changes, 1 changes, 3 registry or broker unreachable;\n"
+                   "apply: 0 applied, 1 refused, 3 failed; check: 0 some access, 1 none;\n"
+                   "2 usage error.",
+};
 
 /* A string member for text output, control characters replaced ("-" when missing). */
 static char *member_text(const json_t *obj, const char *key)
@@ -330,62 +332,29 @@ cleanup:
 
 int cmd_acl(int argc, char **argv)
 {
-    enum { OPT_TOKEN = 256, OPT_TIMEOUT, OPT_AS_OF };
-    static const struct option longopts[] = {
-        {"registry", required_argument, NULL, 'r'},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"as-of", required_argument, NULL, OPT_AS_OF},
-        {"format", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *url = NULL, *token = NULL, *timeout = NULL, *as_of = NULL, *what;
-    cli_format format = CLI_FORMAT_TEXT;
-    chan_error err = CHAN_ERROR_INIT;
+    acl_opts o = {NULL};
+    const char *as_of, *what, *principal = NULL;
     cli_registry *reg = NULL;
-    int c, rc, nargs;
+    cli_args args;
+    int rc, nargs;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "r:f:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            url = optarg;
-            break;
-        case OPT_TOKEN:
-            token = optarg;
-            break;
-        case OPT_TIMEOUT:
-            timeout = optarg;
-            break;
-        case OPT_AS_OF:
-            as_of = optarg;
-            break;
-        case 'f':
-            if (cli_format_parse(&format, "acl", optarg,
-                                 1u << CLI_FORMAT_TEXT | 1u << CLI_FORMAT_JSON) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("acl", "invalid option");
-        }
-    }
-    if (optind >= argc)
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
+        return args.exit;
+    as_of = o.as_of;
+    if (cli_args_count(&args) == 0)
         return cli_usage_error("acl", "missing what to do (plan, apply, status or check)");
-    what = argv[optind];
-    nargs = argc - optind - 1;
+    what = cli_args_operand(&args, 0);
+    nargs = cli_args_count(&args) - 1;
     if (strcmp(what, "check") == 0) {
         if (nargs != 1)
             return cli_usage_error("acl", nargs < 1 ? "missing the principal (e.g. User:billing)"
                                                     : "too many arguments");
-        if (argv[optind + 1][0] == '\0' || strchr(argv[optind + 1], ':') == NULL)
+        principal = cli_args_operand(&args, 1);
+        if (principal[0] == '\0' || strchr(principal, ':') == NULL)
             return cli_usage_error("acl",
                                    "\"%s\" is not a principal: expected Type:name, e.g. "
                                    "User:billing",
-                                   argv[optind + 1]);
+                                   principal);
     } else if (strcmp(what, "plan") == 0 || strcmp(what, "apply") == 0 ||
                strcmp(what, "status") == 0) {
         if (nargs != 0)
@@ -397,18 +366,16 @@ int cmd_acl(int argc, char **argv)
             "acl", "unknown action \"%s\" (expected plan, apply, status or check)", what);
     }
 
-    if (cli_registry_open(&reg, url, token, timeout, &err) < 0) {
-        cli_error_print(&err);
-        return err.code == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
-    }
+    if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
+        return rc;
     if (strcmp(what, "plan") == 0)
-        rc = acl_plan(reg, format);
+        rc = acl_plan(reg, args.format);
     else if (strcmp(what, "apply") == 0)
-        rc = acl_apply(reg, format);
+        rc = acl_apply(reg, args.format);
     else if (strcmp(what, "status") == 0)
-        rc = acl_status(reg, format);
+        rc = acl_status(reg, args.format);
     else
-        rc = acl_check(reg, argv[optind + 1], as_of, format);
+        rc = acl_check(reg, principal, as_of, args.format);
     cli_registry_free(reg);
     return rc;
 }

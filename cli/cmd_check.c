@@ -31,9 +31,9 @@
  * error, 3 registry unreachable or failing.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,56 +47,49 @@
 #include "cli.h"
 #include "cmds.h"
 #include "contract_files.h"
+#include "options.h"
 #include "registry_client.h"
 
 #define CMD_NAME "check"
 
-enum {
-    OPT_FORMAT = 'f',
-    OPT_HELP = 'h',
-    OPT_REGISTRY = 'r',
-    OPT_TOKEN = 256,
-    OPT_TIMEOUT,
-    OPT_SCHEMAS,
-    OPT_MIN_SCHEMA,
-    OPT_MIN_CONSUMER,
-    OPT_MIN_ACL,
-    OPT_REQUIRE_ACL,
-};
-
-static const cli_opt_spec opt_specs[] = {
-    {"registry", required_argument, OPT_REGISTRY, "URL",
-     "registry to check against (default: $" CLI_REGISTRY_URL_ENV "; none: offline)"},
-    {"token", required_argument, OPT_TOKEN, "TOKEN",
-     "bearer token (default: $" CLI_REGISTRY_TOKEN_ENV ")"},
-    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
-     "give up on a registry request after SECONDS (default: 30)"},
-    {"schemas", required_argument, OPT_SCHEMAS, "DIR",
-     "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)"},
-    {"min-schema-rate", required_argument, OPT_MIN_SCHEMA, "RATE",
-     "lowest schema registration rate, 0..1 (default: 1.0)"},
-    {"min-consumer-completeness", required_argument, OPT_MIN_CONSUMER, "RATE",
-     "lowest consumer registration completeness, 0..1 (default: 1.0)"},
-    {"min-acl-coverage", required_argument, OPT_MIN_ACL, "RATE",
-     "lowest ACL coverage, 0..1 (default: 0.95)"},
-    {"require-acl-coverage", no_argument, OPT_REQUIRE_ACL, NULL,
-     "fail when ACL coverage cannot be measured"},
-    {"format", required_argument, OPT_FORMAT, "FORMAT",
-     "output format: text (default), json, junit"},
-    {"help", no_argument, OPT_HELP, NULL, "show this help and exit"},
-};
-
 typedef struct check_opts {
     cli_format format;
-    const char *registry;
-    const char *token;
-    const char *timeout;
     const char *schema_root;
-    double min_schema;
-    double min_consumer;
-    double min_acl;
+    const char *min_schema;
+    const char *min_consumer;
+    const char *min_acl;
     bool require_acl;
 } check_opts;
+
+static const cli_opt_spec opt_specs[] = {
+    {"schemas", 0, "DIR", "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)",
+     offsetof(check_opts, schema_root)},
+    {"min-schema-rate", 0, "RATE", "lowest schema registration rate, 0..1 (default: 1.0)",
+     offsetof(check_opts, min_schema)},
+    {"min-consumer-completeness", 0, "RATE",
+     "lowest consumer registration completeness, 0..1 (default: 1.0)",
+     offsetof(check_opts, min_consumer)},
+    {"min-acl-coverage", 0, "RATE", "lowest ACL coverage, 0..1 (default: 0.95)",
+     offsetof(check_opts, min_acl)},
+    {"require-acl-coverage", 0, NULL, "fail when ACL coverage cannot be measured",
+     offsetof(check_opts, require_acl)},
+};
+
+static const cli_cmd_spec spec = {
+    .name = CMD_NAME,
+    .usage = "[OPTION]... [PATH]...",
+    .description = "Measure the health of the contracts against a registry: the share of channels\n"
+                   "whose schema versions are registered, of declared consumers registered with\n"
+                   "the same fields, and of principals whose Kafka ACLs are in place.  Without a\n"
+                   "registry, measure what the contracts alone tell (offline).  PATH is a\n"
+                   "contract file or a directory searched for *.yaml and *.yml\n"
+                   "(default: " CLI_DEFAULT_CONTRACT_DIR ").",
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON | (1u << CLI_FORMAT_JUNIT),
+    .registry = "registry to check against (default: $" CLI_REGISTRY_URL_ENV "; none: offline)",
+    .exit_status = "0 every rate reaches its threshold, 1 a rate is below its\n"
+                   "threshold, 2 usage error, 3 registry unreachable.",
+};
 
 /* One measured rate. */
 typedef struct metric {
@@ -111,23 +104,6 @@ typedef struct metric {
     json_t *failing; /* strings: the failing channels, consumers or principals */
     char note[256];  /* why it is not measured, or how it was measured */
 } metric;
-
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: %s " CMD_NAME " [OPTION]... [PATH]...\n\n"
-            "Measure the health of the contracts against a registry: the share of channels\n"
-            "whose schema versions are registered, of declared consumers registered with\n"
-            "the same fields, and of principals whose Kafka ACLs are in place.  Without a\n"
-            "registry, measure what the contracts alone tell (offline).  PATH is a\n"
-            "contract file or a directory searched for *.yaml and *.yml (default:\n"
-            "%s).\n\n"
-            "Options:\n",
-            cli_progname, CLI_DEFAULT_CONTRACT_DIR);
-    cli_opt_usage(out, opt_specs, CHAN_ARRAY_SIZE(opt_specs), 34);
-    fprintf(out, "\nExit status: 0 every rate reaches its threshold, 1 a rate is below its\n"
-                 "threshold, 2 usage error, 3 registry unreachable.\n");
-}
 
 /* ------------------------------------------------------------------ */
 /* Metrics                                                             */
@@ -671,12 +647,17 @@ static void print_junit(metric *const *metrics, size_t n, const char *registry)
 /* Command                                                             */
 /* ------------------------------------------------------------------ */
 
-/* A rate flag: a number from 0 to 1.  Returns 0 or prints a usage error. */
+/*
+ * A rate option: a number from 0 to 1; NULL (not given) leaves *out alone.
+ * Returns 0 or prints a usage error.
+ */
 static int parse_rate(double *out, const char *flag, const char *value)
 {
     char *end;
     double v;
 
+    if (value == NULL)
+        return 0;
     errno = 0;
     v = strtod(value, &end);
     if (errno != 0 || end == value || *end != '\0' || !(v >= 0.0 && v <= 1.0))
@@ -686,67 +667,9 @@ static int parse_rate(double *out, const char *flag, const char *value)
     return 0;
 }
 
-static int parse_args(check_opts *o, int *out_first, int argc, char **argv)
-{
-    struct option longopts[CHAN_ARRAY_SIZE(opt_specs) + 1];
-    char shortopts[2 * CHAN_ARRAY_SIZE(opt_specs) + 2];
-    int c;
-
-    cli_opt_build(longopts, shortopts, opt_specs, CHAN_ARRAY_SIZE(opt_specs));
-
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_FORMAT:
-            if (cli_format_parse(&o->format, CMD_NAME, optarg,
-                                 (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON) |
-                                     (1u << CLI_FORMAT_JUNIT)) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_REGISTRY:
-            o->registry = optarg;
-            break;
-        case OPT_TOKEN:
-            o->token = optarg;
-            break;
-        case OPT_TIMEOUT:
-            o->timeout = optarg;
-            break;
-        case OPT_SCHEMAS:
-            o->schema_root = optarg;
-            break;
-        case OPT_MIN_SCHEMA:
-            if (parse_rate(&o->min_schema, "min-schema-rate", optarg) != 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_MIN_CONSUMER:
-            if (parse_rate(&o->min_consumer, "min-consumer-completeness", optarg) != 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_MIN_ACL:
-            if (parse_rate(&o->min_acl, "min-acl-coverage", optarg) != 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_REQUIRE_ACL:
-            o->require_acl = true;
-            break;
-        case OPT_HELP:
-            usage(stdout);
-            return -1;
-        case ':':
-            return cli_usage_error(CMD_NAME, "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error(CMD_NAME, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    *out_first = optind;
-    return 0;
-}
-
 int cmd_check(int argc, char **argv)
 {
-    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, 1.0, 1.0, 0.95, false};
+    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, false};
     metric schema = {
         .id = "schema_registration_rate", .title = "schema registration rate", .unit = "channels"};
     metric consumers = {.id = "consumer_registration_completeness",
@@ -759,24 +682,29 @@ int cmd_check(int argc, char **argv)
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
     loaded *contracts = NULL;
+    cli_args args;
     const char *env_url = getenv(CLI_REGISTRY_URL_ENV);
     bool online;
     size_t i;
-    int first = 0, rc, error;
+    int rc, error;
 
     schema.failing = json_array();
     consumers.failing = json_array();
     acl.failing = json_array();
-    rc = parse_args(&o, &first, argc, argv);
-    if (rc < 0) {
-        rc = CLI_EXIT_OK; /* --help */
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT) {
+        rc = args.exit;
         goto cleanup;
     }
-    if (rc != 0)
+    o.format = args.format;
+    schema.threshold = 1.0;
+    consumers.threshold = 1.0;
+    acl.threshold = 0.95;
+    if (parse_rate(&schema.threshold, "min-schema-rate", o.min_schema) != 0 ||
+        parse_rate(&consumers.threshold, "min-consumer-completeness", o.min_consumer) != 0 ||
+        parse_rate(&acl.threshold, "min-acl-coverage", o.min_acl) != 0) {
+        rc = CLI_EXIT_USAGE;
         goto cleanup;
-    schema.threshold = o.min_schema;
-    consumers.threshold = o.min_consumer;
-    acl.threshold = o.min_acl;
+    }
     acl.required = o.require_acl;
     if (o.schema_root) {
         struct stat st;
@@ -786,22 +714,11 @@ int cmd_check(int argc, char **argv)
             goto cleanup;
         }
     }
-    online = (o.registry && *o.registry) || (env_url && *env_url);
-    if (online && cli_registry_open(&reg, o.registry, o.token, o.timeout, &err) < 0) {
-        cli_error_print(&err);
-        rc = CLI_EXIT_USAGE;
+    online = (args.conn.registry && *args.conn.registry) || (env_url && *env_url);
+    if (online && (rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
-    }
-    if (cli_collect_contract_files(&files, argv + first, argc - first, &err) < 0) {
-        cli_error_print(&err);
-        rc = CLI_EXIT_USAGE;
+    if ((rc = cli_args_contract_files(&files, &args, true)) != CLI_EXIT_OK)
         goto cleanup;
-    }
-    if (files.count == 0) {
-        cli_error("no contract files (*.yaml, *.yml) found");
-        rc = CLI_EXIT_USAGE;
-        goto cleanup;
-    }
 
     lopts.schema_root = o.schema_root;
     contracts = chan_xcalloc(files.count, sizeof(*contracts));

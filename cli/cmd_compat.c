@@ -7,7 +7,7 @@
  *
  * Exit status: 0 compatible, 1 incompatible, 2 invalid schema or usage.
  */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,30 +18,36 @@
 #include "chan/common.h"
 #include "cli.h"
 #include "cmds.h"
+#include "options.h"
 
 /** Largest schema file accepted. */
 #define COMPAT_MAX_SCHEMA_SIZE (16u * 1024u * 1024u)
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: %s compat [OPTION]... NEW.avsc OLD.avsc [OLDER.avsc]...\n"
-            "\n"
-            "Check that a new Avro schema may replace the earlier versions under a\n"
-            "compatibility mode.  Earlier versions are given most recent first;\n"
-            "non-transitive modes use OLD.avsc only.\n"
-            "\n"
-            "Options:\n"
-            "  -m, --mode MODE        BACKWARD (default), BACKWARD_TRANSITIVE, FORWARD,\n"
-            "                         FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE\n"
-            "  -f, --format FORMAT    text (default) or json\n"
-            "      --no-removal-rule  do not require removed fields to have been deprecated\n"
-            "                         with a default in OLD.avsc\n"
-            "  -h, --help             show this help and exit\n"
-            "\n"
-            "Exit status: 0 compatible, 1 incompatible, 2 invalid schema or usage error.\n",
-            cli_progname);
-}
+typedef struct compat_opts {
+    const char *mode;
+    bool no_removal_rule;
+} compat_opts;
+
+static const cli_opt_spec opt_specs[] = {
+    {"mode", 'm', "MODE",
+     "BACKWARD (default), BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, "
+     "FULL_TRANSITIVE or NONE",
+     offsetof(compat_opts, mode)},
+    {"no-removal-rule", 0, NULL,
+     "do not require removed fields to have been deprecated with a default in OLD.avsc",
+     offsetof(compat_opts, no_removal_rule)},
+};
+
+static const cli_cmd_spec spec = {
+    .name = "compat",
+    .usage = "[OPTION]... NEW.avsc OLD.avsc [OLDER.avsc]...",
+    .description = "Check that a new Avro schema may replace the earlier versions under a\n"
+                   "compatibility mode.  Earlier versions are given most recent first;\n"
+                   "non-transitive modes use OLD.avsc only.",
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON,
+    .exit_status = "0 compatible, 1 incompatible, 2 invalid schema or usage error.",
+};
 
 /* One issue with the file it was found against and the rule that found it. */
 typedef struct found {
@@ -129,55 +135,30 @@ cleanup:
 
 int cmd_compat(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"mode", required_argument, NULL, 'm'},
-        {"format", required_argument, NULL, 'f'},
-        {"no-removal-rule", no_argument, NULL, 'R'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     chan_compat_mode mode = CHAN_COMPAT_BACKWARD;
-    cli_format format = CLI_FORMAT_TEXT;
     bool removal_rule = true;
     chan_avro_schema **schemas = NULL;
     chan_compat_report *report = NULL, *removals = NULL;
     found *issues = NULL;
     size_t n_files = 0, n_issues = 0, n_checked, i;
     bool invalid = false;
-    int opt, rc = CLI_EXIT_OK;
+    compat_opts o = {NULL, false};
+    cli_args args;
+    int rc = CLI_EXIT_OK, first;
 
-    optind = 1;
-    opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":m:f:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'm':
-            if (chan_compat_mode_parse(&mode, optarg) < 0)
-                return cli_usage_error("compat", "unknown compatibility mode \"%s\"", optarg);
-            break;
-        case 'f':
-            if (cli_format_parse(&format, "compat", optarg,
-                                 (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON)) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case 'R':
-            removal_rule = false;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        case ':':
-            return cli_usage_error("compat", "option \"%s\" needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error("compat", "unknown option \"%s\"", argv[optind - 1]);
-        }
-    }
-    n_files = (size_t)(argc - optind);
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
+        return args.exit;
+    if (o.mode && chan_compat_mode_parse(&mode, o.mode) < 0)
+        return cli_usage_error("compat", "unknown compatibility mode \"%s\"", o.mode);
+    removal_rule = !o.no_removal_rule;
+    first = args.first;
+    n_files = (size_t)cli_args_count(&args);
     if (n_files < 2)
         return cli_usage_error("compat", "need the new schema and at least one earlier version");
 
     schemas = chan_xcalloc(n_files, sizeof(*schemas));
     for (i = 0; i < n_files; i++)
-        if (load(&schemas[i], argv[optind + (int)i]) < 0)
+        if (load(&schemas[i], argv[first + (int)i]) < 0)
             invalid = true;
     if (invalid) {
         rc = CLI_EXIT_USAGE;
@@ -197,12 +178,12 @@ int cmd_compat(int argc, char **argv)
         const chan_compat_issue *is = chan_compat_report_get(report, i);
 
         issues[n_issues].issue = is;
-        issues[n_issues].against = argv[optind + 1 + is->version_index];
+        issues[n_issues].against = argv[first + 1 + is->version_index];
         issues[n_issues++].rule = "compatibility";
     }
     for (i = 0; i < chan_compat_report_count(removals); i++) {
         issues[n_issues].issue = chan_compat_report_get(removals, i);
-        issues[n_issues].against = argv[optind + 1];
+        issues[n_issues].against = argv[first + 1];
         issues[n_issues++].rule = "removal";
     }
 
@@ -211,13 +192,13 @@ int cmd_compat(int argc, char **argv)
                    mode == CHAN_COMPAT_FORWARD_TRANSITIVE || mode == CHAN_COMPAT_FULL_TRANSITIVE)
                     ? n_files - 1
                     : 1;
-    if (format == CLI_FORMAT_JSON) {
-        if (print_json(argv[optind], mode, issues, n_issues, argv + optind + 1, n_checked) < 0) {
+    if (args.format == CLI_FORMAT_JSON) {
+        if (print_json(argv[first], mode, issues, n_issues, argv + first + 1, n_checked) < 0) {
             rc = CLI_EXIT_RUNTIME;
             goto cleanup;
         }
     } else {
-        print_text(argv[optind], mode, issues, n_issues, n_checked);
+        print_text(argv[first], mode, issues, n_issues, n_checked);
     }
     rc = n_issues ? CLI_EXIT_FAILED : CLI_EXIT_OK;
 

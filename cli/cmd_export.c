@@ -13,9 +13,9 @@
  * consumers and producers of live channels appear.  The result goes to
  * stdout: YAML for kubectl apply, a shell script for sh.
  */
-#include <getopt.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,44 +25,61 @@
 #include "chan/model.h"
 #include "cli.h"
 #include "cmds.h"
+#include "options.h"
 #include "registry_client.h"
 
 #define DEFAULT_CLUSTER           "my-cluster"
-#define DEFAULT_AVG_MESSAGE_BYTES 1024.0
+#define DEFAULT_AVG_MESSAGE_BYTES 1024
+#define STR_(x)                   #x
+#define STR(x)                    STR_(x)
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage:\n"
-            "  %s export strimzi [--cluster NAME] [--namespace NS] [OPTION]...\n"
-            "  %s export kafka-configs --bootstrap-server HOST:PORT [--command-config FILE] "
-            "[OPTION]...\n\n"
-            "Export the Kafka admission state of a registry: one Strimzi KafkaUser per\n"
-            "registered principal (SCRAM-SHA-512 authentication, its ACLs and a consumer\n"
-            "byte rate quota from its registered peak rate), or the same as kafka-acls.sh\n"
-            "and kafka-configs.sh commands.  Only registered consumers and producers of\n"
-            "channels that are not retired get anything.\n\n"
-            "Options:\n"
-            "  -r, --registry URL            registry to read (default: $%s)\n"
-            "      --token TOKEN             bearer token (default: $%s)\n"
-            "      --timeout SECONDS         give up after SECONDS (default: 30)\n"
-            "      --cluster NAME            strimzi: the Kafka resource's name, for the\n"
-            "                                strimzi.io/cluster label (default: %s)\n"
-            "      --namespace NS            strimzi: metadata.namespace (default: none)\n"
-            "      --bootstrap-server H:P    kafka-configs: the brokers (required)\n"
-            "      --command-config FILE     kafka-configs: admin client properties file\n"
-            "      --avg-message-bytes N     average message size for quotas (default: %.0f)\n"
-            "      --headroom X              quota multiplier, at least 1 (default: 1)\n"
-            "      --as-of DATE              judge retirement on DATE (default: today, UTC)\n"
-            "  -h, --help                    show this help and exit\n\n"
-            "consumerByteRate = ceil(sum of the principal's peak_rate_msgs x avg-message-bytes\n"
-            "x headroom).\n\n"
-            "Exit status: 0 exported, 1 the registry's data or the options cannot be exported\n"
-            "(e.g. a principal that cannot be a KafkaUser), 2 usage error, 3 registry\n"
-            "unreachable or output failed.\n",
-            cli_progname, cli_progname, CLI_REGISTRY_URL_ENV, CLI_REGISTRY_TOKEN_ENV,
-            DEFAULT_CLUSTER, DEFAULT_AVG_MESSAGE_BYTES);
-}
+typedef struct export_opts {
+    const char *cluster;
+    const char *ns;
+    const char *bootstrap;
+    const char *command_config;
+    const char *avg;
+    const char *headroom;
+    const char *as_of;
+} export_opts;
+
+static const cli_opt_spec opt_specs[] = {
+    {"cluster", 0, "NAME",
+     "strimzi: the Kafka resource's name, for the strimzi.io/cluster label "
+     "(default: " DEFAULT_CLUSTER ")",
+     offsetof(export_opts, cluster)},
+    {"namespace", 0, "NS", "strimzi: metadata.namespace (default: none)",
+     offsetof(export_opts, ns)},
+    {"bootstrap-server", 0, "H:P", "kafka-configs: the brokers (required)",
+     offsetof(export_opts, bootstrap)},
+    {"command-config", 0, "FILE", "kafka-configs: admin client properties file",
+     offsetof(export_opts, command_config)},
+    {"avg-message-bytes", 0, "N",
+     "average message size for quotas (default: " STR(DEFAULT_AVG_MESSAGE_BYTES) ")",
+     offsetof(export_opts, avg)},
+    {"headroom", 0, "X", "quota multiplier, at least 1 (default: 1)",
+     offsetof(export_opts, headroom)},
+    {"as-of", 0, "DATE", "judge retirement on DATE (default: today, UTC)",
+     offsetof(export_opts, as_of)},
+};
+
+static const cli_cmd_spec spec = {
+    .name = "export",
+    .usage = "strimzi [--cluster NAME] [--namespace NS] [OPTION]...\n"
+             "kafka-configs --bootstrap-server HOST:PORT [--command-config FILE] [OPTION]...",
+    .description = "Export the Kafka admission state of a registry: one Strimzi KafkaUser per\n"
+                   "registered principal (SCRAM-SHA-512 authentication, its ACLs and a consumer\n"
+                   "byte rate quota from its registered peak rate), or the same as kafka-acls.sh\n"
+                   "and kafka-configs.sh commands.  Only registered consumers and producers of\n"
+                   "channels that are not retired get anything.",
+    CLI_CMD_OPTS(opt_specs),
+    .registry = "registry to read (default: $" CLI_REGISTRY_URL_ENV ")",
+    .notes = "consumerByteRate = ceil(sum of the principal's peak_rate_msgs x avg-message-bytes\n"
+             "x headroom).",
+    .exit_status = "0 exported, 1 the registry's data or the options cannot be exported\n"
+                   "(e.g. a principal that cannot be a KafkaUser), 2 usage error, 3 registry\n"
+                   "unreachable or output failed.",
+};
 
 /* A finite number > min_exclusive (or >= min_inclusive), from text. */
 static int parse_number(double *out, const char *text, double min, bool inclusive)
@@ -130,33 +147,9 @@ cleanup:
 
 int cmd_export(int argc, char **argv)
 {
-    enum {
-        OPT_TOKEN = 256,
-        OPT_TIMEOUT,
-        OPT_CLUSTER,
-        OPT_NAMESPACE,
-        OPT_BOOTSTRAP,
-        OPT_COMMAND_CONFIG,
-        OPT_AVG,
-        OPT_HEADROOM,
-        OPT_AS_OF
-    };
-    static const struct option longopts[] = {
-        {"registry", required_argument, NULL, 'r'},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"cluster", required_argument, NULL, OPT_CLUSTER},
-        {"namespace", required_argument, NULL, OPT_NAMESPACE},
-        {"bootstrap-server", required_argument, NULL, OPT_BOOTSTRAP},
-        {"command-config", required_argument, NULL, OPT_COMMAND_CONFIG},
-        {"avg-message-bytes", required_argument, NULL, OPT_AVG},
-        {"headroom", required_argument, NULL, OPT_HEADROOM},
-        {"as-of", required_argument, NULL, OPT_AS_OF},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *url = NULL, *token = NULL, *timeout = NULL, *cluster = NULL, *ns = NULL,
-               *bootstrap = NULL, *command_config = NULL, *as_of = NULL, *what;
+    export_opts o = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    const char *cluster, *ns, *bootstrap, *command_config, *as_of, *what;
+    cli_args args;
     chan_acl_export_options opts = CHAN_ACL_EXPORT_OPTIONS_INIT;
     double avg = DEFAULT_AVG_MESSAGE_BYTES, headroom = 1.0;
     chan_channel_record **channels = NULL;
@@ -166,58 +159,26 @@ int cmd_export(int argc, char **argv)
     char *text = NULL;
     size_t n = 0;
     bool strimzi;
-    int c, rc = CLI_EXIT_OK;
+    int rc = CLI_EXIT_OK;
 
-    while ((c = getopt_long(argc, argv, "r:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            url = optarg;
-            break;
-        case OPT_TOKEN:
-            token = optarg;
-            break;
-        case OPT_TIMEOUT:
-            timeout = optarg;
-            break;
-        case OPT_CLUSTER:
-            cluster = optarg;
-            break;
-        case OPT_NAMESPACE:
-            ns = optarg;
-            break;
-        case OPT_BOOTSTRAP:
-            bootstrap = optarg;
-            break;
-        case OPT_COMMAND_CONFIG:
-            command_config = optarg;
-            break;
-        case OPT_AVG:
-            if (parse_number(&avg, optarg, 0.0, false) < 0)
-                return cli_usage_error(
-                    "export", "--avg-message-bytes must be a number above 0, got \"%s\"", optarg);
-            break;
-        case OPT_HEADROOM:
-            if (parse_number(&headroom, optarg, 1.0, true) < 0)
-                return cli_usage_error("export",
-                                       "--headroom must be a number of at least 1, got "
-                                       "\"%s\"",
-                                       optarg);
-            break;
-        case OPT_AS_OF:
-            as_of = optarg;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("export", "invalid option");
-        }
-    }
-    if (optind >= argc)
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
+        return args.exit;
+    cluster = o.cluster;
+    ns = o.ns;
+    bootstrap = o.bootstrap;
+    command_config = o.command_config;
+    as_of = o.as_of;
+    if (o.avg && parse_number(&avg, o.avg, 0.0, false) < 0)
+        return cli_usage_error("export", "--avg-message-bytes must be a number above 0, got \"%s\"",
+                               o.avg);
+    if (o.headroom && parse_number(&headroom, o.headroom, 1.0, true) < 0)
+        return cli_usage_error("export", "--headroom must be a number of at least 1, got \"%s\"",
+                               o.headroom);
+    if (cli_args_count(&args) == 0)
         return cli_usage_error("export", "missing what to export (strimzi or kafka-configs)");
-    if (argc - optind > 1)
+    if (cli_args_count(&args) > 1)
         return cli_usage_error("export", "too many arguments");
-    what = argv[optind];
+    what = cli_args_operand(&args, 0);
     if (strcmp(what, "strimzi") == 0) {
         strimzi = true;
         if (bootstrap || command_config)
@@ -243,10 +204,8 @@ int cmd_export(int argc, char **argv)
                                    as_of);
     }
 
-    if (cli_registry_open(&reg, url, token, timeout, &err) < 0) {
-        cli_error_print(&err);
-        return err.code == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
-    }
+    if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
+        return rc;
     if (cli_registry_request(&doc, NULL, reg, "GET", "/v1/channels", NULL, &err) < 0 ||
         channels_from_json(&channels, &n, doc, &err) < 0) {
         cli_error_print(&err);

@@ -9,7 +9,7 @@
  * Text output is a key/value view meant for people; --format json prints the
  * server's JSON unchanged (indented) for scripts.
  */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,27 +17,30 @@
 #include "chan/common.h"
 #include "cli.h"
 #include "cmds.h"
+#include "options.h"
 #include "registry_client.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage:\n"
-            "  %s get channel NAME [OPTION]...\n"
-            "  %s get subject SUBJECT [--version V|latest] [OPTION]...\n"
-            "  %s get schema ID [OPTION]...\n\n"
-            "Show one channel, one version of a subject or one schema of a registry.\n\n"
-            "Options:\n"
-            "  -r, --registry URL     registry to ask (default: $%s)\n"
-            "      --token TOKEN      bearer token (default: $%s)\n"
-            "      --timeout SECONDS  give up after SECONDS (default: 30)\n"
-            "      --version V        subject version number or \"latest\" (default: latest)\n"
-            "  -f, --format FORMAT    text (default) or json (the server's JSON)\n"
-            "  -h, --help             show this help and exit\n\n"
-            "Exit status: 0 shown, 1 not found, 2 usage error, 3 registry unreachable or "
-            "failed.\n",
-            cli_progname, cli_progname, cli_progname, CLI_REGISTRY_URL_ENV, CLI_REGISTRY_TOKEN_ENV);
-}
+typedef struct get_opts {
+    const char *version;
+} get_opts;
+
+static const cli_opt_spec opt_specs[] = {
+    {"version", 0, "V", "get subject: version number or \"latest\" (default: latest)",
+     offsetof(get_opts, version)},
+};
+
+static const cli_cmd_spec spec = {
+    .name = "get",
+    .usage = "channel NAME [OPTION]...\n"
+             "subject SUBJECT [--version V|latest] [OPTION]...\n"
+             "schema ID [OPTION]...",
+    .description = "Show one channel, one version of a subject or one schema of a registry.\n"
+                   "--format json prints the server's JSON.",
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON,
+    .registry = "registry to ask (default: $" CLI_REGISTRY_URL_ENV ")",
+    .exit_status = "0 shown, 1 not found, 2 usage error, 3 registry unreachable or failed.",
+};
 
 /* Width of the key column of the key/value view, indentation included. */
 #define KEY_WIDTH 20
@@ -257,54 +260,22 @@ cleanup:
 
 int cmd_get(int argc, char **argv)
 {
-    enum { OPT_TOKEN = 256, OPT_TIMEOUT, OPT_VERSION };
-    static const struct option longopts[] = {
-        {"registry", required_argument, NULL, 'r'},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"version", required_argument, NULL, OPT_VERSION},
-        {"format", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *url = NULL, *token = NULL, *timeout = NULL, *version = NULL, *what, *arg;
-    cli_format format = CLI_FORMAT_TEXT;
+    get_opts o = {NULL};
+    const char *version, *what, *arg;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
+    cli_args args;
     int64_t number;
-    int c, rc = CLI_EXIT_OK, error;
+    int rc = CLI_EXIT_OK, error;
 
-    while ((c = getopt_long(argc, argv, "r:f:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            url = optarg;
-            break;
-        case OPT_TOKEN:
-            token = optarg;
-            break;
-        case OPT_TIMEOUT:
-            timeout = optarg;
-            break;
-        case OPT_VERSION:
-            version = optarg;
-            break;
-        case 'f':
-            if (cli_format_parse(&format, "get", optarg,
-                                 1u << CLI_FORMAT_TEXT | 1u << CLI_FORMAT_JSON) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("get", "invalid option");
-        }
-    }
-    if (argc - optind != 2)
-        return cli_usage_error("get", argc - optind < 2 ? "missing what to get and its name"
-                                                        : "too many arguments");
-    what = argv[optind];
-    arg = argv[optind + 1];
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
+        return args.exit;
+    version = o.version;
+    if (cli_args_count(&args) != 2)
+        return cli_usage_error("get", cli_args_count(&args) < 2 ? "missing what to get and its name"
+                                                                : "too many arguments");
+    what = cli_args_operand(&args, 0);
+    arg = cli_args_operand(&args, 1);
     if (arg[0] == '\0')
         return cli_usage_error("get", "empty name");
     if (strcmp(what, "channel") != 0 && strcmp(what, "subject") != 0 && strcmp(what, "schema") != 0)
@@ -319,16 +290,14 @@ int cmd_get(int argc, char **argv)
     if (strcmp(what, "schema") == 0 && chan_parse_int64(&number, arg, 0, 0x7fffffff) < 0)
         return cli_usage_error("get", "invalid schema id \"%s\" (expected a number)", arg);
 
-    if ((error = cli_registry_open(&reg, url, token, timeout, &err)) < 0) {
-        cli_error_print(&err);
-        return error == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
-    }
+    if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
+        return rc;
     if (strcmp(what, "channel") == 0)
-        error = get_channel(reg, arg, format, &err);
+        error = get_channel(reg, arg, args.format, &err);
     else if (strcmp(what, "subject") == 0)
-        error = get_subject(reg, arg, version ? version : "latest", format, &err);
+        error = get_subject(reg, arg, version ? version : "latest", args.format, &err);
     else
-        error = get_schema(reg, arg, format, &err);
+        error = get_schema(reg, arg, args.format, &err);
     if (error < 0) {
         cli_error_print(&err);
         rc = cli_registry_exit_code(error);

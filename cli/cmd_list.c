@@ -9,7 +9,7 @@
  * The default output is a table with aligned columns; --format json prints
  * the server's JSON unchanged (indented).
  */
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,32 +17,40 @@
 #include "chan/common.h"
 #include "cli.h"
 #include "cmds.h"
+#include "options.h"
 #include "registry_client.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage:\n"
-            "  %s list channels [--owner-team TEAM] [--maintainer EMAIL] "
-            "[--deprecated|--active] [OPTION]...\n"
-            "  %s list consumers CHANNEL [OPTION]...\n"
-            "  %s list subjects [OPTION]...\n\n"
-            "List the channels, the consumers of one channel, or the schema subjects of a\n"
-            "registry.\n\n"
-            "Options:\n"
-            "  -r, --registry URL      registry to ask (default: $%s)\n"
-            "      --token TOKEN       bearer token (default: $%s)\n"
-            "      --timeout SECONDS   give up after SECONDS (default: 30)\n"
-            "      --owner-team TEAM   channels owned by TEAM only\n"
-            "      --maintainer EMAIL  channels maintained by EMAIL only\n"
-            "      --deprecated        channels past their deprecation date only\n"
-            "      --active            channels not deprecated only\n"
-            "  -f, --format FORMAT     table (default) or json (the server's JSON)\n"
-            "  -h, --help              show this help and exit\n\n"
-            "Exit status: 0 listed, 1 channel not found, 2 usage error, 3 registry unreachable "
-            "or failed.\n",
-            cli_progname, cli_progname, cli_progname, CLI_REGISTRY_URL_ENV, CLI_REGISTRY_TOKEN_ENV);
-}
+typedef struct list_opts {
+    const char *owner_team;
+    const char *maintainer;
+    bool deprecated;
+    bool active;
+} list_opts;
+
+static const cli_opt_spec opt_specs[] = {
+    {"owner-team", 0, "TEAM", "channels owned by TEAM only", offsetof(list_opts, owner_team)},
+    {"maintainer", 0, "EMAIL", "channels maintained by EMAIL only",
+     offsetof(list_opts, maintainer)},
+    {"deprecated", 0, NULL, "channels past their deprecation date only",
+     offsetof(list_opts, deprecated)},
+    {"active", 0, NULL, "channels not deprecated only", offsetof(list_opts, active)},
+};
+
+static const cli_cmd_spec spec = {
+    .name = "list",
+    .usage = "channels [--owner-team TEAM] [--maintainer EMAIL] [--deprecated|--active] "
+             "[OPTION]...\n"
+             "consumers CHANNEL [OPTION]...\n"
+             "subjects [OPTION]...",
+    .description = "List the channels, the consumers of one channel, or the schema subjects of a\n"
+                   "registry.  --format json prints the server's JSON.",
+    CLI_CMD_OPTS(opt_specs),
+    .formats = (1u << CLI_FORMAT_TABLE) | (1u << CLI_FORMAT_JSON),
+    .format_default = CLI_FORMAT_TABLE,
+    .registry = "registry to ask (default: $" CLI_REGISTRY_URL_ENV ")",
+    .exit_status = "0 listed, 1 channel not found, 2 usage error, 3 registry unreachable\n"
+                   "or failed.",
+};
 
 /* ------------------------------------------------------------------ */
 /* Aligned tables                                                       */
@@ -281,83 +289,32 @@ cleanup:
 
 int cmd_list(int argc, char **argv)
 {
-    enum {
-        OPT_TOKEN = 256,
-        OPT_TIMEOUT,
-        OPT_OWNER_TEAM,
-        OPT_MAINTAINER,
-        OPT_DEPRECATED,
-        OPT_ACTIVE
-    };
-    static const struct option longopts[] = {
-        {"registry", required_argument, NULL, 'r'},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"owner-team", required_argument, NULL, OPT_OWNER_TEAM},
-        {"maintainer", required_argument, NULL, OPT_MAINTAINER},
-        {"deprecated", no_argument, NULL, OPT_DEPRECATED},
-        {"active", no_argument, NULL, OPT_ACTIVE},
-        {"format", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *url = NULL, *token = NULL, *timeout = NULL, *owner_team = NULL, *maintainer = NULL,
-               *what;
-    cli_format format = CLI_FORMAT_TABLE;
+    list_opts o = {NULL, NULL, false, false};
+    const char *what;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
-    int deprecated = -1, c, rc = CLI_EXIT_OK, error;
-    bool filters = false;
+    cli_args args;
+    int deprecated, n, rc = CLI_EXIT_OK, error;
+    bool filters;
 
-    while ((c = getopt_long(argc, argv, "r:f:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            url = optarg;
-            break;
-        case OPT_TOKEN:
-            token = optarg;
-            break;
-        case OPT_TIMEOUT:
-            timeout = optarg;
-            break;
-        case OPT_OWNER_TEAM:
-            owner_team = optarg;
-            filters = true;
-            break;
-        case OPT_MAINTAINER:
-            maintainer = optarg;
-            filters = true;
-            break;
-        case OPT_DEPRECATED:
-        case OPT_ACTIVE:
-            if (deprecated >= 0 && deprecated != (c == OPT_DEPRECATED))
-                return cli_usage_error("list", "--deprecated and --active exclude each other");
-            deprecated = c == OPT_DEPRECATED;
-            filters = true;
-            break;
-        case 'f':
-            if (cli_format_parse(&format, "list", optarg,
-                                 1u << CLI_FORMAT_TABLE | 1u << CLI_FORMAT_JSON) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case 'h':
-            usage(stdout);
-            return CLI_EXIT_OK;
-        default:
-            return cli_usage_error("list", "invalid option");
-        }
-    }
-    if (optind >= argc)
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
+        return args.exit;
+    if (o.deprecated && o.active)
+        return cli_usage_error("list", "--deprecated and --active exclude each other");
+    deprecated = o.deprecated ? 1 : o.active ? 0 : -1;
+    filters = o.owner_team || o.maintainer || deprecated >= 0;
+    n = cli_args_count(&args);
+    if (n == 0)
         return cli_usage_error("list", "missing what to list (channels, consumers or subjects)");
-    what = argv[optind];
+    what = cli_args_operand(&args, 0);
     if (strcmp(what, "channels") == 0 || strcmp(what, "subjects") == 0) {
-        if (argc - optind != 1)
+        if (n != 1)
             return cli_usage_error("list", "too many arguments");
     } else if (strcmp(what, "consumers") == 0) {
-        if (argc - optind != 2)
-            return cli_usage_error("list", argc - optind < 2 ? "missing the channel name"
-                                                             : "too many arguments");
-        if (argv[optind + 1][0] == '\0')
+        if (n != 2)
+            return cli_usage_error("list",
+                                   n < 2 ? "missing the channel name" : "too many arguments");
+        if (cli_args_operand(&args, 1)[0] == '\0')
             return cli_usage_error("list", "empty channel name");
     } else {
         return cli_usage_error(
@@ -367,16 +324,14 @@ int cmd_list(int argc, char **argv)
         return cli_usage_error("list", "--owner-team, --maintainer, --deprecated and --active "
                                        "apply to \"list channels\" only");
 
-    if ((error = cli_registry_open(&reg, url, token, timeout, &err)) < 0) {
-        cli_error_print(&err);
-        return error == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
-    }
+    if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
+        return rc;
     if (strcmp(what, "channels") == 0)
-        error = list_channels(reg, owner_team, maintainer, deprecated, format, &err);
+        error = list_channels(reg, o.owner_team, o.maintainer, deprecated, args.format, &err);
     else if (strcmp(what, "consumers") == 0)
-        error = list_consumers(reg, argv[optind + 1], format, &err);
+        error = list_consumers(reg, cli_args_operand(&args, 1), args.format, &err);
     else
-        error = list_subjects(reg, format, &err);
+        error = list_subjects(reg, args.format, &err);
     if (error < 0) {
         cli_error_print(&err);
         rc = cli_registry_exit_code(error);

@@ -23,7 +23,7 @@
  * being registered, and the contract is compared with the stored one.
  */
 #include <errno.h>
-#include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,31 +34,36 @@
 #include "cli.h"
 #include "cmds.h"
 #include "contract_files.h"
+#include "options.h"
 #include "registry_client.h"
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage:\n"
-            "  %s register [PATH]... --registry URL [OPTION]...\n\n"
-            "Validate contracts, then push their schema versions, compatibility modes and\n"
-            "the contracts themselves to a registry.  PATH is a contract file or a\n"
-            "directory searched for *.yaml and *.yml files (default: %s/).\n"
-            "Nothing is pushed when a contract is invalid.  Running it again changes\n"
-            "nothing.\n\n"
-            "Options:\n"
-            "  -r, --registry URL      registry to push to (default: $%s)\n"
-            "      --token TOKEN       bearer token (default: $%s)\n"
-            "      --timeout SECONDS   give up on a request after SECONDS (default: 30)\n"
-            "  -n, --dry-run           show what would change, change nothing\n"
-            "      --schema-root DIR   directory of <subject>/v<N>.avsc files (default: the\n"
-            "                          nearest schemas/ directory above each contract)\n"
-            "  -f, --format FORMAT     text (default) or json\n"
-            "  -h, --help              show this help and exit\n\n"
-            "Exit status: 0 pushed or unchanged, 1 a contract is invalid, incompatible or\n"
-            "diverged from the registry, 2 usage error, 3 registry unreachable or failed.\n",
-            cli_progname, CLI_DEFAULT_CONTRACT_DIR, CLI_REGISTRY_URL_ENV, CLI_REGISTRY_TOKEN_ENV);
-}
+typedef struct register_opts {
+    bool dry_run;
+    const char *schema_root;
+} register_opts;
+
+static const cli_opt_spec opt_specs[] = {
+    {"dry-run", 'n', NULL, "show what would change, change nothing",
+     offsetof(register_opts, dry_run)},
+    {"schema-root", 0, "DIR", "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)",
+     offsetof(register_opts, schema_root)},
+};
+
+static const cli_cmd_spec spec = {
+    .name = "register",
+    .usage = "[PATH]... --registry URL [OPTION]...",
+    .description =
+        "Validate contracts, then push their schema versions, compatibility modes and\n"
+        "the contracts themselves to a registry.  PATH is a contract file or a\n"
+        "directory searched for *.yaml and *.yml files (default: " CLI_DEFAULT_CONTRACT_DIR "/).\n"
+        "Nothing is pushed when a contract is invalid.  Running it again changes\n"
+        "nothing.",
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON,
+    .registry = "registry to push to (default: $" CLI_REGISTRY_URL_ENV ")",
+    .exit_status = "0 pushed or unchanged, 1 a contract is invalid, incompatible or\n"
+                   "diverged from the registry, 2 usage error, 3 registry unreachable or failed.",
+};
 
 /* ------------------------------------------------------------------ */
 /* Pushing one contract                                                 */
@@ -354,77 +359,29 @@ static void print_result(const json_t *result, bool dry_run)
 
 int cmd_register(int argc, char **argv)
 {
-    enum { OPT_TOKEN = 256, OPT_TIMEOUT, OPT_SCHEMA_ROOT };
-    static const struct option longopts[] = {
-        {"registry", required_argument, NULL, 'r'},
-        {"token", required_argument, NULL, OPT_TOKEN},
-        {"timeout", required_argument, NULL, OPT_TIMEOUT},
-        {"dry-run", no_argument, NULL, 'n'},
-        {"schema-root", required_argument, NULL, OPT_SCHEMA_ROOT},
-        {"format", required_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *url = NULL, *token = NULL, *timeout = NULL;
     chan_contract_load_options load_opts = CHAN_CONTRACT_LOAD_OPTIONS_INIT;
     push_options opts = {false};
-    cli_format format = CLI_FORMAT_TEXT;
     chan_error err = CHAN_ERROR_INIT;
     chan_diag_list *diags = chan_diag_list_new();
     chan_contract_set *set = chan_contract_set_new();
     cli_path_list files = CLI_PATH_LIST_INIT;
     json_t *results = json_array();
     cli_registry *reg = NULL;
-    int c, rc = CLI_EXIT_OK, error;
+    register_opts ro = {false, NULL};
+    cli_args args;
+    int rc = CLI_EXIT_OK, error;
     size_t i, n_errors;
 
-    while ((c = getopt_long(argc, argv, "r:nf:h", longopts, NULL)) != -1) {
-        switch (c) {
-        case 'r':
-            url = optarg;
-            break;
-        case OPT_TOKEN:
-            token = optarg;
-            break;
-        case OPT_TIMEOUT:
-            timeout = optarg;
-            break;
-        case 'n':
-            opts.dry_run = true;
-            break;
-        case OPT_SCHEMA_ROOT:
-            load_opts.schema_root = optarg;
-            break;
-        case 'f':
-            if (cli_format_parse(&format, "register", optarg,
-                                 1u << CLI_FORMAT_TEXT | 1u << CLI_FORMAT_JSON) < 0) {
-                rc = CLI_EXIT_USAGE;
-                goto cleanup;
-            }
-            break;
-        case 'h':
-            usage(stdout);
-            goto cleanup;
-        default:
-            rc = cli_usage_error("register", "invalid option");
-            goto cleanup;
-        }
-    }
-    if ((error = cli_registry_open(&reg, url, token, timeout, &err)) < 0) {
-        cli_error_print(&err);
-        rc = error == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
+    if (cli_args_parse(&args, &ro, &spec, argc, argv) == CLI_ARGS_EXIT) {
+        rc = args.exit;
         goto cleanup;
     }
-    if ((error = cli_collect_contract_files(&files, argv + optind, argc - optind, &err)) < 0) {
-        cli_error_print(&err);
-        rc = CLI_EXIT_USAGE;
+    opts.dry_run = ro.dry_run;
+    load_opts.schema_root = ro.schema_root;
+    if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
-    }
-    if (files.count == 0) {
-        cli_error("no contract files (*.yaml, *.yml) found");
-        rc = CLI_EXIT_USAGE;
+    if ((rc = cli_args_contract_files(&files, &args, true)) != CLI_EXIT_OK)
         goto cleanup;
-    }
 
     /* Validate everything before the first request. */
     for (i = 0; i < files.count; i++) {
@@ -469,7 +426,7 @@ int cmd_register(int argc, char **argv)
             if (err.hint[0])
                 cli_hint("%s", err.hint);
         }
-        if (format == CLI_FORMAT_TEXT)
+        if (args.format == CLI_FORMAT_TEXT)
             print_result(result, opts.dry_run);
         if (error < 0) {
             int code = cli_registry_exit_code(error);
@@ -482,7 +439,7 @@ int cmd_register(int argc, char **argv)
         }
         chan_error_clear(&err);
     }
-    if (format == CLI_FORMAT_JSON) {
+    if (args.format == CLI_FORMAT_JSON) {
         json_t *doc = json_pack("{s:b,s:s,s:O}", "dry_run", opts.dry_run, "registry",
                                 cli_registry_url(reg), "channels", results);
 

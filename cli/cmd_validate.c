@@ -17,8 +17,8 @@
  * 3 registry unreachable.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,62 +30,41 @@
 #include "chan/contract.h"
 #include "cli.h"
 #include "contract_files.h"
+#include "options.h"
 #include "registry_client.h"
 #include "cmds.h"
 
 #define CMD_NAME "validate"
-
-/* Option table: getopt_long's array and --help are both generated from it. */
-enum {
-    OPT_FORMAT = 'f',
-    OPT_HELP = 'h',
-    OPT_QUIET = 'q',
-    OPT_REGISTRY = 'r',
-    OPT_STRICT = 256,
-    OPT_SCHEMAS,
-    OPT_TOKEN,
-    OPT_TIMEOUT,
-};
-
-static const cli_opt_spec opt_specs[] = {
-    {"format", required_argument, OPT_FORMAT, "FORMAT",
-     "output format: text (default), json, junit, github"},
-    {"strict", no_argument, OPT_STRICT, NULL, "fail on warnings too (e.g. passed deprecation)"},
-    {"schemas", required_argument, OPT_SCHEMAS, "DIR",
-     "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)"},
-    {"registry", required_argument, OPT_REGISTRY, "URL",
-     "also check the versions not yet registered against this registry"},
-    {"token", required_argument, OPT_TOKEN, "TOKEN",
-     "bearer token for --registry (default: $" CLI_REGISTRY_TOKEN_ENV ")"},
-    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
-     "give up on a registry request after SECONDS (default: 30)"},
-    {"quiet", no_argument, OPT_QUIET, NULL,
-     "text format: no source excerpts, no summary when valid"},
-    {"help", no_argument, OPT_HELP, NULL, "show this help and exit"},
-};
 
 typedef struct validate_opts {
     cli_format format;
     bool strict;
     bool quiet;
     const char *schema_root;
-    const char *registry;
-    const char *token;
-    const char *timeout;
 } validate_opts;
 
-static void usage(FILE *out)
-{
-    fprintf(out,
-            "Usage: %s " CMD_NAME " [OPTION]... [PATH]...\n\n"
-            "Check channel contracts: fields, values, schema files, the compatibility of\n"
-            "their version chain, and clashes between contracts.  PATH is a contract file or\n"
-            "a directory searched recursively for *.yaml and *.yml (default: contracts).\n\n"
-            "Options:\n",
-            cli_progname);
-    cli_opt_usage(out, opt_specs, CHAN_ARRAY_SIZE(opt_specs), 22);
-    fprintf(out, "\nExit status: 0 valid, 1 invalid, 2 usage error, 3 registry unreachable.\n");
-}
+static const cli_opt_spec opt_specs[] = {
+    {"strict", 0, NULL, "fail on warnings too (e.g. passed deprecation)",
+     offsetof(validate_opts, strict)},
+    {"schemas", 0, "DIR", "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)",
+     offsetof(validate_opts, schema_root)},
+    {"quiet", 'q', NULL, "text format: no source excerpts, no summary when valid",
+     offsetof(validate_opts, quiet)},
+};
+
+static const cli_cmd_spec spec = {
+    .name = CMD_NAME,
+    .usage = "[OPTION]... [PATH]...",
+    .description =
+        "Check channel contracts: fields, values, schema files, the compatibility of\n"
+        "their version chain, and clashes between contracts.  PATH is a contract file or\n"
+        "a directory searched recursively for *.yaml and *.yml (default: " CLI_DEFAULT_CONTRACT_DIR
+        ").",
+    CLI_CMD_OPTS(opt_specs),
+    .formats = CLI_FORMATS_TEXT_JSON | (1u << CLI_FORMAT_JUNIT) | (1u << CLI_FORMAT_GITHUB),
+    .registry = "also check the versions not yet registered against this registry",
+    .exit_status = "0 valid, 1 invalid, 2 usage error, 3 registry unreachable.",
+};
 
 /* ------------------------------------------------------------------ */
 /* Output formats                                                      */
@@ -283,58 +262,10 @@ static void print_github(const chan_diag_list *diags, const cli_path_list *files
 /* Command                                                             */
 /* ------------------------------------------------------------------ */
 
-static int parse_args(validate_opts *o, int *out_first, int argc, char **argv)
-{
-    struct option longopts[CHAN_ARRAY_SIZE(opt_specs) + 1];
-    char shortopts[2 * CHAN_ARRAY_SIZE(opt_specs) + 2];
-    int c;
-
-    cli_opt_build(longopts, shortopts, opt_specs, CHAN_ARRAY_SIZE(opt_specs));
-
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-        switch (c) {
-        case OPT_FORMAT:
-            if (cli_format_parse(&o->format, CMD_NAME, optarg,
-                                 (1u << CLI_FORMAT_TEXT) | (1u << CLI_FORMAT_JSON) |
-                                     (1u << CLI_FORMAT_JUNIT) | (1u << CLI_FORMAT_GITHUB)) < 0)
-                return CLI_EXIT_USAGE;
-            break;
-        case OPT_STRICT:
-            o->strict = true;
-            break;
-        case OPT_QUIET:
-            o->quiet = true;
-            break;
-        case OPT_SCHEMAS:
-            o->schema_root = optarg;
-            break;
-        case OPT_REGISTRY:
-            o->registry = optarg;
-            break;
-        case OPT_TOKEN:
-            o->token = optarg;
-            break;
-        case OPT_TIMEOUT:
-            o->timeout = optarg;
-            break;
-        case OPT_HELP:
-            usage(stdout);
-            return -1;
-        case ':':
-            return cli_usage_error(CMD_NAME, "option %s needs a value", argv[optind - 1]);
-        default:
-            return cli_usage_error(CMD_NAME, "unknown option %s", argv[optind - 1]);
-        }
-    }
-    *out_first = optind;
-    return 0;
-}
-
 int cmd_validate(int argc, char **argv)
 {
-    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL, NULL, NULL, NULL};
+    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL};
+    cli_args args;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
     chan_contract_load_options lopts = CHAN_CONTRACT_LOAD_OPTIONS_INIT;
@@ -343,33 +274,21 @@ int cmd_validate(int argc, char **argv)
     chan_diag_list *diags = NULL;
     file_result *results = NULL;
     size_t i, n_invalid = 0, n_failing = 0;
-    int first = 0, rc;
+    int rc;
 
-    rc = parse_args(&o, &first, argc, argv);
-    if (rc < 0)
-        return CLI_EXIT_OK; /* --help */
-    if (rc != 0)
-        return rc;
+    if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
+        return args.exit;
+    o.format = args.format;
     if (o.schema_root) {
         struct stat st;
 
         if (stat(o.schema_root, &st) != 0 || !S_ISDIR(st.st_mode))
             return cli_usage_error(CMD_NAME, "--schemas: %s is not a directory", o.schema_root);
     }
-    if (o.registry || o.token || o.timeout) {
-        if (cli_registry_open(&reg, o.registry, o.token, o.timeout, &err) < 0) {
-            cli_error_print(&err);
-            rc = CLI_EXIT_USAGE;
-            goto cleanup;
-        }
-    }
-    if (cli_collect_contract_files(&files, argv + first, argc - first, &err) < 0) {
-        cli_error_print(&err);
-        rc = CLI_EXIT_USAGE;
+    if (cli_args_has_conn(&args) && (rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
-    }
-    if (files.count == 0)
-        cli_warning("no contract files (*.yaml, *.yml) found");
+    if ((rc = cli_args_contract_files(&files, &args, false)) != CLI_EXIT_OK)
+        goto cleanup;
 
     lopts.schema_root = o.schema_root;
     set = chan_contract_set_new();

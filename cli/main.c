@@ -7,9 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "chan/common.h"
 #include "chan/version.h"
 #include "cli.h"
 #include "cmds.h"
+#include "options.h"
 
 const cli_cmd cli_cmds[] = {
     {"validate", "check contract files (offline, or against a registry)", cmd_validate},
@@ -23,6 +25,12 @@ const cli_cmd cli_cmds[] = {
 };
 const size_t cli_cmds_count = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 
+/* chanctl's own options, before the command. */
+static const cli_opt_spec main_opts[] = {
+    {"version", 'V', NULL, "print the version and exit", 0},
+    {"help", 'h', NULL, "show this help and exit", 0},
+};
+
 static void usage(FILE *out)
 {
     size_t i;
@@ -35,11 +43,10 @@ static void usage(FILE *out)
             cli_progname, cli_progname);
     for (i = 0; i < cli_cmds_count; i++)
         fprintf(out, "  %-10s %s\n", cli_cmds[i].name, cli_cmds[i].summary);
+    fprintf(out, "\nOptions:\n");
+    cli_opts_print(out, main_opts, CHAN_ARRAY_SIZE(main_opts), 14);
     fprintf(out,
-            "\nOptions:\n"
-            "  -V, --version  print the version and exit\n"
-            "  -h, --help     show this help and exit\n\n"
-            "Run \"%s COMMAND --help\" for the options of a command.\n"
+            "\nRun \"%s COMMAND --help\" for the options of a command.\n"
             "Exit status: 0 ok, 1 check failed, 2 usage error, 3 runtime error.\n",
             cli_progname);
 }
@@ -48,10 +55,8 @@ int main(int argc, char **argv)
 {
     size_t i;
 
-    if (argc < 2) {
-        usage(stderr);
-        return CLI_EXIT_USAGE;
-    }
+    if (argc < 2)
+        return cli_usage_error(NULL, "missing command");
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0) {
         usage(stdout);
@@ -69,5 +74,7 @@ int main(int argc, char **argv)
             return rc != CLI_EXIT_OK ? rc : out_rc;
         }
     }
+    if (argv[1][0] == '-')
+        return cli_usage_error(NULL, "unknown option %s", argv[1]);
     return cli_usage_error(NULL, "unknown command \"%s\"", argv[1]);
 }
