@@ -42,6 +42,8 @@ static void usage(FILE *out)
             "  -r, --registry URL      registry to ask (default: $%s)\n"
             "      --token TOKEN       bearer token (default: $%s)\n"
             "      --timeout SECONDS   give up after SECONDS (default: 30)\n"
+            "      --cacert FILE       CA certificate(s) of an https:// registry\n"
+            "                          (default: $" CLI_REGISTRY_CACERT_ENV ")\n"
             "      --as-of DATE        check: judge retirement on DATE (YYYY-MM-DD)\n"
             "  -f, --format FORMAT     text (default) or json (the server's JSON)\n"
             "  -h, --help              show this help and exit\n\n"
@@ -330,17 +332,18 @@ cleanup:
 
 int cmd_acl(int argc, char **argv)
 {
-    enum { OPT_TOKEN = 256, OPT_TIMEOUT, OPT_AS_OF };
+    enum { OPT_TOKEN = 256, OPT_TIMEOUT, OPT_CACERT, OPT_AS_OF };
     static const struct option longopts[] = {
         {"registry", required_argument, NULL, 'r'},
         {"token", required_argument, NULL, OPT_TOKEN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"cacert", required_argument, NULL, OPT_CACERT},
         {"as-of", required_argument, NULL, OPT_AS_OF},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *url = NULL, *token = NULL, *timeout = NULL, *as_of = NULL, *what;
+    const char *url = NULL, *token = NULL, *timeout = NULL, *cacert = NULL, *as_of = NULL, *what;
     cli_format format = CLI_FORMAT_TEXT;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
@@ -357,6 +360,9 @@ int cmd_acl(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             timeout = optarg;
+            break;
+        case OPT_CACERT:
+            cacert = optarg;
             break;
         case OPT_AS_OF:
             as_of = optarg;
@@ -397,7 +403,7 @@ int cmd_acl(int argc, char **argv)
             "acl", "unknown action \"%s\" (expected plan, apply, status or check)", what);
     }
 
-    if (cli_registry_open(&reg, url, token, timeout, &err) < 0) {
+    if (cli_registry_open(&reg, url, token, timeout, cacert, &err) < 0) {
         cli_error_print(&err);
         return err.code == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
     }

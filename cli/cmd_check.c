@@ -56,6 +56,7 @@ enum {
     OPT_REGISTRY = 'r',
     OPT_TOKEN = 256,
     OPT_TIMEOUT,
+    OPT_CACERT,
     OPT_SCHEMAS,
     OPT_MIN_SCHEMA,
     OPT_MIN_CONSUMER,
@@ -70,6 +71,8 @@ static const cli_opt_spec opt_specs[] = {
      "bearer token (default: $" CLI_REGISTRY_TOKEN_ENV ")"},
     {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
      "give up on a registry request after SECONDS (default: 30)"},
+    {"cacert", required_argument, OPT_CACERT, "FILE",
+     "CA certificate(s) of an https:// registry (default: $" CLI_REGISTRY_CACERT_ENV ")"},
     {"schemas", required_argument, OPT_SCHEMAS, "DIR",
      "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)"},
     {"min-schema-rate", required_argument, OPT_MIN_SCHEMA, "RATE",
@@ -90,6 +93,7 @@ typedef struct check_opts {
     const char *registry;
     const char *token;
     const char *timeout;
+    const char *cacert;
     const char *schema_root;
     double min_schema;
     double min_consumer;
@@ -716,6 +720,9 @@ static int parse_args(check_opts *o, int *out_first, int argc, char **argv)
         case OPT_TIMEOUT:
             o->timeout = optarg;
             break;
+        case OPT_CACERT:
+            o->cacert = optarg;
+            break;
         case OPT_SCHEMAS:
             o->schema_root = optarg;
             break;
@@ -749,7 +756,7 @@ static int parse_args(check_opts *o, int *out_first, int argc, char **argv)
 
 int cmd_check(int argc, char **argv)
 {
-    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, 1.0, 1.0, 0.95, false};
+    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, NULL, 1.0, 1.0, 0.95, false};
     metric schema = {
         .id = "schema_registration_rate", .title = "schema registration rate", .unit = "channels"};
     metric consumers = {.id = "consumer_registration_completeness",
@@ -790,7 +797,7 @@ int cmd_check(int argc, char **argv)
         }
     }
     online = (o.registry && *o.registry) || (env_url && *env_url);
-    if (online && cli_registry_open(&reg, o.registry, o.token, o.timeout, &err) < 0) {
+    if (online && cli_registry_open(&reg, o.registry, o.token, o.timeout, o.cacert, &err) < 0) {
         cli_error_print(&err);
         rc = CLI_EXIT_USAGE;
         goto cleanup;

@@ -46,6 +46,8 @@ static void usage(FILE *out)
             "  -r, --registry URL            registry to read (default: $%s)\n"
             "      --token TOKEN             bearer token (default: $%s)\n"
             "      --timeout SECONDS         give up after SECONDS (default: 30)\n"
+            "      --cacert FILE             CA certificate(s) of an https:// registry\n"
+            "                                (default: $" CLI_REGISTRY_CACERT_ENV ")\n"
             "      --cluster NAME            strimzi: the Kafka resource's name, for the\n"
             "                                strimzi.io/cluster label (default: %s)\n"
             "      --namespace NS            strimzi: metadata.namespace (default: none)\n"
@@ -166,6 +168,7 @@ int cmd_export(int argc, char **argv)
     enum {
         OPT_TOKEN = 256,
         OPT_TIMEOUT,
+        OPT_CACERT,
         OPT_CLUSTER,
         OPT_NAMESPACE,
         OPT_BOOTSTRAP,
@@ -178,6 +181,7 @@ int cmd_export(int argc, char **argv)
         {"registry", required_argument, NULL, 'r'},
         {"token", required_argument, NULL, OPT_TOKEN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"cacert", required_argument, NULL, OPT_CACERT},
         {"cluster", required_argument, NULL, OPT_CLUSTER},
         {"namespace", required_argument, NULL, OPT_NAMESPACE},
         {"bootstrap-server", required_argument, NULL, OPT_BOOTSTRAP},
@@ -188,8 +192,8 @@ int cmd_export(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *url = NULL, *token = NULL, *timeout = NULL, *cluster = NULL, *ns = NULL,
-               *bootstrap = NULL, *command_config = NULL, *as_of = NULL, *what;
+    const char *url = NULL, *token = NULL, *timeout = NULL, *cacert = NULL, *cluster = NULL,
+               *ns = NULL, *bootstrap = NULL, *command_config = NULL, *as_of = NULL, *what;
     chan_acl_export_options opts = CHAN_ACL_EXPORT_OPTIONS_INIT;
     double avg = DEFAULT_AVG_MESSAGE_BYTES, headroom = 1.0;
     chan_channel_record **channels = NULL;
@@ -211,6 +215,9 @@ int cmd_export(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             timeout = optarg;
+            break;
+        case OPT_CACERT:
+            cacert = optarg;
             break;
         case OPT_CLUSTER:
             cluster = optarg;
@@ -276,7 +283,7 @@ int cmd_export(int argc, char **argv)
                                    as_of);
     }
 
-    if (cli_registry_open(&reg, url, token, timeout, &err) < 0) {
+    if (cli_registry_open(&reg, url, token, timeout, cacert, &err) < 0) {
         cli_error_print(&err);
         return err.code == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
     }

@@ -31,6 +31,8 @@ static void usage(FILE *out)
             "  -r, --registry URL     registry to ask (default: $%s)\n"
             "      --token TOKEN      bearer token (default: $%s)\n"
             "      --timeout SECONDS  give up after SECONDS (default: 30)\n"
+            "      --cacert FILE      CA certificate(s) of an https:// registry\n"
+            "                         (default: $" CLI_REGISTRY_CACERT_ENV ")\n"
             "      --version V        subject version number or \"latest\" (default: latest)\n"
             "  -f, --format FORMAT    text (default) or json (the server's JSON)\n"
             "  -h, --help             show this help and exit\n\n"
@@ -257,17 +259,19 @@ cleanup:
 
 int cmd_get(int argc, char **argv)
 {
-    enum { OPT_TOKEN = 256, OPT_TIMEOUT, OPT_VERSION };
+    enum { OPT_TOKEN = 256, OPT_TIMEOUT, OPT_CACERT, OPT_VERSION };
     static const struct option longopts[] = {
         {"registry", required_argument, NULL, 'r'},
         {"token", required_argument, NULL, OPT_TOKEN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"cacert", required_argument, NULL, OPT_CACERT},
         {"version", required_argument, NULL, OPT_VERSION},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *url = NULL, *token = NULL, *timeout = NULL, *version = NULL, *what, *arg;
+    const char *url = NULL, *token = NULL, *timeout = NULL, *cacert = NULL, *version = NULL, *what,
+               *arg;
     cli_format format = CLI_FORMAT_TEXT;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
@@ -284,6 +288,9 @@ int cmd_get(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             timeout = optarg;
+            break;
+        case OPT_CACERT:
+            cacert = optarg;
             break;
         case OPT_VERSION:
             version = optarg;
@@ -319,7 +326,7 @@ int cmd_get(int argc, char **argv)
     if (strcmp(what, "schema") == 0 && chan_parse_int64(&number, arg, 0, 0x7fffffff) < 0)
         return cli_usage_error("get", "invalid schema id \"%s\" (expected a number)", arg);
 
-    if ((error = cli_registry_open(&reg, url, token, timeout, &err)) < 0) {
+    if ((error = cli_registry_open(&reg, url, token, timeout, cacert, &err)) < 0) {
         cli_error_print(&err);
         return error == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
     }

@@ -33,6 +33,8 @@ static void usage(FILE *out)
             "  -r, --registry URL      registry to ask (default: $%s)\n"
             "      --token TOKEN       bearer token (default: $%s)\n"
             "      --timeout SECONDS   give up after SECONDS (default: 30)\n"
+            "      --cacert FILE       CA certificate(s) of an https:// registry\n"
+            "                          (default: $" CLI_REGISTRY_CACERT_ENV ")\n"
             "      --owner-team TEAM   channels owned by TEAM only\n"
             "      --maintainer EMAIL  channels maintained by EMAIL only\n"
             "      --deprecated        channels past their deprecation date only\n"
@@ -284,6 +286,7 @@ int cmd_list(int argc, char **argv)
     enum {
         OPT_TOKEN = 256,
         OPT_TIMEOUT,
+        OPT_CACERT,
         OPT_OWNER_TEAM,
         OPT_MAINTAINER,
         OPT_DEPRECATED,
@@ -293,6 +296,7 @@ int cmd_list(int argc, char **argv)
         {"registry", required_argument, NULL, 'r'},
         {"token", required_argument, NULL, OPT_TOKEN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"cacert", required_argument, NULL, OPT_CACERT},
         {"owner-team", required_argument, NULL, OPT_OWNER_TEAM},
         {"maintainer", required_argument, NULL, OPT_MAINTAINER},
         {"deprecated", no_argument, NULL, OPT_DEPRECATED},
@@ -301,8 +305,8 @@ int cmd_list(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *url = NULL, *token = NULL, *timeout = NULL, *owner_team = NULL, *maintainer = NULL,
-               *what;
+    const char *url = NULL, *token = NULL, *timeout = NULL, *cacert = NULL, *owner_team = NULL,
+               *maintainer = NULL, *what;
     cli_format format = CLI_FORMAT_TABLE;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
@@ -319,6 +323,9 @@ int cmd_list(int argc, char **argv)
             break;
         case OPT_TIMEOUT:
             timeout = optarg;
+            break;
+        case OPT_CACERT:
+            cacert = optarg;
             break;
         case OPT_OWNER_TEAM:
             owner_team = optarg;
@@ -367,7 +374,7 @@ int cmd_list(int argc, char **argv)
         return cli_usage_error("list", "--owner-team, --maintainer, --deprecated and --active "
                                        "apply to \"list channels\" only");
 
-    if ((error = cli_registry_open(&reg, url, token, timeout, &err)) < 0) {
+    if ((error = cli_registry_open(&reg, url, token, timeout, cacert, &err)) < 0) {
         cli_error_print(&err);
         return error == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
     }

@@ -50,6 +50,8 @@ static void usage(FILE *out)
             "  -r, --registry URL      registry to push to (default: $%s)\n"
             "      --token TOKEN       bearer token (default: $%s)\n"
             "      --timeout SECONDS   give up on a request after SECONDS (default: 30)\n"
+            "      --cacert FILE       CA certificate(s) of an https:// registry\n"
+            "                          (default: $" CLI_REGISTRY_CACERT_ENV ")\n"
             "  -n, --dry-run           show what would change, change nothing\n"
             "      --schema-root DIR   directory of <subject>/v<N>.avsc files (default: the\n"
             "                          nearest schemas/ directory above each contract)\n"
@@ -354,18 +356,19 @@ static void print_result(const json_t *result, bool dry_run)
 
 int cmd_register(int argc, char **argv)
 {
-    enum { OPT_TOKEN = 256, OPT_TIMEOUT, OPT_SCHEMA_ROOT };
+    enum { OPT_TOKEN = 256, OPT_TIMEOUT, OPT_CACERT, OPT_SCHEMA_ROOT };
     static const struct option longopts[] = {
         {"registry", required_argument, NULL, 'r'},
         {"token", required_argument, NULL, OPT_TOKEN},
         {"timeout", required_argument, NULL, OPT_TIMEOUT},
+        {"cacert", required_argument, NULL, OPT_CACERT},
         {"dry-run", no_argument, NULL, 'n'},
         {"schema-root", required_argument, NULL, OPT_SCHEMA_ROOT},
         {"format", required_argument, NULL, 'f'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *url = NULL, *token = NULL, *timeout = NULL;
+    const char *url = NULL, *token = NULL, *timeout = NULL, *cacert = NULL;
     chan_contract_load_options load_opts = CHAN_CONTRACT_LOAD_OPTIONS_INIT;
     push_options opts = {false};
     cli_format format = CLI_FORMAT_TEXT;
@@ -389,6 +392,9 @@ int cmd_register(int argc, char **argv)
         case OPT_TIMEOUT:
             timeout = optarg;
             break;
+        case OPT_CACERT:
+            cacert = optarg;
+            break;
         case 'n':
             opts.dry_run = true;
             break;
@@ -410,7 +416,7 @@ int cmd_register(int argc, char **argv)
             goto cleanup;
         }
     }
-    if ((error = cli_registry_open(&reg, url, token, timeout, &err)) < 0) {
+    if ((error = cli_registry_open(&reg, url, token, timeout, cacert, &err)) < 0) {
         cli_error_print(&err);
         rc = error == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;
         goto cleanup;

@@ -45,6 +45,7 @@ enum {
     OPT_SCHEMAS,
     OPT_TOKEN,
     OPT_TIMEOUT,
+    OPT_CACERT,
 };
 
 static const cli_opt_spec opt_specs[] = {
@@ -59,6 +60,8 @@ static const cli_opt_spec opt_specs[] = {
      "bearer token for --registry (default: $" CLI_REGISTRY_TOKEN_ENV ")"},
     {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
      "give up on a registry request after SECONDS (default: 30)"},
+    {"cacert", required_argument, OPT_CACERT, "FILE",
+     "CA certificate(s) of an https:// registry (default: $" CLI_REGISTRY_CACERT_ENV ")"},
     {"quiet", no_argument, OPT_QUIET, NULL,
      "text format: no source excerpts, no summary when valid"},
     {"help", no_argument, OPT_HELP, NULL, "show this help and exit"},
@@ -72,6 +75,7 @@ typedef struct validate_opts {
     const char *registry;
     const char *token;
     const char *timeout;
+    const char *cacert;
 } validate_opts;
 
 static void usage(FILE *out)
@@ -319,6 +323,9 @@ static int parse_args(validate_opts *o, int *out_first, int argc, char **argv)
         case OPT_TIMEOUT:
             o->timeout = optarg;
             break;
+        case OPT_CACERT:
+            o->cacert = optarg;
+            break;
         case OPT_HELP:
             usage(stdout);
             return -1;
@@ -334,7 +341,7 @@ static int parse_args(validate_opts *o, int *out_first, int argc, char **argv)
 
 int cmd_validate(int argc, char **argv)
 {
-    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL, NULL, NULL, NULL};
+    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL, NULL, NULL, NULL, NULL};
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
     chan_contract_load_options lopts = CHAN_CONTRACT_LOAD_OPTIONS_INIT;
@@ -357,7 +364,7 @@ int cmd_validate(int argc, char **argv)
             return cli_usage_error(CMD_NAME, "--schemas: %s is not a directory", o.schema_root);
     }
     if (o.registry || o.token || o.timeout) {
-        if (cli_registry_open(&reg, o.registry, o.token, o.timeout, &err) < 0) {
+        if (cli_registry_open(&reg, o.registry, o.token, o.timeout, o.cacert, &err) < 0) {
             cli_error_print(&err);
             rc = CLI_EXIT_USAGE;
             goto cleanup;

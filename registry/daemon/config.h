@@ -35,6 +35,9 @@ typedef struct chan_config {
     char *token;                 /**< single API token (name "admin"), or NULL */
     char *token_file;            /**< file of "name:token" lines, or NULL */
     bool auth_reads;             /**< require a token for reads too */
+    char *tls_cert;              /**< PEM certificate file: HTTPS when set, or NULL */
+    char *tls_key;               /**< PEM private key file, set exactly when tls_cert is */
+    char *tls_priorities;        /**< GnuTLS priority string */
     int64_t max_body;            /**< request body limit in bytes */
     int64_t threads;             /**< HTTP worker threads */
     int64_t connection_limit;    /**< concurrent connections */
@@ -68,6 +71,8 @@ typedef struct chan_config {
     chan_log_level log_level_value;
     chan_config_token *tokens; /**< from token and token_file */
     size_t n_tokens;
+    char *tls_cert_pem; /**< contents of tls_cert (NUL-terminated), NULL without TLS */
+    char *tls_key_pem;  /**< contents of tls_key, cleared before it is freed */
 } chan_config;
 
 /** What the command line asks for besides running. */
