@@ -86,14 +86,16 @@ typedef enum chan_config_action {
 /**
  * Build the configuration from the defaults, the environment and argv, and
  * validate it (ranges, listen address, log level, compatibility level, token
- * file).
+ * file, TLS certificate and key: both or neither, read into tls_*_pem).
  *
  * @param[out] out        the configuration (free with chan_config_free); NULL
  *                        on failure and for --help / --version
  * @param[out] out_action what to do
  * @param argc, argv      the command line
- * @return 0 or CHAN_EINVALID (bad flag or value; err names the flag or the
- *         variable), CHAN_ENOTFOUND / CHAN_EIO (token file)
+ * @return 0 or CHAN_EINVALID (bad flag or value, only one of --tls-cert and
+ *         --tls-key, a TLS file without PEM certificate or key; err names the
+ *         flag or the variable), CHAN_ENOTFOUND / CHAN_EIO / CHAN_ETOOBIG
+ *         (token file, TLS files)
  */
 int chan_config_load(chan_config **out, chan_config_action *out_action, int argc, char **argv,
                      chan_error *err);
