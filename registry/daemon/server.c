@@ -1021,7 +1021,7 @@ int chan_server_start(chan_server **out, const chan_server_options *opts, chan_e
 {
     chan_server *server = chan_xcalloc(1, sizeof(*server));
     const chan_config *config = opts->config;
-    unsigned int flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned int tls_flag = 0;
     struct MHD_OptionItem tls_options[4] = {{MHD_OPTION_END, 0, NULL},
                                             {MHD_OPTION_END, 0, NULL},
                                             {MHD_OPTION_END, 0, NULL},
@@ -1069,7 +1069,7 @@ int chan_server_start(chan_server **out, const chan_server_options *opts, chan_e
                                    "--tls-cert: this libmicrohttpd was built without TLS support");
             goto cleanup;
         }
-        flags |= MHD_USE_TLS;
+        tls_flag = MHD_USE_TLS;
         tls_options[0] =
             (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, config->tls_cert_pem};
         tls_options[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, config->tls_key_pem};
@@ -1077,13 +1077,14 @@ int chan_server_start(chan_server **out, const chan_server_options *opts, chan_e
             (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, config->tls_priorities};
     }
     server->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_handler, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-        MHD_OPTION_LISTEN_SOCKET, server->listen_fd, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned int)config->threads, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)config->connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned int)config->connection_timeout, MHD_OPTION_NOTIFY_COMPLETED, request_completed,
-        server, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | tls_flag, 0, NULL, NULL,
+        access_handler, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
+        server->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->connection_timeout,
+        MHD_OPTION_NOTIFY_COMPLETED, request_completed, server, MHD_OPTION_UNESCAPE_CALLBACK,
+        unescape_none, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, tls_options,
+        MHD_OPTION_END);
     if (server->mhd == NULL) {
         if (config->tls_cert_pem)
             error = chan_error_set(err, CHAN_EIO,
