@@ -78,6 +78,8 @@ class HttpsTest(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
         if rc != 0:
             raise AssertionError("chanregd exited with %r:\n%s" % (rc, log[-4000:]))
+        if "runtime error" in log or "Sanitizer" in log:
+            raise AssertionError("sanitizer report in the daemon log:\n" + log[-4000:])
 
     def https(self, method, path, body=None, token=None):
         headers = {"Accept": "application/json"}
