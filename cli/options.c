@@ -19,6 +19,7 @@ enum {
     OPT_LONG = 256,
     OPT_TOKEN = 0x10000,
     OPT_TIMEOUT,
+    OPT_CACERT,
 };
 
 static const char *const format_names[] = {"text", "json", "junit", "github", "table"};
@@ -30,8 +31,12 @@ static const cli_opt_spec conn_opts[] = {
     {"registry", 'r', "URL", NULL, 0},
     {"token", 0, "TOKEN", "bearer token (default: $" CLI_REGISTRY_TOKEN_ENV ")", 0},
     {"timeout", 0, "SECONDS", "give up on a request after SECONDS (default: 30)", 0},
+    {"cacert", 0, "FILE",
+     "CA certificate(s) that signed an https:// registry (default: $" CLI_REGISTRY_CACERT_ENV
+     ", else the system's CAs)",
+     0},
 };
-static const int conn_vals[] = {'r', OPT_TOKEN, OPT_TIMEOUT};
+static const int conn_vals[] = {'r', OPT_TOKEN, OPT_TIMEOUT, OPT_CACERT};
 
 /* "-x, --name=ARG" or "    --name=ARG" into buf. */
 static void opt_left(char *buf, size_t size, const cli_opt_spec *o)
@@ -269,6 +274,9 @@ int cli_args_parse(cli_args *a, void *opts, const cli_cmd_spec *spec, int argc, 
         case OPT_TIMEOUT:
             a->conn.timeout = optarg;
             break;
+        case OPT_CACERT:
+            a->conn.cacert = optarg;
+            break;
         case ':':
         case '?':
             return bad_option(a, longopts, c);
@@ -295,7 +303,7 @@ const char *cli_args_operand(const cli_args *a, int i)
 
 bool cli_args_has_conn(const cli_args *a)
 {
-    return a->conn.registry || a->conn.token || a->conn.timeout;
+    return a->conn.registry || a->conn.token || a->conn.timeout || a->conn.cacert;
 }
 
 int cli_args_open_registry(cli_registry **out, const cli_args *a)
@@ -304,7 +312,8 @@ int cli_args_open_registry(cli_registry **out, const cli_args *a)
     int error;
 
     assert(a->spec->registry != NULL);
-    error = cli_registry_open(out, a->conn.registry, a->conn.token, a->conn.timeout, &err);
+    error = cli_registry_open(out, a->conn.registry, a->conn.token, a->conn.timeout, a->conn.cacert,
+                              &err);
     if (error < 0) {
         cli_error_print(&err);
         return error == CHAN_EINVALID ? CLI_EXIT_USAGE : CLI_EXIT_RUNTIME;

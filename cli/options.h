@@ -8,9 +8,10 @@
  *
  *   - -h, --help: the help is generated from the spec and printed on stdout;
  *   - -f, --format: parsed against the formats the command accepts;
- *   - the registry connection block, -r/--registry URL, --token TOKEN and
- *     --timeout SECONDS, with the environment fallbacks CHANREG_URL and
- *     CHANREG_TOKEN applied by cli_args_open_registry (the command line wins);
+ *   - the registry connection block, -r/--registry URL, --token TOKEN,
+ *     --timeout SECONDS and --cacert FILE, with the environment fallbacks
+ *     CHANREG_URL, CHANREG_TOKEN and CHANREG_CACERT applied by
+ *     cli_args_open_registry (the command line wins);
  *   - a bad option or a missing value: one "chanctl: error:" line and a
  *     `Try "chanctl CMD --help"` hint on stderr, exit status 2.
  *
@@ -87,6 +88,7 @@ typedef struct cli_conn_args {
     const char *registry; /**< --registry URL */
     const char *token;    /**< --token TOKEN */
     const char *timeout;  /**< --timeout SECONDS, checked when the registry is opened */
+    const char *cacert;   /**< --cacert FILE, CAs that verify an https:// registry */
 } cli_conn_args;
 
 /** Returned by cli_args_parse when the command must end now with a.exit. */
@@ -130,7 +132,8 @@ bool cli_args_has_conn(const cli_args *a);
 
 /**
  * Open the registry from the connection options: --registry else
- * $CHANREG_URL, --token else $CHANREG_TOKEN, --timeout.  Prints the error.
+ * $CHANREG_URL, --token else $CHANREG_TOKEN, --timeout, --cacert else
+ * $CHANREG_CACERT.  Prints the error.
  *
  * @param[out] out the client (cli_registry_free), NULL on failure
  * @return CLI_EXIT_OK, CLI_EXIT_USAGE (no URL, bad URL, bad --timeout) or

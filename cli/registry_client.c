@@ -7,9 +7,11 @@
  * every failure becomes a chan_error as described in registry_client.h.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -27,6 +29,7 @@
 struct cli_registry {
     char *url;         /* base URL without trailing '/' */
     char *auth_header; /* "Authorization: Bearer ..." or NULL */
+    char *cacert;      /* CA file for CURLOPT_CAINFO, or NULL */
     long connect_timeout_ms;
     long timeout_ms;
     CURL *curl;
@@ -83,6 +86,9 @@ int cli_registry_new(cli_registry **out, const cli_registry_options *opts, chan_
                               "control characters");
     if (opts->token && has_control_chars(opts->token))
         return chan_error_set(err, CHAN_EINVALID, "invalid token: it contains control characters");
+    if (opts->cacert && access(opts->cacert, R_OK) != 0)
+        return chan_error_set(err, CHAN_EINVALID, "cannot read the CA file %s (--cacert): %s",
+                              opts->cacert, strerror(errno));
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return chan_error_set(err, CHAN_EINTERNAL, "cannot initialise libcurl");
 
@@ -93,6 +99,8 @@ int cli_registry_new(cli_registry **out, const cli_registry_options *opts, chan_
         reg->url[--len] = '\0';
     if (opts->token && opts->token[0] != '\0')
         reg->auth_header = chan_xasprintf("Authorization: Bearer %s", opts->token);
+    if (opts->cacert)
+        reg->cacert = chan_xstrdup(opts->cacert);
     reg->connect_timeout_ms =
         opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
     reg->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -118,6 +126,7 @@ void cli_registry_free(cli_registry *reg)
     json_decref(reg->last_error);
     free(reg->auth_header);
     free(reg->url);
+    free(reg->cacert);
     free(reg);
     curl_global_cleanup();
 }
@@ -145,15 +154,17 @@ int cli_registry_options_resolve(cli_registry_options *opts, const char *url_arg
 }
 
 int cli_registry_open(cli_registry **out, const char *url_arg, const char *token_arg,
-                      const char *timeout_arg, chan_error *err)
+                      const char *timeout_arg, const char *cacert_arg, chan_error *err)
 {
     cli_registry_options opts = CLI_REGISTRY_OPTIONS_INIT;
+    const char *cacert = cacert_arg ? cacert_arg : getenv(CLI_REGISTRY_CACERT_ENV);
     int64_t seconds;
     int error;
 
     *out = NULL;
     if ((error = cli_registry_options_resolve(&opts, url_arg, token_arg, err)) < 0)
         return error;
+    opts.cacert = (cacert && cacert[0]) ? cacert : NULL;
     if (timeout_arg) {
         if (chan_parse_int64(&seconds, timeout_arg, 1, 3600) < 0)
             return chan_error_set(err, CHAN_EINVALID,
@@ -333,6 +344,21 @@ static int decode_curl_failure(cli_registry *reg, CURLcode rc, const reply_sink 
                         "points at it",
                         CLI_REGISTRY_URL_ENV);
         return error;
+    case CURLE_PEER_FAILED_VERIFICATION: /* also CURLE_SSL_CACERT since curl 7.62 */
+        error = chan_error_set(err, CHAN_EUNAVAILABLE,
+                               "cannot verify the registry's certificate at %s", reg->url);
+        chan_error_detail(err, "%s", why);
+        chan_error_hint(err, "pass the CA that signed it with --cacert FILE (or %s)%s",
+                        CLI_REGISTRY_CACERT_ENV,
+                        reg->cacert ? "; the current CA file did not verify it" : "");
+        return error;
+    case CURLE_SSL_CONNECT_ERROR:
+        error = chan_error_set(err, CHAN_EUNAVAILABLE, "TLS handshake with registry at %s failed",
+                               reg->url);
+        chan_error_detail(err, "%s", why);
+        chan_error_hint(err, "check the scheme of --registry: https:// only when chanregd runs "
+                             "with --tls-cert");
+        return error;
     case CURLE_OPERATION_TIMEDOUT:
         error =
             chan_error_set(err, CHAN_EUNAVAILABLE, "registry at %s did not answer within %ld ms",
@@ -354,6 +380,8 @@ static int decode_curl_failure(cli_registry *reg, CURLcode rc, const reply_sink 
         error = chan_error_set(err, CHAN_EUNAVAILABLE,
                                "connection to registry at %s failed mid-request", reg->url);
         chan_error_detail(err, "%s", why);
+        if (rc == CURLE_GOT_NOTHING && strncmp(reg->url, "http://", 7) == 0)
+            chan_error_hint(err, "if chanregd runs with --tls-cert, use an https:// URL");
         return error;
     default:
         break;
@@ -411,6 +439,8 @@ int cli_registry_request(json_t **out, long *out_status, cli_registry *reg, cons
     curl_easy_setopt(reg->curl, CURLOPT_WRITEDATA, &sink);
     curl_easy_setopt(reg->curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(reg->curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (reg->cacert)
+        curl_easy_setopt(reg->curl, CURLOPT_CAINFO, reg->cacert);
     if (payload) {
         curl_easy_setopt(reg->curl, CURLOPT_POSTFIELDS, payload);
         curl_easy_setopt(reg->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));

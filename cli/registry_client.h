@@ -7,6 +7,9 @@
  *
  *   - the registry cannot be reached (refused, unresolvable, timed out):
  *     CHAN_EUNAVAILABLE, "cannot reach registry at URL", with a hint;
+ *   - an https:// registry whose certificate does not verify against the CA
+ *     file (--cacert) or the system's CAs: CHAN_EUNAVAILABLE, "cannot verify
+ *     the registry's certificate", with a hint to pass --cacert;
  *   - the registry answered with an error status: the code follows the HTTP
  *     status (404 CHAN_ENOTFOUND, 401/403 CHAN_EDENIED, 409 CHAN_EINCOMPATIBLE
  *     or CHAN_ECONFLICT, 422 CHAN_EINVALID, 5xx CHAN_EUNAVAILABLE or
@@ -40,6 +43,8 @@
 #define CLI_REGISTRY_URL_ENV "CHANREG_URL"
 /** Environment variable with the bearer token when --token is not given. */
 #define CLI_REGISTRY_TOKEN_ENV "CHANREG_TOKEN"
+/** Environment variable with the CA certificate file when --cacert is not given. */
+#define CLI_REGISTRY_CACERT_ENV "CHANREG_CACERT"
 
 /** Largest reply body the client accepts (bytes). */
 #define CLI_REGISTRY_MAX_REPLY (64u * 1024u * 1024u)
@@ -50,11 +55,13 @@ typedef struct cli_registry_options {
     const char *token;       /**< bearer token, NULL or "" for none */
     long connect_timeout_ms; /**< TCP/TLS connect timeout; 0 = 5 s */
     long timeout_ms;         /**< whole request timeout; 0 = 30 s */
+    const char *cacert;      /**< PEM file of the CAs that may sign an https:// registry's
+                                  certificate; NULL: the system's CA store */
 } cli_registry_options;
 
 #define CLI_REGISTRY_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        NULL, NULL, 0, 0                                                                           \
+        NULL, NULL, 0, 0, NULL                                                                     \
     }
 
 typedef struct cli_registry cli_registry;
@@ -64,7 +71,8 @@ typedef struct cli_registry cli_registry;
  *
  * @param[out] out the client (free with cli_registry_free), NULL on failure
  * @param opts     settings; opts->url must be an http:// or https:// URL
- * @return 0 or CHAN_EINVALID (bad URL, token with control characters)
+ * @return 0 or CHAN_EINVALID (bad URL, token with control characters,
+ *         unreadable CA file)
  */
 int cli_registry_new(cli_registry **out, const cli_registry_options *opts, chan_error *err);
 
@@ -86,14 +94,14 @@ int cli_registry_options_resolve(cli_registry_options *opts, const char *url_arg
 
 /**
  * Create a client from command-line values: --registry (else CHANREG_URL),
- * --token (else CHANREG_TOKEN) and --timeout in seconds (NULL for the
- * default).
+ * --token (else CHANREG_TOKEN), --timeout in seconds (NULL for the
+ * default) and --cacert (else CHANREG_CACERT).
  *
  * @param[out] out the client (free with cli_registry_free), NULL on failure
- * @return 0 or CHAN_EINVALID (no URL, bad URL, bad timeout)
+ * @return 0 or CHAN_EINVALID (no URL, bad URL, bad timeout, unreadable CA file)
  */
 int cli_registry_open(cli_registry **out, const char *url_arg, const char *token_arg,
-                      const char *timeout_arg, chan_error *err);
+                      const char *timeout_arg, const char *cacert_arg, chan_error *err);
 
 /**
  * The chanctl exit code for a failed registry call: CLI_EXIT_FAILED for

@@ -3,9 +3,11 @@
  * CHANREG_* environment variables and command line flags (in that order of
  * precedence, the last one wins).  --help is generated from the same table.
  */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,6 +39,9 @@ typedef struct option_def {
 
 #define FIELD(f) offsetof(chan_config, f)
 
+/* Largest PEM file accepted for --tls-cert and --tls-key. */
+#define TLS_PEM_MAX (1u << 20)
+
 static const option_def options[] = {
     {"listen", "CHANREG_LISTEN", OPT_STRING, FIELD(listen), "127.0.0.1:8081", 0, 0, "HOST:PORT",
      "address to listen on; port 0 picks a free port"},
@@ -50,6 +55,12 @@ static const option_def options[] = {
      "file of NAME:TOKEN lines, one per client"},
     {"auth-reads", "CHANREG_AUTH_READS", OPT_BOOL, FIELD(auth_reads), "false", 0, 0, NULL,
      "require a token for reads as well"},
+    {"tls-cert", "CHANREG_TLS_CERT", OPT_STRING, FIELD(tls_cert), NULL, 0, 0, "FILE",
+     "serve HTTPS with this PEM certificate (chain); needs --tls-key"},
+    {"tls-key", "CHANREG_TLS_KEY", OPT_STRING, FIELD(tls_key), NULL, 0, 0, "FILE",
+     "PEM private key of --tls-cert (unencrypted)"},
+    {"tls-priorities", "CHANREG_TLS_PRIORITIES", OPT_STRING, FIELD(tls_priorities),
+     "NORMAL:-VERS-TLS1.0:-VERS-TLS1.1", 0, 0, "STRING", "GnuTLS priority string of HTTPS"},
     {"max-body", "CHANREG_MAX_BODY", OPT_SIZE, FIELD(max_body), "1MiB", 1024, 256 << 20, "SIZE",
      "largest request body accepted (413 above)"},
     {"threads", "CHANREG_THREADS", OPT_INT, FIELD(threads), "4", 1, 256, "N",
@@ -248,6 +259,63 @@ cleanup:
     return error;
 }
 
+/*
+** Read one PEM file of --tls-cert or --tls-key into *out.  The contents must
+** hold a "-----BEGIN <label>" line (label "CERTIFICATE" or "PRIVATE KEY",
+** matched at the end so that "EC PRIVATE KEY" also passes); GnuTLS checks
+** the rest when the server starts.
+*/
+static int read_pem(char **out, const char *flag, const char *path, const char *label,
+                    chan_error *err)
+{
+    char *text = NULL, *begin;
+    int error;
+
+    if ((error = chan_file_read(&text, NULL, path, TLS_PEM_MAX, err)) < 0) {
+        chan_error_prefix(err, "--%s", flag);
+        return error;
+    }
+    for (begin = strstr(text, "-----BEGIN "); begin; begin = strstr(begin + 1, "-----BEGIN ")) {
+        const char *end = strstr(begin + 11, "-----");
+        size_t n = strlen(label);
+
+        if (end && (size_t)(end - begin - 11) >= n && strncmp(end - n, label, n) == 0)
+            break;
+    }
+    if (begin == NULL) {
+        error = chan_error_set(err, CHAN_EINVALID, "--%s: %s is not a PEM file with a %s", flag,
+                               path, label);
+        explicit_bzero(text, strlen(text));
+        free(text);
+        return error;
+    }
+    *out = text;
+    return 0;
+}
+
+/* --tls-cert and --tls-key: both or neither, read into memory. */
+static int load_tls(chan_config *config, chan_error *err)
+{
+    int error;
+
+    if (config->tls_cert == NULL && config->tls_key == NULL)
+        return 0;
+    if (config->tls_cert == NULL || config->tls_key == NULL) {
+        error = chan_error_set(err, CHAN_EINVALID, "%s is set but %s is not: HTTPS needs both",
+                               config->tls_cert ? "--tls-cert" : "--tls-key",
+                               config->tls_cert ? "--tls-key" : "--tls-cert");
+        chan_error_hint(err, "set both (or CHANREG_TLS_CERT and CHANREG_TLS_KEY), or neither "
+                             "for plain HTTP");
+        return error;
+    }
+    if (config->tls_priorities == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "--tls-priorities: empty priority string");
+    if ((error =
+             read_pem(&config->tls_cert_pem, "tls-cert", config->tls_cert, "CERTIFICATE", err)) < 0)
+        return error;
+    return read_pem(&config->tls_key_pem, "tls-key", config->tls_key, "PRIVATE KEY", err);
+}
+
 /* Split "host:port", "[v6]:port" into the derived fields. */
 static int parse_listen(chan_config *config, chan_error *err)
 {
@@ -366,6 +434,8 @@ static int validate(chan_config *config, chan_error *err)
         add_token(config, "admin", config->token, strlen(config->token));
     if (config->token_file && (error = load_token_file(config, err)) < 0)
         return error;
+    if ((error = load_tls(config, err)) < 0)
+        return error;
     if (config->auth_reads && config->n_tokens == 0)
         return chan_error_set(err, CHAN_EINVALID,
                               "--auth-reads needs a token: set --token or --token-file");
@@ -473,6 +543,10 @@ void chan_config_free(chan_config *config)
     free(config->tokens);
     free(config->listen_host);
     chan_kafka_properties_dispose(&config->kafka_properties);
+    free(config->tls_cert_pem);
+    if (config->tls_key_pem)
+        explicit_bzero(config->tls_key_pem, strlen(config->tls_key_pem));
+    free(config->tls_key_pem);
     free(config);
 }
 
@@ -502,16 +576,35 @@ void chan_config_usage(FILE *out)
                  "flight (at most --shutdown-timeout seconds) and exit.\n");
 }
 
+/* True when host names a loopback address: localhost, 127.0.0.0/8 or ::1. */
+static bool is_loopback(const char *host)
+{
+    struct in_addr v4;
+    struct in6_addr v6;
+
+    if (strcasecmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &v4) == 1)
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+}
+
 void chan_config_log(const chan_config *config)
 {
     chan_log(CHAN_LOG_INFO, "config",
-             "configuration listen=%s db_backend=%s auth_writes=%s auth_reads=%s max_body=%lld "
-             "threads=%lld shutdown_timeout=%lld default_compatibility=%s schema_cache=%lld",
+             "configuration listen=%s db_backend=%s auth_writes=%s auth_reads=%s tls=%s "
+             "max_body=%lld threads=%lld shutdown_timeout=%lld default_compatibility=%s "
+             "schema_cache=%lld",
              config->listen, strncmp(config->db, "postgres", 8) == 0 ? "postgres" : "sqlite",
              config->n_tokens ? "on" : "off", config->auth_reads ? "on" : "off",
-             (long long)config->max_body, (long long)config->threads,
-             (long long)config->shutdown_timeout, config->default_compatibility,
-             (long long)config->schema_cache_size);
+             config->tls_cert_pem ? "on" : "off", (long long)config->max_body,
+             (long long)config->threads, (long long)config->shutdown_timeout,
+             config->default_compatibility, (long long)config->schema_cache_size);
+    if (config->n_tokens > 0 && config->tls_cert_pem == NULL && !is_loopback(config->listen_host))
+        chan_log(CHAN_LOG_WARN, "config",
+                 "tokens travel in clear text: TLS is off and listen=%s is not a loopback "
+                 "address; set --tls-cert and --tls-key, or terminate TLS in front of chanregd",
+                 config->listen);
 }
 
 const char *chan_config_token_lookup(const chan_config *config, const char *secret, size_t len)

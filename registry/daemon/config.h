@@ -49,6 +49,9 @@ typedef struct chan_config {
     char *token;                 /**< single API token (name "admin"), or NULL */
     char *token_file;            /**< file of "name:token" lines, or NULL */
     bool auth_reads;             /**< require a token for reads too */
+    char *tls_cert;              /**< PEM certificate file: HTTPS when set, or NULL */
+    char *tls_key;               /**< PEM private key file, set exactly when tls_cert is */
+    char *tls_priorities;        /**< GnuTLS priority string */
     int64_t max_body;            /**< request body limit in bytes */
     int64_t threads;             /**< HTTP worker threads */
     int64_t connection_limit;    /**< concurrent connections */
@@ -84,6 +87,8 @@ typedef struct chan_config {
     chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
     chan_config_token *tokens;              /**< from token and token_file */
     size_t n_tokens;
+    char *tls_cert_pem; /**< contents of tls_cert (NUL-terminated), NULL without TLS */
+    char *tls_key_pem;  /**< contents of tls_key, cleared before it is freed */
 } chan_config;
 
 /** What the command line asks for besides running. */
@@ -97,16 +102,18 @@ typedef enum chan_config_action {
 /**
  * Build the configuration from the defaults, the environment and argv, and
  * validate it (ranges, listen address, log level, compatibility level, token
- * file, Kafka options and properties file: every property checked by
- * librdkafka, without connecting anywhere).
+ * file, Kafka options and properties file (every property checked by
+ * librdkafka, without connecting anywhere), TLS certificate and key: both
+ * or neither, read into tls_*_pem.
  *
  * @param[out] out        the configuration (free with chan_config_free); NULL
  *                        on failure and for --help / --version
  * @param[out] out_action what to do
  * @param argc, argv      the command line
- * @return 0 or CHAN_EINVALID (bad flag or value; err names the flag or the
- *         variable, or FILE:LINE of the properties file), CHAN_ENOTFOUND /
- *         CHAN_EIO (token or properties file)
+ * @return 0 or CHAN_EINVALID (bad flag or value, only one of --tls-cert and
+ *         --tls-key, a TLS file without PEM certificate or key; err names the
+ *         flag or the variable, or FILE:LINE of the properties file),
+ *         CHAN_ENOTFOUND / CHAN_EIO / CHAN_ETOOBIG (token, properties or TLS files)
  */
 int chan_config_load(chan_config **out, chan_config_action *out_action, int argc, char **argv,
                      chan_error *err);

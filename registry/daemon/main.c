@@ -172,8 +172,9 @@ int main(int argc, char **argv)
         status = EXIT_RUNTIME;
         goto cleanup;
     }
-    chan_log(CHAN_LOG_INFO, MODULE, "listening host=%s port=%u threads=%lld", config->listen_host,
-             chan_server_port(server), (long long)config->threads);
+    chan_log(CHAN_LOG_INFO, MODULE, "listening scheme=%s host=%s port=%u threads=%lld",
+             config->tls_cert_pem ? "https" : "http", config->listen_host, chan_server_port(server),
+             (long long)config->threads);
     if (config->port_file &&
         write_port_file(config->port_file, chan_server_port(server), &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot write the port file: %s", err.message);

@@ -1015,6 +1015,11 @@ int chan_server_start(chan_server **out, const chan_server_options *opts, chan_e
 {
     chan_server *server = chan_xcalloc(1, sizeof(*server));
     const chan_config *config = opts->config;
+    unsigned int tls_flag = 0;
+    struct MHD_OptionItem tls_options[4] = {{MHD_OPTION_END, 0, NULL},
+                                            {MHD_OPTION_END, 0, NULL},
+                                            {MHD_OPTION_END, 0, NULL},
+                                            {MHD_OPTION_END, 0, NULL}};
     struct timespec now;
     size_t t, i, n = 0;
     int error = 0;
@@ -1050,16 +1055,38 @@ int chan_server_start(chan_server **out, const chan_server_options *opts, chan_e
         error = err ? err->code : CHAN_EIO;
         goto cleanup;
     }
+    /* HTTPS: the PEM texts belong to the config, which outlives the MHD daemon. */
+    if (config->tls_cert_pem) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            error = chan_error_set(err, CHAN_EINVALID,
+                                   "--tls-cert: this libmicrohttpd was built without TLS support");
+            goto cleanup;
+        }
+        tls_flag = MHD_USE_TLS;
+        tls_options[0] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, config->tls_cert_pem};
+        tls_options[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, config->tls_key_pem};
+        tls_options[2] =
+            (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, config->tls_priorities};
+    }
     server->mhd = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | tls_flag, 0, NULL, NULL,
         access_handler, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
         server->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->connection_timeout,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, server, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape_none, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
+        unescape_none, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, tls_options,
+        MHD_OPTION_END);
     if (server->mhd == NULL) {
-        error = chan_error_set(err, CHAN_EIO, "cannot start the HTTP server on %s", config->listen);
+        if (config->tls_cert_pem)
+            error = chan_error_set(err, CHAN_EIO,
+                                   "cannot start HTTPS on %s: check that --tls-key (%s) is the "
+                                   "key of --tls-cert (%s) and that --tls-priorities is valid",
+                                   config->listen, config->tls_key, config->tls_cert);
+        else
+            error =
+                chan_error_set(err, CHAN_EIO, "cannot start the HTTP server on %s", config->listen);
         goto cleanup;
     }
     server->listen_fd = -1; /* MHD owns it now; chan_server_quiesce takes it back */
