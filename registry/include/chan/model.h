@@ -67,6 +67,8 @@ typedef struct chan_consumer_record {
     char *degradation;     /**< degradation strategy */
     int64_t registered_at; /**< unix seconds, set by the store on first registration */
     int64_t renewed_at;    /**< unix seconds, last registration or renewal */
+
+    /* Governance: where the registration comes from and the owner's decision on it. */
     chan_consumer_origin origin; /**< contract (default) or api */
     chan_consumer_state state;   /**< approved (default), pending or rejected */
     char *requester_team;        /**< team an api registration acts for, or NULL */

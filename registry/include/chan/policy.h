@@ -29,9 +29,9 @@ extern "C" {
 #endif
 
 /** Rule ids of the diagnostics of chan_policy_check_channel (chan_diag.rule). */
-#define CHAN_POLICY_RULE_DEPRECATED    "deprecated"          /**< new consumer, deprecated */
-#define CHAN_POLICY_RULE_DUP_CONSUMER  "duplicate-consumer"  /**< group used twice */
-#define CHAN_POLICY_RULE_COMPAT_FLOOR  "compatibility-floor" /**< level below the floor */
+#define CHAN_POLICY_RULE_DEPRECATED   "deprecated"          /**< new consumer, deprecated */
+#define CHAN_POLICY_RULE_DUP_CONSUMER "duplicate-consumer"  /**< group used twice */
+#define CHAN_POLICY_RULE_COMPAT_FLOOR "compatibility-floor" /**< level below the floor */
 
 /* ------------------------------------------------------------------ */
 /* Lifecycle rule                                                      */

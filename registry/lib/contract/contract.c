@@ -677,8 +677,8 @@ static void parse_waiver(parse_ctx *ctx, const chan_ynode *schema, chan_contract
         chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_VALUE,
                                   "schema.waiver.reason",
                                   "schema.waiver.reason must be %d to %d characters long, not %zu",
-                                  CHAN_CONTRACT_WAIVER_REASON_MIN,
-                                  CHAN_CONTRACT_WAIVER_REASON_MAX, n),
+                                  CHAN_CONTRACT_WAIVER_REASON_MIN, CHAN_CONTRACT_WAIVER_REASON_MAX,
+                                  n),
                            "say why the subject needs a compatibility below the policy floor");
         return;
     }

@@ -104,7 +104,8 @@ json_t *chan_consumer_record_to_json(const chan_consumer_record *c,
     json_object_set_new(o, "requester_team", json_str_or_null(c->requester_team));
     json_object_set_new(o, "requested_by", json_str_or_null(c->requested_by));
     json_object_set_new(o, "decided_by", json_str_or_null(c->decided_by));
-    json_object_set_new(o, "decided_at", c->decided_at > 0 ? json_time(c->decided_at) : json_null());
+    json_object_set_new(o, "decided_at",
+                        c->decided_at > 0 ? json_time(c->decided_at) : json_null());
     json_object_set_new(o, "decision_reason", json_str_or_null(c->decision_reason));
     return o;
 }

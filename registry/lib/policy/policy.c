@@ -234,8 +234,8 @@ static size_t check_groups(const chan_channel_record *next, chan_diag_list *diag
         return 0;
     groups = chan_xcalloc(next->n_consumers, sizeof(*groups));
     for (size_t i = 0; i < next->n_consumers; i++)
-        groups[i] = next->consumers[i].state == CHAN_CONSUMER_REJECTED ? NULL
-                                                                       : next->consumers[i].group;
+        groups[i] =
+            next->consumers[i].state == CHAN_CONSUMER_REJECTED ? NULL : next->consumers[i].group;
     for (size_t i = 0; i < next->n_consumers; i++) {
         size_t j = chan_policy_group_taken(groups, next->n_consumers, i);
         char path[80];
@@ -243,14 +243,13 @@ static size_t check_groups(const chan_channel_record *next, chan_diag_list *diag
         if (j >= i) /* none, or reported at the later one */
             continue;
         snprintf(path, sizeof(path), "consumers[%zu].group", i);
-        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
-                                         CHAN_POLICY_RULE_DUP_CONSUMER, path,
-                                         "consumer \"%s\" uses group \"%s\" of consumer \"%s\"",
-                                         next->consumers[i].name ? next->consumers[i].name : "",
-                                         groups[i],
-                                         next->consumers[j].name ? next->consumers[j].name : ""),
-                           "consumers in one group split the partitions between them; give "
-                           "each its own group");
+        chan_diag_set_hint(
+            chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_POLICY_RULE_DUP_CONSUMER, path,
+                          "consumer \"%s\" uses group \"%s\" of consumer \"%s\"",
+                          next->consumers[i].name ? next->consumers[i].name : "", groups[i],
+                          next->consumers[j].name ? next->consumers[j].name : ""),
+            "consumers in one group split the partitions between them; give "
+            "each its own group");
         errors++;
     }
     free(groups);
@@ -282,8 +281,9 @@ static size_t check_floor(const chan_channel_record *old, const chan_channel_rec
                           "compatibility %s of channel %s is below the policy floor %s",
                           chan_compat_mode_name(level), next->name ? next->name : "",
                           chan_compat_mode_name(floor));
-        chan_diag_set_hint(d, "use %s or stronger, or add schema.waiver.reason and have an admin "
-                              "approve it",
+        chan_diag_set_hint(d,
+                           "use %s or stronger, or add schema.waiver.reason and have an admin "
+                           "approve it",
                            chan_compat_mode_name(floor));
         return 1;
     }

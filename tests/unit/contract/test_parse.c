@@ -656,8 +656,8 @@ static void test_contract_parse__waiver_parsed(void **state)
 static void test_contract_parse__waiver_reason_too_short(void **state)
 {
     char *text = mutate("  versions: [2, 1]\n", "  waiver:\n"
-                                               "    reason: because\n"
-                                               "  versions: [2, 1]\n");
+                                                "    reason: because\n"
+                                                "  versions: [2, 1]\n");
     result r;
     const chan_diag *d;
 
