@@ -173,7 +173,8 @@ json_t *chan_consumer_record_to_json(const chan_consumer_record *rec,
  * A channel as the channels API shows it: name, revision, created_at,
  * updated_at, owner_team, maintainer, peak_qps, retention_hours,
  * deprecation_date, retirement_date, subject, compatibility, waiver
- * ({"reason", "approved_by", "approved_at"}, or null without a reason), the optional
+ * ({"reason", "approved_by", "approved_at"}; only when the channel has a
+ * waiver reason, so replies without one keep their members), the optional
  * contract (opts->with_document), consumers (chan_consumer_record_to_json)
  * and producers ({"principal": ...}).
  *
@@ -189,7 +190,8 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
  * consumer and "principal" of each producer; every other member may be
  * absent or null.  A member of the wrong type, a time that is not an RFC 3339
  * UTC string ("2026-11-23T09:17:47Z") or a count out of range is an error.
- * A consumer without "origin" or "state" is a contract consumer, approved.
+ * A consumer without "origin" or "state" is a contract consumer, approved;
+ * a channel without "waiver" (or with null) has none.
  * The computed members age_days and stale are ignored; "contract" becomes the
  * document as compact JSON text with sorted keys.  The consumers' and
  * producers' channel is set to the channel's name.

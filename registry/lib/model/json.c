@@ -110,11 +110,10 @@ json_t *chan_consumer_record_to_json(const chan_consumer_record *c,
     return o;
 }
 
-/* The channel's waiver {"reason", "approved_by", "approved_at"}, or null without a reason. */
+/* The channel's waiver {"reason", "approved_by", "approved_at"}; rec has a waiver reason. */
 static json_t *waiver_json(const chan_channel_record *rec)
 {
-    if (rec->waiver_reason == NULL)
-        return json_null();
+    assert(rec->waiver_reason != NULL);
     return json_pack("{s:o, s:o, s:o}", "reason", json_str_or_null(rec->waiver_reason),
                      "approved_by", json_str_or_null(rec->waiver_approved_by), "approved_at",
                      rec->waiver_approved_at > 0 ? json_time(rec->waiver_approved_at)
@@ -144,7 +143,9 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
     json_object_set_new(o, "retirement_date", json_str_or_null(rec->retirement_date));
     json_object_set_new(o, "subject", json_str_or_null(rec->subject));
     json_object_set_new(o, "compatibility", json_str_or_null(rec->compatibility));
-    json_object_set_new(o, "waiver", waiver_json(rec));
+    /* Only with a reason: the stored channels have none until the store keeps them. */
+    if (rec->waiver_reason != NULL)
+        json_object_set_new(o, "waiver", waiver_json(rec));
     if (opts->with_document)
         json_object_set_new(o, "contract", document_json(rec->document));
     for (i = 0; i < rec->n_consumers; i++)
