@@ -30,6 +30,7 @@
 #include "chan/acl.h"
 #include "chan/common.h"
 #include "chan/error.h"
+#include "chan/policy.h"
 #include "chan/store.h"
 
 #include "api.h"
@@ -152,11 +153,11 @@ static void add_denied(json_t *denied, const chan_channel_record *ch, const char
     if (consumer)
         reason = chan_xasprintf("channel %s is retired since %s: the registration of consumer "
                                 "\"%s\" grants no access any more",
-                                ch->name, chan_acl_channel_retirement(ch), consumer);
+                                ch->name, chan_policy_retirement(ch), consumer);
     else
         reason = chan_xasprintf("channel %s is retired since %s: the producer registration "
                                 "grants no access any more",
-                                ch->name, chan_acl_channel_retirement(ch));
+                                ch->name, chan_policy_retirement(ch));
     json_array_append_new(denied,
                           json_pack("{s:o,s:s,s:o,s:o}", "channel", json_str(ch->name), "role",
                                     role, "consumer", consumer ? json_str(consumer) : json_null(),
@@ -202,8 +203,8 @@ static int admission(chan_request *req, chan_error *err)
 
     for (i = 0; i < n; i++) {
         const chan_channel_record *ch = channels[i];
-        const char *ends = chan_acl_channel_retirement(ch);
-        bool retired = chan_acl_channel_retired(ch, today);
+        const char *ends = chan_policy_retirement(ch);
+        bool retired = chan_policy_channel_retired(ch, today);
 
         for (k = 0; k < ch->n_consumers; k++) {
             const chan_consumer_record *c = &ch->consumers[k];

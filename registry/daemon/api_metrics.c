@@ -24,6 +24,7 @@
 #include "chan/acl.h"
 #include "chan/common.h"
 #include "chan/metrics.h"
+#include "chan/policy.h"
 #include "chan/store.h"
 
 #include "api.h"
@@ -102,8 +103,8 @@ static int get_lifecycle(chan_request *req, chan_error *err)
         goto cleanup;
     for (i = 0; i < n; i++) {
         const chan_channel_record *rec = list[i];
-        /* The same rule as the Kafka admission: chan_acl_channel_retired. */
-        const char *retire = chan_acl_channel_retirement(rec);
+        /* The same rule as the Kafka admission: chan_policy_channel_retired. */
+        const char *retire = chan_policy_retirement(rec);
         int64_t dep_day = 0, ret_day = 0;
         bool has_dep = rec->deprecation_date && chan_date_parse(rec->deprecation_date, &dep_day);
         bool has_ret = retire && chan_date_parse(retire, &ret_day);

@@ -7,12 +7,14 @@
  * and writes plans and text; it never talks to a broker (chan/kafka.h does).
  *
  * The rule it implements is "only registered consumers get in":
- *  - each registered consumer of a live channel gets READ and DESCRIBE on the
- *    channel's topic and READ on its consumer group;
+ *  - each approved consumer of a live channel (chan_policy_consumer_grants,
+ *    chan/policy.h) gets READ and DESCRIBE on the channel's topic and READ on
+ *    its consumer group; pending and rejected consumers get nothing;
  *  - each registered producer of a live channel gets WRITE and DESCRIBE on
  *    the topic;
- *  - a channel whose deprecation date is on or before the "as of" date is
- *    retired: its bindings are no longer desired, so the plan removes them;
+ *  - a channel retired on the "as of" date (chan_policy_channel_retired: its
+ *    retirement date, else its deprecation date) has no desired bindings,
+ *    so the plan removes them;
  *  - every binding is an ALLOW, LITERAL, host "*" binding.
  *
  * The plan touches only the managed scope: LITERAL ALLOW bindings on the
@@ -165,21 +167,6 @@ const char *chan_acl_scope_group(const chan_acl_scope *scope, size_t i);
  */
 bool chan_acl_scope_covers(const chan_acl_scope *scope, const chan_acl_binding *b);
 
-/**
- * Is the channel retired on day as_of (days since 1970-01-01)?  From its
- * retirement_date when it has one; a channel with only a deprecation_date
- * retires on that date.  A date that does not parse never retires.
- * Deprecation alone (with a later retirement date) keeps existing access:
- * it only stops new consumer registrations.
- */
-bool chan_acl_channel_retired(const chan_channel_record *ch, int64_t as_of);
-
-/**
- * The date the channel retires on ("YYYY-MM-DD", borrowed from ch), or NULL
- * when it has neither a retirement nor a deprecation date.
- */
-const char *chan_acl_channel_retirement(const chan_channel_record *ch);
-
 typedef struct chan_acl_desired_options {
     unsigned int version; /**< CHAN_ACL_DESIRED_OPTIONS_VERSION */
     const char *as_of;    /**< "YYYY-MM-DD" for retirement; NULL: today (UTC) */
@@ -200,9 +187,10 @@ typedef struct chan_acl_desired_options {
  * an empty consumer group, a bad deprecation date or the same topic twice
  * fail the whole call.
  *
- * A retired channel (chan_acl_channel_retired) contributes no bindings, but
- * its topic and its consumers' groups stay in the scope so that the plan
- * revokes what was granted for it.
+ * A retired channel (chan_policy_channel_retired) contributes no bindings,
+ * nor does a consumer that is not approved, but the channel's topic and the
+ * groups of all its consumers stay in the scope so that the plan revokes
+ * what was granted for them.
  *
  * @param[out] out       the desired set (caller frees with chan_acl_set_free)
  * @param[out] out_scope the managed scope (caller frees with
@@ -340,7 +328,7 @@ typedef struct chan_acl_export_options {
 
 /**
  * Consumer byte rate of one principal:
- * ceil(sum of peak_rate_msgs of its registrations on live channels
+ * ceil(sum of peak_rate_msgs of its approved registrations on live channels
  *      x avg_message_bytes x headroom).
  * @param[out] out the rate in bytes per second; 0 when the principal consumes
  *             nothing (no quota is then exported)

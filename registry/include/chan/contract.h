@@ -86,6 +86,11 @@ extern "C" {
 #define CHAN_CONTRACT_RULE_FIELD_REMOVED "field-removed" /**< removal without deprecation */
 #define CHAN_CONTRACT_RULE_DUP_CHANNEL   "duplicate-channel" /**< same channel in two contracts */
 #define CHAN_CONTRACT_RULE_CAPACITY      "capacity" /**< warning: consumer slower than peak */
+#define CHAN_CONTRACT_RULE_COMPAT_FLOOR  "compatibility-floor" /**< below the policy floor */
+
+/** Length bounds of schema.waiver.reason, in characters. */
+#define CHAN_CONTRACT_WAIVER_REASON_MIN 20
+#define CHAN_CONTRACT_WAIVER_REASON_MAX 1024
 
 /* ------------------------------------------------------------------ */
 /* Model                                                               */
@@ -165,6 +170,11 @@ const char *chan_contract_retirement_date(const chan_contract *contract);
 const char *chan_contract_subject(const chan_contract *contract);
 /** Compatibility mode of the subject. */
 chan_compat_mode chan_contract_compatibility(const chan_contract *contract);
+/**
+ * schema.waiver.reason: why the subject may stay below the policy floor of
+ * compatibility (an admin still approves the waiver), or NULL.
+ */
+const char *chan_contract_waiver_reason(const chan_contract *contract);
 
 /** Number of schema versions (>= 1 for a valid contract). */
 size_t chan_contract_version_count(const chan_contract *contract);
@@ -197,7 +207,7 @@ char *chan_contract_render_json(const chan_contract *contract);
 
 /**
  * The channel record of a contract (chan/model.h): name, owner, load
- * figures, dates, subject, compatibility mode name, the document
+ * figures, dates, subject, compatibility mode name, waiver reason, the document
  * (chan_contract_render_json) and owning copies of every consumer and
  * producer, whose channel is the contract's name.  The store's fields
  * (revision and times) are 0.

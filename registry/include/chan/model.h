@@ -33,6 +33,28 @@
 extern "C" {
 #endif
 
+/** Where a consumer was registered: in the channel's contract file or over the REST API. */
+typedef enum chan_consumer_origin {
+    CHAN_CONSUMER_ORIGIN_CONTRACT = 0,
+    CHAN_CONSUMER_ORIGIN_API,
+} chan_consumer_origin;
+
+/** The approval state of a consumer registration. */
+typedef enum chan_consumer_state {
+    CHAN_CONSUMER_APPROVED = 0,
+    CHAN_CONSUMER_PENDING,
+    CHAN_CONSUMER_REJECTED,
+} chan_consumer_state;
+
+/** "contract" or "api" ("unknown" for a value out of range). */
+const char *chan_consumer_origin_name(chan_consumer_origin origin);
+/** Parse "contract" or "api" (exact).  @return 0 or CHAN_EINVALID */
+int chan_consumer_origin_parse(chan_consumer_origin *out, const char *name);
+/** "approved", "pending" or "rejected" ("unknown" for a value out of range). */
+const char *chan_consumer_state_name(chan_consumer_state state);
+/** Parse "approved", "pending" or "rejected" (exact).  @return 0 or CHAN_EINVALID */
+int chan_consumer_state_parse(chan_consumer_state *out, const char *name);
+
 /** A registered consumer of a channel. */
 typedef struct chan_consumer_record {
     char *channel;
@@ -45,6 +67,15 @@ typedef struct chan_consumer_record {
     char *degradation;     /**< degradation strategy */
     int64_t registered_at; /**< unix seconds, set by the store on first registration */
     int64_t renewed_at;    /**< unix seconds, last registration or renewal */
+
+    /* Governance: where the registration comes from and the owner's decision on it. */
+    chan_consumer_origin origin; /**< contract (default) or api */
+    chan_consumer_state state;   /**< approved (default), pending or rejected */
+    char *requester_team;        /**< team an api registration acts for, or NULL */
+    char *requested_by;          /**< identity that registered it, or NULL */
+    char *decided_by;            /**< identity that approved or rejected it, or NULL */
+    int64_t decided_at;          /**< unix seconds of that decision, 0 if none */
+    char *decision_reason;       /**< reason given with the decision, or NULL */
 } chan_consumer_record;
 
 /** A registered producer of a channel. */
@@ -77,6 +108,13 @@ typedef struct chan_channel_record {
      * ignores it when writing (the document is the source).
      */
     char *retirement_date;
+    /**
+     * The contract's schema.waiver.reason (a compatibility below the floor),
+     * or NULL.  Like retirement_date, the document is its source.
+     */
+    char *waiver_reason;
+    char *waiver_approved_by;   /**< admin who approved the waiver; NULL: not approved */
+    int64_t waiver_approved_at; /**< unix seconds of the approval, 0 if none */
 } chan_channel_record;
 
 /** Set every field of an embedded record to zero / NULL. */
@@ -120,7 +158,9 @@ typedef struct chan_record_json_options {
 /**
  * A consumer as the channels API shows it: name, principal, group, scenario,
  * sla_p99_ms, peak_rate_msgs, degradation, registered_at, renewed_at (RFC
- * 3339 UTC strings), age_days and stale (from opts->now and opts->max_age).
+ * 3339 UTC strings), age_days and stale (from opts->now and opts->max_age),
+ * origin, state, requester_team, requested_by, decided_by, decided_at (RFC
+ * 3339 or null) and decision_reason.
  * Strings that are NULL or not UTF-8 become null.
  *
  * @param opts may be NULL for the defaults (CHAN_RECORD_JSON_OPTIONS_INIT)
@@ -132,7 +172,9 @@ json_t *chan_consumer_record_to_json(const chan_consumer_record *rec,
 /**
  * A channel as the channels API shows it: name, revision, created_at,
  * updated_at, owner_team, maintainer, peak_qps, retention_hours,
- * deprecation_date, retirement_date, subject, compatibility, the optional
+ * deprecation_date, retirement_date, subject, compatibility, waiver
+ * ({"reason", "approved_by", "approved_at"}; only when the channel has a
+ * waiver reason, so replies without one keep their members), the optional
  * contract (opts->with_document), consumers (chan_consumer_record_to_json)
  * and producers ({"principal": ...}).
  *
@@ -148,6 +190,8 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
  * consumer and "principal" of each producer; every other member may be
  * absent or null.  A member of the wrong type, a time that is not an RFC 3339
  * UTC string ("2026-11-23T09:17:47Z") or a count out of range is an error.
+ * A consumer without "origin" or "state" is a contract consumer, approved;
+ * a channel without "waiver" (or with null) has none.
  * The computed members age_days and stale are ignored; "contract" becomes the
  * document as compact JSON text with sorted keys.  The consumers' and
  * producers' channel is set to the channel's name.

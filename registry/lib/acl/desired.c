@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "acl_int.h"
+#include "chan/policy.h"
 
 void chan_acl_scope_free(chan_acl_scope *scope)
 {
@@ -70,19 +71,6 @@ int chan_acl__as_of(int64_t *out, const char *as_of, chan_error *err)
         return chan_error_set(err, CHAN_EINVALID, "as-of date '%s' is not a YYYY-MM-DD date",
                               as_of);
     return 0;
-}
-
-const char *chan_acl_channel_retirement(const chan_channel_record *ch)
-{
-    return ch->retirement_date ? ch->retirement_date : ch->deprecation_date;
-}
-
-bool chan_acl_channel_retired(const chan_channel_record *ch, int64_t as_of)
-{
-    const char *date = chan_acl_channel_retirement(ch);
-    int64_t day;
-
-    return date != NULL && chan_date_parse(date, &day) && day <= as_of;
 }
 
 /* Add one ALLOW LITERAL host-"*" binding; the inputs were checked before. */
@@ -221,13 +209,13 @@ int chan_acl_desired(chan_acl_set **out, chan_acl_scope **out_scope,
     set = chan_acl_set_new();
     for (size_t i = 0; i < n; i++) {
         const chan_channel_record *ch = channels[i];
-        bool retired = chan_acl_channel_retired(ch, as_of);
+        bool retired = chan_policy_channel_retired(ch, as_of);
 
         for (size_t j = 0; j < ch->n_consumers; j++) {
             const chan_consumer_record *c = &ch->consumers[j];
 
             chan_acl__strset_add(&scope->groups, c->group);
-            if (retired)
+            if (!chan_policy_consumer_grants(ch, c, as_of))
                 continue;
             add_allow(set, CHAN_ACL_RESOURCE_TOPIC, ch->name, c->principal, CHAN_ACL_OP_READ);
             add_allow(set, CHAN_ACL_RESOURCE_TOPIC, ch->name, c->principal, CHAN_ACL_OP_DESCRIBE);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "acl_int.h"
+#include "chan/policy.h"
 
 #define STRIMZI_MAX_QUOTA 2147483647.0
 
@@ -164,12 +165,13 @@ int chan_acl_consumer_byte_rate(int64_t *out, const chan_channel_record *const *
             return chan_error_set(err, CHAN_EINVALID,
                                   "channel %s: deprecation date '%s' is not a YYYY-MM-DD date",
                                   ch->name ? ch->name : "(null)", ch->deprecation_date);
-        if (chan_acl_channel_retired(ch, as_of))
+        if (chan_policy_channel_retired(ch, as_of))
             continue;
         for (size_t j = 0; j < ch->n_consumers; j++) {
             const chan_consumer_record *c = &ch->consumers[j];
 
-            if (c->principal == NULL || strcmp(c->principal, principal) != 0)
+            if (c->principal == NULL || strcmp(c->principal, principal) != 0 ||
+                !chan_policy_consumer_grants(ch, c, as_of))
                 continue;
             if (!isfinite(c->peak_rate_msgs) || c->peak_rate_msgs < 0.0)
                 return chan_error_set(err, CHAN_EINVALID,

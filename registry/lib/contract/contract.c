@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "chan/common.h"
+#include "chan/policy.h"
 #include "contract_internal.h"
 
 /* Upper bounds of the numeric fields: generous, but they catch unit mix-ups. */
@@ -645,9 +646,48 @@ static void parse_versions(parse_ctx *ctx, const chan_ynode *schema, chan_contra
     }
 }
 
+/* Characters (code points) of a valid UTF-8 string. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/* schema.waiver: {reason: "..."} with a reason of 20 to 1024 characters. */
+static void parse_waiver(parse_ctx *ctx, const chan_ynode *schema, chan_contract *c)
+{
+    static const char *const keys[] = {"reason", NULL};
+    const chan_ynode *waiver = field(ctx, schema, "schema", "waiver", false);
+    const chan_ynode *at;
+    const char *s;
+    size_t n;
+
+    if (waiver == NULL || !expect_kind(ctx, waiver, CHAN_YNODE_MAP, "schema.waiver"))
+        return;
+    check_keys(ctx, waiver, "schema.waiver", keys);
+    s = get_string(ctx, waiver, "schema.waiver", "reason", true, &at);
+    if (s == NULL)
+        return;
+    n = utf8_chars(s);
+    if (n < CHAN_CONTRACT_WAIVER_REASON_MIN || n > CHAN_CONTRACT_WAIVER_REASON_MAX) {
+        chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_VALUE,
+                                  "schema.waiver.reason",
+                                  "schema.waiver.reason must be %d to %d characters long, not %zu",
+                                  CHAN_CONTRACT_WAIVER_REASON_MIN, CHAN_CONTRACT_WAIVER_REASON_MAX,
+                                  n),
+                           "say why the subject needs a compatibility below the policy floor");
+        return;
+    }
+    c->waiver_reason = chan_xstrdup(s);
+}
+
 static void parse_schema(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
 {
-    static const char *const keys[] = {"subject", "compatibility", "versions", NULL};
+    static const char *const keys[] = {"subject", "compatibility", "versions", "waiver", NULL};
     const chan_ynode *schema = field(ctx, root, "", "schema", true);
     const chan_ynode *at;
     const char *s;
@@ -678,6 +718,7 @@ static void parse_schema(parse_ctx *ctx, const chan_ynode *root, chan_contract *
             c->compatibility = (chan_compat_mode)i;
         }
     }
+    parse_waiver(ctx, schema, c);
     parse_versions(ctx, schema, c);
 }
 
@@ -741,6 +782,7 @@ static void parse_consumer(parse_ctx *ctx, const chan_ynode *item, const char *p
 static void parse_consumers(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
 {
     const chan_ynode *seq = field(ctx, root, "", "consumers", true);
+    const char **groups;
     size_t i, j;
 
     if (seq == NULL || !expect_kind(ctx, seq, CHAN_YNODE_SEQ, "consumers") ||
@@ -748,11 +790,16 @@ static void parse_consumers(parse_ctx *ctx, const chan_ynode *root, chan_contrac
         return;
     c->consumers = chan_xcalloc(seq->count ? seq->count : 1, sizeof(*c->consumers));
     c->n_consumers = seq->count;
+    groups = chan_xcalloc(seq->count ? seq->count : 1, sizeof(*groups));
     for (i = 0; i < seq->count; i++) {
         char *p = path_index("consumers", i);
         chan_contract_consumer *cur = &c->consumers[i];
+        size_t taken;
 
         parse_consumer(ctx, seq->items[i], p, cur);
+        groups[i] = cur->group;
+        /* The group rule (chan/policy.h) over the consumers read so far. */
+        taken = chan_policy_group_taken(groups, i + 1, i);
         for (j = 0; j < i; j++) {
             const chan_contract_consumer *o = &c->consumers[j];
 
@@ -763,7 +810,7 @@ static void parse_consumers(parse_ctx *ctx, const chan_ynode *root, chan_contrac
                                    "first declared at line %d", o->line);
                 break;
             }
-            if (cur->group && o->group && strcmp(cur->group, o->group) == 0) {
+            if (j == taken) {
                 chan_diag_set_hint(
                     report(ctx, CHAN_DIAG_ERROR, seq->items[i], CHAN_CONTRACT_RULE_DUP_CONSUMER, p,
                            "consumer \"%s\" uses group \"%s\" of consumer \"%s\" (line %d)",
@@ -775,6 +822,7 @@ static void parse_consumers(parse_ctx *ctx, const chan_ynode *root, chan_contrac
         }
         free(p);
     }
+    free(groups);
 }
 
 static void parse_producers(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
@@ -893,6 +941,7 @@ void chan_contract_free(chan_contract *c)
     free(c->deprecation_date);
     free(c->retirement_date);
     free(c->subject);
+    free(c->waiver_reason);
     free(c);
 }
 
@@ -1064,6 +1113,10 @@ chan_compat_mode chan_contract_compatibility(const chan_contract *c)
 {
     return c->compatibility;
 }
+const char *chan_contract_waiver_reason(const chan_contract *c)
+{
+    return c->waiver_reason;
+}
 size_t chan_contract_version_count(const chan_contract *c)
 {
     return c->n_versions;
@@ -1121,6 +1174,8 @@ json_t *chan_contract_to_json(const chan_contract *c)
     set_str(root, "retirement_date", c->retirement_date);
     set_str(schema, "subject", c->subject);
     set_str(schema, "compatibility", compat_names[c->compatibility]);
+    if (c->waiver_reason)
+        json_object_set_new(schema, "waiver", json_pack("{s:s}", "reason", c->waiver_reason));
     for (i = 0; i < c->n_versions; i++) {
         json_t *v = json_object();
 

@@ -80,6 +80,7 @@ struct chan_contract {
     char *retirement_date;
     char *subject;
     chan_compat_mode compatibility;
+    char *waiver_reason; /**< schema.waiver.reason, or NULL */
     chan_contract_version *versions;
     size_t n_versions;
     chan_contract_consumer *consumers;

@@ -31,6 +31,7 @@ chan_channel_record *chan_contract_to_record(const chan_contract *contract)
     rec->retirement_date = copy_or_null(chan_contract_retirement_date(contract));
     rec->subject = copy_or_null(chan_contract_subject(contract));
     rec->compatibility = chan_xstrdup(chan_compat_mode_name(chan_contract_compatibility(contract)));
+    rec->waiver_reason = copy_or_null(chan_contract_waiver_reason(contract));
     rec->document = chan_contract_render_json(contract);
 
     rec->n_consumers = chan_contract_consumer_count(contract);

@@ -99,7 +99,25 @@ json_t *chan_consumer_record_to_json(const chan_consumer_record *c,
     json_object_set_new(o, "renewed_at", json_time(c->renewed_at));
     json_object_set_new(o, "age_days", json_integer(age));
     json_object_set_new(o, "stale", json_boolean(now - since > opts->max_age));
+    json_object_set_new(o, "origin", json_string(chan_consumer_origin_name(c->origin)));
+    json_object_set_new(o, "state", json_string(chan_consumer_state_name(c->state)));
+    json_object_set_new(o, "requester_team", json_str_or_null(c->requester_team));
+    json_object_set_new(o, "requested_by", json_str_or_null(c->requested_by));
+    json_object_set_new(o, "decided_by", json_str_or_null(c->decided_by));
+    json_object_set_new(o, "decided_at",
+                        c->decided_at > 0 ? json_time(c->decided_at) : json_null());
+    json_object_set_new(o, "decision_reason", json_str_or_null(c->decision_reason));
     return o;
+}
+
+/* The channel's waiver {"reason", "approved_by", "approved_at"}; rec has a waiver reason. */
+static json_t *waiver_json(const chan_channel_record *rec)
+{
+    assert(rec->waiver_reason != NULL);
+    return json_pack("{s:o, s:o, s:o}", "reason", json_str_or_null(rec->waiver_reason),
+                     "approved_by", json_str_or_null(rec->waiver_approved_by), "approved_at",
+                     rec->waiver_approved_at > 0 ? json_time(rec->waiver_approved_at)
+                                                 : json_null());
 }
 
 json_t *chan_channel_record_to_json(const chan_channel_record *rec,
@@ -125,6 +143,9 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
     json_object_set_new(o, "retirement_date", json_str_or_null(rec->retirement_date));
     json_object_set_new(o, "subject", json_str_or_null(rec->subject));
     json_object_set_new(o, "compatibility", json_str_or_null(rec->compatibility));
+    /* Only with a reason: the stored channels have none until the store keeps them. */
+    if (rec->waiver_reason != NULL)
+        json_object_set_new(o, "waiver", waiver_json(rec));
     if (opts->with_document)
         json_object_set_new(o, "contract", document_json(rec->document));
     for (i = 0; i < rec->n_consumers; i++)
@@ -295,6 +316,63 @@ static int get_array(const json_t **out, const json_t *obj, const char *key, cha
     return 0;
 }
 
+/*
+** An enumeration member (origin, state) through parse into *out; absent or
+** null leaves *out at its default.  Returns 0 or CHAN_EINVALID.
+*/
+static int get_enum(int *out, int (*parse)(int *, const char *), const json_t *obj,
+                    const char *prefix, const char *key, const char *expected, chan_error *err)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_string(v))
+        return member_error(err, prefix, key, "must be a string, not %s", json_type_name(v));
+    if (parse(out, json_string_value(v)) < 0)
+        return member_error(err, prefix, key, "must be %s, got \"%s\"", expected,
+                            json_string_value(v));
+    return 0;
+}
+
+static int parse_origin(int *out, const char *s)
+{
+    chan_consumer_origin o;
+    int error = chan_consumer_origin_parse(&o, s);
+
+    if (error == 0)
+        *out = (int)o;
+    return error;
+}
+
+static int parse_state(int *out, const char *s)
+{
+    chan_consumer_state st;
+    int error = chan_consumer_state_parse(&st, s);
+
+    if (error == 0)
+        *out = (int)st;
+    return error;
+}
+
+/* The "waiver" member (an object or null) into rec.  Returns 0 or CHAN_EINVALID. */
+static int get_waiver(chan_channel_record *rec, const json_t *obj, chan_error *err)
+{
+    const json_t *v = json_object_get(obj, "waiver");
+    int error;
+
+    if (v == NULL || json_is_null(v))
+        return 0;
+    if (!json_is_object(v))
+        return member_error(err, "", "waiver", "must be an object, not %s", json_type_name(v));
+    if ((error = get_string(&rec->waiver_reason, v, "waiver.", "reason", true, err)) < 0 ||
+        (error = get_string(&rec->waiver_approved_by, v, "waiver.", "approved_by", false, err)) <
+            0 ||
+        (error = get_time(&rec->waiver_approved_at, v, "waiver.", "approved_at", err)) < 0)
+        return error;
+    return 0;
+}
+
 /* The "contract" member as document text (compact, sorted keys), or NULL. */
 static char *get_document(const json_t *obj)
 {
@@ -318,6 +396,7 @@ static int consumer_from_json(chan_consumer_record *c, const json_t *item, const
                               size_t i, chan_error *err)
 {
     char self[48], prefix[64];
+    int origin = CHAN_CONSUMER_ORIGIN_CONTRACT, state = CHAN_CONSUMER_APPROVED;
     int error;
 
     snprintf(self, sizeof(self), "consumers[%zu]", i);
@@ -333,8 +412,19 @@ static int consumer_from_json(chan_consumer_record *c, const json_t *item, const
         (error = get_number(&c->peak_rate_msgs, item, prefix, "peak_rate_msgs", err)) < 0 ||
         (error = get_string(&c->degradation, item, prefix, "degradation", false, err)) < 0 ||
         (error = get_time(&c->registered_at, item, prefix, "registered_at", err)) < 0 ||
-        (error = get_time(&c->renewed_at, item, prefix, "renewed_at", err)) < 0)
+        (error = get_time(&c->renewed_at, item, prefix, "renewed_at", err)) < 0 ||
+        (error = get_enum(&origin, parse_origin, item, prefix, "origin", "\"contract\" or \"api\"",
+                          err)) < 0 ||
+        (error = get_enum(&state, parse_state, item, prefix, "state",
+                          "\"approved\", \"pending\" or \"rejected\"", err)) < 0 ||
+        (error = get_string(&c->requester_team, item, prefix, "requester_team", false, err)) < 0 ||
+        (error = get_string(&c->requested_by, item, prefix, "requested_by", false, err)) < 0 ||
+        (error = get_string(&c->decided_by, item, prefix, "decided_by", false, err)) < 0 ||
+        (error = get_time(&c->decided_at, item, prefix, "decided_at", err)) < 0 ||
+        (error = get_string(&c->decision_reason, item, prefix, "decision_reason", false, err)) < 0)
         return error;
+    c->origin = (chan_consumer_origin)origin;
+    c->state = (chan_consumer_state)state;
     return 0;
 }
 
@@ -380,6 +470,7 @@ int chan_channel_record_from_json(chan_channel_record **out, const json_t *json,
         (error = get_string(&rec->retirement_date, json, "", "retirement_date", false, err)) < 0 ||
         (error = get_string(&rec->subject, json, "", "subject", false, err)) < 0 ||
         (error = get_string(&rec->compatibility, json, "", "compatibility", false, err)) < 0 ||
+        (error = get_waiver(rec, json, err)) < 0 ||
         (error = get_array(&consumers, json, "consumers", err)) < 0 ||
         (error = get_array(&producers, json, "producers", err)) < 0)
         goto cleanup;

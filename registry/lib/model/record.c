@@ -1,11 +1,69 @@
 /*
  * record.c - life cycle of the domain records of chan/model.h: init, dispose
- * and free for channels, consumers and producers.
+ * and free for channels, consumers and producers, and the names of the
+ * consumer origins and states.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan/common.h"
 #include "chan/model.h"
+
+static const char *const origin_names[] = {
+    [CHAN_CONSUMER_ORIGIN_CONTRACT] = "contract",
+    [CHAN_CONSUMER_ORIGIN_API] = "api",
+};
+
+static const char *const state_names[] = {
+    [CHAN_CONSUMER_APPROVED] = "approved",
+    [CHAN_CONSUMER_PENDING] = "pending",
+    [CHAN_CONSUMER_REJECTED] = "rejected",
+};
+
+/* Index of name in names[0..n), or -1.  NULL names are never found. */
+static int name_index(const char *const *names, size_t n, const char *name)
+{
+    if (name == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *chan_consumer_origin_name(chan_consumer_origin origin)
+{
+    if ((size_t)origin >= CHAN_ARRAY_SIZE(origin_names))
+        return "unknown";
+    return origin_names[origin];
+}
+
+int chan_consumer_origin_parse(chan_consumer_origin *out, const char *name)
+{
+    int i = name_index(origin_names, CHAN_ARRAY_SIZE(origin_names), name);
+
+    if (i < 0)
+        return CHAN_EINVALID;
+    *out = (chan_consumer_origin)i;
+    return 0;
+}
+
+const char *chan_consumer_state_name(chan_consumer_state state)
+{
+    if ((size_t)state >= CHAN_ARRAY_SIZE(state_names))
+        return "unknown";
+    return state_names[state];
+}
+
+int chan_consumer_state_parse(chan_consumer_state *out, const char *name)
+{
+    int i = name_index(state_names, CHAN_ARRAY_SIZE(state_names), name);
+
+    if (i < 0)
+        return CHAN_EINVALID;
+    *out = (chan_consumer_state)i;
+    return 0;
+}
 
 void chan_consumer_record_init(chan_consumer_record *rec)
 {
@@ -22,6 +80,10 @@ void chan_consumer_record_dispose(chan_consumer_record *rec)
     free(rec->group);
     free(rec->scenario);
     free(rec->degradation);
+    free(rec->requester_team);
+    free(rec->requested_by);
+    free(rec->decided_by);
+    free(rec->decision_reason);
     chan_consumer_record_init(rec);
 }
 
@@ -68,6 +130,8 @@ void chan_channel_record_dispose(chan_channel_record *rec)
     free(rec->subject);
     free(rec->compatibility);
     free(rec->document);
+    free(rec->waiver_reason);
+    free(rec->waiver_approved_by);
     for (size_t i = 0; i < rec->n_consumers; i++)
         chan_consumer_record_dispose(&rec->consumers[i]);
     free(rec->consumers);

@@ -271,7 +271,10 @@ class GetChannelTest(ChannelsTestCase):
         billing = got["consumers"][1]
         self.assertEqual(set(billing), {"name", "principal", "group", "scenario", "sla_p99_ms",
                                         "peak_rate_msgs", "degradation", "registered_at",
-                                        "renewed_at", "age_days", "stale"})
+                                        "renewed_at", "age_days", "stale", "origin", "state",
+                                        "requester_team", "requested_by", "decided_by",
+                                        "decided_at", "decision_reason"})
+        self.assertEqual((billing["origin"], billing["state"]), ("contract", "approved"))
         self.assertIs(billing["stale"], False)
         expected = dict(contract["consumers"][0])
         for key, value in expected.items():

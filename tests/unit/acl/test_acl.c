@@ -22,6 +22,7 @@
 
 #include "chan/acl.h"
 #include "chan/common.h"
+#include "chan/policy.h"
 
 /* ------------------------------------------------------------------ */
 /* Fixtures                                                            */
@@ -243,7 +244,7 @@ static void test_retirement_date_keeps_access_after_deprecation(void **state)
 
     /* Deprecated on 2026-06-30, retired on 2026-09-30: existing access stays until then. */
     f->ch[2]->retirement_date = chan_xstrdup("2026-09-30");
-    assert_string_equal(chan_acl_channel_retirement(f->ch[2]), "2026-09-30");
+    assert_string_equal(chan_policy_retirement(f->ch[2]), "2026-09-30");
     desired_as_of(f, "2026-07-15", &set, &scope);
     assert_true(chan_acl_set_contains(set, &legacy_read));
     chan_acl_set_free(set);
@@ -256,6 +257,44 @@ static void test_retirement_date_keeps_access_after_deprecation(void **state)
     chan_acl_scope_free(scope);
     free(f->ch[2]->retirement_date);
     f->ch[2]->retirement_date = NULL;
+}
+
+static void test_acl_desired__pending_consumer_gets_nothing(void **state)
+{
+    fixture *f = *state;
+    chan_acl_set *set = NULL;
+    chan_acl_scope *scope = NULL;
+    chan_acl_binding group_read =
+        allow(CHAN_ACL_RESOURCE_GROUP, "analytics-orders", "User:analytics", CHAN_ACL_OP_READ);
+    int64_t rate = -1;
+    chan_error err = CHAN_ERROR_INIT;
+    chan_acl_export_options opts = CHAN_ACL_EXPORT_OPTIONS_INIT;
+
+    /* Pending and rejected registrations grant nothing, but their groups stay managed. */
+    f->ch[0]->consumers[1].state = CHAN_CONSUMER_PENDING;
+    f->ch[1]->consumers[0].state = CHAN_CONSUMER_REJECTED;
+    desired_as_of(f, "2026-01-01", &set, &scope);
+    assert_false(has(set, CHAN_ACL_RESOURCE_TOPIC, "orders.order-created", "User:analytics",
+                     CHAN_ACL_OP_READ));
+    assert_false(has(set, CHAN_ACL_RESOURCE_TOPIC, "orders.order-created", "User:analytics",
+                     CHAN_ACL_OP_DESCRIBE));
+    assert_false(chan_acl_set_contains(set, &group_read));
+    assert_false(
+        has(set, CHAN_ACL_RESOURCE_GROUP, "billing-payments", "User:billing", CHAN_ACL_OP_READ));
+    assert_true(chan_acl_scope_covers(scope, &group_read));
+    /* The approved ones keep theirs: 18 - 2 x 3. */
+    assert_true(
+        has(set, CHAN_ACL_RESOURCE_GROUP, "billing-orders", "User:billing", CHAN_ACL_OP_READ));
+    assert_int_equal(chan_acl_set_count(set), 12);
+    chan_acl_set_free(set);
+    chan_acl_scope_free(scope);
+
+    /* Nor do they count towards the principal's quota. */
+    opts.as_of = "2026-01-01";
+    opts.avg_message_bytes = 100.0;
+    assert_int_equal(
+        chan_acl_consumer_byte_rate(&rate, chans(f), f->n, "User:analytics", &opts, &err), 0);
+    assert_int_equal(rate, 0);
 }
 
 static void expect_invalid(const fixture *f, const char *path_expected, const char *msg_part)
@@ -1098,6 +1137,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_desired_grants_registered_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_desired_drops_retired_channels, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retirement_date_keeps_access_after_deprecation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_acl_desired__pending_consumer_gets_nothing, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_desired_rejects_bad_input, setup, teardown),
         cmocka_unit_test(test_set_rejects_incomplete_bindings),

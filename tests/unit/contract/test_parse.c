@@ -613,6 +613,71 @@ static void test_long_lists_capped(void **state)
     chan_buf_dispose(&b);
 }
 
+static void test_contract_parse__waiver_parsed(void **state)
+{
+    char *text = mutate("  versions: [2, 1]\n",
+                        "  waiver:\n"
+                        "    reason: \"legacy producer, replaced by orders.v2 in Q1\"\n"
+                        "  versions: [2, 1]\n");
+    result r, r2;
+    chan_channel_record *rec;
+    char *json;
+
+    (void)state;
+    r = parse(text);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(chan_contract_waiver_reason(r.contract),
+                        "legacy producer, replaced by orders.v2 in Q1");
+    /* It survives the JSON form and reaches the channel record. */
+    json = chan_contract_render_json(r.contract);
+    r2 = parse(json);
+    assert_int_equal(r2.rc, 0);
+    assert_string_equal(chan_contract_waiver_reason(r2.contract),
+                        "legacy producer, replaced by orders.v2 in Q1");
+    rec = chan_contract_to_record(r2.contract);
+    assert_string_equal(rec->waiver_reason, "legacy producer, replaced by orders.v2 in Q1");
+    assert_null(rec->waiver_approved_by);
+    chan_channel_record_free(rec);
+
+    /* No waiver: NULL everywhere. */
+    result_dispose(&r);
+    r = parse(base_contract);
+    assert_null(chan_contract_waiver_reason(r.contract));
+    rec = chan_contract_to_record(r.contract);
+    assert_null(rec->waiver_reason);
+    chan_channel_record_free(rec);
+
+    free(json);
+    free(text);
+    result_dispose(&r);
+    result_dispose(&r2);
+}
+
+static void test_contract_parse__waiver_reason_too_short(void **state)
+{
+    char *text = mutate("  versions: [2, 1]\n", "  waiver:\n"
+                                                "    reason: because\n"
+                                                "  versions: [2, 1]\n");
+    result r;
+    const chan_diag *d;
+
+    (void)state;
+    /* Line 12, column 13: the reason's value. */
+    assert_single_error(text, "invalid-value", 12, 13);
+    r = parse(text);
+    d = find_rule(&r, "invalid-value");
+    assert_string_equal(d->path, "schema.waiver.reason");
+    assert_non_null(strstr(d->message, "20 to 1024 characters"));
+    result_dispose(&r);
+    free(text);
+
+    /* The waiver is a mapping with a reason only. */
+    assert_mutation_error("  versions: [2, 1]\n", "  waiver: yes\n  versions: [2, 1]\n",
+                          "wrong-type", 11, 11);
+    assert_mutation_error("  versions: [2, 1]\n", "  waiver: {}\n  versions: [2, 1]\n",
+                          "missing-field", 11, 11);
+}
+
 static void test_json_round_trip(void **state)
 {
     char *t1 =
@@ -718,6 +783,8 @@ int main(void)
         cmocka_unit_test(test_nul_in_string),
         cmocka_unit_test(test_bad_unicode_string),
         cmocka_unit_test(test_long_lists_capped),
+        cmocka_unit_test(test_contract_parse__waiver_parsed),
+        cmocka_unit_test(test_contract_parse__waiver_reason_too_short),
         cmocka_unit_test(test_json_round_trip),
         cmocka_unit_test(test_json_input_errors_located),
         cmocka_unit_test(test_degradation_names),

@@ -390,6 +390,83 @@ static void test_from_json_ignores_computed(void **state)
     json_decref(json);
 }
 
+static void test_model__governance_fields(void **state)
+{
+    chan_record_json_options opts = CHAN_RECORD_JSON_OPTIONS_INIT;
+    chan_channel_record *rec = chan_xcalloc(1, sizeof(*rec)), *back = NULL;
+    chan_consumer_record *c;
+    chan_error err = CHAN_ERROR_INIT;
+    json_t *json, *item;
+    chan_consumer_origin origin;
+    chan_consumer_state st;
+
+    (void)state;
+    assert_string_equal(chan_consumer_origin_name(CHAN_CONSUMER_ORIGIN_API), "api");
+    assert_string_equal(chan_consumer_state_name(CHAN_CONSUMER_PENDING), "pending");
+    assert_int_equal(chan_consumer_origin_parse(&origin, "contract"), 0);
+    assert_int_equal(origin, CHAN_CONSUMER_ORIGIN_CONTRACT);
+    assert_int_equal(chan_consumer_state_parse(&st, "rejected"), 0);
+    assert_int_equal(st, CHAN_CONSUMER_REJECTED);
+    assert_int_equal(chan_consumer_state_parse(&st, "Approved"), CHAN_EINVALID);
+    assert_int_equal(chan_consumer_origin_parse(&origin, NULL), CHAN_EINVALID);
+
+    /* Defaults render as contract/approved; no waiver, no member. */
+    rec->name = chan_xstrdup("x");
+    rec->n_consumers = 1;
+    rec->consumers = chan_xcalloc(1, sizeof(*rec->consumers));
+    c = &rec->consumers[0];
+    c->channel = chan_xstrdup("x");
+    c->name = chan_xstrdup("fraud");
+    c->principal = chan_xstrdup("User:fraud");
+    json = chan_channel_record_to_json(rec, &opts);
+    item = json_array_get(json_object_get(json, "consumers"), 0);
+    assert_string_equal(json_string_value(json_object_get(item, "origin")), "contract");
+    assert_string_equal(json_string_value(json_object_get(item, "state")), "approved");
+    assert_true(json_is_null(json_object_get(item, "decided_at")));
+    assert_null(json_object_get(json, "waiver"));
+    json_decref(json);
+
+    /* Every field survives the round trip. */
+    c->origin = CHAN_CONSUMER_ORIGIN_API;
+    c->state = CHAN_CONSUMER_REJECTED;
+    c->requester_team = chan_xstrdup("fraud");
+    c->requested_by = chan_xstrdup("ci-fraud");
+    c->decided_by = chan_xstrdup("orders-owner");
+    c->decided_at = 1800000000;
+    c->decision_reason = chan_xstrdup("use the anonymised channel instead");
+    rec->waiver_reason = chan_xstrdup("legacy producer, replaced in Q1");
+    rec->waiver_approved_by = chan_xstrdup("admin");
+    rec->waiver_approved_at = 1800000100;
+    json = chan_channel_record_to_json(rec, &opts);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(json, "waiver"), "approved_at")),
+        "2027-01-15T08:01:40Z");
+    assert_int_equal(chan_channel_record_from_json(&back, json, &err), 0);
+    assert_int_equal(back->consumers[0].origin, CHAN_CONSUMER_ORIGIN_API);
+    assert_int_equal(back->consumers[0].state, CHAN_CONSUMER_REJECTED);
+    assert_string_equal(back->consumers[0].requester_team, "fraud");
+    assert_string_equal(back->consumers[0].requested_by, "ci-fraud");
+    assert_string_equal(back->consumers[0].decided_by, "orders-owner");
+    assert_int_equal(back->consumers[0].decided_at, 1800000000);
+    assert_string_equal(back->consumers[0].decision_reason, "use the anonymised channel instead");
+    assert_string_equal(back->waiver_reason, "legacy producer, replaced in Q1");
+    assert_string_equal(back->waiver_approved_by, "admin");
+    assert_int_equal(back->waiver_approved_at, 1800000100);
+    chan_channel_record_free(back);
+    json_decref(json);
+    chan_channel_record_free(rec);
+
+    /* Missing members parse as contract/approved; unknown values are errors. */
+    assert_rejected("{\"name\":\"x\",\"consumers\":[{\"name\":\"a\",\"principal\":\"User:a\","
+                    "\"state\":\"maybe\"}]}",
+                    "consumers[0].state", "\"approved\", \"pending\" or \"rejected\"");
+    assert_rejected("{\"name\":\"x\",\"consumers\":[{\"name\":\"a\",\"principal\":\"User:a\","
+                    "\"origin\":1}]}",
+                    "consumers[0].origin", "must be a string");
+    assert_rejected("{\"name\":\"x\",\"waiver\":\"yes\"}", "waiver", "must be an object");
+    assert_rejected("{\"name\":\"x\",\"waiver\":{}}", "waiver.reason", "is missing");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -400,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_to_json_api_form),
         cmocka_unit_test(test_from_json_errors),
         cmocka_unit_test(test_from_json_ignores_computed),
+        cmocka_unit_test(test_model__governance_fields),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
