@@ -27,7 +27,6 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 from chanregd import SOURCE_DIR, Chanregd, free_port, wait_for
@@ -73,17 +72,16 @@ class Peer:
         self.proc = subprocess.Popen(
             [PYTHON, PEER_SCRIPT, "--ready-file", ready, "--port", str(self.port)],
             stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("the Kafka peer exited with %d" % self.proc.returncode)
-            if os.path.exists(ready):
-                with open(ready) as f:
-                    broker, control = f.read().split()
-                self.port, self.control_port = int(broker), int(control)
-                return self
-            time.sleep(0.02)
-        raise AssertionError("the Kafka peer did not start")
+        wait_for(lambda: os.path.exists(ready) or self.proc.poll() is not None, timeout=15,
+                 what="the Kafka peer to start")
+        if self.proc.poll() is not None:
+            rc = self.proc.returncode
+            self.stop()
+            raise AssertionError("the Kafka peer exited with %d" % rc)
+        with open(ready) as f:  # written atomically (rename)
+            broker, control = f.read().split()
+        self.port, self.control_port = int(broker), int(control)
+        return self
 
     def stop(self):
         if self.proc is None:

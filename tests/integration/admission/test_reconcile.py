@@ -137,8 +137,8 @@ class ReconcileTest(AdmissionTestCase):
         peer.create_acls([INTRUDER])
         creates, deletes = peer.requests("CreateAcls"), peer.requests("DeleteAcls")
 
-        # The broker answers DescribeAcls after the client's timeout: the read fails.
-        peer.command("delay describe 2500")
+        # The broker holds its DescribeAcls answers: every read times out and fails.
+        peer.command("hold describe")
         status = wait_for(lambda: (lambda s: s if s["consecutive_failures"] >= 3 else None)(
             daemon.status()), timeout=60, what="three failed passes")
         last = status["last_pass"]

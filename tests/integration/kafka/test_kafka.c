@@ -513,12 +513,13 @@ static void test_failed_read_never_deletes(void **state)
     peer_do(c, "clear");
 
     /*
-     * A read that times out is a failed read: the plan refuses deletes.  A
-     * second client (own connection, short timeout) keeps the slow answers
-     * away from c->kafka.
+     * A read that times out is a failed read: the plan refuses deletes.  The
+     * broker holds its DescribeAcls answers until "clear".  A second client
+     * (own connection, short timeout) keeps the held answers away from
+     * c->kafka.
      */
     fast = open_client(test_kafka_peer_bootstrap(c->peer), 800, CHAN_KAFKA_DESCRIBE_BROAD);
-    peer_do(c, "delay describe 1500");
+    peer_do(c, "hold describe");
     assert_int_equal(chan_kafka_reconcile(&r, fast, desired, scope, false, &err),
                      CHAN_EUNAVAILABLE);
     assert_non_null(r);
