@@ -223,34 +223,6 @@ def put_contract(daemon, contract):
     return reply.json
 
 
-def orders_contract(name="orders.order-created", deprecation_date=None, consumers=None,
-                    producers=None):
-    """A valid contract on the example subject orders.order-created-value (registered by
-    register_examples)."""
-    contract = {
-        "apiVersion": "chanreg/v1",
-        "channel": name,
-        "description": "An order was placed and accepted by the order service.",
-        "owner": {"team": "orders", "maintainer": "orders-oncall@example.com"},
-        "peak_qps": 1200,
-        "retention_hours": 168,
-        "schema": {
-            "subject": "orders.order-created-value",
-            "compatibility": "BACKWARD_TRANSITIVE",
-            "versions": [{"version": 3}, {"version": 2}, {"version": 1}],
-        },
-        "consumers": consumers if consumers is not None else [
-            {"name": "billing", "principal": "User:billing-svc", "group": "billing.x",
-             "scenario": "Creates invoices.", "sla_p99_ms": 2000, "peak_rate_msgs": 100,
-             "degradation": "lag"},
-        ],
-        "producers": producers if producers is not None else [{"principal": "User:orders-svc"}],
-    }
-    if deprecation_date:
-        contract["deprecation_date"] = deprecation_date
-    return contract
-
-
 class AdmissionTestCase(unittest.TestCase):
     """A temporary directory per test class, removed at the end; daemons are checked for
     clean exits and sanitizer reports."""
