@@ -25,9 +25,18 @@ def run(*args, env=None, cwd=None):
 
 
 def wait_in_flight(d, n):
-    """Wait until the daemon counts n requests in flight besides the scrape asking."""
-    wait_for(lambda: d.metric(IN_FLIGHT) == n + 1, timeout=20,
-             what="%d request(s) in flight in chanregd" % n)
+    """Wait until the daemon counts n requests in flight besides the scrape asking,
+    and until it has finished with the scrapes (their access log lines are written
+    when the server is done with them: the client gets the reply a moment before)."""
+    scrapes = []
+
+    def scrape():
+        scrapes.append(1)
+        return d.metric(IN_FLIGHT) == n + 1
+
+    wait_for(scrape, timeout=20, what="%d request(s) in flight in chanregd" % n)
+    wait_for(lambda: d.read_log().count(" path=/metrics ") >= len(scrapes), timeout=20,
+             what="the scrapes to complete")
 
 
 def listener_closed(port):
