@@ -41,6 +41,7 @@ static int get_metrics(chan_request *req, chan_error *err)
     chan_buf text = CHAN_BUF_INIT;
     int error;
 
+    chan_daemon_metrics_requests_in_flight(chan_request_in_flight(req));
     error =
         chan_daemon_metrics_render(&text, chan_request_store(req), chan_request_config(req), err);
     if (error < 0) {

@@ -52,6 +52,7 @@ typedef struct daemon_metrics {
     chan_metrics *registry;
     chan_metric_family *http_requests;
     chan_metric_family *http_duration;
+    chan_metric_family *http_in_flight;
     chan_metric_family *channels;
     chan_metric_family *consumers;
     chan_metric_family *schema_versions;
@@ -140,6 +141,9 @@ int chan_daemon_metrics_init(chan_error *err)
         (error = define(&m->http_duration, m, "chanreg_http_request_duration_seconds",
                         "Time from request start to completion, by route pattern",
                         CHAN_METRIC_HISTOGRAM, l_route, 1, err)) < 0 ||
+        (error = define(&m->http_in_flight, m, "chanreg_http_requests_in_flight",
+                        "HTTP requests being processed, the scrape included", CHAN_METRIC_GAUGE,
+                        NULL, 0, err)) < 0 ||
         (error = define(&m->reconcile_runs, m, "chanreg_reconcile_runs_total",
                         "Kafka ACL reconcile passes", CHAN_METRIC_COUNTER, NULL, 0, err)) < 0 ||
         (error = define(&m->reconcile_errors, m, "chanreg_reconcile_errors_total",
@@ -281,6 +285,14 @@ void chan_daemon_metrics_reconcile_run(bool ok)
         if (!ok)
             chan_metric_add(state->reconcile_errors, NULL, 1);
     }
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chan_daemon_metrics_requests_in_flight(unsigned int n)
+{
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL)
+        chan_metric_set(state->http_in_flight, NULL, (double)n);
     pthread_mutex_unlock(&state_lock);
 }
 

@@ -59,6 +59,9 @@ void chan_daemon_metrics_subject_changed(const char *subject);
 /** One pass of the Kafka reconciler ended; ok is false when it failed. */
 void chan_daemon_metrics_reconcile_run(bool ok);
 
+/** Requests in flight as the server counts them, set by each scrape before rendering. */
+void chan_daemon_metrics_requests_in_flight(unsigned int n);
+
 /** The producer sampler saw a message of channel outside its contract. */
 void chan_daemon_metrics_producer_mismatch(const char *channel);
 

@@ -532,6 +532,11 @@ bool chan_request_shutting_down(const chan_request *req)
     return atomic_load(&req->server->shutting_down);
 }
 
+unsigned int chan_request_in_flight(const chan_request *req)
+{
+    return chan_server_active_requests(req->server);
+}
+
 /* ------------------------------------------------------------------ */
 /* Replies                                                             */
 /* ------------------------------------------------------------------ */

@@ -210,6 +210,9 @@ const chan_config *chan_request_config(const chan_request *req);
 /** True once the daemon is shutting down (readiness probes fail). */
 bool chan_request_shutting_down(const chan_request *req);
 
+/** Requests the server is processing right now, this one included. */
+unsigned int chan_request_in_flight(const chan_request *req);
+
 /* ------------------------------------------------------------------ */
 /* Replies (handlers)                                                   */
 /* ------------------------------------------------------------------ */

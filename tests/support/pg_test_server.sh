@@ -92,7 +92,11 @@ cmd_stop() {
             pid=$(head -n 1 "$datadir/data/postmaster.pid" 2>/dev/null || true)
             if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
                 kill -QUIT "$pid" 2>/dev/null || true
-                sleep 1
+                # until it is gone, for at most 5 s
+                for _ in $(seq 50); do
+                    kill -0 "$pid" 2>/dev/null || break
+                    sleep 0.1
+                done
             fi
         fi
         rm -rf "$datadir"

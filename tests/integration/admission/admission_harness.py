@@ -7,9 +7,9 @@ again on the same Kafka port (a broker that goes down and comes back), and
 it can write ACLs itself with a raw CreateAcls v1 request (what an operator's
 kafka-acls.sh would do), for bindings the registry does not know about.
 
-Daemon runs the built chanregd (CHANREGD) on a free loopback port with a
-SQLite database in a temporary directory (or a given store URL), pointed at
-a peer, with short intervals so that passes come every second.
+Daemon is the shared harness's Chanregd (tests/support/chanregd.py) with the
+admission token, a SQLite database in the test class's directory (or a
+given store URL), and the reconciler's status.
 
 Channels are registered with the built chanctl (CHANCTL) from the example
 contracts of the source tree, or as JSON contracts through the channels API.
@@ -25,17 +25,14 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
-import time
 import unittest
-import urllib.error
-import urllib.request
 
-PYTHON = "/usr/bin/python3"
-SOURCE_DIR = os.environ.get(
-    "CHANREG_SOURCE_DIR",
-    os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")),
-)
+from chanregd import SOURCE_DIR, Chanregd, free_port, wait_for
+from chanregd import chanctl as run_chanctl
+
+PYTHON = sys.executable
 PEER_SCRIPT = os.environ.get(
     "KAFKA_PEER", os.path.join(SOURCE_DIR, "tests", "support", "kafka", "kafka_acl_peer.py"))
 TOKEN = "admission-secret"
@@ -47,33 +44,6 @@ OP_READ, OP_WRITE, OP_DESCRIBE = 3, 4, 8
 PERM_ALLOW = 3
 RES_NAMES = {2: "TOPIC", 3: "GROUP", 4: "CLUSTER"}
 OP_NAMES = {3: "READ", 4: "WRITE", 8: "DESCRIBE"}
-
-
-def binary(var):
-    path = os.environ.get(var)
-    if not path or not os.access(path, os.X_OK):
-        raise unittest.SkipTest("%s does not name the built binary" % var)
-    return path
-
-
-def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
-    """Poll predicate until it returns a true value; return that value."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError("timed out after %.1fs waiting for %s (last: %r)" % (timeout, what, last))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 # ---------------------------------------------------------------------------
@@ -102,17 +72,16 @@ class Peer:
         self.proc = subprocess.Popen(
             [PYTHON, PEER_SCRIPT, "--ready-file", ready, "--port", str(self.port)],
             stdin=subprocess.PIPE, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("the Kafka peer exited with %d" % self.proc.returncode)
-            if os.path.exists(ready):
-                with open(ready) as f:
-                    broker, control = f.read().split()
-                self.port, self.control_port = int(broker), int(control)
-                return self
-            time.sleep(0.02)
-        raise AssertionError("the Kafka peer did not start")
+        wait_for(lambda: os.path.exists(ready) or self.proc.poll() is not None, timeout=15,
+                 what="the Kafka peer to start")
+        if self.proc.poll() is not None:
+            rc = self.proc.returncode
+            self.stop()
+            raise AssertionError("the Kafka peer exited with %d" % rc)
+        with open(ready) as f:  # written atomically (rename)
+            broker, control = f.read().split()
+        self.port, self.control_port = int(broker), int(control)
+        return self
 
     def stop(self):
         if self.proc is None:
@@ -200,100 +169,12 @@ class Peer:
 # chanregd
 # ---------------------------------------------------------------------------
 
-class Reply:
-    def __init__(self, status, body):
-        self.status = status
-        self.body = body
-        try:
-            self.json = json.loads(body.decode("utf-8")) if body else None
-        except ValueError:
-            self.json = None
-
-    def __repr__(self):
-        return "Reply(%d, %r)" % (self.status, self.body[:800])
-
-
-class Daemon:
+class Daemon(Chanregd):
     """chanregd with Kafka admission options; extra flags come from `args`."""
 
     def __init__(self, directory, db=None, args=(), name="chanregd"):
-        self.binary = binary("CHANREGD")
-        self.dir = directory
-        self.name = name
-        self.db = db or "sqlite:" + os.path.join(directory, name + ".db")
-        self.args = list(args)
-        self.log_path = os.path.join(directory, name + ".log")
-        self.port_file = os.path.join(directory, name + ".port")
-        self.proc = None
-        self.port = None
-
-    def start(self, timeout=20.0):
-        if os.path.exists(self.port_file):
-            os.unlink(self.port_file)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHANREG_")}
-        cmd = [self.binary, "--listen", "127.0.0.1:0", "--port-file", self.port_file,
-               "--db", self.db, "--token", TOKEN, "--shutdown-timeout", "10"] + self.args
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     cwd=self.dir)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("chanregd exited with %d:\n%s"
-                                     % (self.proc.returncode, self.read_log()))
-            try:
-                with open(self.port_file) as f:
-                    text = f.read().strip()
-                if text:
-                    self.port = int(text)
-                    if self.request("GET", "/healthz").status == 200:
-                        return self
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.02)
-        self.stop()
-        raise AssertionError("chanregd did not start:\n" + self.read_log())
-
-    def stop(self, timeout=30.0):
-        """SIGTERM and wait; returns the exit status (None when not running)."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.proc = None
-        self.log.close()
-        return rc
-
-    def read_log(self):
-        try:
-            with open(self.log_path, "rb") as f:
-                return f.read().decode("utf-8", "replace")
-        except FileNotFoundError:
-            return ""
-
-    @property
-    def url(self):
-        return "http://127.0.0.1:%d" % self.port
-
-    def request(self, method, path, body=None, token=TOKEN):
-        hdrs = {"Accept": "application/json"}
-        data = None
-        if body is not None:
-            data = json.dumps(body).encode("utf-8")
-            hdrs["Content-Type"] = "application/json"
-        if token:
-            hdrs["Authorization"] = "Bearer " + token
-        req = urllib.request.Request(self.url + path, data=data, method=method, headers=hdrs)
-        try:
-            with urllib.request.urlopen(req, timeout=60) as resp:
-                return Reply(resp.status, resp.read())
-        except urllib.error.HTTPError as e:
-            return Reply(e.code, e.read())
+        super().__init__("--shutdown-timeout", "10", *args, db=db, pg=False, workdir=directory,
+                         name=name, token=TOKEN)
 
     def status(self):
         reply = self.request("GET", "/v1/acl/status")
@@ -322,13 +203,11 @@ class Daemon:
 
 def chanctl(*args, env_url=None, timeout=60):
     """Run the built chanctl; returns (exit code, stdout, stderr)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHANREG_")}
+    env = {"CHANREG_TOKEN": TOKEN}
     if env_url:
         env["CHANREG_URL"] = env_url
-    env["CHANREG_TOKEN"] = TOKEN
-    proc = subprocess.run([binary("CHANCTL")] + list(args), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, env=env, timeout=timeout)
-    return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+    r = run_chanctl(*args, env=env, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr
 
 
 def register_examples(daemon):
@@ -342,34 +221,6 @@ def put_contract(daemon, contract):
     reply = daemon.request("PUT", "/v1/channels/" + contract["channel"], body=contract)
     assert reply.status in (200, 201), reply
     return reply.json
-
-
-def orders_contract(name="orders.order-created", deprecation_date=None, consumers=None,
-                    producers=None):
-    """A valid contract on the example subject orders.order-created-value (registered by
-    register_examples)."""
-    contract = {
-        "apiVersion": "chanreg/v1",
-        "channel": name,
-        "description": "An order was placed and accepted by the order service.",
-        "owner": {"team": "orders", "maintainer": "orders-oncall@example.com"},
-        "peak_qps": 1200,
-        "retention_hours": 168,
-        "schema": {
-            "subject": "orders.order-created-value",
-            "compatibility": "BACKWARD_TRANSITIVE",
-            "versions": [{"version": 3}, {"version": 2}, {"version": 1}],
-        },
-        "consumers": consumers if consumers is not None else [
-            {"name": "billing", "principal": "User:billing-svc", "group": "billing.x",
-             "scenario": "Creates invoices.", "sla_p99_ms": 2000, "peak_rate_msgs": 100,
-             "degradation": "lag"},
-        ],
-        "producers": producers if producers is not None else [{"principal": "User:orders-svc"}],
-    }
-    if deprecation_date:
-        contract["deprecation_date"] = deprecation_date
-    return contract
 
 
 class AdmissionTestCase(unittest.TestCase):
@@ -389,12 +240,7 @@ class AdmissionTestCase(unittest.TestCase):
         """Stop daemons; the problems found (bad exit, sanitizer reports)."""
         problems = []
         for d in daemons:
-            rc = d.stop()
-            log = d.read_log()
-            if rc not in (None, 0):
-                problems.append("%s exited with %r:\n%s" % (d.name, rc, log[-4000:]))
-            if "runtime error" in log or "AddressSanitizer" in log or "LeakSanitizer" in log:
-                problems.append("sanitizer report in %s:\n%s" % (d.name, log[-6000:]))
+            problems += d.check_exit()
         return problems
 
     def setUp(self):

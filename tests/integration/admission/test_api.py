@@ -12,14 +12,18 @@
 import math
 import os
 import shlex
+import sys
 import time
 import unittest
 
 import yaml
 
 from admission_harness import (OP_READ, PAT_LITERAL, PERM_ALLOW, RES_GROUP, RES_TOPIC,
-                               AdmissionTestCase, chanctl, free_port, orders_contract,
-                               put_contract, register_examples)
+                               AdmissionTestCase, chanctl, free_port, put_contract,
+                               register_examples)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "channels"))
+from channels_harness import orders_contract  # noqa: E402
 
 OPS = {"READ": 3, "WRITE": 4, "DESCRIBE": 8}
 
@@ -160,16 +164,17 @@ class NoKafkaTest(AdmissionTestCase):
         cls.d = cls.daemon()
         register_examples(cls.d)
         # a retired channel with its own principals, and billing-svc on it too
-        put_contract(cls.d, orders_contract(
-            name="legacy.orders-v0", deprecation_date="2020-01-01",
-            consumers=[
+        legacy = orders_contract("legacy.orders-v0")
+        legacy["deprecation_date"] = "2020-01-01"
+        legacy["consumers"] = [
                 {"name": "old-reader", "principal": "User:legacy-reader", "group": "legacy.g",
                  "scenario": "Reads old orders.", "sla_p99_ms": 1000, "peak_rate_msgs": 10,
                  "degradation": "drop"},
                 {"name": "billing", "principal": "User:billing-svc", "group": "legacy.billing",
                  "scenario": "Old invoices.", "sla_p99_ms": 1000, "peak_rate_msgs": 7000,
-                 "degradation": "drop"}],
-            producers=[{"principal": "User:legacy-writer"}]))
+                 "degradation": "drop"}]
+        legacy["producers"] = [{"principal": "User:legacy-writer"}]
+        put_contract(cls.d, legacy)
         cls.channels = cls.d.request("GET", "/v1/channels").json["channels"]
 
     def live_channels(self):

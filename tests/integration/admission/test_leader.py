@@ -12,21 +12,11 @@ connection is killed notices it on its next pass and competes again.
 import os
 import subprocess
 import unittest
-import urllib.parse
 
 from admission_harness import AdmissionTestCase, register_examples, wait_for
+from chanregd import fresh_pg_url, pg_state
 
-PG_STATE = os.environ.get("CHANREG_TEST_PG_STATE")
-
-
-def fresh_pg_database(name):
-    with open(os.path.join(PG_STATE, "url")) as f:
-        url = urllib.parse.urlsplit(f.read().strip())
-    with open(os.path.join(PG_STATE, "bindir")) as f:
-        bindir = f.read().strip()
-    subprocess.run([os.path.join(bindir, "createdb"), "-h", url.hostname, "-p", str(url.port),
-                    "-U", url.username, name], check=True, timeout=60)
-    return "postgresql://%s@%s:%d/%s" % (url.username, url.hostname, url.port, name), url
+PG_STATE = pg_state()
 
 
 def psql(url, sql):
@@ -41,8 +31,7 @@ class LeaderTest(AdmissionTestCase):
 
     def store_url(self):
         if PG_STATE:
-            url, _ = fresh_pg_database("admission_leader_%d" % os.getpid())
-            return url
+            return fresh_pg_url("admission_leader")
         return "sqlite:" + os.path.join(self.tmp, "shared.db")
 
     def start_pair(self):

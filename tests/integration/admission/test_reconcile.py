@@ -137,8 +137,8 @@ class ReconcileTest(AdmissionTestCase):
         peer.create_acls([INTRUDER])
         creates, deletes = peer.requests("CreateAcls"), peer.requests("DeleteAcls")
 
-        # The broker answers DescribeAcls after the client's timeout: the read fails.
-        peer.command("delay describe 2500")
+        # The broker holds its DescribeAcls answers: every read times out and fails.
+        peer.command("hold describe")
         status = wait_for(lambda: (lambda s: s if s["consecutive_failures"] >= 3 else None)(
             daemon.status()), timeout=60, what="three failed passes")
         last = status["last_pass"]
@@ -200,17 +200,20 @@ class ReconcileTest(AdmissionTestCase):
         peer, daemon = self.start(timeout_ms=2000)
         register_examples(daemon)
         daemon.wait_ok_pass(create=0, delete=0, channels=4)
-        peer.command("delay describe 5000")
+        peer.command("hold describe")
         passes = daemon.status()["passes"]
-        # let a pass start and hang in the read
-        wait_for(lambda: peer.requests("DescribeAcls") > 0 and
-                 daemon.status()["passes"] == passes, what="a pass in progress")
-        time.sleep(0.5)
-        start = time.monotonic()
-        rc = daemon.stop()
-        elapsed = time.monotonic() - start
-        self.assertEqual(rc, 0)
-        self.assertLess(elapsed, 8.0)
+        # a pass starts and hangs in the read: the peer holds its DescribeAcls
+        wait_for(lambda: peer.stats()["held"].get("DescribeAcls", 0) > 0,
+                 what="a pass waiting for DescribeAcls")
+        answered = peer.stats()["answered"].get("DescribeAcls", 0)
+        self.assertEqual(daemon.status()["passes"], passes)
+        # stopped with SIGTERM while the broker still holds the answer; killed (and
+        # failed) if it does not exit within the --shutdown-timeout of 10 s and some
+        self.assertEqual(daemon.stop(timeout=15), 0)
+        self.assertFalse(daemon.killed)
+        self.assertEqual(peer.stats()["answered"].get("DescribeAcls", 0), answered,
+                         "the daemon stopped before the broker answered")
+        peer.command("release")
         log = daemon.read_log()
         self.assertIn("info main stopped", log)
         self.assertNotIn("did not stop", log)

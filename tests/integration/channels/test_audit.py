@@ -16,6 +16,7 @@ from channels_harness import (  # noqa: E402
     Daemon,
     consumer_body,
     orders_contract,
+    register_orders_schemas,
     schema_text,
 )
 
@@ -98,15 +99,16 @@ class AuditTest(ChannelsTestCase):
         self.assertEqual(len(reply.json["entries"]), 1)
 
 
-class RestartTest(unittest.TestCase):
+class RestartTest(ChannelsTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = None  # each test starts its own
+
     def test_data_survives_restart(self):
-        d = Daemon().start()
-        self.addCleanup(d.cleanup)
-        for version in (1, 2, 3):
-            reply = d.request("POST", "/subjects/orders.order-created-value/versions",
-                              body={"schema": schema_text("orders.order-created-value",
-                                                          version)})
-            self.assertEqual(reply.status, 200, reply)
+        d = Daemon()
+        self.addCleanup(self.check_daemon, d)
+        d.start()
+        register_orders_schemas(d)
         contract = orders_contract("restart.orders")
         self.assertEqual(d.request("PUT", "/v1/channels/restart.orders", body=contract).status,
                          201)
@@ -133,9 +135,6 @@ class RestartTest(unittest.TestCase):
         got = d.request("GET", "/v1/channels/restart.orders").json
         self.assertEqual([c["name"] for c in got["consumers"]], ["analytics", "billing"])
         self.assertEqual(d.stop(), 0, d.read_log())
-        log = d.read_log()
-        self.assertNotIn("runtime error", log)
-        self.assertNotIn("AddressSanitizer", log)
 
 
 if __name__ == "__main__":

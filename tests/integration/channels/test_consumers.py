@@ -5,11 +5,11 @@ Run: CHANREGD=... python3 test_consumers.py
 
 import os
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from chanregd import wait_past
 from channels_harness import (  # noqa: E402
     RFC3339,
     TOKENS,
@@ -154,7 +154,7 @@ class ConsumersTest(ChannelsTestCase):
 
     def test_renew(self):
         before = {c["name"]: c for c in self.channel()["consumers"]}["billing"]
-        time.sleep(1.1)  # times have a resolution of one second
+        wait_past(before["renewed_at"])
         reply = self.d.request("POST", self.base + "/billing/renew")
         self.assertEqual(reply.status, 200, reply)
         self.assertEqual(reply.json["name"], "billing")

@@ -9,11 +9,11 @@ import json
 import os
 import sys
 import threading
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from chanregd import wait_past
 from channels_harness import (  # noqa: E402
     RFC3339,
     TOKENS,
@@ -62,7 +62,7 @@ class PutChannelTest(ChannelsTestCase):
         contract = orders_contract(unique("orders.created"))
         self.create(contract)
         before = self.d.request("GET", "/v1/channels/" + contract["channel"]).json
-        time.sleep(1.1)  # times have a resolution of one second
+        wait_past(before["updated_at"])
         contract["consumers"][0]["sla_p99_ms"] = 3000
         reply = self.put_contract(contract)
         self.assertEqual((reply.status, reply.json["revision"]), (200, 2), reply)

@@ -11,7 +11,6 @@ Run: CHANCTL=path/to/chanctl python3 test_client.py
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import unittest
@@ -19,6 +18,7 @@ import unittest
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_registry import FakeRegistry, Reply  # noqa: E402
+from chanregd import free_port  # noqa: E402
 
 CHANCTL = os.environ.get("CHANCTL", "chanctl")
 
@@ -51,12 +51,6 @@ CHANNEL = {
     ],
     "producers": [{"principal": "User:orders-api"}],
 }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run(*args, env_extra=None, timeout=60):

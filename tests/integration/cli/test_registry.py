@@ -1,112 +1,29 @@
-"""test_registry.py - chanctl register/get/list against a real chanregd.
+"""test_registry.py - chanctl register/get/list/validate --registry against a real chanregd.
 
-Each test starts the built chanregd on a free loopback port with a fresh
+Each test starts the built chanregd (tests/support/chanregd.py) with a fresh
 SQLite database and a token, copies the example contracts and schemas of the
 source tree into a temporary workspace (so that tests can edit them), and
 runs the built chanctl, asserting exit codes, stdout and stderr.
 
-Run: CHANCTL=... CHANREGD=... CHANREG_SOURCE_DIR=... python3 test_registry.py
+Run through ctest, or: PYTHONPATH=tests/support CHANCTL=... CHANREGD=... python3 test_registry.py
 """
 
 import json
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
-import time
 import unittest
-import urllib.error
-import urllib.request
 
-CHANCTL = os.environ.get("CHANCTL", "chanctl")
-CHANREGD = os.environ.get("CHANREGD", "chanregd")
-SOURCE_DIR = os.environ.get(
-    "CHANREG_SOURCE_DIR",
-    os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..")),
-)
+from chanregd import SOURCE_DIR, Chanregd, ChanregdTestCase, chanctl, free_port
+
 TOKEN = "integration-token"
 
 ORDERS = "orders.order-created"
 ORDERS_SUBJECT = "orders.order-created-value"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Daemon:
-    """chanregd on 127.0.0.1 with a SQLite database in tmpdir."""
-
-    def __init__(self, tmpdir):
-        self.port_file = os.path.join(tmpdir, "port")
-        self.log = open(os.path.join(tmpdir, "chanregd.log"), "w+")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHANREG_")}
-        self.proc = subprocess.Popen(
-            [
-                CHANREGD,
-                "--listen", "127.0.0.1:0",
-                "--port-file", self.port_file,
-                "--db", "sqlite:" + os.path.join(tmpdir, "registry.db"),
-                "--token", TOKEN,
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        deadline = time.monotonic() + 20
-        self.url = None
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("chanregd exited with %d:\n%s" % (self.proc.returncode, self.logs()))
-            try:
-                with open(self.port_file) as f:
-                    port = f.read().strip()
-                if port:
-                    url = "http://127.0.0.1:%s" % port
-                    with urllib.request.urlopen(url + "/healthz", timeout=2):
-                        self.url = url
-                        return
-            except (OSError, urllib.error.URLError):
-                pass
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("chanregd did not start:\n" + self.logs())
-
-    def logs(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
-
-    def request(self, method, path, body=None, token=TOKEN):
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method)
-        req.add_header("Content-Type", "application/json")
-        if token:
-            req.add_header("Authorization", "Bearer " + token)
-        try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
-                return resp.status, json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as e:
-            return e.code, json.loads(e.read() or b"null")
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-class RegistryTest(unittest.TestCase):
+class RegistryTest(ChanregdTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="chanctl-it-")
         self.addCleanup(shutil.rmtree, self.tmp, True)
@@ -119,18 +36,18 @@ class RegistryTest(unittest.TestCase):
             for f in os.listdir(os.path.join(self.work, "contracts"))
             if f.endswith(".yaml")
         )
-        self.daemon = Daemon(self.tmp)
-        self.addCleanup(self.daemon.stop)
+        self.daemon = self.start_daemon(token=TOKEN, pg=False, workdir=self.tmp)
 
     def chanctl(self, *args, token=TOKEN, registry=None):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHANREG_")}
-        env["CHANREG_URL"] = registry or self.daemon.url
+        env = {"CHANREG_URL": registry or self.daemon.url}
         if token:
             env["CHANREG_TOKEN"] = token
-        r = subprocess.run(
-            [CHANCTL, *args], capture_output=True, text=True, cwd=self.work, env=env, timeout=120
-        )
-        return r
+        return chanctl(*args, env=env, cwd=self.work)
+
+    def request(self, method, path, body=None):
+        """(status, parsed body) of one request with the token."""
+        reply = self.daemon.request(method, path, body=body)
+        return reply.status, reply.json
 
     def register(self, *args, **kw):
         return self.chanctl("register", *args, **kw)
@@ -147,7 +64,7 @@ class RegistryTest(unittest.TestCase):
             f.write(text.replace(old, new, 1))
 
     def subject_versions(self, subject):
-        status, body = self.daemon.request("GET", "/subjects/%s/versions" % subject)
+        status, body = self.request("GET", "/subjects/%s/versions" % subject)
         return body if status == 200 else []
 
     # ------------------------------------------------------------------------
@@ -165,7 +82,7 @@ class RegistryTest(unittest.TestCase):
             lines,
         )
         self.assertEqual(self.subject_versions(ORDERS_SUBJECT), [1, 2, 3])
-        status, config = self.daemon.request("GET", "/config/" + ORDERS_SUBJECT)
+        status, config = self.request("GET", "/config/" + ORDERS_SUBJECT)
         self.assertEqual(status, 200)
         self.assertEqual(config["compatibilityLevel"], "BACKWARD_TRANSITIVE")
 
@@ -174,7 +91,7 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout.splitlines(), ["%s: unchanged" % n for n in self.contracts])
         self.assertEqual(self.subject_versions(ORDERS_SUBJECT), [1, 2, 3])
-        status, ch = self.daemon.request("GET", "/v1/channels/" + ORDERS)
+        status, ch = self.request("GET", "/v1/channels/" + ORDERS)
         self.assertEqual(ch["revision"], 1)
 
         r = self.register("--dry-run")
@@ -195,7 +112,7 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual(result["registered"], [])
         self.assertTrue(result["contract_changed"])
         self.assertEqual(result["revision"], 2)
-        status, ch = self.daemon.request("GET", "/v1/channels/" + ORDERS)
+        status, ch = self.request("GET", "/v1/channels/" + ORDERS)
         self.assertEqual(ch["peak_qps"], 2400)
 
     def test_dry_run_changes_nothing(self):
@@ -203,8 +120,8 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         for name, line in zip(self.contracts, r.stdout.splitlines()):
             self.assertTrue(line.startswith(name + ": would be created ("), line)
-        self.assertEqual(self.daemon.request("GET", "/subjects")[1], [])
-        self.assertEqual(self.daemon.request("GET", "/v1/channels")[1]["channels"], [])
+        self.assertEqual(self.request("GET", "/subjects")[1], [])
+        self.assertEqual(self.request("GET", "/v1/channels")[1]["channels"], [])
 
     def test_get_and_list_show_the_data(self):
         self.assertEqual(self.register().returncode, 0)
@@ -282,7 +199,7 @@ class RegistryTest(unittest.TestCase):
         )
         self.assertIn("nothing was pushed", r.stderr)
         self.assertEqual(r.stdout, "")
-        self.assertEqual(self.daemon.request("GET", "/subjects")[1], [])
+        self.assertEqual(self.request("GET", "/subjects")[1], [])
 
     def test_incompatible_change_is_refused_offline(self):
         self.assertEqual(self.register().returncode, 0)
@@ -319,8 +236,6 @@ class RegistryTest(unittest.TestCase):
         self.assertEqual(self.register().returncode, 0)
         self.prune_v1_and_add_v4()
         r = self.register(self.contract_path(ORDERS))
-        if "version-sequence" in r.stderr:
-            self.skipTest("the contract format requires every version down to v1")
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("refused version 4 of subject %s as incompatible" % ORDERS_SUBJECT, r.stderr)
         self.assertIn(
@@ -348,55 +263,66 @@ class RegistryTest(unittest.TestCase):
         )
         self.assertEqual(self.subject_versions(ORDERS_SUBJECT), [1, 2, 3])
 
-    def check_contract(self, channel):
-        return subprocess.run(
-            [os.environ["CLI_CHECK_CONTRACT"], self.daemon.url, self.contract_path(channel)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+    def validate(self, channel, *args, registry=None):
+        """`chanctl validate --registry URL` of one contract file, as CI would run it."""
+        return self.chanctl("validate", "--registry", registry or self.daemon.url,
+                            self.contract_path(channel), *args)
 
-    @unittest.skipUnless(os.environ.get("CLI_CHECK_CONTRACT"), "CLI_CHECK_CONTRACT not set")
     def test_validate_against_registry(self):
         # nothing registered yet: every version is new and acceptable
-        r = self.check_contract(ORDERS)
-        self.assertEqual((r.returncode, r.stdout), (0, "new: 3\n"), r.stderr)
+        r = self.validate(ORDERS)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.stderr, "")
         self.assertEqual(self.register().returncode, 0)
-        r = self.check_contract(ORDERS)
-        self.assertEqual((r.returncode, r.stdout), (0, "new: 0\n"), r.stderr)
+        r = self.validate(ORDERS, "--format", "json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(json.loads(r.stdout)["diagnostics"], [])
 
+        # v4 is fine offline, but the registry also holds v1 (BACKWARD_TRANSITIVE)
         self.prune_v1_and_add_v4()
-        r = self.check_contract(ORDERS)
-        self.assertEqual(r.returncode, 1, r.stderr)
-        lines = r.stdout.splitlines()
-        self.assertEqual(lines[-1], "new: 1")
-        self.assertEqual(len(lines), 2, r.stdout)
+        r = self.chanctl("validate", self.contract_path(ORDERS))
+        self.assertEqual(r.returncode, 0, "valid offline: " + r.stdout + r.stderr)
+        r = self.validate(ORDERS)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         self.assertRegex(
-            lines[0],
-            r"^\d+:\d+: registry-incompatible: version 4 of subject \"%s\" is incompatible "
-            r"with the registry: READER_FIELD_MISSING_DEFAULT_VALUE: .*sales_channel"
+            r.stdout,
+            r"orders\.order-created\.yaml:\d+:\d+: error: version 4 of subject \"?%s\"? is "
+            r"incompatible with the registry: READER_FIELD_MISSING_DEFAULT_VALUE: .*sales_channel"
             % re.escape(ORDERS_SUBJECT),
         )
+        r = self.validate(ORDERS, "--format", "json")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        diags = json.loads(r.stdout)["diagnostics"]
+        self.assertEqual([d["rule"] for d in diags], ["registry-incompatible"], diags)
+        self.assertIn("sales_channel", diags[0]["message"])
+        # validate only reads: the registry still has v1..v3
+        self.assertEqual(self.subject_versions(ORDERS_SUBJECT), [1, 2, 3])
 
-    @unittest.skipUnless(os.environ.get("CLI_CHECK_CONTRACT"), "CLI_CHECK_CONTRACT not set")
     def test_validate_against_registry_reports_diverged_numbering(self):
         subject = "shipping.parcel-scanned-value"
-        status, _ = self.daemon.request(
+        status, _ = self.request(
             "POST", "/subjects/%s/versions" % subject, {"schema": '"string"'}
         )
         self.assertEqual(status, 200)
-        r = self.check_contract("shipping.parcel-scanned")
-        self.assertEqual(r.returncode, 1, r.stderr)
+        r = self.validate("shipping.parcel-scanned", "--format", "json")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        diags = json.loads(r.stdout)["diagnostics"]
+        self.assertIn("registry-version-mismatch", [d["rule"] for d in diags], diags)
         self.assertIn(
-            'registry-version-mismatch: version 1 of subject "%s" is not registered and would '
-            "become version 2 in the registry" % subject,
-            r.stdout,
+            'version 1 of subject "%s" is not registered and would become version 2 in the '
+            "registry" % subject,
+            [d["message"] for d in diags],
         )
-        self.assertTrue(r.stdout.endswith("new: 1\n"), r.stdout)
+
+    def test_validate_against_unreachable_registry(self):
+        url = "http://127.0.0.1:%d" % free_port()
+        r = self.validate(ORDERS, registry=url)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("cannot reach registry at " + url, r.stderr)
 
     def test_diverged_numbering_is_reported(self):
         subject = "shipping.parcel-scanned-value"
-        status, _ = self.daemon.request(
+        status, _ = self.request(
             "POST", "/subjects/%s/versions" % subject, {"schema": '"string"'}
         )
         self.assertEqual(status, 200)
@@ -414,7 +340,7 @@ class RegistryTest(unittest.TestCase):
         self.assertIn("--token", r.stderr)
         r = self.register(token=None)
         self.assertEqual(r.returncode, 3, r.stderr)
-        self.assertEqual(self.daemon.request("GET", "/v1/channels")[1]["channels"], [])
+        self.assertEqual(self.request("GET", "/v1/channels")[1]["channels"], [])
         # reads need no token unless --auth-reads
         r = self.chanctl("list", "channels", token=None)
         self.assertEqual(r.returncode, 0, r.stderr)

@@ -9,12 +9,11 @@ CHANREG_* environment variables.
 import http.client
 import json
 import os
-import sys
+import base64
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, DaemonTestCase, basic_auth, record  # noqa: E402
+from chanregd import ChanregdTestCase, avro_record as record
 
 SCHEMA = record("Auth", [("a", "int")])
 
@@ -29,7 +28,12 @@ def token_file():
 TOKENS = token_file()
 
 
-class WriteAuthTest(DaemonTestCase):
+def basic_auth(user, password):
+    token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
+class WriteAuthTest(ChanregdTestCase):
     daemon_args = ("--token-file", TOKENS, "--max-body", "4KiB")
 
     def test_writes_need_a_token(self):
@@ -93,9 +97,9 @@ class WriteAuthTest(DaemonTestCase):
         self.assertEqual(r.status, 200, r)
 
 
-class ReadAuthTest(DaemonTestCase):
+class ReadAuthTest(ChanregdTestCase):
     daemon_args = ("--auth-reads",)
-    daemon_env = {"CHANREG_TOKEN": "reader-token"}
+    daemon_kwargs = {"env": {"CHANREG_TOKEN": "reader-token"}}
 
     def test_reads_need_a_token(self):
         self.assertError(self.d.get("/subjects"), 401, 401)
@@ -111,19 +115,15 @@ class ReadAuthTest(DaemonTestCase):
         self.assertError(self.d.get("/nothing/here"), 404, 404)
 
 
-class FlagsOverEnvironmentTest(unittest.TestCase):
+class FlagsOverEnvironmentTest(ChanregdTestCase):
 
     def test_flag_wins_over_environment(self):
-        d = Daemon("--token", "from-flag", env={"CHANREG_TOKEN": "from-env"}).start()
-        try:
-            r = d.post("/subjects/prec/versions", {"schema": SCHEMA}, token="from-env")
-            self.assertEqual(r.status, 401, r)
-            r = d.post("/subjects/prec/versions", {"schema": SCHEMA}, token="from-flag")
-            self.assertEqual(r.status, 200, r)
-            self.assertIn("actor=admin ", d.read_log())
-        finally:
-            self.assertEqual(d.stop(), 0)
-            d.cleanup()
+        d = self.start_daemon("--token", "from-flag", env={"CHANREG_TOKEN": "from-env"})
+        r = d.post("/subjects/prec/versions", {"schema": SCHEMA}, token="from-env")
+        self.assertEqual(r.status, 401, r)
+        r = d.post("/subjects/prec/versions", {"schema": SCHEMA}, token="from-flag")
+        self.assertEqual(r.status, 200, r)
+        self.assertIn("actor=admin ", d.read_log())
 
 
 def tearDownModule():

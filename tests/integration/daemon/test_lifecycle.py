@@ -9,22 +9,42 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
-import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, chanregd_path, record  # noqa: E402
+from chanregd import Chanregd, ChanregdTestCase, avro_record as record, binary, clean_env, \
+    wait_for
 
 SCHEMA = record("Life", [("a", "int")])
+IN_FLIGHT = "chanreg_http_requests_in_flight"
 
 
 def run(*args, env=None, cwd=None):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CHANREG_")}
-    full_env.update(env or {})
-    return subprocess.run([chanregd_path()] + list(args), capture_output=True, text=True,
-                          env=full_env, cwd=cwd, timeout=30)
+    return subprocess.run([binary("CHANREGD")] + list(args), capture_output=True, text=True,
+                          env=clean_env(env), cwd=cwd, timeout=30)
+
+
+def wait_in_flight(d, n):
+    """Wait until the daemon counts n requests in flight besides the scrape asking,
+    and until it has finished with the scrapes (their access log lines are written
+    when the server is done with them: the client gets the reply a moment before)."""
+    scrapes = []
+
+    def scrape():
+        scrapes.append(1)
+        return d.metric(IN_FLIGHT) == n + 1
+
+    wait_for(scrape, timeout=20, what="%d request(s) in flight in chanregd" % n)
+    wait_for(lambda: d.read_log().count(" path=/metrics ") >= len(scrapes), timeout=20,
+             what="the scrapes to complete")
+
+
+def listener_closed(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return True
+    return False
 
 
 def read_reply(sock):
@@ -129,52 +149,45 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn("cannot open the store", r.stderr)
 
-    def test_defaults_without_flags(self):
-        """No flags: SQLite at ./chanreg.db and 127.0.0.1:8081."""
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", 8081))
-            except OSError:
-                self.skipTest("port 8081 is in use")
+    def test_default_listen_address(self):
+        """127.0.0.1:8081 without --listen; not bound here, a test must not need a fixed port."""
+        r = run("--help")
+        self.assertRegex(r.stdout, r"\[CHANREG_LISTEN, default 127\.0\.0\.1:8081\]")
+
+    def test_default_store(self):
+        """Without --db: SQLite at ./chanreg.db, in the working directory."""
         tmp = tempfile.mkdtemp(prefix="chanregd-defaults-")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CHANREG_")}
-        proc = subprocess.Popen([chanregd_path()], cwd=tmp, env=env,
+        self.addCleanup(shutil.rmtree, tmp, True)
+        port_file = os.path.join(tmp, "port")
+        proc = subprocess.Popen([binary("CHANREGD"), "--listen", "127.0.0.1:0", "--port-file",
+                                 port_file], cwd=tmp, env=clean_env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            deadline = time.time() + 10
-            while time.time() < deadline:
-                try:
-                    with socket.create_connection(("127.0.0.1", 8081), timeout=1) as s:
-                        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                        status, body = read_reply(s)
-                    break
-                except ConnectionRefusedError:
-                    if proc.poll() is not None:
-                        self.skipTest("port 8081 was taken meanwhile")
-                    time.sleep(0.05)
-            else:
-                self.fail("chanregd did not listen on 8081")
-            self.assertEqual(status, 200)
-            self.assertEqual(json.loads(body), {"status": "ok"})
+            wait_for(lambda: os.path.exists(port_file) or proc.poll() is not None,
+                     what="the port file")
+            self.assertIsNone(proc.poll(), "chanregd exited")
+            with open(port_file) as f:
+                port = int(f.read())
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(b"GET /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+                status, body = read_reply(s)
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(body)["store"], "sqlite")
             self.assertTrue(os.path.exists(os.path.join(tmp, "chanreg.db")))
         finally:
             proc.send_signal(signal.SIGTERM)
-            _, err = proc.communicate(timeout=30)
-            shutil.rmtree(tmp, ignore_errors=True)
+            try:
+                _, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, err = proc.communicate()
         self.assertEqual(proc.returncode, 0, err)
 
 
-class ProbesAndLogsTest(unittest.TestCase):
+class ProbesAndLogsTest(ChanregdTestCase):
 
     def setUp(self):
-        self.d = Daemon("--log-level", "info").start()
-
-    def tearDown(self):
-        rc = self.d.stop()
-        log = self.d.read_log()
-        self.d.cleanup()
-        self.assertIn(rc, (0, None), log[-3000:])
-        self.assertNotIn("Sanitizer", log)
+        self.d = self.start_daemon("--log-level", "info")
 
     def test_health_and_ready(self):
         r = self.d.get("/healthz", headers={"Accept": "*/*"})
@@ -201,132 +214,101 @@ class ProbesAndLogsTest(unittest.TestCase):
         self.assertIn("signal=2", self.d.read_log())
 
 
-class LogLevelTest(unittest.TestCase):
+class LogLevelTest(ChanregdTestCase):
 
     def test_warn_level_hides_info_lines(self):
-        d = Daemon("--log-level", "warn").start()
-        try:
-            self.assertEqual(d.get("/subjects").status, 200)
-            self.assertEqual(d.get("/nope").status, 404)
-            self.assertEqual(d.stop(), 0)
-            log = d.read_log()
-            self.assertNotIn(" info ", log)
-            self.assertNotIn("request method=", log)
-        finally:
-            d.cleanup()
+        d = self.start_daemon("--log-level", "warn")
+        self.assertEqual(d.get("/subjects").status, 200)
+        self.assertEqual(d.get("/nope").status, 404)
+        self.assertEqual(d.stop(), 0)
+        log = d.read_log()
+        self.assertNotIn(" info ", log)
+        self.assertNotIn("request method=", log)
 
     def test_access_log_can_be_turned_off(self):
-        d = Daemon("--access-log=false").start()
-        try:
-            self.assertEqual(d.get("/subjects").status, 200)
-            self.assertEqual(d.stop(), 0)
-            log = d.read_log()
-            self.assertIn("listening", log)
-            self.assertNotIn("request method=", log)
-        finally:
-            d.cleanup()
+        d = self.start_daemon("--access-log=false")
+        self.assertEqual(d.get("/subjects").status, 200)
+        self.assertEqual(d.stop(), 0)
+        log = d.read_log()
+        self.assertIn("listening", log)
+        self.assertNotIn("request method=", log)
 
 
-class ShutdownTest(unittest.TestCase):
+class ShutdownTest(ChanregdTestCase):
 
     def test_sigterm_finishes_the_request_in_flight_and_data_survives(self):
-        d = Daemon("--shutdown-timeout", "20").start()
-        try:
-            body = json.dumps({"schema": SCHEMA}).encode()
-            probe = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
-            probe.request("GET", "/readyz")
-            resp = probe.getresponse()
-            self.assertEqual((resp.status, json.loads(resp.read())["status"]), (200, "ready"))
-            sock = start_slow_request(d.port, "/subjects/slow-value/versions", body, 10)
-            time.sleep(0.5)
-            d.proc.send_signal(signal.SIGTERM)
-            time.sleep(0.7)
-            self.assertIsNone(d.proc.poll(), "the daemon waits for the request in flight")
-            with self.assertRaises(OSError):
-                socket.create_connection(("127.0.0.1", d.port), timeout=2).close()
-            # A connection opened before the signal is still served, but not ready.
-            probe.request("GET", "/readyz")
-            resp = probe.getresponse()
-            self.assertEqual(resp.status, 503)
-            self.assertEqual(json.loads(resp.read())["reason"], "shutting down")
-            self.assertEqual(resp.getheader("Connection"), "close")
-            probe.close()
-            sock.sendall(body[10:])
-            status, reply = read_reply(sock)
-            sock.close()
-            self.assertEqual(status, 200, reply)
-            sid = json.loads(reply)["id"]
-            self.assertEqual(d.proc.wait(15), 0)
-            self.assertIn("shutting down signal=15 in_flight=1", d.read_log())
+        d = self.start_daemon("--shutdown-timeout", "20")
+        body = json.dumps({"schema": SCHEMA}).encode()
+        probe = http.client.HTTPConnection("127.0.0.1", d.port, timeout=10)
+        probe.request("GET", "/readyz")
+        resp = probe.getresponse()
+        self.assertEqual((resp.status, json.loads(resp.read())["status"]), (200, "ready"))
+        sock = start_slow_request(d.port, "/subjects/slow-value/versions", body, 10)
+        self.addCleanup(sock.close)
+        wait_in_flight(d, 1)
+        d.send_signal(signal.SIGTERM)
+        wait_for(lambda: listener_closed(d.port), what="the listener to close")
+        self.assertTrue(d.running, "the daemon waits for the request in flight")
+        # A connection opened before the signal is still served, but not ready.
+        probe.request("GET", "/readyz")
+        resp = probe.getresponse()
+        self.assertEqual(resp.status, 503)
+        self.assertEqual(json.loads(resp.read())["reason"], "shutting down")
+        self.assertEqual(resp.getheader("Connection"), "close")
+        probe.close()
+        sock.sendall(body[10:])
+        status, reply = read_reply(sock)
+        self.assertEqual(status, 200, reply)
+        sid = json.loads(reply)["id"]
+        self.assertEqual(d.wait(15), 0)
+        self.assertIn("shutting down signal=15 in_flight=1", d.read_log())
 
-            # A new daemon on the same database sees the schema.
-            d2 = Daemon(db=d.db, workdir=d.dir).start()
-            try:
-                self.assertEqual(d2.get("/subjects/slow-value/versions").json, [1])
-                self.assertEqual(json.loads(d2.get("/schemas/ids/%d" % sid).json["schema"]),
-                                 json.loads(SCHEMA))
-            finally:
-                self.assertEqual(d2.stop(), 0)
-        finally:
-            d.cleanup()
+        # A new daemon on the same database sees the schema.
+        d2 = self.start_daemon(db=d.db, workdir=d.dir, name="second")
+        self.assertEqual(d2.get("/subjects/slow-value/versions").json, [1])
+        self.assertEqual(json.loads(d2.get("/schemas/ids/%d" % sid).json["schema"]),
+                         json.loads(SCHEMA))
 
     def test_shutdown_deadline_bounds_the_wait(self):
-        d = Daemon("--shutdown-timeout", "1").start()
-        try:
-            body = json.dumps({"schema": SCHEMA}).encode()
-            sock = start_slow_request(d.port, "/subjects/stuck-value/versions", body, 5)
-            time.sleep(0.3)
-            started = time.time()
-            d.proc.send_signal(signal.SIGTERM)
-            self.assertEqual(d.proc.wait(15), 0)
-            self.assertLess(time.time() - started, 10)
-            self.assertIn("shutdown deadline passed in_flight=1", d.read_log())
-            sock.close()
-            d2 = Daemon(db=d.db, workdir=d.dir).start()
-            try:
-                self.assertEqual(d2.get("/subjects/stuck-value/versions").status, 404,
-                                 "the unfinished request wrote nothing")
-            finally:
-                self.assertEqual(d2.stop(), 0)
-        finally:
-            d.cleanup()
+        d = self.start_daemon("--shutdown-timeout", "1")
+        body = json.dumps({"schema": SCHEMA}).encode()
+        sock = start_slow_request(d.port, "/subjects/stuck-value/versions", body, 5)
+        self.addCleanup(sock.close)
+        wait_in_flight(d, 1)
+        d.send_signal(signal.SIGTERM)
+        # The request never completes: only the deadline ends the wait.
+        self.assertEqual(d.wait(15), 0)
+        self.assertIn("shutdown deadline passed in_flight=1", d.read_log())
+        d2 = self.start_daemon(db=d.db, workdir=d.dir, name="second")
+        self.assertEqual(d2.get("/subjects/stuck-value/versions").status, 404,
+                         "the unfinished request wrote nothing")
 
     def test_second_signal_stops_waiting(self):
-        d = Daemon("--shutdown-timeout", "120").start()
-        try:
-            body = json.dumps({"schema": SCHEMA}).encode()
-            sock = start_slow_request(d.port, "/subjects/twice-value/versions", body, 5)
-            time.sleep(0.3)
-            d.proc.send_signal(signal.SIGTERM)
-            time.sleep(0.5)
-            self.assertIsNone(d.proc.poll(), "still waiting for the request")
-            started = time.time()
-            d.proc.send_signal(signal.SIGINT)
-            self.assertEqual(d.proc.wait(15), 0)
-            self.assertLess(time.time() - started, 10)
-            self.assertIn("second signal", d.read_log())
-            sock.close()
-        finally:
-            d.cleanup()
+        d = self.start_daemon("--shutdown-timeout", "120")
+        body = json.dumps({"schema": SCHEMA}).encode()
+        sock = start_slow_request(d.port, "/subjects/twice-value/versions", body, 5)
+        self.addCleanup(sock.close)
+        wait_in_flight(d, 1)
+        d.send_signal(signal.SIGTERM)
+        wait_for(lambda: listener_closed(d.port), what="the listener to close")
+        self.assertTrue(d.running, "still waiting for the request")
+        d.send_signal(signal.SIGINT)
+        # Without the second signal the wait would last 120 s, longer than this one.
+        self.assertEqual(d.wait(15), 0)
+        self.assertIn("second signal", d.read_log())
 
     def test_many_restarts_keep_ids_stable(self):
-        d = Daemon().start()
-        try:
-            ids = [d.post("/subjects/r%d/versions" % i,
-                          {"schema": record("R%d" % i, [("a", "int")])}).json["id"]
-                   for i in range(5)]
-            self.assertEqual(d.stop(), 0)
-            d2 = Daemon(db=d.db, workdir=d.dir).start()
-            try:
-                for i, sid in enumerate(ids):
-                    r = d2.post("/subjects/r%d/versions" % i,
-                                {"schema": record("R%d" % i, [("a", "int")])})
-                    self.assertEqual(r.json["id"], sid)
-                    self.assertEqual(d2.get("/subjects/r%d/versions" % i).json, [1])
-            finally:
-                self.assertEqual(d2.stop(), 0)
-        finally:
-            d.cleanup()
+        d = self.start_daemon()
+        ids = [d.post("/subjects/r%d/versions" % i,
+                      {"schema": record("R%d" % i, [("a", "int")])}).json["id"]
+               for i in range(5)]
+        self.assertEqual(d.stop(), 0)
+        d2 = self.start_daemon(db=d.db, workdir=d.dir, name="second")
+        for i, sid in enumerate(ids):
+            r = d2.post("/subjects/r%d/versions" % i,
+                        {"schema": record("R%d" % i, [("a", "int")])})
+            self.assertEqual(r.json["id"], sid)
+            self.assertEqual(d2.get("/subjects/r%d/versions" % i).json, [1])
 
 
 if __name__ == "__main__":

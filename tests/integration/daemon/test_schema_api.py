@@ -2,18 +2,15 @@
 
 Every route of docs/api.md ("Schema Registry API") against a real daemon:
 replies, Confluent error codes and JSON error bodies.  Runs on SQLite, and on
-PostgreSQL when CHANREG_TEST_DB(_FILE) names a database.
+PostgreSQL when CHANREG_TEST_PG_STATE names the test server (tests/support/chanregd.py).
 """
 
 import json
-import os
-import sys
 import threading
 import unittest
 import uuid
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import SR_JSON, DaemonTestCase, record, test_db_url  # noqa: E402
+from chanregd import SR_JSON, ChanregdTestCase, avro_record as record, pg_state
 
 
 
@@ -22,7 +19,10 @@ def subject(tag):
     return "%s-%s-value" % (tag, uuid.uuid4().hex[:8])
 
 
-class SchemaApiTest(DaemonTestCase):
+class SchemaApiTest(ChanregdTestCase):
+    daemon_args = ()
+    daemon_kwargs = {"accept": SR_JSON}
+
     def setUp(self):
         # A namespace of its own gives every test schemas (and ids) of its own.
         ns = "t%s" % uuid.uuid4().hex[:12]
@@ -206,8 +206,7 @@ class SchemaApiTest(DaemonTestCase):
         self.assertError(self.d.get("/schemas/ids/987654321/versions"), 404, 40403)
 
     def test_store_backend_is_the_one_asked_for(self):
-        url = test_db_url() or "sqlite:"
-        expected = "postgres" if url.startswith("postgres") else "sqlite"
+        expected = "postgres" if pg_state() else "sqlite"
         self.assertEqual(self.d.get("/readyz").json["store"], expected)
 
     def test_schema_types_and_root(self):

@@ -1,7 +1,7 @@
 """test_store_outage.py - chanregd when its PostgreSQL server goes away.
 
-Starts a PostgreSQL server of its own with tests/support/pg_test_server.sh
-(path in PG_TEST_SERVER), runs chanregd on it, then stops the database while
+Starts a PostgreSQL server of its own with tests/support/pg_test_server.sh,
+runs chanregd on it, then stops the database while
 the daemon keeps running: readiness must fail, writes must fail with a JSON
 backend error (50001) and no crash, lookups by id must still be served from
 the cache, and the daemon must still shut down cleanly.
@@ -11,20 +11,16 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, record  # noqa: E402
+from chanregd import PG_TEST_SERVER, ChanregdTestCase, avro_record as record
 
 
-class StoreOutageTest(unittest.TestCase):
+class StoreOutageTest(ChanregdTestCase):
 
     def setUp(self):
-        self.pg = os.environ.get("PG_TEST_SERVER")
-        if not self.pg or not os.access(self.pg, os.X_OK):
-            self.skipTest("PG_TEST_SERVER does not name pg_test_server.sh")
+        self.pg = PG_TEST_SERVER
         self.state = tempfile.mkdtemp(prefix="chanregd-pg-outage-")
         subprocess.run([self.pg, "start", self.state, "outage"], check=True,
                        stdout=subprocess.DEVNULL)
@@ -33,8 +29,7 @@ class StoreOutageTest(unittest.TestCase):
                         stdout=subprocess.DEVNULL)
         with open(os.path.join(self.state, "url-outage")) as f:
             url = f.read().strip()
-        self.d = Daemon("--db-pool-size", "2", db=url).start()
-        self.addCleanup(self.d.cleanup)
+        self.d = self.start_daemon("--db-pool-size", "2", db=url)
 
     def test_outage(self):
         schema = record("Outage", [("a", "int")])
@@ -59,11 +54,8 @@ class StoreOutageTest(unittest.TestCase):
         self.assertEqual(json.loads(r.json["schema"]), json.loads(schema))
         self.assertEqual(self.d.get("/healthz").status, 200, "alive, only not ready")
 
-        rc = self.d.stop()
-        log = self.d.read_log()
-        self.assertEqual(rc, 0, log[-3000:])
-        self.assertNotIn("Sanitizer", log)
-        self.assertIn("error", log)
+        self.assertEqual(self.d.stop(), 0)
+        self.assertIn("error", self.d.read_log())
 
 
 if __name__ == "__main__":

@@ -19,18 +19,14 @@ import unittest
 import urllib.error
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Daemon, chanregd_path, record  # noqa: E402
+from chanregd import Chanregd, avro_record, binary, clean_env  # noqa: E402
 
 TOKEN = "tls-test-token"
-SCHEMA = record("Tls", [("a", "int")])
+SCHEMA = avro_record("Tls", [("a", "int")])
 
 
 def openssl_path():
-    path = os.environ.get("OPENSSL") or shutil.which("openssl")
-    if not path:
-        raise unittest.SkipTest("openssl not found")
-    return path
+    return binary("OPENSSL")
 
 
 def make_cert(directory, name):
@@ -46,16 +42,7 @@ def make_cert(directory, name):
 
 
 def chanctl_path():
-    path = os.environ.get("CHANCTL")
-    if not path or not os.access(path, os.X_OK):
-        raise unittest.SkipTest("CHANCTL does not name the chanctl binary")
-    return path
-
-
-def clean_env(**extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHANREG_")}
-    env.update(extra)
-    return env
+    return binary("CHANCTL")
 
 
 class HttpsTest(unittest.TestCase):
@@ -66,7 +53,7 @@ class HttpsTest(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="chanreg-tls-")
         cls.cert, cls.key = make_cert(cls.tmp, "server")
         cls.other_ca, _ = make_cert(cls.tmp, "other")
-        cls.d = Daemon("--tls-cert", cls.cert, "--tls-key", cls.key, "--token", TOKEN).start()
+        cls.d = Chanregd("--tls-cert", cls.cert, "--tls-key", cls.key, "--token", TOKEN).start()
         cls.base = "https://127.0.0.1:%d" % cls.d.port
         cls.ctx = ssl.create_default_context(cafile=cls.cert)
 
@@ -144,7 +131,7 @@ class HttpsTest(unittest.TestCase):
         self.assertEqual(json.loads(r.stdout)["subject"], "tls-b")
 
         r = self.chanctl("list", "channels", "--registry", self.base,
-                         env=clean_env(CHANREG_CACERT=self.cert))
+                         env=clean_env({"CHANREG_CACERT": self.cert}))
         self.assertEqual(r.returncode, 0, r.stderr)
 
         for extra in ([], ["--cacert", self.other_ca]):
@@ -174,8 +161,8 @@ class HalfConfigTest(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run_daemon(self, *args, env=None):
-        return subprocess.run([chanregd_path(), "--listen", "127.0.0.1:0", "--db", self.db]
-                              + list(args), env=clean_env(**(env or {})),
+        return subprocess.run([binary("CHANREGD"), "--listen", "127.0.0.1:0", "--db", self.db]
+                              + list(args), env=clean_env(env),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=30)
 
@@ -209,13 +196,13 @@ class HalfConfigTest(unittest.TestCase):
         self.assertIn("configuration ok", r.stdout)
 
     def test_clear_text_tokens_warning(self):
-        d = Daemon("--listen", "0.0.0.0:0", "--token", TOKEN)
+        d = Chanregd("--listen", "0.0.0.0:0", "--token", TOKEN)
         try:
             d.start()
             self.assertIn("tokens travel in clear text", d.read_log())
         finally:
             d.cleanup()
-        d = Daemon("--token", TOKEN)
+        d = Chanregd("--token", TOKEN)
         try:
             d.start()
             self.assertNotIn("clear text", d.read_log())

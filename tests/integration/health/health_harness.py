@@ -1,11 +1,10 @@
 """health_harness.py - chanregd and chanctl for the contract health tests.
 
-Reuses the daemon harness of the channels API tests
-(tests/integration/channels/channels_harness.py): HealthDaemon only adds
-extra command-line options (the lifecycle limits) and a way to edit the
-SQLite database while the daemon is stopped, to age registrations.
-Prometheus text is parsed strictly by parse_metrics: every line must be a
-comment or `name{labels} value`.
+HealthDaemon is the shared harness's Chanregd (tests/support/chanregd.py)
+with the token file of the channels API tests, always on SQLite: it adds a
+way to edit the database while the daemon is stopped, to age registrations,
+and a strict scrape of /metrics.  Prometheus text is parsed strictly by
+parse_metrics: every line must be a comment or `name{labels} value`.
 """
 
 import datetime
@@ -14,15 +13,14 @@ import math
 import os
 import re
 import sqlite3
-import subprocess
 import sys
-import time
-import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "channels"))
 
+from chanregd import SOURCE_DIR, Chanregd, ChanregdTestCase, wait_for  # noqa: E402
+from chanregd import chanctl as run_chanctl  # noqa: E402
 from channels_harness import (  # noqa: E402
-    SOURCE_DIR, TOKEN, Daemon, consumer_body, orders_contract, schema_text)
+    TOKEN, TOKENS, consumer_body, orders_contract, register_orders_schemas, schema_text)
 
 __all__ = ["HealthDaemon", "SOURCE_DIR", "TOKEN", "chanctl", "consumer_body", "days_from_today",
            "orders_contract", "parse_metrics", "register_orders_schemas", "schema_text",
@@ -65,41 +63,15 @@ def days_from_today(days):
 
 def chanctl(*args, env=None):
     """Run chanctl; returns (exit code, stdout, stderr)."""
-    binary = os.environ.get("CHANCTL")
-    if not binary or not os.access(binary, os.X_OK):
-        raise unittest.SkipTest("CHANCTL does not name the chanctl binary")
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("CHANREG_")}
-    full_env.update(env or {})
-    proc = subprocess.run([binary] + list(args), capture_output=True, text=True, env=full_env,
-                          timeout=120)
-    return proc.returncode, proc.stdout, proc.stderr
+    r = run_chanctl(*args, env=env)
+    return r.returncode, r.stdout, r.stderr
 
 
-class HealthDaemon(Daemon):
-    """A Daemon started with extra options; the store must be SQLite."""
+class HealthDaemon(Chanregd):
+    """chanregd with extra options, on a SQLite store that sql() can edit."""
 
-    def __init__(self, extra_args=()):
-        super().__init__()
-        self.extra_args = list(extra_args)
-        if not self.db.startswith("sqlite:"):
-            raise unittest.SkipTest("the health tests edit a SQLite store")
-
-    def start(self, timeout=20.0):
-        binary = self.binary
-        extra = self.extra_args
-
-        # Daemon.start builds the command from self.binary; append the options
-        # through a small wrapper script so that its logic stays in one place.
-        wrapper = os.path.join(self.dir, "chanregd-wrapper.sh")
-        with open(wrapper, "w") as f:
-            f.write("#!/bin/sh\nexec %s \"$@\" %s\n" % (
-                _quote(binary), " ".join(_quote(a) for a in extra)))
-        os.chmod(wrapper, 0o755)
-        self.binary = wrapper
-        try:
-            return super().start(timeout)
-        finally:
-            self.binary = binary
+    def __init__(self, *args):
+        super().__init__(*args, tokens=TOKENS, pg=False, name="health")
 
     def sql(self, statement, params=()):
         """Run one statement on the database file (the daemon must be stopped)."""
@@ -122,39 +94,17 @@ class HealthDaemon(Daemon):
         return parse_metrics(reply.body.decode("utf-8"))
 
 
-def _quote(s):
-    return "'" + s.replace("'", "'\\''") + "'"
-
-
-def register_orders_schemas(d, versions=(1, 2, 3)):
-    for version in versions:
-        reply = d.request("POST", "/subjects/orders.order-created-value/versions",
-                          body={"schema": schema_text("orders.order-created-value", version)})
-        if reply.status != 200:
-            raise AssertionError("cannot register schema v%d: %r" % (version, reply))
-
-
 def value(samples, name, **labels):
     return samples.get((name, frozenset(labels.items())))
 
 
-class HealthTestCase(unittest.TestCase):
+class HealthTestCase(ChanregdTestCase):
     """Helpers; each test class starts its own daemons."""
 
     def start_daemon(self, extra_args=()):
-        d = HealthDaemon(extra_args)
-        d.start()
-        self.addCleanup(self.check_stopped, d)
-        return d
-
-    def check_stopped(self, d):
-        rc = d.stop()
-        log = d.read_log()
-        d.cleanup()
-        if rc not in (0, None):
-            raise AssertionError("chanregd exited with %r:\n%s" % (rc, log[-4000:]))
-        if "runtime error" in log or "AddressSanitizer" in log or "LeakSanitizer" in log:
-            raise AssertionError("sanitizer report in the daemon log:\n" + log[-6000:])
+        d = HealthDaemon(*extra_args)
+        self.addCleanup(self.check_daemon, d)
+        return d.start()
 
     def metric(self, samples, name, **labels):
         v = value(samples, name, **labels)
@@ -165,12 +115,11 @@ class HealthTestCase(unittest.TestCase):
         self.assertTrue(math.isclose(got, want, abs_tol=tol), "%r != %r" % (got, want))
 
     def wait_until(self, pred, timeout=5.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if pred():
-                return True
-            time.sleep(0.05)
-        return pred()
+        """True once pred() is (polled until timeout), else False."""
+        try:
+            return wait_for(pred, timeout=timeout)
+        except AssertionError:
+            return False
 
 
 def dumps(o):

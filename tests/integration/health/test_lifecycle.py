@@ -89,7 +89,7 @@ class LifecycleTest(HealthTestCase):
         self.assertEqual([s["consumer"] for s in life["stale_registrations"]], ["billing"])
         # The same database under the default limit: nothing is stale.
         self.assertEqual(d.stop(), 0)
-        d.extra_args = []
+        d.args = []
         d.start()
         self.assertEqual(self.lifecycle(d)["stale_registrations"], [])
 

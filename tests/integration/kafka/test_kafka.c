@@ -177,20 +177,24 @@ static void desired_as_of(ctx *c, const char *as_of, chan_acl_set **out, chan_ac
     assert_int_equal(chan_acl_desired(out, out_scope, c->list, 2, &o, &err), 0);
 }
 
-static long now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static void peer_do(ctx *c, const char *command)
 {
     json_t *reply = NULL;
 
     assert_int_equal(test_kafka_peer_command(&reply, c->peer, command), 0);
     json_decref(reply);
+}
+
+/* stats[group][api] of the peer, group "held" (waiting now) or "answered". */
+static long peer_count(ctx *c, const char *group, const char *api)
+{
+    json_t *stats = NULL;
+    long n;
+
+    assert_int_equal(test_kafka_peer_command(&stats, c->peer, "stats"), 0);
+    n = (long)json_integer_value(json_object_get(json_object_get(stats, group), api));
+    json_decref(stats);
+    return n;
 }
 
 /* ------------------------------------------------------------------ */
@@ -509,12 +513,13 @@ static void test_failed_read_never_deletes(void **state)
     peer_do(c, "clear");
 
     /*
-     * A read that times out is a failed read: the plan refuses deletes.  A
-     * second client (own connection, short timeout) keeps the slow answers
-     * away from c->kafka.
+     * A read that times out is a failed read: the plan refuses deletes.  The
+     * broker holds its DescribeAcls answers until "clear".  A second client
+     * (own connection, short timeout) keeps the held answers away from
+     * c->kafka.
      */
     fast = open_client(test_kafka_peer_bootstrap(c->peer), 800, CHAN_KAFKA_DESCRIBE_BROAD);
-    peer_do(c, "delay describe 1500");
+    peer_do(c, "hold describe");
     assert_int_equal(chan_kafka_reconcile(&r, fast, desired, scope, false, &err),
                      CHAN_EUNAVAILABLE);
     assert_non_null(r);
@@ -687,28 +692,31 @@ static void test_slow_broker_times_out(void **state)
     chan_acl_scope *scope = NULL;
     chan_kafka_report *r = NULL;
     chan_error err = CHAN_ERROR_INIT;
-    long start;
+    long answered;
 
     fast = open_client(test_kafka_peer_bootstrap(c->peer), 800, CHAN_KAFKA_DESCRIBE_BROAD);
     desired_as_of(c, "2026-01-01", &desired, &scope);
     assert_int_equal(chan_kafka_ping(fast, &err), 0);
 
-    /* The answer comes after the timeout: the read fails, nothing is deleted. */
-    peer_do(c, "delay describe 2500");
-    start = now_ms();
+    /* The broker holds its answer until released: the read gives up on its
+     * own (the client's timeout) and fails, so nothing is deleted. */
+    peer_do(c, "hold describe");
+    answered = peer_count(c, "answered", "DescribeAcls");
     assert_int_equal(chan_kafka_describe_acls(&actual, fast, scope, &err), CHAN_EUNAVAILABLE);
-    assert_true(now_ms() - start < 2500);
     assert_null(actual);
+    assert_true(peer_count(c, "held", "DescribeAcls") >= 1);               /* sent... */
+    assert_int_equal(peer_count(c, "answered", "DescribeAcls"), answered); /* ...unanswered */
     peer_do(c, "clear");
 
-    /* A slow CreateAcls is reported per binding as unavailable. */
-    peer_do(c, "delay create 2500");
+    /* A CreateAcls left unanswered is reported per binding as unavailable. */
+    peer_do(c, "hold create");
+    answered = peer_count(c, "answered", "CreateAcls");
     one = chan_acl_set_new();
     add(one,
         binding(CHAN_ACL_RESOURCE_TOPIC, "orders.order-created", "User:billing", CHAN_ACL_OP_READ));
-    start = now_ms();
     assert_int_equal(chan_kafka_create_acls(&r, fast, one, &err), CHAN_EUNAVAILABLE);
-    assert_true(now_ms() - start < 2500);
+    assert_true(peer_count(c, "held", "CreateAcls") >= 1);
+    assert_int_equal(peer_count(c, "answered", "CreateAcls"), answered);
     assert_int_equal(chan_kafka_report_failed(r), 1);
     assert_int_equal(chan_kafka_report_get(r, 0)->status, CHAN_EUNAVAILABLE);
     chan_kafka_report_free(r);

@@ -22,8 +22,12 @@ faults and read what the peer saw; each command gets one JSON line back:
 
     fail <describe|create|delete> <error_code> [message]   answer with an error
     delay <describe|create|delete|metadata|apiversions> <ms>  answer late
-    clear                                   drop failures and delays
-    stats                                   request counts and ACL changes
+    hold <describe|create|delete|metadata|apiversions>  answer only after
+                                            release (at most HOLD_LIMIT s)
+    release                                 answer the held requests
+    clear                                   drop failures, delays and holds
+    stats                                   request counts (received, held
+                                            now, answered) and ACL changes
     acls                                    the stored ACLs
     reset                                   clear ACLs, counters, faults
 
@@ -44,6 +48,8 @@ import struct
 import sys
 import threading
 import time
+
+HOLD_LIMIT = 120.0  # seconds a held request waits at most for `release`
 
 API_METADATA = 3
 API_APIVERSIONS = 18
@@ -207,11 +213,15 @@ class AclStore:
 
     def __init__(self):
         self.lock = threading.Lock()
+        self.released = threading.Condition(self.lock)
         self.reset()
 
     def reset(self):
         self.acls = set()
         self.requests = {}
+        self.held = {}
+        self.answered = {}
+        self.hold = set()
         self.versions = {}
         self.created = 0
         self.deleted = 0
@@ -514,6 +524,11 @@ class KafkaHandler(socketserver.BaseRequestHandler):
         lo, hi = SUPPORTED[api]
         if api != API_APIVERSIONS and not lo <= version <= hi:
             return None
+        with STORE.lock:
+            if api in STORE.hold:
+                STORE.held[name] = STORE.held.get(name, 0) + 1
+                STORE.released.wait_for(lambda: api not in STORE.hold, timeout=HOLD_LIMIT)
+                STORE.held[name] -= 1
         _, delay = fault_for(api)
         if delay:
             time.sleep(delay / 1000.0)
@@ -529,6 +544,8 @@ class KafkaHandler(socketserver.BaseRequestHandler):
             handle_describe(r, version, w)
         elif api == API_DELETE_ACLS:
             handle_delete(r, version, w)
+        with STORE.lock:
+            STORE.answered[name] = STORE.answered.get(name, 0) + 1
         return w.bytes()
 
 
@@ -553,16 +570,28 @@ class ControlHandler(socketserver.StreamRequestHandler):
             if cmd == "delay":
                 STORE.delays[FAULT_KEYS[words[1]]] = int(words[2])
                 return {"ok": True}
+            if cmd == "hold":
+                STORE.hold.add(FAULT_KEYS[words[1]])
+                return {"ok": True}
+            if cmd in ("release", "clear", "reset"):
+                STORE.hold.clear()
+                STORE.released.notify_all()
+            if cmd == "release":
+                return {"ok": True}
             if cmd == "clear":
                 STORE.faults.clear()
                 STORE.delays.clear()
                 return {"ok": True}
             if cmd == "reset":
+                held = STORE.held
                 STORE.reset()
+                STORE.held = held  # requests still waiting count themselves out
                 return {"ok": True}
             if cmd == "stats":
                 return {
                     "requests": STORE.requests,
+                    "held": {k: v for k, v in STORE.held.items() if v},
+                    "answered": STORE.answered,
                     "versions": {k: sorted(v) for k, v in STORE.versions.items()},
                     "created": STORE.created,
                     "deleted": STORE.deleted,

@@ -1252,8 +1252,14 @@ static void test_channel_put_get_and_replace(void **state)
                   CHAN_ECONFLICT, CHAN_STORE_R_REVISION_MISMATCH, &err);
 
     /* Replace: billing changes, analytics goes, fraud comes, a producer added.
-     * Wait a second so that a re-created registered_at would differ. */
-    sleep(1);
+     * Times are stored to the second: wait (bounded) until the clock is past
+     * reg_b so that a re-created registered_at would differ. */
+    for (int tries = 0; (int64_t)time(NULL) <= reg_b; tries++) {
+        struct timespec pause = {0, 20 * 1000 * 1000};
+
+        assert_true(tries < 250);
+        nanosleep(&pause, NULL);
+    }
     cons[0].sla_p99_ms = 150;
     fill_consumer(&cons[1], "fraud", "fraud-g", 100);
     rec.n_producers = 2;
