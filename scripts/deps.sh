@@ -7,7 +7,7 @@ CHAN_DEB_PACKAGES=(
     build-essential cmake ninja-build pkg-config git ca-certificates
     libavro-dev librdkafka-dev libpq-dev libmicrohttpd-dev libcmocka-dev
     libyaml-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
-    postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl clang-format clang-tidy cppcheck
+    postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl clang clang-format clang-tidy cppcheck
 )
 
 missing=()
