@@ -6,13 +6,9 @@ set -euo pipefail
 CHAN_DEB_PACKAGES=(
     build-essential cmake ninja-build pkg-config git ca-certificates
     libavro-dev librdkafka-dev libpq-dev libmicrohttpd-dev libcmocka-dev
-<<<<<<< HEAD
     libyaml-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
-    postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl clang-format clang-tidy cppcheck
-=======
-    libyaml-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev
-    postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl openssl clang-format clang-tidy cppcheck
->>>>>>> i10-tls
+    postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl openssl
+    clang clang-format clang-tidy cppcheck
 )
 
 missing=()

@@ -102,6 +102,7 @@ static int get_version(int *out, const chan_request *req, chan_error *err)
     const char *s = chan_request_param(req, "version");
     int64_t v;
 
+    *out = 0;
     if (s && strcmp(s, "latest") == 0) {
         *out = -1;
         return 0;

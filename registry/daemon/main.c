@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +34,10 @@
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
-static volatile sig_atomic_t stop_signal = 0;
-static volatile sig_atomic_t stop_count = 0;
+/* Lock-free atomics, not volatile sig_atomic_t: the signal may be handled on
+ * any thread (an HTTP worker), while main's loop reads these. */
+static atomic_int stop_signal = 0;
+static atomic_int stop_count = 0;
 
 /* Only records the signal: everything else happens in main's loop. */
 static void on_signal(int sig)

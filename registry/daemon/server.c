@@ -49,7 +49,7 @@ struct chan_server {
     void *observer_ctx;
     compiled_route *routes;
     size_t n_routes;
-    int listen_fd; /* ours only before MHD starts; MHD closes it */
+    int listen_fd; /* ours before MHD starts and after chan_server_quiesce */
     unsigned int port;
     atomic_bool shutting_down;
     atomic_uint active;
@@ -1115,8 +1115,12 @@ void chan_server_quiesce(chan_server *server)
     if (atomic_exchange(&server->shutting_down, true))
         return;
     fd = MHD_quiesce_daemon(server->mhd);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd); /* handed back by MHD: new connections are now refused */
+    if (fd == MHD_INVALID_SOCKET)
+        return;
+    /* Handed back by MHD, but its worker threads may still be taking it out of
+     * their epoll sets: refuse new connections now, close it after MHD stops. */
+    (void)shutdown(fd, SHUT_RDWR);
+    server->listen_fd = fd;
 }
 
 bool chan_server_shutting_down(const chan_server *server)
