@@ -251,7 +251,7 @@ static void log_escape(chan_buf *out, const char *s, size_t max)
 /* ------------------------------------------------------------------ */
 
 /* Free the segments of one compiled route. */
-static void free_routes_of(compiled_route *r)
+static void free_route_segments(compiled_route *r)
 {
     size_t k;
 
@@ -265,14 +265,16 @@ static void free_routes(compiled_route *routes, size_t n)
     size_t i;
 
     for (i = 0; i < n; i++)
-        free_routes_of(&routes[i]);
+        free_route_segments(&routes[i]);
     free(routes);
 }
 
 /*
 ** Does the route name a usable action?  In range; PUBLIC (the zero value,
 ** what a forgotten action gives) only for GET; an action on a subject,
-** channel or consumer needs a target resolver, the others have none.
+** channel or consumer needs a target resolver, the others have none.  (A
+** table entry that leaves out action and target does not even compile:
+** -Wmissing-field-initializers with -Werror.)
 */
 static bool action_fits(const chan_route *route)
 {
@@ -1346,7 +1348,7 @@ int chan_server_check_routes(const chan_route_table *tables, size_t n_tables, ch
     for (t = 0; t < n_tables; t++) {
         for (i = 0; i < tables[t].n_routes; i++) {
             error = compile_route(&r, &tables[t].routes[i], tables[t].content_type, err);
-            free_routes_of(&r);
+            free_route_segments(&r);
             if (error < 0)
                 return error;
         }
