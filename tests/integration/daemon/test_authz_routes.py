@@ -141,6 +141,8 @@ class AuthzRoutesTest(unittest.TestCase):
         cls.d.cleanup()
         if rc != 0:
             raise AssertionError("chanregd exited with %r:\n%s" % (rc, log[-4000:]))
+        if "runtime error" in log or "Sanitizer" in log:
+            raise AssertionError("sanitizer report in the daemon log:\n" + log[-4000:])
 
     def as_role(self, role, method, path, body=None):
         name = ROLES[role]

@@ -44,6 +44,8 @@ class TokenFileTest(unittest.TestCase):
         cls.d.cleanup()
         if rc != 0:
             raise AssertionError("chanregd exited with %r:\n%s" % (rc, log[-4000:]))
+        if "runtime error" in log or "Sanitizer" in log:
+            raise AssertionError("sanitizer report in the daemon log:\n" + log[-4000:])
 
     def test_v2_identity(self):
         r = self.d.get("/v1/whoami", token=V2_TOKEN)
