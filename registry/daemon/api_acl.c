@@ -276,10 +276,10 @@ cleanup:
 }
 
 const chan_route chan_api_acl_routes[] = {
-    {"GET", "/v1/acl/plan", acl_plan, CHAN_SCOPE_READ},
-    {"POST", "/v1/acl/apply", acl_apply, CHAN_SCOPE_WRITE},
-    {"GET", "/v1/acl/status", acl_status, CHAN_SCOPE_READ},
-    {"GET", "/v1/admission/{principal}", admission, CHAN_SCOPE_READ},
+    {"GET", "/v1/acl/plan", acl_plan, CHAN_AUTHZ_READ, NULL},
+    {"POST", "/v1/acl/apply", acl_apply, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
+    {"GET", "/v1/acl/status", acl_status, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/v1/admission/{principal}", admission, CHAN_AUTHZ_READ, NULL},
 };
 
 const size_t chan_api_acl_routes_count = CHAN_ARRAY_SIZE(chan_api_acl_routes);

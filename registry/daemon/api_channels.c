@@ -33,6 +33,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "authz_targets.h"
 #include "config.h"
 #include "chan/common.h"
 #include "chan/contract.h"
@@ -956,15 +957,19 @@ cleanup:
 /* ------------------------------------------------------------------ */
 
 const chan_route chan_api_channels_routes[] = {
-    {"GET", "/v1/channels", list_channels, CHAN_SCOPE_READ},
-    {"GET", "/v1/channels/{name}", get_channel, CHAN_SCOPE_READ},
-    {"PUT", "/v1/channels/{name}", put_channel, CHAN_SCOPE_WRITE},
-    {"DELETE", "/v1/channels/{name}", delete_channel, CHAN_SCOPE_WRITE},
-    {"GET", "/v1/channels/{name}/consumers", list_consumers, CHAN_SCOPE_READ},
-    {"PUT", "/v1/channels/{name}/consumers/{consumer}", put_consumer, CHAN_SCOPE_WRITE},
-    {"DELETE", "/v1/channels/{name}/consumers/{consumer}", delete_consumer, CHAN_SCOPE_WRITE},
-    {"POST", "/v1/channels/{name}/consumers/{consumer}/renew", renew_consumer, CHAN_SCOPE_WRITE},
-    {"GET", "/v1/audit", list_audit, CHAN_SCOPE_READ},
+    {"GET", "/v1/channels", list_channels, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/v1/channels/{name}", get_channel, CHAN_AUTHZ_READ, NULL},
+    {"PUT", "/v1/channels/{name}", put_channel, CHAN_AUTHZ_CHANNEL_PUT, chan_target_channel_put},
+    {"DELETE", "/v1/channels/{name}", delete_channel, CHAN_AUTHZ_CHANNEL_DELETE,
+     chan_target_channel},
+    {"GET", "/v1/channels/{name}/consumers", list_consumers, CHAN_AUTHZ_READ, NULL},
+    {"PUT", "/v1/channels/{name}/consumers/{consumer}", put_consumer, CHAN_AUTHZ_CONSUMER_REGISTER,
+     chan_target_consumer},
+    {"DELETE", "/v1/channels/{name}/consumers/{consumer}", delete_consumer,
+     CHAN_AUTHZ_CONSUMER_CHANGE, chan_target_consumer},
+    {"POST", "/v1/channels/{name}/consumers/{consumer}/renew", renew_consumer,
+     CHAN_AUTHZ_CONSUMER_CHANGE, chan_target_consumer},
+    {"GET", "/v1/audit", list_audit, CHAN_AUTHZ_READ, NULL},
 };
 
 const size_t chan_api_channels_routes_count = CHAN_ARRAY_SIZE(chan_api_channels_routes);

@@ -158,8 +158,8 @@ cleanup:
 }
 
 const chan_route chan_api_metrics_routes[] = {
-    {"GET", "/metrics", get_metrics, CHAN_SCOPE_READ},
-    {"GET", "/v1/lifecycle", get_lifecycle, CHAN_SCOPE_READ},
+    {"GET", "/metrics", get_metrics, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/v1/lifecycle", get_lifecycle, CHAN_AUTHZ_READ, NULL},
 };
 
 const size_t chan_api_metrics_routes_count = CHAN_ARRAY_SIZE(chan_api_metrics_routes);

@@ -40,9 +40,9 @@ static int root(chan_request *req, chan_error *err)
 }
 
 const chan_route chan_api_misc_routes[] = {
-    {"GET", "/healthz", healthz, CHAN_SCOPE_PUBLIC},
-    {"GET", "/readyz", readyz, CHAN_SCOPE_PUBLIC},
-    {"GET", "/", root, CHAN_SCOPE_READ},
+    {"GET", "/healthz", healthz, CHAN_AUTHZ_PUBLIC, NULL},
+    {"GET", "/readyz", readyz, CHAN_AUTHZ_PUBLIC, NULL},
+    {"GET", "/", root, CHAN_AUTHZ_READ, NULL},
 };
 
 const size_t chan_api_misc_routes_count = CHAN_ARRAY_SIZE(chan_api_misc_routes);

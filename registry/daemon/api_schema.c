@@ -21,6 +21,7 @@
 #include "chan/store.h"
 
 #include "api.h"
+#include "authz_targets.h"
 #include "config.h"
 #include "daemon_metrics.h"
 
@@ -980,35 +981,40 @@ static int delete_mode(chan_request *req, chan_error *err)
 /* ------------------------------------------------------------------ */
 
 const chan_route chan_api_schema_routes[] = {
-    {"GET", "/subjects", list_subjects, CHAN_SCOPE_READ},
-    {"GET", "/subjects/{subject}/versions", list_versions, CHAN_SCOPE_READ},
-    {"POST", "/subjects/{subject}/versions", register_schema, CHAN_SCOPE_WRITE},
-    {"GET", "/subjects/{subject}/versions/{version}", get_version_handler, CHAN_SCOPE_READ},
-    {"DELETE", "/subjects/{subject}/versions/{version}", delete_version, CHAN_SCOPE_WRITE},
-    {"GET", "/subjects/{subject}/versions/{version}/schema", get_version_schema, CHAN_SCOPE_READ},
+    {"GET", "/subjects", list_subjects, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/subjects/{subject}/versions", list_versions, CHAN_AUTHZ_READ, NULL},
+    {"POST", "/subjects/{subject}/versions", register_schema, CHAN_AUTHZ_SUBJECT_WRITE,
+     chan_target_subject},
+    {"GET", "/subjects/{subject}/versions/{version}", get_version_handler, CHAN_AUTHZ_READ, NULL},
+    {"DELETE", "/subjects/{subject}/versions/{version}", delete_version, CHAN_AUTHZ_SUBJECT_WRITE,
+     chan_target_subject},
+    {"GET", "/subjects/{subject}/versions/{version}/schema", get_version_schema, CHAN_AUTHZ_READ,
+     NULL},
     {"GET", "/subjects/{subject}/versions/{version}/referencedby", get_version_referencedby,
-     CHAN_SCOPE_READ},
-    {"POST", "/subjects/{subject}", lookup_schema, CHAN_SCOPE_READ},
-    {"DELETE", "/subjects/{subject}", delete_subject, CHAN_SCOPE_WRITE},
-    {"GET", "/schemas/types", get_schema_types, CHAN_SCOPE_READ},
-    {"GET", "/schemas/ids/{id}", get_schema_by_id, CHAN_SCOPE_READ},
-    {"GET", "/schemas/ids/{id}/schema", get_schema_by_id_raw, CHAN_SCOPE_READ},
-    {"GET", "/schemas/ids/{id}/versions", get_schema_versions, CHAN_SCOPE_READ},
-    {"GET", "/schemas/ids/{id}/subjects", get_schema_subjects, CHAN_SCOPE_READ},
-    {"POST", "/compatibility/subjects/{subject}/versions", test_compatibility, CHAN_SCOPE_READ},
+     CHAN_AUTHZ_READ, NULL},
+    {"POST", "/subjects/{subject}", lookup_schema, CHAN_AUTHZ_READ, NULL},
+    {"DELETE", "/subjects/{subject}", delete_subject, CHAN_AUTHZ_SUBJECT_WRITE,
+     chan_target_subject},
+    {"GET", "/schemas/types", get_schema_types, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/schemas/ids/{id}", get_schema_by_id, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/schemas/ids/{id}/schema", get_schema_by_id_raw, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/schemas/ids/{id}/versions", get_schema_versions, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/schemas/ids/{id}/subjects", get_schema_subjects, CHAN_AUTHZ_READ, NULL},
+    {"POST", "/compatibility/subjects/{subject}/versions", test_compatibility, CHAN_AUTHZ_READ,
+     NULL},
     {"POST", "/compatibility/subjects/{subject}/versions/{version}", test_compatibility,
-     CHAN_SCOPE_READ},
-    {"GET", "/config", get_config, CHAN_SCOPE_READ},
-    {"PUT", "/config", put_config, CHAN_SCOPE_WRITE},
-    {"DELETE", "/config", delete_config, CHAN_SCOPE_WRITE},
-    {"GET", "/config/{subject}", get_config, CHAN_SCOPE_READ},
-    {"PUT", "/config/{subject}", put_config, CHAN_SCOPE_WRITE},
-    {"DELETE", "/config/{subject}", delete_config, CHAN_SCOPE_WRITE},
-    {"GET", "/mode", get_mode, CHAN_SCOPE_READ},
-    {"PUT", "/mode", put_mode, CHAN_SCOPE_WRITE},
-    {"GET", "/mode/{subject}", get_mode, CHAN_SCOPE_READ},
-    {"PUT", "/mode/{subject}", put_mode, CHAN_SCOPE_WRITE},
-    {"DELETE", "/mode/{subject}", delete_mode, CHAN_SCOPE_WRITE},
+     CHAN_AUTHZ_READ, NULL},
+    {"GET", "/config", get_config, CHAN_AUTHZ_READ, NULL},
+    {"PUT", "/config", put_config, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
+    {"DELETE", "/config", delete_config, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
+    {"GET", "/config/{subject}", get_config, CHAN_AUTHZ_READ, NULL},
+    {"PUT", "/config/{subject}", put_config, CHAN_AUTHZ_SUBJECT_CONFIG, chan_target_subject},
+    {"DELETE", "/config/{subject}", delete_config, CHAN_AUTHZ_SUBJECT_CONFIG, chan_target_subject},
+    {"GET", "/mode", get_mode, CHAN_AUTHZ_READ, NULL},
+    {"PUT", "/mode", put_mode, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
+    {"GET", "/mode/{subject}", get_mode, CHAN_AUTHZ_READ, NULL},
+    {"PUT", "/mode/{subject}", put_mode, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
+    {"DELETE", "/mode/{subject}", delete_mode, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
 };
 
 const size_t chan_api_schema_routes_count = CHAN_ARRAY_SIZE(chan_api_schema_routes);

@@ -50,9 +50,9 @@ static const option_def options[] = {
     {"port-file", "CHANREG_PORT_FILE", OPT_STRING, FIELD(port_file), NULL, 0, 0, "FILE",
      "write the port actually bound to FILE"},
     {"token", "CHANREG_TOKEN", OPT_STRING, FIELD(token), NULL, 0, 0, "TOKEN",
-     "API token required for writes (actor name \"admin\")"},
+     "API token of the identity \"admin\" (role admin); turns auth on"},
     {"token-file", "CHANREG_TOKEN_FILE", OPT_STRING, FIELD(token_file), NULL, 0, 0, "FILE",
-     "file of NAME:TOKEN lines, one per client"},
+     "token file: NAME sha256=HEX roles=R1,R2 [expires=DATE] lines; turns auth on"},
     {"auth-reads", "CHANREG_AUTH_READS", OPT_BOOL, FIELD(auth_reads), "false", 0, 0, NULL,
      "require a token for reads as well"},
     {"tls-cert", "CHANREG_TLS_CERT", OPT_STRING, FIELD(tls_cert), NULL, 0, 0, "FILE",
@@ -118,7 +118,13 @@ static const option_def options[] = {
 };
 
 /* getopt_long values of the options outside the table. */
-enum { FLAG_HELP = 'h', FLAG_VERSION = 'V', FLAG_CHECK = 1000, FLAG_TABLE = 2000 };
+enum {
+    FLAG_HELP = 'h',
+    FLAG_VERSION = 'V',
+    FLAG_CHECK = 1000,
+    FLAG_LIST_ROUTES = 1001,
+    FLAG_TABLE = 2000
+};
 
 static int parse_size(int64_t *out, const char *s)
 {
@@ -209,52 +215,53 @@ static int set_option(chan_config *config, const option_def *opt, const char *va
     return chan_error_set(err, CHAN_EINTERNAL, "%s: unknown option type", source);
 }
 
-static void add_token(chan_config *config, const char *name, const char *secret, size_t len)
+/* Add the --token entry: identity "admin" with role admin. */
+static void add_flag_token(chan_config *config, const char *token)
 {
+    chan_token_entry *e;
+
     config->tokens =
         chan_xreallocarray(config->tokens, config->n_tokens + 1, sizeof(*config->tokens));
-    config->tokens[config->n_tokens].name = chan_xstrdup(name);
-    config->tokens[config->n_tokens].secret = chan_xstrndup(secret, len);
-    config->n_tokens++;
+    e = &config->tokens[config->n_tokens++];
+    memset(e, 0, sizeof(*e));
+    if (chan_identity_init(&e->identity, "admin", "admin", NULL) < 0)
+        abort(); /* constant, valid input */
+    e->identity.source = "flag";
+    chan_token_digest(e->digest, token, strlen(token));
 }
 
-/* Read "name:token" lines ('#' comments and blank lines skipped). */
+/*
+** Read the token file (v2 lines; legacy NAME:TOKEN lines are admins, warned
+** about by chan_config_log) and append its entries.  Every bad line is
+** reported: err->message the first as FILE:LINE, err->detail all of them.
+*/
 static int load_token_file(chan_config *config, chan_error *err)
 {
-    char *text = NULL, *line, *next, *colon;
-    int error = 0, lineno = 0;
+    chan_token_entry *entries = NULL;
+    char *text = NULL;
+    size_t n = 0;
+    int error;
 
     if ((error = chan_file_read(&text, NULL, config->token_file, 1 << 20, err)) < 0) {
         chan_error_prefix(err, "--token-file");
         goto cleanup;
     }
-    for (line = text; line && *line; line = next) {
-        size_t len;
-
-        lineno++;
-        next = strchr(line, '\n');
-        if (next)
-            *next++ = '\0';
-        len = strlen(line);
-        while (len > 0 && isspace((unsigned char)line[len - 1]))
-            line[--len] = '\0';
-        while (isspace((unsigned char)*line))
-            line++;
-        if (*line == '\0' || *line == '#')
-            continue;
-        colon = strchr(line, ':');
-        if (colon == NULL || colon == line || colon[1] == '\0') {
-            error = chan_error_set(err, CHAN_EINVALID, "%s:%d: expected NAME:TOKEN",
-                                   config->token_file, lineno);
-            goto cleanup;
-        }
-        *colon = '\0';
-        add_token(config, line, colon + 1, strlen(colon + 1));
-    }
-    if (config->n_tokens == 0)
+    if ((error = chan_token_file_parse(&entries, &n, text, config->token_file, err)) < 0)
+        goto cleanup;
+    if (n == 0) {
         error = chan_error_set(err, CHAN_EINVALID, "%s: no token in the file", config->token_file);
+        goto cleanup;
+    }
+    config->tokens =
+        chan_xreallocarray(config->tokens, config->n_tokens + n, sizeof(*config->tokens));
+    memcpy(config->tokens + config->n_tokens, entries, n * sizeof(*entries));
+    config->n_tokens += n;
+    free(entries); /* the identities moved into config->tokens */
+    entries = NULL;
+    n = 0;
 
 cleanup:
+    chan_token_entries_free(entries, n);
     free(text);
     return error;
 }
@@ -431,7 +438,7 @@ static int validate(chan_config *config, chan_error *err)
     free(config->default_compatibility);
     config->default_compatibility = chan_xstrdup(chan_compat_mode_name(mode));
     if (config->token)
-        add_token(config, "admin", config->token, strlen(config->token));
+        add_flag_token(config, config->token);
     if (config->token_file && (error = load_token_file(config, err)) < 0)
         return error;
     if ((error = load_tls(config, err)) < 0)
@@ -449,7 +456,7 @@ static int validate(chan_config *config, chan_error *err)
 int chan_config_load(chan_config **out, chan_config_action *out_action, int argc, char **argv,
                      chan_error *err)
 {
-    struct option longopts[CHAN_ARRAY_SIZE(options) + 4];
+    struct option longopts[CHAN_ARRAY_SIZE(options) + 5];
     chan_config *config = chan_xcalloc(1, sizeof(*config));
     chan_config_action action = CHAN_CONFIG_RUN;
     size_t i, n = 0;
@@ -482,6 +489,7 @@ int chan_config_load(chan_config **out, chan_config_action *out_action, int argc
     longopts[n++] = (struct option){"help", no_argument, NULL, FLAG_HELP};
     longopts[n++] = (struct option){"version", no_argument, NULL, FLAG_VERSION};
     longopts[n++] = (struct option){"check-config", no_argument, NULL, FLAG_CHECK};
+    longopts[n++] = (struct option){"list-routes", no_argument, NULL, FLAG_LIST_ROUTES};
     longopts[n] = (struct option){NULL, 0, NULL, 0};
 
     optind = 1;
@@ -493,6 +501,8 @@ int chan_config_load(chan_config **out, chan_config_action *out_action, int argc
             action = CHAN_CONFIG_VERSION;
         } else if (c == FLAG_CHECK) {
             action = CHAN_CONFIG_CHECK;
+        } else if (c == FLAG_LIST_ROUTES) {
+            action = CHAN_CONFIG_LIST_ROUTES;
         } else if (c >= FLAG_TABLE && c < FLAG_TABLE + (int)CHAN_ARRAY_SIZE(options)) {
             const option_def *opt = &options[c - FLAG_TABLE];
             char *source = chan_xasprintf("--%s", opt->name);
@@ -514,7 +524,8 @@ int chan_config_load(chan_config **out, chan_config_action *out_action, int argc
         goto cleanup;
     }
     *out_action = action;
-    if (action == CHAN_CONFIG_HELP || action == CHAN_CONFIG_VERSION)
+    if (action == CHAN_CONFIG_HELP || action == CHAN_CONFIG_VERSION ||
+        action == CHAN_CONFIG_LIST_ROUTES)
         goto cleanup;
     if ((error = validate(config, err)) < 0)
         goto cleanup;
@@ -536,11 +547,7 @@ void chan_config_free(chan_config *config)
         if (options[i].type == OPT_STRING)
             free(*(char **)(void *)((char *)config + options[i].offset));
     }
-    for (i = 0; i < config->n_tokens; i++) {
-        free(config->tokens[i].name);
-        free(config->tokens[i].secret);
-    }
-    free(config->tokens);
+    chan_token_entries_free(config->tokens, config->n_tokens);
     free(config->listen_host);
     chan_kafka_properties_dispose(&config->kafka_properties);
     free(config->tls_cert_pem);
@@ -570,6 +577,7 @@ void chan_config_usage(FILE *out)
                 opt->def ? ", default " : "", opt->def ? opt->def : "");
     }
     fprintf(out, "  %-34s %s\n", "--check-config", "validate the configuration and exit");
+    fprintf(out, "  %-34s %s\n", "--list-routes", "print METHOD PATTERN ACTION per route and exit");
     fprintf(out, "  %-34s %s\n", "-V, --version", "print the version and exit");
     fprintf(out, "  %-34s %s\n", "-h, --help", "show this help and exit");
     fprintf(out, "\nSignals: SIGTERM and SIGINT stop accepting requests, finish the ones in\n"
@@ -591,6 +599,8 @@ static bool is_loopback(const char *host)
 
 void chan_config_log(const chan_config *config)
 {
+    size_t i;
+
     chan_log(CHAN_LOG_INFO, "config",
              "configuration listen=%s db_backend=%s auth_writes=%s auth_reads=%s tls=%s "
              "max_body=%lld threads=%lld shutdown_timeout=%lld default_compatibility=%s "
@@ -605,23 +615,33 @@ void chan_config_log(const chan_config *config)
                  "tokens travel in clear text: TLS is off and listen=%s is not a loopback "
                  "address; set --tls-cert and --tls-key, or terminate TLS in front of chanregd",
                  config->listen);
+    if (config->n_tokens == 0)
+        chan_log(CHAN_LOG_WARN, "config",
+                 "auth is off (no --token, no --token-file): every request acts as "
+                 "\"anonymous\" with role admin");
+    for (i = 0; i < config->n_tokens; i++) {
+        if (config->tokens[i].legacy)
+            chan_log(CHAN_LOG_WARN, "config",
+                     "token file %s:%d: legacy NAME:TOKEN line, treated as admin; hash it with "
+                     "\"chanctl token hash\"",
+                     config->token_file, config->tokens[i].line);
+    }
 }
 
-const char *chan_config_token_lookup(const chan_config *config, const char *secret, size_t len)
+const chan_token_entry *chan_config_token_find(const chan_config *config, const char *token,
+                                               size_t len)
 {
-    const char *found = NULL;
-    size_t i, k;
+    const chan_token_entry *found = NULL;
+    uint8_t digest[CHAN_TOKEN_DIGEST_LEN];
+    size_t i;
 
+    chan_token_digest(digest, token, len);
     for (i = 0; i < config->n_tokens; i++) {
-        const char *t = config->tokens[i].secret;
-        size_t tlen = strlen(t);
-        unsigned char diff = (unsigned char)(tlen != len);
+        /* Every entry is compared, whatever matched before. */
+        bool same = chan_ct_memeq(digest, config->tokens[i].digest, sizeof(digest));
 
-        /* Compare every byte of the stored token, whatever the input. */
-        for (k = 0; k < tlen; k++)
-            diff |= (unsigned char)(t[k] ^ (k < len ? secret[k] : 0));
-        if (diff == 0 && found == NULL)
-            found = config->tokens[i].name;
+        if (same && found == NULL)
+            found = &config->tokens[i];
     }
     return found;
 }

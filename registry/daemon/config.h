@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "chan/authz.h"
 #include "chan/common.h"
 #include "chan/error.h"
 #include "chan/kafka.h"
@@ -35,19 +36,13 @@ int chan_acl_mode_parse(chan_acl_mode *out, const char *s);
 /** "off", "plan" or "apply". */
 const char *chan_acl_mode_name(chan_acl_mode mode);
 
-/** One accepted API token. */
-typedef struct chan_config_token {
-    char *name;   /**< who it identifies (the audit actor) */
-    char *secret; /**< the token itself */
-} chan_config_token;
-
 /** The daemon's settings.  Read-only after chan_config_load. */
 typedef struct chan_config {
     char *listen;                /**< "HOST:PORT" */
     char *db;                    /**< store URL: "sqlite:PATH" or "postgres://..." */
     char *port_file;             /**< write the bound port here, or NULL */
-    char *token;                 /**< single API token (name "admin"), or NULL */
-    char *token_file;            /**< file of "name:token" lines, or NULL */
+    char *token;                 /**< single API token (identity "admin", role admin), or NULL */
+    char *token_file;            /**< token file (v2 lines, or legacy NAME:TOKEN), or NULL */
     bool auth_reads;             /**< require a token for reads too */
     char *tls_cert;              /**< PEM certificate file: HTTPS when set, or NULL */
     char *tls_key;               /**< PEM private key file, set exactly when tls_cert is */
@@ -85,7 +80,7 @@ typedef struct chan_config {
     chan_log_level log_level_value;
     chan_acl_mode acl_mode_value;
     chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
-    chan_config_token *tokens;              /**< from token and token_file */
+    chan_token_entry *tokens;               /**< from token and token_file; auth on iff any */
     size_t n_tokens;
     char *tls_cert_pem; /**< contents of tls_cert (NUL-terminated), NULL without TLS */
     char *tls_key_pem;  /**< contents of tls_key, cleared before it is freed */
@@ -96,7 +91,8 @@ typedef enum chan_config_action {
     CHAN_CONFIG_RUN = 0,
     CHAN_CONFIG_HELP,
     CHAN_CONFIG_VERSION,
-    CHAN_CONFIG_CHECK, /**< --check-config: validate and exit */
+    CHAN_CONFIG_CHECK,       /**< --check-config: validate and exit */
+    CHAN_CONFIG_LIST_ROUTES, /**< --list-routes: print the routes and exit */
 } chan_config_action;
 
 /**
@@ -125,14 +121,19 @@ void chan_config_free(chan_config *config);
 void chan_config_usage(FILE *out);
 
 /**
- * Log the effective configuration, one line, secrets left out.
+ * Log the effective configuration, one line, secrets left out; then a WARN
+ * for open mode (no token configured) and for each legacy NAME:TOKEN line
+ * of the token file.
  */
 void chan_config_log(const chan_config *config);
 
 /**
- * The name of the token equal to secret (compared in constant time).
- * @return the name (borrowed), or NULL when no token matches
+ * The configured token whose digest is that of token: the token is hashed
+ * once and its digest compared in constant time with every entry (no early
+ * exit).  Expiry is not checked here.
+ * @return the entry (borrowed), or NULL when none matches
  */
-const char *chan_config_token_lookup(const chan_config *config, const char *secret, size_t len);
+const chan_token_entry *chan_config_token_find(const chan_config *config, const char *token,
+                                               size_t len);
 
 #endif

@@ -85,10 +85,30 @@ static int write_port_file(const char *path, unsigned int port, chan_error *err)
     return chan_file_write_atomic(path, text, (size_t)n, err);
 }
 
+/* The route tables served, in the order the server searches them. */
+static void fill_tables(chan_route_table tables[6])
+{
+    tables[0] = (chan_route_table){chan_api_misc_routes, chan_api_misc_routes_count,
+                                   CHAN_CONTENT_TYPE_JSON};
+    tables[1] = (chan_route_table){chan_api_schema_routes, chan_api_schema_routes_count,
+                                   CHAN_CONTENT_TYPE_SR};
+    tables[2] = (chan_route_table){chan_api_channels_routes, chan_api_channels_routes_count,
+                                   CHAN_CONTENT_TYPE_JSON};
+    tables[3] = (chan_route_table){chan_api_metrics_routes, chan_api_metrics_routes_count,
+                                   CHAN_CONTENT_TYPE_JSON};
+    tables[4] =
+        (chan_route_table){chan_api_acl_routes, chan_api_acl_routes_count, CHAN_CONTENT_TYPE_JSON};
+    tables[5] = (chan_route_table){chan_api_tokens_routes, chan_api_tokens_routes_count,
+                                   CHAN_CONTENT_TYPE_JSON};
+}
+
 /* Print an option error with a hint, and return the usage exit code. */
 static int usage_error(const chan_error *err)
 {
-    fprintf(stderr, "chanregd: %s\nTry \"chanregd --help\" for more information.\n", err->message);
+    fprintf(stderr, "chanregd: %s\n", err->message);
+    if (err->detail[0])
+        fprintf(stderr, "%s\n", err->detail);
+    fprintf(stderr, "Try \"chanregd --help\" for more information.\n");
     return EXIT_USAGE;
 }
 
@@ -103,7 +123,7 @@ int main(int argc, char **argv)
     chan_error err = CHAN_ERROR_INIT;
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
     chan_server_options opts;
-    chan_route_table tables[5];
+    chan_route_table tables[6];
     double deadline;
     int status = EXIT_OK;
 
@@ -119,6 +139,15 @@ int main(int argc, char **argv)
     }
     if (action == CHAN_CONFIG_VERSION) {
         printf("chanregd %s\n", CHAN_VERSION_STRING);
+        return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
+    }
+    fill_tables(tables);
+    if (action == CHAN_CONFIG_LIST_ROUTES) {
+        if (chan_server_check_routes(tables, CHAN_ARRAY_SIZE(tables), &err) < 0) {
+            fprintf(stderr, "chanregd: %s\n", err.message);
+            return EXIT_RUNTIME;
+        }
+        chan_server_print_routes(stdout, tables, CHAN_ARRAY_SIZE(tables));
         return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
     if (action == CHAN_CONFIG_CHECK) {
@@ -143,16 +172,6 @@ int main(int argc, char **argv)
     }
     chan_log(CHAN_LOG_INFO, MODULE, "store open backend=%s", chan_store_backend_name(store));
 
-    tables[0] = (chan_route_table){chan_api_misc_routes, chan_api_misc_routes_count,
-                                   CHAN_CONTENT_TYPE_JSON};
-    tables[1] = (chan_route_table){chan_api_schema_routes, chan_api_schema_routes_count,
-                                   CHAN_CONTENT_TYPE_SR};
-    tables[2] = (chan_route_table){chan_api_channels_routes, chan_api_channels_routes_count,
-                                   CHAN_CONTENT_TYPE_JSON};
-    tables[3] = (chan_route_table){chan_api_metrics_routes, chan_api_metrics_routes_count,
-                                   CHAN_CONTENT_TYPE_JSON};
-    tables[4] =
-        (chan_route_table){chan_api_acl_routes, chan_api_acl_routes_count, CHAN_CONTENT_TYPE_JSON};
     if (chan_reconciler_new(&reconciler, config, store, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up Kafka admission: %s", err.message);
         status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;

@@ -6,8 +6,9 @@
  * port 0 and bind errors are reported precisely).  A request goes through
  * access_handler several times: once after the headers (route lookup, auth,
  * Content-Length check), once per body chunk (appended to a capped buffer),
- * and once at the end, when the handler runs.  request_completed writes the
- * access log line and frees the request.
+ * and once at the end, when the target is resolved, chan_authz_check
+ * decides and the handler runs.  request_completed writes the access log
+ * line and frees the request.
  *
  * MHD is told not to percent-decode anything (unescape_none): path segments
  * and query parameters are decoded here, one by one, so that "%2F" inside a
@@ -49,7 +50,9 @@ struct chan_server {
     void *observer_ctx;
     compiled_route *routes;
     size_t n_routes;
-    int listen_fd; /* ours before MHD starts and after chan_server_quiesce */
+    chan_identity anonymous; /* auth on, no token sent: no roles */
+    chan_identity open;      /* open mode: every request, role admin */
+    int listen_fd;           /* ours before MHD starts and after chan_server_quiesce */
     unsigned int port;
     atomic_bool shutting_down;
     atomic_uint active;
@@ -68,7 +71,11 @@ struct chan_request {
     char *method;
     char *path;
     char request_id[72];
-    const char *actor;
+    const chan_identity *identity; /* never NULL; the server's or the config's */
+    chan_authz_target target;      /* strings borrowed from kept */
+    chan_authz_decision decision;
+    char **kept; /* chan_request_keep */
+    size_t n_kept;
     const compiled_route *route;
     const char *content_type; /* default of the matched table */
     char allow[64];           /* methods of the path, for a 405 reply */
@@ -242,16 +249,51 @@ static void log_escape(chan_buf *out, const char *s, size_t max)
 /* Routes                                                              */
 /* ------------------------------------------------------------------ */
 
+/* Free the segments of one compiled route. */
+static void free_route_segments(compiled_route *r)
+{
+    size_t k;
+
+    for (k = 0; k < r->n_segments; k++)
+        free(r->segments[k]);
+    free(r->segments);
+}
+
 static void free_routes(compiled_route *routes, size_t n)
 {
-    size_t i, k;
+    size_t i;
 
-    for (i = 0; i < n; i++) {
-        for (k = 0; k < routes[i].n_segments; k++)
-            free(routes[i].segments[k]);
-        free(routes[i].segments);
-    }
+    for (i = 0; i < n; i++)
+        free_route_segments(&routes[i]);
     free(routes);
+}
+
+/*
+** Does the route name a usable action?  In range; PUBLIC (the zero value,
+** what a forgotten action gives) only for GET; an action on a subject,
+** channel or consumer needs a target resolver, the others have none.  (A
+** table entry that leaves out action and target does not even compile:
+** -Wmissing-field-initializers with -Werror.)
+*/
+static bool action_fits(const chan_route *route)
+{
+    switch (route->action) {
+    case CHAN_AUTHZ_PUBLIC:
+        return strcmp(route->method, "GET") == 0 && route->target == NULL;
+    case CHAN_AUTHZ_READ:
+    case CHAN_AUTHZ_SELF:
+    case CHAN_AUTHZ_REGISTRY_ADMIN:
+        return route->target == NULL;
+    case CHAN_AUTHZ_SUBJECT_WRITE:
+    case CHAN_AUTHZ_SUBJECT_CONFIG:
+    case CHAN_AUTHZ_CHANNEL_PUT:
+    case CHAN_AUTHZ_CHANNEL_DELETE:
+    case CHAN_AUTHZ_CONSUMER_REGISTER:
+    case CHAN_AUTHZ_CONSUMER_CHANGE:
+    case CHAN_AUTHZ_CONSUMER_DECIDE:
+        return route->target != NULL;
+    }
+    return false;
 }
 
 /* Split a pattern into segments; check that it starts with '/' and its params are well-formed. */
@@ -267,6 +309,10 @@ static int compile_route(compiled_route *out, const chan_route *route, const cha
     if (route->method == NULL || p == NULL || route->handler == NULL || p[0] != '/')
         return chan_error_set(err, CHAN_EINVALID, "route %s: incomplete or not absolute",
                               p ? p : "(null)");
+    if (!action_fits(route))
+        return chan_error_set(
+            err, CHAN_EINVALID, "route %s %s: no valid action (action %d, %s target resolver)",
+            route->method, p, (int)route->action, route->target ? "with a" : "without");
     p++;
     while (*p) {
         size_t len;
@@ -514,7 +560,31 @@ int chan_request_json(json_t **out, const chan_request *req, chan_error *err)
 
 const char *chan_request_actor(const chan_request *req)
 {
-    return req->actor;
+    return req->identity->name;
+}
+
+const chan_identity *chan_request_identity(const chan_request *req)
+{
+    return req->identity;
+}
+
+const chan_authz_decision *chan_request_decision(const chan_request *req)
+{
+    return &req->decision;
+}
+
+bool chan_request_auth_on(const chan_request *req)
+{
+    return req->server->config->n_tokens > 0;
+}
+
+const char *chan_request_keep(chan_request *req, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    req->kept = chan_xreallocarray(req->kept, req->n_kept + 1, sizeof(*req->kept));
+    req->kept[req->n_kept] = chan_xstrdup(s);
+    return req->kept[req->n_kept++];
 }
 
 chan_store *chan_request_store(const chan_request *req)
@@ -720,15 +790,15 @@ static char *base64_decode(const char *s, size_t *out_len)
 }
 
 /*
-** Find the token in the Authorization header: "Bearer T" or "Basic
-** base64(user:T)".  Returns the token's name, or NULL when the header is
-** missing, malformed or the token unknown.
+** Find the token of the Authorization header ("Bearer T", or "Basic
+** base64(user:T)") among the configured ones.  Returns the entry, or NULL
+** when the header is missing, malformed or the token unknown.
 */
-static const char *authenticate(const chan_request *req)
+static const chan_token_entry *authenticate(const chan_request *req)
 {
     const chan_config *config = req->server->config;
     const char *h = chan_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *name = NULL;
+    const chan_token_entry *found = NULL;
 
     if (h == NULL)
         return NULL;
@@ -736,7 +806,7 @@ static const char *authenticate(const chan_request *req)
         h += 7;
         while (*h == ' ')
             h++;
-        return chan_config_token_lookup(config, h, strlen(h));
+        return chan_config_token_find(config, h, strlen(h));
     }
     if (strncasecmp(h, "Basic ", 6) == 0) {
         size_t len = 0;
@@ -750,10 +820,166 @@ static const char *authenticate(const chan_request *req)
             return NULL;
         colon = memchr(decoded, ':', len);
         if (colon)
-            name = chan_config_token_lookup(config, colon + 1, len - (size_t)(colon + 1 - decoded));
+            found = chan_config_token_find(config, colon + 1, len - (size_t)(colon + 1 - decoded));
         free(decoded);
     }
-    return name;
+    return found;
+}
+
+/*
+** Set req->identity from the Authorization header, or queue a 401.  Auth
+** off: the open identity.  A missing, unknown or expired token is refused
+** unless the route is PUBLIC, or READ or SELF without --auth-reads; the
+** request then goes on as "anonymous" without roles.  Returns false after a 401.
+*/
+static bool admit_identity(chan_request *req)
+{
+    chan_server *server = req->server;
+    chan_authz_action action = req->route->route->action;
+    const chan_token_entry *entry;
+    bool may_be_anonymous;
+    time_t now = time(NULL);
+
+    if (server->config->n_tokens == 0) {
+        req->identity = &server->open;
+        return true;
+    }
+    req->identity = &server->anonymous;
+    may_be_anonymous =
+        action == CHAN_AUTHZ_PUBLIC ||
+        ((action == CHAN_AUTHZ_READ || action == CHAN_AUTHZ_SELF) && !server->config->auth_reads);
+    if (action == CHAN_AUTHZ_PUBLIC)
+        return true;
+    entry = authenticate(req);
+    if (entry && entry->identity.expires_at > 0 && (int64_t)now >= entry->identity.expires_at) {
+        char date[16];
+        time_t at = (time_t)entry->identity.expires_at;
+        struct tm tm;
+
+        gmtime_r(&at, &tm);
+        strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+        if (may_be_anonymous)
+            return true;
+        chan_reply_error(req, 401, "Unauthorized: the token of identity '%s' expired on %s.",
+                         entry->identity.name, date);
+        return false;
+    }
+    if (entry) {
+        req->identity = &entry->identity;
+        return true;
+    }
+    if (may_be_anonymous)
+        return true;
+    if (chan_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION))
+        chan_reply_error(req, 401, "Unauthorized: the token is not valid.");
+    else
+        chan_reply_error(req, 401,
+                         "Unauthorized: this request needs a token "
+                         "(Authorization: Bearer TOKEN).");
+    return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Authorization                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Is the matched route one of the Confluent-compatible API's? */
+static bool is_confluent_route(const chan_request *req)
+{
+    return req->content_type && strcmp(req->content_type, CHAN_CONTENT_TYPE_SR) == 0;
+}
+
+/*
+** Reply 403 with the refusal: on the Confluent-compatible routes the body
+** Confluent clients know, {"error_code": 40301, "message": "User is denied
+** operation Write on Subject: S. ..."}; elsewhere the message of
+** chan_authz_check with "identity" and "missing_roles".
+*/
+static int reply_denied(chan_request *req, const chan_error *err)
+{
+    const chan_identity *who = req->identity;
+    const char *missing = req->decision.missing;
+    json_t *doc = json_object();
+
+    json_object_set_new(doc, "error_code", json_integer(40301));
+    if (is_confluent_route(req)) {
+        const char *subject = req->target.subject;
+        const char *op = strcmp(req->method, "DELETE") == 0 ? "Delete" : "Write";
+        char *roles = chan_identity_roles_text(who);
+        chan_buf msg = CHAN_BUF_INIT;
+        const char *comma = strrchr(missing, ',');
+
+        if (subject)
+            chan_buf_printf(&msg, "User is denied operation %s on Subject: %s. ", op, subject);
+        else
+            chan_buf_printf(&msg, "User is denied operation %s on Cluster: schema-registry. ", op);
+        /* "admin, ci:x, owner:x" -> "admin, ci:x or owner:x" */
+        if (comma)
+            chan_buf_printf(&msg, "Needs role %.*s or%s", (int)(comma - missing), missing,
+                            comma + 1);
+        else
+            chan_buf_printf(&msg, "Needs role %s", missing);
+        chan_buf_printf(&msg, " (identity %s has %s).", who->name, *roles ? roles : "no roles");
+        json_object_set_new(doc, "message", json_string(chan_buf_cstr(&msg)));
+        free(roles);
+        chan_buf_dispose(&msg);
+    } else {
+        json_t *list = json_array();
+        const char *p = missing;
+
+        while (*p) {
+            const char *end = strstr(p, ", ");
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+
+            json_array_append_new(list, json_stringn(p, len));
+            p += len;
+            if (end)
+                p += 2;
+        }
+        json_object_set_new(doc, "message", json_string(err->message));
+        json_object_set_new(doc, "identity", json_string(who->name));
+        json_object_set_new(doc, "missing_roles", list);
+    }
+    if (!json_is_string(json_object_get(doc, "message"))) /* a name was not UTF-8 */
+        json_object_set_new(doc, "message", json_string("(message not valid UTF-8)"));
+    return chan_reply_json(req, 403, doc);
+}
+
+/*
+** Resolve the route's target and ask chan_authz_check.  Returns 0 when the
+** handler may run; otherwise the refusal (403, 42215) or the resolver's
+** error has been replied and a negative value is returned.
+*/
+static int authorize(chan_request *req)
+{
+    const chan_route *route = req->route->route;
+    chan_error err = CHAN_ERROR_INIT;
+    int error;
+
+    memset(&req->target, 0, sizeof(req->target));
+    if (route->target && (error = route->target(&req->target, req, &err)) < 0) {
+        if (chan_http_status_of(chan_http_error_code(&err)) < 500) {
+            (void)chan_reply_error_from(req, &err);
+            return error;
+        }
+        chan_log(CHAN_LOG_ERROR, MODULE,
+                 "cannot resolve the request's target request_id=%s code=%s error=\"%s\"",
+                 req->request_id, chan_strerror(err.code), err.message);
+        if (is_confluent_route(req)) /* as the Confluent handlers render store errors */
+            (void)chan_reply_error(req, 50001, "Error in the backend datastore: %s", err.message);
+        else
+            (void)chan_reply_error_from(req, &err);
+        return error;
+    }
+    error = chan_authz_check(&req->decision, req->identity, route->action, &req->target, &err);
+    if (error == CHAN_EDENIED) {
+        (void)reply_denied(req, &err);
+    } else if (error == CHAN_EINVALID && err.reason == CHAN_AUTHZ_R_TEAM_AMBIGUOUS) {
+        (void)chan_reply_error(req, 42215, "%s", err.message);
+    } else if (error < 0) {
+        (void)chan_reply_error_from(req, &err);
+    }
+    return error;
 }
 
 /* ------------------------------------------------------------------ */
@@ -807,7 +1033,7 @@ static chan_request *request_new(chan_server *server, struct MHD_Connection *con
     req->conn = conn;
     req->method = chan_xstrdup(method);
     req->path = chan_xstrdup(url);
-    req->actor = "anonymous";
+    req->identity = &server->anonymous;
     chan_buf_init(&req->body);
     set_request_id(req);
     atomic_fetch_add(&server->active, 1);
@@ -831,6 +1057,9 @@ static void request_free(chan_request *req)
         free(req->extra_headers[i].value);
     }
     free(req->extra_headers);
+    for (i = 0; i < req->n_kept; i++)
+        free(req->kept[i]);
+    free(req->kept);
     chan_buf_dispose(&req->body);
     free(req->method);
     free(req->path);
@@ -847,7 +1076,6 @@ static void admit(chan_request *req)
     chan_server *server = req->server;
     const char *cl = chan_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned int status = find_route(req);
-    chan_route_scope scope;
     int64_t len;
 
     if (status == 404) {
@@ -864,22 +1092,8 @@ static void admit(chan_request *req)
     }
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
 
-    scope = req->route->route->scope;
-    if (server->config->n_tokens > 0 && scope != CHAN_SCOPE_PUBLIC) {
-        const char *name = authenticate(req);
-
-        if (name) {
-            req->actor = name;
-        } else if (scope == CHAN_SCOPE_WRITE || server->config->auth_reads) {
-            if (chan_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION))
-                chan_reply_error(req, 401, "Unauthorized: the token is not valid.");
-            else
-                chan_reply_error(req, 401,
-                                 "Unauthorized: this request needs a token "
-                                 "(Authorization: Bearer TOKEN).");
-            return;
-        }
-    }
+    if (!admit_identity(req))
+        return;
     if (cl && (chan_parse_int64(&len, cl, 0, INT64_MAX) != 0 || len > server->config->max_body))
         chan_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
                          (long long)server->config->max_body);
@@ -921,6 +1135,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return rc == 0 ? MHD_YES : MHD_NO;
     }
 
+    if (authorize(req) < 0)
+        return req->replied ? MHD_YES : MHD_NO;
     rc = req->route->route->handler(req, &err);
     if (rc < 0 && !req->replied) {
         if (chan_http_status_of(chan_http_error_code(&err)) >= 500)
@@ -957,7 +1173,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
         chan_log(CHAN_LOG_INFO, MODULE,
                  "request method=%s path=%s status=%u duration_ms=%.3f request_id=%s actor=%s%s",
                  req->method, chan_buf_cstr(&path), req->replied ? req->status : 0, ms,
-                 req->request_id, req->actor,
+                 req->request_id, req->identity->name,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
         chan_buf_dispose(&path);
     }
@@ -1042,6 +1258,11 @@ int chan_server_start(chan_server **out, const chan_server_options *opts, chan_e
     server->id_prefix = (unsigned long)now.tv_sec ^ ((unsigned long)now.tv_nsec << 7) ^
                         ((unsigned long)getpid() << 16);
 
+    if (chan_identity_init(&server->anonymous, "anonymous", NULL, NULL) < 0 ||
+        chan_identity_init(&server->open, "anonymous", "admin", NULL) < 0)
+        abort(); /* constant, valid input */
+    server->open.source = "open";
+    server->anonymous.source = "none";
     for (t = 0; t < opts->n_tables; t++)
         n += opts->tables[t].n_routes;
     server->routes = chan_xcalloc(n, sizeof(*server->routes));
@@ -1142,5 +1363,37 @@ void chan_server_free(chan_server *server)
     if (server->listen_fd >= 0)
         close(server->listen_fd);
     free_routes(server->routes, server->n_routes);
+    chan_identity_dispose(&server->anonymous);
+    chan_identity_dispose(&server->open);
     free(server);
+}
+
+int chan_server_check_routes(const chan_route_table *tables, size_t n_tables, chan_error *err)
+{
+    compiled_route r;
+    size_t t, i;
+    int error;
+
+    for (t = 0; t < n_tables; t++) {
+        for (i = 0; i < tables[t].n_routes; i++) {
+            error = compile_route(&r, &tables[t].routes[i], tables[t].content_type, err);
+            free_route_segments(&r);
+            if (error < 0)
+                return error;
+        }
+    }
+    return 0;
+}
+
+void chan_server_print_routes(FILE *out, const chan_route_table *tables, size_t n_tables)
+{
+    size_t t, i;
+
+    for (t = 0; t < n_tables; t++) {
+        for (i = 0; i < tables[t].n_routes; i++) {
+            const chan_route *r = &tables[t].routes[i];
+
+            fprintf(out, "%s %s %s\n", r->method, r->pattern, chan_authz_action_name(r->action));
+        }
+    }
 }

@@ -2,7 +2,8 @@
  * server.h - chanregd's HTTP server: routing, authentication, request bodies
  * and JSON replies on top of libmicrohttpd.
  *
- * An API module is a table of routes {method, pattern, handler, scope}.  A
+ * An API module is a table of routes {method, pattern, handler, action,
+ * target}.  A
  * pattern is a path whose segments are either literal ("subjects") or a
  * named parameter ("{subject}") that matches exactly one non-empty segment;
  * the handler reads it back, percent-decoded, with chan_request_param.  The
@@ -10,10 +11,17 @@
  * by main.c, so adding a module means adding a table, not editing the server.
  *
  * Before a handler runs, the server has
- *  - authenticated the request when the route's scope asks for it (writes
- *    when a token is configured; reads too with --auth-reads) and set the
- *    actor (the token's name, or "anonymous");
+ *  - authenticated the request (401 for a missing, unknown or expired token
+ *    when auth is on, except on PUBLIC routes and, without --auth-reads, on
+ *    READ routes) and set its identity: the token's, "anonymous" without
+ *    roles when auth is on and no token was sent, or "anonymous" with role
+ *    admin in open mode (no --token, no --token-file);
  *  - read the whole body, refusing more than --max-body bytes with 413;
+ *  - resolved the route's target (the owning team of the subject, channel
+ *    or consumer) and asked chan_authz_check whether the identity may
+ *    perform the route's action on it, refusing with 403 (error code 40301)
+ *    when not.  Handlers never decide who may act; they read the decision
+ *    (chan_request_decision) when it matters, e.g. as which team;
  *  - assigned a request id (the client's X-Request-Id or a generated one).
  *
  * A handler (chan_route_fn) does one of two things:
@@ -42,9 +50,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
+#include "chan/authz.h"
 #include "chan/common.h"
 #include "chan/error.h"
 #include "chan/store.h"
@@ -52,13 +62,6 @@
 typedef struct chan_config chan_config;
 typedef struct chan_server chan_server;
 typedef struct chan_request chan_request;
-
-/** Who may call a route. */
-typedef enum chan_route_scope {
-    CHAN_SCOPE_PUBLIC = 0, /**< never authenticated (health probes) */
-    CHAN_SCOPE_READ,       /**< authenticated only with --auth-reads */
-    CHAN_SCOPE_WRITE,      /**< authenticated whenever a token is configured */
-} chan_route_scope;
 
 /**
  * A route handler; see the file comment for the reply contract.
@@ -69,12 +72,29 @@ typedef enum chan_route_scope {
  */
 typedef int (*chan_route_fn)(chan_request *req, chan_error *err);
 
-/** One entry of a route table. */
+/**
+ * Resolve what a request acts on, for chan_authz_check: the owning team of
+ * the route's subject, channel or consumer (authz_targets.h).  Runs after
+ * the body is read, before the handler.  Strings put into out must live as
+ * long as the request: copy them with chan_request_keep.
+ *
+ * @param[out] out zeroed by the caller
+ * @return 0, or a negative CHAN_E* code (the server replies with err)
+ */
+typedef int (*chan_route_target_fn)(chan_authz_target *out, chan_request *req, chan_error *err);
+
+/**
+ * One entry of a route table.  Every route names its action; the server
+ * refuses to start when one is out of range, when a PUBLIC route is not a
+ * GET, or when an action that acts on a subject, channel or consumer has no
+ * target resolver.
+ */
 typedef struct chan_route {
-    const char *method;    /**< "GET", "POST", "PUT", "DELETE" */
-    const char *pattern;   /**< e.g. "/subjects/{subject}/versions/{version}" */
-    chan_route_fn handler; /**< called for a matching request */
-    chan_route_scope scope;
+    const char *method;          /**< "GET", "POST", "PUT", "DELETE" */
+    const char *pattern;         /**< e.g. "/subjects/{subject}/versions/{version}" */
+    chan_route_fn handler;       /**< called for a matching request */
+    chan_authz_action action;    /**< what the route does, for chan_authz_check */
+    chan_route_target_fn target; /**< NULL: the action has no target */
 } chan_route;
 
 /** A route table of one API module. */
@@ -127,6 +147,15 @@ typedef struct chan_server_options {
  *         CHAN_EIO (cannot bind)
  */
 int chan_server_start(chan_server **out, const chan_server_options *opts, chan_error *err);
+
+/**
+ * Check route tables as chan_server_start does (patterns and actions).
+ * @return 0 or CHAN_EINVALID naming the first bad route
+ */
+int chan_server_check_routes(const chan_route_table *tables, size_t n_tables, chan_error *err);
+
+/** Print "METHOD PATTERN ACTION" for every route of the tables, in order. */
+void chan_server_print_routes(FILE *out, const chan_route_table *tables, size_t n_tables);
 
 /** The TCP port the server listens on (useful with port 0). */
 unsigned int chan_server_port(const chan_server *server);
@@ -198,8 +227,30 @@ const char *chan_request_body(const chan_request *req, size_t *out_len);
  */
 int chan_request_json(json_t **out, const chan_request *req, chan_error *err);
 
-/** Who sends the request: the token's name, or "anonymous".  Borrowed. */
+/** Who sends the request (the audit actor): the identity's name.  Borrowed. */
 const char *chan_request_actor(const chan_request *req);
+
+/**
+ * The authenticated identity: a token's, or "anonymous" (no roles when auth
+ * is on, role admin in open mode; source "open").  Never NULL.  Borrowed.
+ */
+const chan_identity *chan_request_identity(const chan_request *req);
+
+/**
+ * The authorization decision for this request (as_owner, the team the
+ * identity acts for).  Its team points into the identity or the target:
+ * valid until the handler returns.  Borrowed.
+ */
+const chan_authz_decision *chan_request_decision(const chan_request *req);
+
+/** True when auth is on (--token or --token-file). */
+bool chan_request_auth_on(const chan_request *req);
+
+/**
+ * Copy s into memory owned by the request (freed with it), for target
+ * resolvers.  @return the copy, or NULL when s is NULL
+ */
+const char *chan_request_keep(chan_request *req, const char *s);
 
 /** The store.  Borrowed. */
 chan_store *chan_request_store(const chan_request *req);

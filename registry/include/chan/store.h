@@ -366,6 +366,14 @@ int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_c
 int chan_store_channel_get(chan_store *store, chan_channel_record **out, const char *name,
                            chan_error *err);
 
+/**
+ * The channel whose contract subject is `subject` (the lowest name when
+ * several are), with consumers and producers.
+ * @return 0 or CHAN_ENOTFOUND (CHANNEL_NOT_FOUND: the subject is not bound)
+ */
+int chan_store_channel_by_subject(chan_store *store, chan_channel_record **out, const char *subject,
+                                  chan_error *err);
+
 /** Filters of chan_store_channel_list; NULL / -1 fields do not filter. */
 typedef struct chan_channel_filter {
     const char *owner_team;

@@ -587,6 +587,34 @@ cleanup:
     return error;
 }
 
+int chan_store_channel_by_subject(chan_store *store, chan_channel_record **out, const char *subject,
+                                  chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    int error;
+
+    assert(store != NULL && out != NULL);
+    *out = NULL;
+    if ((error = chan_store__check_name("subject", subject, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, false, err)) < 0 ||
+        (error = chan_store__run(&o, &rows,
+                                 "SELECT name FROM channels WHERE subject = $1 ORDER BY name",
+                                 P(SV_TEXT(subject)), err)) < 0)
+        goto cleanup;
+    if (rows.n_rows == 0) {
+        error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_CHANNEL_NOT_FOUND,
+                                       "no channel is bound to subject '%s'", subject);
+        goto cleanup;
+    }
+    error = load_channel(&o, out, chan_store__cell(&rows, 0, 0), err);
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
+
 /* "YYYY-MM-DD" of today (UTC) into buf. */
 static void today_iso(char *buf, size_t size)
 {

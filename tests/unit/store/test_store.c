@@ -1420,6 +1420,32 @@ static void test_channel_delete(void **state)
     free(obj);
 }
 
+static void test_channel_by_subject(void **state)
+{
+    const char *a = uniq("bysub-b"), *b = uniq("bysub-a"), *subject = uniq("bysub-value");
+    chan_channel_record rec, *got = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+
+    expect_reason(chan_store_channel_by_subject(g_store, &got, subject, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CHANNEL_NOT_FOUND, &err);
+    assert_null(got);
+    fill_channel(&rec, a, "team-a", NULL, 0, NULL, 0);
+    rec.subject = (char *)subject;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_channel_by_subject(g_store, &got, subject, &err), 0);
+    assert_string_equal(got->name, a);
+    assert_string_equal(got->owner_team, "team-a");
+    chan_channel_record_free(got);
+    /* Two channels on one subject: the lowest name. */
+    fill_channel(&rec, b, "team-b", NULL, 0, NULL, 0);
+    rec.subject = (char *)subject;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_channel_by_subject(g_store, &got, subject, &err), 0);
+    assert_string_equal(got->name, strcmp(a, b) < 0 ? a : b);
+    chan_channel_record_free(got);
+    assert_int_equal(chan_store_channel_by_subject(g_store, &got, "", &err), CHAN_EINVALID);
+}
+
 static void test_consumer_put_checked_rules(void **state)
 {
     const char *name = uniq("checked");
@@ -2199,6 +2225,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_channel_put_get_and_replace),
         cmocka_unit_test(test_channel_list_filters),
         cmocka_unit_test(test_channel_delete),
+        cmocka_unit_test(test_channel_by_subject),
         cmocka_unit_test(test_consumer_put_renew_delete_list),
         cmocka_unit_test(test_consumer_put_checked_rules),
         cmocka_unit_test(test_audit_list_paging),
