@@ -359,9 +359,8 @@ static void apply_record_texts(char **out_detail, char **out_bindings,
             if (b == NULL)
                 b = json_object();
             json_object_set_new(b, "action", json_string(create ? "create" : "delete"));
-            json_object_set_new(b, "error",
-                                json_string(res->message ? res->message
-                                                         : chan_strerror(res->status)));
+            json_object_set_new(
+                b, "error", json_string(res->message ? res->message : chan_strerror(res->status)));
             json_array_append_new(failed, b);
             chan_acl_set_free(one);
         } else if (create) {

@@ -145,9 +145,9 @@ int chan_store_acl_applied_get(chan_store *store, char **out, int64_t *out_appli
     if (out_applied_at != NULL)
         *out_applied_at = 0;
     if ((error = chan_store__op_acquire(&o, store, err)) < 0 ||
-        (error = chan_store__run(&o, &rows,
-                                 "SELECT bindings, applied_at FROM acl_applied WHERE id = 1", NULL,
-                                 0, err)) < 0)
+        (error =
+             chan_store__run(&o, &rows, "SELECT bindings, applied_at FROM acl_applied WHERE id = 1",
+                             NULL, 0, err)) < 0)
         goto cleanup;
     if (rows.n_rows == 0) {
         error = chan_error_set(err, CHAN_ENOTFOUND, "no ACL apply has been recorded yet");

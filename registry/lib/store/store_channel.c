@@ -698,8 +698,8 @@ static int write_tombstone(chan_store__op *o, const chan_channel_record *old, co
         error = chan_store__run(o, NULL,
                                 "INSERT INTO channel_tombstones (name, owner_team, topic, groups, "
                                 "deleted_at, deleted_by) VALUES ($1, $2, $3, $4, $5, $6)",
-                                P(SV_TEXT(old->name), SV_TEXT(old->owner_team),
-                                  SV_TEXT(old->name), SV_TEXT(text), SV_INT(now), SV_TEXT(actor)),
+                                P(SV_TEXT(old->name), SV_TEXT(old->owner_team), SV_TEXT(old->name),
+                                  SV_TEXT(text), SV_INT(now), SV_TEXT(actor)),
                                 err);
     free(text);
     return error;
