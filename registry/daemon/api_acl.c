@@ -5,6 +5,7 @@
  *   GET  /v1/acl/plan               the ACL plan computed now against the broker
  *   POST /v1/acl/apply              run one reconciler pass now (apply mode, leader)
  *   GET  /v1/acl/status             the reconciler's last pass, leader flag, mode
+ *   GET  /v1/acl/applied            the bindings in place after the last recorded apply
  *   GET  /v1/admission/{principal}  which channels a principal may read and write, and why
  *
  * The first three need a reconciler (--kafka-bootstrap); without one the
@@ -12,6 +13,7 @@
  * reads the store only and needs no broker.
  *
  * API error codes of this module:
+ *   40420 no ACL apply has been recorded yet
  *   40920 ACLs are not applied in this --acl-mode
  *   40921 this daemon is not the leader
  *   42220 not a principal ("Type:name")      42221 bad as_of date
@@ -39,6 +41,7 @@
 
 #define MODULE "api"
 
+#define E_NEVER_APPLIED  40420
 #define E_MODE           40920
 #define E_NOT_LEADER     40921
 #define E_BAD_PRINCIPAL  42220
@@ -90,7 +93,7 @@ static int acl_apply(chan_request *req, chan_error *err)
                                 "ACLs are not applied in --acl-mode %s: this daemon only "
                                 "plans. Start it with --acl-mode apply.",
                                 chan_acl_mode_name(chan_reconciler_mode(reconciler)));
-    error = chan_reconciler_apply(reconciler, &doc, err);
+    error = chan_reconciler_apply(reconciler, chan_request_actor(req), &doc, err);
     if (doc == NULL) {
         if (error == CHAN_ECONFLICT)
             return chan_reply_error(req, E_NOT_LEADER,
@@ -118,6 +121,40 @@ static int acl_status(chan_request *req, chan_error *err)
                                          config->acl_mode ? config->acl_mode : "off", "running", 0,
                                          "leader", 0, "last_pass", "message", NO_KAFKA_MESSAGE));
     return chan_reply_json(req, 200, chan_reconciler_status(reconciler));
+}
+
+/* RFC 3339 UTC time of unix seconds, or null. */
+static json_t *json_time_s(int64_t s)
+{
+    time_t t = (time_t)s;
+    struct tm tm;
+    char buf[32];
+
+    if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_null();
+    return json_string(buf);
+}
+
+/* The applied state of the last recorded ACL apply (store only, no broker). */
+static int acl_applied(chan_request *req, chan_error *err)
+{
+    char *text = NULL;
+    int64_t at = 0;
+    json_t *bindings;
+    int error;
+
+    error = chan_store_acl_applied_get(chan_request_store(req), &text, &at, err);
+    if (error == CHAN_ENOTFOUND)
+        return chan_reply_error(req, E_NEVER_APPLIED,
+                                "No ACL apply has been recorded yet: the bindings are recorded "
+                                "after the first apply that changes something.");
+    if (error < 0)
+        return error;
+    bindings = json_loads(text, 0, NULL);
+    free(text);
+    return chan_reply_json(req, 200,
+                           json_pack("{s:o,s:o}", "applied_at", json_time_s(at), "bindings",
+                                     bindings ? bindings : json_array()));
 }
 
 /* ------------------------------------------------------------------ */
@@ -279,6 +316,7 @@ const chan_route chan_api_acl_routes[] = {
     {"GET", "/v1/acl/plan", acl_plan, CHAN_AUTHZ_READ, NULL},
     {"POST", "/v1/acl/apply", acl_apply, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
     {"GET", "/v1/acl/status", acl_status, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/v1/acl/applied", acl_applied, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/admission/{principal}", admission, CHAN_AUTHZ_READ, NULL},
 };
 

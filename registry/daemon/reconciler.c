@@ -9,6 +9,7 @@
  * pass, counters) and goes with cv, on which the loop sleeps between passes.
  * pass_mu is always taken before mu, never the other way round.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -58,6 +59,8 @@ struct chan_reconciler {
     int64_t backoff_max_ms;
 
     pthread_mutex_t pass_mu;
+    /* An applied pass whose record the store refused (under pass_mu): written first next pass. */
+    char *unrecorded_actor, *unrecorded_detail, *unrecorded_bindings;
 
     pthread_mutex_t mu;
     pthread_cond_t cv; /* CLOCK_MONOTONIC */
@@ -226,6 +229,9 @@ void chan_reconciler_free(chan_reconciler *r)
         return;
     chan_leader_free(r->leader);
     chan_kafka_free(r->kafka);
+    free(r->unrecorded_actor);
+    free(r->unrecorded_detail);
+    free(r->unrecorded_bindings);
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     pthread_mutex_destroy(&r->pass_mu);
@@ -272,30 +278,117 @@ static void fill_counts(pass_result *p, const chan_kafka_report *report)
 }
 
 /*
-** Read the channels and compute the desired bindings and scope.
-** On success the caller frees *out_desired and *out_scope.
+** Read the channels and the tombstones of deleted ones and compute the
+** desired bindings and scope.  On success the caller frees *out_desired and
+** *out_scope.
 */
 static int load_desired(chan_acl_set **out_desired, chan_acl_scope **out_scope, size_t *out_n,
                         chan_store *store, chan_error *err)
 {
+    chan_acl_desired_options opts = CHAN_ACL_DESIRED_OPTIONS_INIT;
     chan_channel_record **channels = NULL;
-    size_t n = 0;
+    chan_channel_tombstone **tombstones = NULL;
+    size_t n = 0, n_tombstones = 0;
     int error;
 
     *out_desired = NULL;
     *out_scope = NULL;
     *out_n = 0;
-    if ((error = chan_store_channel_list(store, &channels, &n, NULL, err)) < 0) {
+    if ((error = chan_store_channel_list(store, &channels, &n, NULL, err)) < 0 ||
+        (error = chan_store_tombstone_list(store, &tombstones, &n_tombstones, err)) < 0) {
         chan_error_prefix(err, "store");
-        return error;
+        goto cleanup;
     }
+    opts.tombstones = (const chan_channel_tombstone *const *)tombstones;
+    opts.n_tombstones = n_tombstones;
     error = chan_acl_desired(out_desired, out_scope, (const chan_channel_record *const *)channels,
-                             n, NULL, err);
+                             n, &opts, err);
     if (error < 0)
         chan_error_prefix(err, "contracts");
     *out_n = n;
+cleanup:
+    chan_channel_tombstone_list_free(tombstones, n_tombstones);
     chan_channel_record_list_free(channels, n);
     return error;
+}
+
+/* The JSON array of a set (chan_acl_set_render_json). */
+static json_t *set_to_json(const chan_acl_set *set)
+{
+    char *text = NULL;
+    json_t *a;
+
+    chan_acl_set_render_json(&text, set);
+    a = json_loads(text, 0, NULL);
+    free(text);
+    return a ? a : json_array();
+}
+
+/*
+** The audit detail of an applied pass, {"trigger","created","deleted",
+** "failed","skipped"} (bindings; failed ones with "action" and "error"),
+** and the bindings in place afterwards within the scope: those the plan
+** left unchanged, those created, and those it meant to delete but did not.
+** Both are JSON texts the caller frees.
+*/
+static void apply_record_texts(char **out_detail, char **out_bindings,
+                               const chan_kafka_report *report, const char *trigger)
+{
+    const chan_acl_plan *plan = chan_kafka_report_plan(report);
+    chan_acl_set *created = chan_acl_set_new(), *deleted = chan_acl_set_new();
+    chan_acl_set *skipped = chan_acl_set_new(), *in_place = chan_acl_set_new();
+    json_t *failed = json_array(), *detail, *bindings;
+    const chan_acl_set *unchanged = plan ? chan_acl_plan_unchanged(plan) : NULL;
+
+    for (size_t i = 0; i < chan_acl_set_count(unchanged); i++)
+        (void)chan_acl_set_add(in_place, NULL, chan_acl_set_get(unchanged, i), NULL);
+    for (size_t i = 0; i < chan_kafka_report_count(report); i++) {
+        const chan_kafka_result *res = chan_kafka_report_get(report, i);
+        bool create = res->action == CHAN_KAFKA_ACTION_CREATE;
+
+        if (res->skipped) {
+            (void)chan_acl_set_add(skipped, NULL, &res->binding, NULL);
+        } else if (res->status != 0) {
+            chan_acl_set *one = chan_acl_set_new();
+            json_t *arr, *b;
+
+            (void)chan_acl_set_add(one, NULL, &res->binding, NULL);
+            arr = set_to_json(one);
+            b = json_incref(json_array_get(arr, 0));
+            json_decref(arr);
+            if (b == NULL)
+                b = json_object();
+            json_object_set_new(b, "action", json_string(create ? "create" : "delete"));
+            json_object_set_new(
+                b, "error", json_string(res->message ? res->message : chan_strerror(res->status)));
+            json_array_append_new(failed, b);
+            chan_acl_set_free(one);
+        } else if (create) {
+            (void)chan_acl_set_add(created, NULL, &res->binding, NULL);
+        } else if (res->deleted > 0) {
+            (void)chan_acl_set_add(deleted, NULL, &res->binding, NULL);
+        }
+        /* In place afterwards: created ones, and deletes that did not happen. */
+        if (create ? !res->skipped && res->status == 0 : res->skipped || res->status != 0)
+            (void)chan_acl_set_add(in_place, NULL, &res->binding, NULL);
+    }
+    detail = json_object();
+    json_object_set_new(detail, "trigger", json_string(trigger));
+    json_object_set_new(detail, "created", set_to_json(created));
+    json_object_set_new(detail, "deleted", set_to_json(deleted));
+    json_object_set_new(detail, "failed", failed);
+    json_object_set_new(detail, "skipped", set_to_json(skipped));
+    bindings = set_to_json(in_place);
+    *out_detail = json_dumps(detail, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    *out_bindings = json_dumps(bindings, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    if (*out_detail == NULL || *out_bindings == NULL)
+        abort(); /* jansson fails only on allocation failure */
+    json_decref(detail);
+    json_decref(bindings);
+    chan_acl_set_free(created);
+    chan_acl_set_free(deleted);
+    chan_acl_set_free(skipped);
+    chan_acl_set_free(in_place);
 }
 
 static void log_pass(const chan_reconciler *r, const pass_result *p, int64_t backoff_ms,
@@ -322,11 +415,65 @@ static void log_pass(const chan_reconciler *r, const pass_result *p, int64_t bac
 }
 
 /*
-** One pass: leader check, channels, desired set, reconcile.  Caller holds
-** pass_mu.  *out_report (may be NULL) gets the report when one was made.
+** Write the record of an applied pass that the store refused earlier.
+** Caller holds pass_mu.  Returns 0 (also when there is none) or the store's
+** error; the record is then kept for the next try.
+*/
+static int flush_unrecorded(chan_reconciler *r, chan_error *err)
+{
+    int error;
+
+    if (r->unrecorded_detail == NULL)
+        return 0;
+    if ((error = chan_store_acl_apply_record(r->store, r->unrecorded_actor, r->unrecorded_detail,
+                                             r->unrecorded_bindings, err)) < 0) {
+        chan_error_prefix(err, "store: recording an earlier ACL apply");
+        return error;
+    }
+    chan_log(CHAN_LOG_INFO, MODULE, "recorded an earlier acl apply actor=%s", r->unrecorded_actor);
+    free(r->unrecorded_actor);
+    free(r->unrecorded_detail);
+    free(r->unrecorded_bindings);
+    r->unrecorded_actor = r->unrecorded_detail = r->unrecorded_bindings = NULL;
+    return 0;
+}
+
+/*
+** Audit an applied pass that changed (or failed to change) something:
+** chan_store_acl_apply_record.  When the store refuses, the record is kept
+** for flush_unrecorded and the error returned.  Caller holds pass_mu.
+*/
+static int record_apply(chan_reconciler *r, const chan_kafka_report *report, const char *trigger,
+                        const char *actor, chan_error *err)
+{
+    char *detail = NULL, *bindings = NULL;
+    int error;
+
+    apply_record_texts(&detail, &bindings, report, trigger);
+    error = chan_store_acl_apply_record(r->store, actor, detail, bindings, err);
+    if (error < 0) {
+        chan_error_prefix(err, "store: the ACL apply was not audited (retried next pass)");
+        chan_log(CHAN_LOG_ERROR, MODULE, "acl apply not recorded actor=%s detail=%s", actor,
+                 detail);
+        assert(r->unrecorded_detail == NULL);
+        r->unrecorded_actor = chan_xstrdup(actor);
+        r->unrecorded_detail = detail;
+        r->unrecorded_bindings = bindings;
+        return error;
+    }
+    free(detail);
+    free(bindings);
+    return 0;
+}
+
+/*
+** One pass: leader check, channels, desired set, reconcile, and the audit
+** record of what an applied pass changed (actor: who asked for the pass).
+** Caller holds pass_mu.  *out_report (may be NULL) gets the report when one
+** was made.
 */
 static void run_pass(chan_reconciler *r, pass_result *p, chan_kafka_report **out_report,
-                     const char *trigger)
+                     const char *trigger, const char *actor)
 {
     chan_acl_set *desired = NULL;
     chan_acl_scope *scope = NULL;
@@ -361,7 +508,8 @@ static void run_pass(chan_reconciler *r, pass_result *p, chan_kafka_report **out
         goto done;
 
     p->ran = true;
-    if ((error = load_desired(&desired, &scope, &p->channels, r->store, &err)) < 0)
+    if ((!p->dry_run && (error = flush_unrecorded(r, &err)) < 0) ||
+        (error = load_desired(&desired, &scope, &p->channels, r->store, &err)) < 0)
         goto failed;
     p->desired = chan_acl_set_count(desired);
     if (stopping(r)) {
@@ -370,6 +518,15 @@ static void run_pass(chan_reconciler *r, pass_result *p, chan_kafka_report **out
     }
     error = chan_kafka_reconcile(&report, r->kafka, desired, scope, p->dry_run, &err);
     fill_counts(p, report);
+    if (!p->dry_run && report != NULL && p->created + p->deleted + p->failed > 0) {
+        chan_error rerr = CHAN_ERROR_INIT;
+        int rc = record_apply(r, report, trigger, actor, &rerr);
+
+        if (rc < 0 && error == 0) {
+            error = rc;
+            err = rerr;
+        }
+    }
     if (error < 0)
         goto failed;
     p->ok = true;
@@ -442,7 +599,7 @@ static void *loop_main(void *arg)
         struct timespec ts;
 
         pthread_mutex_lock(&r->pass_mu);
-        run_pass(r, &p, NULL, "loop");
+        run_pass(r, &p, NULL, "loop", "reconciler");
         delay = stopping(r) ? 0 : record_pass(r, &p);
         pthread_mutex_unlock(&r->pass_mu);
 
@@ -597,7 +754,7 @@ cleanup:
     return error;
 }
 
-int chan_reconciler_apply(chan_reconciler *r, json_t **out, chan_error *err)
+int chan_reconciler_apply(chan_reconciler *r, const char *actor, json_t **out, chan_error *err)
 {
     chan_kafka_report *report = NULL;
     pass_result p;
@@ -611,7 +768,7 @@ int chan_reconciler_apply(chan_reconciler *r, json_t **out, chan_error *err)
                               "--acl-mode apply",
                               chan_acl_mode_name(r->mode));
     pthread_mutex_lock(&r->pass_mu);
-    run_pass(r, &p, &report, "api");
+    run_pass(r, &p, &report, "api", actor != NULL && actor[0] != '\0' ? actor : "anonymous");
     if (!p.ran) {
         pthread_mutex_unlock(&r->pass_mu);
         chan_kafka_report_free(report);

@@ -4,8 +4,9 @@
  *
  * Each pass, on the reconciler's own thread:
  *   leader check (chan/leader.h: only one daemon per store reconciles)
- *   -> chan_store_channel_list -> chan_acl_desired
- *   -> chan_kafka_reconcile (describe, plan, apply; a dry run in plan mode).
+ *   -> chan_store_channel_list + chan_store_tombstone_list -> chan_acl_desired
+ *   -> chan_kafka_reconcile (describe, plan, apply; a dry run in plan mode)
+ *   -> chan_store_acl_apply_record when an applied pass changed anything.
  * Passes repeat every --reconcile-interval seconds.  A failed pass (broker
  * unreachable or failing, store unavailable, leader election failing) is
  * retried after an exponential backoff with jitter, from
@@ -94,7 +95,11 @@ int chan_reconciler_plan(chan_reconciler *r, json_t **out, chan_error *err);
 
 /**
  * Run one pass now (POST /v1/acl/apply), in apply mode and as the leader
- * only.  The pass counts as the last pass of the loop.
+ * only.  The pass counts as the last pass of the loop.  When it creates,
+ * deletes or fails to change a binding, it is recorded under `actor` (the
+ * requester; loop passes use "reconciler"): audit entry "acl.apply" and the
+ * applied state of GET /v1/acl/applied (chan_store_acl_apply_record).  A
+ * pass that changes nothing is not recorded.
  *
  * @param[out] out the per-binding report of chan_kafka_report_render_json
  *             with "ok", "actual_state", "error" and "pass" (see status)
@@ -103,7 +108,7 @@ int chan_reconciler_plan(chan_reconciler *r, json_t **out, chan_error *err);
  *         (the pass ran and failed: *out describes it), or CHAN_ECONFLICT
  *         (not run: mode is not apply, or this daemon is not the leader)
  */
-int chan_reconciler_apply(chan_reconciler *r, json_t **out, chan_error *err);
+int chan_reconciler_apply(chan_reconciler *r, const char *actor, json_t **out, chan_error *err);
 
 /**
  * The status for GET /v1/acl/status: mode, leader, interval, backoff

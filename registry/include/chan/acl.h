@@ -170,12 +170,19 @@ bool chan_acl_scope_covers(const chan_acl_scope *scope, const chan_acl_binding *
 typedef struct chan_acl_desired_options {
     unsigned int version; /**< CHAN_ACL_DESIRED_OPTIONS_VERSION */
     const char *as_of;    /**< "YYYY-MM-DD" for retirement; NULL: today (UTC) */
+    /**
+     * Deleted channels (version 2): each tombstone's topic and groups join
+     * the scope without any desired binding, so the plan deletes what was
+     * granted for the channel.  Borrowed; may be NULL when n_tombstones is 0.
+     */
+    const chan_channel_tombstone *const *tombstones;
+    size_t n_tombstones;
 } chan_acl_desired_options;
 
-#define CHAN_ACL_DESIRED_OPTIONS_VERSION 1
+#define CHAN_ACL_DESIRED_OPTIONS_VERSION 2
 #define CHAN_ACL_DESIRED_OPTIONS_INIT                                                              \
     {                                                                                              \
-        CHAN_ACL_DESIRED_OPTIONS_VERSION, NULL                                                     \
+        CHAN_ACL_DESIRED_OPTIONS_VERSION, NULL, NULL, 0                                            \
     }
 
 /**
@@ -191,6 +198,9 @@ typedef struct chan_acl_desired_options {
  * nor does a consumer that is not approved, but the channel's topic and the
  * groups of all its consumers stay in the scope so that the plan revokes
  * what was granted for them.
+ * So do the topic and groups of each tombstone of opts (a deleted channel).
+ * A tombstone with a bad topic or group fails the call like a bad channel
+ * (path "tombstones[i]").
  *
  * @param[out] out       the desired set (caller frees with chan_acl_set_free)
  * @param[out] out_scope the managed scope (caller frees with
@@ -205,6 +215,13 @@ typedef struct chan_acl_desired_options {
 int chan_acl_desired(chan_acl_set **out, chan_acl_scope **out_scope,
                      const chan_channel_record *const *channels, size_t n,
                      const chan_acl_desired_options *opts, chan_error *err);
+
+/**
+ * Render a set as a JSON array of binding objects, in set order, each as
+ * in chan_acl_plan_render_json.
+ * @param[out] out the JSON text, caller frees
+ */
+void chan_acl_set_render_json(char **out, const chan_acl_set *set);
 
 /* ------------------------------------------------------------------ */
 /* Plans                                                               */

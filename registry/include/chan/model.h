@@ -138,6 +138,24 @@ void chan_channel_record_free(chan_channel_record *rec);
 /** Free n heap records and the array.  NULL-safe; NULL entries are skipped. */
 void chan_channel_record_list_free(chan_channel_record **list, size_t n);
 
+/**
+ * What is left of a deleted channel: its topic and the consumer groups of
+ * its consumers when it was deleted, so that the ACL plan still covers them
+ * and revokes what was granted for the channel (see chan/acl.h).
+ */
+typedef struct chan_channel_tombstone {
+    char *name;       /**< the channel's name */
+    char *owner_team; /**< owner.team of the deleted channel */
+    char *topic;      /**< the topic the channel's bindings were on */
+    char **groups;    /**< owned array of owned strings, sorted */
+    size_t n_groups;
+    int64_t deleted_at; /**< unix seconds */
+    char *deleted_by;   /**< the actor of the delete */
+} chan_channel_tombstone;
+
+/** Free n heap tombstones and the array.  NULL-safe; NULL entries are skipped. */
+void chan_channel_tombstone_list_free(chan_channel_tombstone **list, size_t n);
+
 /** What the _to_json functions add besides the record's own fields. */
 typedef struct chan_record_json_options {
     unsigned int version; /**< CHAN_RECORD_JSON_OPTIONS_VERSION */

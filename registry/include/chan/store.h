@@ -393,7 +393,11 @@ int chan_store_channel_list(chan_store *store, chan_channel_record ***out, size_
 
 /**
  * Delete a channel with its consumers and producers.  Audit action
- * "channel.delete".  @return 0 or CHAN_ENOTFOUND (CHANNEL_NOT_FOUND)
+ * "channel.delete" (detail "tombstone": true).  In the same transaction a
+ * tombstone of the channel (chan_store_tombstone_list) records its topic
+ * and its consumers' groups, replacing an older tombstone of that name;
+ * chan_store_channel_put of a channel with that name removes it again.
+ * @return 0 or CHAN_ENOTFOUND (CHANNEL_NOT_FOUND)
  */
 int chan_store_channel_delete(chan_store *store, const char *name, const char *actor,
                               chan_error *err);
@@ -463,6 +467,15 @@ int chan_store_consumer_delete(chan_store *store, const char *channel, const cha
 int chan_store_consumer_list(chan_store *store, chan_consumer_record ***out, size_t *out_n,
                              const char *channel, chan_error *err);
 
+/**
+ * Tombstones of the deleted channels (not created again since), ordered by
+ * name.  They are kept, not expired: the ACL plan keeps their topics and
+ * groups in its scope (chan_acl_desired_options.tombstones).
+ * @param[out] out the tombstones; free with chan_channel_tombstone_list_free
+ */
+int chan_store_tombstone_list(chan_store *store, chan_channel_tombstone ***out, size_t *out_n,
+                              chan_error *err);
+
 /* ------------------------------------------------------------------ */
 /* Audit log                                                           */
 /* ------------------------------------------------------------------ */
@@ -491,6 +504,27 @@ void chan_audit_entry_list_free(chan_audit_entry **list, size_t n);
 int chan_store_audit_list(chan_store *store, chan_audit_entry ***out, size_t *out_n,
                           int64_t after_id, size_t limit, const char *object_prefix,
                           chan_error *err);
+
+/**
+ * Record an ACL apply, in one transaction: the audit entry "acl.apply"
+ * (object "acl") with detail_json, and the applied state (bindings_json,
+ * the JSON array of the bindings in place after the apply, time now) that
+ * replaces the previous one.
+ * @param detail_json   a JSON object, e.g. {"trigger","created","deleted","failed"}
+ * @param bindings_json a JSON array
+ * @return 0, CHAN_EINVALID (texts that are not such JSON), CHAN_EUNAVAILABLE
+ */
+int chan_store_acl_apply_record(chan_store *store, const char *actor, const char *detail_json,
+                                const char *bindings_json, chan_error *err);
+
+/**
+ * The applied state of the last recorded ACL apply.
+ * @param[out] out            the bindings as a JSON array text; caller frees
+ * @param[out] out_applied_at unix seconds; may be NULL
+ * @return 0 or CHAN_ENOTFOUND (no apply recorded yet)
+ */
+int chan_store_acl_applied_get(chan_store *store, char **out, int64_t *out_applied_at,
+                               chan_error *err);
 
 #ifdef __cplusplus
 }

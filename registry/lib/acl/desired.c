@@ -172,6 +172,40 @@ static int check_channel(const chan_channel_record *ch, size_t i, chan_error *er
     return 0;
 }
 
+/*
+** Put the topic and groups of each deleted channel into the scope (no
+** binding is desired for them, so the plan deletes theirs).  A live channel
+** of the same name may already be there.  Sets err->path on bad input.
+*/
+static int add_tombstones(chan_acl_scope *scope, const chan_channel_tombstone *const *tombstones,
+                          size_t n, chan_error *err)
+{
+    int error;
+
+    if (n > 0 && tombstones == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "tombstone array is missing");
+    for (size_t i = 0; i < n; i++) {
+        const chan_channel_tombstone *t = tombstones[i];
+        bool ok = t != NULL && chan_acl__topic_name_ok(t->topic) &&
+                  (t->n_groups == 0 || t->groups != NULL);
+
+        for (size_t j = 0; ok && j < t->n_groups; j++)
+            ok = chan_acl__text_ok(t->groups[j]);
+        if (!ok) {
+            error = chan_error_set(err, CHAN_EINVALID,
+                                   "tombstone of channel %s: bad topic or consumer group",
+                                   t && t->name ? t->name : "(null)");
+            if (err)
+                snprintf(err->path, sizeof(err->path), "tombstones[%zu]", i);
+            return error;
+        }
+        chan_acl__strset_add(&scope->topics, t->topic);
+        for (size_t j = 0; j < t->n_groups; j++)
+            chan_acl__strset_add(&scope->groups, t->groups[j]);
+    }
+    return 0;
+}
+
 int chan_acl_desired(chan_acl_set **out, chan_acl_scope **out_scope,
                      const chan_channel_record *const *channels, size_t n,
                      const chan_acl_desired_options *opts, chan_error *err)
@@ -186,7 +220,7 @@ int chan_acl_desired(chan_acl_set **out, chan_acl_scope **out_scope,
         *out_scope = NULL;
     if (n > 0 && channels == NULL)
         return chan_error_set(err, CHAN_EINVALID, "channel array is missing");
-    if (opts && opts->version != CHAN_ACL_DESIRED_OPTIONS_VERSION)
+    if (opts && (opts->version < 1 || opts->version > CHAN_ACL_DESIRED_OPTIONS_VERSION))
         return chan_error_set(err, CHAN_EINVALID, "unsupported desired-options version %u",
                               opts->version);
     if ((error = chan_acl__as_of(&as_of, opts ? opts->as_of : NULL, err)) < 0)
@@ -205,6 +239,9 @@ int chan_acl_desired(chan_acl_set **out, chan_acl_scope **out_scope,
         }
         chan_acl__strset_add(&scope->topics, channels[i]->name);
     }
+    if (opts && opts->version >= 2 &&
+        (error = add_tombstones(scope, opts->tombstones, opts->n_tombstones, err)) < 0)
+        goto cleanup;
 
     set = chan_acl_set_new();
     for (size_t i = 0; i < n; i++) {

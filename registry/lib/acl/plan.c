@@ -218,6 +218,20 @@ static json_t *set_json(const chan_acl_set *set)
     return a;
 }
 
+void chan_acl_set_render_json(char **out, const chan_acl_set *set)
+{
+    json_t *a = set_json(set);
+    char *text = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    json_decref(a);
+    if (text == NULL) {
+        chan_log(CHAN_LOG_ERROR, "acl", "out of memory rendering a set as JSON");
+        abort();
+    }
+    *out = chan_xstrdup(text);
+    free(text);
+}
+
 void chan_acl_plan_render_json(char **out, const chan_acl_plan *plan)
 {
     json_t *root = json_object();

@@ -157,3 +157,24 @@ void chan_channel_record_list_free(chan_channel_record **list, size_t n)
         chan_channel_record_free(list[i]);
     free(list);
 }
+
+void chan_channel_tombstone_list_free(chan_channel_tombstone **list, size_t n)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        chan_channel_tombstone *t = list[i];
+
+        if (t == NULL)
+            continue;
+        free(t->name);
+        free(t->owner_team);
+        free(t->topic);
+        for (size_t j = 0; j < t->n_groups; j++)
+            free(t->groups[j]);
+        free(t->groups);
+        free(t->deleted_by);
+        free(t);
+    }
+    free(list);
+}

@@ -1,8 +1,10 @@
 /*
  * store_audit.c - the audit log: one entry per change, appended inside the
- * transaction that makes the change, and read back in id order.
+ * transaction that makes the change, and read back in id order; and the
+ * record of ACL applies (audit entry plus the applied state, together).
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 #include <jansson.h>
@@ -85,6 +87,75 @@ int chan_store_audit_list(chan_store *store, chan_audit_entry ***out, size_t *ou
         (*out)[i] = e;
     }
     *out_n = rows.n_rows;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
+
+/* True when text parses as JSON of the given type. */
+static bool json_text_is(const char *text, json_type type)
+{
+    json_t *j = text != NULL ? json_loads(text, 0, NULL) : NULL;
+    bool ok = j != NULL && json_typeof(j) == type;
+
+    json_decref(j);
+    return ok;
+}
+
+int chan_store_acl_apply_record(chan_store *store, const char *actor, const char *detail_json,
+                                const char *bindings_json, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    int64_t now = chan_store__now();
+    int error;
+
+    assert(store != NULL);
+    if ((error = chan_store__check_actor(&actor, err)) < 0)
+        return error;
+    if (!json_text_is(detail_json, JSON_OBJECT))
+        return chan_error_set(err, CHAN_EINVALID, "acl apply detail is not a JSON object");
+    if (!json_text_is(bindings_json, JSON_ARRAY))
+        return chan_error_set(err, CHAN_EINVALID, "applied bindings are not a JSON array");
+    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+        (error = chan_store__audit(&o, actor, "acl.apply", "acl", json_loads(detail_json, 0, NULL),
+                                   now, err)) < 0 ||
+        (error = chan_store__run(&o, NULL, "DELETE FROM acl_applied WHERE id = 1", NULL, 0, err)) <
+            0 ||
+        (error = chan_store__run(&o, NULL,
+                                 "INSERT INTO acl_applied (id, bindings, applied_at) "
+                                 "VALUES (1, $1, $2)",
+                                 P(SV_TEXT(bindings_json), SV_INT(now)), err)) < 0)
+        goto cleanup;
+    error = chan_store__op_commit(&o, err);
+cleanup:
+    chan_store__op_end(&o);
+    return error;
+}
+
+int chan_store_acl_applied_get(chan_store *store, char **out, int64_t *out_applied_at,
+                               chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    assert(store != NULL && out != NULL);
+    *out = NULL;
+    if (out_applied_at != NULL)
+        *out_applied_at = 0;
+    if ((error = chan_store__op_acquire(&o, store, err)) < 0 ||
+        (error =
+             chan_store__run(&o, &rows, "SELECT bindings, applied_at FROM acl_applied WHERE id = 1",
+                             NULL, 0, err)) < 0)
+        goto cleanup;
+    if (rows.n_rows == 0) {
+        error = chan_error_set(err, CHAN_ENOTFOUND, "no ACL apply has been recorded yet");
+        goto cleanup;
+    }
+    *out = chan_store__cell_take(&rows, 0, 0);
+    if (out_applied_at != NULL)
+        *out_applied_at = chan_store__cell_int(&rows, 0, 1);
 cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);

@@ -551,7 +551,10 @@ int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_c
         goto cleanup;
     }
 
-    if ((error = write_channel_row(&o, rec, old == NULL, revision, now, err)) < 0 ||
+    if ((old == NULL &&
+         (error = chan_store__run(&o, NULL, "DELETE FROM channel_tombstones WHERE name = $1",
+                                  P(SV_TEXT(rec->name)), err)) < 0) ||
+        (error = write_channel_row(&o, rec, old == NULL, revision, now, err)) < 0 ||
         (error = write_consumers(&o, rec, old, &diff, now, err)) < 0 ||
         (error = write_producers(&o, rec->name, &diff, err)) < 0 ||
         (error = audit_channel_put(&o, actor, rec->name, old == NULL, revision, &diff, now, err)) <
@@ -690,6 +693,46 @@ cleanup:
     return error;
 }
 
+/*
+** Replace the tombstone of the stored channel old (about to be deleted)
+** inside o's write transaction: its topic and the sorted, distinct groups
+** of its consumers.
+*/
+static int write_tombstone(chan_store__op *o, const chan_channel_record *old, const char *actor,
+                           int64_t now, chan_error *err)
+{
+    json_t *groups = json_array();
+    char *text;
+    int error;
+
+    assert(o->in_txn && old != NULL);
+    /* Consumers come sorted by name, not group: insert in order, skip repeats. */
+    for (size_t i = 0; i < old->n_consumers; i++) {
+        const char *g = old->consumers[i].group;
+        size_t at = 0, n = json_array_size(groups);
+        int cmp = 1;
+
+        while (at < n && (cmp = strcmp(json_string_value(json_array_get(groups, at)), g)) < 0)
+            at++;
+        if (at == n || cmp != 0)
+            json_array_insert_new(groups, at, json_string(g));
+    }
+    text = json_dumps(groups, JSON_COMPACT);
+    json_decref(groups);
+    if (text == NULL)
+        abort(); /* jansson fails only on allocation failure: keep the abort-on-OOM rule */
+    if ((error = chan_store__run(o, NULL, "DELETE FROM channel_tombstones WHERE name = $1",
+                                 P(SV_TEXT(old->name)), err)) == 0)
+        error = chan_store__run(o, NULL,
+                                "INSERT INTO channel_tombstones (name, owner_team, topic, groups, "
+                                "deleted_at, deleted_by) VALUES ($1, $2, $3, $4, $5, $6)",
+                                P(SV_TEXT(old->name), SV_TEXT(old->owner_team), SV_TEXT(old->name),
+                                  SV_TEXT(text), SV_INT(now), SV_TEXT(actor)),
+                                err);
+    free(text);
+    return error;
+}
+
 int chan_store_channel_delete(chan_store *store, const char *name, const char *actor,
                               chan_error *err)
 {
@@ -712,13 +755,14 @@ int chan_store_channel_delete(chan_store *store, const char *name, const char *a
         (error = chan_store__run(&o, NULL, "DELETE FROM producers WHERE channel = $1",
                                  P(SV_TEXT(name)), err)) < 0 ||
         (error = chan_store__run(&o, NULL, "DELETE FROM channels WHERE name = $1", P(SV_TEXT(name)),
-                                 err)) < 0)
+                                 err)) < 0 ||
+        (error = write_tombstone(&o, old, actor, now, err)) < 0)
         goto cleanup;
     object = chan_xasprintf("channel/%s", name);
     if ((error = chan_store__audit(
              &o, actor, "channel.delete", object,
-             json_pack("{s:I, s:i, s:i}", "revision", (json_int_t)old->revision, "consumers",
-                       (int)old->n_consumers, "producers", (int)old->n_producers),
+             json_pack("{s:I, s:i, s:i, s:b}", "revision", (json_int_t)old->revision, "consumers",
+                       (int)old->n_consumers, "producers", (int)old->n_producers, "tombstone", 1),
              now, err)) < 0 ||
         (error = chan_store__op_commit(&o, err)) < 0)
         goto cleanup;
@@ -967,6 +1011,53 @@ int chan_store_consumer_list(chan_store *store, chan_consumer_record ***out, siz
     }
     *out_n = rows.n_rows;
 cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
+
+int chan_store_tombstone_list(chan_store *store, chan_channel_tombstone ***out, size_t *out_n,
+                              chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    chan_channel_tombstone **list = NULL;
+    size_t n = 0;
+    int error;
+
+    assert(store != NULL && out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    if ((error = chan_store__op_acquire(&o, store, err)) < 0 ||
+        (error = chan_store__run(&o, &rows,
+                                 "SELECT name, owner_team, topic, groups, deleted_at, deleted_by "
+                                 "FROM channel_tombstones ORDER BY name",
+                                 NULL, 0, err)) < 0)
+        goto cleanup;
+    list = chan_xcalloc(rows.n_rows + 1, sizeof(*list));
+    for (n = 0; n < rows.n_rows; n++) {
+        chan_channel_tombstone *t = chan_xcalloc(1, sizeof(*t));
+        json_t *groups = json_loads(chan_store__cell(&rows, n, 3), 0, NULL);
+
+        list[n] = t;
+        t->name = chan_store__cell_take(&rows, n, 0);
+        t->owner_team = chan_store__cell_take(&rows, n, 1);
+        t->topic = chan_store__cell_take(&rows, n, 2);
+        t->deleted_at = chan_store__cell_int(&rows, n, 4);
+        t->deleted_by = chan_store__cell_take(&rows, n, 5);
+        t->groups = chan_xcalloc(json_array_size(groups) + 1, sizeof(*t->groups));
+        for (size_t i = 0; i < json_array_size(groups); i++) {
+            const char *g = json_string_value(json_array_get(groups, i));
+            if (g != NULL)
+                t->groups[t->n_groups++] = chan_xstrdup(g);
+        }
+        json_decref(groups);
+    }
+    *out = list;
+    *out_n = n;
+    list = NULL;
+cleanup:
+    chan_channel_tombstone_list_free(list, n);
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
     return error;

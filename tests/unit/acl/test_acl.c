@@ -590,6 +590,76 @@ static void test_plan_revokes_retired_channel(void **state)
     chan_acl_scope_free(scope);
 }
 
+/* A deleted channel's tombstone keeps its topic and groups in scope: the plan revokes them. */
+static void test_plan_revokes_tombstoned_channel(void **state)
+{
+    fixture *f = *state;
+    chan_acl_set *desired = NULL, *actual = chan_acl_set_new();
+    chan_acl_scope *scope = NULL;
+    chan_acl_plan *plan = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    chan_acl_desired_options opts = CHAN_ACL_DESIRED_OPTIONS_INIT;
+    char *groups[] = {"gone-readers", "gone-audit"};
+    chan_channel_tombstone gone = {"gone.events", "gone", "gone.events", groups, 2, 0, "admin"};
+    const chan_channel_tombstone *tombstones[] = {&gone};
+    char *json = NULL;
+    const chan_acl_set *del;
+
+    set_add_ok(actual,
+               allow(CHAN_ACL_RESOURCE_TOPIC, "gone.events", "User:reader", CHAN_ACL_OP_READ));
+    set_add_ok(actual,
+               allow(CHAN_ACL_RESOURCE_TOPIC, "gone.events", "User:gone-svc", CHAN_ACL_OP_WRITE));
+    set_add_ok(actual,
+               allow(CHAN_ACL_RESOURCE_GROUP, "gone-readers", "User:reader", CHAN_ACL_OP_READ));
+    set_add_ok(actual,
+               allow(CHAN_ACL_RESOURCE_TOPIC, "unmanaged.topic", "User:reader", CHAN_ACL_OP_READ));
+
+    /* Without the tombstone the deleted channel is out of scope: nothing to delete. */
+    desired_as_of(f, "2026-01-01", &desired, &scope);
+    assert_int_equal(
+        chan_acl_plan_compute(&plan, desired, actual, scope, CHAN_ACL_ACTUAL_KNOWN, &err), 0);
+    assert_int_equal(chan_acl_set_count(chan_acl_plan_to_delete(plan)), 0);
+    chan_acl_plan_free(plan);
+    chan_acl_set_free(desired);
+    chan_acl_scope_free(scope);
+
+    opts.as_of = "2026-01-01";
+    opts.tombstones = tombstones;
+    opts.n_tombstones = 1;
+    assert_int_equal(chan_acl_desired(&desired, &scope, chans(f), f->n, &opts, &err), 0);
+    assert_int_equal(chan_acl_scope_topic_count(scope), 4);
+    assert_int_equal(chan_acl_scope_group_count(scope), 6);
+    assert_int_equal(
+        chan_acl_plan_compute(&plan, desired, actual, scope, CHAN_ACL_ACTUAL_KNOWN, &err), 0);
+    del = chan_acl_plan_to_delete(plan);
+    assert_int_equal(chan_acl_set_count(del), 3);
+    assert_true(has(del, CHAN_ACL_RESOURCE_TOPIC, "gone.events", "User:reader", CHAN_ACL_OP_READ));
+    assert_true(
+        has(del, CHAN_ACL_RESOURCE_TOPIC, "gone.events", "User:gone-svc", CHAN_ACL_OP_WRITE));
+    assert_true(has(del, CHAN_ACL_RESOURCE_GROUP, "gone-readers", "User:reader", CHAN_ACL_OP_READ));
+    /* The rendered set names each binding in full. */
+    chan_acl_set_render_json(&json, del);
+    assert_non_null(strstr(json, "{\"resource_type\":\"GROUP\",\"resource_name\":"
+                                 "\"gone-readers\",\"pattern_type\":\"LITERAL\","));
+    free(json);
+    chan_acl_plan_free(plan);
+    chan_acl_set_free(desired);
+    chan_acl_scope_free(scope);
+
+    /* A tombstone of a live channel's name adds nothing new; a bad topic is refused. */
+    gone.topic = "orders.order-created";
+    assert_int_equal(chan_acl_desired(&desired, &scope, chans(f), f->n, &opts, &err), 0);
+    assert_int_equal(chan_acl_scope_topic_count(scope), 3);
+    chan_acl_set_free(desired);
+    chan_acl_scope_free(scope);
+    gone.topic = "bad topic";
+    assert_int_equal(chan_acl_desired(&desired, &scope, chans(f), f->n, &opts, &err),
+                     CHAN_EINVALID);
+    assert_string_equal(err.path, "tombstones[0]");
+    assert_null(desired);
+    chan_acl_set_free(actual);
+}
+
 static void test_plan_rejects_desired_outside_scope(void **state)
 {
     fixture *f = *state;
@@ -1147,6 +1217,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan_refuses_deletes_when_actual_unknown, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_plan_revokes_retired_channel, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_revokes_tombstoned_channel, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_rejects_desired_outside_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_rendering_is_deterministic, setup, teardown),
         cmocka_unit_test(test_binding_render_marks_unusual_fields),

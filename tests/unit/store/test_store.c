@@ -1446,6 +1446,125 @@ static void test_channel_by_subject(void **state)
     assert_int_equal(chan_store_channel_by_subject(g_store, &got, "", &err), CHAN_EINVALID);
 }
 
+/* The tombstone of name among the listed ones (NULL when absent). */
+static const chan_channel_tombstone *find_tombstone(chan_channel_tombstone **list, size_t n,
+                                                    const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i]->name, name) == 0)
+            return list[i];
+    return NULL;
+}
+
+static void test_tombstone_on_delete_and_cleared_on_recreate(void **state)
+{
+    const char *name = uniq("tomb");
+    chan_consumer_record cons[3];
+    chan_channel_record rec;
+    chan_channel_tombstone **list = NULL;
+    const chan_channel_tombstone *t;
+    chan_audit_entry **last;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj = chan_xasprintf("channel/%s", name);
+    size_t n = 0;
+
+    (void)state;
+    fill_consumer(&cons[0], "a", "g2", 10);
+    fill_consumer(&cons[1], "b", "g1", 10);
+    fill_consumer(&cons[2], "c", "g2", 10);
+    fill_channel(&rec, name, "t", cons, 3, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_tombstone_list(g_store, &list, &n, &err), 0);
+    assert_null(find_tombstone(list, n, name));
+    chan_channel_tombstone_list_free(list, n);
+
+    /* Delete: topic and the distinct groups, sorted, in the same transaction. */
+    assert_int_equal(chan_store_channel_delete(g_store, name, "ops", &err), 0);
+    assert_int_equal(chan_store_tombstone_list(g_store, &list, &n, &err), 0);
+    assert_non_null(t = find_tombstone(list, n, name));
+    assert_string_equal(t->owner_team, "t");
+    assert_string_equal(t->topic, name);
+    assert_int_equal(t->n_groups, 2);
+    assert_string_equal(t->groups[0], "g1");
+    assert_string_equal(t->groups[1], "g2");
+    assert_string_equal(t->deleted_by, "ops");
+    assert_true(t->deleted_at > 0);
+    for (size_t i = 1; i < n; i++)
+        assert_true(strcmp(list[i - 1]->name, list[i]->name) < 0);
+    chan_channel_tombstone_list_free(list, n);
+    last = audit_last(obj);
+    assert_string_equal(last[0]->action, "channel.delete");
+    assert_non_null(strstr(last[0]->detail, "\"tombstone\":true"));
+    chan_audit_entry_list_free(last, 1);
+
+    /* Created again: the tombstone goes.  Deleted again: a new one, without groups. */
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_tombstone_list(g_store, &list, &n, &err), 0);
+    assert_null(find_tombstone(list, n, name));
+    chan_channel_tombstone_list_free(list, n);
+    rec.n_consumers = 0;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_channel_delete(g_store, name, "ci", &err), 0);
+    assert_int_equal(chan_store_tombstone_list(g_store, &list, &n, &err), 0);
+    assert_non_null(t = find_tombstone(list, n, name));
+    assert_int_equal(t->n_groups, 0);
+    assert_string_equal(t->deleted_by, "ci");
+    chan_channel_tombstone_list_free(list, n);
+    free(obj);
+}
+
+static void test_acl_apply_record_is_one_transaction(void **state)
+{
+    chan_store *fresh = NULL;
+    chan_audit_entry **last;
+    chan_error err = CHAN_ERROR_INIT;
+    const char *detail = "{\"trigger\":\"api\",\"created\":[{\"resource_name\":\"t\"}],"
+                         "\"deleted\":[],\"failed\":[]}";
+    const char *bindings = "[{\"resource_name\":\"t\"}]";
+    char *got = NULL;
+    int64_t at = 0;
+    size_t before;
+
+    (void)state;
+    /* Never applied. */
+    assert_int_equal(chan_store_open(&fresh, "sqlite::memory:", NULL, &err), 0);
+    assert_int_equal(chan_store_acl_applied_get(fresh, &got, &at, &err), CHAN_ENOTFOUND);
+    assert_null(got);
+    chan_store_free(fresh);
+
+    before = audit_count("acl");
+    assert_int_equal(chan_store_acl_apply_record(g_store, "ops", detail, bindings, &err), 0);
+    assert_int_equal(audit_count("acl"), before + 1);
+    last = audit_last("acl");
+    assert_string_equal(last[0]->action, "acl.apply");
+    assert_string_equal(last[0]->object, "acl");
+    assert_string_equal(last[0]->actor, "ops");
+    assert_non_null(strstr(last[0]->detail, "\"trigger\":\"api\""));
+    chan_audit_entry_list_free(last, 1);
+    assert_int_equal(chan_store_acl_applied_get(g_store, &got, &at, &err), 0);
+    assert_string_equal(got, bindings);
+    assert_true(at > 0);
+    free(got);
+
+    /* Refused input writes neither the entry nor the state. */
+    assert_int_equal(chan_store_acl_apply_record(g_store, "ops", "[]", "[]", &err), CHAN_EINVALID);
+    assert_int_equal(chan_store_acl_apply_record(g_store, "ops", detail, "{}", &err),
+                     CHAN_EINVALID);
+    assert_int_equal(audit_count("acl"), before + 1);
+    assert_int_equal(chan_store_acl_applied_get(g_store, &got, NULL, &err), 0);
+    assert_string_equal(got, bindings);
+    free(got);
+
+    /* The next record replaces the state. */
+    assert_int_equal(chan_store_acl_apply_record(g_store, NULL, detail, "[]", &err), 0);
+    assert_int_equal(chan_store_acl_applied_get(g_store, &got, NULL, &err), 0);
+    assert_string_equal(got, "[]");
+    free(got);
+    last = audit_last("acl");
+    assert_string_equal(last[0]->actor, "anonymous");
+    chan_audit_entry_list_free(last, 1);
+}
+
 static void test_consumer_put_checked_rules(void **state)
 {
     const char *name = uniq("checked");
@@ -2226,6 +2345,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_channel_list_filters),
         cmocka_unit_test(test_channel_delete),
         cmocka_unit_test(test_channel_by_subject),
+        cmocka_unit_test(test_tombstone_on_delete_and_cleared_on_recreate),
+        cmocka_unit_test(test_acl_apply_record_is_one_transaction),
         cmocka_unit_test(test_consumer_put_renew_delete_list),
         cmocka_unit_test(test_consumer_put_checked_rules),
         cmocka_unit_test(test_audit_list_paging),
