@@ -37,4 +37,8 @@ typedef struct chan_reconciler chan_reconciler;
 /** The reconciler of the /v1/acl endpoints (NULL: Kafka not configured); set before serving. */
 void chan_api_acl_set_reconciler(chan_reconciler *r);
 
+/** API tokens of the store: /v1/tokens (api_tokens.c). */
+extern const chan_route chan_api_tokens_routes[];
+extern const size_t chan_api_tokens_routes_count;
+
 #endif

@@ -100,7 +100,7 @@ int main(int argc, char **argv)
     chan_error err = CHAN_ERROR_INIT;
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
     chan_server_options opts;
-    chan_route_table tables[5];
+    chan_route_table tables[6];
     double deadline;
     int status = EXIT_OK;
 
@@ -150,6 +150,8 @@ int main(int argc, char **argv)
                                    CHAN_CONTENT_TYPE_JSON};
     tables[4] =
         (chan_route_table){chan_api_acl_routes, chan_api_acl_routes_count, CHAN_CONTENT_TYPE_JSON};
+    tables[5] = (chan_route_table){chan_api_tokens_routes, chan_api_tokens_routes_count,
+                                   CHAN_CONTENT_TYPE_JSON};
     if (chan_reconciler_new(&reconciler, config, store, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up Kafka admission: %s", err.message);
         status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
