@@ -12,5 +12,6 @@ int cmd_list(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_acl(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif

@@ -22,6 +22,7 @@ const cli_cmd cli_cmds[] = {
     {"check", "measure contract health against a registry (the CI gate)", cmd_check},
     {"acl", "Kafka ACL plan, apply and admission check through a registry", cmd_acl},
     {"export", "export Kafka users and ACLs (Strimzi, kafka-configs)", cmd_export},
+    {"token", "API tokens of a registry (admin) and token file lines", cmd_token},
 };
 const size_t cli_cmds_count = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 

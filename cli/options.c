@@ -180,7 +180,19 @@ static void build_getopt(struct option *longopts, char *shortopts, const cli_cmd
 }
 
 /* Store the value of the command's own option with getopt value c into opts. */
-static void store(void *opts, const cli_cmd_spec *spec, int c, const char *arg)
+/* Does the option take a value that may be given several times ("ROLE...")? */
+static bool opt_repeats(const cli_opt_spec *o)
+{
+    size_t n = o->arg_name ? strlen(o->arg_name) : 0;
+
+    return n > 3 && strcmp(o->arg_name + n - 3, "...") == 0;
+}
+
+/*
+ * Store the value of the command's own option c into opts.  Returns 0, or
+ * CLI_ARGS_EXIT after a usage error (a repeatable option given too often).
+ */
+static int store(cli_args *a, void *opts, const cli_cmd_spec *spec, int c, const char *arg)
 {
     const cli_opt_spec *o = NULL;
     size_t i;
@@ -189,13 +201,23 @@ static void store(void *opts, const cli_cmd_spec *spec, int c, const char *arg)
         if (c == (spec->opts[i].short_name ? spec->opts[i].short_name : OPT_LONG + (int)i))
             o = &spec->opts[i];
     assert(o != NULL && opts != NULL);
-    if (o->arg_name) {
+    if (opt_repeats(o)) {
+        cli_opt_list *list = (cli_opt_list *)(void *)((char *)opts + o->offset);
+
+        if (list->n == CLI_OPT_LIST_MAX) {
+            a->exit = cli_usage_error(spec->name, "--%s given more than %d times", o->name,
+                                      CLI_OPT_LIST_MAX);
+            return CLI_ARGS_EXIT;
+        }
+        list->values[list->n++] = arg;
+    } else if (o->arg_name) {
         memcpy((char *)opts + o->offset, &arg, sizeof(arg));
     } else {
         bool on = true;
 
         memcpy((char *)opts + o->offset, &on, sizeof(on));
     }
+    return 0;
 }
 
 /*
@@ -281,7 +303,8 @@ int cli_args_parse(cli_args *a, void *opts, const cli_cmd_spec *spec, int argc, 
         case '?':
             return bad_option(a, longopts, c);
         default:
-            store(opts, spec, c, optarg);
+            if (store(a, opts, spec, c, optarg) == CLI_ARGS_EXIT)
+                return CLI_ARGS_EXIT;
             break;
         }
     }

@@ -18,7 +18,8 @@
  * The command's own options are stored where its table says, in the
  * command's option struct (offsetof, as nginx's directive tables do): true
  * in a bool for a flag, the argument in a const char * for an option with a
- * value.  What is left to the command is checking those values:
+ * value, and every argument of a repeatable option (its arg_name ends in
+ * "...", e.g. "ROLE...") in a cli_opt_list.  What is left to the command is checking those values:
  *
  *     typedef struct register_opts { bool dry_run; const char *schema_root; } register_opts;
  *
@@ -57,11 +58,22 @@
 typedef struct cli_opt_spec {
     const char *name;     /**< long name, without "--" */
     char short_name;      /**< also -<short_name>; 0 for none */
-    const char *arg_name; /**< e.g. "URL" for an option with a value; NULL for a flag */
+    const char *arg_name; /**< e.g. "URL" for an option with a value; NULL for a flag;
+                               ending in "..." (e.g. "ROLE...") for a repeatable option */
     const char *help;     /**< help text, wrapped to the help column (also at '\n') */
     size_t offset;        /**< offsetof the field in the command's option struct: a bool for
-                               a flag, a const char * (borrowed from argv) for a value */
+                               a flag, a const char * (borrowed from argv) for a value, a
+                               cli_opt_list for a repeatable option */
 } cli_opt_spec;
+
+/** Most values of one repeatable option. */
+#define CLI_OPT_LIST_MAX 16
+
+/** The values of a repeatable option, in command-line order (borrowed from argv). */
+typedef struct cli_opt_list {
+    const char *values[CLI_OPT_LIST_MAX];
+    size_t n;
+} cli_opt_list;
 
 /** How the command line of one command looks; static data of the command's file. */
 typedef struct cli_cmd_spec {

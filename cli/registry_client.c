@@ -1024,3 +1024,69 @@ cleanup:
     free(esc);
     return error;
 }
+
+/* ------------------------------------------------------------------ */
+/* API tokens (admin)                                                   */
+/* ------------------------------------------------------------------ */
+
+int cli_registry_token_create(json_t **out, cli_registry *reg, const char *identity,
+                              const char *const *roles, size_t n_roles, long expires_in_days,
+                              const char *description, chan_error *err)
+{
+    json_t *body = json_pack("{s:s, s:[]}", "identity", identity, "roles"), *reply = NULL;
+    json_t *list = json_object_get(body, "roles");
+    size_t i;
+    int error;
+
+    *out = NULL;
+    for (i = 0; i < n_roles; i++)
+        json_array_append_new(list, json_string(roles[i]));
+    if (expires_in_days >= 0)
+        json_object_set_new(body, "expires_in_days", json_integer(expires_in_days));
+    if (description != NULL)
+        json_object_set_new(body, "description", json_string(description));
+    if ((error = cli_registry_request(&reply, NULL, reg, "POST", "/v1/tokens", body, err)) < 0)
+        goto cleanup;
+    if (!json_is_string(json_object_get(reply, "token")) ||
+        !json_is_string(json_object_get(reply, "id"))) {
+        error = chan_error_set(err, CHAN_EINTERNAL,
+                               "registry reply to POST /v1/tokens has no token and id");
+        goto cleanup;
+    }
+    *out = reply;
+    reply = NULL;
+
+cleanup:
+    json_decref(reply);
+    json_decref(body);
+    return error;
+}
+
+int cli_registry_token_list(json_t **out, cli_registry *reg, chan_error *err)
+{
+    json_t *reply = NULL;
+    int error;
+
+    *out = NULL;
+    if ((error = cli_registry_request(&reply, NULL, reg, "GET", "/v1/tokens", NULL, err)) < 0)
+        return error;
+    if (!json_is_array(json_object_get(reply, "tokens"))) {
+        json_decref(reply);
+        return chan_error_set(err, CHAN_EINTERNAL,
+                              "registry reply to GET /v1/tokens has no \"tokens\" array");
+    }
+    *out = reply;
+    return 0;
+}
+
+int cli_registry_token_revoke(cli_registry *reg, const char *id, chan_error *err)
+{
+    char *esc = cli_registry_escape(id);
+    char *path = chan_xasprintf("/v1/tokens/%s", esc);
+    int error;
+
+    error = cli_registry_request(NULL, NULL, reg, "DELETE", path, NULL, err);
+    free(path);
+    free(esc);
+    return error;
+}

@@ -321,4 +321,38 @@ int cli_registry_put_channel(json_t **out, bool *out_created, cli_registry *reg,
  */
 int cli_registry_get_channel(json_t **out, cli_registry *reg, const char *name, chan_error *err);
 
+/* ------------------------------------------------------------------ */
+/* API tokens (admin)                                                   */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Create an API token of the store: POST /v1/tokens.
+ *
+ * @param[out] out        the reply {"id", "identity", "roles", "expires_at",
+ *                        "token", ...} (caller decrefs); the token appears
+ *                        in it only, never again
+ * @param identity        identity name the token authenticates
+ * @param roles           n_roles roles, e.g. "ci:orders"
+ * @param expires_in_days 0 never, -1 the registry's default (90)
+ * @param description     free text or NULL
+ * @return 0, CHAN_EINVALID (the registry refused the request: its reasons
+ *         are in cli_registry_last_error), CHAN_EDENIED, or another code
+ */
+int cli_registry_token_create(json_t **out, cli_registry *reg, const char *identity,
+                              const char *const *roles, size_t n_roles, long expires_in_days,
+                              const char *description, chan_error *err);
+
+/**
+ * The API tokens of the store: GET /v1/tokens.
+ * @param[out] out the reply {"tokens": [...]} (caller decrefs)
+ */
+int cli_registry_token_list(json_t **out, cli_registry *reg, chan_error *err);
+
+/**
+ * Revoke an API token: DELETE /v1/tokens/{id}.
+ * @return 0, CHAN_ENOTFOUND (unknown id), CHAN_ECONFLICT (revoked before) or
+ *         another code
+ */
+int cli_registry_token_revoke(cli_registry *reg, const char *id, chan_error *err);
+
 #endif

@@ -33,7 +33,7 @@ extern const size_t chan_api_metrics_routes_count;
 /** Kafka admission: /v1/acl/plan, /v1/acl/apply, /v1/acl/status, /v1/admission (api_acl.c). */
 extern const chan_route chan_api_acl_routes[];
 extern const size_t chan_api_acl_routes_count;
-/** Identities: GET /v1/whoami (api_tokens.c). */
+/** Identities: GET /v1/whoami and the API tokens of the store, /v1/tokens (api_tokens.c). */
 extern const chan_route chan_api_tokens_routes[];
 extern const size_t chan_api_tokens_routes_count;
 

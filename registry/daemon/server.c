@@ -33,6 +33,7 @@
 
 #include "config.h"
 #include "server.h"
+#include "tokens.h"
 
 /* A route with its pattern split into segments. */
 typedef struct compiled_route {
@@ -71,7 +72,8 @@ struct chan_request {
     char *method;
     char *path;
     char request_id[72];
-    const chan_identity *identity; /* never NULL; the server's or the config's */
+    const chan_identity *identity; /* never NULL; the server's, the config's or own */
+    chan_identity own_identity;    /* a store token's identity (identity points here) */
     chan_authz_target target;      /* strings borrowed from kept */
     chan_authz_decision decision;
     char **kept; /* chan_request_keep */
@@ -790,15 +792,14 @@ static char *base64_decode(const char *s, size_t *out_len)
 }
 
 /*
-** Find the token of the Authorization header ("Bearer T", or "Basic
-** base64(user:T)") among the configured ones.  Returns the entry, or NULL
-** when the header is missing, malformed or the token unknown.
+** The token of the Authorization header ("Bearer T", or "Basic
+** base64(user:T)") as a NUL-terminated string the caller frees, or NULL
+** when the header is missing or malformed.
 */
-static const chan_token_entry *authenticate(const chan_request *req)
+static char *presented_token(const chan_request *req)
 {
-    const chan_config *config = req->server->config;
     const char *h = chan_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
-    const chan_token_entry *found = NULL;
+    char *token = NULL;
 
     if (h == NULL)
         return NULL;
@@ -806,7 +807,7 @@ static const chan_token_entry *authenticate(const chan_request *req)
         h += 7;
         while (*h == ' ')
             h++;
-        return chan_config_token_find(config, h, strlen(h));
+        return chan_xstrdup(h);
     }
     if (strncasecmp(h, "Basic ", 6) == 0) {
         size_t len = 0;
@@ -819,11 +820,50 @@ static const chan_token_entry *authenticate(const chan_request *req)
         if (decoded == NULL)
             return NULL;
         colon = memchr(decoded, ':', len);
-        if (colon)
-            found = chan_config_token_find(config, colon + 1, len - (size_t)(colon + 1 - decoded));
+        if (colon && memchr(colon + 1, '\0', len - (size_t)(colon + 1 - decoded)) == NULL)
+            token = chan_xstrndup(colon + 1, len - (size_t)(colon + 1 - decoded));
+        explicit_bzero(decoded, len);
         free(decoded);
     }
-    return found;
+    return token;
+}
+
+/*
+** Find the presented token: first among the API tokens of the store
+** (chand_token_authenticate; the identity is then req->own_identity), then
+** among the configured ones (file and --token).  Returns 0 with
+** *out set (NULL: no token or an unknown one), or the error of the store
+** token: CHAN_EDENIED (revoked or expired) or CHAN_EUNAVAILABLE (the store
+** could not be read: never guess who the caller is).
+*/
+static int authenticate(chan_request *req, const chan_identity **out, chan_error *err)
+{
+    const chan_config *config = req->server->config;
+    const chan_token_entry *entry;
+    char *token = presented_token(req);
+    int error = 0;
+
+    *out = NULL;
+    if (token == NULL)
+        return 0;
+    if (strncmp(token, CHAN_TOKEN_PREFIX, strlen(CHAN_TOKEN_PREFIX)) == 0) {
+        error = chand_token_authenticate(req->server->store, token, &req->own_identity, err);
+        if (error == 0) {
+            *out = &req->own_identity;
+            goto cleanup;
+        }
+        if (error != CHAN_ENOTFOUND)
+            goto cleanup;
+        error = 0;
+        chan_error_clear(err);
+    }
+    entry = chan_config_token_find(config, token, strlen(token));
+    if (entry)
+        *out = &entry->identity;
+cleanup:
+    explicit_bzero(token, strlen(token));
+    free(token);
+    return error;
 }
 
 /*
@@ -836,7 +876,8 @@ static bool admit_identity(chan_request *req)
 {
     chan_server *server = req->server;
     chan_authz_action action = req->route->route->action;
-    const chan_token_entry *entry;
+    const chan_identity *found;
+    chan_error err = CHAN_ERROR_INIT;
     bool may_be_anonymous;
     time_t now = time(NULL);
 
@@ -850,10 +891,22 @@ static bool admit_identity(chan_request *req)
         ((action == CHAN_AUTHZ_READ || action == CHAN_AUTHZ_SELF) && !server->config->auth_reads);
     if (action == CHAN_AUTHZ_PUBLIC)
         return true;
-    entry = authenticate(req);
-    if (entry && entry->identity.expires_at > 0 && (int64_t)now >= entry->identity.expires_at) {
+    switch (authenticate(req, &found, &err)) {
+    case 0:
+        break;
+    case CHAN_EDENIED: /* a store token, revoked or expired */
+        if (may_be_anonymous)
+            return true;
+        chan_reply_error(req, 401, "Unauthorized: %s.", err.message);
+        return false;
+    default: /* the store could not be read */
+        chan_log(CHAN_LOG_WARN, MODULE, "cannot check a store token: %s", err.message);
+        chan_reply_error(req, 503, "Service unavailable: cannot check the token: %s", err.message);
+        return false;
+    }
+    if (found && found->expires_at > 0 && (int64_t)now >= found->expires_at) {
         char date[16];
-        time_t at = (time_t)entry->identity.expires_at;
+        time_t at = (time_t)found->expires_at;
         struct tm tm;
 
         gmtime_r(&at, &tm);
@@ -861,11 +914,11 @@ static bool admit_identity(chan_request *req)
         if (may_be_anonymous)
             return true;
         chan_reply_error(req, 401, "Unauthorized: the token of identity '%s' expired on %s.",
-                         entry->identity.name, date);
+                         found->name, date);
         return false;
     }
-    if (entry) {
-        req->identity = &entry->identity;
+    if (found) {
+        req->identity = found;
         return true;
     }
     if (may_be_anonymous)
@@ -1061,6 +1114,7 @@ static void request_free(chan_request *req)
         free(req->kept[i]);
     free(req->kept);
     chan_buf_dispose(&req->body);
+    chan_identity_dispose(&req->own_identity);
     free(req->method);
     free(req->path);
     free(req);

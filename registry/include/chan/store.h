@@ -90,6 +90,8 @@ typedef enum chan_store_reason {
     CHAN_STORE_R_MODE_NOT_FOUND,     /**< no mode at that scope (40409) */
     CHAN_STORE_R_CHANNEL_DEPRECATED, /**< a new consumer on a deprecated channel */
     CHAN_STORE_R_GROUP_IN_USE,       /**< another consumer of the channel has the group */
+    CHAN_STORE_R_TOKEN_NOT_FOUND,    /**< no API token with that id */
+    CHAN_STORE_R_TOKEN_REVOKED,      /**< the API token was revoked before */
 } chan_store_reason;
 
 /** The reason of the last store error in err (0 when none or err is NULL). */
@@ -525,6 +527,75 @@ int chan_store_acl_apply_record(chan_store *store, const char *actor, const char
  */
 int chan_store_acl_applied_get(chan_store *store, char **out, int64_t *out_applied_at,
                                chan_error *err);
+/* ------------------------------------------------------------------ */
+/* API tokens (store_token.c)                                          */
+/* ------------------------------------------------------------------ */
+
+/**
+ * An API token as stored: never the token itself, only the hex SHA-256 of
+ * the whole token (chan_token_digest_hex of chan/authz.h) and its id (the
+ * 12 hex characters after "chr_").  Every string is owned by the record.
+ */
+typedef struct chan_token_record {
+    char *id;           /**< 12 lower-case hex characters */
+    char *identity;     /**< identity name the token authenticates */
+    char *roles;        /**< sorted comma-separated roles, e.g. "ci:billing,ci:orders" */
+    char *hash_hex;     /**< 64 lower-case hex characters: SHA-256 of the token */
+    char *description;  /**< free text, may be NULL */
+    char *created_by;   /**< actor of the insert */
+    char *revoked_by;   /**< actor of the revocation, NULL while not revoked */
+    int64_t created_at; /**< unix seconds */
+    int64_t expires_at; /**< unix seconds from which it is refused; 0 never */
+    int64_t revoked_at; /**< unix seconds; 0 not revoked */
+} chan_token_record;
+
+/** Free a record and its strings.  NULL-safe. */
+void chan_token_record_free(chan_token_record *r);
+/** Free n records and the array.  NULL-safe. */
+void chan_token_record_list_free(chan_token_record **list, size_t n);
+
+/** Longest token description in bytes. */
+#define CHAN_STORE_TOKEN_DESCRIPTION_MAX 1024
+
+/**
+ * Store a new token.  Of rec, id, identity, roles, hash_hex, description and
+ * expires_at are used; created_at is now, created_by the actor, and the
+ * token is not revoked.  Audit action "token.create", object
+ * "token/<id>", detail {id, identity, roles, expires_at} (never the hash).
+ *
+ * @return 0, CHAN_EEXISTS (a token with that id exists), CHAN_EINVALID (id
+ *         not 12 lower-case hex characters, hash_hex not 64, bad identity,
+ *         empty roles, description over CHAN_STORE_TOKEN_DESCRIPTION_MAX,
+ *         negative expires_at), CHAN_EUNAVAILABLE
+ */
+int chan_store_token_insert(chan_store *store, const chan_token_record *rec, const char *actor,
+                            chan_error *err);
+
+/**
+ * One token by id, revoked and expired ones included.
+ * @param[out] out the record (chan_token_record_free); NULL on failure
+ * @return 0, CHAN_ENOTFOUND (TOKEN_NOT_FOUND), CHAN_EINVALID, CHAN_EUNAVAILABLE
+ */
+int chan_store_token_get(chan_store *store, chan_token_record **out, const char *id,
+                         chan_error *err);
+
+/**
+ * Every token, revoked and expired ones included, ordered by identity,
+ * creation time and id.
+ * @param[out] out   the records (chan_token_record_list_free)
+ * @param[out] out_n their number
+ */
+int chan_store_token_list(chan_store *store, chan_token_record ***out, size_t *out_n,
+                          chan_error *err);
+
+/**
+ * Revoke a token: it stays listed with revoked_at and revoked_by, and
+ * authenticates nobody any more.  Audit action "token.revoke", object
+ * "token/<id>", detail {id, identity, roles}.
+ * @return 0, CHAN_ENOTFOUND (TOKEN_NOT_FOUND), CHAN_ECONFLICT (TOKEN_REVOKED:
+ *         revoked before; nothing is written), CHAN_EINVALID, CHAN_EUNAVAILABLE
+ */
+int chan_store_token_revoke(chan_store *store, const char *id, const char *actor, chan_error *err);
 
 #ifdef __cplusplus
 }

@@ -72,6 +72,10 @@ ROUTES = {
     ("POST", "/v1/channels/{name}/consumers/{consumer}/renew"):
         ("/v1/channels/{c}/consumers/billing/renew", None, ANY_WRITER),
     ("POST", "/v1/acl/apply"): ("/v1/acl/apply", None, ADMIN),
+    ("POST", "/v1/tokens"):
+        ("/v1/tokens", lambda: {"identity": "made-by-test", "roles": ["reader"]}, ADMIN),
+    ("GET", "/v1/tokens"): ("/v1/tokens", None, ADMIN),
+    ("DELETE", "/v1/tokens/{id}"): ("/v1/tokens/000000000000", None, ADMIN),
 }
 
 NOT_WRITES = {"public", "read", "self"}

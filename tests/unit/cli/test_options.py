@@ -33,6 +33,7 @@ COMMANDS = {
     "check": True,
     "acl": True,
     "export": True,
+    "token": True,
 }
 
 

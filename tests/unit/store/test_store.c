@@ -28,6 +28,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "chan/authz.h"
 #include "chan/common.h"
 #include "chan/store.h"
 
@@ -1759,6 +1760,216 @@ static void test_audit_list_paging(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* API tokens                                                          */
+/* ------------------------------------------------------------------ */
+
+/* True when the file at path holds needle anywhere (false when it cannot be read). */
+static bool file_contains(const char *path, const char *needle)
+{
+    char *text = NULL;
+    size_t len = 0, n = strlen(needle);
+    bool found = false;
+    chan_error err = CHAN_ERROR_INIT;
+
+    if (chan_file_read(&text, &len, path, 256u * 1024u * 1024u, &err) != 0)
+        return false;
+    for (size_t i = 0; !found && i + n <= len; i++)
+        found = memcmp(text + i, needle, n) == 0;
+    free(text);
+    return found;
+}
+
+/* A record for a new random token (the token itself in *token, caller frees). */
+static void fill_token(chan_token_record *rec, char **token, char id[CHAN_TOKEN_ID_LEN + 1],
+                       char hash[2 * CHAN_TOKEN_DIGEST_LEN + 1], const char *identity)
+{
+    chan_error err = CHAN_ERROR_INIT;
+
+    assert_int_equal(chan_token_new(token, id, &err), 0);
+    chan_token_digest_hex(hash, *token, strlen(*token));
+    memset(rec, 0, sizeof(*rec));
+    rec->id = id;
+    rec->identity = (char *)identity;
+    rec->roles = "ci:billing,ci:orders";
+    rec->hash_hex = hash;
+}
+
+static void test_token_crud(void **state)
+{
+    const char *identity = uniq("ci-orders");
+    char id[CHAN_TOKEN_ID_LEN + 1], id2[CHAN_TOKEN_ID_LEN + 1];
+    char hash[2 * CHAN_TOKEN_DIGEST_LEN + 1], hash2[2 * CHAN_TOKEN_DIGEST_LEN + 1];
+    char *token = NULL, *token2 = NULL, *object;
+    chan_token_record rec, rec2, *got = NULL, **list = NULL;
+    chan_audit_entry **last;
+    chan_error err = CHAN_ERROR_INIT;
+    int64_t before = (int64_t)time(NULL);
+    size_t n = 0, mine = 0;
+
+    fill_token(&rec, &token, id, hash, identity);
+    rec.description = "deploys orders";
+    rec.expires_at = before + 90 * 86400;
+    assert_int_equal(chan_store_token_insert(g_store, &rec, "root", &err), 0);
+    fill_token(&rec2, &token2, id2, hash2, identity);
+    rec2.roles = "reader";
+    assert_int_equal(chan_store_token_insert(g_store, &rec2, NULL, &err), 0);
+
+    /* The same id again is refused; nothing changes. */
+    rec.hash_hex = hash2;
+    expect_reason(chan_store_token_insert(g_store, &rec, "root", &err), CHAN_EEXISTS, 0, &err);
+    rec.hash_hex = hash;
+
+    assert_int_equal(chan_store_token_get(g_store, &got, id, &err), 0);
+    assert_string_equal(got->id, id);
+    assert_string_equal(got->identity, identity);
+    assert_string_equal(got->roles, "ci:billing,ci:orders");
+    assert_string_equal(got->hash_hex, hash);
+    assert_string_equal(got->description, "deploys orders");
+    assert_string_equal(got->created_by, "root");
+    assert_true(got->created_at >= before && got->created_at <= (int64_t)time(NULL));
+    assert_int_equal(got->expires_at, rec.expires_at);
+    assert_int_equal(got->revoked_at, 0);
+    assert_null(got->revoked_by);
+    chan_token_record_free(got);
+    got = NULL;
+    assert_int_equal(chan_store_token_get(g_store, &got, id2, &err), 0);
+    assert_null(got->description);
+    assert_int_equal(got->expires_at, 0);
+    assert_string_equal(got->created_by, "anonymous");
+    chan_token_record_free(got);
+    got = NULL;
+
+    expect_reason(chan_store_token_get(g_store, &got, "0123456789ab", &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_TOKEN_NOT_FOUND, &err);
+    assert_null(got);
+
+    assert_int_equal(chan_store_token_list(g_store, &list, &n, &err), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i]->identity, identity) != 0)
+            continue;
+        mine++;
+        assert_true(strcmp(list[i]->id, id) == 0 || strcmp(list[i]->id, id2) == 0);
+        assert_string_equal(list[i]->hash_hex, strcmp(list[i]->id, id) == 0 ? hash : hash2);
+    }
+    assert_int_equal(mine, 2);
+    for (size_t i = 1; i < n; i++)
+        assert_true(strcmp(list[i - 1]->identity, list[i]->identity) <= 0);
+    chan_token_record_list_free(list, n);
+
+    /* Audited without the hash (nor, of course, the token). */
+    object = chan_xasprintf("token/%s", id);
+    assert_int_equal(audit_count(object), 1);
+    last = audit_last(object);
+    assert_string_equal(last[0]->action, "token.create");
+    assert_string_equal(last[0]->actor, "root");
+    assert_non_null(strstr(last[0]->detail, identity));
+    assert_non_null(strstr(last[0]->detail, "ci:billing,ci:orders"));
+    assert_null(strstr(last[0]->detail, hash));
+    assert_null(strstr(last[0]->detail, token));
+    chan_audit_entry_list_free(last, 1);
+
+    /* The hash is stored, never the token: look at the database file itself. */
+    if (strncmp(g_url, "sqlite:", 7) == 0 && !is_memory(g_url)) {
+        char *wal = chan_xasprintf("%s-wal", g_url + 7);
+        assert_false(file_contains(g_url + 7, token));
+        assert_false(file_contains(wal, token));
+        assert_false(file_contains(g_url + 7, token2));
+        assert_false(file_contains(wal, token2));
+        assert_true(file_contains(g_url + 7, hash) || file_contains(wal, hash));
+        free(wal);
+    }
+    free(object);
+    free(token);
+    free(token2);
+}
+
+static void test_token_revoke_twice(void **state)
+{
+    const char *identity = uniq("ci-billing");
+    char id[CHAN_TOKEN_ID_LEN + 1], hash[2 * CHAN_TOKEN_DIGEST_LEN + 1];
+    char *token = NULL, *object;
+    chan_token_record rec, *got = NULL;
+    chan_audit_entry **last;
+    chan_error err = CHAN_ERROR_INIT;
+    int64_t before = (int64_t)time(NULL);
+
+    fill_token(&rec, &token, id, hash, identity);
+    assert_int_equal(chan_store_token_insert(g_store, &rec, "root", &err), 0);
+    assert_int_equal(chan_store_token_revoke(g_store, id, "security", &err), 0);
+    assert_int_equal(chan_store_token_get(g_store, &got, id, &err), 0);
+    assert_true(got->revoked_at >= before && got->revoked_at <= (int64_t)time(NULL));
+    assert_string_equal(got->revoked_by, "security");
+    assert_string_equal(got->hash_hex, hash);
+    chan_token_record_free(got);
+
+    object = chan_xasprintf("token/%s", id);
+    last = audit_last(object);
+    assert_string_equal(last[0]->action, "token.revoke");
+    assert_string_equal(last[0]->actor, "security");
+    assert_null(strstr(last[0]->detail, hash));
+    chan_audit_entry_list_free(last, 1);
+    assert_int_equal(audit_count(object), 2);
+
+    /* Twice: a conflict that names the first revocation, and nothing written. */
+    expect_reason(chan_store_token_revoke(g_store, id, "root", &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_TOKEN_REVOKED, &err);
+    assert_non_null(strstr(err.message, "already revoked"));
+    assert_non_null(strstr(err.message, "security"));
+    assert_int_equal(audit_count(object), 2);
+    got = NULL;
+    assert_int_equal(chan_store_token_get(g_store, &got, id, &err), 0);
+    assert_string_equal(got->revoked_by, "security");
+    chan_token_record_free(got);
+
+    expect_reason(chan_store_token_revoke(g_store, "fedcba987654", "root", &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_TOKEN_NOT_FOUND, &err);
+    free(object);
+    free(token);
+}
+
+static void test_token_bad_input(void **state)
+{
+    char id[CHAN_TOKEN_ID_LEN + 1], hash[2 * CHAN_TOKEN_DIGEST_LEN + 1];
+    char *token = NULL, *long_text = chan_xcalloc(CHAN_STORE_TOKEN_DESCRIPTION_MAX + 2, 1);
+    chan_token_record rec, **list = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    size_t n_before = 0, n_after = 0;
+
+    assert_int_equal(chan_store_token_list(g_store, &list, &n_before, &err), 0);
+    chan_token_record_list_free(list, n_before);
+
+    fill_token(&rec, &token, id, hash, uniq("bad"));
+    rec.id = "ABCDEF012345"; /* upper case */
+    assert_int_equal(chan_store_token_insert(g_store, &rec, "root", &err), CHAN_EINVALID);
+    rec.id = "0123";
+    assert_int_equal(chan_store_token_insert(g_store, &rec, "root", &err), CHAN_EINVALID);
+    rec.id = id;
+    rec.hash_hex = token; /* the token instead of its hash */
+    assert_int_equal(chan_store_token_insert(g_store, &rec, "root", &err), CHAN_EINVALID);
+    rec.hash_hex = hash;
+    rec.roles = "";
+    assert_int_equal(chan_store_token_insert(g_store, &rec, "root", &err), CHAN_EINVALID);
+    rec.roles = "admin";
+    rec.identity = "";
+    assert_int_equal(chan_store_token_insert(g_store, &rec, "root", &err), CHAN_EINVALID);
+    rec.identity = "x";
+    memset(long_text, 'd', CHAN_STORE_TOKEN_DESCRIPTION_MAX + 1);
+    rec.description = long_text;
+    assert_int_equal(chan_store_token_insert(g_store, &rec, "root", &err), CHAN_EINVALID);
+    rec.description = NULL;
+    rec.expires_at = -1;
+    assert_int_equal(chan_store_token_insert(g_store, &rec, "root", &err), CHAN_EINVALID);
+    assert_int_equal(chan_store_token_insert(g_store, NULL, "root", &err), CHAN_EINVALID);
+    assert_int_equal(chan_store_token_revoke(g_store, "", "root", &err), CHAN_EINVALID);
+
+    assert_int_equal(chan_store_token_list(g_store, &list, &n_after, &err), 0);
+    chan_token_record_list_free(list, n_after);
+    assert_int_equal(n_after, n_before);
+    free(long_text);
+    free(token);
+}
+
+/* ------------------------------------------------------------------ */
 /* Bad input                                                           */
 /* ------------------------------------------------------------------ */
 
@@ -2350,6 +2561,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_consumer_put_renew_delete_list),
         cmocka_unit_test(test_consumer_put_checked_rules),
         cmocka_unit_test(test_audit_list_paging),
+        cmocka_unit_test(test_token_crud),
+        cmocka_unit_test(test_token_revoke_twice),
+        cmocka_unit_test(test_token_bad_input),
         cmocka_unit_test(test_bad_input_is_rejected),
         cmocka_unit_test(test_concurrent_register_same_subject),
         cmocka_unit_test(test_concurrent_register_many_subjects),
