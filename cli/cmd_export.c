@@ -12,6 +12,12 @@
  * the same desired set the daemon's reconciler uses, so only registered
  * consumers and producers of live channels appear.  The result goes to
  * stdout: YAML for kubectl apply, a shell script for sh.
+ *
+ * Access that lost its registration is taken away by the next export: the
+ * KafkaUsers are labelled for `kubectl apply --prune`, and kafka-configs
+ * --since FILE|applied adds the removal commands for what the previous
+ * export (its state line) or the reconciler's last apply (GET
+ * /v1/acl/applied) granted and is no longer desired.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -30,6 +36,7 @@
 
 #define DEFAULT_CLUSTER           "my-cluster"
 #define DEFAULT_AVG_MESSAGE_BYTES 1024
+#define SINCE_MAX_SIZE            (64 * 1024 * 1024)
 #define STR_(x)                   #x
 #define STR(x)                    STR_(x)
 
@@ -41,6 +48,9 @@ typedef struct export_opts {
     const char *avg;
     const char *headroom;
     const char *as_of;
+    const char *strimzi_api;
+    const char *instance;
+    const char *since;
 } export_opts;
 
 static const cli_opt_spec opt_specs[] = {
@@ -61,12 +71,26 @@ static const cli_opt_spec opt_specs[] = {
      offsetof(export_opts, headroom)},
     {"as-of", 0, "DATE", "judge retirement on DATE (default: today, UTC)",
      offsetof(export_opts, as_of)},
+    {"strimzi-api", 0, "VERSION",
+     "strimzi: kafka.strimzi.io API version, v1 (Strimzi 0.49 and later, the default) or "
+     "v1beta2 (older operators)",
+     offsetof(export_opts, strimzi_api)},
+    {"instance", 0, "NAME",
+     "strimzi: value of the chanreg.io/instance label that selects this registry's users for "
+     "kubectl apply --prune (default: the cluster name)",
+     offsetof(export_opts, instance)},
+    {"since", 0, "FILE|applied",
+     "kafka-configs: also print the removal commands for what FILE (an earlier kafka-configs "
+     "export) or the registry's last ACL apply granted and is no longer registered",
+     offsetof(export_opts, since)},
 };
 
 static const cli_cmd_spec spec = {
     .name = "export",
-    .usage = "strimzi [--cluster NAME] [--namespace NS] [OPTION]...\n"
-             "kafka-configs --bootstrap-server HOST:PORT [--command-config FILE] [OPTION]...",
+    .usage = "strimzi [--cluster NAME] [--namespace NS] [--strimzi-api v1|v1beta2] "
+             "[--instance NAME] [OPTION]...\n"
+             "kafka-configs --bootstrap-server HOST:PORT [--command-config FILE] "
+             "[--since FILE|applied] [OPTION]...",
     .description = "Export the Kafka admission state of a registry: one Strimzi KafkaUser per\n"
                    "registered principal (SCRAM-SHA-512 authentication, its ACLs and a consumer\n"
                    "byte rate quota from its registered peak rate), or the same as kafka-acls.sh\n"
@@ -75,10 +99,16 @@ static const cli_cmd_spec spec = {
     CLI_CMD_OPTS(opt_specs),
     .registry = "registry to read (default: $" CLI_REGISTRY_URL_ENV ")",
     .notes = "consumerByteRate = ceil(sum of the principal's peak_rate_msgs x avg-message-bytes\n"
-             "x headroom).",
+             "x headroom).\n"
+             "Every KafkaUser is labelled app.kubernetes.io/managed-by=chanreg and\n"
+             "chanreg.io/instance=NAME; the YAML starts with the kubectl apply --prune command\n"
+             "that also deletes the users whose registration is gone.  A kafka-configs export\n"
+             "ends with a \"# chanreg-state v1\" line recording what it grants; give the saved\n"
+             "script to the next export as --since FILE.",
     .exit_status = "0 exported, 1 the registry's data or the options cannot be exported\n"
-                   "(e.g. a principal that cannot be a KafkaUser), 2 usage error, 3 registry\n"
-                   "unreachable or output failed.",
+                   "(e.g. a principal that cannot be a KafkaUser), 2 usage error (also a --since\n"
+                   "FILE that cannot be read or has no state line), 3 registry unreachable (or\n"
+                   "no recorded ACL apply for --since applied) or output failed.",
 };
 
 /* A finite number > min_exclusive (or >= min_inclusive), from text. */
@@ -142,17 +172,67 @@ cleanup:
 }
 
 /* ------------------------------------------------------------------ */
+/* The previous state (--since)                                         */
+/* ------------------------------------------------------------------ */
+
+/*
+** The state --since names: the state line of FILE, or the registry's
+** GET /v1/acl/applied for "applied".  Prints the error.
+** @return CLI_EXIT_OK, CLI_EXIT_USAGE (FILE unreadable or without a valid
+**         state) or CLI_EXIT_RUNTIME (the registry's applied state unavailable)
+*/
+static int load_previous(chan_acl_set **out, char ***out_users, size_t *out_n, cli_registry *reg,
+                         const char *since)
+{
+    chan_error err = CHAN_ERROR_INIT;
+    json_t *doc = NULL;
+    char *text = NULL;
+    int rc = CLI_EXIT_OK;
+
+    if (strcmp(since, "applied") == 0) {
+        if (cli_registry_request(&doc, NULL, reg, "GET", "/v1/acl/applied", NULL, &err) < 0) {
+            if (err.code == CHAN_ENOTFOUND)
+                chan_error_hint(&err, "the registry has no recorded ACL apply; give the previous "
+                                      "kafka-configs export as --since FILE");
+            cli_error_print(&err);
+            return CLI_EXIT_RUNTIME;
+        }
+        text = json_dumps(doc, JSON_COMPACT);
+        if (text == NULL || chan_acl_export_state_parse(out, out_users, out_n, text, &err) < 0) {
+            chan_error_prefix(&err, "the registry's reply to GET /v1/acl/applied");
+            cli_error_print(&err);
+            rc = CLI_EXIT_RUNTIME;
+        }
+        goto cleanup;
+    }
+    if (chan_file_read(&text, NULL, since, SINCE_MAX_SIZE, &err) < 0 ||
+        chan_acl_export_state_parse(out, out_users, out_n, text, &err) < 0) {
+        chan_error_prefix(&err, "--since %s", since);
+        cli_error_print(&err);
+        rc = CLI_EXIT_USAGE;
+    }
+
+cleanup:
+    free(text);
+    json_decref(doc);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* Command                                                              */
 /* ------------------------------------------------------------------ */
 
 int cmd_export(int argc, char **argv)
 {
-    export_opts o = {NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    export_opts o = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     const char *cluster, *ns, *bootstrap, *command_config, *as_of, *what;
     cli_args args;
     chan_acl_export_options opts = CHAN_ACL_EXPORT_OPTIONS_INIT;
     double avg = DEFAULT_AVG_MESSAGE_BYTES, headroom = 1.0;
     chan_channel_record **channels = NULL;
+    chan_acl_set *previous = NULL;
+    char **quota_users = NULL;
+    size_t n_quota_users = 0;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
     json_t *doc = NULL;
@@ -181,14 +261,20 @@ int cmd_export(int argc, char **argv)
     what = cli_args_operand(&args, 0);
     if (strcmp(what, "strimzi") == 0) {
         strimzi = true;
-        if (bootstrap || command_config)
-            return cli_usage_error("export", "--bootstrap-server and --command-config apply to "
-                                             "\"export kafka-configs\" only");
+        if (bootstrap || command_config || o.since)
+            return cli_usage_error("export", "--bootstrap-server, --command-config and --since "
+                                             "apply to \"export kafka-configs\" only");
+        if (o.strimzi_api && strcmp(o.strimzi_api, "v1") != 0 &&
+            strcmp(o.strimzi_api, "v1beta2") != 0)
+            return cli_usage_error("export", "--strimzi-api must be v1 or v1beta2, got \"%s\"",
+                                   o.strimzi_api);
     } else if (strcmp(what, "kafka-configs") == 0) {
         strimzi = false;
-        if (cluster || ns)
-            return cli_usage_error("export",
-                                   "--cluster and --namespace apply to \"export strimzi\" only");
+        if (cluster || ns || o.strimzi_api || o.instance)
+            return cli_usage_error("export", "--cluster, --namespace, --strimzi-api and "
+                                             "--instance apply to \"export strimzi\" only");
+        if (o.since && o.since[0] == '\0')
+            return cli_usage_error("export", "--since needs a FILE or \"applied\"");
         if (bootstrap == NULL || bootstrap[0] == '\0')
             return cli_usage_error("export", "export kafka-configs needs --bootstrap-server "
                                              "HOST:PORT");
@@ -206,6 +292,9 @@ int cmd_export(int argc, char **argv)
 
     if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         return rc;
+    if (o.since &&
+        (rc = load_previous(&previous, &quota_users, &n_quota_users, reg, o.since)) != CLI_EXIT_OK)
+        goto cleanup;
     if (cli_registry_request(&doc, NULL, reg, "GET", "/v1/channels", NULL, &err) < 0 ||
         channels_from_json(&channels, &n, doc, &err) < 0) {
         cli_error_print(&err);
@@ -219,6 +308,11 @@ int cmd_export(int argc, char **argv)
     opts.command_config = command_config;
     opts.avg_message_bytes = avg;
     opts.quota_headroom = headroom;
+    opts.strimzi_api = o.strimzi_api;
+    opts.instance = o.instance;
+    opts.previous = previous;
+    opts.previous_quota_users = (const char *const *)quota_users;
+    opts.n_previous_quota_users = n_quota_users;
     if ((strimzi ? chan_acl_export_strimzi : chan_acl_export_shell)(
             &text, (const chan_channel_record *const *)channels, n, &opts, &err) < 0) {
         if (err.path[0] != '\0')
@@ -231,6 +325,8 @@ int cmd_export(int argc, char **argv)
 
 cleanup:
     free(text);
+    chan_acl_export_state_users_free(quota_users, n_quota_users);
+    chan_acl_set_free(previous);
     chan_channel_record_list_free(channels, n);
     json_decref(doc);
     cli_registry_free(reg);

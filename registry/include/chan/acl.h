@@ -326,6 +326,10 @@ void chan_acl_plan_render_json(char **out, const chan_acl_plan *plan);
 /* Exports                                                             */
 /* ------------------------------------------------------------------ */
 
+/**
+ * Options of the exports.  Version 1 callers stop at quota_headroom; the
+ * fields after it (version 2) then take their defaults.
+ */
 typedef struct chan_acl_export_options {
     unsigned int version;          /**< CHAN_ACL_EXPORT_OPTIONS_VERSION */
     const char *as_of;             /**< as for chan_acl_desired */
@@ -335,13 +339,34 @@ typedef struct chan_acl_export_options {
     const char *command_config;    /**< shell: --command-config file; NULL: omitted */
     double avg_message_bytes;      /**< average message size for quotas; > 0 */
     double quota_headroom;         /**< multiplier >= 1 on the quota; 0 means 1 */
+    /** Strimzi: "v1" (Strimzi 0.49 and later) or "v1beta2" (older operators); NULL: "v1" */
+    const char *strimzi_api;
+    /** Strimzi: value of the chanreg.io/instance label; NULL: the cluster name */
+    const char *instance;
+    /**
+     * Shell: the bindings of a previous export or of the last apply
+     * (chan_acl_export_state_parse); those no longer desired get a
+     * `kafka-acls.sh --remove` command.  NULL: no removal section.
+     */
+    const chan_acl_set *previous;
+    /**
+     * Shell: the users (names without "User:") that had a consumer_byte_rate
+     * in the previous state; those without a quota now get a
+     * `kafka-configs.sh --delete-config`.  Used only with previous.
+     */
+    const char *const *previous_quota_users;
+    size_t n_previous_quota_users;
 } chan_acl_export_options;
 
-#define CHAN_ACL_EXPORT_OPTIONS_VERSION 1
+#define CHAN_ACL_EXPORT_OPTIONS_VERSION 2
 #define CHAN_ACL_EXPORT_OPTIONS_INIT                                                               \
     {                                                                                              \
-        CHAN_ACL_EXPORT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0.0, 0.0                    \
+        CHAN_ACL_EXPORT_OPTIONS_VERSION, NULL, NULL, NULL, NULL, NULL, 0.0, 0.0, NULL, NULL, NULL, \
+            NULL, 0                                                                                \
     }
+
+/** The prefix of the state line that ends a shell export (chan_acl_export_shell). */
+#define CHAN_ACL_EXPORT_STATE_PREFIX "# chanreg-state v1 "
 
 /**
  * Consumer byte rate of one principal:
@@ -357,14 +382,24 @@ int chan_acl_consumer_byte_rate(int64_t *out, const chan_channel_record *const *
                                 chan_error *err);
 
 /**
- * Render one Strimzi KafkaUser (kafka.strimzi.io/v1beta2, SCRAM-SHA-512,
- * simple authorization) per principal that has desired bindings, ordered by
- * name, as a multi-document YAML string ("---" before each document).
- * Principals must be "User:name" with name a valid Kubernetes object name.
+ * Render one Strimzi KafkaUser (apiVersion kafka.strimzi.io/<strimzi_api>,
+ * SCRAM-SHA-512, simple authorization with an `operations` list per
+ * resource) per principal that has desired bindings, ordered by name, as a
+ * multi-document YAML string ("---" before each document).  Principals must
+ * be "User:name" with name a valid Kubernetes object name.
+ *
+ * Every KafkaUser has the labels strimzi.io/cluster: <cluster>,
+ * app.kubernetes.io/managed-by: chanreg and chanreg.io/instance: <instance>.
+ * A comment before the first document shows the command that applies the
+ * file and deletes the KafkaUsers of this instance that are not in it:
+ *   kubectl apply --prune -l app.kubernetes.io/managed-by=chanreg,
+ *   chanreg.io/instance=<instance> --prune-allowlist=kafka.strimzi.io/<api>/KafkaUser
+ *   -f users.yaml
  *
  * @param[out] out the YAML text, caller frees; NULL on failure
  * @return 0 or CHAN_EINVALID (bad input as in chan_acl_desired, missing
- *         cluster or avg_message_bytes, a principal Strimzi cannot name)
+ *         cluster or avg_message_bytes, a cluster or instance that is not a
+ *         label value, an unknown strimzi_api, a principal Strimzi cannot name)
  */
 int chan_acl_export_strimzi(char **out, const chan_channel_record *const *channels, size_t n,
                             const chan_acl_export_options *opts, chan_error *err);
@@ -375,11 +410,47 @@ int chan_acl_export_strimzi(char **out, const chan_channel_record *const *channe
  * `kafka-configs.sh --alter --add-config 'consumer_byte_rate=N'` per
  * consuming principal.  Every argument taken from the input is single-quoted.
  *
+ * With opts->previous, a removal section follows, by principal: one
+ * `kafka-acls.sh --remove --force` per principal and resource for the
+ * bindings of previous that are not desired, and one `kafka-configs.sh
+ * --alter --delete-config consumer_byte_rate` per previous quota user that
+ * has no quota now.
+ *
+ * The last line is the state the script grants, for the next export's
+ * previous (chan_acl_export_state_parse):
+ *   # chanreg-state v1 {"bindings":[binding...],"quota_users":["name"...]}
+ * with bindings as in chan_acl_plan_render_json and the users given a
+ * consumer_byte_rate, both sorted.
+ *
  * @param[out] out the script text, caller frees; NULL on failure
  * @return 0 or CHAN_EINVALID (as above, or a missing bootstrap_servers)
  */
 int chan_acl_export_shell(char **out, const chan_channel_record *const *channels, size_t n,
                           const chan_acl_export_options *opts, chan_error *err);
+
+/**
+ * Read the state a previous export or apply left, for opts->previous:
+ *  - a shell export (chan_acl_export_shell): its last line starting with
+ *    CHAN_ACL_EXPORT_STATE_PREFIX;
+ *  - the document of GET /v1/acl/applied, {"applied_at":...,"bindings":[...]}
+ *    (text starting with "{").  It records no quotas: the quota users are
+ *    then the "User:" principals that hold READ on a group, the consumers a
+ *    shell export gives a consumer_byte_rate.
+ * Only TOPIC and GROUP bindings are accepted (the only ones exports write).
+ *
+ * @param[out] out             the bindings (chan_acl_set_free), NULL on failure
+ * @param[out] out_quota_users the quota users, sorted and unique (free with
+ *                             chan_acl_export_state_users_free), NULL when none
+ * @param[out] out_n           number of quota users
+ * @param text                 the file or document, NUL-terminated
+ * @return 0 or CHAN_EINVALID (no state line, another state version,
+ *         malformed JSON, an invalid binding)
+ */
+int chan_acl_export_state_parse(chan_acl_set **out, char ***out_quota_users, size_t *out_n,
+                                const char *text, chan_error *err);
+
+/** Free the quota users of chan_acl_export_state_parse.  NULL-safe. */
+void chan_acl_export_state_users_free(char **users, size_t n);
 
 /**
  * Render a plan as shell commands for kafka-acls.sh, for applying it by

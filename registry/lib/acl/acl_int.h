@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "chan/acl.h"
 #include "chan/common.h"
 
@@ -45,6 +47,19 @@ bool chan_acl__topic_name_ok(const char *s);
 bool chan_acl__principal_ok(const char *s);
 /** True when s is non-empty and has no control characters. */
 bool chan_acl__text_ok(const char *s);
+
+/**
+ * A binding as the JSON object of chan_acl_plan_render_json (keys in a fixed
+ * order).  @return a new reference
+ */
+json_t *chan_acl__binding_json(const chan_acl_binding *b);
+
+/**
+ * Append the state line that ends a shell export, CHAN_ACL_EXPORT_STATE_PREFIX
+ * then {"bindings":[...],"quota_users":[...]} and a newline (state.c).
+ */
+void chan_acl__state_render(chan_buf *buf, const chan_acl_set *bindings,
+                            const chan_acl__strset *quota_users);
 
 /**
  * Parse an "as of" date (NULL: today).

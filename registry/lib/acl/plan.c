@@ -193,7 +193,7 @@ void chan_acl_plan_render_text(char **out, const chan_acl_plan *plan, unsigned i
     *out = chan_buf_take(&buf);
 }
 
-static json_t *binding_json(const chan_acl_binding *b)
+json_t *chan_acl__binding_json(const chan_acl_binding *b)
 {
     json_t *o = json_object();
 
@@ -214,7 +214,7 @@ static json_t *set_json(const chan_acl_set *set)
     json_t *a = json_array();
 
     for (size_t i = 0; i < set->n; i++)
-        json_array_append_new(a, binding_json(&set->items[i]));
+        json_array_append_new(a, chan_acl__binding_json(&set->items[i]));
     return a;
 }
 

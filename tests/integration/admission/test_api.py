@@ -281,7 +281,7 @@ class NoKafkaTest(AdmissionTestCase):
         self.assertNotIn("legacy-reader", users)
         self.assertNotIn("legacy-writer", users)
         for name, d in users.items():
-            self.assertEqual(d["apiVersion"], "kafka.strimzi.io/v1beta2")
+            self.assertEqual(d["apiVersion"], "kafka.strimzi.io/v1")
             self.assertEqual(d["kind"], "KafkaUser")
             self.assertEqual(d["metadata"]["namespace"], "kafka")
             self.assertEqual(d["metadata"]["labels"]["strimzi.io/cluster"], "prod-kafka")

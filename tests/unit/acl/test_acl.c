@@ -906,7 +906,7 @@ static void test_strimzi_export(void **state)
     assert_null(user_doc(docs, "legacy-svc"));
     billing = user_doc(docs, "billing");
     assert_non_null(billing);
-    assert_string_equal(jpath(billing, "apiVersion"), "kafka.strimzi.io/v1beta2");
+    assert_string_equal(jpath(billing, "apiVersion"), "kafka.strimzi.io/v1");
     assert_string_equal(jpath(billing, "kind"), "KafkaUser");
     assert_string_equal(jpath(billing, "metadata.namespace"), "kafka");
     assert_string_equal(
@@ -1075,10 +1075,10 @@ static void test_shell_export(void **state)
     assert_int_equal(chan_acl_export_shell(&script, chans(f), f->n, &o, &err), 0);
     assert_true(strncmp(script, "#!/bin/sh\n", 10) == 0);
     for (const char *line = script; *line; line = strchr(line, '\n') + 1) {
-        size_t n = shell_words(words, 40, line);
+        size_t n = *line == '#' ? 0 : shell_words(words, 40, line);
         int i;
 
-        if (n == 0 || words[0][0] == '#' || strcmp(words[0], "set") == 0)
+        if (n == 0 || strcmp(words[0], "set") == 0)
             continue;
         assert_int_equal(word_at(words, n, "--bootstrap-server", 0), 1);
         assert_string_equal(words[2], "kafka-0:9093,kafka-1:9093");
@@ -1201,6 +1201,357 @@ static void test_plan_render_shell(void **state)
     chan_acl_scope_free(scope);
 }
 
+/* Labels of a KafkaUser document (their keys have dots, which jpath splits on). */
+static const char *label(json_t *doc, const char *key)
+{
+    return json_string_value(
+        json_object_get(json_object_get(json_object_get(doc, "metadata"), "labels"), key));
+}
+
+static void test_acl_export__strimzi_v1_default(void **state)
+{
+    fixture *f = *state;
+    chan_acl_export_options o = export_opts();
+    chan_error err = CHAN_ERROR_INIT;
+    char *yaml = NULL;
+    json_t *docs;
+
+    assert_int_equal(chan_acl_export_strimzi(&yaml, chans(f), f->n, &o, &err), 0);
+    docs = yaml_documents(yaml);
+    assert_int_equal(json_array_size(docs), 4);
+    for (size_t i = 0; i < json_array_size(docs); i++) {
+        json_t *doc = json_array_get(docs, i);
+        json_t *acls =
+            json_object_get(json_object_get(json_object_get(doc, "spec"), "authorization"), "acls");
+
+        assert_string_equal(jpath(doc, "apiVersion"), "kafka.strimzi.io/v1");
+        assert_string_equal(jpath(doc, "kind"), "KafkaUser");
+        assert_string_equal(jpath(doc, "spec.authorization.type"), "simple");
+        /* v1 requires resource and operations on every rule and has no singular operation. */
+        assert_true(json_array_size(acls) > 0);
+        for (size_t j = 0; j < json_array_size(acls); j++) {
+            json_t *rule = json_array_get(acls, j);
+
+            assert_non_null(json_object_get(rule, "resource"));
+            assert_true(json_array_size(json_object_get(rule, "operations")) > 0);
+            assert_null(json_object_get(rule, "operation"));
+        }
+    }
+    assert_null(strstr(yaml, "v1beta2"));
+    assert_non_null(strstr(yaml, "--prune-allowlist=kafka.strimzi.io/v1/KafkaUser "));
+    json_decref(docs);
+    free(yaml);
+
+    /* A version 1 caller gets the same defaults. */
+    o.version = 1;
+    assert_int_equal(chan_acl_export_strimzi(&yaml, chans(f), f->n, &o, &err), 0);
+    assert_non_null(strstr(yaml, "apiVersion: kafka.strimzi.io/v1\n"));
+    free(yaml);
+}
+
+static void test_acl_export__strimzi_v1beta2_flag(void **state)
+{
+    fixture *f = *state;
+    chan_acl_export_options o = export_opts();
+    chan_error err = CHAN_ERROR_INIT;
+    char *yaml = NULL;
+    json_t *docs;
+
+    o.strimzi_api = "v1beta2";
+    assert_int_equal(chan_acl_export_strimzi(&yaml, chans(f), f->n, &o, &err), 0);
+    docs = yaml_documents(yaml);
+    assert_int_equal(json_array_size(docs), 4);
+    for (size_t i = 0; i < json_array_size(docs); i++)
+        assert_string_equal(jpath(json_array_get(docs, i), "apiVersion"),
+                            "kafka.strimzi.io/v1beta2");
+    assert_non_null(strstr(yaml, "--prune-allowlist=kafka.strimzi.io/v1beta2/KafkaUser "));
+    /* The spec is the same: operations lists only. */
+    assert_string_equal(jpath(user_doc(docs, "billing"), "spec.authorization.acls.0.operations.1"),
+                        "Describe");
+    json_decref(docs);
+    free(yaml);
+
+    o.strimzi_api = "v2";
+    yaml = (char *)1;
+    assert_int_equal(chan_acl_export_strimzi(&yaml, chans(f), f->n, &o, &err), CHAN_EINVALID);
+    assert_null(yaml);
+    assert_non_null(strstr(err.message, "'v2'"));
+}
+
+static void test_acl_export__labels_for_prune(void **state)
+{
+    fixture *f = *state;
+    chan_acl_export_options o = export_opts();
+    chan_error err = CHAN_ERROR_INIT;
+    char *yaml = NULL;
+    json_t *docs;
+
+    /* The instance label defaults to the cluster name. */
+    assert_int_equal(chan_acl_export_strimzi(&yaml, chans(f), f->n, &o, &err), 0);
+    docs = yaml_documents(yaml);
+    for (size_t i = 0; i < json_array_size(docs); i++) {
+        json_t *doc = json_array_get(docs, i);
+
+        assert_string_equal(label(doc, "strimzi.io/cluster"), "my-cluster");
+        assert_string_equal(label(doc, "app.kubernetes.io/managed-by"), "chanreg");
+        assert_string_equal(label(doc, "chanreg.io/instance"), "my-cluster");
+    }
+    json_decref(docs);
+    free(yaml);
+
+    o.instance = "orders-registry";
+    assert_int_equal(chan_acl_export_strimzi(&yaml, chans(f), f->n, &o, &err), 0);
+    /* The comment before the first document selects exactly these labels. */
+    assert_true(strncmp(yaml, "# ", 2) == 0);
+    assert_non_null(strstr(yaml,
+                           "#   kubectl apply --prune -l app.kubernetes.io/managed-by=chanreg,"
+                           "chanreg.io/instance=orders-registry "
+                           "--prune-allowlist=kafka.strimzi.io/v1/KafkaUser -n kafka "
+                           "-f users.yaml\n"));
+    assert_true(strstr(yaml, "kubectl apply") < strstr(yaml, "---\n"));
+    assert_null(strstr(yaml, "kubectl delete"));
+    docs = yaml_documents(yaml);
+    assert_int_equal(json_array_size(docs), 4);
+    for (size_t i = 0; i < json_array_size(docs); i++) {
+        json_t *doc = json_array_get(docs, i);
+
+        assert_string_equal(label(doc, "strimzi.io/cluster"), "my-cluster");
+        assert_string_equal(label(doc, "app.kubernetes.io/managed-by"), "chanreg");
+        assert_string_equal(label(doc, "chanreg.io/instance"), "orders-registry");
+    }
+    json_decref(docs);
+    free(yaml);
+
+    /* Nothing registered: apply cannot prune from an empty file, the comment says what to do. */
+    assert_int_equal(chan_acl_export_strimzi(&yaml, chans(f), 0, &o, &err), 0);
+    assert_non_null(strstr(yaml, "#   kubectl delete kafkausers.kafka.strimzi.io -l "
+                                 "app.kubernetes.io/managed-by=chanreg,"
+                                 "chanreg.io/instance=orders-registry -n kafka\n"));
+    assert_null(strstr(yaml, "---"));
+    free(yaml);
+
+    o.instance = "not a label";
+    yaml = (char *)1;
+    assert_int_equal(chan_acl_export_strimzi(&yaml, chans(f), f->n, &o, &err), CHAN_EINVALID);
+    assert_null(yaml);
+    assert_non_null(strstr(err.message, "instance"));
+}
+
+/* The script's state line parsed back. */
+static void parse_state(chan_acl_set **out, char ***out_users, size_t *out_n, const char *script)
+{
+    chan_error err = CHAN_ERROR_INIT;
+
+    assert_int_equal(chan_acl_export_state_parse(out, out_users, out_n, script, &err), 0);
+}
+
+/*
+** The removal section of a script: "principal|kind|detail" lines in order,
+** kind "acl" (detail: operations and resource) or "quota" (detail: the
+** deleted config).  Checks that every removal follows every add.
+*/
+static char *removals_of(const char *script)
+{
+    char words[40][128];
+    chan_buf buf = CHAN_BUF_INIT;
+    const char *section = strstr(script, "\n# Removals:");
+    const char *line;
+
+    if (section == NULL)
+        return chan_buf_take(&buf);
+    assert_null(strstr(section, " --add "));
+    for (line = section + 1; *line; line = strchr(line, '\n') + 1) {
+        size_t n;
+        int i;
+
+        if (*line == '#' || *line == '\n')
+            continue;
+        n = shell_words(words, 40, line);
+        if (strcmp(words[0], "kafka-acls.sh") == 0) {
+            assert_true(word_at(words, n, "--remove", 0) > 0);
+            assert_true(word_at(words, n, "--force", 0) > 0);
+            i = word_at(words, n, "--allow-principal", 0);
+            chan_buf_printf(&buf, "%s|acl|", words[i + 1]);
+            for (i = word_at(words, n, "--operation", 0); i > 0;
+                 i = word_at(words, n, "--operation", (size_t)i + 1))
+                chan_buf_printf(&buf, "%s ", words[i + 1]);
+            i = word_at(words, n, "--topic", 0);
+            if (i < 0)
+                i = word_at(words, n, "--group", 0);
+            chan_buf_printf(&buf, "%s %s\n", words[i], words[i + 1]);
+        } else {
+            assert_string_equal(words[0], "kafka-configs.sh");
+            assert_true(word_at(words, n, "--alter", 0) > 0);
+            assert_string_equal(words[word_at(words, n, "--entity-type", 0) + 1], "users");
+            chan_buf_printf(&buf, "User:%s|quota|%s\n",
+                            words[word_at(words, n, "--entity-name", 0) + 1],
+                            words[word_at(words, n, "--delete-config", 0) + 1]);
+        }
+    }
+    return chan_buf_take(&buf);
+}
+
+static void test_acl_export__removals_since_previous(void **state)
+{
+    fixture *f = *state;
+    chan_acl_export_options o = export_opts();
+    chan_error err = CHAN_ERROR_INIT;
+    chan_acl_set *previous = NULL;
+    char **users = NULL, *script = NULL, *removals;
+    size_t n_users = 0, saved_n = f->ch[1]->n_consumers;
+
+    /* Before legacy.events retired: old-reader consumes it, legacy-svc produces to it. */
+    o.as_of = "2026-01-01";
+    assert_int_equal(chan_acl_export_shell(&script, chans(f), f->n, &o, &err), 0);
+    assert_null(strstr(script, "# Removals"));
+    parse_state(&previous, &users, &n_users, script);
+    free(script);
+    assert_int_equal(n_users, 3);
+    assert_string_equal(users[2], "old-reader");
+
+    /* Now it is retired and billing's registration on payments.settled is gone. */
+    o = export_opts();
+    o.previous = previous;
+    o.previous_quota_users = (const char *const *)users;
+    o.n_previous_quota_users = n_users;
+    f->ch[1]->n_consumers = 0;
+    assert_int_equal(chan_acl_export_shell(&script, chans(f), f->n, &o, &err), 0);
+    f->ch[1]->n_consumers = saved_n;
+    removals = removals_of(script);
+    /*
+     * Exactly the lost access: billing keeps its quota (it still reads
+     * orders.order-created); old-reader loses its quota as well.
+     */
+    assert_string_equal(removals, "User:billing|acl|Read Describe --topic payments.settled\n"
+                                  "User:billing|acl|Read --group billing-payments\n"
+                                  "User:legacy-svc|acl|Write Describe --topic legacy.events\n"
+                                  "User:old-reader|acl|Read Describe --topic legacy.events\n"
+                                  "User:old-reader|acl|Read --group old-readers\n"
+                                  "User:old-reader|quota|consumer_byte_rate\n");
+    free(removals);
+    /* The state line stays last. */
+    assert_non_null(strstr(script, "consumer_byte_rate --entity-type users --entity-name "
+                                   "'old-reader'\n\n# chanreg-state v1 {"));
+    free(script);
+
+    /* Nothing lost: the section says so. */
+    o.as_of = "2026-01-01";
+    assert_int_equal(chan_acl_export_shell(&script, chans(f), f->n, &o, &err), 0);
+    assert_non_null(strstr(script, "\n# Removals: "));
+    removals = removals_of(script);
+    assert_string_equal(removals, "");
+    free(removals);
+    free(script);
+
+    /* Previous quota users must be names. */
+    o.n_previous_quota_users = 1;
+    o.previous_quota_users = NULL;
+    assert_int_equal(chan_acl_export_shell(&script, chans(f), f->n, &o, &err), CHAN_EINVALID);
+    assert_null(script);
+    chan_acl_export_state_users_free(users, n_users);
+    chan_acl_set_free(previous);
+}
+
+static void test_acl_export__state_trailer_roundtrip(void **state)
+{
+    fixture *f = *state;
+    chan_acl_export_options o = export_opts();
+    chan_error err = CHAN_ERROR_INIT;
+    chan_acl_set *desired = NULL, *parsed = NULL, *again = NULL;
+    chan_acl_scope *scope = NULL;
+    char **users = NULL, **users2 = NULL, *script = NULL, *script2 = NULL;
+    const char *last;
+    size_t n_users = 0, n_users2 = 0;
+    const chan_acl_binding legacy_group =
+        allow(CHAN_ACL_RESOURCE_GROUP, "old-readers", "User:old-reader", CHAN_ACL_OP_READ);
+
+    assert_int_equal(chan_acl_export_shell(&script, chans(f), f->n, &o, &err), 0);
+    /* The state is the last line. */
+    last = strstr(script, "\n" CHAN_ACL_EXPORT_STATE_PREFIX "{\"bindings\":[{");
+    assert_non_null(last);
+    assert_ptr_equal(strchr(last + 1, '\n'), script + strlen(script) - 1);
+    parse_state(&parsed, &users, &n_users, script);
+    desired_as_of(f, o.as_of, &desired, &scope);
+    assert_int_equal(chan_acl_set_count(parsed), chan_acl_set_count(desired));
+    for (size_t i = 0; i < chan_acl_set_count(desired); i++)
+        assert_true(chan_acl_set_contains(parsed, chan_acl_set_get(desired, i)));
+    assert_int_equal(n_users, 2);
+    assert_string_equal(users[0], "analytics");
+    assert_string_equal(users[1], "billing");
+
+    /* Same input, same script: the state is deterministic and survives a second round. */
+    o.previous = parsed;
+    o.previous_quota_users = (const char *const *)users;
+    o.n_previous_quota_users = n_users;
+    assert_int_equal(chan_acl_export_shell(&script2, chans(f), f->n, &o, &err), 0);
+    assert_string_equal(strstr(script2, "\n" CHAN_ACL_EXPORT_STATE_PREFIX), last);
+    parse_state(&again, &users2, &n_users2, script2);
+    assert_int_equal(chan_acl_set_count(again), chan_acl_set_count(parsed));
+    assert_int_equal(n_users2, n_users);
+    chan_acl_set_free(again);
+    chan_acl_export_state_users_free(users2, n_users2);
+    free(script2);
+    free(script);
+
+    /*
+     * The document of GET /v1/acl/applied: no quota_users, so the users
+     * holding READ on a group are taken as the quota users.
+     */
+    chan_acl_set_free(parsed);
+    chan_acl_export_state_users_free(users, n_users);
+    assert_int_equal(
+        chan_acl_export_state_parse(
+            &parsed, &users, &n_users,
+            "{\"applied_at\":\"2026-12-04T10:00:00Z\",\"bindings\":["
+            "{\"resource_type\":\"GROUP\",\"resource_name\":\"old-readers\","
+            "\"pattern_type\":\"LITERAL\",\"principal\":\"User:old-reader\",\"host\":\"*\","
+            "\"operation\":\"READ\",\"permission\":\"ALLOW\"},"
+            "{\"resource_type\":\"TOPIC\",\"resource_name\":\"legacy.events\","
+            "\"pattern_type\":\"LITERAL\",\"principal\":\"User:legacy-svc\",\"host\":\"*\","
+            "\"operation\":\"WRITE\",\"permission\":\"ALLOW\"}]}",
+            &err),
+        0);
+    assert_int_equal(chan_acl_set_count(parsed), 2);
+    assert_true(chan_acl_set_contains(parsed, &legacy_group));
+    assert_int_equal(n_users, 1);
+    assert_string_equal(users[0], "old-reader");
+    chan_acl_set_free(parsed);
+    chan_acl_export_state_users_free(users, n_users);
+
+    /* Refusals: no state line, another version, a resource exports never write, bad JSON. */
+    assert_int_equal(
+        chan_acl_export_state_parse(&parsed, &users, &n_users, "#!/bin/sh\nset -eu\n", &err),
+        CHAN_EINVALID);
+    assert_null(parsed);
+    assert_non_null(strstr(err.hint, "chanctl export kafka-configs"));
+    assert_int_equal(chan_acl_export_state_parse(&parsed, &users, &n_users,
+                                                 "# chanreg-state v2 {\"bindings\":[]}\n", &err),
+                     CHAN_EINVALID);
+    assert_non_null(strstr(err.message, "version"));
+    assert_int_equal(chan_acl_export_state_parse(
+                         &parsed, &users, &n_users,
+                         "# chanreg-state v1 {\"bindings\":[{\"resource_type\":\"CLUSTER\","
+                         "\"resource_name\":\"kafka-cluster\",\"pattern_type\":\"LITERAL\","
+                         "\"principal\":\"User:x\",\"host\":\"*\",\"operation\":\"ALTER\","
+                         "\"permission\":\"ALLOW\"}],\"quota_users\":[]}\n",
+                         &err),
+                     CHAN_EINVALID);
+    assert_string_equal(err.path, "bindings[0]");
+    assert_int_equal(chan_acl_export_state_parse(&parsed, &users, &n_users,
+                                                 "# chanreg-state v1 {\"bindings\":[{\"resource_"
+                                                 "type\":\"TOPIC\",\"operation\":\"READ\"}]}",
+                                                 &err),
+                     CHAN_EINVALID);
+    assert_int_equal(chan_acl_export_state_parse(&parsed, &users, &n_users,
+                                                 "# chanreg-state v1 {\"bindings\":[\n", &err),
+                     CHAN_EINVALID);
+    assert_null(parsed);
+    assert_null(users);
+    assert_int_equal(n_users, 0);
+    chan_acl_set_free(desired);
+    chan_acl_scope_free(scope);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1227,6 +1578,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_consumer_byte_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_render_shell, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acl_export__strimzi_v1_default, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acl_export__strimzi_v1beta2_flag, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acl_export__labels_for_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acl_export__removals_since_previous, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_acl_export__state_trailer_roundtrip, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
