@@ -434,16 +434,6 @@ static bool valid_principal(const char *s)
     return strlen(s) <= 255;
 }
 
-static const char *const compat_names[] = {
-    [CHAN_COMPAT_NONE] = "NONE",
-    [CHAN_COMPAT_BACKWARD] = "BACKWARD",
-    [CHAN_COMPAT_BACKWARD_TRANSITIVE] = "BACKWARD_TRANSITIVE",
-    [CHAN_COMPAT_FORWARD] = "FORWARD",
-    [CHAN_COMPAT_FORWARD_TRANSITIVE] = "FORWARD_TRANSITIVE",
-    [CHAN_COMPAT_FULL] = "FULL",
-    [CHAN_COMPAT_FULL_TRANSITIVE] = "FULL_TRANSITIVE",
-};
-
 static const char *const degradation_names[] = {
     [CHAN_DEGRADATION_DROP] = "drop",
     [CHAN_DEGRADATION_LAG] = "lag",
@@ -691,7 +681,6 @@ static void parse_schema(parse_ctx *ctx, const chan_ynode *root, chan_contract *
     const chan_ynode *schema = field(ctx, root, "", "schema", true);
     const chan_ynode *at;
     const char *s;
-    size_t i;
 
     if (schema == NULL || !expect_kind(ctx, schema, CHAN_YNODE_MAP, "schema"))
         return;
@@ -706,16 +695,16 @@ static void parse_schema(parse_ctx *ctx, const chan_ynode *root, chan_contract *
     }
     s = get_string(ctx, schema, "schema", "compatibility", true, &at);
     if (s) {
-        for (i = 0; i < CHAN_ARRAY_SIZE(compat_names); i++)
-            if (strcmp(s, compat_names[i]) == 0)
-                break;
-        if (i == CHAN_ARRAY_SIZE(compat_names)) {
+        chan_compat_mode mode;
+
+        /* Contracts spell the mode in upper case, as Confluent's API answers it. */
+        if (chan_compat_mode_parse(&mode, s) < 0 || strcmp(s, chan_compat_mode_name(mode)) != 0) {
             chan_diag *d = report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_VALUE,
                                   "schema.compatibility", "unknown compatibility mode \"%s\"", s);
             chan_diag_set_hint(d, "one of BACKWARD, BACKWARD_TRANSITIVE, FORWARD, "
                                   "FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE, NONE");
         } else {
-            c->compatibility = (chan_compat_mode)i;
+            c->compatibility = mode;
         }
     }
     parse_waiver(ctx, schema, c);
@@ -1173,7 +1162,7 @@ json_t *chan_contract_to_json(const chan_contract *c)
     set_str(root, "deprecation_date", c->deprecation_date);
     set_str(root, "retirement_date", c->retirement_date);
     set_str(schema, "subject", c->subject);
-    set_str(schema, "compatibility", compat_names[c->compatibility]);
+    set_str(schema, "compatibility", chan_compat_mode_name(c->compatibility));
     if (c->waiver_reason)
         json_object_set_new(schema, "waiver", json_pack("{s:s}", "reason", c->waiver_reason));
     for (i = 0; i < c->n_versions; i++) {
