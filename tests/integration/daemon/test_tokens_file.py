@@ -125,6 +125,24 @@ class TokenFileErrorsTest(unittest.TestCase):
         finally:
             os.unlink(path)
 
+    def test_kubernetes_example_token_file_is_valid(self):
+        """The token file of deploy/kubernetes/chanreg.yaml is what the daemon reads."""
+        import yaml
+        from chanregd import SOURCE_DIR
+        with open(os.path.join(SOURCE_DIR, "deploy", "kubernetes", "chanreg.yaml")) as f:
+            secret = [doc for doc in yaml.safe_load_all(f)
+                      if doc and doc.get("kind") == "Secret"][0]
+        with tempfile.NamedTemporaryFile("w", suffix=".tokens", delete=False) as f:
+            f.write(secret["stringData"]["tokens"])
+            path = f.name
+        try:
+            r = subprocess.run([chanregd_path(), "--check-config", "--token-file", path],
+                               capture_output=True, text=True, timeout=30)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertNotIn("legacy", r.stderr)
+        finally:
+            os.unlink(path)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
