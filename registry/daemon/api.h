@@ -37,6 +37,10 @@ extern const size_t chan_api_acl_routes_count;
 extern const chan_route chan_api_tokens_routes[];
 extern const size_t chan_api_tokens_routes_count;
 
+/** The policy floor: GET /v1/policy, POST /v1/channels/{name}/waiver/approve (api_policy.c). */
+extern const chan_route chan_api_policy_routes[];
+extern const size_t chan_api_policy_routes_count;
+
 typedef struct chan_reconciler chan_reconciler;
 /** The reconciler of the /v1/acl endpoints (NULL: Kafka not configured); set before serving. */
 void chan_api_acl_set_reconciler(chan_reconciler *r);
