@@ -576,8 +576,9 @@ static void floor_offline(metric *m, chan_compat_mode floor, const char *source,
             m->good++;
             waived++;
         } else {
-            metric_fail(m, "%s (%s): compatibility %s is below the floor %s and the contract "
-                           "has no schema.waiver.reason",
+            metric_fail(m,
+                        "%s (%s): compatibility %s is below the floor %s and the contract "
+                        "has no schema.waiver.reason",
                         chan_contract_name(c), chan_contract_subject(c),
                         chan_compat_mode_name(level), chan_compat_mode_name(floor));
         }
@@ -609,9 +610,9 @@ static int effective_level(chan_compat_mode *out, cli_registry *reg, const char 
         goto cleanup;
     name = json_string_value(json_object_get(reply, "compatibilityLevel"));
     if (name == NULL || chan_compat_mode_parse(out, name) != 0)
-        error = chan_error_set(err, CHAN_EINTERNAL,
-                               "registry reply to GET %s has no known \"compatibilityLevel\"",
-                               path);
+        error =
+            chan_error_set(err, CHAN_EINTERNAL,
+                           "registry reply to GET %s has no known \"compatibilityLevel\"", path);
 
 cleanup:
     json_decref(reply);

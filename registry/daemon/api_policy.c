@@ -79,16 +79,14 @@ static int approve_waiver(chan_request *req, chan_error *err)
         req, 200,
         json_pack("{s:s, s:s?, s:s?, s:o, s:s?}", "channel", rec->name, "reason",
                   rec->waiver_reason, "approved_by", rec->waiver_approved_by, "approved_at",
-                  json_time_or_null(rec->waiver_approved_at), "compatibility",
-                  rec->compatibility));
+                  json_time_or_null(rec->waiver_approved_at), "compatibility", rec->compatibility));
     chan_channel_record_free(rec);
     return error;
 }
 
 const chan_route chan_api_policy_routes[] = {
     {"GET", "/v1/policy", get_policy, CHAN_AUTHZ_READ, NULL},
-    {"POST", "/v1/channels/{name}/waiver/approve", approve_waiver, CHAN_AUTHZ_REGISTRY_ADMIN,
-     NULL},
+    {"POST", "/v1/channels/{name}/waiver/approve", approve_waiver, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
 };
 
 const size_t chan_api_policy_routes_count = CHAN_ARRAY_SIZE(chan_api_policy_routes);

@@ -79,7 +79,7 @@ static const option_def options[] = {
     {"default-compatibility", "CHANREG_DEFAULT_COMPATIBILITY", OPT_STRING,
      FIELD(default_compatibility), "BACKWARD", 0, 0, "LEVEL",
      "compatibility level when none is configured"},
-    {"min-compatibility", "CHANREG_MIN_COMPATIBILITY", OPT_STRING, FIELD(min_compatibility_name),
+    {"min-compatibility", "CHANREG_MIN_COMPATIBILITY", OPT_STRING, FIELD(min_compat_text),
      "BACKWARD", 0, 0, "LEVEL",
      "policy floor: subjects bound to a channel stay at a level at least this strict"},
     {"migrations-dir", "CHANREG_MIGRATIONS_DIR", OPT_STRING, FIELD(migrations_dir), NULL, 0, 0,
@@ -441,19 +441,17 @@ static int validate(chan_config *config, chan_error *err)
     /* Store the canonical spelling, so that replies show "BACKWARD". */
     free(config->default_compatibility);
     config->default_compatibility = chan_xstrdup(chan_compat_mode_name(mode));
-    if (config->min_compatibility_name == NULL ||
-        chan_compat_mode_parse(&config->min_compatibility, config->min_compatibility_name) != 0)
+    if (config->min_compat_text == NULL ||
+        chan_compat_mode_parse(&config->min_compatibility, config->min_compat_text) != 0)
         return chan_error_set(err, CHAN_EINVALID, "--min-compatibility: unknown level \"%s\"",
-                              config->min_compatibility_name ? config->min_compatibility_name
-                                                             : "");
-    free(config->min_compatibility_name);
-    config->min_compatibility_name =
-        chan_xstrdup(chan_compat_mode_name(config->min_compatibility));
+                              config->min_compat_text ? config->min_compat_text : "");
+    free(config->min_compat_text);
+    config->min_compat_text = chan_xstrdup(chan_compat_mode_name(config->min_compatibility));
     if (!chan_policy_compat_satisfies(mode, config->min_compatibility)) {
         error = chan_error_set(err, CHAN_EINVALID,
                                "--default-compatibility %s is below the policy floor "
                                "--min-compatibility %s",
-                               config->default_compatibility, config->min_compatibility_name);
+                               config->default_compatibility, config->min_compat_text);
         chan_error_hint(err, "raise --default-compatibility, or lower --min-compatibility");
         return error;
     }
@@ -629,7 +627,7 @@ void chan_config_log(const chan_config *config)
              config->n_tokens ? "on" : "off", config->auth_reads ? "on" : "off",
              config->tls_cert_pem ? "on" : "off", (long long)config->max_body,
              (long long)config->threads, (long long)config->shutdown_timeout,
-             config->default_compatibility, config->min_compatibility_name,
+             config->default_compatibility, config->min_compat_text,
              (long long)config->schema_cache_size);
     if (config->n_tokens > 0 && config->tls_cert_pem == NULL && !is_loopback(config->listen_host))
         chan_log(CHAN_LOG_WARN, "config",

@@ -56,7 +56,7 @@ typedef struct chan_config {
     char *log_level;             /**< debug, info, warn, error, off */
     bool access_log;             /**< one line per request */
     char *default_compatibility; /**< level when none is configured in the store */
-    char *min_compatibility_name; /**< --min-compatibility as given (the policy floor) */
+    char *min_compat_text;       /**< --min-compatibility as given (the policy floor) */
     char *migrations_dir;        /**< NULL: migrations built into the binary */
     int64_t db_pool_size;        /**< PostgreSQL connections */
     int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */

@@ -1121,8 +1121,7 @@ const char *chan_contract_waiver_reason(const chan_contract *c)
 {
     return c->waiver_reason;
 }
-int chan_contract_check_floor(const chan_contract *c, chan_compat_mode floor,
-                              chan_diag_list *diags)
+int chan_contract_check_floor(const chan_contract *c, chan_compat_mode floor, chan_diag_list *diags)
 {
     const char *level = chan_compat_mode_name(c->compatibility);
     chan_diag *d;

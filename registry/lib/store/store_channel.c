@@ -39,10 +39,8 @@ static char *document_retirement_date(const char *document)
 static char *document_waiver_reason(const char *document)
 {
     json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
-    const char *reason =
-        json_string_value(json_object_get(json_object_get(json_object_get(doc, "schema"),
-                                                          "waiver"),
-                                          "reason"));
+    const char *reason = json_string_value(
+        json_object_get(json_object_get(json_object_get(doc, "schema"), "waiver"), "reason"));
     char *out = reason ? chan_xstrdup(reason) : NULL;
 
     json_decref(doc);
@@ -668,11 +666,11 @@ int chan_store_channel_waiver_approve(chan_store *store, const char *name, const
                                  "waiver_approved_at = $3, revision = revision + 1, "
                                  "updated_at = $3 WHERE name = $1",
                                  P(SV_TEXT(name), SV_TEXT(actor), SV_INT(now)), err)) < 0 ||
-        (error = chan_store__audit(
-             &o, actor, "channel.waiver.approve", object,
-             json_pack("{s:I, s:s?, s:s}", "revision", (json_int_t)(rec->revision + 1),
-                       "compatibility", rec->compatibility, "reason", rec->waiver_reason),
-             now, err)) < 0 ||
+        (error = chan_store__audit(&o, actor, "channel.waiver.approve", object,
+                                   json_pack("{s:I, s:s?, s:s}", "revision",
+                                             (json_int_t)(rec->revision + 1), "compatibility",
+                                             rec->compatibility, "reason", rec->waiver_reason),
+                                   now, err)) < 0 ||
         (error = chan_store__op_commit(&o, err)) < 0)
         goto cleanup;
 cleanup:
