@@ -668,7 +668,7 @@ int chan_store_channel_waiver_approve(chan_store *store, const char *name, const
                                  P(SV_TEXT(name), SV_TEXT(actor), SV_INT(now)), err)) < 0 ||
         (error = chan_store__audit(&o, actor, "channel.waiver.approve", object,
                                    json_pack("{s:I, s:s?, s:s}", "revision",
-                                             (json_int_t)(rec->revision + 1), "compatibility",
+                                             (json_int_t)rec->revision + 1, "compatibility",
                                              rec->compatibility, "reason", rec->waiver_reason),
                                    now, err)) < 0 ||
         (error = chan_store__op_commit(&o, err)) < 0)
