@@ -89,13 +89,13 @@ static json_t *json_str_or_null(const char *s)
 }
 
 /* The --registration-max-age-days of the request's daemon, in seconds. */
-static int64_t max_age_seconds(const chan_request *req)
+static int64_t max_age_seconds(const chand_request *req)
 {
-    return chan_request_config(req)->registration_max_age_days * SECONDS_PER_DAY;
+    return chand_request_config(req)->registration_max_age_days * SECONDS_PER_DAY;
 }
 
 /* Options of the model's JSON rendering for a reply at now. */
-static chan_record_json_options json_options(const chan_request *req, bool with_document,
+static chan_record_json_options json_options(const chand_request *req, bool with_document,
                                              int64_t now)
 {
     chan_record_json_options opts = CHAN_RECORD_JSON_OPTIONS_INIT;
@@ -151,10 +151,10 @@ static int api_error(int error, const char *channel, const char *consumer, chan_
 
     if (error == CHAN_ENOTFOUND && channel != NULL) {
         if (consumer != NULL && chan_store_error_reason(err) == CHAN_STORE_R_CONSUMER_NOT_FOUND)
-            return chan_http_error(err, CHAN_ENOTFOUND, E_CONSUMER_NOT_FOUND,
-                                   "Consumer '%s' of channel '%s' not found.", consumer, channel);
-        return chan_http_error(err, CHAN_ENOTFOUND, E_CHANNEL_NOT_FOUND, "Channel '%s' not found.",
-                               channel);
+            return chand_http_error(err, CHAN_ENOTFOUND, E_CONSUMER_NOT_FOUND,
+                                    "Consumer '%s' of channel '%s' not found.", consumer, channel);
+        return chand_http_error(err, CHAN_ENOTFOUND, E_CHANNEL_NOT_FOUND, "Channel '%s' not found.",
+                                channel);
     }
     if (error == CHAN_EINVALID && err != NULL && err->reason == 0 && err->message[0] != '\0') {
         err->message[0] = (char)toupper((unsigned char)err->message[0]);
@@ -171,20 +171,20 @@ static int api_error(int error, const char *channel, const char *consumer, chan_
 ** A non-negative integer query parameter in [min, max], or def when absent.
 ** Returns 0 or CHAN_EINVALID with API code 42202.
 */
-static int query_int(int64_t *out, const chan_request *req, const char *name, int64_t def,
+static int query_int(int64_t *out, const chand_request *req, const char *name, int64_t def,
                      int64_t min, int64_t max, chan_error *err)
 {
-    const char *v = chan_request_query(req, name);
+    const char *v = chand_request_query(req, name);
     char shown[68];
 
     *out = def;
     if (v == NULL)
         return 0;
     if (chan_parse_int64(out, v, min, max) < 0)
-        return chan_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
-                               "Query parameter '%s' must be an integer between %" PRId64
-                               " and %" PRId64 ", got '%s'.",
-                               name, min, max, clip(shown, sizeof(shown), v));
+        return chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
+                                "Query parameter '%s' must be an integer between %" PRId64
+                                " and %" PRId64 ", got '%s'.",
+                                name, min, max, clip(shown, sizeof(shown), v));
     return 0;
 }
 
@@ -283,11 +283,11 @@ static char *json_for_yaml(const char *s, size_t len, size_t *out_len)
 }
 
 /* PUT /v1/channels/{name}: create or replace a channel from its contract. */
-static int put_channel(chan_request *req, chan_error *err)
+static int put_channel(chand_request *req, chan_error *err)
 {
     chan_contract_parse_options opts = CHAN_CONTRACT_PARSE_OPTIONS_INIT;
-    const char *name = chan_request_param(req, "name");
-    chan_store *store = chan_request_store(req);
+    const char *name = chand_request_param(req, "name");
+    chan_store *store = chand_request_store(req);
     chan_channel_record *rec = NULL;
     chan_contract *contract = NULL;
     chan_diag_list *diags = chan_diag_list_new();
@@ -306,31 +306,31 @@ static int put_channel(chan_request *req, chan_error *err)
         goto cleanup;
 
     /* The body must be JSON; the contract parser then reads it as YAML. */
-    body = chan_request_body(req, &len);
+    body = chand_request_body(req, &len);
     if (len == 0) {
-        error = chan_http_error(err, CHAN_EINVALID, 40001,
-                                "Request body is empty; expected the contract as JSON.");
+        error = chand_http_error(err, CHAN_EINVALID, 40001,
+                                 "Request body is empty; expected the contract as JSON.");
         goto cleanup;
     }
     doc = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
     if (doc == NULL) {
-        error = chan_http_error(err, CHAN_EINVALID, 40001,
-                                "Invalid JSON in request body: %s at line %d column %d.", jerr.text,
-                                jerr.line, jerr.column);
+        error = chand_http_error(err, CHAN_EINVALID, 40001,
+                                 "Invalid JSON in request body: %s at line %d column %d.",
+                                 jerr.text, jerr.line, jerr.column);
         goto cleanup;
     }
     if (!json_is_object(doc)) {
-        error = chan_http_error(err, CHAN_EINVALID, 42200,
-                                "Request body must be a JSON object (the contract).");
+        error = chand_http_error(err, CHAN_EINVALID, 42200,
+                                 "Request body must be a JSON object (the contract).");
         goto cleanup;
     }
 
     text = json_for_yaml(body, len, &text_len);
     error = chan_contract_parse(&contract, text, text_len, "<request>", &opts, diags, err);
     if (error == CHAN_ETOOBIG) {
-        error = chan_http_error(err, CHAN_ETOOBIG, 41300,
-                                "Contract is larger than the limit of %d bytes.",
-                                CHAN_CONTRACT_MAX_SIZE);
+        error = chand_http_error(err, CHAN_ETOOBIG, 41300,
+                                 "Contract is larger than the limit of %d bytes.",
+                                 CHAN_CONTRACT_MAX_SIZE);
         goto cleanup;
     }
     n_errors = chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR);
@@ -339,7 +339,7 @@ static int put_channel(chan_request *req, chan_error *err)
             chan_xasprintf("Contract is invalid: %zu error%s.", n_errors, n_errors == 1 ? "" : "s");
 
         chan_diag_list_sort(diags);
-        error = chan_reply_diags(req, E_INVALID, msg, diags);
+        error = chand_reply_diags(req, E_INVALID, msg, diags);
         free(msg);
         goto cleanup;
     }
@@ -352,8 +352,8 @@ static int put_channel(chan_request *req, chan_error *err)
                                          chan_contract_name(contract),
                                          clip(shown, sizeof(shown), name)),
                            "PUT the contract to /v1/channels/%s", chan_contract_name(contract));
-        error = chan_reply_diags(req, E_INVALID,
-                                 "Contract is invalid: its channel does not match the URL.", diags);
+        error = chand_reply_diags(
+            req, E_INVALID, "Contract is invalid: its channel does not match the URL.", diags);
         goto cleanup;
     }
 
@@ -368,21 +368,21 @@ static int put_channel(chan_request *req, chan_error *err)
             several ? "s" : "", chan_buf_cstr(&missing), chan_contract_subject(contract),
             several ? "are" : "is", several ? "them" : "it");
 
-        error = chan_reply_diags(req, E_SCHEMA_MISSING, msg, diags);
+        error = chand_reply_diags(req, E_SCHEMA_MISSING, msg, diags);
         free(msg);
         goto cleanup;
     }
 
     rec = chan_contract_to_record(contract);
     error = chan_store_channel_put(store, &revision, &changed, rec, expected,
-                                   chan_request_actor(req), err);
+                                   chand_request_actor(req), err);
     if (error == CHAN_ECONFLICT && chan_store_error_reason(err) == CHAN_STORE_R_REVISION_MISMATCH) {
         char detail[CHAN_ERROR_MESSAGE_MAX];
 
         snprintf(detail, sizeof(detail), "%s", err->message);
-        error = chan_http_error(err, CHAN_ECONFLICT, E_REVISION_CONFLICT,
-                                "Revision conflict: %s (expected_revision=%" PRId64 ").", detail,
-                                expected);
+        error = chand_http_error(err, CHAN_ECONFLICT, E_REVISION_CONFLICT,
+                                 "Revision conflict: %s (expected_revision=%" PRId64 ").", detail,
+                                 expected);
         goto cleanup;
     }
     if (error < 0) {
@@ -393,7 +393,7 @@ static int put_channel(chan_request *req, chan_error *err)
     reply = json_pack("{s:s, s:I, s:b}", "name", name, "revision", (json_int_t)revision, "changed",
                       changed);
     /* A new channel starts at revision 1; an existing one changes to >= 2 or not at all. */
-    error = chan_reply_json(req, changed && revision == 1 ? 201 : 200, reply);
+    error = chand_reply_json(req, changed && revision == 1 ? 201 : 200, reply);
 
 cleanup:
     chan_channel_record_free(rec);
@@ -406,27 +406,27 @@ cleanup:
 }
 
 /* GET /v1/channels/{name} */
-static int get_channel(chan_request *req, chan_error *err)
+static int get_channel(chand_request *req, chan_error *err)
 {
-    const char *name = chan_request_param(req, "name");
+    const char *name = chand_request_param(req, "name");
     chan_channel_record *rec = NULL;
     chan_record_json_options opts;
     int error;
 
-    error = chan_store_channel_get(chan_request_store(req), &rec, name, err);
+    error = chan_store_channel_get(chand_request_store(req), &rec, name, err);
     if (error < 0) {
         error = api_error(error, name, NULL, err);
         goto cleanup;
     }
     opts = json_options(req, true, now_seconds());
-    error = chan_reply_json(req, 200, chan_channel_record_to_json(rec, &opts));
+    error = chand_reply_json(req, 200, chan_channel_record_to_json(rec, &opts));
 cleanup:
     chan_channel_record_free(rec);
     return error;
 }
 
 /* GET /v1/channels?owner_team=T&maintainer=M&deprecated=true|false */
-static int list_channels(chan_request *req, chan_error *err)
+static int list_channels(chand_request *req, chan_error *err)
 {
     chan_channel_filter filter = CHAN_CHANNEL_FILTER_INIT;
     chan_record_json_options opts = json_options(req, false, now_seconds());
@@ -436,21 +436,21 @@ static int list_channels(chan_request *req, chan_error *err)
     bool deprecated = false;
     int error;
 
-    filter.owner_team = chan_request_query(req, "owner_team");
-    filter.maintainer = chan_request_query(req, "maintainer");
-    if (chan_request_query(req, "deprecated") != NULL) {
-        if ((error = chan_request_query_bool(&deprecated, req, "deprecated", false, err)) < 0)
+    filter.owner_team = chand_request_query(req, "owner_team");
+    filter.maintainer = chand_request_query(req, "maintainer");
+    if (chand_request_query(req, "deprecated") != NULL) {
+        if ((error = chand_request_query_bool(&deprecated, req, "deprecated", false, err)) < 0)
             goto cleanup;
         filter.deprecated = deprecated ? 1 : 0;
     }
-    if ((error = chan_store_channel_list(chan_request_store(req), &list, &n, &filter, err)) < 0) {
+    if ((error = chan_store_channel_list(chand_request_store(req), &list, &n, &filter, err)) < 0) {
         error = api_error(error, NULL, NULL, err);
         goto cleanup;
     }
     channels = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(channels, chan_channel_record_to_json(list[i], &opts));
-    error = chan_reply_json(req, 200, json_pack("{s:o}", "channels", channels));
+    error = chand_reply_json(req, 200, json_pack("{s:o}", "channels", channels));
     channels = NULL;
 cleanup:
     json_decref(channels);
@@ -459,15 +459,16 @@ cleanup:
 }
 
 /* DELETE /v1/channels/{name} */
-static int delete_channel(chan_request *req, chan_error *err)
+static int delete_channel(chand_request *req, chan_error *err)
 {
-    const char *name = chan_request_param(req, "name");
+    const char *name = chand_request_param(req, "name");
     int error;
 
-    error = chan_store_channel_delete(chan_request_store(req), name, chan_request_actor(req), err);
+    error =
+        chan_store_channel_delete(chand_request_store(req), name, chand_request_actor(req), err);
     if (error < 0)
         return api_error(error, name, NULL, err);
-    return chan_reply_json(req, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
+    return chand_reply_json(req, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
 }
 
 /* ------------------------------------------------------------------ */
@@ -691,7 +692,7 @@ static const chan_consumer_record *find_consumer(const chan_channel_record *rec,
 ** between) the reply is built from fallback with the times of the write.
 ** A warning (may be NULL) goes into "warnings" and a Warning header.
 */
-static int reply_consumer(chan_request *req, unsigned int status, const char *channel,
+static int reply_consumer(chand_request *req, unsigned int status, const char *channel,
                           const char *name, const chan_consumer_record *fallback,
                           const char *warning)
 {
@@ -702,7 +703,7 @@ static int reply_consumer(chan_request *req, unsigned int status, const char *ch
     int64_t now = now_seconds();
     int rc;
 
-    if (chan_store_channel_get(chan_request_store(req), &rec, channel, &rerr) == 0)
+    if (chan_store_channel_get(chand_request_store(req), &rec, channel, &rerr) == 0)
         c = find_consumer(rec, name);
     if (c == NULL && fallback != NULL) {
         tmp = *fallback;
@@ -711,8 +712,8 @@ static int reply_consumer(chan_request *req, unsigned int status, const char *ch
         c = &tmp;
     }
     if (c == NULL)
-        rc = chan_reply_error(req, E_CONSUMER_NOT_FOUND, "Consumer '%s' of channel '%s' not found.",
-                              name, channel);
+        rc = chand_reply_error(req, E_CONSUMER_NOT_FOUND,
+                               "Consumer '%s' of channel '%s' not found.", name, channel);
     else {
         chan_record_json_options opts = json_options(req, false, now);
         json_t *o = chan_consumer_record_to_json(c, &opts);
@@ -721,10 +722,10 @@ static int reply_consumer(chan_request *req, unsigned int status, const char *ch
             char *header = chan_xasprintf("299 - \"%s\"", warning);
 
             json_object_set_new(o, "warnings", json_pack("[s]", warning));
-            chan_reply_header(req, "Warning", header);
+            chand_reply_header(req, "Warning", header);
             free(header);
         }
-        rc = chan_reply_json(req, status, o);
+        rc = chand_reply_json(req, status, o);
     }
     chan_channel_record_free(rec);
     return rc;
@@ -749,16 +750,16 @@ static char *deprecation_warning(const chan_channel_record *rec, int64_t window)
 }
 
 /* GET /v1/channels/{name}/consumers */
-static int list_consumers(chan_request *req, chan_error *err)
+static int list_consumers(chand_request *req, chan_error *err)
 {
-    const char *name = chan_request_param(req, "name");
+    const char *name = chand_request_param(req, "name");
     chan_consumer_record **list = NULL;
     chan_record_json_options opts = json_options(req, false, now_seconds());
     json_t *consumers = NULL;
     size_t i, n = 0;
     int error;
 
-    error = chan_store_consumer_list(chan_request_store(req), &list, &n, name, err);
+    error = chan_store_consumer_list(chand_request_store(req), &list, &n, name, err);
     if (error < 0) {
         error = api_error(error, name, NULL, err);
         goto cleanup;
@@ -766,7 +767,7 @@ static int list_consumers(chan_request *req, chan_error *err)
     consumers = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(consumers, chan_consumer_record_to_json(list[i], &opts));
-    error = chan_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
+    error = chand_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
     consumers = NULL;
 cleanup:
     json_decref(consumers);
@@ -775,11 +776,11 @@ cleanup:
 }
 
 /* PUT /v1/channels/{name}/consumers/{consumer}: register or update one consumer. */
-static int put_consumer(chan_request *req, chan_error *err)
+static int put_consumer(chand_request *req, chan_error *err)
 {
-    const char *channel = chan_request_param(req, "name");
-    const char *name = chan_request_param(req, "consumer");
-    chan_store *store = chan_request_store(req);
+    const char *channel = chand_request_param(req, "name");
+    const char *name = chand_request_param(req, "consumer");
+    chan_store *store = chand_request_store(req);
     chan_diag_list *diags = chan_diag_list_new();
     chan_channel_record *current = NULL;
     const chan_consumer_record *existing;
@@ -794,7 +795,7 @@ static int put_consumer(chan_request *req, chan_error *err)
     int error;
 
     chan_consumer_record_init(&rec);
-    if ((error = chan_request_json(&body, req, err)) < 0)
+    if ((error = chand_request_json(&body, req, err)) < 0)
         goto cleanup;
     parse_consumer_body(&rec, body, channel, name, diags);
 
@@ -820,17 +821,17 @@ static int put_consumer(chan_request *req, chan_error *err)
         char *msg =
             chan_xasprintf("Consumer is invalid: %zu error%s.", n_errors, n_errors == 1 ? "" : "s");
 
-        error = chan_reply_diags(req, E_INVALID, msg, diags);
+        error = chand_reply_diags(req, E_INVALID, msg, diags);
         free(msg);
         goto cleanup;
     }
     if (existing == NULL && current->deprecation_date != NULL &&
         chan_date_parse(current->deprecation_date, &deprecated_days) &&
         deprecated_days <= chan_date_today()) {
-        error = chan_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
-                                "Channel '%s' is deprecated since %s; it accepts no new "
-                                "consumers.",
-                                channel, current->deprecation_date);
+        error = chand_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
+                                 "Channel '%s' is deprecated since %s; it accepts no new "
+                                 "consumers.",
+                                 channel, current->deprecation_date);
         goto cleanup;
     }
 
@@ -839,11 +840,11 @@ static int put_consumer(chan_request *req, chan_error *err)
     put_opts.unique_group = true;
     put_opts.refuse_new_from = chan_date_format(today, sizeof(today), today_days);
     error = chan_store_consumer_put_checked(store, &created, &rec, &put_opts,
-                                            chan_request_actor(req), err);
+                                            chand_request_actor(req), err);
     if (error < 0 && chan_store_error_reason(err) == CHAN_STORE_R_CHANNEL_DEPRECATED) {
         error =
-            chan_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
-                            "Channel '%s' is deprecated; it accepts no new consumers.", channel);
+            chand_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
+                             "Channel '%s' is deprecated; it accepts no new consumers.", channel);
         goto cleanup;
     }
     if (error < 0 && chan_store_error_reason(err) == CHAN_STORE_R_GROUP_IN_USE) {
@@ -852,7 +853,7 @@ static int put_consumer(chan_request *req, chan_error *err)
                                          err->message),
                            "give each consumer its own group");
         chan_error_clear(err);
-        error = chan_reply_diags(req, E_INVALID, "Consumer is invalid: 1 error.", diags);
+        error = chand_reply_diags(req, E_INVALID, "Consumer is invalid: 1 error.", diags);
         goto cleanup;
     }
     if (error < 0) {
@@ -861,7 +862,7 @@ static int put_consumer(chan_request *req, chan_error *err)
     }
     if (existing != NULL)
         rec.registered_at = existing->registered_at;
-    warning = deprecation_warning(current, chan_request_config(req)->deprecation_warning_days);
+    warning = deprecation_warning(current, chand_request_config(req)->deprecation_warning_days);
     error = reply_consumer(req, created ? 201 : 200, channel, name, &rec, warning);
 
 cleanup:
@@ -874,31 +875,31 @@ cleanup:
 }
 
 /* POST /v1/channels/{name}/consumers/{consumer}/renew */
-static int renew_consumer(chan_request *req, chan_error *err)
+static int renew_consumer(chand_request *req, chan_error *err)
 {
-    const char *channel = chan_request_param(req, "name");
-    const char *name = chan_request_param(req, "consumer");
+    const char *channel = chand_request_param(req, "name");
+    const char *name = chand_request_param(req, "consumer");
     int error;
 
-    error = chan_store_consumer_renew(chan_request_store(req), channel, name,
-                                      chan_request_actor(req), err);
+    error = chan_store_consumer_renew(chand_request_store(req), channel, name,
+                                      chand_request_actor(req), err);
     if (error < 0)
         return api_error(error, channel, name, err);
     return reply_consumer(req, 200, channel, name, NULL, NULL);
 }
 
 /* DELETE /v1/channels/{name}/consumers/{consumer} */
-static int delete_consumer(chan_request *req, chan_error *err)
+static int delete_consumer(chand_request *req, chan_error *err)
 {
-    const char *channel = chan_request_param(req, "name");
-    const char *name = chan_request_param(req, "consumer");
+    const char *channel = chand_request_param(req, "name");
+    const char *name = chand_request_param(req, "consumer");
     int error;
 
-    error = chan_store_consumer_delete(chan_request_store(req), channel, name,
-                                       chan_request_actor(req), err);
+    error = chan_store_consumer_delete(chand_request_store(req), channel, name,
+                                       chand_request_actor(req), err);
     if (error < 0)
         return api_error(error, channel, name, err);
-    return chan_reply_json(
+    return chand_reply_json(
         req, 200, json_pack("{s:s, s:s, s:b}", "channel", channel, "consumer", name, "deleted", 1));
 }
 
@@ -907,9 +908,9 @@ static int delete_consumer(chan_request *req, chan_error *err)
 /* ------------------------------------------------------------------ */
 
 /* GET /v1/audit?after=ID&limit=N&object=PREFIX */
-static int list_audit(chan_request *req, chan_error *err)
+static int list_audit(chand_request *req, chan_error *err)
 {
-    const char *object = chan_request_query(req, "object");
+    const char *object = chand_request_query(req, "object");
     chan_audit_entry **list = NULL;
     json_t *entries = NULL;
     int64_t after, limit, next;
@@ -921,7 +922,7 @@ static int list_audit(chan_request *req, chan_error *err)
         goto cleanup;
     if (object != NULL && object[0] == '\0')
         object = NULL;
-    if ((error = chan_store_audit_list(chan_request_store(req), &list, &n, after, (size_t)limit,
+    if ((error = chan_store_audit_list(chand_request_store(req), &list, &n, after, (size_t)limit,
                                        object, err)) < 0) {
         error = api_error(error, NULL, NULL, err);
         goto cleanup;
@@ -943,8 +944,8 @@ static int list_audit(chan_request *req, chan_error *err)
         if (e->id > next)
             next = e->id;
     }
-    error = chan_reply_json(req, 200,
-                            json_pack("{s:o, s:I}", "entries", entries, "next", (json_int_t)next));
+    error = chand_reply_json(req, 200,
+                             json_pack("{s:o, s:I}", "entries", entries, "next", (json_int_t)next));
     entries = NULL;
 cleanup:
     json_decref(entries);
@@ -956,20 +957,20 @@ cleanup:
 /* Route table                                                         */
 /* ------------------------------------------------------------------ */
 
-const chan_route chan_api_channels_routes[] = {
+const chand_route chand_api_channels_routes[] = {
     {"GET", "/v1/channels", list_channels, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/channels/{name}", get_channel, CHAN_AUTHZ_READ, NULL},
-    {"PUT", "/v1/channels/{name}", put_channel, CHAN_AUTHZ_CHANNEL_PUT, chan_target_channel_put},
+    {"PUT", "/v1/channels/{name}", put_channel, CHAN_AUTHZ_CHANNEL_PUT, chand_target_channel_put},
     {"DELETE", "/v1/channels/{name}", delete_channel, CHAN_AUTHZ_CHANNEL_DELETE,
-     chan_target_channel},
+     chand_target_channel},
     {"GET", "/v1/channels/{name}/consumers", list_consumers, CHAN_AUTHZ_READ, NULL},
     {"PUT", "/v1/channels/{name}/consumers/{consumer}", put_consumer, CHAN_AUTHZ_CONSUMER_REGISTER,
-     chan_target_consumer},
+     chand_target_consumer},
     {"DELETE", "/v1/channels/{name}/consumers/{consumer}", delete_consumer,
-     CHAN_AUTHZ_CONSUMER_CHANGE, chan_target_consumer},
+     CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer},
     {"POST", "/v1/channels/{name}/consumers/{consumer}/renew", renew_consumer,
-     CHAN_AUTHZ_CONSUMER_CHANGE, chan_target_consumer},
+     CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer},
     {"GET", "/v1/audit", list_audit, CHAN_AUTHZ_READ, NULL},
 };
 
-const size_t chan_api_channels_routes_count = CHAN_ARRAY_SIZE(chan_api_channels_routes);
+const size_t chand_api_channels_routes_count = CHAN_ARRAY_SIZE(chand_api_channels_routes);

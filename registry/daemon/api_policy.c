@@ -48,34 +48,34 @@ static json_t *json_time_or_null(int64_t t)
 }
 
 /* GET /v1/policy */
-static int get_policy(chan_request *req, chan_error *err)
+static int get_policy(chand_request *req, chan_error *err)
 {
-    return chan_reply_json(
+    return chand_reply_json(
         req, 200,
         json_pack("{s:s}", "min_compatibility",
-                  chan_compat_mode_name(chan_request_config(req)->min_compatibility)));
+                  chan_compat_mode_name(chand_request_config(req)->min_compatibility)));
 }
 
 /* POST /v1/channels/{name}/waiver/approve */
-static int approve_waiver(chan_request *req, chan_error *err)
+static int approve_waiver(chand_request *req, chan_error *err)
 {
-    const char *name = chan_request_param(req, "name");
+    const char *name = chand_request_param(req, "name");
     chan_channel_record *rec = NULL;
-    chan_store *store = chan_request_store(req);
+    chan_store *store = chand_request_store(req);
     int error;
 
-    error = chan_store_channel_waiver_approve(store, name, chan_request_actor(req), err);
+    error = chan_store_channel_waiver_approve(store, name, chand_request_actor(req), err);
     if (error == CHAN_ENOTFOUND)
-        return chan_http_error(err, CHAN_ENOTFOUND, E_CHANNEL_NOT_FOUND,
-                               "Channel '%.250s' not found.", name);
+        return chand_http_error(err, CHAN_ENOTFOUND, E_CHANNEL_NOT_FOUND,
+                                "Channel '%.250s' not found.", name);
     if (error < 0 && chan_store_error_reason(err) == CHAN_STORE_R_NO_WAIVER)
-        return chan_http_error(err, CHAN_ECONFLICT, E_NO_WAIVER,
-                               "Channel '%.250s' has no waiver to approve: its contract carries "
-                               "no schema.waiver.reason.",
-                               name);
+        return chand_http_error(err, CHAN_ECONFLICT, E_NO_WAIVER,
+                                "Channel '%.250s' has no waiver to approve: its contract carries "
+                                "no schema.waiver.reason.",
+                                name);
     if (error < 0 || (error = chan_store_channel_get(store, &rec, name, err)) < 0)
         return error;
-    error = chan_reply_json(
+    error = chand_reply_json(
         req, 200,
         json_pack("{s:s, s:s?, s:s?, s:o, s:s?}", "channel", rec->name, "reason",
                   rec->waiver_reason, "approved_by", rec->waiver_approved_by, "approved_at",
@@ -84,7 +84,7 @@ static int approve_waiver(chan_request *req, chan_error *err)
     return error;
 }
 
-const chan_route chan_api_policy_routes[] = {
+const chand_route chan_api_policy_routes[] = {
     {"GET", "/v1/policy", get_policy, CHAN_AUTHZ_READ, NULL},
     {"POST", "/v1/channels/{name}/waiver/approve", approve_waiver, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
 };
