@@ -14,12 +14,20 @@
  *                              daemon's GET /v1/acl/plan) none of which is
  *                              still to be created, with the actual state
  *                              known / all those principals.  "Not measured"
- *                              when the registry has no Kafka (404 or 503).
+ *                              when the registry has no Kafka (404 or 503);
+ *   policy floor               subjects of the contracts whose effective level
+ *                              (the subject's, else the global one) satisfies
+ *                              the floor, or whose channel's approved waiver
+ *                              covers that level / all subjects.  Any subject
+ *                              below the floor fails the check.  The floor is
+ *                              --min-compatibility, else the registry's
+ *                              (GET /v1/policy), else BACKWARD.
  *
  * Without a registry (no --registry, no CHANREG_URL) the check runs offline
  * on the contracts alone: a channel counts when its version chain loads and
- * validates, a consumer when its mandatory fields are valid, and ACL coverage
- * is not measured.
+ * validates, a consumer when its mandatory fields are valid, a subject when
+ * the contract's compatibility satisfies the floor or carries a waiver (whose
+ * approval only the registry knows), and ACL coverage is not measured.
  *
  * A contract that does not load counts as one failing channel named after
  * its file.  When it parses without its schemas (only the version chain is
@@ -44,6 +52,7 @@
 #include "chan/common.h"
 #include "chan/contract.h"
 #include "chan/model.h"
+#include "chan/policy.h"
 #include "cli.h"
 #include "cmds.h"
 #include "contract_files.h"
@@ -59,6 +68,7 @@ typedef struct check_opts {
     const char *min_consumer;
     const char *min_acl;
     bool require_acl;
+    const char *min_compatibility;
 } check_opts;
 
 static const cli_opt_spec opt_specs[] = {
@@ -73,6 +83,9 @@ static const cli_opt_spec opt_specs[] = {
      offsetof(check_opts, min_acl)},
     {"require-acl-coverage", 0, NULL, "fail when ACL coverage cannot be measured",
      offsetof(check_opts, require_acl)},
+    {"min-compatibility", 0, "LEVEL",
+     "policy floor of the subjects (default: the registry's GET /v1/policy, else BACKWARD)",
+     offsetof(check_opts, min_compatibility)},
 };
 
 static const cli_cmd_spec spec = {
@@ -80,7 +93,8 @@ static const cli_cmd_spec spec = {
     .usage = "[OPTION]... [PATH]...",
     .description = "Measure the health of the contracts against a registry: the share of channels\n"
                    "whose schema versions are registered, of declared consumers registered with\n"
-                   "the same fields, and of principals whose Kafka ACLs are in place.  Without a\n"
+                   "the same fields, and of principals whose Kafka ACLs are in place, and list\n"
+                   "the subjects left below the policy floor of compatibility.  Without a\n"
                    "registry, measure what the contracts alone tell (offline).  PATH is a\n"
                    "contract file or a directory searched for *.yaml and *.yml\n"
                    "(default: " CLI_DEFAULT_CONTRACT_DIR ").",
@@ -529,6 +543,201 @@ static int check_online(metric *schema, metric *consumers, metric *acl, cli_regi
 }
 
 /* ------------------------------------------------------------------ */
+/* Policy floor                                                        */
+/* ------------------------------------------------------------------ */
+
+/* The contract of a loaded file: with its schemas, else parsed only, else NULL. */
+static const chan_contract *contract_of(const loaded *l)
+{
+    return l->contract ? l->contract : l->parsed;
+}
+
+/*
+** Offline: each contract's own compatibility against floor.  One below it
+** with a waiver counts, since only the registry knows whether the waiver is
+** approved; one without a waiver fails.
+*/
+static void floor_offline(metric *m, chan_compat_mode floor, const char *source,
+                          const loaded *files, size_t n_files)
+{
+    size_t i, waived = 0;
+
+    for (i = 0; i < n_files; i++) {
+        const chan_contract *c = contract_of(&files[i]);
+        chan_compat_mode level;
+
+        if (c == NULL || chan_contract_subject(c) == NULL)
+            continue;
+        level = chan_contract_compatibility(c);
+        m->total++;
+        if (chan_policy_compat_satisfies(level, floor)) {
+            m->good++;
+        } else if (chan_contract_waiver_reason(c) != NULL) {
+            m->good++;
+            waived++;
+        } else {
+            metric_fail(m,
+                        "%s (%s): compatibility %s is below the floor %s and the contract "
+                        "has no schema.waiver.reason",
+                        chan_contract_name(c), chan_contract_subject(c),
+                        chan_compat_mode_name(level), chan_compat_mode_name(floor));
+        }
+    }
+    if (waived > 0)
+        snprintf(m->note, sizeof(m->note),
+                 "floor %s, %s; %zu below it under a waiver (its approval is not checked "
+                 "offline)",
+                 chan_compat_mode_name(floor), source, waived);
+    else
+        snprintf(m->note, sizeof(m->note), "floor %s, %s", chan_compat_mode_name(floor), source);
+}
+
+/*
+** The effective level of subject in the registry: GET /config/{subject}
+** ?defaultToGlobal=true (the subject's, else the global one, else the
+** registry's default).  Returns 0 or the request's error.
+*/
+static int effective_level(chan_compat_mode *out, cli_registry *reg, const char *subject,
+                           chan_error *err)
+{
+    char *esc = cli_registry_escape(subject);
+    char *path = chan_xasprintf("/config/%s?defaultToGlobal=true", esc);
+    json_t *reply = NULL;
+    const char *name;
+    int error;
+
+    if ((error = cli_registry_request(&reply, NULL, reg, "GET", path, NULL, err)) < 0)
+        goto cleanup;
+    name = json_string_value(json_object_get(reply, "compatibilityLevel"));
+    if (name == NULL || chan_compat_mode_parse(out, name) != 0)
+        error =
+            chan_error_set(err, CHAN_EINTERNAL,
+                           "registry reply to GET %s has no known \"compatibilityLevel\"", path);
+
+cleanup:
+    json_decref(reply);
+    free(path);
+    free(esc);
+    return error;
+}
+
+/*
+** Online: each contract's subject at its effective level in the registry.
+** A level below floor counts only when the channel's waiver is approved and
+** the level is the channel's own compatibility (chan_policy_level_allowed).
+** Returns 0 or a request error.
+*/
+static int floor_online(metric *m, chan_compat_mode floor, cli_registry *reg, const loaded *files,
+                        size_t n_files, chan_error *err)
+{
+    size_t i;
+    int error = 0;
+
+    for (i = 0; i < n_files; i++) {
+        const chan_contract *c = contract_of(&files[i]);
+        chan_channel_record *channel = NULL;
+        json_t *doc = NULL;
+        chan_compat_mode level;
+        const char *why;
+
+        if (c == NULL || chan_contract_subject(c) == NULL)
+            continue;
+        error = effective_level(&level, reg, chan_contract_subject(c), err);
+        if (error == CHAN_ENOTFOUND) {
+            /* Not a Schema Registry API (a real one answers with the default level). */
+            chan_error_clear(err);
+            m->measured = false;
+            m->good = m->total = 0;
+            json_array_clear(m->failing);
+            snprintf(m->note, sizeof(m->note),
+                     "not measured: the registry does not answer GET /config/{subject}");
+            return 0;
+        }
+        if (error < 0)
+            return error;
+        m->total++;
+        if (chan_policy_compat_satisfies(level, floor)) {
+            m->good++;
+            continue;
+        }
+        error = cli_registry_get_channel(&doc, reg, chan_contract_name(c), err);
+        if (error == CHAN_ENOTFOUND) {
+            chan_error_clear(err);
+            error = 0;
+        } else if (error == 0 && (error = chan_channel_record_from_json(&channel, doc, err)) < 0) {
+            chan_error_prefix(err, "the registry's reply to GET /v1/channels/%s is malformed",
+                              chan_contract_name(c));
+        }
+        json_decref(doc);
+        if (error < 0)
+            return error;
+        if (channel != NULL && chan_policy_level_allowed(level, channel, floor, false)) {
+            m->good++;
+        } else {
+            if (channel == NULL)
+                why = "the channel is not registered";
+            else if (channel->waiver_reason == NULL)
+                why = "the contract has no waiver";
+            else if (channel->waiver_approved_by == NULL)
+                why = "its waiver is not approved";
+            else
+                why = "its approved waiver covers the contract's own compatibility only";
+            metric_fail(m, "%s (%s): compatibility %s is below the floor %s; %s",
+                        chan_contract_name(c), chan_contract_subject(c),
+                        chan_compat_mode_name(level), chan_compat_mode_name(floor), why);
+        }
+        chan_channel_record_free(channel);
+    }
+    return 0;
+}
+
+/*
+** The floor: --min-compatibility (given), else the registry's GET /v1/policy
+** (reg not NULL; a registry without that route, 404, means BACKWARD), else
+** BACKWARD.  *source says where it came from.  Returns 0, CLI_EXIT_USAGE
+** printed, or a request error (negative).
+*/
+static int resolve_floor(chan_compat_mode *out, const char **source, const char *given,
+                         cli_registry *reg, chan_error *err)
+{
+    json_t *reply = NULL;
+    const char *name;
+    long status = 0;
+    int error;
+
+    *out = CHAN_COMPAT_BACKWARD;
+    *source = "the default";
+    if (given != NULL) {
+        *source = "from --min-compatibility";
+        if (chan_compat_mode_parse(out, given) != 0)
+            return cli_usage_error(CMD_NAME,
+                                   "--min-compatibility: unknown level \"%s\" (BACKWARD, "
+                                   "BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, "
+                                   "FULL_TRANSITIVE or NONE)",
+                                   given);
+        return 0;
+    }
+    if (reg == NULL)
+        return 0;
+    error = cli_registry_request(&reply, &status, reg, "GET", "/v1/policy", NULL, err);
+    if (error < 0 && status == 404) {
+        chan_error_clear(err);
+        return 0;
+    }
+    if (error < 0)
+        return error;
+    name = json_string_value(json_object_get(reply, "min_compatibility"));
+    if (name == NULL || chan_compat_mode_parse(out, name) != 0)
+        error = chan_error_set(err, CHAN_EINTERNAL,
+                               "registry reply to GET /v1/policy has no known "
+                               "\"min_compatibility\"");
+    else
+        *source = "from the registry";
+    json_decref(reply);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
 /* Output                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -669,14 +878,17 @@ static int parse_rate(double *out, const char *flag, const char *value)
 
 int cmd_check(int argc, char **argv)
 {
-    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, false};
+    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, false, NULL};
     metric schema = {
         .id = "schema_registration_rate", .title = "schema registration rate", .unit = "channels"};
     metric consumers = {.id = "consumer_registration_completeness",
                         .title = "consumer registration completeness",
                         .unit = "consumers"};
     metric acl = {.id = "acl_coverage", .title = "ACL coverage", .unit = "principals"};
-    metric *const metrics[] = {&schema, &consumers, &acl};
+    metric floor_m = {.id = "policy_floor", .title = "policy floor", .unit = "subjects"};
+    metric *const metrics[] = {&schema, &consumers, &acl, &floor_m};
+    chan_compat_mode floor = CHAN_COMPAT_BACKWARD;
+    const char *floor_source = "the default";
     chan_contract_load_options lopts = CHAN_CONTRACT_LOAD_OPTIONS_INIT;
     cli_path_list files = CLI_PATH_LIST_INIT;
     chan_error err = CHAN_ERROR_INIT;
@@ -691,6 +903,7 @@ int cmd_check(int argc, char **argv)
     schema.failing = json_array();
     consumers.failing = json_array();
     acl.failing = json_array();
+    floor_m.failing = json_array();
     if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT) {
         rc = args.exit;
         goto cleanup;
@@ -699,6 +912,7 @@ int cmd_check(int argc, char **argv)
     schema.threshold = 1.0;
     consumers.threshold = 1.0;
     acl.threshold = 0.95;
+    floor_m.threshold = 1.0;
     if (parse_rate(&schema.threshold, "min-schema-rate", o.min_schema) != 0 ||
         parse_rate(&consumers.threshold, "min-consumer-completeness", o.min_consumer) != 0 ||
         parse_rate(&acl.threshold, "min-acl-coverage", o.min_acl) != 0) {
@@ -715,6 +929,9 @@ int cmd_check(int argc, char **argv)
         }
     }
     online = (args.conn.registry && *args.conn.registry) || (env_url && *env_url);
+    if (o.min_compatibility != NULL &&
+        (rc = resolve_floor(&floor, &floor_source, o.min_compatibility, NULL, &err)) != 0)
+        goto cleanup;
     if (online && (rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
     if ((rc = cli_args_contract_files(&files, &args, true)) != CLI_EXIT_OK)
@@ -725,9 +942,15 @@ int cmd_check(int argc, char **argv)
     for (i = 0; i < files.count; i++)
         load_file(&contracts[i], files.items[i], &lopts);
 
-    schema.measured = consumers.measured = true;
+    schema.measured = consumers.measured = floor_m.measured = true;
     if (online) {
         error = check_online(&schema, &consumers, &acl, reg, contracts, files.count, &err);
+        if (error == 0 && o.min_compatibility == NULL)
+            error = resolve_floor(&floor, &floor_source, NULL, reg, &err);
+        snprintf(floor_m.note, sizeof(floor_m.note), "floor %s, %s", chan_compat_mode_name(floor),
+                 floor_source);
+        if (error == 0)
+            error = floor_online(&floor_m, floor, reg, contracts, files.count, &err);
         if (error < 0) {
             cli_error_print(&err);
             rc = CLI_EXIT_RUNTIME;
@@ -735,6 +958,7 @@ int cmd_check(int argc, char **argv)
         }
     } else {
         check_offline(&schema, &consumers, contracts, files.count);
+        floor_offline(&floor_m, floor, floor_source, contracts, files.count);
         snprintf(acl.note, sizeof(acl.note), "not measured: offline (no registry)");
     }
 
@@ -781,6 +1005,7 @@ cleanup:
     json_decref(schema.failing);
     json_decref(consumers.failing);
     json_decref(acl.failing);
+    json_decref(floor_m.failing);
     cli_path_list_dispose(&files);
     cli_registry_free(reg);
     return rc;

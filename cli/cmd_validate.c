@@ -13,6 +13,10 @@
  * does not hold yet are also checked with the registry's compatibility
  * endpoint, under the registry's own view of the subject.
  *
+ * The policy floor (--min-compatibility, default BACKWARD): a contract whose
+ * compatibility does not satisfy it is invalid, unless it carries a waiver
+ * (schema.waiver.reason), which is a warning: an admin must approve it.
+ *
  * Exit status: 0 valid, 1 invalid (or warnings with --strict), 2 usage error,
  * 3 registry unreachable.
  */
@@ -41,6 +45,7 @@ typedef struct validate_opts {
     bool strict;
     bool quiet;
     const char *schema_root;
+    const char *min_compatibility;
 } validate_opts;
 
 static const cli_opt_spec opt_specs[] = {
@@ -50,6 +55,9 @@ static const cli_opt_spec opt_specs[] = {
      offsetof(validate_opts, schema_root)},
     {"quiet", 'q', NULL, "text format: no source excerpts, no summary when valid",
      offsetof(validate_opts, quiet)},
+    {"min-compatibility", 0, "LEVEL",
+     "policy floor: a contract below LEVEL needs schema.waiver.reason (default: BACKWARD)",
+     offsetof(validate_opts, min_compatibility)},
 };
 
 static const cli_cmd_spec spec = {
@@ -264,7 +272,7 @@ static void print_github(const chan_diag_list *diags, const cli_path_list *files
 
 int cmd_validate(int argc, char **argv)
 {
-    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL};
+    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL, "BACKWARD"};
     cli_args args;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
@@ -273,12 +281,19 @@ int cmd_validate(int argc, char **argv)
     chan_contract_set *set = NULL;
     chan_diag_list *diags = NULL;
     file_result *results = NULL;
+    chan_compat_mode floor;
     size_t i, n_invalid = 0, n_failing = 0;
     int rc;
 
     if (cli_args_parse(&args, &o, &spec, argc, argv) == CLI_ARGS_EXIT)
         return args.exit;
     o.format = args.format;
+    if (chan_compat_mode_parse(&floor, o.min_compatibility) != 0)
+        return cli_usage_error(CMD_NAME,
+                               "--min-compatibility: unknown level \"%s\" (BACKWARD, "
+                               "BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, "
+                               "FULL_TRANSITIVE or NONE)",
+                               o.min_compatibility);
     if (o.schema_root) {
         struct stat st;
 
@@ -296,6 +311,8 @@ int cmd_validate(int argc, char **argv)
     for (i = 0; i < files.count; i++)
         (void)chan_contract_set_add_file(set, files.items[i], &lopts, diags, NULL);
     (void)chan_contract_set_check(set, diags);
+    for (i = 0; i < chan_contract_set_count(set); i++)
+        (void)chan_contract_check_floor(chan_contract_set_get(set, i), floor, diags);
     /* Against the registry: only contracts that are valid offline. */
     for (i = 0; reg != NULL && i < chan_contract_set_count(set); i++) {
         int error =

@@ -183,23 +183,40 @@ static json_t *json_str(const char *s)
     return j ? j : json_null();
 }
 
+/*
+** A "denied" entry: a registration of the principal that grants nothing, with
+** the consumer's state (null for a producer) and why: the channel is retired
+** (access CHAN_ACCESS_RETIRED), or the consumer awaits the owner's approval or
+** was rejected (chan_policy_consumer_access).
+*/
 static void add_denied(json_t *denied, const chan_channel_record *ch, const char *role,
-                       const char *consumer)
+                       const chan_consumer_record *c, chan_consumer_access access)
 {
     char *reason;
 
-    if (consumer)
+    if (c && access == CHAN_ACCESS_PENDING)
+        reason = chan_xasprintf("consumer \"%s\" of channel %s awaits the approval of the "
+                                "owning team %s: it grants no access yet",
+                                c->name, ch->name, ch->owner_team ? ch->owner_team : "");
+    else if (c && access == CHAN_ACCESS_REJECTED)
+        reason = chan_xasprintf("consumer \"%s\" of channel %s was rejected by %s%s%s; it "
+                                "grants no access",
+                                c->name, ch->name, c->decided_by ? c->decided_by : "the owner",
+                                c->decision_reason ? ": " : "",
+                                c->decision_reason ? c->decision_reason : "");
+    else if (c)
         reason = chan_xasprintf("channel %s is retired since %s: the registration of consumer "
                                 "\"%s\" grants no access any more",
-                                ch->name, chan_policy_retirement(ch), consumer);
+                                ch->name, chan_policy_retirement(ch), c->name);
     else
         reason = chan_xasprintf("channel %s is retired since %s: the producer registration "
                                 "grants no access any more",
                                 ch->name, chan_policy_retirement(ch));
-    json_array_append_new(denied,
-                          json_pack("{s:o,s:s,s:o,s:o}", "channel", json_str(ch->name), "role",
-                                    role, "consumer", consumer ? json_str(consumer) : json_null(),
-                                    "reason", json_str(reason)));
+    json_array_append_new(
+        denied, json_pack("{s:o,s:s,s:o,s:o,s:o}", "channel", json_str(ch->name), "role", role,
+                          "consumer", c ? json_str(c->name) : json_null(), "state",
+                          c ? json_string(chan_consumer_state_name(c->state)) : json_null(),
+                          "reason", json_str(reason)));
     free(reason);
 }
 
@@ -246,12 +263,14 @@ static int admission(chand_request *req, chan_error *err)
 
         for (k = 0; k < ch->n_consumers; k++) {
             const chan_consumer_record *c = &ch->consumers[k];
+            chan_consumer_access access;
             char *reason;
 
             if (c->principal == NULL || strcmp(c->principal, principal) != 0)
                 continue;
-            if (retired) {
-                add_denied(denied, ch, "consumer", c->name);
+            access = chan_policy_consumer_access(ch, c, today);
+            if (access != CHAN_ACCESS_GRANTED) {
+                add_denied(denied, ch, "consumer", c, access);
                 continue;
             }
             reason = chan_xasprintf("registered consumer \"%s\" of channel %s: READ and DESCRIBE "
@@ -271,7 +290,7 @@ static int admission(chand_request *req, chan_error *err)
             if (pr->principal == NULL || strcmp(pr->principal, principal) != 0)
                 continue;
             if (retired) {
-                add_denied(denied, ch, "producer", NULL);
+                add_denied(denied, ch, "producer", NULL, CHAN_ACCESS_RETIRED);
                 continue;
             }
             reason = chan_xasprintf("registered producer of channel %s: WRITE and DESCRIBE on the "

@@ -12,12 +12,20 @@
  * the latest one.  Only AVRO schemas without references are supported.
  * Compatibility verdicts (registrations that reached the check, and
  * compatibility checks) are reported to daemon_metrics.h.
+ *
+ * The policy floor (--min-compatibility) applies to subjects a channel's
+ * contract binds: PUT and DELETE /config/{subject} refuse with 403 / 40302 to
+ * leave such a subject at a level that does not satisfy the floor, unless the
+ * caller is an admin or the channel's waiver is approved and the level is the
+ * contract's own (chan_policy_level_allowed).  Unbound subjects keep
+ * Confluent's semantics.
  */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chan/avro.h"
+#include "chan/policy.h"
 #include "chan/store.h"
 
 #include "api.h"
@@ -31,6 +39,7 @@
 enum {
     SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND = 40408,
     SR_SUBJECT_LEVEL_MODE_NOT_FOUND = 40409,
+    SR_BELOW_FLOOR = 40302, /* not Confluent's: the policy floor of a bound subject */
     SR_INVALID_SCHEMA = 42201,
     SR_INVALID_VERSION = 42202,
     SR_INVALID_COMPATIBILITY = 42203,
@@ -828,6 +837,56 @@ static int get_config(chand_request *req, chan_error *err)
     return error;
 }
 
+/*
+** The policy floor on a subject-level change: may subject be left at level
+** (the level it is set to, or the one it falls back to)?  0 when it may (an
+** unbound subject, a level that satisfies the floor, an admin, or the bound
+** channel's approved waiver at the contract's level), else 40302 with err set.
+** An admin's override is logged at WARN; the store audits the change itself.
+*/
+static int check_floor(chand_request *req, const char *subject, chan_compat_mode level,
+                       chan_error *err)
+{
+    chan_compat_mode floor = chand_request_config(req)->min_compatibility;
+    bool admin = chan_identity_has(chand_request_identity(req), CHAN_ROLE_ADMIN, NULL);
+    chan_channel_record *bound = NULL;
+    const char *how;
+    int error;
+
+    if (subject == NULL || chan_policy_compat_satisfies(level, floor))
+        return 0;
+    error = chan_store_channel_by_subject(chand_request_store(req), &bound, subject, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        return 0;
+    }
+    if (error < 0)
+        return sr_error(err, subject, 0, 0);
+    if (chan_policy_level_allowed(level, bound, floor, admin)) {
+        if (admin)
+            chan_log(CHAN_LOG_WARN, MODULE,
+                     "policy floor overridden by admin subject=%s channel=%s level=%s floor=%s "
+                     "actor=%s",
+                     subject, bound->name, chan_compat_mode_name(level),
+                     chan_compat_mode_name(floor), chand_request_actor(req));
+        chan_channel_record_free(bound);
+        return 0;
+    }
+    if (bound->waiver_reason == NULL)
+        how = "or add schema.waiver.reason to the contract and have an admin approve it";
+    else if (bound->waiver_approved_by == NULL)
+        how = "or approve the contract's waiver";
+    else
+        how = "the contract's approved waiver covers its own compatibility only";
+    error = chand_http_error(err, CHAN_EDENIED, SR_BELOW_FLOOR,
+                             "compatibility %s is below the registry's floor %s for subject %s "
+                             "bound to channel %s; only an admin may set it, %s",
+                             chan_compat_mode_name(level), chan_compat_mode_name(floor), subject,
+                             bound->name, how);
+    chan_channel_record_free(bound);
+    return error;
+}
+
 static int put_config(chand_request *req, chan_error *err)
 {
     const char *subject;
@@ -852,6 +911,8 @@ static int put_config(chand_request *req, chan_error *err)
     }
     json_decref(body);
     name = chan_compat_mode_name(mode);
+    if ((error = check_floor(req, subject, mode, err)) < 0)
+        return error;
     if ((error = chan_store_config_set(chand_request_store(req), subject, name,
                                        chand_request_actor(req), err)) < 0)
         return sr_error(err, subject, 0, 0);
@@ -881,6 +942,16 @@ static int delete_config(chand_request *req, chan_error *err)
     }
     if (error < 0)
         return sr_error(err, subject, 0, 0);
+    if (subject != NULL) {
+        chan_compat_mode fallback;
+
+        /* The subject falls back to the global level, else the default. */
+        if ((error = effective_level(&fallback, req, NULL, err)) < 0 ||
+            (error = check_floor(req, subject, fallback, err)) < 0) {
+            free(level);
+            return error;
+        }
+    }
     if ((error = chan_store_config_set(chand_request_store(req), subject, NULL,
                                        chand_request_actor(req), err)) < 0) {
         free(level);

@@ -14,6 +14,7 @@
 #include "chan/avro.h"
 #include "chan/common.h"
 #include "chan/kafka.h"
+#include "chan/policy.h"
 
 #include "config.h"
 
@@ -78,6 +79,9 @@ static const option_def options[] = {
     {"default-compatibility", "CHANREG_DEFAULT_COMPATIBILITY", OPT_STRING,
      FIELD(default_compatibility), "BACKWARD", 0, 0, "LEVEL",
      "compatibility level when none is configured"},
+    {"min-compatibility", "CHANREG_MIN_COMPATIBILITY", OPT_STRING, FIELD(min_compat_text),
+     "BACKWARD", 0, 0, "LEVEL",
+     "policy floor: subjects bound to a channel stay at a level at least this strict"},
     {"migrations-dir", "CHANREG_MIGRATIONS_DIR", OPT_STRING, FIELD(migrations_dir), NULL, 0, 0,
      "DIR", "read SQL migrations from DIR instead of the built-in ones"},
     {"db-pool-size", "CHANREG_DB_POOL_SIZE", OPT_INT, FIELD(db_pool_size), "8", 1, 256, "N",
@@ -437,6 +441,20 @@ static int validate(chand_config *config, chan_error *err)
     /* Store the canonical spelling, so that replies show "BACKWARD". */
     free(config->default_compatibility);
     config->default_compatibility = chan_xstrdup(chan_compat_mode_name(mode));
+    if (config->min_compat_text == NULL ||
+        chan_compat_mode_parse(&config->min_compatibility, config->min_compat_text) != 0)
+        return chan_error_set(err, CHAN_EINVALID, "--min-compatibility: unknown level \"%s\"",
+                              config->min_compat_text ? config->min_compat_text : "");
+    free(config->min_compat_text);
+    config->min_compat_text = chan_xstrdup(chan_compat_mode_name(config->min_compatibility));
+    if (!chan_policy_compat_satisfies(mode, config->min_compatibility)) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "--default-compatibility %s is below the policy floor "
+                               "--min-compatibility %s",
+                               config->default_compatibility, config->min_compat_text);
+        chan_error_hint(err, "raise --default-compatibility, or lower --min-compatibility");
+        return error;
+    }
     if (config->token)
         add_flag_token(config, config->token);
     if (config->token_file && (error = load_token_file(config, err)) < 0)
@@ -604,12 +622,13 @@ void chand_config_log(const chand_config *config)
     chan_log(CHAN_LOG_INFO, "config",
              "configuration listen=%s db_backend=%s auth_writes=%s auth_reads=%s tls=%s "
              "max_body=%lld threads=%lld shutdown_timeout=%lld default_compatibility=%s "
-             "schema_cache=%lld",
+             "min_compatibility=%s schema_cache=%lld",
              config->listen, strncmp(config->db, "postgres", 8) == 0 ? "postgres" : "sqlite",
              config->n_tokens ? "on" : "off", config->auth_reads ? "on" : "off",
              config->tls_cert_pem ? "on" : "off", (long long)config->max_body,
              (long long)config->threads, (long long)config->shutdown_timeout,
-             config->default_compatibility, (long long)config->schema_cache_size);
+             config->default_compatibility, config->min_compat_text,
+             (long long)config->schema_cache_size);
     if (config->n_tokens > 0 && config->tls_cert_pem == NULL && !is_loopback(config->listen_host))
         chan_log(CHAN_LOG_WARN, "config",
                  "tokens travel in clear text: TLS is off and listen=%s is not a loopback "

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "chan/authz.h"
+#include "chan/avro.h"
 #include "chan/common.h"
 #include "chan/error.h"
 #include "chan/kafka.h"
@@ -55,6 +56,7 @@ typedef struct chand_config {
     char *log_level;             /**< debug, info, warn, error, off */
     bool access_log;             /**< one line per request */
     char *default_compatibility; /**< level when none is configured in the store */
+    char *min_compat_text;       /**< --min-compatibility as given (the policy floor) */
     char *migrations_dir;        /**< NULL: migrations built into the binary */
     int64_t db_pool_size;        /**< PostgreSQL connections */
     int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */
@@ -79,6 +81,12 @@ typedef struct chand_config {
     unsigned int listen_port; /**< port part of listen (0: any free port) */
     chan_log_level log_level_value;
     chand_acl_mode acl_mode_value;
+    /**
+     * The policy floor: no subject bound to a channel may be left at a level
+     * that does not satisfy it (chan_policy_level_allowed), except by an
+     * admin or under the channel's approved waiver.
+     */
+    chan_compat_mode min_compatibility;
     chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
     chan_token_entry *tokens;               /**< from token and token_file; auth on iff any */
     size_t n_tokens;
@@ -97,7 +105,8 @@ typedef enum chand_config_action {
 
 /**
  * Build the configuration from the defaults, the environment and argv, and
- * validate it (ranges, listen address, log level, compatibility level, token
+ * validate it (ranges, listen address, log level, compatibility levels (the
+ * default level must satisfy the floor --min-compatibility), token
  * file, Kafka options and properties file (every property checked by
  * librdkafka, without connecting anywhere), TLS certificate and key: both
  * or neither, read into tls_*_pem.

@@ -176,6 +176,16 @@ chan_compat_mode chan_contract_compatibility(const chan_contract *contract);
  */
 const char *chan_contract_waiver_reason(const chan_contract *contract);
 
+/**
+ * The policy floor on the contract's own compatibility (chanctl validate):
+ * nothing when it satisfies floor (chan_policy_compat_satisfies); else a
+ * "compatibility-floor" diagnostic at schema.compatibility, an error without
+ * a waiver reason, a warning (the waiver needs an admin's approval) with one.
+ * @return 0, or CHAN_EINVALID when an error was added
+ */
+int chan_contract_check_floor(const chan_contract *contract, chan_compat_mode floor,
+                              chan_diag_list *diags);
+
 /** Number of schema versions (>= 1 for a valid contract). */
 size_t chan_contract_version_count(const chan_contract *contract);
 /** Version i, newest first (i == 0 is the current version); NULL when out of range. */

@@ -92,6 +92,7 @@ typedef enum chan_store_reason {
     CHAN_STORE_R_GROUP_IN_USE,       /**< another consumer of the channel has the group */
     CHAN_STORE_R_TOKEN_NOT_FOUND,    /**< no API token with that id */
     CHAN_STORE_R_TOKEN_REVOKED,      /**< the API token was revoked before */
+    CHAN_STORE_R_NO_WAIVER,          /**< the channel's contract carries no waiver */
 } chan_store_reason;
 
 /** The reason of the last store error in err (0 when none or err is NULL). */
@@ -345,8 +346,11 @@ int chan_store_mode_set(chan_store *store, const char *subject, const char *mode
  * Create or replace a channel with its consumers and producers, in one
  * transaction.  Consumers keep their registered_at when they already existed
  * (a changed one gets renewed_at = now); consumers missing from rec are
- * removed.  When nothing differs from the stored channel (times and
- * revision are not compared), nothing is written and *out_changed is false.
+ * removed.  An approved waiver (chan_store_channel_waiver_approve) stays
+ * approved only while the compatibility and the document's
+ * schema.waiver.reason stay the same.  When nothing differs from the stored
+ * channel (times and revision are not compared), nothing is written and
+ * *out_changed is false.
  * Otherwise the revision goes up by one.  The `channel` fields of rec's
  * consumers and producers may be NULL (or must equal rec->name).  Audit
  * action "channel.create" / "channel.update", object "channel/<name>", with
@@ -375,6 +379,18 @@ int chan_store_channel_get(chan_store *store, chan_channel_record **out, const c
  */
 int chan_store_channel_by_subject(chan_store *store, chan_channel_record **out, const char *subject,
                                   chan_error *err);
+
+/**
+ * Approve the waiver of channel `name` (its contract's schema.waiver.reason):
+ * set waiver_approved_by = actor and waiver_approved_at = now, raise the
+ * revision.  Audit action "channel.waiver.approve", object "channel/<name>",
+ * detail {revision, compatibility, reason}.  An approved waiver is left
+ * alone (nothing written).  chan_store_channel_put clears the approval when
+ * the channel's compatibility or waiver reason changes.
+ * @return 0, CHAN_ENOTFOUND (CHANNEL_NOT_FOUND) or CHAN_ECONFLICT (NO_WAIVER)
+ */
+int chan_store_channel_waiver_approve(chan_store *store, const char *name, const char *actor,
+                                      chan_error *err);
 
 /** Filters of chan_store_channel_list; NULL / -1 fields do not filter. */
 typedef struct chan_channel_filter {

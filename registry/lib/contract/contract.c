@@ -694,6 +694,10 @@ static void parse_schema(parse_ctx *ctx, const chan_ynode *root, chan_contract *
         c->subject = dup_or_null(s);
     }
     s = get_string(ctx, schema, "schema", "compatibility", true, &at);
+    if (s && at) {
+        c->compat_line = at->line;
+        c->compat_column = at->column;
+    }
     if (s) {
         chan_compat_mode mode;
 
@@ -1106,6 +1110,31 @@ const char *chan_contract_waiver_reason(const chan_contract *c)
 {
     return c->waiver_reason;
 }
+int chan_contract_check_floor(const chan_contract *c, chan_compat_mode floor, chan_diag_list *diags)
+{
+    const char *level = chan_compat_mode_name(c->compatibility);
+    chan_diag *d;
+
+    if (chan_policy_compat_satisfies(c->compatibility, floor))
+        return 0;
+    if (c->waiver_reason == NULL) {
+        chan_diag_add(diags, CHAN_DIAG_ERROR, c->file, c->compat_line, c->compat_column,
+                      CHAN_CONTRACT_RULE_COMPAT_FLOOR, "schema.compatibility",
+                      "compatibility %s is below the floor %s; raise it or add "
+                      "schema.waiver.reason (an admin must approve it)",
+                      level, chan_compat_mode_name(floor));
+        return CHAN_EINVALID;
+    }
+    d = chan_diag_add(diags, CHAN_DIAG_WARNING, c->file, c->compat_line, c->compat_column,
+                      CHAN_CONTRACT_RULE_COMPAT_FLOOR, "schema.compatibility",
+                      "compatibility %s is below the floor %s under a waiver: it needs an "
+                      "admin's approval once registered",
+                      level, chan_compat_mode_name(floor));
+    chan_diag_set_hint(d, "an admin approves it with POST /v1/channels/%s/waiver/approve",
+                       c->name ? c->name : "NAME");
+    return 0;
+}
+
 size_t chan_contract_version_count(const chan_contract *c)
 {
     return c->n_versions;

@@ -81,6 +81,8 @@ struct chan_contract {
     char *subject;
     chan_compat_mode compatibility;
     char *waiver_reason; /**< schema.waiver.reason, or NULL */
+    int compat_line;     /**< position of schema.compatibility's value, for the floor */
+    int compat_column;
     chan_contract_version *versions;
     size_t n_versions;
     chan_contract_consumer *consumers;

@@ -18,7 +18,8 @@
 
 #define CHANNEL_COLS                                                                               \
     "SELECT name, owner_team, maintainer, peak_qps, retention_hours, deprecation_date, subject, "  \
-    "compatibility, document, revision, created_at, updated_at FROM channels "
+    "compatibility, document, revision, created_at, updated_at, waiver_approved_by, "              \
+    "waiver_approved_at FROM channels "
 #define CONSUMER_COLS                                                                              \
     "SELECT channel, name, principal, group_id, scenario, sla_p99_ms, peak_rate_msgs, "            \
     "degradation, registered_at, renewed_at FROM consumers "
@@ -34,9 +35,21 @@ static char *document_retirement_date(const char *document)
     return out;
 }
 
+/* The schema.waiver.reason of a stored contract document (caller frees), or NULL. */
+static char *document_waiver_reason(const char *document)
+{
+    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
+    const char *reason = json_string_value(
+        json_object_get(json_object_get(json_object_get(doc, "schema"), "waiver"), "reason"));
+    char *out = reason ? chan_xstrdup(reason) : NULL;
+
+    json_decref(doc);
+    return out;
+}
+
 static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, size_t r)
 {
-    assert(r < rows->n_rows && rows->n_cols >= 12);
+    assert(r < rows->n_rows && rows->n_cols >= 14);
     rec->name = chan_store__cell_take(rows, r, 0);
     rec->owner_team = chan_store__cell_take(rows, r, 1);
     rec->maintainer = chan_store__cell_take(rows, r, 2);
@@ -50,6 +63,9 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
     rec->revision = chan_store__cell_int(rows, r, 9);
     rec->created_at = chan_store__cell_int(rows, r, 10);
     rec->updated_at = chan_store__cell_int(rows, r, 11);
+    rec->waiver_reason = document_waiver_reason(rec->document);
+    rec->waiver_approved_by = chan_store__cell_take(rows, r, 12);
+    rec->waiver_approved_at = chan_store__cell_int(rows, r, 13);
 }
 
 static void consumer_from_row(chan_consumer_record *c, chan_store__rows *rows, size_t r)
@@ -522,6 +538,33 @@ static int audit_channel_put(chan_store__op *o, const char *actor, const char *n
     return error;
 }
 
+/*
+** Clear the approval of old's waiver when rec changes the compatibility or
+** the waiver reason (an approval covers one reason at one level).  Inside o's
+** write transaction with the channel locked; old is the stored record or NULL.
+*/
+static int clear_waiver_approval(chan_store__op *o, const chan_channel_record *old,
+                                 const chan_channel_record *rec, chan_error *err)
+{
+    char *reason;
+    bool same;
+
+    assert(o->in_txn);
+    if (old == NULL || old->waiver_approved_by == NULL)
+        return 0;
+    reason = document_waiver_reason(rec->document);
+    same = reason != NULL && old->waiver_reason != NULL &&
+           strcmp(reason, old->waiver_reason) == 0 && rec->compatibility != NULL &&
+           old->compatibility != NULL && strcmp(rec->compatibility, old->compatibility) == 0;
+    free(reason);
+    if (same)
+        return 0;
+    return chan_store__run(o, NULL,
+                           "UPDATE channels SET waiver_approved_by = NULL, "
+                           "waiver_approved_at = NULL WHERE name = $1",
+                           P(SV_TEXT(rec->name)), err);
+}
+
 int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_changed,
                            const chan_channel_record *rec, int64_t expected_revision,
                            const char *actor, chan_error *err)
@@ -555,6 +598,7 @@ int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_c
          (error = chan_store__run(&o, NULL, "DELETE FROM channel_tombstones WHERE name = $1",
                                   P(SV_TEXT(rec->name)), err)) < 0) ||
         (error = write_channel_row(&o, rec, old == NULL, revision, now, err)) < 0 ||
+        (error = clear_waiver_approval(&o, old, rec, err)) < 0 ||
         (error = write_consumers(&o, rec, old, &diff, now, err)) < 0 ||
         (error = write_producers(&o, rec->name, &diff, err)) < 0 ||
         (error = audit_channel_put(&o, actor, rec->name, old == NULL, revision, &diff, now, err)) <
@@ -586,6 +630,52 @@ int chan_store_channel_get(chan_store *store, chan_channel_record **out, const c
         goto cleanup;
     error = load_channel(&o, out, name, err);
 cleanup:
+    chan_store__op_end(&o);
+    return error;
+}
+
+int chan_store_channel_waiver_approve(chan_store *store, const char *name, const char *actor,
+                                      chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_channel_record *rec = NULL;
+    int64_t now = chan_store__now();
+    char *object = NULL;
+    int error;
+
+    assert(store != NULL);
+    if ((error = chan_store__check_name("channel name", name, err)) < 0 ||
+        (error = chan_store__check_actor(&actor, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+        (error = chan_store__op_lock(&o, "channel", name, err)) < 0 ||
+        (error = load_channel(&o, &rec, name, err)) < 0)
+        goto cleanup;
+    if (rec->waiver_reason == NULL) {
+        error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_NO_WAIVER,
+                                       "channel '%s' has no waiver to approve: its contract "
+                                       "carries no schema.waiver.reason",
+                                       name);
+        goto cleanup;
+    }
+    if (rec->waiver_approved_by != NULL) /* approved already: nothing to write */
+        goto cleanup;
+    object = chan_xasprintf("channel/%s", name);
+    if ((error = chan_store__run(&o, NULL,
+                                 "UPDATE channels SET waiver_approved_by = $2, "
+                                 "waiver_approved_at = $3, revision = revision + 1, "
+                                 "updated_at = $3 WHERE name = $1",
+                                 P(SV_TEXT(name), SV_TEXT(actor), SV_INT(now)), err)) < 0 ||
+        (error = chan_store__audit(&o, actor, "channel.waiver.approve", object,
+                                   json_pack("{s:I, s:s?, s:s}", "revision",
+                                             (json_int_t)rec->revision + 1, "compatibility",
+                                             rec->compatibility, "reason", rec->waiver_reason),
+                                   now, err)) < 0 ||
+        (error = chan_store__op_commit(&o, err)) < 0)
+        goto cleanup;
+cleanup:
+    free(object);
+    chan_channel_record_free(rec);
     chan_store__op_end(&o);
     return error;
 }

@@ -71,6 +71,8 @@ ROUTES = {
         ("/v1/channels/{c}/consumers/billing", None, ANY_WRITER),
     ("POST", "/v1/channels/{name}/consumers/{consumer}/renew"):
         ("/v1/channels/{c}/consumers/billing/renew", None, ANY_WRITER),
+    ("POST", "/v1/channels/{name}/waiver/approve"):
+        ("/v1/channels/{c}/waiver/approve", None, ADMIN),
     ("POST", "/v1/acl/apply"): ("/v1/acl/apply", None, ADMIN),
     ("POST", "/v1/tokens"):
         ("/v1/tokens", lambda: {"identity": "made-by-test", "roles": ["reader"]}, ADMIN),

@@ -130,7 +130,7 @@ class CheckTest(HealthTestCase):
         root = ET.fromstring(out)
         cases = {c.get("name"): c for c in root.iter("testcase")}
         self.assertEqual(sorted(cases), ["acl_coverage", "consumer_registration_completeness",
-                                         "schema_registration_rate"])
+                                         "policy_floor", "schema_registration_rate"])
         failure = cases["consumer_registration_completeness"].find("failure")
         self.assertIsNotNone(failure)
         self.assertIn("60.0%", failure.get("message"))
@@ -156,6 +156,33 @@ class CheckTest(HealthTestCase):
         doc, m = self.check_json(want_rc=1)
         failing = m["schema_registration_rate"]["failing"]
         self.assertTrue(any("v1 registered as version 2" in f for f in failing), failing)
+
+    def test_check_reports_subject_below_floor(self):
+        # The hole: a bound subject set to NONE let a breaking change in, and
+        # the check still reported 100 %.
+        self.register()
+        subject = ORDERS + "-value"
+        reply = self.d.request("PUT", "/config/" + subject, body={"compatibility": "NONE"})
+        self.assertEqual(reply.status, 200, reply)
+        doc, m = self.check_json(want_rc=1)
+        floor = m["policy_floor"]
+        self.assertEqual((floor["good"], floor["total"], floor["passed"]), (1, 2, False), floor)
+        self.assertEqual(floor["failing"],
+                         ["%s (%s): compatibility NONE is below the floor BACKWARD; the contract "
+                          "has no waiver" % (ORDERS, subject)])
+        self.assertEqual(floor["note"], "floor BACKWARD, from the registry")
+        self.assertTrue(m["schema_registration_rate"]["passed"])
+        rc, out, err = self.check()
+        self.assertEqual(rc, 1, out + err)
+        self.assertRegex(out, r"(?m)^policy floor +50\.0% +100\.0% +FAIL \(1/2 subjects\)$")
+        # A floor given on the command line wins; NONE lets everything pass.
+        doc, m = self.check_json("--min-compatibility", "NONE")
+        self.assertEqual(m["policy_floor"]["note"], "floor NONE, from --min-compatibility")
+        # Back at the floor, the check passes again.
+        reply = self.d.request("DELETE", "/config/" + subject)
+        self.assertEqual(reply.status, 200, reply)
+        doc, m = self.check_json()
+        self.assertTrue(m["policy_floor"]["passed"], m["policy_floor"])
 
     def test_unreachable_registry(self):
         rc, out, err = chanctl("check", "--registry", "http://127.0.0.1:%d" % closed_port(),
@@ -204,6 +231,7 @@ class CheckTest(HealthTestCase):
     def test_usage_errors(self):
         for args in (["--min-schema-rate", "1.5"], ["--min-acl-coverage", "-0.1"],
                      ["--min-consumer-completeness", "x"], ["--format", "github"],
+                     ["--min-compatibility", "SOMETIMES"],
                      ["--bogus"], [os.path.join(self.tmp, "missing")]):
             rc, out, err = chanctl("check", *args)
             self.assertEqual(rc, 2, (args, out, err))

@@ -70,6 +70,25 @@ expect_out "^$tmp/old.yaml:8:19: warning: channel fx.ok is deprecated since 2001
 expect_out '1 warning$'
 run 1 validate --strict --schemas "$fx/schemas" "$tmp/old.yaml"
 
+# The policy floor (--min-compatibility, default BACKWARD): below it without
+# a waiver fails; with schema.waiver.reason it warns (an admin must approve).
+sed 's/^  compatibility: BACKWARD_TRANSITIVE$/  compatibility: NONE/' \
+    "$fx/good/ok.yaml" >"$tmp/none.yaml"
+run 1 validate --schemas "$fx/schemas" "$tmp/none.yaml"
+expect_out "^$tmp/none.yaml:10:18: error: compatibility NONE is below the floor BACKWARD; raise it or add schema.waiver.reason \\(an admin must approve it\\) \\[compatibility-floor\\]$"
+expect_out '^1 contract checked: 0 valid, 1 invalid; 1 error, 0 warnings$'
+run 0 validate --min-compatibility none --schemas "$fx/schemas" "$tmp/none.yaml"
+sed 's/^  compatibility: BACKWARD_TRANSITIVE$/  compatibility: FORWARD\n  waiver:\n    reason: Consumers are upgraded before producers on this channel./' \
+    "$fx/good/ok.yaml" >"$tmp/waived.yaml"
+run 0 validate --schemas "$fx/schemas" "$tmp/waived.yaml"
+expect_out "^$tmp/waived.yaml:10:18: warning: compatibility FORWARD is below the floor BACKWARD under a waiver: it needs an admin's approval once registered \\[compatibility-floor\\]$"
+expect_out '^hint: an admin approves it with POST /v1/channels/fx.ok/waiver/approve$'
+run 1 validate --strict --schemas "$fx/schemas" "$tmp/waived.yaml"
+run 1 validate --min-compatibility FULL --schemas "$fx/schemas" "$fx/good/ok.yaml"
+expect_out 'compatibility BACKWARD_TRANSITIVE is below the floor FULL'
+run 2 validate --min-compatibility SOMETIMES contracts
+expect_err '--min-compatibility: unknown level "SOMETIMES"'
+
 # JSON.
 run 1 validate --format json "$fx/bad/removed-field.yaml" "$fx/good/ok.yaml"
 /usr/bin/python3 - "$tmp/out" "$fx" <<'PY'

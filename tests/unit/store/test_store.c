@@ -1447,6 +1447,68 @@ static void test_channel_by_subject(void **state)
     assert_int_equal(chan_store_channel_by_subject(g_store, &got, "", &err), CHAN_EINVALID);
 }
 
+/*
+** A waiver is approved once (audited, revision up), read back with the
+** reason from the document, refused without a reason, and cleared when the
+** compatibility or the reason changes.
+*/
+static void test_waiver_approval_cleared(void **state)
+{
+    const char *name = uniq("waiver"), *plain = uniq("waiver-none");
+    const char *doc_a = "{\"schema\":{\"waiver\":{\"reason\":\"reason A of twenty chars\"}}}";
+    const char *doc_b = "{\"schema\":{\"waiver\":{\"reason\":\"reason B of twenty chars\"}}}";
+    chan_channel_record rec, *got = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    int64_t revision = 0;
+
+    (void)state;
+    fill_channel(&rec, plain, "team-w", NULL, 0, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    expect_reason(chan_store_channel_waiver_approve(g_store, plain, "root", &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_NO_WAIVER, &err);
+    expect_reason(chan_store_channel_waiver_approve(g_store, uniq("absent"), "root", &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_CHANNEL_NOT_FOUND, &err);
+
+    fill_channel(&rec, name, "team-w", NULL, 0, NULL, 0);
+    rec.compatibility = "NONE";
+    rec.document = (char *)doc_a;
+    assert_int_equal(chan_store_channel_put(g_store, &revision, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_string_equal(got->waiver_reason, "reason A of twenty chars");
+    assert_null(got->waiver_approved_by);
+    chan_channel_record_free(got);
+
+    assert_int_equal(chan_store_channel_waiver_approve(g_store, name, "root", &err), 0);
+    assert_int_equal(chan_store_channel_waiver_approve(g_store, name, "other", &err), 0);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_string_equal(got->waiver_approved_by, "root"); /* the second call wrote nothing */
+    assert_true(got->waiver_approved_at > 0);
+    assert_int_equal(got->revision, revision + 1);
+    chan_channel_record_free(got);
+
+    /* Same compatibility and reason, another field: the approval stays. */
+    rec.peak_qps = 501;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_string_equal(got->waiver_approved_by, "root");
+    chan_channel_record_free(got);
+    /* Another reason: cleared. */
+    rec.document = (char *)doc_b;
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_string_equal(got->waiver_reason, "reason B of twenty chars");
+    assert_null(got->waiver_approved_by);
+    assert_int_equal(got->waiver_approved_at, 0);
+    chan_channel_record_free(got);
+    /* Approved again, then another compatibility: cleared. */
+    assert_int_equal(chan_store_channel_waiver_approve(g_store, name, "root", &err), 0);
+    rec.compatibility = "FORWARD";
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_null(got->waiver_approved_by);
+    chan_channel_record_free(got);
+}
+
 /* The tombstone of name among the listed ones (NULL when absent). */
 static const chan_channel_tombstone *find_tombstone(chan_channel_tombstone **list, size_t n,
                                                     const char *name)
@@ -2556,6 +2618,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_channel_list_filters),
         cmocka_unit_test(test_channel_delete),
         cmocka_unit_test(test_channel_by_subject),
+        cmocka_unit_test(test_waiver_approval_cleared),
         cmocka_unit_test(test_tombstone_on_delete_and_cleared_on_recreate),
         cmocka_unit_test(test_acl_apply_record_is_one_transaction),
         cmocka_unit_test(test_consumer_put_renew_delete_list),
