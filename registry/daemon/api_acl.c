@@ -124,18 +124,6 @@ static int acl_status(chand_request *req, chan_error *err)
     return chand_reply_json(req, 200, chand_reconciler_status(reconciler));
 }
 
-/* RFC 3339 UTC time of unix seconds, or null. */
-static json_t *json_time_s(int64_t s)
-{
-    time_t t = (time_t)s;
-    struct tm tm;
-    char buf[32];
-
-    if (gmtime_r(&t, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        return json_null();
-    return json_string(buf);
-}
-
 /* The applied state of the last recorded ACL apply (store only, no broker). */
 static int acl_applied(chand_request *req, chan_error *err)
 {
@@ -154,7 +142,7 @@ static int acl_applied(chand_request *req, chan_error *err)
     bindings = json_loads(text, 0, NULL);
     free(text);
     return chand_reply_json(req, 200,
-                            json_pack("{s:o,s:o}", "applied_at", json_time_s(at), "bindings",
+                            json_pack("{s:o,s:o}", "applied_at", chan_json_time(at), "bindings",
                                       bindings ? bindings : json_array()));
 }
 

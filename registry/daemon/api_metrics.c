@@ -67,25 +67,6 @@ static json_t *json_day(int64_t days)
     return json_string(buf);
 }
 
-/* Unix seconds as RFC 3339 UTC. */
-static json_t *json_time(int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char buf[64];
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        return json_null();
-    return json_string(buf);
-}
-
-static json_t *json_str_or_null(const char *s)
-{
-    json_t *j = s ? json_string(s) : NULL;
-
-    return j ? j : json_null();
-}
-
 /* GET /v1/lifecycle */
 static int get_lifecycle(chand_request *req, chan_error *err)
 {
@@ -116,28 +97,30 @@ static int get_lifecycle(chand_request *req, chan_error *err)
             if (now - since <= max_age)
                 continue;
             json_array_append_new(stale, json_pack("{s:o,s:o,s:I,s:o}", "channel",
-                                                   json_str_or_null(rec->name), "consumer",
-                                                   json_str_or_null(c->name), "age_days",
+                                                   chan_json_str_or_null(rec->name), "consumer",
+                                                   chan_json_str_or_null(c->name), "age_days",
                                                    (json_int_t)((now - since) / SECONDS_PER_DAY),
-                                                   "renewed_at", json_time(since)));
+                                                   "renewed_at", chan_json_time(since)));
         }
         if (has_ret && ret_day <= today) {
             json_array_append_new(
                 retired,
-                json_pack("{s:o,s:o,s:s,s:I}", "channel", json_str_or_null(rec->name),
-                          "deprecation_date", json_str_or_null(rec->deprecation_date),
+                json_pack("{s:o,s:o,s:s,s:I}", "channel", chan_json_str_or_null(rec->name),
+                          "deprecation_date", chan_json_str_or_null(rec->deprecation_date),
                           "retirement_date", retire, "days_since", (json_int_t)(today - ret_day)));
         } else if (has_dep && dep_day <= today) {
             json_array_append_new(
-                deprecated, json_pack("{s:o,s:o,s:o,s:I}", "channel", json_str_or_null(rec->name),
-                                      "deprecation_date", json_str_or_null(rec->deprecation_date),
-                                      "retirement_date", json_str_or_null(rec->retirement_date),
-                                      "days_since", (json_int_t)(today - dep_day)));
+                deprecated,
+                json_pack("{s:o,s:o,s:o,s:I}", "channel", chan_json_str_or_null(rec->name),
+                          "deprecation_date", chan_json_str_or_null(rec->deprecation_date),
+                          "retirement_date", chan_json_str_or_null(rec->retirement_date),
+                          "days_since", (json_int_t)(today - dep_day)));
         } else if (has_dep && dep_day - today <= config->deprecation_warning_days) {
-            json_array_append_new(
-                deprecating, json_pack("{s:o,s:o,s:I}", "channel", json_str_or_null(rec->name),
-                                       "deprecation_date", json_str_or_null(rec->deprecation_date),
-                                       "days_left", (json_int_t)(dep_day - today)));
+            json_array_append_new(deprecating,
+                                  json_pack("{s:o,s:o,s:I}", "channel",
+                                            chan_json_str_or_null(rec->name), "deprecation_date",
+                                            chan_json_str_or_null(rec->deprecation_date),
+                                            "days_left", (json_int_t)(dep_day - today)));
         }
     }
     error = chand_reply_json(req, 200,

@@ -34,19 +34,6 @@
 #define E_CHANNEL_NOT_FOUND 40410
 #define E_NO_WAIVER         40915
 
-/* Unix seconds as an RFC 3339 UTC string; 0 as null. */
-static json_t *json_time_or_null(int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char buf[64];
-
-    if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        return json_null();
-    return json_string(buf);
-}
-
 /* GET /v1/policy */
 static int get_policy(chand_request *req, chan_error *err)
 {
@@ -75,11 +62,12 @@ static int approve_waiver(chand_request *req, chan_error *err)
                                 name);
     if (error < 0 || (error = chan_store_channel_get(store, &rec, name, err)) < 0)
         return error;
-    error = chand_reply_json(
-        req, 200,
-        json_pack("{s:s, s:s?, s:s?, s:o, s:s?}", "channel", rec->name, "reason",
-                  rec->waiver_reason, "approved_by", rec->waiver_approved_by, "approved_at",
-                  json_time_or_null(rec->waiver_approved_at), "compatibility", rec->compatibility));
+    error =
+        chand_reply_json(req, 200,
+                         json_pack("{s:s, s:s?, s:s?, s:o, s:s?}", "channel", rec->name, "reason",
+                                   rec->waiver_reason, "approved_by", rec->waiver_approved_by,
+                                   "approved_at", chan_json_time_or_null(rec->waiver_approved_at),
+                                   "compatibility", rec->compatibility));
     chan_channel_record_free(rec);
     return error;
 }

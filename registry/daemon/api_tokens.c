@@ -69,28 +69,6 @@ static void token_free(char *token)
     free(token);
 }
 
-/* The JSON type of v for messages ("string", "array", ...). */
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "integer";
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    default:
-        return "null";
-    }
-}
-
 /* A store message as an API sentence: capitalised, with a final period. */
 static void make_sentence(chan_error *err)
 {
@@ -104,19 +82,6 @@ static void make_sentence(chan_error *err)
         err->message[len] = '.';
         err->message[len + 1] = '\0';
     }
-}
-
-/* Unix seconds as an RFC 3339 UTC string; 0 (never) as null. */
-static json_t *json_time_or_null(int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char buf[64];
-
-    if (t == 0 || gmtime_r(&tt, &tm) == NULL ||
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        return json_null();
-    return json_string(buf);
 }
 
 /* "ci:billing,ci:orders" as ["ci:billing", "ci:orders"]. */
@@ -149,12 +114,12 @@ static const char *token_state(const chan_token_record *t, int64_t now)
 /* The public view of a stored token: everything but the hash. */
 static json_t *token_json(const chan_token_record *t, int64_t now)
 {
-    return json_pack("{s:s, s:s, s:o, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s, s:s}", "id", t->id,
-                     "identity", t->identity, "roles", json_roles(t->roles), "description",
-                     t->description, "created_at", json_time_or_null(t->created_at), "created_by",
-                     t->created_by, "expires_at", json_time_or_null(t->expires_at), "revoked_at",
-                     json_time_or_null(t->revoked_at), "revoked_by", t->revoked_by, "state",
-                     token_state(t, now), "source", "store");
+    return json_pack(
+        "{s:s, s:s, s:o, s:s?, s:o, s:s, s:o, s:o, s:s?, s:s, s:s}", "id", t->id, "identity",
+        t->identity, "roles", json_roles(t->roles), "description", t->description, "created_at",
+        chan_json_time_or_null(t->created_at), "created_by", t->created_by, "expires_at",
+        chan_json_time_or_null(t->expires_at), "revoked_at", chan_json_time_or_null(t->revoked_at),
+        "revoked_by", t->revoked_by, "state", token_state(t, now), "source", "store");
 }
 
 /* ------------------------------------------------------------------ */
@@ -215,7 +180,7 @@ static char *parse_roles(const json_t *body, chan_diag_list *diags)
     }
     if (!json_is_array(roles)) {
         chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE, "roles",
-                      "roles must be an array of strings, got %s", json_type_name(roles));
+                      "roles must be an array of strings, got %s", chan_json_type_name(roles));
         return NULL;
     }
     json_array_foreach(roles, i, r)
@@ -225,7 +190,7 @@ static char *parse_roles(const json_t *body, chan_diag_list *diags)
         if (!json_is_string(r)) {
             snprintf(path, sizeof(path), "roles[%zu]", i);
             chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE, path,
-                          "a role must be a string, got %s", json_type_name(r));
+                          "a role must be a string, got %s", chan_json_type_name(r));
             ok = false;
         } else if (!check_role(json_string_value(r), i, diags)) {
             ok = false;
@@ -272,7 +237,7 @@ static void parse_token_request(token_request *out, const json_t *body, chan_dia
                       "identity", "identity is missing");
     else if (!json_is_string(v))
         chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE, "identity",
-                      "identity must be a string, got %s", json_type_name(v));
+                      "identity must be a string, got %s", chan_json_type_name(v));
     else if (!chan_identity_name_valid(json_string_value(v)))
         chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
                                          CHAN_CONTRACT_RULE_INVALID_NAME, "identity",
@@ -289,7 +254,7 @@ static void parse_token_request(token_request *out, const json_t *body, chan_dia
         if (!json_is_integer(v))
             chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE,
                           "expires_in_days", "expires_in_days must be an integer, got %s",
-                          json_type_name(v));
+                          chan_json_type_name(v));
         else if (json_integer_value(v) < 0 || json_integer_value(v) > EXPIRES_MAX_DAYS)
             chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
                                              CHAN_CONTRACT_RULE_INVALID_VALUE, "expires_in_days",
@@ -311,7 +276,8 @@ static void parse_token_request(token_request *out, const json_t *body, chan_dia
             control = control || (unsigned char)s[i] < 0x20 || s[i] == 0x7f;
         if (!json_is_string(v))
             chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE,
-                          "description", "description must be a string, got %s", json_type_name(v));
+                          "description", "description must be a string, got %s",
+                          chan_json_type_name(v));
         else if (json_string_length(v) > CHAN_STORE_TOKEN_DESCRIPTION_MAX)
             chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE,
                           "description", "description is longer than %d bytes",
@@ -373,8 +339,8 @@ static int create_token(chand_request *req, chan_error *err)
 
     reply = json_pack("{s:s, s:s, s:o, s:s?, s:o, s:o, s:s}", "id", id, "identity", treq.identity,
                       "roles", json_roles(treq.roles), "description", treq.description,
-                      "created_at", json_time_or_null(now), "expires_at",
-                      json_time_or_null(rec.expires_at), "token", token);
+                      "created_at", chan_json_time_or_null(now), "expires_at",
+                      chan_json_time_or_null(rec.expires_at), "token", token);
     chand_reply_header(req, "Cache-Control", "no-store");
     error = chand_reply_json(req, 201, reply);
 

@@ -187,6 +187,21 @@ typedef struct chan_record_json_options {
 json_t *chan_consumer_record_to_json(const chan_consumer_record *rec,
                                      const chan_record_json_options *opts);
 
+/* JSON helpers of the JSON forms, shared with the daemon's replies. */
+
+/** Unix seconds as an RFC 3339 UTC string ("2026-11-23T09:17:47Z"); a new reference. */
+json_t *chan_json_time(int64_t t);
+
+/** As chan_json_time, but 0 or less (never, not set) as null; a new reference. */
+json_t *chan_json_time_or_null(int64_t t);
+
+/** s as a JSON string, or null for NULL (and for text that is not UTF-8); a new reference. */
+json_t *chan_json_str_or_null(const char *s);
+
+/** The JSON type of v for messages: "object", "array", "string", "integer", "number",
+ *  "boolean" or "null" (static text). */
+const char *chan_json_type_name(const json_t *v);
+
 /**
  * A channel as the channels API shows it: name, revision, created_at,
  * updated_at, owner_team, maintainer, peak_qps, retention_hours,

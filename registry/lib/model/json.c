@@ -29,7 +29,7 @@ static const chan_record_json_options default_options = CHAN_RECORD_JSON_OPTIONS
 /* ------------------------------------------------------------------ */
 
 /* Unix seconds as an RFC 3339 UTC string ("2026-11-23T09:17:47Z"). */
-static json_t *json_time(int64_t t)
+json_t *chan_json_time(int64_t t)
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -40,8 +40,13 @@ static json_t *json_time(int64_t t)
     return json_string(buf);
 }
 
+json_t *chan_json_time_or_null(int64_t t)
+{
+    return t > 0 ? chan_json_time(t) : json_null();
+}
+
 /* A string or null; strings that are not UTF-8 (never stored by the store) become null. */
-static json_t *json_str_or_null(const char *s)
+json_t *chan_json_str_or_null(const char *s)
 {
     json_t *j = s ? json_string(s) : NULL;
 
@@ -70,7 +75,7 @@ static json_t *document_json(const char *document)
     j = json_loads(document, JSON_DECODE_ANY, NULL);
     if (j == NULL) {
         chan_log(CHAN_LOG_WARN, MODULE, "stored channel document is not JSON");
-        j = json_str_or_null(document);
+        j = chan_json_str_or_null(document);
     }
     return j;
 }
@@ -88,25 +93,24 @@ json_t *chan_consumer_record_to_json(const chan_consumer_record *c,
     since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
     age = c->renewed_at > 0 && now > c->renewed_at ? (now - c->renewed_at) / SECONDS_PER_DAY : 0;
 
-    json_object_set_new(o, "name", json_str_or_null(c->name));
-    json_object_set_new(o, "principal", json_str_or_null(c->principal));
-    json_object_set_new(o, "group", json_str_or_null(c->group));
-    json_object_set_new(o, "scenario", json_str_or_null(c->scenario));
+    json_object_set_new(o, "name", chan_json_str_or_null(c->name));
+    json_object_set_new(o, "principal", chan_json_str_or_null(c->principal));
+    json_object_set_new(o, "group", chan_json_str_or_null(c->group));
+    json_object_set_new(o, "scenario", chan_json_str_or_null(c->scenario));
     json_object_set_new(o, "sla_p99_ms", json_integer(c->sla_p99_ms));
     json_object_set_new(o, "peak_rate_msgs", json_rate(c->peak_rate_msgs));
-    json_object_set_new(o, "degradation", json_str_or_null(c->degradation));
-    json_object_set_new(o, "registered_at", json_time(c->registered_at));
-    json_object_set_new(o, "renewed_at", json_time(c->renewed_at));
+    json_object_set_new(o, "degradation", chan_json_str_or_null(c->degradation));
+    json_object_set_new(o, "registered_at", chan_json_time(c->registered_at));
+    json_object_set_new(o, "renewed_at", chan_json_time(c->renewed_at));
     json_object_set_new(o, "age_days", json_integer(age));
     json_object_set_new(o, "stale", json_boolean(now - since > opts->max_age));
     json_object_set_new(o, "origin", json_string(chan_consumer_origin_name(c->origin)));
     json_object_set_new(o, "state", json_string(chan_consumer_state_name(c->state)));
-    json_object_set_new(o, "requester_team", json_str_or_null(c->requester_team));
-    json_object_set_new(o, "requested_by", json_str_or_null(c->requested_by));
-    json_object_set_new(o, "decided_by", json_str_or_null(c->decided_by));
-    json_object_set_new(o, "decided_at",
-                        c->decided_at > 0 ? json_time(c->decided_at) : json_null());
-    json_object_set_new(o, "decision_reason", json_str_or_null(c->decision_reason));
+    json_object_set_new(o, "requester_team", chan_json_str_or_null(c->requester_team));
+    json_object_set_new(o, "requested_by", chan_json_str_or_null(c->requested_by));
+    json_object_set_new(o, "decided_by", chan_json_str_or_null(c->decided_by));
+    json_object_set_new(o, "decided_at", chan_json_time_or_null(c->decided_at));
+    json_object_set_new(o, "decision_reason", chan_json_str_or_null(c->decision_reason));
     return o;
 }
 
@@ -114,10 +118,9 @@ json_t *chan_consumer_record_to_json(const chan_consumer_record *c,
 static json_t *waiver_json(const chan_channel_record *rec)
 {
     assert(rec->waiver_reason != NULL);
-    return json_pack("{s:o, s:o, s:o}", "reason", json_str_or_null(rec->waiver_reason),
-                     "approved_by", json_str_or_null(rec->waiver_approved_by), "approved_at",
-                     rec->waiver_approved_at > 0 ? json_time(rec->waiver_approved_at)
-                                                 : json_null());
+    return json_pack("{s:o, s:o, s:o}", "reason", chan_json_str_or_null(rec->waiver_reason),
+                     "approved_by", chan_json_str_or_null(rec->waiver_approved_by), "approved_at",
+                     chan_json_time_or_null(rec->waiver_approved_at));
 }
 
 json_t *chan_channel_record_to_json(const chan_channel_record *rec,
@@ -131,18 +134,18 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
     assert(rec != NULL);
     if (opts == NULL)
         opts = &default_options;
-    json_object_set_new(o, "name", json_str_or_null(rec->name));
+    json_object_set_new(o, "name", chan_json_str_or_null(rec->name));
     json_object_set_new(o, "revision", json_integer(rec->revision));
-    json_object_set_new(o, "created_at", json_time(rec->created_at));
-    json_object_set_new(o, "updated_at", json_time(rec->updated_at));
-    json_object_set_new(o, "owner_team", json_str_or_null(rec->owner_team));
-    json_object_set_new(o, "maintainer", json_str_or_null(rec->maintainer));
+    json_object_set_new(o, "created_at", chan_json_time(rec->created_at));
+    json_object_set_new(o, "updated_at", chan_json_time(rec->updated_at));
+    json_object_set_new(o, "owner_team", chan_json_str_or_null(rec->owner_team));
+    json_object_set_new(o, "maintainer", chan_json_str_or_null(rec->maintainer));
     json_object_set_new(o, "peak_qps", json_integer(rec->peak_qps));
     json_object_set_new(o, "retention_hours", json_integer(rec->retention_hours));
-    json_object_set_new(o, "deprecation_date", json_str_or_null(rec->deprecation_date));
-    json_object_set_new(o, "retirement_date", json_str_or_null(rec->retirement_date));
-    json_object_set_new(o, "subject", json_str_or_null(rec->subject));
-    json_object_set_new(o, "compatibility", json_str_or_null(rec->compatibility));
+    json_object_set_new(o, "deprecation_date", chan_json_str_or_null(rec->deprecation_date));
+    json_object_set_new(o, "retirement_date", chan_json_str_or_null(rec->retirement_date));
+    json_object_set_new(o, "subject", chan_json_str_or_null(rec->subject));
+    json_object_set_new(o, "compatibility", chan_json_str_or_null(rec->compatibility));
     /* Only with a reason: the stored channels have none until the store keeps them. */
     if (rec->waiver_reason != NULL)
         json_object_set_new(o, "waiver", waiver_json(rec));
@@ -151,8 +154,9 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
     for (i = 0; i < rec->n_consumers; i++)
         json_array_append_new(consumers, chan_consumer_record_to_json(&rec->consumers[i], opts));
     for (i = 0; i < rec->n_producers; i++)
-        json_array_append_new(producers, json_pack("{s:o}", "principal",
-                                                   json_str_or_null(rec->producers[i].principal)));
+        json_array_append_new(
+            producers,
+            json_pack("{s:o}", "principal", chan_json_str_or_null(rec->producers[i].principal)));
     json_object_set_new(o, "consumers", consumers);
     json_object_set_new(o, "producers", producers);
     return o;
@@ -163,7 +167,7 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
 /* ------------------------------------------------------------------ */
 
 /* JSON type name for messages, with its article ("an integer"). */
-static const char *json_type_name(const json_t *v)
+const char *chan_json_type_name(const json_t *v)
 {
     switch (json_typeof(v)) {
     case JSON_OBJECT:
@@ -220,7 +224,7 @@ static int get_string(char **out, const json_t *obj, const char *prefix, const c
     if (v == NULL || json_is_null(v))
         return required ? member_error(err, prefix, key, "is missing") : 0;
     if (!json_is_string(v))
-        return member_error(err, prefix, key, "must be a string, not %s", json_type_name(v));
+        return member_error(err, prefix, key, "must be a string, not %s", chan_json_type_name(v));
     if (json_string_length(v) != strlen(json_string_value(v)))
         return member_error(err, prefix, key, "contains a NUL character");
     *out = chan_xstrdup(json_string_value(v));
@@ -237,7 +241,7 @@ static int get_int(int64_t *out, const json_t *obj, const char *prefix, const ch
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_integer(v))
-        return member_error(err, prefix, key, "must be an integer, not %s", json_type_name(v));
+        return member_error(err, prefix, key, "must be an integer, not %s", chan_json_type_name(v));
     *out = (int64_t)json_integer_value(v);
     return 0;
 }
@@ -252,7 +256,7 @@ static int get_number(double *out, const json_t *obj, const char *prefix, const 
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_number(v))
-        return member_error(err, prefix, key, "must be a number, not %s", json_type_name(v));
+        return member_error(err, prefix, key, "must be a number, not %s", chan_json_type_name(v));
     *out = json_number_value(v);
     return 0;
 }
@@ -282,7 +286,7 @@ static int get_time(int64_t *out, const json_t *obj, const char *prefix, const c
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_string(v))
-        return member_error(err, prefix, key, "must be a string, not %s", json_type_name(v));
+        return member_error(err, prefix, key, "must be a string, not %s", chan_json_type_name(v));
     s = json_string_value(v);
     if (strlen(s) != 20 || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != 'Z')
         goto invalid;
@@ -311,7 +315,7 @@ static int get_array(const json_t **out, const json_t *obj, const char *key, cha
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_array(v))
-        return member_error(err, "", key, "must be an array, not %s", json_type_name(v));
+        return member_error(err, "", key, "must be an array, not %s", chan_json_type_name(v));
     *out = v;
     return 0;
 }
@@ -328,7 +332,7 @@ static int get_enum(int *out, int (*parse)(int *, const char *), const json_t *o
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_string(v))
-        return member_error(err, prefix, key, "must be a string, not %s", json_type_name(v));
+        return member_error(err, prefix, key, "must be a string, not %s", chan_json_type_name(v));
     if (parse(out, json_string_value(v)) < 0)
         return member_error(err, prefix, key, "must be %s, got \"%s\"", expected,
                             json_string_value(v));
@@ -364,7 +368,7 @@ static int get_waiver(chan_channel_record *rec, const json_t *obj, chan_error *e
     if (v == NULL || json_is_null(v))
         return 0;
     if (!json_is_object(v))
-        return member_error(err, "", "waiver", "must be an object, not %s", json_type_name(v));
+        return member_error(err, "", "waiver", "must be an object, not %s", chan_json_type_name(v));
     if ((error = get_string(&rec->waiver_reason, v, "waiver.", "reason", true, err)) < 0 ||
         (error = get_string(&rec->waiver_approved_by, v, "waiver.", "approved_by", false, err)) <
             0 ||
@@ -402,7 +406,7 @@ static int consumer_from_json(chan_consumer_record *c, const json_t *item, const
     snprintf(self, sizeof(self), "consumers[%zu]", i);
     snprintf(prefix, sizeof(prefix), "%s.", self);
     if (!json_is_object(item))
-        return member_error(err, "", self, "must be an object, not %s", json_type_name(item));
+        return member_error(err, "", self, "must be an object, not %s", chan_json_type_name(item));
     c->channel = chan_xstrdup(channel);
     if ((error = get_string(&c->name, item, prefix, "name", true, err)) < 0 ||
         (error = get_string(&c->principal, item, prefix, "principal", true, err)) < 0 ||
@@ -437,7 +441,7 @@ static int producer_from_json(chan_producer_record *p, const json_t *item, const
     snprintf(self, sizeof(self), "producers[%zu]", i);
     snprintf(prefix, sizeof(prefix), "%s.", self);
     if (!json_is_object(item))
-        return member_error(err, "", self, "must be an object, not %s", json_type_name(item));
+        return member_error(err, "", self, "must be an object, not %s", chan_json_type_name(item));
     p->channel = chan_xstrdup(channel);
     return get_string(&p->principal, item, prefix, "principal", true, err);
 }
@@ -453,7 +457,7 @@ int chan_channel_record_from_json(chan_channel_record **out, const json_t *json,
     *out = NULL;
     if (!json_is_object(json)) {
         error = chan_error_set(err, CHAN_EINVALID, "channel record must be a JSON object, not %s",
-                               json ? json_type_name(json) : "nothing");
+                               json ? chan_json_type_name(json) : "nothing");
         goto cleanup;
     }
     rec = chan_xcalloc(1, sizeof(*rec));
