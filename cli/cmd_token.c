@@ -354,18 +354,6 @@ static char *read_stdin_token(void)
     return chan_xstrdup(buf);
 }
 
-/* Overwrite and free a token (NULL-safe). */
-static void token_free(char *token)
-{
-    volatile char *p = token;
-
-    if (token == NULL)
-        return;
-    while (*p != '\0')
-        *p++ = '\0';
-    free(token);
-}
-
 static int token_hash(const token_opts *o)
 {
     chan_error err = CHAN_ERROR_INIT;
@@ -399,7 +387,7 @@ static int token_hash(const token_opts *o)
                 cli_progname, o->identity);
     rc = CLI_EXIT_OK;
 cleanup:
-    token_free(token);
+    chan_token_free(token);
     free(csv);
     free(line);
     return rc;

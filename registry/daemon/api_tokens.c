@@ -57,18 +57,6 @@
 /* Helpers                                                             */
 /* ------------------------------------------------------------------ */
 
-/* Overwrite and free a token (NULL-safe): no copy outlives the reply. */
-static void token_free(char *token)
-{
-    volatile char *p = token;
-
-    if (token == NULL)
-        return;
-    while (*p != '\0')
-        *p++ = '\0';
-    free(token);
-}
-
 /* A store message as an API sentence: capitalised, with a final period. */
 static void make_sentence(chan_error *err)
 {
@@ -324,7 +312,7 @@ static int create_token(chand_request *req, chan_error *err)
     rec.description = (char *)treq.description;
     rec.expires_at = treq.expires_in_days > 0 ? now + treq.expires_in_days * SECONDS_PER_DAY : 0;
     for (attempt = 0; attempt < NEW_ID_ATTEMPTS; attempt++) {
-        token_free(token);
+        chan_token_free(token);
         token = NULL;
         if ((error = chan_token_new(&token, id, err)) < 0)
             goto cleanup;
@@ -345,7 +333,7 @@ static int create_token(chand_request *req, chan_error *err)
     error = chand_reply_json(req, 201, reply);
 
 cleanup:
-    token_free(token);
+    chan_token_free(token);
     free(treq.roles);
     chan_diag_list_free(diags);
     json_decref(body);

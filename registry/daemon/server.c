@@ -862,8 +862,7 @@ static int authenticate(chand_request *req, const chan_identity **out, chan_erro
     if (entry)
         *out = &entry->identity;
 cleanup:
-    explicit_bzero(token, strlen(token));
-    free(token);
+    chan_token_free(token);
     return error;
 }
 

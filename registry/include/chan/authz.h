@@ -216,11 +216,15 @@ int chan_authz_check(chan_authz_decision *out, const chan_identity *who, chan_au
 /**
  * Make a new random token (GNUTLS_RND_KEY).
  *
- * @param[out] out    the token, CHAN_TOKEN_LEN characters; caller frees; NULL on failure
+ * @param[out] out    the token, CHAN_TOKEN_LEN characters; caller frees with
+ *                   chan_token_free; NULL on failure
  * @param[out] out_id its id (the 12 hex characters after "chr_")
  * @return 0 or CHAN_EINTERNAL (no randomness)
  */
 int chan_token_new(char **out, char out_id[CHAN_TOKEN_ID_LEN + 1], chan_error *err);
+
+/** Overwrite a token (or any secret string) with zeros, then free it; NULL-safe. */
+void chan_token_free(char *token);
 
 /** SHA-256 of the len bytes of token. */
 void chan_token_digest(uint8_t out[CHAN_TOKEN_DIGEST_LEN], const char *token, size_t len);

@@ -66,6 +66,14 @@ static size_t b64url_encode(char *out, const uint8_t *in, size_t n)
     return o;
 }
 
+void chan_token_free(char *token)
+{
+    if (token == NULL)
+        return;
+    explicit_bzero(token, strlen(token));
+    free(token);
+}
+
 int chan_token_new(char **out, char out_id[CHAN_TOKEN_ID_LEN + 1], chan_error *err)
 {
     uint8_t rnd[ID_BYTES + SECRET_BYTES];
