@@ -28,8 +28,9 @@ int chan_target_channel(chan_authz_target *out, chan_request *req, chan_error *e
 int chan_target_channel_put(chan_authz_target *out, chan_request *req, chan_error *err);
 
 /**
- * {name}/consumers/{consumer}: team = the channel's owner team; for a PUT,
- * acting_team = the body's optional "team".
+ * {name}/consumers/{consumer}: team = the channel's owner team;
+ * requester_team = the team an API registration of the consumer was made
+ * for; for a PUT, acting_team = the body's optional "team".
  */
 int chan_target_consumer(chan_authz_target *out, chan_request *req, chan_error *err);
 

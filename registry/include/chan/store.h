@@ -538,8 +538,8 @@ int chan_store_consumer_renew(chan_store *store, const char *channel, const char
 int chan_store_consumer_delete(chan_store *store, const char *channel, const char *name,
                                const char *actor, chan_error *err);
 
-/** Longest reason of a consumer decision in bytes. */
-#define CHAN_STORE_REASON_MAX 1024
+/** Longest reason of a consumer decision in bytes (1024 characters of UTF-8). */
+#define CHAN_STORE_REASON_MAX 4096
 
 /**
  * The owner's decision on a pending consumer: decision is
