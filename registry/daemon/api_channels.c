@@ -77,7 +77,7 @@
 #define MAX_PEAK_RATE   INT64_C(1000000000)
 #define AUDIT_LIMIT     100
 #define AUDIT_LIMIT_MAX 1000
-#define REASON_MAX_CHARS 1024
+#define MAX_REASON      1024
 
 #define SECONDS_PER_DAY 86400
 
@@ -936,9 +936,9 @@ static int put_consumer(chan_request *req, chan_error *err)
         free(msg);
         goto cleanup;
     }
-    if (existing == NULL && !chan_policy_accepts_new_consumers(current->deprecation_date,
-                                                               current->retirement_date,
-                                                               chan_date_today())) {
+    if (existing == NULL &&
+        !chan_policy_accepts_new_consumers(current->deprecation_date, current->retirement_date,
+                                           chan_date_today())) {
         error = chan_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
                                 "Channel '%s' is deprecated since %s; it accepts no new "
                                 "consumers.",
@@ -1032,7 +1032,7 @@ static size_t utf8_chars(const char *s)
 /*
 ** POST .../consumers/{consumer}/approve and .../reject: the channel owner's
 ** decision on a pending registration.  A rejection needs {"reason"} of 1 to
-** REASON_MAX_CHARS characters; an approval may give one.
+** MAX_REASON characters; an approval may give one.
 */
 static int decide_consumer(chan_request *req, chan_consumer_state decision, chan_error *err)
 {
@@ -1051,10 +1051,10 @@ static int decide_consumer(chan_request *req, chan_consumer_state decision, chan
     }
     if (v != NULL && !json_is_null(v)) {
         if (!json_is_string(v) || json_string_length(v) != strlen(json_string_value(v)) ||
-            json_string_length(v) == 0 || utf8_chars(json_string_value(v)) > REASON_MAX_CHARS) {
-            error = chan_http_error(err, CHAN_EINVALID, E_NO_REASON,
-                                    "The reason must be a string of 1 to %d characters.",
-                                    REASON_MAX_CHARS);
+            json_string_length(v) == 0 || utf8_chars(json_string_value(v)) > MAX_REASON) {
+            error =
+                chan_http_error(err, CHAN_EINVALID, E_NO_REASON,
+                                "The reason must be a string of 1 to %d characters.", MAX_REASON);
             goto cleanup;
         }
         reason = json_string_value(v);
@@ -1063,7 +1063,7 @@ static int decide_consumer(chan_request *req, chan_consumer_state decision, chan
         error = chan_http_error(err, CHAN_EINVALID, E_NO_REASON,
                                 "A rejection needs a reason: send {\"reason\": \"...\"} (1 to %d "
                                 "characters).",
-                                REASON_MAX_CHARS);
+                                MAX_REASON);
         goto cleanup;
     }
     error = chan_store_consumer_decide(chan_request_store(req), channel, name, decision, reason,

@@ -554,8 +554,8 @@ int chan_store_consumer_delete(chan_store *store, const char *channel, const cha
  *         (NOT_PENDING), CHAN_EINVALID (no reason to reject, another decision)
  */
 int chan_store_consumer_decide(chan_store *store, const char *channel, const char *name,
-                               chan_consumer_state decision, const char *reason,
-                               const char *actor, chan_error *err);
+                               chan_consumer_state decision, const char *reason, const char *actor,
+                               chan_error *err);
 
 /**
  * Consumers of one channel (channel != NULL) or of all, ordered by channel,

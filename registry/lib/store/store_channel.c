@@ -21,7 +21,7 @@
     "compatibility, document, revision, created_at, updated_at FROM channels "
 #define CONSUMER_COLS                                                                              \
     "SELECT channel, name, principal, group_id, scenario, sla_p99_ms, peak_rate_msgs, "            \
-    "degradation, registered_at, renewed_at, origin, state, requester_team, requested_by, "       \
+    "degradation, registered_at, renewed_at, origin, state, requester_team, requested_by, "        \
     "decided_by, decided_at, decision_reason FROM consumers "
 
 /* The retirement_date of a stored contract document (caller frees), or NULL. */
@@ -506,7 +506,8 @@ static bool diff_is_empty(const channel_diff *d)
 {
     return json_array_size(d->changed) == 0 && json_array_size(d->c_added) == 0 &&
            json_array_size(d->c_removed) == 0 && json_array_size(d->c_updated) == 0 &&
-           json_array_size(d->c_adopted) == 0 && json_array_size(d->p_added) == 0 && json_array_size(d->p_removed) == 0;
+           json_array_size(d->c_adopted) == 0 && json_array_size(d->p_added) == 0 &&
+           json_array_size(d->p_removed) == 0;
 }
 
 /*
@@ -692,10 +693,9 @@ int chan_store_channel_put_ex(chan_store *store, chan_channel_put_result *out,
         (error = write_producers(&o, rec->name, &diff, err)) < 0)
         goto cleanup;
     /* A dry run ends here: op_end rolls the transaction back, nothing is audited. */
-    if (!opts->dry_run &&
-        ((error = audit_channel_put(&o, actor, rec->name, old == NULL, revision, &diff, now,
-                                    err)) < 0 ||
-         (error = chan_store__op_commit(&o, err)) < 0))
+    if (!opts->dry_run && ((error = audit_channel_put(&o, actor, rec->name, old == NULL, revision,
+                                                      &diff, now, err)) < 0 ||
+                           (error = chan_store__op_commit(&o, err)) < 0))
         goto cleanup;
     out->revision = revision;
     out->changed = true;
@@ -1119,8 +1119,8 @@ cleanup:
 ** only; only approved consumers are renewed.  Returns 0 or CHAN_ECONFLICT
 ** (CONTRACT_MANAGED, NOT_APPROVED).
 */
-static int touch_allowed(chan_store__rows *rows, const char *channel, const char *name,
-                         bool remove, chan_error *err)
+static int touch_allowed(chan_store__rows *rows, const char *channel, const char *name, bool remove,
+                         chan_error *err)
 {
     chan_consumer_record c = {0};
     int error = 0;
@@ -1198,8 +1198,8 @@ int chan_store_consumer_delete(chan_store *store, const char *channel, const cha
 }
 
 int chan_store_consumer_decide(chan_store *store, const char *channel, const char *name,
-                               chan_consumer_state decision, const char *reason,
-                               const char *actor, chan_error *err)
+                               chan_consumer_state decision, const char *reason, const char *actor,
+                               chan_error *err)
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;

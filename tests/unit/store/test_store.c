@@ -1704,7 +1704,6 @@ static void test_consumer_put_renew_delete_list(void **state)
     free(obj);
 }
 
-
 /* ------------------------------------------------------------------ */
 /* Consumer governance: origin, state, drift, decisions                */
 /* ------------------------------------------------------------------ */
@@ -1847,8 +1846,8 @@ static void test_adopt_api_consumer(void **state)
         json_t *detail = json_loads(last[0]->detail, 0, NULL);
 
         assert_string_equal(last[0]->action, "channel.update");
-        assert_string_equal(json_string_value(json_array_get(json_object_get(detail, "adopted"), 0)),
-                            "fraud");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(detail, "adopted"), 0)), "fraud");
         json_decref(detail);
         chan_audit_entry_list_free(last, 1);
     }
@@ -2134,8 +2133,8 @@ static void test_delete_refuses_contract_consumer(void **state)
     fill_channel(&rec, name, "orders", cons, 1, NULL, 0);
     assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
     put_api_consumer(name, "fraud", CHAN_CONSUMER_PENDING);
-    expect_reason(chan_store_consumer_delete(g_store, name, "billing", "svc", &err),
-                  CHAN_ECONFLICT, CHAN_STORE_R_CONTRACT_MANAGED, &err);
+    expect_reason(chan_store_consumer_delete(g_store, name, "billing", "svc", &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_CONTRACT_MANAGED, &err);
     assert_int_equal(chan_store_consumer_delete(g_store, name, "fraud", "svc", &err), 0);
     assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
     assert_int_equal(got->n_consumers, 1);
@@ -2229,19 +2228,20 @@ static void test_migration_0004_marks_api_origin(void **state)
 
     /* billing is in the stored contract, fraud was registered over REST. */
     assert_int_equal(
-        run_sql(url, "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
-                     "retention_hours, subject, compatibility, document, revision, created_at, "
-                     "updated_at) VALUES ('orders', 'orders', 'a@example.com', 1, 1, 'orders-value', "
-                     "'BACKWARD', '{\"channel\":\"orders\",\"consumers\":[{\"name\":\"billing\"}]}', "
-                     "2, 1, 1);\n"
-                     "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
-                     "retention_hours, document, revision, created_at, updated_at) VALUES "
-                     "('bare', 'orders', 'a@example.com', 1, 1, '{\"channel\":\"bare\"}', 2, 1, 1);\n"
-                     "INSERT INTO consumers (channel, name, principal, group_id, scenario, "
-                     "sla_p99_ms, peak_rate_msgs, degradation, registered_at, renewed_at) VALUES "
-                     "('orders', 'billing', 'User:billing', 'billing-g', 's', 1, 1, 'lag', 1, 1), "
-                     "('orders', 'fraud', 'User:fraud', 'fraud-g', 's', 1, 1, 'lag', 1, 1), "
-                     "('bare', 'extra', 'User:extra', 'extra-g', 's', 1, 1, 'lag', 1, 1);\n"),
+        run_sql(url,
+                "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
+                "retention_hours, subject, compatibility, document, revision, created_at, "
+                "updated_at) VALUES ('orders', 'orders', 'a@example.com', 1, 1, 'orders-value', "
+                "'BACKWARD', '{\"channel\":\"orders\",\"consumers\":[{\"name\":\"billing\"}]}', "
+                "2, 1, 1);\n"
+                "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
+                "retention_hours, document, revision, created_at, updated_at) VALUES "
+                "('bare', 'orders', 'a@example.com', 1, 1, '{\"channel\":\"bare\"}', 2, 1, 1);\n"
+                "INSERT INTO consumers (channel, name, principal, group_id, scenario, "
+                "sla_p99_ms, peak_rate_msgs, degradation, registered_at, renewed_at) VALUES "
+                "('orders', 'billing', 'User:billing', 'billing-g', 's', 1, 1, 'lag', 1, 1), "
+                "('orders', 'fraud', 'User:fraud', 'fraud-g', 's', 1, 1, 'lag', 1, 1), "
+                "('bare', 'extra', 'User:extra', 'extra-g', 's', 1, 1, 'lag', 1, 1);\n"),
         0);
 
     /* The built-in set applies 0004 (and whatever follows it). */
