@@ -27,7 +27,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "admission"))
 
 from admission_harness import Peer  # noqa: E402
-from chanregd import Chanregd, ChanregdTestCase  # noqa: E402
+from chanregd import Chanregd, ChanregdTestCase, chanctl  # noqa: E402
 from channels_harness import (  # noqa: E402
     consumer_body,
     orders_contract,
@@ -118,6 +118,12 @@ class GovernanceTest(ChanregdTestCase):
         return {(b["principal"], b["resource_name"], b["operation"])
                 for b in reply.json["create"] + reply.json["unchanged"]}
 
+    def exported_users(self):
+        """The text of `chanctl export strimzi` (a KafkaUser per principal with access)."""
+        r = chanctl("export", "strimzi", "--registry", self.d.url)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
     def audit(self, obj):
         reply = self.d.get("/v1/audit?limit=1000&object=" + obj)
         self.assertEqual(reply.status, 200, reply)
@@ -189,6 +195,7 @@ class GovernanceTest(ChanregdTestCase):
         self.assertNotIn(contract["channel"], self.admission_reads("User:invoicing-svc"))
         self.assertNotIn(("User:invoicing-svc", contract["channel"], "READ"),
                          self.plan_principals())
+        self.assertNotIn("invoicing-svc", self.exported_users())
         reply = self.d.get("/v1/consumers?state=pending&team=orders")
         self.assertEqual(reply.status, 200, reply)
         pending = [(c["channel"], c["name"]) for c in reply.json["consumers"]]
@@ -211,6 +218,7 @@ class GovernanceTest(ChanregdTestCase):
 
         self.assertIn(contract["channel"], self.admission_reads("User:invoicing-svc"))
         self.assertIn(("User:invoicing-svc", contract["channel"], "READ"), self.plan_principals())
+        self.assertIn("invoicing-svc", self.exported_users())
         self.assertEqual(self.as_("billing-team", "POST", path + "/renew").status, 200)
         actions = [e["action"] for e in
                    self.audit("channel/%s/consumer/invoicing" % contract["channel"])]
