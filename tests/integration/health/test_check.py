@@ -10,7 +10,7 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
-from health_harness import (SOURCE_DIR, TOKEN, HealthTestCase, chanctl, consumer_body, url_of)
+from health_harness import (SOURCE_DIR, TOKEN, HealthTestCase, chanctl, url_of)
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cli"))
 from fake_registry import FakeRegistry, Reply  # noqa: E402
