@@ -53,9 +53,9 @@
 #define NO_KAFKA_MESSAGE "Kafka is not configured: start chanregd with --kafka-bootstrap"
 
 /* Set once by main.c before the server starts; read-only afterwards. */
-static chan_reconciler *reconciler;
+static chand_reconciler *reconciler;
 
-void chan_api_acl_set_reconciler(chan_reconciler *r)
+void chand_api_acl_set_reconciler(chand_reconciler *r)
 {
     reconciler = r;
 }
@@ -64,63 +64,64 @@ void chan_api_acl_set_reconciler(chan_reconciler *r)
 /* /v1/acl                                                              */
 /* ------------------------------------------------------------------ */
 
-static int acl_plan(chan_request *req, chan_error *err)
+static int acl_plan(chand_request *req, chan_error *err)
 {
     json_t *doc = NULL;
     int error;
 
     if (reconciler == NULL)
-        return chan_reply_error(req, E_NO_KAFKA, "%s", NO_KAFKA_MESSAGE);
-    error = chan_reconciler_plan(reconciler, &doc, err);
+        return chand_reply_error(req, E_NO_KAFKA, "%s", NO_KAFKA_MESSAGE);
+    error = chand_reconciler_plan(reconciler, &doc, err);
     if (error == CHAN_EINVALID)
-        return chan_http_error(err, CHAN_EINTERNAL, E_BAD_CONTRACTS,
-                               "The stored contracts do not give a valid ACL set: %s",
-                               err->message);
+        return chand_http_error(err, CHAN_EINTERNAL, E_BAD_CONTRACTS,
+                                "The stored contracts do not give a valid ACL set: %s",
+                                err->message);
     if (error < 0)
         return error;
-    return chan_reply_json(req, 200, doc);
+    return chand_reply_json(req, 200, doc);
 }
 
-static int acl_apply(chan_request *req, chan_error *err)
+static int acl_apply(chand_request *req, chan_error *err)
 {
     json_t *doc = NULL;
     int error;
 
     if (reconciler == NULL)
-        return chan_reply_error(req, E_NO_KAFKA, "%s", NO_KAFKA_MESSAGE);
-    if (chan_reconciler_mode(reconciler) != CHAN_ACL_MODE_APPLY)
-        return chan_reply_error(req, E_MODE,
-                                "ACLs are not applied in --acl-mode %s: this daemon only "
-                                "plans. Start it with --acl-mode apply.",
-                                chan_acl_mode_name(chan_reconciler_mode(reconciler)));
-    error = chan_reconciler_apply(reconciler, chan_request_actor(req), &doc, err);
+        return chand_reply_error(req, E_NO_KAFKA, "%s", NO_KAFKA_MESSAGE);
+    if (chand_reconciler_mode(reconciler) != CHAND_ACL_MODE_APPLY)
+        return chand_reply_error(req, E_MODE,
+                                 "ACLs are not applied in --acl-mode %s: this daemon only "
+                                 "plans. Start it with --acl-mode apply.",
+                                 chand_acl_mode_name(chand_reconciler_mode(reconciler)));
+    error = chand_reconciler_apply(reconciler, chand_request_actor(req), &doc, err);
     if (doc == NULL) {
         if (error == CHAN_ECONFLICT)
-            return chan_reply_error(req, E_NOT_LEADER,
-                                    "This daemon is not the leader; another daemon reconciles "
-                                    "the ACLs. Ask it, or see GET /v1/acl/status.");
-        return error < 0 ? error : chan_http_error(err, CHAN_EINTERNAL, 50000, "no report");
+            return chand_reply_error(req, E_NOT_LEADER,
+                                     "This daemon is not the leader; another daemon reconciles "
+                                     "the ACLs. Ask it, or see GET /v1/acl/status.");
+        return error < 0 ? error : chand_http_error(err, CHAN_EINTERNAL, 50000, "no report");
     }
     chan_log(CHAN_LOG_INFO, MODULE, "acl apply requested actor=%s ok=%s request_id=%s",
-             chan_request_actor(req), error == 0 ? "true" : "false", chan_request_id(req));
+             chand_request_actor(req), error == 0 ? "true" : "false", chand_request_id(req));
     if (error < 0) {
         json_object_set_new(doc, "error_code", json_integer(E_PASS_FAILED));
         json_object_set_new(doc, "message", json_string(err->message));
-        return chan_reply_json(req, chan_http_status_of(E_PASS_FAILED), doc);
+        return chand_reply_json(req, chand_http_status_of(E_PASS_FAILED), doc);
     }
-    return chan_reply_json(req, 200, doc);
+    return chand_reply_json(req, 200, doc);
 }
 
-static int acl_status(chan_request *req, chan_error *err)
+static int acl_status(chand_request *req, chan_error *err)
 {
-    const chan_config *config = chan_request_config(req);
+    const chand_config *config = chand_request_config(req);
 
     if (reconciler == NULL)
-        return chan_reply_json(req, 200,
-                               json_pack("{s:b,s:s,s:b,s:b,s:n,s:s}", "kafka_configured", 0, "mode",
-                                         config->acl_mode ? config->acl_mode : "off", "running", 0,
-                                         "leader", 0, "last_pass", "message", NO_KAFKA_MESSAGE));
-    return chan_reply_json(req, 200, chan_reconciler_status(reconciler));
+        return chand_reply_json(req, 200,
+                                json_pack("{s:b,s:s,s:b,s:b,s:n,s:s}", "kafka_configured", 0,
+                                          "mode", config->acl_mode ? config->acl_mode : "off",
+                                          "running", 0, "leader", 0, "last_pass", "message",
+                                          NO_KAFKA_MESSAGE));
+    return chand_reply_json(req, 200, chand_reconciler_status(reconciler));
 }
 
 /* RFC 3339 UTC time of unix seconds, or null. */
@@ -136,25 +137,25 @@ static json_t *json_time_s(int64_t s)
 }
 
 /* The applied state of the last recorded ACL apply (store only, no broker). */
-static int acl_applied(chan_request *req, chan_error *err)
+static int acl_applied(chand_request *req, chan_error *err)
 {
     char *text = NULL;
     int64_t at = 0;
     json_t *bindings;
     int error;
 
-    error = chan_store_acl_applied_get(chan_request_store(req), &text, &at, err);
+    error = chan_store_acl_applied_get(chand_request_store(req), &text, &at, err);
     if (error == CHAN_ENOTFOUND)
-        return chan_reply_error(req, E_NEVER_APPLIED,
-                                "No ACL apply has been recorded yet: the bindings are recorded "
-                                "after the first apply that changes something.");
+        return chand_reply_error(req, E_NEVER_APPLIED,
+                                 "No ACL apply has been recorded yet: the bindings are recorded "
+                                 "after the first apply that changes something.");
     if (error < 0)
         return error;
     bindings = json_loads(text, 0, NULL);
     free(text);
-    return chan_reply_json(req, 200,
-                           json_pack("{s:o,s:o}", "applied_at", json_time_s(at), "bindings",
-                                     bindings ? bindings : json_array()));
+    return chand_reply_json(req, 200,
+                            json_pack("{s:o,s:o}", "applied_at", json_time_s(at), "bindings",
+                                      bindings ? bindings : json_array()));
 }
 
 /* ------------------------------------------------------------------ */
@@ -202,10 +203,10 @@ static void add_denied(json_t *denied, const chan_channel_record *ch, const char
     free(reason);
 }
 
-static int admission(chan_request *req, chan_error *err)
+static int admission(chand_request *req, chan_error *err)
 {
-    const char *principal = chan_request_param(req, "principal");
-    const char *as_of = chan_request_query(req, "as_of");
+    const char *principal = chand_request_param(req, "principal");
+    const char *as_of = chand_request_query(req, "as_of");
     chan_channel_record **channels = NULL;
     json_t *read = json_array(), *write = json_array(), *denied = json_array(), *doc;
     int64_t today;
@@ -216,13 +217,13 @@ static int admission(chan_request *req, chan_error *err)
 
     if (principal == NULL || !principal_ok(principal)) {
         error =
-            chan_reply_error(req, E_BAD_PRINCIPAL,
-                             "Not a Kafka principal: expected Type:name, e.g. User:billing-svc.");
+            chand_reply_error(req, E_BAD_PRINCIPAL,
+                              "Not a Kafka principal: expected Type:name, e.g. User:billing-svc.");
         goto cleanup;
     }
     if (as_of != NULL) {
         if (!chan_date_parse(as_of, &today)) {
-            error = chan_reply_error(req, E_BAD_DATE, "as_of must be a date YYYY-MM-DD.");
+            error = chand_reply_error(req, E_BAD_DATE, "as_of must be a date YYYY-MM-DD.");
             goto cleanup;
         }
         snprintf(today_text, sizeof(today_text), "%s", as_of);
@@ -235,7 +236,7 @@ static int admission(chan_request *req, chan_error *err)
             strftime(today_text, sizeof(today_text), "%Y-%m-%d", &tm) == 0)
             today_text[0] = '\0';
     }
-    if ((error = chan_store_channel_list(chan_request_store(req), &channels, &n, NULL, err)) < 0)
+    if ((error = chan_store_channel_list(chand_request_store(req), &channels, &n, NULL, err)) < 0)
         goto cleanup;
 
     for (i = 0; i < n; i++) {
@@ -304,7 +305,7 @@ static int admission(chan_request *req, chan_error *err)
     json_object_set(doc, "denied", denied);
     json_object_set_new(doc, "message", json_str(message));
     free(message);
-    error = chan_reply_json(req, 200, doc);
+    error = chand_reply_json(req, 200, doc);
 
 cleanup:
     json_decref(read);
@@ -314,7 +315,7 @@ cleanup:
     return error;
 }
 
-const chan_route chan_api_acl_routes[] = {
+const chand_route chand_api_acl_routes[] = {
     {"GET", "/v1/acl/plan", acl_plan, CHAN_AUTHZ_READ, NULL},
     {"POST", "/v1/acl/apply", acl_apply, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
     {"GET", "/v1/acl/status", acl_status, CHAN_AUTHZ_READ, NULL},
@@ -322,4 +323,4 @@ const chan_route chan_api_acl_routes[] = {
     {"GET", "/v1/admission/{principal}", admission, CHAN_AUTHZ_READ, NULL},
 };
 
-const size_t chan_api_acl_routes_count = CHAN_ARRAY_SIZE(chan_api_acl_routes);
+const size_t chand_api_acl_routes_count = CHAN_ARRAY_SIZE(chand_api_acl_routes);

@@ -106,13 +106,13 @@ static json_t *json_str_or_null(const char *s)
 }
 
 /* The --registration-max-age-days of the request's daemon, in seconds. */
-static int64_t max_age_seconds(const chan_request *req)
+static int64_t max_age_seconds(const chand_request *req)
 {
-    return chan_request_config(req)->registration_max_age_days * SECONDS_PER_DAY;
+    return chand_request_config(req)->registration_max_age_days * SECONDS_PER_DAY;
 }
 
 /* Options of the model's JSON rendering for a reply at now. */
-static chan_record_json_options json_options(const chan_request *req, bool with_document,
+static chan_record_json_options json_options(const chand_request *req, bool with_document,
                                              int64_t now)
 {
     chan_record_json_options opts = CHAN_RECORD_JSON_OPTIONS_INIT;
@@ -168,25 +168,25 @@ static int api_error(int error, const char *channel, const char *consumer, chan_
     size_t len;
 
     if (error == CHAN_ECONFLICT && reason == CHAN_STORE_R_CONTRACT_MANAGED)
-        return chan_http_error(err, CHAN_ECONFLICT, E_CONTRACT_MANAGED,
-                               "Consumer '%s' of channel '%s' is managed by the contract; change "
-                               "the contract file.",
-                               consumer, channel);
+        return chand_http_error(err, CHAN_ECONFLICT, E_CONTRACT_MANAGED,
+                                "Consumer '%s' of channel '%s' is managed by the contract; change "
+                                "the contract file.",
+                                consumer, channel);
     if (error == CHAN_ECONFLICT &&
         (reason == CHAN_STORE_R_NOT_PENDING || reason == CHAN_STORE_R_NOT_APPROVED)) {
         char detail[CHAN_ERROR_MESSAGE_MAX];
 
         snprintf(detail, sizeof(detail), "%s", err->message);
         detail[0] = (char)toupper((unsigned char)detail[0]);
-        return chan_http_error(err, CHAN_ECONFLICT, E_DECISION_STATE, "%s.", detail);
+        return chand_http_error(err, CHAN_ECONFLICT, E_DECISION_STATE, "%s.", detail);
     }
 
     if (error == CHAN_ENOTFOUND && channel != NULL) {
         if (consumer != NULL && chan_store_error_reason(err) == CHAN_STORE_R_CONSUMER_NOT_FOUND)
-            return chan_http_error(err, CHAN_ENOTFOUND, E_CONSUMER_NOT_FOUND,
-                                   "Consumer '%s' of channel '%s' not found.", consumer, channel);
-        return chan_http_error(err, CHAN_ENOTFOUND, E_CHANNEL_NOT_FOUND, "Channel '%s' not found.",
-                               channel);
+            return chand_http_error(err, CHAN_ENOTFOUND, E_CONSUMER_NOT_FOUND,
+                                    "Consumer '%s' of channel '%s' not found.", consumer, channel);
+        return chand_http_error(err, CHAN_ENOTFOUND, E_CHANNEL_NOT_FOUND, "Channel '%s' not found.",
+                                channel);
     }
     if (error == CHAN_EINVALID && err != NULL && err->reason == 0 && err->message[0] != '\0') {
         err->message[0] = (char)toupper((unsigned char)err->message[0]);
@@ -203,20 +203,20 @@ static int api_error(int error, const char *channel, const char *consumer, chan_
 ** A non-negative integer query parameter in [min, max], or def when absent.
 ** Returns 0 or CHAN_EINVALID with API code 42202.
 */
-static int query_int(int64_t *out, const chan_request *req, const char *name, int64_t def,
+static int query_int(int64_t *out, const chand_request *req, const char *name, int64_t def,
                      int64_t min, int64_t max, chan_error *err)
 {
-    const char *v = chan_request_query(req, name);
+    const char *v = chand_request_query(req, name);
     char shown[68];
 
     *out = def;
     if (v == NULL)
         return 0;
     if (chan_parse_int64(out, v, min, max) < 0)
-        return chan_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
-                               "Query parameter '%s' must be an integer between %" PRId64
-                               " and %" PRId64 ", got '%s'.",
-                               name, min, max, clip(shown, sizeof(shown), v));
+        return chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
+                                "Query parameter '%s' must be an integer between %" PRId64
+                                " and %" PRId64 ", got '%s'.",
+                                name, min, max, clip(shown, sizeof(shown), v));
     return 0;
 }
 
@@ -339,7 +339,7 @@ static int check_put(void *ctx, const chan_channel_record *old, const chan_chann
 }
 
 /* The reply members of a put's drift: the API consumers kept, as the consumers API shows them. */
-static json_t *drift_json(const chan_request *req, const chan_channel_put_result *res)
+static json_t *drift_json(const chand_request *req, const chan_channel_put_result *res)
 {
     chan_record_json_options opts = json_options(req, false, now_seconds());
     json_t *drift = json_array();
@@ -351,11 +351,11 @@ static json_t *drift_json(const chan_request *req, const chan_channel_put_result
 }
 
 /* PUT /v1/channels/{name}?dry_run=true: create or replace a channel from its contract. */
-static int put_channel(chan_request *req, chan_error *err)
+static int put_channel(chand_request *req, chan_error *err)
 {
     chan_contract_parse_options opts = CHAN_CONTRACT_PARSE_OPTIONS_INIT;
-    const char *name = chan_request_param(req, "name");
-    chan_store *store = chan_request_store(req);
+    const char *name = chand_request_param(req, "name");
+    chan_store *store = chand_request_store(req);
     chan_channel_put_options put_opts = CHAN_CHANNEL_PUT_OPTIONS_INIT;
     chan_channel_put_result res = {0};
     put_check pc = {CHAN_POLICY_OPTIONS_INIT, NULL};
@@ -374,35 +374,35 @@ static int put_channel(chan_request *req, chan_error *err)
     int error;
 
     if ((error = query_int(&expected, req, "expected_revision", -1, 0, INT64_MAX, err)) < 0 ||
-        (error = chan_request_query_bool(&dry_run, req, "dry_run", false, err)) < 0)
+        (error = chand_request_query_bool(&dry_run, req, "dry_run", false, err)) < 0)
         goto cleanup;
 
     /* The body must be JSON; the contract parser then reads it as YAML. */
-    body = chan_request_body(req, &len);
+    body = chand_request_body(req, &len);
     if (len == 0) {
-        error = chan_http_error(err, CHAN_EINVALID, 40001,
-                                "Request body is empty; expected the contract as JSON.");
+        error = chand_http_error(err, CHAN_EINVALID, 40001,
+                                 "Request body is empty; expected the contract as JSON.");
         goto cleanup;
     }
     doc = json_loadb(body, len, JSON_DECODE_ANY, &jerr);
     if (doc == NULL) {
-        error = chan_http_error(err, CHAN_EINVALID, 40001,
-                                "Invalid JSON in request body: %s at line %d column %d.", jerr.text,
-                                jerr.line, jerr.column);
+        error = chand_http_error(err, CHAN_EINVALID, 40001,
+                                 "Invalid JSON in request body: %s at line %d column %d.",
+                                 jerr.text, jerr.line, jerr.column);
         goto cleanup;
     }
     if (!json_is_object(doc)) {
-        error = chan_http_error(err, CHAN_EINVALID, 42200,
-                                "Request body must be a JSON object (the contract).");
+        error = chand_http_error(err, CHAN_EINVALID, 42200,
+                                 "Request body must be a JSON object (the contract).");
         goto cleanup;
     }
 
     text = json_for_yaml(body, len, &text_len);
     error = chan_contract_parse(&contract, text, text_len, "<request>", &opts, diags, err);
     if (error == CHAN_ETOOBIG) {
-        error = chan_http_error(err, CHAN_ETOOBIG, 41300,
-                                "Contract is larger than the limit of %d bytes.",
-                                CHAN_CONTRACT_MAX_SIZE);
+        error = chand_http_error(err, CHAN_ETOOBIG, 41300,
+                                 "Contract is larger than the limit of %d bytes.",
+                                 CHAN_CONTRACT_MAX_SIZE);
         goto cleanup;
     }
     n_errors = chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR);
@@ -411,7 +411,7 @@ static int put_channel(chan_request *req, chan_error *err)
             chan_xasprintf("Contract is invalid: %zu error%s.", n_errors, n_errors == 1 ? "" : "s");
 
         chan_diag_list_sort(diags);
-        error = chan_reply_diags(req, E_INVALID, msg, diags);
+        error = chand_reply_diags(req, E_INVALID, msg, diags);
         free(msg);
         goto cleanup;
     }
@@ -424,8 +424,8 @@ static int put_channel(chan_request *req, chan_error *err)
                                          chan_contract_name(contract),
                                          clip(shown, sizeof(shown), name)),
                            "PUT the contract to /v1/channels/%s", chan_contract_name(contract));
-        error = chan_reply_diags(req, E_INVALID,
-                                 "Contract is invalid: its channel does not match the URL.", diags);
+        error = chand_reply_diags(
+            req, E_INVALID, "Contract is invalid: its channel does not match the URL.", diags);
         goto cleanup;
     }
 
@@ -440,7 +440,7 @@ static int put_channel(chan_request *req, chan_error *err)
             several ? "s" : "", chan_buf_cstr(&missing), chan_contract_subject(contract),
             several ? "are" : "is", several ? "them" : "it");
 
-        error = chan_reply_diags(req, E_SCHEMA_MISSING, msg, diags);
+        error = chand_reply_diags(req, E_SCHEMA_MISSING, msg, diags);
         free(msg);
         goto cleanup;
     }
@@ -453,7 +453,7 @@ static int put_channel(chan_request *req, chan_error *err)
     put_opts.dry_run = dry_run;
     put_opts.check = check_put;
     put_opts.check_ctx = &pc;
-    error = chan_store_channel_put_ex(store, &res, rec, &put_opts, chan_request_actor(req), err);
+    error = chan_store_channel_put_ex(store, &res, rec, &put_opts, chand_request_actor(req), err);
     if (error < 0 && chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR) > 0) {
         bool deprecated = error == CHAN_ECONFLICT;
         char *msg;
@@ -464,7 +464,7 @@ static int put_channel(chan_request *req, chan_error *err)
                          : chan_xasprintf("Contract is invalid: %zu error%s.", n_errors,
                                           n_errors == 1 ? "" : "s");
         chan_error_clear(err);
-        error = chan_reply_diags(req, deprecated ? E_DEPRECATED : E_INVALID, msg, diags);
+        error = chand_reply_diags(req, deprecated ? E_DEPRECATED : E_INVALID, msg, diags);
         free(msg);
         goto cleanup;
     }
@@ -472,9 +472,9 @@ static int put_channel(chan_request *req, chan_error *err)
         char detail[CHAN_ERROR_MESSAGE_MAX];
 
         snprintf(detail, sizeof(detail), "%s", err->message);
-        error = chan_http_error(err, CHAN_ECONFLICT, E_REVISION_CONFLICT,
-                                "Revision conflict: %s (expected_revision=%" PRId64 ").", detail,
-                                expected);
+        error = chand_http_error(err, CHAN_ECONFLICT, E_REVISION_CONFLICT,
+                                 "Revision conflict: %s (expected_revision=%" PRId64 ").", detail,
+                                 expected);
         goto cleanup;
     }
     if (error < 0) {
@@ -489,7 +489,7 @@ static int put_channel(chan_request *req, chan_error *err)
                       (json_int_t)res.revision, "changed", res.changed, "drift",
                       drift_json(req, &res), "adopted", adopted, "dry_run", dry_run);
     /* The dry run answers what the real run would: 201 when it would create the channel. */
-    error = chan_reply_json(req, res.created && res.changed ? 201 : 200, reply);
+    error = chand_reply_json(req, res.created && res.changed ? 201 : 200, reply);
 
 cleanup:
     chan_channel_put_result_dispose(&res);
@@ -503,27 +503,27 @@ cleanup:
 }
 
 /* GET /v1/channels/{name} */
-static int get_channel(chan_request *req, chan_error *err)
+static int get_channel(chand_request *req, chan_error *err)
 {
-    const char *name = chan_request_param(req, "name");
+    const char *name = chand_request_param(req, "name");
     chan_channel_record *rec = NULL;
     chan_record_json_options opts;
     int error;
 
-    error = chan_store_channel_get(chan_request_store(req), &rec, name, err);
+    error = chan_store_channel_get(chand_request_store(req), &rec, name, err);
     if (error < 0) {
         error = api_error(error, name, NULL, err);
         goto cleanup;
     }
     opts = json_options(req, true, now_seconds());
-    error = chan_reply_json(req, 200, chan_channel_record_to_json(rec, &opts));
+    error = chand_reply_json(req, 200, chan_channel_record_to_json(rec, &opts));
 cleanup:
     chan_channel_record_free(rec);
     return error;
 }
 
 /* GET /v1/channels?owner_team=T&maintainer=M&deprecated=true|false */
-static int list_channels(chan_request *req, chan_error *err)
+static int list_channels(chand_request *req, chan_error *err)
 {
     chan_channel_filter filter = CHAN_CHANNEL_FILTER_INIT;
     chan_record_json_options opts = json_options(req, false, now_seconds());
@@ -533,21 +533,21 @@ static int list_channels(chan_request *req, chan_error *err)
     bool deprecated = false;
     int error;
 
-    filter.owner_team = chan_request_query(req, "owner_team");
-    filter.maintainer = chan_request_query(req, "maintainer");
-    if (chan_request_query(req, "deprecated") != NULL) {
-        if ((error = chan_request_query_bool(&deprecated, req, "deprecated", false, err)) < 0)
+    filter.owner_team = chand_request_query(req, "owner_team");
+    filter.maintainer = chand_request_query(req, "maintainer");
+    if (chand_request_query(req, "deprecated") != NULL) {
+        if ((error = chand_request_query_bool(&deprecated, req, "deprecated", false, err)) < 0)
             goto cleanup;
         filter.deprecated = deprecated ? 1 : 0;
     }
-    if ((error = chan_store_channel_list(chan_request_store(req), &list, &n, &filter, err)) < 0) {
+    if ((error = chan_store_channel_list(chand_request_store(req), &list, &n, &filter, err)) < 0) {
         error = api_error(error, NULL, NULL, err);
         goto cleanup;
     }
     channels = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(channels, chan_channel_record_to_json(list[i], &opts));
-    error = chan_reply_json(req, 200, json_pack("{s:o}", "channels", channels));
+    error = chand_reply_json(req, 200, json_pack("{s:o}", "channels", channels));
     channels = NULL;
 cleanup:
     json_decref(channels);
@@ -556,15 +556,16 @@ cleanup:
 }
 
 /* DELETE /v1/channels/{name} */
-static int delete_channel(chan_request *req, chan_error *err)
+static int delete_channel(chand_request *req, chan_error *err)
 {
-    const char *name = chan_request_param(req, "name");
+    const char *name = chand_request_param(req, "name");
     int error;
 
-    error = chan_store_channel_delete(chan_request_store(req), name, chan_request_actor(req), err);
+    error =
+        chan_store_channel_delete(chand_request_store(req), name, chand_request_actor(req), err);
     if (error < 0)
         return api_error(error, name, NULL, err);
-    return chan_reply_json(req, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
+    return chand_reply_json(req, 200, json_pack("{s:s, s:b}", "name", name, "deleted", 1));
 }
 
 /* ------------------------------------------------------------------ */
@@ -788,7 +789,7 @@ static const chan_consumer_record *find_consumer(const chan_channel_record *rec,
 ** between) the reply is built from fallback with the times of the write.
 ** A warning (may be NULL) goes into "warnings" and a Warning header.
 */
-static int reply_consumer(chan_request *req, unsigned int status, const char *channel,
+static int reply_consumer(chand_request *req, unsigned int status, const char *channel,
                           const char *name, const chan_consumer_record *fallback,
                           const char *warning)
 {
@@ -799,7 +800,7 @@ static int reply_consumer(chan_request *req, unsigned int status, const char *ch
     int64_t now = now_seconds();
     int rc;
 
-    if (chan_store_channel_get(chan_request_store(req), &rec, channel, &rerr) == 0)
+    if (chan_store_channel_get(chand_request_store(req), &rec, channel, &rerr) == 0)
         c = find_consumer(rec, name);
     if (c == NULL && fallback != NULL) {
         tmp = *fallback;
@@ -808,8 +809,8 @@ static int reply_consumer(chan_request *req, unsigned int status, const char *ch
         c = &tmp;
     }
     if (c == NULL)
-        rc = chan_reply_error(req, E_CONSUMER_NOT_FOUND, "Consumer '%s' of channel '%s' not found.",
-                              name, channel);
+        rc = chand_reply_error(req, E_CONSUMER_NOT_FOUND,
+                               "Consumer '%s' of channel '%s' not found.", name, channel);
     else {
         chan_record_json_options opts = json_options(req, false, now);
         json_t *o = chan_consumer_record_to_json(c, &opts);
@@ -818,10 +819,10 @@ static int reply_consumer(chan_request *req, unsigned int status, const char *ch
             char *header = chan_xasprintf("299 - \"%s\"", warning);
 
             json_object_set_new(o, "warnings", json_pack("[s]", warning));
-            chan_reply_header(req, "Warning", header);
+            chand_reply_header(req, "Warning", header);
             free(header);
         }
-        rc = chan_reply_json(req, status, o);
+        rc = chand_reply_json(req, status, o);
     }
     chan_channel_record_free(rec);
     return rc;
@@ -846,16 +847,16 @@ static char *deprecation_warning(const chan_channel_record *rec, int64_t window)
 }
 
 /* GET /v1/channels/{name}/consumers */
-static int list_consumers(chan_request *req, chan_error *err)
+static int list_consumers(chand_request *req, chan_error *err)
 {
-    const char *name = chan_request_param(req, "name");
+    const char *name = chand_request_param(req, "name");
     chan_consumer_record **list = NULL;
     chan_record_json_options opts = json_options(req, false, now_seconds());
     json_t *consumers = NULL;
     size_t i, n = 0;
     int error;
 
-    error = chan_store_consumer_list(chan_request_store(req), &list, &n, name, err);
+    error = chan_store_consumer_list(chand_request_store(req), &list, &n, name, err);
     if (error < 0) {
         error = api_error(error, name, NULL, err);
         goto cleanup;
@@ -863,7 +864,7 @@ static int list_consumers(chan_request *req, chan_error *err)
     consumers = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(consumers, chan_consumer_record_to_json(list[i], &opts));
-    error = chan_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
+    error = chand_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
     consumers = NULL;
 cleanup:
     json_decref(consumers);
@@ -872,12 +873,12 @@ cleanup:
 }
 
 /* PUT /v1/channels/{name}/consumers/{consumer}: register or update one consumer. */
-static int put_consumer(chan_request *req, chan_error *err)
+static int put_consumer(chand_request *req, chan_error *err)
 {
-    const char *channel = chan_request_param(req, "name");
-    const char *name = chan_request_param(req, "consumer");
-    chan_store *store = chan_request_store(req);
-    const chan_authz_decision *decision = chan_request_decision(req);
+    const char *channel = chand_request_param(req, "name");
+    const char *name = chand_request_param(req, "consumer");
+    chan_store *store = chand_request_store(req);
+    const chan_authz_decision *decision = chand_request_decision(req);
     chan_diag_list *diags = chan_diag_list_new();
     chan_channel_record *current = NULL;
     const chan_consumer_record *existing;
@@ -893,13 +894,13 @@ static int put_consumer(chan_request *req, chan_error *err)
     int error;
 
     chan_consumer_record_init(&rec);
-    if ((error = chan_request_json(&body, req, err)) < 0)
+    if ((error = chand_request_json(&body, req, err)) < 0)
         goto cleanup;
     parse_consumer_body(&rec, body, channel, name, diags);
     /* Registered over the API, for the team the identity acts for (authz decided it). */
     rec.origin = CHAN_CONSUMER_ORIGIN_API;
     rec.requester_team = decision->team ? chan_xstrdup(decision->team) : NULL;
-    rec.requested_by = chan_xstrdup(chan_request_actor(req));
+    rec.requested_by = chan_xstrdup(chand_request_actor(req));
 
     error = chan_store_channel_get(store, &current, channel, err);
     if (error < 0) {
@@ -908,10 +909,10 @@ static int put_consumer(chan_request *req, chan_error *err)
     }
     existing = find_consumer(current, name);
     if (existing != NULL && existing->origin == CHAN_CONSUMER_ORIGIN_CONTRACT) {
-        error = chan_http_error(err, CHAN_ECONFLICT, E_CONTRACT_MANAGED,
-                                "Consumer '%s' of channel '%s' is managed by the contract; change "
-                                "the contract file.",
-                                name, channel);
+        error = chand_http_error(err, CHAN_ECONFLICT, E_CONTRACT_MANAGED,
+                                 "Consumer '%s' of channel '%s' is managed by the contract; change "
+                                 "the contract file.",
+                                 name, channel);
         goto cleanup;
     }
     /* Two consumers in one group would split the partitions between them (rejected ones hold
@@ -932,17 +933,17 @@ static int put_consumer(chan_request *req, chan_error *err)
         char *msg =
             chan_xasprintf("Consumer is invalid: %zu error%s.", n_errors, n_errors == 1 ? "" : "s");
 
-        error = chan_reply_diags(req, E_INVALID, msg, diags);
+        error = chand_reply_diags(req, E_INVALID, msg, diags);
         free(msg);
         goto cleanup;
     }
     if (existing == NULL &&
         !chan_policy_accepts_new_consumers(current->deprecation_date, current->retirement_date,
                                            chan_date_today())) {
-        error = chan_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
-                                "Channel '%s' is deprecated since %s; it accepts no new "
-                                "consumers.",
-                                channel, current->deprecation_date);
+        error = chand_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
+                                 "Channel '%s' is deprecated since %s; it accepts no new "
+                                 "consumers.",
+                                 channel, current->deprecation_date);
         goto cleanup;
     }
 
@@ -953,11 +954,11 @@ static int put_consumer(chan_request *req, chan_error *err)
     put_opts.unique_group = true;
     put_opts.refuse_new_from = chan_date_format(today, sizeof(today), today_days);
     error = chan_store_consumer_put_checked(store, &created, &rec, &put_opts,
-                                            chan_request_actor(req), err);
+                                            chand_request_actor(req), err);
     if (error < 0 && chan_store_error_reason(err) == CHAN_STORE_R_CHANNEL_DEPRECATED) {
         error =
-            chan_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
-                            "Channel '%s' is deprecated; it accepts no new consumers.", channel);
+            chand_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
+                             "Channel '%s' is deprecated; it accepts no new consumers.", channel);
         goto cleanup;
     }
     if (error < 0 && chan_store_error_reason(err) == CHAN_STORE_R_GROUP_IN_USE) {
@@ -966,7 +967,7 @@ static int put_consumer(chan_request *req, chan_error *err)
                                          err->message),
                            "give each consumer its own group");
         chan_error_clear(err);
-        error = chan_reply_diags(req, E_INVALID, "Consumer is invalid: 1 error.", diags);
+        error = chand_reply_diags(req, E_INVALID, "Consumer is invalid: 1 error.", diags);
         goto cleanup;
     }
     if (error < 0) {
@@ -975,7 +976,7 @@ static int put_consumer(chan_request *req, chan_error *err)
     }
     if (existing != NULL)
         rec.registered_at = existing->registered_at;
-    warning = deprecation_warning(current, chan_request_config(req)->deprecation_warning_days);
+    warning = deprecation_warning(current, chand_request_config(req)->deprecation_warning_days);
     /* 202: accepted, but no access until the channel's owner approves it. */
     status = rec.state == CHAN_CONSUMER_PENDING ? 202 : created ? 201 : 200;
     error = reply_consumer(req, status, channel, name, &rec, warning);
@@ -990,31 +991,31 @@ cleanup:
 }
 
 /* POST /v1/channels/{name}/consumers/{consumer}/renew */
-static int renew_consumer(chan_request *req, chan_error *err)
+static int renew_consumer(chand_request *req, chan_error *err)
 {
-    const char *channel = chan_request_param(req, "name");
-    const char *name = chan_request_param(req, "consumer");
+    const char *channel = chand_request_param(req, "name");
+    const char *name = chand_request_param(req, "consumer");
     int error;
 
-    error = chan_store_consumer_renew(chan_request_store(req), channel, name,
-                                      chan_request_actor(req), err);
+    error = chan_store_consumer_renew(chand_request_store(req), channel, name,
+                                      chand_request_actor(req), err);
     if (error < 0)
         return api_error(error, channel, name, err);
     return reply_consumer(req, 200, channel, name, NULL, NULL);
 }
 
 /* DELETE /v1/channels/{name}/consumers/{consumer} */
-static int delete_consumer(chan_request *req, chan_error *err)
+static int delete_consumer(chand_request *req, chan_error *err)
 {
-    const char *channel = chan_request_param(req, "name");
-    const char *name = chan_request_param(req, "consumer");
+    const char *channel = chand_request_param(req, "name");
+    const char *name = chand_request_param(req, "consumer");
     int error;
 
-    error = chan_store_consumer_delete(chan_request_store(req), channel, name,
-                                       chan_request_actor(req), err);
+    error = chan_store_consumer_delete(chand_request_store(req), channel, name,
+                                       chand_request_actor(req), err);
     if (error < 0)
         return api_error(error, channel, name, err);
-    return chan_reply_json(
+    return chand_reply_json(
         req, 200, json_pack("{s:s, s:s, s:b}", "channel", channel, "consumer", name, "deleted", 1));
 }
 
@@ -1034,18 +1035,18 @@ static size_t utf8_chars(const char *s)
 ** decision on a pending registration.  A rejection needs {"reason"} of 1 to
 ** MAX_REASON characters; an approval may give one.
 */
-static int decide_consumer(chan_request *req, chan_consumer_state decision, chan_error *err)
+static int decide_consumer(chand_request *req, chan_consumer_state decision, chan_error *err)
 {
-    const char *channel = chan_request_param(req, "name");
-    const char *name = chan_request_param(req, "consumer");
+    const char *channel = chand_request_param(req, "name");
+    const char *name = chand_request_param(req, "consumer");
     const json_t *v = NULL;
     const char *reason = NULL;
     json_t *body = NULL;
     size_t len;
     int error;
 
-    if (chan_request_body(req, &len) != NULL && len > 0) {
-        if ((error = chan_request_json(&body, req, err)) < 0)
+    if (chand_request_body(req, &len) != NULL && len > 0) {
+        if ((error = chand_request_json(&body, req, err)) < 0)
             goto cleanup;
         v = json_object_get(body, "reason");
     }
@@ -1053,21 +1054,21 @@ static int decide_consumer(chan_request *req, chan_consumer_state decision, chan
         if (!json_is_string(v) || json_string_length(v) != strlen(json_string_value(v)) ||
             json_string_length(v) == 0 || utf8_chars(json_string_value(v)) > MAX_REASON) {
             error =
-                chan_http_error(err, CHAN_EINVALID, E_NO_REASON,
-                                "The reason must be a string of 1 to %d characters.", MAX_REASON);
+                chand_http_error(err, CHAN_EINVALID, E_NO_REASON,
+                                 "The reason must be a string of 1 to %d characters.", MAX_REASON);
             goto cleanup;
         }
         reason = json_string_value(v);
     }
     if (decision == CHAN_CONSUMER_REJECTED && reason == NULL) {
-        error = chan_http_error(err, CHAN_EINVALID, E_NO_REASON,
-                                "A rejection needs a reason: send {\"reason\": \"...\"} (1 to %d "
-                                "characters).",
-                                MAX_REASON);
+        error = chand_http_error(err, CHAN_EINVALID, E_NO_REASON,
+                                 "A rejection needs a reason: send {\"reason\": \"...\"} (1 to %d "
+                                 "characters).",
+                                 MAX_REASON);
         goto cleanup;
     }
-    error = chan_store_consumer_decide(chan_request_store(req), channel, name, decision, reason,
-                                       chan_request_actor(req), err);
+    error = chan_store_consumer_decide(chand_request_store(req), channel, name, decision, reason,
+                                       chand_request_actor(req), err);
     if (error < 0) {
         error = api_error(error, channel, name, err);
         goto cleanup;
@@ -1079,13 +1080,13 @@ cleanup:
 }
 
 /* POST /v1/channels/{name}/consumers/{consumer}/approve */
-static int approve_consumer(chan_request *req, chan_error *err)
+static int approve_consumer(chand_request *req, chan_error *err)
 {
     return decide_consumer(req, CHAN_CONSUMER_APPROVED, err);
 }
 
 /* POST /v1/channels/{name}/consumers/{consumer}/reject {"reason": "..."} */
-static int reject_consumer(chan_request *req, chan_error *err)
+static int reject_consumer(chand_request *req, chan_error *err)
 {
     return decide_consumer(req, CHAN_CONSUMER_REJECTED, err);
 }
@@ -1095,10 +1096,10 @@ static int reject_consumer(chan_request *req, chan_error *err)
 ** with its "channel"; team matches the channel's owner team or the team a
 ** registration was made for.
 */
-static int list_all_consumers(chan_request *req, chan_error *err)
+static int list_all_consumers(chand_request *req, chan_error *err)
 {
-    const char *state_name = chan_request_query(req, "state");
-    const char *team = chan_request_query(req, "team");
+    const char *state_name = chand_request_query(req, "state");
+    const char *team = chand_request_query(req, "team");
     chan_record_json_options opts = json_options(req, false, now_seconds());
     chan_consumer_state state = CHAN_CONSUMER_APPROVED;
     chan_channel_record **list = NULL;
@@ -1108,15 +1109,15 @@ static int list_all_consumers(chan_request *req, chan_error *err)
     int error;
 
     if (state_name != NULL && chan_consumer_state_parse(&state, state_name) < 0) {
-        error = chan_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
-                                "Query parameter 'state' must be approved, pending or rejected, "
-                                "got '%s'.",
-                                clip(shown, sizeof(shown), state_name));
+        error = chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
+                                 "Query parameter 'state' must be approved, pending or rejected, "
+                                 "got '%s'.",
+                                 clip(shown, sizeof(shown), state_name));
         goto cleanup;
     }
     if (team != NULL && team[0] == '\0')
         team = NULL;
-    if ((error = chan_store_channel_list(chan_request_store(req), &list, &n, NULL, err)) < 0) {
+    if ((error = chan_store_channel_list(chand_request_store(req), &list, &n, NULL, err)) < 0) {
         error = api_error(error, NULL, NULL, err);
         goto cleanup;
     }
@@ -1135,7 +1136,7 @@ static int list_all_consumers(chan_request *req, chan_error *err)
             json_object_set_new(o, "channel", json_str_or_null(list[i]->name));
             json_array_append_new(consumers, o);
         }
-    error = chan_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
+    error = chand_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
     consumers = NULL;
 cleanup:
     json_decref(consumers);
@@ -1148,9 +1149,9 @@ cleanup:
 /* ------------------------------------------------------------------ */
 
 /* GET /v1/audit?after=ID&limit=N&object=PREFIX */
-static int list_audit(chan_request *req, chan_error *err)
+static int list_audit(chand_request *req, chan_error *err)
 {
-    const char *object = chan_request_query(req, "object");
+    const char *object = chand_request_query(req, "object");
     chan_audit_entry **list = NULL;
     json_t *entries = NULL;
     int64_t after, limit, next;
@@ -1162,7 +1163,7 @@ static int list_audit(chan_request *req, chan_error *err)
         goto cleanup;
     if (object != NULL && object[0] == '\0')
         object = NULL;
-    if ((error = chan_store_audit_list(chan_request_store(req), &list, &n, after, (size_t)limit,
+    if ((error = chan_store_audit_list(chand_request_store(req), &list, &n, after, (size_t)limit,
                                        object, err)) < 0) {
         error = api_error(error, NULL, NULL, err);
         goto cleanup;
@@ -1184,8 +1185,8 @@ static int list_audit(chan_request *req, chan_error *err)
         if (e->id > next)
             next = e->id;
     }
-    error = chan_reply_json(req, 200,
-                            json_pack("{s:o, s:I}", "entries", entries, "next", (json_int_t)next));
+    error = chand_reply_json(req, 200,
+                             json_pack("{s:o, s:I}", "entries", entries, "next", (json_int_t)next));
     entries = NULL;
 cleanup:
     json_decref(entries);
@@ -1197,25 +1198,25 @@ cleanup:
 /* Route table                                                         */
 /* ------------------------------------------------------------------ */
 
-const chan_route chan_api_channels_routes[] = {
+const chand_route chand_api_channels_routes[] = {
     {"GET", "/v1/channels", list_channels, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/channels/{name}", get_channel, CHAN_AUTHZ_READ, NULL},
-    {"PUT", "/v1/channels/{name}", put_channel, CHAN_AUTHZ_CHANNEL_PUT, chan_target_channel_put},
+    {"PUT", "/v1/channels/{name}", put_channel, CHAN_AUTHZ_CHANNEL_PUT, chand_target_channel_put},
     {"DELETE", "/v1/channels/{name}", delete_channel, CHAN_AUTHZ_CHANNEL_DELETE,
-     chan_target_channel},
+     chand_target_channel},
     {"GET", "/v1/channels/{name}/consumers", list_consumers, CHAN_AUTHZ_READ, NULL},
     {"PUT", "/v1/channels/{name}/consumers/{consumer}", put_consumer, CHAN_AUTHZ_CONSUMER_REGISTER,
-     chan_target_consumer},
+     chand_target_consumer},
     {"DELETE", "/v1/channels/{name}/consumers/{consumer}", delete_consumer,
-     CHAN_AUTHZ_CONSUMER_CHANGE, chan_target_consumer},
+     CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer},
     {"POST", "/v1/channels/{name}/consumers/{consumer}/renew", renew_consumer,
-     CHAN_AUTHZ_CONSUMER_CHANGE, chan_target_consumer},
+     CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer},
     {"POST", "/v1/channels/{name}/consumers/{consumer}/approve", approve_consumer,
-     CHAN_AUTHZ_CONSUMER_DECIDE, chan_target_consumer},
+     CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer},
     {"POST", "/v1/channels/{name}/consumers/{consumer}/reject", reject_consumer,
-     CHAN_AUTHZ_CONSUMER_DECIDE, chan_target_consumer},
+     CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer},
     {"GET", "/v1/consumers", list_all_consumers, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/audit", list_audit, CHAN_AUTHZ_READ, NULL},
 };
 
-const size_t chan_api_channels_routes_count = CHAN_ARRAY_SIZE(chan_api_channels_routes);
+const size_t chand_api_channels_routes_count = CHAN_ARRAY_SIZE(chand_api_channels_routes);

@@ -36,20 +36,19 @@
 #define SECONDS_PER_DAY 86400
 
 /* GET /metrics */
-static int get_metrics(chan_request *req, chan_error *err)
+static int get_metrics(chand_request *req, chan_error *err)
 {
     chan_buf text = CHAN_BUF_INIT;
     int error;
 
-    chan_daemon_metrics_requests_in_flight(chan_request_in_flight(req));
-    error =
-        chan_daemon_metrics_render(&text, chan_request_store(req), chan_request_config(req), err);
+    chand_metrics_requests_in_flight(chand_request_in_flight(req));
+    error = chand_metrics_render(&text, chand_request_store(req), chand_request_config(req), err);
     if (error < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "scrape failed error=\"%s\" request_id=%s", err->message,
-                 chan_request_id(req));
+                 chand_request_id(req));
         goto cleanup;
     }
-    error = chan_reply_raw(req, 200, CHAN_METRICS_CONTENT_TYPE, chan_buf_cstr(&text), text.len);
+    error = chand_reply_raw(req, 200, CHAN_METRICS_CONTENT_TYPE, chan_buf_cstr(&text), text.len);
 
 cleanup:
     chan_buf_dispose(&text);
@@ -88,9 +87,9 @@ static json_t *json_str_or_null(const char *s)
 }
 
 /* GET /v1/lifecycle */
-static int get_lifecycle(chan_request *req, chan_error *err)
+static int get_lifecycle(chand_request *req, chan_error *err)
 {
-    const chan_config *config = chan_request_config(req);
+    const chand_config *config = chand_request_config(req);
     chan_channel_filter filter = CHAN_CHANNEL_FILTER_INIT;
     chan_channel_record **list = NULL;
     json_t *stale = json_array(), *deprecating = json_array(), *deprecated = json_array();
@@ -100,7 +99,7 @@ static int get_lifecycle(chan_request *req, chan_error *err)
     size_t n = 0, i, k;
     int error;
 
-    if ((error = chan_store_channel_list(chan_request_store(req), &list, &n, &filter, err)) < 0)
+    if ((error = chan_store_channel_list(chand_request_store(req), &list, &n, &filter, err)) < 0)
         goto cleanup;
     for (i = 0; i < n; i++) {
         const chan_channel_record *rec = list[i];
@@ -141,12 +140,12 @@ static int get_lifecycle(chan_request *req, chan_error *err)
                                        "days_left", (json_int_t)(dep_day - today)));
         }
     }
-    error = chan_reply_json(req, 200,
-                            json_pack("{s:o,s:I,s:O,s:O,s:O,s:O}", "as_of", json_day(today),
-                                      "registration_max_age_days",
-                                      (json_int_t)config->registration_max_age_days,
-                                      "stale_registrations", stale, "deprecating", deprecating,
-                                      "deprecated", deprecated, "retired", retired));
+    error = chand_reply_json(req, 200,
+                             json_pack("{s:o,s:I,s:O,s:O,s:O,s:O}", "as_of", json_day(today),
+                                       "registration_max_age_days",
+                                       (json_int_t)config->registration_max_age_days,
+                                       "stale_registrations", stale, "deprecating", deprecating,
+                                       "deprecated", deprecated, "retired", retired));
 
 cleanup:
     json_decref(stale);
@@ -157,9 +156,9 @@ cleanup:
     return error;
 }
 
-const chan_route chan_api_metrics_routes[] = {
+const chand_route chand_api_metrics_routes[] = {
     {"GET", "/metrics", get_metrics, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/lifecycle", get_lifecycle, CHAN_AUTHZ_READ, NULL},
 };
 
-const size_t chan_api_metrics_routes_count = CHAN_ARRAY_SIZE(chan_api_metrics_routes);
+const size_t chand_api_metrics_routes_count = CHAN_ARRAY_SIZE(chand_api_metrics_routes);

@@ -11,38 +11,38 @@
 
 #include "api.h"
 
-static int healthz(chan_request *req, chan_error *err)
+static int healthz(chand_request *req, chan_error *err)
 {
-    return chan_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
+    return chand_reply_json(req, 200, json_pack("{s:s}", "status", "ok"));
 }
 
-static int readyz(chan_request *req, chan_error *err)
+static int readyz(chand_request *req, chan_error *err)
 {
     chan_error perr = CHAN_ERROR_INIT;
-    chan_store *store = chan_request_store(req);
+    chan_store *store = chand_request_store(req);
 
-    if (chan_request_shutting_down(req))
-        return chan_reply_json(
+    if (chand_request_shutting_down(req))
+        return chand_reply_json(
             req, 503, json_pack("{s:s,s:s}", "status", "unavailable", "reason", "shutting down"));
     if (chan_store_ping(store, &perr) < 0)
-        return chan_reply_json(req, 503,
-                               json_pack("{s:s,s:s,s:s}", "status", "unavailable", "reason",
-                                         "store unreachable", "detail", perr.message));
-    return chan_reply_json(req, 200,
-                           json_pack("{s:s,s:s,s:s}", "status", "ready", "store",
-                                     chan_store_backend_name(store), "version",
-                                     CHAN_VERSION_STRING));
+        return chand_reply_json(req, 503,
+                                json_pack("{s:s,s:s,s:s}", "status", "unavailable", "reason",
+                                          "store unreachable", "detail", perr.message));
+    return chand_reply_json(req, 200,
+                            json_pack("{s:s,s:s,s:s}", "status", "ready", "store",
+                                      chan_store_backend_name(store), "version",
+                                      CHAN_VERSION_STRING));
 }
 
-static int root(chan_request *req, chan_error *err)
+static int root(chand_request *req, chan_error *err)
 {
-    return chan_reply_json(req, 200, json_object());
+    return chand_reply_json(req, 200, json_object());
 }
 
-const chan_route chan_api_misc_routes[] = {
+const chand_route chand_api_misc_routes[] = {
     {"GET", "/healthz", healthz, CHAN_AUTHZ_PUBLIC, NULL},
     {"GET", "/readyz", readyz, CHAN_AUTHZ_PUBLIC, NULL},
     {"GET", "/", root, CHAN_AUTHZ_READ, NULL},
 };
 
-const size_t chan_api_misc_routes_count = CHAN_ARRAY_SIZE(chan_api_misc_routes);
+const size_t chand_api_misc_routes_count = CHAN_ARRAY_SIZE(chand_api_misc_routes);

@@ -83,24 +83,24 @@ static bool valid_text(const char *s)
 }
 
 /* The {subject} parameter, checked.  Returns it, or NULL with err set. */
-static const char *get_subject(const chan_request *req, chan_error *err)
+static const char *get_subject(const chand_request *req, chan_error *err)
 {
-    const char *s = chan_request_param(req, "subject");
+    const char *s = chand_request_param(req, "subject");
 
     if (s == NULL || *s == '\0' || strlen(s) > MAX_SUBJECT_LEN || !valid_text(s)) {
-        chan_http_error(err, CHAN_EINVALID, SR_INVALID_SUBJECT,
-                        "The specified subject is not a valid subject (non-empty UTF-8 text "
-                        "without control characters, at most %d bytes).",
-                        MAX_SUBJECT_LEN);
+        chand_http_error(err, CHAN_EINVALID, SR_INVALID_SUBJECT,
+                         "The specified subject is not a valid subject (non-empty UTF-8 text "
+                         "without control characters, at most %d bytes).",
+                         MAX_SUBJECT_LEN);
         return NULL;
     }
     return s;
 }
 
 /* The {version} parameter: 1..2^31-1, "latest" or -1 (latest, given as -1). */
-static int get_version(int *out, const chan_request *req, chan_error *err)
+static int get_version(int *out, const chand_request *req, chan_error *err)
 {
-    const char *s = chan_request_param(req, "version");
+    const char *s = chand_request_param(req, "version");
     int64_t v;
 
     *out = 0;
@@ -112,20 +112,20 @@ static int get_version(int *out, const chan_request *req, chan_error *err)
         *out = (int)v;
         return 0;
     }
-    return chan_http_error(err, CHAN_EINVALID, SR_INVALID_VERSION,
-                           "The specified version '%s' is not a valid version id. Allowed values "
-                           "are between [1, 2^31-1] and the string \"latest\"",
-                           s ? s : "");
+    return chand_http_error(err, CHAN_EINVALID, SR_INVALID_VERSION,
+                            "The specified version '%s' is not a valid version id. Allowed values "
+                            "are between [1, 2^31-1] and the string \"latest\"",
+                            s ? s : "");
 }
 
 /* The {id} parameter.  A malformed id is reported as an unknown schema, like Confluent. */
-static int get_id(int64_t *out, const chan_request *req, chan_error *err)
+static int get_id(int64_t *out, const chand_request *req, chan_error *err)
 {
-    const char *s = chan_request_param(req, "id");
+    const char *s = chand_request_param(req, "id");
 
     if (s && chan_parse_int64(out, s, 1, INT64_MAX) == 0)
         return 0;
-    return chan_http_error(err, CHAN_ENOTFOUND, 40403, "Schema %s not found", s ? s : "");
+    return chand_http_error(err, CHAN_ENOTFOUND, 40403, "Schema %s not found", s ? s : "");
 }
 
 /*
@@ -134,7 +134,7 @@ static int get_id(int64_t *out, const chan_request *req, chan_error *err)
 */
 static int sr_error(chan_error *err, const char *subject, int version, int64_t id)
 {
-    int code = chan_http_error_code(err);
+    int code = chand_http_error_code(err);
     char ver[32];
 
     if (version > 0)
@@ -143,48 +143,48 @@ static int sr_error(chan_error *err, const char *subject, int version, int64_t i
         snprintf(ver, sizeof(ver), "latest");
     switch (code) {
     case 40401:
-        return chan_http_error(err, err->code, code, "Subject '%s' not found.",
-                               subject ? subject : "");
+        return chand_http_error(err, err->code, code, "Subject '%s' not found.",
+                                subject ? subject : "");
     case 40402:
-        return chan_http_error(err, err->code, code, "Version %s not found.", ver);
+        return chand_http_error(err, err->code, code, "Version %s not found.", ver);
     case 40403:
         if (id > 0)
-            return chan_http_error(err, err->code, code, "Schema %lld not found", (long long)id);
-        return chan_http_error(err, err->code, code, "Schema not found");
+            return chand_http_error(err, err->code, code, "Schema %lld not found", (long long)id);
+        return chand_http_error(err, err->code, code, "Schema not found");
     case 40404:
-        return chan_http_error(err, err->code, code,
-                               "Subject '%s' was soft deleted.Set permanent=true to delete "
-                               "permanently",
-                               subject ? subject : "");
+        return chand_http_error(err, err->code, code,
+                                "Subject '%s' was soft deleted.Set permanent=true to delete "
+                                "permanently",
+                                subject ? subject : "");
     case 40405:
-        return chan_http_error(err, err->code, code,
-                               "Subject '%s' was not deleted first before being permanently "
-                               "deleted",
-                               subject ? subject : "");
+        return chand_http_error(err, err->code, code,
+                                "Subject '%s' was not deleted first before being permanently "
+                                "deleted",
+                                subject ? subject : "");
     case 40406:
-        return chan_http_error(err, err->code, code,
-                               "Subject '%s' Version %s was soft deleted.Set permanent=true to "
-                               "delete permanently",
-                               subject ? subject : "", ver);
+        return chand_http_error(err, err->code, code,
+                                "Subject '%s' Version %s was soft deleted.Set permanent=true to "
+                                "delete permanently",
+                                subject ? subject : "", ver);
     case 40407:
-        return chan_http_error(err, err->code, code,
-                               "Subject '%s' Version %s was not deleted first before being "
-                               "permanently deleted",
-                               subject ? subject : "", ver);
+        return chand_http_error(err, err->code, code,
+                                "Subject '%s' Version %s was not deleted first before being "
+                                "permanently deleted",
+                                subject ? subject : "", ver);
     case 42205:
-        return chan_http_error(err, err->code, code, "Subject %s is in read-only mode",
-                               subject ? subject : "");
+        return chand_http_error(err, err->code, code, "Subject %s is in read-only mode",
+                                subject ? subject : "");
     default:
         break;
     }
-    if (chan_http_status_of(code) >= 500) {
+    if (chand_http_status_of(code) >= 500) {
         char msg[CHAN_ERROR_MESSAGE_MAX];
 
         snprintf(msg, sizeof(msg), "%s", err->message); /* err is overwritten below */
         chan_log(CHAN_LOG_ERROR, MODULE, "store error code=%s error=\"%s\"",
                  chan_strerror(err->code), msg);
-        return chan_http_error(err, err->code, SR_STORE_ERROR, "Error in the backend datastore: %s",
-                               msg);
+        return chand_http_error(err, err->code, SR_STORE_ERROR,
+                                "Error in the backend datastore: %s", msg);
     }
     return err->code;
 }
@@ -201,40 +201,40 @@ static json_t *version_json(const chan_schema_version *v)
 }
 
 /* "schema" (and schemaType, references) of a request body, parsed. */
-static int parse_schema_body(chan_avro_schema **out, const chan_request *req, chan_error *err)
+static int parse_schema_body(chan_avro_schema **out, const chand_request *req, chan_error *err)
 {
     json_t *body = NULL, *schema, *type, *refs;
     chan_error perr = CHAN_ERROR_INIT;
     int error = 0;
 
     *out = NULL;
-    if ((error = chan_request_json(&body, req, err)) < 0)
+    if ((error = chand_request_json(&body, req, err)) < 0)
         goto cleanup;
     type = json_object_get(body, "schemaType");
     if (type && !json_is_null(type) &&
         (!json_is_string(type) || strcmp(json_string_value(type), "AVRO") != 0)) {
-        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
-                                "Invalid schema: schemaType %s is not supported; this registry "
-                                "supports AVRO only",
-                                json_is_string(type) ? json_string_value(type) : "(not a string)");
+        error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                 "Invalid schema: schemaType %s is not supported; this registry "
+                                 "supports AVRO only",
+                                 json_is_string(type) ? json_string_value(type) : "(not a string)");
         goto cleanup;
     }
     refs = json_object_get(body, "references");
     if (refs && !json_is_null(refs) && !(json_is_array(refs) && json_array_size(refs) == 0)) {
-        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
-                                "Invalid schema: schema references are not supported");
+        error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                 "Invalid schema: schema references are not supported");
         goto cleanup;
     }
     schema = json_object_get(body, "schema");
     if (!json_is_string(schema) || json_string_length(schema) == 0) {
-        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
-                                "Empty schema: the body needs a non-empty string \"schema\"");
+        error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                 "Empty schema: the body needs a non-empty string \"schema\"");
         goto cleanup;
     }
     if ((error = chan_avro_schema_parse(out, json_string_value(schema), json_string_length(schema),
                                         &perr)) < 0) {
-        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
-                                perr.message);
+        error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
+                                 perr.message);
         goto cleanup;
     }
 
@@ -244,10 +244,10 @@ cleanup:
 }
 
 /* Effective compatibility level of subject (NULL: global). */
-static int effective_level(chan_compat_mode *out, chan_request *req, const char *subject,
+static int effective_level(chan_compat_mode *out, chand_request *req, const char *subject,
                            chan_error *err)
 {
-    chan_store *store = chan_request_store(req);
+    chan_store *store = chand_request_store(req);
     char *level = NULL;
     int error = 0;
 
@@ -257,7 +257,7 @@ static int effective_level(chan_compat_mode *out, chan_request *req, const char 
         error = chan_store_config_get(store, &level, NULL, err);
     if (error == CHAN_ENOTFOUND) {
         error = 0;
-        level = chan_xstrdup(chan_request_config(req)->default_compatibility);
+        level = chan_xstrdup(chand_request_config(req)->default_compatibility);
     }
     if (error < 0)
         return sr_error(err, subject, 0, 0);
@@ -365,18 +365,19 @@ static json_t *report_messages(const check_ctx *ctx)
 /* Subjects and versions                                               */
 /* ------------------------------------------------------------------ */
 
-static int list_subjects(chan_request *req, chan_error *err)
+static int list_subjects(chand_request *req, chan_error *err)
 {
-    const char *prefix = chan_request_query(req, "subjectPrefix");
+    const char *prefix = chand_request_query(req, "subjectPrefix");
     char **subjects = NULL;
     size_t n = 0, i;
     bool deleted;
     json_t *arr;
     int error;
 
-    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
         return error;
-    if ((error = chan_store_subject_list(chan_request_store(req), &subjects, &n, deleted, err)) < 0)
+    if ((error = chan_store_subject_list(chand_request_store(req), &subjects, &n, deleted, err)) <
+        0)
         return sr_error(err, NULL, 0, 0);
     arr = json_array();
     for (i = 0; i < n; i++) {
@@ -384,10 +385,10 @@ static int list_subjects(chan_request *req, chan_error *err)
             json_array_append_new(arr, json_string(subjects[i]));
     }
     chan_store_string_list_free(subjects, n);
-    return chan_reply_json(req, 200, arr);
+    return chand_reply_json(req, 200, arr);
 }
 
-static int list_versions(chan_request *req, chan_error *err)
+static int list_versions(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     int *versions = NULL;
@@ -398,20 +399,20 @@ static int list_versions(chan_request *req, chan_error *err)
 
     if (subject == NULL)
         return err->code;
-    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
         return error;
-    if ((error = chan_store_subject_versions(chan_request_store(req), &versions, &n, subject,
+    if ((error = chan_store_subject_versions(chand_request_store(req), &versions, &n, subject,
                                              deleted, err)) < 0)
         return sr_error(err, subject, 0, 0);
     arr = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(arr, json_integer(versions[i]));
     free(versions);
-    return chan_reply_json(req, 200, arr);
+    return chand_reply_json(req, 200, arr);
 }
 
 /* Fetch the version named by the request.  Returns 0 or an error (rendered by sr_error). */
-static int fetch_version(chan_schema_version **out, chan_request *req, const char **out_subject,
+static int fetch_version(chan_schema_version **out, chand_request *req, const char **out_subject,
                          chan_error *err)
 {
     const char *subject = get_subject(req, err);
@@ -424,15 +425,15 @@ static int fetch_version(chan_schema_version **out, chan_request *req, const cha
     *out_subject = subject;
     if ((error = get_version(&version, req, err)) < 0)
         return error;
-    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
         return error;
-    if ((error = chan_store_version_get(chan_request_store(req), out, subject, version, deleted,
+    if ((error = chan_store_version_get(chand_request_store(req), out, subject, version, deleted,
                                         err)) < 0)
         return sr_error(err, subject, version, 0);
     return 0;
 }
 
-static int get_version_handler(chan_request *req, chan_error *err)
+static int get_version_handler(chand_request *req, chan_error *err)
 {
     chan_schema_version *v = NULL;
     const char *subject = NULL;
@@ -440,12 +441,12 @@ static int get_version_handler(chan_request *req, chan_error *err)
 
     if ((error = fetch_version(&v, req, &subject, err)) < 0)
         return error;
-    error = chan_reply_json(req, 200, version_json(v));
+    error = chand_reply_json(req, 200, version_json(v));
     chan_schema_version_free(v);
     return error;
 }
 
-static int get_version_schema(chan_request *req, chan_error *err)
+static int get_version_schema(chand_request *req, chan_error *err)
 {
     chan_schema_version *v = NULL;
     const char *subject = NULL;
@@ -453,12 +454,12 @@ static int get_version_schema(chan_request *req, chan_error *err)
 
     if ((error = fetch_version(&v, req, &subject, err)) < 0)
         return error;
-    error = chan_reply_raw(req, 200, CHAN_CONTENT_TYPE_SR, v->schema, strlen(v->schema));
+    error = chand_reply_raw(req, 200, CHAND_CONTENT_TYPE_SR, v->schema, strlen(v->schema));
     chan_schema_version_free(v);
     return error;
 }
 
-static int get_version_referencedby(chan_request *req, chan_error *err)
+static int get_version_referencedby(chand_request *req, chan_error *err)
 {
     chan_schema_version *v = NULL;
     const char *subject = NULL;
@@ -468,10 +469,10 @@ static int get_version_referencedby(chan_request *req, chan_error *err)
         return error;
     chan_schema_version_free(v);
     /* Schema references are not supported, so nothing refers to a version. */
-    return chan_reply_json(req, 200, json_array());
+    return chand_reply_json(req, 200, json_array());
 }
 
-static int register_schema(chan_request *req, chan_error *err)
+static int register_schema(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_register_request rr;
@@ -495,24 +496,24 @@ static int register_schema(chan_request *req, chan_error *err)
     rr.subject = subject;
     rr.schema_type = "AVRO";
     rr.schema = chan_avro_schema_normalized(schema);
-    rr.actor = chan_request_actor(req);
+    rr.actor = chand_request_actor(req);
     rr.check = check_compatible;
     rr.check_ctx = &ctx;
-    error = chan_store_schema_register(chan_request_store(req), &v, &created, &rr, err);
+    error = chan_store_schema_register(chand_request_store(req), &v, &created, &rr, err);
     if (error == CHAN_EINCOMPATIBLE) {
         json_t *msgs = report_messages(&ctx);
 
-        chan_daemon_metrics_schema_outcome(subject, false);
+        chand_metrics_schema_outcome(subject, false);
         char *details = json_dumps(msgs, JSON_COMPACT);
 
         chan_log(CHAN_LOG_INFO, MODULE,
                  "schema rejected subject=%s mode=%s issues=%zu actor=%s request_id=%s", subject,
                  chan_compat_mode_name(ctx.mode), chan_compat_report_count(ctx.report),
-                 chan_request_actor(req), chan_request_id(req));
-        error = chan_reply_error(req, SR_INCOMPATIBLE,
-                                 "Schema being registered is incompatible with an earlier schema "
-                                 "for subject \"%s\", details: %s",
-                                 subject, details ? details : "[]");
+                 chand_request_actor(req), chand_request_id(req));
+        error = chand_reply_error(req, SR_INCOMPATIBLE,
+                                  "Schema being registered is incompatible with an earlier schema "
+                                  "for subject \"%s\", details: %s",
+                                  subject, details ? details : "[]");
         free(details);
         json_decref(msgs);
         goto cleanup;
@@ -522,12 +523,12 @@ static int register_schema(chan_request *req, chan_error *err)
         goto cleanup;
     }
     if (created) /* the compatibility check ran and passed */
-        chan_daemon_metrics_schema_outcome(subject, true);
+        chand_metrics_schema_outcome(subject, true);
     if (created)
         chan_log(CHAN_LOG_INFO, MODULE,
                  "schema registered subject=%s version=%d id=%lld actor=%s request_id=%s", subject,
-                 v->version, (long long)v->id, chan_request_actor(req), chan_request_id(req));
-    error = chan_reply_json(req, 200, json_pack("{s:I}", "id", (json_int_t)v->id));
+                 v->version, (long long)v->id, chand_request_actor(req), chand_request_id(req));
+    error = chand_reply_json(req, 200, json_pack("{s:I}", "id", (json_int_t)v->id));
 
 cleanup:
     chan_schema_version_free(v);
@@ -537,7 +538,7 @@ cleanup:
     return error;
 }
 
-static int lookup_schema(chan_request *req, chan_error *err)
+static int lookup_schema(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version *v = NULL;
@@ -547,16 +548,16 @@ static int lookup_schema(chan_request *req, chan_error *err)
 
     if (subject == NULL)
         return err->code;
-    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
         goto cleanup;
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
-    if ((error = chan_store_schema_lookup(chan_request_store(req), &v, subject,
+    if ((error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
                                           chan_avro_schema_normalized(schema), deleted, err)) < 0) {
         error = sr_error(err, subject, 0, 0);
         goto cleanup;
     }
-    error = chan_reply_json(req, 200, version_json(v));
+    error = chand_reply_json(req, 200, version_json(v));
 
 cleanup:
     chan_schema_version_free(v);
@@ -564,7 +565,7 @@ cleanup:
     return error;
 }
 
-static int delete_subject(chan_request *req, chan_error *err)
+static int delete_subject(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     int *versions = NULL;
@@ -575,22 +576,22 @@ static int delete_subject(chan_request *req, chan_error *err)
 
     if (subject == NULL)
         return err->code;
-    if ((error = chan_request_query_bool(&permanent, req, "permanent", false, err)) < 0)
+    if ((error = chand_request_query_bool(&permanent, req, "permanent", false, err)) < 0)
         return error;
-    if ((error = chan_store_subject_delete(chan_request_store(req), &versions, &n, subject,
-                                           permanent, chan_request_actor(req), err)) < 0)
+    if ((error = chan_store_subject_delete(chand_request_store(req), &versions, &n, subject,
+                                           permanent, chand_request_actor(req), err)) < 0)
         return sr_error(err, subject, 0, 0);
-    chan_daemon_metrics_subject_changed(subject);
+    chand_metrics_subject_changed(subject);
     chan_log(CHAN_LOG_INFO, MODULE, "subject deleted subject=%s permanent=%s versions=%zu actor=%s",
-             subject, permanent ? "true" : "false", n, chan_request_actor(req));
+             subject, permanent ? "true" : "false", n, chand_request_actor(req));
     arr = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(arr, json_integer(versions[i]));
     free(versions);
-    return chan_reply_json(req, 200, arr);
+    return chand_reply_json(req, 200, arr);
 }
 
-static int delete_version(chan_request *req, chan_error *err)
+static int delete_version(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     int version, deleted = 0, error;
@@ -600,15 +601,15 @@ static int delete_version(chan_request *req, chan_error *err)
         return err->code;
     if ((error = get_version(&version, req, err)) < 0)
         return error;
-    if ((error = chan_request_query_bool(&permanent, req, "permanent", false, err)) < 0)
+    if ((error = chand_request_query_bool(&permanent, req, "permanent", false, err)) < 0)
         return error;
-    if ((error = chan_store_version_delete(chan_request_store(req), &deleted, subject, version,
-                                           permanent, chan_request_actor(req), err)) < 0)
+    if ((error = chan_store_version_delete(chand_request_store(req), &deleted, subject, version,
+                                           permanent, chand_request_actor(req), err)) < 0)
         return sr_error(err, subject, version, 0);
-    chan_daemon_metrics_subject_changed(subject);
+    chand_metrics_subject_changed(subject);
     chan_log(CHAN_LOG_INFO, MODULE, "version deleted subject=%s version=%d permanent=%s actor=%s",
-             subject, deleted, permanent ? "true" : "false", chan_request_actor(req));
-    return chan_reply_json(req, 200, json_integer(deleted));
+             subject, deleted, permanent ? "true" : "false", chand_request_actor(req));
+    return chand_reply_json(req, 200, json_integer(deleted));
 }
 
 /* ------------------------------------------------------------------ */
@@ -616,20 +617,20 @@ static int delete_version(chan_request *req, chan_error *err)
 /* ------------------------------------------------------------------ */
 
 /* Schema text and type of {id}; the store keeps them in its id cache. */
-static int fetch_by_id(char **out_schema, char **out_type, int64_t *out_id, chan_request *req,
+static int fetch_by_id(char **out_schema, char **out_type, int64_t *out_id, chand_request *req,
                        chan_error *err)
 {
     int error;
 
     if ((error = get_id(out_id, req, err)) < 0)
         return error;
-    if ((error = chan_store_schema_by_id(chan_request_store(req), out_schema, out_type, *out_id,
+    if ((error = chan_store_schema_by_id(chand_request_store(req), out_schema, out_type, *out_id,
                                          err)) < 0)
         return sr_error(err, NULL, 0, *out_id);
     return 0;
 }
 
-static int get_schema_by_id(chan_request *req, chan_error *err)
+static int get_schema_by_id(chand_request *req, chan_error *err)
 {
     char *schema = NULL, *type = NULL;
     int64_t id = 0;
@@ -643,10 +644,10 @@ static int get_schema_by_id(chan_request *req, chan_error *err)
         json_object_set_new(doc, "schemaType", json_string(type));
     free(schema);
     free(type);
-    return chan_reply_json(req, 200, doc);
+    return chand_reply_json(req, 200, doc);
 }
 
-static int get_schema_by_id_raw(chan_request *req, chan_error *err)
+static int get_schema_by_id_raw(chand_request *req, chan_error *err)
 {
     char *schema = NULL, *type = NULL;
     int64_t id = 0;
@@ -654,14 +655,14 @@ static int get_schema_by_id_raw(chan_request *req, chan_error *err)
 
     if ((error = fetch_by_id(&schema, &type, &id, req, err)) < 0)
         return error;
-    error = chan_reply_raw(req, 200, CHAN_CONTENT_TYPE_SR, schema, strlen(schema));
+    error = chand_reply_raw(req, 200, CHAND_CONTENT_TYPE_SR, schema, strlen(schema));
     free(schema);
     free(type);
     return error;
 }
 
 /* The (subject, version) pairs that use {id}; subjects_only lists distinct subjects. */
-static int schema_usages(chan_request *req, chan_error *err, bool subjects_only)
+static int schema_usages(chand_request *req, chan_error *err, bool subjects_only)
 {
     chan_schema_version **list = NULL;
     size_t n = 0, i;
@@ -672,9 +673,9 @@ static int schema_usages(chan_request *req, chan_error *err, bool subjects_only)
 
     if ((error = get_id(&id, req, err)) < 0)
         return error;
-    if ((error = chan_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
         return error;
-    if ((error = chan_store_schema_usages(chan_request_store(req), &list, &n, id, deleted, err)) <
+    if ((error = chan_store_schema_usages(chand_request_store(req), &list, &n, id, deleted, err)) <
         0)
         return sr_error(err, NULL, 0, id);
     arr = json_array();
@@ -686,22 +687,22 @@ static int schema_usages(chan_request *req, chan_error *err, bool subjects_only)
             json_array_append_new(arr, json_string(list[i]->subject));
     }
     chan_schema_version_list_free(list, n);
-    return chan_reply_json(req, 200, arr);
+    return chand_reply_json(req, 200, arr);
 }
 
-static int get_schema_versions(chan_request *req, chan_error *err)
+static int get_schema_versions(chand_request *req, chan_error *err)
 {
     return schema_usages(req, err, false);
 }
 
-static int get_schema_subjects(chan_request *req, chan_error *err)
+static int get_schema_subjects(chand_request *req, chan_error *err)
 {
     return schema_usages(req, err, true);
 }
 
-static int get_schema_types(chan_request *req, chan_error *err)
+static int get_schema_types(chand_request *req, chan_error *err)
 {
-    return chan_reply_json(req, 200, json_pack("[s]", "AVRO"));
+    return chand_reply_json(req, 200, json_pack("[s]", "AVRO"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -709,14 +710,14 @@ static int get_schema_types(chan_request *req, chan_error *err)
 /* ------------------------------------------------------------------ */
 
 /* POST /compatibility/subjects/{subject}/versions[/{version}]. */
-static int test_compatibility(chan_request *req, chan_error *err)
+static int test_compatibility(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version **live = NULL, *one = NULL;
     chan_avro_schema *schema = NULL;
     int *numbers = NULL;
     size_t n_live = 0, n_numbers = 0, i;
-    bool verbose, against_one = chan_request_param(req, "version") != NULL;
+    bool verbose, against_one = chand_request_param(req, "version") != NULL;
     int version = -1, error = 0;
     check_ctx ctx;
     json_t *doc;
@@ -726,7 +727,7 @@ static int test_compatibility(chan_request *req, chan_error *err)
         return err->code;
     if (against_one && (error = get_version(&version, req, err)) < 0)
         goto cleanup;
-    if ((error = chan_request_query_bool(&verbose, req, "verbose", false, err)) < 0)
+    if ((error = chand_request_query_bool(&verbose, req, "verbose", false, err)) < 0)
         goto cleanup;
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
@@ -736,7 +737,7 @@ static int test_compatibility(chan_request *req, chan_error *err)
     ctx.report = chan_compat_report_new();
 
     if (against_one) {
-        if ((error = chan_store_version_get(chan_request_store(req), &one, subject, version, false,
+        if ((error = chan_store_version_get(chand_request_store(req), &one, subject, version, false,
                                             err)) < 0) {
             error = sr_error(err, subject, version, 0);
             goto cleanup;
@@ -744,7 +745,7 @@ static int test_compatibility(chan_request *req, chan_error *err)
         /* Checked as if it were the only earlier version. */
         error = check_compatible(&ctx, (const chan_schema_version *const *)&one, 1, err);
     } else {
-        error = chan_store_subject_versions(chan_request_store(req), &numbers, &n_numbers, subject,
+        error = chan_store_subject_versions(chand_request_store(req), &numbers, &n_numbers, subject,
                                             false, err);
         if (error == CHAN_ENOTFOUND) {
             error = 0; /* no version yet: anything is compatible */
@@ -755,7 +756,7 @@ static int test_compatibility(chan_request *req, chan_error *err)
         }
         live = chan_xcalloc(n_numbers ? n_numbers : 1, sizeof(*live));
         for (i = 0; i < n_numbers; i++) {
-            if ((error = chan_store_version_get(chan_request_store(req), &live[n_live], subject,
+            if ((error = chan_store_version_get(chand_request_store(req), &live[n_live], subject,
                                                 numbers[i], false, err)) < 0) {
                 error = sr_error(err, subject, numbers[i], 0);
                 goto cleanup;
@@ -767,11 +768,11 @@ static int test_compatibility(chan_request *req, chan_error *err)
     if (error < 0 && error != CHAN_EINCOMPATIBLE)
         goto cleanup;
     if (against_one || n_live > 0) /* a subject without versions has nothing to judge */
-        chan_daemon_metrics_schema_outcome(subject, error == 0);
+        chand_metrics_schema_outcome(subject, error == 0);
     doc = json_pack("{s:b}", "is_compatible", error == 0);
     if (verbose)
         json_object_set_new(doc, "messages", error == 0 ? json_array() : report_messages(&ctx));
-    error = chan_reply_json(req, 200, doc);
+    error = chand_reply_json(req, 200, doc);
 
 cleanup:
     chan_schema_version_free(one);
@@ -788,16 +789,16 @@ cleanup:
 /* ------------------------------------------------------------------ */
 
 /* The {subject} of /config/{subject} and /mode/{subject}, or NULL for the global routes. */
-static int scope_subject(const char **out, const chan_request *req, chan_error *err)
+static int scope_subject(const char **out, const chand_request *req, chan_error *err)
 {
     *out = NULL;
-    if (chan_request_param(req, "subject") == NULL)
+    if (chand_request_param(req, "subject") == NULL)
         return 0;
     *out = get_subject(req, err);
     return *out ? 0 : err->code;
 }
 
-static int get_config(chan_request *req, chan_error *err)
+static int get_config(chand_request *req, chan_error *err)
 {
     const char *subject;
     char *level = NULL;
@@ -806,28 +807,28 @@ static int get_config(chan_request *req, chan_error *err)
 
     if ((error = scope_subject(&subject, req, err)) < 0)
         return error;
-    if ((error = chan_request_query_bool(&fallback, req, "defaultToGlobal", false, err)) < 0)
+    if ((error = chand_request_query_bool(&fallback, req, "defaultToGlobal", false, err)) < 0)
         return error;
-    error = chan_store_config_get(chan_request_store(req), &level, subject, err);
+    error = chan_store_config_get(chand_request_store(req), &level, subject, err);
     if (error == CHAN_ENOTFOUND && subject && !fallback)
-        return chan_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
-                               "Subject '%s' does not have subject-level compatibility "
-                               "configured",
-                               subject);
+        return chand_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
+                                "Subject '%s' does not have subject-level compatibility "
+                                "configured",
+                                subject);
     if (error == CHAN_ENOTFOUND && subject)
-        error = chan_store_config_get(chan_request_store(req), &level, NULL, err);
+        error = chan_store_config_get(chand_request_store(req), &level, NULL, err);
     if (error == CHAN_ENOTFOUND) {
         error = 0;
-        level = chan_xstrdup(chan_request_config(req)->default_compatibility);
+        level = chan_xstrdup(chand_request_config(req)->default_compatibility);
     }
     if (error < 0)
         return sr_error(err, subject, 0, 0);
-    error = chan_reply_json(req, 200, json_pack("{s:s}", "compatibilityLevel", level));
+    error = chand_reply_json(req, 200, json_pack("{s:s}", "compatibilityLevel", level));
     free(level);
     return error;
 }
 
-static int put_config(chan_request *req, chan_error *err)
+static int put_config(chand_request *req, chan_error *err)
 {
     const char *subject;
     json_t *body = NULL, *value;
@@ -837,30 +838,30 @@ static int put_config(chan_request *req, chan_error *err)
 
     if ((error = scope_subject(&subject, req, err)) < 0)
         return error;
-    if ((error = chan_request_json(&body, req, err)) < 0)
+    if ((error = chand_request_json(&body, req, err)) < 0)
         return error;
     value = json_object_get(body, "compatibility");
     if (value == NULL)
         value = json_object_get(body, "compatibilityLevel");
     if (!json_is_string(value) || chan_compat_mode_parse(&mode, json_string_value(value)) != 0) {
         json_decref(body);
-        return chan_http_error(err, CHAN_EINVALID, SR_INVALID_COMPATIBILITY,
-                               "Invalid compatibility level. Valid values are none, backward, "
-                               "forward, full, backward_transitive, forward_transitive, and "
-                               "full_transitive");
+        return chand_http_error(err, CHAN_EINVALID, SR_INVALID_COMPATIBILITY,
+                                "Invalid compatibility level. Valid values are none, backward, "
+                                "forward, full, backward_transitive, forward_transitive, and "
+                                "full_transitive");
     }
     json_decref(body);
     name = chan_compat_mode_name(mode);
-    if ((error = chan_store_config_set(chan_request_store(req), subject, name,
-                                       chan_request_actor(req), err)) < 0)
+    if ((error = chan_store_config_set(chand_request_store(req), subject, name,
+                                       chand_request_actor(req), err)) < 0)
         return sr_error(err, subject, 0, 0);
-    chan_daemon_metrics_subject_changed(subject);
+    chand_metrics_subject_changed(subject);
     chan_log(CHAN_LOG_INFO, MODULE, "compatibility set scope=%s level=%s actor=%s",
-             subject ? subject : "(global)", name, chan_request_actor(req));
-    return chan_reply_json(req, 200, json_pack("{s:s}", "compatibility", name));
+             subject ? subject : "(global)", name, chand_request_actor(req));
+    return chand_reply_json(req, 200, json_pack("{s:s}", "compatibility", name));
 }
 
-static int delete_config(chan_request *req, chan_error *err)
+static int delete_config(chand_request *req, chan_error *err)
 {
     const char *subject;
     char *level = NULL;
@@ -868,32 +869,32 @@ static int delete_config(chan_request *req, chan_error *err)
 
     if ((error = scope_subject(&subject, req, err)) < 0)
         return error;
-    error = chan_store_config_get(chan_request_store(req), &level, subject, err);
+    error = chan_store_config_get(chand_request_store(req), &level, subject, err);
     if (error == CHAN_ENOTFOUND && subject)
-        return chan_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
-                               "Subject '%s' does not have subject-level compatibility "
-                               "configured",
-                               subject);
+        return chand_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
+                                "Subject '%s' does not have subject-level compatibility "
+                                "configured",
+                                subject);
     if (error == CHAN_ENOTFOUND) {
         error = 0;
-        level = chan_xstrdup(chan_request_config(req)->default_compatibility);
+        level = chan_xstrdup(chand_request_config(req)->default_compatibility);
     }
     if (error < 0)
         return sr_error(err, subject, 0, 0);
-    if ((error = chan_store_config_set(chan_request_store(req), subject, NULL,
-                                       chan_request_actor(req), err)) < 0) {
+    if ((error = chan_store_config_set(chand_request_store(req), subject, NULL,
+                                       chand_request_actor(req), err)) < 0) {
         free(level);
         return sr_error(err, subject, 0, 0);
     }
-    chan_daemon_metrics_subject_changed(subject);
+    chand_metrics_subject_changed(subject);
     chan_log(CHAN_LOG_INFO, MODULE, "compatibility cleared scope=%s actor=%s",
-             subject ? subject : "(global)", chan_request_actor(req));
-    error = chan_reply_json(req, 200, json_pack("{s:s}", "compatibilityLevel", level));
+             subject ? subject : "(global)", chand_request_actor(req));
+    error = chand_reply_json(req, 200, json_pack("{s:s}", "compatibilityLevel", level));
     free(level);
     return error;
 }
 
-static int get_mode(chan_request *req, chan_error *err)
+static int get_mode(chand_request *req, chan_error *err)
 {
     const char *subject;
     char *mode = NULL;
@@ -902,26 +903,27 @@ static int get_mode(chan_request *req, chan_error *err)
 
     if ((error = scope_subject(&subject, req, err)) < 0)
         return error;
-    if ((error = chan_request_query_bool(&fallback, req, "defaultToGlobal", false, err)) < 0)
+    if ((error = chand_request_query_bool(&fallback, req, "defaultToGlobal", false, err)) < 0)
         return error;
-    error = chan_store_mode_get(chan_request_store(req), &mode, subject, err);
+    error = chan_store_mode_get(chand_request_store(req), &mode, subject, err);
     if (error == CHAN_ENOTFOUND && subject && !fallback)
-        return chan_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_MODE_NOT_FOUND,
-                               "Subject '%s' does not have subject-level mode configured", subject);
+        return chand_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_MODE_NOT_FOUND,
+                                "Subject '%s' does not have subject-level mode configured",
+                                subject);
     if (error == CHAN_ENOTFOUND && subject)
-        error = chan_store_mode_get(chan_request_store(req), &mode, NULL, err);
+        error = chan_store_mode_get(chand_request_store(req), &mode, NULL, err);
     if (error == CHAN_ENOTFOUND) {
         error = 0;
         mode = chan_xstrdup("READWRITE");
     }
     if (error < 0)
         return sr_error(err, subject, 0, 0);
-    error = chan_reply_json(req, 200, json_pack("{s:s}", "mode", mode));
+    error = chand_reply_json(req, 200, json_pack("{s:s}", "mode", mode));
     free(mode);
     return error;
 }
 
-static int put_mode(chan_request *req, chan_error *err)
+static int put_mode(chand_request *req, chan_error *err)
 {
     const char *subject, *mode;
     json_t *body = NULL;
@@ -929,31 +931,31 @@ static int put_mode(chan_request *req, chan_error *err)
 
     if ((error = scope_subject(&subject, req, err)) < 0)
         return error;
-    if ((error = chan_request_json(&body, req, err)) < 0)
+    if ((error = chand_request_json(&body, req, err)) < 0)
         return error;
     mode = json_string_value(json_object_get(body, "mode"));
     if (mode == NULL || (strcmp(mode, "READWRITE") != 0 && strcmp(mode, "READONLY") != 0)) {
-        error = chan_http_error(err, CHAN_EINVALID, SR_INVALID_MODE,
-                                "Invalid mode. Valid values are READWRITE and READONLY%s",
-                                mode && strcmp(mode, "IMPORT") == 0
-                                    ? " (IMPORT is not supported by this registry)"
-                                    : "");
+        error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_MODE,
+                                 "Invalid mode. Valid values are READWRITE and READONLY%s",
+                                 mode && strcmp(mode, "IMPORT") == 0
+                                     ? " (IMPORT is not supported by this registry)"
+                                     : "");
         json_decref(body);
         return error;
     }
-    if ((error = chan_store_mode_set(chan_request_store(req), subject, mode,
-                                     chan_request_actor(req), err)) < 0) {
+    if ((error = chan_store_mode_set(chand_request_store(req), subject, mode,
+                                     chand_request_actor(req), err)) < 0) {
         json_decref(body);
         return sr_error(err, subject, 0, 0);
     }
     chan_log(CHAN_LOG_INFO, MODULE, "mode set scope=%s mode=%s actor=%s",
-             subject ? subject : "(global)", mode, chan_request_actor(req));
-    error = chan_reply_json(req, 200, json_pack("{s:s}", "mode", mode));
+             subject ? subject : "(global)", mode, chand_request_actor(req));
+    error = chand_reply_json(req, 200, json_pack("{s:s}", "mode", mode));
     json_decref(body);
     return error;
 }
 
-static int delete_mode(chan_request *req, chan_error *err)
+static int delete_mode(chand_request *req, chan_error *err)
 {
     const char *subject;
     char *mode = NULL;
@@ -961,40 +963,40 @@ static int delete_mode(chan_request *req, chan_error *err)
 
     if ((error = scope_subject(&subject, req, err)) < 0)
         return error;
-    error = chan_store_mode_get(chan_request_store(req), &mode, subject, err);
+    error = chan_store_mode_get(chand_request_store(req), &mode, subject, err);
     if (error == CHAN_ENOTFOUND)
-        return chan_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_MODE_NOT_FOUND,
-                               "Subject '%s' does not have subject-level mode configured",
-                               subject ? subject : "");
+        return chand_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_MODE_NOT_FOUND,
+                                "Subject '%s' does not have subject-level mode configured",
+                                subject ? subject : "");
     if (error < 0)
         return sr_error(err, subject, 0, 0);
-    if ((error = chan_store_mode_set(chan_request_store(req), subject, NULL,
-                                     chan_request_actor(req), err)) < 0) {
+    if ((error = chan_store_mode_set(chand_request_store(req), subject, NULL,
+                                     chand_request_actor(req), err)) < 0) {
         free(mode);
         return sr_error(err, subject, 0, 0);
     }
-    error = chan_reply_json(req, 200, json_pack("{s:s}", "mode", mode));
+    error = chand_reply_json(req, 200, json_pack("{s:s}", "mode", mode));
     free(mode);
     return error;
 }
 
 /* ------------------------------------------------------------------ */
 
-const chan_route chan_api_schema_routes[] = {
+const chand_route chand_api_schema_routes[] = {
     {"GET", "/subjects", list_subjects, CHAN_AUTHZ_READ, NULL},
     {"GET", "/subjects/{subject}/versions", list_versions, CHAN_AUTHZ_READ, NULL},
     {"POST", "/subjects/{subject}/versions", register_schema, CHAN_AUTHZ_SUBJECT_WRITE,
-     chan_target_subject},
+     chand_target_subject},
     {"GET", "/subjects/{subject}/versions/{version}", get_version_handler, CHAN_AUTHZ_READ, NULL},
     {"DELETE", "/subjects/{subject}/versions/{version}", delete_version, CHAN_AUTHZ_SUBJECT_WRITE,
-     chan_target_subject},
+     chand_target_subject},
     {"GET", "/subjects/{subject}/versions/{version}/schema", get_version_schema, CHAN_AUTHZ_READ,
      NULL},
     {"GET", "/subjects/{subject}/versions/{version}/referencedby", get_version_referencedby,
      CHAN_AUTHZ_READ, NULL},
     {"POST", "/subjects/{subject}", lookup_schema, CHAN_AUTHZ_READ, NULL},
     {"DELETE", "/subjects/{subject}", delete_subject, CHAN_AUTHZ_SUBJECT_WRITE,
-     chan_target_subject},
+     chand_target_subject},
     {"GET", "/schemas/types", get_schema_types, CHAN_AUTHZ_READ, NULL},
     {"GET", "/schemas/ids/{id}", get_schema_by_id, CHAN_AUTHZ_READ, NULL},
     {"GET", "/schemas/ids/{id}/schema", get_schema_by_id_raw, CHAN_AUTHZ_READ, NULL},
@@ -1008,8 +1010,8 @@ const chan_route chan_api_schema_routes[] = {
     {"PUT", "/config", put_config, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
     {"DELETE", "/config", delete_config, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
     {"GET", "/config/{subject}", get_config, CHAN_AUTHZ_READ, NULL},
-    {"PUT", "/config/{subject}", put_config, CHAN_AUTHZ_SUBJECT_CONFIG, chan_target_subject},
-    {"DELETE", "/config/{subject}", delete_config, CHAN_AUTHZ_SUBJECT_CONFIG, chan_target_subject},
+    {"PUT", "/config/{subject}", put_config, CHAN_AUTHZ_SUBJECT_CONFIG, chand_target_subject},
+    {"DELETE", "/config/{subject}", delete_config, CHAN_AUTHZ_SUBJECT_CONFIG, chand_target_subject},
     {"GET", "/mode", get_mode, CHAN_AUTHZ_READ, NULL},
     {"PUT", "/mode", put_mode, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
     {"GET", "/mode/{subject}", get_mode, CHAN_AUTHZ_READ, NULL},
@@ -1017,4 +1019,4 @@ const chan_route chan_api_schema_routes[] = {
     {"DELETE", "/mode/{subject}", delete_mode, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
 };
 
-const size_t chan_api_schema_routes_count = CHAN_ARRAY_SIZE(chan_api_schema_routes);
+const size_t chand_api_schema_routes_count = CHAN_ARRAY_SIZE(chand_api_schema_routes);

@@ -325,7 +325,7 @@ static void parse_token_request(token_request *out, const json_t *body, chan_dia
 }
 
 /* POST /v1/tokens */
-static int create_token(chan_request *req, chan_error *err)
+static int create_token(chand_request *req, chan_error *err)
 {
     chan_diag_list *diags = chan_diag_list_new();
     chan_token_record rec;
@@ -337,7 +337,7 @@ static int create_token(chan_request *req, chan_error *err)
     size_t n_errors;
     int error, attempt;
 
-    if ((error = chan_request_json(&body, req, err)) < 0)
+    if ((error = chand_request_json(&body, req, err)) < 0)
         goto cleanup;
     parse_token_request(&treq, body, diags);
     n_errors = chan_diag_list_count(diags);
@@ -345,7 +345,7 @@ static int create_token(chan_request *req, chan_error *err)
         char *msg = chan_xasprintf("Token request is invalid: %zu error%s.", n_errors,
                                    n_errors == 1 ? "" : "s");
 
-        error = chan_reply_diags(req, E_INVALID, msg, diags);
+        error = chand_reply_diags(req, E_INVALID, msg, diags);
         free(msg);
         goto cleanup;
     }
@@ -364,7 +364,7 @@ static int create_token(chan_request *req, chan_error *err)
             goto cleanup;
         chan_token_digest_hex(hash, token, strlen(token));
         error =
-            chan_store_token_insert(chan_request_store(req), &rec, chan_request_actor(req), err);
+            chan_store_token_insert(chand_request_store(req), &rec, chand_request_actor(req), err);
         if (error != CHAN_EEXISTS)
             break;
     }
@@ -375,8 +375,8 @@ static int create_token(chan_request *req, chan_error *err)
                       "roles", json_roles(treq.roles), "description", treq.description,
                       "created_at", json_time_or_null(now), "expires_at",
                       json_time_or_null(rec.expires_at), "token", token);
-    chan_reply_header(req, "Cache-Control", "no-store");
-    error = chan_reply_json(req, 201, reply);
+    chand_reply_header(req, "Cache-Control", "no-store");
+    error = chand_reply_json(req, 201, reply);
 
 cleanup:
     token_free(token);
@@ -391,7 +391,7 @@ cleanup:
 /* ------------------------------------------------------------------ */
 
 /* GET /v1/tokens */
-static int list_tokens(chan_request *req, chan_error *err)
+static int list_tokens(chand_request *req, chan_error *err)
 {
     chan_token_record **list = NULL;
     int64_t now = (int64_t)time(NULL);
@@ -399,13 +399,13 @@ static int list_tokens(chan_request *req, chan_error *err)
     size_t n = 0, i;
     int error;
 
-    if ((error = chan_store_token_list(chan_request_store(req), &list, &n, err)) < 0)
+    if ((error = chan_store_token_list(chand_request_store(req), &list, &n, err)) < 0)
         return error;
     tokens = json_array();
     for (i = 0; i < n; i++)
         json_array_append_new(tokens, token_json(list[i], now));
     chan_token_record_list_free(list, n);
-    return chan_reply_json(req, 200, json_pack("{s:o}", "tokens", tokens));
+    return chand_reply_json(req, 200, json_pack("{s:o}", "tokens", tokens));
 }
 
 /* True when s looks like a token id (12 lower-case hex characters). */
@@ -420,17 +420,18 @@ static bool valid_id(const char *s)
 }
 
 /* DELETE /v1/tokens/{id} */
-static int revoke_token(chan_request *req, chan_error *err)
+static int revoke_token(chand_request *req, chan_error *err)
 {
-    const char *id = chan_request_param(req, "id");
+    const char *id = chand_request_param(req, "id");
     int error;
 
     if (!valid_id(id))
-        return chan_http_error(err, CHAN_ENOTFOUND, E_TOKEN_NOT_FOUND,
-                               "Token '%.64s' not found: a token id is 12 hex characters.", id);
-    error = chan_store_token_revoke(chan_request_store(req), id, chan_request_actor(req), err);
+        return chand_http_error(err, CHAN_ENOTFOUND, E_TOKEN_NOT_FOUND,
+                                "Token '%.64s' not found: a token id is 12 hex characters.", id);
+    error = chan_store_token_revoke(chand_request_store(req), id, chand_request_actor(req), err);
     if (error < 0 && chan_store_error_reason(err) == CHAN_STORE_R_TOKEN_NOT_FOUND)
-        return chan_http_error(err, CHAN_ENOTFOUND, E_TOKEN_NOT_FOUND, "Token '%s' not found.", id);
+        return chand_http_error(err, CHAN_ENOTFOUND, E_TOKEN_NOT_FOUND, "Token '%s' not found.",
+                                id);
     if (error < 0 && chan_store_error_reason(err) == CHAN_STORE_R_TOKEN_REVOKED) {
         make_sentence(err);
         err->reason = E_TOKEN_REVOKED;
@@ -438,13 +439,13 @@ static int revoke_token(chan_request *req, chan_error *err)
     }
     if (error < 0)
         return error;
-    return chan_reply_json(req, 200, json_pack("{s:s, s:b}", "id", id, "revoked", 1));
+    return chand_reply_json(req, 200, json_pack("{s:s, s:b}", "id", id, "revoked", 1));
 }
 
 /* GET /v1/whoami */
-static int whoami(chan_request *req, chan_error *err)
+static int whoami(chand_request *req, chan_error *err)
 {
-    const chan_identity *who = chan_request_identity(req);
+    const chan_identity *who = chand_request_identity(req);
     char *text = chan_identity_roles_text(who);
     json_t *roles = json_array();
     char *p, *next;
@@ -458,19 +459,19 @@ static int whoami(chan_request *req, chan_error *err)
         json_array_append_new(roles, json_string(p));
     }
     free(text);
-    return chan_reply_json(
+    return chand_reply_json(
         req, 200,
         json_pack("{s:s, s:o, s:s, s:o, s:b}", "identity", who->name, "roles", roles, "source",
                   who->source ? who->source : "none", "expires_at",
                   who->expires_at > 0 ? json_integer(who->expires_at) : json_null(), "auth",
-                  chan_request_auth_on(req)));
+                  chand_request_auth_on(req)));
 }
 
-const chan_route chan_api_tokens_routes[] = {
+const chand_route chand_api_tokens_routes[] = {
     {"POST", "/v1/tokens", create_token, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
     {"GET", "/v1/tokens", list_tokens, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
     {"DELETE", "/v1/tokens/{id}", revoke_token, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
     {"GET", "/v1/whoami", whoami, CHAN_AUTHZ_SELF, NULL},
 };
 
-const size_t chan_api_tokens_routes_count = CHAN_ARRAY_SIZE(chan_api_tokens_routes);
+const size_t chand_api_tokens_routes_count = CHAN_ARRAY_SIZE(chand_api_tokens_routes);

@@ -19,10 +19,10 @@
 ** store refuses (CHAN_EINVALID: not UTF-8, too long) has no channel either:
 ** the handler reports it.
 */
-static int stored_team(const char **out, chan_request *req, const char *key, bool by_subject,
+static int stored_team(const char **out, chand_request *req, const char *key, bool by_subject,
                        chan_error *err)
 {
-    chan_store *store = chan_request_store(req);
+    chan_store *store = chand_request_store(req);
     chan_channel_record *ch = NULL;
     chan_error lookup = CHAN_ERROR_INIT;
     int error;
@@ -39,16 +39,16 @@ static int stored_team(const char **out, chan_request *req, const char *key, boo
             *err = lookup;
         return error;
     }
-    *out = chan_request_keep(req, ch->owner_team);
+    *out = chand_request_keep(req, ch->owner_team);
     chan_channel_record_free(ch);
     return 0;
 }
 
 /* The body as a JSON object, or NULL (absent or not an object: the handler refuses it). */
-static json_t *body_object(const chan_request *req)
+static json_t *body_object(const chand_request *req)
 {
     size_t len;
-    const char *body = chan_request_body(req, &len);
+    const char *body = chand_request_body(req, &len);
     json_t *doc = len ? json_loadb(body, len, 0, NULL) : NULL;
 
     if (doc && !json_is_object(doc)) {
@@ -58,27 +58,27 @@ static json_t *body_object(const chan_request *req)
     return doc;
 }
 
-int chan_target_subject(chan_authz_target *out, chan_request *req, chan_error *err)
+int chand_target_subject(chan_authz_target *out, chand_request *req, chan_error *err)
 {
-    out->subject = chan_request_param(req, "subject");
+    out->subject = chand_request_param(req, "subject");
     return stored_team(&out->team, req, out->subject, true, err);
 }
 
-int chan_target_channel(chan_authz_target *out, chan_request *req, chan_error *err)
+int chand_target_channel(chan_authz_target *out, chand_request *req, chan_error *err)
 {
-    out->channel = chan_request_param(req, "name");
+    out->channel = chand_request_param(req, "name");
     return stored_team(&out->team, req, out->channel, false, err);
 }
 
-int chan_target_channel_put(chan_authz_target *out, chan_request *req, chan_error *err)
+int chand_target_channel_put(chan_authz_target *out, chand_request *req, chan_error *err)
 {
     json_t *doc;
     int error;
 
-    if ((error = chan_target_channel(out, req, err)) < 0)
+    if ((error = chand_target_channel(out, req, err)) < 0)
         return error;
     doc = body_object(req);
-    out->new_team = chan_request_keep(
+    out->new_team = chand_request_keep(
         req, json_string_value(json_object_get(json_object_get(doc, "owner"), "team")));
     json_decref(doc);
     return 0;
@@ -89,7 +89,7 @@ int chan_target_channel_put(chan_authz_target *out, chan_request *req, chan_erro
 ** registered over the API, copied into the request; NULL otherwise.  Errors
 ** as stored_team.
 */
-static int stored_requester_team(const char **out, chan_request *req, const char *channel,
+static int stored_requester_team(const char **out, chand_request *req, const char *channel,
                                  const char *name, chan_error *err)
 {
     chan_channel_record *ch = NULL;
@@ -99,7 +99,7 @@ static int stored_requester_team(const char **out, chan_request *req, const char
     *out = NULL;
     if (channel == NULL || name == NULL)
         return 0;
-    error = chan_store_channel_get(chan_request_store(req), &ch, channel, &lookup);
+    error = chan_store_channel_get(chand_request_store(req), &ch, channel, &lookup);
     if (error == CHAN_ENOTFOUND || error == CHAN_EINVALID)
         return 0;
     if (error < 0) {
@@ -110,25 +110,25 @@ static int stored_requester_team(const char **out, chan_request *req, const char
     for (size_t i = 0; i < ch->n_consumers; i++)
         if (strcmp(ch->consumers[i].name, name) == 0 &&
             ch->consumers[i].origin == CHAN_CONSUMER_ORIGIN_API)
-            *out = chan_request_keep(req, ch->consumers[i].requester_team);
+            *out = chand_request_keep(req, ch->consumers[i].requester_team);
     chan_channel_record_free(ch);
     return 0;
 }
 
-int chan_target_consumer(chan_authz_target *out, chan_request *req, chan_error *err)
+int chand_target_consumer(chan_authz_target *out, chand_request *req, chan_error *err)
 {
     json_t *doc;
     int error;
 
-    out->consumer = chan_request_param(req, "consumer");
-    if ((error = chan_target_channel(out, req, err)) < 0 ||
+    out->consumer = chand_request_param(req, "consumer");
+    if ((error = chand_target_channel(out, req, err)) < 0 ||
         (error = stored_requester_team(&out->requester_team, req, out->channel, out->consumer,
                                        err)) < 0)
         return error;
-    if (strcmp(chan_request_method(req), "PUT") != 0)
+    if (strcmp(chand_request_method(req), "PUT") != 0)
         return 0;
     doc = body_object(req);
-    out->acting_team = chan_request_keep(req, json_string_value(json_object_get(doc, "team")));
+    out->acting_team = chand_request_keep(req, json_string_value(json_object_get(doc, "team")));
     json_decref(doc);
     return 0;
 }

@@ -37,7 +37,7 @@ typedef struct option_def {
     const char *help;
 } option_def;
 
-#define FIELD(f) offsetof(chan_config, f)
+#define FIELD(f) offsetof(chand_config, f)
 
 /* Largest PEM file accepted for --tls-cert and --tls-key. */
 #define TLS_PEM_MAX (1u << 20)
@@ -176,7 +176,7 @@ static int parse_bool(bool *out, const char *s)
 ** Store value (from `source`, used in messages) into the field of opt.
 ** A NULL value resets a string option to NULL.
 */
-static int set_option(chan_config *config, const option_def *opt, const char *value,
+static int set_option(chand_config *config, const option_def *opt, const char *value,
                       const char *source, chan_error *err)
 {
     char *base = (char *)config;
@@ -216,7 +216,7 @@ static int set_option(chan_config *config, const option_def *opt, const char *va
 }
 
 /* Add the --token entry: identity "admin" with role admin. */
-static void add_flag_token(chan_config *config, const char *token)
+static void add_flag_token(chand_config *config, const char *token)
 {
     chan_token_entry *e;
 
@@ -232,10 +232,10 @@ static void add_flag_token(chan_config *config, const char *token)
 
 /*
 ** Read the token file (v2 lines; legacy NAME:TOKEN lines are admins, warned
-** about by chan_config_log) and append its entries.  Every bad line is
+** about by chand_config_log) and append its entries.  Every bad line is
 ** reported: err->message the first as FILE:LINE, err->detail all of them.
 */
-static int load_token_file(chan_config *config, chan_error *err)
+static int load_token_file(chand_config *config, chan_error *err)
 {
     chan_token_entry *entries = NULL;
     char *text = NULL;
@@ -301,7 +301,7 @@ static int read_pem(char **out, const char *flag, const char *path, const char *
 }
 
 /* --tls-cert and --tls-key: both or neither, read into memory. */
-static int load_tls(chan_config *config, chan_error *err)
+static int load_tls(chand_config *config, chan_error *err)
 {
     int error;
 
@@ -324,7 +324,7 @@ static int load_tls(chan_config *config, chan_error *err)
 }
 
 /* Split "host:port", "[v6]:port" into the derived fields. */
-static int parse_listen(chan_config *config, chan_error *err)
+static int parse_listen(chand_config *config, chan_error *err)
 {
     const char *s = config->listen, *colon;
     int64_t port;
@@ -352,29 +352,29 @@ static int parse_listen(chan_config *config, chan_error *err)
     return 0;
 }
 
-int chan_acl_mode_parse(chan_acl_mode *out, const char *s)
+int chand_acl_mode_parse(chand_acl_mode *out, const char *s)
 {
     if (s == NULL)
         return CHAN_EINVALID;
     if (strcmp(s, "off") == 0)
-        *out = CHAN_ACL_MODE_OFF;
+        *out = CHAND_ACL_MODE_OFF;
     else if (strcmp(s, "plan") == 0)
-        *out = CHAN_ACL_MODE_PLAN;
+        *out = CHAND_ACL_MODE_PLAN;
     else if (strcmp(s, "apply") == 0)
-        *out = CHAN_ACL_MODE_APPLY;
+        *out = CHAND_ACL_MODE_APPLY;
     else
         return CHAN_EINVALID;
     return 0;
 }
 
-const char *chan_acl_mode_name(chan_acl_mode mode)
+const char *chand_acl_mode_name(chand_acl_mode mode)
 {
     switch (mode) {
-    case CHAN_ACL_MODE_OFF:
+    case CHAND_ACL_MODE_OFF:
         return "off";
-    case CHAN_ACL_MODE_PLAN:
+    case CHAND_ACL_MODE_PLAN:
         return "plan";
-    case CHAN_ACL_MODE_APPLY:
+    case CHAND_ACL_MODE_APPLY:
         return "apply";
     }
     return "unknown";
@@ -386,12 +386,12 @@ const char *chan_acl_mode_name(chan_acl_mode mode)
 ** file, read into kafka_properties and every property checked by librdkafka
 ** ("FILE:LINE: ..." for a bad one).
 */
-static int validate_kafka(chan_config *config, chan_error *err)
+static int validate_kafka(chand_config *config, chan_error *err)
 {
     const char *s;
     int error;
 
-    if (chan_acl_mode_parse(&config->acl_mode_value, config->acl_mode) < 0)
+    if (chand_acl_mode_parse(&config->acl_mode_value, config->acl_mode) < 0)
         return chan_error_set(err, CHAN_EINVALID,
                               "--acl-mode: expected off, plan or apply, got \"%s\"",
                               config->acl_mode ? config->acl_mode : "");
@@ -416,7 +416,7 @@ static int validate_kafka(chan_config *config, chan_error *err)
     return chan_kafka_properties_check(&config->kafka_properties, err);
 }
 
-static int validate(chan_config *config, chan_error *err)
+static int validate(chand_config *config, chan_error *err)
 {
     chan_compat_mode mode;
     int error;
@@ -453,17 +453,17 @@ static int validate(chan_config *config, chan_error *err)
     return 0;
 }
 
-int chan_config_load(chan_config **out, chan_config_action *out_action, int argc, char **argv,
-                     chan_error *err)
+int chand_config_load(chand_config **out, chand_config_action *out_action, int argc, char **argv,
+                      chan_error *err)
 {
     struct option longopts[CHAN_ARRAY_SIZE(options) + 5];
-    chan_config *config = chan_xcalloc(1, sizeof(*config));
-    chan_config_action action = CHAN_CONFIG_RUN;
+    chand_config *config = chan_xcalloc(1, sizeof(*config));
+    chand_config_action action = CHAND_CONFIG_RUN;
     size_t i, n = 0;
     int error = 0, c;
 
     *out = NULL;
-    *out_action = CHAN_CONFIG_RUN;
+    *out_action = CHAND_CONFIG_RUN;
     for (i = 0; i < CHAN_ARRAY_SIZE(options); i++) {
         const char *env = getenv(options[i].env);
         char *source;
@@ -496,13 +496,13 @@ int chan_config_load(chan_config **out, chan_config_action *out_action, int argc
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
         if (c == FLAG_HELP) {
-            action = CHAN_CONFIG_HELP;
+            action = CHAND_CONFIG_HELP;
         } else if (c == FLAG_VERSION) {
-            action = CHAN_CONFIG_VERSION;
+            action = CHAND_CONFIG_VERSION;
         } else if (c == FLAG_CHECK) {
-            action = CHAN_CONFIG_CHECK;
+            action = CHAND_CONFIG_CHECK;
         } else if (c == FLAG_LIST_ROUTES) {
-            action = CHAN_CONFIG_LIST_ROUTES;
+            action = CHAND_CONFIG_LIST_ROUTES;
         } else if (c >= FLAG_TABLE && c < FLAG_TABLE + (int)CHAN_ARRAY_SIZE(options)) {
             const option_def *opt = &options[c - FLAG_TABLE];
             char *source = chan_xasprintf("--%s", opt->name);
@@ -524,8 +524,8 @@ int chan_config_load(chan_config **out, chan_config_action *out_action, int argc
         goto cleanup;
     }
     *out_action = action;
-    if (action == CHAN_CONFIG_HELP || action == CHAN_CONFIG_VERSION ||
-        action == CHAN_CONFIG_LIST_ROUTES)
+    if (action == CHAND_CONFIG_HELP || action == CHAND_CONFIG_VERSION ||
+        action == CHAND_CONFIG_LIST_ROUTES)
         goto cleanup;
     if ((error = validate(config, err)) < 0)
         goto cleanup;
@@ -533,11 +533,11 @@ int chan_config_load(chan_config **out, chan_config_action *out_action, int argc
     config = NULL;
 
 cleanup:
-    chan_config_free(config);
+    chand_config_free(config);
     return error;
 }
 
-void chan_config_free(chan_config *config)
+void chand_config_free(chand_config *config)
 {
     size_t i;
 
@@ -557,7 +557,7 @@ void chan_config_free(chan_config *config)
     free(config);
 }
 
-void chan_config_usage(FILE *out)
+void chand_config_usage(FILE *out)
 {
     size_t i;
 
@@ -597,7 +597,7 @@ static bool is_loopback(const char *host)
     return inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
-void chan_config_log(const chan_config *config)
+void chand_config_log(const chand_config *config)
 {
     size_t i;
 
@@ -628,8 +628,8 @@ void chan_config_log(const chan_config *config)
     }
 }
 
-const chan_token_entry *chan_config_token_find(const chan_config *config, const char *token,
-                                               size_t len)
+const chan_token_entry *chand_config_token_find(const chand_config *config, const char *token,
+                                                size_t len)
 {
     const chan_token_entry *found = NULL;
     uint8_t digest[CHAN_TOKEN_DIGEST_LEN];

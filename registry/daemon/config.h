@@ -4,11 +4,11 @@
  * checks and --help.
  *
  * Precedence: built-in default, then the environment variable, then the
- * flag.  After chan_config_load the configuration is validated and never
- * changes; handlers read it through chan_request_config.
+ * flag.  After chand_config_load the configuration is validated and never
+ * changes; handlers read it through chand_request_config.
  *
- * Ownership: a chan_config comes from chan_config_load and is freed with
- * chan_config_free; every string in it belongs to it.
+ * Ownership: a chand_config comes from chand_config_load and is freed with
+ * chand_config_free; every string in it belongs to it.
  */
 #ifndef CHANREGD_CONFIG_H
 #define CHANREGD_CONFIG_H
@@ -24,20 +24,20 @@
 #include "chan/kafka.h"
 
 /** What the Kafka reconciler may do (--acl-mode). */
-typedef enum chan_acl_mode {
-    CHAN_ACL_MODE_OFF = 0, /**< no loop */
-    CHAN_ACL_MODE_PLAN,    /**< loop of dry runs: compute and expose, never change */
-    CHAN_ACL_MODE_APPLY,   /**< loop that creates and deletes ACLs */
-} chan_acl_mode;
+typedef enum chand_acl_mode {
+    CHAND_ACL_MODE_OFF = 0, /**< no loop */
+    CHAND_ACL_MODE_PLAN,    /**< loop of dry runs: compute and expose, never change */
+    CHAND_ACL_MODE_APPLY,   /**< loop that creates and deletes ACLs */
+} chand_acl_mode;
 
 /** Parse "off", "plan" or "apply".  @return 0 or CHAN_EINVALID */
-int chan_acl_mode_parse(chan_acl_mode *out, const char *s);
+int chand_acl_mode_parse(chand_acl_mode *out, const char *s);
 
 /** "off", "plan" or "apply". */
-const char *chan_acl_mode_name(chan_acl_mode mode);
+const char *chand_acl_mode_name(chand_acl_mode mode);
 
-/** The daemon's settings.  Read-only after chan_config_load. */
-typedef struct chan_config {
+/** The daemon's settings.  Read-only after chand_config_load. */
+typedef struct chand_config {
     char *listen;                /**< "HOST:PORT" */
     char *db;                    /**< store URL: "sqlite:PATH" or "postgres://..." */
     char *port_file;             /**< write the bound port here, or NULL */
@@ -74,26 +74,26 @@ typedef struct chan_config {
     int64_t producer_check_interval;   /**< seconds between contract refreshes */
     int64_t producer_check_max_rate;   /**< messages read per second at most */
 
-    /* Derived by chan_config_load. */
+    /* Derived by chand_config_load. */
     char *listen_host;        /**< host part of listen */
     unsigned int listen_port; /**< port part of listen (0: any free port) */
     chan_log_level log_level_value;
-    chan_acl_mode acl_mode_value;
+    chand_acl_mode acl_mode_value;
     chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
     chan_token_entry *tokens;               /**< from token and token_file; auth on iff any */
     size_t n_tokens;
     char *tls_cert_pem; /**< contents of tls_cert (NUL-terminated), NULL without TLS */
     char *tls_key_pem;  /**< contents of tls_key, cleared before it is freed */
-} chan_config;
+} chand_config;
 
 /** What the command line asks for besides running. */
-typedef enum chan_config_action {
-    CHAN_CONFIG_RUN = 0,
-    CHAN_CONFIG_HELP,
-    CHAN_CONFIG_VERSION,
-    CHAN_CONFIG_CHECK,       /**< --check-config: validate and exit */
-    CHAN_CONFIG_LIST_ROUTES, /**< --list-routes: print the routes and exit */
-} chan_config_action;
+typedef enum chand_config_action {
+    CHAND_CONFIG_RUN = 0,
+    CHAND_CONFIG_HELP,
+    CHAND_CONFIG_VERSION,
+    CHAND_CONFIG_CHECK,       /**< --check-config: validate and exit */
+    CHAND_CONFIG_LIST_ROUTES, /**< --list-routes: print the routes and exit */
+} chand_config_action;
 
 /**
  * Build the configuration from the defaults, the environment and argv, and
@@ -102,7 +102,7 @@ typedef enum chan_config_action {
  * librdkafka, without connecting anywhere), TLS certificate and key: both
  * or neither, read into tls_*_pem.
  *
- * @param[out] out        the configuration (free with chan_config_free); NULL
+ * @param[out] out        the configuration (free with chand_config_free); NULL
  *                        on failure and for --help / --version
  * @param[out] out_action what to do
  * @param argc, argv      the command line
@@ -111,21 +111,21 @@ typedef enum chan_config_action {
  *         flag or the variable, or FILE:LINE of the properties file),
  *         CHAN_ENOTFOUND / CHAN_EIO / CHAN_ETOOBIG (token, properties or TLS files)
  */
-int chan_config_load(chan_config **out, chan_config_action *out_action, int argc, char **argv,
-                     chan_error *err);
+int chand_config_load(chand_config **out, chand_config_action *out_action, int argc, char **argv,
+                      chan_error *err);
 
 /** Free a configuration.  NULL-safe. */
-void chan_config_free(chan_config *config);
+void chand_config_free(chand_config *config);
 
 /** Print the --help text, generated from the option table. */
-void chan_config_usage(FILE *out);
+void chand_config_usage(FILE *out);
 
 /**
  * Log the effective configuration, one line, secrets left out; then a WARN
  * for open mode (no token configured) and for each legacy NAME:TOKEN line
  * of the token file.
  */
-void chan_config_log(const chan_config *config);
+void chand_config_log(const chand_config *config);
 
 /**
  * The configured token whose digest is that of token: the token is hashed
@@ -133,7 +133,7 @@ void chan_config_log(const chan_config *config);
  * exit).  Expiry is not checked here.
  * @return the entry (borrowed), or NULL when none matches
  */
-const chan_token_entry *chan_config_token_find(const chan_config *config, const char *token,
-                                               size_t len);
+const chan_token_entry *chand_config_token_find(const chand_config *config, const char *token,
+                                                size_t len);
 
 #endif

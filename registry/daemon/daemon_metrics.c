@@ -101,7 +101,7 @@ static void free_state(daemon_metrics *m)
     free(m);
 }
 
-int chan_daemon_metrics_init(chan_error *err)
+int chand_metrics_init(chan_error *err)
 {
     static const char *const l_http[] = {"route", "method", "status"};
     static const char *const l_route[] = {"route"};
@@ -172,7 +172,7 @@ cleanup:
     return error;
 }
 
-void chan_daemon_metrics_shutdown(void)
+void chand_metrics_shutdown(void)
 {
     pthread_mutex_lock(&scrape_lock);
     pthread_mutex_lock(&state_lock);
@@ -216,8 +216,8 @@ static const char *known_method(const char *method)
     return "other";
 }
 
-void chan_daemon_metrics_observe_request(void *ctx, const char *method, const char *route,
-                                         unsigned int status, double duration_ms)
+void chand_metrics_observe_request(void *ctx, const char *method, const char *route,
+                                   unsigned int status, double duration_ms)
 {
     char code[16];
     const char *labels[3];
@@ -237,7 +237,7 @@ void chan_daemon_metrics_observe_request(void *ctx, const char *method, const ch
     pthread_mutex_unlock(&state_lock);
 }
 
-void chan_daemon_metrics_schema_outcome(const char *subject, bool compatible)
+void chand_metrics_schema_outcome(const char *subject, bool compatible)
 {
     subject_entry *e;
 
@@ -257,7 +257,7 @@ void chan_daemon_metrics_schema_outcome(const char *subject, bool compatible)
     pthread_mutex_unlock(&state_lock);
 }
 
-void chan_daemon_metrics_subject_changed(const char *subject)
+void chand_metrics_subject_changed(const char *subject)
 {
     subject_entry *e;
     size_t i;
@@ -277,7 +277,7 @@ void chan_daemon_metrics_subject_changed(const char *subject)
     pthread_mutex_unlock(&state_lock);
 }
 
-void chan_daemon_metrics_reconcile_run(bool ok)
+void chand_metrics_reconcile_run(bool ok)
 {
     pthread_mutex_lock(&state_lock);
     if (state != NULL) {
@@ -288,7 +288,7 @@ void chan_daemon_metrics_reconcile_run(bool ok)
     pthread_mutex_unlock(&state_lock);
 }
 
-void chan_daemon_metrics_requests_in_flight(unsigned int n)
+void chand_metrics_requests_in_flight(unsigned int n)
 {
     pthread_mutex_lock(&state_lock);
     if (state != NULL)
@@ -296,7 +296,7 @@ void chan_daemon_metrics_requests_in_flight(unsigned int n)
     pthread_mutex_unlock(&state_lock);
 }
 
-void chan_daemon_metrics_producer_mismatch(const char *channel)
+void chand_metrics_producer_mismatch(const char *channel)
 {
     const char *labels[1];
 
@@ -315,7 +315,7 @@ void chan_daemon_metrics_producer_mismatch(const char *channel)
 
 /* Effective compatibility level of subject: its own, else the global one, else the default. */
 static int effective_mode(chan_compat_mode *out, chan_store *store, const char *subject,
-                          const chan_config *config, chan_error *err)
+                          const chand_config *config, chan_error *err)
 {
     char *level = NULL;
     int error;
@@ -462,7 +462,7 @@ cleanup:
 
 /* Set the compatibility figures of one channel. */
 static int channel_compat(const chan_channel_record *rec, chan_store *store,
-                          const chan_config *config, int64_t now, chan_error *err)
+                          const chand_config *config, int64_t now, chan_error *err)
 {
     const char *ch[1] = {rec->name};
     const char *ok[2] = {rec->name, "compatible"};
@@ -505,8 +505,8 @@ static int channel_compat(const chan_channel_record *rec, chan_store *store,
     return 0;
 }
 
-int chan_daemon_metrics_render(chan_buf *out, chan_store *store, const chan_config *config,
-                               chan_error *err)
+int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *config,
+                         chan_error *err)
 {
     chan_channel_filter filter = CHAN_CHANNEL_FILTER_INIT;
     chan_channel_record **list = NULL;

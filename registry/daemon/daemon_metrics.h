@@ -4,13 +4,13 @@
  * One process-wide chan_metrics registry (chan/metrics.h) owned by
  * daemon_metrics.c.  Other daemon code reports events through the functions
  * below, which are thread-safe and do nothing before
- * chan_daemon_metrics_init (so API modules also work without metrics, e.g.
- * in tests); chan_daemon_metrics_render recomputes the gauges that come from
+ * chand_metrics_init (so API modules also work without metrics, e.g.
+ * in tests); chand_metrics_render recomputes the gauges that come from
  * the store and renders everything in the Prometheus text format.  The
  * metrics and their exact definitions are documented in docs/metrics.md.
  *
- * Ownership: the registry lives from chan_daemon_metrics_init to
- * chan_daemon_metrics_shutdown; strings passed in are copied.
+ * Ownership: the registry lives from chand_metrics_init to
+ * chand_metrics_shutdown; strings passed in are copied.
  */
 #ifndef CHANREGD_DAEMON_METRICS_H
 #define CHANREGD_DAEMON_METRICS_H
@@ -21,25 +21,25 @@
 #include "chan/error.h"
 #include "chan/store.h"
 
-typedef struct chan_config chan_config;
+typedef struct chand_config chand_config;
 
 /**
  * Create the registry and define every metric family.  Call once at start-up
  * before the HTTP server starts.
  * @return 0 or CHAN_EINVALID (a bad metric definition: a programming error)
  */
-int chan_daemon_metrics_init(chan_error *err);
+int chand_metrics_init(chan_error *err);
 
 /** Free the registry.  Call after the HTTP server has stopped. */
-void chan_daemon_metrics_shutdown(void);
+void chand_metrics_shutdown(void);
 
 /**
- * The server's per-request observer (chan_request_observer of server.h):
+ * The server's per-request observer (chand_request_observer of server.h):
  * counts chanreg_http_requests_total and observes
  * chanreg_http_request_duration_seconds.  ctx is unused.
  */
-void chan_daemon_metrics_observe_request(void *ctx, const char *method, const char *route,
-                                         unsigned int status, double duration_ms);
+void chand_metrics_observe_request(void *ctx, const char *method, const char *route,
+                                   unsigned int status, double duration_ms);
 
 /**
  * One compatibility verdict on subject: a registration that passed the
@@ -47,23 +47,23 @@ void chan_daemon_metrics_observe_request(void *ctx, const char *method, const ch
  * compatibility check asked through /compatibility/... with its answer.
  * Also marks the subject's cached version count as out of date.
  */
-void chan_daemon_metrics_schema_outcome(const char *subject, bool compatible);
+void chand_metrics_schema_outcome(const char *subject, bool compatible);
 
 /**
  * A version of subject was deleted or its compatibility level changed: forget
  * what is cached about it.  NULL: the global level changed, forget the cached
  * version-chain figures of every subject.
  */
-void chan_daemon_metrics_subject_changed(const char *subject);
+void chand_metrics_subject_changed(const char *subject);
 
 /** One pass of the Kafka reconciler ended; ok is false when it failed. */
-void chan_daemon_metrics_reconcile_run(bool ok);
+void chand_metrics_reconcile_run(bool ok);
 
 /** Requests in flight as the server counts them, set by each scrape before rendering. */
-void chan_daemon_metrics_requests_in_flight(unsigned int n);
+void chand_metrics_requests_in_flight(unsigned int n);
 
 /** The producer sampler saw a message of channel outside its contract. */
-void chan_daemon_metrics_producer_mismatch(const char *channel);
+void chand_metrics_producer_mismatch(const char *channel);
 
 /**
  * Recompute the gauges that come from the store (channels, consumers,
@@ -74,7 +74,7 @@ void chan_daemon_metrics_producer_mismatch(const char *channel);
  *
  * @return 0, CHAN_EUNAVAILABLE (store) or CHAN_EINTERNAL (not initialised)
  */
-int chan_daemon_metrics_render(chan_buf *out, chan_store *store, const chan_config *config,
-                               chan_error *err);
+int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *config,
+                         chan_error *err);
 
 #endif

@@ -86,20 +86,20 @@ static int write_port_file(const char *path, unsigned int port, chan_error *err)
 }
 
 /* The route tables served, in the order the server searches them. */
-static void fill_tables(chan_route_table tables[6])
+static void fill_tables(chand_route_table tables[6])
 {
-    tables[0] = (chan_route_table){chan_api_misc_routes, chan_api_misc_routes_count,
-                                   CHAN_CONTENT_TYPE_JSON};
-    tables[1] = (chan_route_table){chan_api_schema_routes, chan_api_schema_routes_count,
-                                   CHAN_CONTENT_TYPE_SR};
-    tables[2] = (chan_route_table){chan_api_channels_routes, chan_api_channels_routes_count,
-                                   CHAN_CONTENT_TYPE_JSON};
-    tables[3] = (chan_route_table){chan_api_metrics_routes, chan_api_metrics_routes_count,
-                                   CHAN_CONTENT_TYPE_JSON};
-    tables[4] =
-        (chan_route_table){chan_api_acl_routes, chan_api_acl_routes_count, CHAN_CONTENT_TYPE_JSON};
-    tables[5] = (chan_route_table){chan_api_tokens_routes, chan_api_tokens_routes_count,
-                                   CHAN_CONTENT_TYPE_JSON};
+    tables[0] = (chand_route_table){chand_api_misc_routes, chand_api_misc_routes_count,
+                                    CHAND_CONTENT_TYPE_JSON};
+    tables[1] = (chand_route_table){chand_api_schema_routes, chand_api_schema_routes_count,
+                                    CHAND_CONTENT_TYPE_SR};
+    tables[2] = (chand_route_table){chand_api_channels_routes, chand_api_channels_routes_count,
+                                    CHAND_CONTENT_TYPE_JSON};
+    tables[3] = (chand_route_table){chand_api_metrics_routes, chand_api_metrics_routes_count,
+                                    CHAND_CONTENT_TYPE_JSON};
+    tables[4] = (chand_route_table){chand_api_acl_routes, chand_api_acl_routes_count,
+                                    CHAND_CONTENT_TYPE_JSON};
+    tables[5] = (chand_route_table){chand_api_tokens_routes, chand_api_tokens_routes_count,
+                                    CHAND_CONTENT_TYPE_JSON};
 }
 
 /* Print an option error with a hint, and return the usage exit code. */
@@ -114,45 +114,45 @@ static int usage_error(const chan_error *err)
 
 int main(int argc, char **argv)
 {
-    chan_config *config = NULL;
-    chan_config_action action;
+    chand_config *config = NULL;
+    chand_config_action action;
     chan_store *store = NULL;
-    chan_server *server = NULL;
-    chan_reconciler *reconciler = NULL;
-    chan_producer_check *producer_check = NULL;
+    chand_server *server = NULL;
+    chand_reconciler *reconciler = NULL;
+    chand_producer_check *producer_check = NULL;
     chan_error err = CHAN_ERROR_INIT;
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
-    chan_server_options opts;
-    chan_route_table tables[6];
+    chand_server_options opts;
+    chand_route_table tables[6];
     double deadline;
     int status = EXIT_OK;
 
-    if (chan_config_load(&config, &action, argc, argv, &err) < 0) {
+    if (chand_config_load(&config, &action, argc, argv, &err) < 0) {
         if (err.code == CHAN_EINVALID)
             return usage_error(&err);
         fprintf(stderr, "chanregd: %s\n", err.message);
         return EXIT_RUNTIME;
     }
-    if (action == CHAN_CONFIG_HELP) {
-        chan_config_usage(stdout);
+    if (action == CHAND_CONFIG_HELP) {
+        chand_config_usage(stdout);
         return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
-    if (action == CHAN_CONFIG_VERSION) {
+    if (action == CHAND_CONFIG_VERSION) {
         printf("chanregd %s\n", CHAN_VERSION_STRING);
         return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
     fill_tables(tables);
-    if (action == CHAN_CONFIG_LIST_ROUTES) {
-        if (chan_server_check_routes(tables, CHAN_ARRAY_SIZE(tables), &err) < 0) {
+    if (action == CHAND_CONFIG_LIST_ROUTES) {
+        if (chand_server_check_routes(tables, CHAN_ARRAY_SIZE(tables), &err) < 0) {
             fprintf(stderr, "chanregd: %s\n", err.message);
             return EXIT_RUNTIME;
         }
-        chan_server_print_routes(stdout, tables, CHAN_ARRAY_SIZE(tables));
+        chand_server_print_routes(stdout, tables, CHAN_ARRAY_SIZE(tables));
         return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
-    if (action == CHAN_CONFIG_CHECK) {
+    if (action == CHAND_CONFIG_CHECK) {
         printf("chanregd: configuration ok\n");
-        chan_config_free(config);
+        chand_config_free(config);
         return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
 
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
     install_signals();
     chan_log(CHAN_LOG_INFO, MODULE, "starting version=%s pid=%ld", CHAN_VERSION_STRING,
              (long)getpid());
-    chan_config_log(config);
+    chand_config_log(config);
 
     sopts.migrations_dir = config->migrations_dir;
     sopts.pool_size = (unsigned int)config->db_pool_size;
@@ -172,44 +172,44 @@ int main(int argc, char **argv)
     }
     chan_log(CHAN_LOG_INFO, MODULE, "store open backend=%s", chan_store_backend_name(store));
 
-    if (chan_reconciler_new(&reconciler, config, store, &err) < 0) {
+    if (chand_reconciler_new(&reconciler, config, store, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up Kafka admission: %s", err.message);
         status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
         goto cleanup;
     }
-    chan_api_acl_set_reconciler(reconciler);
+    chand_api_acl_set_reconciler(reconciler);
     memset(&opts, 0, sizeof(opts));
     opts.config = config;
     opts.store = store;
     opts.tables = tables;
     opts.n_tables = CHAN_ARRAY_SIZE(tables);
-    opts.observer = chan_daemon_metrics_observe_request;
-    if (chan_daemon_metrics_init(&err) < 0) {
+    opts.observer = chand_metrics_observe_request;
+    if (chand_metrics_init(&err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up the metrics: %s", err.message);
         status = EXIT_RUNTIME;
         goto cleanup;
     }
-    if (chan_server_start(&server, &opts, &err) < 0) {
+    if (chand_server_start(&server, &opts, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot start the HTTP server: %s", err.message);
         status = EXIT_RUNTIME;
         goto cleanup;
     }
     chan_log(CHAN_LOG_INFO, MODULE, "listening scheme=%s host=%s port=%u threads=%lld",
-             config->tls_cert_pem ? "https" : "http", config->listen_host, chan_server_port(server),
-             (long long)config->threads);
+             config->tls_cert_pem ? "https" : "http", config->listen_host,
+             chand_server_port(server), (long long)config->threads);
     if (config->port_file &&
-        write_port_file(config->port_file, chan_server_port(server), &err) < 0) {
+        write_port_file(config->port_file, chand_server_port(server), &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot write the port file: %s", err.message);
         status = EXIT_RUNTIME;
         goto cleanup;
     }
-    if (chan_reconciler_start(reconciler, &err) < 0) {
+    if (chand_reconciler_start(reconciler, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "%s", err.message);
         status = EXIT_RUNTIME;
         goto cleanup;
     }
-    if (chan_producer_check_new(&producer_check, config, store, &err) < 0 ||
-        chan_producer_check_start(producer_check, &err) < 0) {
+    if (chand_producer_check_new(&producer_check, config, store, &err) < 0 ||
+        chand_producer_check_start(producer_check, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot start the producer check: %s", err.message);
         status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
         goto cleanup;
@@ -219,39 +219,39 @@ int main(int argc, char **argv)
         sleep_ms(200);
 
     chan_log(CHAN_LOG_INFO, MODULE, "shutting down signal=%d in_flight=%u timeout_s=%lld",
-             (int)stop_signal, chan_server_active_requests(server),
+             (int)stop_signal, chand_server_active_requests(server),
              (long long)config->shutdown_timeout);
-    chan_server_quiesce(server);
+    chand_server_quiesce(server);
     deadline = now_s() + (double)config->shutdown_timeout;
-    (void)chan_reconciler_stop(reconciler, config->shutdown_timeout * 1000);
-    (void)chan_producer_check_stop(producer_check, config->shutdown_timeout * 1000);
-    while (chan_server_active_requests(server) > 0 && now_s() < deadline && stop_count < 2)
+    (void)chand_reconciler_stop(reconciler, config->shutdown_timeout * 1000);
+    (void)chand_producer_check_stop(producer_check, config->shutdown_timeout * 1000);
+    while (chand_server_active_requests(server) > 0 && now_s() < deadline && stop_count < 2)
         sleep_ms(20);
     if (stop_count >= 2)
         chan_log(CHAN_LOG_WARN, MODULE, "second signal: not waiting for requests in flight");
-    if (chan_server_active_requests(server) > 0)
+    if (chand_server_active_requests(server) > 0)
         chan_log(CHAN_LOG_WARN, MODULE, "shutdown deadline passed in_flight=%u",
-                 chan_server_active_requests(server));
+                 chand_server_active_requests(server));
 
 cleanup:
     if (server && config->port_file)
         (void)unlink(config->port_file);
-    chan_server_free(server);
-    if (!chan_producer_check_stop(producer_check, 0)) {
+    chand_server_free(server);
+    if (!chand_producer_check_stop(producer_check, 0)) {
         /* Still inside a Kafka or store call: it keeps using the store until the exit. */
         producer_check = NULL;
         store = NULL;
     }
-    chan_producer_check_free(producer_check);
-    if (!chan_reconciler_stop(reconciler, 0)) {
+    chand_producer_check_free(producer_check);
+    if (!chand_reconciler_stop(reconciler, 0)) {
         /* Still inside a broker call: it keeps using the store until the exit. */
         reconciler = NULL;
         store = NULL;
     }
-    chan_reconciler_free(reconciler);
+    chand_reconciler_free(reconciler);
     chan_store_free(store);
-    chan_daemon_metrics_shutdown();
-    chan_config_free(config);
+    chand_metrics_shutdown();
+    chand_config_free(config);
     if (status == EXIT_OK)
         chan_log(CHAN_LOG_INFO, MODULE, "stopped");
     return status;

@@ -27,8 +27,8 @@
 #define STORE_WARN_S 60  /* one store warning per period */
 #define SHUTDOWN_CAP 5000
 
-struct chan_producer_check {
-    const chan_config *config;
+struct chand_producer_check {
+    const chand_config *config;
     chan_store *store;
     chan_kafka_sampler_options opts;
     int64_t interval_ms;
@@ -57,11 +57,11 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int chan_producer_check_new(chan_producer_check **out, const chan_config *config, chan_store *store,
-                            chan_error *err)
+int chand_producer_check_new(chand_producer_check **out, const chand_config *config,
+                             chan_store *store, chan_error *err)
 {
     int error = 0;
-    chan_producer_check *pc = NULL;
+    chand_producer_check *pc = NULL;
     pthread_condattr_t cattr;
 
     *out = NULL;
@@ -98,7 +98,7 @@ int chan_producer_check_new(chan_producer_check **out, const chan_config *config
     pc = NULL;
 
 cleanup:
-    chan_producer_check_free(pc);
+    chand_producer_check_free(pc);
     return error;
 }
 
@@ -162,7 +162,7 @@ static void built_free(built_contract *list, size_t n)
 ** the contract lists but the store does not have are left out (the channel
 ** API refuses such contracts, so this only happens after a permanent delete).
 */
-static int build_contract(built_contract *b, chan_producer_check *pc,
+static int build_contract(built_contract *b, chand_producer_check *pc,
                           const chan_channel_record *rec, chan_error *err)
 {
     int error = 0;
@@ -237,7 +237,7 @@ static uint64_t contracts_signature(const chan_kafka_contract *c, size_t n, size
 }
 
 /* Read every channel's contract and hand them to the sampler. */
-static int refresh(chan_producer_check *pc, chan_error *err)
+static int refresh(chand_producer_check *pc, chan_error *err)
 {
     int error = 0;
     chan_channel_record **list = NULL;
@@ -281,11 +281,11 @@ cleanup:
 
 static void on_mismatch(void *ctx, const chan_kafka_mismatch *mm)
 {
-    chan_producer_check *pc = ctx;
+    chand_producer_check *pc = ctx;
     int64_t now = mono_ms() / 1000;
     int v = (int)mm->verdict;
 
-    chan_daemon_metrics_producer_mismatch(mm->channel);
+    chand_metrics_producer_mismatch(mm->channel);
     if (v < 0 || v >= CHAN_KAFKA_VERDICT_COUNT)
         return;
     if (pc->last_log_s[v] != 0 && now - pc->last_log_s[v] < LOG_EVERY_S) {
@@ -302,7 +302,7 @@ static void on_mismatch(void *ctx, const chan_kafka_mismatch *mm)
     pc->suppressed[v] = 0;
 }
 
-static bool stop_requested(chan_producer_check *pc)
+static bool stop_requested(chand_producer_check *pc)
 {
     bool stop;
 
@@ -314,7 +314,7 @@ static bool stop_requested(chan_producer_check *pc)
 
 static void *thread_main(void *arg)
 {
-    chan_producer_check *pc = arg;
+    chand_producer_check *pc = arg;
     int64_t next_refresh = 0;
     chan_error err = CHAN_ERROR_INIT;
 
@@ -345,7 +345,7 @@ static void *thread_main(void *arg)
     return NULL;
 }
 
-int chan_producer_check_start(chan_producer_check *pc, chan_error *err)
+int chand_producer_check_start(chand_producer_check *pc, chan_error *err)
 {
     int rc;
 
@@ -359,7 +359,7 @@ int chan_producer_check_start(chan_producer_check *pc, chan_error *err)
     return 0;
 }
 
-bool chan_producer_check_stop(chan_producer_check *pc, int64_t timeout_ms)
+bool chand_producer_check_stop(chand_producer_check *pc, int64_t timeout_ms)
 {
     struct timespec ts;
     bool done;
@@ -388,11 +388,11 @@ bool chan_producer_check_stop(chan_producer_check *pc, int64_t timeout_ms)
     return done;
 }
 
-void chan_producer_check_free(chan_producer_check *pc)
+void chand_producer_check_free(chand_producer_check *pc)
 {
     if (pc == NULL)
         return;
-    if (pc->started && !chan_producer_check_stop(pc, SHUTDOWN_CAP))
+    if (pc->started && !chand_producer_check_stop(pc, SHUTDOWN_CAP))
         return; /* the thread still uses it: left to the process exit */
     chan_kafka_sampler_free(pc->sampler);
     pthread_cond_destroy(&pc->cv);

@@ -16,12 +16,12 @@
  * consumer's topics follow it.
  *
  * Threads: new/start/stop/free are called by main only.  Shutdown:
- * chan_producer_check_stop asks the thread to end; it ends after the step in
+ * chand_producer_check_stop asks the thread to end; it ends after the step in
  * progress (every Kafka call is bounded by --kafka-timeout-ms) and closes the
  * consumer without committing anything.
  *
- * Ownership: chan_producer_check_new returns an object freed with
- * chan_producer_check_free; the store and the configuration are borrowed and
+ * Ownership: chand_producer_check_new returns an object freed with
+ * chand_producer_check_free; the store and the configuration are borrowed and
  * must outlive it.
  */
 #ifndef CHANREGD_PRODUCER_CHECK_H
@@ -33,26 +33,26 @@
 #include "chan/error.h"
 #include "chan/store.h"
 
-typedef struct chan_config chan_config;
-typedef struct chan_producer_check chan_producer_check;
+typedef struct chand_config chand_config;
+typedef struct chand_producer_check chand_producer_check;
 
 /**
  * Create the producer check of a configuration validated by
- * chan_config_load (its librdkafka properties are used as they are): the
+ * chand_config_load (its librdkafka properties are used as they are): the
  * sampler's consumer, with no connection yet.
  *
  * @param[out] out the check; NULL without error when --producer-check is off
  * @return 0 or CHAN_EINVALID (no --kafka-bootstrap, librdkafka refused the
  *         configuration)
  */
-int chan_producer_check_new(chan_producer_check **out, const chan_config *config, chan_store *store,
-                            chan_error *err);
+int chand_producer_check_new(chand_producer_check **out, const chand_config *config,
+                             chan_store *store, chan_error *err);
 
 /**
  * Start the thread.  NULL-safe (does nothing).
  * @return 0 or CHAN_EINTERNAL (cannot create the thread)
  */
-int chan_producer_check_start(chan_producer_check *pc, chan_error *err);
+int chand_producer_check_start(chand_producer_check *pc, chan_error *err);
 
 /**
  * Ask the thread to end and wait at most timeout_ms for it.  NULL-safe.
@@ -60,9 +60,9 @@ int chan_producer_check_start(chan_producer_check *pc, chan_error *err);
  *         still inside a step: the check, and the store it uses, must then
  *         be left alone (not freed) until the process exits
  */
-bool chan_producer_check_stop(chan_producer_check *pc, int64_t timeout_ms);
+bool chand_producer_check_stop(chand_producer_check *pc, int64_t timeout_ms);
 
 /** Free a stopped check.  NULL-safe. */
-void chan_producer_check_free(chan_producer_check *pc);
+void chand_producer_check_free(chand_producer_check *pc);
 
 #endif

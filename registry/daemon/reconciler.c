@@ -49,9 +49,9 @@ typedef struct pass_result {
     bool deletes_refused;
 } pass_result;
 
-struct chan_reconciler {
+struct chand_reconciler {
     chan_store *store;
-    chan_acl_mode mode;
+    chand_acl_mode mode;
     chan_kafka *kafka;
     chan_leader *leader; /* NULL in mode off */
     int64_t interval_ms;
@@ -119,7 +119,7 @@ static json_t *json_time_ms(int64_t ms)
     return json_string(out);
 }
 
-static uint64_t next_random(chan_reconciler *r)
+static uint64_t next_random(chand_reconciler *r)
 {
     uint64_t x = r->rng;
 
@@ -136,7 +136,7 @@ static uint64_t next_random(chan_reconciler *r)
 ** in the upper half), so that daemons that failed together spread out.
 ** Caller holds mu.
 */
-static int64_t backoff_delay(chan_reconciler *r, unsigned int failures)
+static int64_t backoff_delay(chand_reconciler *r, unsigned int failures)
 {
     int64_t base = r->backoff_min_ms;
     unsigned int i;
@@ -154,22 +154,22 @@ static int64_t backoff_delay(chan_reconciler *r, unsigned int failures)
 /* Life cycle                                                           */
 /* ------------------------------------------------------------------ */
 
-int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_store *store,
-                        chan_error *err)
+int chand_reconciler_new(chand_reconciler **out, const chand_config *config, chan_store *store,
+                         chan_error *err)
 {
     const chan_kafka_properties *props = &config->kafka_properties;
     chan_kafka_options ko = CHAN_KAFKA_OPTIONS_INIT;
     pthread_condattr_t cattr;
-    chan_reconciler *r = NULL;
-    chan_acl_mode mode = config->acl_mode_value;
+    chand_reconciler *r = NULL;
+    chand_acl_mode mode = config->acl_mode_value;
     int error = 0;
 
     *out = NULL;
     if (config->kafka_bootstrap == NULL || config->kafka_bootstrap[0] == '\0') {
-        if (mode != CHAN_ACL_MODE_OFF)
+        if (mode != CHAND_ACL_MODE_OFF)
             chan_log(CHAN_LOG_INFO, MODULE,
                      "no --kafka-bootstrap: Kafka admission is off acl_mode=%s",
-                     chan_acl_mode_name(mode));
+                     chand_acl_mode_name(mode));
         return 0;
     }
 
@@ -204,13 +204,13 @@ int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_s
         }
         goto cleanup;
     }
-    if (mode != CHAN_ACL_MODE_OFF &&
+    if (mode != CHAND_ACL_MODE_OFF &&
         (error = chan_leader_new(&r->leader, config->db, LEADER_NAME, err)) < 0)
         goto cleanup;
     chan_log(CHAN_LOG_INFO, MODULE,
              "kafka admission acl_mode=%s bootstrap=%s properties=%zu interval_s=%lld "
              "backoff_ms=%lld..%lld timeout_ms=%lld leader_election=%s%s%s",
-             chan_acl_mode_name(mode), config->kafka_bootstrap, props->n,
+             chand_acl_mode_name(mode), config->kafka_bootstrap, props->n,
              (long long)config->reconcile_interval, (long long)r->backoff_min_ms,
              (long long)r->backoff_max_ms, (long long)config->kafka_timeout_ms,
              r->leader ? chan_leader_kind_name(chan_leader_get_kind(r->leader)) : "none",
@@ -219,11 +219,11 @@ int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_s
     r = NULL;
 
 cleanup:
-    chan_reconciler_free(r);
+    chand_reconciler_free(r);
     return error;
 }
 
-void chan_reconciler_free(chan_reconciler *r)
+void chand_reconciler_free(chand_reconciler *r)
 {
     if (r == NULL)
         return;
@@ -238,12 +238,12 @@ void chan_reconciler_free(chan_reconciler *r)
     free(r);
 }
 
-chan_acl_mode chan_reconciler_mode(const chan_reconciler *r)
+chand_acl_mode chand_reconciler_mode(const chand_reconciler *r)
 {
     return r->mode;
 }
 
-static bool stopping(chan_reconciler *r)
+static bool stopping(chand_reconciler *r)
 {
     bool s;
 
@@ -391,7 +391,7 @@ static void apply_record_texts(char **out_detail, char **out_bindings,
     chan_acl_set_free(in_place);
 }
 
-static void log_pass(const chan_reconciler *r, const pass_result *p, int64_t backoff_ms,
+static void log_pass(const chand_reconciler *r, const pass_result *p, int64_t backoff_ms,
                      unsigned int failures)
 {
     if (p->ok)
@@ -399,7 +399,7 @@ static void log_pass(const chan_reconciler *r, const pass_result *p, int64_t bac
                  "acl pass ok mode=%s trigger=%s leader=true channels=%zu desired=%zu create=%zu "
                  "delete=%zu unchanged=%zu bypasses=%zu created=%zu deleted=%zu failed=%zu "
                  "skipped=%zu duration_ms=%.1f",
-                 chan_acl_mode_name(r->mode), p->trigger, p->channels, p->desired, p->to_create,
+                 chand_acl_mode_name(r->mode), p->trigger, p->channels, p->desired, p->to_create,
                  p->to_delete, p->unchanged, p->bypasses, p->created, p->deleted, p->failed,
                  p->skipped, p->duration_ms);
     else
@@ -408,7 +408,7 @@ static void log_pass(const chan_reconciler *r, const pass_result *p, int64_t bac
                  "desired=%zu create=%zu delete=%zu created=%zu deleted=%zu failed=%zu "
                  "skipped=%zu consecutive_failures=%u backoff_ms=%lld duration_ms=%.1f "
                  "error=\"%s\"",
-                 chan_acl_mode_name(r->mode), p->trigger, p->leader ? "true" : "false",
+                 chand_acl_mode_name(r->mode), p->trigger, p->leader ? "true" : "false",
                  p->known ? "known" : "unknown", p->channels, p->desired, p->to_create,
                  p->to_delete, p->created, p->deleted, p->failed, p->skipped, failures,
                  (long long)backoff_ms, p->duration_ms, p->error);
@@ -419,7 +419,7 @@ static void log_pass(const chan_reconciler *r, const pass_result *p, int64_t bac
 ** Caller holds pass_mu.  Returns 0 (also when there is none) or the store's
 ** error; the record is then kept for the next try.
 */
-static int flush_unrecorded(chan_reconciler *r, chan_error *err)
+static int flush_unrecorded(chand_reconciler *r, chan_error *err)
 {
     int error;
 
@@ -443,7 +443,7 @@ static int flush_unrecorded(chan_reconciler *r, chan_error *err)
 ** chan_store_acl_apply_record.  When the store refuses, the record is kept
 ** for flush_unrecorded and the error returned.  Caller holds pass_mu.
 */
-static int record_apply(chan_reconciler *r, const chan_kafka_report *report, const char *trigger,
+static int record_apply(chand_reconciler *r, const chan_kafka_report *report, const char *trigger,
                         const char *actor, chan_error *err)
 {
     char *detail = NULL, *bindings = NULL;
@@ -472,7 +472,7 @@ static int record_apply(chan_reconciler *r, const chan_kafka_report *report, con
 ** Caller holds pass_mu.  *out_report (may be NULL) gets the report when one
 ** was made.
 */
-static void run_pass(chan_reconciler *r, pass_result *p, chan_kafka_report **out_report,
+static void run_pass(chand_reconciler *r, pass_result *p, chan_kafka_report **out_report,
                      const char *trigger, const char *actor)
 {
     chan_acl_set *desired = NULL;
@@ -486,7 +486,7 @@ static void run_pass(chan_reconciler *r, pass_result *p, chan_kafka_report **out
     memset(p, 0, sizeof(*p));
     p->trigger = trigger;
     p->started_ms = wall_ms();
-    p->dry_run = r->mode != CHAN_ACL_MODE_APPLY;
+    p->dry_run = r->mode != CHAND_ACL_MODE_APPLY;
     if (out_report)
         *out_report = NULL;
 
@@ -552,7 +552,7 @@ done:
 ** Record a pass that ran: counters, backoff, metrics, log line.  Returns
 ** the delay before the next loop pass.  Caller holds pass_mu (not mu).
 */
-static int64_t record_pass(chan_reconciler *r, const pass_result *p)
+static int64_t record_pass(chand_reconciler *r, const pass_result *p)
 {
     int64_t delay;
     unsigned int failures;
@@ -584,14 +584,14 @@ static int64_t record_pass(chan_reconciler *r, const pass_result *p)
     failures = r->consecutive_failures;
     pthread_mutex_unlock(&r->mu);
 
-    chan_daemon_metrics_reconcile_run(p->ok);
+    chand_metrics_reconcile_run(p->ok);
     log_pass(r, p, p->ok ? 0 : delay, failures);
     return delay;
 }
 
 static void *loop_main(void *arg)
 {
-    chan_reconciler *r = arg;
+    chand_reconciler *r = arg;
 
     for (;;) {
         pass_result p;
@@ -629,11 +629,11 @@ static void *loop_main(void *arg)
     return NULL;
 }
 
-int chan_reconciler_start(chan_reconciler *r, chan_error *err)
+int chand_reconciler_start(chand_reconciler *r, chan_error *err)
 {
     int rc;
 
-    if (r == NULL || r->mode == CHAN_ACL_MODE_OFF)
+    if (r == NULL || r->mode == CHAND_ACL_MODE_OFF)
         return 0;
     rc = pthread_create(&r->thread, NULL, loop_main, r);
     if (rc != 0)
@@ -643,7 +643,7 @@ int chan_reconciler_start(chan_reconciler *r, chan_error *err)
     return 0;
 }
 
-bool chan_reconciler_stop(chan_reconciler *r, int64_t timeout_ms)
+bool chand_reconciler_stop(chand_reconciler *r, int64_t timeout_ms)
 {
     int64_t deadline = monotonic_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     struct timespec ts;
@@ -712,7 +712,7 @@ static json_t *parse_rendered(char *text)
     return j ? j : json_object();
 }
 
-int chan_reconciler_plan(chan_reconciler *r, json_t **out, chan_error *err)
+int chand_reconciler_plan(chand_reconciler *r, json_t **out, chan_error *err)
 {
     chan_acl_set *desired = NULL;
     chan_acl_scope *scope = NULL;
@@ -743,7 +743,7 @@ int chan_reconciler_plan(chan_reconciler *r, json_t **out, chan_error *err)
     chan_acl_plan_render_text(&text, plan, 0);
     json_object_set_new(doc, "text", json_string(text ? text : ""));
     free(text);
-    json_object_set_new(doc, "mode", json_string(chan_acl_mode_name(r->mode)));
+    json_object_set_new(doc, "mode", json_string(chand_acl_mode_name(r->mode)));
     json_object_set_new(doc, "channels", json_integer((json_int_t)n));
     *out = doc;
 
@@ -754,7 +754,7 @@ cleanup:
     return error;
 }
 
-int chan_reconciler_apply(chan_reconciler *r, const char *actor, json_t **out, chan_error *err)
+int chand_reconciler_apply(chand_reconciler *r, const char *actor, json_t **out, chan_error *err)
 {
     chan_kafka_report *report = NULL;
     pass_result p;
@@ -762,11 +762,11 @@ int chan_reconciler_apply(chan_reconciler *r, const char *actor, json_t **out, c
     char *text = NULL;
 
     *out = NULL;
-    if (r->mode != CHAN_ACL_MODE_APPLY)
+    if (r->mode != CHAND_ACL_MODE_APPLY)
         return chan_error_set(err, CHAN_ECONFLICT,
                               "ACLs are not applied in --acl-mode %s; start the daemon with "
                               "--acl-mode apply",
-                              chan_acl_mode_name(r->mode));
+                              chand_acl_mode_name(r->mode));
     pthread_mutex_lock(&r->pass_mu);
     run_pass(r, &p, &report, "api", actor != NULL && actor[0] != '\0' ? actor : "anonymous");
     if (!p.ran) {
@@ -795,14 +795,14 @@ int chan_reconciler_apply(chan_reconciler *r, const char *actor, json_t **out, c
     return chan_error_set(err, p.code, "%s", p.error);
 }
 
-json_t *chan_reconciler_status(chan_reconciler *r)
+json_t *chand_reconciler_status(chand_reconciler *r)
 {
     json_t *o = json_object();
     int64_t now = monotonic_ms();
 
     pthread_mutex_lock(&r->mu);
     json_object_set_new(o, "kafka_configured", json_true());
-    json_object_set_new(o, "mode", json_string(chan_acl_mode_name(r->mode)));
+    json_object_set_new(o, "mode", json_string(chand_acl_mode_name(r->mode)));
     json_object_set_new(o, "running", json_boolean(r->thread_started && !r->finished));
     json_object_set_new(o, "leader", json_boolean(r->is_leader));
     json_object_set_new(o, "leader_election",

@@ -23,12 +23,12 @@
  * "apply" changes the broker's ACLs.
  *
  * Threads: every function may be called from any thread; passes (loop and
- * on demand) are serialized.  Shutdown: chan_reconciler_stop wakes the
+ * on demand) are serialized.  Shutdown: chand_reconciler_stop wakes the
  * loop, which ends after the step in progress (every broker call is bounded
  * by --kafka-timeout-ms).
  *
- * Ownership: chan_reconciler_new returns an object freed with
- * chan_reconciler_free; the store and the configuration are borrowed and
+ * Ownership: chand_reconciler_new returns an object freed with
+ * chand_reconciler_free; the store and the configuration are borrowed and
  * must outlive it.  json_t results through `out` belong to the caller.
  */
 #ifndef CHANREGD_RECONCILER_H
@@ -45,10 +45,10 @@
 
 #include "config.h"
 
-typedef struct chan_reconciler chan_reconciler;
+typedef struct chand_reconciler chand_reconciler;
 
 /**
- * Create the reconciler of a configuration validated by chan_config_load
+ * Create the reconciler of a configuration validated by chand_config_load
  * (its --acl-mode and librdkafka properties): the Kafka admin client (no
  * connection yet) and, unless the mode is off, the leader election.
  *
@@ -58,14 +58,14 @@ typedef struct chan_reconciler chan_reconciler;
  *         which FILE:LINE when it names a property), or the leader
  *         election's error
  */
-int chan_reconciler_new(chan_reconciler **out, const chan_config *config, chan_store *store,
-                        chan_error *err);
+int chand_reconciler_new(chand_reconciler **out, const chand_config *config, chan_store *store,
+                         chan_error *err);
 
 /**
  * Start the loop thread (does nothing in mode off).
  * @return 0 or CHAN_EINTERNAL (cannot create the thread)
  */
-int chan_reconciler_start(chan_reconciler *r, chan_error *err);
+int chand_reconciler_start(chand_reconciler *r, chan_error *err);
 
 /**
  * Ask the loop to end and wait at most timeout_ms for it.  NULL-safe.
@@ -73,13 +73,13 @@ int chan_reconciler_start(chan_reconciler *r, chan_error *err);
  *         still inside a step: the reconciler, and the store it uses, must
  *         then be left alone (not freed) until the process exits
  */
-bool chan_reconciler_stop(chan_reconciler *r, int64_t timeout_ms);
+bool chand_reconciler_stop(chand_reconciler *r, int64_t timeout_ms);
 
 /** Free a stopped reconciler (releases leadership).  NULL-safe. */
-void chan_reconciler_free(chan_reconciler *r);
+void chand_reconciler_free(chand_reconciler *r);
 
 /** The configured mode. */
-chan_acl_mode chan_reconciler_mode(const chan_reconciler *r);
+chand_acl_mode chand_reconciler_mode(const chand_reconciler *r);
 
 /**
  * Compute the plan now against the broker, changing nothing (GET
@@ -91,7 +91,7 @@ chan_acl_mode chan_reconciler_mode(const chan_reconciler *r);
  * @return 0 (also when the broker read failed: see actual_state), or the
  *         error of the store or of chan_acl_desired (no plan)
  */
-int chan_reconciler_plan(chan_reconciler *r, json_t **out, chan_error *err);
+int chand_reconciler_plan(chand_reconciler *r, json_t **out, chan_error *err);
 
 /**
  * Run one pass now (POST /v1/acl/apply), in apply mode and as the leader
@@ -108,7 +108,7 @@ int chan_reconciler_plan(chan_reconciler *r, json_t **out, chan_error *err);
  *         (the pass ran and failed: *out describes it), or CHAN_ECONFLICT
  *         (not run: mode is not apply, or this daemon is not the leader)
  */
-int chan_reconciler_apply(chan_reconciler *r, const char *actor, json_t **out, chan_error *err);
+int chand_reconciler_apply(chand_reconciler *r, const char *actor, json_t **out, chan_error *err);
 
 /**
  * The status for GET /v1/acl/status: mode, leader, interval, backoff
@@ -116,6 +116,6 @@ int chan_reconciler_apply(chan_reconciler *r, const char *actor, json_t **out, c
  * time, trigger, ok, error, actual_state and counts.
  * @return a new object (caller decrefs)
  */
-json_t *chan_reconciler_status(chan_reconciler *r);
+json_t *chand_reconciler_status(chand_reconciler *r);
 
 #endif

@@ -37,23 +37,23 @@
 
 /* A route with its pattern split into segments. */
 typedef struct compiled_route {
-    const chan_route *route;
+    const chand_route *route;
     const char *content_type;
     char **segments; /* literal, or "{name}" */
     size_t n_segments;
 } compiled_route;
 
-struct chan_server {
+struct chand_server {
     struct MHD_Daemon *mhd;
-    const chan_config *config;
+    const chand_config *config;
     chan_store *store;
-    chan_request_observer observer;
+    chand_request_observer observer;
     void *observer_ctx;
     compiled_route *routes;
     size_t n_routes;
     chan_identity anonymous; /* auth on, no token sent: no roles */
     chan_identity open;      /* open mode: every request, role admin */
-    int listen_fd;           /* ours before MHD starts and after chan_server_quiesce */
+    int listen_fd;           /* ours before MHD starts and after chand_server_quiesce */
     unsigned int port;
     atomic_bool shutting_down;
     atomic_uint active;
@@ -66,8 +66,8 @@ typedef struct kv {
     char *value;
 } kv;
 
-struct chan_request {
-    chan_server *server;
+struct chand_request {
+    chand_server *server;
     struct MHD_Connection *conn;
     char *method;
     char *path;
@@ -76,19 +76,19 @@ struct chan_request {
     chan_identity own_identity;    /* a store token's identity (identity points here) */
     chan_authz_target target;      /* strings borrowed from kept */
     chan_authz_decision decision;
-    char **kept; /* chan_request_keep */
+    char **kept; /* chand_request_keep */
     size_t n_kept;
     const compiled_route *route;
     const char *content_type; /* default of the matched table */
     char allow[64];           /* methods of the path, for a 405 reply */
-    kv params[CHAN_ROUTE_MAX_PARAMS];
+    kv params[CHAND_ROUTE_MAX_PARAMS];
     size_t n_params;
     kv *query; /* decoded, filled by admit */
     size_t n_query;
     chan_buf body;
     bool too_big;
     bool replied;
-    kv *extra_headers; /* added by chan_reply_header, sent with the reply */
+    kv *extra_headers; /* added by chand_reply_header, sent with the reply */
     size_t n_extra_headers;
     unsigned int status;
     struct timespec start;
@@ -100,7 +100,7 @@ struct chan_request {
 /* Error codes                                                         */
 /* ------------------------------------------------------------------ */
 
-unsigned int chan_http_status_of(int api_code)
+unsigned int chand_http_status_of(int api_code)
 {
     if (api_code >= 10000 && api_code < 60000)
         return (unsigned int)(api_code / 100);
@@ -109,7 +109,7 @@ unsigned int chan_http_status_of(int api_code)
     return 500;
 }
 
-int chan_http_error_code(const chan_error *err)
+int chand_http_error_code(const chan_error *err)
 {
     if (err == NULL)
         return 50000;
@@ -163,7 +163,7 @@ int chan_http_error_code(const chan_error *err)
     }
 }
 
-int chan_http_error(chan_error *err, int code, int api_code, const char *fmt, ...)
+int chand_http_error(chan_error *err, int code, int api_code, const char *fmt, ...)
 {
     va_list ap;
 
@@ -277,7 +277,7 @@ static void free_routes(compiled_route *routes, size_t n)
 ** table entry that leaves out action and target does not even compile:
 ** -Wmissing-field-initializers with -Werror.)
 */
-static bool action_fits(const chan_route *route)
+static bool action_fits(const chand_route *route)
 {
     switch (route->action) {
     case CHAN_AUTHZ_PUBLIC:
@@ -299,7 +299,7 @@ static bool action_fits(const chan_route *route)
 }
 
 /* Split a pattern into segments; check that it starts with '/' and its params are well-formed. */
-static int compile_route(compiled_route *out, const chan_route *route, const char *content_type,
+static int compile_route(compiled_route *out, const chand_route *route, const char *content_type,
                          chan_error *err)
 {
     const char *p = route->pattern, *end;
@@ -325,7 +325,7 @@ static int compile_route(compiled_route *out, const chan_route *route, const cha
             return chan_error_set(err, CHAN_EINVALID, "route %s: empty segment", route->pattern);
         if (p[0] == '{' && (p[len - 1] != '}' || len < 3))
             return chan_error_set(err, CHAN_EINVALID, "route %s: bad parameter", route->pattern);
-        if (p[0] == '{' && ++n_params > CHAN_ROUTE_MAX_PARAMS)
+        if (p[0] == '{' && ++n_params > CHAND_ROUTE_MAX_PARAMS)
             return chan_error_set(err, CHAN_EINVALID, "route %s: too many parameters",
                                   route->pattern);
         out->segments =
@@ -338,7 +338,7 @@ static int compile_route(compiled_route *out, const chan_route *route, const cha
     return 0;
 }
 
-static void clear_params(chan_request *req)
+static void clear_params(chand_request *req)
 {
     size_t i;
 
@@ -354,7 +354,7 @@ static void clear_params(chan_request *req)
 ** req->params with the decoded parameters.  Returns 1 on a match, 0 when not,
 ** -1 when a parameter does not decode (contains NUL).
 */
-static int match_route(chan_request *req, const compiled_route *r, char **segs, size_t n_segs)
+static int match_route(chand_request *req, const compiled_route *r, char **segs, size_t n_segs)
 {
     size_t i;
 
@@ -387,9 +387,9 @@ static int match_route(chan_request *req, const compiled_route *r, char **segs, 
 ** Find the route for req.  Returns 0 with req->route set, or the status to
 ** reply with: 404 (no pattern matches), 405 (wrong method), 400 (bad path).
 */
-static unsigned int find_route(chan_request *req)
+static unsigned int find_route(chand_request *req)
 {
-    chan_server *server = req->server;
+    chand_server *server = req->server;
     char *path = chan_xstrdup(req->path), *p, **segs = NULL;
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
     size_t n_segs = 0, i, len;
@@ -450,22 +450,22 @@ cleanup:
 /* Request accessors                                                   */
 /* ------------------------------------------------------------------ */
 
-const char *chan_request_method(const chan_request *req)
+const char *chand_request_method(const chand_request *req)
 {
     return req->method;
 }
 
-const char *chan_request_path(const chan_request *req)
+const char *chand_request_path(const chand_request *req)
 {
     return req->path;
 }
 
-const char *chan_request_id(const chan_request *req)
+const char *chand_request_id(const chand_request *req)
 {
     return req->request_id;
 }
 
-const char *chan_request_param(const chan_request *req, const char *name)
+const char *chand_request_param(const chand_request *req, const char *name)
 {
     size_t i;
 
@@ -479,7 +479,7 @@ const char *chan_request_param(const chan_request *req, const char *name)
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
                                      const char *value)
 {
-    chan_request *req = cls;
+    chand_request *req = cls;
     char *k = percent_decode(key, strlen(key), true);
     char *v = value ? percent_decode(value, strlen(value), true) : chan_xstrdup("");
 
@@ -495,7 +495,7 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
-const char *chan_request_query(const chan_request *req, const char *name)
+const char *chand_request_query(const chand_request *req, const char *name)
 {
     size_t i;
 
@@ -506,10 +506,10 @@ const char *chan_request_query(const chan_request *req, const char *name)
     return NULL;
 }
 
-int chan_request_query_bool(bool *out, const chan_request *req, const char *name, bool def,
-                            chan_error *err)
+int chand_request_query_bool(bool *out, const chand_request *req, const char *name, bool def,
+                             chan_error *err)
 {
-    const char *v = chan_request_query(req, name);
+    const char *v = chand_request_query(req, name);
 
     if (v == NULL) {
         *out = def;
@@ -523,64 +523,64 @@ int chan_request_query_bool(bool *out, const chan_request *req, const char *name
         *out = false;
         return 0;
     }
-    return chan_http_error(err, CHAN_EINVALID, 40002,
-                           "Query parameter '%s' must be true or false, got '%s'.", name, v);
+    return chand_http_error(err, CHAN_EINVALID, 40002,
+                            "Query parameter '%s' must be true or false, got '%s'.", name, v);
 }
 
-const char *chan_request_header(const chan_request *req, const char *name)
+const char *chand_request_header(const chand_request *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
-const char *chan_request_body(const chan_request *req, size_t *out_len)
+const char *chand_request_body(const chand_request *req, size_t *out_len)
 {
     if (out_len)
         *out_len = req->body.len;
     return chan_buf_cstr(&req->body);
 }
 
-int chan_request_json(json_t **out, const chan_request *req, chan_error *err)
+int chand_request_json(json_t **out, const chand_request *req, chan_error *err)
 {
     json_error_t jerr;
     json_t *doc;
 
     *out = NULL;
     if (req->body.len == 0)
-        return chan_http_error(err, CHAN_EINVALID, 40001, "Request body is empty; expected JSON.");
+        return chand_http_error(err, CHAN_EINVALID, 40001, "Request body is empty; expected JSON.");
     doc = json_loadb(req->body.ptr, req->body.len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL)
-        return chan_http_error(err, CHAN_EINVALID, 40001,
-                               "Invalid JSON in request body: %s at line %d column %d.", jerr.text,
-                               jerr.line, jerr.column);
+        return chand_http_error(err, CHAN_EINVALID, 40001,
+                                "Invalid JSON in request body: %s at line %d column %d.", jerr.text,
+                                jerr.line, jerr.column);
     if (!json_is_object(doc)) {
         json_decref(doc);
-        return chan_http_error(err, CHAN_EINVALID, 42200, "Request body must be a JSON object.");
+        return chand_http_error(err, CHAN_EINVALID, 42200, "Request body must be a JSON object.");
     }
     *out = doc;
     return 0;
 }
 
-const char *chan_request_actor(const chan_request *req)
+const char *chand_request_actor(const chand_request *req)
 {
     return req->identity->name;
 }
 
-const chan_identity *chan_request_identity(const chan_request *req)
+const chan_identity *chand_request_identity(const chand_request *req)
 {
     return req->identity;
 }
 
-const chan_authz_decision *chan_request_decision(const chan_request *req)
+const chan_authz_decision *chand_request_decision(const chand_request *req)
 {
     return &req->decision;
 }
 
-bool chan_request_auth_on(const chan_request *req)
+bool chand_request_auth_on(const chand_request *req)
 {
     return req->server->config->n_tokens > 0;
 }
 
-const char *chan_request_keep(chan_request *req, const char *s)
+const char *chand_request_keep(chand_request *req, const char *s)
 {
     if (s == NULL)
         return NULL;
@@ -589,24 +589,24 @@ const char *chan_request_keep(chan_request *req, const char *s)
     return req->kept[req->n_kept++];
 }
 
-chan_store *chan_request_store(const chan_request *req)
+chan_store *chand_request_store(const chand_request *req)
 {
     return req->server->store;
 }
 
-const chan_config *chan_request_config(const chan_request *req)
+const chand_config *chand_request_config(const chand_request *req)
 {
     return req->server->config;
 }
 
-bool chan_request_shutting_down(const chan_request *req)
+bool chand_request_shutting_down(const chand_request *req)
 {
     return atomic_load(&req->server->shutting_down);
 }
 
-unsigned int chan_request_in_flight(const chan_request *req)
+unsigned int chand_request_in_flight(const chand_request *req)
 {
-    return chan_server_active_requests(req->server);
+    return chand_server_active_requests(req->server);
 }
 
 /* ------------------------------------------------------------------ */
@@ -614,19 +614,19 @@ unsigned int chan_request_in_flight(const chan_request *req)
 /* ------------------------------------------------------------------ */
 
 /* The content type of a JSON reply, from Accept and the route's default. */
-static const char *json_content_type(const chan_request *req)
+static const char *json_content_type(const chand_request *req)
 {
-    const char *accept = chan_request_header(req, MHD_HTTP_HEADER_ACCEPT);
+    const char *accept = chand_request_header(req, MHD_HTTP_HEADER_ACCEPT);
 
     if (accept && strstr(accept, "application/vnd.schemaregistry"))
-        return CHAN_CONTENT_TYPE_SR;
+        return CHAND_CONTENT_TYPE_SR;
     if (accept && strstr(accept, "application/json"))
-        return CHAN_CONTENT_TYPE_JSON;
-    return req->content_type ? req->content_type : CHAN_CONTENT_TYPE_JSON;
+        return CHAND_CONTENT_TYPE_JSON;
+    return req->content_type ? req->content_type : CHAND_CONTENT_TYPE_JSON;
 }
 
 /* Queue resp (consumed) with the common headers. */
-static int queue(chan_request *req, unsigned int status, struct MHD_Response *resp,
+static int queue(chand_request *req, unsigned int status, struct MHD_Response *resp,
                  const char *content_type)
 {
     enum MHD_Result ok;
@@ -660,7 +660,7 @@ static int queue(chan_request *req, unsigned int status, struct MHD_Response *re
     return 0;
 }
 
-void chan_reply_header(chan_request *req, const char *name, const char *value)
+void chand_reply_header(chand_request *req, const char *name, const char *value)
 {
     req->extra_headers = chan_xreallocarray(req->extra_headers, req->n_extra_headers + 1,
                                             sizeof(*req->extra_headers));
@@ -669,8 +669,8 @@ void chan_reply_header(chan_request *req, const char *name, const char *value)
     req->n_extra_headers++;
 }
 
-int chan_reply_raw(chan_request *req, unsigned int status, const char *content_type,
-                   const char *body, size_t len)
+int chand_reply_raw(chand_request *req, unsigned int status, const char *content_type,
+                    const char *body, size_t len)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -678,7 +678,7 @@ int chan_reply_raw(chan_request *req, unsigned int status, const char *content_t
     return queue(req, status, resp, content_type);
 }
 
-int chan_reply_json(chan_request *req, unsigned int status, json_t *body)
+int chand_reply_json(chand_request *req, unsigned int status, json_t *body)
 {
     struct MHD_Response *resp;
     char *text;
@@ -693,7 +693,7 @@ int chan_reply_json(chan_request *req, unsigned int status, json_t *body)
     return queue(req, status, resp, json_content_type(req));
 }
 
-static int reply_error_doc(chan_request *req, int code, const char *message, json_t *errors)
+static int reply_error_doc(chand_request *req, int code, const char *message, json_t *errors)
 {
     json_t *doc = json_object();
 
@@ -703,10 +703,10 @@ static int reply_error_doc(chan_request *req, int code, const char *message, jso
         json_object_set_new(doc, "errors", errors);
     if (!json_is_string(json_object_get(doc, "message"))) /* message was not UTF-8 */
         json_object_set_new(doc, "message", json_string("(message not valid UTF-8)"));
-    return chan_reply_json(req, chan_http_status_of(code), doc);
+    return chand_reply_json(req, chand_http_status_of(code), doc);
 }
 
-int chan_reply_error(chan_request *req, int code, const char *fmt, ...)
+int chand_reply_error(chand_request *req, int code, const char *fmt, ...)
 {
     va_list ap;
     char *msg;
@@ -720,7 +720,8 @@ int chan_reply_error(chan_request *req, int code, const char *fmt, ...)
     return rc;
 }
 
-int chan_reply_diags(chan_request *req, int code, const char *message, const chan_diag_list *diags)
+int chand_reply_diags(chand_request *req, int code, const char *message,
+                      const chan_diag_list *diags)
 {
     json_t *errors = json_array();
     size_t i, n = diags ? chan_diag_list_count(diags) : 0;
@@ -748,14 +749,14 @@ int chan_reply_diags(chan_request *req, int code, const char *message, const cha
     return reply_error_doc(req, code, message, errors);
 }
 
-int chan_reply_error_from(chan_request *req, const chan_error *err)
+int chand_reply_error_from(chand_request *req, const chan_error *err)
 {
-    int code = chan_http_error_code(err);
+    int code = chand_http_error_code(err);
     const char *msg = err && err->message[0] ? err->message : chan_strerror(err ? err->code : 0);
 
     if (err && err->detail[0])
-        return chan_reply_error(req, code, "%s; %s", msg, err->detail);
-    return chan_reply_error(req, code, "%s", msg);
+        return chand_reply_error(req, code, "%s; %s", msg, err->detail);
+    return chand_reply_error(req, code, "%s", msg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -796,9 +797,9 @@ static char *base64_decode(const char *s, size_t *out_len)
 ** base64(user:T)") as a NUL-terminated string the caller frees, or NULL
 ** when the header is missing or malformed.
 */
-static char *presented_token(const chan_request *req)
+static char *presented_token(const chand_request *req)
 {
-    const char *h = chan_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *h = chand_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION);
     char *token = NULL;
 
     if (h == NULL)
@@ -836,9 +837,9 @@ static char *presented_token(const chan_request *req)
 ** token: CHAN_EDENIED (revoked or expired) or CHAN_EUNAVAILABLE (the store
 ** could not be read: never guess who the caller is).
 */
-static int authenticate(chan_request *req, const chan_identity **out, chan_error *err)
+static int authenticate(chand_request *req, const chan_identity **out, chan_error *err)
 {
-    const chan_config *config = req->server->config;
+    const chand_config *config = req->server->config;
     const chan_token_entry *entry;
     char *token = presented_token(req);
     int error = 0;
@@ -857,7 +858,7 @@ static int authenticate(chan_request *req, const chan_identity **out, chan_error
         error = 0;
         chan_error_clear(err);
     }
-    entry = chan_config_token_find(config, token, strlen(token));
+    entry = chand_config_token_find(config, token, strlen(token));
     if (entry)
         *out = &entry->identity;
 cleanup:
@@ -872,9 +873,9 @@ cleanup:
 ** unless the route is PUBLIC, or READ or SELF without --auth-reads; the
 ** request then goes on as "anonymous" without roles.  Returns false after a 401.
 */
-static bool admit_identity(chan_request *req)
+static bool admit_identity(chand_request *req)
 {
-    chan_server *server = req->server;
+    chand_server *server = req->server;
     chan_authz_action action = req->route->route->action;
     const chan_identity *found;
     chan_error err = CHAN_ERROR_INIT;
@@ -897,11 +898,11 @@ static bool admit_identity(chan_request *req)
     case CHAN_EDENIED: /* a store token, revoked or expired */
         if (may_be_anonymous)
             return true;
-        chan_reply_error(req, 401, "Unauthorized: %s.", err.message);
+        chand_reply_error(req, 401, "Unauthorized: %s.", err.message);
         return false;
     default: /* the store could not be read */
         chan_log(CHAN_LOG_WARN, MODULE, "cannot check a store token: %s", err.message);
-        chan_reply_error(req, 503, "Service unavailable: cannot check the token: %s", err.message);
+        chand_reply_error(req, 503, "Service unavailable: cannot check the token: %s", err.message);
         return false;
     }
     if (found && found->expires_at > 0 && (int64_t)now >= found->expires_at) {
@@ -913,8 +914,8 @@ static bool admit_identity(chan_request *req)
         strftime(date, sizeof(date), "%Y-%m-%d", &tm);
         if (may_be_anonymous)
             return true;
-        chan_reply_error(req, 401, "Unauthorized: the token of identity '%s' expired on %s.",
-                         found->name, date);
+        chand_reply_error(req, 401, "Unauthorized: the token of identity '%s' expired on %s.",
+                          found->name, date);
         return false;
     }
     if (found) {
@@ -923,12 +924,12 @@ static bool admit_identity(chan_request *req)
     }
     if (may_be_anonymous)
         return true;
-    if (chan_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION))
-        chan_reply_error(req, 401, "Unauthorized: the token is not valid.");
+    if (chand_request_header(req, MHD_HTTP_HEADER_AUTHORIZATION))
+        chand_reply_error(req, 401, "Unauthorized: the token is not valid.");
     else
-        chan_reply_error(req, 401,
-                         "Unauthorized: this request needs a token "
-                         "(Authorization: Bearer TOKEN).");
+        chand_reply_error(req, 401,
+                          "Unauthorized: this request needs a token "
+                          "(Authorization: Bearer TOKEN).");
     return false;
 }
 
@@ -937,9 +938,9 @@ static bool admit_identity(chan_request *req)
 /* ------------------------------------------------------------------ */
 
 /* Is the matched route one of the Confluent-compatible API's? */
-static bool is_confluent_route(const chan_request *req)
+static bool is_confluent_route(const chand_request *req)
 {
-    return req->content_type && strcmp(req->content_type, CHAN_CONTENT_TYPE_SR) == 0;
+    return req->content_type && strcmp(req->content_type, CHAND_CONTENT_TYPE_SR) == 0;
 }
 
 /*
@@ -948,7 +949,7 @@ static bool is_confluent_route(const chan_request *req)
 ** operation Write on Subject: S. ..."}; elsewhere the message of
 ** chan_authz_check with "identity" and "missing_roles".
 */
-static int reply_denied(chan_request *req, const chan_error *err)
+static int reply_denied(chand_request *req, const chan_error *err)
 {
     const chan_identity *who = req->identity;
     const char *missing = req->decision.missing;
@@ -995,7 +996,7 @@ static int reply_denied(chan_request *req, const chan_error *err)
     }
     if (!json_is_string(json_object_get(doc, "message"))) /* a name was not UTF-8 */
         json_object_set_new(doc, "message", json_string("(message not valid UTF-8)"));
-    return chan_reply_json(req, 403, doc);
+    return chand_reply_json(req, 403, doc);
 }
 
 /*
@@ -1003,34 +1004,34 @@ static int reply_denied(chan_request *req, const chan_error *err)
 ** handler may run; otherwise the refusal (403, 42215) or the resolver's
 ** error has been replied and a negative value is returned.
 */
-static int authorize(chan_request *req)
+static int authorize(chand_request *req)
 {
-    const chan_route *route = req->route->route;
+    const chand_route *route = req->route->route;
     chan_error err = CHAN_ERROR_INIT;
     int error;
 
     memset(&req->target, 0, sizeof(req->target));
     if (route->target && (error = route->target(&req->target, req, &err)) < 0) {
-        if (chan_http_status_of(chan_http_error_code(&err)) < 500) {
-            (void)chan_reply_error_from(req, &err);
+        if (chand_http_status_of(chand_http_error_code(&err)) < 500) {
+            (void)chand_reply_error_from(req, &err);
             return error;
         }
         chan_log(CHAN_LOG_ERROR, MODULE,
                  "cannot resolve the request's target request_id=%s code=%s error=\"%s\"",
                  req->request_id, chan_strerror(err.code), err.message);
         if (is_confluent_route(req)) /* as the Confluent handlers render store errors */
-            (void)chan_reply_error(req, 50001, "Error in the backend datastore: %s", err.message);
+            (void)chand_reply_error(req, 50001, "Error in the backend datastore: %s", err.message);
         else
-            (void)chan_reply_error_from(req, &err);
+            (void)chand_reply_error_from(req, &err);
         return error;
     }
     error = chan_authz_check(&req->decision, req->identity, route->action, &req->target, &err);
     if (error == CHAN_EDENIED) {
         (void)reply_denied(req, &err);
     } else if (error == CHAN_EINVALID && err.reason == CHAN_AUTHZ_R_TEAM_AMBIGUOUS) {
-        (void)chan_reply_error(req, 42215, "%s", err.message);
+        (void)chand_reply_error(req, 42215, "%s", err.message);
     } else if (error < 0) {
-        (void)chan_reply_error_from(req, &err);
+        (void)chand_reply_error_from(req, &err);
     }
     return error;
 }
@@ -1056,9 +1057,9 @@ static void CHAN_PRINTF(2, 0) mhd_log(void *cls, const char *fmt, va_list ap)
     chan_log(CHAN_LOG_WARN, "mhd", "%s", line);
 }
 
-static void set_request_id(chan_request *req)
+static void set_request_id(chand_request *req)
 {
-    const char *h = chan_request_header(req, "X-Request-Id");
+    const char *h = chand_request_header(req, "X-Request-Id");
     size_t i, n = h ? strlen(h) : 0;
     bool ok = n > 0 && n < 64;
 
@@ -1076,10 +1077,10 @@ static void set_request_id(chan_request *req)
                  atomic_fetch_add(&req->server->next_id, 1) & 0xfffffffful);
 }
 
-static chan_request *request_new(chan_server *server, struct MHD_Connection *conn, const char *url,
-                                 const char *method)
+static chand_request *request_new(chand_server *server, struct MHD_Connection *conn,
+                                  const char *url, const char *method)
 {
-    chan_request *req = chan_xcalloc(1, sizeof(*req));
+    chand_request *req = chan_xcalloc(1, sizeof(*req));
 
     clock_gettime(CLOCK_MONOTONIC, &req->start);
     req->server = server;
@@ -1093,7 +1094,7 @@ static chan_request *request_new(chan_server *server, struct MHD_Connection *con
     return req;
 }
 
-static void request_free(chan_request *req)
+static void request_free(chand_request *req)
 {
     size_t i;
 
@@ -1125,23 +1126,23 @@ static void request_free(chan_request *req)
 ** body size.  When one fails, the error reply is queued here (MHD then
 ** skips the body and closes the connection) and req->replied is set.
 */
-static void admit(chan_request *req)
+static void admit(chand_request *req)
 {
-    chan_server *server = req->server;
-    const char *cl = chan_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    chand_server *server = req->server;
+    const char *cl = chand_request_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
     unsigned int status = find_route(req);
     int64_t len;
 
     if (status == 404) {
-        chan_reply_error(req, 404, "HTTP 404 Not Found");
+        chand_reply_error(req, 404, "HTTP 404 Not Found");
         return;
     }
     if (status == 405) {
-        chan_reply_error(req, 405, "HTTP 405 Method Not Allowed");
+        chand_reply_error(req, 405, "HTTP 405 Method Not Allowed");
         return;
     }
     if (status == 400) {
-        chan_reply_error(req, 40000, "Invalid percent-encoding in the request path.");
+        chand_reply_error(req, 40000, "Invalid percent-encoding in the request path.");
         return;
     }
     MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, collect_query, req);
@@ -1149,8 +1150,8 @@ static void admit(chan_request *req)
     if (!admit_identity(req))
         return;
     if (cl && (chan_parse_int64(&len, cl, 0, INT64_MAX) != 0 || len > server->config->max_body))
-        chan_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
-                         (long long)server->config->max_body);
+        chand_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
+                          (long long)server->config->max_body);
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -1158,8 +1159,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
                                       const char *upload_data, size_t *upload_data_size,
                                       void **con_cls)
 {
-    chan_server *server = cls;
-    chan_request *req = *con_cls;
+    chand_server *server = cls;
+    chand_request *req = *con_cls;
     chan_error err = CHAN_ERROR_INIT;
     int rc;
 
@@ -1184,8 +1185,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return MHD_YES;
     }
     if (req->too_big) {
-        rc = chan_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
-                              (long long)server->config->max_body);
+        rc = chand_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
+                               (long long)server->config->max_body);
         return rc == 0 ? MHD_YES : MHD_NO;
     }
 
@@ -1193,15 +1194,15 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         return req->replied ? MHD_YES : MHD_NO;
     rc = req->route->route->handler(req, &err);
     if (rc < 0 && !req->replied) {
-        if (chan_http_status_of(chan_http_error_code(&err)) >= 500)
+        if (chand_http_status_of(chand_http_error_code(&err)) >= 500)
             chan_log(CHAN_LOG_ERROR, MODULE, "request failed request_id=%s code=%s error=\"%s\"",
                      req->request_id, chan_strerror(err.code), err.message);
-        rc = chan_reply_error_from(req, &err);
+        rc = chand_reply_error_from(req, &err);
     }
     if (!req->replied) {
         chan_log(CHAN_LOG_ERROR, MODULE, "handler returned without a reply request_id=%s",
                  req->request_id);
-        rc = chan_reply_error(req, 50000, "Internal error: no reply.");
+        rc = chand_reply_error(req, 50000, "Internal error: no reply.");
     }
     return req->replied ? MHD_YES : MHD_NO;
 }
@@ -1209,8 +1210,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
-    chan_server *server = cls;
-    chan_request *req = *con_cls;
+    chand_server *server = cls;
+    chand_request *req = *con_cls;
     double ms;
 
     if (req == NULL)
@@ -1286,10 +1287,10 @@ static int bind_listener(unsigned int *out_port, const char *host, unsigned int 
     return fd;
 }
 
-int chan_server_start(chan_server **out, const chan_server_options *opts, chan_error *err)
+int chand_server_start(chand_server **out, const chand_server_options *opts, chan_error *err)
 {
-    chan_server *server = chan_xcalloc(1, sizeof(*server));
-    const chan_config *config = opts->config;
+    chand_server *server = chan_xcalloc(1, sizeof(*server));
+    const chand_config *config = opts->config;
     unsigned int tls_flag = 0;
     struct MHD_OptionItem tls_options[4] = {{MHD_OPTION_END, 0, NULL},
                                             {MHD_OPTION_END, 0, NULL},
@@ -1369,21 +1370,21 @@ int chan_server_start(chan_server **out, const chan_server_options *opts, chan_e
                 chan_error_set(err, CHAN_EIO, "cannot start the HTTP server on %s", config->listen);
         goto cleanup;
     }
-    server->listen_fd = -1; /* MHD owns it now; chan_server_quiesce takes it back */
+    server->listen_fd = -1; /* MHD owns it now; chand_server_quiesce takes it back */
     *out = server;
     server = NULL;
 
 cleanup:
-    chan_server_free(server);
+    chand_server_free(server);
     return error;
 }
 
-unsigned int chan_server_port(const chan_server *server)
+unsigned int chand_server_port(const chand_server *server)
 {
     return server->port;
 }
 
-void chan_server_quiesce(chan_server *server)
+void chand_server_quiesce(chand_server *server)
 {
     MHD_socket fd;
 
@@ -1398,17 +1399,17 @@ void chan_server_quiesce(chan_server *server)
     server->listen_fd = fd;
 }
 
-bool chan_server_shutting_down(const chan_server *server)
+bool chand_server_shutting_down(const chand_server *server)
 {
-    return atomic_load(&((chan_server *)server)->shutting_down);
+    return atomic_load(&((chand_server *)server)->shutting_down);
 }
 
-unsigned int chan_server_active_requests(const chan_server *server)
+unsigned int chand_server_active_requests(const chand_server *server)
 {
-    return atomic_load(&((chan_server *)server)->active);
+    return atomic_load(&((chand_server *)server)->active);
 }
 
-void chan_server_free(chan_server *server)
+void chand_server_free(chand_server *server)
 {
     if (server == NULL)
         return;
@@ -1422,7 +1423,7 @@ void chan_server_free(chan_server *server)
     free(server);
 }
 
-int chan_server_check_routes(const chan_route_table *tables, size_t n_tables, chan_error *err)
+int chand_server_check_routes(const chand_route_table *tables, size_t n_tables, chan_error *err)
 {
     compiled_route r;
     size_t t, i;
@@ -1439,13 +1440,13 @@ int chan_server_check_routes(const chan_route_table *tables, size_t n_tables, ch
     return 0;
 }
 
-void chan_server_print_routes(FILE *out, const chan_route_table *tables, size_t n_tables)
+void chand_server_print_routes(FILE *out, const chand_route_table *tables, size_t n_tables)
 {
     size_t t, i;
 
     for (t = 0; t < n_tables; t++) {
         for (i = 0; i < tables[t].n_routes; i++) {
-            const chan_route *r = &tables[t].routes[i];
+            const chand_route *r = &tables[t].routes[i];
 
             fprintf(out, "%s %s %s\n", r->method, r->pattern, chan_authz_action_name(r->action));
         }

@@ -6,7 +6,7 @@
  * target}.  A
  * pattern is a path whose segments are either literal ("subjects") or a
  * named parameter ("{subject}") that matches exactly one non-empty segment;
- * the handler reads it back, percent-decoded, with chan_request_param.  The
+ * the handler reads it back, percent-decoded, with chand_request_param.  The
  * route tables of every module are listed in api.h and handed to the server
  * by main.c, so adding a module means adding a table, not editing the server.
  *
@@ -21,28 +21,28 @@
  *    or consumer) and asked chan_authz_check whether the identity may
  *    perform the route's action on it, refusing with 403 (error code 40301)
  *    when not.  Handlers never decide who may act; they read the decision
- *    (chan_request_decision) when it matters, e.g. as which team;
+ *    (chand_request_decision) when it matters, e.g. as which team;
  *  - assigned a request id (the client's X-Request-Id or a generated one).
  *
- * A handler (chan_route_fn) does one of two things:
- *  - it replies with exactly one chan_reply_* call and returns 0 (or the
+ * A handler (chand_route_fn) does one of two things:
+ *  - it replies with exactly one chand_reply_* call and returns 0 (or the
  *    value returned by that call);
  *  - it returns a negative CHAN_E* code with err set and does not reply; the
- *    server then answers with chan_reply_error_from, which maps the error to
+ *    server then answers with chand_reply_error_from, which maps the error to
  *    an HTTP status and a JSON body {"error_code": N, "message": "..."}.
  *
  * Error codes follow the Confluent Schema Registry convention: the HTTP
  * status is error_code / 100 for five-digit codes (40401 -> 404) and the
  * error_code itself for three-digit ones (409).  A handler picks a precise
- * code by setting it with chan_http_error (it goes into err->reason), or by
- * replying directly with chan_reply_error / chan_reply_diags.
+ * code by setting it with chand_http_error (it goes into err->reason), or by
+ * replying directly with chand_reply_error / chand_reply_diags.
  *
  * Threads: handlers run on the server's worker threads, several at once; the
  * store and the configuration they reach are thread-safe or read-only.
  *
- * Ownership: a chan_request and everything it returns (parameters, body,
+ * Ownership: a chand_request and everything it returns (parameters, body,
  * actor, ...) are borrowed and valid until the handler returns.  json_t
- * bodies passed to chan_reply_json are stolen (the server decrefs them).
+ * bodies passed to chand_reply_json are stolen (the server decrefs them).
  */
 #ifndef CHANREGD_SERVER_H
 #define CHANREGD_SERVER_H
@@ -59,9 +59,9 @@
 #include "chan/error.h"
 #include "chan/store.h"
 
-typedef struct chan_config chan_config;
-typedef struct chan_server chan_server;
-typedef struct chan_request chan_request;
+typedef struct chand_config chand_config;
+typedef struct chand_server chand_server;
+typedef struct chand_request chand_request;
 
 /**
  * A route handler; see the file comment for the reply contract.
@@ -70,18 +70,18 @@ typedef struct chan_request chan_request;
  * @param err where to describe a failure that the server should render
  * @return 0 once replied, or a negative CHAN_E* code (without a reply)
  */
-typedef int (*chan_route_fn)(chan_request *req, chan_error *err);
+typedef int (*chand_route_fn)(chand_request *req, chan_error *err);
 
 /**
  * Resolve what a request acts on, for chan_authz_check: the owning team of
  * the route's subject, channel or consumer (authz_targets.h).  Runs after
  * the body is read, before the handler.  Strings put into out must live as
- * long as the request: copy them with chan_request_keep.
+ * long as the request: copy them with chand_request_keep.
  *
  * @param[out] out zeroed by the caller
  * @return 0, or a negative CHAN_E* code (the server replies with err)
  */
-typedef int (*chan_route_target_fn)(chan_authz_target *out, chan_request *req, chan_error *err);
+typedef int (*chand_route_target_fn)(chan_authz_target *out, chand_request *req, chan_error *err);
 
 /**
  * One entry of a route table.  Every route names its action; the server
@@ -89,29 +89,29 @@ typedef int (*chan_route_target_fn)(chan_authz_target *out, chan_request *req, c
  * GET, or when an action that acts on a subject, channel or consumer has no
  * target resolver.
  */
-typedef struct chan_route {
-    const char *method;          /**< "GET", "POST", "PUT", "DELETE" */
-    const char *pattern;         /**< e.g. "/subjects/{subject}/versions/{version}" */
-    chan_route_fn handler;       /**< called for a matching request */
-    chan_authz_action action;    /**< what the route does, for chan_authz_check */
-    chan_route_target_fn target; /**< NULL: the action has no target */
-} chan_route;
+typedef struct chand_route {
+    const char *method;           /**< "GET", "POST", "PUT", "DELETE" */
+    const char *pattern;          /**< e.g. "/subjects/{subject}/versions/{version}" */
+    chand_route_fn handler;       /**< called for a matching request */
+    chan_authz_action action;     /**< what the route does, for chan_authz_check */
+    chand_route_target_fn target; /**< NULL: the action has no target */
+} chand_route;
 
 /** A route table of one API module. */
-typedef struct chan_route_table {
-    const chan_route *routes;
+typedef struct chand_route_table {
+    const chand_route *routes;
     size_t n_routes;
     /** Content type of JSON replies when the client's Accept does not choose */
     const char *content_type;
-} chan_route_table;
+} chand_route_table;
 
 /** Most path parameters a pattern may have. */
-#define CHAN_ROUTE_MAX_PARAMS 8
+#define CHAND_ROUTE_MAX_PARAMS 8
 
 /** Content type of every JSON reply of the Confluent-compatible API. */
-#define CHAN_CONTENT_TYPE_SR "application/vnd.schemaregistry.v1+json"
+#define CHAND_CONTENT_TYPE_SR "application/vnd.schemaregistry.v1+json"
 /** Content type of the JSON replies of the other endpoints. */
-#define CHAN_CONTENT_TYPE_JSON "application/json"
+#define CHAND_CONTENT_TYPE_JSON "application/json"
 
 /* ------------------------------------------------------------------ */
 /* Server life cycle (main.c)                                          */
@@ -125,98 +125,98 @@ typedef struct chan_route_table {
  *               or "(unmatched)" for 404/405 replies
  * @param status the HTTP status sent, 0 when the client went away first
  */
-typedef void (*chan_request_observer)(void *ctx, const char *method, const char *route,
-                                      unsigned int status, double duration_ms);
+typedef void (*chand_request_observer)(void *ctx, const char *method, const char *route,
+                                       unsigned int status, double duration_ms);
 
 /** What the server serves.  Everything is borrowed and must outlive the server. */
-typedef struct chan_server_options {
-    const chan_config *config;      /**< listen address, limits, tokens */
-    chan_store *store;              /**< the registry's storage */
-    const chan_route_table *tables; /**< route tables, searched in order */
+typedef struct chand_server_options {
+    const chand_config *config;      /**< listen address, limits, tokens */
+    chan_store *store;               /**< the registry's storage */
+    const chand_route_table *tables; /**< route tables, searched in order */
     size_t n_tables;
-    chan_request_observer observer; /**< may be NULL */
+    chand_request_observer observer; /**< may be NULL */
     void *observer_ctx;
-} chan_server_options;
+} chand_server_options;
 
 /**
  * Validate the route tables, bind the listening socket and start serving.
  *
- * @param[out] out the running server (stop and free with chan_server_free)
+ * @param[out] out the running server (stop and free with chand_server_free)
  * @param opts     what to serve (borrowed)
  * @return 0, CHAN_EINVALID (a bad route pattern or listen address) or
  *         CHAN_EIO (cannot bind)
  */
-int chan_server_start(chan_server **out, const chan_server_options *opts, chan_error *err);
+int chand_server_start(chand_server **out, const chand_server_options *opts, chan_error *err);
 
 /**
- * Check route tables as chan_server_start does (patterns and actions).
+ * Check route tables as chand_server_start does (patterns and actions).
  * @return 0 or CHAN_EINVALID naming the first bad route
  */
-int chan_server_check_routes(const chan_route_table *tables, size_t n_tables, chan_error *err);
+int chand_server_check_routes(const chand_route_table *tables, size_t n_tables, chan_error *err);
 
 /** Print "METHOD PATTERN ACTION" for every route of the tables, in order. */
-void chan_server_print_routes(FILE *out, const chan_route_table *tables, size_t n_tables);
+void chand_server_print_routes(FILE *out, const chand_route_table *tables, size_t n_tables);
 
 /** The TCP port the server listens on (useful with port 0). */
-unsigned int chan_server_port(const chan_server *server);
+unsigned int chand_server_port(const chand_server *server);
 
 /**
  * Stop accepting connections and mark the server as shutting down (readyz
  * then fails, replies carry "Connection: close").  Requests in flight go on.
  */
-void chan_server_quiesce(chan_server *server);
+void chand_server_quiesce(chand_server *server);
 
-/** True once chan_server_quiesce has been called. */
-bool chan_server_shutting_down(const chan_server *server);
+/** True once chand_server_quiesce has been called. */
+bool chand_server_shutting_down(const chand_server *server);
 
 /** Number of requests being processed right now. */
-unsigned int chan_server_active_requests(const chan_server *server);
+unsigned int chand_server_active_requests(const chand_server *server);
 
 /** Stop the server (closing every connection) and free it.  NULL-safe. */
-void chan_server_free(chan_server *server);
+void chand_server_free(chand_server *server);
 
 /* ------------------------------------------------------------------ */
 /* Requests (handlers)                                                  */
 /* ------------------------------------------------------------------ */
 
 /** The request method, e.g. "GET". */
-const char *chan_request_method(const chan_request *req);
+const char *chand_request_method(const chand_request *req);
 
 /** The request path without the query string, as sent (not decoded). */
-const char *chan_request_path(const chan_request *req);
+const char *chand_request_path(const chand_request *req);
 
 /** The request id (also sent back in X-Request-Id). */
-const char *chan_request_id(const chan_request *req);
+const char *chand_request_id(const chand_request *req);
 
 /**
  * A path parameter of the matched pattern, percent-decoded.
  * @return the value (borrowed), or NULL when the pattern has no such name
  */
-const char *chan_request_param(const chan_request *req, const char *name);
+const char *chand_request_param(const chand_request *req, const char *name);
 
 /**
  * A query parameter, percent-decoded ('+' is a space).
  * @return the first value (borrowed); "" for "?flag"; NULL when absent
  */
-const char *chan_request_query(const chan_request *req, const char *name);
+const char *chand_request_query(const chand_request *req, const char *name);
 
 /**
  * A boolean query parameter: "true"/"1" are true, "false"/"0" false (case
  * insensitive); absent gives def.
  * @return 0, or CHAN_EINVALID (with err set, error code 40002) for another value
  */
-int chan_request_query_bool(bool *out, const chan_request *req, const char *name, bool def,
-                            chan_error *err);
+int chand_request_query_bool(bool *out, const chand_request *req, const char *name, bool def,
+                             chan_error *err);
 
 /** A request header (case-insensitive name), or NULL.  Borrowed. */
-const char *chan_request_header(const chan_request *req, const char *name);
+const char *chand_request_header(const chand_request *req, const char *name);
 
 /**
  * The request body (at most --max-body bytes), NUL-terminated.
  * @param[out] out_len its length, may be NULL
  * @return the body (borrowed); "" when there is none
  */
-const char *chan_request_body(const chan_request *req, size_t *out_len);
+const char *chand_request_body(const chand_request *req, size_t *out_len);
 
 /**
  * Parse the body as a JSON object.
@@ -225,44 +225,44 @@ const char *chan_request_body(const chan_request *req, size_t *out_len);
  * @return 0 or CHAN_EINVALID with error code 40001 ("invalid JSON ... at
  *         line L column C") or 42200 when the JSON is not an object
  */
-int chan_request_json(json_t **out, const chan_request *req, chan_error *err);
+int chand_request_json(json_t **out, const chand_request *req, chan_error *err);
 
 /** Who sends the request (the audit actor): the identity's name.  Borrowed. */
-const char *chan_request_actor(const chan_request *req);
+const char *chand_request_actor(const chand_request *req);
 
 /**
  * The authenticated identity: a token's, or "anonymous" (no roles when auth
  * is on, role admin in open mode; source "open").  Never NULL.  Borrowed.
  */
-const chan_identity *chan_request_identity(const chan_request *req);
+const chan_identity *chand_request_identity(const chand_request *req);
 
 /**
  * The authorization decision for this request (as_owner, the team the
  * identity acts for).  Its team points into the identity or the target:
  * valid until the handler returns.  Borrowed.
  */
-const chan_authz_decision *chan_request_decision(const chan_request *req);
+const chan_authz_decision *chand_request_decision(const chand_request *req);
 
 /** True when auth is on (--token or --token-file). */
-bool chan_request_auth_on(const chan_request *req);
+bool chand_request_auth_on(const chand_request *req);
 
 /**
  * Copy s into memory owned by the request (freed with it), for target
  * resolvers.  @return the copy, or NULL when s is NULL
  */
-const char *chan_request_keep(chan_request *req, const char *s);
+const char *chand_request_keep(chand_request *req, const char *s);
 
 /** The store.  Borrowed. */
-chan_store *chan_request_store(const chan_request *req);
+chan_store *chand_request_store(const chand_request *req);
 
 /** The daemon's configuration (read-only).  Borrowed. */
-const chan_config *chan_request_config(const chan_request *req);
+const chand_config *chand_request_config(const chand_request *req);
 
 /** True once the daemon is shutting down (readiness probes fail). */
-bool chan_request_shutting_down(const chan_request *req);
+bool chand_request_shutting_down(const chand_request *req);
 
 /** Requests the server is processing right now, this one included. */
-unsigned int chan_request_in_flight(const chan_request *req);
+unsigned int chand_request_in_flight(const chand_request *req);
 
 /* ------------------------------------------------------------------ */
 /* Replies (handlers)                                                   */
@@ -277,49 +277,50 @@ unsigned int chan_request_in_flight(const chan_request *req);
  * @param body   the document; stolen (decref'd by the server), NULL gives "null"
  * @return 0, or CHAN_EINTERNAL when the reply could not be queued
  */
-int chan_reply_json(chan_request *req, unsigned int status, json_t *body);
+int chand_reply_json(chand_request *req, unsigned int status, json_t *body);
 
 /**
  * Add a header (name and value copied) to the reply the handler sends next,
  * e.g. "Warning".  Values must not contain CR or LF.
  */
-void chan_reply_header(chan_request *req, const char *name, const char *value);
+void chand_reply_header(chand_request *req, const char *name, const char *value);
 
 /**
  * Reply with bytes already rendered (copied).
- * @param content_type e.g. CHAN_CONTENT_TYPE_JSON or "text/plain; charset=utf-8"
+ * @param content_type e.g. CHAND_CONTENT_TYPE_JSON or "text/plain; charset=utf-8"
  */
-int chan_reply_raw(chan_request *req, unsigned int status, const char *content_type,
-                   const char *body, size_t len);
+int chand_reply_raw(chand_request *req, unsigned int status, const char *content_type,
+                    const char *body, size_t len);
 
 /**
  * Reply with a JSON error {"error_code": code, "message": "..."}; the HTTP
  * status is derived from code (see the file comment).
  */
-int chan_reply_error(chan_request *req, int code, const char *fmt, ...) CHAN_PRINTF(3, 4);
+int chand_reply_error(chand_request *req, int code, const char *fmt, ...) CHAN_PRINTF(3, 4);
 
 /**
  * Reply with a validation error: {"error_code": code, "message": message,
  * "errors": [{"rule", "path", "line", "column", "message", "severity", "hint"}]}
  * with one entry per diagnostic (fields that are unknown are left out).
  */
-int chan_reply_diags(chan_request *req, int code, const char *message, const chan_diag_list *diags);
+int chand_reply_diags(chand_request *req, int code, const char *message,
+                      const chan_diag_list *diags);
 
 /**
- * Reply with the JSON rendering of err: chan_http_error_code gives the
+ * Reply with the JSON rendering of err: chand_http_error_code gives the
  * error code, err->message the message (and err->detail, when set, is
  * appended after "; ").
  */
-int chan_reply_error_from(chan_request *req, const chan_error *err);
+int chand_reply_error_from(chand_request *req, const chan_error *err);
 
 /**
  * Set err (code and printf-style message) and the API error code to reply
  * with (stored in err->reason).  Store reasons (small numbers) and API error
  * codes (>= 400) never overlap.
  *
- * @return code, so that handlers can `return chan_http_error(err, ...)`
+ * @return code, so that handlers can `return chand_http_error(err, ...)`
  */
-int chan_http_error(chan_error *err, int code, int api_code, const char *fmt, ...)
+int chand_http_error(chan_error *err, int code, int api_code, const char *fmt, ...)
     CHAN_PRINTF(4, 5);
 
 /**
@@ -329,9 +330,9 @@ int chan_http_error(chan_error *err, int code, int api_code, const char *fmt, ..
  * 409, ECONFLICT 40900, EDENIED 40300, ETOOBIG 41300, EUNAVAILABLE 50001,
  * EIO/EINTERNAL 50000).
  */
-int chan_http_error_code(const chan_error *err);
+int chand_http_error_code(const chan_error *err);
 
 /** The HTTP status of an API error code (40401 -> 404, 409 -> 409). */
-unsigned int chan_http_status_of(int api_code);
+unsigned int chand_http_status_of(int api_code);
 
 #endif
