@@ -261,6 +261,8 @@ static int admission(chand_request *req, chan_error *err)
                 add_denied(denied, ch, "consumer", c, access);
                 continue;
             }
+            if (!chan_policy_consumer_grants(ch, c, today))
+                continue; /* pending or rejected: no access */
             reason = chan_xasprintf("registered consumer \"%s\" of channel %s: READ and DESCRIBE "
                                     "on the topic, READ on group %s%s%s",
                                     c->name, ch->name, c->group, ends ? "; access ends on " : "",

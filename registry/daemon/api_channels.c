@@ -14,11 +14,23 @@
  * warning, and a consumer not renewed for --registration-max-age-days is
  * shown as stale.
  *
+ * Consumers have an origin and a state (chan/model.h).  A contract put
+ * manages only the contract's consumers: consumers registered over the API
+ * survive it and are reported as drift, or adopted when the contract lists
+ * them; the rules of chan/policy.h (lifecycle, one group per consumer) run
+ * on the result under the channel's lock, also with ?dry_run=true, which
+ * runs the same path and rolls back.  A registration by another team than
+ * the channel's owner is pending (202) until the owner approves or rejects
+ * it; only approved consumers get access.
+ *
  * Handlers follow the contract of server.h.  API error codes of this module:
  *   40410 channel not found            40411 consumer not found
  *   40910 revision conflict            40912 channel deprecated (no new consumers)
- *   42202 bad numeric query parameter  42210 invalid contract or consumer (errors[])
+ *   40913 consumer managed by the contract (change the contract file)
+ *   40914 consumer not pending (approve, reject) or not approved (renew)
+ *   42202 bad query parameter          42210 invalid contract or consumer (errors[])
  *   42211 schema versions not registered
+ *   42213 a rejection without a reason (1 to 1024 characters)
  * Times are RFC 3339 strings in UTC.
  */
 #include <ctype.h>
@@ -39,6 +51,7 @@
 #include "chan/contract.h"
 #include "chan/error.h"
 #include "chan/model.h"
+#include "chan/policy.h"
 #include "chan/store.h"
 
 #define MODULE "api"
@@ -49,8 +62,11 @@
 #define E_CONSUMER_NOT_FOUND 40411
 #define E_REVISION_CONFLICT  40910
 #define E_DEPRECATED         40912
+#define E_CONTRACT_MANAGED   40913
+#define E_DECISION_STATE     40914
 #define E_INVALID            42210
 #define E_SCHEMA_MISSING     42211
+#define E_NO_REASON          42213
 
 /* Limits of the consumer fields; the same as the contract format's. */
 #define MAX_TEXT        4096
@@ -61,32 +77,13 @@
 #define MAX_PEAK_RATE   INT64_C(1000000000)
 #define AUDIT_LIMIT     100
 #define AUDIT_LIMIT_MAX 1000
+#define MAX_REASON      1024
 
 #define SECONDS_PER_DAY 86400
 
 /* ------------------------------------------------------------------ */
 /* Rendering                                                           */
 /* ------------------------------------------------------------------ */
-
-/* Unix seconds as an RFC 3339 UTC string ("2026-11-23T09:17:47Z"). */
-static json_t *json_time(int64_t t)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    char buf[64];
-
-    if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        return json_null();
-    return json_string(buf);
-}
-
-/* A string or null; strings that are not UTF-8 (never stored by the store) become null. */
-static json_t *json_str_or_null(const char *s)
-{
-    json_t *j = s ? json_string(s) : NULL;
-
-    return j ? j : json_null();
-}
 
 /* The --registration-max-age-days of the request's daemon, in seconds. */
 static int64_t max_age_seconds(const chand_request *req)
@@ -147,7 +144,22 @@ static int64_t now_seconds(void)
 */
 static int api_error(int error, const char *channel, const char *consumer, chan_error *err)
 {
+    int reason = chan_store_error_reason(err);
     size_t len;
+
+    if (error == CHAN_ECONFLICT && reason == CHAN_STORE_R_CONTRACT_MANAGED)
+        return chand_http_error(err, CHAN_ECONFLICT, E_CONTRACT_MANAGED,
+                                "Consumer '%s' of channel '%s' is managed by the contract; change "
+                                "the contract file.",
+                                consumer, channel);
+    if (error == CHAN_ECONFLICT &&
+        (reason == CHAN_STORE_R_NOT_PENDING || reason == CHAN_STORE_R_NOT_APPROVED)) {
+        char detail[CHAN_ERROR_MESSAGE_MAX];
+
+        snprintf(detail, sizeof(detail), "%s", err->message);
+        detail[0] = (char)toupper((unsigned char)detail[0]);
+        return chand_http_error(err, CHAN_ECONFLICT, E_DECISION_STATE, "%s.", detail);
+    }
 
     if (error == CHAN_ENOTFOUND && channel != NULL) {
         if (consumer != NULL && chan_store_error_reason(err) == CHAN_STORE_R_CONSUMER_NOT_FOUND)
@@ -192,14 +204,94 @@ static int query_int(int64_t *out, const chand_request *req, const char *name, i
 /* Channels                                                            */
 /* ------------------------------------------------------------------ */
 
+/* Most versions a dry run may assume registered. */
+#define MAX_PENDING_VERSIONS 64
+
+/*
+** The versions a dry run of `chanctl register` assumes registered: those the
+** real run registers before it puts the contract (?pending_versions=4,5).
+*/
+typedef struct pending_versions {
+    int64_t v[MAX_PENDING_VERSIONS];
+    size_t n;
+} pending_versions;
+
+static bool pending_has(const pending_versions *p, int64_t number)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i] == number)
+            return true;
+    return false;
+}
+
+/*
+** Parse ?pending_versions=N[,N...] (only with dry_run=true).  The numbers
+** must be exactly the ones the subject's next registrations get: latest + 1,
+** latest + 2, ... (latest counts soft-deleted versions too, as numbering
+** does).  Returns 0 or CHAN_EINVALID (API code 42202), or a store error.
+*/
+static int parse_pending(pending_versions *out, const chand_request *req, bool dry_run,
+                         const char *subject, chan_error *err)
+{
+    const char *q = chand_request_query(req, "pending_versions");
+    int *versions = NULL;
+    size_t n_versions = 0;
+    int64_t next;
+    char *copy, *tok, *save = NULL;
+    int error = 0;
+
+    out->n = 0;
+    if (q == NULL)
+        return 0;
+    if (!dry_run)
+        return chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
+                                "Query parameter 'pending_versions' needs dry_run=true.");
+    copy = chan_xstrdup(q);
+    for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (out->n == MAX_PENDING_VERSIONS ||
+            chan_parse_int64(&out->v[out->n], tok, 1, INT32_MAX) < 0) {
+            error = chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
+                                     "Query parameter 'pending_versions' must list at most %d "
+                                     "version numbers separated by commas.",
+                                     MAX_PENDING_VERSIONS);
+            goto cleanup;
+        }
+        out->n++;
+    }
+    error = chan_store_subject_versions(chand_request_store(req), &versions, &n_versions, subject,
+                                        true, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        error = 0;
+    }
+    if (error < 0)
+        goto cleanup;
+    next = n_versions ? (int64_t)versions[n_versions - 1] + 1 : 1;
+    for (size_t i = 0; i < out->n; i++) {
+        if (!pending_has(out, next + (int64_t)i)) {
+            error = chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
+                                     "Query parameter 'pending_versions' must be the next "
+                                     "versions of subject '%s', from %" PRId64 " on.",
+                                     subject, next);
+            goto cleanup;
+        }
+    }
+cleanup:
+    free(versions);
+    free(copy);
+    return error;
+}
+
 /*
 ** Check that every schema version the contract declares is registered (and
-** not soft-deleted) in its subject.  The missing ones are appended to diags
+** not soft-deleted) in its subject, or among the pending versions of a dry
+** run.  The missing ones are appended to diags
 ** (located at their entry in the body) and listed in missing ("1, 3").
 ** Returns 0 (even with versions missing) or a store error.
 */
-static int check_versions(chan_store *store, const chan_contract *contract, chan_diag_list *diags,
-                          chan_buf *missing, chan_error *err)
+static int check_versions(chan_store *store, const chan_contract *contract,
+                          const pending_versions *pending, chan_diag_list *diags, chan_buf *missing,
+                          chan_error *err)
 {
     const char *subject = chan_contract_subject(contract);
     size_t i, n = chan_contract_version_count(contract);
@@ -210,6 +302,8 @@ static int check_versions(chan_store *store, const chan_contract *contract, chan
         char path[64];
         int error;
 
+        if (pending_has(pending, v->number))
+            continue;
         if (v->number > INT32_MAX) {
             error = CHAN_ENOTFOUND;
         } else {
@@ -282,27 +376,68 @@ static char *json_for_yaml(const char *s, size_t len, size_t *out_len)
     return chan_buf_take(&out);
 }
 
-/* PUT /v1/channels/{name}: create or replace a channel from its contract. */
+/* What the store's check of a contract put needs, and the diagnostics it leaves. */
+typedef struct put_check {
+    chan_policy_options opts;
+    chan_diag_list *diags;
+} put_check;
+
+/*
+** The store's check of a contract put (chan_store_channel_check_fn), under
+** the channel's lock: the rules of chan_policy_check_channel over old ->
+** next (next includes the API consumers that stay).  Returns 0, or the
+** policy's CHAN_ECONFLICT (only "deprecated" errors) / CHAN_EINVALID with
+** the diagnostics in ctx->diags.
+*/
+static int check_put(void *ctx, const chan_channel_record *old, const chan_channel_record *next,
+                     chan_error *err)
+{
+    put_check *pc = ctx;
+    int error = chan_policy_check_channel(old, next, &pc->opts, pc->diags);
+
+    if (error < 0)
+        return chan_error_set(err, error, "the contract breaks a rule of the registry's policy");
+    return 0;
+}
+
+/* The reply members of a put's drift: the API consumers kept, as the consumers API shows them. */
+static json_t *drift_json(const chand_request *req, const chan_channel_put_result *res)
+{
+    chan_record_json_options opts = json_options(req, false, now_seconds());
+    json_t *drift = json_array();
+    size_t i;
+
+    for (i = 0; i < res->n_drift; i++)
+        json_array_append_new(drift, chan_consumer_record_to_json(&res->drift[i], &opts));
+    return drift;
+}
+
+/* PUT /v1/channels/{name}?dry_run=true: create or replace a channel from its contract. */
 static int put_channel(chand_request *req, chan_error *err)
 {
     chan_contract_parse_options opts = CHAN_CONTRACT_PARSE_OPTIONS_INIT;
     const char *name = chand_request_param(req, "name");
     chan_store *store = chand_request_store(req);
+    chan_channel_put_options put_opts = CHAN_CHANNEL_PUT_OPTIONS_INIT;
+    chan_channel_put_result res = {0};
+    put_check pc = {CHAN_POLICY_OPTIONS_INIT, NULL};
     chan_channel_record *rec = NULL;
     chan_contract *contract = NULL;
     chan_diag_list *diags = chan_diag_list_new();
     chan_buf missing = CHAN_BUF_INIT;
     json_error_t jerr;
-    json_t *doc = NULL, *reply;
+    json_t *doc = NULL, *reply, *adopted;
     char *text = NULL;
     char shown[260];
     const char *body;
-    size_t len, text_len, n_errors;
-    int64_t expected = -1, revision = 0;
-    bool changed = false;
+    size_t len, text_len, n_errors, i;
+    int64_t expected = -1;
+    pending_versions pending = {{0}, 0};
+    bool dry_run = false;
     int error;
 
-    if ((error = query_int(&expected, req, "expected_revision", -1, 0, INT64_MAX, err)) < 0)
+    if ((error = query_int(&expected, req, "expected_revision", -1, 0, INT64_MAX, err)) < 0 ||
+        (error = chand_request_query_bool(&dry_run, req, "dry_run", false, err)) < 0)
         goto cleanup;
 
     /* The body must be JSON; the contract parser then reads it as YAML. */
@@ -359,7 +494,8 @@ static int put_channel(chand_request *req, chan_error *err)
 
     chan_diag_list_free(diags);
     diags = chan_diag_list_new();
-    if ((error = check_versions(store, contract, diags, &missing, err)) < 0)
+    if ((error = parse_pending(&pending, req, dry_run, chan_contract_subject(contract), err)) < 0 ||
+        (error = check_versions(store, contract, &pending, diags, &missing, err)) < 0)
         goto cleanup;
     if (missing.len > 0) {
         bool several = strchr(chan_buf_cstr(&missing), ',') != NULL;
@@ -374,8 +510,27 @@ static int put_channel(chand_request *req, chan_error *err)
     }
 
     rec = chan_contract_to_record(contract);
-    error = chan_store_channel_put(store, &revision, &changed, rec, expected,
-                                   chand_request_actor(req), err);
+    pc.opts.floor = chand_request_config(req)->min_compatibility;
+    pc.diags = diags;
+    put_opts.expected_revision = expected;
+    put_opts.dry_run = dry_run;
+    put_opts.check = check_put;
+    put_opts.check_ctx = &pc;
+    error = chan_store_channel_put_ex(store, &res, rec, &put_opts, chand_request_actor(req), err);
+    if (error < 0 && chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR) > 0) {
+        bool deprecated = error == CHAN_ECONFLICT;
+        char *msg;
+
+        n_errors = chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR);
+        msg = deprecated ? chan_xasprintf("Channel '%s' accepts no new consumers: %zu error%s.",
+                                          name, n_errors, n_errors == 1 ? "" : "s")
+                         : chan_xasprintf("Contract is invalid: %zu error%s.", n_errors,
+                                          n_errors == 1 ? "" : "s");
+        chan_error_clear(err);
+        error = chand_reply_diags(req, deprecated ? E_DEPRECATED : E_INVALID, msg, diags);
+        free(msg);
+        goto cleanup;
+    }
     if (error == CHAN_ECONFLICT && chan_store_error_reason(err) == CHAN_STORE_R_REVISION_MISMATCH) {
         char detail[CHAN_ERROR_MESSAGE_MAX];
 
@@ -390,12 +545,17 @@ static int put_channel(chand_request *req, chan_error *err)
         goto cleanup;
     }
 
-    reply = json_pack("{s:s, s:I, s:b}", "name", name, "revision", (json_int_t)revision, "changed",
-                      changed);
-    /* A new channel starts at revision 1; an existing one changes to >= 2 or not at all. */
-    error = chand_reply_json(req, changed && revision == 1 ? 201 : 200, reply);
+    adopted = json_array();
+    for (i = 0; i < res.n_adopted; i++)
+        json_array_append_new(adopted, json_string(res.adopted[i]));
+    reply = json_pack("{s:s, s:I, s:b, s:o, s:o, s:b}", "name", name, "revision",
+                      (json_int_t)res.revision, "changed", res.changed, "drift",
+                      drift_json(req, &res), "adopted", adopted, "dry_run", dry_run);
+    /* The dry run answers what the real run would: 201 when it would create the channel. */
+    error = chand_reply_json(req, res.created && res.changed ? 201 : 200, reply);
 
 cleanup:
+    chan_channel_put_result_dispose(&res);
     chan_channel_record_free(rec);
     free(text);
     chan_contract_free(contract);
@@ -515,28 +675,6 @@ static bool valid_principal(const char *s)
     return true;
 }
 
-/* JSON type name for messages. */
-static const char *json_type_name(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-        return "integer";
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "boolean";
-    default:
-        return "null";
-    }
-}
-
 /*
 ** A mandatory non-empty string field of the consumer body (at most MAX_TEXT
 ** bytes).  Returns it (borrowed from body) or NULL after adding a diagnostic.
@@ -553,7 +691,7 @@ static const char *body_string(const json_t *body, const char *key, chan_diag_li
     if (!json_is_string(v)) {
         chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE, key,
                       "%s must be a string, not a%s %s", key, json_is_integer(v) ? "n" : "",
-                      json_type_name(v));
+                      chan_json_type_name(v));
         return NULL;
     }
     if (json_string_length(v) != strlen(json_string_value(v))) {
@@ -588,7 +726,7 @@ static bool body_positive(int64_t *out, const json_t *body, const char *key, int
     }
     if (!json_is_integer(v)) {
         chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE, key,
-                      "%s must be an integer, not a %s", key, json_type_name(v));
+                      "%s must be an integer, not a %s", key, chan_json_type_name(v));
         return false;
     }
     value = json_integer_value(v);
@@ -781,16 +919,18 @@ static int put_consumer(chand_request *req, chan_error *err)
     const char *channel = chand_request_param(req, "name");
     const char *name = chand_request_param(req, "consumer");
     chan_store *store = chand_request_store(req);
+    const chan_authz_decision *decision = chand_request_decision(req);
     chan_diag_list *diags = chan_diag_list_new();
     chan_channel_record *current = NULL;
     const chan_consumer_record *existing;
     chan_consumer_record rec;
     json_t *body = NULL;
     char *warning = NULL;
-    int64_t deprecated_days, today_days;
+    int64_t today_days;
     chan_consumer_put_options put_opts = CHAN_CONSUMER_PUT_OPTIONS_INIT;
     char today[16];
     bool created = false;
+    unsigned int status;
     size_t i, n_errors;
     int error;
 
@@ -798,6 +938,10 @@ static int put_consumer(chand_request *req, chan_error *err)
     if ((error = chand_request_json(&body, req, err)) < 0)
         goto cleanup;
     parse_consumer_body(&rec, body, channel, name, diags);
+    /* Registered over the API, for the team the identity acts for (authz decided it). */
+    rec.origin = CHAN_CONSUMER_ORIGIN_API;
+    rec.requester_team = decision->team ? chan_xstrdup(decision->team) : NULL;
+    rec.requested_by = chan_xstrdup(chand_request_actor(req));
 
     error = chan_store_channel_get(store, &current, channel, err);
     if (error < 0) {
@@ -805,11 +949,20 @@ static int put_consumer(chand_request *req, chan_error *err)
         goto cleanup;
     }
     existing = find_consumer(current, name);
-    /* Two consumers in one group would split the partitions between them. */
+    if (existing != NULL && existing->origin == CHAN_CONSUMER_ORIGIN_CONTRACT) {
+        error = chand_http_error(err, CHAN_ECONFLICT, E_CONTRACT_MANAGED,
+                                 "Consumer '%s' of channel '%s' is managed by the contract; change "
+                                 "the contract file.",
+                                 name, channel);
+        goto cleanup;
+    }
+    /* Two consumers in one group would split the partitions between them (rejected ones hold
+     * no group). */
     for (i = 0; rec.group != NULL && i < current->n_consumers; i++) {
         const chan_consumer_record *o = &current->consumers[i];
 
-        if (strcmp(o->name, name) != 0 && strcmp(o->group, rec.group) == 0)
+        if (strcmp(o->name, name) != 0 && o->state != CHAN_CONSUMER_REJECTED &&
+            strcmp(o->group, rec.group) == 0)
             chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
                                              CHAN_CONTRACT_RULE_DUP_CONSUMER, "group",
                                              "group \"%s\" is already used by consumer \"%s\"",
@@ -825,15 +978,17 @@ static int put_consumer(chand_request *req, chan_error *err)
         free(msg);
         goto cleanup;
     }
-    if (existing == NULL && current->deprecation_date != NULL &&
-        chan_date_parse(current->deprecation_date, &deprecated_days) &&
-        deprecated_days <= chan_date_today()) {
+    if (existing == NULL &&
+        !chan_policy_accepts_new_consumers(current->deprecation_date, current->retirement_date,
+                                           chan_date_today())) {
         error = chand_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
                                  "Channel '%s' is deprecated since %s; it accepts no new "
                                  "consumers.",
                                  channel, current->deprecation_date);
         goto cleanup;
     }
+
+    rec.state = chan_policy_registration_state(decision->as_owner, existing, &rec);
 
     /* The checks above give precise replies; the store repeats them under its lock. */
     today_days = chan_date_today();
@@ -857,13 +1012,15 @@ static int put_consumer(chand_request *req, chan_error *err)
         goto cleanup;
     }
     if (error < 0) {
-        error = api_error(error, channel, NULL, err);
+        error = api_error(error, channel, name, err);
         goto cleanup;
     }
     if (existing != NULL)
         rec.registered_at = existing->registered_at;
     warning = deprecation_warning(current, chand_request_config(req)->deprecation_warning_days);
-    error = reply_consumer(req, created ? 201 : 200, channel, name, &rec, warning);
+    /* 202: accepted, but no access until the channel's owner approves it. */
+    status = rec.state == CHAN_CONSUMER_PENDING ? 202 : created ? 201 : 200;
+    error = reply_consumer(req, status, channel, name, &rec, warning);
 
 cleanup:
     chan_consumer_record_dispose(&rec);
@@ -903,6 +1060,131 @@ static int delete_consumer(chand_request *req, chan_error *err)
         req, 200, json_pack("{s:s, s:s, s:b}", "channel", channel, "consumer", name, "deleted", 1));
 }
 
+/* Number of characters (UTF-8 code points) of s. */
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+/*
+** POST .../consumers/{consumer}/approve and .../reject: the channel owner's
+** decision on a pending registration.  A rejection needs {"reason"} of 1 to
+** MAX_REASON characters; an approval may give one.
+*/
+static int decide_consumer(chand_request *req, chan_consumer_state decision, chan_error *err)
+{
+    const char *channel = chand_request_param(req, "name");
+    const char *name = chand_request_param(req, "consumer");
+    const json_t *v = NULL;
+    const char *reason = NULL;
+    json_t *body = NULL;
+    size_t len;
+    int error;
+
+    if (chand_request_body(req, &len) != NULL && len > 0) {
+        if ((error = chand_request_json(&body, req, err)) < 0)
+            goto cleanup;
+        v = json_object_get(body, "reason");
+    }
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_string(v) || json_string_length(v) != strlen(json_string_value(v)) ||
+            json_string_length(v) == 0 || utf8_chars(json_string_value(v)) > MAX_REASON) {
+            error =
+                chand_http_error(err, CHAN_EINVALID, E_NO_REASON,
+                                 "The reason must be a string of 1 to %d characters.", MAX_REASON);
+            goto cleanup;
+        }
+        reason = json_string_value(v);
+    }
+    if (decision == CHAN_CONSUMER_REJECTED && reason == NULL) {
+        error = chand_http_error(err, CHAN_EINVALID, E_NO_REASON,
+                                 "A rejection needs a reason: send {\"reason\": \"...\"} (1 to %d "
+                                 "characters).",
+                                 MAX_REASON);
+        goto cleanup;
+    }
+    error = chan_store_consumer_decide(chand_request_store(req), channel, name, decision, reason,
+                                       chand_request_actor(req), err);
+    if (error < 0) {
+        error = api_error(error, channel, name, err);
+        goto cleanup;
+    }
+    error = reply_consumer(req, 200, channel, name, NULL, NULL);
+cleanup:
+    json_decref(body);
+    return error;
+}
+
+/* POST /v1/channels/{name}/consumers/{consumer}/approve */
+static int approve_consumer(chand_request *req, chan_error *err)
+{
+    return decide_consumer(req, CHAN_CONSUMER_APPROVED, err);
+}
+
+/* POST /v1/channels/{name}/consumers/{consumer}/reject {"reason": "..."} */
+static int reject_consumer(chand_request *req, chan_error *err)
+{
+    return decide_consumer(req, CHAN_CONSUMER_REJECTED, err);
+}
+
+/*
+** GET /v1/consumers?state=pending&team=T: consumers of every channel, each
+** with its "channel"; team matches the channel's owner team or the team a
+** registration was made for.
+*/
+static int list_all_consumers(chand_request *req, chan_error *err)
+{
+    const char *state_name = chand_request_query(req, "state");
+    const char *team = chand_request_query(req, "team");
+    chan_record_json_options opts = json_options(req, false, now_seconds());
+    chan_consumer_state state = CHAN_CONSUMER_APPROVED;
+    chan_channel_record **list = NULL;
+    json_t *consumers = NULL;
+    char shown[68];
+    size_t i, k, n = 0;
+    int error;
+
+    if (state_name != NULL && chan_consumer_state_parse(&state, state_name) < 0) {
+        error = chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
+                                 "Query parameter 'state' must be approved, pending or rejected, "
+                                 "got '%s'.",
+                                 clip(shown, sizeof(shown), state_name));
+        goto cleanup;
+    }
+    if (team != NULL && team[0] == '\0')
+        team = NULL;
+    if ((error = chan_store_channel_list(chand_request_store(req), &list, &n, NULL, err)) < 0) {
+        error = api_error(error, NULL, NULL, err);
+        goto cleanup;
+    }
+    consumers = json_array();
+    for (i = 0; i < n; i++)
+        for (k = 0; k < list[i]->n_consumers; k++) {
+            const chan_consumer_record *c = &list[i]->consumers[k];
+            json_t *o;
+
+            if (state_name != NULL && c->state != state)
+                continue;
+            if (team != NULL && strcmp(list[i]->owner_team, team) != 0 &&
+                (c->requester_team == NULL || strcmp(c->requester_team, team) != 0))
+                continue;
+            o = chan_consumer_record_to_json(c, &opts);
+            json_object_set_new(o, "channel", chan_json_str_or_null(list[i]->name));
+            json_array_append_new(consumers, o);
+        }
+    error = chand_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
+    consumers = NULL;
+cleanup:
+    json_decref(consumers);
+    chan_channel_record_list_free(list, n);
+    return error;
+}
+
 /* ------------------------------------------------------------------ */
 /* Audit log                                                           */
 /* ------------------------------------------------------------------ */
@@ -935,11 +1217,11 @@ static int list_audit(chand_request *req, chan_error *err)
         json_t *detail = e->detail ? json_loads(e->detail, JSON_DECODE_ANY, NULL) : NULL;
 
         json_object_set_new(o, "id", json_integer(e->id));
-        json_object_set_new(o, "ts", json_time(e->ts));
-        json_object_set_new(o, "actor", json_str_or_null(e->actor));
-        json_object_set_new(o, "action", json_str_or_null(e->action));
-        json_object_set_new(o, "object", json_str_or_null(e->object));
-        json_object_set_new(o, "detail", detail ? detail : json_str_or_null(e->detail));
+        json_object_set_new(o, "ts", chan_json_time(e->ts));
+        json_object_set_new(o, "actor", chan_json_str_or_null(e->actor));
+        json_object_set_new(o, "action", chan_json_str_or_null(e->action));
+        json_object_set_new(o, "object", chan_json_str_or_null(e->object));
+        json_object_set_new(o, "detail", detail ? detail : chan_json_str_or_null(e->detail));
         json_array_append_new(entries, o);
         if (e->id > next)
             next = e->id;
@@ -970,6 +1252,11 @@ const chand_route chand_api_channels_routes[] = {
      CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer},
     {"POST", "/v1/channels/{name}/consumers/{consumer}/renew", renew_consumer,
      CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer},
+    {"POST", "/v1/channels/{name}/consumers/{consumer}/approve", approve_consumer,
+     CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer},
+    {"POST", "/v1/channels/{name}/consumers/{consumer}/reject", reject_consumer,
+     CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer},
+    {"GET", "/v1/consumers", list_all_consumers, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/audit", list_audit, CHAN_AUTHZ_READ, NULL},
 };
 

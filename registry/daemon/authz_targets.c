@@ -84,13 +84,46 @@ int chand_target_channel_put(chan_authz_target *out, chand_request *req, chan_er
     return 0;
 }
 
+/*
+** The requester team of consumer `name` of the stored channel, when it was
+** registered over the API, copied into the request; NULL otherwise.  Errors
+** as stored_team.
+*/
+static int stored_requester_team(const char **out, chand_request *req, const char *channel,
+                                 const char *name, chan_error *err)
+{
+    chan_channel_record *ch = NULL;
+    chan_error lookup = CHAN_ERROR_INIT;
+    int error;
+
+    *out = NULL;
+    if (channel == NULL || name == NULL)
+        return 0;
+    error = chan_store_channel_get(chand_request_store(req), &ch, channel, &lookup);
+    if (error == CHAN_ENOTFOUND || error == CHAN_EINVALID)
+        return 0;
+    if (error < 0) {
+        if (err)
+            *err = lookup;
+        return error;
+    }
+    for (size_t i = 0; i < ch->n_consumers; i++)
+        if (strcmp(ch->consumers[i].name, name) == 0 &&
+            ch->consumers[i].origin == CHAN_CONSUMER_ORIGIN_API)
+            *out = chand_request_keep(req, ch->consumers[i].requester_team);
+    chan_channel_record_free(ch);
+    return 0;
+}
+
 int chand_target_consumer(chan_authz_target *out, chand_request *req, chan_error *err)
 {
     json_t *doc;
     int error;
 
     out->consumer = chand_request_param(req, "consumer");
-    if ((error = chand_target_channel(out, req, err)) < 0)
+    if ((error = chand_target_channel(out, req, err)) < 0 ||
+        (error = stored_requester_team(&out->requester_team, req, out->channel, out->consumer,
+                                       err)) < 0)
         return error;
     if (strcmp(chand_request_method(req), "PUT") != 0)
         return 0;

@@ -28,8 +28,9 @@ int chand_target_channel(chan_authz_target *out, chand_request *req, chan_error 
 int chand_target_channel_put(chan_authz_target *out, chand_request *req, chan_error *err);
 
 /**
- * {name}/consumers/{consumer}: team = the channel's owner team; for a PUT,
- * acting_team = the body's optional "team".
+ * {name}/consumers/{consumer}: team = the channel's owner team;
+ * requester_team = the team an API registration of the consumer was made
+ * for; for a PUT, acting_team = the body's optional "team".
  */
 int chand_target_consumer(chan_authz_target *out, chand_request *req, chan_error *err);
 

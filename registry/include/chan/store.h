@@ -93,6 +93,9 @@ typedef enum chan_store_reason {
     CHAN_STORE_R_TOKEN_NOT_FOUND,    /**< no API token with that id */
     CHAN_STORE_R_TOKEN_REVOKED,      /**< the API token was revoked before */
     CHAN_STORE_R_NO_WAIVER,          /**< the channel's contract carries no waiver */
+    CHAN_STORE_R_CONTRACT_MANAGED,   /**< the consumer is in the contract: change the contract */
+    CHAN_STORE_R_NOT_PENDING,        /**< the consumer awaits no decision */
+    CHAN_STORE_R_NOT_APPROVED,       /**< the consumer is pending or rejected */
 } chan_store_reason;
 
 /** The reason of the last store error in err (0 when none or err is NULL). */
@@ -343,19 +346,83 @@ int chan_store_mode_set(chan_store *store, const char *subject, const char *mode
  * and their _free functions are in chan/model.h. */
 
 /**
- * Create or replace a channel with its consumers and producers, in one
- * transaction.  Consumers keep their registered_at when they already existed
- * (a changed one gets renewed_at = now); consumers missing from rec are
- * removed.  An approved waiver (chan_store_channel_waiver_approve) stays
- * approved only while the compatibility and the document's
- * schema.waiver.reason stay the same.  When nothing differs from the stored
- * channel (times and revision are not compared), nothing is written and
- * *out_changed is false.
- * Otherwise the revision goes up by one.  The `channel` fields of rec's
- * consumers and producers may be NULL (or must equal rec->name).  Audit
- * action "channel.create" / "channel.update", object "channel/<name>", with
- * the changed fields and the added, removed and updated consumers and
- * producers in the detail.
+ * Called by chan_store_channel_put_ex while the channel is locked, inside
+ * the write transaction, with the stored channel (old, NULL when it does not
+ * exist yet) and the channel as it will be (next: the contract's consumers,
+ * then the API consumers that are kept).  Like chan_store_check_fn it must
+ * not call chan_store functions.
+ *
+ * @return 0 to go on, or an error (err set) to abort without writing
+ */
+typedef int (*chan_store_channel_check_fn)(void *ctx, const chan_channel_record *old,
+                                           const chan_channel_record *next, chan_error *err);
+
+/** Options of chan_store_channel_put_ex. */
+typedef struct chan_channel_put_options {
+    unsigned int version;              /**< CHAN_CHANNEL_PUT_OPTIONS_VERSION */
+    int64_t expected_revision;         /**< -1 any; else must equal the stored one (0: new) */
+    bool dry_run;                      /**< do everything, then roll back; nothing audited */
+    chan_store_channel_check_fn check; /**< may be NULL */
+    void *check_ctx;
+} chan_channel_put_options;
+
+#define CHAN_CHANNEL_PUT_OPTIONS_VERSION 1
+#define CHAN_CHANNEL_PUT_OPTIONS_INIT                                                              \
+    {                                                                                              \
+        CHAN_CHANNEL_PUT_OPTIONS_VERSION, -1, false, NULL, NULL                                    \
+    }
+
+/** What chan_store_channel_put_ex did (or, with dry_run, would do). */
+typedef struct chan_channel_put_result {
+    int64_t revision; /**< the revision after the call */
+    bool created;     /**< the channel did not exist */
+    bool changed;     /**< something was (would be) written */
+    /** API-origin consumers kept that the contract does not list, ordered by name. */
+    chan_consumer_record *drift;
+    size_t n_drift;
+    /** Names of API-origin consumers the contract lists: now contract consumers. */
+    char **adopted;
+    size_t n_adopted;
+} chan_channel_put_result;
+
+/** Free what a result owns and zero it.  NULL-safe. */
+void chan_channel_put_result_dispose(chan_channel_put_result *r);
+
+/**
+ * Create or replace a channel from its contract, with its consumers and
+ * producers, in one transaction.
+ *
+ * The consumers of rec are the contract's: they are stored with origin
+ * contract and state approved, whatever rec says.  Only contract-origin
+ * consumers are managed: a stored contract consumer missing from rec is
+ * removed; an API-origin consumer that rec lists is adopted (it becomes a
+ * contract consumer, approved); the other API-origin consumers are kept and
+ * returned as drift.  Consumers keep their registered_at when they already
+ * existed (a changed one gets renewed_at = now).  An approved waiver
+ * (chan_store_channel_waiver_approve) stays approved only while the
+ * compatibility and the document's schema.waiver.reason stay the same.  When
+ * nothing differs from the stored channel (times and revision are not compared), nothing is
+ * written and out->changed is false.  Otherwise the revision goes up by one.
+ * The `channel` fields of rec's consumers and producers may be NULL (or must
+ * equal rec->name).  Audit action "channel.create" / "channel.update",
+ * object "channel/<name>", with the changed fields, the added, removed and
+ * updated consumers and producers, and the adopted consumers in the detail.
+ *
+ * opts->check runs under the channel's lock before anything is written.
+ * With opts->dry_run the whole transaction runs and is rolled back: out is
+ * what the real call would report, nothing is written or audited.
+ *
+ * @param[out] out  the result (chan_channel_put_result_dispose); required
+ * @param opts      NULL for CHAN_CHANNEL_PUT_OPTIONS_INIT
+ * @return 0, CHAN_ECONFLICT (REVISION_MISMATCH), CHAN_EINVALID, or the
+ *         error of opts->check
+ */
+int chan_store_channel_put_ex(chan_store *store, chan_channel_put_result *out,
+                              const chan_channel_record *rec, const chan_channel_put_options *opts,
+                              const char *actor, chan_error *err);
+
+/**
+ * chan_store_channel_put_ex without check or dry run.
  *
  * @param expected_revision -1 for any; otherwise the write fails with
  *        CHAN_ECONFLICT (REVISION_MISMATCH) unless the stored revision equals
@@ -422,13 +489,18 @@ int chan_store_channel_delete(chan_store *store, const char *name, const char *a
 
 /**
  * Add or update one consumer of an existing channel (registered_at is kept
- * for an existing consumer, renewed_at set to now).  Nothing is written when
- * the consumer is identical, except that renewed_at is refreshed.  Adding or
+ * for an existing consumer, renewed_at set to now).  rec's origin, state,
+ * requester_team and requested_by are stored with it; a consumer that
+ * becomes pending loses an earlier decision.  Nothing is written when the
+ * consumer is identical, except that renewed_at is refreshed.  Adding or
  * changing a consumer raises the channel's revision; a refresh does not.
- * Audit actions "consumer.register", "consumer.update", "consumer.renew",
- * object "channel/<channel>/consumer/<name>".
+ * Audit actions "consumer.request" (a registration left pending),
+ * "consumer.register", "consumer.update", "consumer.renew", object
+ * "channel/<channel>/consumer/<name>".
  * @param[out] out_created true when the consumer is new; may be NULL
- * @return 0, CHAN_ENOTFOUND (CHANNEL_NOT_FOUND), CHAN_EINVALID
+ * @return 0, CHAN_ENOTFOUND (CHANNEL_NOT_FOUND), CHAN_EINVALID,
+ *         CHAN_ECONFLICT (CONTRACT_MANAGED: an API-origin rec over a
+ *         contract consumer; nothing is written)
  */
 int chan_store_consumer_put(chan_store *store, bool *out_created, const chan_consumer_record *rec,
                             const char *actor, chan_error *err);
@@ -465,18 +537,40 @@ int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
                                     chan_error *err);
 
 /**
- * Set renewed_at of a consumer to now (audit "consumer.renew").
- * @return 0 or CHAN_ENOTFOUND (CHANNEL_ or CONSUMER_NOT_FOUND)
+ * Set renewed_at of an approved consumer to now (audit "consumer.renew").
+ * @return 0, CHAN_ENOTFOUND (CHANNEL_ or CONSUMER_NOT_FOUND), CHAN_ECONFLICT
+ *         (NOT_APPROVED: pending or rejected)
  */
 int chan_store_consumer_renew(chan_store *store, const char *channel, const char *name,
                               const char *actor, chan_error *err);
 
 /**
- * Remove a consumer; raises the channel's revision (audit "consumer.remove").
- * @return 0 or CHAN_ENOTFOUND (CHANNEL_ or CONSUMER_NOT_FOUND)
+ * Remove an API-origin consumer; raises the channel's revision (audit
+ * "consumer.remove").  Contract consumers go with their contract.
+ * @return 0, CHAN_ENOTFOUND (CHANNEL_ or CONSUMER_NOT_FOUND), CHAN_ECONFLICT
+ *         (CONTRACT_MANAGED)
  */
 int chan_store_consumer_delete(chan_store *store, const char *channel, const char *name,
                                const char *actor, chan_error *err);
+
+/** Longest reason of a consumer decision in bytes (1024 characters of UTF-8). */
+#define CHAN_STORE_REASON_MAX 4096
+
+/**
+ * The owner's decision on a pending consumer: decision is
+ * CHAN_CONSUMER_APPROVED or CHAN_CONSUMER_REJECTED.  Records decided_by
+ * (the actor), decided_at (now) and decision_reason, raises the channel's
+ * revision.  Audit action "consumer.approve" / "consumer.reject" (the reason
+ * in the detail), object "channel/<channel>/consumer/<name>".
+ *
+ * @param reason required (1..CHAN_STORE_REASON_MAX bytes) to reject; may be
+ *               NULL to approve
+ * @return 0, CHAN_ENOTFOUND (CHANNEL_ or CONSUMER_NOT_FOUND), CHAN_ECONFLICT
+ *         (NOT_PENDING), CHAN_EINVALID (no reason to reject, another decision)
+ */
+int chan_store_consumer_decide(chan_store *store, const char *channel, const char *name,
+                               chan_consumer_state decision, const char *reason, const char *actor,
+                               chan_error *err);
 
 /**
  * Consumers of one channel (channel != NULL) or of all, ordered by channel,

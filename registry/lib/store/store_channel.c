@@ -22,7 +22,8 @@
     "waiver_approved_at FROM channels "
 #define CONSUMER_COLS                                                                              \
     "SELECT channel, name, principal, group_id, scenario, sla_p99_ms, peak_rate_msgs, "            \
-    "degradation, registered_at, renewed_at FROM consumers "
+    "degradation, registered_at, renewed_at, origin, state, requester_team, requested_by, "        \
+    "decided_by, decided_at, decision_reason FROM consumers "
 
 /* The retirement_date of a stored contract document (caller frees), or NULL. */
 static char *document_retirement_date(const char *document)
@@ -70,7 +71,7 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
 
 static void consumer_from_row(chan_consumer_record *c, chan_store__rows *rows, size_t r)
 {
-    assert(r < rows->n_rows && rows->n_cols >= 10);
+    assert(r < rows->n_rows && rows->n_cols >= 17);
     c->channel = chan_store__cell_take(rows, r, 0);
     c->name = chan_store__cell_take(rows, r, 1);
     c->principal = chan_store__cell_take(rows, r, 2);
@@ -81,6 +82,32 @@ static void consumer_from_row(chan_consumer_record *c, chan_store__rows *rows, s
     c->degradation = chan_store__cell_take(rows, r, 7);
     c->registered_at = chan_store__cell_int(rows, r, 8);
     c->renewed_at = chan_store__cell_int(rows, r, 9);
+    /* The columns' CHECK constraints admit only known names. */
+    if (chan_consumer_origin_parse(&c->origin, chan_store__cell(rows, r, 10)) < 0)
+        c->origin = CHAN_CONSUMER_ORIGIN_CONTRACT;
+    if (chan_consumer_state_parse(&c->state, chan_store__cell(rows, r, 11)) < 0)
+        c->state = CHAN_CONSUMER_APPROVED;
+    c->requester_team = chan_store__cell_take(rows, r, 12);
+    c->requested_by = chan_store__cell_take(rows, r, 13);
+    c->decided_by = chan_store__cell_take(rows, r, 14);
+    c->decided_at = chan_store__cell_int(rows, r, 15);
+    c->decision_reason = chan_store__cell_take(rows, r, 16);
+}
+
+/* A deep copy of c into out (initialised by this call). */
+static void consumer_copy(chan_consumer_record *out, const chan_consumer_record *c)
+{
+    *out = *c;
+    out->channel = c->channel ? chan_xstrdup(c->channel) : NULL;
+    out->name = c->name ? chan_xstrdup(c->name) : NULL;
+    out->principal = c->principal ? chan_xstrdup(c->principal) : NULL;
+    out->group = c->group ? chan_xstrdup(c->group) : NULL;
+    out->scenario = c->scenario ? chan_xstrdup(c->scenario) : NULL;
+    out->degradation = c->degradation ? chan_xstrdup(c->degradation) : NULL;
+    out->requester_team = c->requester_team ? chan_xstrdup(c->requester_team) : NULL;
+    out->requested_by = c->requested_by ? chan_xstrdup(c->requested_by) : NULL;
+    out->decided_by = c->decided_by ? chan_xstrdup(c->decided_by) : NULL;
+    out->decision_reason = c->decision_reason ? chan_xstrdup(c->decision_reason) : NULL;
 }
 
 /* Fill rec->consumers / producers from rows of several channels: rows
@@ -290,31 +317,51 @@ static json_t *channel_field_diff(const chan_channel_record *a, const chan_chann
     return changed;
 }
 
+/* The decided_at column of c: NULL when there is no decision. */
+static chan_store__value decided_at_value(const chan_consumer_record *c)
+{
+    if (c->decided_at > 0)
+        return SV_INT(c->decided_at);
+    return SV_TEXT(NULL);
+}
+
+/* Insert consumer c of channel, its governance columns included. */
 static int insert_consumer(chan_store__op *o, const char *channel, const chan_consumer_record *c,
                            int64_t registered_at, int64_t now, chan_error *err)
 {
     return chan_store__run(
         o, NULL,
         "INSERT INTO consumers (channel, name, principal, group_id, scenario, sla_p99_ms, "
-        "peak_rate_msgs, degradation, registered_at, renewed_at) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "peak_rate_msgs, degradation, registered_at, renewed_at, origin, state, requester_team, "
+        "requested_by, decided_by, decided_at, decision_reason) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
         P(SV_TEXT(channel), SV_TEXT(c->name), SV_TEXT(c->principal), SV_TEXT(c->group),
           SV_TEXT(c->scenario), SV_INT(c->sla_p99_ms), SV_REAL(c->peak_rate_msgs),
-          SV_TEXT(c->degradation), SV_INT(registered_at), SV_INT(now)),
+          SV_TEXT(c->degradation), SV_INT(registered_at), SV_INT(now),
+          SV_TEXT(chan_consumer_origin_name(c->origin)),
+          SV_TEXT(chan_consumer_state_name(c->state)), SV_TEXT(c->requester_team),
+          SV_TEXT(c->requested_by), SV_TEXT(c->decided_by), decided_at_value(c),
+          SV_TEXT(c->decision_reason)),
         err);
 }
 
+/* Update consumer c of channel in place (registered_at kept), governance columns included. */
 static int update_consumer(chan_store__op *o, const char *channel, const chan_consumer_record *c,
                            int64_t now, chan_error *err)
 {
     return chan_store__run(
         o, NULL,
         "UPDATE consumers SET principal = $3, group_id = $4, scenario = $5, "
-        "sla_p99_ms = $6, peak_rate_msgs = $7, degradation = $8, renewed_at = $9 "
+        "sla_p99_ms = $6, peak_rate_msgs = $7, degradation = $8, renewed_at = $9, "
+        "origin = $10, state = $11, requester_team = $12, requested_by = $13, "
+        "decided_by = $14, decided_at = $15, decision_reason = $16 "
         "WHERE channel = $1 AND name = $2",
         P(SV_TEXT(channel), SV_TEXT(c->name), SV_TEXT(c->principal), SV_TEXT(c->group),
           SV_TEXT(c->scenario), SV_INT(c->sla_p99_ms), SV_REAL(c->peak_rate_msgs),
-          SV_TEXT(c->degradation), SV_INT(now)),
+          SV_TEXT(c->degradation), SV_INT(now), SV_TEXT(chan_consumer_origin_name(c->origin)),
+          SV_TEXT(chan_consumer_state_name(c->state)), SV_TEXT(c->requester_team),
+          SV_TEXT(c->requested_by), SV_TEXT(c->decided_by), decided_at_value(c),
+          SV_TEXT(c->decision_reason)),
         err);
 }
 
@@ -324,6 +371,7 @@ typedef struct channel_diff {
     json_t *c_added;   /**< consumers not stored yet */
     json_t *c_removed; /**< stored consumers no longer listed */
     json_t *c_updated; /**< consumers whose contract fields differ */
+    json_t *c_adopted; /**< API consumers the contract now lists */
     json_t *p_added;   /**< producer principals not stored yet */
     json_t *p_removed; /**< stored producer principals no longer listed */
 } channel_diff;
@@ -334,6 +382,7 @@ static void channel_diff_dispose(channel_diff *d)
     json_decref(d->c_added);
     json_decref(d->c_removed);
     json_decref(d->c_updated);
+    json_decref(d->c_adopted);
     json_decref(d->p_added);
     json_decref(d->p_removed);
     memset(d, 0, sizeof(*d));
@@ -388,26 +437,75 @@ static int lock_and_load_current(chan_store__op *o, chan_channel_record **out, c
 }
 
 /*
-** Compare the stored record old (NULL: a new channel) with rec and fill *d
-** (the caller disposes it).  Never fails.
+** The channel as a contract put leaves it, in *next: rec's fields, then
+** rec's consumers (the first rec->n_consumers) as contract consumers,
+** approved, then old's API consumers that rec does not list (the drift).
+** A consumer that existed keeps its registration fields; an adopted one
+** that was not approved yet gets the put's decision (actor, now).  Every
+** string is borrowed from rec, old or actor: free with free(next->consumers)
+** only.  old may be NULL (a new channel).
+*/
+static void build_next(chan_channel_record *next, const chan_channel_record *rec,
+                       const chan_channel_record *old, const char *actor, int64_t now)
+{
+    size_t n_old = old != NULL ? old->n_consumers : 0;
+
+    *next = *rec;
+    next->consumers = chan_xcalloc(rec->n_consumers + n_old + 1, sizeof(*next->consumers));
+    next->n_consumers = 0;
+    for (size_t i = 0; i < rec->n_consumers; i++) {
+        chan_consumer_record *c = &next->consumers[next->n_consumers++];
+        const chan_consumer_record *prev =
+            old != NULL ? find_consumer(old, rec->consumers[i].name) : NULL;
+
+        *c = rec->consumers[i];
+        c->origin = CHAN_CONSUMER_ORIGIN_CONTRACT;
+        c->state = CHAN_CONSUMER_APPROVED;
+        c->requester_team = prev != NULL ? prev->requester_team : NULL;
+        c->requested_by = prev != NULL ? prev->requested_by : NULL;
+        c->decided_by = prev != NULL ? prev->decided_by : NULL;
+        c->decided_at = prev != NULL ? prev->decided_at : 0;
+        c->decision_reason = prev != NULL ? prev->decision_reason : NULL;
+        if (prev != NULL && prev->state != CHAN_CONSUMER_APPROVED) {
+            c->decided_by = (char *)actor;
+            c->decided_at = now;
+            c->decision_reason = NULL;
+        }
+    }
+    for (size_t i = 0; i < n_old; i++)
+        if (old->consumers[i].origin == CHAN_CONSUMER_ORIGIN_API &&
+            find_consumer(rec, old->consumers[i].name) == NULL)
+            next->consumers[next->n_consumers++] = old->consumers[i];
+}
+
+/*
+** Compare the stored record old (NULL: a new channel) with next (build_next
+** of the put's record, whose first n_contract consumers are the contract's)
+** and fill *d (the caller disposes it).  Never fails.
 */
 static void diff_channel(channel_diff *d, const chan_channel_record *old,
-                         const chan_channel_record *rec)
+                         const chan_channel_record *next, size_t n_contract)
 {
+    const chan_channel_record *rec = next;
+
     d->changed = old != NULL ? channel_field_diff(old, rec) : json_array();
     d->c_added = json_array();
     d->c_removed = json_array();
     d->c_updated = json_array();
+    d->c_adopted = json_array();
     d->p_added = json_array();
     d->p_removed = json_array();
-    for (size_t i = 0; i < rec->n_consumers; i++) {
+    for (size_t i = 0; i < n_contract; i++) {
         const chan_consumer_record *prev =
             old != NULL ? find_consumer(old, rec->consumers[i].name) : NULL;
         if (prev == NULL)
             json_array_append_new(d->c_added, json_string(rec->consumers[i].name));
         else if (!consumer_same(prev, &rec->consumers[i]))
             json_array_append_new(d->c_updated, json_string(rec->consumers[i].name));
+        if (prev != NULL && prev->origin == CHAN_CONSUMER_ORIGIN_API)
+            json_array_append_new(d->c_adopted, json_string(rec->consumers[i].name));
     }
+    /* Only contract consumers go with the contract; API ones stay (next lists them). */
     for (size_t i = 0; old != NULL && i < old->n_consumers; i++)
         if (find_consumer(rec, old->consumers[i].name) == NULL)
             json_array_append_new(d->c_removed, json_string(old->consumers[i].name));
@@ -424,7 +522,8 @@ static bool diff_is_empty(const channel_diff *d)
 {
     return json_array_size(d->changed) == 0 && json_array_size(d->c_added) == 0 &&
            json_array_size(d->c_removed) == 0 && json_array_size(d->c_updated) == 0 &&
-           json_array_size(d->p_added) == 0 && json_array_size(d->p_removed) == 0;
+           json_array_size(d->c_adopted) == 0 && json_array_size(d->p_added) == 0 &&
+           json_array_size(d->p_removed) == 0;
 }
 
 /*
@@ -461,24 +560,25 @@ static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, 
 }
 
 /*
-** Bring the consumers rows of rec->name in line with rec: insert the new
-** ones, update the changed ones (registration times kept), delete the ones
-** in d->c_removed.  Inside o's write transaction with the channel locked;
-** old is the stored record or NULL.
+** Bring the consumers rows of rec->name in line with the first n_contract
+** consumers of rec (build_next): insert the new ones, update the changed and
+** the adopted ones (registration times kept), delete the ones in
+** d->c_removed.  Inside o's write transaction with the channel locked; old
+** is the stored record or NULL.
 */
-static int write_consumers(chan_store__op *o, const chan_channel_record *rec,
+static int write_consumers(chan_store__op *o, const chan_channel_record *rec, size_t n_contract,
                            const chan_channel_record *old, const channel_diff *d, int64_t now,
                            chan_error *err)
 {
     int error = 0;
 
-    assert(o->in_txn);
-    for (size_t i = 0; i < rec->n_consumers; i++) {
+    assert(o->in_txn && n_contract <= rec->n_consumers);
+    for (size_t i = 0; i < n_contract; i++) {
         const chan_consumer_record *c = &rec->consumers[i];
         const chan_consumer_record *prev = old != NULL ? find_consumer(old, c->name) : NULL;
         if (prev == NULL)
             error = insert_consumer(o, rec->name, c, now, now, err);
-        else if (!consumer_same(prev, c))
+        else if (!consumer_same(prev, c) || prev->origin != c->origin || prev->state != c->state)
             error = update_consumer(o, rec->name, c, now, err);
         if (error < 0)
             return error;
@@ -528,11 +628,11 @@ static int audit_channel_put(chan_store__op *o, const char *actor, const char *n
     int error;
 
     error = chan_store__audit(o, actor, is_new ? "channel.create" : "channel.update", object,
-                              json_pack("{s:I, s:O, s:{s:O, s:O, s:O}, s:{s:O, s:O}}", "revision",
-                                        (json_int_t)revision, "changed", d->changed, "consumers",
-                                        "added", d->c_added, "removed", d->c_removed, "updated",
-                                        d->c_updated, "producers", "added", d->p_added, "removed",
-                                        d->p_removed),
+                              json_pack("{s:I, s:O, s:{s:O, s:O, s:O}, s:{s:O, s:O}, s:O}",
+                                        "revision", (json_int_t)revision, "changed", d->changed,
+                                        "consumers", "added", d->c_added, "removed", d->c_removed,
+                                        "updated", d->c_updated, "producers", "added", d->p_added,
+                                        "removed", d->p_removed, "adopted", d->c_adopted),
                               now, err);
     free(object);
     return error;
@@ -565,32 +665,66 @@ static int clear_waiver_approval(chan_store__op *o, const chan_channel_record *o
                            P(SV_TEXT(rec->name)), err);
 }
 
-int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_changed,
-                           const chan_channel_record *rec, int64_t expected_revision,
-                           const char *actor, chan_error *err)
+void chan_channel_put_result_dispose(chan_channel_put_result *r)
 {
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->n_drift; i++)
+        chan_consumer_record_dispose(&r->drift[i]);
+    free(r->drift);
+    for (size_t i = 0; i < r->n_adopted; i++)
+        free(r->adopted[i]);
+    free(r->adopted);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Fill out's drift (next's consumers from n_contract on) and adopted names (from d). */
+static void fill_put_result(chan_channel_put_result *out, const chan_channel_record *next,
+                            size_t n_contract, const channel_diff *d)
+{
+    out->n_drift = next->n_consumers - n_contract;
+    out->drift = chan_xcalloc(out->n_drift + 1, sizeof(*out->drift));
+    for (size_t i = 0; i < out->n_drift; i++)
+        consumer_copy(&out->drift[i], &next->consumers[n_contract + i]);
+    out->n_adopted = json_array_size(d->c_adopted);
+    out->adopted = chan_xcalloc(out->n_adopted + 1, sizeof(*out->adopted));
+    for (size_t i = 0; i < out->n_adopted; i++)
+        out->adopted[i] = chan_xstrdup(json_string_value(json_array_get(d->c_adopted, i)));
+}
+
+int chan_store_channel_put_ex(chan_store *store, chan_channel_put_result *out,
+                              const chan_channel_record *rec, const chan_channel_put_options *opts,
+                              const char *actor, chan_error *err)
+{
+    chan_channel_put_options defaults = CHAN_CHANNEL_PUT_OPTIONS_INIT;
     chan_store__op o = CHAN_STORE__OP_INIT;
-    chan_channel_record *old = NULL;
+    chan_channel_record *old = NULL, next = {0};
     channel_diff diff = {0};
     int64_t now = chan_store__now(), revision;
     int error;
 
-    assert(store != NULL);
-    if (out_revision != NULL)
-        *out_revision = 0;
-    if (out_changed != NULL)
-        *out_changed = false;
-    if ((error = check_put_args(rec, &actor, expected_revision, err)) < 0)
+    assert(store != NULL && out != NULL);
+    memset(out, 0, sizeof(*out));
+    if (opts == NULL)
+        opts = &defaults;
+    if (opts->version != CHAN_CHANNEL_PUT_OPTIONS_VERSION)
+        return chan_error_set(err, CHAN_EINVALID, "unknown channel put options version %u",
+                              opts->version);
+    if ((error = check_put_args(rec, &actor, opts->expected_revision, err)) < 0)
         return error;
 
     if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
-        (error = lock_and_load_current(&o, &old, rec->name, expected_revision, err)) < 0)
+        (error = lock_and_load_current(&o, &old, rec->name, opts->expected_revision, err)) < 0)
+        goto cleanup;
+    build_next(&next, rec, old, actor, now);
+    if (opts->check != NULL && (error = opts->check(opts->check_ctx, old, &next, err)) < 0)
         goto cleanup;
     revision = (old != NULL ? old->revision : 0) + 1;
-    diff_channel(&diff, old, rec);
+    diff_channel(&diff, old, &next, rec->n_consumers);
+    fill_put_result(out, &next, rec->n_consumers, &diff);
+    out->created = old == NULL;
     if (old != NULL && diff_is_empty(&diff)) {
-        if (out_revision != NULL)
-            *out_revision = old->revision; /* identical: nothing written */
+        out->revision = old->revision; /* identical: nothing written */
         goto cleanup;
     }
 
@@ -599,20 +733,41 @@ int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_c
                                   P(SV_TEXT(rec->name)), err)) < 0) ||
         (error = write_channel_row(&o, rec, old == NULL, revision, now, err)) < 0 ||
         (error = clear_waiver_approval(&o, old, rec, err)) < 0 ||
-        (error = write_consumers(&o, rec, old, &diff, now, err)) < 0 ||
-        (error = write_producers(&o, rec->name, &diff, err)) < 0 ||
-        (error = audit_channel_put(&o, actor, rec->name, old == NULL, revision, &diff, now, err)) <
-            0 ||
-        (error = chan_store__op_commit(&o, err)) < 0)
+        (error = write_consumers(&o, &next, rec->n_consumers, old, &diff, now, err)) < 0 ||
+        (error = write_producers(&o, rec->name, &diff, err)) < 0)
         goto cleanup;
-    if (out_revision != NULL)
-        *out_revision = revision;
-    if (out_changed != NULL)
-        *out_changed = true;
+    /* A dry run ends here: op_end rolls the transaction back, nothing is audited. */
+    if (!opts->dry_run && ((error = audit_channel_put(&o, actor, rec->name, old == NULL, revision,
+                                                      &diff, now, err)) < 0 ||
+                           (error = chan_store__op_commit(&o, err)) < 0))
+        goto cleanup;
+    out->revision = revision;
+    out->changed = true;
 cleanup:
+    if (error < 0)
+        chan_channel_put_result_dispose(out);
+    free(next.consumers);
     channel_diff_dispose(&diff);
     chan_channel_record_free(old);
     chan_store__op_end(&o);
+    return error;
+}
+
+int chan_store_channel_put(chan_store *store, int64_t *out_revision, bool *out_changed,
+                           const chan_channel_record *rec, int64_t expected_revision,
+                           const char *actor, chan_error *err)
+{
+    chan_channel_put_options opts = CHAN_CHANNEL_PUT_OPTIONS_INIT;
+    chan_channel_put_result result;
+    int error;
+
+    opts.expected_revision = expected_revision;
+    error = chan_store_channel_put_ex(store, &result, rec, &opts, actor, err);
+    if (out_revision != NULL)
+        *out_revision = result.revision;
+    if (out_changed != NULL)
+        *out_changed = result.changed;
+    chan_channel_put_result_dispose(&result);
     return error;
 }
 
@@ -888,12 +1043,22 @@ static int bump_revision(chan_store__op *o, const char *channel, int64_t now, ch
         P(SV_TEXT(channel), SV_INT(now)), err);
 }
 
+/* A string or JSON null. */
+static json_t *str_or_null(const char *s)
+{
+    json_t *j = s != NULL ? json_string(s) : NULL;
+
+    return j != NULL ? j : json_null();
+}
+
 static json_t *consumer_json(const chan_consumer_record *c)
 {
-    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:s}", "name", c->name, "principal",
-                     c->principal, "group", c->group, "scenario", c->scenario, "sla_p99_ms",
-                     (json_int_t)c->sla_p99_ms, "peak_rate_msgs", c->peak_rate_msgs, "degradation",
-                     c->degradation);
+    return json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:s, s:s, s:s, s:o}", "name", c->name,
+                     "principal", c->principal, "group", c->group, "scenario", c->scenario,
+                     "sla_p99_ms", (json_int_t)c->sla_p99_ms, "peak_rate_msgs", c->peak_rate_msgs,
+                     "degradation", c->degradation, "origin", chan_consumer_origin_name(c->origin),
+                     "state", chan_consumer_state_name(c->state), "requester_team",
+                     str_or_null(c->requester_team));
 }
 
 /*
@@ -929,7 +1094,7 @@ static int consumer_rules(chan_store__op *o, const chan_consumer_record *rec, bo
         if ((error = chan_store__run(
                  o, &rows,
                  "SELECT name FROM consumers WHERE channel = $1 AND group_id = $2 "
-                 "AND name <> $3",
+                 "AND name <> $3 AND state <> 'rejected'",
                  P(SV_TEXT(rec->channel), SV_TEXT(rec->group), SV_TEXT(rec->name)), err)) < 0)
             goto cleanup;
         if (rows.n_rows > 0)
@@ -949,6 +1114,13 @@ int chan_store_consumer_put(chan_store *store, bool *out_created, const chan_con
     return chan_store_consumer_put_checked(store, out_created, rec, NULL, actor, err);
 }
 
+/* True when the governance fields that a registration sets are equal. */
+static bool registration_same(const chan_consumer_record *a, const chan_consumer_record *b)
+{
+    return a->origin == b->origin && a->state == b->state &&
+           chan_store__streq(a->requester_team, b->requester_team);
+}
+
 int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
                                     const chan_consumer_record *rec,
                                     const chan_consumer_put_options *opts, const char *actor,
@@ -956,7 +1128,7 @@ int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
-    chan_consumer_record prev = {0};
+    chan_consumer_record prev = {0}, next;
     char *object = NULL;
     const char *action;
     int64_t now = chan_store__now();
@@ -971,25 +1143,47 @@ int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
         (error = check_consumer(rec, NULL, (size_t)-1, err)) < 0 ||
         (error = chan_store__check_actor(&actor, err)) < 0)
         return error;
+    if ((rec->requester_team != NULL &&
+         (error = chan_store__check_name("requester team", rec->requester_team, err)) < 0) ||
+        (rec->requested_by != NULL &&
+         (error = chan_store__check_name("requested_by", rec->requested_by, err)) < 0))
+        return error;
     if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
-        (error = lock_consumer(&o, &rows, rec->channel, rec->name, err)) < 0 ||
-        (error = consumer_rules(&o, rec, rows.n_rows == 0, opts, err)) < 0)
+        (error = lock_consumer(&o, &rows, rec->channel, rec->name, err)) < 0)
         goto cleanup;
+    if (rows.n_rows > 0) {
+        consumer_from_row(&prev, &rows, 0);
+        if (prev.origin == CHAN_CONSUMER_ORIGIN_CONTRACT &&
+            rec->origin == CHAN_CONSUMER_ORIGIN_API) {
+            error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_CONTRACT_MANAGED,
+                                           "consumer '%s' of channel '%s' is managed by the "
+                                           "contract; change the contract file",
+                                           rec->name, rec->channel);
+            goto cleanup;
+        }
+    }
+    if ((error = consumer_rules(&o, rec, rows.n_rows == 0, opts, err)) < 0)
+        goto cleanup;
+    /* The decision stays with an unchanged registration state; a new state drops it. */
+    next = *rec;
+    next.decided_by = rows.n_rows > 0 && prev.state == rec->state ? prev.decided_by : NULL;
+    next.decided_at = rows.n_rows > 0 && prev.state == rec->state ? prev.decided_at : 0;
+    next.decision_reason =
+        rows.n_rows > 0 && prev.state == rec->state ? prev.decision_reason : NULL;
     if (rows.n_rows == 0) {
-        action = "consumer.register";
-        if ((error = insert_consumer(&o, rec->channel, rec, now, now, err)) < 0 ||
+        action = rec->state == CHAN_CONSUMER_PENDING ? "consumer.request" : "consumer.register";
+        if ((error = insert_consumer(&o, rec->channel, &next, now, now, err)) < 0 ||
             (error = bump_revision(&o, rec->channel, now, err)) < 0)
             goto cleanup;
     } else {
-        consumer_from_row(&prev, &rows, 0);
-        if (consumer_same(&prev, rec)) {
+        if (consumer_same(&prev, rec) && registration_same(&prev, rec)) {
             action = "consumer.renew";
             error = chan_store__run(
                 &o, NULL, "UPDATE consumers SET renewed_at = $3 WHERE channel = $1 AND name = $2",
                 P(SV_TEXT(rec->channel), SV_TEXT(rec->name), SV_INT(now)), err);
         } else {
-            action = "consumer.update";
-            if ((error = update_consumer(&o, rec->channel, rec, now, err)) == 0)
+            action = rec->state == CHAN_CONSUMER_PENDING ? "consumer.request" : "consumer.update";
+            if ((error = update_consumer(&o, rec->channel, &next, now, err)) == 0)
                 error = bump_revision(&o, rec->channel, now, err);
         }
         if (error < 0)
@@ -1006,6 +1200,33 @@ cleanup:
     chan_store__rows_dispose(&rows);
     free(object);
     chan_store__op_end(&o);
+    return error;
+}
+
+/*
+** May the consumer read into rows (one row, CONSUMER_COLS) be removed
+** (remove) or renewed?  Contract consumers are removed with their contract
+** only; only approved consumers are renewed.  Returns 0 or CHAN_ECONFLICT
+** (CONTRACT_MANAGED, NOT_APPROVED).
+*/
+static int touch_allowed(chan_store__rows *rows, const char *channel, const char *name, bool remove,
+                         chan_error *err)
+{
+    chan_consumer_record c = {0};
+    int error = 0;
+
+    assert(rows->n_rows == 1);
+    consumer_from_row(&c, rows, 0);
+    if (remove && c.origin == CHAN_CONSUMER_ORIGIN_CONTRACT)
+        error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_CONTRACT_MANAGED,
+                                       "consumer '%s' of channel '%s' is managed by the "
+                                       "contract; change the contract file",
+                                       name, channel);
+    else if (!remove && c.state != CHAN_CONSUMER_APPROVED)
+        error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_NOT_APPROVED,
+                                       "consumer '%s' of channel '%s' is %s, not approved", name,
+                                       channel, chan_consumer_state_name(c.state));
+    chan_consumer_record_dispose(&c);
     return error;
 }
 
@@ -1031,6 +1252,8 @@ static int consumer_touch(chan_store *store, const char *channel, const char *na
                                        "consumer '%s' of channel '%s' not found", name, channel);
         goto cleanup;
     }
+    if ((error = touch_allowed(&rows, channel, name, remove, err)) < 0)
+        goto cleanup;
     if (remove)
         error = chan_store__run(&o, NULL, "DELETE FROM consumers WHERE channel = $1 AND name = $2",
                                 P(SV_TEXT(channel), SV_TEXT(name)), err);
@@ -1062,6 +1285,72 @@ int chan_store_consumer_delete(chan_store *store, const char *channel, const cha
                                const char *actor, chan_error *err)
 {
     return consumer_touch(store, channel, name, true, actor, err);
+}
+
+int chan_store_consumer_decide(chan_store *store, const char *channel, const char *name,
+                               chan_consumer_state decision, const char *reason, const char *actor,
+                               chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    chan_consumer_record c = {0};
+    char *object = NULL;
+    int64_t now = chan_store__now();
+    bool approve = decision == CHAN_CONSUMER_APPROVED;
+    int error;
+
+    assert(store != NULL);
+    if ((error = chan_store__check_name("channel name", channel, err)) < 0 ||
+        (error = chan_store__check_name("consumer name", name, err)) < 0 ||
+        (error = chan_store__check_actor(&actor, err)) < 0)
+        return error;
+    if (decision != CHAN_CONSUMER_APPROVED && decision != CHAN_CONSUMER_REJECTED)
+        return chan_error_set(err, CHAN_EINVALID, "a decision approves or rejects");
+    if ((reason != NULL || !approve) &&
+        (error = chan_store__check_text("reason", reason, CHAN_STORE_REASON_MAX, false, err)) < 0)
+        return error;
+    if (!approve && reason[0] == '\0')
+        return chan_error_set(err, CHAN_EINVALID, "a rejection needs a reason");
+    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+        (error = lock_consumer(&o, &rows, channel, name, err)) < 0)
+        goto cleanup;
+    if (rows.n_rows == 0) {
+        error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_CONSUMER_NOT_FOUND,
+                                       "consumer '%s' of channel '%s' not found", name, channel);
+        goto cleanup;
+    }
+    consumer_from_row(&c, &rows, 0);
+    if (c.state != CHAN_CONSUMER_PENDING) {
+        error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_NOT_PENDING,
+                                       "consumer '%s' of channel '%s' is %s, not pending", name,
+                                       channel, chan_consumer_state_name(c.state));
+        goto cleanup;
+    }
+    if ((error = chan_store__run(&o, NULL,
+                                 "UPDATE consumers SET state = $3, decided_by = $4, "
+                                 "decided_at = $5, decision_reason = $6 "
+                                 "WHERE channel = $1 AND name = $2",
+                                 P(SV_TEXT(channel), SV_TEXT(name),
+                                   SV_TEXT(chan_consumer_state_name(decision)), SV_TEXT(actor),
+                                   SV_INT(now), SV_TEXT(reason)),
+                                 err)) < 0 ||
+        (error = bump_revision(&o, channel, now, err)) < 0)
+        goto cleanup;
+    object = chan_xasprintf("channel/%s/consumer/%s", channel, name);
+    if ((error = chan_store__audit(
+             &o, actor, approve ? "consumer.approve" : "consumer.reject", object,
+             json_pack("{s:s, s:s, s:o, s:o, s:o}", "principal", c.principal, "group", c.group,
+                       "requester_team", str_or_null(c.requester_team), "requested_by",
+                       str_or_null(c.requested_by), "reason", str_or_null(reason)),
+             now, err)) < 0 ||
+        (error = chan_store__op_commit(&o, err)) < 0)
+        goto cleanup;
+cleanup:
+    chan_consumer_record_dispose(&c);
+    chan_store__rows_dispose(&rows);
+    free(object);
+    chan_store__op_end(&o);
+    return error;
 }
 
 int chan_store_consumer_list(chan_store *store, chan_consumer_record ***out, size_t *out_n,

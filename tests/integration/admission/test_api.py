@@ -174,6 +174,10 @@ class NoKafkaTest(AdmissionTestCase):
                  "scenario": "Old invoices.", "sla_p99_ms": 1000, "peak_rate_msgs": 7000,
                  "degradation": "drop"}]
         legacy["producers"] = [{"principal": "User:legacy-writer"}]
+        # A deprecated channel takes no new consumers: create it, then deprecate it.
+        del legacy["deprecation_date"]
+        put_contract(cls.d, legacy)
+        legacy["deprecation_date"] = "2020-01-01"
         put_contract(cls.d, legacy)
         cls.channels = cls.d.request("GET", "/v1/channels").json["channels"]
 

@@ -129,8 +129,10 @@ class ConsumersTest(ChannelsTestCase):
                          [("duplicate-consumer", "group")])
         self.assertIn("billing", reply.json["errors"][0]["message"])
         # A consumer keeps its own group when it is updated.
-        reply = self.d.request("PUT", self.base + "/billing",
-                               body=consumer_body(group="billing.order-created"))
+        reply = self.d.request("PUT", self.base + "/fraud", body=consumer_body())
+        self.assertEqual(reply.status, 201, reply)
+        reply = self.d.request("PUT", self.base + "/fraud",
+                               body=consumer_body(sla_p99_ms=500))
         self.assertEqual(reply.status, 200, reply)
 
     def test_unknown_channel(self):
@@ -170,31 +172,41 @@ class ConsumersTest(ChannelsTestCase):
                          % self.contract["channel"])
 
     def test_delete(self):
-        reply = self.d.request("DELETE", self.base + "/billing")
+        self.assertEqual(self.d.request("PUT", self.base + "/fraud", body=consumer_body()).status,
+                         201)
+        reply = self.d.request("DELETE", self.base + "/fraud")
         self.assertEqual(reply.status, 200, reply)
-        self.assertEqual(reply.json, {"channel": self.contract["channel"], "consumer": "billing",
+        self.assertEqual(reply.json, {"channel": self.contract["channel"], "consumer": "fraud",
                                       "deleted": True})
-        self.assertEqual([c["name"] for c in self.channel()["consumers"]], ["analytics"])
-        self.assertError(self.d.request("DELETE", self.base + "/billing"), 404, 40411)
-        self.assertEqual(self.audit("channel/%s/consumer/billing" % self.contract["channel"])
+        self.assertEqual([c["name"] for c in self.channel()["consumers"]],
+                         ["analytics", "billing"])
+        self.assertError(self.d.request("DELETE", self.base + "/fraud"), 404, 40411)
+        self.assertEqual(self.audit("channel/%s/consumer/fraud" % self.contract["channel"])
                          [-1]["action"], "consumer.remove")
+        # A contract consumer goes with its contract, not over the API.
+        self.assertError(self.d.request("DELETE", self.base + "/billing"), 409, 40913,
+                         "managed by the contract")
 
 
 class DeprecatedChannelTest(ChannelsTestCase):
     def test_no_new_consumers_after_deprecation(self):
         contract = orders_contract(unique("orders.legacy"))
+        base = "/v1/channels/%s/consumers" % contract["channel"]
+        self.assertEqual(self.put_contract(contract).status, 201)
+        reply = self.d.request("PUT", base + "/billing-api",
+                               body=consumer_body(group="billing.api"))
+        self.assertEqual(reply.status, 201, reply)
         contract["deprecation_date"] = "2021-06-30"
         reply = self.put_contract(contract)
-        self.assertEqual(reply.status, 201, reply)
-        base = "/v1/channels/%s/consumers" % contract["channel"]
+        self.assertEqual(reply.status, 200, reply)
 
         reply = self.d.request("PUT", base + "/fraud", body=consumer_body())
         self.assertError(reply, 409, 40912, "2021-06-30")
         self.assertNotIn("fraud", [c["name"] for c in self.d.request("GET", base).json
                                    ["consumers"]])
         # An existing consumer may still change.
-        reply = self.d.request("PUT", base + "/billing",
-                               body=consumer_body(group="billing.order-created"))
+        reply = self.d.request("PUT", base + "/billing-api",
+                               body=consumer_body(group="billing.api"))
         self.assertEqual(reply.status, 200, reply)
         self.assertEqual(reply.json["principal"], "User:fraud-svc")
 

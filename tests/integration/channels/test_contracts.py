@@ -29,14 +29,16 @@ class PutChannelTest(ChannelsTestCase):
         reply = self.put_contract(contract)
         self.assertEqual(reply.status, 201, reply)
         self.assertEqual(reply.json, {"name": contract["channel"], "revision": 1,
-                                      "changed": True})
+                                      "changed": True, "drift": [], "adopted": [],
+                                      "dry_run": False})
         entries = self.audit("channel/" + contract["channel"])
         self.assertEqual([e["action"] for e in entries], ["channel.create"])
 
         reply = self.put_contract(contract)
         self.assertEqual(reply.status, 200, reply)
         self.assertEqual(reply.json, {"name": contract["channel"], "revision": 1,
-                                      "changed": False})
+                                      "changed": False, "drift": [], "adopted": [],
+                                      "dry_run": False})
         self.assertEqual(self.audit("channel/" + contract["channel"]), entries)
 
     def test_update_increments_revision(self):
@@ -304,7 +306,12 @@ class ListChannelsTest(ChannelsTestCase):
         d = orders_contract("list.d-later", team="orders")
         d["deprecation_date"] = "2999-12-31"
         for contract in (a, b, c, d):
+            # A deprecated channel takes no new consumers: create it, then deprecate it.
+            date = contract.pop("deprecation_date", None)
             self.create(contract)
+            if date:
+                contract["deprecation_date"] = date
+                self.assertEqual(self.put_contract(contract).status, 200)
 
         def names(query=""):
             reply = self.d.request("GET", "/v1/channels" + query)

@@ -73,6 +73,13 @@ ROUTES = {
         ("/v1/channels/{c}/consumers/billing/renew", None, ANY_WRITER),
     ("POST", "/v1/channels/{name}/waiver/approve"):
         ("/v1/channels/{c}/waiver/approve", None, ADMIN),
+    # The channel owner decides on registrations ("billing" is a contract consumer,
+    # so an allowed call answers 409: it is not pending).
+    ("POST", "/v1/channels/{name}/consumers/{consumer}/approve"):
+        ("/v1/channels/{c}/consumers/billing/approve", None, {"admin", "owner:orders"}),
+    ("POST", "/v1/channels/{name}/consumers/{consumer}/reject"):
+        ("/v1/channels/{c}/consumers/billing/reject", lambda: {"reason": "not needed"},
+         {"admin", "owner:orders"}),
     ("POST", "/v1/acl/apply"): ("/v1/acl/apply", None, ADMIN),
     ("POST", "/v1/tokens"):
         ("/v1/tokens", lambda: {"identity": "made-by-test", "roles": ["reader"]}, ADMIN),

@@ -30,6 +30,11 @@ class LifecycleTest(HealthTestCase):
         register_orders_schemas(self.d)
 
     def put(self, c, d=None):
+        if c.get("deprecation_date"):
+            # A deprecated channel takes no new consumers: create it first, then deprecate it.
+            live = {k: v for k, v in c.items() if k not in ("deprecation_date", "retirement_date")}
+            reply = (d or self.d).request("PUT", "/v1/channels/" + c["channel"], body=live)
+            self.assertIn(reply.status, (200, 201), reply)
         reply = (d or self.d).request("PUT", "/v1/channels/" + c["channel"], body=c)
         self.assertIn(reply.status, (200, 201), reply)
 

@@ -211,8 +211,10 @@ class MetricsTest(HealthTestCase):
         samples = self.d.metrics()
         self.assertLess(self.metric(samples, "consumer_registration_age_days", channel=CHANNEL,
                                     consumer="billing"), 0.01)
-        # A removed consumer and a deleted channel leave no series behind.
-        reply = self.d.request("DELETE", "/v1/channels/%s/consumers/billing" % CHANNEL)
+        # A consumer removed from the contract and a deleted channel leave no series behind.
+        doc = self.d.request("GET", "/v1/channels/" + CHANNEL).json["contract"]
+        doc["consumers"] = [c for c in doc["consumers"] if c["name"] != "billing"]
+        reply = self.d.request("PUT", "/v1/channels/" + CHANNEL, body=doc)
         self.assertEqual(reply.status, 200, reply)
         samples = self.d.metrics()
         self.assertNotIn(("consumer_registration_age_days",

@@ -1693,10 +1693,12 @@ static void test_consumer_put_renew_delete_list(void **state)
 
     fill_consumer(&c, "z-last", "g", 300);
     c.channel = (char *)name;
+    c.origin = CHAN_CONSUMER_ORIGIN_API; /* registered over REST: removable one by one */
     assert_int_equal(chan_store_consumer_put(g_store, &created, &c, "svc", &err), 0);
     assert_true(created);
     fill_consumer(&c, "a-first", "g", 300);
     c.channel = (char *)name;
+    c.origin = CHAN_CONSUMER_ORIGIN_API;
     assert_int_equal(chan_store_consumer_put(g_store, &created, &c, "svc", &err), 0);
     assert_true(created);
     c.channel = (char *)name2;
@@ -1762,6 +1764,566 @@ static void test_consumer_put_renew_delete_list(void **state)
     /* register, register, renew, update, renew, remove */
     assert_int_equal(audit_count(obj), 6);
     free(obj);
+}
+
+/* ------------------------------------------------------------------ */
+/* Consumer governance: origin, state, drift, decisions                */
+/* ------------------------------------------------------------------ */
+
+/* An API registration of consumer name (group "<name>-g") on channel, in state. */
+static void put_api_consumer(const char *channel, const char *name, chan_consumer_state state)
+{
+    chan_consumer_record c;
+    chan_error err = CHAN_ERROR_INIT;
+    char group[64];
+
+    snprintf(group, sizeof(group), "%s-g", name);
+    fill_consumer(&c, name, group, 300);
+    c.channel = (char *)channel;
+    c.origin = CHAN_CONSUMER_ORIGIN_API;
+    c.state = state;
+    c.requester_team = "billing";
+    c.requested_by = "billing-team";
+    if (chan_store_consumer_put(g_store, NULL, &c, "billing-team", &err) != 0)
+        fail_msg("consumer put %s: %s", name, err.message);
+}
+
+/* The stored consumer name of channel (caller frees), or NULL. */
+static chan_consumer_record *stored_consumer(const char *channel, const char *name)
+{
+    chan_channel_record *got = NULL;
+    chan_consumer_record *out = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+
+    assert_int_equal(chan_store_channel_get(g_store, &got, channel, &err), 0);
+    for (size_t i = 0; i < got->n_consumers; i++)
+        if (strcmp(got->consumers[i].name, name) == 0) {
+            out = chan_xcalloc(1, sizeof(*out));
+            *out = got->consumers[i];
+            memset(&got->consumers[i], 0, sizeof(got->consumers[i]));
+        }
+    chan_channel_record_free(got);
+    return out;
+}
+
+static void test_api_consumer_survives_channel_put(void **state)
+{
+    const char *name = uniq("gov.survive");
+    chan_consumer_record cons[2], *c;
+    chan_channel_record rec;
+    chan_channel_put_result res;
+    chan_error err = CHAN_ERROR_INIT;
+
+    fill_consumer(&cons[0], "billing", "billing-g", 200);
+    fill_consumer(&cons[1], "analytics", "analytics-g", 200);
+    fill_channel(&rec, name, "orders", cons, 2, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    put_api_consumer(name, "fraud", CHAN_CONSUMER_APPROVED);
+
+    /* The contract drops analytics: it goes, fraud (API) stays. */
+    rec.n_consumers = 1;
+    assert_int_equal(chan_store_channel_put_ex(g_store, &res, &rec, NULL, "ci", &err), 0);
+    assert_true(res.changed);
+    assert_false(res.created);
+    assert_int_equal(res.n_drift, 1);
+    assert_string_equal(res.drift[0].name, "fraud");
+    assert_int_equal(res.drift[0].origin, CHAN_CONSUMER_ORIGIN_API);
+    assert_int_equal(res.n_adopted, 0);
+    chan_channel_put_result_dispose(&res);
+    assert_null(stored_consumer(name, "analytics"));
+    c = stored_consumer(name, "fraud");
+    assert_non_null(c);
+    assert_int_equal(c->origin, CHAN_CONSUMER_ORIGIN_API);
+    assert_string_equal(c->requester_team, "billing");
+    assert_string_equal(c->requested_by, "billing-team");
+    chan_consumer_record_free(c);
+    c = stored_consumer(name, "billing");
+    assert_int_equal(c->origin, CHAN_CONSUMER_ORIGIN_CONTRACT);
+    assert_int_equal(c->state, CHAN_CONSUMER_APPROVED);
+    chan_consumer_record_free(c);
+}
+
+static void test_drift_reported(void **state)
+{
+    const char *name = uniq("gov.drift");
+    chan_consumer_record cons[1];
+    chan_channel_record rec;
+    chan_channel_put_result res;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj = chan_xasprintf("channel/%s", name);
+    size_t audits;
+
+    fill_consumer(&cons[0], "billing", "billing-g", 200);
+    fill_channel(&rec, name, "orders", cons, 1, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    put_api_consumer(name, "zeta", CHAN_CONSUMER_PENDING);
+    put_api_consumer(name, "alpha", CHAN_CONSUMER_APPROVED);
+    audits = audit_count(obj);
+
+    /* The same contract again: nothing written, the API consumers reported by name. */
+    assert_int_equal(chan_store_channel_put_ex(g_store, &res, &rec, NULL, "ci", &err), 0);
+    assert_false(res.changed);
+    assert_int_equal(res.revision, 3);
+    assert_int_equal(res.n_drift, 2);
+    assert_string_equal(res.drift[0].name, "alpha");
+    assert_string_equal(res.drift[1].name, "zeta");
+    assert_int_equal(res.drift[1].state, CHAN_CONSUMER_PENDING);
+    assert_string_equal(res.drift[1].channel, name);
+    chan_channel_put_result_dispose(&res);
+    assert_int_equal(audit_count(obj), audits);
+    free(obj);
+}
+
+static void test_adopt_api_consumer(void **state)
+{
+    const char *name = uniq("gov.adopt");
+    chan_consumer_record cons[2], *c;
+    chan_channel_record rec;
+    chan_channel_put_result res;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj = chan_xasprintf("channel/%s", name);
+
+    fill_consumer(&cons[0], "billing", "billing-g", 200);
+    fill_channel(&rec, name, "orders", cons, 1, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    put_api_consumer(name, "fraud", CHAN_CONSUMER_PENDING);
+
+    /* The contract now lists fraud (same fields): adopted, approved. */
+    fill_consumer(&cons[1], "fraud", "fraud-g", 300);
+    rec.n_consumers = 2;
+    assert_int_equal(chan_store_channel_put_ex(g_store, &res, &rec, NULL, "ci", &err), 0);
+    assert_true(res.changed);
+    assert_int_equal(res.n_adopted, 1);
+    assert_string_equal(res.adopted[0], "fraud");
+    assert_int_equal(res.n_drift, 0);
+    chan_channel_put_result_dispose(&res);
+    c = stored_consumer(name, "fraud");
+    assert_int_equal(c->origin, CHAN_CONSUMER_ORIGIN_CONTRACT);
+    assert_int_equal(c->state, CHAN_CONSUMER_APPROVED);
+    assert_string_equal(c->decided_by, "ci");
+    assert_true(c->decided_at > 0);
+    chan_consumer_record_free(c);
+    {
+        chan_audit_entry **last = audit_last(obj);
+        json_t *detail = json_loads(last[0]->detail, 0, NULL);
+
+        assert_string_equal(last[0]->action, "channel.update");
+        assert_string_equal(
+            json_string_value(json_array_get(json_object_get(detail, "adopted"), 0)), "fraud");
+        json_decref(detail);
+        chan_audit_entry_list_free(last, 1);
+    }
+    /* Adopted: a contract consumer now, so a later contract without it removes it. */
+    rec.n_consumers = 1;
+    assert_int_equal(chan_store_channel_put_ex(g_store, &res, &rec, NULL, "ci", &err), 0);
+    assert_int_equal(res.n_drift, 0);
+    chan_channel_put_result_dispose(&res);
+    assert_null(stored_consumer(name, "fraud"));
+    free(obj);
+}
+
+/* A put result as text, to compare a dry run with the real run. */
+static char *result_text(const chan_channel_put_result *r)
+{
+    chan_buf b = CHAN_BUF_INIT;
+
+    chan_buf_printf(&b, "rev=%lld created=%d changed=%d drift=", (long long)r->revision,
+                    (int)r->created, (int)r->changed);
+    for (size_t i = 0; i < r->n_drift; i++)
+        chan_buf_printf(&b, "%s/%s/%s,", r->drift[i].name,
+                        chan_consumer_state_name(r->drift[i].state),
+                        chan_consumer_origin_name(r->drift[i].origin));
+    chan_buf_puts(&b, " adopted=");
+    for (size_t i = 0; i < r->n_adopted; i++)
+        chan_buf_printf(&b, "%s,", r->adopted[i]);
+    return chan_buf_take(&b);
+}
+
+static void test_channel_put_dry_run_writes_nothing(void **state)
+{
+    const char *name = uniq("gov.dry"), *fresh = uniq("gov.dry-new");
+    chan_channel_put_options opts = CHAN_CHANNEL_PUT_OPTIONS_INIT;
+    chan_consumer_record cons[3];
+    chan_channel_record rec, *before = NULL, *after = NULL;
+    chan_channel_put_result dry, real;
+    chan_error err = CHAN_ERROR_INIT;
+    char *dry_text, *real_text;
+    int64_t audit_before;
+
+    fill_consumer(&cons[0], "billing", "billing-g", 200);
+    fill_consumer(&cons[1], "analytics", "analytics-g", 200);
+    fill_channel(&rec, name, "orders", cons, 2, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    put_api_consumer(name, "fraud", CHAN_CONSUMER_PENDING);
+    put_api_consumer(name, "audit", CHAN_CONSUMER_APPROVED);
+
+    /* analytics goes, fraud is adopted, audit stays as drift, billing changes. */
+    cons[0].sla_p99_ms = 100;
+    fill_consumer(&cons[1], "fraud", "fraud-g", 300);
+    assert_int_equal(chan_store_channel_get(g_store, &before, name, &err), 0);
+    audit_before = max_audit_id();
+    opts.dry_run = true;
+    assert_int_equal(chan_store_channel_put_ex(g_store, &dry, &rec, &opts, "ci", &err), 0);
+    assert_int_equal(max_audit_id(), audit_before);
+    assert_int_equal(chan_store_channel_get(g_store, &after, name, &err), 0);
+    assert_int_equal(after->revision, before->revision);
+    assert_int_equal(after->n_consumers, before->n_consumers);
+    for (size_t i = 0; i < after->n_consumers; i++) {
+        assert_string_equal(after->consumers[i].name, before->consumers[i].name);
+        assert_int_equal(after->consumers[i].sla_p99_ms, before->consumers[i].sla_p99_ms);
+        assert_int_equal(after->consumers[i].origin, before->consumers[i].origin);
+        assert_int_equal(after->consumers[i].state, before->consumers[i].state);
+    }
+    chan_channel_record_free(after);
+
+    /* The real run reports what the dry run said. */
+    opts.dry_run = false;
+    assert_int_equal(chan_store_channel_put_ex(g_store, &real, &rec, &opts, "ci", &err), 0);
+    dry_text = result_text(&dry);
+    real_text = result_text(&real);
+    assert_string_equal(dry_text, real_text);
+    assert_string_equal(real_text, "rev=4 created=0 changed=1 drift=audit/approved/api, "
+                                   "adopted=fraud,");
+    assert_true(max_audit_id() > audit_before);
+    free(dry_text);
+    free(real_text);
+    chan_channel_put_result_dispose(&dry);
+    chan_channel_put_result_dispose(&real);
+
+    /* A new channel: the dry run creates nothing. */
+    fill_channel(&rec, fresh, "orders", cons, 1, NULL, 0);
+    opts.dry_run = true;
+    assert_int_equal(chan_store_channel_put_ex(g_store, &dry, &rec, &opts, "ci", &err), 0);
+    assert_true(dry.created && dry.changed);
+    assert_int_equal(dry.revision, 1);
+    chan_channel_put_result_dispose(&dry);
+    expect_reason(chan_store_channel_get(g_store, &after, fresh, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_CHANNEL_NOT_FOUND, &err);
+    chan_channel_record_free(before);
+}
+
+typedef struct check_seen {
+    int calls;
+    bool had_old;
+    size_t next_consumers;
+    char last_name[64];
+} check_seen;
+
+static int refuse_check(void *ctx, const chan_channel_record *old, const chan_channel_record *next,
+                        chan_error *err)
+{
+    check_seen *seen = ctx;
+
+    seen->calls++;
+    seen->had_old = old != NULL;
+    seen->next_consumers = next->n_consumers;
+    snprintf(seen->last_name, sizeof(seen->last_name), "%s",
+             next->consumers[next->n_consumers - 1].name);
+    return chan_error_set(err, CHAN_ECONFLICT, "refused by the check");
+}
+
+static void test_check_callback_refuses(void **state)
+{
+    const char *name = uniq("gov.check");
+    chan_channel_put_options opts = CHAN_CHANNEL_PUT_OPTIONS_INIT;
+    chan_consumer_record cons[2];
+    chan_channel_record rec, *got = NULL;
+    chan_channel_put_result res;
+    chan_error err = CHAN_ERROR_INIT;
+    check_seen seen = {0};
+    int64_t audit_before;
+
+    fill_consumer(&cons[0], "billing", "billing-g", 200);
+    fill_channel(&rec, name, "orders", cons, 1, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    put_api_consumer(name, "zz-api", CHAN_CONSUMER_APPROVED);
+
+    fill_consumer(&cons[1], "new-one", "new-g", 200);
+    rec.n_consumers = 2;
+    opts.check = refuse_check;
+    opts.check_ctx = &seen;
+    audit_before = max_audit_id();
+    assert_int_equal(chan_store_channel_put_ex(g_store, &res, &rec, &opts, "ci", &err),
+                     CHAN_ECONFLICT);
+    assert_string_equal(err.message, "refused by the check");
+    assert_int_equal(res.n_drift, 0);
+    assert_int_equal(seen.calls, 1);
+    assert_true(seen.had_old);
+    /* next: the contract's two consumers, then the kept API consumer */
+    assert_int_equal(seen.next_consumers, 3);
+    assert_string_equal(seen.last_name, "zz-api");
+    assert_int_equal(max_audit_id(), audit_before);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_int_equal(got->revision, 2);
+    assert_int_equal(got->n_consumers, 2);
+    chan_channel_record_free(got);
+}
+
+static void test_consumer_put_contract_managed(void **state)
+{
+    const char *name = uniq("gov.managed");
+    chan_consumer_record cons[1], c;
+    chan_channel_record rec;
+    chan_error err = CHAN_ERROR_INIT;
+
+    fill_consumer(&cons[0], "billing", "billing-g", 200);
+    fill_channel(&rec, name, "orders", cons, 1, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    fill_consumer(&c, "billing", "billing-g", 999);
+    c.channel = (char *)name;
+    c.origin = CHAN_CONSUMER_ORIGIN_API;
+    expect_reason(chan_store_consumer_put(g_store, NULL, &c, "svc", &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_CONTRACT_MANAGED, &err);
+    assert_non_null(strstr(err.message, "managed by the contract"));
+}
+
+static void test_decide_pending_only(void **state)
+{
+    const char *name = uniq("gov.decide");
+    chan_channel_record rec, *got = NULL;
+    chan_consumer_record *c;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj;
+    int64_t rev;
+
+    fill_channel(&rec, name, "orders", NULL, 0, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    put_api_consumer(name, "fraud", CHAN_CONSUMER_PENDING);
+    put_api_consumer(name, "spam", CHAN_CONSUMER_PENDING);
+    put_api_consumer(name, "owned", CHAN_CONSUMER_APPROVED);
+
+    /* Only pending registrations are decided. */
+    expect_reason(chan_store_consumer_decide(g_store, name, "owned", CHAN_CONSUMER_APPROVED, NULL,
+                                             "orders-team", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_NOT_PENDING, &err);
+    expect_reason(chan_store_consumer_decide(g_store, name, "nobody", CHAN_CONSUMER_APPROVED, NULL,
+                                             "orders-team", &err),
+                  CHAN_ENOTFOUND, CHAN_STORE_R_CONSUMER_NOT_FOUND, &err);
+    /* A rejection needs a reason; PENDING is no decision. */
+    assert_int_equal(chan_store_consumer_decide(g_store, name, "spam", CHAN_CONSUMER_REJECTED, NULL,
+                                                "orders-team", &err),
+                     CHAN_EINVALID);
+    assert_int_equal(chan_store_consumer_decide(g_store, name, "spam", CHAN_CONSUMER_REJECTED, "",
+                                                "orders-team", &err),
+                     CHAN_EINVALID);
+    assert_int_equal(chan_store_consumer_decide(g_store, name, "spam", CHAN_CONSUMER_PENDING, NULL,
+                                                "orders-team", &err),
+                     CHAN_EINVALID);
+
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    rev = got->revision;
+    chan_channel_record_free(got);
+    assert_int_equal(chan_store_consumer_decide(g_store, name, "fraud", CHAN_CONSUMER_APPROVED,
+                                                NULL, "orders-team", &err),
+                     0);
+    c = stored_consumer(name, "fraud");
+    assert_int_equal(c->state, CHAN_CONSUMER_APPROVED);
+    assert_string_equal(c->decided_by, "orders-team");
+    assert_true(c->decided_at > 0);
+    assert_null(c->decision_reason);
+    chan_consumer_record_free(c);
+    expect_reason(chan_store_consumer_decide(g_store, name, "fraud", CHAN_CONSUMER_REJECTED,
+                                             "too late", "orders-team", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_NOT_PENDING, &err);
+
+    assert_int_equal(chan_store_consumer_decide(g_store, name, "spam", CHAN_CONSUMER_REJECTED,
+                                                "no business reading orders", "orders-team", &err),
+                     0);
+    c = stored_consumer(name, "spam");
+    assert_int_equal(c->state, CHAN_CONSUMER_REJECTED);
+    assert_string_equal(c->decision_reason, "no business reading orders");
+    chan_consumer_record_free(c);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_int_equal(got->revision, rev + 2);
+    chan_channel_record_free(got);
+
+    obj = chan_xasprintf("channel/%s/consumer/spam", name);
+    {
+        chan_audit_entry **last = audit_last(obj);
+        json_t *detail = json_loads(last[0]->detail, 0, NULL);
+
+        assert_string_equal(last[0]->action, "consumer.reject");
+        assert_string_equal(last[0]->actor, "orders-team");
+        assert_string_equal(json_string_value(json_object_get(detail, "reason")),
+                            "no business reading orders");
+        json_decref(detail);
+        chan_audit_entry_list_free(last, 1);
+    }
+    free(obj);
+    obj = chan_xasprintf("channel/%s/consumer/fraud", name);
+    {
+        chan_audit_entry **list = NULL;
+        size_t n = 0;
+
+        assert_int_equal(chan_store_audit_list(g_store, &list, &n, 0, 0, obj, &err), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(list[0]->action, "consumer.request");
+        assert_string_equal(list[1]->action, "consumer.approve");
+        chan_audit_entry_list_free(list, n);
+    }
+    free(obj);
+}
+
+static void test_renew_refuses_pending(void **state)
+{
+    const char *name = uniq("gov.renew");
+    chan_channel_record rec;
+    chan_error err = CHAN_ERROR_INIT;
+
+    fill_channel(&rec, name, "orders", NULL, 0, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    put_api_consumer(name, "fraud", CHAN_CONSUMER_PENDING);
+    expect_reason(chan_store_consumer_renew(g_store, name, "fraud", "svc", &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_NOT_APPROVED, &err);
+    assert_int_equal(chan_store_consumer_decide(g_store, name, "fraud", CHAN_CONSUMER_REJECTED,
+                                                "not needed", "orders-team", &err),
+                     0);
+    expect_reason(chan_store_consumer_renew(g_store, name, "fraud", "svc", &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_NOT_APPROVED, &err);
+    put_api_consumer(name, "ok", CHAN_CONSUMER_APPROVED);
+    assert_int_equal(chan_store_consumer_renew(g_store, name, "ok", "svc", &err), 0);
+}
+
+static void test_delete_refuses_contract_consumer(void **state)
+{
+    const char *name = uniq("gov.delete");
+    chan_consumer_record cons[1];
+    chan_channel_record rec, *got = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+
+    fill_consumer(&cons[0], "billing", "billing-g", 200);
+    fill_channel(&rec, name, "orders", cons, 1, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    put_api_consumer(name, "fraud", CHAN_CONSUMER_PENDING);
+    expect_reason(chan_store_consumer_delete(g_store, name, "billing", "svc", &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_CONTRACT_MANAGED, &err);
+    assert_int_equal(chan_store_consumer_delete(g_store, name, "fraud", "svc", &err), 0);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_int_equal(got->n_consumers, 1);
+    assert_string_equal(got->consumers[0].name, "billing");
+    chan_channel_record_free(got);
+}
+
+/* Run sql on the database of url with the backend's shell (sqlite3 or psql); 0 on success. */
+static int run_sql(const char *url, const char *sql)
+{
+    char *cmd;
+    FILE *p;
+    int rc;
+
+    if (strncmp(url, "sqlite:", 7) == 0)
+        cmd = chan_xstrdup("sqlite3 -bail \"$CHAN_SQL_DB\" >/dev/null");
+    else
+        cmd = chan_xstrdup("psql -q -X -v ON_ERROR_STOP=1 -d \"$CHAN_SQL_DB\" >/dev/null");
+    setenv("CHAN_SQL_DB", strncmp(url, "sqlite:", 7) == 0 ? url + 7 : url, 1);
+    p = popen(cmd, "w");
+    assert_non_null(p);
+    fputs(sql, p);
+    rc = pclose(p);
+    free(cmd);
+    return rc;
+}
+
+/*
+ * A new empty database next to g_url's (caller frees), or NULL when none
+ * can be made here (PostgreSQL without psql).
+ */
+static char *fresh_database(const char *what)
+{
+    char *name = chan_xasprintf("%s_%s", g_run, what), *url, *slash, *sql;
+
+    if (strcmp(chan_store_backend_name(g_store), "sqlite") == 0) {
+        if (g_tmpdir == NULL)
+            g_tmpdir = make_tmpdir("chan-store-test");
+        url = chan_xasprintf("sqlite:%s/%s.db", g_tmpdir, name);
+        free(name);
+        return url;
+    }
+    if (system("command -v psql >/dev/null 2>&1") != 0) {
+        free(name);
+        return NULL;
+    }
+    sql = chan_xasprintf("CREATE DATABASE %s;\n", name);
+    if (run_sql(g_url, sql) != 0) {
+        free(sql);
+        free(name);
+        return NULL;
+    }
+    free(sql);
+    url = chan_xstrdup(g_url);
+    slash = strrchr(url, '/');
+    assert_non_null(slash);
+    *slash = '\0';
+    sql = chan_xasprintf("%s/%s", url, name);
+    free(url);
+    free(name);
+    return sql;
+}
+
+static void test_migration_0004_marks_api_origin(void **state)
+{
+    const char *backend = chan_store_backend_name(g_store);
+    chan_store_options opts = CHAN_STORE_OPTIONS_INIT;
+    chan_store *s = NULL;
+    chan_channel_record *got = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    char *dir, *cmd, *url;
+    int n = 0;
+
+    if (strncmp(g_url, "sqlite:", 7) != 0 && strstr(g_url, "://") == NULL)
+        skip(); /* a plain path or :memory:: the sqlite runs cover it */
+    url = fresh_database("m0004");
+    if (url == NULL)
+        skip();
+    /* Migrations 0001..0003 only, as a database of the previous release has them. */
+    dir = make_tmpdir("chan-migr0004");
+    copy_migrations(dir, backend);
+    cmd = chan_xasprintf("rm -f '%s/%s'/0004_*.sql '%s/%s'/0005_*.sql '%s/%s'/0006_*.sql", dir,
+                         backend, dir, backend, dir, backend);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    opts.migrations_dir = dir;
+    assert_int_equal(chan_store_open(&s, url, &opts, &err), 0);
+    assert_int_equal(chan_store_migration_count(s, &n, &err), 0);
+    assert_int_equal(n, 3);
+    chan_store_free(s);
+
+    /* billing is in the stored contract, fraud was registered over REST. */
+    assert_int_equal(
+        run_sql(url,
+                "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
+                "retention_hours, subject, compatibility, document, revision, created_at, "
+                "updated_at) VALUES ('orders', 'orders', 'a@example.com', 1, 1, 'orders-value', "
+                "'BACKWARD', '{\"channel\":\"orders\",\"consumers\":[{\"name\":\"billing\"}]}', "
+                "2, 1, 1);\n"
+                "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
+                "retention_hours, document, revision, created_at, updated_at) VALUES "
+                "('bare', 'orders', 'a@example.com', 1, 1, '{\"channel\":\"bare\"}', 2, 1, 1);\n"
+                "INSERT INTO consumers (channel, name, principal, group_id, scenario, "
+                "sla_p99_ms, peak_rate_msgs, degradation, registered_at, renewed_at) VALUES "
+                "('orders', 'billing', 'User:billing', 'billing-g', 's', 1, 1, 'lag', 1, 1), "
+                "('orders', 'fraud', 'User:fraud', 'fraud-g', 's', 1, 1, 'lag', 1, 1), "
+                "('bare', 'extra', 'User:extra', 'extra-g', 's', 1, 1, 'lag', 1, 1);\n"),
+        0);
+
+    /* The built-in set applies 0004 (and whatever follows it). */
+    assert_int_equal(chan_store_open(&s, url, NULL, &err), 0);
+    assert_int_equal(chan_store_channel_get(s, &got, "orders", &err), 0);
+    assert_int_equal(got->n_consumers, 2);
+    assert_string_equal(got->consumers[0].name, "billing");
+    assert_int_equal(got->consumers[0].origin, CHAN_CONSUMER_ORIGIN_CONTRACT);
+    assert_int_equal(got->consumers[0].state, CHAN_CONSUMER_APPROVED);
+    assert_string_equal(got->consumers[1].name, "fraud");
+    assert_int_equal(got->consumers[1].origin, CHAN_CONSUMER_ORIGIN_API);
+    assert_int_equal(got->consumers[1].state, CHAN_CONSUMER_APPROVED);
+    chan_channel_record_free(got);
+    assert_int_equal(chan_store_channel_get(s, &got, "bare", &err), 0);
+    assert_int_equal(got->consumers[0].origin, CHAN_CONSUMER_ORIGIN_API);
+    chan_channel_record_free(got);
+    chan_store_free(s);
+    rm_rf(dir);
+    free(dir);
+    free(url);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2623,6 +3185,16 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_acl_apply_record_is_one_transaction),
         cmocka_unit_test(test_consumer_put_renew_delete_list),
         cmocka_unit_test(test_consumer_put_checked_rules),
+        cmocka_unit_test(test_api_consumer_survives_channel_put),
+        cmocka_unit_test(test_drift_reported),
+        cmocka_unit_test(test_adopt_api_consumer),
+        cmocka_unit_test(test_channel_put_dry_run_writes_nothing),
+        cmocka_unit_test(test_check_callback_refuses),
+        cmocka_unit_test(test_consumer_put_contract_managed),
+        cmocka_unit_test(test_decide_pending_only),
+        cmocka_unit_test(test_renew_refuses_pending),
+        cmocka_unit_test(test_delete_refuses_contract_consumer),
+        cmocka_unit_test(test_migration_0004_marks_api_origin),
         cmocka_unit_test(test_audit_list_paging),
         cmocka_unit_test(test_token_crud),
         cmocka_unit_test(test_token_revoke_twice),
