@@ -125,10 +125,8 @@ static void put_quoted(chan_buf *out, const char *s)
             chan_buf_puts(out, "\\t");
         } else if (cp == '\r') {
             chan_buf_puts(out, "\\r");
-        } else if (cp == 0x85 || cp == 0x2028 || cp == 0x2029) {
-            /* line breaks inside a quoted scalar would be folded */
-            chan_buf_printf(out, "\\u%04" PRIx32, cp);
-        } else if (yaml_printable(cp)) {
+        } else if (yaml_printable(cp) && cp != 0x85 && cp != 0x2028 && cp != 0x2029) {
+            /* (the line breaks NEL, LS and PS would be folded: escaped below) */
             chan_buf_put(out, p, len);
         } else if (cp < 0x100) {
             chan_buf_printf(out, "\\x%02" PRIx32, cp);
