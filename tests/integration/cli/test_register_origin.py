@@ -277,6 +277,8 @@ class RegisterOriginTest(ChanregdTestCase):
 
         with self.subTest("new consumer on a deprecated channel"):
             def setup(d):
+                self.registered(d)
+                # deprecated since a day gone by, retired only much later
                 self.edit_contract("retention_hours: 168\n",
                                    "retention_hours: 168\ndeprecation_date: 2026-01-01\n"
                                    "retirement_date: 2099-12-31\n")
