@@ -18,9 +18,21 @@
  *
  * Schemas and modes are written only when missing or different, and the
  * registry keeps the revision of a contract PUT again unchanged, so a second
- * run changes nothing and says "unchanged".  --dry-run only reads: new
- * versions are checked with the registry's compatibility endpoint instead of
- * being registered, and the contract is compared with the stored one.
+ * run changes nothing and says "unchanged".
+ *
+ * The registry keeps consumers registered through its API that the contract
+ * does not name: the reply to the PUT lists them as "drift", and each is
+ * printed with the YAML to add to the contract to manage it there.
+ *
+ * --dry-run sends the same contract PUT with ?dry_run=true: the registry runs
+ * the same checks and changes, replies as it would, and rolls back.  Schemas
+ * and modes are not written: a version the real run would register is checked
+ * with the registry's compatibility endpoint (when the subject's mode stays;
+ * when it changes, the offline check of the contract's versions under the
+ * contract's mode stands in for it) and named in &pending_versions= of the
+ * PUT.  Each line of a dry run is built from the registry's reply exactly as
+ * in the real run, so both print the same standard output for the same
+ * starting state; "dry run: nothing was changed on URL" goes to stderr.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -43,7 +55,7 @@ typedef struct register_opts {
 } register_opts;
 
 static const cli_opt_spec opt_specs[] = {
-    {"dry-run", 'n', NULL, "show what would change, change nothing",
+    {"dry-run", 'n', NULL, "let the registry check and report every change, then roll back",
      offsetof(register_opts, dry_run)},
     {"schema-root", 0, "DIR", "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)",
      offsetof(register_opts, schema_root)},
@@ -154,6 +166,70 @@ static int diverged(chan_error *err, const char *subject, int want, int got, boo
 }
 
 /*
+ * PUT the contract (with ?dry_run=true in a dry run, naming the versions the
+ * real run registers first) and record the registry's answer in result:
+ * "revision", "contract_changed", "drift", "adopted" and "status" (created,
+ * updated or unchanged, also counting the versions in `registered` and a
+ * "compatibility" change).  The registry's "errors" of a refusal go to diags.
+ */
+static int put_contract(json_t *result, cli_registry *reg, const chan_contract *contract,
+                        const json_t *registered, const push_options *opts, chan_diag_list *diags,
+                        chan_error *err)
+{
+    cli_channel_put_options put_opts = CLI_CHANNEL_PUT_OPTIONS_INIT;
+    json_t *doc = chan_contract_to_json(contract), *reply = NULL, *v;
+    int *pending = chan_xcalloc(json_array_size(registered) + 1, sizeof(*pending));
+    bool created = false, changed;
+    size_t i, n_pending = 0;
+    int error;
+
+    if (opts->dry_run) {
+        json_array_foreach(registered, i, v)
+        {
+            pending[n_pending++] = (int)json_integer_value(v);
+        }
+    }
+    put_opts.dry_run = opts->dry_run;
+    put_opts.pending_versions = pending;
+    put_opts.n_pending_versions = n_pending;
+    error = cli_registry_put_channel(&reply, &created, reg, chan_contract_name(contract), doc,
+                                     &put_opts, err);
+    if (error < 0) {
+        cli_registry_last_error_diags(reg, diags, chan_contract_file(contract));
+        goto cleanup;
+    }
+    changed = created || json_is_true(json_object_get(reply, "changed"));
+    if (opts->dry_run && !json_is_true(json_object_get(reply, "dry_run"))) {
+        /* A registry older than dry runs ignored the parameter: say what it did. */
+        error = chan_error_set(err, CHAN_EUNAVAILABLE,
+                               "the registry does not support dry runs: it ignored dry_run=true "
+                               "and %s",
+                               changed ? "stored the contract" : "kept the contract unchanged");
+        chan_error_hint(err, "upgrade the registry before using --dry-run");
+        json_object_set_new(result, "applied", json_boolean(changed));
+        goto cleanup;
+    }
+    json_object_set(result, "revision", json_object_get(reply, "revision"));
+    json_object_set_new(result, "contract_changed", json_boolean(changed));
+    v = json_object_get(reply, "drift");
+    json_object_set_new(result, "drift", json_is_array(v) ? json_incref(v) : json_array());
+    v = json_object_get(reply, "adopted");
+    json_object_set_new(result, "adopted", json_is_array(v) ? json_incref(v) : json_array());
+    if (created)
+        json_object_set_new(result, "status", json_string("created"));
+    else if (changed || json_array_size(registered) > 0 || json_object_get(result, "compatibility"))
+        json_object_set_new(result, "status", json_string("updated"));
+    else
+        json_object_set_new(result, "status", json_string("unchanged"));
+
+cleanup:
+    free(pending);
+    json_decref(reply);
+    json_decref(doc);
+    return error;
+}
+
+/*
  * Push one valid contract.  Fills result ({"channel", "status", ...}).
  * Returns 0, a check failure (CHAN_ECONFLICT, CHAN_EINCOMPATIBLE,
  * CHAN_EINVALID: diagnostics in diags or err) or a runtime error code.
@@ -165,8 +241,8 @@ static int push_contract(json_t *result, cli_registry *reg, const chan_contract 
     const char *name = chan_contract_name(contract);
     const char *mode = chan_compat_mode_name(chan_contract_compatibility(contract));
     size_t i, n = chan_contract_version_count(contract);
-    json_t *registered = json_array(), *doc = NULL, *reply = NULL;
-    bool mode_done = false, created = false, changed = false;
+    json_t *registered = json_array();
+    bool mode_done = false;
     int latest, error;
 
     json_object_set_new(result, "subject", json_string(subject));
@@ -212,8 +288,14 @@ static int push_contract(json_t *result, cli_registry *reg, const chan_contract 
             json_t *messages = NULL;
             bool compatible = true;
 
-            if (latest > 0 && (error = cli_registry_check_compatibility(&compatible, &messages, reg,
-                                                                        subject, schema, err)) < 0)
+            /*
+             * The registry checks under the subject's current mode.  When the
+             * real run would change it first, the offline check of the
+             * contract's versions under the contract's mode is the verdict.
+             */
+            if (latest > 0 && json_object_get(result, "compatibility") == NULL &&
+                (error = cli_registry_check_compatibility(&compatible, &messages, reg, subject,
+                                                          schema, err)) < 0)
                 goto cleanup;
             if (!compatible) {
                 size_t j;
@@ -231,9 +313,9 @@ static int push_contract(json_t *result, cli_registry *reg, const chan_contract 
                 }
                 json_decref(messages);
                 error = chan_error_set(err, CHAN_EINCOMPATIBLE,
-                                       "the registry would refuse version %d of subject %s as "
-                                       "incompatible",
-                                       want, subject);
+                                       "the registry refuses version %d of subject %s as "
+                                       "incompatible (%s)",
+                                       want, subject, mode);
                 goto cleanup;
             }
             json_decref(messages);
@@ -265,64 +347,84 @@ static int push_contract(json_t *result, cli_registry *reg, const chan_contract 
     if (!mode_done && (error = ensure_compatibility(reg, subject, mode, opts, result, err)) < 0)
         goto cleanup;
 
-    doc = chan_contract_to_json(contract);
-    if (opts->dry_run) {
-        error = cli_registry_get_channel(&reply, reg, name, err);
-        if (error == CHAN_ENOTFOUND) {
-            chan_error_clear(err);
-            created = changed = true;
-            error = 0;
-        } else if (error < 0) {
-            goto cleanup;
-        } else {
-            changed = !json_equal(json_object_get(reply, "contract"), doc);
-            json_object_set(result, "revision", json_object_get(reply, "revision"));
-        }
-    } else {
-        error = cli_registry_put_channel(&reply, &created, reg, name, doc, -1, err);
-        if (error == CHAN_EINVALID &&
-            cli_registry_last_error_diags(reg, diags, chan_contract_file(contract)) > 0)
-            goto cleanup;
-        if (error < 0)
-            goto cleanup;
-        changed = created || json_is_true(json_object_get(reply, "changed"));
-        json_object_set(result, "revision", json_object_get(reply, "revision"));
-    }
-    json_object_set_new(result, "contract_changed", json_boolean(changed));
-    if (created)
-        json_object_set_new(result, "status", json_string("created"));
-    else if (changed || json_array_size(registered) > 0 || json_object_get(result, "compatibility"))
-        json_object_set_new(result, "status", json_string("updated"));
-    else
-        json_object_set_new(result, "status", json_string("unchanged"));
+    error = put_contract(result, reg, contract, registered, opts, diags, err);
 
 cleanup:
-    json_decref(reply);
-    json_decref(doc);
     json_decref(registered);
     return error;
 }
 
-/* One result line: "name: created (registered S v1, v2; compatibility set to X; revision 1)". */
-static void print_result(const json_t *result, bool dry_run)
+/*
+ * The consumers of a result the contract in file does not manage: "adopted"
+ * (API registrations the contract now names) and "drift" (API registrations
+ * the registry kept), each drift entry followed by its YAML for the
+ * contract's consumers: list.
+ */
+static void print_consumers(const json_t *result, const char *file)
 {
-    const char *status = json_string_value(json_object_get(result, "status"));
+    const json_t *adopted = json_object_get(result, "adopted");
+    json_t *drift = json_object_get(result, "drift"), *wrap, *v;
+    chan_error err = CHAN_ERROR_INIT;
+    chan_channel_record *rec = NULL;
+    size_t i;
+
+    json_array_foreach(adopted, i, v)
+    {
+        char *name = cli_registry_value_text(v);
+
+        printf("  adopted: consumer \"%s\" is now managed by %s\n", name, file);
+        free(name);
+    }
+    if (json_array_size(drift) == 0)
+        return;
+    wrap = json_pack("{s:O,s:O}", "name", json_object_get(result, "channel"), "consumers", drift);
+    if (wrap == NULL || chan_channel_record_from_json(&rec, wrap, &err) < 0) {
+        cli_warning("cannot render the drift of %s as YAML: %s",
+                    json_string_value(json_object_get(result, "channel")),
+                    err.message[0] ? err.message : "unexpected reply");
+        rec = NULL;
+    }
+    json_array_foreach(drift, i, v)
+    {
+        char *name = cli_registry_value_text(json_object_get(v, "name"));
+        char *origin = cli_registry_value_text(json_object_get(v, "origin"));
+        char *state = cli_registry_value_text(json_object_get(v, "state"));
+
+        printf("  drift: consumer \"%s\" (%s, %s) is not in %s; add it to manage it there:\n", name,
+               origin, state, file);
+        if (rec != NULL && i < rec->n_consumers) {
+            char *yaml = chan_contract_consumer_yaml(&rec->consumers[i], 2);
+
+            fputs(yaml, stdout);
+            free(yaml);
+        }
+        free(state);
+        free(origin);
+        free(name);
+    }
+    chan_channel_record_free(rec);
+    json_decref(wrap);
+}
+
+/*
+ * What a result changed, e.g. "registered S v1, v2; compatibility set to X;
+ * contract revision 1", into what (empty when nothing changed).
+ */
+static void describe_changes(chan_buf *what, const json_t *result)
+{
     const json_t *registered = json_object_get(result, "registered");
     const json_t *compat = json_object_get(result, "compatibility");
     const json_t *revision = json_object_get(result, "revision");
-    char *name = cli_registry_value_text(json_object_get(result, "channel"));
-    chan_buf what = CHAN_BUF_INIT;
     const json_t *v;
     size_t i;
 
     if (json_array_size(registered) > 0) {
         char *subject = cli_registry_value_text(json_object_get(result, "subject"));
 
-        chan_buf_printf(&what, "%sregistered %s", dry_run ? "would have " : "", subject);
+        chan_buf_printf(what, "registered %s", subject);
         json_array_foreach(registered, i, v)
         {
-            chan_buf_printf(&what, "%s v%" JSON_INTEGER_FORMAT, i ? "," : "",
-                            json_integer_value(v));
+            chan_buf_printf(what, "%s v%" JSON_INTEGER_FORMAT, i ? "," : "", json_integer_value(v));
         }
         free(subject);
     }
@@ -331,28 +433,43 @@ static void print_result(const json_t *result, bool dry_run)
         char *to = cli_registry_value_text(json_object_get(compat, "to"));
 
         if (json_is_null(json_object_get(compat, "from")) || !json_object_get(compat, "from"))
-            chan_buf_printf(&what, "%scompatibility set to %s", what.len ? "; " : "", to);
+            chan_buf_printf(what, "%scompatibility set to %s", what->len ? "; " : "", to);
         else
-            chan_buf_printf(&what, "%scompatibility %s -> %s", what.len ? "; " : "", from, to);
+            chan_buf_printf(what, "%scompatibility %s -> %s", what->len ? "; " : "", from, to);
         free(from);
         free(to);
     }
     if (json_is_true(json_object_get(result, "contract_changed")) && json_is_integer(revision))
-        chan_buf_printf(&what, "%scontract revision %" JSON_INTEGER_FORMAT, what.len ? "; " : "",
+        chan_buf_printf(what, "%scontract revision %" JSON_INTEGER_FORMAT, what->len ? "; " : "",
                         json_integer_value(revision));
     else if (json_is_true(json_object_get(result, "contract_changed")))
-        chan_buf_printf(&what, "%scontract changed", what.len ? "; " : "");
+        chan_buf_printf(what, "%scontract changed", what->len ? "; " : "");
+}
 
-    if (status == NULL)
-        status = "failed";
-    if (dry_run && strcmp(status, "created") == 0)
-        status = "would be created";
-    else if (dry_run && strcmp(status, "updated") == 0)
-        status = "would be updated";
+/*
+ * One result line: "name: created (registered S v1, v2; compatibility set to
+ * X; contract revision 1)", then its adopted and drift consumers.  A failed
+ * contract prints "name: failed" alone: how far a run got before failing
+ * depends on which request was refused, and a dry run must print what the
+ * real run prints.
+ */
+static void print_result(const json_t *result, const char *file)
+{
+    const char *status = json_string_value(json_object_get(result, "status"));
+    char *name = cli_registry_value_text(json_object_get(result, "channel"));
+    chan_buf what = CHAN_BUF_INIT;
+
+    if (status == NULL || strcmp(status, "failed") == 0) {
+        printf("%s: failed\n", name);
+        free(name);
+        return;
+    }
+    describe_changes(&what, result);
     if (what.len)
         printf("%s: %s (%s)\n", name, status, chan_buf_cstr(&what));
     else
         printf("%s: %s\n", name, status);
+    print_consumers(result, file);
     chan_buf_dispose(&what);
     free(name);
 }
@@ -369,6 +486,7 @@ int cmd_register(int argc, char **argv)
     cli_registry *reg = NULL;
     register_opts ro = {false, NULL};
     cli_args args;
+    bool applied = false;
     int rc = CLI_EXIT_OK, error;
     size_t i, n_errors;
 
@@ -425,9 +543,19 @@ int cmd_register(int argc, char **argv)
                 cli_detail("%s", err.detail);
             if (err.hint[0])
                 cli_hint("%s", err.hint);
+            if (!opts.dry_run || json_is_true(json_object_get(result, "applied"))) {
+                chan_buf done = CHAN_BUF_INIT;
+
+                describe_changes(&done, result);
+                if (done.len)
+                    cli_detail("done before the failure: %s", chan_buf_cstr(&done));
+                chan_buf_dispose(&done);
+            }
+            if (json_is_true(json_object_get(result, "applied")))
+                applied = true;
         }
         if (args.format == CLI_FORMAT_TEXT)
-            print_result(result, opts.dry_run);
+            print_result(result, chan_contract_file(contract));
         if (error < 0) {
             int code = cli_registry_exit_code(error);
 
@@ -447,6 +575,8 @@ int cmd_register(int argc, char **argv)
             rc = CLI_EXIT_RUNTIME;
         json_decref(doc);
     }
+    if (opts.dry_run && !applied)
+        fprintf(stderr, "dry run: nothing was changed on %s\n", cli_registry_url(reg));
 
 cleanup:
     json_decref(results);

@@ -970,16 +970,30 @@ cleanup:
 /* ------------------------------------------------------------------ */
 
 int cli_registry_put_channel(json_t **out, bool *out_created, cli_registry *reg, const char *name,
-                             const json_t *contract, long expected_revision, chan_error *err)
+                             const json_t *contract, const cli_channel_put_options *opts,
+                             chan_error *err)
 {
+    static const cli_channel_put_options defaults = CLI_CHANNEL_PUT_OPTIONS_INIT;
     char *esc = cli_registry_escape(name);
-    char *path = expected_revision >= 0 ? chan_xasprintf("/v1/channels/%s?expected_revision=%ld",
-                                                         esc, expected_revision)
-                                        : chan_xasprintf("/v1/channels/%s", esc);
+    chan_buf query = CHAN_BUF_INIT;
     json_t *reply = NULL;
     long status = 0;
+    char *path;
+    size_t i;
     int error;
 
+    if (opts == NULL)
+        opts = &defaults;
+    if (opts->expected_revision >= 0)
+        chan_buf_printf(&query, "&expected_revision=%ld", opts->expected_revision);
+    if (opts->dry_run) {
+        chan_buf_puts(&query, "&dry_run=true");
+        for (i = 0; i < opts->n_pending_versions; i++)
+            chan_buf_printf(&query, "%s%d",
+                            i ? "," : "&pending_versions=", opts->pending_versions[i]);
+    }
+    path = chan_xasprintf("/v1/channels/%s%s%s", esc, query.len ? "?" : "",
+                          query.len ? chan_buf_cstr(&query) + 1 : "");
     *out = NULL;
     *out_created = false;
     if ((error = cli_registry_request(&reply, &status, reg, "PUT", path, contract, err)) < 0)
@@ -995,6 +1009,7 @@ int cli_registry_put_channel(json_t **out, bool *out_created, cli_registry *reg,
 
 cleanup:
     json_decref(reply);
+    chan_buf_dispose(&query);
     free(path);
     free(esc);
     return error;

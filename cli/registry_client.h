@@ -301,18 +301,50 @@ int cli_registry_check_contract(size_t *out_new, cli_registry *reg, const chan_c
 /* Channels API                                                         */
 /* ------------------------------------------------------------------ */
 
+/** How cli_registry_put_channel sends the contract. */
+typedef struct cli_channel_put_options {
+    long expected_revision; /**< optimistic lock, or -1 for none (0 = must not exist) */
+    /**
+     * ?dry_run=true: the registry runs the same checks and changes as for a
+     * real PUT, replies the same way, then rolls back.  A registry older than
+     * dry runs ignores the parameter and applies the contract: its reply has
+     * no "dry_run" member (see cli_registry_put_channel).
+     */
+    bool dry_run;
+    /**
+     * Dry run only: versions of the contract's subject that the real run
+     * would register before this PUT (&pending_versions=4,5), so that the
+     * registry does not refuse them as not registered.  May be NULL.
+     */
+    const int *pending_versions;
+    size_t n_pending_versions;
+} cli_channel_put_options;
+
+#define CLI_CHANNEL_PUT_OPTIONS_INIT                                                               \
+    {                                                                                              \
+        -1, false, NULL, 0                                                                         \
+    }
+
 /**
  * Create or update a channel: PUT /v1/channels/{name}.
  *
- * @param[out] out       the reply {"name", "revision", "changed"} (caller decrefs)
+ * @param[out] out       the reply (caller decrefs): {"name", "revision",
+ *                       "changed"} and, from registries that track the origin
+ *                       of consumers, "drift" (API-registered consumers that
+ *                       the contract does not name, kept), "adopted" (names of
+ *                       API consumers the contract now manages) and "dry_run";
+ *                       older registries leave those out
  * @param[out] out_created true when the channel did not exist before (201)
  * @param contract       the contract document (not consumed)
- * @param expected_revision optimistic lock, or -1 for none (0 = must not exist)
+ * @param opts           NULL for CLI_CHANNEL_PUT_OPTIONS_INIT
  * @return 0, CHAN_EINVALID (validation failed: see cli_registry_last_error_diags),
- *         CHAN_ECONFLICT, or another CHAN_E* code
+ *         CHAN_ECONFLICT, CHAN_EINCOMPATIBLE (409 with the registry's
+ *         "errors", e.g. a new consumer on a deprecated channel), or another
+ *         CHAN_E* code
  */
 int cli_registry_put_channel(json_t **out, bool *out_created, cli_registry *reg, const char *name,
-                             const json_t *contract, long expected_revision, chan_error *err);
+                             const json_t *contract, const cli_channel_put_options *opts,
+                             chan_error *err);
 
 /**
  * GET /v1/channels/{name}.

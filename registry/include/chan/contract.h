@@ -24,8 +24,8 @@
  * chan_contract_set values with chan_contract_set_free.  Every pointer
  * returned by a getter (strings, version/consumer/producer structs, schemas)
  * is borrowed and valid as long as the contract.  chan_contract_to_json,
- * chan_contract_render_json and chan_contract_to_record return new values
- * owned by the caller.
+ * chan_contract_render_json, chan_contract_to_record and
+ * chan_contract_consumer_yaml return new values owned by the caller.
  */
 #ifndef CHAN_CONTRACT_H
 #define CHAN_CONTRACT_H
@@ -225,6 +225,27 @@ char *chan_contract_render_json(const chan_contract *contract);
  * @return a new record the caller frees with chan_channel_record_free; never NULL
  */
 chan_channel_record *chan_contract_to_record(const chan_contract *contract);
+
+/**
+ * One consumer as an entry of a contract's `consumers:` list, in YAML:
+ *
+ *     - name: fraud
+ *       principal: User:fraud-svc
+ *       ...
+ *
+ * with name, principal, group, scenario, sla_p99_ms, peak_rate_msgs and
+ * degradation, in that order, one per line; the "- " starts at column
+ * indent (0-based).  Strings are plain when that is unambiguous and
+ * double-quoted with escapes otherwise, so that pasting the text under
+ * `consumers:` and parsing it with chan_contract_parse gives the same values
+ * (for valid UTF-8 strings).  A NULL string is written as "".  A whole
+ * peak_rate_msgs is written as an integer.
+ *
+ * @param c      the consumer; its channel, times and governance fields are not written
+ * @param indent spaces before "- " (negative counts as 0)
+ * @return the text, ending with a newline; the caller free()s it; never NULL
+ */
+char *chan_contract_consumer_yaml(const chan_consumer_record *c, int indent);
 
 /* ------------------------------------------------------------------ */
 /* Parsing                                                             */

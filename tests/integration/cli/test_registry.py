@@ -116,10 +116,13 @@ class RegistryTest(ChanregdTestCase):
         self.assertEqual(ch["peak_qps"], 2400)
 
     def test_dry_run_changes_nothing(self):
+        # The same lines as the real run (the registry answers the dry run), and a
+        # note on stderr.
         r = self.register("--dry-run")
         self.assertEqual(r.returncode, 0, r.stderr)
         for name, line in zip(self.contracts, r.stdout.splitlines()):
-            self.assertTrue(line.startswith(name + ": would be created ("), line)
+            self.assertTrue(line.startswith(name + ": created ("), line)
+        self.assertIn("dry run: nothing was changed on %s" % self.daemon.url, r.stderr)
         self.assertEqual(self.request("GET", "/subjects")[1], [])
         self.assertEqual(self.request("GET", "/v1/channels")[1]["channels"], [])
 
