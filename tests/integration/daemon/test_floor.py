@@ -176,6 +176,24 @@ class FloorTest(unittest.TestCase):
         r = self.call("orders-team", "PUT", "/config/" + subject, {"compatibility": "FORWARD"})
         self.assertEqual((r.status, r.json["error_code"]), (403, 40302), r)
 
+    def test_contract_below_floor_needs_a_waiver(self):
+        """The contract path holds the floor too: a contract at NONE without a
+        waiver is refused for every identity, admin included; with a waiver it
+        is stored (its subject still needs the approval to go below)."""
+        n = next(self.counter)
+        channel, subject = "orders.floor-c%d" % n, "orders.floor-c%d-value" % n
+        self.admin("POST", "/subjects/%s/versions" % subject, {"schema": schema("long")})
+        for who in ("orders-team", "root"):
+            r = self.call(who, "PUT", "/v1/channels/" + channel,
+                          contract(channel, subject, "NONE"))
+            self.assertEqual(r.status, 422, (who, r))
+            rules = [e.get("rule") for e in r.json.get("errors", [])]
+            self.assertIn("compatibility-floor", rules, r)
+        self.assertEqual(self.call("root", "GET", "/v1/channels/" + channel).status, 404)
+        r = self.call("orders-team", "PUT", "/v1/channels/" + channel,
+                      contract(channel, subject, "NONE", REASON))
+        self.assertEqual(r.status, 201, r)
+
     def test_no_waiver_to_approve(self):
         channel, _ = self.fresh_channel()
         r = self.call("root", "POST", "/v1/channels/%s/waiver/approve" % channel)

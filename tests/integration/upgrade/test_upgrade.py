@@ -74,6 +74,14 @@ class UpgradeTest(ChanregdTestCase):
             problems += lost_or_changed(old, after[path], path)
         self.assertEqual(problems, [], "%s store of %s" % (backend, release))
 
+        # Migration 0004: the consumer the release registered over REST is an
+        # API consumer, the others come from their contracts; all approved.
+        origins = {(ch["name"], c["name"]): (c["origin"], c["state"])
+                   for ch in after["/v1/channels"]["channels"] for c in ch["consumers"]}
+        self.assertEqual(origins.pop(("orders.order-created", "fraud-check")), ("api", "approved"))
+        self.assertTrue(origins)
+        self.assertEqual(set(origins.values()), {("contract", "approved")}, origins)
+
         # The upgraded store takes writes: a new version of a stored subject.
         schema = avro_record("Legacy", [("id", "long"),
                                         ("note", ["null", "string"], {"default": None}),
