@@ -23,6 +23,7 @@ const cli_cmd cli_cmds[] = {
     {"acl", "Kafka ACL plan, apply and admission check through a registry", cmd_acl},
     {"export", "export Kafka users and ACLs (Strimzi, kafka-configs)", cmd_export},
     {"token", "API tokens of a registry (admin) and token file lines", cmd_token},
+    {"consumer", "register, renew, remove, list, approve and reject consumers", cmd_consumer},
 };
 const size_t cli_cmds_count = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 

@@ -1105,3 +1105,120 @@ int cli_registry_token_revoke(cli_registry *reg, const char *id, chan_error *err
     free(esc);
     return error;
 }
+
+/* ------------------------------------------------------------------ */
+/* Consumers                                                            */
+/* ------------------------------------------------------------------ */
+
+/* "/v1/channels/{channel}/consumers/{name}" followed by suffix (caller frees). */
+static char *consumer_path(const char *channel, const char *name, const char *suffix)
+{
+    char *ch = cli_registry_escape(channel);
+    char *nm = cli_registry_escape(name);
+    char *path = chan_xasprintf("/v1/channels/%s/consumers/%s%s", ch, nm, suffix);
+
+    free(ch);
+    free(nm);
+    return path;
+}
+
+/* Hand a reply that must be a JSON object to *out; CHAN_EINTERNAL otherwise. */
+static int take_object(json_t **out, json_t *reply, const char *method, const char *path,
+                       chan_error *err)
+{
+    if (!json_is_object(reply)) {
+        json_decref(reply);
+        return chan_error_set(err, CHAN_EINTERNAL, "registry reply to %s %s is not a JSON object",
+                              method, path);
+    }
+    *out = reply;
+    return 0;
+}
+
+int cli_registry_consumer_put(json_t **out, long *out_status, cli_registry *reg,
+                              const char *channel, const char *name, const json_t *body,
+                              chan_error *err)
+{
+    char *path = consumer_path(channel, name, "");
+    json_t *reply = NULL;
+    int error;
+
+    *out = NULL;
+    if ((error = cli_registry_request(&reply, out_status, reg, "PUT", path, body, err)) == 0)
+        error = take_object(out, reply, "PUT", path, err);
+    free(path);
+    return error;
+}
+
+int cli_registry_consumer_post(json_t **out, cli_registry *reg, const char *channel,
+                               const char *name, const char *action, const json_t *body,
+                               chan_error *err)
+{
+    char *suffix = chan_xasprintf("/%s", action);
+    char *path = consumer_path(channel, name, suffix);
+    json_t *reply = NULL;
+    int error;
+
+    *out = NULL;
+    if ((error = cli_registry_request(&reply, NULL, reg, "POST", path, body, err)) == 0)
+        error = take_object(out, reply, "POST", path, err);
+    free(path);
+    free(suffix);
+    return error;
+}
+
+int cli_registry_consumer_remove(json_t **out, cli_registry *reg, const char *channel,
+                                 const char *name, chan_error *err)
+{
+    char *path = consumer_path(channel, name, "");
+    int error;
+
+    *out = NULL;
+    error = cli_registry_request(out, NULL, reg, "DELETE", path, NULL, err);
+    free(path);
+    return error;
+}
+
+int cli_registry_consumer_list(json_t **out, cli_registry *reg, const char *channel,
+                               const char *state, const char *team, chan_error *err)
+{
+    chan_buf path = CHAN_BUF_INIT;
+    json_t *reply = NULL;
+    int error;
+
+    *out = NULL;
+    if (channel != NULL) {
+        char *esc = cli_registry_escape(channel);
+
+        chan_buf_printf(&path, "/v1/channels/%s/consumers", esc);
+        free(esc);
+    } else {
+        const char *const keys[] = {"state", "team"};
+        const char *const values[] = {state, team};
+        const char *sep = "?";
+        size_t i;
+
+        chan_buf_printf(&path, "/v1/consumers");
+        for (i = 0; i < CHAN_ARRAY_SIZE(keys); i++) {
+            char *esc;
+
+            if (values[i] == NULL)
+                continue;
+            esc = cli_registry_escape(values[i]);
+            chan_buf_printf(&path, "%s%s=%s", sep, keys[i], esc);
+            free(esc);
+            sep = "&";
+        }
+    }
+    error = cli_registry_request(&reply, NULL, reg, "GET", chan_buf_cstr(&path), NULL, err);
+    if (error == 0 && !json_is_array(json_object_get(reply, "consumers"))) {
+        error = chan_error_set(err, CHAN_EINTERNAL,
+                               "registry reply to GET %s has no \"consumers\" array",
+                               chan_buf_cstr(&path));
+        json_decref(reply);
+        reply = NULL;
+    }
+    *out = reply;
+    chan_buf_dispose(&path);
+    return error;
+}

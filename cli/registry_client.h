@@ -387,4 +387,59 @@ int cli_registry_token_list(json_t **out, cli_registry *reg, chan_error *err);
  */
 int cli_registry_token_revoke(cli_registry *reg, const char *id, chan_error *err);
 
+/* ------------------------------------------------------------------ */
+/* Consumers                                                            */
+/* ------------------------------------------------------------------ */
+
+/**
+ * Register or update one consumer: PUT /v1/channels/{channel}/consumers/{name}.
+ *
+ * @param[out] out        the consumer as stored (caller decrefs)
+ * @param[out] out_status 201 (registered), 200 (updated) or 202 (pending the
+ *                        approval of the channel's owner); may be NULL
+ * @param body            {principal, group, scenario, sla_p99_ms,
+ *                        peak_rate_msgs, degradation[, team]} (not consumed)
+ * @return 0, CHAN_EINVALID (the registry's reasons are in the "errors" of
+ *         cli_registry_last_error), CHAN_ENOTFOUND, CHAN_ECONFLICT (deprecated
+ *         channel, consumer of the contract: err->reason says which),
+ *         CHAN_EDENIED or another code
+ */
+int cli_registry_consumer_put(json_t **out, long *out_status, cli_registry *reg,
+                              const char *channel, const char *name, const json_t *body,
+                              chan_error *err);
+
+/**
+ * One action on a consumer: POST /v1/channels/{channel}/consumers/{name}/{action}
+ * with action "renew", "approve" or "reject".
+ *
+ * @param[out] out the consumer after the action (caller decrefs)
+ * @param body     request document or NULL (not consumed), e.g. {"reason": ...}
+ * @return 0, CHAN_ENOTFOUND, CHAN_ECONFLICT (not pending, not approved),
+ *         CHAN_EINVALID (no reason), CHAN_EDENIED or another code
+ */
+int cli_registry_consumer_post(json_t **out, cli_registry *reg, const char *channel,
+                               const char *name, const char *action, const json_t *body,
+                               chan_error *err);
+
+/**
+ * Remove one consumer: DELETE /v1/channels/{channel}/consumers/{name}.
+ *
+ * @param[out] out the reply document, NULL for an empty reply (204) (caller decrefs)
+ * @return 0, CHAN_ENOTFOUND, CHAN_ECONFLICT (consumer of the contract) or another code
+ */
+int cli_registry_consumer_remove(json_t **out, cli_registry *reg, const char *channel,
+                                 const char *name, chan_error *err);
+
+/**
+ * Consumers of one channel (GET /v1/channels/{channel}/consumers, channel not
+ * NULL) or of every channel (GET /v1/consumers?state=S&team=T, channel NULL;
+ * state and team may be NULL, each consumer then has its "channel").
+ *
+ * @param[out] out the reply {"consumers": [...]} (caller decrefs)
+ * @return 0, CHAN_ENOTFOUND (unknown channel), CHAN_EINVALID (bad state) or
+ *         another code
+ */
+int cli_registry_consumer_list(json_t **out, cli_registry *reg, const char *channel,
+                               const char *state, const char *team, chan_error *err);
+
 #endif

@@ -750,8 +750,10 @@ static bool body_positive(int64_t *out, const json_t *body, const char *key, int
 static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, const char *channel,
                                 const char *consumer, chan_diag_list *diags)
 {
+    /* "team": the team registering, when the identity acts for several (read
+       by the authorization's target, chand_target_consumer). */
     static const char *const keys[] = {"principal",      "group",       "scenario", "sla_p99_ms",
-                                       "peak_rate_msgs", "degradation", NULL};
+                                       "peak_rate_msgs", "degradation", "team",     NULL};
     chan_degradation mode;
     const char *key, *s;
     char shown[68];
@@ -777,8 +779,12 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
                 chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_UNKNOWN_FIELD,
                               key, "unknown field \"%s\"", clip(shown, sizeof(shown), key)),
                 "the fields are principal, group, scenario, sla_p99_ms, "
-                "peak_rate_msgs and degradation");
+                "peak_rate_msgs, degradation and the optional team");
     }
+    value = json_object_get(body, "team");
+    if (value != NULL && !json_is_string(value))
+        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, "team",
+                      "team must be a string, not a %s", chan_json_type_name(value));
     s = body_string(body, "principal", diags);
     if (s && !valid_principal(s))
         chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,

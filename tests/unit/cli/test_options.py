@@ -34,6 +34,7 @@ COMMANDS = {
     "acl": True,
     "export": True,
     "token": True,
+    "consumer": True,
 }
 
 
@@ -211,7 +212,7 @@ class ConnectionTest(unittest.TestCase):
         # unreachable one is a runtime error that names it.
         dead = "http://127.0.0.1:%d" % free_port()
         for args in (["get", "channel", "x"], ["list", "channels"], ["acl", "status"],
-                     ["export", "strimzi"]):
+                     ["export", "strimzi"], ["consumer", "list"]):
             with self.subTest(args=args):
                 r = run(*args, env_extra={"CHANREG_URL": dead})
                 self.assertEqual(r.returncode, 3, r.stderr)
