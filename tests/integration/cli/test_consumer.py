@@ -7,8 +7,8 @@ test creates its own channel (the orders example contract) over REST and
 runs the built chanctl, asserting exit codes, stdout and stderr, and checks
 every change through the REST API.
 
-The approval tests (ApprovalTest) need the approval routes of the registry
-(202 pending, approve, reject, GET /v1/consumers).
+ApprovalTest follows another team's registration through the approval
+routes (202 pending, approve, reject with a reason, GET /v1/consumers).
 
 Run: PYTHONPATH=tests/support CHANCTL=... CHANREGD=... python3 test_consumer.py
 """
