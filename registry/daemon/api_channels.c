@@ -1066,17 +1066,6 @@ static int delete_consumer(chand_request *req, chan_error *err)
         req, 200, json_pack("{s:s, s:s, s:b}", "channel", channel, "consumer", name, "deleted", 1));
 }
 
-/* Number of characters (UTF-8 code points) of s. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 /*
 ** POST .../consumers/{consumer}/approve and .../reject: the channel owner's
 ** decision on a pending registration.  A rejection needs {"reason"} of 1 to
@@ -1099,7 +1088,7 @@ static int decide_consumer(chand_request *req, chan_consumer_state decision, cha
     }
     if (v != NULL && !json_is_null(v)) {
         if (!json_is_string(v) || json_string_length(v) != strlen(json_string_value(v)) ||
-            json_string_length(v) == 0 || utf8_chars(json_string_value(v)) > MAX_REASON) {
+            json_string_length(v) == 0 || chan_utf8_chars(json_string_value(v)) > MAX_REASON) {
             error =
                 chand_http_error(err, CHAN_EINVALID, E_NO_REASON,
                                  "The reason must be a string of 1 to %d characters.", MAX_REASON);

@@ -33,6 +33,7 @@ daemon (they would configure it); env= adds variables.
 """
 
 import calendar
+import hashlib
 import json
 import os
 import re
@@ -106,6 +107,19 @@ def clean_env(extra=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHANREG_")}
     env.update(extra or {})
     return env
+
+
+def write_token_file(directory, identities, tokens):
+    """Write the token file of identities ({name: "role[,role...]"}) in
+    directory: v2 lines with the SHA-256 of each name's token (tokens, {name:
+    token}), never the token.  Returns its path (mode 0600)."""
+    path = os.path.join(directory, "tokens")
+    with open(path, "w") as f:
+        for name, roles in identities.items():
+            digest = hashlib.sha256(tokens[name].encode()).hexdigest()
+            f.write("%s sha256=%s roles=%s\n" % (name, digest, roles))
+    os.chmod(path, 0o600)
+    return path
 
 
 def pg_state():

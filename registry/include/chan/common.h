@@ -105,6 +105,9 @@ int chan_file_write_atomic(const char *path, const void *data, size_t len, chan_
 /** True when s ends with suffix. */
 bool chan_str_endswith(const char *s, const char *suffix);
 
+/** Number of characters (code points) of s, valid UTF-8. */
+size_t chan_utf8_chars(const char *s);
+
 /**
  * Parse a whole decimal integer in [min, max].
  * @return 0 or CHAN_EINVALID (empty, trailing garbage, out of range)

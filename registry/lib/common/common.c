@@ -310,6 +310,16 @@ bool chan_str_endswith(const char *s, const char *suffix)
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
+size_t chan_utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
 int chan_parse_int64(int64_t *out, const char *s, int64_t min, int64_t max)
 {
     char *end = NULL;

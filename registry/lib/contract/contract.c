@@ -636,17 +636,6 @@ static void parse_versions(parse_ctx *ctx, const chan_ynode *schema, chan_contra
     }
 }
 
-/* Characters (code points) of a valid UTF-8 string. */
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
 /* schema.waiver: {reason: "..."} with a reason of 20 to 1024 characters. */
 static void parse_waiver(parse_ctx *ctx, const chan_ynode *schema, chan_contract *c)
 {
@@ -662,7 +651,7 @@ static void parse_waiver(parse_ctx *ctx, const chan_ynode *schema, chan_contract
     s = get_string(ctx, waiver, "schema.waiver", "reason", true, &at);
     if (s == NULL)
         return;
-    n = utf8_chars(s);
+    n = chan_utf8_chars(s);
     if (n < CHAN_CONTRACT_WAIVER_REASON_MIN || n > CHAN_CONTRACT_WAIVER_REASON_MAX) {
         chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_VALUE,
                                   "schema.waiver.reason",

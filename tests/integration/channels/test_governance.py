@@ -14,7 +14,6 @@ Holes closed (each test failed before consumers had an origin and a state):
   - another team's registration was granted at once (201, read access, ACLs).
 """
 
-import hashlib
 import os
 import secrets
 import shutil
@@ -27,7 +26,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "admission"))
 
 from admission_harness import Peer  # noqa: E402
-from chanregd import Chanregd, ChanregdTestCase, chanctl  # noqa: E402
+from chanregd import Chanregd, ChanregdTestCase, chanctl, write_token_file  # noqa: E402
 from channels_harness import (  # noqa: E402
     consumer_body,
     orders_contract,
@@ -39,15 +38,6 @@ IDENTITIES = {"orders-team": "owner:orders", "billing-team": "owner:billing", "r
 TOKENS = {name: "tok-%s-%s" % (name, secrets.token_hex(16)) for name in IDENTITIES}
 
 
-def write_token_file(directory):
-    path = os.path.join(directory, "tokens")
-    with open(path, "w") as f:
-        f.write("# identities of test_governance\n")
-        for name, roles in IDENTITIES.items():
-            digest = hashlib.sha256(TOKENS[name].encode()).hexdigest()
-            f.write("%s sha256=%s roles=%s\n" % (name, digest, roles))
-    os.chmod(path, 0o600)
-    return path
 
 
 def invoicing_body():
@@ -64,7 +54,8 @@ class GovernanceTest(ChanregdTestCase):
         cls.tmp = tempfile.mkdtemp(prefix="chanreg-governance-")
         cls.peer = Peer(cls.tmp).start()
         try:
-            cls.d = Chanregd("--token-file", write_token_file(cls.tmp), "--kafka-bootstrap",
+            token_file = write_token_file(cls.tmp, IDENTITIES, TOKENS)
+            cls.d = Chanregd("--token-file", token_file, "--kafka-bootstrap",
                              cls.peer.bootstrap, "--acl-mode", "plan", "--kafka-timeout-ms",
                              "2000", "--reconcile-interval", "3600", name="governance").start()
             cls.d.token = TOKENS["root"]  # after start: the token file is the only auth option

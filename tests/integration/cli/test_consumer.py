@@ -13,7 +13,6 @@ routes (202 pending, approve, reject with a reason, GET /v1/consumers).
 Run: PYTHONPATH=tests/support CHANCTL=... CHANREGD=... python3 test_consumer.py
 """
 
-import hashlib
 import json
 import os
 import re
@@ -26,7 +25,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "channels"))
 
-from chanregd import Chanregd, ChanregdTestCase, chanctl  # noqa: E402
+from chanregd import Chanregd, ChanregdTestCase, chanctl, write_token_file  # noqa: E402
 from channels_harness import orders_contract, register_orders_schemas, unique  # noqa: E402
 
 IDENTITIES = {"orders-team": "owner:orders", "billing-team": "owner:billing", "root": "admin"}
@@ -40,14 +39,6 @@ INVOICING = ["--principal", "User:invoicing-svc", "--group", "invoicing.orders",
              "--peak-rate-msgs", "200", "--degradation", "lag"]
 
 
-def write_token_file(directory):
-    path = os.path.join(directory, "tokens")
-    with open(path, "w") as f:
-        for name, roles in IDENTITIES.items():
-            digest = hashlib.sha256(TOKENS[name].encode()).hexdigest()
-            f.write("%s sha256=%s roles=%s\n" % (name, digest, roles))
-    os.chmod(path, 0o600)
-    return path
 
 
 def options(args, **changes):
@@ -66,7 +57,8 @@ class ConsumerCliCase(ChanregdTestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="chanctl-consumer-")
-        cls.d = Chanregd("--token-file", write_token_file(cls.tmp), workdir=cls.tmp, pg=False,
+        token_file = write_token_file(cls.tmp, IDENTITIES, TOKENS)
+        cls.d = Chanregd("--token-file", token_file, workdir=cls.tmp, pg=False,
                          name="consumer").start()
         cls.d.token = TOKENS["root"]
         register_orders_schemas(cls.d)

@@ -14,7 +14,6 @@ Hole tests: another team's owner can neither delete a channel owned by
 "orders" nor set the compatibility of its subject to NONE.
 """
 
-import hashlib
 import itertools
 import os
 import secrets
@@ -22,7 +21,7 @@ import subprocess
 import sys
 import unittest
 
-from chanregd import Chanregd as Daemon, avro_record as record, binary  # noqa: E402
+from chanregd import Chanregd as Daemon, avro_record as record, binary, write_token_file  # noqa: E402
 
 
 def chanregd_path():
@@ -123,15 +122,6 @@ def contract(channel, subject, team="orders"):
     }
 
 
-def write_token_file(directory):
-    path = os.path.join(directory, "tokens")
-    with open(path, "w") as f:
-        f.write("# identities of test_authz_routes\n")
-        for role, name in ROLES.items():
-            if name:
-                digest = hashlib.sha256(TOKENS[name].encode()).hexdigest()
-                f.write("%s sha256=%s roles=%s\n" % (name, digest, role))
-    return path
 
 
 def list_routes():
@@ -146,7 +136,8 @@ class AuthzRoutesTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = Daemon()
-        cls.d.args += ["--token-file", write_token_file(cls.d.dir)]
+        identities = {name: role for role, name in ROLES.items() if name}
+        cls.d.args += ["--token-file", write_token_file(cls.d.dir, identities, TOKENS)]
         cls.d.start()
         cls.counter = itertools.count(1)
 

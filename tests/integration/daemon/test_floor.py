@@ -7,14 +7,14 @@ admin.  The hole closed here: the owner of a bound subject could set it to
 NONE, after which a breaking change (long -> string) registered.
 """
 
-import hashlib
 import itertools
 import os
 import secrets
 import subprocess
 import unittest
 
-from chanregd import Chanregd as Daemon, avro_record as record, binary, clean_env  # noqa: E402
+from chanregd import (Chanregd as Daemon, avro_record as record, binary,  # noqa: E402
+                      clean_env, write_token_file)
 
 IDENTITIES = {"root": "admin", "orders-team": "owner:orders", "ci-orders": "ci:orders"}
 TOKENS = {name: "tok-%s-%s" % (name, secrets.token_hex(16)) for name in IDENTITIES}
@@ -45,13 +45,6 @@ def contract(channel, subject, compatibility="BACKWARD", waiver=None):
     return doc
 
 
-def write_token_file(directory):
-    path = os.path.join(directory, "tokens")
-    with open(path, "w") as f:
-        for name, role in IDENTITIES.items():
-            digest = hashlib.sha256(TOKENS[name].encode()).hexdigest()
-            f.write("%s sha256=%s roles=%s\n" % (name, digest, role))
-    return path
 
 
 class FloorTest(unittest.TestCase):
@@ -59,7 +52,7 @@ class FloorTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = Daemon()
-        cls.d.args += ["--token-file", write_token_file(cls.d.dir)]
+        cls.d.args += ["--token-file", write_token_file(cls.d.dir, IDENTITIES, TOKENS)]
         cls.d.start()
         cls.counter = itertools.count(1)
 
