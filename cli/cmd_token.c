@@ -219,7 +219,7 @@ static int token_create(cli_registry *reg, const token_opts *o)
         }
     } else {
         char *id = cli_registry_value_text(json_object_get(reply, "id"));
-        char *roles = cli_registry_value_text(json_object_get(reply, "roles"));
+        char *roles = roles_csv(o);
         char *expires = day_text(json_object_get(reply, "expires_at"));
 
         printf("%s\n", json_string_value(json_object_get(reply, "token")));
