@@ -152,6 +152,10 @@ static int api_error(int error, const char *channel, const char *consumer, chan_
                                 "Consumer '%s' of channel '%s' is managed by the contract; change "
                                 "the contract file.",
                                 consumer, channel);
+    if (error == CHAN_ECONFLICT && reason == CHAN_STORE_R_CHANNEL_DEPRECATED)
+        return chand_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
+                                "Channel '%s' is deprecated; it accepts no new consumers.",
+                                channel);
     if (error == CHAN_ECONFLICT &&
         (reason == CHAN_STORE_R_NOT_PENDING || reason == CHAN_STORE_R_NOT_APPROVED)) {
         char detail[CHAN_ERROR_MESSAGE_MAX];
@@ -919,6 +923,22 @@ cleanup:
     return error;
 }
 
+/*
+** 0 when channel ch still accepts new consumers today, else the 409 40912
+** reply (CHAN_ECONFLICT).  The caller asks only for a change that
+** chan_policy_grants_new_access.
+*/
+static int refuse_if_deprecated(const chan_channel_record *ch, chan_error *err)
+{
+    if (chan_policy_accepts_new_consumers(ch->deprecation_date, ch->retirement_date,
+                                          chan_date_today()))
+        return 0;
+    return chand_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
+                            "Channel '%s' is deprecated since %s; it accepts no new consumers.",
+                            ch->name,
+                            ch->deprecation_date ? ch->deprecation_date : ch->retirement_date);
+}
+
 /* PUT /v1/channels/{name}/consumers/{consumer}: register or update one consumer. */
 static int put_consumer(chand_request *req, chan_error *err)
 {
@@ -984,17 +1004,11 @@ static int put_consumer(chand_request *req, chan_error *err)
         free(msg);
         goto cleanup;
     }
-    if (existing == NULL &&
-        !chan_policy_accepts_new_consumers(current->deprecation_date, current->retirement_date,
-                                           chan_date_today())) {
-        error = chand_http_error(err, CHAN_ECONFLICT, E_DEPRECATED,
-                                 "Channel '%s' is deprecated since %s; it accepts no new "
-                                 "consumers.",
-                                 channel, current->deprecation_date);
-        goto cleanup;
-    }
-
     rec.state = chan_policy_registration_state(decision->as_owner, existing, &rec);
+    /* A new consumer, a new principal or a new approval gives someone read access. */
+    if (chan_policy_grants_new_access(existing, &rec) &&
+        (error = refuse_if_deprecated(current, err)) < 0)
+        goto cleanup;
 
     /* The checks above give precise replies; the store repeats them under its lock. */
     today_days = chan_date_today();
@@ -1077,6 +1091,10 @@ static int decide_consumer(chand_request *req, chan_consumer_state decision, cha
     const char *name = chand_request_param(req, "consumer");
     const json_t *v = NULL;
     const char *reason = NULL;
+    chan_channel_record *current = NULL;
+    const chan_consumer_record *existing;
+    chan_consumer_put_options decide_opts = CHAN_CONSUMER_PUT_OPTIONS_INIT;
+    char today[16];
     json_t *body = NULL;
     size_t len;
     int error;
@@ -1103,14 +1121,35 @@ static int decide_consumer(chand_request *req, chan_consumer_state decision, cha
                                  MAX_REASON);
         goto cleanup;
     }
-    error = chan_store_consumer_decide(chand_request_store(req), channel, name, decision, reason,
-                                       chand_request_actor(req), err);
+    /* Approving one that was not approved gives its principal read access: not on a channel
+     * that takes no new consumers.  (Any other state is the store's 40914.) */
+    if (decision == CHAN_CONSUMER_APPROVED) {
+        error = chan_store_channel_get(chand_request_store(req), &current, channel, err);
+        if (error < 0) {
+            error = api_error(error, channel, NULL, err);
+            goto cleanup;
+        }
+        existing = find_consumer(current, name);
+        if (existing != NULL && existing->state == CHAN_CONSUMER_PENDING) {
+            chan_consumer_record next = *existing; /* shallow: current owns the strings */
+
+            next.state = CHAN_CONSUMER_APPROVED;
+            if (chan_policy_grants_new_access(existing, &next) &&
+                (error = refuse_if_deprecated(current, err)) < 0)
+                goto cleanup;
+        }
+    }
+    /* The store repeats the check under the channel's lock. */
+    decide_opts.refuse_new_from = chan_date_format(today, sizeof(today), chan_date_today());
+    error = chan_store_consumer_decide_checked(chand_request_store(req), channel, name, decision,
+                                               reason, &decide_opts, chand_request_actor(req), err);
     if (error < 0) {
         error = api_error(error, channel, name, err);
         goto cleanup;
     }
     error = reply_consumer(req, 200, channel, name, NULL, NULL);
 cleanup:
+    chan_channel_record_free(current);
     json_decref(body);
     return error;
 }

@@ -87,6 +87,18 @@ size_t chan_policy_group_taken(const char *const *groups, size_t n, size_t i);
 chan_consumer_state chan_policy_registration_state(bool as_owner, const chan_consumer_record *old,
                                                    const chan_consumer_record *next);
 
+/**
+ * Does the consumer next (replacing old, NULL when new) give read access to
+ * someone who did not have it?  True when there is no old consumer, when
+ * next changes the principal, or when old was not approved and next is.
+ * A channel that no longer accepts new consumers
+ * (chan_policy_accepts_new_consumers) refuses every such change: on the
+ * contract path, the consumer API, the owner's approval and the store's own
+ * re-check.
+ */
+bool chan_policy_grants_new_access(const chan_consumer_record *old,
+                                   const chan_consumer_record *next);
+
 /** What a consumer may do with its channel. */
 typedef enum chan_consumer_access {
     CHAN_ACCESS_GRANTED = 0, /**< approved consumer of a live channel */
@@ -152,9 +164,10 @@ typedef struct chan_policy_options {
  * Every rule over a channel change old (NULL: a new channel) -> next, as
  * diagnostics without a file position:
  *
- *  - "deprecated" (error, path consumers[i]): next's consumer i is not a
- *    consumer of old (by name; every consumer when old is NULL) and the
- *    channel accepts no new consumers today;
+ *  - "deprecated" (error, path consumers[i]): next's consumer i grants new
+ *    access (chan_policy_grants_new_access against old's consumer of the
+ *    same name; every consumer when old is NULL) and the channel accepts no
+ *    new consumers today;
  *  - "duplicate-consumer" (error, path consumers[i].group): consumer i uses
  *    the group of an earlier active consumer (rejected ones are skipped);
  *  - "compatibility-floor" (path schema.compatibility): next's compatibility

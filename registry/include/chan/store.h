@@ -509,7 +509,9 @@ int chan_store_consumer_put(chan_store *store, bool *out_created, const chan_con
 typedef struct chan_consumer_put_options {
     unsigned int version; /**< CHAN_CONSUMER_PUT_OPTIONS_VERSION */
     /**
-     * "YYYY-MM-DD" or NULL: a consumer that does not exist yet is refused
+     * "YYYY-MM-DD" or NULL: a put that grants new access
+     * (chan_policy_grants_new_access: a consumer that does not exist yet, a
+     * new principal, an approval of one that was not approved) is refused
      * (CHAN_ECONFLICT, reason CHANNEL_DEPRECATED) when the channel's
      * deprecation_date is on or before this day.
      */
@@ -571,6 +573,19 @@ int chan_store_consumer_delete(chan_store *store, const char *channel, const cha
 int chan_store_consumer_decide(chan_store *store, const char *channel, const char *name,
                                chan_consumer_state decision, const char *reason, const char *actor,
                                chan_error *err);
+
+/**
+ * chan_store_consumer_decide with the rules of opts checked, for an
+ * approval, under the channel's lock: an approval grants new access
+ * (chan_policy_grants_new_access), so opts->refuse_new_from refuses it on a
+ * deprecated channel.  opts may be NULL (no rule).
+ * @return as chan_store_consumer_decide, plus CHAN_ECONFLICT
+ *         (CHANNEL_DEPRECATED) and CHAN_EEXISTS (GROUP_IN_USE)
+ */
+int chan_store_consumer_decide_checked(chan_store *store, const char *channel, const char *name,
+                                       chan_consumer_state decision, const char *reason,
+                                       const chan_consumer_put_options *opts, const char *actor,
+                                       chan_error *err);
 
 /**
  * Consumers of one channel (channel != NULL) or of all, ordered by channel,

@@ -84,6 +84,15 @@ chan_consumer_state chan_policy_registration_state(bool as_owner, const chan_con
     return CHAN_CONSUMER_PENDING;
 }
 
+bool chan_policy_grants_new_access(const chan_consumer_record *old,
+                                   const chan_consumer_record *next)
+{
+    assert(next != NULL);
+    if (old == NULL || !same_text(old->principal, next->principal))
+        return true;
+    return old->state != CHAN_CONSUMER_APPROVED && next->state == CHAN_CONSUMER_APPROVED;
+}
+
 const char *chan_policy_access_name(chan_consumer_access access)
 {
     switch (access) {
@@ -195,8 +204,10 @@ static const chan_consumer_record *consumer_named(const chan_channel_record *ch,
 }
 
 /*
-** "deprecated" errors for next's consumers that old does not have, when the
-** channel accepts no new consumers on day today.  Returns the number added.
+** "deprecated" errors for next's consumers that grant new access
+** (chan_policy_grants_new_access against old's consumer of the same name),
+** when the channel accepts no new consumers on day today.  Returns the
+** number added.
 */
 static size_t check_new_consumers(const chan_channel_record *old, const chan_channel_record *next,
                                   int64_t today, chan_diag_list *diags)
@@ -210,7 +221,7 @@ static size_t check_new_consumers(const chan_channel_record *old, const chan_cha
         char path[64];
         chan_diag *d;
 
-        if (consumer_named(old, c->name) != NULL)
+        if (!chan_policy_grants_new_access(consumer_named(old, c->name), c))
             continue;
         snprintf(path, sizeof(path), "consumers[%zu]", i);
         d = chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_POLICY_RULE_DEPRECATED, path,

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "chan/common.h"
+#include "chan/policy.h"
 #include "chan/store.h"
 #include "store_int.h"
 
@@ -638,6 +639,49 @@ static int audit_channel_put(chan_store__op *o, const char *actor, const char *n
     return error;
 }
 
+/* A string or JSON null. */
+static json_t *str_or_null(const char *s)
+{
+    json_t *j = s != NULL ? json_string(s) : NULL;
+
+    return j != NULL ? j : json_null();
+}
+
+/*
+** Append a "consumer.approve" audit entry for each of next's first
+** n_contract consumers that old has but had not approved (an API
+** registration, pending or rejected, that the contract now lists): listing
+** it in the contract is the owner's approval (build_next records the
+** decision).  The detail is that of chan_store_consumer_decide plus "via"
+** and "previous_state".  Inside o's write transaction; old may be NULL.
+*/
+static int audit_adoptions(chan_store__op *o, const char *actor, const chan_channel_record *old,
+                           const chan_channel_record *next, size_t n_contract, int64_t now,
+                           chan_error *err)
+{
+    int error = 0;
+
+    assert(o->in_txn && n_contract <= next->n_consumers);
+    for (size_t i = 0; old != NULL && i < n_contract && error == 0; i++) {
+        const chan_consumer_record *c = &next->consumers[i];
+        const chan_consumer_record *prev = find_consumer(old, c->name);
+        char *object;
+
+        if (prev == NULL || prev->state == CHAN_CONSUMER_APPROVED)
+            continue;
+        object = chan_xasprintf("channel/%s/consumer/%s", next->name, c->name);
+        error = chan_store__audit(
+            o, actor, "consumer.approve", object,
+            json_pack("{s:s, s:s, s:o, s:o, s:n, s:s, s:s}", "principal", c->principal, "group",
+                      c->group, "requester_team", str_or_null(prev->requester_team), "requested_by",
+                      str_or_null(prev->requested_by), "reason", "via", "contract",
+                      "previous_state", chan_consumer_state_name(prev->state)),
+            now, err);
+        free(object);
+    }
+    return error;
+}
+
 /*
 ** Clear the approval of old's waiver when rec changes the compatibility or
 ** the waiver reason (an approval covers one reason at one level).  Inside o's
@@ -737,10 +781,13 @@ int chan_store_channel_put_ex(chan_store *store, chan_channel_put_result *out,
         (error = write_producers(&o, rec->name, &diff, err)) < 0)
         goto cleanup;
     /* A dry run ends here: op_end rolls the transaction back, nothing is audited. */
-    if (!opts->dry_run && ((error = audit_channel_put(&o, actor, rec->name, old == NULL, revision,
-                                                      &diff, now, err)) < 0 ||
-                           (error = chan_store__op_commit(&o, err)) < 0))
-        goto cleanup;
+    if (!opts->dry_run) {
+        if ((error = audit_adoptions(&o, actor, old, &next, rec->n_consumers, now, err)) < 0 ||
+            (error = audit_channel_put(&o, actor, rec->name, old == NULL, revision, &diff, now,
+                                       err)) < 0 ||
+            (error = chan_store__op_commit(&o, err)) < 0)
+            goto cleanup;
+    }
     out->revision = revision;
     out->changed = true;
 cleanup:
@@ -1043,14 +1090,6 @@ static int bump_revision(chan_store__op *o, const char *channel, int64_t now, ch
         P(SV_TEXT(channel), SV_INT(now)), err);
 }
 
-/* A string or JSON null. */
-static json_t *str_or_null(const char *s)
-{
-    json_t *j = s != NULL ? json_string(s) : NULL;
-
-    return j != NULL ? j : json_null();
-}
-
 static json_t *consumer_json(const chan_consumer_record *c)
 {
     return json_pack("{s:s, s:s, s:s, s:s, s:I, s:f, s:s, s:s, s:s, s:o}", "name", c->name,
@@ -1063,11 +1102,14 @@ static json_t *consumer_json(const chan_consumer_record *c)
 
 /*
 ** The rules of chan_consumer_put_options for rec, checked inside the open
-** transaction o while the channel is locked.  is_new says whether rec's
-** consumer does not exist yet.
+** transaction o while the channel is locked.  prev is the stored consumer
+** rec replaces, NULL when it does not exist yet: the deprecation rule
+** applies to what chan_policy_grants_new_access (a new consumer, a new
+** principal, a new approval).
 */
-static int consumer_rules(chan_store__op *o, const chan_consumer_record *rec, bool is_new,
-                          const chan_consumer_put_options *opts, chan_error *err)
+static int consumer_rules(chan_store__op *o, const chan_consumer_record *rec,
+                          const chan_consumer_record *prev, const chan_consumer_put_options *opts,
+                          chan_error *err)
 {
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     const char *date;
@@ -1076,7 +1118,7 @@ static int consumer_rules(chan_store__op *o, const chan_consumer_record *rec, bo
     assert(o->in_txn && rec != NULL);
     if (opts == NULL)
         return 0;
-    if (is_new && opts->refuse_new_from != NULL) {
+    if (opts->refuse_new_from != NULL && chan_policy_grants_new_access(prev, rec)) {
         if ((error =
                  chan_store__run(o, &rows, "SELECT deprecation_date FROM channels WHERE name = $1",
                                  P(SV_TEXT(rec->channel)), err)) < 0)
@@ -1162,7 +1204,7 @@ int chan_store_consumer_put_checked(chan_store *store, bool *out_created,
             goto cleanup;
         }
     }
-    if ((error = consumer_rules(&o, rec, rows.n_rows == 0, opts, err)) < 0)
+    if ((error = consumer_rules(&o, rec, rows.n_rows > 0 ? &prev : NULL, opts, err)) < 0)
         goto cleanup;
     /* The decision stays with an unchanged registration state; a new state drops it. */
     next = *rec;
@@ -1291,6 +1333,15 @@ int chan_store_consumer_decide(chan_store *store, const char *channel, const cha
                                chan_consumer_state decision, const char *reason, const char *actor,
                                chan_error *err)
 {
+    return chan_store_consumer_decide_checked(store, channel, name, decision, reason, NULL, actor,
+                                              err);
+}
+
+int chan_store_consumer_decide_checked(chan_store *store, const char *channel, const char *name,
+                                       chan_consumer_state decision, const char *reason,
+                                       const chan_consumer_put_options *opts, const char *actor,
+                                       chan_error *err)
+{
     chan_store__op o = CHAN_STORE__OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     chan_consumer_record c = {0};
@@ -1325,6 +1376,13 @@ int chan_store_consumer_decide(chan_store *store, const char *channel, const cha
                                        "consumer '%s' of channel '%s' is %s, not pending", name,
                                        channel, chan_consumer_state_name(c.state));
         goto cleanup;
+    }
+    if (approve) {
+        chan_consumer_record next = c; /* shallow: c owns the strings */
+
+        next.state = CHAN_CONSUMER_APPROVED;
+        if ((error = consumer_rules(&o, &next, &c, opts, err)) < 0)
+            goto cleanup;
     }
     if ((error = chan_store__run(&o, NULL,
                                  "UPDATE consumers SET state = $3, decided_by = $4, "

@@ -12,6 +12,13 @@ Holes closed (each test failed before consumers had an origin and a state):
   - a contract could add consumers to a deprecated channel (200), and
     admission then granted them read;
   - another team's registration was granted at once (201, read access, ACLs).
+
+And (each test failed while the deprecation rule looked at consumer names only):
+  - on a deprecated channel, a REST put moving an existing consumer to a new
+    principal, a contract doing the same, and the approval of a registration
+    pending from before the deprecation all gave a new principal read access;
+  - adopting a pending or rejected registration through the contract approved
+    it without a consumer.approve audit entry.
 """
 
 import os
@@ -172,6 +179,109 @@ class GovernanceTest(ChanregdTestCase):
         self.assertNotIn(contract["channel"], self.admission_reads("User:late-svc"))
         # The consumers it had keep their access.
         self.assertIn(contract["channel"], self.admission_reads("User:billing-svc"))
+
+    def deprecate(self, contract):
+        """Deprecate the channel of contract through its contract (not retired: access stays)."""
+        contract["deprecation_date"] = "2020-01-01"
+        contract["retirement_date"] = "2999-12-31"
+        reply = self.as_("orders-team", "PUT", "/v1/channels/" + contract["channel"], contract)
+        self.assertEqual(reply.status, 200, reply)
+
+    def test_rest_cannot_move_consumer_of_deprecated_channel_to_new_principal(self):
+        contract = self.new_channel()
+        path = self.consumers_path(contract, "fraud")
+        self.assertEqual(self.as_("orders-team", "PUT", path, consumer_body()).status, 201)
+        self.deprecate(contract)
+        revision = self.channel(contract)["revision"]
+
+        reply = self.as_("orders-team", "PUT", path, consumer_body(principal="User:sneaky-svc"))
+        self.assertError(reply, 409, 40912, "accepts no new consumers")
+        self.assertEqual(self.channel(contract)["revision"], revision)
+        self.assertEqual(self.consumer(contract, "fraud")["principal"], "User:fraud-svc")
+        self.assertNotIn(contract["channel"], self.admission_reads("User:sneaky-svc"))
+        # The same principal may still update its registration.
+        reply = self.as_("orders-team", "PUT", path, consumer_body(sla_p99_ms=1500))
+        self.assertEqual(reply.status, 200, reply)
+        self.assertIn(contract["channel"], self.admission_reads("User:fraud-svc"))
+
+    def test_contract_cannot_move_consumer_of_deprecated_channel_to_new_principal(self):
+        contract = self.new_channel()
+        self.deprecate(contract)
+        revision = self.channel(contract)["revision"]
+
+        contract["consumers"][0]["principal"] = "User:sneaky-svc"
+        reply = self.as_("orders-team", "PUT", "/v1/channels/" + contract["channel"], contract)
+        self.assertError(reply, 409, 40912)
+        self.assertEqual([(e["rule"], e["path"]) for e in reply.json["errors"]],
+                         [("deprecated", "consumers[0]")])
+        self.assertEqual(self.channel(contract)["revision"], revision)
+        self.assertEqual(self.consumer(contract, "billing")["principal"], "User:billing-svc")
+        self.assertNotIn(contract["channel"], self.admission_reads("User:sneaky-svc"))
+
+    def test_no_approval_after_deprecation(self):
+        contract = self.new_channel()
+        path = self.consumers_path(contract, "invoicing")
+        self.assertEqual(self.as_("billing-team", "PUT", path, invoicing_body()).status, 202)
+        self.deprecate(contract)
+        revision = self.channel(contract)["revision"]
+
+        for who in ("orders-team", "root"):
+            with self.subTest(who=who):
+                reply = self.as_(who, "POST", path + "/approve")
+                self.assertError(reply, 409, 40912, "accepts no new consumers")
+        self.assertEqual(self.channel(contract)["revision"], revision)
+        self.assertEqual(self.consumer(contract, "invoicing")["state"], "pending")
+        self.assertNotIn(contract["channel"], self.admission_reads("User:invoicing-svc"))
+        actions = [e["action"] for e in
+                   self.audit("channel/%s/consumer/invoicing" % contract["channel"])]
+        self.assertEqual(actions, ["consumer.request"])
+        # Rejecting it is still possible.
+        reply = self.as_("orders-team", "POST", path + "/reject", {"reason": "Deprecated."})
+        self.assertEqual((reply.status, reply.json["state"]), (200, "rejected"), reply)
+
+    def test_contract_adoption_is_an_audited_approval(self):
+        contract = self.new_channel()
+        for name in ("audit", "spam"):
+            reply = self.as_("billing-team", "PUT", self.consumers_path(contract, name),
+                             consumer_body(group=name + ".g", principal="User:%s-svc" % name))
+            self.assertEqual(reply.status, 202, reply)
+        reply = self.as_("orders-team", "POST", self.consumers_path(contract, "spam") + "/reject",
+                         {"reason": "Not needed."})
+        self.assertEqual(reply.status, 200, reply)
+
+        for name in ("audit", "spam"):
+            contract["consumers"].append(
+                dict(consumer_body(group=name + ".g", principal="User:%s-svc" % name), name=name))
+        dry = self.as_("orders-team", "PUT",
+                       "/v1/channels/%s?dry_run=true" % contract["channel"], contract)
+        self.assertEqual(dry.status, 200, dry)
+        self.assertEqual(
+            [e["action"] for e in
+             self.audit("channel/%s/consumer/audit" % contract["channel"])], ["consumer.request"])
+        reply = self.as_("orders-team", "PUT", "/v1/channels/" + contract["channel"], contract)
+        self.assertEqual(reply.status, 200, reply)
+        self.assertEqual(sorted(reply.json["adopted"]), ["audit", "spam"])
+
+        for name, previous, actions in (
+                ("audit", "pending", ["consumer.request", "consumer.approve"]),
+                ("spam", "rejected",
+                 ["consumer.request", "consumer.reject", "consumer.approve"])):
+            with self.subTest(name=name):
+                entries = self.audit("channel/%s/consumer/%s" % (contract["channel"], name))
+                self.assertEqual([e["action"] for e in entries], actions)
+                last = entries[-1]
+                self.assertEqual(last["actor"], "orders-team")
+                self.assertEqual((last["detail"]["via"], last["detail"]["previous_state"]),
+                                 ("contract", previous))
+                c = self.consumer(contract, name)
+                self.assertEqual((c["origin"], c["state"], c["decided_by"]),
+                                 ("contract", "approved", "orders-team"))
+                self.assertIn(contract["channel"], self.admission_reads("User:%s-svc" % name))
+
+        # Sent again unchanged: nothing new is audited.
+        reply = self.as_("orders-team", "PUT", "/v1/channels/" + contract["channel"], contract)
+        self.assertEqual((reply.status, reply.json["changed"]), (200, False), reply)
+        self.assertEqual(len(self.audit("channel/%s/consumer/audit" % contract["channel"])), 2)
 
     def test_cross_team_consumer_pending_until_approved(self):
         contract = self.new_channel()

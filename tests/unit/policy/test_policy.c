@@ -224,6 +224,53 @@ static void test_policy__registration_state(void **state)
     chan_channel_record_free(ch);
 }
 
+static void test_policy__grants_new_access(void **state)
+{
+    chan_channel_record *ch = channel("BACKWARD", NULL, NULL);
+    chan_consumer_record *old, *next;
+
+    (void)state;
+    add_consumer(ch, "fraud", "fraud-orders", CHAN_CONSUMER_APPROVED);
+    add_consumer(ch, "fraud", "fraud-orders", CHAN_CONSUMER_APPROVED);
+    old = &ch->consumers[0];
+    next = &ch->consumers[1];
+
+    /* A new consumer always does, whatever its state. */
+    assert_true(chan_policy_grants_new_access(NULL, next));
+    next->state = CHAN_CONSUMER_PENDING;
+    assert_true(chan_policy_grants_new_access(NULL, next));
+    /* The same principal, approved before and after: no one new reads. */
+    next->state = CHAN_CONSUMER_APPROVED;
+    assert_false(chan_policy_grants_new_access(old, next));
+    /* A change of group, scenario or SLA gives no new access... */
+    free(next->group);
+    next->group = chan_xstrdup("fraud-orders-v2");
+    next->sla_p99_ms = 5;
+    assert_false(chan_policy_grants_new_access(old, next));
+    /* ...a change of principal does, even while the new one waits for approval. */
+    free(next->principal);
+    next->principal = chan_xstrdup("User:someone-else");
+    assert_true(chan_policy_grants_new_access(old, next));
+    next->state = CHAN_CONSUMER_PENDING;
+    assert_true(chan_policy_grants_new_access(old, next));
+    free(next->principal);
+    next->principal = chan_xstrdup("User:fraud");
+    /* Approving one that was pending or rejected does; keeping it so does not. */
+    old->state = CHAN_CONSUMER_PENDING;
+    assert_false(chan_policy_grants_new_access(old, next));
+    next->state = CHAN_CONSUMER_APPROVED;
+    assert_true(chan_policy_grants_new_access(old, next));
+    old->state = CHAN_CONSUMER_REJECTED;
+    assert_true(chan_policy_grants_new_access(old, next));
+    next->state = CHAN_CONSUMER_REJECTED;
+    assert_false(chan_policy_grants_new_access(old, next));
+    /* Withdrawing an approval does not. */
+    old->state = CHAN_CONSUMER_APPROVED;
+    next->state = CHAN_CONSUMER_PENDING;
+    assert_false(chan_policy_grants_new_access(old, next));
+    chan_channel_record_free(ch);
+}
+
 static void test_policy__consumer_access(void **state)
 {
     chan_channel_record *ch = channel("BACKWARD", "2026-06-30", NULL);
@@ -308,6 +355,44 @@ static void test_policy__check_channel_deprecated_new_consumer(void **state)
     chan_channel_record_free(next);
 }
 
+/* The contract path refuses a new principal or a new approval as it refuses a new consumer. */
+static void test_policy__check_channel_deprecated_new_access(void **state)
+{
+    chan_channel_record *old = channel("BACKWARD", "2026-06-30", "2026-12-31");
+    chan_channel_record *next = channel("BACKWARD", "2026-06-30", "2026-12-31");
+    chan_policy_options opts = CHAN_POLICY_OPTIONS_INIT;
+    chan_diag_list *diags = chan_diag_list_new();
+    const chan_diag *d;
+
+    (void)state;
+    opts.today = day("2026-07-01");
+    add_consumer(old, "billing", "billing", CHAN_CONSUMER_APPROVED);
+    add_consumer(old, "fraud", "fraud", CHAN_CONSUMER_PENDING);
+    add_consumer(old, "spam", "spam", CHAN_CONSUMER_PENDING);
+    add_consumer(next, "billing", "billing-v2", CHAN_CONSUMER_APPROVED);
+    add_consumer(next, "fraud", "fraud", CHAN_CONSUMER_PENDING);
+    add_consumer(next, "spam", "spam", CHAN_CONSUMER_REJECTED);
+
+    /* Same principals, no approval: nothing new (a new group is fine). */
+    assert_int_equal(chan_policy_check_channel(old, next, &opts, diags), 0);
+    assert_int_equal(chan_diag_list_count(diags), 0);
+
+    /* billing moves to another principal, fraud gets approved. */
+    free(next->consumers[0].principal);
+    next->consumers[0].principal = chan_xstrdup("User:sneaky");
+    next->consumers[1].state = CHAN_CONSUMER_APPROVED;
+    assert_int_equal(chan_policy_check_channel(old, next, &opts, diags), CHAN_ECONFLICT);
+    assert_int_equal(chan_diag_list_count(diags), 2);
+    d = diag_at(diags, 0, CHAN_POLICY_RULE_DEPRECATED);
+    assert_string_equal(d->path, "consumers[0]");
+    d = diag_at(diags, 1, CHAN_POLICY_RULE_DEPRECATED);
+    assert_string_equal(d->path, "consumers[1]");
+    chan_diag_list_free(diags);
+
+    chan_channel_record_free(old);
+    chan_channel_record_free(next);
+}
+
 static void test_policy__check_channel_floor_waiver(void **state)
 {
     chan_channel_record *old = channel("NONE", NULL, NULL);
@@ -373,8 +458,10 @@ int main(void)
         cmocka_unit_test(test_policy__new_consumers_dates),
         cmocka_unit_test(test_policy__group_taken),
         cmocka_unit_test(test_policy__registration_state),
+        cmocka_unit_test(test_policy__grants_new_access),
         cmocka_unit_test(test_policy__consumer_access),
         cmocka_unit_test(test_policy__check_channel_deprecated_new_consumer),
+        cmocka_unit_test(test_policy__check_channel_deprecated_new_access),
         cmocka_unit_test(test_policy__check_channel_floor_waiver),
     };
 

@@ -1673,6 +1673,24 @@ static void test_consumer_put_checked_rules(void **state)
     assert_int_equal(got->n_consumers, 1);
     assert_int_equal(got->consumers[0].sla_p99_ms, 999);
     chan_channel_record_free(got);
+
+    /* A new principal is new access: refused like a new consumer. */
+    audits = audit_count(obj);
+    c.principal = "User:someone-else";
+    expect_reason(chan_store_consumer_put_checked(g_store, &created, &c, &opts, "svc", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_CHANNEL_DEPRECATED, &err);
+    /* So is approving one that was not approved; keeping it pending is not. */
+    c.principal = "User:svc";
+    c.state = CHAN_CONSUMER_PENDING;
+    assert_int_equal(chan_store_consumer_put_checked(g_store, &created, &c, &opts, "svc", &err), 0);
+    c.state = CHAN_CONSUMER_APPROVED;
+    expect_reason(chan_store_consumer_put_checked(g_store, &created, &c, &opts, "svc", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_CHANNEL_DEPRECATED, &err);
+    assert_int_equal(audit_count(obj), audits + 1);
+    assert_int_equal(chan_store_channel_get(g_store, &got, name, &err), 0);
+    assert_string_equal(got->consumers[0].principal, "User:svc");
+    assert_int_equal(got->consumers[0].state, CHAN_CONSUMER_PENDING);
+    chan_channel_record_free(got);
     free(obj);
 }
 
@@ -1922,6 +1940,91 @@ static void test_adopt_api_consumer(void **state)
     free(obj);
 }
 
+/* The audit detail of entry e, member key, as a string (asserted present). */
+static void expect_detail(const chan_audit_entry *e, const char *key, const char *value)
+{
+    json_t *detail = json_loads(e->detail, 0, NULL);
+
+    assert_non_null(detail);
+    assert_string_equal(json_string_value(json_object_get(detail, key)), value);
+    json_decref(detail);
+}
+
+/* Adopting a pending or rejected API consumer is an approval: audited, not in a dry run. */
+static void test_adopt_audits_approval(void **state)
+{
+    const char *name = uniq("gov.adopt-audit");
+    chan_channel_put_options opts = CHAN_CHANNEL_PUT_OPTIONS_INIT;
+    chan_consumer_record cons[4], *c;
+    chan_channel_record rec;
+    chan_channel_put_result res;
+    chan_error err = CHAN_ERROR_INIT;
+    char *prefix = chan_xasprintf("channel/%s/consumer/", name);
+    char *obj;
+    size_t before;
+
+    fill_consumer(&cons[0], "billing", "billing-g", 200);
+    fill_channel(&rec, name, "orders", cons, 1, NULL, 0);
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, 0, "ci", &err), 0);
+    put_api_consumer(name, "fraud", CHAN_CONSUMER_PENDING);
+    put_api_consumer(name, "spam", CHAN_CONSUMER_REJECTED);
+    put_api_consumer(name, "keep", CHAN_CONSUMER_APPROVED);
+    fill_consumer(&cons[1], "fraud", "fraud-g", 300);
+    fill_consumer(&cons[2], "spam", "spam-g", 300);
+    fill_consumer(&cons[3], "keep", "keep-g", 300);
+    rec.n_consumers = 4;
+    before = audit_count(prefix);
+
+    /* A dry run audits nothing. */
+    opts.dry_run = true;
+    assert_int_equal(chan_store_channel_put_ex(g_store, &res, &rec, &opts, "ci", &err), 0);
+    assert_int_equal(res.n_adopted, 3);
+    chan_channel_put_result_dispose(&res);
+    assert_int_equal(audit_count(prefix), before);
+
+    opts.dry_run = false;
+    assert_int_equal(chan_store_channel_put_ex(g_store, &res, &rec, &opts, "ci", &err), 0);
+    assert_int_equal(res.n_adopted, 3);
+    chan_channel_put_result_dispose(&res);
+    /* One consumer.approve each for fraud and spam; keep was approved already. */
+    assert_int_equal(audit_count(prefix), before + 2);
+    for (int i = 0; i < 2; i++) {
+        const char *who = i == 0 ? "fraud" : "spam";
+        chan_audit_entry **last;
+
+        obj = chan_xasprintf("channel/%s/consumer/%s", name, who);
+        last = audit_last(obj);
+        assert_string_equal(last[0]->action, "consumer.approve");
+        assert_string_equal(last[0]->object, obj);
+        assert_string_equal(last[0]->actor, "ci");
+        expect_detail(last[0], "via", "contract");
+        expect_detail(last[0], "previous_state", i == 0 ? "pending" : "rejected");
+        expect_detail(last[0], "requested_by", "billing-team");
+        chan_audit_entry_list_free(last, 1);
+        c = stored_consumer(name, who);
+        assert_int_equal(c->state, CHAN_CONSUMER_APPROVED);
+        assert_string_equal(c->decided_by, "ci");
+        assert_true(c->decided_at > 0);
+        chan_consumer_record_free(c);
+        free(obj);
+    }
+    obj = chan_xasprintf("channel/%s/consumer/keep", name);
+    {
+        chan_audit_entry **last = audit_last(obj);
+
+        assert_string_not_equal(last[0]->action, "consumer.approve");
+        chan_audit_entry_list_free(last, 1);
+    }
+    free(obj);
+
+    /* The same contract again changes and audits nothing. */
+    assert_int_equal(chan_store_channel_put_ex(g_store, &res, &rec, &opts, "ci", &err), 0);
+    assert_false(res.changed);
+    chan_channel_put_result_dispose(&res);
+    assert_int_equal(audit_count(prefix), before + 2);
+    free(prefix);
+}
+
 /* A put result as text, to compare a dry run with the real run. */
 static char *result_text(const chan_channel_put_result *r)
 {
@@ -2075,6 +2178,49 @@ static void test_consumer_put_contract_managed(void **state)
     expect_reason(chan_store_consumer_put(g_store, NULL, &c, "svc", &err), CHAN_ECONFLICT,
                   CHAN_STORE_R_CONTRACT_MANAGED, &err);
     assert_non_null(strstr(err.message, "managed by the contract"));
+}
+
+/* An approval grants new access: refused on a deprecated channel, under the lock. */
+static void test_decide_checked_deprecated(void **state)
+{
+    const char *name = uniq("gov.decide-dep");
+    chan_consumer_put_options opts = CHAN_CONSUMER_PUT_OPTIONS_INIT;
+    chan_channel_record rec;
+    chan_consumer_record *c;
+    chan_error err = CHAN_ERROR_INIT;
+    char *obj;
+    size_t audits;
+
+    (void)state;
+    fill_channel(&rec, name, "orders", NULL, 0, NULL, 0);
+    rec.deprecation_date = "2026-06-30";
+    assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    put_api_consumer(name, "fraud", CHAN_CONSUMER_PENDING);
+    put_api_consumer(name, "spam", CHAN_CONSUMER_PENDING);
+    obj = chan_xasprintf("channel/%s/consumer/", name);
+    audits = audit_count(obj);
+
+    opts.refuse_new_from = "2026-06-30";
+    expect_reason(chan_store_consumer_decide_checked(g_store, name, "fraud", CHAN_CONSUMER_APPROVED,
+                                                     NULL, &opts, "orders-team", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_CHANNEL_DEPRECATED, &err);
+    assert_int_equal(audit_count(obj), audits);
+    c = stored_consumer(name, "fraud");
+    assert_int_equal(c->state, CHAN_CONSUMER_PENDING);
+    chan_consumer_record_free(c);
+    /* A rejection gives no access: allowed. */
+    assert_int_equal(chan_store_consumer_decide_checked(g_store, name, "spam",
+                                                        CHAN_CONSUMER_REJECTED, "late", &opts,
+                                                        "orders-team", &err),
+                     0);
+    /* Before the deprecation date the approval goes through. */
+    opts.refuse_new_from = "2026-06-29";
+    assert_int_equal(chan_store_consumer_decide_checked(g_store, name, "fraud",
+                                                        CHAN_CONSUMER_APPROVED, NULL, &opts,
+                                                        "orders-team", &err),
+                     0);
+    assert_int_equal(audit_count(obj), audits + 2);
+    free(obj);
 }
 
 static void test_decide_pending_only(void **state)
@@ -3188,10 +3334,12 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_api_consumer_survives_channel_put),
         cmocka_unit_test(test_drift_reported),
         cmocka_unit_test(test_adopt_api_consumer),
+        cmocka_unit_test(test_adopt_audits_approval),
         cmocka_unit_test(test_channel_put_dry_run_writes_nothing),
         cmocka_unit_test(test_check_callback_refuses),
         cmocka_unit_test(test_consumer_put_contract_managed),
         cmocka_unit_test(test_decide_pending_only),
+        cmocka_unit_test(test_decide_checked_deprecated),
         cmocka_unit_test(test_renew_refuses_pending),
         cmocka_unit_test(test_delete_refuses_contract_consumer),
         cmocka_unit_test(test_migration_0004_marks_api_origin),
