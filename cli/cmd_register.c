@@ -6,15 +6,21 @@
  * `chanctl validate` does; if any has an error, the diagnostics are printed
  * and nothing is pushed.  Then, contract by contract:
  *
- *   1. each schema version, oldest first: looked up under the subject
- *      (POST /subjects/{s}); registered (POST /subjects/{s}/versions) only
- *      when missing.  The version number the registry gives must equal the
- *      contract's, otherwise the registry's numbering diverged and the
- *      contract is not pushed further;
- *   2. the subject's compatibility mode, set with PUT /config/{s} when it
- *      differs (before the new versions when the subject exists, so that the
- *      registry checks them under the contract's mode);
- *   3. the contract itself, PUT /v1/channels/{name}.
+ *   1. the versions to register: each schema version, oldest first, is
+ *      looked up under the subject (POST /subjects/{s}); the missing ones
+ *      must be the next versions in the registry's numbering, otherwise it
+ *      diverged and the contract is not pushed;
+ *   2. the preflight: the contract PUT with ?dry_run=true, naming those
+ *      versions in &pending_versions=.  When the registry refuses it (an
+ *      invalid contract, a ci token of another team, the policy floor),
+ *      nothing is written for the contract;
+ *   3. the missing versions are registered (POST /subjects/{s}/versions),
+ *      under the subject's current mode;
+ *   4. the contract itself, PUT /v1/channels/{name}: the subject is now bound
+ *      to it, and a waiver the contract carries is stored for an admin to
+ *      approve;
+ *   5. last, the subject's compatibility mode, set with PUT /config/{s} when
+ *      it differs, under the policy floor of the stored contract.
  *
  * Schemas and modes are written only when missing or different, and the
  * registry keeps the revision of a contract PUT again unchanged, so a second
@@ -24,15 +30,17 @@
  * does not name: the reply to the PUT lists them as "drift", and each is
  * printed with the YAML to add to the contract to manage it there.
  *
- * --dry-run sends the same contract PUT with ?dry_run=true: the registry runs
- * the same checks and changes, replies as it would, and rolls back.  Schemas
- * and modes are not written: a version the real run would register is checked
- * with the registry's compatibility endpoint (when the subject's mode stays;
- * when it changes, the offline check of the contract's versions under the
- * contract's mode stands in for it) and named in &pending_versions= of the
- * PUT.  Each line of a dry run is built from the registry's reply exactly as
- * in the real run, so both print the same standard output for the same
- * starting state; "dry run: nothing was changed on URL" goes to stderr.
+ * --dry-run stops after the preflight's contract PUT: the registry runs the
+ * same checks and changes, replies as it would, and rolls back.  Schemas and
+ * modes are not written: a version the real run would register is checked
+ * with the registry's compatibility endpoint when the subject has versions
+ * (for a new subject the offline check of the contract stands), and the mode
+ * is sent with PUT /config?dry_run=true, unless the contract PUT's reply says
+ * that the policy floor will refuse it once the contract is stored
+ * ("compatibility_allowed": false), which fails as the real PUT /config does.
+ * Each line of a dry run is built from the registry's replies exactly as in
+ * the real run, so both print the same standard output for the same starting
+ * state; "dry run: nothing was changed on URL" goes to stderr.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -83,6 +91,7 @@ static const cli_cmd_spec spec = {
 
 typedef struct push_options {
     bool dry_run;
+    bool preflight; /* a dry run the real run follows (push_contract) */
 } push_options;
 
 /*
@@ -121,9 +130,17 @@ cleanup:
     return explained;
 }
 
-/* Make the subject's compatibility mode the contract's; records the change in result. */
+/*
+ * Make the subject's compatibility mode the contract's, the last step of a
+ * push; records the change in result.  A dry run asks the registry with
+ * PUT /config?dry_run=true; allowed is the contract put's verdict on the
+ * policy floor ("compatibility_allowed"), which a dry run cannot ask PUT
+ * /config for while the channel is not stored: when it is false, the dry run
+ * fails as the real PUT /config would, with 403 / 40302.
+ */
 static int ensure_compatibility(cli_registry *reg, const char *subject, const char *mode,
-                                const push_options *opts, json_t *result, chan_error *err)
+                                bool allowed, const push_options *opts, json_t *result,
+                                chan_error *err)
 {
     char *current = NULL;
     int error;
@@ -132,7 +149,16 @@ static int ensure_compatibility(cli_registry *reg, const char *subject, const ch
         goto cleanup;
     if (current && strcasecmp(current, mode) == 0)
         goto cleanup;
-    if (!opts->dry_run && (error = cli_registry_set_compatibility(reg, subject, mode, err)) < 0)
+    if (opts->dry_run && !allowed) {
+        error = chan_error_set(err, CHAN_EDENIED,
+                               "the registry would refuse compatibility %s for subject %s: it is "
+                               "below the registry's policy floor and the contract has no "
+                               "approved waiver (403, error code 40302)",
+                               mode, subject);
+        chan_error_hint(err, "an admin approves the contract's waiver once it is stored");
+        goto cleanup;
+    }
+    if ((error = cli_registry_set_compatibility(reg, subject, mode, opts->dry_run, err)) < 0)
         goto cleanup;
     json_object_set_new(
         result, "compatibility",
@@ -167,10 +193,10 @@ static int diverged(chan_error *err, const char *subject, int want, int got, boo
 
 /*
  * PUT the contract (with ?dry_run=true in a dry run, naming the versions the
- * real run registers first) and record the registry's answer in result:
- * "revision", "contract_changed", "drift", "adopted" and "status" (created,
- * updated or unchanged, also counting the versions in `registered` and a
- * "compatibility" change).  The registry's "errors" of a refusal go to diags.
+ * real run registers first in `registered`) and record the registry's answer
+ * in result: "revision", "contract_changed", "created",
+ * "compatibility_allowed", "drift" and "adopted".  The registry's "errors" of
+ * a refusal go to diags.
  */
 static int put_contract(json_t *result, cli_registry *reg, const chan_contract *contract,
                         const json_t *registered, const push_options *opts, chan_diag_list *diags,
@@ -199,7 +225,7 @@ static int put_contract(json_t *result, cli_registry *reg, const chan_contract *
         goto cleanup;
     }
     changed = created || json_is_true(json_object_get(reply, "changed"));
-    if (opts->dry_run && !json_is_true(json_object_get(reply, "dry_run"))) {
+    if (opts->dry_run && !opts->preflight && !json_is_true(json_object_get(reply, "dry_run"))) {
         /* A registry older than dry runs ignored the parameter: say what it did. */
         error = chan_error_set(err, CHAN_EUNAVAILABLE,
                                "the registry does not support dry runs: it ignored dry_run=true "
@@ -211,16 +237,13 @@ static int put_contract(json_t *result, cli_registry *reg, const chan_contract *
     }
     json_object_set(result, "revision", json_object_get(reply, "revision"));
     json_object_set_new(result, "contract_changed", json_boolean(changed));
+    json_object_set_new(result, "created", json_boolean(created));
+    v = json_object_get(reply, "compatibility_allowed");
+    json_object_set_new(result, "compatibility_allowed", json_boolean(!json_is_false(v)));
     v = json_object_get(reply, "drift");
     json_object_set_new(result, "drift", json_is_array(v) ? json_incref(v) : json_array());
     v = json_object_get(reply, "adopted");
     json_object_set_new(result, "adopted", json_is_array(v) ? json_incref(v) : json_array());
-    if (created)
-        json_object_set_new(result, "status", json_string("created"));
-    else if (changed || json_array_size(registered) > 0 || json_object_get(result, "compatibility"))
-        json_object_set_new(result, "status", json_string("updated"));
-    else
-        json_object_set_new(result, "status", json_string("unchanged"));
 
 cleanup:
     free(pending);
@@ -230,25 +253,17 @@ cleanup:
 }
 
 /*
- * Push one valid contract.  Fills result ({"channel", "status", ...}).
- * Returns 0, a check failure (CHAN_ECONFLICT, CHAN_EINCOMPATIBLE,
- * CHAN_EINVALID: diagnostics in diags or err) or a runtime error code.
+ * The versions of contract the registry does not hold yet, oldest first, into
+ * plan; latest is the subject's latest version at the registry (0: none).
+ * Only reads.  Returns 0 or CHAN_ECONFLICT when the registry's numbering
+ * diverged from the contract's, or a runtime error code.
  */
-static int push_contract(json_t *result, cli_registry *reg, const chan_contract *contract,
-                         const push_options *opts, chan_diag_list *diags, chan_error *err)
+static int plan_versions(json_t *plan, cli_registry *reg, const chan_contract *contract, int latest,
+                         chan_error *err)
 {
     const char *subject = chan_contract_subject(contract);
-    const char *name = chan_contract_name(contract);
-    const char *mode = chan_compat_mode_name(chan_contract_compatibility(contract));
     size_t i, n = chan_contract_version_count(contract);
-    json_t *registered = json_array();
-    bool mode_done = false;
-    int latest, error;
-
-    json_object_set_new(result, "subject", json_string(subject));
-    json_object_set(result, "registered", registered);
-    if ((error = cli_registry_subject_versions(NULL, &latest, reg, subject, err)) < 0)
-        goto cleanup;
+    int next = latest + 1, error = 0;
 
     for (i = n; i-- > 0;) {
         const chan_contract_version *v = chan_contract_version_at(contract, i);
@@ -256,101 +271,162 @@ static int push_contract(json_t *result, cli_registry *reg, const chan_contract 
         int want = (int)v->number;
         cli_schema_ref ref;
 
-        if (schema == NULL) {
-            error = chan_error_set(err, CHAN_EINTERNAL, "version %d of %s has no loaded schema",
-                                   want, name);
-            goto cleanup;
-        }
+        if (schema == NULL)
+            return chan_error_set(err, CHAN_EINTERNAL, "version %d of %s has no loaded schema",
+                                  want, chan_contract_name(contract));
         if (latest > 0) {
             error = cli_registry_lookup_schema(&ref, reg, subject, schema, err);
             if (error == 0) {
-                if (ref.version != want) {
-                    error = diverged(err, subject, want, ref.version, true);
-                    goto cleanup;
-                }
+                if (ref.version != want)
+                    return diverged(err, subject, want, ref.version, true);
                 continue;
             }
             if (error != CHAN_ENOTFOUND)
-                goto cleanup;
+                return error;
             chan_error_clear(err);
+            error = 0;
         }
-        if (want != latest + 1) {
-            error = diverged(err, subject, want, latest + 1, false);
-            goto cleanup;
-        }
-        /* Existing subject: the registry must check the new version under the contract's mode. */
-        if (latest > 0 && !mode_done) {
-            if ((error = ensure_compatibility(reg, subject, mode, opts, result, err)) < 0)
-                goto cleanup;
-            mode_done = true;
-        }
+        if (want != next)
+            return diverged(err, subject, want, next, false);
+        json_array_append_new(plan, json_integer(want));
+        next++;
+    }
+    return error;
+}
+
+/* The contract's version numbered number, or NULL. */
+static const chan_contract_version *version_numbered(const chan_contract *contract,
+                                                     json_int_t number)
+{
+    size_t i, n = chan_contract_version_count(contract);
+
+    for (i = 0; i < n; i++)
+        if ((json_int_t)chan_contract_version_at(contract, i)->number == number)
+            return chan_contract_version_at(contract, i);
+    return NULL;
+}
+
+/*
+ * Register (or, in a dry run, check with the registry's compatibility
+ * endpoint while the subject had versions before the push) each version of
+ * plan, under the subject's current mode, appending each version that passes
+ * to registered.  Returns 0, CHAN_EINCOMPATIBLE (the reasons in diags or
+ * err's detail), CHAN_ECONFLICT or a runtime code.
+ */
+static int push_versions(json_t *registered, cli_registry *reg, const chan_contract *contract,
+                         const json_t *plan, int latest, const push_options *opts,
+                         chan_diag_list *diags, chan_error *err)
+{
+    const char *subject = chan_contract_subject(contract);
+    const json_t *number;
+    size_t i;
+    int error = 0;
+
+    json_array_foreach(plan, i, number)
+    {
+        const chan_contract_version *v = version_numbered(contract, json_integer_value(number));
+        const char *schema = chan_avro_schema_normalized(v->schema);
+        int want = (int)v->number;
+        cli_schema_ref ref;
+
         if (opts->dry_run) {
-            json_t *messages = NULL;
+            json_t *messages = NULL, *m;
             bool compatible = true;
+            size_t j;
 
-            /*
-             * The registry checks under the subject's current mode.  When the
-             * real run would change it first, the offline check of the
-             * contract's versions under the contract's mode is the verdict.
-             */
-            if (latest > 0 && json_object_get(result, "compatibility") == NULL &&
-                (error = cli_registry_check_compatibility(&compatible, &messages, reg, subject,
-                                                          schema, err)) < 0)
-                goto cleanup;
-            if (!compatible) {
-                size_t j;
-                json_t *m;
-
-                json_array_foreach(messages, j, m)
-                {
-                    char *text = cli_registry_compat_message(m);
-
-                    if (text)
-                        chan_diag_add(diags, CHAN_DIAG_ERROR, chan_contract_file(contract), v->line,
-                                      v->column, "registry-incompatible", NULL,
-                                      "version %d of subject %s: %s", want, subject, text);
-                    free(text);
-                }
+            /* A subject new to the registry: the offline check of the contract stands. */
+            if (latest > 0 && (error = cli_registry_check_compatibility(&compatible, &messages, reg,
+                                                                        subject, schema, err)) < 0)
+                return error;
+            if (compatible) {
                 json_decref(messages);
-                error = chan_error_set(err, CHAN_EINCOMPATIBLE,
-                                       "the registry refuses version %d of subject %s as "
-                                       "incompatible (%s)",
-                                       want, subject, mode);
-                goto cleanup;
+                json_array_append_new(registered, json_integer(want));
+                continue;
+            }
+            json_array_foreach(messages, j, m)
+            {
+                char *text = cli_registry_compat_message(m);
+
+                if (text)
+                    chan_diag_add(diags, CHAN_DIAG_ERROR, chan_contract_file(contract), v->line,
+                                  v->column, "registry-incompatible", NULL,
+                                  "version %d of subject %s: %s", want, subject, text);
+                free(text);
             }
             json_decref(messages);
-            ref.version = want;
-        } else {
-            error = cli_registry_register_schema(&ref, reg, subject, schema, err);
-            if (error == CHAN_EINCOMPATIBLE) {
-                char server_message[CHAN_ERROR_MESSAGE_MAX];
-
-                snprintf(server_message, sizeof(server_message), "%s", err->message);
-                chan_error_set(err, CHAN_EINCOMPATIBLE,
-                               "the registry refused version %d of subject %s as incompatible "
-                               "(%s)",
-                               want, subject, mode);
-                if (!explain_incompatible(reg, subject, schema, err))
-                    chan_error_detail(err, "%s", server_message);
-                goto cleanup;
-            }
-            if (error < 0)
-                goto cleanup;
-            if (ref.version != want) {
-                error = diverged(err, subject, want, ref.version, true);
-                goto cleanup;
-            }
+            return chan_error_set(err, CHAN_EINCOMPATIBLE,
+                                  "the registry refuses version %d of subject %s as incompatible",
+                                  want, subject);
         }
-        json_array_append_new(registered, json_integer(want));
-        latest = ref.version;
-    }
-    if (!mode_done && (error = ensure_compatibility(reg, subject, mode, opts, result, err)) < 0)
-        goto cleanup;
+        error = cli_registry_register_schema(&ref, reg, subject, schema, err);
+        if (error == CHAN_EINCOMPATIBLE) {
+            char server_message[CHAN_ERROR_MESSAGE_MAX];
 
-    error = put_contract(result, reg, contract, registered, opts, diags, err);
+            snprintf(server_message, sizeof(server_message), "%s", err->message);
+            chan_error_set(err, CHAN_EINCOMPATIBLE,
+                           "the registry refused version %d of subject %s as incompatible", want,
+                           subject);
+            if (!explain_incompatible(reg, subject, schema, err))
+                chan_error_detail(err, "%s", server_message);
+            return error;
+        }
+        if (error < 0)
+            return error;
+        if (ref.version != want)
+            return diverged(err, subject, want, ref.version, true);
+        json_array_append_new(registered, json_integer(want));
+    }
+    return 0;
+}
+
+/*
+ * Push one valid contract.  Fills result ({"channel", "status", ...}).
+ * Returns 0, a check failure (CHAN_ECONFLICT, CHAN_EINCOMPATIBLE,
+ * CHAN_EINVALID: diagnostics in diags or err) or a runtime error code.
+ *
+ * The order keeps a refused push from writing anything: the versions to
+ * register are found with reads only; the contract PUT with ?dry_run=true
+ * (the preflight: the whole push of a dry run) must pass; then the versions
+ * are registered, the contract is PUT (which binds the subject), and the
+ * subject's mode is set last, under the policy floor of the stored contract.
+ */
+static int push_contract(json_t *result, cli_registry *reg, const chan_contract *contract,
+                         const push_options *opts, chan_diag_list *diags, chan_error *err)
+{
+    const char *subject = chan_contract_subject(contract);
+    const char *mode = chan_compat_mode_name(chan_contract_compatibility(contract));
+    push_options preflight = {true, !opts->dry_run};
+    json_t *plan = json_array(), *registered = json_array();
+    /* A real run's preflight answers into a scratch result: it stored nothing. */
+    json_t *checked = opts->dry_run ? json_incref(result) : json_object();
+    int latest, error;
+
+    json_object_set_new(result, "subject", json_string(subject));
+    json_object_set(result, "registered", registered);
+    if ((error = cli_registry_subject_versions(NULL, &latest, reg, subject, err)) < 0 ||
+        (error = plan_versions(plan, reg, contract, latest, err)) < 0)
+        goto cleanup;
+    if ((error = put_contract(checked, reg, contract, plan, &preflight, diags, err)) < 0 ||
+        (error = push_versions(registered, reg, contract, plan, latest, opts, diags, err)) < 0)
+        goto cleanup;
+    if (!opts->dry_run && (error = put_contract(result, reg, contract, plan, opts, diags, err)) < 0)
+        goto cleanup;
+    if ((error = ensure_compatibility(
+             reg, subject, mode, json_is_true(json_object_get(result, "compatibility_allowed")),
+             opts, result, err)) < 0)
+        goto cleanup;
+    if (json_is_true(json_object_get(result, "created")))
+        json_object_set_new(result, "status", json_string("created"));
+    else if (json_is_true(json_object_get(result, "contract_changed")) ||
+             json_array_size(registered) > 0 || json_object_get(result, "compatibility"))
+        json_object_set_new(result, "status", json_string("updated"));
+    else
+        json_object_set_new(result, "status", json_string("unchanged"));
 
 cleanup:
+    json_decref(checked);
     json_decref(registered);
+    json_decref(plan);
     return error;
 }
 
@@ -477,7 +553,7 @@ static void print_result(const json_t *result, const char *file)
 int cmd_register(int argc, char **argv)
 {
     chan_contract_load_options load_opts = CHAN_CONTRACT_LOAD_OPTIONS_INIT;
-    push_options opts = {false};
+    push_options opts = {false, false};
     chan_error err = CHAN_ERROR_INIT;
     chan_diag_list *diags = chan_diag_list_new();
     chan_contract_set *set = chan_contract_set_new();

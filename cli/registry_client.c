@@ -723,10 +723,10 @@ cleanup:
 }
 
 int cli_registry_set_compatibility(cli_registry *reg, const char *subject, const char *mode,
-                                   chan_error *err)
+                                   bool dry_run, chan_error *err)
 {
     char *esc = cli_registry_escape(subject);
-    char *path = chan_xasprintf("/config/%s", esc);
+    char *path = chan_xasprintf("/config/%s%s", esc, dry_run ? "?dry_run=true" : "");
     json_t *body = json_pack("{s:s}", "compatibility", mode);
     int error;
 

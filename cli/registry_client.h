@@ -221,9 +221,15 @@ int cli_registry_register_schema(cli_schema_ref *out, cli_registry *reg, const c
 int cli_registry_get_compatibility(char **out, cli_registry *reg, const char *subject,
                                    chan_error *err);
 
-/** Set the subject-level compatibility mode, PUT /config/{subject}.  @return 0 or CHAN_E* */
+/**
+ * Set the subject-level compatibility mode, PUT /config/{subject}.  With
+ * dry_run (?dry_run=true) the registry runs the checks of the real call and
+ * answers as it would, without setting anything.
+ *
+ * @return 0 or CHAN_E*
+ */
 int cli_registry_set_compatibility(cli_registry *reg, const char *subject, const char *mode,
-                                   chan_error *err);
+                                   bool dry_run, chan_error *err);
 
 /**
  * Can schema be registered under subject as the next version?

@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "chan/model.h"
+#include "chan/policy.h"
 #include "server.h"
 
 /** Health and service endpoints: /healthz, /readyz, / (api_misc.c). */
@@ -44,5 +46,32 @@ extern const size_t chand_api_policy_routes_count;
 typedef struct chand_reconciler chand_reconciler;
 /** The reconciler of the /v1/acl endpoints (NULL: Kafka not configured); set before serving. */
 void chand_api_acl_set_reconciler(chand_reconciler *r);
+
+/** What a refusal of the policy floor is about: it picks the wording of the 40302 message. */
+typedef enum chand_floor_change {
+    CHAND_FLOOR_SET_LEVEL, /**< PUT or DELETE /config/{subject} sets the subject's level */
+    CHAND_FLOOR_BIND,      /**< PUT /v1/channels/{name} binds a subject left at its level */
+} chand_floor_change;
+
+/**
+ * The policy floor (--min-compatibility, api_schema.c): may subject, bound to
+ * the channel bound (NULL: unbound), be at level?  Yes for an unbound subject,
+ * a level that satisfies the floor, an admin (logged at WARN when it
+ * overrides the floor), or bound's approved waiver at exactly its own level
+ * (chan_policy_level_allowed).
+ *
+ * @return 0, or CHAN_EDENIED with err set to HTTP 403 / 40302
+ */
+int chand_floor_check(chand_request *req, const char *subject, chan_compat_mode level,
+                      const chan_channel_record *bound, chand_floor_change change, chan_error *err);
+
+/**
+ * The effective compatibility level of subject (NULL: the global one): its
+ * own level, else the global level, else --default-compatibility.
+ *
+ * @return 0 or a CHAN_E* code with err set (as a Confluent error)
+ */
+int chand_effective_level(chan_compat_mode *out, chand_request *req, const char *subject,
+                          chan_error *err);
 
 #endif

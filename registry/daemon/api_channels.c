@@ -23,6 +23,13 @@
  * the channel's owner is pending (202) until the owner approves or rejects
  * it; only approved consumers get access.
  *
+ * A contract put also holds the policy floor (--min-compatibility): it is
+ * refused with 403 / 40302, before anything is written, when the subject it
+ * binds is at an effective level below the floor that neither an admin nor
+ * the channel's approved waiver at that level allows (chand_floor_check).
+ * Its reply says in "compatibility_allowed" whether the caller may then set
+ * the subject to the contract's compatibility, which a dry run cannot try.
+ *
  * Handlers follow the contract of server.h.  API error codes of this module:
  *   40410 channel not found            40411 consumer not found
  *   40910 revision conflict            40912 channel deprecated (no new consumers)
@@ -384,14 +391,55 @@ static char *json_for_yaml(const char *s, size_t len, size_t *out_len)
 typedef struct put_check {
     chan_policy_options opts;
     chan_diag_list *diags;
+    chand_request *req;
+    chan_compat_mode level; /* the subject's effective level, read before the put */
+    bool floor_refused;     /* the floor refused the put: err is the 403 / 40302 */
+    bool level_allowed;     /* may the caller then set the subject to the contract's level? */
 } put_check;
+
+/* Text equality with NULL equal to NULL. */
+static bool same_text(const char *a, const char *b)
+{
+    return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/*
+** The floor part of a put's check: next binds its subject, which is at
+** pc->level.  The channel as it is once stored (its waiver approval is kept
+** when old's approval covers the same reason at the same level, as the store
+** does) must allow that level (chand_floor_check), or the stored channel old
+** must already allow it on the same subject (a contract leaving an approved
+** waiver: the level is set after the put).  Also fills pc->level_allowed.
+** Returns 0 or CHAN_EDENIED (403 / 40302 in err, pc->floor_refused set).
+*/
+static int check_put_floor(put_check *pc, const chan_channel_record *old,
+                           const chan_channel_record *next, chan_error *err)
+{
+    bool admin = chan_identity_has(chand_request_identity(pc->req), CHAN_ROLE_ADMIN, NULL);
+    chan_channel_record bound = *next;
+    chan_compat_mode own;
+    int error;
+
+    if (old != NULL && same_text(old->waiver_reason, next->waiver_reason) &&
+        same_text(old->compatibility, next->compatibility))
+        bound.waiver_approved_by = old->waiver_approved_by;
+    pc->level_allowed = chan_compat_mode_parse(&own, next->compatibility) != 0 ||
+                        chan_policy_level_allowed(own, &bound, pc->opts.floor, admin);
+    if (old != NULL && same_text(old->subject, next->subject) &&
+        chan_policy_level_allowed(pc->level, old, pc->opts.floor, false))
+        return 0;
+    error = chand_floor_check(pc->req, next->subject, pc->level, &bound, CHAND_FLOOR_BIND, err);
+    pc->floor_refused = error < 0;
+    return error;
+}
 
 /*
 ** The store's check of a contract put (chan_store_channel_check_fn), under
 ** the channel's lock: the rules of chan_policy_check_channel over old ->
-** next (next includes the API consumers that stay).  Returns 0, or the
-** policy's CHAN_ECONFLICT (only "deprecated" errors) / CHAN_EINVALID with
-** the diagnostics in ctx->diags.
+** next (next includes the API consumers that stay), then the policy floor
+** on the subject next binds (check_put_floor).  Returns 0, or the policy's
+** CHAN_ECONFLICT (only "deprecated" errors) / CHAN_EINVALID with the
+** diagnostics in ctx->diags, or the floor's CHAN_EDENIED.
 */
 static int check_put(void *ctx, const chan_channel_record *old, const chan_channel_record *next,
                      chan_error *err)
@@ -401,7 +449,7 @@ static int check_put(void *ctx, const chan_channel_record *old, const chan_chann
 
     if (error < 0)
         return chan_error_set(err, error, "the contract breaks a rule of the registry's policy");
-    return 0;
+    return check_put_floor(pc, old, next, err);
 }
 
 /* The reply members of a put's drift: the API consumers kept, as the consumers API shows them. */
@@ -424,7 +472,7 @@ static int put_channel(chand_request *req, chan_error *err)
     chan_store *store = chand_request_store(req);
     chan_channel_put_options put_opts = CHAN_CHANNEL_PUT_OPTIONS_INIT;
     chan_channel_put_result res = {0};
-    put_check pc = {CHAN_POLICY_OPTIONS_INIT, NULL};
+    put_check pc = {CHAN_POLICY_OPTIONS_INIT, NULL, NULL, CHAN_COMPAT_BACKWARD, false, false};
     chan_channel_record *rec = NULL;
     chan_contract *contract = NULL;
     chan_diag_list *diags = chan_diag_list_new();
@@ -516,6 +564,9 @@ static int put_channel(chand_request *req, chan_error *err)
     rec = chan_contract_to_record(contract);
     pc.opts.floor = chand_request_config(req)->min_compatibility;
     pc.diags = diags;
+    pc.req = req;
+    if ((error = chand_effective_level(&pc.level, req, rec->subject, err)) < 0)
+        goto cleanup;
     put_opts.expected_revision = expected;
     put_opts.dry_run = dry_run;
     put_opts.check = check_put;
@@ -535,6 +586,8 @@ static int put_channel(chand_request *req, chan_error *err)
         free(msg);
         goto cleanup;
     }
+    if (error < 0 && pc.floor_refused)
+        goto cleanup; /* err is the floor's 403 / 40302 */
     if (error == CHAN_ECONFLICT && chan_store_error_reason(err) == CHAN_STORE_R_REVISION_MISMATCH) {
         char detail[CHAN_ERROR_MESSAGE_MAX];
 
@@ -552,9 +605,10 @@ static int put_channel(chand_request *req, chan_error *err)
     adopted = json_array();
     for (i = 0; i < res.n_adopted; i++)
         json_array_append_new(adopted, json_string(res.adopted[i]));
-    reply = json_pack("{s:s, s:I, s:b, s:o, s:o, s:b}", "name", name, "revision",
+    reply = json_pack("{s:s, s:I, s:b, s:o, s:o, s:b, s:b}", "name", name, "revision",
                       (json_int_t)res.revision, "changed", res.changed, "drift",
-                      drift_json(req, &res), "adopted", adopted, "dry_run", dry_run);
+                      drift_json(req, &res), "adopted", adopted, "dry_run", dry_run,
+                      "compatibility_allowed", pc.level_allowed);
     /* The dry run answers what the real run would: 201 when it would create the channel. */
     error = chand_reply_json(req, res.created && res.changed ? 201 : 200, reply);
 

@@ -18,8 +18,12 @@
  * leave such a subject at a level that does not satisfy the floor, unless the
  * caller is an admin or the channel's waiver is approved and the level is the
  * contract's own (chan_policy_level_allowed).  Unbound subjects keep
- * Confluent's semantics.
+ * Confluent's semantics.  PUT /config?dry_run=true runs the same checks and
+ * replies as the real call would, without writing.  A channel put refuses to
+ * bind a subject whose level is below the floor (api_channels.c), with the
+ * same chand_floor_check.
  */
+#include <assert.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -252,9 +256,8 @@ cleanup:
     return error;
 }
 
-/* Effective compatibility level of subject (NULL: global). */
-static int effective_level(chan_compat_mode *out, chand_request *req, const char *subject,
-                           chan_error *err)
+int chand_effective_level(chan_compat_mode *out, chand_request *req, const char *subject,
+                          chan_error *err)
 {
     chan_store *store = chand_request_store(req);
     char *level = NULL;
@@ -496,7 +499,7 @@ static int register_schema(chand_request *req, chan_error *err)
         return err->code;
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
-    if ((error = effective_level(&ctx.mode, req, subject, err)) < 0)
+    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0)
         goto cleanup;
     ctx.schema = schema;
     ctx.report = chan_compat_report_new();
@@ -740,7 +743,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
         goto cleanup;
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
-    if ((error = effective_level(&ctx.mode, req, subject, err)) < 0)
+    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0)
         goto cleanup;
     ctx.schema = schema;
     ctx.report = chan_compat_report_new();
@@ -837,20 +840,54 @@ static int get_config(chand_request *req, chan_error *err)
     return error;
 }
 
+int chand_floor_check(chand_request *req, const char *subject, chan_compat_mode level,
+                      const chan_channel_record *bound, chand_floor_change change, chan_error *err)
+{
+    chan_compat_mode floor = chand_request_config(req)->min_compatibility;
+    bool admin = chan_identity_has(chand_request_identity(req), CHAN_ROLE_ADMIN, NULL);
+    const char *how;
+
+    assert(subject != NULL);
+    if (chan_policy_level_allowed(level, bound, floor, admin)) {
+        if (admin && bound != NULL && !chan_policy_compat_satisfies(level, floor))
+            chan_log(CHAN_LOG_WARN, MODULE,
+                     "policy floor overridden by admin subject=%s channel=%s level=%s floor=%s "
+                     "actor=%s",
+                     subject, bound->name, chan_compat_mode_name(level),
+                     chan_compat_mode_name(floor), chand_request_actor(req));
+        return 0;
+    }
+    if (change == CHAND_FLOOR_BIND)
+        return chand_http_error(err, CHAN_EDENIED, SR_BELOW_FLOOR,
+                                "subject %s is at compatibility %s, below the registry's floor %s, "
+                                "and channel %s has no approved waiver at that level; only an "
+                                "admin may bind it: set the subject to the contract's level first",
+                                subject, chan_compat_mode_name(level), chan_compat_mode_name(floor),
+                                bound->name);
+    if (bound->waiver_reason == NULL)
+        how = "or add schema.waiver.reason to the contract and have an admin approve it";
+    else if (bound->waiver_approved_by == NULL)
+        how = "or approve the contract's waiver";
+    else
+        how = "the contract's approved waiver covers its own compatibility only";
+    return chand_http_error(err, CHAN_EDENIED, SR_BELOW_FLOOR,
+                            "compatibility %s is below the registry's floor %s for subject %s "
+                            "bound to channel %s; only an admin may set it, %s",
+                            chan_compat_mode_name(level), chan_compat_mode_name(floor), subject,
+                            bound->name, how);
+}
+
 /*
 ** The policy floor on a subject-level change: may subject be left at level
 ** (the level it is set to, or the one it falls back to)?  0 when it may (an
-** unbound subject, a level that satisfies the floor, an admin, or the bound
-** channel's approved waiver at the contract's level), else 40302 with err set.
-** An admin's override is logged at WARN; the store audits the change itself.
+** unbound subject, or chand_floor_check against the bound channel), else
+** 40302 with err set.  The store audits the change itself.
 */
 static int check_floor(chand_request *req, const char *subject, chan_compat_mode level,
                        chan_error *err)
 {
     chan_compat_mode floor = chand_request_config(req)->min_compatibility;
-    bool admin = chan_identity_has(chand_request_identity(req), CHAN_ROLE_ADMIN, NULL);
     chan_channel_record *bound = NULL;
-    const char *how;
     int error;
 
     if (subject == NULL || chan_policy_compat_satisfies(level, floor))
@@ -862,40 +899,23 @@ static int check_floor(chand_request *req, const char *subject, chan_compat_mode
     }
     if (error < 0)
         return sr_error(err, subject, 0, 0);
-    if (chan_policy_level_allowed(level, bound, floor, admin)) {
-        if (admin)
-            chan_log(CHAN_LOG_WARN, MODULE,
-                     "policy floor overridden by admin subject=%s channel=%s level=%s floor=%s "
-                     "actor=%s",
-                     subject, bound->name, chan_compat_mode_name(level),
-                     chan_compat_mode_name(floor), chand_request_actor(req));
-        chan_channel_record_free(bound);
-        return 0;
-    }
-    if (bound->waiver_reason == NULL)
-        how = "or add schema.waiver.reason to the contract and have an admin approve it";
-    else if (bound->waiver_approved_by == NULL)
-        how = "or approve the contract's waiver";
-    else
-        how = "the contract's approved waiver covers its own compatibility only";
-    error = chand_http_error(err, CHAN_EDENIED, SR_BELOW_FLOOR,
-                             "compatibility %s is below the registry's floor %s for subject %s "
-                             "bound to channel %s; only an admin may set it, %s",
-                             chan_compat_mode_name(level), chan_compat_mode_name(floor), subject,
-                             bound->name, how);
+    error = chand_floor_check(req, subject, level, bound, CHAND_FLOOR_SET_LEVEL, err);
     chan_channel_record_free(bound);
     return error;
 }
 
+/* PUT /config and /config/{subject}; ?dry_run=true runs every check and writes nothing. */
 static int put_config(chand_request *req, chan_error *err)
 {
     const char *subject;
     json_t *body = NULL, *value;
     chan_compat_mode mode;
     const char *name;
+    bool dry_run;
     int error;
 
-    if ((error = scope_subject(&subject, req, err)) < 0)
+    if ((error = scope_subject(&subject, req, err)) < 0 ||
+        (error = chand_request_query_bool(&dry_run, req, "dry_run", false, err)) < 0)
         return error;
     if ((error = chand_request_json(&body, req, err)) < 0)
         return error;
@@ -913,6 +933,8 @@ static int put_config(chand_request *req, chan_error *err)
     name = chan_compat_mode_name(mode);
     if ((error = check_floor(req, subject, mode, err)) < 0)
         return error;
+    if (dry_run) /* checked and authorized: reply as the real call would, write nothing */
+        return chand_reply_json(req, 200, json_pack("{s:s}", "compatibility", name));
     if ((error = chan_store_config_set(chand_request_store(req), subject, name,
                                        chand_request_actor(req), err)) < 0)
         return sr_error(err, subject, 0, 0);
@@ -946,7 +968,7 @@ static int delete_config(chand_request *req, chan_error *err)
         chan_compat_mode fallback;
 
         /* The subject falls back to the global level, else the default. */
-        if ((error = effective_level(&fallback, req, NULL, err)) < 0 ||
+        if ((error = chand_effective_level(&fallback, req, NULL, err)) < 0 ||
             (error = check_floor(req, subject, fallback, err)) < 0) {
             free(level);
             return error;

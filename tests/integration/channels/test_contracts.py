@@ -30,7 +30,7 @@ class PutChannelTest(ChannelsTestCase):
         self.assertEqual(reply.status, 201, reply)
         self.assertEqual(reply.json, {"name": contract["channel"], "revision": 1,
                                       "changed": True, "drift": [], "adopted": [],
-                                      "dry_run": False})
+                                      "dry_run": False, "compatibility_allowed": True})
         entries = self.audit("channel/" + contract["channel"])
         self.assertEqual([e["action"] for e in entries], ["channel.create"])
 
@@ -38,7 +38,7 @@ class PutChannelTest(ChannelsTestCase):
         self.assertEqual(reply.status, 200, reply)
         self.assertEqual(reply.json, {"name": contract["channel"], "revision": 1,
                                       "changed": False, "drift": [], "adopted": [],
-                                      "dry_run": False})
+                                      "dry_run": False, "compatibility_allowed": True})
         self.assertEqual(self.audit("channel/" + contract["channel"]), entries)
 
     def test_update_increments_revision(self):

@@ -35,6 +35,8 @@ from fake_registry import FakeRegistry, Reply  # noqa: E402
 
 ADMIN = "origin-admin-token"
 OTHER = "origin-other-team-ci-token"
+CI_ORDERS = "origin-orders-ci-token"
+WAIVER_REASON = "Legacy order importers resend whole orders; readers take the latest only."
 ORDERS = "orders.order-created"
 SUBJECT = "orders.order-created-value"
 CONTRACT = "contracts/%s.yaml" % ORDERS
@@ -99,13 +101,16 @@ class RegisterOriginTest(ChanregdTestCase):
 
     def daemon(self, name):
         """A daemon on the SQLite file tmp/NAME.db (not started).  Its token file
-        holds ADMIN (admin) and OTHER as a v2 hashed line with role ci:other."""
+        holds ADMIN (admin), and OTHER and CI_ORDERS as v2 hashed lines with roles
+        ci:other and ci:orders."""
         d = Chanregd(name=name, workdir=self.tmp, pg=False,
                      db="sqlite:" + os.path.join(self.tmp, name + ".db"),
                      tokens={"origin-admin": ADMIN})
         with open(d.token_file, "a") as f:
             f.write("ci-other sha256=%s roles=ci:other\n"
                     % hashlib.sha256(OTHER.encode()).hexdigest())
+            f.write("ci-orders sha256=%s roles=ci:orders\n"
+                    % hashlib.sha256(CI_ORDERS.encode()).hexdigest())
         self.addCleanup(self.check_daemon, d)
         self.daemons[name] = d
         return d
@@ -307,6 +312,57 @@ class RegisterOriginTest(ChanregdTestCase):
             self.assertEqual(real.stdout, "%s: failed\n" % ORDERS)
             for r in (dry, real):
                 self.assertIn("403", r.stderr)
+        self.reset()
+
+        with self.subTest("new channel, token of another team"):
+            dry, real = self.twin_runs(lambda d: None, token=OTHER, json_too=False)
+            self.assertEqual(real.returncode, 3, real.stderr)
+            self.assertEqual(real.stdout, "%s: failed\n" % ORDERS)
+            # The refused preflight wrote nothing: no schema, no level, no channel.
+            for d in (self.daemons["a"], self.daemons["b"]):
+                self.assertEqual(self.request(d, "GET", "/subjects"), (200, []))
+                self.assertEqual(self.request(d, "GET", "/config/" + SUBJECT)[0], 404)
+                self.assertEqual(self.request(d, "GET", "/v1/channels/" + ORDERS)[0], 404)
+        self.reset()
+
+        with self.subTest("new channel at NONE with a waiver, ci token"):
+            def setup(d):
+                self.set_none_with_waiver()
+            dry, real = self.twin_runs(setup, token=CI_ORDERS, json_too=False)
+            self.assertEqual(real.returncode, 3, real.stderr)
+            self.assertEqual(real.stdout, "%s: failed\n" % ORDERS)
+            for r in (dry, real):
+                self.assertIn("40302", r.stderr)
+            # The contract and its waiver are stored; the subject stays at the floor.
+            b = self.daemons["b"]
+            status, level = self.request(b, "GET", "/config/%s?defaultToGlobal=true" % SUBJECT)
+            self.assertEqual((status, level["compatibilityLevel"]), (200, "BACKWARD"), level)
+            status, channel = self.request(b, "GET", "/v1/channels/" + ORDERS)
+            self.assertEqual(channel["waiver"]["reason"], WAIVER_REASON, channel)
+        self.reset()
+
+        with self.subTest("existing contract changed to NONE with a waiver, ci token"):
+            def setup(d):
+                self.registered(d)
+                self.set_none_with_waiver()
+            dry, real = self.twin_runs(setup, token=CI_ORDERS, json_too=False)
+            self.assertEqual(real.returncode, 3, real.stderr)
+            self.assertEqual(real.stdout, "%s: failed\n" % ORDERS)
+            for r in (dry, real):
+                self.assertIn("40302", r.stderr)
+            # The real run stored the contract with its waiver: the admin can
+            # approve it, and the next run sets the level.
+            b = self.daemons["b"]
+            status, body = self.request(b, "POST", "/v1/channels/%s/waiver/approve" % ORDERS)
+            self.assertEqual(status, 200, body)
+            r = self.register(b, token=CI_ORDERS)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stdout, "%s: updated (compatibility BACKWARD_TRANSITIVE -> NONE)\n"
+                             % ORDERS)
+
+    def set_none_with_waiver(self):
+        self.edit_contract("  compatibility: BACKWARD_TRANSITIVE\n",
+                           "  compatibility: NONE\n  waiver:\n    reason: %s\n" % WAIVER_REASON)
 
     def registered(self, d):
         r = self.register(d)
@@ -412,7 +468,10 @@ class ScriptedReplyTest(unittest.TestCase):
                     r = self.register()
                     self.assertEqual(r.returncode, 0, r.stderr)
                     puts = [q for q in self.fake.requests if q["method"] == "PUT"]
-                    self.assertEqual(len(puts), 1)
+                    self.assertEqual([q["path"] for q in puts],
+                                     ["/v1/channels/%s?dry_run=true" % ORDERS,
+                                      "/v1/channels/%s" % ORDERS])
+                    self.assertEqual(puts[0]["body"], puts[1]["body"])
                     sent = json.loads(puts[0]["body"])
                     fraud = [c for c in sent["consumers"] if c["name"] == "fraud"]
                     self.assertEqual(len(fraud), 1, sent["consumers"])
@@ -423,8 +482,10 @@ class ScriptedReplyTest(unittest.TestCase):
                         f.write(original)
 
     def test_adopted_consumers_are_named(self):
-        self.channel_put("", {"name": ORDERS, "revision": 2, "changed": True, "dry_run": False,
-                              "adopted": ["fraud"], "drift": []})
+        reply = {"name": ORDERS, "revision": 2, "changed": True, "dry_run": False,
+                 "adopted": ["fraud"], "drift": []}
+        self.channel_put("", reply)
+        self.channel_put("?dry_run=true", dict(reply, dry_run=True))
         r = self.register()
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "%s: updated (contract revision 2)\n"
@@ -440,15 +501,31 @@ class ScriptedReplyTest(unittest.TestCase):
                         Reply(404, {"error_code": 40408, "message": "Subject has no mode."}))
         self.channel_put("?dry_run=true&pending_versions=1",
                          {"name": ORDERS, "revision": 1, "changed": True, "dry_run": True,
-                          "adopted": [], "drift": []}, status=201)
+                          "adopted": [], "drift": [], "compatibility_allowed": True}, status=201)
+        self.fake.route("PUT", "/config/%s?dry_run=true" % SUBJECT,
+                        Reply(200, {"compatibility": "BACKWARD"}))
         r = self.register("--dry-run")
         paths = [q["method"] + " " + q["path"] for q in self.fake.requests]
         self.assertEqual(r.returncode, 0, r.stderr + "\n".join(paths))
         self.assertEqual(r.stdout, "%s: created (registered %s v1; compatibility set to BACKWARD; "
                                    "contract revision 1)\n" % (ORDERS, SUBJECT))
-        self.assertIn("PUT /v1/channels/%s?dry_run=true&pending_versions=1" % ORDERS, paths)
-        self.assertEqual([p for p in paths if p.startswith("POST /subjects/%s/versions" % SUBJECT)
-                          or p.startswith("PUT /config/")], [])
+        # The same requests as the real run, in its order, each a dry run.
+        writes = [p for p in paths if not p.startswith("GET ")]
+        self.assertEqual(writes, ["PUT /v1/channels/%s?dry_run=true&pending_versions=1" % ORDERS,
+                                  "PUT /config/%s?dry_run=true" % SUBJECT], paths)
+
+        # A contract put whose reply says the floor will refuse the level: the
+        # dry run fails as the real PUT /config then does, without asking it.
+        self.fake.requests.clear()
+        self.channel_put("?dry_run=true&pending_versions=1",
+                         {"name": ORDERS, "revision": 1, "changed": True, "dry_run": True,
+                          "adopted": [], "drift": [], "compatibility_allowed": False}, status=201)
+        r = self.register("--dry-run")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertEqual(r.stdout, "%s: failed\n" % ORDERS)
+        self.assertIn("40302", r.stderr)
+        self.assertNotIn("PUT /config/%s?dry_run=true" % SUBJECT,
+                         [q["method"] + " " + q["path"] for q in self.fake.requests])
 
     def test_old_registry_reply_without_drift_or_dry_run(self):
         old_reply = {"name": ORDERS, "revision": 1, "changed": False}

@@ -3,8 +3,9 @@
 The daemon runs with a token file naming an admin, the owner and the ci of
 team "orders".  Each test gets its own channel owned by orders, bound to
 its own subject (version 1: a record with a long "id"), created by the
-admin.  The hole closed here: the owner of a bound subject could set it to
-NONE, after which a breaking change (long -> string) registered.
+admin.  The holes closed here: the owner of a bound subject could set it to
+NONE, after which a breaking change (long -> string) registered; and a
+subject set to NONE while unbound stayed there once a contract bound it.
 """
 
 import itertools
@@ -186,6 +187,102 @@ class FloorTest(unittest.TestCase):
         r = self.call("orders-team", "PUT", "/v1/channels/" + channel,
                       contract(channel, subject, "NONE", REASON))
         self.assertEqual(r.status, 201, r)
+
+    def assertBindRefused(self, r, subject):
+        self.assertEqual(r.status, 403, r)
+        self.assertEqual(r.json["error_code"], 40302, r)
+        self.assertIn("subject %s is at compatibility NONE, below the registry's floor BACKWARD"
+                      % subject, r.json["message"])
+        self.assertIn("set the subject to the contract's level first", r.json["message"])
+
+    def unbound_subject_at_none(self):
+        """A new subject with version 1, set to NONE by the owner while no
+        channel binds it (allowed: Confluent's semantics)."""
+        n = next(self.counter)
+        channel, subject = "orders.floor-u%d" % n, "orders.floor-u%d-value" % n
+        r = self.call("orders-team", "POST", "/subjects/%s/versions" % subject,
+                      {"schema": schema("long")})
+        self.assertEqual(r.status, 200, r)
+        r = self.call("orders-team", "PUT", "/config/" + subject, {"compatibility": "NONE"})
+        self.assertEqual(r.status, 200, r)
+        return channel, subject
+
+    def test_contract_at_none_cannot_bind_a_subject_set_to_none_first(self):
+        """Route 1: the level set to NONE before the contract put (as chanctl
+        register did) left a contract at NONE with an unapproved waiver
+        binding a subject at NONE.  The put is refused, dry run included, and
+        nothing is stored."""
+        channel, subject = self.unbound_subject_at_none()
+        doc = contract(channel, subject, "NONE", REASON)
+        for who in ("orders-team", "ci-orders"):
+            for query in ("?dry_run=true", ""):
+                r = self.call(who, "PUT", "/v1/channels/" + channel + query, doc)
+                self.assertBindRefused(r, subject)
+        self.assertEqual(self.call("root", "GET", "/v1/channels/" + channel).status, 404)
+        # Once the subject is at the floor, the contract is stored; its level
+        # then waits for the admin's approval of the waiver.
+        self.call("orders-team", "PUT", "/config/" + subject, {"compatibility": "BACKWARD"})
+        r = self.call("orders-team", "PUT", "/v1/channels/" + channel, doc)
+        self.assertEqual(r.status, 201, r)
+        self.assertFalse(r.json["compatibility_allowed"], r)
+        r = self.call("orders-team", "PUT", "/config/" + subject, {"compatibility": "NONE"})
+        self.assertEqual((r.status, r.json["error_code"]), (403, 40302), r)
+        r = self.call("orders-team", "POST", "/subjects/%s/versions" % subject,
+                      {"schema": schema("string")})
+        self.assertEqual(r.status, 409, r)
+
+    def test_contract_cannot_bind_a_subject_left_below_floor(self):
+        """Route 2: a subject set to NONE while unbound, then bound by a
+        BACKWARD contract, stayed at NONE.  The put is refused for non-admins;
+        an admin may bind it (the override is logged)."""
+        channel, subject = self.unbound_subject_at_none()
+        doc = contract(channel, subject, "BACKWARD")
+        for who in ("orders-team", "ci-orders"):
+            for query in ("?dry_run=true", ""):
+                r = self.call(who, "PUT", "/v1/channels/" + channel + query, doc)
+                self.assertBindRefused(r, subject)
+        self.assertEqual(self.call("root", "GET", "/v1/channels/" + channel).status, 404)
+        r = self.call("orders-team", "POST", "/subjects/%s/versions" % subject,
+                      {"schema": schema("string")})
+        self.assertEqual(r.status, 200, r)  # unbound: Confluent's semantics
+        r = self.call("root", "PUT", "/v1/channels/%s?dry_run=true" % channel, doc)
+        self.assertEqual(r.status, 201, r)
+        self.assertTrue(r.json["dry_run"], r)
+
+    def test_approved_waiver_level_may_stay_while_the_contract_changes(self):
+        """A subject at its contract's approved waiver level takes a new
+        revision of that contract, and a contract leaving the waiver (the
+        level is set after the put)."""
+        channel, subject = self.fresh_channel("NONE", REASON)
+        self.admin("POST", "/v1/channels/%s/waiver/approve" % channel)
+        r = self.call("orders-team", "PUT", "/config/" + subject, {"compatibility": "NONE"})
+        self.assertEqual(r.status, 200, r)
+        doc = contract(channel, subject, "NONE", REASON)
+        doc["peak_qps"] = 20
+        r = self.call("orders-team", "PUT", "/v1/channels/" + channel, doc)
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.json["compatibility_allowed"], r)
+        r = self.call("orders-team", "PUT", "/v1/channels/" + channel,
+                      contract(channel, subject, "BACKWARD"))
+        self.assertEqual(r.status, 200, r)
+        r = self.call("orders-team", "PUT", "/config/" + subject, {"compatibility": "BACKWARD"})
+        self.assertEqual(r.status, 200, r)
+
+    def test_put_config_dry_run(self):
+        channel, subject = self.fresh_channel()
+        r = self.call("orders-team", "PUT", "/config/%s?dry_run=true" % subject,
+                      {"compatibility": "NONE"})
+        self.assertBelowFloor(r, subject, channel)
+        r = self.call("orders-team", "PUT", "/config/%s?dry_run=true" % subject,
+                      {"compatibility": "FULL"})
+        self.assertEqual((r.status, r.json), (200, {"compatibility": "FULL"}), r)
+        r = self.call("orders-team", "GET", "/config/%s?defaultToGlobal=true" % subject)
+        self.assertEqual(r.json["compatibilityLevel"], "BACKWARD", r)
+        r = self.call("orders-team", "PUT", "/config/%s?dry_run=maybe" % subject,
+                      {"compatibility": "FULL"})
+        self.assertEqual((r.status, r.json["error_code"]), (400, 40002), r)
+        entries = self.admin("GET", "/v1/audit?object=config/" + subject).json["entries"]
+        self.assertEqual([e for e in entries if e["action"] == "config.set"], [], entries)
 
     def test_no_waiver_to_approve(self):
         channel, _ = self.fresh_channel()
