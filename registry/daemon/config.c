@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <gnutls/gnutls.h>
+
 #include "chan/avro.h"
 #include "chan/common.h"
 #include "chan/kafka.h"
@@ -304,7 +306,38 @@ static int read_pem(char **out, const char *flag, const char *path, const char *
     return 0;
 }
 
-/* --tls-cert and --tls-key: both or neither, read into memory. */
+/*
+** Check what the HTTPS server will be given, as GnuTLS will read it: the key
+** must go with the certificate and the priority string must parse, so that
+** --check-config catches what would stop the start.
+*/
+static int check_tls(const chand_config *config, chan_error *err)
+{
+    gnutls_certificate_credentials_t cred = NULL;
+    gnutls_priority_t priority = NULL;
+    gnutls_datum_t cert = {(unsigned char *)config->tls_cert_pem,
+                           (unsigned int)strlen(config->tls_cert_pem)};
+    gnutls_datum_t key = {(unsigned char *)config->tls_key_pem,
+                          (unsigned int)strlen(config->tls_key_pem)};
+    const char *at = NULL;
+    int rc;
+
+    if (gnutls_certificate_allocate_credentials(&cred) < 0)
+        return chan_error_set(err, CHAN_EINTERNAL, "cannot set up TLS credentials");
+    rc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+    gnutls_certificate_free_credentials(cred);
+    if (rc < 0)
+        return chan_error_set(err, CHAN_EINVALID, "--tls-key %s does not go with --tls-cert %s: %s",
+                              config->tls_key, config->tls_cert, gnutls_strerror(rc));
+    rc = gnutls_priority_init(&priority, config->tls_priorities, &at);
+    if (rc < 0)
+        return chan_error_set(err, CHAN_EINVALID, "--tls-priorities: %s at \"%s\"",
+                              gnutls_strerror(rc), at ? at : config->tls_priorities);
+    gnutls_priority_deinit(priority);
+    return 0;
+}
+
+/* --tls-cert and --tls-key: both or neither, read into memory and checked. */
 static int load_tls(chand_config *config, chan_error *err)
 {
     int error;
@@ -321,10 +354,12 @@ static int load_tls(chand_config *config, chan_error *err)
     }
     if (config->tls_priorities == NULL)
         return chan_error_set(err, CHAN_EINVALID, "--tls-priorities: empty priority string");
-    if ((error =
-             read_pem(&config->tls_cert_pem, "tls-cert", config->tls_cert, "CERTIFICATE", err)) < 0)
+    if ((error = read_pem(&config->tls_cert_pem, "tls-cert", config->tls_cert, "CERTIFICATE",
+                          err)) < 0 ||
+        (error = read_pem(&config->tls_key_pem, "tls-key", config->tls_key, "PRIVATE KEY", err)) <
+            0)
         return error;
-    return read_pem(&config->tls_key_pem, "tls-key", config->tls_key, "PRIVATE KEY", err);
+    return check_tls(config, err);
 }
 
 /* Split "host:port", "[v6]:port" into the derived fields. */

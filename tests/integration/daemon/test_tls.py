@@ -190,6 +190,18 @@ class HalfConfigTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn("--tls-cert: %s is not a PEM file with a CERTIFICATE" % self.key, r.stderr)
 
+    def test_check_config_catches_a_key_of_another_certificate(self):
+        _, other_key = make_cert(self.tmp, "other")
+        r = self.run_daemon("--tls-cert", self.cert, "--tls-key", other_key, "--check-config")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--tls-key %s does not go with --tls-cert %s" % (other_key, self.cert),
+                      r.stderr)
+        self.assertNotIn("configuration ok", r.stdout)
+        r = self.run_daemon("--tls-cert", self.cert, "--tls-key", self.key, "--tls-priorities",
+                            "NORMAL:+NO-SUCH-THING", "--check-config")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--tls-priorities", r.stderr)
+
     def test_both_pass_check_config(self):
         r = self.run_daemon("--tls-cert", self.cert, "--tls-key", self.key, "--check-config")
         self.assertEqual(r.returncode, 0, r.stderr)
