@@ -292,6 +292,9 @@ typedef struct need_set {
     /* CHANNEL_PUT: both the old and the new team are missing, not just one role */
     bool two_clauses;
     char old_team[ROLE_TEXT_MAX], new_team[ROLE_TEXT_MAX];
+    /* "*" stands for any team but this one (CONSUMER_REGISTER: another team
+       registers; the channel's own team registers as its owner) */
+    char any_but[ROLE_TEXT_MAX];
 } need_set;
 
 /* Add "kind" or "kind:team" (team NULL: no team) once. */
@@ -430,8 +433,10 @@ static void rule_register_new(verdict *v, const chan_identity *who, const chan_a
     }
     v->allowed = candidate != NULL;
     v->team = candidate;
-    if (t->team)
+    if (t->team) {
         need(&v->needs, "owner", t->team);
+        snprintf(v->needs.any_but, sizeof(v->needs.any_but), "%s", t->team);
+    }
     need(&v->needs, "owner", ANY_TEAM);
     need(&v->needs, "ci", ANY_TEAM);
 }
@@ -584,7 +589,10 @@ static void needs_sentence(chan_buf *buf, const need_set *needs)
     }
     for (i = 0; i < needs->n; i++) {
         if (strstr(needs->role[i], ":" ANY_TEAM)) {
-            chan_buf_puts(buf, " (* = any team)");
+            if (needs->any_but[0])
+                chan_buf_printf(buf, " (* = any team but %s)", needs->any_but);
+            else
+                chan_buf_puts(buf, " (* = any team)");
             break;
         }
     }

@@ -322,6 +322,18 @@ static void test_authz_check__missing_lists_roles(void **state)
     assert_non_null(strstr(err.message, "set the compatibility of subject 'payments-value': "
                                         "needs admin, ci:* or owner:* (* = any team)"));
     chan_identity_dispose(&id);
+    /* ci:orders registering on its own team's channel: only the owner may,
+       or a team other than orders (as a registration of its own). */
+    {
+        chan_authz_target c = {.channel = "orders.x", .consumer = "c", .team = "orders"};
+
+        identity(&id, "ci-orders", "ci:orders");
+        assert_int_equal(chan_authz_check(&d, &id, CHAN_AUTHZ_CONSUMER_REGISTER, &c, &err),
+                         CHAN_EDENIED);
+        assert_string_equal(d.missing, "admin, ci:*, owner:*, owner:orders");
+        assert_non_null(strstr(err.message, "(* = any team but orders)"));
+        chan_identity_dispose(&id);
+    }
 }
 
 int main(void)
