@@ -78,8 +78,6 @@
 /* Limits of the consumer fields; the same as the contract format's. */
 #define MAX_TEXT        4096
 #define MAX_NAME        249
-#define MAX_SLUG        64
-#define MAX_PRINCIPAL   255
 #define MAX_SLA_MS      INT64_C(86400000)
 #define MAX_PEAK_RATE   INT64_C(1000000000)
 #define AUDIT_LIMIT     100
@@ -420,8 +418,7 @@ static int check_put_floor(put_check *pc, const chan_channel_record *old,
     chan_compat_mode own;
     int error;
 
-    if (old != NULL && same_text(old->waiver_reason, next->waiver_reason) &&
-        same_text(old->compatibility, next->compatibility))
+    if (chan_policy_waiver_carries_over(old, next))
         bound.waiver_approved_by = old->waiver_approved_by;
     pc->level_allowed = chan_compat_mode_parse(&own, next->compatibility) != 0 ||
                         chan_policy_level_allowed(own, &bound, pc->opts.floor, admin);
@@ -706,33 +703,6 @@ static bool valid_group(const char *s)
     return true;
 }
 
-/* Consumer names: a lower-case slug of at most 64 bytes, as in the contract format. */
-static bool valid_slug(const char *s)
-{
-    size_t n = strlen(s), i;
-
-    if (n == 0 || n > MAX_SLUG || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
-        return false;
-    for (i = 0; i < n; i++)
-        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) &&
-            strchr("._-", s[i]) == NULL)
-            return false;
-    return true;
-}
-
-/* Kafka principals: "User:<name>", the name without blanks or control characters. */
-static bool valid_principal(const char *s)
-{
-    const char *c;
-
-    if (strncmp(s, "User:", 5) != 0 || s[5] == '\0' || strlen(s) > MAX_PRINCIPAL)
-        return false;
-    for (c = s + 5; *c; c++)
-        if ((unsigned char)*c <= ' ' || *c == 0x7f)
-            return false;
-    return true;
-}
-
 /*
 ** A mandatory non-empty string field of the consumer body (at most MAX_TEXT
 ** bytes).  Returns it (borrowed from body) or NULL after adding a diagnostic.
@@ -822,7 +792,7 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
     chan_consumer_record_init(rec);
     rec->channel = chan_xstrdup(channel);
     rec->name = chan_xstrdup(consumer);
-    if (!valid_slug(consumer))
+    if (!chan_contract_name_valid(consumer))
         chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
                                          CHAN_CONTRACT_RULE_INVALID_NAME, "name",
                                          "invalid consumer name \"%s\"",
@@ -844,7 +814,7 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
         chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, "team",
                       "team must be a string, not a %s", chan_json_type_name(value));
     s = body_string(body, "principal", diags);
-    if (s && !valid_principal(s))
+    if (s && !chan_contract_principal_valid(s))
         chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
                                          CHAN_CONTRACT_RULE_PRINCIPAL, "principal",
                                          "invalid principal \"%s\"", clip(shown, sizeof(shown), s)),

@@ -177,6 +177,19 @@ chan_compat_mode chan_contract_compatibility(const chan_contract *contract);
 const char *chan_contract_waiver_reason(const chan_contract *contract);
 
 /**
+ * The contract format's name rule (consumer names): a lower-case slug of at
+ * most 64 bytes, [a-z0-9][a-z0-9._-]*.  Every path that takes a consumer
+ * name (contract files, the consumers API) checks it with this function.
+ */
+bool chan_contract_name_valid(const char *s);
+
+/**
+ * The contract format's principal rule: "User:<name>", no blanks or control
+ * characters, at most 255 bytes.
+ */
+bool chan_contract_principal_valid(const char *s);
+
+/**
  * The policy floor on the contract's own compatibility (chanctl validate):
  * nothing when it satisfies floor (chan_policy_compat_satisfies); else a
  * "compatibility-floor" diagnostic at schema.compatibility, an error without

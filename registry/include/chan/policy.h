@@ -142,6 +142,14 @@ bool chan_policy_compat_satisfies(chan_compat_mode level, chan_compat_mode floor
 bool chan_policy_level_allowed(chan_compat_mode level, const chan_channel_record *bound,
                                chan_compat_mode floor, bool is_admin);
 
+/**
+ * Does the approval of old's waiver carry over to next?  An approval covers
+ * one reason at one level: true iff old's waiver is approved and next has
+ * the same waiver reason and the same compatibility.  old may be NULL.
+ */
+bool chan_policy_waiver_carries_over(const chan_channel_record *old,
+                                     const chan_channel_record *next);
+
 /* ------------------------------------------------------------------ */
 /* Contract path                                                       */
 /* ------------------------------------------------------------------ */

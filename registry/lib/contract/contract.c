@@ -393,7 +393,7 @@ static bool valid_topic(const char *s)
 }
 
 /* Team and consumer names: lower-case slug. */
-static bool valid_slug(const char *s)
+bool chan_contract_name_valid(const char *s)
 {
     size_t n = strlen(s);
     const char *c;
@@ -422,7 +422,7 @@ static bool valid_email(const char *s)
 }
 
 /* Kafka principals: "User:<name>", name without blanks or control characters. */
-static bool valid_principal(const char *s)
+bool chan_contract_principal_valid(const char *s)
 {
     const char *c;
 
@@ -481,7 +481,7 @@ static void parse_owner(parse_ctx *ctx, const chan_ynode *root, chan_contract *c
         return;
     check_keys(ctx, owner, "owner", keys);
     s = get_string(ctx, owner, "owner", "team", true, &at);
-    if (s && !valid_slug(s)) {
+    if (s && !chan_contract_name_valid(s)) {
         chan_diag *d = report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_NAME,
                               "owner.team", "invalid team name \"%s\"", s);
         chan_diag_set_hint(d, "use lower-case letters, digits, '.', '_' and '-' (at most 64)");
@@ -719,7 +719,7 @@ static void parse_consumer(parse_ctx *ctx, const chan_ynode *item, const char *p
         return;
     check_keys(ctx, item, path, keys);
     s = get_string(ctx, item, path, "name", true, &at);
-    if (s && !valid_slug(s)) {
+    if (s && !chan_contract_name_valid(s)) {
         p = path_join(path, "name");
         chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_NAME, p,
                                   "invalid consumer name \"%s\"", s),
@@ -729,7 +729,7 @@ static void parse_consumer(parse_ctx *ctx, const chan_ynode *item, const char *p
         out->name = dup_or_null(s);
     }
     s = get_string(ctx, item, path, "principal", true, &at);
-    if (s && !valid_principal(s)) {
+    if (s && !chan_contract_principal_valid(s)) {
         p = path_join(path, "principal");
         chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_PRINCIPAL, p,
                                   "invalid principal \"%s\"", s),
@@ -834,7 +834,7 @@ static void parse_producers(parse_ctx *ctx, const chan_ynode *root, chan_contrac
         if (expect_kind(ctx, item, CHAN_YNODE_MAP, p)) {
             check_keys(ctx, item, p, keys);
             s = get_string(ctx, item, p, "principal", true, &at);
-            if (s && !valid_principal(s)) {
+            if (s && !chan_contract_principal_valid(s)) {
                 char *pp = path_join(p, "principal");
 
                 chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_PRINCIPAL,

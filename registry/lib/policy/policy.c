@@ -267,14 +267,19 @@ static size_t check_groups(const chan_channel_record *next, chan_diag_list *diag
     return errors;
 }
 
-/* Is next's waiver approved: by next itself, or by old with the same reason and level? */
+bool chan_policy_waiver_carries_over(const chan_channel_record *old,
+                                     const chan_channel_record *next)
+{
+    assert(next != NULL);
+    return old != NULL && old->waiver_approved_by != NULL && old->waiver_reason != NULL &&
+           same_text(old->waiver_reason, next->waiver_reason) && old->compatibility != NULL &&
+           same_text(old->compatibility, next->compatibility);
+}
+
+/* Is next's waiver approved: by next itself, or by old's carried over? */
 static bool waiver_approved(const chan_channel_record *old, const chan_channel_record *next)
 {
-    if (next->waiver_approved_by != NULL)
-        return true;
-    return old != NULL && old->waiver_approved_by != NULL &&
-           same_text(old->waiver_reason, next->waiver_reason) &&
-           same_text(old->compatibility, next->compatibility);
+    return next->waiver_approved_by != NULL || chan_policy_waiver_carries_over(old, next);
 }
 
 /* The "compatibility-floor" diagnostic.  Returns the number of errors added (0 or 1). */

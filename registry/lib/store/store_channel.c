@@ -690,18 +690,16 @@ static int audit_adoptions(chan_store__op *o, const char *actor, const chan_chan
 static int clear_waiver_approval(chan_store__op *o, const chan_channel_record *old,
                                  const chan_channel_record *rec, chan_error *err)
 {
-    char *reason;
-    bool same;
+    chan_channel_record next = *rec; /* with the reason its document carries */
+    bool keep;
 
     assert(o->in_txn);
     if (old == NULL || old->waiver_approved_by == NULL)
         return 0;
-    reason = document_waiver_reason(rec->document);
-    same = reason != NULL && old->waiver_reason != NULL &&
-           strcmp(reason, old->waiver_reason) == 0 && rec->compatibility != NULL &&
-           old->compatibility != NULL && strcmp(rec->compatibility, old->compatibility) == 0;
-    free(reason);
-    if (same)
+    next.waiver_reason = document_waiver_reason(rec->document);
+    keep = chan_policy_waiver_carries_over(old, &next);
+    free(next.waiver_reason);
+    if (keep)
         return 0;
     return chan_store__run(o, NULL,
                            "UPDATE channels SET waiver_approved_by = NULL, "
