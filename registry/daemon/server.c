@@ -1,9 +1,14 @@
 /*
  * server.c - the HTTP server of chanregd on libmicrohttpd (see server.h).
  *
- * One MHD daemon with a pool of worker threads, each running its own epoll
+ * One MHD daemon with a pool of worker threads, each running its own poll()
  * loop over a shared listening socket that this file binds itself (so that
- * port 0 and bind errors are reported precisely).  A request goes through
+ * port 0 and bind errors are reported precisely).  poll(), not epoll: in
+ * libmicrohttpd 0.9.75, MHD_quiesce_daemon on an epoll thread pool races
+ * with the workers removing the listening socket from their epoll sets and
+ * aborts the process ("Failed to remove listen FD from epoll set") when a
+ * worker is busy at that moment, which a graceful shutdown under load hits.
+ * poll() has no FD_SETSIZE limit either.  A request goes through
  * access_handler several times: once after the headers (route lookup, auth,
  * Content-Length check), once per body chunk (appended to a capped buffer),
  * and once at the end, when the target is resolved, chan_authz_check
@@ -1350,7 +1355,7 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
             (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, config->tls_priorities};
     }
     server->mhd = MHD_start_daemon(
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | tls_flag, 0, NULL, NULL,
+        MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | tls_flag, 0, NULL, NULL,
         access_handler, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
         server->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
@@ -1393,7 +1398,7 @@ void chand_server_quiesce(chand_server *server)
     if (fd == MHD_INVALID_SOCKET)
         return;
     /* Handed back by MHD, but its worker threads may still be taking it out of
-     * their epoll sets: refuse new connections now, close it after MHD stops. */
+     * their poll sets: refuse new connections now, close it after MHD stops. */
     (void)shutdown(fd, SHUT_RDWR);
     server->listen_fd = fd;
 }
