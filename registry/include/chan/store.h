@@ -96,6 +96,7 @@ typedef enum chan_store_reason {
     CHAN_STORE_R_CONTRACT_MANAGED,   /**< the consumer is in the contract: change the contract */
     CHAN_STORE_R_NOT_PENDING,        /**< the consumer awaits no decision */
     CHAN_STORE_R_NOT_APPROVED,       /**< the consumer is pending or rejected */
+    CHAN_STORE_R_TIMEOUT,            /**< the database did not answer in time (50002) */
 } chan_store_reason;
 
 /** The reason of the last store error in err (0 when none or err is NULL). */
@@ -111,6 +112,17 @@ typedef struct chan_store_options {
      * CHAN_STORE_SCHEMA_CACHE_MAX and 64 MiB of text; 0 disables the cache.
      */
     size_t schema_cache_entries;
+    /*
+     * Deadlines (0: the default of each).  Every call of the store ends
+     * within them, also when the database accepts connections but never
+     * answers (a stopped server): it then fails with CHAN_EUNAVAILABLE and
+     * reason CHAN_STORE_R_TIMEOUT.
+     */
+    unsigned int connect_timeout_ms;   /**< PostgreSQL: open a connection (default 5000) */
+    unsigned int statement_timeout_ms; /**< PostgreSQL: server statement_timeout (default 10000) */
+    unsigned int reply_timeout_ms;     /**< PostgreSQL: wait for a reply (default 12000) */
+    unsigned int acquire_timeout_ms;   /**< wait for a free pooled connection (default 5000) */
+    unsigned int busy_timeout_ms;      /**< SQLite: wait for the write lock (default 5000) */
 } chan_store_options;
 
 #define CHAN_STORE_SCHEMA_CACHE_DEFAULT 8192
@@ -119,8 +131,14 @@ typedef struct chan_store_options {
 #define CHAN_STORE_OPTIONS_VERSION 1
 #define CHAN_STORE_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false, CHAN_STORE_SCHEMA_CACHE_DEFAULT                \
+        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false, CHAN_STORE_SCHEMA_CACHE_DEFAULT, 0, 0, 0, 0, 0 \
     }
+
+#define CHAN_STORE_CONNECT_TIMEOUT_DEFAULT_MS   5000
+#define CHAN_STORE_STATEMENT_TIMEOUT_DEFAULT_MS 10000
+#define CHAN_STORE_REPLY_TIMEOUT_DEFAULT_MS     12000
+#define CHAN_STORE_ACQUIRE_TIMEOUT_DEFAULT_MS   5000
+#define CHAN_STORE_BUSY_TIMEOUT_DEFAULT_MS      5000
 
 /**
  * Open a store and bring its schema up to date.
@@ -157,6 +175,17 @@ const char *chan_store_backend_name(const chan_store *store);
 
 /** Cheap liveness probe (a trivial query).  @return 0 or CHAN_EUNAVAILABLE */
 int chan_store_ping(chan_store *store, chan_error *err);
+
+/**
+ * Give up on the database (shutdown deadline): every call waiting for a
+ * pooled connection, for the SQLite write lock or for a PostgreSQL reply
+ * returns CHAN_EUNAVAILABLE at once; a PostgreSQL statement in flight is
+ * cancelled (PQcancel, best effort, on a thread of its own) and its
+ * connection closed, so that its transaction rolls back; later calls fail
+ * the same way.  Nothing committed is affected.  Thread-safe, idempotent;
+ * chan_store_free must still be called once no thread uses the store.
+ */
+void chan_store_abort(chan_store *store);
 
 /** Number of migrations recorded as applied. */
 int chan_store_migration_count(chan_store *store, int *out, chan_error *err);
