@@ -88,6 +88,21 @@ static const option_def options[] = {
      "DIR", "read SQL migrations from DIR instead of the built-in ones"},
     {"db-pool-size", "CHANREG_DB_POOL_SIZE", OPT_INT, FIELD(db_pool_size), "8", 1, 256, "N",
      "PostgreSQL connections"},
+    {"db-connect-timeout-ms", "CHANREG_DB_CONNECT_TIMEOUT_MS", OPT_INT,
+     FIELD(db_connect_timeout_ms), "5000", 100, 600000, "MS",
+     "PostgreSQL: give up opening a connection after MS"},
+    {"db-statement-timeout-ms", "CHANREG_DB_STATEMENT_TIMEOUT_MS", OPT_INT,
+     FIELD(db_statement_timeout_ms), "10000", 100, 3600000, "MS",
+     "PostgreSQL: statement_timeout; a reply not there MS+2000 after a statement was sent "
+     "cancels it and closes the connection"},
+    {"db-acquire-timeout-ms", "CHANREG_DB_ACQUIRE_TIMEOUT_MS", OPT_INT,
+     FIELD(db_acquire_timeout_ms), "5000", 10, 600000, "MS",
+     "wait at most MS for a free database connection of the pool"},
+    {"db-busy-timeout-ms", "CHANREG_DB_BUSY_TIMEOUT_MS", OPT_INT, FIELD(db_busy_timeout_ms),
+     "5000", 10, 600000, "MS", "SQLite: wait at most MS for the database write lock"},
+    {"allow-unauthenticated-writes", "CHANREG_ALLOW_UNAUTHENTICATED_WRITES", OPT_BOOL,
+     FIELD(allow_unauthenticated_writes), "false", 0, 0, NULL,
+     "run without --token and --token-file: every request acts as an admin"},
     {"schema-cache", "CHANREG_SCHEMA_CACHE", OPT_INT, FIELD(schema_cache_size), "10000", 0,
      10000000, "N", "schemas kept in memory for lookups by id; 0 disables"},
     {"registration-max-age-days", "CHANREG_REGISTRATION_MAX_AGE_DAYS", OPT_INT,
@@ -178,6 +193,24 @@ static int parse_bool(bool *out, const char *s)
     return CHAN_EINVALID;
 }
 
+/* True when s holds nothing but white space. */
+static bool is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/*
+** Options that turn authentication on: given empty or blank (`--token
+** "$UNSET"`), they are an error rather than silently no token at all.
+*/
+static bool must_not_be_blank(const option_def *opt)
+{
+    return opt->offset == FIELD(token) || opt->offset == FIELD(token_file);
+}
+
 /*
 ** Store value (from `source`, used in messages) into the field of opt.
 ** A NULL value resets a string option to NULL.
@@ -192,6 +225,14 @@ static int set_option(chand_config *config, const option_def *opt, const char *v
     case OPT_STRING: {
         char **field = (char **)(void *)(base + opt->offset);
 
+        if (value != NULL && must_not_be_blank(opt) && is_blank(value)) {
+            int error = chan_error_set(err, CHAN_EINVALID, "%s is empty: no token would be "
+                                                           "checked",
+                                       source);
+            chan_error_hint(err, "give a token (is the variable it comes from set?), or run "
+                                 "without authentication with --allow-unauthenticated-writes");
+            return error;
+        }
         free(*field);
         *field = value && *value ? chan_xstrdup(value) : NULL;
         return 0;
@@ -499,6 +540,18 @@ static int validate(chand_config *config, chan_error *err)
     if (config->auth_reads && config->n_tokens == 0)
         return chan_error_set(err, CHAN_EINVALID,
                               "--auth-reads needs a token: set --token or --token-file");
+    if (config->n_tokens == 0 && !config->allow_unauthenticated_writes) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "no token configured: set --token or --token-file (or "
+                               "CHANREG_TOKEN, CHANREG_TOKEN_FILE)");
+        chan_error_hint(err, "to let every request write without a token, say so with "
+                             "--allow-unauthenticated-writes");
+        return error;
+    }
+    if (config->n_tokens > 0 && config->allow_unauthenticated_writes)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--allow-unauthenticated-writes contradicts --token and "
+                              "--token-file: give one or the other");
     if (config->producer_check && config->kafka_bootstrap == NULL)
         return chan_error_set(err, CHAN_EINVALID, "--producer-check needs --kafka-bootstrap");
     if ((error = validate_kafka(config, err)) < 0)
@@ -657,13 +710,16 @@ void chand_config_log(const chand_config *config)
     chan_log(CHAN_LOG_INFO, "config",
              "configuration listen=%s db_backend=%s auth_writes=%s auth_reads=%s tls=%s "
              "max_body=%lld threads=%lld shutdown_timeout=%lld default_compatibility=%s "
-             "min_compatibility=%s schema_cache=%lld",
+             "min_compatibility=%s schema_cache=%lld db_connect_timeout_ms=%lld "
+             "db_statement_timeout_ms=%lld db_acquire_timeout_ms=%lld db_busy_timeout_ms=%lld",
              config->listen, strncmp(config->db, "postgres", 8) == 0 ? "postgres" : "sqlite",
              config->n_tokens ? "on" : "off", config->auth_reads ? "on" : "off",
              config->tls_cert_pem ? "on" : "off", (long long)config->max_body,
              (long long)config->threads, (long long)config->shutdown_timeout,
              config->default_compatibility, config->min_compat_text,
-             (long long)config->schema_cache_size);
+             (long long)config->schema_cache_size, (long long)config->db_connect_timeout_ms,
+             (long long)config->db_statement_timeout_ms,
+             (long long)config->db_acquire_timeout_ms, (long long)config->db_busy_timeout_ms);
     if (config->n_tokens > 0 && config->tls_cert_pem == NULL && !is_loopback(config->listen_host))
         chan_log(CHAN_LOG_WARN, "config",
                  "tokens travel in clear text: TLS is off and listen=%s is not a loopback "
@@ -671,7 +727,7 @@ void chand_config_log(const chand_config *config)
                  config->listen);
     if (config->n_tokens == 0)
         chan_log(CHAN_LOG_WARN, "config",
-                 "auth is off (no --token, no --token-file): every request acts as "
+                 "auth is off (--allow-unauthenticated-writes): every request acts as "
                  "\"anonymous\" with role admin");
     for (i = 0; i < config->n_tokens; i++) {
         if (config->tokens[i].legacy)

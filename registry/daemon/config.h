@@ -59,6 +59,11 @@ typedef struct chand_config {
     char *min_compat_text;       /**< --min-compatibility as given (the policy floor) */
     char *migrations_dir;        /**< NULL: migrations built into the binary */
     int64_t db_pool_size;        /**< PostgreSQL connections */
+    int64_t db_connect_timeout_ms;   /**< PostgreSQL: connecting */
+    int64_t db_statement_timeout_ms; /**< PostgreSQL: statement_timeout; replies wait + 2 s */
+    int64_t db_acquire_timeout_ms;   /**< wait for a free pooled connection */
+    int64_t db_busy_timeout_ms;      /**< SQLite: wait for the write lock */
+    bool allow_unauthenticated_writes; /**< run without any token (every request is admin) */
     int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */
 
     /* Lifecycle, Kafka admission and producer checks. */
@@ -115,6 +120,10 @@ typedef enum chand_config_action {
  *                        on failure and for --help / --version
  * @param[out] out_action what to do
  * @param argc, argv      the command line
+ * A token or token file given but empty or blank (an unset variable) is an
+ * error, and so is running without any token unless
+ * --allow-unauthenticated-writes says so.
+ *
  * @return 0 or CHAN_EINVALID (bad flag or value, only one of --tls-cert and
  *         --tls-key, a TLS file without PEM certificate or key; err names the
  *         flag or the variable, or FILE:LINE of the properties file),

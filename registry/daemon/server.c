@@ -143,6 +143,8 @@ int chand_http_error_code(const chan_error *err)
         return 40910;
     case CHAN_STORE_R_READ_ONLY:
         return 42205;
+    case CHAN_STORE_R_TIMEOUT:
+        return 50002; /* Confluent's "operation timed out" */
     default:
         break;
     }
@@ -1023,7 +1025,9 @@ static int authorize(chand_request *req)
         chan_log(CHAN_LOG_ERROR, MODULE,
                  "cannot resolve the request's target request_id=%s code=%s error=\"%s\"",
                  req->request_id, chan_strerror(err.code), err.message);
-        if (is_confluent_route(req)) /* as the Confluent handlers render store errors */
+        if (is_confluent_route(req) && err.reason == CHAN_STORE_R_TIMEOUT)
+            (void)chand_reply_error(req, 50002, "Operation timed out: %s", err.message);
+        else if (is_confluent_route(req)) /* as the Confluent handlers render store errors */
             (void)chand_reply_error(req, 50001, "Error in the backend datastore: %s", err.message);
         else
             (void)chand_reply_error_from(req, &err);
