@@ -99,6 +99,10 @@ class PgFaultsTest(ChanregdTestCase):
                    {"schema": record("Hang2", [("a", "int")])}, timeout=60)
         self.assertJsonError(r, 500, (50002,))
         self.assertIn("timed out", r.json["message"])
+        # The daemon's own deadline answered: a stopped server never reports
+        # its statement_timeout ("canceling statement due to statement timeout").
+        self.assertRegex(r.json["message"], "no reply|no answer|became free")
+        self.assertNotIn("statement timeout", r.json["message"])
         r = d.get("/v1/channels", timeout=60)
         self.assertJsonError(r, 500, (50002,))
         self.assertEqual(d.get("/healthz", timeout=10).status, 200)
