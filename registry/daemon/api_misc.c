@@ -53,11 +53,10 @@ static int readyz(chand_request *req, chan_error *err)
                                 json_pack("{s:s,s:s,s:s,s:b}", "status", "unavailable", "reason",
                                           reason, "detail", detail, "unauthenticated_writes",
                                           writes_open(req)));
-    return chand_reply_json(req, 200,
-                            json_pack("{s:s,s:s,s:s,s:b}", "status", "ready", "store",
-                                      chan_store_backend_name(store), "version",
-                                      CHAN_VERSION_STRING, "unauthenticated_writes",
-                                      writes_open(req)));
+    return chand_reply_json(
+        req, 200,
+        json_pack("{s:s,s:s,s:s,s:b}", "status", "ready", "store", chan_store_backend_name(store),
+                  "version", CHAN_VERSION_STRING, "unauthenticated_writes", writes_open(req)));
 }
 
 static int root(chand_request *req, chan_error *err)

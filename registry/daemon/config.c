@@ -98,8 +98,8 @@ static const option_def options[] = {
     {"db-acquire-timeout-ms", "CHANREG_DB_ACQUIRE_TIMEOUT_MS", OPT_INT,
      FIELD(db_acquire_timeout_ms), "5000", 10, 600000, "MS",
      "wait at most MS for a free database connection of the pool"},
-    {"db-busy-timeout-ms", "CHANREG_DB_BUSY_TIMEOUT_MS", OPT_INT, FIELD(db_busy_timeout_ms),
-     "5000", 10, 600000, "MS", "SQLite: wait at most MS for the database write lock"},
+    {"db-busy-timeout-ms", "CHANREG_DB_BUSY_TIMEOUT_MS", OPT_INT, FIELD(db_busy_timeout_ms), "5000",
+     10, 600000, "MS", "SQLite: wait at most MS for the database write lock"},
     {"allow-unauthenticated-writes", "CHANREG_ALLOW_UNAUTHENTICATED_WRITES", OPT_BOOL,
      FIELD(allow_unauthenticated_writes), "false", 0, 0, NULL,
      "run without --token and --token-file: every request acts as an admin"},
@@ -226,8 +226,9 @@ static int set_option(chand_config *config, const option_def *opt, const char *v
         char **field = (char **)(void *)(base + opt->offset);
 
         if (value != NULL && must_not_be_blank(opt) && is_blank(value)) {
-            int error = chan_error_set(err, CHAN_EINVALID, "%s is empty: no token would be "
-                                                           "checked",
+            int error = chan_error_set(err, CHAN_EINVALID,
+                                       "%s is empty: no token would be "
+                                       "checked",
                                        source);
             chan_error_hint(err, "give a token (is the variable it comes from set?), or run "
                                  "without authentication with --allow-unauthenticated-writes");
@@ -718,8 +719,8 @@ void chand_config_log(const chand_config *config)
              (long long)config->threads, (long long)config->shutdown_timeout,
              config->default_compatibility, config->min_compat_text,
              (long long)config->schema_cache_size, (long long)config->db_connect_timeout_ms,
-             (long long)config->db_statement_timeout_ms,
-             (long long)config->db_acquire_timeout_ms, (long long)config->db_busy_timeout_ms);
+             (long long)config->db_statement_timeout_ms, (long long)config->db_acquire_timeout_ms,
+             (long long)config->db_busy_timeout_ms);
     if (config->n_tokens > 0 && config->tls_cert_pem == NULL && !is_loopback(config->listen_host))
         chan_log(CHAN_LOG_WARN, "config",
                  "tokens travel in clear text: TLS is off and listen=%s is not a loopback "

@@ -59,12 +59,14 @@ typedef struct chand_config {
     char *min_compat_text;       /**< --min-compatibility as given (the policy floor) */
     char *migrations_dir;        /**< NULL: migrations built into the binary */
     int64_t db_pool_size;        /**< PostgreSQL connections */
-    int64_t db_connect_timeout_ms;   /**< PostgreSQL: connecting */
-    int64_t db_statement_timeout_ms; /**< PostgreSQL: statement_timeout; replies wait + 2 s */
-    int64_t db_acquire_timeout_ms;   /**< wait for a free pooled connection */
-    int64_t db_busy_timeout_ms;      /**< SQLite: wait for the write lock */
-    bool allow_unauthenticated_writes; /**< run without any token (every request is admin) */
     int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */
+
+    /* Store deadlines and open mode. */
+    int64_t db_connect_timeout_ms;     /**< PostgreSQL: connecting */
+    int64_t db_statement_timeout_ms;   /**< PostgreSQL: statement_timeout; replies wait + 2 s */
+    int64_t db_acquire_timeout_ms;     /**< wait for a free pooled connection */
+    int64_t db_busy_timeout_ms;        /**< SQLite: wait for the write lock */
+    bool allow_unauthenticated_writes; /**< run without any token (every request is admin) */
 
     /* Lifecycle, Kafka admission and producer checks. */
     int64_t registration_max_age_days; /**< consumer registrations older are stale */

@@ -20,8 +20,8 @@ struct chand_readiness {
     pthread_cond_t cv;
     bool stopping;
     /* The outcome, under mu. */
-    bool ok;                       /* the last ping answered */
-    int64_t probe_started_ms;      /* the ping under way began then; 0: none */
+    bool ok;                              /* the last ping answered */
+    int64_t probe_started_ms;             /* the ping under way began then; 0: none */
     char message[CHAN_ERROR_MESSAGE_MAX]; /* why the last ping failed */
 };
 

@@ -60,7 +60,7 @@ typedef struct stmt_entry {
 
 struct chan_store__conn {
     pg_state *st;
-    PGconn *pg; /* NULL after a deadline closed it: revive reconnects */
+    PGconn *pg;     /* NULL after a deadline closed it: revive reconnects */
     bool unbounded; /* migrating: no statement or reply deadline */
     stmt_entry cache[STMT_CACHE_SIZE];
     size_t n_cache;
@@ -238,9 +238,10 @@ static int give_up(chan_store__conn *conn, int why, const char *what, chan_error
     conn->n_cache = 0;
     if (why == 2)
         return timeout_error(err, "postgres: %s abandoned: the store is shutting down", what);
-    return timeout_error(err, "postgres: no reply to %s within %u ms; the statement was "
-                                  "cancelled and the connection closed",
-                                  what, conn->st->reply_timeout_ms);
+    return timeout_error(err,
+                         "postgres: no reply to %s within %u ms; the statement was "
+                         "cancelled and the connection closed",
+                         what, conn->st->reply_timeout_ms);
 }
 
 /* The deadline of the next reply on conn (-1: none). */
@@ -375,8 +376,8 @@ static int pg_init(void **out_state, unsigned int *out_pool_size, const char *ta
     st->statement_timeout_ms = opts->statement_timeout_ms > 0
                                    ? opts->statement_timeout_ms
                                    : CHAN_STORE_STATEMENT_TIMEOUT_DEFAULT_MS;
-    st->reply_timeout_ms = opts->reply_timeout_ms > 0 ? opts->reply_timeout_ms
-                                                      : CHAN_STORE_REPLY_TIMEOUT_DEFAULT_MS;
+    st->reply_timeout_ms =
+        opts->reply_timeout_ms > 0 ? opts->reply_timeout_ms : CHAN_STORE_REPLY_TIMEOUT_DEFAULT_MS;
     atomic_init(&st->aborted, false);
     *out_pool_size = opts->pool_size > 0 ? opts->pool_size : DEFAULT_POOL;
     *out_state = st;
@@ -424,10 +425,11 @@ static void pg_disconnect(chan_store__conn *conn)
 */
 static int open_session(chan_store__conn *conn, chan_error *err)
 {
-    static const char *const keys[] = {
-        "connect_timeout",  "fallback_application_name", "keepalives", "keepalives_idle",
-        "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname",
-        "client_encoding", NULL};
+    static const char *const keys[] = {"connect_timeout",     "fallback_application_name",
+                                       "keepalives",          "keepalives_idle",
+                                       "keepalives_interval", "keepalives_count",
+                                       "tcp_user_timeout",    "dbname",
+                                       "client_encoding",     NULL};
     pg_state *st = conn->st;
     char connect_s[16], user_timeout[16];
     const char *values[CHAN_ARRAY_SIZE(keys)];
@@ -462,11 +464,12 @@ static int open_session(chan_store__conn *conn, chan_error *err)
             goto cleanup;
         }
         if (rc > 0) {
-            error = timeout_error(err, rc == 2 ? "postgres: cannot connect: the store is "
-                                                     "shutting down"
-                                                   : "postgres: cannot connect: no answer within "
-                                                     "%u ms",
-                                           st->connect_timeout_ms);
+            error = timeout_error(err,
+                                  rc == 2 ? "postgres: cannot connect: the store is "
+                                            "shutting down"
+                                          : "postgres: cannot connect: no answer within "
+                                            "%u ms",
+                                  st->connect_timeout_ms);
             goto cleanup;
         }
         poll_status = PQconnectPoll(conn->pg);

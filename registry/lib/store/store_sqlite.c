@@ -95,8 +95,8 @@ static int sqlite_init(void **out_state, unsigned int *out_pool_size, const char
     st = chan_xcalloc(1, sizeof(*st));
     st->memory = strcmp(target, ":memory:") == 0;
     st->path = chan_xstrdup(target);
-    st->busy_timeout_ms = opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms
-                                                    : CHAN_STORE_BUSY_TIMEOUT_DEFAULT_MS;
+    st->busy_timeout_ms =
+        opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : CHAN_STORE_BUSY_TIMEOUT_DEFAULT_MS;
     atomic_init(&st->aborted, false);
     /* An in-memory database exists only inside its one connection. */
     *out_pool_size = st->memory ? 1 : (opts->pool_size > 0 ? opts->pool_size : DEFAULT_POOL);
