@@ -688,7 +688,8 @@ void chand_config_usage(FILE *out)
     fprintf(out, "  %-34s %s\n", "-V, --version", "print the version and exit");
     fprintf(out, "  %-34s %s\n", "-h, --help", "show this help and exit");
     fprintf(out, "\nSignals: SIGTERM and SIGINT stop accepting requests, finish the ones in\n"
-                 "flight (at most --shutdown-timeout seconds) and exit.\n");
+                 "flight (at most --shutdown-timeout seconds; a second signal stops waiting),\n"
+                 "cancel the database statements still waiting, and exit.\n");
 }
 
 /* True when host names a loopback address: localhost, 127.0.0.0/8 or ::1. */
