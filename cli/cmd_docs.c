@@ -269,8 +269,7 @@ static int64_t latest_version(const chan_contract *c)
     return v;
 }
 
-static void render_catalog(chan_buf *b, const chan_contract *const *cs, size_t n,
-                           const char *title)
+static void render_catalog(chan_buf *b, const chan_contract *const *cs, size_t n, const char *title)
 {
     size_t i;
 

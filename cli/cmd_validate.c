@@ -6,8 +6,8 @@
  * schemas, runs the cross-file checks, and prints every diagnostic in one of
  * five formats: text (file:line:col, the source line with a caret, hints),
  * json, junit (one testcase per contract file), github (workflow
- * annotations) or gitlab (a GitLab Code Quality report).  The report is the command's result, so it goes to stdout
- * in every format; usage errors go to stderr.
+ * annotations) or gitlab (a GitLab Code Quality report).  The report is the command's result, so it
+ * goes to stdout in every format; usage errors go to stderr.
  *
  * With --registry URL, each valid contract's schema versions that the registry
  * does not hold yet are also checked with the registry's compatibility

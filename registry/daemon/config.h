@@ -120,8 +120,8 @@ typedef struct chand_config {
     chand_webhook *webhooks; /**< parsed webhook_specs */
     size_t n_webhooks;
     char *webhook_secret; /**< first line of webhook_secret_file, cleared before free */
-    char *tls_cert_pem; /**< contents of tls_cert (NUL-terminated), NULL without TLS */
-    char *tls_key_pem;  /**< contents of tls_key, cleared before it is freed */
+    char *tls_cert_pem;   /**< contents of tls_cert (NUL-terminated), NULL without TLS */
+    char *tls_key_pem;    /**< contents of tls_key, cleared before it is freed */
 } chand_config;
 
 /** What the command line asks for besides running. */

@@ -238,11 +238,10 @@ static char *event_summary(const chan_audit_entry *e, const char *type, const ev
     } else if (strcmp(type, "contract.waiver_approved") == 0) {
         chan_buf_printf(&b, "Compatibility waiver of channel %s approved by %s", ch, e->actor);
     } else if (strcmp(type, "schema.registered") == 0) {
-        chan_buf_printf(&b,
-                        "Schema %s version %" PRId64 " registered by %s (id %" JSON_INTEGER_FORMAT
-                        ")",
-                        o->subject ? o->subject : "?", o->version, e->actor,
-                        json_integer_value(json_object_get(detail, "id")));
+        chan_buf_printf(
+            &b, "Schema %s version %" PRId64 " registered by %s (id %" JSON_INTEGER_FORMAT ")",
+            o->subject ? o->subject : "?", o->version, e->actor,
+            json_integer_value(json_object_get(detail, "id")));
     } else if (strcmp(type, "consumer.pending") == 0) {
         chan_buf_printf(&b,
                         "Consumer %s of channel %s requested by %s: waiting for the owners' "
@@ -255,8 +254,8 @@ static char *event_summary(const chan_audit_entry *e, const char *type, const ev
                         reason ? ": " : "", reason ? reason : "");
     } else if (strcmp(type, "consumer.stale") == 0) {
         chan_buf_printf(&b,
-                        "Registration of consumer %s on channel %s is stale: not renewed for %" JSON_INTEGER_FORMAT
-                        " days",
+                        "Registration of consumer %s on channel %s is stale: not renewed for "
+                        "%" JSON_INTEGER_FORMAT " days",
                         c, ch, json_integer_value(json_object_get(detail, "age_days")));
     } else if (strcmp(type, "channel.deprecation_approaching") == 0) {
         chan_buf_printf(&b,
@@ -294,8 +293,8 @@ static char *event_body(const chan_audit_entry *e, const chand_webhook *hook)
     (void)snprintf(id, sizeof(id), "%" PRId64, e->id);
     data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "summary", summary, "action",
                      e->action, "actor", e->actor, "object", e->object, "type", type, "channel",
-                     chan_json_str_or_null(o.channel), "consumer", chan_json_str_or_null(o.consumer),
-                     "detail", detail ? detail : json_null());
+                     chan_json_str_or_null(o.channel), "consumer",
+                     chan_json_str_or_null(o.consumer), "detail", detail ? detail : json_null());
     if (o.subject != NULL) {
         json_object_set_new(data, "subject", json_string(o.subject));
         json_object_set_new(data, "version", o.version ? json_integer(o.version) : json_null());
@@ -304,10 +303,10 @@ static char *event_body(const chan_audit_entry *e, const chand_webhook *hook)
         root = json_pack("{s:s, s:o}", "text", summary, "chanreg",
                          json_pack("{s:s, s:s, s:O}", "id", id, "type", type, "data", data));
     } else {
-        root = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:O}", "specversion", "1.0", "id",
-                         id, "source", "chanreg", "type", type, "subject", e->object, "time",
-                         chan_json_time(e->ts), "datacontenttype", "application/json", "data",
-                         data);
+        root =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:O}", "specversion", "1.0", "id", id,
+                      "source", "chanreg", "type", type, "subject", e->object, "time",
+                      chan_json_time(e->ts), "datacontenttype", "application/json", "data", data);
     }
     text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
@@ -686,10 +685,9 @@ int chand_webhooks_new(chand_webhooks **out, const chand_config *config, chan_st
     w->n_targets = config->n_webhooks;
     for (i = 0; i < config->n_webhooks; i++) {
         target *t = &w->targets[i];
-        char *id = chan_xasprintf("%s %s",
-                                  config->webhooks[i].format == CHAND_WEBHOOK_SLACK ? "slack"
-                                                                                    : "cloudevents",
-                                  config->webhooks[i].url);
+        char *id = chan_xasprintf(
+            "%s %s", config->webhooks[i].format == CHAND_WEBHOOK_SLACK ? "slack" : "cloudevents",
+            config->webhooks[i].url);
 
         t->hook = &config->webhooks[i];
         chan_token_digest_hex(t->key, id, strlen(id));

@@ -236,8 +236,8 @@ void chan_token_digest_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const char *
  * HMAC-SHA256 of the len bytes of data under key (key_len bytes), as 64
  * lower-case hex characters: the signature of webhook deliveries.
  */
-void chan_hmac_sha256_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const void *key,
-                          size_t key_len, const void *data, size_t len);
+void chan_hmac_sha256_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const void *key, size_t key_len,
+                          const void *data, size_t len);
 
 /**
  * Parse 64 hex characters (either case) into a digest.

@@ -688,9 +688,8 @@ int chan_store_webhook_pending(chan_store *store, const char *target, int64_t fl
  * up after attempts; last_error may be NULL).
  * @return 0, CHAN_ECONFLICT (already done), CHAN_EINVALID, CHAN_EUNAVAILABLE
  */
-int chan_store_webhook_done(chan_store *store, const char *target, int64_t audit_id,
-                            bool delivered, int64_t attempts, const char *last_error,
-                            chan_error *err);
+int chan_store_webhook_done(chan_store *store, const char *target, int64_t audit_id, bool delivered,
+                            int64_t attempts, const char *last_error, chan_error *err);
 
 /**
  * Raise target's floor over the entries written before settled_before (unix

@@ -111,8 +111,8 @@ void chan_token_digest_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const char *
     hex_encode(out, digest, sizeof(digest));
 }
 
-void chan_hmac_sha256_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const void *key,
-                          size_t key_len, const void *data, size_t len)
+void chan_hmac_sha256_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const void *key, size_t key_len,
+                          const void *data, size_t len)
 {
     uint8_t mac[CHAN_TOKEN_DIGEST_LEN];
 

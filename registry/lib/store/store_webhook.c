@@ -46,8 +46,9 @@ int chan_store_webhook_target(chan_store *store, const char *target, int64_t *ou
         return error;
     if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
         (error = chan_store__op_lock(&o, "webhook", target, err)) < 0 ||
-        (error = chan_store__run(&o, &rows, "SELECT floor_id FROM webhook_targets WHERE target = $1",
-                                 P(SV_TEXT(target)), err)) < 0)
+        (error =
+             chan_store__run(&o, &rows, "SELECT floor_id FROM webhook_targets WHERE target = $1",
+                             P(SV_TEXT(target)), err)) < 0)
         goto cleanup;
     if (rows.n_rows == 1) {
         *out_floor = chan_store__cell_int(&rows, 0, 0);
@@ -113,9 +114,8 @@ cleanup:
     return error;
 }
 
-int chan_store_webhook_done(chan_store *store, const char *target, int64_t audit_id,
-                            bool delivered, int64_t attempts, const char *last_error,
-                            chan_error *err)
+int chan_store_webhook_done(chan_store *store, const char *target, int64_t audit_id, bool delivered,
+                            int64_t attempts, const char *last_error, chan_error *err)
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
     int error;
@@ -154,8 +154,9 @@ int chan_store_webhook_advance(chan_store *store, const char *target, int64_t se
         return error;
     if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
         (error = chan_store__op_lock(&o, "webhook", target, err)) < 0 ||
-        (error = chan_store__run(&o, &rows, "SELECT floor_id FROM webhook_targets WHERE target = $1",
-                                 P(SV_TEXT(target)), err)) < 0)
+        (error =
+             chan_store__run(&o, &rows, "SELECT floor_id FROM webhook_targets WHERE target = $1",
+                             P(SV_TEXT(target)), err)) < 0)
         goto cleanup;
     if (rows.n_rows != 1) {
         error = chan_error_set(err, CHAN_ENOTFOUND, "webhook target %s is not registered", target);
