@@ -32,6 +32,7 @@
 #include "producer_check.h"
 #include "readiness.h"
 #include "reconciler.h"
+#include "webhook.h"
 #include "server.h"
 
 #define MODULE "main"
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
     chand_reconciler *reconciler = NULL;
     chand_producer_check *producer_check = NULL;
     chand_readiness *readiness = NULL;
+    chand_webhooks *webhooks = NULL;
     chan_error err = CHAN_ERROR_INIT;
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
     chand_server_options opts;
@@ -195,6 +197,12 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     chand_api_acl_set_reconciler(reconciler);
+    /* Before the server: the webhooks are registered before any request is served. */
+    if (chand_webhooks_new(&webhooks, config, store, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up the notifications: %s", err.message);
+        status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
+        goto cleanup;
+    }
     if (chand_readiness_start(&readiness, store, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "%s", err.message);
         status = EXIT_RUNTIME;
@@ -237,6 +245,11 @@ int main(int argc, char **argv)
         status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
         goto cleanup;
     }
+    if (chand_webhooks_start(webhooks, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot start the notifications: %s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
 
     while (!stop_signal)
         sleep_ms(200);
@@ -250,6 +263,8 @@ int main(int argc, char **argv)
     (void)chand_reconciler_stop(reconciler, left > 0 ? (int64_t)(left * 1000) : 0);
     left = deadline - now_s();
     (void)chand_producer_check_stop(producer_check, left > 0 ? (int64_t)(left * 1000) : 0);
+    left = deadline - now_s();
+    (void)chand_webhooks_stop(webhooks, left > 0 ? (int64_t)(left * 1000) : 0);
     while (chand_server_active_requests(server) > 0 && now_s() < deadline && stop_count < 2)
         sleep_ms(20);
     if (stop_count >= 2)
@@ -279,6 +294,12 @@ cleanup:
         store = NULL;
     }
     chand_producer_check_free(producer_check);
+    if (!chand_webhooks_stop(webhooks, 0)) {
+        /* Still inside a store call: it keeps using the store until the exit. */
+        webhooks = NULL;
+        store = NULL;
+    }
+    chand_webhooks_free(webhooks);
     if (!chand_reconciler_stop(reconciler, 0)) {
         /* Still inside a broker call: it keeps using the store until the exit. */
         reconciler = NULL;
