@@ -52,6 +52,11 @@ typedef struct chand_config {
     int64_t threads;             /**< HTTP worker threads */
     int64_t connection_limit;    /**< concurrent connections */
     int64_t connection_timeout;  /**< idle connection timeout, seconds */
+    int64_t per_ip_connection_limit; /**< concurrent connections per client address, 0: none */
+    int64_t request_head_timeout;    /**< deadline of a request head, seconds */
+    int64_t request_body_timeout;    /**< deadline of a request body, seconds */
+    int64_t overload_timeout;        /**< the deadlines near the connection limit, seconds */
+    char *health_listen;             /**< "HOST:PORT" of the probe listener, or NULL */
     int64_t shutdown_timeout;    /**< drain deadline, seconds */
     char *log_level;             /**< debug, info, warn, error, off */
     bool access_log;             /**< one line per request */
@@ -79,6 +84,8 @@ typedef struct chand_config {
     /* Derived by chand_config_load. */
     char *listen_host;        /**< host part of listen */
     unsigned int listen_port; /**< port part of listen (0: any free port) */
+    char *health_listen_host;        /**< host part of health_listen, or NULL */
+    unsigned int health_listen_port; /**< port part of health_listen */
     chan_log_level log_level_value;
     chand_acl_mode acl_mode_value;
     /**
