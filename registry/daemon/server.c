@@ -3,12 +3,27 @@
  *
  * One MHD daemon with a pool of worker threads, each running its own poll()
  * loop over a shared listening socket that this file binds itself (so that
- * port 0 and bind errors are reported precisely).  poll(), not epoll: in
- * libmicrohttpd 0.9.75, MHD_quiesce_daemon on an epoll thread pool races
- * with the workers removing the listening socket from their epoll sets and
- * aborts the process ("Failed to remove listen FD from epoll set") when a
- * worker is busy at that moment, which a graceful shutdown under load hits.
- * poll() has no FD_SETSIZE limit either.  A request goes through
+ * port 0 and bind errors are reported precisely).  poll() has no
+ * FD_SETSIZE limit, and it is chosen over epoll for two faults of
+ * libmicrohttpd's epoll loop (0.9.75, and still in the 1.0 sources): MHD_quiesce_daemon
+ * races with the workers removing the listening socket from their epoll
+ * sets and aborts the process ("Failed to remove listen FD from epoll
+ * set"); and a worker that gets exactly 128 (MAX_EVENTS) ready events, or a
+ * multiple, calls epoll_wait again with the full idle timeout before it
+ * handles them: with edge-triggered connections nothing wakes it, so a
+ * worker whose share of the connection limit is 256 and whose clients all
+ * wait for replies freezes at 0 % CPU until the connection timeout (the
+ * default limit of 1,024 over 4 threads).
+ *
+ * Hostile clients: a connection is tracked from MHD's "started" to its
+ * "closed" notification (conn_track), and a reaper thread shuts down those
+ * past the deadline of their phase (reap_pass): the request head, the
+ * body, the keep-alive wait; near the connection limit every deadline
+ * shrinks to --overload-timeout.  The listening socket uses
+ * TCP_DEFER_ACCEPT, so that a new connection is accepted with its first
+ * bytes, and refuse_garbage answers 400 to bytes that cannot start a
+ * request.  --health-listen runs a second small MHD daemon that serves
+ * only /healthz and /readyz.  A request goes through
  * access_handler several times: once after the headers (route lookup, auth,
  * Content-Length check), once per body chunk (appended to a capped buffer),
  * and once at the end, when the target is resolved, chan_authz_check
@@ -22,6 +37,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -70,6 +86,9 @@ typedef struct conn_track {
 
 /* Connections of the --health-listen daemon: probes are few and short. */
 #define HEALTH_CONNECTION_LIMIT 32u
+
+/* malloc arenas of the process (see limit_arenas). */
+#define MALLOC_ARENAS 2
 
 /* Descriptors kept free for the store, logs, pipes and the HTTP threads. */
 #define FD_RESERVE 64u
@@ -1590,6 +1609,19 @@ static unsigned int fit_connection_limit(const chand_config *config)
     return (unsigned int)fitted;
 }
 
+/*
+** glibc gives each thread that allocates its own malloc arena (up to 8 per
+** core) and keeps what an arena freed: with the HTTP worker threads, the
+** store's and the reconciler's, the resident size creeps up under a long
+** mixed load (bench/soak).  Two arenas bound that at no measurable cost;
+** MALLOC_ARENA_MAX in the environment still wins.
+*/
+static void limit_arenas(void)
+{
+    if (getenv("MALLOC_ARENA_MAX") == NULL)
+        (void)mallopt(M_ARENA_MAX, MALLOC_ARENAS);
+}
+
 /* Bind and listen on host:port.  Returns the socket or -1 with err set. */
 static int bind_listener(unsigned int *out_port, const char *host, unsigned int port,
                          int defer_s, chan_error *err)
@@ -1704,6 +1736,7 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
         }
     }
     server->connection_limit = fit_connection_limit(config);
+    limit_arenas();
     if (pthread_create(&server->reaper, NULL, reaper_main, server) != 0) {
         error = chan_error_set(err, CHAN_EIO, "cannot start the connection reaper thread");
         goto cleanup;
