@@ -1,15 +1,15 @@
 -- mixed.lua - wrk script: the soak benchmark's mix of reads and writes.
 --
--- Usage: wrk -s mixed.lua URL -- FIRST_ID LAST_ID SUBJECTS TOKEN RUN
+-- Usage: wrk -s mixed.lua URL -- FIRST_ID LAST_ID SUBJECTS TOKEN RUN [WRITES]
 -- Out of every 20 requests: 12 id lookups over [FIRST_ID, LAST_ID], 3 reads
 -- of a preloaded subject's latest version, 1 subject list, 1 /healthz, 1
--- /metrics, 1 registration of a schema never seen before (as register.lua)
--- and 1 id lookup that closes its connection, so that connections are
--- opened and closed all along.  Refusals are counted and the first few
--- printed.
+-- /metrics, 1 registration of a schema never seen before (as register.lua;
+-- an id lookup instead when WRITES is 0) and 1 id lookup that closes its
+-- connection, so that connections are opened and closed all along.
+-- Refusals are counted and the first few printed.
 
 local counter = 0
-local first, last, subjects, token, run
+local first, last, subjects, token, run, writes
 local threads = {}
 local thread_id
 
@@ -25,6 +25,7 @@ function init(args)
     subjects = tonumber(args[3]) or 100
     token = args[4]
     run = args[5] or "r"
+    writes = (tonumber(args[6]) or 1) > 0
     thread_id = tid or 0
     math.randomseed(seed or os.time())
 end
@@ -39,7 +40,7 @@ end
 function request()
     counter = counter + 1
     local k = counter % 20
-    if k == 0 then
+    if k == 0 and writes then
         local subject = "soak-" .. ((counter * 7919 + thread_id) % subjects)
         local field = string.format("f_%s_t%d_%d", run, thread_id, counter)
         local schema = '{\\"type\\":\\"record\\",\\"name\\":\\"Soak\\",\\"namespace\\":\\"bench\\",'

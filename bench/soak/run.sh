@@ -21,7 +21,9 @@
 # minutes, e.g. 300, for a real soak), SAMPLE (seconds between RSS samples,
 # default DURATION/10), CONNECTIONS (wrk -c, 32), WRK_THREADS (wrk -t, 2),
 # PRELOAD (schemas to preload, 1000), SUBJECTS (subjects the registrations
-# spread over, 200), CHANREGD_ARGS (extra daemon flags), PYTHON (python3).
+# spread over, 200), WRITES (0: no registrations, to tell the memory that
+# new data takes (the schema cache, the store's page cache) from the rest;
+# default 1), CHANREGD_ARGS (extra daemon flags), PYTHON (python3).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -48,6 +50,7 @@ connections=${CONNECTIONS:-32}
 wrk_threads=${WRK_THREADS:-2}
 preload=${PRELOAD:-1000}
 subjects=${SUBJECTS:-200}
+writes=${WRITES:-1}
 python=${PYTHON:-python3}
 token=bench-token
 
@@ -134,7 +137,7 @@ soak_backend() {
     start=$(rss_kib)
     echo "==> $backend: mixed load for ${duration}s, $connections connections, RSS every ${sample}s" >&2
     wrk -t "$wrk_threads" -c "$connections" -d "${duration}s" -s "$here/mixed.lua" "$url" -- \
-        "$first" "$last" "$subjects" "$token" "$backend$$" >"$work/wrk-$backend.out" 2>&1 &
+        "$first" "$last" "$subjects" "$token" "$backend$$" "$writes" >"$work/wrk-$backend.out" 2>&1 &
     wrk_pid=$!
     t=0
     samples+=("$start")
@@ -191,8 +194,9 @@ if [ "$which_backends" != sqlite ]; then
 fi
 
 echo
-echo "chanregd soak: ${duration}s of mixed load per backend, wrk -t$wrk_threads -c$connections," \
-    "$(nproc) cores (load $load_at_start at start), preload $preload schemas"
+echo "chanregd soak: ${duration}s of mixed load per backend ($([ "$writes" -gt 0 ] &&
+    echo "1 registration in 20 requests" || echo "reads only")), wrk -t$wrk_threads" \
+    "-c$connections, $(nproc) cores (load $load_at_start at start), preload $preload schemas"
 awk -F'\t' '
     BEGIN { printf "%-9s %10s %9s %8s %11s %11s %11s %11s %s\n", "backend", "requests", "req/s",
             "non-2xx", "rss start", "rss middle", "rss end", "rss max", "second half" }

@@ -81,8 +81,8 @@ static const option_def options[] = {
      "its request began"},
     {"request-body-timeout", "CHANREG_REQUEST_BODY_TIMEOUT", OPT_INT, FIELD(request_body_timeout),
      "30", 1, 3600, "SECONDS", "close a connection whose request body takes longer than SECONDS"},
-    {"overload-timeout", "CHANREG_OVERLOAD_TIMEOUT", OPT_INT, FIELD(overload_timeout), "1", 1,
-     3600, "SECONDS",
+    {"overload-timeout", "CHANREG_OVERLOAD_TIMEOUT", OPT_INT, FIELD(overload_timeout), "1", 1, 3600,
+     "SECONDS",
      "with 3/4 of the connection limit in use, the head, body and keep-alive timeouts become "
      "SECONDS"},
     {"health-listen", "CHANREG_HEALTH_LISTEN", OPT_STRING, FIELD(health_listen), NULL, 0, 0,
@@ -397,8 +397,8 @@ static int parse_address(char **out_host, unsigned int *out_port, const char *fl
     } else {
         colon = strrchr(s, ':');
         if (colon == NULL)
-            return chan_error_set(err, CHAN_EINVALID, "--%s: expected HOST:PORT, got \"%s\"",
-                                  flag, s);
+            return chan_error_set(err, CHAN_EINVALID, "--%s: expected HOST:PORT, got \"%s\"", flag,
+                                  s);
         *out_host = chan_xstrndup(s, (size_t)(colon - s));
     }
     if (chan_parse_int64(&port, colon + 1, 0, 65535) != 0)
@@ -476,8 +476,8 @@ static int validate(chand_config *config, chan_error *err)
     chan_compat_mode mode;
     int error;
 
-    if ((error = parse_address(&config->listen_host, &config->listen_port, "listen",
-                               config->listen, err)) < 0)
+    if ((error = parse_address(&config->listen_host, &config->listen_port, "listen", config->listen,
+                               err)) < 0)
         return error;
     if (config->health_listen &&
         (error = parse_address(&config->health_listen_host, &config->health_listen_port,

@@ -52,11 +52,6 @@ typedef struct chand_config {
     int64_t threads;             /**< HTTP worker threads */
     int64_t connection_limit;    /**< concurrent connections */
     int64_t connection_timeout;  /**< idle connection timeout, seconds */
-    int64_t per_ip_connection_limit; /**< concurrent connections per client address, 0: none */
-    int64_t request_head_timeout;    /**< deadline of a request head, seconds */
-    int64_t request_body_timeout;    /**< deadline of a request body, seconds */
-    int64_t overload_timeout;        /**< the deadlines near the connection limit, seconds */
-    char *health_listen;             /**< "HOST:PORT" of the probe listener, or NULL */
     int64_t shutdown_timeout;    /**< drain deadline, seconds */
     char *log_level;             /**< debug, info, warn, error, off */
     bool access_log;             /**< one line per request */
@@ -65,6 +60,13 @@ typedef struct chand_config {
     char *migrations_dir;        /**< NULL: migrations built into the binary */
     int64_t db_pool_size;        /**< PostgreSQL connections */
     int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */
+
+    /* Slow and many clients (server.c). */
+    int64_t per_ip_connection_limit; /**< concurrent connections per client address, 0: none */
+    int64_t request_head_timeout;    /**< deadline of a request head, seconds */
+    int64_t request_body_timeout;    /**< deadline of a request body, seconds */
+    int64_t overload_timeout;        /**< the deadlines near the connection limit, seconds */
+    char *health_listen;             /**< "HOST:PORT" of the probe listener, or NULL */
 
     /* Lifecycle, Kafka admission and producer checks. */
     int64_t registration_max_age_days; /**< consumer registrations older are stale */
@@ -84,9 +86,9 @@ typedef struct chand_config {
     /* Derived by chand_config_load. */
     char *listen_host;        /**< host part of listen */
     unsigned int listen_port; /**< port part of listen (0: any free port) */
+    chan_log_level log_level_value;
     char *health_listen_host;        /**< host part of health_listen, or NULL */
     unsigned int health_listen_port; /**< port part of health_listen */
-    chan_log_level log_level_value;
     chand_acl_mode acl_mode_value;
     /**
      * The policy floor: no subject bound to a channel may be left at a level

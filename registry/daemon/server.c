@@ -1160,9 +1160,8 @@ static bool looks_like_http(const unsigned char *p, size_t n)
 
         if (c == ' ')
             return i > start;
-        if (i - start >= 24 ||
-            !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              c == '-' || c == '_'))
+        if (i - start >= 24 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                 (c >= '0' && c <= '9') || c == '-' || c == '_'))
             return false;
     }
     return true;
@@ -1379,8 +1378,8 @@ static void admit(chand_request *req)
 }
 
 static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn, const char *url,
-                              const char *method, const char *upload_data,
-                              size_t *upload_data_size, void **con_cls, bool probe_only)
+                              const char *method, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls, bool probe_only)
 {
     chand_request *req = *con_cls;
     chan_error err = CHAN_ERROR_INIT;
@@ -1623,8 +1622,8 @@ static void limit_arenas(void)
 }
 
 /* Bind and listen on host:port.  Returns the socket or -1 with err set. */
-static int bind_listener(unsigned int *out_port, const char *host, unsigned int port,
-                         int defer_s, chan_error *err)
+static int bind_listener(unsigned int *out_port, const char *host, unsigned int port, int defer_s,
+                         chan_error *err)
 {
     struct addrinfo hints, *res = NULL, *ai;
     struct sockaddr_storage ss;
@@ -1760,13 +1759,12 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
         MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | tls_flag, 0, NULL, NULL,
         access_handler, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
         server->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads,
-        MHD_OPTION_CONNECTION_LIMIT, server->connection_limit,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)config->per_ip_connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->connection_timeout,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, server, MHD_OPTION_NOTIFY_CONNECTION,
-        notify_main, server, MHD_OPTION_URI_LOG_CALLBACK, request_line_read, server,
-        MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-        MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, server->connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)config->per_ip_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)config->connection_timeout, MHD_OPTION_NOTIFY_COMPLETED, request_completed,
+        server, MHD_OPTION_NOTIFY_CONNECTION, notify_main, server, MHD_OPTION_URI_LOG_CALLBACK,
+        request_line_read, server, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
     if (server->mhd == NULL) {
         if (config->tls_cert_pem)
             error = chan_error_set(err, CHAN_EIO,
