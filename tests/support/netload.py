@@ -6,12 +6,12 @@ wait: it reports how many connections got a complete reply.  SlowClients
 opens connections that hold a slot without finishing a request: "head"
 sends a request line and then one header byte now and then, "body" sends a
 complete head announcing a body and then one body byte now and then,
-"idle" sends nothing.  drip() sends the next byte on every slow connection
-that is still open; open_count() tells how many the server has not closed.
+"idle" sends nothing.  drip() sends the next byte on every slow connection;
+reopen() replaces the connections the server closed (and counts them).
 
-Both use one thread (selectors), so thousands of connections cost one file
-descriptor each: raise_nofile() lifts the test's own soft RLIMIT_NOFILE to
-the hard limit first.
+Both use one thread (selectors, non-blocking sockets), so thousands of
+connections cost one file descriptor each: raise_nofile() lifts the test's
+own soft RLIMIT_NOFILE to the hard limit first.
 """
 
 import errno
