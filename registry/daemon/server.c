@@ -1609,11 +1609,12 @@ static unsigned int fit_connection_limit(const chand_config *config)
 }
 
 /*
-** glibc gives each thread that allocates its own malloc arena (up to 8 per
-** core) and keeps what an arena freed: with the HTTP worker threads, the
-** store's and the reconciler's, the resident size creeps up under a long
-** mixed load (bench/soak).  Two arenas bound that at no measurable cost;
-** MALLOC_ARENA_MAX in the environment still wins.
+** glibc gives threads that allocate at the same time arenas of their own
+** (up to 8 per core) and keeps what an arena freed for later use in that
+** arena: with the HTTP worker threads, the store's and the reconciler's,
+** the resident size ends up above the live data under a long mixed load
+** (bench/soak).  Two arenas bound that; MALLOC_ARENA_MAX in the
+** environment still wins.
 */
 static void limit_arenas(void)
 {
