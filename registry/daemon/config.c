@@ -73,6 +73,21 @@ static const option_def options[] = {
      65536, "N", "most concurrent client connections"},
     {"connection-timeout", "CHANREG_CONNECTION_TIMEOUT", OPT_INT, FIELD(connection_timeout), "60",
      1, 86400, "SECONDS", "close idle connections after SECONDS"},
+    {"per-ip-connection-limit", "CHANREG_PER_IP_CONNECTION_LIMIT", OPT_INT,
+     FIELD(per_ip_connection_limit), "256", 0, 65536, "N",
+     "most concurrent connections from one client address; 0: no limit"},
+    {"request-head-timeout", "CHANREG_REQUEST_HEAD_TIMEOUT", OPT_INT, FIELD(request_head_timeout),
+     "10", 1, 3600, "SECONDS",
+     "close a connection that has not sent a complete request head SECONDS after it opened or "
+     "its request began"},
+    {"request-body-timeout", "CHANREG_REQUEST_BODY_TIMEOUT", OPT_INT, FIELD(request_body_timeout),
+     "30", 1, 3600, "SECONDS", "close a connection whose request body takes longer than SECONDS"},
+    {"overload-timeout", "CHANREG_OVERLOAD_TIMEOUT", OPT_INT, FIELD(overload_timeout), "1", 1, 3600,
+     "SECONDS",
+     "with 3/4 of the connection limit in use, the head, body and keep-alive timeouts become "
+     "SECONDS"},
+    {"health-listen", "CHANREG_HEALTH_LISTEN", OPT_STRING, FIELD(health_listen), NULL, 0, 0,
+     "HOST:PORT", "also serve /healthz and /readyz on this address, with connections of their own"},
     {"shutdown-timeout", "CHANREG_SHUTDOWN_TIMEOUT", OPT_INT, FIELD(shutdown_timeout), "30", 0,
      3600, "SECONDS", "on SIGTERM, wait up to SECONDS for requests in flight"},
     {"log-level", "CHANREG_LOG_LEVEL", OPT_STRING, FIELD(log_level), "info", 0, 0, "LEVEL",
@@ -471,32 +486,33 @@ static int load_tls(chand_config *config, chan_error *err)
     return check_tls(config, err);
 }
 
-/* Split "host:port", "[v6]:port" into the derived fields. */
-static int parse_listen(chand_config *config, chan_error *err)
+/* Split "host:port", "[v6]:port" (the value of --flag) into host and port. */
+static int parse_address(char **out_host, unsigned int *out_port, const char *flag, const char *s,
+                         chan_error *err)
 {
-    const char *s = config->listen, *colon;
+    const char *colon;
     int64_t port;
 
     if (s == NULL)
-        return chan_error_set(err, CHAN_EINVALID, "--listen: missing address");
+        return chan_error_set(err, CHAN_EINVALID, "--%s: missing address", flag);
     if (s[0] == '[') {
         const char *close = strchr(s, ']');
 
         if (close == NULL || close[1] != ':')
-            return chan_error_set(err, CHAN_EINVALID, "--listen: expected [ADDR]:PORT, got \"%s\"",
-                                  s);
-        config->listen_host = chan_xstrndup(s + 1, (size_t)(close - s - 1));
+            return chan_error_set(err, CHAN_EINVALID, "--%s: expected [ADDR]:PORT, got \"%s\"",
+                                  flag, s);
+        *out_host = chan_xstrndup(s + 1, (size_t)(close - s - 1));
         colon = close + 1;
     } else {
         colon = strrchr(s, ':');
         if (colon == NULL)
-            return chan_error_set(err, CHAN_EINVALID, "--listen: expected HOST:PORT, got \"%s\"",
+            return chan_error_set(err, CHAN_EINVALID, "--%s: expected HOST:PORT, got \"%s\"", flag,
                                   s);
-        config->listen_host = chan_xstrndup(s, (size_t)(colon - s));
+        *out_host = chan_xstrndup(s, (size_t)(colon - s));
     }
     if (chan_parse_int64(&port, colon + 1, 0, 65535) != 0)
-        return chan_error_set(err, CHAN_EINVALID, "--listen: bad port \"%s\"", colon + 1);
-    config->listen_port = (unsigned int)port;
+        return chan_error_set(err, CHAN_EINVALID, "--%s: bad port \"%s\"", flag, colon + 1);
+    *out_port = (unsigned int)port;
     return 0;
 }
 
@@ -648,7 +664,12 @@ static int validate(chand_config *config, chan_error *err)
     chan_compat_mode mode;
     int error;
 
-    if ((error = parse_listen(config, err)) < 0)
+    if ((error = parse_address(&config->listen_host, &config->listen_port, "listen", config->listen,
+                               err)) < 0)
+        return error;
+    if (config->health_listen &&
+        (error = parse_address(&config->health_listen_host, &config->health_listen_port,
+                               "health-listen", config->health_listen, err)) < 0)
         return error;
     if (config->db == NULL)
         return chan_error_set(err, CHAN_EINVALID, "--db: missing store URL");
@@ -812,6 +833,7 @@ void chand_config_free(chand_config *config)
     free(config->webhook_secret);
     chan_token_entries_free(config->tokens, config->n_tokens);
     free(config->listen_host);
+    free(config->health_listen_host);
     chan_kafka_properties_dispose(&config->kafka_properties);
     free(config->tls_cert_pem);
     if (config->tls_key_pem)

@@ -87,6 +87,13 @@ typedef struct chand_config {
     int64_t db_busy_timeout_ms;        /**< SQLite: wait for the write lock */
     bool allow_unauthenticated_writes; /**< run without any token (every request is admin) */
 
+    /* Slow and many clients (server.c). */
+    int64_t per_ip_connection_limit; /**< concurrent connections per client address, 0: none */
+    int64_t request_head_timeout;    /**< deadline of a request head, seconds */
+    int64_t request_body_timeout;    /**< deadline of a request body, seconds */
+    int64_t overload_timeout;        /**< the deadlines near the connection limit, seconds */
+    char *health_listen;             /**< "HOST:PORT" of the probe listener, or NULL */
+
     /* Lifecycle, Kafka admission and producer checks. */
     int64_t registration_max_age_days; /**< consumer registrations older are stale */
     int64_t deprecation_warning_days;  /**< warn this many days before deprecation */
@@ -114,6 +121,8 @@ typedef struct chand_config {
     char *listen_host;        /**< host part of listen */
     unsigned int listen_port; /**< port part of listen (0: any free port) */
     chan_log_level log_level_value;
+    char *health_listen_host;        /**< host part of health_listen, or NULL */
+    unsigned int health_listen_port; /**< port part of health_listen */
     chand_acl_mode acl_mode_value;
     /**
      * The policy floor: no subject bound to a channel may be left at a level
