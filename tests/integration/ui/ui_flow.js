@@ -6,7 +6,7 @@
  * passes (environment):
  *   CHANREG_URL      the daemon, e.g. http://127.0.0.1:41234
  *   ADMIN_TOKEN, ORDERS_TOKEN, BILLING_TOKEN  tokens of admin, owner:orders, owner:billing
- *   SCRIPT_CHANNEL   a channel whose description is a <script> element
+ *   SCRIPT_CHANNEL   name of a channel to create with a <script> element as description
  *   CHROMIUM         the browser binary
  *   ARTEFACTS        where the screenshots go (one per page and step)
  *   NODE_PATH        the npm packages (installed into the build tree)
@@ -33,6 +33,14 @@ const CONSUMER = 'invoicing';
 
 let step = 'start';
 const problems = [];
+
+const t0 = Date.now();
+
+/* Progress on stdout (a hang shows where it stopped); never asserted on. */
+function progress(name) {
+  step = name;
+  console.log('[' + ((Date.now() - t0) / 1000).toFixed(1) + 's] ' + name);
+}
 
 function check(ok, what) {
   if (!ok)
@@ -139,7 +147,7 @@ async function main() {
         problems.push('console error: ' + m.text());
     });
 
-    step = 'headers';
+    progress('headers');
     let r = await rest('GET', '/ui/', null);
     check(r.status === 200, 'GET /ui/ is ' + r.status);
     const csp = r.headers.get('content-security-policy') || '';
@@ -153,7 +161,7 @@ async function main() {
     const js = await fetch(URL_ + '/ui/app.js');
     check(js.headers.get('content-type').startsWith('text/javascript'), 'app.js content type');
 
-    step = 'catalog';
+    progress('catalog');
     await go(page, '#/', '#catalog-count');
     const rows = await page.$$eval('#catalog-results tbody tr', (trs) => trs.map((t) => t.textContent));
     const listed = (await rest('GET', '/v1/channels', process.env.ADMIN_TOKEN)).json.channels.map((c) => c.name);
@@ -165,7 +173,7 @@ async function main() {
       await page.screenshot({path: process.env.README_SHOT, clip: {x: 0, y: 0, width: 1400, height: 520}});
     await a11y(page, 'catalog');
 
-    step = 'catalog search';
+    progress('catalog search');
     await page.type('#catalog-filters input[name=q]', 'orders');
     await Promise.all([page.waitForFunction(() => location.hash.includes('q=orders'), {timeout: WAIT_MS}),
                        page.click('#catalog-filters button[type=submit]')]);
@@ -173,14 +181,14 @@ async function main() {
     const found = await page.$$eval('#catalog-results tbody tr td:first-child', (tds) => tds.map((t) => t.textContent));
     check(found.length >= 1 && found.every((n) => n.includes('orders')), 'search result ' + JSON.stringify(found));
 
-    step = 'channel page';
+    progress('channel page');
     await Promise.all([page.waitForSelector('#h-consumers', {timeout: WAIT_MS}),
                        page.click('#catalog-results a[href="#/channel/' + CHANNEL + '"]')]);
     await page.waitForSelector('#diff-form', {timeout: WAIT_MS});
     check((await textOf(page, 'h1')).includes(CHANNEL), 'channel heading');
     check((await textOf(page, 'main')).includes('billing.order-created'), 'consumers shown');
 
-    step = 'schema diff';
+    progress('schema diff');
     await page.select('#diff-from', '1');
     await page.select('#diff-to', '3');
     await page.click('#diff-compare');
@@ -194,8 +202,14 @@ async function main() {
     await shot(page, 'channel');
     await a11y(page, 'channel');
 
-    step = 'escaping';
+    progress('escaping');
     const scriptChannel = process.env.SCRIPT_CHANNEL;
+    const contract = (await rest('GET', '/v1/channels/' + CHANNEL, process.env.ADMIN_TOKEN)).json.contract;
+    contract.channel = scriptChannel;
+    contract.description = '<script>window.__chanregPwned = 1</script> & <b>not bold</b>';
+    contract.consumers = [];
+    r = await rest('PUT', '/v1/channels/' + scriptChannel, process.env.ADMIN_TOKEN, contract);
+    check(r.status === 201, 'channel with a <script> description: ' + r.status + ' ' + JSON.stringify(r.json));
     await go(page, '#/channel/' + encodeURIComponent(scriptChannel), '#description');
     const desc = await textOf(page, '#description');
     check(desc.includes('<script>'), 'description shown as text: ' + desc);
@@ -203,12 +217,12 @@ async function main() {
     check((await page.$$('main script')).length === 0, 'no script element in the page body');
     await shot(page, 'escaping');
 
-    step = 'portal without sign-in';
+    progress('portal without sign-in');
     await go(page, '#/portal', '#sign-in-needed');
     r = await rest('PUT', '/v1/channels/' + CHANNEL + '/consumers/' + CONSUMER, null, {});
     check(r.status === 401, 'a write without a token is ' + r.status);
 
-    step = 'register with errors';
+    progress('register with errors');
     await signIn(page, process.env.BILLING_TOKEN);
     await page.waitForSelector('#register-form', {timeout: WAIT_MS});
     const bad = {channel: CHANNEL, name: CONSUMER, principal: 'invoicing-svc', group: 'bad group!',
@@ -228,7 +242,7 @@ async function main() {
     await shot(page, 'portal-errors');
     await a11y(page, 'portal-errors');
 
-    step = 'register';
+    progress('register');
     await fill(page, {principal: 'User:invoicing-svc', group: 'billing.invoicing',
                       scenario: 'Creates the invoice of each order <b>bold</b>.', sla_p99_ms: '2000',
                       degradation: 'lag'});
@@ -241,7 +255,7 @@ async function main() {
     await page.waitForSelector('#pending-consumers tr[data-consumer-row="' + CONSUMER + '"]', {timeout: WAIT_MS});
     await shot(page, 'portal-pending');
 
-    step = 'approve';
+    progress('approve');
     await signIn(page, process.env.ORDERS_TOKEN);
     await page.waitForSelector('#pending-consumers button[data-action=approve][data-consumer="' + CONSUMER + '"]', {timeout: WAIT_MS});
     await page.click('#pending-consumers button[data-action=approve][data-consumer="' + CONSUMER + '"]');
@@ -252,7 +266,7 @@ async function main() {
     await shot(page, 'portal-approved');
     await a11y(page, 'portal-approved');
 
-    step = 'renew';
+    progress('renew');
     const audit = async (action) => {
       const a = await rest('GET', '/v1/audit?object=' + encodeURIComponent('channel/' + CHANNEL + '/consumer/' + CONSUMER) +
                            '&limit=1000', process.env.ADMIN_TOKEN);
@@ -262,14 +276,14 @@ async function main() {
     await page.click('#my-consumers button[data-action=renew][data-consumer="' + CONSUMER + '"]');
     await until(async () => (await audit('consumer.renew')) === renewsBefore + 1, 'consumer.renew in the audit log');
 
-    step = 'remove';
+    progress('remove');
     await page.waitForSelector('#my-consumers button[data-action=remove][data-consumer="' + CONSUMER + '"]', {timeout: WAIT_MS});
     await page.click('#my-consumers button[data-action=remove][data-consumer="' + CONSUMER + '"]');
     await until(async () => (await consumer(CONSUMER)) === null, 'removal in the REST API');
     r = await rest('GET', '/v1/channels/' + CHANNEL + '/consumers', process.env.ADMIN_TOKEN);
     check(!r.json.consumers.some((x) => x.name === CONSUMER), 'consumer list without it');
 
-    step = 'audit page';
+    progress('audit page');
     await go(page, '#/audit?object=' + encodeURIComponent('channel/' + CHANNEL + '/consumer/' + CONSUMER), '#audit-results table');
     const auditText = await textOf(page, '#audit-results');
     for (const action of ['consumer.request', 'consumer.approve', 'consumer.renew', 'consumer.remove'])
@@ -277,20 +291,23 @@ async function main() {
     await shot(page, 'audit');
     await a11y(page, 'audit');
 
-    step = 'sign out';
+    progress('sign out');
     await page.click('#sign-out');
     await page.waitForSelector('#token-input', {timeout: WAIT_MS});
     check(await page.evaluate(() => window.sessionStorage.length === 0), 'the token is gone from sessionStorage');
 
     check(problems.length === 0, 'browser problems: ' + problems.join('; '));
   } finally {
+    progress('close');
     await browser.close();
     fs.rmSync(profile, {recursive: true, force: true});
   }
 }
 
+/* Exit at once: idle keep-alive connections of fetch() would hold the process open. */
 main().then(() => {
   console.log('ui_flow: ok');
+  process.exit(0);
 }, (e) => {
   console.error('ui_flow: FAILED at ' + step + ': ' + (e && e.stack || e));
   process.exit(1);
