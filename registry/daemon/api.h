@@ -43,7 +43,8 @@ extern const size_t chand_api_tokens_routes_count;
 extern const chand_route chand_api_policy_routes[];
 extern const size_t chand_api_policy_routes_count;
 
-/** The web UI under /ui/, GET /v1/channels/{name}/schema-diff, GET /v1/consumer-rules (api_ui.c). */
+/** The web UI under /ui/, GET /v1/channels/{name}/schema-diff, GET /v1/consumer-rules (api_ui.c).
+ */
 extern const chand_route chand_api_ui_routes[];
 extern const size_t chand_api_ui_routes_count;
 

@@ -48,8 +48,8 @@
 
 /* The policy of every UI reply: the daemon's own files only, no inline code, no framing. */
 #define UI_CSP                                                                                     \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "             \
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "                \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "                 \
     "frame-ancestors 'none'"
 
 /* ------------------------------------------------------------------ */
@@ -137,8 +137,7 @@ static int query_version(int *out, const chand_request *req, const char *name, c
         return 0;
     if (chan_parse_int64(&n, s, 1, INT32_MAX) < 0)
         return chand_http_error(err, CHAN_EINVALID, E_BAD_QUERY,
-                                "Query parameter '%s' must be a version number (1 or more).",
-                                name);
+                                "Query parameter '%s' must be a version number (1 or more).", name);
     *out = (int)n;
     return 0;
 }
@@ -164,8 +163,9 @@ static int load_version(chan_schema_version **out_v, chan_avro_schema **out_s, c
     if (error < 0)
         return error;
     if (chan_avro_schema_parse(out_s, (*out_v)->schema, strlen((*out_v)->schema), &perr) < 0)
-        return chan_error_set(err, CHAN_EINTERNAL, "stored schema of %s version %d does not parse: %s",
-                              subject, version, perr.message);
+        return chan_error_set(err, CHAN_EINTERNAL,
+                              "stored schema of %s version %d does not parse: %s", subject, version,
+                              perr.message);
     return 0;
 }
 
@@ -249,9 +249,9 @@ static int schema_diff(chand_request *req, chan_error *err)
     for (i = 0; i < chan_avro_diff_count(diff); i++) {
         const chan_avro_change *c = chan_avro_diff_get(diff, i);
 
-        json_array_append_new(changes, json_pack("{s:s,s:s,s:s?,s:s?}", "kind", c->kind, "path",
-                                                 c->path, "old", c->old_value, "new",
-                                                 c->new_value));
+        json_array_append_new(changes,
+                              json_pack("{s:s,s:s,s:s?,s:s?}", "kind", c->kind, "path", c->path,
+                                        "old", c->old_value, "new", c->new_value));
     }
     step = pairwise(level);
     if (from != to) {
@@ -266,9 +266,9 @@ static int schema_diff(chand_request *req, chan_error *err)
     for (i = 0; i < chan_compat_report_count(report); i++) {
         const chan_compat_issue *is = chan_compat_report_get(report, i);
 
-        json_array_append_new(issues, json_pack("{s:s,s:s,s:s}", "kind", is->kind, "location",
-                                                is->location ? is->location : "", "message",
-                                                is->message));
+        json_array_append_new(issues,
+                              json_pack("{s:s,s:s,s:s}", "kind", is->kind, "location",
+                                        is->location ? is->location : "", "message", is->message));
     }
     error = chand_reply_json(
         req, 200,

@@ -12,10 +12,10 @@
 
 /** One file of the UI. */
 typedef struct chand_ui_asset {
-    const char *name;           /**< file name, e.g. "app.js" (served as /ui/app.js) */
-    const char *content_type;   /**< e.g. "text/javascript; charset=utf-8" */
-    const char *etag;           /**< strong ETag with its quotes, from the file's SHA-256 */
-    const unsigned char *data;  /**< the bytes (NUL-terminated, not counted in len) */
+    const char *name;          /**< file name, e.g. "app.js" (served as /ui/app.js) */
+    const char *content_type;  /**< e.g. "text/javascript; charset=utf-8" */
+    const char *etag;          /**< strong ETag with its quotes, from the file's SHA-256 */
+    const unsigned char *data; /**< the bytes (NUL-terminated, not counted in len) */
     size_t len;
 } chand_ui_asset;
 

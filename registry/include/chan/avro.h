@@ -160,18 +160,18 @@ bool chan_avro_check_removals(const chan_avro_schema *new_schema,
 /* ------------------------------------------------------------------ */
 
 /* Kinds of chan_avro_change (stable ids; see docs/ui.md). */
-#define CHAN_AVRO_TYPE_ADDED           "type-added"           /**< a named type appears */
-#define CHAN_AVRO_TYPE_REMOVED         "type-removed"         /**< a named type disappears */
-#define CHAN_AVRO_TYPE_CHANGED         "type-changed"         /**< top-level type or kind */
-#define CHAN_AVRO_FIELD_ADDED          "field-added"          /**< new: the field's type */
-#define CHAN_AVRO_FIELD_REMOVED        "field-removed"        /**< old: the field's type */
-#define CHAN_AVRO_FIELD_TYPE_CHANGED   "field-type-changed"   /**< old and new types */
-#define CHAN_AVRO_FIELD_DEFAULT_CHANGED "field-default-changed" /**< defaults as JSON, NULL: none */
-#define CHAN_AVRO_FIELD_DEPRECATED     "field-deprecated-changed" /**< "true" / "false" */
-#define CHAN_AVRO_SYMBOL_ADDED         "symbol-added"         /**< new: the enum symbol */
-#define CHAN_AVRO_SYMBOL_REMOVED       "symbol-removed"       /**< old: the enum symbol */
-#define CHAN_AVRO_ENUM_DEFAULT_CHANGED "enum-default-changed" /**< old and new enum defaults */
-#define CHAN_AVRO_FIXED_SIZE_CHANGED   "fixed-size-changed"   /**< old and new sizes */
+#define CHAN_AVRO_TYPE_ADDED            "type-added"               /**< a named type appears */
+#define CHAN_AVRO_TYPE_REMOVED          "type-removed"             /**< a named type disappears */
+#define CHAN_AVRO_TYPE_CHANGED          "type-changed"             /**< top-level type or kind */
+#define CHAN_AVRO_FIELD_ADDED           "field-added"              /**< new: the field's type */
+#define CHAN_AVRO_FIELD_REMOVED         "field-removed"            /**< old: the field's type */
+#define CHAN_AVRO_FIELD_TYPE_CHANGED    "field-type-changed"       /**< old and new types */
+#define CHAN_AVRO_FIELD_DEFAULT_CHANGED "field-default-changed"    /**< JSON, NULL: none */
+#define CHAN_AVRO_FIELD_DEPRECATED      "field-deprecated-changed" /**< "true" / "false" */
+#define CHAN_AVRO_SYMBOL_ADDED          "symbol-added"             /**< new: the enum symbol */
+#define CHAN_AVRO_SYMBOL_REMOVED        "symbol-removed"           /**< old: the enum symbol */
+#define CHAN_AVRO_ENUM_DEFAULT_CHANGED  "enum-default-changed"     /**< old and new enum defaults */
+#define CHAN_AVRO_FIXED_SIZE_CHANGED    "fixed-size-changed"       /**< old and new sizes */
 
 /** One change between two schemas.  Strings are owned by the diff. */
 typedef struct chan_avro_change {

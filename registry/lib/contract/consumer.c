@@ -19,7 +19,7 @@
 #include "contract_internal.h"
 
 #define MAX_TEXT      4096
-#define MAX_GROUP     249 /* Kafka's group id limit */
+#define MAX_GROUP     249               /* Kafka's group id limit */
 #define MAX_SLA_MS    INT64_C(86400000) /* one day */
 #define MAX_PEAK_RATE INT64_C(1000000000)
 
@@ -52,8 +52,8 @@ static chan_diag *report(const check_ctx *ctx, const chan_field_value *at, const
     va_start(ap, fmt);
     msg = chan_xvasprintf(fmt, ap);
     va_end(ap);
-    d = chan_diag_add(ctx->diags, CHAN_DIAG_ERROR, at->file, at->line, at->column, rule, path,
-                      "%s", msg);
+    d = chan_diag_add(ctx->diags, CHAN_DIAG_ERROR, at->file, at->line, at->column, rule, path, "%s",
+                      msg);
     free(msg);
     return d;
 }
@@ -108,8 +108,9 @@ static const char *check_string(const check_ctx *ctx, const chan_field_value *v,
     if (v->kind == CHAN_FIELD_ABSENT) {
         report(ctx, v, CHAN_CONTRACT_RULE_MISSING_FIELD, p, "%s is missing", p);
     } else if (v->kind != CHAN_FIELD_STRING) {
-        chan_diag *d = report(ctx, v, CHAN_CONTRACT_RULE_WRONG_TYPE, p, "%s must be a string, not %s",
-                              p, with_article(v->type_name, shown, sizeof(shown)));
+        chan_diag *d =
+            report(ctx, v, CHAN_CONTRACT_RULE_WRONG_TYPE, p, "%s must be a string, not %s", p,
+                   with_article(v->type_name, shown, sizeof(shown)));
         if (v->text != NULL && v->kind == CHAN_FIELD_INTEGER)
             chan_diag_set_hint(d, "quote the value: \"%s\"", v->text);
     } else if (v->len != strlen(v->text)) {
@@ -145,9 +146,9 @@ static bool check_positive(const check_ctx *ctx, const chan_field_value *v, cons
     } else if (chan_parse_int64(&value, v->text[0] == '+' ? v->text + 1 : v->text, INT64_MIN,
                                 INT64_MAX) < 0 ||
                value < 1 || value > max) {
-        chan_diag *d =
-            report(ctx, v, CHAN_CONTRACT_RULE_INVALID_VALUE, p, "%s must be between 1 and %lld, got %s",
-                   p, (long long)max, clip(shown, sizeof(shown), v->text));
+        chan_diag *d = report(ctx, v, CHAN_CONTRACT_RULE_INVALID_VALUE, p,
+                              "%s must be between 1 and %lld, got %s", p, (long long)max,
+                              clip(shown, sizeof(shown), v->text));
         if (v->text[0] == '-' || strcmp(v->text, "0") == 0)
             chan_diag_set_hint(d, "%s must be positive", key);
     } else {
@@ -300,8 +301,7 @@ int chan_contract_consumer_check_json(chan_contract_consumer *out, const json_t 
     from_json(&in.group, json_object_get(body, "group"), num[1], sizeof(num[1]));
     from_json(&in.scenario, json_object_get(body, "scenario"), num[2], sizeof(num[2]));
     from_json(&in.sla_p99_ms, json_object_get(body, "sla_p99_ms"), num[3], sizeof(num[3]));
-    from_json(&in.peak_rate_msgs, json_object_get(body, "peak_rate_msgs"), num[4],
-              sizeof(num[4]));
+    from_json(&in.peak_rate_msgs, json_object_get(body, "peak_rate_msgs"), num[4], sizeof(num[4]));
     from_json(&in.degradation, json_object_get(body, "degradation"), num[5], sizeof(num[5]));
     return chan_contract_consumer_check(out, &in, "", diags);
 }
@@ -332,6 +332,6 @@ json_t *chan_contract_consumer_rules_json(void)
         "name", "peak_rate_msgs", "type", "integer", "required", 1, "min", 1, "max",
         (json_int_t)MAX_PEAK_RATE,
         /* degradation */
-        "name", "degradation", "type", "string", "required", 1, "enum", "drop", "lag",
-        "fallback", "block");
+        "name", "degradation", "type", "string", "required", 1, "enum", "drop", "lag", "fallback",
+        "block");
 }

@@ -42,8 +42,7 @@ static void render(char *buf, size_t size, const chan_avro_diff *d)
         const chan_avro_change *c = chan_avro_diff_get(d, i);
 
         n += (size_t)snprintf(buf + n, size - n, "%s %s %s->%s\n", c->kind, c->path,
-                              c->old_value ? c->old_value : "-",
-                              c->new_value ? c->new_value : "-");
+                              c->old_value ? c->old_value : "-", c->new_value ? c->new_value : "-");
         assert_true(n < size);
     }
 }
@@ -64,7 +63,7 @@ static void render(char *buf, size_t size, const chan_avro_diff *d)
     "{\"name\":\"at\",\"type\":{\"type\":\"long\",\"logicalType\":\"timestamp-millis\"}},"         \
     "{\"name\":\"state\",\"type\":{\"type\":\"enum\",\"name\":\"State\",\"symbols\":[\"NEW\","     \
     "\"SHIPPED\"],\"default\":\"NEW\"}},"                                                          \
-    "{\"name\":\"lines\",\"type\":{\"type\":\"array\",\"items\":{\"type\":\"record\","              \
+    "{\"name\":\"lines\",\"type\":{\"type\":\"array\",\"items\":{\"type\":\"record\","             \
     "\"name\":\"Line\",\"fields\":[{\"name\":\"sku\",\"type\":\"string\"}]}},\"default\":[]}]}"
 
 static void test_equal_schemas_have_no_change(void **state)
