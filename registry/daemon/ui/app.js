@@ -80,8 +80,14 @@
         el('td', {colspan: headers.length, 'class': 'muted'}, 'Nothing to show.'))]));
   }
 
+  var sayTimer = null;
+
+  /* A short status message; it goes away after a few seconds and on the next page. */
   function say(msg) {
     statusBox.textContent = msg;
+    window.clearTimeout(sayTimer);
+    if (msg)
+      sayTimer = window.setTimeout(function () { statusBox.textContent = ''; }, 4000);
   }
 
   function channelLink(name) {
@@ -493,6 +499,39 @@
     return sec;
   }
 
+  /* The channel's series of /metrics (Prometheus text): shown as they are. */
+  var HEALTH_METRICS = ['channel_schema_compatibility_rate', 'channel_schema_registrations_total',
+                        'producer_schema_version_mismatch_count', 'consumer_registration_age_days'];
+
+  function healthSection(ch) {
+    var sec = el('section', {'aria-labelledby': 'h-health'}, el('h2', {id: 'h-health'}, 'Health metrics'));
+    var headers = {Accept: 'text/plain'};
+    if (token())
+      headers['Authorization'] = 'Bearer ' + token();
+    window.fetch('/metrics', {headers: headers, credentials: 'omit', cache: 'no-store'}).then(function (resp) {
+      if (!resp.ok)
+        throw new Error('GET /metrics: HTTP ' + resp.status);
+      return resp.text();
+    }).then(function (body) {
+      var rows = [];
+      body.split('\n').forEach(function (line) {
+        var m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)\{(.*)\}\s+(\S+)/.exec(line);
+        var labels = {}, re = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g, l, rest = [];
+        if (!m || HEALTH_METRICS.indexOf(m[1]) < 0)
+          return;
+        while ((l = re.exec(m[2])))
+          labels[l[1]] = l[2].replace(/\\(.)/g, '$1');
+        if (labels.channel !== ch.name)
+          return;
+        Object.keys(labels).forEach(function (k) { if (k !== 'channel') rest.push(k + '=' + labels[k]); });
+        rows.push(el('tr', null, el('td', null, el('code', null, m[1])), el('td', null, rest.join(', ')),
+                     el('td', {'class': 'num'}, /^-?\d+$/.test(m[3]) ? m[3] : Number(m[3]).toPrecision(3))));
+      });
+      sec.appendChild(table(['Metric', 'Labels', '#Value'], rows, 'Health metrics'));
+    }).catch(function (e) { showError(sec, e); });
+    return sec;
+  }
+
   function auditTable(entries) {
     return table(['#Id', 'Time', 'Actor', 'Action', 'Object', 'Detail'], entries.map(function (e) {
       return el('tr', null, el('td', {'class': 'num'}, e.id), el('td', null, e.ts), el('td', null, e.actor),
@@ -546,6 +585,7 @@
         el('h2', {id: 'h-consumers'}, 'Consumers'), consumersTable(name, ch.consumers || [], reload, false),
         canWrite() ? el('p', null, el('a', {href: '#/portal' + qs({channel: name})}, 'Register a consumer of this channel')) : null));
       main.appendChild(versionSection(ch));
+      main.appendChild(healthSection(ch));
       main.appendChild(aclSection(ch));
       main.appendChild(auditSection(ch));
       say('');
@@ -785,6 +825,7 @@
 
   function route() {
     var r = parseHash(), m, done;
+    say('');
     if ((m = /^\/channel\/(.+)$/.exec(r.path))) {
       markNav('catalog');
       document.title = decodeURIComponent(m[1]) + ' - chanreg';

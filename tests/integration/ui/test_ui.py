@@ -67,7 +67,7 @@ class UiTest(unittest.TestCase):
         self.assertIn("ui_flow: ok", run.stdout)
         print(run.stdout, end="")
         for page in ("catalog", "channel", "escaping", "portal-errors", "portal-pending",
-                     "portal-approved", "audit"):
+                     "portal-approved", "portal-rejected", "audit"):
             self.assertTrue(os.path.getsize(os.path.join(self.artefacts, page + ".png")) > 0, page)
 
         self.d.stop()

@@ -13,7 +13,8 @@
  *
  * Flow: catalog (search) -> channel -> schema diff; a <script> description
  * shows as text; sign in; register a consumer with errors, then correctly
- * (pending); the owner approves it; renew; remove; the audit log.  After each
+ * (pending); the owner approves it; renew; remove; another registration
+ * rejected with a reason; the audit log.  After each
  * step the REST API must show the change.  Every wait is bounded; the first
  * failed check ends the run with exit status 1.
  */
@@ -187,6 +188,8 @@ async function main() {
     await page.waitForSelector('#diff-form', {timeout: WAIT_MS});
     check((await textOf(page, 'h1')).includes(CHANNEL), 'channel heading');
     check((await textOf(page, 'main')).includes('billing.order-created'), 'consumers shown');
+    await page.waitForSelector('#h-health ~ table tbody tr td code', {timeout: WAIT_MS});
+    check((await textOf(page, 'main')).includes('channel_schema_compatibility_rate'), 'health metrics shown');
 
     progress('schema diff');
     await page.select('#diff-from', '1');
@@ -282,6 +285,30 @@ async function main() {
     await until(async () => (await consumer(CONSUMER)) === null, 'removal in the REST API');
     r = await rest('GET', '/v1/channels/' + CHANNEL + '/consumers', process.env.ADMIN_TOKEN);
     check(!r.json.consumers.some((x) => x.name === CONSUMER), 'consumer list without it');
+
+    progress('reject');
+    const OTHER = 'reporting';
+    const reason = 'Reporting reads the <warehouse> copy instead.';
+    await signIn(page, process.env.BILLING_TOKEN);
+    await page.waitForSelector('#register-form', {timeout: WAIT_MS});
+    await fill(page, {channel: CHANNEL, name: OTHER, principal: 'User:reporting-svc', group: 'billing.reporting',
+                      scenario: 'Monthly revenue report.', sla_p99_ms: '60000', peak_rate_msgs: '100',
+                      degradation: 'drop'});
+    await page.click('#register-submit');
+    await page.waitForSelector('#register-ok', {timeout: WAIT_MS});
+    await until(async () => { const x = await consumer(OTHER); return x && x.state === 'pending'; }, 'pending ' + OTHER);
+    await signIn(page, process.env.ORDERS_TOKEN);
+    await page.waitForSelector('#pending-consumers input[data-reason-for="' + OTHER + '"]', {timeout: WAIT_MS});
+    await page.type('#pending-consumers input[data-reason-for="' + OTHER + '"]', reason);
+    await page.click('#pending-consumers button[data-action=reject][data-consumer="' + OTHER + '"]');
+    c = await until(async () => { const x = await consumer(OTHER); return x && x.state === 'rejected' ? x : null; },
+                    'rejection in the REST API');
+    check(c.decision_reason === reason, 'stored reason ' + JSON.stringify(c.decision_reason));
+    await signIn(page, process.env.BILLING_TOKEN);
+    await page.waitForSelector('#my-consumers tr[data-consumer-row="' + OTHER + '"]', {timeout: WAIT_MS});
+    const rejectedRow = await textOf(page, '#my-consumers tr[data-consumer-row="' + OTHER + '"]');
+    check(rejectedRow.includes('rejected') && rejectedRow.includes(reason), 'rejected with its reason: ' + rejectedRow);
+    await shot(page, 'portal-rejected');
 
     progress('audit page');
     await go(page, '#/audit?object=' + encodeURIComponent('channel/' + CHANNEL + '/consumer/' + CONSUMER), '#audit-results table');
