@@ -280,7 +280,7 @@
       f.stale = form.elements.stale.checked ? 'true' : '';
       go();
     }},
-      el('label', null, 'Search', el('input', {name: 'q', type: 'search', value: f.q, placeholder: 'channel name'})),
+      el('label', null, 'Search', el('input', {name: 'q', type: 'search', value: f.q, placeholder: 'name, team, maintainer, subject'})),
       el('label', null, 'Team', el('input', {name: 'owner_team', value: f.owner_team, placeholder: 'any'})),
       el('label', null, 'Deprecated', el('select', {name: 'deprecated'},
         el('option', {value: ''}, 'any'),
@@ -308,7 +308,11 @@
       /* A registry without server-side search: filter what it sent. */
       if (!paged) {
         if (f.q)
-          list = list.filter(function (c) { return c.name.indexOf(f.q) >= 0; });
+          list = list.filter(function (c) {
+            return [c.name, c.owner_team, c.maintainer, c.subject].some(function (v) {
+              return (v || '').toLowerCase().indexOf(f.q.toLowerCase()) >= 0;
+            });
+          });
         if (f.stale === 'true')
           list = list.filter(function (c) { return countStale(c) > 0; });
       }
