@@ -157,7 +157,8 @@
   function showError(where, e) {
     where.appendChild(el('p', {'class': 'notice bad', role: 'alert'},
       e instanceof ApiError ? e.message + (e.body.error_code ? ' (' + e.body.error_code + ')' : '')
-                            : String(e)));
+                            : String(e),
+      e instanceof ApiError && e.status === 401 ? ' Sign in with an API token (top right).' : null));
   }
 
   /* ---------------------------------------------------------------- */
