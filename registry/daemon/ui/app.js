@@ -807,6 +807,14 @@
   /* Routing                                                          */
   /* ---------------------------------------------------------------- */
 
+  function decode(s) {
+    try {
+      return decodeURIComponent(s);
+    } catch (e) {
+      return s; /* a malformed escape stays as typed */
+    }
+  }
+
   function parseHash() {
     var h = window.location.hash.replace(/^#/, '') || '/';
     var q = h.indexOf('?'), params = {}, path = q >= 0 ? h.slice(0, q) : h;
@@ -814,7 +822,7 @@
       h.slice(q + 1).split('&').forEach(function (kv) {
         var i = kv.indexOf('=');
         if (i > 0)
-          params[decodeURIComponent(kv.slice(0, i))] = decodeURIComponent(kv.slice(i + 1).replace(/\+/g, ' '));
+          params[decode(kv.slice(0, i))] = decode(kv.slice(i + 1).replace(/\+/g, ' '));
       });
     return {path: path, params: params};
   }
@@ -833,8 +841,8 @@
     say('');
     if ((m = /^\/channel\/(.+)$/.exec(r.path))) {
       markNav('catalog');
-      document.title = decodeURIComponent(m[1]) + ' - chanreg';
-      done = renderChannel(decodeURIComponent(m[1]));
+      document.title = decode(m[1]) + ' - chanreg';
+      done = renderChannel(decode(m[1]));
     } else if (r.path === '/portal') {
       markNav('portal');
       document.title = 'Consumer portal - chanreg';
