@@ -85,7 +85,8 @@ class UiApiTest(ChanregdTestCase):
     def test_unknown_file(self):
         reply = self.d.request("GET", "/ui/secret.txt", token=None)
         self.assertError(reply, 404, 40400)
-        self.assertEqual(self.d.request("GET", "/ui/../v1/channels", token=None).status in (400, 404), True)
+        # no way out of /ui/ to the API without a token
+        self.assertIn(self.d.request("GET", "/ui/../v1/channels", token=None).status, (400, 404))
         self.assertEqual(self.d.request("POST", "/ui/app.js", token=None).status, 405)
         # the API stays closed with --auth-reads
         self.assertEqual(self.d.request("GET", "/v1/channels", token=None).status, 401)
