@@ -50,6 +50,8 @@ build/cli/chanctl register contracts/ --registry "$url"
 echo "==> chanctl list channels --registry $url"
 build/cli/chanctl list channels --registry "$url"
 
+echo "==> web UI: $url/ui/ (catalog, channel pages, consumer portal, audit log)"
+
 if [ "$once" -eq 1 ]; then
     exit 0
 fi

@@ -10,6 +10,7 @@ CHAN_DEB_PACKAGES=(
     postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl openssl
     pre-commit
     clang clang-format clang-tidy cppcheck
+    chromium fonts-dejavu-core nodejs
 )
 
 missing=()
@@ -28,4 +29,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm (the browser test's packages: tests/integration/ui): Debian's package,
+# unless the installed nodejs brings its own npm (NodeSource's does).
+if ! command -v npm >/dev/null 2>&1; then
+    echo "chanreg: installing npm" >&2
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        SUDO="sudo"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi

@@ -91,7 +91,7 @@ static int write_port_file(const char *path, unsigned int port, chan_error *err)
 }
 
 /* The route tables served, in the order the server searches them. */
-static void fill_tables(chand_route_table tables[7])
+static void fill_tables(chand_route_table tables[8])
 {
     tables[0] = (chand_route_table){chand_api_misc_routes, chand_api_misc_routes_count,
                                     CHAND_CONTENT_TYPE_JSON};
@@ -106,6 +106,8 @@ static void fill_tables(chand_route_table tables[7])
     tables[5] = (chand_route_table){chand_api_tokens_routes, chand_api_tokens_routes_count,
                                     CHAND_CONTENT_TYPE_JSON};
     tables[6] = (chand_route_table){chand_api_policy_routes, chand_api_policy_routes_count,
+                                    CHAND_CONTENT_TYPE_JSON};
+    tables[7] = (chand_route_table){chand_api_ui_routes, chand_api_ui_routes_count,
                                     CHAND_CONTENT_TYPE_JSON};
 }
 
@@ -134,7 +136,7 @@ int main(int argc, char **argv)
     chan_error err = CHAN_ERROR_INIT;
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
     chand_server_options opts;
-    chand_route_table tables[7];
+    chand_route_table tables[8];
     double deadline, left;
     int status = EXIT_OK;
 
