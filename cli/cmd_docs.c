@@ -6,8 +6,9 @@
  *
  *   index.html              the catalog: one row per channel
  *   channels/<name>.html    one page per channel: contract, lifecycle,
- *                           schema versions with their fields, consumers,
- *                           producers
+ *                           schema versions with their fields and the
+ *                           changes from the version before (the library's
+ *                           chan_avro_diff_compute), consumers, producers
  *   markdown/<name>.md      the same page as Markdown, for wikis
  *   style.css               the stylesheet of the pages
  *
@@ -221,6 +222,103 @@ static void free_rows(field_row *rows, size_t n, json_t *doc)
 /* HTML                                                                */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The version listed after index i in the contract that has the next lower
+ * number (versions are listed newest first, but any order is accepted), or
+ * NULL.
+ */
+static const chan_contract_version *previous_version(const chan_contract *c, size_t i)
+{
+    const chan_contract_version *v = chan_contract_version_at(c, i), *best = NULL;
+    size_t k;
+
+    for (k = 0; k < chan_contract_version_count(c); k++) {
+        const chan_contract_version *o = chan_contract_version_at(c, k);
+
+        if (o->number < v->number && (best == NULL || o->number > best->number))
+            best = o;
+    }
+    return best;
+}
+
+/* The changes of version i from the version before it (chan_avro_diff_compute), or NULL. */
+static chan_avro_diff *version_changes(const chan_contract *c, size_t i, int64_t *out_from)
+{
+    const chan_contract_version *v = chan_contract_version_at(c, i);
+    const chan_contract_version *prev = previous_version(c, i);
+
+    if (prev == NULL || prev->schema == NULL || v->schema == NULL)
+        return NULL;
+    *out_from = prev->number;
+    return chan_avro_diff_compute(prev->schema, v->schema);
+}
+
+static void html_changes(chan_buf *b, const chan_contract *c, size_t i)
+{
+    int64_t from = 0;
+    chan_avro_diff *diff = version_changes(c, i, &from);
+    size_t k, n = chan_avro_diff_count(diff);
+
+    if (diff == NULL)
+        return;
+    chan_buf_printf(b, "<p>Changes from version %lld:%s</p>\n", (long long)from,
+                    n == 0 ? " none" : "");
+    if (n > 0)
+        chan_buf_puts(b, "<ul>\n");
+    for (k = 0; k < n; k++) {
+        const chan_avro_change *ch = chan_avro_diff_get(diff, k);
+
+        chan_buf_puts(b, "<li><code>");
+        html_puts(b, ch->kind);
+        chan_buf_puts(b, "</code> <code>");
+        html_puts(b, *ch->path ? ch->path : "(top)");
+        chan_buf_puts(b, "</code>");
+        if (ch->old_value) {
+            chan_buf_puts(b, " from <code>");
+            html_puts(b, ch->old_value);
+            chan_buf_puts(b, "</code>");
+        }
+        if (ch->new_value) {
+            chan_buf_puts(b, " to <code>");
+            html_puts(b, ch->new_value);
+            chan_buf_puts(b, "</code>");
+        }
+        chan_buf_puts(b, "</li>\n");
+    }
+    if (n > 0)
+        chan_buf_puts(b, "</ul>\n");
+    chan_avro_diff_free(diff);
+}
+
+static void md_changes(chan_buf *b, const chan_contract *c, size_t i)
+{
+    int64_t from = 0;
+    chan_avro_diff *diff = version_changes(c, i, &from);
+    size_t k, n = chan_avro_diff_count(diff);
+
+    if (diff == NULL)
+        return;
+    chan_buf_printf(b, "\nChanges from version %lld:%s\n", (long long)from, n == 0 ? " none" : "");
+    for (k = 0; k < n; k++) {
+        const chan_avro_change *ch = chan_avro_diff_get(diff, k);
+
+        chan_buf_puts(b, "\n- ");
+        md_puts(b, ch->kind);
+        chan_buf_puts(b, " ");
+        md_puts(b, *ch->path ? ch->path : "(top)");
+        if (ch->old_value) {
+            chan_buf_puts(b, " from ");
+            md_puts(b, ch->old_value);
+        }
+        if (ch->new_value) {
+            chan_buf_puts(b, " to ");
+            md_puts(b, ch->new_value);
+        }
+    }
+    chan_buf_puts(b, "\n");
+    chan_avro_diff_free(diff);
+}
+
 static void html_head(chan_buf *b, const char *title, const char *css_href)
 {
     chan_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -423,6 +521,7 @@ static void render_channel_html(chan_buf *b, const chan_contract *c)
             }
             chan_buf_puts(b, "</tbody>\n</table>\n");
         }
+        html_changes(b, c, i);
         if (v->schema) {
             chan_buf_puts(b, "<details><summary>Schema</summary>\n<pre>");
             html_puts(b, chan_avro_schema_normalized(v->schema));
@@ -524,6 +623,7 @@ static void render_channel_md(chan_buf *b, const chan_contract *c)
             chan_buf_puts(b, " |\n");
         }
         free_rows(rows, n, doc);
+        md_changes(b, c, i);
     }
 }
 

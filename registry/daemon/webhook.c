@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "chan/authz.h"
+#include "chan/avro.h"
 #include "chan/common.h"
 #include "chan/leader.h"
 #include "chan/model.h"
@@ -275,21 +276,78 @@ static char *event_summary(const chan_audit_entry *e, const char *type, const ev
     return chan_buf_take(&b);
 }
 
+/* Changes listed in a summary; the data has them all. */
+#define SUMMARY_CHANGES 5
+
+/*
+ * The field-level difference of subject's version from the version before
+ * it (chan_avro_diff_compute), as a JSON array of {kind, path, old, new},
+ * appended in short to summary.  NULL when there is no earlier version or
+ * a schema cannot be read or parsed (the event goes without it).
+ */
+static json_t *schema_diff(chan_store *store, const char *subject, int64_t version,
+                           chan_buf *summary)
+{
+    chan_schema_version *old_v = NULL, *new_v = NULL;
+    chan_avro_schema *old_s = NULL, *new_s = NULL;
+    chan_avro_diff *diff = NULL;
+    json_t *out = NULL;
+    size_t i, n;
+
+    if (subject == NULL || version < 2 || version > INT32_MAX ||
+        chan_store_version_get(store, &old_v, subject, (int)version - 1, true, NULL) < 0 ||
+        chan_store_version_get(store, &new_v, subject, (int)version, true, NULL) < 0 ||
+        chan_avro_schema_parse(&old_s, old_v->schema, strlen(old_v->schema), NULL) < 0 ||
+        chan_avro_schema_parse(&new_s, new_v->schema, strlen(new_v->schema), NULL) < 0)
+        goto cleanup;
+    diff = chan_avro_diff_compute(old_s, new_s);
+    n = chan_avro_diff_count(diff);
+    out = json_array();
+    chan_buf_printf(summary, "; %zu change%s from version %" PRId64, n, n == 1 ? "" : "s",
+                    version - 1);
+    for (i = 0; i < n; i++) {
+        const chan_avro_change *c = chan_avro_diff_get(diff, i);
+
+        json_array_append_new(out, json_pack("{s:s, s:s, s:o, s:o}", "kind", c->kind, "path",
+                                             c->path, "old", chan_json_str_or_null(c->old_value),
+                                             "new", chan_json_str_or_null(c->new_value)));
+        if (i < SUMMARY_CHANGES)
+            chan_buf_printf(summary, "%s %s %s", i ? "," : ":", c->kind,
+                            *c->path ? c->path : "(top)");
+    }
+    if (n > SUMMARY_CHANGES)
+        chan_buf_printf(summary, " and %zu more", n - SUMMARY_CHANGES);
+cleanup:
+    chan_avro_diff_free(diff);
+    chan_avro_schema_free(old_s);
+    chan_avro_schema_free(new_s);
+    chan_schema_version_free(old_v);
+    chan_schema_version_free(new_v);
+    return out;
+}
+
 /*
  * The body of one delivery of e to hook (caller frees).  The event's data
  * is the same in both formats; CloudEvents wraps it in its envelope, Slack
  * gets the summary as text.
  */
-static char *event_body(const chan_audit_entry *e, const chand_webhook *hook)
+static char *event_body(chan_store *store, const chan_audit_entry *e, const chand_webhook *hook)
 {
     const char *type = event_type(e->action);
     json_t *detail = e->detail ? json_loads(e->detail, 0, NULL) : NULL;
-    json_t *data, *root;
+    json_t *data, *root, *diff = NULL;
     event_object o;
     char id[32], *summary, *text;
+    chan_buf b;
 
     event_object_parse(&o, e->object);
+    chan_buf_init(&b);
     summary = event_summary(e, type, &o, detail);
+    chan_buf_puts(&b, summary);
+    free(summary);
+    if (strcmp(e->action, "schema.register") == 0)
+        diff = schema_diff(store, o.subject, o.version, &b);
+    summary = chan_buf_take(&b);
     (void)snprintf(id, sizeof(id), "%" PRId64, e->id);
     data = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "summary", summary, "action",
                      e->action, "actor", e->actor, "object", e->object, "type", type, "channel",
@@ -298,6 +356,9 @@ static char *event_body(const chan_audit_entry *e, const chand_webhook *hook)
     if (o.subject != NULL) {
         json_object_set_new(data, "subject", json_string(o.subject));
         json_object_set_new(data, "version", o.version ? json_integer(o.version) : json_null());
+        json_object_set_new(data, "schema_diff", diff ? diff : json_null());
+    } else {
+        json_decref(diff);
     }
     if (hook->format == CHAND_WEBHOOK_SLACK) {
         root = json_pack("{s:s, s:o}", "text", summary, "chanreg",
@@ -472,7 +533,7 @@ static void deliver(chand_webhooks *w, target *t)
     }
     for (i = 0; i < n && !stopping(w); i++) {
         const chan_audit_entry *e = list[i];
-        char *body = event_body(e, t->hook), *failure = NULL;
+        char *body = event_body(w->store, e, t->hook), *failure = NULL;
         int rc;
 
         if (e->id != t->head_id) {

@@ -87,8 +87,13 @@ class DocsTest(unittest.TestCase):
                      "<code>legacy_shop_ref</code> <span class=\"warn\">deprecated</span>"):
             self.assertIn(text, page)
         self.assertIn("default-src 'none'", page)
+        # Each version lists its changes from the one before (the UI's diff).
+        self.assertIn("<p>Changes from version 2:</p>", page)
+        self.assertIn("<li><code>field-removed</code> <code>com.example.orders.OrderCreated."
+                      "legacy_shop_ref</code>", page)
         md = self.read(out, "markdown", "orders.order-created.md")
         self.assertTrue(md.startswith("# orders.order-created\n"))
+        self.assertIn("- field-removed com.example.orders.OrderCreated.legacy\\_shop\\_ref", md)
         self.assertIn("| billing | User:billing-svc | billing.order-created |", md)
         self.assertIn("### Version 2", md)
 

@@ -223,6 +223,15 @@ class EventsTest(WebhookCase):
         self.assertIn(reason, by_type["consumer.rejected"]["summary"])
         self.assertEqual(by_type["schema.registered"]["subject"], "orders.order-created-value")
         self.assertEqual(by_type["schema.registered"]["version"], 3)
+        # The schema diff summary: v3 removed the field v2 deprecated.
+        diff = by_type["schema.registered"]["schema_diff"]
+        self.assertIn("field-removed", [c["kind"] for c in diff])
+        self.assertTrue(any(c["kind"] == "field-removed" and c["path"].endswith("legacy_shop_ref")
+                            for c in diff), diff)
+        self.assertRegex(by_type["schema.registered"]["summary"],
+                         r"; \d+ changes? from version 2: .*field-removed")
+        first = [d["json"]["data"] for d in ce if d["json"]["type"] == "schema.registered"][0]
+        self.assertIsNone(first["schema_diff"])
 
         slack = self.slack.ok()
         self.assertEqual([int(d["json"]["chanreg"]["id"]) for d in slack], ids)
