@@ -8,8 +8,11 @@
  * text, and lets the store call check_compatible while the subject is locked:
  * the new schema must satisfy the effective compatibility level (subject
  * level, else global level, else --default-compatibility) against the earlier
- * live versions, and the governance rule of chan_avro_check_removals against
- * the latest one.  Only AVRO schemas without references are supported.
+ * live versions, and, where chan_policy_removal_rule_applies says so (a
+ * subject a contract binds, or every subject with
+ * --require-deprecation-all-subjects; never under NONE), the governance rule
+ * of chan_avro_check_removals against the latest one.  Only AVRO schemas
+ * without references are supported.
  * Compatibility verdicts (registrations that reached the check, and
  * compatibility checks) are reported to daemon_metrics.h.
  *
@@ -280,12 +283,42 @@ int chand_effective_level(chan_compat_mode *out, chand_request *req, const char 
     return error;
 }
 
+/*
+** Does the field-removal rule apply to subject under mode?  Asks the store
+** whether a channel binds the subject and chan_policy_removal_rule_applies.
+** Returns 0 or an error rendered by sr_error.
+*/
+static int removal_rule_for(bool *out, chand_request *req, const char *subject,
+                            chan_compat_mode mode, chan_error *err)
+{
+    bool all = chand_request_config(req)->require_deprecation_all_subjects;
+    chan_channel_record *bound = NULL;
+    chan_removal_scope scope;
+    int error;
+
+    *out = false;
+    if (!chan_policy_removal_rule_applies(CHAN_REMOVAL_BOUND, mode, all))
+        return 0; /* not even a bound subject would have it: no lookup */
+    error = chan_store_channel_by_subject(chand_request_store(req), &bound, subject, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        error = 0;
+    }
+    if (error < 0)
+        return sr_error(err, subject, 0, 0);
+    scope = bound ? CHAN_REMOVAL_BOUND : CHAN_REMOVAL_UNBOUND;
+    *out = chan_policy_removal_rule_applies(scope, mode, all);
+    chan_channel_record_free(bound);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Compatibility                                                       */
 /* ------------------------------------------------------------------ */
 
 typedef struct check_ctx {
     chan_compat_mode mode;
+    bool removal_rule; /* chan_policy_removal_rule_applies for the subject */
     const chan_avro_schema *schema;
     chan_compat_report *report;
     int *versions; /* version number per `previous` index, for messages */
@@ -332,7 +365,7 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
         chan_avro_check_mode(ctx->mode, ctx->schema, (const chan_avro_schema *const *)previous, n,
                              ctx->report) != 0)
         error = CHAN_EINCOMPATIBLE;
-    if (!chan_avro_check_removals(ctx->schema, previous[0], ctx->report))
+    if (ctx->removal_rule && !chan_avro_check_removals(ctx->schema, previous[0], ctx->report))
         error = CHAN_EINCOMPATIBLE;
     if (error == CHAN_EINCOMPATIBLE)
         chan_error_set(err, CHAN_EINCOMPATIBLE, "schema is incompatible with version %d",
@@ -499,7 +532,8 @@ static int register_schema(chand_request *req, chan_error *err)
         return err->code;
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
-    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0)
+    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
+        (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
     ctx.schema = schema;
     ctx.report = chan_compat_report_new();
@@ -743,7 +777,8 @@ static int test_compatibility(chand_request *req, chan_error *err)
         goto cleanup;
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
-    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0)
+    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
+        (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
     ctx.schema = schema;
     ctx.report = chan_compat_report_new();

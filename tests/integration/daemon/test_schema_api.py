@@ -96,15 +96,13 @@ class SchemaApiTest(ChanregdTestCase):
         self.assertIn("READER_FIELD_MISSING_DEFAULT_VALUE", r.json["message"])
         self.assertEqual(self.d.get("/subjects/%s/versions" % s).json, [1], "nothing stored")
 
-    def test_field_removal_needs_deprecation_and_default(self):
+    def test_field_removal_is_backward_compatible_on_unbound_subjects(self):
+        # Confluent semantics: removing a field is the textbook BACKWARD change;
+        # the deprecation rule is for subjects a contract binds (test_confluent).
         s = subject("removal")
         self.register(s, record("R", [("a", "int"), ("b", "string", {"default": ""})]))
-        r = self.register(s, record("R", [("a", "int")]), status=409)
-        self.assertIn("FIELD_REMOVED_NOT_DEPRECATED", r.json["message"])
-        self.register(s, record("R", [("a", "int"),
-                                      ("b", "string", {"default": "", "deprecated": True})]))
         self.register(s, record("R", [("a", "int")]))
-        self.assertEqual(self.d.get("/subjects/%s/versions" % s).json, [1, 2, 3])
+        self.assertEqual(self.d.get("/subjects/%s/versions" % s).json, [1, 2])
 
     def test_concurrent_registrations_get_distinct_versions(self):
         s = subject("race")
