@@ -143,7 +143,14 @@ int chand_http_error_code(const chan_error *err)
     case CHAN_STORE_R_REVISION_MISMATCH:
         return 40910;
     case CHAN_STORE_R_READ_ONLY:
+    case CHAN_STORE_R_NOT_IMPORT_MODE:
+    case CHAN_STORE_R_NOT_READWRITE_MODE:
+    case CHAN_STORE_R_IMPORT_NOT_EMPTY:
+    case CHAN_STORE_R_ID_IN_USE:
+    case CHAN_STORE_R_VERSION_EXISTS:
         return 42205;
+    case CHAN_STORE_R_VERSION_NOT_NEXT:
+        return 42201;
     default:
         break;
     }
