@@ -467,7 +467,7 @@ int cli_registry_request(json_t **out, long *out_status, cli_registry *reg, cons
     if (sink.body.len > 0) {
         json_error_t jerr;
 
-        doc = json_loadb(chan_buf_cstr(&sink.body), sink.body.len, 0, &jerr);
+        doc = json_loadb(chan_buf_cstr(&sink.body), sink.body.len, JSON_DECODE_ANY, &jerr);
         if (doc == NULL) {
             char quote[REPLY_SNIPPET_MAX + 8];
 
