@@ -253,7 +253,7 @@ static int status_to_code(long status, long error_code)
     case 404:
         return CHAN_ENOTFOUND;
     case 409:
-        return error_code == 409 ? CHAN_EINCOMPATIBLE : CHAN_ECONFLICT;
+        return (error_code == 409 || error_code == 40901) ? CHAN_EINCOMPATIBLE : CHAN_ECONFLICT;
     case 413:
         return CHAN_ETOOBIG;
     case 400:

@@ -72,7 +72,7 @@ class ConfluentSemanticsTest(ChanregdTestCase):
         self.assertFalse(r.json["is_compatible"], r)
         self.assertTrue(any("FIELD_REMOVED_NOT_DEPRECATED" in m for m in r.json["messages"]), r)
         r = self.d.post("/subjects/%s/versions" % s, {"schema": record("R", WITHOUT_B)})
-        self.assertError(r, 409, 409, "FIELD_REMOVED_NOT_DEPRECATED")
+        self.assertError(r, 409, 40901, "FIELD_REMOVED_NOT_DEPRECATED")
         deprecated = [("a", "int"), ("b", "string", {"default": "", "deprecated": True})]
         self.ok(self.d.post("/subjects/%s/versions" % s, {"schema": record("R", deprecated)}))
         self.ok(self.d.post("/subjects/%s/versions" % s, {"schema": record("R", WITHOUT_B)}))
@@ -87,7 +87,7 @@ class ConfluentSemanticsTest(ChanregdTestCase):
         s = subject("all")
         self.ok(d.post("/subjects/%s/versions" % s, {"schema": record("R", WITH_B)}))
         self.assertError(d.post("/subjects/%s/versions" % s, {"schema": record("R", WITHOUT_B)}),
-                         409, 409, "FIELD_REMOVED_NOT_DEPRECATED")
+                         409, 40901, "FIELD_REMOVED_NOT_DEPRECATED")
         self.ok(d.put("/config/%s" % s, {"compatibility": "NONE"}))
         self.ok(d.post("/subjects/%s/versions" % s, {"schema": record("R", WITHOUT_B)}))
 

@@ -92,7 +92,7 @@ class SchemaApiTest(ChanregdTestCase):
         s = subject("incompat")
         self.register(s, self.v1)
         r = self.register(s, self.v2_nodef, status=409)
-        self.assertError(r, 409, 409, "incompatible")
+        self.assertError(r, 409, 40901, "incompatible")
         self.assertIn("READER_FIELD_MISSING_DEFAULT_VALUE", r.json["message"])
         self.assertEqual(self.d.get("/subjects/%s/versions" % s).json, [1], "nothing stored")
 
