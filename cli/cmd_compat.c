@@ -160,8 +160,8 @@ int cmd_compat(int argc, char **argv)
     if (o.require_deprecation && o.no_removal_rule)
         return cli_usage_error("compat",
                                "--require-deprecation and --no-removal-rule contradict each other");
-    removal_rule = chan_policy_removal_rule_applies(CHAN_REMOVAL_UNBOUND, mode,
-                                                     o.require_deprecation);
+    removal_rule =
+        chan_policy_removal_rule_applies(CHAN_REMOVAL_UNBOUND, mode, o.require_deprecation);
     first = args.first;
     n_files = (size_t)cli_args_count(&args);
     if (n_files < 2)

@@ -385,8 +385,8 @@ static size_t compare(const snapshot *src, const snapshot *dst)
             n++;
         }
         if (!same_text(sm, dm)) {
-            printf("difference: mode of %s is %s in the source and %s in the target\n",
-                   c->subject, sm ? sm : "(global)", dm ? dm : "(global)");
+            printf("difference: mode of %s is %s in the source and %s in the target\n", c->subject,
+                   sm ? sm : "(global)", dm ? dm : "(global)");
             n++;
         }
     }
@@ -540,8 +540,7 @@ static int apply(cli_registry *dst, const snapshot *src, const snapshot *target,
         what = NULL;
         if (d == NULL) {
             path = chan_xasprintf("/subjects/%s/versions", esc);
-            what = chan_xasprintf("import %s version %d as id %lld", s->subject, s->version,
-                                  s->id);
+            what = chan_xasprintf("import %s version %d as id %lld", s->subject, s->version, s->id);
             if ((error = write_call(dst, dry_run, "POST", path,
                                     json_pack("{s:s, s:I, s:i}", "schema", s->schema, "id",
                                               (json_int_t)s->id, "version", s->version),

@@ -446,8 +446,8 @@ cleanup:
 /* One issue as Confluent's Difference.error() renders it. */
 static void append_issue(json_t *msgs, const chan_compat_issue *issue)
 {
-    char *s = chan_xasprintf("{errorType:'%s', description:'%s', additionalInfo:'%s'}",
-                             issue->kind, issue->message, issue->location ? issue->location : "");
+    char *s = chan_xasprintf("{errorType:'%s', description:'%s', additionalInfo:'%s'}", issue->kind,
+                             issue->message, issue->location ? issue->location : "");
 
     json_array_append_new(msgs, json_string(s));
     free(s);
@@ -490,8 +490,7 @@ static json_t *report_messages(const check_ctx *ctx)
         if (strlen(ctx->texts[k]) <= OLD_SCHEMA_MAX)
             s = chan_xasprintf("{oldSchema: '%s'}", ctx->texts[k]);
         else
-            s = chan_xasprintf("{oldSchema: <truncated> '%.*s...'}", OLD_SCHEMA_MAX,
-                               ctx->texts[k]);
+            s = chan_xasprintf("{oldSchema: <truncated> '%.*s...'}", OLD_SCHEMA_MAX, ctx->texts[k]);
         json_array_append_new(msgs, json_string(s));
         free(s);
     }
@@ -932,8 +931,8 @@ static int list_schemas(chand_request *req, chan_error *err)
     for (i = 0; i < n_subjects && (int64_t)json_array_size(arr) < limit; i++) {
         if (prefix && strncmp(subjects[i], prefix, strlen(prefix)) != 0)
             continue;
-        error = chan_store_subject_versions(store, &versions, &n_versions, subjects[i], deleted,
-                                            err);
+        error =
+            chan_store_subject_versions(store, &versions, &n_versions, subjects[i], deleted, err);
         if (error == CHAN_ENOTFOUND) { /* deleted since it was listed */
             chan_error_clear(err);
             error = 0;
@@ -1013,8 +1012,8 @@ static int test_compatibility(chand_request *req, chan_error *err)
     ctx.report = chan_compat_report_new();
 
     if (against_one) {
-        error = chan_store_version_get(chand_request_store(req), &one, subject, version, false,
-                                       err);
+        error =
+            chan_store_version_get(chand_request_store(req), &one, subject, version, false, err);
         if (error == CHAN_ENOTFOUND && version == -1) {
             /* Confluent: nothing to be incompatible with */
             chan_error_clear(err);

@@ -58,9 +58,9 @@ typedef struct chand_config {
     char *default_compatibility; /**< level when none is configured in the store */
     char *min_compat_text;       /**< --min-compatibility as given (the policy floor) */
     bool require_deprecation_all_subjects; /**< removal rule on unbound subjects too */
-    char *migrations_dir;        /**< NULL: migrations built into the binary */
-    int64_t db_pool_size;        /**< PostgreSQL connections */
-    int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */
+    char *migrations_dir;                  /**< NULL: migrations built into the binary */
+    int64_t db_pool_size;                  /**< PostgreSQL connections */
+    int64_t schema_cache_size;             /**< id -> schema cache entries, 0 disables */
 
     /* Lifecycle, Kafka admission and producer checks. */
     int64_t registration_max_age_days; /**< consumer registrations older are stale */

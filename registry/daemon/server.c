@@ -1300,8 +1300,7 @@ static void admit(chand_request *req)
         const char *te = chand_request_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
         bool has_body = (cl && strcmp(cl, "0") != 0) || te != NULL;
 
-        if (has_body &&
-            !consumes_ok(chand_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+        if (has_body && !consumes_ok(chand_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
             chand_reply_error(req, 415, "HTTP 415 Unsupported Media Type");
             return;
         }

@@ -342,8 +342,8 @@ int chan_store_config_get(chan_store *store, char **out, const char *subject, ch
  * BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL,
  * FULL_TRANSITIVE or NONE (else CHAN_EINVALID).  Refused (CHAN_ECONFLICT,
  * READ_ONLY) while the scope's mode (a subject's own, else the global one)
- * is READONLY, as Confluent does.  Setting the current value writes nothing.  Audit actions "config.set" / "config.clear", object
- * "config/<subject>" or "config" for the global level.
+ * is READONLY, as Confluent does.  Setting the current value writes nothing.  Audit actions
+ * "config.set" / "config.clear", object "config/<subject>" or "config" for the global level.
  */
 int chan_store_config_set(chan_store *store, const char *subject, const char *level,
                           const char *actor, chan_error *err);

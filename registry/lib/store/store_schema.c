@@ -369,24 +369,24 @@ static int import_version(chan_store__op *o, chan_schema_version **out, bool *ou
     if ((error = chan_store__op_lock(o, "schema-id", "import", err)) < 0)
         goto cleanup;
     /* The id: free, or holding exactly this schema. */
-    if ((error = chan_store__run(o, &rows, "SELECT schema_type, schema_text FROM schemas "
-                                           "WHERE id = $1",
+    if ((error = chan_store__run(o, &rows,
+                                 "SELECT schema_type, schema_text FROM schemas "
+                                 "WHERE id = $1",
                                  P(SV_INT(req->id)), err)) < 0)
         goto cleanup;
     if (rows.n_rows == 1 && (!chan_store__streq(chan_store__cell(&rows, 0, 0), type) ||
                              !chan_store__streq(chan_store__cell(&rows, 0, 1), req->schema))) {
         error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_ID_IN_USE,
-                                       "schema id %lld holds another schema",
-                                       (long long)req->id);
+                                       "schema id %lld holds another schema", (long long)req->id);
         goto cleanup;
     }
     *out_new_id = rows.n_rows == 0;
     chan_store__rows_dispose(&rows);
     /* The version: free, or holding exactly this id. */
     if (version > 0) {
-        if ((error = chan_store__run(o, &rows,
-                                     VERSION_COLS "WHERE sv.subject = $1 AND sv.version = $2",
-                                     P(SV_TEXT(req->subject), SV_INT(version)), err)) < 0)
+        if ((error =
+                 chan_store__run(o, &rows, VERSION_COLS "WHERE sv.subject = $1 AND sv.version = $2",
+                                 P(SV_TEXT(req->subject), SV_INT(version)), err)) < 0)
             goto cleanup;
     } else {
         if ((error = chan_store__run(o, &rows,
@@ -435,12 +435,11 @@ static int import_version(chan_store__op *o, chan_schema_version **out, bool *ou
             goto cleanup;
         }
     }
-    if ((error = chan_store__run(o, NULL,
-                                 "INSERT INTO subject_versions (subject, version, schema_id, "
-                                 "deleted, created_at) VALUES ($1, $2, $3, 0, $4)",
-                                 P(SV_TEXT(req->subject), SV_INT(version), SV_INT(req->id),
-                                   SV_INT(now)),
-                                 err)) < 0)
+    if ((error = chan_store__run(
+             o, NULL,
+             "INSERT INTO subject_versions (subject, version, schema_id, "
+             "deleted, created_at) VALUES ($1, $2, $3, 0, $4)",
+             P(SV_TEXT(req->subject), SV_INT(version), SV_INT(req->id), SV_INT(now)), err)) < 0)
         goto cleanup;
     *out = chan_xcalloc(1, sizeof(**out));
     (*out)->subject = chan_xstrdup(req->subject);
@@ -482,12 +481,12 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
             !new_row)
             goto cleanup;
         object = chan_xasprintf("subject/%s/%d", req->subject, (*out)->version);
-        if ((error = chan_store__audit(&o, actor, "schema.import", object,
-                                       json_pack("{s:s, s:i, s:I, s:s, s:b}", "subject",
-                                                 req->subject, "version", (*out)->version, "id",
-                                                 (json_int_t)req->id, "schema_type", type,
-                                                 "new_id", new_id),
-                                       now, err)) < 0 ||
+        if ((error =
+                 chan_store__audit(&o, actor, "schema.import", object,
+                                   json_pack("{s:s, s:i, s:I, s:s, s:b}", "subject", req->subject,
+                                             "version", (*out)->version, "id", (json_int_t)req->id,
+                                             "schema_type", type, "new_id", new_id),
+                                   now, err)) < 0 ||
             (error = chan_store__op_commit(&o, err)) < 0) {
             chan_schema_version_free(*out);
             *out = NULL;
@@ -1028,8 +1027,8 @@ cleanup:
     return error;
 }
 
-static int cfg_set(chan_store *store, int col, const char *subject, const char *value,
-                   bool force, const char *actor, chan_error *err)
+static int cfg_set(chan_store *store, int col, const char *subject, const char *value, bool force,
+                   const char *actor, chan_error *err)
 {
     static const char *const what[2] = {"compatibility level", "mode"};
     static const char *const kind[2] = {"config", "mode"};
