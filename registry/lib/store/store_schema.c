@@ -411,15 +411,17 @@ static int import_version(chan_store__op *o, chan_schema_version **out, bool *ou
     }
     chan_store__rows_dispose(&rows);
     if (*out_new_id) {
+        /* The allocator first (a sequence moves at once, outside the
+         * transaction): a concurrent registration cannot be handed the id. */
+        if (o->store->be->schema_id_used &&
+            (error = o->store->be->schema_id_used(o->conn, req->id, err)) < 0)
+            goto cleanup;
         if ((error = chan_store__run(o, NULL,
                                      "INSERT INTO schemas (id, fingerprint, schema_type, "
                                      "schema_text, created_at) VALUES ($1, $2, $3, $4, $5)",
                                      P(SV_INT(req->id), SV_INT(text_hash(req->schema)),
                                        SV_TEXT(type), SV_TEXT(req->schema), SV_INT(now)),
                                      err)) < 0)
-            goto cleanup;
-        if (o->store->be->schema_id_used &&
-            (error = o->store->be->schema_id_used(o->conn, req->id, err)) < 0)
             goto cleanup;
     }
     if (version <= 0) {
