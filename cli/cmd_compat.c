@@ -1,9 +1,11 @@
 /*
  * cmd_compat.c - `chanctl compat`: check an Avro schema against earlier
- * versions under a Confluent compatibility mode, offline, and apply the
- * field-removal rule against the previous version.
+ * versions under a Confluent compatibility mode, offline, with Avro/Confluent
+ * semantics (NONE checks nothing).  --require-deprecation adds the project's
+ * field-removal rule against the previous version when
+ * chan_policy_removal_rule_applies says so (never under NONE).
  *
- *   chanctl compat --mode MODE NEW.avsc OLD.avsc [OLDER.avsc ...]
+ *   chanctl compat [--require-deprecation] --mode MODE NEW.avsc OLD.avsc [OLDER.avsc ...]
  *
  * Exit status: 0 compatible, 1 incompatible, 2 invalid schema or usage.
  */
@@ -16,6 +18,7 @@
 
 #include "chan/avro.h"
 #include "chan/common.h"
+#include "chan/policy.h"
 #include "cli.h"
 #include "cmds.h"
 #include "options.h"
@@ -25,6 +28,7 @@
 
 typedef struct compat_opts {
     const char *mode;
+    bool require_deprecation;
     bool no_removal_rule;
 } compat_opts;
 
@@ -33,8 +37,11 @@ static const cli_opt_spec opt_specs[] = {
      "BACKWARD (default), BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, "
      "FULL_TRANSITIVE or NONE",
      offsetof(compat_opts, mode)},
-    {"no-removal-rule", 0, NULL,
-     "do not require removed fields to have been deprecated with a default in OLD.avsc",
+    {"require-deprecation", 0, NULL,
+     "also require removed fields to have been deprecated with a default in OLD.avsc "
+     "(the contract rule; never under NONE)",
+     offsetof(compat_opts, require_deprecation)},
+    {"no-removal-rule", 0, NULL, "do not apply the removal rule (the default)",
      offsetof(compat_opts, no_removal_rule)},
 };
 
@@ -136,13 +143,13 @@ cleanup:
 int cmd_compat(int argc, char **argv)
 {
     chan_compat_mode mode = CHAN_COMPAT_BACKWARD;
-    bool removal_rule = true;
+    bool removal_rule = false;
     chan_avro_schema **schemas = NULL;
     chan_compat_report *report = NULL, *removals = NULL;
     found *issues = NULL;
     size_t n_files = 0, n_issues = 0, n_checked, i;
     bool invalid = false;
-    compat_opts o = {NULL, false};
+    compat_opts o = {NULL, false, false};
     cli_args args;
     int rc = CLI_EXIT_OK, first;
 
@@ -150,7 +157,11 @@ int cmd_compat(int argc, char **argv)
         return args.exit;
     if (o.mode && chan_compat_mode_parse(&mode, o.mode) < 0)
         return cli_usage_error("compat", "unknown compatibility mode \"%s\"", o.mode);
-    removal_rule = !o.no_removal_rule;
+    if (o.require_deprecation && o.no_removal_rule)
+        return cli_usage_error("compat",
+                               "--require-deprecation and --no-removal-rule contradict each other");
+    removal_rule =
+        chan_policy_removal_rule_applies(CHAN_REMOVAL_UNBOUND, mode, o.require_deprecation);
     first = args.first;
     n_files = (size_t)cli_args_count(&args);
     if (n_files < 2)

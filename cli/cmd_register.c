@@ -113,7 +113,7 @@ static bool explain_incompatible(cli_registry *reg, const char *subject, const c
         goto cleanup;
     json_array_foreach(messages, i, m)
     {
-        char *line = cli_registry_compat_message(m);
+        char *line = cli_registry_compat_message(messages, i);
 
         if (line)
             chan_buf_printf(&text, "%s%s", text.len ? "\n        " : "", line);
@@ -345,7 +345,7 @@ static int push_versions(json_t *registered, cli_registry *reg, const chan_contr
             }
             json_array_foreach(messages, j, m)
             {
-                char *text = cli_registry_compat_message(m);
+                char *text = cli_registry_compat_message(messages, j);
 
                 if (text)
                     chan_diag_add(diags, CHAN_DIAG_ERROR, chan_contract_file(contract), v->line,

@@ -15,5 +15,6 @@ int cmd_export(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_consumer(int argc, char **argv);
 int cmd_docs(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 #endif

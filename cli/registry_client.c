@@ -253,7 +253,7 @@ static int status_to_code(long status, long error_code)
     case 404:
         return CHAN_ENOTFOUND;
     case 409:
-        return error_code == 409 ? CHAN_EINCOMPATIBLE : CHAN_ECONFLICT;
+        return (error_code == 409 || error_code == 40901) ? CHAN_EINCOMPATIBLE : CHAN_ECONFLICT;
     case 413:
         return CHAN_ETOOBIG;
     case 400:
@@ -467,7 +467,7 @@ int cli_registry_request(json_t **out, long *out_status, cli_registry *reg, cons
     if (sink.body.len > 0) {
         json_error_t jerr;
 
-        doc = json_loadb(chan_buf_cstr(&sink.body), sink.body.len, 0, &jerr);
+        doc = json_loadb(chan_buf_cstr(&sink.body), sink.body.len, JSON_DECODE_ANY, &jerr);
         if (doc == NULL) {
             char quote[REPLY_SNIPPET_MAX + 8];
 
@@ -810,19 +810,34 @@ static char *message_field(const char *text, const char *key)
     return end ? chan_xstrndup(start, (size_t)(end - start)) : NULL;
 }
 
-char *cli_registry_compat_message(const json_t *message)
+/* Does the Confluent message text start with key (e.g. "{oldSchema:")? */
+static bool message_is(const char *text, const char *key)
 {
-    const char *text = json_string_value(message);
+    return strncmp(text, key, strlen(key)) == 0;
+}
+
+char *cli_registry_compat_message(const json_t *messages, size_t index)
+{
+    const json_t *message = json_array_get(messages, index);
+    const char *text = json_string_value(message), *version = NULL;
     char *type = NULL, *description = NULL, *line;
-    const char *version;
+    size_t k;
 
     if (text == NULL)
-        return cli_registry_value_text(message);
-    if (strncmp(text, "{compatibility:", 15) == 0)
+        return message ? cli_registry_value_text(message) : NULL;
+    if (message_is(text, "{compatibility:") || message_is(text, "{validateFields:") ||
+        message_is(text, "{oldSchemaVersion:") || message_is(text, "{oldSchema:"))
         return NULL;
     type = message_field(text, "errorType:'");
     description = message_field(text, "description:'");
+    /* The version: inline (older registries) or the "{oldSchemaVersion: N}" after the group. */
     version = strstr(text, "oldSchemaVersion:");
+    for (k = index + 1; version == NULL && k < json_array_size(messages); k++) {
+        const char *next = json_string_value(json_array_get(messages, k));
+
+        if (next && message_is(next, "{oldSchemaVersion:"))
+            version = next + 1; /* past the brace */
+    }
     if (type && description) {
         int64_t n = 0;
         char digits[16] = "";
@@ -830,6 +845,8 @@ char *cli_registry_compat_message(const json_t *message)
 
         if (version) {
             version += strlen("oldSchemaVersion:");
+            while (*version == ' ')
+                version++;
             while (i + 1 < sizeof(digits) && version[i] >= '0' && version[i] <= '9') {
                 digits[i] = version[i];
                 i++;
@@ -905,7 +922,15 @@ int cli_registry_check_versions(size_t *out_new, cli_registry *reg, const char *
             goto cleanup;
         if (compatible)
             continue;
-        if (json_array_size(messages) <= 1) { /* none, or only the mode */
+        bool explained = false;
+
+        for (j = 0; j < json_array_size(messages) && !explained; j++) {
+            char *text = cli_registry_compat_message(messages, j);
+
+            explained = text != NULL;
+            free(text);
+        }
+        if (!explained) { /* none, or only the mode */
             chan_diag_add(diags, CHAN_DIAG_ERROR, v->file, v->line, v->column,
                           "registry-incompatible", NULL,
                           "version %d of subject \"%s\" is incompatible with the registered "
@@ -914,7 +939,7 @@ int cli_registry_check_versions(size_t *out_new, cli_registry *reg, const char *
         }
         json_array_foreach(messages, j, m)
         {
-            char *text = cli_registry_compat_message(m);
+            char *text = cli_registry_compat_message(messages, j);
 
             if (text)
                 chan_diag_add(diags, CHAN_DIAG_ERROR, v->file, v->line, v->column,

@@ -247,15 +247,17 @@ int cli_registry_check_compatibility(bool *out_compatible, json_t **out_messages
                                      const char *subject, const char *schema, chan_error *err);
 
 /**
- * One reason of a compatibility verdict as a readable line.  Confluent-style
- * messages "{errorType:'T', description:'D', ..., oldSchemaVersion:N}" become
- * "T: D (against version N)"; other strings are kept; the trailing
- * "{compatibility: 'MODE'}" entry gives NULL (the mode is reported elsewhere).
- * Control characters are replaced with '?'.
+ * Message index of a compatibility verdict's messages as a readable line.
+ * Confluent's "{errorType:'T', description:'D', ...}" becomes "T: D (against
+ * version N)", N from the "{oldSchemaVersion: N}" message that follows the
+ * issue's group (or inline, as older registries put it); other strings are
+ * kept; "{oldSchemaVersion: N}", "{oldSchema: '...'}", "{validateFields: ...,
+ * compatibility: ...}" and "{compatibility: ...}" give NULL (reported
+ * elsewhere).  Control characters are replaced with '?'.
  *
  * @return the line (caller frees) or NULL to leave the message out
  */
-char *cli_registry_compat_message(const json_t *message);
+char *cli_registry_compat_message(const json_t *messages, size_t index);
 
 /** One schema version a contract declares, for cli_registry_check_versions. */
 typedef struct cli_schema_version {

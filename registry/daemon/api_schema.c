@@ -8,8 +8,11 @@
  * text, and lets the store call check_compatible while the subject is locked:
  * the new schema must satisfy the effective compatibility level (subject
  * level, else global level, else --default-compatibility) against the earlier
- * live versions, and the governance rule of chan_avro_check_removals against
- * the latest one.  Only AVRO schemas without references are supported.
+ * live versions, and, where chan_policy_removal_rule_applies says so (a
+ * subject a contract binds, or every subject with
+ * --require-deprecation-all-subjects; never under NONE), the governance rule
+ * of chan_avro_check_removals against the latest one.  Only AVRO schemas
+ * without references are supported.
  * Compatibility verdicts (registrations that reached the check, and
  * compatibility checks) are reported to daemon_metrics.h.
  *
@@ -27,6 +30,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "chan/avro.h"
 #include "chan/policy.h"
@@ -50,7 +54,7 @@ enum {
     SR_INVALID_MODE = 42204,
     SR_OPERATION_NOT_PERMITTED = 42205,
     SR_INVALID_SUBJECT = 42208,
-    SR_INCOMPATIBLE = 409,
+    SR_INCOMPATIBLE = 40901,
     SR_STORE_ERROR = 50001,
     SR_TIMEOUT = 50002,
 };
@@ -111,20 +115,37 @@ static const char *get_subject(const chand_request *req, chan_error *err)
     return s;
 }
 
-/* The {version} parameter: 1..2^31-1, "latest" or -1 (latest, given as -1). */
+/*
+** The {version} parameter as Confluent's VersionId reads it: spaces around
+** it ignored, 1..2^31-1, "latest" in any case, or -1 (latest).
+*/
 static int get_version(int *out, const chand_request *req, chan_error *err)
 {
     const char *s = chand_request_param(req, "version");
+    char buf[32];
+    size_t len;
     int64_t v;
 
     *out = 0;
-    if (s && strcmp(s, "latest") == 0) {
-        *out = -1;
-        return 0;
-    }
-    if (s && chan_parse_int64(&v, s, -1, INT_MAX) == 0 && v != 0) {
-        *out = (int)v;
-        return 0;
+    if (s) {
+        while (*s == ' ' || *s == '\t')
+            s++;
+        len = strlen(s);
+        while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+            len--;
+        if (len < sizeof(buf)) {
+            memcpy(buf, s, len);
+            buf[len] = '\0';
+            if (strcasecmp(buf, "latest") == 0) {
+                *out = -1;
+                return 0;
+            }
+            if (chan_parse_int64(&v, buf, -1, INT_MAX) == 0 && v != 0) {
+                *out = (int)v;
+                return 0;
+            }
+        }
+        s = chand_request_param(req, "version");
     }
     return chand_http_error(err, CHAN_EINVALID, SR_INVALID_VERSION,
                             "The specified version '%s' is not a valid version id. Allowed values "
@@ -186,8 +207,29 @@ static int sr_error(chan_error *err, const char *subject, int version, int64_t i
                                 "permanently deleted",
                                 subject ? subject : "", ver);
     case 42205:
-        return chand_http_error(err, err->code, code, "Subject %s is in read-only mode",
-                                subject ? subject : "");
+        switch (err->reason) {
+        case CHAN_STORE_R_NOT_IMPORT_MODE:
+            return chand_http_error(err, err->code, code,
+                                    "Subject %s in context . is not in import mode",
+                                    subject ? subject : "");
+        case CHAN_STORE_R_NOT_READWRITE_MODE:
+            return chand_http_error(err, err->code, code,
+                                    "Subject %s in context . is not in read-write mode",
+                                    subject ? subject : "");
+        case CHAN_STORE_R_ID_IN_USE:
+            return chand_http_error(err, err->code, code,
+                                    "Overwrite new schema with id %lld in context . is not "
+                                    "permitted.",
+                                    (long long)id);
+        case CHAN_STORE_R_IMPORT_NOT_EMPTY:
+        case CHAN_STORE_R_VERSION_EXISTS:
+            return err->code; /* the store's message says what is there */
+        default:
+            if (subject == NULL)
+                return chand_http_error(err, err->code, code, "The registry is in read-only mode");
+            return chand_http_error(err, err->code, code, "Subject %s is in read-only mode",
+                                    subject);
+        }
     default:
         break;
     }
@@ -283,17 +325,64 @@ int chand_effective_level(chan_compat_mode *out, chand_request *req, const char 
     return error;
 }
 
+/*
+** Does the field-removal rule apply to subject under mode?  Asks the store
+** whether a channel binds the subject and chan_policy_removal_rule_applies.
+** Returns 0 or an error rendered by sr_error.
+*/
+static int removal_rule_for(bool *out, chand_request *req, const char *subject,
+                            chan_compat_mode mode, chan_error *err)
+{
+    bool all = chand_request_config(req)->require_deprecation_all_subjects;
+    chan_channel_record *bound = NULL;
+    chan_removal_scope scope;
+    int error;
+
+    *out = false;
+    if (!chan_policy_removal_rule_applies(CHAN_REMOVAL_BOUND, mode, all))
+        return 0; /* not even a bound subject would have it: no lookup */
+    error = chan_store_channel_by_subject(chand_request_store(req), &bound, subject, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        error = 0;
+    }
+    if (error < 0)
+        return sr_error(err, subject, 0, 0);
+    scope = bound ? CHAN_REMOVAL_BOUND : CHAN_REMOVAL_UNBOUND;
+    *out = chan_policy_removal_rule_applies(scope, mode, all);
+    chan_channel_record_free(bound);
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Compatibility                                                       */
 /* ------------------------------------------------------------------ */
 
 typedef struct check_ctx {
     chan_compat_mode mode;
+    bool removal_rule; /* chan_policy_removal_rule_applies for the subject */
     const chan_avro_schema *schema;
     chan_compat_report *report;
     int *versions; /* version number per `previous` index, for messages */
+    char **texts;  /* schema text per `previous` index, for messages */
+    size_t n_checked;
     int latest_version;
 } check_ctx;
+
+static void check_ctx_dispose(check_ctx *ctx)
+{
+    size_t i;
+
+    for (i = 0; ctx->texts && i < ctx->n_checked; i++)
+        free(ctx->texts[i]);
+    free(ctx->texts);
+    free(ctx->versions);
+    chan_compat_report_free(ctx->report);
+    ctx->texts = NULL;
+    ctx->versions = NULL;
+    ctx->report = NULL;
+    ctx->n_checked = 0;
+}
 
 /*
 ** Check ctx->schema against existing (oldest first), as the store asks under
@@ -315,8 +404,13 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
         return 0;
     want = transitive ? n_existing : 1;
     previous = chan_xcalloc(want, sizeof(*previous));
+    for (i = 0; ctx->texts && i < ctx->n_checked; i++)
+        free(ctx->texts[i]);
+    free(ctx->texts);
     free(ctx->versions);
     ctx->versions = chan_xcalloc(want, sizeof(*ctx->versions));
+    ctx->texts = chan_xcalloc(want, sizeof(*ctx->texts));
+    ctx->n_checked = 0;
     for (i = 0; i < want; i++) {
         const chan_schema_version *v = existing[n_existing - 1 - i];
         chan_error perr = CHAN_ERROR_INIT;
@@ -328,14 +422,15 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
             goto cleanup;
         }
         ctx->versions[n] = v->version;
-        n++;
+        ctx->texts[n] = chan_xstrdup(v->schema);
+        ctx->n_checked = ++n;
     }
     ctx->latest_version = existing[n_existing - 1]->version;
     if (ctx->mode != CHAN_COMPAT_NONE &&
         chan_avro_check_mode(ctx->mode, ctx->schema, (const chan_avro_schema *const *)previous, n,
                              ctx->report) != 0)
         error = CHAN_EINCOMPATIBLE;
-    if (!chan_avro_check_removals(ctx->schema, previous[0], ctx->report))
+    if (ctx->removal_rule && !chan_avro_check_removals(ctx->schema, previous[0], ctx->report))
         error = CHAN_EINCOMPATIBLE;
     if (error == CHAN_EINCOMPATIBLE)
         chan_error_set(err, CHAN_EINCOMPATIBLE, "schema is incompatible with version %d",
@@ -348,29 +443,62 @@ cleanup:
     return error;
 }
 
-/* The issues of a report as Confluent's verbose messages. */
+/* Largest old schema text quoted whole in a message (Confluent's MAX_SCHEMA_SIZE_FOR_LOGGING). */
+#define OLD_SCHEMA_MAX (10 * 1024)
+
+/* One issue as Confluent's Difference.error() renders it. */
+static void append_issue(json_t *msgs, const chan_compat_issue *issue)
+{
+    char *s = chan_xasprintf("{errorType:'%s', description:'%s', additionalInfo:'%s'}", issue->kind,
+                             issue->message, issue->location ? issue->location : "");
+
+    json_array_append_new(msgs, json_string(s));
+    free(s);
+}
+
+/*
+** The issues of a report as Confluent 8's verbose messages: per earlier
+** version checked, the issues where the old schema reads the new one, then
+** those where the new one reads the old one (the removal rule's with the
+** latest version), then "{oldSchemaVersion: N}" and "{oldSchema: '...'}";
+** last "{validateFields: 'false', compatibility: 'LEVEL'}".
+*/
 static json_t *report_messages(const check_ctx *ctx)
 {
     json_t *msgs = json_array();
-    size_t i, n = chan_compat_report_count(ctx->report);
+    size_t i, k, n = chan_compat_report_count(ctx->report);
     char *s;
+    int pass;
 
-    for (i = 0; i < n; i++) {
-        const chan_compat_issue *issue = chan_compat_report_get(ctx->report, i);
-        int version = -1;
+    for (k = 0; k < ctx->n_checked; k++) {
+        bool any = false;
 
-        if (issue->version_index >= 0 && ctx->versions)
-            version = ctx->versions[issue->version_index];
-        else if (issue->version_index < 0)
-            version = ctx->latest_version;
-        s = chan_xasprintf("{errorType:'%s', description:'%s', additionalInfo:'%s', "
-                           "oldSchemaVersion:%d}",
-                           issue->kind, issue->message, issue->location ? issue->location : "",
-                           version);
+        for (pass = 0; pass < 2; pass++) {
+            for (i = 0; i < n; i++) {
+                const chan_compat_issue *issue = chan_compat_report_get(ctx->report, i);
+                size_t at = issue->version_index >= 0 ? (size_t)issue->version_index : 0;
+                bool new_reads = issue->version_index < 0 || issue->reader_is_new;
+
+                if (at != k || new_reads != (pass == 1))
+                    continue;
+                append_issue(msgs, issue);
+                any = true;
+            }
+        }
+        if (!any)
+            continue;
+        s = chan_xasprintf("{oldSchemaVersion: %d}", ctx->versions[k]);
+        json_array_append_new(msgs, json_string(s));
+        free(s);
+        if (strlen(ctx->texts[k]) <= OLD_SCHEMA_MAX)
+            s = chan_xasprintf("{oldSchema: '%s'}", ctx->texts[k]);
+        else
+            s = chan_xasprintf("{oldSchema: <truncated> '%.*s...'}", OLD_SCHEMA_MAX, ctx->texts[k]);
         json_array_append_new(msgs, json_string(s));
         free(s);
     }
-    s = chan_xasprintf("{compatibility: '%s'}", chan_compat_mode_name(ctx->mode));
+    s = chan_xasprintf("{validateFields: 'false', compatibility: '%s'}",
+                       chan_compat_mode_name(ctx->mode));
     json_array_append_new(msgs, json_string(s));
     free(s);
     return msgs;
@@ -487,6 +615,36 @@ static int get_version_referencedby(chand_request *req, chan_error *err)
     return chand_reply_json(req, 200, json_array());
 }
 
+/*
+** The "id" and "version" of a registration body (IMPORT mode): 0 when absent,
+** null or negative, as Confluent reads them.
+*/
+static int parse_import_fields(int64_t *out_id, int *out_version, const chand_request *req,
+                               chan_error *err)
+{
+    json_t *body = NULL, *id, *version;
+    int error;
+
+    *out_id = 0;
+    *out_version = 0;
+    if ((error = chand_request_json(&body, req, err)) < 0)
+        return error;
+    id = json_object_get(body, "id");
+    version = json_object_get(body, "version");
+    if ((id && !json_is_null(id) && !json_is_integer(id)) ||
+        (version && !json_is_null(version) && !json_is_integer(version)) ||
+        json_integer_value(id) > INT_MAX || json_integer_value(version) > INT_MAX)
+        error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                 "Invalid schema: \"id\" and \"version\" must be integers "
+                                 "below 2^31");
+    else {
+        *out_id = json_integer_value(id) > 0 ? json_integer_value(id) : 0;
+        *out_version = json_integer_value(version) > 0 ? (int)json_integer_value(version) : 0;
+    }
+    json_decref(body);
+    return error;
+}
+
 static int register_schema(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
@@ -495,14 +653,18 @@ static int register_schema(chand_request *req, chan_error *err)
     chan_avro_schema *schema = NULL;
     check_ctx ctx;
     bool created = false;
+    int64_t import_id = 0;
+    int import_version = 0;
     int error = 0;
 
     memset(&ctx, 0, sizeof(ctx));
     if (subject == NULL)
         return err->code;
-    if ((error = parse_schema_body(&schema, req, err)) < 0)
+    if ((error = parse_schema_body(&schema, req, err)) < 0 ||
+        (error = parse_import_fields(&import_id, &import_version, req, err)) < 0)
         goto cleanup;
-    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0)
+    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
+        (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
     ctx.schema = schema;
     ctx.report = chan_compat_report_new();
@@ -514,6 +676,8 @@ static int register_schema(chand_request *req, chan_error *err)
     rr.actor = chand_request_actor(req);
     rr.check = check_compatible;
     rr.check_ctx = &ctx;
+    rr.id = import_id;
+    rr.version = import_version;
     error = chan_store_schema_register(chand_request_store(req), &v, &created, &rr, err);
     if (error == CHAN_EINCOMPATIBLE) {
         json_t *msgs = report_messages(&ctx);
@@ -534,10 +698,14 @@ static int register_schema(chand_request *req, chan_error *err)
         goto cleanup;
     }
     if (error < 0) {
-        error = sr_error(err, subject, 0, 0);
+        error = sr_error(err, subject, import_version, import_id);
         goto cleanup;
     }
-    if (created) /* the compatibility check ran and passed */
+    if (created && import_id > 0)
+        chan_log(CHAN_LOG_INFO, MODULE,
+                 "schema imported subject=%s version=%d id=%lld actor=%s request_id=%s", subject,
+                 v->version, (long long)v->id, chand_request_actor(req), chand_request_id(req));
+    else if (created) /* the compatibility check ran and passed */
         chand_metrics_schema_outcome(subject, true);
     if (created)
         chan_log(CHAN_LOG_INFO, MODULE,
@@ -548,8 +716,7 @@ static int register_schema(chand_request *req, chan_error *err)
 cleanup:
     chan_schema_version_free(v);
     chan_avro_schema_free(schema);
-    chan_compat_report_free(ctx.report);
-    free(ctx.versions);
+    check_ctx_dispose(&ctx);
     return error;
 }
 
@@ -715,6 +882,101 @@ static int get_schema_subjects(chand_request *req, chan_error *err)
     return schema_usages(req, err, true);
 }
 
+/* A non-negative integer query parameter (def when absent); 42200 otherwise. */
+static int query_count(int64_t *out, const chand_request *req, const char *name, int64_t def,
+                       chan_error *err)
+{
+    const char *s = chand_request_query(req, name);
+
+    *out = def;
+    if (s == NULL)
+        return 0;
+    if (chan_parse_int64(out, s, INT_MIN, INT_MAX) == 0)
+        return 0;
+    return chand_http_error(err, CHAN_EINVALID, 42200, "Query parameter %s must be an integer",
+                            name);
+}
+
+/* Confluent's schema.search.default.limit and schema.search.max.limit. */
+#define SCHEMAS_LIMIT 1000
+
+/*
+** GET /schemas: every version of the subjects starting with subjectPrefix,
+** ordered by subject then version (soft-deleted ones with deleted=true; the
+** latest of each subject only with latestOnly=true), then offset and limit
+** (at most, and by default, 1000) as Confluent applies them.
+*/
+static int list_schemas(chand_request *req, chan_error *err)
+{
+    chan_store *store = chand_request_store(req);
+    const char *prefix = chand_request_query(req, "subjectPrefix");
+    char **subjects = NULL;
+    int *versions = NULL;
+    size_t n_subjects = 0, n_versions = 0, i, k;
+    int64_t offset, limit, seen = 0;
+    bool deleted, latest_only;
+    json_t *arr = json_array();
+    int error;
+
+    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0 ||
+        (error = chand_request_query_bool(&latest_only, req, "latestOnly", false, err)) < 0 ||
+        (error = query_count(&offset, req, "offset", 0, err)) < 0 ||
+        (error = query_count(&limit, req, "limit", -1, err)) < 0)
+        goto cleanup;
+    if (offset < 0)
+        offset = 0;
+    if (limit <= 0 || limit > SCHEMAS_LIMIT)
+        limit = SCHEMAS_LIMIT;
+    if ((error = chan_store_subject_list(store, &subjects, &n_subjects, deleted, err)) < 0) {
+        error = sr_error(err, NULL, 0, 0);
+        goto cleanup;
+    }
+    for (i = 0; i < n_subjects && (int64_t)json_array_size(arr) < limit; i++) {
+        if (prefix && strncmp(subjects[i], prefix, strlen(prefix)) != 0)
+            continue;
+        error =
+            chan_store_subject_versions(store, &versions, &n_versions, subjects[i], deleted, err);
+        if (error == CHAN_ENOTFOUND) { /* deleted since it was listed */
+            chan_error_clear(err);
+            error = 0;
+            continue;
+        }
+        if (error < 0) {
+            error = sr_error(err, subjects[i], 0, 0);
+            goto cleanup;
+        }
+        for (k = latest_only && n_versions ? n_versions - 1 : 0;
+             k < n_versions && (int64_t)json_array_size(arr) < limit; k++) {
+            chan_schema_version *v = NULL;
+
+            if (seen++ < offset)
+                continue;
+            error = chan_store_version_get(store, &v, subjects[i], versions[k], deleted, err);
+            if (error == CHAN_ENOTFOUND) {
+                chan_error_clear(err);
+                error = 0;
+                continue;
+            }
+            if (error < 0) {
+                error = sr_error(err, subjects[i], versions[k], 0);
+                goto cleanup;
+            }
+            json_array_append_new(arr, version_json(v));
+            chan_schema_version_free(v);
+        }
+        free(versions);
+        versions = NULL;
+    }
+    error = chand_reply_json(req, 200, arr);
+    arr = NULL;
+
+cleanup:
+    free(versions);
+    chan_store_string_list_free(subjects, n_subjects);
+    json_decref(arr);
+    return error;
+}
+
 static int get_schema_types(chand_request *req, chan_error *err)
 {
     return chand_reply_json(req, 200, json_pack("[s]", "AVRO"));
@@ -746,19 +1008,30 @@ static int test_compatibility(chand_request *req, chan_error *err)
         goto cleanup;
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
-    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0)
+    if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
+        (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
     ctx.schema = schema;
     ctx.report = chan_compat_report_new();
 
     if (against_one) {
-        if ((error = chan_store_version_get(chand_request_store(req), &one, subject, version, false,
-                                            err)) < 0) {
+        error =
+            chan_store_version_get(chand_request_store(req), &one, subject, version, false, err);
+        if (error == CHAN_ENOTFOUND && version == -1) {
+            /* Confluent: nothing to be incompatible with */
+            chan_error_clear(err);
+            error = 0;
+        } else if (error == CHAN_ENOTFOUND) {
+            /* Confluent's compatibility resource: 40402 whether or not the subject exists */
+            error = chand_http_error(err, CHAN_ENOTFOUND, 40402, "Version %d not found.", version);
+            goto cleanup;
+        } else if (error < 0) {
             error = sr_error(err, subject, version, 0);
             goto cleanup;
         }
         /* Checked as if it were the only earlier version. */
-        error = check_compatible(&ctx, (const chan_schema_version *const *)&one, 1, err);
+        if (one != NULL)
+            error = check_compatible(&ctx, (const chan_schema_version *const *)&one, 1, err);
     } else {
         error = chan_store_subject_versions(chand_request_store(req), &numbers, &n_numbers, subject,
                                             false, err);
@@ -782,7 +1055,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
     }
     if (error < 0 && error != CHAN_EINCOMPATIBLE)
         goto cleanup;
-    if (against_one || n_live > 0) /* a subject without versions has nothing to judge */
+    if (one != NULL || n_live > 0) /* a subject without versions has nothing to judge */
         chand_metrics_schema_outcome(subject, error == 0);
     doc = json_pack("{s:b}", "is_compatible", error == 0);
     if (verbose)
@@ -794,8 +1067,7 @@ cleanup:
     chan_schema_version_list_free(live, n_live);
     free(numbers);
     chan_avro_schema_free(schema);
-    chan_compat_report_free(ctx.report);
-    free(ctx.versions);
+    check_ctx_dispose(&ctx);
     return error;
 }
 
@@ -1019,28 +1291,38 @@ static int get_mode(chand_request *req, chan_error *err)
     return error;
 }
 
+/*
+** PUT /mode and /mode/{subject}: READWRITE, READONLY or IMPORT (any case).
+** Entering IMPORT needs the scope to hold no version unless ?force=true
+** (chan_store_mode_set_checked).
+*/
 static int put_mode(chand_request *req, chan_error *err)
 {
-    const char *subject, *mode;
+    static const char *const valid[] = {"READWRITE", "READONLY", "IMPORT"};
+    const char *subject, *given, *mode = NULL;
     json_t *body = NULL;
+    bool force;
+    size_t i;
     int error;
 
-    if ((error = scope_subject(&subject, req, err)) < 0)
+    if ((error = scope_subject(&subject, req, err)) < 0 ||
+        (error = chand_request_query_bool(&force, req, "force", false, err)) < 0)
         return error;
     if ((error = chand_request_json(&body, req, err)) < 0)
         return error;
-    mode = json_string_value(json_object_get(body, "mode"));
-    if (mode == NULL || (strcmp(mode, "READWRITE") != 0 && strcmp(mode, "READONLY") != 0)) {
+    given = json_string_value(json_object_get(body, "mode"));
+    for (i = 0; given && i < CHAN_ARRAY_SIZE(valid); i++)
+        if (strcasecmp(given, valid[i]) == 0)
+            mode = valid[i];
+    if (mode == NULL) {
         error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_MODE,
-                                 "Invalid mode. Valid values are READWRITE and READONLY%s",
-                                 mode && strcmp(mode, "IMPORT") == 0
-                                     ? " (IMPORT is not supported by this registry)"
-                                     : "");
+                                 "Invalid mode. Valid values are READWRITE, READONLY and "
+                                 "IMPORT");
         json_decref(body);
         return error;
     }
-    if ((error = chan_store_mode_set(chand_request_store(req), subject, mode,
-                                     chand_request_actor(req), err)) < 0) {
+    if ((error = chan_store_mode_set_checked(chand_request_store(req), subject, mode, force,
+                                             chand_request_actor(req), err)) < 0) {
         json_decref(body);
         return sr_error(err, subject, 0, 0);
     }
@@ -1093,6 +1375,7 @@ const chand_route chand_api_schema_routes[] = {
     {"POST", "/subjects/{subject}", lookup_schema, CHAN_AUTHZ_READ, NULL},
     {"DELETE", "/subjects/{subject}", delete_subject, CHAN_AUTHZ_SUBJECT_WRITE,
      chand_target_subject},
+    {"GET", "/schemas", list_schemas, CHAN_AUTHZ_READ, NULL},
     {"GET", "/schemas/types", get_schema_types, CHAN_AUTHZ_READ, NULL},
     {"GET", "/schemas/ids/{id}", get_schema_by_id, CHAN_AUTHZ_READ, NULL},
     {"GET", "/schemas/ids/{id}/schema", get_schema_by_id_raw, CHAN_AUTHZ_READ, NULL},

@@ -76,9 +76,10 @@ typedef struct chand_config {
     bool access_log;             /**< one line per request */
     char *default_compatibility; /**< level when none is configured in the store */
     char *min_compat_text;       /**< --min-compatibility as given (the policy floor) */
-    char *migrations_dir;        /**< NULL: migrations built into the binary */
-    int64_t db_pool_size;        /**< PostgreSQL connections */
-    int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */
+    bool require_deprecation_all_subjects; /**< removal rule on unbound subjects too */
+    char *migrations_dir;                  /**< NULL: migrations built into the binary */
+    int64_t db_pool_size;                  /**< PostgreSQL connections */
+    int64_t schema_cache_size;             /**< id -> schema cache entries, 0 disables */
 
     /* Store deadlines and open mode. */
     int64_t db_connect_timeout_ms;     /**< PostgreSQL: connecting */

@@ -151,6 +151,7 @@ struct chand_request {
     conn_track *track;        /* the connection's, or NULL */
     bool probe_only;          /* came in on the --health-listen daemon */
     const char *content_type; /* default of the matched table */
+    const char *reply_type;   /* Confluent routes: the type Accept chose (negotiate) */
     char allow[64];           /* methods of the path, for a 405 reply */
     kv params[CHAND_ROUTE_MAX_PARAMS];
     size_t n_params;
@@ -208,9 +209,16 @@ int chand_http_error_code(const chan_error *err)
     case CHAN_STORE_R_REVISION_MISMATCH:
         return 40910;
     case CHAN_STORE_R_READ_ONLY:
+    case CHAN_STORE_R_NOT_IMPORT_MODE:
+    case CHAN_STORE_R_NOT_READWRITE_MODE:
+    case CHAN_STORE_R_IMPORT_NOT_EMPTY:
+    case CHAN_STORE_R_ID_IN_USE:
+    case CHAN_STORE_R_VERSION_EXISTS:
         return 42205;
     case CHAN_STORE_R_TIMEOUT:
         return 50002; /* Confluent's "operation timed out" */
+    case CHAN_STORE_R_VERSION_NOT_NEXT:
+        return 42201;
     default:
         break;
     }
@@ -691,11 +699,146 @@ unsigned int chand_request_in_flight(const chand_request *req)
 /* Replies                                                             */
 /* ------------------------------------------------------------------ */
 
+/*
+** The media types of the Confluent-compatible routes, as Confluent's
+** resources declare them (@Produces with Jersey's quality of source qs,
+** @Consumes).
+*/
+static const struct {
+    const char *type;
+    double qs;
+} sr_produces[] = {
+    {CHAND_CONTENT_TYPE_SR, 1.0},
+    {"application/vnd.schemaregistry+json", 0.9},
+    {CHAND_CONTENT_TYPE_JSON, 0.5},
+};
+
+static const char *const sr_consumes[] = {
+    CHAND_CONTENT_TYPE_SR,
+    "application/vnd.schemaregistry+json",
+    CHAND_CONTENT_TYPE_JSON,
+    "application/octet-stream",
+};
+
+/* Does the media type at s (up to ';', ',' or the end, spaces trimmed) equal want? */
+static bool media_is(const char *s, size_t len, const char *want)
+{
+    while (len > 0 && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    return len == strlen(want) && strncasecmp(s, want, len) == 0;
+}
+
+/* Is the request's Content-Type one Confluent consumes?  No Content-Type is. */
+static bool consumes_ok(const char *content_type)
+{
+    size_t i, len;
+
+    if (content_type == NULL)
+        return true;
+    len = strcspn(content_type, ";");
+    for (i = 0; i < CHAN_ARRAY_SIZE(sr_consumes); i++)
+        if (media_is(content_type, len, sr_consumes[i]))
+            return true;
+    return false;
+}
+
+/*
+** The q parameter of the media range [s, s + len): 1 when absent, 0 on a
+** malformed value.
+*/
+static double range_quality(const char *s, size_t len)
+{
+    const char *p = s, *end = s + len;
+
+    while ((p = memchr(p, ';', (size_t)(end - p))) != NULL) {
+        p++;
+        while (p < end && *p == ' ')
+            p++;
+        if (end - p >= 2 && (p[0] == 'q' || p[0] == 'Q') && p[1] == '=') {
+            char num[16];
+            size_t n = strcspn(p + 2, ";,");
+            char *stop = NULL;
+            double q;
+
+            if (n == 0 || n >= sizeof(num))
+                return 0;
+            memcpy(num, p + 2, n);
+            num[n] = '\0';
+            q = strtod(num, &stop);
+            return (stop && (*stop == '\0' || *stop == ' ') && q >= 0 && q <= 1) ? q : 0;
+        }
+    }
+    return 1;
+}
+
+/* Does the media range [s, s + len) (parameters included) cover type? */
+static bool range_covers(const char *s, size_t len, const char *type)
+{
+    size_t tlen = strcspn(s, ";");
+    const char *slash;
+
+    if (tlen > len)
+        tlen = len;
+    if (media_is(s, tlen, "*/*") || media_is(s, tlen, "*"))
+        return true;
+    slash = strchr(type, '/');
+    while (tlen > 0 && (*s == ' ' || *s == '\t'))
+        s++, tlen--;
+    while (tlen > 0 && (s[tlen - 1] == ' ' || s[tlen - 1] == '\t'))
+        tlen--;
+    if (tlen == (size_t)(slash - type) + 2 && strncasecmp(s, type, tlen - 1) == 0 &&
+        s[tlen - 1] == '*')
+        return true; /* a subtype wildcard: "application/" then a star */
+    return media_is(s, tlen, type);
+}
+
+/*
+** Content negotiation of a Confluent route, as Jersey does it: the produced
+** type with the highest q (of the best Accept range covering it) times its
+** qs.  NULL when Accept names only types Confluent does not produce (406).
+*/
+static const char *negotiate(const char *accept, const char *fallback)
+{
+    const char *best = NULL;
+    double best_score = 0;
+    size_t i;
+
+    if (accept == NULL || accept[strspn(accept, " \t")] == '\0')
+        return fallback;
+    for (i = 0; i < CHAN_ARRAY_SIZE(sr_produces); i++) {
+        const char *p = accept;
+        double q = 0;
+
+        while (*p) {
+            size_t len = strcspn(p, ",");
+
+            if (range_covers(p, len, sr_produces[i].type)) {
+                double rq = range_quality(p, len);
+
+                if (rq > q)
+                    q = rq;
+            }
+            p += len;
+            if (*p == ',')
+                p++;
+        }
+        if (q > 0 && q * sr_produces[i].qs > best_score) {
+            best_score = q * sr_produces[i].qs;
+            best = sr_produces[i].type;
+        }
+    }
+    return best;
+}
+
 /* The content type of a JSON reply, from Accept and the route's default. */
 static const char *json_content_type(const chand_request *req)
 {
     const char *accept = chand_request_header(req, MHD_HTTP_HEADER_ACCEPT);
 
+    if (req->reply_type)
+        return req->reply_type;
     if (accept && strstr(accept, "application/vnd.schemaregistry"))
         return CHAND_CONTENT_TYPE_SR;
     if (accept && strstr(accept, "application/json"))
@@ -1376,6 +1519,22 @@ static void admit(chand_request *req)
 
     if (!admit_identity(req))
         return;
+    if (is_confluent_route(req)) { /* Confluent's @Consumes and @Produces */
+        const char *te = chand_request_header(req, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        bool has_body = (cl && strcmp(cl, "0") != 0) || te != NULL;
+
+        if (has_body && !consumes_ok(chand_request_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+            chand_reply_error(req, 415, "HTTP 415 Unsupported Media Type");
+            return;
+        }
+        req->reply_type =
+            negotiate(chand_request_header(req, MHD_HTTP_HEADER_ACCEPT), CHAND_CONTENT_TYPE_SR);
+        if (req->reply_type == NULL) {
+            req->reply_type = CHAND_CONTENT_TYPE_SR;
+            chand_reply_error(req, 406, "HTTP 406 Not Acceptable");
+            return;
+        }
+    }
     if (cl && (chan_parse_int64(&len, cl, 0, INT64_MAX) != 0 || len > server->config->max_body))
         chand_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
                           (long long)server->config->max_body);

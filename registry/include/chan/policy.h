@@ -173,6 +173,30 @@ bool chan_policy_waiver_carries_over(const chan_channel_record *old,
                                      const chan_channel_record *next);
 
 /* ------------------------------------------------------------------ */
+/* Field-removal rule                                                  */
+/* ------------------------------------------------------------------ */
+
+/** Where a schema change is judged, for chan_policy_removal_rule_applies. */
+typedef enum chan_removal_scope {
+    CHAN_REMOVAL_CONTRACT = 0, /**< the version chain of a contract (chanctl validate) */
+    CHAN_REMOVAL_BOUND,        /**< a Confluent API subject that a channel's contract binds */
+    CHAN_REMOVAL_UNBOUND,      /**< any other subject; also `chanctl compat` offline */
+} chan_removal_scope;
+
+/**
+ * Does the field-removal rule (chan_avro_check_removals: a removed field
+ * must have been marked deprecated with a default) apply to a change judged
+ * in scope under compatibility level mode?  The rule is contract governance,
+ * not Avro compatibility: never under NONE ("no checks at all"); always for
+ * a contract's version chain and for a subject a contract binds; for any
+ * other subject only when required (`chanregd
+ * --require-deprecation-all-subjects`, `chanctl compat --require-deprecation`).
+ * Every path that applies the rule asks this function.
+ */
+bool chan_policy_removal_rule_applies(chan_removal_scope scope, chan_compat_mode mode,
+                                      bool required);
+
+/* ------------------------------------------------------------------ */
 /* Contract path                                                       */
 /* ------------------------------------------------------------------ */
 

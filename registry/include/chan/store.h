@@ -97,6 +97,12 @@ typedef enum chan_store_reason {
     CHAN_STORE_R_NOT_PENDING,        /**< the consumer awaits no decision */
     CHAN_STORE_R_NOT_APPROVED,       /**< the consumer is pending or rejected */
     CHAN_STORE_R_TIMEOUT,            /**< the database did not answer in time (50002) */
+    CHAN_STORE_R_NOT_IMPORT_MODE,    /**< a given id outside IMPORT mode (42205) */
+    CHAN_STORE_R_NOT_READWRITE_MODE, /**< a registration without id in IMPORT mode (42205) */
+    CHAN_STORE_R_IMPORT_NOT_EMPTY,   /**< IMPORT mode asked of a scope with versions (42205) */
+    CHAN_STORE_R_ID_IN_USE,          /**< the given id holds another schema (42205) */
+    CHAN_STORE_R_VERSION_EXISTS,     /**< the given version holds another schema (42205) */
+    CHAN_STORE_R_VERSION_NOT_NEXT,   /**< a given version that is not the next one (42201) */
 } chan_store_reason;
 
 /** The reason of the last store error in err (0 when none or err is NULL). */
@@ -230,6 +236,8 @@ typedef struct chan_schema_register_request {
     const char *actor;         /**< who asks, for the audit log */
     chan_store_check_fn check; /**< may be NULL: no check */
     void *check_ctx;
+    int64_t id;  /**< > 0: register under this id (IMPORT mode only); 0: assign one */
+    int version; /**< > 0: this version (IMPORT mode: any; else only the next); 0: the next */
 } chan_schema_register_request;
 
 /**
@@ -247,11 +255,22 @@ typedef struct chan_schema_register_request {
  * Schema identity is the exact (type, text) pair: the store indexes its own
  * hash of the text.
  *
+ * Modes (the subject's, else the global one): READONLY refuses (READ_ONLY);
+ * IMPORT accepts only registrations that give an id (else
+ * NOT_READWRITE_MODE), and those are refused in every other mode
+ * (NOT_IMPORT_MODE).  An import (req->id > 0) skips `check`, keeps the id
+ * (ID_IN_USE when it holds another type or text) and the version (any
+ * number; VERSION_EXISTS when it holds another id or text; the next one when
+ * 0); registering what is already there identically, soft-deleted or not,
+ * writes nothing (*out_created false).  New ids are always above every id
+ * in the store.  Audit action "schema.import" for imports.  Outside IMPORT
+ * mode a given version must be the next one (VERSION_NOT_NEXT).
+ *
  * @param[out] out         the (new or existing) version; caller frees
  * @param[out] out_created true when a new version was written; may be NULL
  * @return 0, the error of `check`, CHAN_ECONFLICT with reason READ_ONLY
- *         (the subject's mode, else the global mode, is READONLY),
- *         CHAN_EINVALID, CHAN_EUNAVAILABLE
+ *         (the subject's mode, else the global mode, is READONLY) or one of
+ *         the reasons above, CHAN_EINVALID, CHAN_EUNAVAILABLE
  */
 int chan_store_schema_register(chan_store *store, chan_schema_version **out, bool *out_created,
                                const chan_schema_register_request *req, chan_error *err);
@@ -350,9 +369,10 @@ int chan_store_config_get(chan_store *store, char **out, const char *subject, ch
 /**
  * Set (level != NULL) or clear (level == NULL) a compatibility level:
  * BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL,
- * FULL_TRANSITIVE or NONE (else CHAN_EINVALID).  Setting the current value
- * writes nothing.  Audit actions "config.set" / "config.clear", object
- * "config/<subject>" or "config" for the global level.
+ * FULL_TRANSITIVE or NONE (else CHAN_EINVALID).  Refused (CHAN_ECONFLICT,
+ * READ_ONLY) while the scope's mode (a subject's own, else the global one)
+ * is READONLY, as Confluent does.  Setting the current value writes nothing.  Audit actions
+ * "config.set" / "config.clear", object "config/<subject>" or "config" for the global level.
  */
 int chan_store_config_set(chan_store *store, const char *subject, const char *level,
                           const char *actor, chan_error *err);
@@ -366,6 +386,15 @@ int chan_store_config_set(chan_store *store, const char *subject, const char *le
 int chan_store_mode_get(chan_store *store, char **out, const char *subject, chan_error *err);
 int chan_store_mode_set(chan_store *store, const char *subject, const char *mode, const char *actor,
                         chan_error *err);
+
+/**
+ * chan_store_mode_set with Confluent's rule for entering IMPORT: unless
+ * force, or the scope is already in IMPORT mode, the scope (the subject, or
+ * the whole registry when subject is NULL) must hold no version, live or
+ * soft-deleted (CHAN_ECONFLICT, IMPORT_NOT_EMPTY).
+ */
+int chan_store_mode_set_checked(chan_store *store, const char *subject, const char *mode,
+                                bool force, const char *actor, chan_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Channels (contracts), consumers, producers                          */

@@ -73,6 +73,7 @@ typedef struct parse_ctx {
      * not known yet while its own fields are parsed. */
     pending_default *pending;
     size_t n_pending, cap_pending;
+    bool empty_union; /* the schema has a union without branches (avro_c_gate) */
 } parse_ctx;
 
 /*
@@ -869,8 +870,11 @@ static int parse_union(parse_ctx *ctx, json_t *j, const char *ns, avro_node **ou
     long dup;
     int error = 0;
 
+    /* An empty union is valid (the specification does not forbid it; Java and
+     * Python accept it): it has no value, so a field of that type needs no
+     * default and cannot have one. */
     if (json_array_size(j) == 0)
-        return fail(ctx, "a union needs at least one branch");
+        ctx->empty_union = true;
     n = node_new(ctx, AVRO_UNION);
     n->branches = chan_xcalloc(json_array_size(j) + 1, sizeof(*n->branches));
     for (i = 0; i < json_array_size(j) && (jb = json_array_get(j, i)) != NULL; i++) {
@@ -1092,6 +1096,41 @@ static void replace_nul(json_t *j)
     }
 }
 
+/*
+** Give every empty union of the type t (a copy of an accepted schema) the
+** branch "null": Avro C refuses unions without branches, which the
+** specification allows; the rest of the schema still goes through its gate.
+*/
+static void fill_empty_unions(json_t *t)
+{
+    json_t *v, *f;
+    const char *type;
+    size_t i;
+
+    if (json_is_array(t)) {
+        if (json_array_size(t) == 0)
+            json_array_append_new(t, json_string("null"));
+        for (i = 0; i < json_array_size(t) && (v = json_array_get(t, i)) != NULL; i++)
+            fill_empty_unions(v);
+        return;
+    }
+    if (!json_is_object(t))
+        return;
+    v = json_object_get(t, "type");
+    type = json_string_value(v);
+    if (type == NULL) {
+        fill_empty_unions(v);
+    } else if (strcmp(type, "record") == 0 || strcmp(type, "error") == 0) {
+        v = json_object_get(t, "fields");
+        for (i = 0; i < json_array_size(v) && (f = json_array_get(v, i)) != NULL; i++)
+            fill_empty_unions(json_object_get(f, "type"));
+    } else if (strcmp(type, "array") == 0) {
+        fill_empty_unions(json_object_get(t, "items"));
+    } else if (strcmp(type, "map") == 0) {
+        fill_empty_unions(json_object_get(t, "values"));
+    }
+}
+
 /* True when the text contains the escape \u0000 (possibly a false positive). */
 static bool has_escaped_nul(const char *s, size_t len)
 {
@@ -1113,9 +1152,11 @@ static int avro_c_gate(parse_ctx *ctx, const char *json, size_t len)
     json_t *copy = NULL;
     int error = 0;
 
-    if (has_escaped_nul(json, len)) {
+    if (has_escaped_nul(json, len) || ctx->empty_union) {
         copy = json_deep_copy(ctx->schema->root);
         replace_nul(copy);
+        if (ctx->empty_union)
+            fill_empty_unions(copy);
         text = json_dumps(copy, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!text) {
             error = chan_error_set(ctx->err, CHAN_EINTERNAL, "cannot serialise the schema");

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 
 #include "chan/common.h"
+#include "chan/policy.h"
 #include "contract_internal.h"
 
 static bool is_dir(const char *path)
@@ -225,7 +226,8 @@ static void check_chain(const chan_contract *c, const chan_avro_schema *const *s
         chan_compat_report_free(report);
 
         report = chan_compat_report_new();
-        if (!chan_avro_check_removals(schemas[i], schemas[i + 1], report)) {
+        if (chan_policy_removal_rule_applies(CHAN_REMOVAL_CONTRACT, c->compatibility, false) &&
+            !chan_avro_check_removals(schemas[i], schemas[i + 1], report)) {
             for (k = 0; k < chan_compat_report_count(report); k++) {
                 const chan_compat_issue *is = chan_compat_report_get(report, k);
 

@@ -230,6 +230,25 @@ bool chan_policy_level_allowed(chan_compat_mode level, const chan_channel_record
 }
 
 /* ------------------------------------------------------------------ */
+/* Field-removal rule                                                  */
+/* ------------------------------------------------------------------ */
+
+bool chan_policy_removal_rule_applies(chan_removal_scope scope, chan_compat_mode mode,
+                                      bool required)
+{
+    if (mode == CHAN_COMPAT_NONE)
+        return false;
+    switch (scope) {
+    case CHAN_REMOVAL_CONTRACT:
+    case CHAN_REMOVAL_BOUND:
+        return true;
+    case CHAN_REMOVAL_UNBOUND:
+        return required;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* Contract path                                                       */
 /* ------------------------------------------------------------------ */
 

@@ -154,6 +154,11 @@ typedef struct chan_store__backend {
     /** Allocate a new global schema id inside the current write transaction. */
     int (*next_schema_id)(chan_store__conn *conn, int64_t *out, chan_error *err);
     /**
+     * An id was taken from outside (an import): make next_schema_id answer
+     * above it.  NULL when next_schema_id already does (MAX(id) + 1).
+     */
+    int (*schema_id_used)(chan_store__conn *conn, int64_t id, chan_error *err);
+    /**
      * Take (lock) or release (!lock) the session lock that keeps concurrent
      * processes from migrating the same database at once.
      */

@@ -691,6 +691,21 @@ static int pg_next_schema_id(chan_store__conn *conn, int64_t *out, chan_error *e
     return error;
 }
 
+static int pg_schema_id_used(chan_store__conn *conn, int64_t id, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    const chan_store__value params[1] = {SV_INT(id)};
+    int error;
+
+    /* Never moves the sequence back: concurrent allocations stay unique. */
+    error = pg_query(conn, &rows,
+                     "SELECT setval('schema_ids', GREATEST($1::bigint, "
+                     "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM schema_ids)))",
+                     params, 1, err);
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
 /*
 ** Migrating has no deadline: the lock waits for another process's
 ** migrations and a migration may take long.  It can still be aborted.
@@ -733,5 +748,6 @@ const chan_store__backend chan_store__pg_backend = {
     .query = pg_query,
     .exec_script = pg_exec_script,
     .next_schema_id = pg_next_schema_id,
+    .schema_id_used = pg_schema_id_used,
     .migration_lock = pg_migration_lock,
 };

@@ -110,23 +110,36 @@ static int not_found_in_subject(chan_store__op *o, const char *subject, bool inc
     return error;
 }
 
-/* Effective mode of subject (its own, else the global one, else READWRITE). */
-static int effective_mode_is_readonly(chan_store__op *o, bool *out, const char *subject,
-                                      chan_error *err)
+/* Effective mode of subject (its own, else the global one, else READWRITE) into out. */
+static int effective_mode(chan_store__op *o, char *out, size_t size, const char *subject,
+                          chan_error *err)
 {
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
-    assert(out != NULL);
-    *out = false;
+    assert(out != NULL && size > 0);
+    snprintf(out, size, "READWRITE");
     error = chan_store__run(
         o, &rows,
         "SELECT mode FROM subject_config WHERE subject IN ($1, '') AND mode IS NOT NULL "
         "ORDER BY subject DESC LIMIT 1",
         P(SV_TEXT(subject)), err);
-    if (error == 0 && rows.n_rows == 1)
-        *out = chan_store__streq(chan_store__cell(&rows, 0, 0), "READONLY");
+    if (error == 0 && rows.n_rows == 1 && chan_store__cell(&rows, 0, 0) != NULL)
+        snprintf(out, size, "%s", chan_store__cell(&rows, 0, 0));
     chan_store__rows_dispose(&rows);
+    return error;
+}
+
+static int effective_mode_is_readonly(chan_store__op *o, bool *out, const char *subject,
+                                      chan_error *err)
+{
+    char mode[32];
+    int error;
+
+    assert(out != NULL);
+    *out = false;
+    if ((error = effective_mode(o, mode, sizeof(mode), subject, err)) == 0)
+        *out = strcmp(mode, "READONLY") == 0;
     return error;
 }
 
@@ -311,6 +324,138 @@ static int existing_version(chan_store__op *o, chan_schema_version **out, const 
     return error;
 }
 
+/*
+** The registration modes: READONLY refuses everything, IMPORT only imports
+** (req->id > 0), the other modes refuse imports.  Inside o's transaction
+** with the subject locked.
+*/
+static int check_register_mode(chan_store__op *o, const chan_schema_register_request *req,
+                               chan_error *err)
+{
+    char mode[32];
+    int error;
+
+    if ((error = effective_mode(o, mode, sizeof(mode), req->subject, err)) < 0)
+        return error;
+    if (strcmp(mode, "READONLY") == 0)
+        return chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_READ_ONLY,
+                                      "subject '%s' is in READONLY mode", req->subject);
+    if (req->id > 0 && strcmp(mode, "IMPORT") != 0)
+        return chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_NOT_IMPORT_MODE,
+                                      "subject '%s' is not in import mode", req->subject);
+    if (req->id <= 0 && strcmp(mode, "IMPORT") == 0)
+        return chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_NOT_READWRITE_MODE,
+                                      "subject '%s' is not in read-write mode", req->subject);
+    return 0;
+}
+
+/*
+** Import (type, schema) as req->id, version req->version (or the next) of
+** req->subject: *out is what is there already when identical (*out_new_row
+** false), else the new version.  Inside o's write transaction with the
+** subject locked and the mode checked.
+*/
+static int import_version(chan_store__op *o, chan_schema_version **out, bool *out_new_row,
+                          bool *out_new_id, const chan_schema_register_request *req,
+                          const char *type, int64_t now, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int64_t version = req->version;
+    int error;
+
+    *out = NULL;
+    *out_new_row = false;
+    *out_new_id = false;
+    if ((error = chan_store__op_lock(o, "schema-id", "import", err)) < 0)
+        goto cleanup;
+    /* The id: free, or holding exactly this schema. */
+    if ((error = chan_store__run(o, &rows,
+                                 "SELECT schema_type, schema_text FROM schemas "
+                                 "WHERE id = $1",
+                                 P(SV_INT(req->id)), err)) < 0)
+        goto cleanup;
+    if (rows.n_rows == 1 && (!chan_store__streq(chan_store__cell(&rows, 0, 0), type) ||
+                             !chan_store__streq(chan_store__cell(&rows, 0, 1), req->schema))) {
+        error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_ID_IN_USE,
+                                       "schema id %lld holds another schema", (long long)req->id);
+        goto cleanup;
+    }
+    *out_new_id = rows.n_rows == 0;
+    chan_store__rows_dispose(&rows);
+    /* The version: free, or holding exactly this id. */
+    if (version > 0) {
+        if ((error =
+                 chan_store__run(o, &rows, VERSION_COLS "WHERE sv.subject = $1 AND sv.version = $2",
+                                 P(SV_TEXT(req->subject), SV_INT(version)), err)) < 0)
+            goto cleanup;
+    } else {
+        if ((error = chan_store__run(o, &rows,
+                                     VERSION_COLS "WHERE sv.subject = $1 AND sv.schema_id = $2 "
+                                                  "AND sv.deleted = 0 ORDER BY sv.version LIMIT 1",
+                                     P(SV_TEXT(req->subject), SV_INT(req->id)), err)) < 0)
+            goto cleanup;
+    }
+    if (rows.n_rows == 1) {
+        chan_schema_version *v = version_from_row(&rows, 0);
+
+        if (v->id != req->id) {
+            error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_VERSION_EXISTS,
+                                           "version %d of subject '%s' exists with schema id "
+                                           "%lld",
+                                           v->version, req->subject, (long long)v->id);
+            chan_schema_version_free(v);
+            goto cleanup;
+        }
+        *out = v; /* already imported */
+        goto cleanup;
+    }
+    chan_store__rows_dispose(&rows);
+    if (*out_new_id) {
+        /* The allocator first (a sequence moves at once, outside the
+         * transaction): a concurrent registration cannot be handed the id. */
+        if (o->store->be->schema_id_used &&
+            (error = o->store->be->schema_id_used(o->conn, req->id, err)) < 0)
+            goto cleanup;
+        if ((error = chan_store__run(o, NULL,
+                                     "INSERT INTO schemas (id, fingerprint, schema_type, "
+                                     "schema_text, created_at) VALUES ($1, $2, $3, $4, $5)",
+                                     P(SV_INT(req->id), SV_INT(text_hash(req->schema)),
+                                       SV_TEXT(type), SV_TEXT(req->schema), SV_INT(now)),
+                                     err)) < 0)
+            goto cleanup;
+    }
+    if (version <= 0) {
+        if ((error = chan_store__run(o, &rows,
+                                     "SELECT COALESCE(MAX(version), 0) + 1 FROM subject_versions "
+                                     "WHERE subject = $1",
+                                     P(SV_TEXT(req->subject)), err)) < 0)
+            goto cleanup;
+        version = chan_store__cell_int(&rows, 0, 0);
+        if (version > INT32_MAX) {
+            error = chan_error_set(err, CHAN_ECONFLICT, "subject '%s' has too many versions",
+                                   req->subject);
+            goto cleanup;
+        }
+    }
+    if ((error = chan_store__run(
+             o, NULL,
+             "INSERT INTO subject_versions (subject, version, schema_id, "
+             "deleted, created_at) VALUES ($1, $2, $3, 0, $4)",
+             P(SV_TEXT(req->subject), SV_INT(version), SV_INT(req->id), SV_INT(now)), err)) < 0)
+        goto cleanup;
+    *out = chan_xcalloc(1, sizeof(**out));
+    (*out)->subject = chan_xstrdup(req->subject);
+    (*out)->version = (int)version;
+    (*out)->id = req->id;
+    (*out)->schema_type = chan_xstrdup(type);
+    (*out)->schema = chan_xstrdup(req->schema);
+    (*out)->created_at = now;
+    *out_new_row = true;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
 int chan_store_schema_register(chan_store *store, chan_schema_version **out, bool *out_created,
                                const chan_schema_register_request *req, chan_error *err)
 {
@@ -328,26 +473,62 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
     if ((error = check_register_args(req, &type, &actor, err)) < 0)
         return error;
 
+    if (req->id > 0) {
+        bool new_row = false;
+
+        if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+            (error = chan_store__op_lock(&o, "subject", req->subject, err)) < 0 ||
+            (error = check_register_mode(&o, req, err)) < 0 ||
+            (error = import_version(&o, out, &new_row, &new_id, req, type, now, err)) < 0 ||
+            !new_row)
+            goto cleanup;
+        object = chan_xasprintf("subject/%s/%d", req->subject, (*out)->version);
+        if ((error =
+                 chan_store__audit(&o, actor, "schema.import", object,
+                                   json_pack("{s:s, s:i, s:I, s:s, s:b}", "subject", req->subject,
+                                             "version", (*out)->version, "id", (json_int_t)req->id,
+                                             "schema_type", type, "new_id", new_id),
+                                   now, err)) < 0 ||
+            (error = chan_store__op_commit(&o, err)) < 0) {
+            chan_schema_version_free(*out);
+            *out = NULL;
+            goto cleanup;
+        }
+        chan_store__id_cache_put(&store->cache, req->id, req->schema, type);
+        if (out_created != NULL)
+            *out_created = true;
+        goto cleanup;
+    }
+
     /* Fast path without the write lock: already registered. */
     if ((error = chan_store__op_acquire(&o, store, err)) < 0 ||
         (error = existing_version(&o, out, req->subject, type, req->schema, err)) < 0 ||
-        *out != NULL)
+        (*out != NULL && (req->version <= 0 || (*out)->version == req->version)))
         goto cleanup;
+    chan_schema_version_free(*out);
+    *out = NULL;
     chan_store__op_end(&o);
 
     if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
         (error = chan_store__op_lock(&o, "subject", req->subject, err)) < 0 ||
-        (error = check_writable(&o, req->subject, err)) < 0)
+        (error = check_register_mode(&o, req, err)) < 0)
         goto cleanup;
     /* Again under the lock: a concurrent writer may have just added it. */
     if ((error = existing_version(&o, out, req->subject, type, req->schema, err)) < 0 ||
-        *out != NULL)
+        (*out != NULL && (req->version <= 0 || (*out)->version == req->version)))
         goto cleanup;
+    chan_schema_version_free(*out);
+    *out = NULL;
     if (req->check != NULL && (error = run_register_check(&o, req, err)) < 0)
         goto cleanup;
     if ((error = assign_schema_id(&o, &id, &new_id, type, req->schema, now, err)) < 0 ||
         (error = append_version(&o, &version, req->subject, id, now, err)) < 0)
         goto cleanup;
+    if (req->version > 0 && version != req->version) {
+        error = chan_store__set_reason(err, CHAN_EINVALID, CHAN_STORE_R_VERSION_NOT_NEXT,
+                                       "Version is not one more than previous version");
+        goto cleanup;
+    }
 
     object = chan_xasprintf("subject/%s/%d", req->subject, (int)version);
     if ((error = chan_store__audit(&o, actor, "schema.register", object,
@@ -811,7 +992,44 @@ cleanup:
     return error;
 }
 
-static int cfg_set(chan_store *store, int col, const char *subject, const char *value,
+/*
+** May subject (NULL: the registry) enter IMPORT mode?  Unless it is in
+** IMPORT mode already, it must hold no version at all.  Inside o's write
+** transaction.
+*/
+static int check_import_entry(chan_store__op *o, const char *subject, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    char mode[32];
+    int error;
+
+    if ((error = effective_mode(o, mode, sizeof(mode), subject ? subject : "", err)) < 0 ||
+        strcmp(mode, "IMPORT") == 0)
+        goto cleanup;
+    if (subject != NULL)
+        error = chan_store__run(o, &rows,
+                                "SELECT MIN(deleted) FROM subject_versions WHERE subject = $1 "
+                                "HAVING COUNT(*) > 0",
+                                P(SV_TEXT(subject)), err);
+    else
+        error = chan_store__run(o, &rows,
+                                "SELECT MIN(deleted) FROM subject_versions HAVING COUNT(*) > 0",
+                                NULL, 0, err);
+    if (error < 0 || rows.n_rows == 0)
+        goto cleanup;
+    if (chan_store__cell_int(&rows, 0, 0) == 0)
+        error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_IMPORT_NOT_EMPTY,
+                                       "Cannot import since found existing subjects");
+    else
+        error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_IMPORT_NOT_EMPTY,
+                                       "Cannot import since found soft-deleted versions; delete "
+                                       "them permanently first");
+cleanup:
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
+static int cfg_set(chan_store *store, int col, const char *subject, const char *value, bool force,
                    const char *actor, chan_error *err)
 {
     static const char *const what[2] = {"compatibility level", "mode"};
@@ -832,6 +1050,11 @@ static int cfg_set(chan_store *store, int col, const char *subject, const char *
 
     if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
         (error = chan_store__op_lock(&o, kind[col], scope, err)) < 0)
+        goto cleanup;
+    if (col == 0 && (error = check_writable(&o, scope, err)) < 0)
+        goto cleanup; /* Confluent: no config change in read-only mode */
+    if (col == 1 && !force && chan_store__streq(value, "IMPORT") &&
+        (error = check_import_entry(&o, subject, err)) < 0)
         goto cleanup;
     if ((error = chan_store__run(&o, &rows, cfg_get_sql[col], P(SV_TEXT(scope)), err)) < 0)
         goto cleanup;
@@ -870,7 +1093,7 @@ int chan_store_config_get(chan_store *store, char **out, const char *subject, ch
 int chan_store_config_set(chan_store *store, const char *subject, const char *level,
                           const char *actor, chan_error *err)
 {
-    return cfg_set(store, 0, subject, level, actor, err);
+    return cfg_set(store, 0, subject, level, false, actor, err);
 }
 
 int chan_store_mode_get(chan_store *store, char **out, const char *subject, chan_error *err)
@@ -881,5 +1104,11 @@ int chan_store_mode_get(chan_store *store, char **out, const char *subject, chan
 int chan_store_mode_set(chan_store *store, const char *subject, const char *mode, const char *actor,
                         chan_error *err)
 {
-    return cfg_set(store, 1, subject, mode, actor, err);
+    return cfg_set(store, 1, subject, mode, true, actor, err);
+}
+
+int chan_store_mode_set_checked(chan_store *store, const char *subject, const char *mode,
+                                bool force, const char *actor, chan_error *err)
+{
+    return cfg_set(store, 1, subject, mode, force, actor, err);
 }

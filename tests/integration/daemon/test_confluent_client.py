@@ -63,7 +63,7 @@ class ConfluentClientTest(ChanregdTestCase):
         with self.assertRaises(SchemaRegistryError) as cm:
             c.register_schema(self.subject, self.bad)
         self.assertEqual(cm.exception.http_status_code, 409)
-        self.assertEqual(cm.exception.error_code, 409)
+        self.assertEqual(cm.exception.error_code, 40901)
         self.assertIn("READER_FIELD_MISSING_DEFAULT_VALUE", cm.exception.error_message)
 
     def tearDown(self):

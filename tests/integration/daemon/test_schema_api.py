@@ -92,19 +92,17 @@ class SchemaApiTest(ChanregdTestCase):
         s = subject("incompat")
         self.register(s, self.v1)
         r = self.register(s, self.v2_nodef, status=409)
-        self.assertError(r, 409, 409, "incompatible")
+        self.assertError(r, 409, 40901, "incompatible")
         self.assertIn("READER_FIELD_MISSING_DEFAULT_VALUE", r.json["message"])
         self.assertEqual(self.d.get("/subjects/%s/versions" % s).json, [1], "nothing stored")
 
-    def test_field_removal_needs_deprecation_and_default(self):
+    def test_field_removal_is_backward_compatible_on_unbound_subjects(self):
+        # Confluent semantics: removing a field is the textbook BACKWARD change;
+        # the deprecation rule is for subjects a contract binds (test_confluent).
         s = subject("removal")
         self.register(s, record("R", [("a", "int"), ("b", "string", {"default": ""})]))
-        r = self.register(s, record("R", [("a", "int")]), status=409)
-        self.assertIn("FIELD_REMOVED_NOT_DEPRECATED", r.json["message"])
-        self.register(s, record("R", [("a", "int"),
-                                      ("b", "string", {"default": "", "deprecated": True})]))
         self.register(s, record("R", [("a", "int")]))
-        self.assertEqual(self.d.get("/subjects/%s/versions" % s).json, [1, 2, 3])
+        self.assertEqual(self.d.get("/subjects/%s/versions" % s).json, [1, 2])
 
     def test_concurrent_registrations_get_distinct_versions(self):
         s = subject("race")
@@ -220,7 +218,15 @@ class SchemaApiTest(ChanregdTestCase):
         path = "/compatibility/subjects/%s/versions" % s
         self.assertEqual(self.d.post(path, {"schema": self.v1}).json, {"is_compatible": True},
                          "no version yet: anything is compatible")
-        self.assertError(self.d.post(path + "/latest", {"schema": self.v1}), 404, 40401)
+        # Confluent's compatibility resource: "latest" of a missing subject is
+        # compatible, a numbered version of it is 40402 (not 40401).
+        self.assertEqual(self.d.post(path + "/latest", {"schema": self.v1}).json,
+                         {"is_compatible": True})
+        self.assertEqual(self.d.post(path + "/LATEST", {"schema": self.v1}).json,
+                         {"is_compatible": True})
+        self.assertError(self.d.post(path + "/1", {"schema": self.v1}), 404, 40402,
+                         "Version 1 not found.")
+        self.assertError(self.d.get("/subjects/%s/versions/1" % s), 404, 40401)
         self.register(s, self.v1)
         self.assertEqual(self.d.post(path + "/latest", {"schema": self.v2}).json,
                          {"is_compatible": True})
@@ -302,7 +308,9 @@ class SchemaApiTest(ChanregdTestCase):
         self.assertEqual(self.d.get("/mode/%s" % s).json, {"mode": "READONLY"})
         self.assertError(self.d.post("/subjects/%s/versions" % s, {"schema": self.v2}), 422, 42205)
         self.assertError(self.d.put("/mode/%s" % s, {"mode": "FAST"}), 422, 42204)
-        self.assertError(self.d.put("/mode/%s" % s, {"mode": "IMPORT"}), 422, 42204, "IMPORT")
+        # A subject with versions enters IMPORT only with force=true (Confluent).
+        self.assertError(self.d.put("/mode/%s" % s, {"mode": "IMPORT"}), 422, 42205,
+                         "Cannot import since found existing subjects")
         self.assertEqual(self.d.delete("/mode/%s" % s).json, {"mode": "READONLY"})
         self.register(s, self.v2)
         self.assertError(self.d.delete("/mode/%s" % s), 404, 40409)

@@ -429,9 +429,33 @@ static void test_reject_unions(void **state)
     parse_bad("[{\"type\":\"array\",\"items\":\"int\"},{\"type\":\"array\",\"items\":\"long\"}]",
               "/1:", "duplicate union branch \"array\"");
     parse_bad("[\"null\",[\"int\"]]", "/1:", "may not directly contain another union");
-    parse_bad(REC("{\"name\":\"u\",\"type\":[]}"), "/fields/0/type:", "at least one branch");
     parse_bad("[{\"type\":\"fixed\",\"name\":\"F\",\"size\":1},\"F\"]",
               "/1:", "duplicate union branch \"F\"");
+}
+
+/* The empty union is valid Avro (spec; Java and Python accept it): no value has it. */
+static void test_empty_union(void **state)
+{
+    chan_avro_schema *top = parse_ok("[]");
+    chan_avro_schema *rec = parse_ok(REC("{\"name\":\"u\",\"type\":[]}"));
+    chan_avro_schema *other = parse_ok(REC("{\"name\":\"u\",\"type\":\"int\"}"));
+    chan_compat_report *rep = chan_compat_report_new();
+
+    assert_string_equal(chan_avro_schema_normalized(top), "[]");
+    assert_non_null(strstr(chan_avro_schema_normalized(rec), "\"type\":[]"));
+    /* Nothing is written with an empty union, so any reader can read it ... */
+    assert_true(chan_avro_can_read(other, rec, NULL));
+    assert_true(chan_avro_can_read(rec, rec, NULL));
+    /* ... and an empty union cannot read anything. */
+    assert_false(chan_avro_can_read(rec, other, rep));
+    assert_int_equal(chan_compat_report_count(rep), 1);
+    assert_string_equal(chan_compat_report_get(rep, 0)->kind, "MISSING_UNION_BRANCH");
+    parse_bad(REC("{\"name\":\"u\",\"type\":[],\"default\":null}"), "/fields/0",
+              "empty union cannot have a default");
+    chan_compat_report_free(rep);
+    chan_avro_schema_free(top);
+    chan_avro_schema_free(rec);
+    chan_avro_schema_free(other);
 }
 
 static void test_reject_fixed_and_enum(void **state)
@@ -1235,6 +1259,7 @@ int main(void)
         cmocka_unit_test(test_reject_names),
         cmocka_unit_test(test_reject_duplicates_and_redefinitions),
         cmocka_unit_test(test_reject_unions),
+        cmocka_unit_test(test_empty_union),
         cmocka_unit_test(test_reject_fixed_and_enum),
         cmocka_unit_test(test_reject_bad_defaults),
         cmocka_unit_test(test_avro_c_gate),

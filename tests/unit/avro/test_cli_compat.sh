@@ -35,12 +35,17 @@ expect_in() { # expect_in FILE TEXT DESCRIPTION
     fi
 }
 
+# Pure Avro/Confluent semantics by default: only the compatibility issues
+# count; with --require-deprecation the removal rule's too.
 for case_dir in "$fixtures"/*/; do
     name=$(basename "$case_dir")
     mode=$(sed -n 's/^mode //p' "$case_dir/expect")
-    if grep -qE '^(issue|removal) ' "$case_dir/expect"; then want=1; else want=0; fi
+    if grep -qE '^issue ' "$case_dir/expect"; then want=1; else want=0; fi
     check "$want" "fixture $name" -- "$chanctl" compat --mode "${mode:-BACKWARD}" \
         "$case_dir/new.avsc" "$case_dir/old.avsc"
+    if grep -qE '^(issue|removal) ' "$case_dir/expect"; then want=1; else want=0; fi
+    check "$want" "fixture $name --require-deprecation" -- "$chanctl" compat \
+        --require-deprecation --mode "${mode:-BACKWARD}" "$case_dir/new.avsc" "$case_dir/old.avsc"
 done
 
 f=$fixtures/add-field-without-default
@@ -53,11 +58,17 @@ check 0 "NONE mode" -- "$chanctl" compat --mode none "$f/new.avsc" "$f/old.avsc"
 check 0 "compatible json" -- "$chanctl" compat -f json "$f/old.avsc" "$f/old.avsc"
 expect_in out '"compatible": true' "json compatible"
 
-# The removal rule is on by default and can be switched off.
+# The removal rule is contract governance: off by default, added by
+# --require-deprecation, never under NONE (chan_policy_removal_rule_applies).
 r=$fixtures/remove-field-not-deprecated
-check 1 "removal rule" -- "$chanctl" compat --mode FULL "$r/new.avsc" "$r/old.avsc"
+check 0 "removal is Avro-compatible" -- "$chanctl" compat --mode FULL "$r/new.avsc" "$r/old.avsc"
+check 0 "removal under default BACKWARD" -- "$chanctl" compat "$r/new.avsc" "$r/old.avsc"
+check 1 "--require-deprecation" -- "$chanctl" compat --mode FULL --require-deprecation "$r/new.avsc" "$r/old.avsc"
 expect_in out "FIELD_REMOVED_NOT_DEPRECATED" "removal rule"
+expect_in out "removal rule: FIELD_REMOVED_NOT_DEPRECATED" "removal rule text"
+check 0 "NONE checks nothing, even with --require-deprecation" -- "$chanctl" compat --mode NONE --require-deprecation "$r/new.avsc" "$r/old.avsc"
 check 0 "--no-removal-rule" -- "$chanctl" compat --mode FULL --no-removal-rule "$r/new.avsc" "$r/old.avsc"
+check 2 "contradicting flags" -- "$chanctl" compat --require-deprecation --no-removal-rule "$r/new.avsc" "$r/old.avsc"
 
 # Transitive modes check every earlier version, newest first.
 printf '%s' '{"type":"record","name":"R","fields":[{"name":"a","type":"int"}]}' >"$tmp/v1.avsc"

@@ -36,6 +36,7 @@ COMMANDS = {
     "token": True,
     "consumer": True,
     "docs": False,
+    "import": True,
 }
 
 

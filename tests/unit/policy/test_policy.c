@@ -393,6 +393,31 @@ static void test_policy__check_channel_deprecated_new_access(void **state)
     chan_channel_record_free(next);
 }
 
+/* The removal rule: contract governance, never under NONE, elsewhere on request. */
+static void test_policy__removal_rule_applies(void **state)
+{
+    static const chan_compat_mode levels[] = {
+        CHAN_COMPAT_BACKWARD, CHAN_COMPAT_BACKWARD_TRANSITIVE,
+        CHAN_COMPAT_FORWARD,  CHAN_COMPAT_FORWARD_TRANSITIVE,
+        CHAN_COMPAT_FULL,     CHAN_COMPAT_FULL_TRANSITIVE,
+    };
+    size_t i;
+    int r;
+
+    (void)state;
+    for (r = 0; r < 2; r++) {
+        assert_false(chan_policy_removal_rule_applies(CHAN_REMOVAL_CONTRACT, CHAN_COMPAT_NONE, r));
+        assert_false(chan_policy_removal_rule_applies(CHAN_REMOVAL_BOUND, CHAN_COMPAT_NONE, r));
+        assert_false(chan_policy_removal_rule_applies(CHAN_REMOVAL_UNBOUND, CHAN_COMPAT_NONE, r));
+    }
+    for (i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        assert_true(chan_policy_removal_rule_applies(CHAN_REMOVAL_CONTRACT, levels[i], false));
+        assert_true(chan_policy_removal_rule_applies(CHAN_REMOVAL_BOUND, levels[i], false));
+        assert_false(chan_policy_removal_rule_applies(CHAN_REMOVAL_UNBOUND, levels[i], false));
+        assert_true(chan_policy_removal_rule_applies(CHAN_REMOVAL_UNBOUND, levels[i], true));
+    }
+}
+
 static void test_policy__check_channel_floor_waiver(void **state)
 {
     chan_channel_record *old = channel("NONE", NULL, NULL);
@@ -463,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_policy__check_channel_deprecated_new_consumer),
         cmocka_unit_test(test_policy__check_channel_deprecated_new_access),
         cmocka_unit_test(test_policy__check_channel_floor_waiver),
+        cmocka_unit_test(test_policy__removal_rule_applies),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1085,6 +1085,120 @@ static void test_subject_list_is_sorted(void **state)
         free(full[i]);
 }
 
+/* Register text in subject as id/version (an import); the error code. */
+static int reg_import(chan_schema_version **out, bool *created, const char *subject,
+                      const char *text, int64_t id, int version, chan_error *err)
+{
+    chan_schema_register_request req = {0};
+
+    req.subject = subject;
+    req.schema = text;
+    req.actor = "tester";
+    req.id = id;
+    req.version = version;
+    return chan_store_schema_register(g_store, out, created, &req, err);
+}
+
+/* IMPORT mode: given ids and versions, conflicts, ids after the import. */
+static void test_import_mode(void **state)
+{
+    const char *subject = uniq("imp-value"), *busy = uniq("imp-busy-value");
+    char *t1 = schema_text("Imp", 1), *t2 = schema_text("Imp", 2), *t3 = schema_text("Imp", 3);
+    chan_schema_version *v = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    bool created = false;
+    int64_t big = 0;
+    char *vs;
+
+    /* Outside IMPORT mode an id is refused, and a version must be the next. */
+    expect_reason(reg_import(&v, NULL, subject, t1, 1000, 1, &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_NOT_IMPORT_MODE, &err);
+    chan_schema_version_free(reg(busy, t1, NULL));
+    expect_reason(reg_import(&v, NULL, busy, t2, 0, 5, &err), CHAN_EINVALID,
+                  CHAN_STORE_R_VERSION_NOT_NEXT, &err);
+    assert_null(v);
+    /* Entering IMPORT needs an empty scope, unless forced. */
+    expect_reason(chan_store_mode_set_checked(g_store, busy, "IMPORT", false, "admin", &err),
+                  CHAN_ECONFLICT, CHAN_STORE_R_IMPORT_NOT_EMPTY, &err);
+    assert_int_equal(chan_store_mode_set_checked(g_store, busy, "IMPORT", true, "admin", &err), 0);
+    assert_int_equal(chan_store_mode_set_checked(g_store, subject, "IMPORT", false, "admin", &err),
+                     0);
+    expect_reason(reg_err(subject, t1, &err), CHAN_ECONFLICT, CHAN_STORE_R_NOT_READWRITE_MODE,
+                  &err);
+
+    /* An id far above the others, a gap in the versions. */
+    {
+        chan_schema_version *probe = reg(uniq("imp-probe-value"), t3, NULL);
+
+        big = probe->id + 1000;
+        chan_schema_version_free(probe);
+    }
+    assert_int_equal(reg_import(&v, &created, subject, t1, big, 4, &err), 0);
+    assert_true(created);
+    assert_int_equal(v->id, big);
+    assert_int_equal(v->version, 4);
+    chan_schema_version_free(v);
+    v = NULL;
+    /* Identical again: nothing written. */
+    assert_int_equal(reg_import(&v, &created, subject, t1, big, 4, &err), 0);
+    assert_false(created);
+    assert_int_equal(v->version, 4);
+    chan_schema_version_free(v);
+    v = NULL;
+    /* Soft-deleted, and imported again identically: still nothing written. */
+    assert_int_equal(chan_store_version_delete(g_store, NULL, subject, 4, false, "ops", &err), 0);
+    assert_int_equal(reg_import(&v, &created, subject, t1, big, 4, &err), 0);
+    assert_false(created);
+    assert_true(v->deleted);
+    chan_schema_version_free(v);
+    v = NULL;
+    /* Conflicts: the id holds another schema; the version holds another id. */
+    expect_reason(reg_import(&v, NULL, subject, t2, big, 5, &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_ID_IN_USE, &err);
+    expect_reason(reg_import(&v, NULL, subject, t2, big + 1, 4, &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_VERSION_EXISTS, &err);
+    /* No version given: the next one. */
+    assert_int_equal(reg_import(&v, &created, subject, t2, big + 2, 0, &err), 0);
+    assert_int_equal(v->version, 5);
+    chan_schema_version_free(v);
+    v = NULL;
+    vs = versions_str(subject, true);
+    assert_string_equal(vs, "4,5");
+    free(vs);
+
+    /* Back to READWRITE: new ids go past the imported ones. */
+    assert_int_equal(chan_store_mode_set(g_store, subject, NULL, "admin", &err), 0);
+    assert_int_equal(chan_store_mode_set(g_store, busy, NULL, "admin", &err), 0);
+    free(t3);
+    t3 = schema_text("After", 9);
+    v = reg(uniq("imp-after-value"), t3, NULL);
+    assert_true(v->id > big + 2);
+    chan_schema_version_free(v);
+    free(t1);
+    free(t2);
+    free(t3);
+}
+
+/* Confluent refuses compatibility changes in READONLY mode. */
+static void test_config_refused_read_only(void **state)
+{
+    const char *subject = uniq("cfgro-value");
+    chan_error err = CHAN_ERROR_INIT;
+    char *level = NULL;
+
+    assert_int_equal(chan_store_config_set(g_store, subject, "FULL", "admin", &err), 0);
+    assert_int_equal(chan_store_mode_set(g_store, subject, "READONLY", "admin", &err), 0);
+    expect_reason(chan_store_config_set(g_store, subject, "NONE", "admin", &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_READ_ONLY, &err);
+    expect_reason(chan_store_config_set(g_store, subject, NULL, "admin", &err), CHAN_ECONFLICT,
+                  CHAN_STORE_R_READ_ONLY, &err);
+    assert_int_equal(chan_store_config_get(g_store, &level, subject, &err), 0);
+    assert_string_equal(level, "FULL");
+    free(level);
+    assert_int_equal(chan_store_mode_set(g_store, subject, NULL, "admin", &err), 0);
+    assert_int_equal(chan_store_config_set(g_store, subject, NULL, "admin", &err), 0);
+}
+
 static void test_config_and_mode(void **state)
 {
     const char *subject = uniq("cfg-value"), *other = uniq("cfg2-value");
@@ -3434,6 +3548,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_reregister_after_soft_delete_keeps_id),
         cmocka_unit_test(test_subject_list_is_sorted),
         cmocka_unit_test(test_config_and_mode),
+        cmocka_unit_test(test_import_mode),
+        cmocka_unit_test(test_config_refused_read_only),
         cmocka_unit_test(test_channel_put_get_and_replace),
         cmocka_unit_test(test_channel_list_filters),
         cmocka_unit_test(test_channel_delete),
