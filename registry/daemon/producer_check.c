@@ -228,6 +228,17 @@ static uint64_t contracts_signature(const chan_kafka_contract *c, size_t n, size
             for (b = 0; b < 8; b++)
                 MIX(v >> (8 * b));
         }
+        if (c[i].has_contract_version) {
+            int64_t parts[3] = {c[i].contract_version.major, c[i].contract_version.minor,
+                                c[i].contract_version.patch};
+
+            for (k = 0; k < 3; k++) {
+                int b;
+
+                for (b = 0; b < 8; b++)
+                    MIX((uint64_t)parts[k] >> (8 * b));
+            }
+        }
         MIX(0xff);
         total += c[i].n_versions;
     }
@@ -259,6 +270,12 @@ static int refresh(chand_producer_check *pc, chan_error *err)
         contracts[i].channel = built[i].channel;
         contracts[i].versions = built[i].versions;
         contracts[i].n_versions = built[i].n;
+        /* A stored version that does not parse accepts no "v..." header. */
+        contracts[i].has_contract_version =
+            list[i]->contract_version != NULL &&
+            chan_policy_contract_version_parse(&contracts[i].contract_version,
+                                               list[i]->contract_version,
+                                               strlen(list[i]->contract_version)) == 0;
     }
     sig = contracts_signature(contracts, n, &n_versions);
     if (!pc->have_signature || sig != pc->signature)

@@ -36,6 +36,7 @@
 
 #include "chan/acl.h"
 #include "chan/error.h"
+#include "chan/policy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -265,8 +266,8 @@ typedef enum chan_kafka_verdict {
     CHAN_KAFKA_VERDICT_OK = 0,              /**< version and schema id agree with the contract */
     CHAN_KAFKA_VERDICT_TOMBSTONE,           /**< NULL value: not checked, not a mismatch */
     CHAN_KAFKA_VERDICT_MISSING_HEADER,      /**< no x-channel-contract-version header */
-    CHAN_KAFKA_VERDICT_BAD_HEADER,          /**< the header is not a positive decimal integer */
-    CHAN_KAFKA_VERDICT_UNKNOWN_VERSION,     /**< the header names a version not in the contract */
+    CHAN_KAFKA_VERDICT_BAD_HEADER,          /**< neither a schema nor a contract version */
+    CHAN_KAFKA_VERDICT_UNKNOWN_VERSION,     /**< a version the contract does not accept */
     CHAN_KAFKA_VERDICT_NOT_WIRE_FORMAT,     /**< shorter than 5 bytes or no magic byte 0 */
     CHAN_KAFKA_VERDICT_UNKNOWN_SCHEMA_ID,   /**< the id is none of the contract's versions' ids */
     CHAN_KAFKA_VERDICT_VERSION_ID_MISMATCH, /**< the id is another version's */
@@ -286,6 +287,9 @@ typedef struct chan_kafka_contract {
     const char *channel; /**< the topic */
     const chan_kafka_contract_version *versions;
     size_t n_versions;
+    /** The contract's `version` field is set: headers "vMAJOR.MINOR.PATCH" may name it. */
+    bool has_contract_version;
+    chan_semver contract_version; /**< the contract's `version` */
 } chan_kafka_contract;
 
 /** The parts of one message the check reads.  All pointers are borrowed. */
@@ -301,18 +305,27 @@ typedef struct chan_kafka_message_view {
  * Check one message against a contract.  Pure: no I/O, no allocation, any
  * bytes are accepted.
  *
- * The header must be the decimal digits of a positive integer ("3", "03";
- * not "0", "-1", " 3", "3 ", "+3", "3.0"), else BAD_HEADER; a positive
- * integer that is no version of the contract (however large) is
- * UNKNOWN_VERSION.  The value must start with the magic byte 0 and a 4-byte
- * big-endian schema id (a 5-byte value is an empty Avro body and passes).
- * The message is OK when the id is the one registered for the header's
- * version; when the id belongs to another of the contract's versions it is
- * VERSION_ID_MISMATCH, else UNKNOWN_SCHEMA_ID.
+ * The header is read by chan_policy_version_header_parse; neither of its
+ * two forms is BAD_HEADER.
  *
- * @param[out] out_version   the header's version, or -1 when missing or
- *                           not a positive integer (saturated at INT64_MAX);
- *                           may be NULL
+ *  - A schema version ("3", "03"; not "0", "-1", " 3", "3 ", "+3", "3.0")
+ *    that is no version of the contract (however large) is
+ *    UNKNOWN_VERSION.  The message is OK when the value's schema id is the
+ *    one registered for that version; when the id belongs to another of the
+ *    contract's versions it is VERSION_ID_MISMATCH, else UNKNOWN_SCHEMA_ID.
+ *  - A contract version ("v3.2.1") that the contract does not accept
+ *    (chan_policy_contract_version_accepts: another major version, newer
+ *    than the contract, or a contract without a version) is
+ *    UNKNOWN_VERSION.  An accepted contract version allows every schema
+ *    version of the contract: the message is OK when its schema id is one
+ *    of theirs, else UNKNOWN_SCHEMA_ID.
+ *
+ * In both cases the value must start with the magic byte 0 and a 4-byte
+ * big-endian schema id (a 5-byte value is an empty Avro body and passes).
+ *
+ * @param[out] out_version   the header's schema version, or -1 when missing,
+ *                           a contract version or invalid (saturated at
+ *                           INT64_MAX); may be NULL
  * @param[out] out_schema_id the value's schema id, or -1 when it has none;
  *                           may be NULL
  * @return the verdict
@@ -326,6 +339,25 @@ const char *chan_kafka_verdict_name(chan_kafka_verdict verdict);
 
 /** True for the verdicts that count as a contract mismatch (all but OK and TOMBSTONE). */
 bool chan_kafka_verdict_is_mismatch(chan_kafka_verdict verdict);
+
+struct rd_kafka_headers_s; /* rd_kafka_headers_t of rdkafka.h */
+
+/**
+ * For producers: set the x-channel-contract-version header of a message to
+ * the contract version they were built against, "v" + MAJOR.MINOR.PATCH.
+ * Every earlier header of that name is removed first, so the header is set
+ * exactly once.  Use it on the headers of a message before producing it:
+ *
+ *     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+ *     chan_kafka_stamp_contract_version(h, "3.2.1", &err);
+ *     rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_HEADERS(h), ...);
+ *
+ * @param headers the message's headers (rd_kafka_headers_t *), borrowed
+ * @param contract_version the contract's `version`, with or without a leading "v"
+ * @return 0, or CHAN_EINVALID (not a contract version; the headers are unchanged)
+ */
+int chan_kafka_stamp_contract_version(struct rd_kafka_headers_s *headers,
+                                      const char *contract_version, chan_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Producer check: the sampler                                         */

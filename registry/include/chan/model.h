@@ -115,6 +115,13 @@ typedef struct chan_channel_record {
     char *waiver_reason;
     char *waiver_approved_by;   /**< admin who approved the waiver; NULL: not approved */
     int64_t waiver_approved_at; /**< unix seconds of the approval, 0 if none */
+    /**
+     * The contract's `version` ("MAJOR.MINOR.PATCH"), or NULL.  Like
+     * retirement_date, the document is its source.
+     */
+    char *contract_version;
+    /** The contract's `avg_message_bytes`, 0 when not declared (document as source). */
+    int64_t avg_message_bytes;
 } chan_channel_record;
 
 /** Set every field of an embedded record to zero / NULL. */

@@ -151,6 +151,68 @@ bool chan_policy_waiver_carries_over(const chan_channel_record *old,
                                      const chan_channel_record *next);
 
 /* ------------------------------------------------------------------ */
+/* Contract version and the x-channel-contract-version header          */
+/* ------------------------------------------------------------------ */
+
+/** A contract's semantic version, MAJOR.MINOR.PATCH (the contract's `version` field). */
+typedef struct chan_semver {
+    int64_t major;
+    int64_t minor;
+    int64_t patch;
+} chan_semver;
+
+/** Largest value of each part of a contract version. */
+#define CHAN_CONTRACT_VERSION_PART_MAX INT64_C(999999999)
+
+/**
+ * Parse a contract version "MAJOR.MINOR.PATCH": three decimal numbers of at
+ * most 9 digits, without leading zeros ("0" itself is fine), without a
+ * prefix, sign, blank or suffix.  s need not be NUL-terminated.
+ *
+ * @param[out] out the version; zeroed on failure
+ * @return 0 or CHAN_EINVALID
+ */
+int chan_policy_contract_version_parse(chan_semver *out, const char *s, size_t len);
+
+/** Compare two versions by major, minor, patch: <0, 0 or >0. */
+int chan_policy_contract_version_compare(const chan_semver *a,
+                                         const chan_semver *b);
+
+/** What an x-channel-contract-version header value names. */
+typedef enum chan_version_header_kind {
+    CHAN_VERSION_HEADER_INVALID = 0, /**< neither form below */
+    CHAN_VERSION_HEADER_SCHEMA,      /**< decimal digits: a schema version of the subject */
+    CHAN_VERSION_HEADER_CONTRACT,    /**< "v" + MAJOR.MINOR.PATCH: a contract version */
+} chan_version_header_kind;
+
+/**
+ * Read an x-channel-contract-version header value (bytes, not trimmed).
+ * Two forms are valid:
+ *  - "v3.2.1": the contract version the producer was built against ("v",
+ *    then a version as chan_policy_contract_version_parse reads it);
+ *  - "3": a schema version of the channel's subject, decimal digits of a
+ *    positive integer (leading zeros allowed, saturated at INT64_MAX).
+ * Anything else ("", "0", "V3.2.1", "v3.2", "3.2.1", " 3") is INVALID.
+ *
+ * @param[out] out_schema_version the schema version for SCHEMA, else -1; may be NULL
+ * @param[out] out_contract the contract version for CONTRACT, else zeroed; may be NULL
+ * @return the form
+ */
+chan_version_header_kind chan_policy_version_header_parse(int64_t *out_schema_version,
+                                                          chan_semver *out_contract,
+                                                          const void *value, size_t len);
+
+/**
+ * Does a contract at version current accept producers that stamp contract
+ * version stamped?  Iff both have the same major version and stamped is not
+ * newer than current: a minor or patch release keeps the producers of the
+ * earlier releases of its major version, a major release drops them.  A
+ * contract without a version (current NULL) accepts no contract version.
+ */
+bool chan_policy_contract_version_accepts(const chan_semver *current,
+                                          const chan_semver *stamped);
+
+/* ------------------------------------------------------------------ */
 /* Contract path                                                       */
 /* ------------------------------------------------------------------ */
 
