@@ -23,6 +23,7 @@
 
 #include "chan/avro.h"
 #include "chan/metrics.h"
+#include "chan/policy.h"
 #include "chan/version.h"
 
 #include "config.h"
@@ -37,8 +38,10 @@
 /* What is known about one subject. */
 typedef struct subject_entry {
     char *subject;
-    double compatible;   /* verdicts since start-up */
-    double incompatible; /* verdicts since start-up */
+    double compatible;         /* production registrations since start-up */
+    double incompatible;       /* production registrations since start-up */
+    double check_compatible;   /* compatibility checks (CI) since start-up */
+    double check_incompatible; /* compatibility checks (CI) since start-up */
     bool versions_known;
     int64_t versions_at; /* when n_versions was read */
     size_t n_versions;   /* live versions */
@@ -58,6 +61,7 @@ typedef struct daemon_metrics {
     chan_metric_family *schema_versions;
     chan_metric_family *compat_rate;
     chan_metric_family *registrations;
+    chan_metric_family *compat_checks;
     chan_metric_family *age_days;
     chan_metric_family *producer_mismatch;
     chan_metric_family *reconcile_runs;
@@ -114,12 +118,16 @@ int chand_metrics_init(chan_error *err)
 
     m->registry = chan_metrics_new();
     if ((error = define(&m->compat_rate, m, "channel_schema_compatibility_rate",
-                        "Share of compatible schema registrations and checks on the channel's "
-                        "subject (stored version chain when none since start-up)",
+                        "Share of the registered schema versions of the channel's subject that "
+                        "are compatible with the version before them (from the store)",
                         CHAN_METRIC_GAUGE, l_channel, 1, err)) < 0 ||
         (error = define(&m->registrations, m, "channel_schema_registrations_total",
-                        "Schema registrations and compatibility checks on the channel's subject "
-                        "since start-up, by verdict",
+                        "Schema registrations on the channel's subject that reached the "
+                        "compatibility check, since start-up, by verdict",
+                        CHAN_METRIC_COUNTER, l_result, 2, err)) < 0 ||
+        (error = define(&m->compat_checks, m, "channel_schema_compatibility_checks_total",
+                        "Compatibility checks (CI, POST /compatibility/...) on the channel's "
+                        "subject since start-up, by verdict",
                         CHAN_METRIC_COUNTER, l_result, 2, err)) < 0 ||
         (error = define(&m->age_days, m, "consumer_registration_age_days",
                         "Days since the consumer's registration or last renewal", CHAN_METRIC_GAUGE,
@@ -257,6 +265,23 @@ void chand_metrics_schema_outcome(const char *subject, bool compatible)
     pthread_mutex_unlock(&state_lock);
 }
 
+void chand_metrics_schema_check(const char *subject, bool compatible)
+{
+    subject_entry *e;
+
+    if (subject == NULL)
+        return;
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        e = subject_get(subject);
+        if (compatible)
+            e->check_compatible += 1;
+        else
+            e->check_incompatible += 1;
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
 void chand_metrics_subject_changed(const char *subject)
 {
     subject_entry *e;
@@ -338,11 +363,12 @@ static int effective_mode(chan_compat_mode *out, chan_store *store, const char *
 
 /*
 ** Share of consecutive pairs of live versions of subject (oldest first)
-** where the newer passes `mode` against the older.  1 with fewer than two
-** versions.  A stored schema that does not parse makes its pairs fail.
+** whose newer version counts as compatible with the older
+** (chan_policy_version_compatible under `mode` and `floor`).  1 with fewer
+** than two versions.  A stored schema that does not parse makes its pairs fail.
 */
 static int chain_rate(double *out, chan_store *store, const char *subject, chan_compat_mode mode,
-                      chan_error *err)
+                      chan_compat_mode floor, chan_error *err)
 {
     int *numbers = NULL;
     size_t n = 0, i, passed = 0;
@@ -374,12 +400,7 @@ static int chain_rate(double *out, chan_store *store, const char *subject, chan_
         chan_schema_version_free(v);
     }
     for (i = 1; i < n; i++) {
-        const chan_avro_schema *previous[1] = {schemas[i - 1]};
-
-        if (schemas[i] == NULL || schemas[i - 1] == NULL)
-            continue;
-        if (mode == CHAN_COMPAT_NONE ||
-            chan_avro_check_mode(mode, schemas[i], previous, 1, NULL) == 0)
+        if (chan_policy_version_compatible(schemas[i], schemas[i - 1], mode, floor))
             passed++;
     }
     if (n >= 2)
@@ -468,6 +489,7 @@ static int channel_compat(const chan_channel_record *rec, chan_store *store,
     const char *ok[2] = {rec->name, "compatible"};
     const char *bad[2] = {rec->name, "incompatible"};
     subject_entry e;
+    chan_compat_mode floor = config->min_compatibility;
     chan_compat_mode mode;
     double rate;
     int error;
@@ -477,17 +499,15 @@ static int channel_compat(const chan_channel_record *rec, chan_store *store,
     e = subject_snapshot(rec->subject);
     chan_metric_add(state->registrations, ok, e.compatible);
     chan_metric_add(state->registrations, bad, e.incompatible);
-    if (e.compatible + e.incompatible > 0) {
-        chan_metric_set(state->compat_rate, ch, e.compatible / (e.compatible + e.incompatible));
-        return 0;
-    }
+    chan_metric_add(state->compat_checks, ok, e.check_compatible);
+    chan_metric_add(state->compat_checks, bad, e.check_incompatible);
     if (e.chain_known && now - e.chain_at < CHAIN_TTL) {
         chan_metric_set(state->compat_rate, ch, e.chain_rate);
         return 0;
     }
     if ((error = effective_mode(&mode, store, rec->subject, config, err)) < 0)
         return error;
-    if ((error = chain_rate(&rate, store, rec->subject, mode, err)) < 0)
+    if ((error = chain_rate(&rate, store, rec->subject, mode, floor, err)) < 0)
         return error;
     chan_metric_set(state->compat_rate, ch, rate);
     pthread_mutex_lock(&state_lock);
@@ -527,6 +547,7 @@ int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *c
 
     chan_metric_family_reset(state->compat_rate);
     chan_metric_family_reset(state->registrations);
+    chan_metric_family_reset(state->compat_checks);
     chan_metric_family_reset(state->age_days);
     for (i = 0; i < n; i++) {
         const chan_channel_record *rec = list[i];

@@ -150,6 +150,17 @@ bool chan_policy_level_allowed(chan_compat_mode level, const chan_channel_record
 bool chan_policy_waiver_carries_over(const chan_channel_record *old,
                                      const chan_channel_record *next);
 
+/**
+ * Does a registered schema version count as compatible with the version
+ * registered before it (channel_schema_compatibility_rate)?  Iff it passes
+ * the subject's effective level (NONE passes everything) and the policy
+ * floor, each checked against the previous version alone: a version that
+ * a waiver let in below the floor does not count as compatible.  A schema
+ * that is NULL (did not parse) is not compatible.
+ */
+bool chan_policy_version_compatible(const chan_avro_schema *newer, const chan_avro_schema *older,
+                                    chan_compat_mode level, chan_compat_mode floor);
+
 /* ------------------------------------------------------------------ */
 /* Contract version and the x-channel-contract-version header          */
 /* ------------------------------------------------------------------ */

@@ -455,3 +455,15 @@ bool chan_policy_contract_version_accepts(const chan_semver *current,
     return stamped->major == current->major &&
            chan_policy_contract_version_compare(stamped, current) <= 0;
 }
+
+bool chan_policy_version_compatible(const chan_avro_schema *newer, const chan_avro_schema *older,
+                                    chan_compat_mode level, chan_compat_mode floor)
+{
+    const chan_avro_schema *previous[1] = {older};
+
+    if (newer == NULL || older == NULL)
+        return false;
+    if (level != CHAN_COMPAT_NONE && chan_avro_check_mode(level, newer, previous, 1, NULL) != 0)
+        return false;
+    return floor == CHAN_COMPAT_NONE || chan_avro_check_mode(floor, newer, previous, 1, NULL) == 0;
+}
