@@ -20,6 +20,8 @@
  *   50310 Kafka is not configured             50311 the pass failed (broker or store)
  *   50312 the stored contracts give no valid ACL set
  */
+#include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,6 +48,7 @@
 #define E_NOT_LEADER     40921
 #define E_BAD_PRINCIPAL  42220
 #define E_BAD_DATE       42221
+#define E_BAD_QUOTA_ARG  42222
 #define E_NO_KAFKA       50310
 #define E_PASS_FAILED    50311
 #define E_BAD_CONTRACTS  50312
@@ -208,12 +211,66 @@ static void add_denied(json_t *denied, const chan_channel_record *ch, const char
     free(reason);
 }
 
+/*
+** Parse the quota query parameters of /v1/admission: avg_message_bytes (a
+** number > 0, default CHAN_ACL_DEFAULT_AVG_MESSAGE_BYTES) and headroom (>= 1,
+** default 1).  Returns false when one is not such a number.
+*/
+static bool quota_args(double *out_size, double *out_headroom, const chand_request *req)
+{
+    const char *size = chand_request_query(req, "avg_message_bytes");
+    const char *headroom = chand_request_query(req, "headroom");
+    char *end = NULL;
+
+    *out_size = CHAN_ACL_DEFAULT_AVG_MESSAGE_BYTES;
+    *out_headroom = 1.0;
+    if (size != NULL) {
+        errno = 0;
+        *out_size = strtod(size, &end);
+        if (errno != 0 || end == size || *end != '\0' || !isfinite(*out_size) || *out_size <= 0)
+            return false;
+    }
+    if (headroom != NULL) {
+        errno = 0;
+        *out_headroom = strtod(headroom, &end);
+        if (errno != 0 || end == headroom || *end != '\0' || !isfinite(*out_headroom) ||
+            *out_headroom < 1.0)
+            return false;
+    }
+    return true;
+}
+
+/* The "quota" member of the admission reply: chan_acl_quota, the exports' rule. */
+static int quota_json(json_t **out, const chan_channel_record *const *channels, size_t n,
+                      const char *principal, const char *as_of, double size, double headroom,
+                      chan_error *err)
+{
+    chan_acl_export_options opts = CHAN_ACL_EXPORT_OPTIONS_INIT;
+    chan_acl_quota_rates q;
+    int error;
+
+    opts.as_of = as_of;
+    opts.avg_message_bytes = size;
+    opts.quota_headroom = headroom;
+    *out = NULL;
+    if ((error = chan_acl_quota(&q, channels, n, principal, &opts, err)) < 0)
+        return error;
+    *out = json_pack("{s:I,s:I,s:f,s:f,s:f,s:f}", "consumer_byte_rate",
+                     (json_int_t)q.consumer_byte_rate, "producer_byte_rate",
+                     (json_int_t)q.producer_byte_rate, "consumer_peak_msgs", q.consumer_msgs,
+                     "producer_peak_msgs", q.producer_msgs, "default_avg_message_bytes", size,
+                     "headroom", headroom);
+    return 0;
+}
+
 static int admission(chand_request *req, chan_error *err)
 {
     const char *principal = chand_request_param(req, "principal");
     const char *as_of = chand_request_query(req, "as_of");
     chan_channel_record **channels = NULL;
     json_t *read = json_array(), *write = json_array(), *denied = json_array(), *doc;
+    json_t *quota = NULL;
+    double size, headroom;
     int64_t today;
     size_t n = 0, i, k;
     char today_text[16];
@@ -241,8 +298,20 @@ static int admission(chand_request *req, chan_error *err)
             strftime(today_text, sizeof(today_text), "%Y-%m-%d", &tm) == 0)
             today_text[0] = '\0';
     }
+    if (!quota_args(&size, &headroom, req)) {
+        error = chand_reply_error(req, E_BAD_QUOTA_ARG,
+                                  "avg_message_bytes must be a number above 0 and headroom a "
+                                  "number of at least 1.");
+        goto cleanup;
+    }
     if ((error = chan_store_channel_list(chand_request_store(req), &channels, &n, NULL, err)) < 0)
         goto cleanup;
+    if (quota_json(&quota, (const chan_channel_record *const *)channels, n, principal,
+                   today_text[0] ? today_text : NULL, size, headroom, err) < 0) {
+        /* Out of range for a quota: say so, the access part still holds. */
+        quota = json_pack("{s:s}", "error", err ? err->message : "invalid quota");
+        chan_error_clear(err);
+    }
 
     for (i = 0; i < n; i++) {
         const chan_channel_record *ch = channels[i];
@@ -310,6 +379,7 @@ static int admission(chand_request *req, chan_error *err)
     json_object_set(doc, "read", read);
     json_object_set(doc, "write", write);
     json_object_set(doc, "denied", denied);
+    json_object_set(doc, "quota", quota);
     json_object_set_new(doc, "message", json_str(message));
     free(message);
     error = chand_reply_json(req, 200, doc);
@@ -318,6 +388,7 @@ cleanup:
     json_decref(read);
     json_decref(write);
     json_decref(denied);
+    json_decref(quota);
     chan_channel_record_list_free(channels, n);
     return error;
 }

@@ -350,9 +350,10 @@ typedef struct chan_acl_export_options {
      */
     const chan_acl_set *previous;
     /**
-     * Shell: the users (names without "User:") that had a consumer_byte_rate
-     * in the previous state; those without a quota now get a
-     * `kafka-configs.sh --delete-config`.  Used only with previous.
+     * Shell: the users (names without "User:") that had a quota in the
+     * previous state; those without one now get a `kafka-configs.sh
+     * --delete-config consumer_byte_rate,producer_byte_rate`.  Used only
+     * with previous.
      */
     const char *const *previous_quota_users;
     size_t n_previous_quota_users;
@@ -368,10 +369,43 @@ typedef struct chan_acl_export_options {
 /** The prefix of the state line that ends a shell export (chan_acl_export_shell). */
 #define CHAN_ACL_EXPORT_STATE_PREFIX "# chanreg-state v1 "
 
+/** Average message size of the quotas when neither the contract nor the caller gives one. */
+#define CHAN_ACL_DEFAULT_AVG_MESSAGE_BYTES 1024
+
+/** The client quotas of one principal (chan_acl_quota). */
+typedef struct chan_acl_quota_rates {
+    int64_t consumer_byte_rate; /**< bytes/s; 0: it consumes nothing, no quota */
+    int64_t producer_byte_rate; /**< bytes/s; 0: it produces nothing, no quota */
+    double consumer_msgs;       /**< the sum of its peak_rate_msgs behind the consumer rate */
+    double producer_msgs;       /**< the sum of peak_qps behind the producer rate */
+} chan_acl_quota_rates;
+
 /**
- * Consumer byte rate of one principal:
- * ceil(sum of peak_rate_msgs of its approved registrations on live channels
- *      x avg_message_bytes x headroom).
+ * The quotas of one principal, the one rule that the exports (Strimzi
+ * consumerByteRate / producerByteRate, kafka-configs.sh consumer_byte_rate /
+ * producer_byte_rate) and the admission check (GET /v1/admission/{p}) use.
+ * Over the channels that are not retired (as of opts->as_of):
+ *
+ *   consumer_byte_rate = ceil(sum(peak_rate_msgs x size) x headroom), over
+ *                        its registrations that grant access (approved);
+ *   producer_byte_rate = ceil(sum(peak_qps x size) x headroom), over the
+ *                        channels listing it as a producer;
+ *
+ * where size is the channel's avg_message_bytes when its contract declares
+ * one, else opts->avg_message_bytes.
+ *
+ * @param[out] out the rates; zeroed on failure
+ * @return 0 or CHAN_EINVALID (bad options, incomplete records, negative or
+ *         non-finite rates, a result above 2147483647, the largest quota
+ *         Strimzi accepts)
+ */
+int chan_acl_quota(chan_acl_quota_rates *out, const chan_channel_record *const *channels, size_t n,
+                   const char *principal, const chan_acl_export_options *opts, chan_error *err);
+
+/**
+ * Consumer byte rate of one principal (chan_acl_quota's consumer_byte_rate):
+ * ceil(sum of peak_rate_msgs x message size of its approved registrations
+ *      on live channels x headroom).
  * @param[out] out the rate in bytes per second; 0 when the principal consumes
  *             nothing (no quota is then exported)
  * @return 0 or CHAN_EINVALID (bad options, negative or non-finite rate,

@@ -968,6 +968,54 @@ static void test_strimzi_export_rejects_unnameable_principals(void **state)
     assert_null(yaml);
 }
 
+/* chan_acl_quota: both directions, the contract's message size over the export's. */
+static void test_acl_quota__both_ways(void **state)
+{
+    fixture *f = *state;
+    chan_acl_export_options o = export_opts(); /* 512-byte messages */
+    chan_error err = CHAN_ERROR_INIT;
+    chan_acl_quota_rates q;
+
+    f->ch[0]->peak_qps = 1000;
+    f->ch[1]->peak_qps = 10;
+    f->ch[2]->peak_qps = 7;
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:orders-svc", &o, &err), 0);
+    assert_int_equal(q.producer_byte_rate, 512000); /* 1000 x 512 */
+    assert_int_equal(q.consumer_byte_rate, 0);
+    assert_true(q.producer_msgs == 1000.0);
+    /* A contract's avg_message_bytes wins over the export's size, per channel. */
+    f->ch[0]->avg_message_bytes = 2000;
+    o.quota_headroom = 1.5;
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:orders-svc", &o, &err), 0);
+    assert_int_equal(q.producer_byte_rate, 3000000); /* 1000 x 2000 x 1.5 */
+    /* billing reads orders (100 msgs/s x 2000) and payments (50 x 512). */
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:billing", &o, &err), 0);
+    assert_int_equal(q.consumer_byte_rate, 338400); /* (200000 + 25600) x 1.5 */
+    assert_int_equal(q.producer_byte_rate, 0);
+    assert_true(q.consumer_msgs == 150.0);
+    assert_int_equal(chan_acl_consumer_byte_rate(&q.consumer_byte_rate, chans(f), f->n,
+                                                 "User:billing", &o, &err),
+                     0);
+    assert_int_equal(q.consumer_byte_rate, 338400);
+    /* The producer of a retired channel has no quota; before retirement it has. */
+    o = export_opts();
+    o.as_of = "2027-01-01";
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:legacy-svc", &o, &err), 0);
+    assert_int_equal(q.producer_byte_rate, 0);
+    o.as_of = "2026-01-01";
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:legacy-svc", &o, &err), 0);
+    assert_int_equal(q.producer_byte_rate, 3584); /* 7 x 512 */
+    /* Above Strimzi's largest quota: refused, zeroed. */
+    f->ch[0]->peak_qps = 2000000;
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:orders-svc", &o, &err),
+                     CHAN_EINVALID);
+    assert_int_equal(q.producer_byte_rate, 0);
+    assert_non_null(strstr(err.message, "producer quota"));
+    f->ch[0]->peak_qps = 0;
+    f->ch[0]->avg_message_bytes = 0;
+    chan_error_clear(&err);
+}
+
 static void test_consumer_byte_rate(void **state)
 {
     fixture *f = *state;
@@ -1427,10 +1475,10 @@ static void test_acl_export__removals_since_previous(void **state)
                                   "User:legacy-svc|acl|Write Describe --topic legacy.events\n"
                                   "User:old-reader|acl|Read Describe --topic legacy.events\n"
                                   "User:old-reader|acl|Read --group old-readers\n"
-                                  "User:old-reader|quota|consumer_byte_rate\n");
+                                  "User:old-reader|quota|consumer_byte_rate,producer_byte_rate\n");
     free(removals);
     /* The state line stays last. */
-    assert_non_null(strstr(script, "consumer_byte_rate --entity-type users --entity-name "
+    assert_non_null(strstr(script, "consumer_byte_rate,producer_byte_rate --entity-type users --entity-name "
                                    "'old-reader'\n\n# chanreg-state v1 {"));
     free(script);
 
@@ -1575,6 +1623,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strimzi_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strimzi_export_rejects_unnameable_principals, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_acl_quota__both_ways, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_byte_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_render_shell, setup, teardown),
