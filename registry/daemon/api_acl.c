@@ -6,7 +6,9 @@
  *   POST /v1/acl/apply              run one reconciler pass now (apply mode, leader)
  *   GET  /v1/acl/status             the reconciler's last pass, leader flag, mode
  *   GET  /v1/acl/applied            the bindings in place after the last recorded apply
- *   GET  /v1/admission/{principal}  which channels a principal may read and write, and why
+ *   GET  /v1/admission/{principal}  which channels a principal may read and write, and
+ *                                   why, and the quota that applies (chan_acl_quota)
+ *   GET  /v1/topics                 topic discovery: the cluster's topics, managed or not
  *
  * The first three need a reconciler (--kafka-bootstrap); without one the
  * plan and apply answer 503 with error code 50310.  The admission check
@@ -17,6 +19,7 @@
  *   40920 ACLs are not applied in this --acl-mode
  *   40921 this daemon is not the leader
  *   42220 not a principal ("Type:name")      42221 bad as_of date
+ *   42222 bad avg_message_bytes or headroom
  *   50310 Kafka is not configured             50311 the pass failed (broker or store)
  *   50312 the stored contracts give no valid ACL set
  */
@@ -125,6 +128,22 @@ static int acl_status(chand_request *req, chan_error *err)
                                           "running", 0, "leader", 0, "last_pass", "message",
                                           NO_KAFKA_MESSAGE));
     return chand_reply_json(req, 200, chand_reconciler_status(reconciler));
+}
+
+/* GET /v1/topics[?refresh=true]: topic discovery (chand_reconciler_topics). */
+static int topics_list(chand_request *req, chan_error *err)
+{
+    json_t *doc = NULL;
+    bool refresh = false;
+    int error;
+
+    if (reconciler == NULL)
+        return chand_reply_error(req, E_NO_KAFKA, "%s", NO_KAFKA_MESSAGE);
+    if ((error = chand_request_query_bool(&refresh, req, "refresh", false, err)) < 0)
+        return error;
+    if ((error = chand_reconciler_topics(reconciler, &doc, refresh, err)) < 0)
+        return error;
+    return chand_reply_json(req, 200, doc);
 }
 
 /* The applied state of the last recorded ACL apply (store only, no broker). */
@@ -399,6 +418,7 @@ const chand_route chand_api_acl_routes[] = {
     {"GET", "/v1/acl/status", acl_status, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/acl/applied", acl_applied, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/admission/{principal}", admission, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/v1/topics", topics_list, CHAN_AUTHZ_READ, NULL},
 };
 
 const size_t chand_api_acl_routes_count = CHAN_ARRAY_SIZE(chand_api_acl_routes);

@@ -75,6 +75,8 @@ typedef struct chand_config {
     int64_t producer_check_sample;     /**< check 1 message in N */
     int64_t producer_check_interval;   /**< seconds between contract refreshes */
     int64_t producer_check_max_rate;   /**< messages read per second at most */
+    char *topic_include;               /**< topic discovery: comma-separated globs, NULL: all */
+    char *topic_exclude;               /**< topic discovery: comma-separated globs */
 
     /* Derived by chand_config_load. */
     char *listen_host;        /**< host part of listen */
@@ -88,6 +90,10 @@ typedef struct chand_config {
      */
     chan_compat_mode min_compatibility;
     chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
+    char **topic_include_list;              /**< topic_include split at commas */
+    size_t n_topic_include;
+    char **topic_exclude_list; /**< topic_exclude split at commas */
+    size_t n_topic_exclude;
     chan_token_entry *tokens;               /**< from token and token_file; auth on iff any */
     size_t n_tokens;
     char *tls_cert_pem; /**< contents of tls_cert (NUL-terminated), NULL without TLS */

@@ -67,8 +67,19 @@ typedef struct daemon_metrics {
     chan_metric_family *reconcile_runs;
     chan_metric_family *reconcile_errors;
     chan_metric_family *build_info;
+    chan_metric_family *topics_discovered;
+    chan_metric_family *unmanaged_topics;
+    chan_metric_family *check_schema_rate;
+    chan_metric_family *check_consumers;
+    chan_metric_family *check_acl;
     subject_entry *subjects;
     size_t n_subjects;
+    /* Topic discovery and ACL coverage, as last reported. */
+    bool topics_reported, topics_known;
+    char **topics;
+    size_t n_topics;
+    bool acl_known;
+    size_t acl_covered, acl_principals;
 } daemon_metrics;
 
 static daemon_metrics *state = NULL;
@@ -101,6 +112,9 @@ static void free_state(daemon_metrics *m)
     for (i = 0; i < m->n_subjects; i++)
         free(m->subjects[i].subject);
     free(m->subjects);
+    for (i = 0; i < m->n_topics; i++)
+        free(m->topics[i]);
+    free(m->topics);
     chan_metrics_free(m->registry);
     free(m);
 }
@@ -129,6 +143,23 @@ int chand_metrics_init(chan_error *err)
                         "Compatibility checks (CI, POST /compatibility/...) on the channel's "
                         "subject since start-up, by verdict",
                         CHAN_METRIC_COUNTER, l_result, 2, err)) < 0 ||
+        (error = define(&m->topics_discovered, m, "chanreg_topics",
+                        "Topics of the cluster in scope of the registry (last successful read)",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->unmanaged_topics, m, "chanreg_unmanaged_topics",
+                        "Topics of the cluster in scope without a channel contract",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->check_schema_rate, m, "chanreg_schema_registration_rate",
+                        "Channels whose contract's schema versions are all registered / "
+                        "(channels + unmanaged topics)",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->check_consumers, m, "chanreg_consumer_registration_completeness",
+                        "Consumer registrations approved and not stale / all registrations",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->check_acl, m, "chanreg_acl_coverage",
+                        "Principals whose desired ACLs are all in place / (principals + "
+                        "unmanaged topics), from the last reconciler pass",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
         (error = define(&m->age_days, m, "consumer_registration_age_days",
                         "Days since the consumer's registration or last renewal", CHAN_METRIC_GAUGE,
                         l_consumer, 2, err)) < 0 ||
@@ -318,6 +349,40 @@ void chand_metrics_requests_in_flight(unsigned int n)
     pthread_mutex_lock(&state_lock);
     if (state != NULL)
         chan_metric_set(state->http_in_flight, NULL, (double)n);
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chand_metrics_topics(bool known, const char *const *topics, size_t n)
+{
+    size_t i;
+
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        for (i = 0; i < state->n_topics; i++)
+            free(state->topics[i]);
+        free(state->topics);
+        state->topics = NULL;
+        state->n_topics = 0;
+        state->topics_reported = true;
+        state->topics_known = known;
+        if (known && n > 0) {
+            state->topics = chan_xcalloc(n, sizeof(*state->topics));
+            for (i = 0; i < n; i++)
+                state->topics[i] = chan_xstrdup(topics[i]);
+            state->n_topics = n;
+        }
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chand_metrics_acl_coverage(bool known, size_t covered, size_t principals)
+{
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        state->acl_known = known;
+        state->acl_covered = covered;
+        state->acl_principals = principals;
+    }
     pthread_mutex_unlock(&state_lock);
 }
 
@@ -525,6 +590,112 @@ static int channel_compat(const chan_channel_record *rec, chan_store *store,
     return 0;
 }
 
+/*
+** Is every schema version the channel's contract lists registered (live or
+** soft-deleted) in its subject?  A contract listing none counts when the
+** subject has any version.
+*/
+static int channel_registered(bool *out, chan_store *store, const chan_channel_record *rec,
+                              chan_error *err)
+{
+    int *declared = NULL, *stored = NULL;
+    size_t n_declared, n_stored = 0, i, k;
+    int error;
+
+    *out = false;
+    if (rec->subject == NULL)
+        return 0;
+    n_declared = chan_channel_record_contract_versions(&declared, rec);
+    error = chan_store_subject_versions(store, &stored, &n_stored, rec->subject, true, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        error = 0;
+        n_stored = 0;
+    }
+    if (error < 0)
+        goto cleanup;
+    *out = n_declared > 0 || n_stored > 0;
+    for (i = 0; i < n_declared && *out; i++) {
+        bool found = false;
+
+        for (k = 0; k < n_stored && !found; k++)
+            found = stored[k] == declared[i];
+        *out = found;
+    }
+
+cleanup:
+    free(declared);
+    free(stored);
+    return error;
+}
+
+/*
+** The three checklist figures of `chanctl check`, as the daemon sees them:
+** schema registration rate and ACL coverage count the unmanaged topics of
+** the last topic read against them; consumer completeness is the share of
+** registrations that are approved and not stale.  Caller holds scrape_lock.
+*/
+static int checklist(chan_store *store, const chand_config *config,
+                     const chan_channel_record *const *list, size_t n, int64_t now,
+                     chan_error *err)
+{
+    chan_topic_filter filter = {(const char *const *)config->topic_include_list,
+                                config->n_topic_include,
+                                (const char *const *)config->topic_exclude_list,
+                                config->n_topic_exclude};
+    const char **unmanaged = NULL;
+    size_t n_unmanaged = 0, registered = 0, consumers = 0, complete = 0, i, k;
+    int64_t max_age = config->registration_max_age_days * 86400;
+    bool topics_known, acl_known;
+    size_t covered, principals;
+    int error = 0;
+
+    pthread_mutex_lock(&state_lock);
+    topics_known = state->topics_reported && state->topics_known;
+    if (topics_known)
+        chan_policy_unmanaged_topics(&unmanaged, &n_unmanaged,
+                                     (const char *const *)state->topics, state->n_topics, list,
+                                     n, &filter);
+    acl_known = state->acl_known;
+    covered = state->acl_covered;
+    principals = state->acl_principals;
+    if (topics_known) {
+        size_t in_scope = 0;
+
+        for (i = 0; i < state->n_topics; i++)
+            in_scope += chan_policy_topic_in_scope(&filter, state->topics[i]);
+        chan_metric_set(state->topics_discovered, NULL, (double)in_scope);
+        chan_metric_set(state->unmanaged_topics, NULL, (double)n_unmanaged);
+    }
+    pthread_mutex_unlock(&state_lock);
+    free(unmanaged); /* only the count is kept: the pointers were into state->topics */
+
+    for (i = 0; i < n; i++) {
+        bool ok = false;
+
+        if ((error = channel_registered(&ok, store, list[i], err)) < 0)
+            return error;
+        registered += ok;
+        for (k = 0; k < list[i]->n_consumers; k++) {
+            const chan_consumer_record *c = &list[i]->consumers[k];
+            int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
+
+            consumers++;
+            complete += c->state == CHAN_CONSUMER_APPROVED && (max_age <= 0 || now - since <= max_age);
+        }
+    }
+    chan_metric_set(state->check_schema_rate, NULL,
+                    n + n_unmanaged > 0 ? (double)registered / (double)(n + n_unmanaged) : 1.0);
+    chan_metric_set(state->check_consumers, NULL,
+                    consumers > 0 ? (double)complete / (double)consumers : 1.0);
+    if (acl_known)
+        chan_metric_set(state->check_acl, NULL,
+                        principals + n_unmanaged > 0
+                            ? (double)covered / (double)(principals + n_unmanaged)
+                            : 1.0);
+    return 0;
+}
+
 int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *config,
                          chan_error *err)
 {
@@ -548,6 +719,9 @@ int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *c
     chan_metric_family_reset(state->compat_rate);
     chan_metric_family_reset(state->registrations);
     chan_metric_family_reset(state->compat_checks);
+    chan_metric_family_reset(state->topics_discovered);
+    chan_metric_family_reset(state->unmanaged_topics);
+    chan_metric_family_reset(state->check_acl);
     chan_metric_family_reset(state->age_days);
     for (i = 0; i < n; i++) {
         const chan_channel_record *rec = list[i];
@@ -567,6 +741,9 @@ int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *c
         if ((error = channel_compat(rec, store, config, now, err)) < 0)
             goto cleanup;
     }
+    if ((error = checklist(store, config, (const chan_channel_record *const *)list, n, now, err)) <
+        0)
+        goto cleanup;
     chan_metric_set(state->channels, NULL, (double)n);
     chan_metric_set(state->consumers, NULL, (double)n_consumers);
     chan_metric_set(state->schema_versions, NULL, versions);

@@ -69,6 +69,20 @@ void chand_metrics_reconcile_run(bool ok);
 /** Requests in flight as the server counts them, set by each scrape before rendering. */
 void chand_metrics_requests_in_flight(unsigned int n);
 
+/**
+ * The last read of the cluster's topic list (topic discovery): known with
+ * the names (copied), or unknown when the read failed (then the unmanaged
+ * topics and the ACL coverage are not rendered: nothing is judged on a
+ * failed read).
+ */
+void chand_metrics_topics(bool known, const char *const *topics, size_t n);
+
+/**
+ * The ACL coverage of the last reconciler pass (chan_acl_plan_coverage):
+ * known only when the pass read the broker's ACLs completely.
+ */
+void chand_metrics_acl_coverage(bool known, size_t covered, size_t principals);
+
 /** The producer sampler saw a message of channel outside its contract. */
 void chand_metrics_producer_mismatch(const char *channel);
 

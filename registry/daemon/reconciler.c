@@ -76,6 +76,15 @@ struct chand_reconciler {
     int64_t next_pass_ms; /* monotonic ms of the next loop pass, 0 when none planned */
     uint64_t passes, failures, skipped_passes;
     uint64_t rng; /* xorshift state for the jitter */
+
+    /* Topic discovery (under mu): the last read of the cluster's topics. */
+    chan_topic_filter topic_filter; /* borrowed from the configuration */
+    bool topics_read;               /* a read was attempted */
+    bool topics_known;              /* ... and succeeded */
+    int64_t topics_read_ms;         /* unix ms of that read */
+    char topics_error[CHAN_ERROR_MESSAGE_MAX];
+    chan_kafka_topic *topics;
+    size_t n_topics;
 };
 
 /* ------------------------------------------------------------------ */
@@ -189,6 +198,10 @@ int chand_reconciler_new(chand_reconciler **out, const chand_config *config, cha
     pthread_cond_init(&r->cv, &cattr);
     pthread_condattr_destroy(&cattr);
 
+    r->topic_filter.include = (const char *const *)config->topic_include_list;
+    r->topic_filter.n_include = config->n_topic_include;
+    r->topic_filter.exclude = (const char *const *)config->topic_exclude_list;
+    r->topic_filter.n_exclude = config->n_topic_exclude;
     ko.bootstrap_servers = config->kafka_bootstrap;
     ko.config = (const char *const *)props->pairs;
     ko.n_config = props->n;
@@ -227,6 +240,7 @@ void chand_reconciler_free(chand_reconciler *r)
 {
     if (r == NULL)
         return;
+    chan_kafka_topic_list_free(r->topics, r->n_topics);
     chan_leader_free(r->leader);
     chan_kafka_free(r->kafka);
     free(r->unrecorded_actor);
@@ -472,6 +486,50 @@ static int record_apply(chand_reconciler *r, const chan_kafka_report *report, co
 ** Caller holds pass_mu.  *out_report (may be NULL) gets the report when one
 ** was made.
 */
+/* Hand the ACL coverage of a pass's plan to the metrics; unknown without a complete read. */
+static void report_coverage(const pass_result *p, const chan_kafka_report *report)
+{
+    const chan_acl_plan *plan = report ? chan_kafka_report_plan(report) : NULL;
+    size_t covered = 0, principals = 0;
+
+    if (plan != NULL && p->known)
+        chan_acl_plan_coverage(&covered, &principals, plan);
+    chand_metrics_acl_coverage(plan != NULL && p->known, covered, principals);
+}
+
+/*
+** Read the cluster's topics (topic discovery) and keep the result, known or
+** not, for GET /v1/topics and the metrics.  A failed read forgets the
+** previous list: nothing is judged on a failed read.
+*/
+static int read_topics(chand_reconciler *r, chan_error *err)
+{
+    chan_kafka_topic *topics = NULL;
+    const char **names = NULL;
+    size_t n = 0, i;
+    int error = chan_kafka_list_topics(&topics, &n, r->kafka, err);
+
+    pthread_mutex_lock(&r->mu);
+    chan_kafka_topic_list_free(r->topics, r->n_topics);
+    r->topics = topics;
+    r->n_topics = n;
+    r->topics_read = true;
+    r->topics_known = error == 0;
+    r->topics_read_ms = wall_ms();
+    snprintf(r->topics_error, sizeof(r->topics_error), "%s",
+             error < 0 && err ? err->message : "");
+    names = chan_xcalloc(n + 1, sizeof(*names));
+    for (i = 0; i < n; i++)
+        names[i] = topics[i].name;
+    chand_metrics_topics(error == 0, names, n);
+    pthread_mutex_unlock(&r->mu);
+    free(names);
+    if (error < 0)
+        chan_log(CHAN_LOG_WARN, MODULE, "topic discovery: cannot read the cluster's topics: %s",
+                 err ? err->message : chan_strerror(error));
+    return error;
+}
+
 static void run_pass(chand_reconciler *r, pass_result *p, chan_kafka_report **out_report,
                      const char *trigger, const char *actor)
 {
@@ -518,6 +576,7 @@ static void run_pass(chand_reconciler *r, pass_result *p, chan_kafka_report **ou
     }
     error = chan_kafka_reconcile(&report, r->kafka, desired, scope, p->dry_run, &err);
     fill_counts(p, report);
+    report_coverage(p, report);
     if (!p->dry_run && report != NULL && p->created + p->deleted + p->failed > 0) {
         chan_error rerr = CHAN_ERROR_INIT;
         int rc = record_apply(r, report, trigger, actor, &rerr);
@@ -598,6 +657,11 @@ static void *loop_main(void *arg)
         int64_t delay, deadline;
         struct timespec ts;
 
+        if (!stopping(r)) {
+            chan_error terr = CHAN_ERROR_INIT;
+
+            (void)read_topics(r, &terr); /* logged; the state says unknown */
+        }
         pthread_mutex_lock(&r->pass_mu);
         run_pass(r, &p, NULL, "loop", "reconciler");
         delay = stopping(r) ? 0 : record_pass(r, &p);
@@ -823,4 +887,72 @@ json_t *chand_reconciler_status(chand_reconciler *r)
     json_object_set_new(o, "last_pass", r->have_last ? pass_json(&r->last) : json_null());
     pthread_mutex_unlock(&r->mu);
     return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* Topic discovery                                                     */
+/* ------------------------------------------------------------------ */
+
+static json_t *string_array(const char *const *items, size_t n)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        json_array_append_new(a, json_string(items[i]));
+    return a;
+}
+
+int chand_reconciler_topics(chand_reconciler *r, json_t **out, bool refresh, chan_error *err)
+{
+    chan_channel_record **channels = NULL;
+    chan_channel_filter cf = CHAN_CHANNEL_FILTER_INIT;
+    json_t *managed = json_array(), *unmanaged = json_array(), *excluded = json_array();
+    json_t *doc = NULL;
+    size_t n = 0, i, in_scope = 0;
+    int error = 0;
+
+    assert(out != NULL);
+    *out = NULL;
+    if ((error = chan_store_channel_list(r->store, &channels, &n, &cf, err)) < 0)
+        goto cleanup;
+    if (refresh || !r->topics_read) {
+        chan_error terr = CHAN_ERROR_INIT;
+
+        (void)read_topics(r, &terr); /* the reply says unknown, with the error */
+    }
+    pthread_mutex_lock(&r->mu);
+    for (i = 0; r->topics_known && i < r->n_topics; i++) {
+        const char *t = r->topics[i].name;
+
+        if (!chan_policy_topic_in_scope(&r->topic_filter, t))
+            json_array_append_new(excluded, json_string(t));
+        else if (chan_policy_topic_managed(t, (const chan_channel_record *const *)channels, n))
+            json_array_append_new(managed, json_string(t));
+        else
+            json_array_append_new(unmanaged, json_string(t));
+        in_scope += chan_policy_topic_in_scope(&r->topic_filter, t);
+    }
+    doc = json_object();
+    json_object_set_new(doc, "state", json_string(r->topics_known ? "known" : "unknown"));
+    json_object_set_new(doc, "error", r->topics_known ? json_null() : json_string(r->topics_error));
+    json_object_set_new(doc, "read_at", json_time_ms(r->topics_read_ms));
+    json_object_set_new(doc, "include",
+                        string_array(r->topic_filter.include, r->topic_filter.n_include));
+    json_object_set_new(doc, "exclude",
+                        string_array(r->topic_filter.exclude, r->topic_filter.n_exclude));
+    json_object_set_new(doc, "topics", json_integer((json_int_t)in_scope));
+    json_object_set_new(doc, "channels", json_integer((json_int_t)n));
+    pthread_mutex_unlock(&r->mu);
+    json_object_set(doc, "managed", managed);
+    json_object_set(doc, "unmanaged", unmanaged);
+    json_object_set(doc, "excluded", excluded);
+    *out = doc;
+
+cleanup:
+    json_decref(managed);
+    json_decref(unmanaged);
+    json_decref(excluded);
+    chan_channel_record_list_free(channels, n);
+    return error;
 }

@@ -118,4 +118,17 @@ int chand_reconciler_apply(chand_reconciler *r, const char *actor, json_t **out,
  */
 json_t *chand_reconciler_status(chand_reconciler *r);
 
+/**
+ * Topic discovery for GET /v1/topics: the cluster's topics (read now when
+ * refresh is true or no read was made yet, else the last read, which every
+ * loop pass repeats) against the stored channels and the
+ * --topic-include/--topic-exclude patterns: {"state": "known"|"unknown",
+ * "error", "read_at", "include", "exclude", "topics" (in scope), "channels",
+ * "managed", "unmanaged", "excluded"} (names sorted).  An unknown state has
+ * empty lists: nothing is judged on a failed read.
+ * @param[out] out the document (caller decrefs)
+ * @return 0 (also when the broker read failed), or the store's error
+ */
+int chand_reconciler_topics(chand_reconciler *r, json_t **out, bool refresh, chan_error *err);
+
 #endif

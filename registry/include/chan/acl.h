@@ -288,6 +288,18 @@ bool chan_acl_plan_deletes_refused(const chan_acl_plan *plan);
 /** True when the plan changes nothing. */
 bool chan_acl_plan_is_empty(const chan_acl_plan *plan);
 
+/**
+ * ACL coverage of a plan: the principals with desired bindings (to create
+ * or unchanged) and those of them none of whose desired bindings is still
+ * to be created.  Meaningful only when the plan was made against a known
+ * actual state (not chan_acl_plan_deletes_refused).
+ *
+ * @param[out] out_covered    principals fully in place
+ * @param[out] out_principals principals with desired bindings
+ */
+void chan_acl_plan_coverage(size_t *out_covered, size_t *out_principals,
+                            const chan_acl_plan *plan);
+
 /** Flags of chan_acl_plan_render_text. */
 enum {
     CHAN_ACL_RENDER_UNCHANGED = 1 << 0, /**< also list unchanged bindings ("  " prefix) */

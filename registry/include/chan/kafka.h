@@ -94,6 +94,30 @@ void chan_kafka_free(chan_kafka *k);
  */
 int chan_kafka_ping(chan_kafka *k, chan_error *err);
 
+/** One topic of the cluster, as chan_kafka_list_topics reads it. */
+typedef struct chan_kafka_topic {
+    char *name;
+    int32_t partitions;
+    bool internal; /**< the name starts with "__", as Kafka's internal topics do */
+} chan_kafka_topic;
+
+/**
+ * Read every topic of the cluster (a Metadata request for all topics).
+ * The read is all-or-nothing: when the broker reports an error for any
+ * topic (an authorization failure, a topic being created), *out is NULL and
+ * the caller must treat the topic list as unknown.
+ *
+ * @param[out] out the topics sorted by name (free with chan_kafka_topic_list_free)
+ * @param[out] out_n their number
+ * @return 0, CHAN_EUNAVAILABLE (nothing answered in time), CHAN_EDENIED
+ *         (the cluster refused the client or a topic), CHAN_EINTERNAL
+ */
+int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k,
+                           chan_error *err);
+
+/** Free n topics of chan_kafka_list_topics and the array.  NULL-safe. */
+void chan_kafka_topic_list_free(chan_kafka_topic *topics, size_t n);
+
 /**
  * Read the cluster's ACL bindings.
  *

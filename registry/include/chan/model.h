@@ -138,6 +138,15 @@ void chan_producer_record_dispose(chan_producer_record *rec);
 
 /** Set every field of an embedded record to zero / NULL. */
 void chan_channel_record_init(chan_channel_record *rec);
+
+/**
+ * The schema version numbers the channel's contract document lists under
+ * schema.versions ({"version": N} objects or plain numbers), in the
+ * document's order.
+ * @param[out] out the numbers (caller frees), NULL when there is none
+ * @return their count
+ */
+size_t chan_channel_record_contract_versions(int **out, const chan_channel_record *rec);
 /** Free what an embedded record owns (consumers and producers included). NULL-safe. */
 void chan_channel_record_dispose(chan_channel_record *rec);
 /** Dispose of and free a heap record.  NULL-safe. */

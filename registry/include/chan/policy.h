@@ -224,6 +224,49 @@ bool chan_policy_contract_version_accepts(const chan_semver *current,
                                           const chan_semver *stamped);
 
 /* ------------------------------------------------------------------ */
+/* Topic coverage                                                      */
+/* ------------------------------------------------------------------ */
+
+/** The default exclude pattern of topic discovery: Kafka's and Confluent's internal topics. */
+#define CHAN_POLICY_TOPIC_EXCLUDE_DEFAULT "_*"
+
+/**
+ * Which of the cluster's topics the registry answers for.  Patterns are
+ * shell globs (fnmatch: `*`, `?`, `[...]`) on the whole topic name.
+ * Borrowed pointers.
+ */
+typedef struct chan_topic_filter {
+    const char *const *include; /**< n_include patterns; none: every topic */
+    size_t n_include;
+    const char *const *exclude; /**< n_exclude patterns */
+    size_t n_exclude;
+} chan_topic_filter;
+
+/**
+ * Is topic in scope of the registry: matched by an include pattern (or no
+ * include pattern given) and by no exclude pattern?  filter NULL: in scope.
+ */
+bool chan_policy_topic_in_scope(const chan_topic_filter *filter, const char *topic);
+
+/**
+ * Is topic managed, i.e. the topic of one of the channels (a channel's name
+ * is its topic), retired channels included?
+ */
+bool chan_policy_topic_managed(const char *topic, const chan_channel_record *const *channels,
+                               size_t n);
+
+/**
+ * The unmanaged topics of a cluster: those of topics[0..n) in scope of the
+ * filter that no channel manages, in the order given.
+ *
+ * @param[out] out    borrowed pointers into topics (free the array only), NULL when none
+ * @param[out] out_n  their number
+ */
+void chan_policy_unmanaged_topics(const char ***out, size_t *out_n, const char *const *topics,
+                                  size_t n, const chan_channel_record *const *channels,
+                                  size_t n_channels, const chan_topic_filter *filter);
+
+/* ------------------------------------------------------------------ */
 /* Contract path                                                       */
 /* ------------------------------------------------------------------ */
 

@@ -5,6 +5,7 @@
  * DeleteAcls with timeouts, and the plan executor with its per-binding
  * report.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,68 @@ int chan_kafka_ping(chan_kafka *k, chan_error *err)
         error = chan_error_set(err, CHAN_EUNAVAILABLE, "kafka: the cluster reported no broker");
     rd_kafka_metadata_destroy(md);
     return error;
+}
+
+static int topic_cmp(const void *a, const void *b)
+{
+    return strcmp(((const chan_kafka_topic *)a)->name, ((const chan_kafka_topic *)b)->name);
+}
+
+int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k,
+                           chan_error *err)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    chan_kafka_topic *topics = NULL;
+    rd_kafka_resp_err_t code;
+    size_t n = 0;
+    int error = 0, i;
+
+    assert(out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    code = rd_kafka_metadata(k->rk, 1, NULL, &md, k->timeout_ms);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return set_rd_error(err, code, NULL, "kafka: metadata request failed");
+    if (md->broker_cnt == 0) {
+        error = chan_error_set(err, CHAN_EUNAVAILABLE, "kafka: the cluster reported no broker");
+        goto cleanup;
+    }
+    topics = chan_xcalloc((size_t)md->topic_cnt + 1, sizeof(*topics));
+    for (i = 0; i < md->topic_cnt; i++) {
+        const rd_kafka_metadata_topic_t *t = &md->topics[i];
+
+        if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error = set_rd_error(err, t->err, NULL, "kafka: metadata of a topic");
+            chan_error_prefix(err, "topic %s", t->topic ? t->topic : "(null)");
+            goto cleanup;
+        }
+        if (t->topic == NULL)
+            continue;
+        topics[n].name = chan_xstrdup(t->topic);
+        topics[n].partitions = t->partition_cnt;
+        topics[n].internal = t->topic[0] == '_' && t->topic[1] == '_';
+        n++;
+    }
+    qsort(topics, n, sizeof(*topics), topic_cmp);
+    *out = topics;
+    *out_n = n;
+    topics = NULL;
+
+cleanup:
+    chan_kafka_topic_list_free(topics, n);
+    rd_kafka_metadata_destroy(md);
+    return error;
+}
+
+void chan_kafka_topic_list_free(chan_kafka_topic *topics, size_t n)
+{
+    size_t i;
+
+    if (topics == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        free(topics[i].name);
+    free(topics);
 }
 
 /* ------------------------------------------------------------------ */

@@ -508,3 +508,32 @@ cleanup:
     chan_channel_record_free(rec);
     return error;
 }
+
+size_t chan_channel_record_contract_versions(int **out, const chan_channel_record *rec)
+{
+    json_t *doc = rec && rec->document ? json_loads(rec->document, 0, NULL) : NULL;
+    json_t *versions = json_object_get(json_object_get(doc, "schema"), "versions");
+    size_t i, n = 0;
+    int *list = NULL;
+
+    assert(out != NULL);
+    *out = NULL;
+    if (json_is_array(versions) && json_array_size(versions) > 0) {
+        list = chan_xcalloc(json_array_size(versions), sizeof(*list));
+        for (i = 0; i < json_array_size(versions); i++) {
+            json_t *item = json_array_get(versions, i);
+            json_t *num = json_is_object(item) ? json_object_get(item, "version") : item;
+
+            if (json_is_integer(num) && json_integer_value(num) > 0 &&
+                json_integer_value(num) <= INT32_MAX)
+                list[n++] = (int)json_integer_value(num);
+        }
+    }
+    json_decref(doc);
+    if (n == 0) {
+        free(list);
+        list = NULL;
+    }
+    *out = list;
+    return n;
+}

@@ -4,6 +4,7 @@
  * dates, records and modes; no I/O.
  */
 #include <assert.h>
+#include <fnmatch.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -466,4 +467,63 @@ bool chan_policy_version_compatible(const chan_avro_schema *newer, const chan_av
     if (level != CHAN_COMPAT_NONE && chan_avro_check_mode(level, newer, previous, 1, NULL) != 0)
         return false;
     return floor == CHAN_COMPAT_NONE || chan_avro_check_mode(floor, newer, previous, 1, NULL) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Topic coverage                                                      */
+/* ------------------------------------------------------------------ */
+
+static bool any_match(const char *const *patterns, size_t n, const char *topic)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (patterns[i] != NULL && fnmatch(patterns[i], topic, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool chan_policy_topic_in_scope(const chan_topic_filter *filter, const char *topic)
+{
+    if (topic == NULL)
+        return false;
+    if (filter == NULL)
+        return true;
+    if (filter->n_include > 0 && !any_match(filter->include, filter->n_include, topic))
+        return false;
+    return !any_match(filter->exclude, filter->n_exclude, topic);
+}
+
+bool chan_policy_topic_managed(const char *topic, const chan_channel_record *const *channels,
+                               size_t n)
+{
+    size_t i;
+
+    for (i = 0; topic != NULL && i < n; i++) {
+        if (channels[i] != NULL && channels[i]->name != NULL &&
+            strcmp(channels[i]->name, topic) == 0)
+            return true;
+    }
+    return false;
+}
+
+void chan_policy_unmanaged_topics(const char ***out, size_t *out_n, const char *const *topics,
+                                  size_t n, const chan_channel_record *const *channels,
+                                  size_t n_channels, const chan_topic_filter *filter)
+{
+    const char **list = NULL;
+    size_t i, k = 0;
+
+    assert(out != NULL && out_n != NULL);
+    for (i = 0; i < n; i++) {
+        if (!chan_policy_topic_in_scope(filter, topics[i]) ||
+            chan_policy_topic_managed(topics[i], channels, n_channels))
+            continue;
+        if (list == NULL)
+            list = chan_xcalloc(n, sizeof(*list));
+        list[k++] = topics[i];
+    }
+    *out = list;
+    *out_n = k;
 }
