@@ -13,14 +13,23 @@ client needs to manage ACLs, at the versions it advertises:
 ACLs live in memory with Kafka's semantics: creating an existing binding is a
 no-op, filters match as AclBindingFilter does (ANY, MATCH with the "*"
 wildcard and prefixes, LITERAL, PREFIXED), invalid bindings and filters get
-INVALID_REQUEST (42).  It does no authentication or authorization, stores no
-topics and answers other APIs by closing the connection, like a broker that
-does not know the request.
+INVALID_REQUEST (42).  Topics live in memory too (name -> partition count):
+Metadata for all topics (a null list, or an empty one in v0) lists every
+stored topic with its partitions led by this node; asked by name, an unknown
+topic gets UNKNOWN_TOPIC_OR_PARTITION (3).  It does no authentication or
+authorization and answers other APIs by closing the connection, like a
+broker that does not know the request.
 
 A second loopback port takes one-line commands so that a test can inject
 faults and read what the peer saw; each command gets one JSON line back:
 
     fail <describe|create|delete> <error_code> [message]   answer with an error
+    fail metadata <error_code>              answer every topic of a Metadata
+                                            request with that error (e.g. 29,
+                                            TOPIC_AUTHORIZATION_FAILED)
+    topic <name> [partitions]               create a topic (default 1 partition)
+    untopic <name>                          delete a topic
+    topics                                  the stored topics
     delay <describe|create|delete|metadata|apiversions> <ms>  answer late
     hold <describe|create|delete|metadata|apiversions>  answer only after
                                             release (at most HOLD_LIMIT s)
@@ -218,6 +227,7 @@ class AclStore:
 
     def reset(self):
         self.acls = set()
+        self.topics = {}
         self.requests = {}
         self.held = {}
         self.answered = {}
@@ -339,9 +349,12 @@ def handle_apiversions(r, version, w):
 
 def handle_metadata(r, version, w, server):
     n = r.array_len()
-    topics = None if n < 0 else [r.string() for _ in range(n)]
+    requested = None if n < 0 else [r.string() for _ in range(n)]
     if version >= 4:
         r.take(1)  # allow_auto_topic_creation
+    if requested == [] and version == 0:
+        requested = None  # v0: an empty list asks for every topic
+    fault, _ = fault_for(API_METADATA)
     host, port = server.advertised
     if version >= 3:
         w.int32(0)
@@ -355,14 +368,31 @@ def handle_metadata(r, version, w, server):
         w.nullable_string("chanreg-test-peer")
     if version >= 1:
         w.int32(server.node_id)  # controller
-    topics = topics or []
-    w.int32(len(topics))
-    for t in topics:
-        w.int16(ERR_UNKNOWN_TOPIC)
+    with STORE.lock:
+        stored = dict(STORE.topics)
+    names = sorted(stored) if requested is None else requested
+    w.int32(len(names))
+    for t in names:
+        if fault is not None:
+            code = fault[0]
+        elif t in stored:
+            code = ERR_NONE
+        else:
+            code = ERR_UNKNOWN_TOPIC
+        w.int16(code)
         w.string(t)
         if version >= 1:
-            w.boolean(False)
-        w.int32(0)
+            w.boolean(t.startswith("__"))
+        partitions = stored.get(t, 0) if code == ERR_NONE else 0
+        w.int32(partitions)
+        for p in range(partitions):
+            w.int16(ERR_NONE)
+            w.int32(p)
+            w.int32(server.node_id)  # leader
+            w.int32(1)
+            w.int32(server.node_id)  # replicas
+            w.int32(1)
+            w.int32(server.node_id)  # isr
 
 
 def handle_create(r, version, w):
@@ -599,6 +629,17 @@ class ControlHandler(socketserver.StreamRequestHandler):
                 }
             if cmd == "acls":
                 return {"acls": [list(b) for b in sorted(STORE.acls)]}
+            if cmd == "topic":
+                partitions = int(words[2]) if len(words) > 2 else 1
+                if not words[1] or partitions < 1:
+                    raise ValueError("topic needs a name and at least one partition")
+                STORE.topics[words[1]] = partitions
+                return {"ok": True}
+            if cmd == "untopic":
+                STORE.topics.pop(words[1], None)
+                return {"ok": True}
+            if cmd == "topics":
+                return {"topics": STORE.topics}
         raise ValueError("unknown command %r" % cmd)
 
 

@@ -517,6 +517,53 @@ static void test_policy__version_header_parse(void **state)
                      CHAN_VERSION_HEADER_CONTRACT);
 }
 
+/* Topic coverage: scope by glob patterns, managed by a channel's name. */
+static void test_policy__topics(void **state)
+{
+    static const char *const include[] = {"orders.*", "legacy.?"};
+    static const char *const exclude[] = {"_*", "orders.tmp-*"};
+    static const char *const topics[] = {"__consumer_offsets", "_schemas", "orders.created",
+                                         "orders.tmp-1", "orders.paid", "legacy.a",
+                                         "legacy.ab", "other"};
+    chan_topic_filter all = {NULL, 0, exclude, 1};
+    chan_topic_filter some = {include, 2, exclude, 2};
+    chan_channel_record ch;
+    const chan_channel_record *channels[1] = {&ch};
+    const char **unmanaged = NULL;
+    size_t n = 0;
+
+    (void)state;
+    chan_channel_record_init(&ch);
+    ch.name = "orders.created";
+    assert_true(chan_policy_topic_in_scope(NULL, "_schemas"));
+    assert_false(chan_policy_topic_in_scope(&all, "__consumer_offsets"));
+    assert_false(chan_policy_topic_in_scope(&all, "_schemas"));
+    assert_true(chan_policy_topic_in_scope(&all, "other"));
+    assert_false(chan_policy_topic_in_scope(&some, "other"));
+    assert_false(chan_policy_topic_in_scope(&some, "orders.tmp-1"));
+    assert_true(chan_policy_topic_in_scope(&some, "legacy.a"));
+    assert_false(chan_policy_topic_in_scope(&some, "legacy.ab"));
+    assert_false(chan_policy_topic_in_scope(&some, NULL));
+    assert_true(chan_policy_topic_managed("orders.created", channels, 1));
+    assert_false(chan_policy_topic_managed("orders.create", channels, 1));
+
+    chan_policy_unmanaged_topics(&unmanaged, &n, topics, CHAN_ARRAY_SIZE(topics), channels, 1,
+                                 &all);
+    assert_int_equal(n, 5);
+    assert_string_equal(unmanaged[0], "orders.tmp-1");
+    assert_string_equal(unmanaged[4], "other");
+    free(unmanaged);
+    chan_policy_unmanaged_topics(&unmanaged, &n, topics, CHAN_ARRAY_SIZE(topics), channels, 1,
+                                 &some);
+    assert_int_equal(n, 2);
+    assert_string_equal(unmanaged[0], "orders.paid");
+    assert_string_equal(unmanaged[1], "legacy.a");
+    free(unmanaged);
+    chan_policy_unmanaged_topics(&unmanaged, &n, topics, 2, channels, 1, &all);
+    assert_int_equal(n, 0);
+    assert_null(unmanaged);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_policy__check_channel_floor_waiver),
         cmocka_unit_test(test_policy__contract_version),
         cmocka_unit_test(test_policy__version_header_parse),
+        cmocka_unit_test(test_policy__topics),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
