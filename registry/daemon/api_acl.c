@@ -9,6 +9,8 @@
  *   GET  /v1/admission/{principal}  which channels a principal may read and write, and
  *                                   why, and the quota that applies (chan_acl_quota)
  *   GET  /v1/topics                 topic discovery: the cluster's topics, managed or not
+ *   GET  /v1/topics/plan            topic configs that differ from the contracts
+ *   POST /v1/topics/apply           fix them (admin; ?dry_run=true sends nothing)
  *
  * The first three need a reconciler (--kafka-bootstrap); without one the
  * plan and apply answer 503 with error code 50310.  The admission check
@@ -22,6 +24,8 @@
  *   42222 bad avg_message_bytes or headroom
  *   50310 Kafka is not configured             50311 the pass failed (broker or store)
  *   50312 the stored contracts give no valid ACL set
+ *   50313 the topics or their configs could not be read: nothing planned
+ *   50314 a topic config apply failed
  */
 #include <errno.h>
 #include <math.h>
@@ -53,6 +57,8 @@
 #define E_BAD_DATE       42221
 #define E_BAD_QUOTA_ARG  42222
 #define E_NO_KAFKA       50310
+#define E_TOPICS_UNREAD  50313
+#define E_TOPICS_FAILED  50314
 #define E_PASS_FAILED    50311
 #define E_BAD_CONTRACTS  50312
 #define PRINCIPAL_MAX    1024
@@ -144,6 +150,44 @@ static int topics_list(chand_request *req, chan_error *err)
     if ((error = chand_reconciler_topics(reconciler, &doc, refresh, err)) < 0)
         return error;
     return chand_reply_json(req, 200, doc);
+}
+
+/* GET /v1/topics/plan and POST /v1/topics/apply[?dry_run=true]. */
+static int topic_configs(chand_request *req, bool apply, chan_error *err)
+{
+    json_t *doc = NULL;
+    bool dry_run = false;
+    int error;
+
+    if (reconciler == NULL)
+        return chand_reply_error(req, E_NO_KAFKA, "%s", NO_KAFKA_MESSAGE);
+    if (apply && (error = chand_request_query_bool(&dry_run, req, "dry_run", false, err)) < 0)
+        return error;
+    error = chand_reconciler_topic_pass(reconciler, apply, dry_run, chand_request_actor(req), &doc,
+                                        err);
+    if (doc == NULL && error < 0)
+        return chand_reply_error(req, E_TOPICS_UNREAD,
+                                 "The cluster's topics or their configs could not be read: "
+                                 "nothing is planned. %s",
+                                 err->message);
+    if (doc == NULL)
+        return error < 0 ? error : chand_http_error(err, CHAN_EINTERNAL, 50000, "no plan");
+    if (error < 0) {
+        json_object_set_new(doc, "error_code", json_integer(E_TOPICS_FAILED));
+        json_object_set_new(doc, "message", json_string(err->message));
+        return chand_reply_json(req, chand_http_status_of(E_TOPICS_FAILED), doc);
+    }
+    return chand_reply_json(req, 200, doc);
+}
+
+static int topics_plan(chand_request *req, chan_error *err)
+{
+    return topic_configs(req, false, err);
+}
+
+static int topics_apply(chand_request *req, chan_error *err)
+{
+    return topic_configs(req, true, err);
 }
 
 /* The applied state of the last recorded ACL apply (store only, no broker). */
@@ -419,6 +463,8 @@ const chand_route chand_api_acl_routes[] = {
     {"GET", "/v1/acl/applied", acl_applied, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/admission/{principal}", admission, CHAN_AUTHZ_READ, NULL},
     {"GET", "/v1/topics", topics_list, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/v1/topics/plan", topics_plan, CHAN_AUTHZ_READ, NULL},
+    {"POST", "/v1/topics/apply", topics_apply, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
 };
 
 const size_t chand_api_acl_routes_count = CHAN_ARRAY_SIZE(chand_api_acl_routes);

@@ -125,6 +125,8 @@ static const option_def options[] = {
      "GLOB[,...]", "topic discovery: topics the registry answers for (default: all)"},
     {"topic-exclude", "CHANREG_TOPIC_EXCLUDE", OPT_STRING, FIELD(topic_exclude), "_*", 0, 0,
      "GLOB[,...]", "topic discovery: topics left out (default: _*, the internal topics)"},
+    {"topic-mode", "CHANREG_TOPIC_MODE", OPT_STRING, FIELD(topic_mode), "off", 0, 0, "MODE",
+     "topic configs (retention.ms): off, plan (log drift each pass) or apply (fix it)"},
 };
 
 /* getopt_long values of the options outside the table. */
@@ -438,6 +440,10 @@ static int validate_kafka(chand_config *config, chan_error *err)
         return chan_error_set(err, CHAN_EINVALID,
                               "--acl-mode: expected off, plan or apply, got \"%s\"",
                               config->acl_mode ? config->acl_mode : "");
+    if (chand_acl_mode_parse(&config->topic_mode_value, config->topic_mode) < 0)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--topic-mode: expected off, plan or apply, got \"%s\"",
+                              config->topic_mode ? config->topic_mode : "");
     if (config->reconcile_backoff_min_ms > config->reconcile_backoff_max_ms)
         return chan_error_set(err, CHAN_EINVALID,
                               "--reconcile-backoff-min-ms (%lld) is above "

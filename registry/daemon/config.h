@@ -77,12 +77,14 @@ typedef struct chand_config {
     int64_t producer_check_max_rate;   /**< messages read per second at most */
     char *topic_include;               /**< topic discovery: comma-separated globs, NULL: all */
     char *topic_exclude;               /**< topic discovery: comma-separated globs */
+    char *topic_mode;                  /**< topic configs: "off", "plan" or "apply" */
 
     /* Derived by chand_config_load. */
     char *listen_host;        /**< host part of listen */
     unsigned int listen_port; /**< port part of listen (0: any free port) */
     chan_log_level log_level_value;
     chand_acl_mode acl_mode_value;
+    chand_acl_mode topic_mode_value; /**< --topic-mode, with the values of --acl-mode */
     /**
      * The policy floor: no subject bound to a channel may be left at a level
      * that does not satisfy it (chan_policy_level_allowed), except by an

@@ -79,6 +79,7 @@ struct chand_reconciler {
 
     /* Topic discovery (under mu): the last read of the cluster's topics. */
     chan_topic_filter topic_filter; /* borrowed from the configuration */
+    chand_acl_mode topic_mode;      /* --topic-mode */
     bool topics_read;               /* a read was attempted */
     bool topics_known;              /* ... and succeeded */
     int64_t topics_read_ms;         /* unix ms of that read */
@@ -198,6 +199,7 @@ int chand_reconciler_new(chand_reconciler **out, const chand_config *config, cha
     pthread_cond_init(&r->cv, &cattr);
     pthread_condattr_destroy(&cattr);
 
+    r->topic_mode = config->topic_mode_value;
     r->topic_filter.include = (const char *const *)config->topic_include_list;
     r->topic_filter.n_include = config->n_topic_include;
     r->topic_filter.exclude = (const char *const *)config->topic_exclude_list;
@@ -666,6 +668,16 @@ static void *loop_main(void *arg)
         run_pass(r, &p, NULL, "loop", "reconciler");
         delay = stopping(r) ? 0 : record_pass(r, &p);
         pthread_mutex_unlock(&r->pass_mu);
+        if (p.ran && p.leader && r->topic_mode != CHAND_ACL_MODE_OFF && !stopping(r)) {
+            chan_error terr = CHAN_ERROR_INIT;
+            json_t *report = NULL;
+
+            if (chand_reconciler_topic_pass(r, r->topic_mode == CHAND_ACL_MODE_APPLY, false,
+                                            "reconciler", &report, &terr) < 0 &&
+                report == NULL)
+                chan_log(CHAN_LOG_WARN, MODULE, "topic configs: no plan: %s", terr.message);
+            json_decref(report);
+        }
 
         pthread_mutex_lock(&r->mu);
         deadline = monotonic_ms() + delay;
@@ -954,5 +966,152 @@ cleanup:
     json_decref(unmanaged);
     json_decref(excluded);
     chan_channel_record_list_free(channels, n);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+/* Topic configuration                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+** The topic plan from a complete read: the channels, the cluster's topics
+** and the configs of the managed topics that exist.  Any failed read
+** returns its error and no plan.
+*/
+static int topic_plan(chan_topic_plan **out, chand_reconciler *r, chan_error *err)
+{
+    chan_channel_filter cf = CHAN_CHANNEL_FILTER_INIT;
+    chan_channel_record **channels = NULL;
+    chan_kafka_topic *topics = NULL;
+    chan_topic_config *configs = NULL;
+    const char **names = NULL, **managed = NULL;
+    size_t n = 0, n_topics = 0, n_managed = 0, i;
+    int error;
+
+    *out = NULL;
+    if ((error = chan_store_channel_list(r->store, &channels, &n, &cf, err)) < 0 ||
+        (error = chan_kafka_list_topics(&topics, &n_topics, r->kafka, err)) < 0)
+        goto cleanup;
+    names = chan_xcalloc(n_topics + 1, sizeof(*names));
+    for (i = 0; i < n_topics; i++)
+        names[i] = topics[i].name;
+    managed = chan_xcalloc(n + 1, sizeof(*managed));
+    for (i = 0; i < n; i++) {
+        size_t k;
+
+        for (k = 0; k < n_topics; k++) {
+            if (strcmp(names[k], channels[i]->name) == 0) {
+                managed[n_managed++] = channels[i]->name;
+                break;
+            }
+        }
+    }
+    if ((error = chan_kafka_describe_topic_configs(&configs, r->kafka, managed, n_managed, err)) <
+        0)
+        goto cleanup;
+    error = chan_topic_plan_compute(out, (const chan_channel_record *const *)channels, n, names,
+                                    n_topics, configs, n_managed, NULL, err);
+
+cleanup:
+    chan_topic_config_list_free(configs, n_managed);
+    free(managed);
+    free(names);
+    chan_kafka_topic_list_free(topics, n_topics);
+    chan_channel_record_list_free(channels, n);
+    return error;
+}
+
+/* The changes of plan on topic, as a JSON array (for the audit detail). */
+static json_t *topic_changes_json(const chan_topic_plan *plan, const char *topic)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; i < plan->n_changes; i++) {
+        const chan_topic_change *c = &plan->changes[i];
+
+        if (strcmp(c->topic, topic) == 0)
+            json_array_append_new(a, json_pack("{s:s,s:o,s:s}", "key", c->key, "actual",
+                                               chan_json_str_or_null(c->actual), "desired",
+                                               c->desired));
+    }
+    return a;
+}
+
+int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run, const char *actor,
+                                json_t **out, chan_error *err)
+{
+    chan_topic_plan *plan = NULL;
+    json_t *doc = NULL, *results = json_array();
+    size_t i, applied = 0, failed = 0, refused = 0;
+    int error, first = 0;
+
+    assert(out != NULL);
+    *out = NULL;
+    pthread_mutex_lock(&r->pass_mu); /* one pass at a time, ACL or topic */
+    if ((error = topic_plan(&plan, r, err)) < 0)
+        goto cleanup;
+    for (i = 0; apply && i < plan->n_alters; i++) {
+        const chan_topic_alter *a = &plan->alters[i];
+        chan_error aerr = CHAN_ERROR_INIT;
+        json_t *configs = json_object(), *detail;
+        const char *status;
+        char *text;
+        size_t k;
+        int rc = 0;
+
+        for (k = 0; k < a->n_pairs; k++)
+            json_object_set_new(configs, a->pairs[2 * k], json_string(a->pairs[2 * k + 1]));
+        if (a->refused != NULL) {
+            status = "refused";
+            refused++;
+        } else if (dry_run) {
+            status = "would_apply";
+        } else {
+            rc = chan_kafka_alter_topic_configs(r->kafka, a->topic,
+                                                (const char *const *)a->pairs, a->n_pairs, &aerr);
+            status = rc == 0 ? "applied" : "failed";
+            if (rc == 0)
+                applied++;
+            else
+                failed++;
+            if (rc < 0 && first == 0) {
+                first = rc;
+                *err = aerr;
+            }
+            detail = json_pack("{s:O,s:o,s:b,s:o}", "configs", configs, "changes",
+                               topic_changes_json(plan, a->topic), "ok", rc == 0, "error",
+                               rc < 0 ? json_string(aerr.message) : json_null());
+            text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(detail);
+            if (chan_store_topic_apply_record(r->store, actor, a->topic, text, &aerr) < 0)
+                chan_log(CHAN_LOG_ERROR, MODULE, "topic configs: apply on %s not audited: %s",
+                         a->topic, aerr.message);
+            free(text);
+            chan_log(rc == 0 ? CHAN_LOG_INFO : CHAN_LOG_WARN, MODULE,
+                     "topic configs: alter topic=%s configs=%zu ok=%s actor=%s", a->topic,
+                     a->n_pairs, rc == 0 ? "true" : "false", actor);
+        }
+        json_array_append_new(results,
+                              json_pack("{s:s,s:o,s:s,s:o}", "topic", a->topic, "configs",
+                                        configs, "status", status, "message",
+                                        a->refused  ? json_string(a->refused)
+                                        : rc < 0    ? json_string(aerr.message)
+                                                    : json_null()));
+    }
+    if (!apply && plan->n_changes > 0)
+        chan_log(CHAN_LOG_INFO, MODULE, "topic configs: drift changes=%zu topics=%zu missing=%zu",
+                 plan->n_changes, plan->n_alters, plan->n_missing);
+    doc = json_pack("{s:o,s:b,s:b,s:I,s:I,s:I}", "plan", chan_topic_plan_to_json(plan), "apply",
+                    apply, "dry_run", apply && dry_run, "applied", (json_int_t)applied, "failed",
+                    (json_int_t)failed, "refused", (json_int_t)refused);
+    json_object_set(doc, "results", results);
+    *out = doc;
+    error = first;
+
+cleanup:
+    pthread_mutex_unlock(&r->pass_mu);
+    json_decref(results);
+    chan_topic_plan_free(plan);
     return error;
 }

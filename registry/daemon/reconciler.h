@@ -131,4 +131,22 @@ json_t *chand_reconciler_status(chand_reconciler *r);
  */
 int chand_reconciler_topics(chand_reconciler *r, json_t **out, bool refresh, chan_error *err);
 
+/**
+ * Topic configs (GET /v1/topics/plan, POST /v1/topics/apply, and each loop
+ * pass of the leader in --topic-mode plan/apply): read the channels, the
+ * cluster's topics and the configs of the managed ones, compute the plan
+ * (chan_topic_plan_compute) and, with apply, send each topic's full set of
+ * dynamic configs (chan_kafka_alter_topic_configs), one AlterConfigs per
+ * topic, each audited ("topic.config.apply", actor).  A dry run computes
+ * the same plan and sends nothing ("would_apply").  A topic with a
+ * sensitive dynamic config is "refused", never altered.
+ * @param[out] out {"plan", "apply", "dry_run", "applied", "failed",
+ *             "refused", "results": [{"topic","configs","status","message"}]};
+ *             NULL when no plan was made
+ * @return 0; the read's error (no plan: nothing sent); or the first
+ *         alter's error (*out says which)
+ */
+int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run, const char *actor,
+                                json_t **out, chan_error *err);
+
 #endif

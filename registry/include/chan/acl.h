@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "chan/error.h"
 #include "chan/model.h"
 
@@ -510,6 +512,106 @@ void chan_acl_export_state_users_free(char **users, size_t n);
  */
 int chan_acl_plan_render_shell(char **out, const chan_acl_plan *plan,
                                const chan_acl_export_options *opts, chan_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Topic configuration: the contract's settings against the cluster    */
+/* ------------------------------------------------------------------ */
+
+/** One config of a topic as DescribeConfigs reports it.  Strings owned by the list. */
+typedef struct chan_topic_config_entry {
+    char *name;
+    char *value;    /**< NULL when the broker does not say (sensitive) */
+    bool dynamic;   /**< a dynamic topic config (set on the topic), not a default */
+    bool read_only; /**< cannot be altered */
+    bool sensitive; /**< the value is hidden */
+} chan_topic_config_entry;
+
+/** The configs of one topic. */
+typedef struct chan_topic_config {
+    char *topic;
+    chan_topic_config_entry *entries;
+    size_t n;
+} chan_topic_config;
+
+/** Free n topic configs and the array.  NULL-safe. */
+void chan_topic_config_list_free(chan_topic_config *list, size_t n);
+
+/** The topic config a contract's retention_hours sets. */
+#define CHAN_TOPIC_RETENTION_KEY "retention.ms"
+
+/**
+ * The retention.ms a channel's contract asks for: retention_hours x 3600000.
+ * The one rule of the topic plan, the exports and the UI.
+ */
+int64_t chan_acl_topic_retention_ms(const chan_channel_record *ch);
+
+/** A config of a managed topic that differs from its contract. */
+typedef struct chan_topic_change {
+    char *topic;
+    char *key;
+    char *actual;  /**< the effective value on the cluster, NULL when it has none */
+    char *desired; /**< the contract's value */
+    bool dynamic;  /**< actual is a dynamic topic config (else the broker's default) */
+} chan_topic_change;
+
+/**
+ * What an apply sends for one topic.  Kafka's AlterConfigs (the only one
+ * librdkafka 2.0 has) replaces every dynamic config of the topic, so the
+ * request carries the full set: every dynamic config read from the topic,
+ * with the contract's values replacing or adding theirs.
+ */
+typedef struct chan_topic_alter {
+    char *topic;
+    char **pairs; /**< n_pairs key/value pairs: pairs[2*i] = key, pairs[2*i+1] = value */
+    size_t n_pairs;
+    /**
+     * Why the topic is not altered, or NULL: a dynamic config that is
+     * sensitive or has no value cannot be sent back, and leaving it out
+     * would reset it.
+     */
+    char *refused;
+} chan_topic_alter;
+
+/** The topic plan: drift, the alters that fix it, topics that do not exist. */
+typedef struct chan_topic_plan {
+    chan_topic_change *changes;
+    size_t n_changes;
+    chan_topic_alter *alters; /**< one per topic with changes, sorted by topic */
+    size_t n_alters;
+    char **missing; /**< channels (live) whose topic does not exist on the cluster, sorted */
+    size_t n_missing;
+    size_t checked; /**< managed topics compared */
+} chan_topic_plan;
+
+/**
+ * Compare the live channels (not retired as of as_of, NULL: today) with the
+ * cluster: a channel whose topic is not in topics is missing; for one whose
+ * topic is, every config its contract sets (retention.ms) is compared with
+ * the effective value in actual (the topic's DescribeConfigs).  Pure.
+ *
+ * The caller computes a plan only from a complete read of the topics and
+ * their configs (chan_kafka_list_topics, chan_kafka_describe_topic_configs):
+ * never on a failed read.
+ *
+ * @param[out] out the plan (free with chan_topic_plan_free)
+ * @return 0 or CHAN_EINVALID (an existing managed topic without configs in
+ *         actual, a bad as_of)
+ */
+int chan_topic_plan_compute(chan_topic_plan **out, const chan_channel_record *const *channels,
+                            size_t n, const char *const *topics, size_t n_topics,
+                            const chan_topic_config *actual, size_t n_actual, const char *as_of,
+                            chan_error *err);
+
+/** Free a plan.  NULL-safe. */
+void chan_topic_plan_free(chan_topic_plan *plan);
+
+/**
+ * The plan as JSON: {"checked": N, "changes": [{"topic","key","actual",
+ * "desired","dynamic"}], "alters": [{"topic","configs": {key: value},
+ * "refused"}], "missing": [topic]}.
+ * @return a new reference
+ */
+json_t *chan_topic_plan_to_json(const chan_topic_plan *plan);
 
 #ifdef __cplusplus
 }

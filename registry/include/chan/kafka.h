@@ -119,6 +119,33 @@ int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k,
 void chan_kafka_topic_list_free(chan_kafka_topic *topics, size_t n);
 
 /**
+ * Read the configs of topics (one DescribeConfigs request).  All-or-nothing:
+ * when the request or any topic fails, *out is NULL and the caller must not
+ * act (no plan, no alter).
+ *
+ * @param[out] out one entry per topic, in the order given (free with
+ *                 chan_topic_config_list_free)
+ * @return 0, CHAN_EUNAVAILABLE, CHAN_EDENIED, CHAN_ENOTFOUND (a topic does
+ *         not exist), CHAN_EINTERNAL
+ */
+int chan_kafka_describe_topic_configs(chan_topic_config **out, chan_kafka *k,
+                                      const char *const *topics, size_t n, chan_error *err);
+
+/**
+ * Set the dynamic configs of one topic to exactly the given set (one
+ * AlterConfigs request).  Kafka replaces every dynamic config of the topic:
+ * a config left out is reset to its default, so send the full set
+ * (chan_topic_alter.pairs).
+ *
+ * @param pairs n_pairs key/value pairs
+ * @return 0, CHAN_EUNAVAILABLE (no answer: the topic's state is unknown),
+ *         CHAN_EDENIED, CHAN_EINVALID (the broker refused a config),
+ *         CHAN_ENOTFOUND, CHAN_EINTERNAL
+ */
+int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char *const *pairs,
+                                   size_t n_pairs, chan_error *err);
+
+/**
  * Read the cluster's ACL bindings.
  *
  * With a scope, every binding that applies to its topics and groups is

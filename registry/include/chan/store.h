@@ -645,6 +645,15 @@ int chan_store_acl_apply_record(chan_store *store, const char *actor, const char
                                 const char *bindings_json, chan_error *err);
 
 /**
+ * Record a topic config apply (an AlterConfigs sent, or refused by the
+ * broker): the audit entry "topic.config.apply" with object "topic/<topic>"
+ * and detail_json, e.g. {"configs": {...}, "changes": [...], "ok": true}.
+ * @return 0, CHAN_EINVALID (detail not a JSON object, no topic), CHAN_EUNAVAILABLE
+ */
+int chan_store_topic_apply_record(chan_store *store, const char *actor, const char *topic,
+                                  const char *detail_json, chan_error *err);
+
+/**
  * The applied state of the last recorded ACL apply.
  * @param[out] out            the bindings as a JSON array text; caller frees
  * @param[out] out_applied_at unix seconds; may be NULL

@@ -69,7 +69,10 @@ static int map_code(rd_kafka_resp_err_t code)
         return CHAN_EDENIED;
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
     case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
         return CHAN_EINVALID;
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        return CHAN_ENOTFOUND;
     default:
         return CHAN_EINTERNAL;
     }
@@ -395,6 +398,173 @@ static rd_kafka_event_t *wait_result(chan_kafka *k, rd_kafka_queue_t *q, const c
     if (ev == NULL)
         set_rd_error(err, RD_KAFKA_RESP_ERR__TIMED_OUT, NULL, what);
     return ev;
+}
+
+/* The one result event of a config request sent on q, or NULL with err set. */
+static const rd_kafka_ConfigResource_t **config_results(size_t *out_n, rd_kafka_event_t *ev,
+                                                        bool describe, chan_error *err)
+{
+    const rd_kafka_ConfigResource_t **res = NULL;
+
+    *out_n = 0;
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        set_rd_error(err, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
+                     describe ? "kafka: describe configs" : "kafka: alter configs");
+        return NULL;
+    }
+    if (describe) {
+        const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
+
+        res = r ? rd_kafka_DescribeConfigs_result_resources(r, out_n) : NULL;
+    } else {
+        const rd_kafka_AlterConfigs_result_t *r = rd_kafka_event_AlterConfigs_result(ev);
+
+        res = r ? rd_kafka_AlterConfigs_result_resources(r, out_n) : NULL;
+    }
+    if (res == NULL)
+        chan_error_set(err, CHAN_EINTERNAL, "kafka: config request without a result");
+    return res;
+}
+
+int chan_kafka_describe_topic_configs(chan_topic_config **out, chan_kafka *k,
+                                      const char *const *topics, size_t n, chan_error *err)
+{
+    rd_kafka_ConfigResource_t **rs = NULL;
+    rd_kafka_AdminOptions_t *o = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    chan_topic_config *list = NULL;
+    const rd_kafka_ConfigResource_t **res;
+    size_t i, n_res = 0, filled = 0;
+    chan_error local = CHAN_ERROR_INIT;
+    int error = 0;
+
+    assert(out != NULL);
+    *out = NULL;
+    if (err == NULL)
+        err = &local;
+    if (n == 0) {
+        *out = chan_xcalloc(1, sizeof(**out));
+        return 0;
+    }
+    rs = chan_xcalloc(n, sizeof(*rs));
+    for (i = 0; i < n; i++)
+        rs[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topics[i]);
+    q = rd_kafka_queue_new(k->rk);
+    o = admin_options(k, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_DescribeConfigs(k->rk, rs, n, o, q);
+    if ((ev = wait_result(k, q, "kafka: describe configs", err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    if ((res = config_results(&n_res, ev, true, err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    list = chan_xcalloc(n + 1, sizeof(*list));
+    for (i = 0; i < n_res && filled < n; i++) {
+        const rd_kafka_ConfigEntry_t **entries;
+        size_t n_entries = 0, e;
+
+        if (rd_kafka_ConfigResource_error(res[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error = set_rd_error(err, rd_kafka_ConfigResource_error(res[i]),
+                                 rd_kafka_ConfigResource_error_string(res[i]),
+                                 "kafka: describe configs");
+            chan_error_prefix(err, "topic %s", rd_kafka_ConfigResource_name(res[i]));
+            goto cleanup;
+        }
+        entries = rd_kafka_ConfigResource_configs(res[i], &n_entries);
+        list[filled].topic = chan_xstrdup(rd_kafka_ConfigResource_name(res[i]));
+        list[filled].entries = chan_xcalloc(n_entries + 1, sizeof(*list[filled].entries));
+        for (e = 0; e < n_entries; e++) {
+            chan_topic_config_entry *d = &list[filled].entries[e];
+            const char *v = rd_kafka_ConfigEntry_value(entries[e]);
+
+            d->name = chan_xstrdup(rd_kafka_ConfigEntry_name(entries[e]));
+            d->value = v ? chan_xstrdup(v) : NULL;
+            d->dynamic = rd_kafka_ConfigEntry_source(entries[e]) ==
+                         RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG;
+            d->read_only = rd_kafka_ConfigEntry_is_read_only(entries[e]) != 0;
+            d->sensitive = rd_kafka_ConfigEntry_is_sensitive(entries[e]) != 0;
+        }
+        list[filled].n = n_entries;
+        filled++;
+    }
+    if (filled != n) {
+        error = chan_error_set(err, CHAN_EINTERNAL,
+                               "kafka: describe configs answered %zu of %zu topics", filled, n);
+        goto cleanup;
+    }
+    *out = list;
+    list = NULL;
+
+cleanup:
+    chan_topic_config_list_free(list, filled);
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (o)
+        rd_kafka_AdminOptions_destroy(o);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    for (i = 0; rs && i < n; i++)
+        rd_kafka_ConfigResource_destroy(rs[i]);
+    free(rs);
+    return error;
+}
+
+int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char *const *pairs,
+                                   size_t n_pairs, chan_error *err)
+{
+    rd_kafka_ConfigResource_t *r = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_AdminOptions_t *o = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_ConfigResource_t **res;
+    size_t i, n_res = 0;
+    chan_error local = CHAN_ERROR_INIT;
+    int error = 0;
+
+    if (err == NULL)
+        err = &local;
+    for (i = 0; i < n_pairs; i++) {
+        if (rd_kafka_ConfigResource_set_config(r, pairs[2 * i], pairs[2 * i + 1]) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error = chan_error_set(err, CHAN_EINVALID, "kafka: alter configs: bad config %s",
+                                   pairs[2 * i] ? pairs[2 * i] : "(null)");
+            goto cleanup;
+        }
+    }
+    q = rd_kafka_queue_new(k->rk);
+    o = admin_options(k, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
+    rd_kafka_AlterConfigs(k->rk, &r, 1, o, q);
+    if ((ev = wait_result(k, q, "kafka: alter configs", err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    if ((res = config_results(&n_res, ev, false, err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    if (n_res != 1) {
+        error = chan_error_set(err, CHAN_EINTERNAL, "kafka: alter configs: %zu results", n_res);
+        goto cleanup;
+    }
+    if (rd_kafka_ConfigResource_error(res[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error = set_rd_error(err, rd_kafka_ConfigResource_error(res[0]),
+                             rd_kafka_ConfigResource_error_string(res[0]),
+                             "kafka: alter configs");
+        chan_error_prefix(err, "topic %s", topic);
+    }
+
+cleanup:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (o)
+        rd_kafka_AdminOptions_destroy(o);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(r);
+    return error;
 }
 
 /*
