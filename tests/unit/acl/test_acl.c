@@ -1016,6 +1016,81 @@ static void test_acl_quota__both_ways(void **state)
     chan_error_clear(&err);
 }
 
+/* The topic plan: drift, the full set to send, missing topics, refusals. */
+static void test_topic_plan(void **state)
+{
+    fixture *f = *state;
+    static const char *const topics[] = {"orders.order-created", "legacy.events"};
+    chan_topic_config_entry orders[] = {
+        {"retention.ms", "86400000", true, false, false},
+        {"min.insync.replicas", "2", true, false, false},
+        {"cleanup.policy", "delete", false, false, false}, /* a default: not sent back */
+    };
+    chan_topic_config_entry legacy[] = {{"retention.ms", "3600000", true, false, false},
+                                        {"sasl.secret", NULL, true, false, true}};
+    chan_topic_config actual[] = {{"orders.order-created", orders, 3},
+                                  {"legacy.events", legacy, 2}};
+    chan_topic_plan *plan = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    json_t *j;
+
+    f->ch[0]->retention_hours = 168;
+    f->ch[1]->retention_hours = 24;
+    f->ch[2]->retention_hours = 1;
+    assert_int_equal(chan_acl_topic_retention_ms(f->ch[0]), INT64_C(604800000));
+    assert_int_equal(chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2,
+                                             "2026-01-01", &err),
+                     0);
+    assert_int_equal(plan->checked, 2);
+    assert_int_equal(plan->n_missing, 1);
+    assert_string_equal(plan->missing[0], "payments.settled");
+    assert_int_equal(plan->n_changes, 1); /* legacy.events already at 1 h */
+    assert_string_equal(plan->changes[0].topic, "orders.order-created");
+    assert_string_equal(plan->changes[0].actual, "86400000");
+    assert_string_equal(plan->changes[0].desired, "604800000");
+    assert_true(plan->changes[0].dynamic);
+    assert_int_equal(plan->n_alters, 1);
+    assert_null(plan->alters[0].refused);
+    assert_int_equal(plan->alters[0].n_pairs, 2); /* both dynamic configs, retention replaced */
+    assert_string_equal(plan->alters[0].pairs[0], "retention.ms");
+    assert_string_equal(plan->alters[0].pairs[1], "604800000");
+    assert_string_equal(plan->alters[0].pairs[2], "min.insync.replicas");
+    assert_string_equal(plan->alters[0].pairs[3], "2");
+    j = chan_topic_plan_to_json(plan);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_array_get(json_object_get(j, "alters"), 0), "configs"),
+            "min.insync.replicas")),
+        "2");
+    json_decref(j);
+    chan_topic_plan_free(plan);
+
+    /* A sensitive dynamic config cannot be sent back: the topic is refused. */
+    f->ch[2]->retention_hours = 2;
+    assert_int_equal(chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2,
+                                             "2026-01-01", &err),
+                     0);
+    assert_int_equal(plan->n_alters, 2);
+    assert_string_equal(plan->alters[0].topic, "legacy.events");
+    assert_non_null(strstr(plan->alters[0].refused, "sasl.secret"));
+    chan_topic_plan_free(plan);
+    /* Retired channels are left alone. */
+    assert_int_equal(chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2,
+                                             "2027-01-01", &err),
+                     0);
+    assert_int_equal(plan->n_alters, 1);
+    assert_int_equal(plan->checked, 1);
+    chan_topic_plan_free(plan);
+    /* An existing managed topic without configs read: no plan. */
+    assert_int_equal(chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 1,
+                                             "2026-01-01", &err),
+                     CHAN_EINVALID);
+    assert_null(plan);
+    f->ch[0]->retention_hours = 0;
+    f->ch[1]->retention_hours = 0;
+    f->ch[2]->retention_hours = 0;
+}
+
 static void test_consumer_byte_rate(void **state)
 {
     fixture *f = *state;
@@ -1624,6 +1699,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strimzi_export_rejects_unnameable_principals, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_acl_quota__both_ways, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_byte_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_render_shell, setup, teardown),
