@@ -1,6 +1,6 @@
 /*
  * api_acl.c - Kafka admission endpoints of chanregd (see
- * docs/kafka-admission.md):
+ * docs/kafka.md):
  *
  *   GET  /v1/acl/plan               the ACL plan computed now against the broker
  *   POST /v1/acl/apply              run one reconciler pass now (apply mode, leader)
