@@ -96,7 +96,7 @@ typedef struct chand_config {
     size_t n_topic_include;
     char **topic_exclude_list; /**< topic_exclude split at commas */
     size_t n_topic_exclude;
-    chan_token_entry *tokens;               /**< from token and token_file; auth on iff any */
+    chan_token_entry *tokens; /**< from token and token_file; auth on iff any */
     size_t n_tokens;
     char *tls_cert_pem; /**< contents of tls_cert (NUL-terminated), NULL without TLS */
     char *tls_key_pem;  /**< contents of tls_key, cleared before it is freed */

@@ -636,13 +636,11 @@ cleanup:
 ** registrations that are approved and not stale.  Caller holds scrape_lock.
 */
 static int checklist(chan_store *store, const chand_config *config,
-                     const chan_channel_record *const *list, size_t n, int64_t now,
-                     chan_error *err)
+                     const chan_channel_record *const *list, size_t n, int64_t now, chan_error *err)
 {
-    chan_topic_filter filter = {(const char *const *)config->topic_include_list,
-                                config->n_topic_include,
-                                (const char *const *)config->topic_exclude_list,
-                                config->n_topic_exclude};
+    chan_topic_filter filter = {
+        (const char *const *)config->topic_include_list, config->n_topic_include,
+        (const char *const *)config->topic_exclude_list, config->n_topic_exclude};
     const char **unmanaged = NULL;
     size_t n_unmanaged = 0, registered = 0, consumers = 0, complete = 0, i, k;
     int64_t max_age = config->registration_max_age_days * 86400;
@@ -653,9 +651,8 @@ static int checklist(chan_store *store, const chand_config *config,
     pthread_mutex_lock(&state_lock);
     topics_known = state->topics_reported && state->topics_known;
     if (topics_known)
-        chan_policy_unmanaged_topics(&unmanaged, &n_unmanaged,
-                                     (const char *const *)state->topics, state->n_topics, list,
-                                     n, &filter);
+        chan_policy_unmanaged_topics(&unmanaged, &n_unmanaged, (const char *const *)state->topics,
+                                     state->n_topics, list, n, &filter);
     acl_known = state->acl_known;
     covered = state->acl_covered;
     principals = state->acl_principals;
@@ -681,7 +678,8 @@ static int checklist(chan_store *store, const chand_config *config,
             int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
 
             consumers++;
-            complete += c->state == CHAN_CONSUMER_APPROVED && (max_age <= 0 || now - since <= max_age);
+            complete +=
+                c->state == CHAN_CONSUMER_APPROVED && (max_age <= 0 || now - since <= max_age);
         }
     }
     chan_metric_set(state->check_schema_rate, NULL,

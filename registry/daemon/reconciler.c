@@ -518,8 +518,7 @@ static int read_topics(chand_reconciler *r, chan_error *err)
     r->topics_read = true;
     r->topics_known = error == 0;
     r->topics_read_ms = wall_ms();
-    snprintf(r->topics_error, sizeof(r->topics_error), "%s",
-             error < 0 && err ? err->message : "");
+    snprintf(r->topics_error, sizeof(r->topics_error), "%s", error < 0 && err ? err->message : "");
     names = chan_xcalloc(n + 1, sizeof(*names));
     for (i = 0; i < n; i++)
         names[i] = topics[i].name;
@@ -1068,8 +1067,8 @@ int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run, c
         } else if (dry_run) {
             status = "would_apply";
         } else {
-            rc = chan_kafka_alter_topic_configs(r->kafka, a->topic,
-                                                (const char *const *)a->pairs, a->n_pairs, &aerr);
+            rc = chan_kafka_alter_topic_configs(r->kafka, a->topic, (const char *const *)a->pairs,
+                                                a->n_pairs, &aerr);
             status = rc == 0 ? "applied" : "failed";
             if (rc == 0)
                 applied++;
@@ -1092,12 +1091,11 @@ int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run, c
                      "topic configs: alter topic=%s configs=%zu ok=%s actor=%s", a->topic,
                      a->n_pairs, rc == 0 ? "true" : "false", actor);
         }
-        json_array_append_new(results,
-                              json_pack("{s:s,s:o,s:s,s:o}", "topic", a->topic, "configs",
-                                        configs, "status", status, "message",
-                                        a->refused  ? json_string(a->refused)
-                                        : rc < 0    ? json_string(aerr.message)
-                                                    : json_null()));
+        json_array_append_new(results, json_pack("{s:s,s:o,s:s,s:o}", "topic", a->topic, "configs",
+                                                 configs, "status", status, "message",
+                                                 a->refused ? json_string(a->refused)
+                                                 : rc < 0   ? json_string(aerr.message)
+                                                            : json_null()));
     }
     if (!apply && plan->n_changes > 0)
         chan_log(CHAN_LOG_INFO, MODULE, "topic configs: drift changes=%zu topics=%zu missing=%zu",

@@ -299,8 +299,7 @@ bool chan_acl_plan_is_empty(const chan_acl_plan *plan);
  * @param[out] out_covered    principals fully in place
  * @param[out] out_principals principals with desired bindings
  */
-void chan_acl_plan_coverage(size_t *out_covered, size_t *out_principals,
-                            const chan_acl_plan *plan);
+void chan_acl_plan_coverage(size_t *out_covered, size_t *out_principals, const chan_acl_plan *plan);
 
 /** Flags of chan_acl_plan_render_text. */
 enum {

@@ -112,8 +112,7 @@ typedef struct chan_kafka_topic {
  * @return 0, CHAN_EUNAVAILABLE (nothing answered in time), CHAN_EDENIED
  *         (the cluster refused the client or a topic), CHAN_EINTERNAL
  */
-int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k,
-                           chan_error *err);
+int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k, chan_error *err);
 
 /** Free n topics of chan_kafka_list_topics and the array.  NULL-safe. */
 void chan_kafka_topic_list_free(chan_kafka_topic *topics, size_t n);

@@ -186,8 +186,7 @@ typedef struct chan_semver {
 int chan_policy_contract_version_parse(chan_semver *out, const char *s, size_t len);
 
 /** Compare two versions by major, minor, patch: <0, 0 or >0. */
-int chan_policy_contract_version_compare(const chan_semver *a,
-                                         const chan_semver *b);
+int chan_policy_contract_version_compare(const chan_semver *a, const chan_semver *b);
 
 /** What an x-channel-contract-version header value names. */
 typedef enum chan_version_header_kind {
@@ -220,8 +219,7 @@ chan_version_header_kind chan_policy_version_header_parse(int64_t *out_schema_ve
  * earlier releases of its major version, a major release drops them.  A
  * contract without a version (current NULL) accepts no contract version.
  */
-bool chan_policy_contract_version_accepts(const chan_semver *current,
-                                          const chan_semver *stamped);
+bool chan_policy_contract_version_accepts(const chan_semver *current, const chan_semver *stamped);
 
 /* ------------------------------------------------------------------ */
 /* Topic coverage                                                      */

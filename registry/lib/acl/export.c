@@ -182,8 +182,8 @@ static int quota_value(int64_t *out, double bytes, double headroom, const char *
     double rate = ceil(bytes * headroom);
 
     if (!isfinite(rate) || rate > STRIMZI_MAX_QUOTA) {
-        chan_error_set(err, CHAN_EINVALID, "%s quota of %s is above %.0f bytes/s", what,
-                       principal, STRIMZI_MAX_QUOTA);
+        chan_error_set(err, CHAN_EINVALID, "%s quota of %s is above %.0f bytes/s", what, principal,
+                       STRIMZI_MAX_QUOTA);
         chan_error_hint(err, "check the contracts' peak rates and average message sizes");
         return CHAN_EINVALID;
     }

@@ -259,8 +259,7 @@ void chan_acl_plan_render_json(char **out, const chan_acl_plan *plan)
     free(text);
 }
 
-void chan_acl_plan_coverage(size_t *out_covered, size_t *out_principals,
-                            const chan_acl_plan *plan)
+void chan_acl_plan_coverage(size_t *out_covered, size_t *out_principals, const chan_acl_plan *plan)
 {
     const chan_acl_set *create = chan_acl_plan_to_create(plan);
     const chan_acl_set *unchanged = chan_acl_plan_unchanged(plan);

@@ -226,10 +226,9 @@ json_t *chan_topic_plan_to_json(const chan_topic_plan *plan)
     for (i = 0; i < plan->n_changes; i++) {
         const chan_topic_change *c = &plan->changes[i];
 
-        json_array_append_new(changes,
-                              json_pack("{s:s,s:s,s:o,s:s,s:b}", "topic", c->topic, "key", c->key,
-                                        "actual", chan_json_str_or_null(c->actual), "desired",
-                                        c->desired, "dynamic", c->dynamic));
+        json_array_append_new(changes, json_pack("{s:s,s:s,s:o,s:s,s:b}", "topic", c->topic, "key",
+                                                 c->key, "actual", chan_json_str_or_null(c->actual),
+                                                 "desired", c->desired, "dynamic", c->dynamic));
     }
     for (i = 0; i < plan->n_alters; i++) {
         const chan_topic_alter *a = &plan->alters[i];
@@ -237,9 +236,9 @@ json_t *chan_topic_plan_to_json(const chan_topic_plan *plan)
 
         for (k = 0; k < a->n_pairs; k++)
             json_object_set_new(configs, a->pairs[2 * k], json_string(a->pairs[2 * k + 1]));
-        json_array_append_new(alters, json_pack("{s:s,s:o,s:o}", "topic", a->topic, "configs",
-                                                configs, "refused",
-                                                chan_json_str_or_null(a->refused)));
+        json_array_append_new(alters,
+                              json_pack("{s:s,s:o,s:o}", "topic", a->topic, "configs", configs,
+                                        "refused", chan_json_str_or_null(a->refused)));
     }
     for (i = 0; i < plan->n_missing; i++)
         json_array_append_new(missing, json_string(plan->missing[i]));

@@ -951,10 +951,9 @@ static void parse_version(parse_ctx *ctx, const chan_ynode *root, chan_contract 
 static void parse_root(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
 {
     static const char *const keys[] = {
-        "apiVersion", "channel",         "description",      "owner",
-        "peak_qps",   "retention_hours", "deprecation_date", "retirement_date",
-        "schema",     "consumers",       "producers",        "version",
-        "avg_message_bytes", NULL};
+        "apiVersion",      "channel",          "description",       "owner",  "peak_qps",
+        "retention_hours", "deprecation_date", "retirement_date",   "schema", "consumers",
+        "producers",       "version",          "avg_message_bytes", NULL};
     const chan_ynode *at;
     const char *s;
 
@@ -984,8 +983,7 @@ static void parse_root(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
     get_positive(ctx, root, "", "peak_qps", MAX_QPS, &c->peak_qps);
     get_positive(ctx, root, "", "retention_hours", MAX_RETENTION_HOURS, &c->retention_hours);
     if (map_get(root, "avg_message_bytes") != NULL)
-        get_positive(ctx, root, "", "avg_message_bytes", MAX_MESSAGE_BYTES,
-                     &c->avg_message_bytes);
+        get_positive(ctx, root, "", "avg_message_bytes", MAX_MESSAGE_BYTES, &c->avg_message_bytes);
     parse_version(ctx, root, c);
     parse_dates(ctx, root, c);
     parse_schema(ctx, root, c);

@@ -164,8 +164,7 @@ static int topic_cmp(const void *a, const void *b)
     return strcmp(((const chan_kafka_topic *)a)->name, ((const chan_kafka_topic *)b)->name);
 }
 
-int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k,
-                           chan_error *err)
+int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k, chan_error *err)
 {
     const struct rd_kafka_metadata *md = NULL;
     chan_kafka_topic *topics = NULL;
@@ -551,8 +550,7 @@ int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char 
     }
     if (rd_kafka_ConfigResource_error(res[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         error = set_rd_error(err, rd_kafka_ConfigResource_error(res[0]),
-                             rd_kafka_ConfigResource_error_string(res[0]),
-                             "kafka: alter configs");
+                             rd_kafka_ConfigResource_error_string(res[0]), "kafka: alter configs");
         chan_error_prefix(err, "topic %s", topic);
     }
 

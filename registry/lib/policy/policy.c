@@ -393,8 +393,7 @@ int chan_policy_contract_version_parse(chan_semver *out, const char *s, size_t l
     return 0;
 }
 
-int chan_policy_contract_version_compare(const chan_semver *a,
-                                         const chan_semver *b)
+int chan_policy_contract_version_compare(const chan_semver *a, const chan_semver *b)
 {
     if (a->major != b->major)
         return a->major < b->major ? -1 : 1;
@@ -448,8 +447,7 @@ chan_version_header_kind chan_policy_version_header_parse(int64_t *out_schema_ve
     return kind;
 }
 
-bool chan_policy_contract_version_accepts(const chan_semver *current,
-                                          const chan_semver *stamped)
+bool chan_policy_contract_version_accepts(const chan_semver *current, const chan_semver *stamped)
 {
     if (current == NULL || stamped == NULL)
         return false;

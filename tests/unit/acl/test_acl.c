@@ -1038,9 +1038,9 @@ static void test_topic_plan(void **state)
     f->ch[1]->retention_hours = 24;
     f->ch[2]->retention_hours = 1;
     assert_int_equal(chan_acl_topic_retention_ms(f->ch[0]), INT64_C(604800000));
-    assert_int_equal(chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2,
-                                             "2026-01-01", &err),
-                     0);
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2, "2026-01-01", &err),
+        0);
     assert_int_equal(plan->checked, 2);
     assert_int_equal(plan->n_missing, 1);
     assert_string_equal(plan->missing[0], "payments.settled");
@@ -1067,24 +1067,24 @@ static void test_topic_plan(void **state)
 
     /* A sensitive dynamic config cannot be sent back: the topic is refused. */
     f->ch[2]->retention_hours = 2;
-    assert_int_equal(chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2,
-                                             "2026-01-01", &err),
-                     0);
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2, "2026-01-01", &err),
+        0);
     assert_int_equal(plan->n_alters, 2);
     assert_string_equal(plan->alters[0].topic, "legacy.events");
     assert_non_null(strstr(plan->alters[0].refused, "sasl.secret"));
     chan_topic_plan_free(plan);
     /* Retired channels are left alone. */
-    assert_int_equal(chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2,
-                                             "2027-01-01", &err),
-                     0);
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2, "2027-01-01", &err),
+        0);
     assert_int_equal(plan->n_alters, 1);
     assert_int_equal(plan->checked, 1);
     chan_topic_plan_free(plan);
     /* An existing managed topic without configs read: no plan. */
-    assert_int_equal(chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 1,
-                                             "2026-01-01", &err),
-                     CHAN_EINVALID);
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 1, "2026-01-01", &err),
+        CHAN_EINVALID);
     assert_null(plan);
     f->ch[0]->retention_hours = 0;
     f->ch[1]->retention_hours = 0;
@@ -1553,8 +1553,9 @@ static void test_acl_export__removals_since_previous(void **state)
                                   "User:old-reader|quota|consumer_byte_rate,producer_byte_rate\n");
     free(removals);
     /* The state line stays last. */
-    assert_non_null(strstr(script, "consumer_byte_rate,producer_byte_rate --entity-type users --entity-name "
-                                   "'old-reader'\n\n# chanreg-state v1 {"));
+    assert_non_null(
+        strstr(script, "consumer_byte_rate,producer_byte_rate --entity-type users --entity-name "
+                       "'old-reader'\n\n# chanreg-state v1 {"));
     free(script);
 
     /* Nothing lost: the section says so. */

@@ -729,7 +729,8 @@ static void test_json_round_trip(void **state)
 /* version and avg_message_bytes: optional, parsed, checked and rendered. */
 static void test_contract_version_and_message_size(void **state)
 {
-    char *text = mutate("peak_qps: 100\n", "version: 3.2.1\navg_message_bytes: 2048\npeak_qps: 100\n");
+    char *text =
+        mutate("peak_qps: 100\n", "version: 3.2.1\navg_message_bytes: 2048\npeak_qps: 100\n");
     result r, r2;
     char *json;
 

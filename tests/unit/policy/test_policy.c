@@ -452,9 +452,9 @@ static void test_policy__check_channel_floor_waiver(void **state)
 /* Contract versions: the parse, the order and which stamped versions a contract accepts. */
 static void test_policy__contract_version(void **state)
 {
-    static const char *const bad[] = {"",     "3",     "3.2",    "3.2.1.0", "03.2.1", "3.02.1",
-                                      "3.2.01", "v3.2.1", " 3.2.1", "3.2.1 ", "3..1",   "-3.2.1",
-                                      "+3.2.1", "3.2.a", "1234567890.0.0"};
+    static const char *const bad[] = {"",       "3",      "3.2",    "3.2.1.0", "03.2.1",
+                                      "3.02.1", "3.2.01", "v3.2.1", " 3.2.1",  "3.2.1 ",
+                                      "3..1",   "-3.2.1", "+3.2.1", "3.2.a",   "1234567890.0.0"};
     chan_semver a, b, cur;
     size_t i;
 
@@ -503,9 +503,9 @@ static void test_policy__version_header_parse(void **state)
                      CHAN_VERSION_HEADER_SCHEMA);
     assert_int_equal(schema_version, 3);
     assert_int_equal(cv.major, 0);
-    assert_int_equal(chan_policy_version_header_parse(&schema_version, NULL,
-                                                      "99999999999999999999999", 23),
-                     CHAN_VERSION_HEADER_SCHEMA);
+    assert_int_equal(
+        chan_policy_version_header_parse(&schema_version, NULL, "99999999999999999999999", 23),
+        CHAN_VERSION_HEADER_SCHEMA);
     assert_int_equal(schema_version, INT64_MAX);
     assert_int_equal(chan_policy_version_header_parse(&schema_version, &cv, "0", 1),
                      CHAN_VERSION_HEADER_INVALID);
@@ -522,9 +522,9 @@ static void test_policy__topics(void **state)
 {
     static const char *const include[] = {"orders.*", "legacy.?"};
     static const char *const exclude[] = {"_*", "orders.tmp-*"};
-    static const char *const topics[] = {"__consumer_offsets", "_schemas", "orders.created",
-                                         "orders.tmp-1", "orders.paid", "legacy.a",
-                                         "legacy.ab", "other"};
+    static const char *const topics[] = {"__consumer_offsets", "_schemas",    "orders.created",
+                                         "orders.tmp-1",       "orders.paid", "legacy.a",
+                                         "legacy.ab",          "other"};
     chan_topic_filter all = {NULL, 0, exclude, 1};
     chan_topic_filter some = {include, 2, exclude, 2};
     chan_channel_record ch;

@@ -24,8 +24,8 @@
  * version 4 registered again with the id of version 2 (after a soft delete). */
 static const chan_kafka_contract_version versions[] = {
     {1, 10}, {2, 11}, {3, 12}, {4, 11}, {5, 0xFFFFFFF0LL}};
-static const chan_kafka_contract contract = {"orders.order-created", versions,
-                                             CHAN_ARRAY_SIZE(versions), true, {3, 2, 1}};
+static const chan_kafka_contract contract = {
+    "orders.order-created", versions, CHAN_ARRAY_SIZE(versions), true, {3, 2, 1}};
 
 /* A wire-format value with the given id and a body of n_body bytes. */
 static size_t wire(unsigned char *buf, uint32_t id, size_t n_body)
@@ -115,10 +115,10 @@ static void test_missing_header(void **state)
 static void test_contract_version_header(void **state)
 {
     static const char *const accepted[] = {"v3.2.1", "v3.2.0", "v3.1.9", "v3.0.0"};
-    static const char *const unknown[] = {"v3.2.2", "v3.3.0", "v4.0.0", "v2.9.9", "v0.0.0",
-                                          "v999999999.0.0"};
-    static const char *const bad[] = {"V3.2.1", "v3.2",   "v03.2.1", "v3.2.1 ", "3.2.1",
-                                      "v",      "v3..1",  "v3.2.1.0", "v-3.2.1", " v3.2.1",
+    static const char *const unknown[] = {"v3.2.2", "v3.3.0", "v4.0.0",
+                                          "v2.9.9", "v0.0.0", "v999999999.0.0"};
+    static const char *const bad[] = {"V3.2.1", "v3.2",    "v03.2.1",        "v3.2.1 ", "3.2.1",
+                                      "v",      "v3..1",   "v3.2.1.0",       "v-3.2.1", " v3.2.1",
                                       "v3.2.x", "v3.2.01", "v1234567890.0.0"};
     unsigned char buf[32];
     int64_t version = 0, id = 0;
@@ -156,8 +156,8 @@ static void test_contract_version_header(void **state)
 /* A contract without a version accepts no contract-version header. */
 static void test_contract_version_header_unversioned(void **state)
 {
-    chan_kafka_contract plain = {"orders.order-created", versions, CHAN_ARRAY_SIZE(versions),
-                                 false, {3, 2, 1}};
+    chan_kafka_contract plain = {
+        "orders.order-created", versions, CHAN_ARRAY_SIZE(versions), false, {3, 2, 1}};
     chan_kafka_message_view msg;
     unsigned char buf[32];
 
@@ -172,8 +172,7 @@ static void test_contract_version_header_unversioned(void **state)
                      CHAN_KAFKA_VERDICT_UNKNOWN_VERSION);
     msg.version_header = "2";
     msg.version_header_len = 1;
-    assert_int_equal(chan_kafka_classify_message(NULL, NULL, &plain, &msg),
-                     CHAN_KAFKA_VERDICT_OK);
+    assert_int_equal(chan_kafka_classify_message(NULL, NULL, &plain, &msg), CHAN_KAFKA_VERDICT_OK);
 }
 
 /* The producers' helper sets the header once, in the form the check accepts. */
