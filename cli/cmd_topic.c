@@ -30,17 +30,29 @@
 
 typedef struct topic_opts {
     bool dry_run;
+    bool create_missing;
+    const char *partitions;
+    const char *replication_factor;
 } topic_opts;
 
 static const cli_opt_spec opt_specs[] = {
     {"dry-run", 'n', NULL, "apply: compute the same plan and show what would be sent, send nothing",
      offsetof(topic_opts, dry_run)},
+    {"create-missing", 0, NULL,
+     "apply: also create the contracts' topics that do not exist (needs --partitions)",
+     offsetof(topic_opts, create_missing)},
+    {"partitions", 0, "N", "apply --create-missing: partitions of a created topic",
+     offsetof(topic_opts, partitions)},
+    {"replication-factor", 0, "N",
+     "apply --create-missing: replication factor of a created topic (default 1)",
+     offsetof(topic_opts, replication_factor)},
 };
 
 static const cli_cmd_spec spec = {
     .name = "topic",
     .usage = "plan [OPTION]...\n"
-             "apply [--dry-run] [OPTION]...\n"
+             "apply [--dry-run] [--create-missing --partitions N [--replication-factor N]] "
+             "[OPTION]...\n"
              "list [OPTION]...",
     .description = "Topic configuration as part of the contract, through a registry: the configs\n"
                    "of the managed topics that differ from their contracts (retention.ms from\n"
@@ -164,17 +176,21 @@ cleanup:
     return rc;
 }
 
-static int topic_apply(cli_registry *reg, bool dry_run, cli_format format)
+static int topic_apply(cli_registry *reg, const topic_opts *o, cli_format format)
 {
     chan_error err = CHAN_ERROR_INIT;
     json_t *doc = NULL, *item, *body = json_object();
+    chan_buf path = CHAN_BUF_INIT;
     long status = 0;
     int error, printed, rc = CLI_EXIT_RUNTIME;
     size_t i;
 
-    error = cli_registry_request(&doc, &status, reg, "POST",
-                                 dry_run ? "/v1/topics/apply?dry_run=true" : "/v1/topics/apply",
-                                 body, &err);
+    chan_buf_printf(&path, "/v1/topics/apply?dry_run=%s", o->dry_run ? "true" : "false");
+    if (o->create_missing)
+        chan_buf_printf(&path, "&create_missing=true&partitions=%s&replication_factor=%s",
+                        o->partitions, o->replication_factor ? o->replication_factor : "1");
+    error = cli_registry_request(&doc, &status, reg, "POST", chan_buf_cstr(&path), body, &err);
+    chan_buf_dispose(&path);
     json_decref(body);
     if (error < 0 && doc == NULL) {
         doc = cli_registry_last_error(reg) ? json_deep_copy(cli_registry_last_error(reg)) : NULL;
@@ -259,9 +275,21 @@ cleanup:
     return rc;
 }
 
+/* 1 to 6 decimal digits, not 0: safe to put into a query string. */
+static bool is_count(const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i]; i++) {
+        if (s[i] < '0' || s[i] > '9' || i >= 6)
+            return false;
+    }
+    return i > 0 && s[0] != '0';
+}
+
 int cmd_topic(int argc, char **argv)
 {
-    topic_opts o = {false};
+    topic_opts o = {false, false, NULL, NULL};
     cli_registry *reg = NULL;
     const char *what;
     cli_args args;
@@ -277,14 +305,24 @@ int cmd_topic(int argc, char **argv)
                                what);
     if (cli_args_count(&args) > 1)
         return cli_usage_error("topic", "too many arguments");
-    if (o.dry_run && strcmp(what, "apply") != 0)
-        return cli_usage_error("topic", "--dry-run applies to \"topic apply\" only");
+    if ((o.dry_run || o.create_missing || o.partitions || o.replication_factor) &&
+        strcmp(what, "apply") != 0)
+        return cli_usage_error("topic", "--dry-run, --create-missing, --partitions and "
+                                        "--replication-factor apply to \"topic apply\" only");
+    if (o.create_missing != (o.partitions != NULL) ||
+        (o.replication_factor != NULL && !o.create_missing))
+        return cli_usage_error("topic", "--create-missing needs --partitions N (and "
+                                        "--partitions/--replication-factor need --create-missing)");
+    if (o.create_missing &&
+        (!is_count(o.partitions) || (o.replication_factor && !is_count(o.replication_factor))))
+        return cli_usage_error("topic", "--partitions and --replication-factor take a positive "
+                                        "number");
     if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         return rc;
     if (strcmp(what, "plan") == 0)
         rc = topic_plan(reg, args.format);
     else if (strcmp(what, "apply") == 0)
-        rc = topic_apply(reg, o.dry_run, args.format);
+        rc = topic_apply(reg, &o, args.format);
     else
         rc = topic_list(reg, args.format);
     cli_registry_free(reg);

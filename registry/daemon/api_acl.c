@@ -10,7 +10,8 @@
  *                                   why, and the quota that applies (chan_acl_quota)
  *   GET  /v1/topics                 topic discovery: the cluster's topics, managed or not
  *   GET  /v1/topics/plan            topic configs that differ from the contracts
- *   POST /v1/topics/apply           fix them (admin; ?dry_run=true sends nothing)
+ *   POST /v1/topics/apply           fix them (admin; ?dry_run=true sends nothing;
+ *                                   ?create_missing=true&partitions=N creates missing topics)
  *
  * The first three need a reconciler (--kafka-bootstrap); without one the
  * plan and apply answer 503 with error code 50310.  The admission check
@@ -22,6 +23,7 @@
  *   40921 this daemon is not the leader
  *   42220 not a principal ("Type:name")      42221 bad as_of date
  *   42222 bad avg_message_bytes or headroom
+ *   42223 bad partitions or replication_factor for create_missing
  *   50310 Kafka is not configured             50311 the pass failed (broker or store)
  *   50312 the stored contracts give no valid ACL set
  *   50313 the topics or their configs could not be read: nothing planned
@@ -56,6 +58,7 @@
 #define E_BAD_PRINCIPAL  42220
 #define E_BAD_DATE       42221
 #define E_BAD_QUOTA_ARG  42222
+#define E_BAD_CREATE     42223
 #define E_NO_KAFKA       50310
 #define E_TOPICS_UNREAD  50313
 #define E_TOPICS_FAILED  50314
@@ -156,15 +159,31 @@ static int topics_list(chand_request *req, chan_error *err)
 static int topic_configs(chand_request *req, bool apply, chan_error *err)
 {
     json_t *doc = NULL;
-    bool dry_run = false;
+    bool dry_run = false, create_missing = false;
+    chand_topic_create create = {0, 1};
+    const char *partitions = chand_request_query(req, "partitions");
+    const char *replication = chand_request_query(req, "replication_factor");
+    int64_t v;
     int error;
 
     if (reconciler == NULL)
         return chand_reply_error(req, E_NO_KAFKA, "%s", NO_KAFKA_MESSAGE);
-    if (apply && (error = chand_request_query_bool(&dry_run, req, "dry_run", false, err)) < 0)
+    if (apply && ((error = chand_request_query_bool(&dry_run, req, "dry_run", false, err)) < 0 ||
+                  (error = chand_request_query_bool(&create_missing, req, "create_missing", false,
+                                                    err)) < 0))
         return error;
-    error = chand_reconciler_topic_pass(reconciler, apply, dry_run, chand_request_actor(req), &doc,
-                                        err);
+    if (create_missing) {
+        if (partitions == NULL || chan_parse_int64(&v, partitions, 1, 100000) < 0)
+            return chand_reply_error(req, E_BAD_CREATE,
+                                     "create_missing needs partitions=N (1 to 100000).");
+        create.partitions = (int32_t)v;
+        if (replication != NULL && chan_parse_int64(&v, replication, 1, 32767) < 0)
+            return chand_reply_error(req, E_BAD_CREATE,
+                                     "replication_factor must be a number from 1 to 32767.");
+        create.replication_factor = replication != NULL ? (int16_t)v : 1;
+    }
+    error = chand_reconciler_topic_pass(reconciler, apply, dry_run, &create,
+                                        chand_request_actor(req), &doc, err);
     if (doc == NULL && error < 0)
         return chand_reply_error(req, E_TOPICS_UNREAD,
                                  "The cluster's topics or their configs could not be read: "

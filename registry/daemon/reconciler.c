@@ -671,7 +671,7 @@ static void *loop_main(void *arg)
             chan_error terr = CHAN_ERROR_INIT;
             json_t *report = NULL;
 
-            if (chand_reconciler_topic_pass(r, r->topic_mode == CHAND_ACL_MODE_APPLY, false,
+            if (chand_reconciler_topic_pass(r, r->topic_mode == CHAND_ACL_MODE_APPLY, false, NULL,
                                             "reconciler", &report, &terr) < 0 &&
                 report == NULL)
                 chan_log(CHAN_LOG_WARN, MODULE, "topic configs: no plan: %s", terr.message);
@@ -1037,8 +1037,77 @@ static json_t *topic_changes_json(const chan_topic_plan *plan, const char *topic
     return a;
 }
 
-int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run, const char *actor,
-                                json_t **out, chan_error *err)
+/*
+** Create the missing topics of plan (with the contract's retention.ms),
+** each audited as "topic.create"; append a result per topic.  Returns the
+** first failure's code.
+*/
+static int create_missing(chand_reconciler *r, const chan_topic_plan *plan,
+                          const chand_topic_create *create, bool dry_run, const char *actor,
+                          json_t *results, size_t *applied, size_t *failed, chan_error *err)
+{
+    chan_channel_record **channels = NULL;
+    chan_channel_filter cf = CHAN_CHANNEL_FILTER_INIT;
+    size_t n = 0, i, k;
+    int error = 0, first = 0;
+
+    if ((error = chan_store_channel_list(r->store, &channels, &n, &cf, err)) < 0)
+        return error;
+    for (i = 0; i < plan->n_missing; i++) {
+        const chan_channel_record *ch = NULL;
+        chan_error cerr = CHAN_ERROR_INIT;
+        char retention[32];
+        const char *pairs[2] = {CHAN_TOPIC_RETENTION_KEY, retention};
+        json_t *configs, *detail;
+        char *text;
+        int rc = 0;
+
+        for (k = 0; k < n && ch == NULL; k++)
+            ch = strcmp(channels[k]->name, plan->missing[i]) == 0 ? channels[k] : NULL;
+        if (ch == NULL || chan_acl_topic_retention_ms(ch) < 0)
+            continue;
+        snprintf(retention, sizeof(retention), "%lld", (long long)chan_acl_topic_retention_ms(ch));
+        configs = json_pack("{s:s}", CHAN_TOPIC_RETENTION_KEY, retention);
+        if (!dry_run) {
+            rc = chan_kafka_create_topic(r->kafka, ch->name, create->partitions,
+                                         create->replication_factor, pairs, 1, &cerr);
+            if (rc == 0)
+                (*applied)++;
+            else
+                (*failed)++;
+            if (rc < 0 && first == 0) {
+                first = rc;
+                *err = cerr;
+            }
+            detail = json_pack("{s:O,s:i,s:i,s:b,s:o}", "configs", configs, "partitions",
+                               (int)create->partitions, "replication_factor",
+                               (int)create->replication_factor, "ok", rc == 0, "error",
+                               rc < 0 ? json_string(cerr.message) : json_null());
+            text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(detail);
+            if (chan_store_topic_apply_record(r->store, actor, "topic.create", ch->name, text,
+                                              &cerr) < 0)
+                chan_log(CHAN_LOG_ERROR, MODULE, "topic configs: create of %s not audited: %s",
+                         ch->name, cerr.message);
+            free(text);
+            chan_log(rc == 0 ? CHAN_LOG_INFO : CHAN_LOG_WARN, MODULE,
+                     "topic configs: create topic=%s partitions=%d ok=%s actor=%s", ch->name,
+                     (int)create->partitions, rc == 0 ? "true" : "false", actor);
+        }
+        json_array_append_new(
+            results, json_pack("{s:s,s:o,s:s,s:o}", "topic", ch->name, "configs", configs, "status",
+                               dry_run   ? "would_create"
+                               : rc == 0 ? "created"
+                                         : "failed",
+                               "message", rc < 0 ? json_string(cerr.message) : json_null()));
+    }
+    chan_channel_record_list_free(channels, n);
+    return first;
+}
+
+int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run,
+                                const chand_topic_create *create, const char *actor, json_t **out,
+                                chan_error *err)
 {
     chan_topic_plan *plan = NULL;
     json_t *doc = NULL, *results = json_array();
@@ -1083,7 +1152,8 @@ int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run, c
                                rc < 0 ? json_string(aerr.message) : json_null());
             text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
             json_decref(detail);
-            if (chan_store_topic_apply_record(r->store, actor, a->topic, text, &aerr) < 0)
+            if (chan_store_topic_apply_record(r->store, actor, "topic.config.apply", a->topic, text,
+                                              &aerr) < 0)
                 chan_log(CHAN_LOG_ERROR, MODULE, "topic configs: apply on %s not audited: %s",
                          a->topic, aerr.message);
             free(text);
@@ -1096,6 +1166,15 @@ int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run, c
                                                  a->refused ? json_string(a->refused)
                                                  : rc < 0   ? json_string(aerr.message)
                                                             : json_null()));
+    }
+    if (apply && create != NULL && create->partitions > 0) {
+        chan_error cerr = CHAN_ERROR_INIT;
+        int rc = create_missing(r, plan, create, dry_run, actor, results, &applied, &failed, &cerr);
+
+        if (rc < 0 && first == 0) {
+            first = rc;
+            *err = cerr;
+        }
     }
     if (!apply && plan->n_changes > 0)
         chan_log(CHAN_LOG_INFO, MODULE, "topic configs: drift changes=%zu topics=%zu missing=%zu",

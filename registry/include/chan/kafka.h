@@ -145,6 +145,17 @@ int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char 
                                    size_t n_pairs, chan_error *err);
 
 /**
+ * Create one topic (one CreateTopics request) with the given partitions,
+ * replication factor and configs (n_pairs key/value pairs).
+ * @return 0, CHAN_EEXISTS (the topic exists), CHAN_EUNAVAILABLE (no answer:
+ *         whether it was created is unknown), CHAN_EDENIED, CHAN_EINVALID
+ *         (partitions, replication factor or a config refused), CHAN_EINTERNAL
+ */
+int chan_kafka_create_topic(chan_kafka *k, const char *topic, int32_t partitions,
+                            int16_t replication_factor, const char *const *pairs, size_t n_pairs,
+                            chan_error *err);
+
+/**
  * Read the cluster's ACL bindings.
  *
  * With a scope, every binding that applies to its topics and groups is

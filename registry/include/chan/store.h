@@ -645,13 +645,15 @@ int chan_store_acl_apply_record(chan_store *store, const char *actor, const char
                                 const char *bindings_json, chan_error *err);
 
 /**
- * Record a topic config apply (an AlterConfigs sent, or refused by the
- * broker): the audit entry "topic.config.apply" with object "topic/<topic>"
- * and detail_json, e.g. {"configs": {...}, "changes": [...], "ok": true}.
- * @return 0, CHAN_EINVALID (detail not a JSON object, no topic), CHAN_EUNAVAILABLE
+ * Record a change sent to a topic of the cluster (successful or refused by
+ * the broker): the audit entry `action` ("topic.config.apply" for an
+ * AlterConfigs, "topic.create" for a CreateTopics) with object
+ * "topic/<topic>" and detail_json, e.g. {"configs": {...}, "ok": true}.
+ * @return 0, CHAN_EINVALID (detail not a JSON object, no topic or action),
+ *         CHAN_EUNAVAILABLE
  */
-int chan_store_topic_apply_record(chan_store *store, const char *actor, const char *topic,
-                                  const char *detail_json, chan_error *err);
+int chan_store_topic_apply_record(chan_store *store, const char *actor, const char *action,
+                                  const char *topic, const char *detail_json, chan_error *err);
 
 /**
  * The applied state of the last recorded ACL apply.

@@ -70,6 +70,8 @@ static int map_code(rd_kafka_resp_err_t code)
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
     case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
     case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
         return CHAN_EINVALID;
     case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
         return CHAN_ENOTFOUND;
@@ -562,6 +564,71 @@ cleanup:
     if (q)
         rd_kafka_queue_destroy(q);
     rd_kafka_ConfigResource_destroy(r);
+    return error;
+}
+
+int chan_kafka_create_topic(chan_kafka *k, const char *topic, int32_t partitions,
+                            int16_t replication_factor, const char *const *pairs, size_t n_pairs,
+                            chan_error *err)
+{
+    char errstr[512];
+    rd_kafka_NewTopic_t *t = NULL;
+    rd_kafka_AdminOptions_t *o = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_CreateTopics_result_t *res;
+    const rd_kafka_topic_result_t **results;
+    chan_error local = CHAN_ERROR_INIT;
+    size_t i, n_res = 0;
+    int error = 0;
+
+    if (err == NULL)
+        err = &local;
+    t = rd_kafka_NewTopic_new(topic, partitions, replication_factor, errstr, sizeof(errstr));
+    if (t == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: create topic %s: %s", topic, errstr);
+    for (i = 0; i < n_pairs; i++) {
+        if (rd_kafka_NewTopic_set_config(t, pairs[2 * i], pairs[2 * i + 1]) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error = chan_error_set(err, CHAN_EINVALID, "kafka: create topic %s: bad config %s",
+                                   topic, pairs[2 * i] ? pairs[2 * i] : "(null)");
+            goto cleanup;
+        }
+    }
+    q = rd_kafka_queue_new(k->rk);
+    o = admin_options(k, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_CreateTopics(k->rk, &t, 1, o, q);
+    if ((ev = wait_result(k, q, "kafka: create topic", err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error = set_rd_error(err, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
+                             "kafka: create topic");
+        goto cleanup;
+    }
+    res = rd_kafka_event_CreateTopics_result(ev);
+    results = res ? rd_kafka_CreateTopics_result_topics(res, &n_res) : NULL;
+    if (results == NULL || n_res != 1) {
+        error = chan_error_set(err, CHAN_EINTERNAL, "kafka: create topic %s: no result", topic);
+        goto cleanup;
+    }
+    if (rd_kafka_topic_result_error(results[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        error = chan_error_set(err, CHAN_EEXISTS, "kafka: topic %s exists", topic);
+    } else if (rd_kafka_topic_result_error(results[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error = set_rd_error(err, rd_kafka_topic_result_error(results[0]),
+                             rd_kafka_topic_result_error_string(results[0]), "kafka: create topic");
+        chan_error_prefix(err, "topic %s", topic);
+    }
+
+cleanup:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (o)
+        rd_kafka_AdminOptions_destroy(o);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(t);
     return error;
 }
 

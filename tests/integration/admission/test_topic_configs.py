@@ -107,11 +107,38 @@ class TopicConfigTest(AdmissionTestCase):
         self.assertEqual(rc, 0, out + err)
         self.assertEqual(peer.stats()["alters"], 3)
 
-        # A channel whose topic does not exist is reported, not created.
+        # A channel whose topic does not exist is reported, not created ...
         peer.command("untopic shipping.parcel-scanned")
         plan = d.request("GET", "/v1/topics/plan").json["plan"]
         self.assertEqual(plan["missing"], ["shipping.parcel-scanned"])
         self.assertEqual(plan["checked"], 3)
+        rc, out, err = chanctl("topic", "apply", "--registry", d.url)
+        self.assertEqual(rc, 0, out + err)
+        self.assertNotIn("shipping.parcel-scanned", peer.command("topics")["topics"])
+        # ... unless asked: the dry run shows it, the apply creates it with its retention.
+        rc, out, err = chanctl("topic", "apply", "--dry-run", "--create-missing", "--partitions",
+                               "6", "--registry", d.url)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("would_create shipping.parcel-scanned: retention.ms=%s" % ms(48), out)
+        self.assertEqual(peer.stats()["created_topics"], 0)
+        rc, out, err = chanctl("topic", "apply", "--create-missing", "--partitions", "6",
+                               "--registry", d.url)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("created shipping.parcel-scanned", out)
+        self.assertEqual(peer.command("topics")["topics"]["shipping.parcel-scanned"], 6)
+        self.assertEqual(self.configs(peer, "shipping.parcel-scanned"), {"retention.ms": ms(48)})
+        audit = d.request("GET", "/v1/audit?object=topic/shipping").json
+        entries = audit["entries"] if isinstance(audit, dict) else audit
+        self.assertEqual([e["action"] for e in entries if e["action"] == "topic.create"],
+                         ["topic.create"])
+        # A refused create (replication factor above the one broker) fails and is audited.
+        peer.command("untopic shipping.parcel-scanned")
+        rc, out, err = chanctl("topic", "apply", "--create-missing", "--partitions", "6",
+                               "--replication-factor", "3", "--registry", d.url)
+        self.assertEqual(rc, 3, out + err)
+        self.assertNotIn("shipping.parcel-scanned", peer.command("topics")["topics"])
+        rc, out, err = chanctl("topic", "apply", "--create-missing", "--registry", d.url)
+        self.assertEqual(rc, 2, out + err)
 
     def test_refused_and_down(self):
         peer, d = self.start("--acl-mode", "off")

@@ -10,6 +10,8 @@ client needs to manage ACLs, at the versions it advertises:
     DescribeAcls  (29)  v0-v1
     DeleteAcls    (31)  v0-v1
     DescribeConfigs (32) v0-v1  (topics: dynamic configs and the broker defaults)
+    CreateTopics  (19)  v0-v2   (one node: replication factor 1; configs kept as
+                                 the topic's dynamic configs)
     AlterConfigs  (33)  v0-v1   (topics: REPLACES every dynamic config of the
                                  topic with the request's set, as Kafka does, so
                                  a client that sends only the changed config
@@ -32,7 +34,7 @@ faults and read what the peer saw; each command gets one JSON line back:
     fail metadata <error_code>              answer every topic of a Metadata
                                             request with that error (e.g. 29,
                                             TOPIC_AUTHORIZATION_FAILED)
-    fail <describeconfigs|alterconfigs> <error_code> [message]
+    fail <describeconfigs|alterconfigs|createtopics> <error_code> [message]
                                             answer every resource with an error
     topic <name> [partitions]               create a topic (default 1 partition)
     config <topic> <key> <value>            set one dynamic config of a topic
@@ -74,6 +76,7 @@ API_APIVERSIONS = 18
 API_DESCRIBE_ACLS = 29
 API_CREATE_ACLS = 30
 API_DELETE_ACLS = 31
+API_CREATE_TOPICS = 19
 API_DESCRIBE_CONFIGS = 32
 API_ALTER_CONFIGS = 33
 
@@ -85,6 +88,7 @@ SUPPORTED = {
     API_DELETE_ACLS: (0, 1),
     API_DESCRIBE_CONFIGS: (0, 1),
     API_ALTER_CONFIGS: (0, 1),
+    API_CREATE_TOPICS: (0, 2),
 }
 API_NAMES = {
     API_METADATA: "Metadata",
@@ -94,6 +98,7 @@ API_NAMES = {
     API_DELETE_ACLS: "DeleteAcls",
     API_DESCRIBE_CONFIGS: "DescribeConfigs",
     API_ALTER_CONFIGS: "AlterConfigs",
+    API_CREATE_TOPICS: "CreateTopics",
 }
 FAULT_KEYS = {
     "describe": API_DESCRIBE_ACLS,
@@ -103,12 +108,16 @@ FAULT_KEYS = {
     "apiversions": API_APIVERSIONS,
     "describeconfigs": API_DESCRIBE_CONFIGS,
     "alterconfigs": API_ALTER_CONFIGS,
+    "createtopics": API_CREATE_TOPICS,
 }
 
 RES_TYPE_TOPIC = 2
 SOURCE_DYNAMIC_TOPIC = 1
 SOURCE_DEFAULT = 5
 ERR_INVALID_CONFIG = 40
+ERR_TOPIC_EXISTS = 36
+ERR_INVALID_PARTITIONS = 37
+ERR_INVALID_REPLICATION = 38
 # The topic configs the peer knows, with the broker's defaults.
 TOPIC_DEFAULTS = {
     "cleanup.policy": "delete",
@@ -262,6 +271,7 @@ class AclStore:
         self.topics = {}
         self.topic_configs = {}  # topic -> {key: value}, the dynamic configs
         self.alters = 0
+        self.created_topics = 0
         self.requests = {}
         self.held = {}
         self.answered = {}
@@ -477,6 +487,49 @@ def handle_describe_configs(r, version, w):
             w.boolean(False)  # is_sensitive
             if version >= 1:
                 w.int32(0)  # synonyms
+
+
+def handle_create_topics(r, version, w):
+    n = r.array_len()
+    topics = []
+    for _ in range(max(n, 0)):
+        name = r.string()
+        partitions = r.int32()
+        replication = r.int16()
+        for _ in range(max(r.array_len(), 0)):  # assignments
+            r.int32()
+            for _ in range(max(r.array_len(), 0)):
+                r.int32()
+        configs = [(r.string(), r.nullable_string()) for _ in range(max(r.array_len(), 0))]
+        topics.append((name, partitions, replication, configs))
+    r.int32()  # timeout_ms
+    validate_only = version >= 1 and r.take(1) != b"\x00"
+    fault, _ = fault_for(API_CREATE_TOPICS)
+    if version >= 2:
+        w.int32(0)  # throttle_time_ms
+    w.int32(len(topics))
+    for name, partitions, replication, configs in topics:
+        with STORE.lock:
+            if fault is not None:
+                code, msg = fault
+            elif name in STORE.topics:
+                code, msg = ERR_TOPIC_EXISTS, "topic exists"
+            elif partitions < 1:
+                code, msg = ERR_INVALID_PARTITIONS, "partitions must be at least 1"
+            elif replication not in (1, -1):
+                code, msg = ERR_INVALID_REPLICATION, "one broker: replication factor 1"
+            elif any(k not in TOPIC_DEFAULTS or v is None for k, v in configs):
+                code, msg = ERR_INVALID_CONFIG, "unknown config or null value"
+            else:
+                code, msg = ERR_NONE, None
+                if not validate_only:
+                    STORE.topics[name] = partitions
+                    STORE.topic_configs[name] = dict(configs)
+                    STORE.created_topics += 1
+        w.string(name)
+        w.int16(code)
+        if version >= 1:
+            w.nullable_string(msg)
 
 
 def handle_alter_configs(r, version, w):
@@ -697,6 +750,8 @@ class KafkaHandler(socketserver.BaseRequestHandler):
             handle_describe_configs(r, version, w)
         elif api == API_ALTER_CONFIGS:
             handle_alter_configs(r, version, w)
+        elif api == API_CREATE_TOPICS:
+            handle_create_topics(r, version, w)
         with STORE.lock:
             STORE.answered[name] = STORE.answered.get(name, 0) + 1
         return w.bytes()
@@ -750,6 +805,7 @@ class ControlHandler(socketserver.StreamRequestHandler):
                     "deleted": STORE.deleted,
                     "acls": len(STORE.acls),
                     "alters": STORE.alters,
+                    "created_topics": STORE.created_topics,
                 }
             if cmd == "acls":
                 return {"acls": [list(b) for b in sorted(STORE.acls)]}
