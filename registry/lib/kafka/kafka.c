@@ -69,16 +69,19 @@ static int map_code(rd_kafka_resp_err_t code)
         return CHAN_EDENIED;
     case RD_KAFKA_RESP_ERR__INVALID_ARG:
     case RD_KAFKA_RESP_ERR_INVALID_REQUEST:
-    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
-    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
-    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
         return CHAN_EINVALID;
-    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
-        return CHAN_ENOTFOUND;
     default:
         return CHAN_EINTERNAL;
     }
 }
+
+/*
+** As set_rd_error, for the topic requests (Metadata, configs, CreateTopics):
+** an unknown topic is CHAN_ENOTFOUND, a refused config, partition count or
+** replication factor CHAN_EINVALID.
+*/
+static int set_topic_error(chan_error *err, rd_kafka_resp_err_t code, const char *msg,
+                           const char *what);
 
 /* Set err for a failed librdkafka call; msg may be NULL.  Returns the chan code. */
 static int set_rd_error(chan_error *err, rd_kafka_resp_err_t code, const char *msg,
@@ -93,6 +96,28 @@ static int set_rd_error(chan_error *err, rd_kafka_resp_err_t code, const char *m
     if (rc == CHAN_EUNAVAILABLE)
         chan_error_hint(err, "check that the bootstrap servers are reachable and a controller "
                              "is elected");
+    return rc;
+}
+
+static int set_topic_error(chan_error *err, rd_kafka_resp_err_t code, const char *msg,
+                           const char *what)
+{
+    int rc = set_rd_error(err, code, msg, what);
+
+    switch (code) {
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        rc = CHAN_ENOTFOUND;
+        break;
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+        rc = CHAN_EINVALID;
+        break;
+    default:
+        return rc;
+    }
+    if (err)
+        err->code = rc;
     return rc;
 }
 
@@ -189,7 +214,7 @@ int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k,
         const rd_kafka_metadata_topic_t *t = &md->topics[i];
 
         if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            error = set_rd_error(err, t->err, NULL, "kafka: metadata of a topic");
+            error = set_topic_error(err, t->err, NULL, "kafka: metadata of a topic");
             chan_error_prefix(err, "topic %s", t->topic ? t->topic : "(null)");
             goto cleanup;
         }
@@ -468,9 +493,9 @@ int chan_kafka_describe_topic_configs(chan_topic_config **out, chan_kafka *k,
         size_t n_entries = 0, e;
 
         if (rd_kafka_ConfigResource_error(res[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            error = set_rd_error(err, rd_kafka_ConfigResource_error(res[i]),
-                                 rd_kafka_ConfigResource_error_string(res[i]),
-                                 "kafka: describe configs");
+            error = set_topic_error(err, rd_kafka_ConfigResource_error(res[i]),
+                                    rd_kafka_ConfigResource_error_string(res[i]),
+                                    "kafka: describe configs");
             chan_error_prefix(err, "topic %s", rd_kafka_ConfigResource_name(res[i]));
             goto cleanup;
         }
@@ -551,8 +576,9 @@ int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char 
         goto cleanup;
     }
     if (rd_kafka_ConfigResource_error(res[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        error = set_rd_error(err, rd_kafka_ConfigResource_error(res[0]),
-                             rd_kafka_ConfigResource_error_string(res[0]), "kafka: alter configs");
+        error =
+            set_topic_error(err, rd_kafka_ConfigResource_error(res[0]),
+                            rd_kafka_ConfigResource_error_string(res[0]), "kafka: alter configs");
         chan_error_prefix(err, "topic %s", topic);
     }
 
@@ -616,8 +642,9 @@ int chan_kafka_create_topic(chan_kafka *k, const char *topic, int32_t partitions
     if (rd_kafka_topic_result_error(results[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
         error = chan_error_set(err, CHAN_EEXISTS, "kafka: topic %s exists", topic);
     } else if (rd_kafka_topic_result_error(results[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        error = set_rd_error(err, rd_kafka_topic_result_error(results[0]),
-                             rd_kafka_topic_result_error_string(results[0]), "kafka: create topic");
+        error =
+            set_topic_error(err, rd_kafka_topic_result_error(results[0]),
+                            rd_kafka_topic_result_error_string(results[0]), "kafka: create topic");
         chan_error_prefix(err, "topic %s", topic);
     }
 
