@@ -172,6 +172,27 @@ class TopicConfigTest(AdmissionTestCase):
         self.assertEqual(rc, 3, out + err)
         peer.command("clear")
 
+        # No answer in time (--kafka-timeout-ms 2000): the alter's outcome is unknown,
+        # reported as failed and audited as such.
+        peer.command("delay alterconfigs 4000")
+        reply = d.request("POST", "/v1/topics/apply", body={})
+        self.assertEqual(reply.status, 503, reply)
+        self.assertEqual(reply.json["error_code"], 50314)
+        self.assertEqual({r["status"] for r in reply.json["results"]}, {"failed"})
+        self.assertTrue(all("tim" in r["message"].lower() for r in reply.json["results"]),
+                        reply.json["results"])
+        peer.command("clear")
+        peer.command("untopic shipping.parcel-scanned")
+        peer.command("delay createtopics 4000")
+        reply = d.request("POST", "/v1/topics/apply?create_missing=true&partitions=2", body={})
+        self.assertEqual(reply.status, 503, reply)
+        created = [r for r in reply.json["results"] if r["topic"] == "shipping.parcel-scanned"]
+        self.assertEqual([r["status"] for r in created], ["failed"])
+        audit = d.request("GET", "/v1/audit?object=topic/shipping").json
+        entries = audit["entries"] if isinstance(audit, dict) else audit
+        self.assertIn("topic.create", [e["action"] for e in entries])
+        peer.command("clear")
+
         # Broker down: no plan, and the apply sends nothing.
         peer.stop()
         reply = d.request("GET", "/v1/topics/plan")
