@@ -1057,7 +1057,8 @@ static int create_missing(chand_reconciler *r, const chan_topic_plan *plan,
         const chan_channel_record *ch = NULL;
         chan_error cerr = CHAN_ERROR_INIT;
         char retention[32];
-        const char *pairs[2] = {CHAN_TOPIC_RETENTION_KEY, retention};
+        const char *pairs[4] = {CHAN_TOPIC_RETENTION_KEY, retention, CHAN_TOPIC_CLEANUP_KEY, NULL};
+        size_t n_pairs;
         json_t *configs, *detail;
         char *text;
         int rc = 0;
@@ -1068,9 +1069,13 @@ static int create_missing(chand_reconciler *r, const chan_topic_plan *plan,
             continue;
         snprintf(retention, sizeof(retention), "%lld", (long long)chan_acl_topic_retention_ms(ch));
         configs = json_pack("{s:s}", CHAN_TOPIC_RETENTION_KEY, retention);
+        pairs[3] = ch->cleanup_policy;
+        n_pairs = ch->cleanup_policy != NULL ? 2 : 1;
+        if (ch->cleanup_policy != NULL)
+            json_object_set_new(configs, CHAN_TOPIC_CLEANUP_KEY, json_string(ch->cleanup_policy));
         if (!dry_run) {
             rc = chan_kafka_create_topic(r->kafka, ch->name, create->partitions,
-                                         create->replication_factor, pairs, 1, &cerr);
+                                         create->replication_factor, pairs, n_pairs, &cerr);
             if (rc == 0)
                 (*applied)++;
             else

@@ -535,8 +535,9 @@ typedef struct chan_topic_config {
 /** Free n topic configs and the array.  NULL-safe. */
 void chan_topic_config_list_free(chan_topic_config *list, size_t n);
 
-/** The topic config a contract's retention_hours sets. */
+/** The topic configs a contract sets: retention_hours and cleanup_policy. */
 #define CHAN_TOPIC_RETENTION_KEY "retention.ms"
+#define CHAN_TOPIC_CLEANUP_KEY   "cleanup.policy"
 
 /**
  * The retention.ms a channel's contract asks for: retention_hours x 3600000.
@@ -585,7 +586,8 @@ typedef struct chan_topic_plan {
 /**
  * Compare the live channels (not retired as of as_of, NULL: today) with the
  * cluster: a channel whose topic is not in topics is missing; for one whose
- * topic is, every config its contract sets (retention.ms) is compared with
+ * topic is, every config its contract sets (retention.ms, and cleanup.policy
+ * when the contract declares cleanup_policy) is compared with
  * the effective value in actual (the topic's DescribeConfigs).  Pure.
  *
  * The caller computes a plan only from a complete read of the topics and

@@ -122,6 +122,8 @@ typedef struct chan_channel_record {
     char *contract_version;
     /** The contract's `avg_message_bytes`, 0 when not declared (document as source). */
     int64_t avg_message_bytes;
+    /** The contract's `cleanup_policy`, or NULL (document as source). */
+    char *cleanup_policy;
 } chan_channel_record;
 
 /** Set every field of an embedded record to zero / NULL. */

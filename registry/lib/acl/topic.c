@@ -1,6 +1,7 @@
 /*
  * topic.c - topic configuration as part of the contract: the configs a
- * channel's contract sets on its topic (retention.ms from retention_hours),
+ * channel's contract sets on its topic (retention.ms from retention_hours,
+ * cleanup.policy from cleanup_policy),
  * the plan that compares them with the cluster's DescribeConfigs, and the
  * full set of dynamic configs an AlterConfigs must send so that nothing
  * else of the topic is reset.  Pure: no I/O, no librdkafka.
@@ -85,44 +86,74 @@ static int alter_by_topic(const void *a, const void *b)
     return strcmp(((const chan_topic_alter *)a)->topic, ((const chan_topic_alter *)b)->topic);
 }
 
+/* The configs a contract sets on its topic: up to MAX_DESIRED key/value pairs. */
+#define MAX_DESIRED 2
+typedef struct desired_set {
+    const char *keys[MAX_DESIRED];
+    char values[MAX_DESIRED][32];
+    size_t n;
+} desired_set;
+
+static void desired_of(desired_set *d, const chan_channel_record *ch)
+{
+    int64_t retention = chan_acl_topic_retention_ms(ch);
+
+    d->n = 0;
+    if (retention >= 0) {
+        d->keys[d->n] = CHAN_TOPIC_RETENTION_KEY;
+        snprintf(d->values[d->n], sizeof(d->values[d->n]), "%" PRId64, retention);
+        d->n++;
+    }
+    if (ch->cleanup_policy != NULL && strlen(ch->cleanup_policy) < sizeof(d->values[0])) {
+        d->keys[d->n] = CHAN_TOPIC_CLEANUP_KEY;
+        snprintf(d->values[d->n], sizeof(d->values[d->n]), "%s", ch->cleanup_policy);
+        d->n++;
+    }
+}
+
+/* The desired value of key, or NULL. */
+static const char *desired_value(const desired_set *d, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < d->n; i++) {
+        if (strcmp(d->keys[i], key) == 0)
+            return d->values[i];
+    }
+    return NULL;
+}
+
 /*
-** The full set for one topic: every dynamic config of c, with key set to
-** value (replaced or added).  Sets alter->refused when a dynamic config
-** cannot be sent back as it is.
+** The full set for one topic: every dynamic config of c, with the desired
+** configs replacing or added to theirs.  Sets alter->refused when a dynamic
+** config cannot be sent back as it is.
 */
-static void build_alter(chan_topic_alter *alter, const chan_topic_config *c, const char *key,
-                        const char *value)
+static void build_alter(chan_topic_alter *alter, const chan_topic_config *c, const desired_set *d)
 {
     size_t i, k = 0;
-    bool replaced = false;
 
     alter->topic = chan_xstrdup(c->topic);
-    alter->pairs = chan_xcalloc(2 * (c->n + 1), sizeof(*alter->pairs));
+    alter->pairs = chan_xcalloc(2 * (c->n + d->n + 1), sizeof(*alter->pairs));
     for (i = 0; i < c->n; i++) {
         const chan_topic_config_entry *e = &c->entries[i];
 
-        if (!e->dynamic || e->name == NULL)
+        if (!e->dynamic || e->name == NULL || desired_value(d, e->name) != NULL)
             continue;
-        if (strcmp(e->name, key) == 0) {
-            alter->pairs[2 * k] = chan_xstrdup(key);
-            alter->pairs[2 * k + 1] = chan_xstrdup(value);
-            replaced = true;
-        } else if (e->sensitive || e->value == NULL) {
+        if (e->sensitive || e->value == NULL) {
             if (alter->refused == NULL)
                 alter->refused = chan_xasprintf(
                     "dynamic config %s of topic %s is %s: an AlterConfigs without it would "
                     "reset it, with it would need its value",
                     e->name, c->topic, e->sensitive ? "sensitive" : "without a value");
             continue;
-        } else {
-            alter->pairs[2 * k] = chan_xstrdup(e->name);
-            alter->pairs[2 * k + 1] = chan_xstrdup(e->value);
         }
+        alter->pairs[2 * k] = chan_xstrdup(e->name);
+        alter->pairs[2 * k + 1] = chan_xstrdup(e->value);
         k++;
     }
-    if (!replaced) {
-        alter->pairs[2 * k] = chan_xstrdup(key);
-        alter->pairs[2 * k + 1] = chan_xstrdup(value);
+    for (i = 0; i < d->n; i++) {
+        alter->pairs[2 * k] = chan_xstrdup(d->keys[i]);
+        alter->pairs[2 * k + 1] = chan_xstrdup(d->values[i]);
         k++;
     }
     alter->n_pairs = k;
@@ -135,7 +166,7 @@ int chan_topic_plan_compute(chan_topic_plan **out, const chan_channel_record *co
 {
     chan_topic_plan *plan = NULL;
     int64_t today;
-    size_t i;
+    size_t i, cap_changes = 2 * (n + 1);
     int error;
 
     assert(out != NULL);
@@ -143,15 +174,16 @@ int chan_topic_plan_compute(chan_topic_plan **out, const chan_channel_record *co
     if ((error = chan_acl__as_of(&today, as_of, err)) < 0)
         return error;
     plan = chan_xcalloc(1, sizeof(*plan));
-    plan->changes = chan_xcalloc(n + 1, sizeof(*plan->changes));
+    plan->changes = chan_xcalloc(cap_changes, sizeof(*plan->changes));
     plan->alters = chan_xcalloc(n + 1, sizeof(*plan->alters));
     plan->missing = chan_xcalloc(n + 1, sizeof(*plan->missing));
     for (i = 0; i < n; i++) {
         const chan_channel_record *ch = channels[i];
         const chan_topic_config *c;
         const chan_topic_config_entry *e;
-        char desired[32];
-        int64_t retention;
+        desired_set d;
+        bool changed;
+        size_t k;
 
         if (ch == NULL || ch->name == NULL || chan_policy_channel_retired(ch, today))
             continue;
@@ -166,20 +198,29 @@ int chan_topic_plan_compute(chan_topic_plan **out, const chan_channel_record *co
             goto cleanup;
         }
         plan->checked++;
-        retention = chan_acl_topic_retention_ms(ch);
-        if (retention < 0)
-            continue;
-        snprintf(desired, sizeof(desired), "%" PRId64, retention);
-        e = find_entry(c, CHAN_TOPIC_RETENTION_KEY);
-        if (e != NULL && e->value != NULL && strcmp(e->value, desired) == 0)
-            continue;
-        plan->changes[plan->n_changes].topic = chan_xstrdup(ch->name);
-        plan->changes[plan->n_changes].key = chan_xstrdup(CHAN_TOPIC_RETENTION_KEY);
-        plan->changes[plan->n_changes].actual = e && e->value ? chan_xstrdup(e->value) : NULL;
-        plan->changes[plan->n_changes].desired = chan_xstrdup(desired);
-        plan->changes[plan->n_changes].dynamic = e != NULL && e->dynamic;
-        plan->n_changes++;
-        build_alter(&plan->alters[plan->n_alters++], c, CHAN_TOPIC_RETENTION_KEY, desired);
+        desired_of(&d, ch);
+        changed = false;
+        for (k = 0; k < d.n; k++) {
+            chan_topic_change *chg;
+
+            e = find_entry(c, d.keys[k]);
+            if (e != NULL && e->value != NULL && strcmp(e->value, d.values[k]) == 0)
+                continue;
+            if (plan->n_changes == cap_changes) {
+                cap_changes *= 2;
+                plan->changes =
+                    chan_xreallocarray(plan->changes, cap_changes, sizeof(*plan->changes));
+            }
+            chg = &plan->changes[plan->n_changes++];
+            chg->topic = chan_xstrdup(ch->name);
+            chg->key = chan_xstrdup(d.keys[k]);
+            chg->actual = e && e->value ? chan_xstrdup(e->value) : NULL;
+            chg->desired = chan_xstrdup(d.values[k]);
+            chg->dynamic = e != NULL && e->dynamic;
+            changed = true;
+        }
+        if (changed)
+            build_alter(&plan->alters[plan->n_alters++], c, &d);
     }
     qsort(plan->missing, plan->n_missing, sizeof(*plan->missing), by_name);
     qsort(plan->alters, plan->n_alters, sizeof(*plan->alters), alter_by_topic);

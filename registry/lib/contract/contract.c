@@ -923,10 +923,28 @@ void chan_contract_free(chan_contract *c)
     free(c->maintainer);
     free(c->deprecation_date);
     free(c->version);
+    free(c->cleanup_policy);
     free(c->retirement_date);
     free(c->subject);
     free(c->waiver_reason);
     free(c);
+}
+
+/* cleanup_policy: delete, compact or "compact,delete" (optional). */
+static void parse_cleanup_policy(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
+{
+    const chan_ynode *at;
+    const char *s = get_string(ctx, root, "", "cleanup_policy", false, &at);
+
+    if (s == NULL)
+        return;
+    if (strcmp(s, "delete") != 0 && strcmp(s, "compact") != 0 && strcmp(s, "compact,delete") != 0) {
+        chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_VALUE,
+                                  "cleanup_policy", "unknown cleanup_policy \"%s\"", s),
+                           "one of delete, compact, \"compact,delete\" (Kafka's cleanup.policy)");
+        return;
+    }
+    c->cleanup_policy = chan_xstrdup(s);
 }
 
 /* version: "MAJOR.MINOR.PATCH" (optional), a string as YAML reads 3.2.1. */
@@ -951,9 +969,9 @@ static void parse_version(parse_ctx *ctx, const chan_ynode *root, chan_contract 
 static void parse_root(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
 {
     static const char *const keys[] = {
-        "apiVersion",      "channel",          "description",       "owner",  "peak_qps",
-        "retention_hours", "deprecation_date", "retirement_date",   "schema", "consumers",
-        "producers",       "version",          "avg_message_bytes", NULL};
+        "apiVersion",      "channel",          "description",       "owner",          "peak_qps",
+        "retention_hours", "deprecation_date", "retirement_date",   "schema",         "consumers",
+        "producers",       "version",          "avg_message_bytes", "cleanup_policy", NULL};
     const chan_ynode *at;
     const char *s;
 
@@ -985,6 +1003,7 @@ static void parse_root(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
     if (map_get(root, "avg_message_bytes") != NULL)
         get_positive(ctx, root, "", "avg_message_bytes", MAX_MESSAGE_BYTES, &c->avg_message_bytes);
     parse_version(ctx, root, c);
+    parse_cleanup_policy(ctx, root, c);
     parse_dates(ctx, root, c);
     parse_schema(ctx, root, c);
     parse_consumers(ctx, root, c);
@@ -1103,6 +1122,10 @@ int64_t chan_contract_retention_hours(const chan_contract *c)
 {
     return c->retention_hours;
 }
+const char *chan_contract_cleanup_policy(const chan_contract *c)
+{
+    return c->cleanup_policy;
+}
 const char *chan_contract_version_text(const chan_contract *c)
 {
     return c->version;
@@ -1210,6 +1233,7 @@ json_t *chan_contract_to_json(const chan_contract *c)
     json_object_set_new(root, "peak_qps", json_integer(c->peak_qps));
     json_object_set_new(root, "retention_hours", json_integer(c->retention_hours));
     set_str(root, "version", c->version);
+    set_str(root, "cleanup_policy", c->cleanup_policy);
     if (c->avg_message_bytes > 0)
         json_object_set_new(root, "avg_message_bytes", json_integer(c->avg_message_bytes));
     set_str(root, "deprecation_date", c->deprecation_date);

@@ -149,6 +149,8 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
     json_object_set_new(o, "version", chan_json_str_or_null(rec->contract_version));
     if (rec->avg_message_bytes > 0)
         json_object_set_new(o, "avg_message_bytes", json_integer(rec->avg_message_bytes));
+    if (rec->cleanup_policy != NULL)
+        json_object_set_new(o, "cleanup_policy", json_string(rec->cleanup_policy));
     /* Only with a reason: the stored channels have none until the store keeps them. */
     if (rec->waiver_reason != NULL)
         json_object_set_new(o, "waiver", waiver_json(rec));
@@ -479,6 +481,7 @@ int chan_channel_record_from_json(chan_channel_record **out, const json_t *json,
         (error = get_string(&rec->compatibility, json, "", "compatibility", false, err)) < 0 ||
         (error = get_string(&rec->contract_version, json, "", "version", false, err)) < 0 ||
         (error = get_int(&rec->avg_message_bytes, json, "", "avg_message_bytes", err)) < 0 ||
+        (error = get_string(&rec->cleanup_policy, json, "", "cleanup_policy", false, err)) < 0 ||
         (error = get_waiver(rec, json, err)) < 0 ||
         (error = get_array(&consumers, json, "consumers", err)) < 0 ||
         (error = get_array(&producers, json, "producers", err)) < 0)

@@ -49,12 +49,12 @@ static char *document_waiver_reason(const char *document)
     return out;
 }
 
-/* The contract version of a stored contract document (caller frees), or NULL. */
-static char *document_contract_version(const char *document)
+/* A top-level string of a stored contract document (caller frees), or NULL. */
+static char *document_string(const char *document, const char *key)
 {
     json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
-    const char *version = json_string_value(json_object_get(doc, "version"));
-    char *out = version ? chan_xstrdup(version) : NULL;
+    const char *value = json_string_value(json_object_get(doc, key));
+    char *out = value ? chan_xstrdup(value) : NULL;
 
     json_decref(doc);
     return out;
@@ -88,7 +88,8 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
     rec->created_at = chan_store__cell_int(rows, r, 10);
     rec->updated_at = chan_store__cell_int(rows, r, 11);
     rec->waiver_reason = document_waiver_reason(rec->document);
-    rec->contract_version = document_contract_version(rec->document);
+    rec->contract_version = document_string(rec->document, "version");
+    rec->cleanup_policy = document_string(rec->document, "cleanup_policy");
     rec->avg_message_bytes = document_avg_message_bytes(rec->document);
     rec->waiver_approved_by = chan_store__cell_take(rows, r, 12);
     rec->waiver_approved_at = chan_store__cell_int(rows, r, 13);

@@ -47,7 +47,7 @@ class TopicConfigTest(AdmissionTestCase):
         plan = reply.json["plan"]
         self.assertEqual(plan["checked"], 4)
         self.assertEqual(plan["missing"], [])
-        changes = {c["topic"]: c for c in plan["changes"]}
+        changes = {c["topic"]: c for c in plan["changes"] if c["key"] == "retention.ms"}
         self.assertEqual(sorted(changes), ["inventory.stock-updated", "orders.order-created",
                                            "shipping.parcel-scanned"])
         self.assertEqual(changes["orders.order-created"]["actual"], "86400000")
@@ -55,6 +55,9 @@ class TopicConfigTest(AdmissionTestCase):
         self.assertTrue(changes["orders.order-created"]["dynamic"])
         self.assertEqual(changes["inventory.stock-updated"]["actual"], "604800000")
         self.assertFalse(changes["inventory.stock-updated"]["dynamic"])  # broker default
+        self.assertIn({"topic": "inventory.stock-updated", "key": "cleanup.policy",
+                       "actual": "delete", "desired": "compact", "dynamic": False},
+                      plan["changes"])
         alters = {a["topic"]: a for a in plan["alters"]}
         self.assertEqual(alters["orders.order-created"]["configs"],
                          {"min.insync.replicas": "2", "max.message.bytes": "2000000",
@@ -86,7 +89,9 @@ class TopicConfigTest(AdmissionTestCase):
         self.assertEqual(self.configs(peer, "orders.order-created"),
                          {"min.insync.replicas": "2", "max.message.bytes": "2000000",
                           "retention.ms": ms(168)})
-        self.assertEqual(self.configs(peer, "inventory.stock-updated"), {"retention.ms": ms(72)})
+        # inventory declares cleanup_policy: compact (the broker default is delete).
+        self.assertEqual(self.configs(peer, "inventory.stock-updated"),
+                         {"retention.ms": ms(72), "cleanup.policy": "compact"})
         self.assertEqual(self.configs(peer, "payments.payment-settled"),
                          {"retention.ms": ms(720)})
         self.assertEqual(peer.stats()["alters"], 3)

@@ -1052,10 +1052,10 @@ static void test_topic_plan(void **state)
     assert_int_equal(plan->n_alters, 1);
     assert_null(plan->alters[0].refused);
     assert_int_equal(plan->alters[0].n_pairs, 2); /* both dynamic configs, retention replaced */
-    assert_string_equal(plan->alters[0].pairs[0], "retention.ms");
-    assert_string_equal(plan->alters[0].pairs[1], "604800000");
-    assert_string_equal(plan->alters[0].pairs[2], "min.insync.replicas");
-    assert_string_equal(plan->alters[0].pairs[3], "2");
+    assert_string_equal(plan->alters[0].pairs[0], "min.insync.replicas");
+    assert_string_equal(plan->alters[0].pairs[1], "2");
+    assert_string_equal(plan->alters[0].pairs[2], "retention.ms");
+    assert_string_equal(plan->alters[0].pairs[3], "604800000");
     j = chan_topic_plan_to_json(plan);
     assert_string_equal(
         json_string_value(json_object_get(
@@ -1064,6 +1064,22 @@ static void test_topic_plan(void **state)
         "2");
     json_decref(j);
     chan_topic_plan_free(plan);
+
+    /* A declared cleanup_policy is compared and sent too. */
+    f->ch[0]->cleanup_policy = chan_xstrdup("compact");
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2, "2026-01-01", &err),
+        0);
+    assert_int_equal(plan->n_changes, 2);
+    assert_string_equal(plan->changes[1].key, "cleanup.policy");
+    assert_string_equal(plan->changes[1].actual, "delete");
+    assert_false(plan->changes[1].dynamic);
+    assert_int_equal(plan->alters[0].n_pairs, 3);
+    assert_string_equal(plan->alters[0].pairs[4], "cleanup.policy");
+    assert_string_equal(plan->alters[0].pairs[5], "compact");
+    chan_topic_plan_free(plan);
+    free(f->ch[0]->cleanup_policy);
+    f->ch[0]->cleanup_policy = NULL;
 
     /* A sensitive dynamic config cannot be sent back: the topic is refused. */
     f->ch[2]->retention_hours = 2;

@@ -770,6 +770,17 @@ static void test_contract_version_and_message_size(void **state)
                           CHAN_CONTRACT_RULE_INVALID_VALUE, 6, 20);
     assert_mutation_error("peak_qps: 100\n", "avg_message_bytes: \"2k\"\npeak_qps: 100\n",
                           CHAN_CONTRACT_RULE_WRONG_TYPE, 6, 20);
+    assert_mutation_error("peak_qps: 100\n", "cleanup_policy: compacted\npeak_qps: 100\n",
+                          CHAN_CONTRACT_RULE_INVALID_VALUE, 6, 17);
+    text = mutate("peak_qps: 100\n", "cleanup_policy: compact,delete\npeak_qps: 100\n");
+    r = parse(text);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(chan_contract_cleanup_policy(r.contract), "compact,delete");
+    json = chan_contract_render_json(r.contract);
+    assert_non_null(strstr(json, "\"cleanup_policy\":\"compact,delete\""));
+    free(json);
+    result_dispose(&r);
+    free(text);
 }
 
 static void test_json_input_errors_located(void **state)
