@@ -10,6 +10,9 @@
  *   consumer completeness      declared consumers registered on the channel
  *                              with every mandatory field equal / all
  *                              declared consumers;
+ *   (with a registry that reaches Kafka, every unmanaged topic of the
+ *   cluster, GET /v1/topics, is a failing channel of the schema registration
+ *   rate and an uncovered entry of the ACL coverage)
  *   ACL coverage               principals with desired Kafka ACLs (the
  *                              daemon's GET /v1/acl/plan) none of which is
  *                              still to be created, with the actual state
@@ -513,6 +516,65 @@ cleanup:
     return error;
 }
 
+/*
+** Topic discovery (GET /v1/topics?refresh=true): every unmanaged topic of
+** the cluster counts as a failing channel of the schema registration rate
+** and, when ACL coverage is measured, as an uncovered entry of it.  A
+** registry without Kafka (404, 503) or a topic list it could not read
+** counts nothing and says so in the notes.
+*/
+static int check_topics(metric *schema, metric *acl, cli_registry *reg, chan_error *err)
+{
+    json_t *doc = NULL, *name;
+    const char *state;
+    long status = 0;
+    size_t i;
+    int error;
+
+    error = cli_registry_request(&doc, &status, reg, "GET", "/v1/topics?refresh=true", NULL, err);
+    if (error < 0 && (status == 404 || status == 503)) {
+        chan_error_clear(err);
+        snprintf(schema->note, sizeof(schema->note),
+                 "the cluster's topics are not discovered: the registry has no Kafka cluster "
+                 "configured (HTTP %ld)",
+                 status);
+        error = 0;
+        goto cleanup;
+    }
+    if (error < 0)
+        goto cleanup;
+    state = json_string_value(json_object_get(doc, "state"));
+    if (state == NULL || strcmp(state, "known") != 0) {
+        const char *why = json_string_value(json_object_get(doc, "error"));
+        char *text = why ? cli_registry_value_text(json_object_get(doc, "error")) : NULL;
+
+        snprintf(schema->note, sizeof(schema->note),
+                 "the cluster's topics could not be read, unmanaged topics not counted: %s",
+                 text ? text : "unknown error");
+        free(text);
+        goto cleanup;
+    }
+    json_array_foreach(json_object_get(doc, "unmanaged"), i, name)
+    {
+        char *text = cli_registry_value_text(name);
+
+        schema->total++;
+        metric_fail(schema, "topic %s: no channel contract (unmanaged)", text ? text : "?");
+        if (acl->measured) {
+            acl->total++;
+            metric_fail(acl, "topic %s: unmanaged, its ACLs are nobody's", text ? text : "?");
+        }
+        free(text);
+    }
+    snprintf(schema->note, sizeof(schema->note),
+             "%zu unmanaged topic(s) of the cluster counted as failing",
+             json_array_size(json_object_get(doc, "unmanaged")));
+
+cleanup:
+    json_decref(doc);
+    return error;
+}
+
 static int check_online(metric *schema, metric *consumers, metric *acl, cli_registry *reg,
                         const loaded *files, size_t n_files, chan_error *err)
 {
@@ -539,7 +601,9 @@ static int check_online(metric *schema, metric *consumers, metric *acl, cli_regi
         if ((error = check_consumers(consumers, reg, l->contract, err)) < 0)
             return error;
     }
-    return check_acls(acl, reg, err);
+    if ((error = check_acls(acl, reg, err)) < 0)
+        return error;
+    return check_topics(schema, acl, reg, err);
 }
 
 /* ------------------------------------------------------------------ */

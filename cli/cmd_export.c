@@ -35,7 +35,7 @@
 #include "registry_client.h"
 
 #define DEFAULT_CLUSTER           "my-cluster"
-#define DEFAULT_AVG_MESSAGE_BYTES 1024
+#define DEFAULT_AVG_MESSAGE_BYTES CHAN_ACL_DEFAULT_AVG_MESSAGE_BYTES
 #define SINCE_MAX_SIZE            (64 * 1024 * 1024)
 #define STR_(x)                   #x
 #define STR(x)                    STR_(x)
@@ -98,8 +98,10 @@ static const cli_cmd_spec spec = {
                    "channels that are not retired get anything.",
     CLI_CMD_OPTS(opt_specs),
     .registry = "registry to read (default: $" CLI_REGISTRY_URL_ENV ")",
-    .notes = "consumerByteRate = ceil(sum of the principal's peak_rate_msgs x avg-message-bytes\n"
-             "x headroom).\n"
+    .notes = "consumerByteRate = ceil(sum of the principal's peak_rate_msgs x message size x\n"
+             "headroom); producerByteRate = ceil(sum of peak_qps of the channels it produces to\n"
+             "x message size x headroom).  The message size is the contract's\n"
+             "avg_message_bytes, else --avg-message-bytes.\n"
              "Every KafkaUser is labelled app.kubernetes.io/managed-by=chanreg and\n"
              "chanreg.io/instance=NAME; the YAML starts with the kubectl apply --prune command\n"
              "that also deletes the users whose registration is gone.  A kafka-configs export\n"

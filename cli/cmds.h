@@ -11,6 +11,7 @@ int cmd_get(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_acl(int argc, char **argv);
+int cmd_topic(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_consumer(int argc, char **argv);

@@ -21,6 +21,7 @@ const cli_cmd cli_cmds[] = {
     {"list", "list channels, consumers or subjects of a registry", cmd_list},
     {"check", "measure contract health against a registry (the CI gate)", cmd_check},
     {"acl", "Kafka ACL plan, apply and admission check through a registry", cmd_acl},
+    {"topic", "topic configs of the contracts against the cluster: plan, apply, list", cmd_topic},
     {"export", "export Kafka users and ACLs (Strimzi, kafka-configs)", cmd_export},
     {"token", "API tokens of a registry (admin) and token file lines", cmd_token},
     {"consumer", "register, renew, remove, list, approve and reject consumers", cmd_consumer},

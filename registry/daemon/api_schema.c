@@ -1056,7 +1056,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
     if (error < 0 && error != CHAN_EINCOMPATIBLE)
         goto cleanup;
     if (one != NULL || n_live > 0) /* a subject without versions has nothing to judge */
-        chand_metrics_schema_outcome(subject, error == 0);
+        chand_metrics_schema_check(subject, error == 0);
     doc = json_pack("{s:b}", "is_compatible", error == 0);
     if (verbose)
         json_object_set_new(doc, "messages", error == 0 ? json_array() : report_messages(&ctx));

@@ -173,6 +173,12 @@ static const option_def options[] = {
     {"producer-check-max-rate", "CHANREG_PRODUCER_CHECK_MAX_RATE", OPT_INT,
      FIELD(producer_check_max_rate), "1000", 1, 1000000, "N",
      "producer check: read at most N messages per second"},
+    {"topic-include", "CHANREG_TOPIC_INCLUDE", OPT_STRING, FIELD(topic_include), NULL, 0, 0,
+     "GLOB[,...]", "topic discovery: topics the registry answers for (default: all)"},
+    {"topic-exclude", "CHANREG_TOPIC_EXCLUDE", OPT_STRING, FIELD(topic_exclude), "_*", 0, 0,
+     "GLOB[,...]", "topic discovery: topics left out (default: _*, the internal topics)"},
+    {"topic-mode", "CHANREG_TOPIC_MODE", OPT_STRING, FIELD(topic_mode), "off", 0, 0, "MODE",
+     "topic configs (retention.ms): off, plan (log drift each pass) or apply (fix it)"},
 };
 
 /* getopt_long values of the options outside the table. */
@@ -562,6 +568,10 @@ static int validate_kafka(chand_config *config, chan_error *err)
         return chan_error_set(err, CHAN_EINVALID,
                               "--acl-mode: expected off, plan or apply, got \"%s\"",
                               config->acl_mode ? config->acl_mode : "");
+    if (chand_acl_mode_parse(&config->topic_mode_value, config->topic_mode) < 0)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--topic-mode: expected off, plan or apply, got \"%s\"",
+                              config->topic_mode ? config->topic_mode : "");
     if (config->reconcile_backoff_min_ms > config->reconcile_backoff_max_ms)
         return chan_error_set(err, CHAN_EINVALID,
                               "--reconcile-backoff-min-ms (%lld) is above "
@@ -662,6 +672,56 @@ cleanup:
     return error;
 }
 
+/*
+** Split a comma-separated list of topic globs: blanks around each ignored,
+** empty entries refused, control characters refused.
+*/
+static int split_globs(char ***out, size_t *out_n, const char *text, const char *option,
+                       chan_error *err)
+{
+    char **list = NULL;
+    size_t n = 0;
+    const char *p = text;
+
+    *out = NULL;
+    *out_n = 0;
+    if (text == NULL || *text == '\0')
+        return 0;
+    list = chan_xcalloc(strlen(text) + 1, sizeof(*list));
+    for (;;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        size_t i;
+
+        while (len > 0 && (*p == ' ' || *p == '\t')) {
+            p++;
+            len--;
+        }
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        for (i = 0; i < len; i++) {
+            if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+                break;
+        }
+        if (len == 0 || i < len) {
+            size_t k;
+
+            for (k = 0; k < n; k++)
+                free(list[k]);
+            free(list);
+            return chan_error_set(err, CHAN_EINVALID, "--%s: %s pattern in \"%s\"", option,
+                                  len == 0 ? "an empty" : "a control character in a", text);
+        }
+        list[n++] = chan_xstrndup(p, len);
+        if (end == NULL)
+            break;
+        p = end + 1;
+    }
+    *out = list;
+    *out_n = n;
+    return 0;
+}
+
 static int validate(chand_config *config, chan_error *err)
 {
     chan_compat_mode mode;
@@ -725,6 +785,11 @@ static int validate(chand_config *config, chan_error *err)
                               "--token-file: give one or the other");
     if (config->producer_check && config->kafka_bootstrap == NULL)
         return chan_error_set(err, CHAN_EINVALID, "--producer-check needs --kafka-bootstrap");
+    if ((error = split_globs(&config->topic_include_list, &config->n_topic_include,
+                             config->topic_include, "topic-include", err)) < 0 ||
+        (error = split_globs(&config->topic_exclude_list, &config->n_topic_exclude,
+                             config->topic_exclude, "topic-exclude", err)) < 0)
+        return error;
     if ((error = validate_kafka(config, err)) < 0)
         return error;
     if ((error = validate_webhooks(config, err)) < 0)
@@ -838,6 +903,12 @@ void chand_config_free(chand_config *config)
     free(config->listen_host);
     free(config->health_listen_host);
     chan_kafka_properties_dispose(&config->kafka_properties);
+    for (i = 0; i < config->n_topic_include; i++)
+        free(config->topic_include_list[i]);
+    free(config->topic_include_list);
+    for (i = 0; i < config->n_topic_exclude; i++)
+        free(config->topic_exclude_list[i]);
+    free(config->topic_exclude_list);
     free(config->tls_cert_pem);
     if (config->tls_key_pem)
         explicit_bzero(config->tls_key_pem, strlen(config->tls_key_pem));

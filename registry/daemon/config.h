@@ -117,6 +117,9 @@ typedef struct chand_config {
     int64_t producer_check_sample;     /**< check 1 message in N */
     int64_t producer_check_interval;   /**< seconds between contract refreshes */
     int64_t producer_check_max_rate;   /**< messages read per second at most */
+    char *topic_include;               /**< topic discovery: comma-separated globs, NULL: all */
+    char *topic_exclude;               /**< topic discovery: comma-separated globs */
+    char *topic_mode;                  /**< topic configs: "off", "plan" or "apply" */
 
     /* Derived by chand_config_load. */
     char *listen_host;        /**< host part of listen */
@@ -125,6 +128,7 @@ typedef struct chand_config {
     char *health_listen_host;        /**< host part of health_listen, or NULL */
     unsigned int health_listen_port; /**< port part of health_listen */
     chand_acl_mode acl_mode_value;
+    chand_acl_mode topic_mode_value; /**< --topic-mode, with the values of --acl-mode */
     /**
      * The policy floor: no subject bound to a channel may be left at a level
      * that does not satisfy it (chan_policy_level_allowed), except by an
@@ -132,7 +136,11 @@ typedef struct chand_config {
      */
     chan_compat_mode min_compatibility;
     chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
-    chan_token_entry *tokens;               /**< from token and token_file; auth on iff any */
+    char **topic_include_list;              /**< topic_include split at commas */
+    size_t n_topic_include;
+    char **topic_exclude_list; /**< topic_exclude split at commas */
+    size_t n_topic_exclude;
+    chan_token_entry *tokens; /**< from token and token_file; auth on iff any */
     size_t n_tokens;
     chand_webhook *webhooks; /**< parsed webhook_specs */
     size_t n_webhooks;

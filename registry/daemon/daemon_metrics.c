@@ -23,6 +23,7 @@
 
 #include "chan/avro.h"
 #include "chan/metrics.h"
+#include "chan/policy.h"
 #include "chan/version.h"
 
 #include "config.h"
@@ -37,8 +38,10 @@
 /* What is known about one subject. */
 typedef struct subject_entry {
     char *subject;
-    double compatible;   /* verdicts since start-up */
-    double incompatible; /* verdicts since start-up */
+    double compatible;         /* production registrations since start-up */
+    double incompatible;       /* production registrations since start-up */
+    double check_compatible;   /* compatibility checks (CI) since start-up */
+    double check_incompatible; /* compatibility checks (CI) since start-up */
     bool versions_known;
     int64_t versions_at; /* when n_versions was read */
     size_t n_versions;   /* live versions */
@@ -58,14 +61,26 @@ typedef struct daemon_metrics {
     chan_metric_family *schema_versions;
     chan_metric_family *compat_rate;
     chan_metric_family *registrations;
+    chan_metric_family *compat_checks;
     chan_metric_family *age_days;
     chan_metric_family *producer_mismatch;
     chan_metric_family *reconcile_runs;
     chan_metric_family *reconcile_errors;
     chan_metric_family *webhook_deliveries;
     chan_metric_family *build_info;
+    chan_metric_family *topics_discovered;
+    chan_metric_family *unmanaged_topics;
+    chan_metric_family *check_schema_rate;
+    chan_metric_family *check_consumers;
+    chan_metric_family *check_acl;
     subject_entry *subjects;
     size_t n_subjects;
+    /* Topic discovery and ACL coverage, as last reported. */
+    bool topics_reported, topics_known;
+    char **topics;
+    size_t n_topics;
+    bool acl_known;
+    size_t acl_covered, acl_principals;
 } daemon_metrics;
 
 static daemon_metrics *state = NULL;
@@ -98,6 +113,9 @@ static void free_state(daemon_metrics *m)
     for (i = 0; i < m->n_subjects; i++)
         free(m->subjects[i].subject);
     free(m->subjects);
+    for (i = 0; i < m->n_topics; i++)
+        free(m->topics[i]);
+    free(m->topics);
     chan_metrics_free(m->registry);
     free(m);
 }
@@ -116,13 +134,34 @@ int chand_metrics_init(chan_error *err)
 
     m->registry = chan_metrics_new();
     if ((error = define(&m->compat_rate, m, "channel_schema_compatibility_rate",
-                        "Share of compatible schema registrations and checks on the channel's "
-                        "subject (stored version chain when none since start-up)",
+                        "Share of the registered schema versions of the channel's subject that "
+                        "are compatible with the version before them (from the store)",
                         CHAN_METRIC_GAUGE, l_channel, 1, err)) < 0 ||
         (error = define(&m->registrations, m, "channel_schema_registrations_total",
-                        "Schema registrations and compatibility checks on the channel's subject "
-                        "since start-up, by verdict",
+                        "Schema registrations on the channel's subject that reached the "
+                        "compatibility check, since start-up, by verdict",
                         CHAN_METRIC_COUNTER, l_result, 2, err)) < 0 ||
+        (error = define(&m->compat_checks, m, "channel_schema_compatibility_checks_total",
+                        "Compatibility checks (CI, POST /compatibility/...) on the channel's "
+                        "subject since start-up, by verdict",
+                        CHAN_METRIC_COUNTER, l_result, 2, err)) < 0 ||
+        (error = define(&m->topics_discovered, m, "chanreg_topics",
+                        "Topics of the cluster in scope of the registry (last successful read)",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->unmanaged_topics, m, "chanreg_unmanaged_topics",
+                        "Topics of the cluster in scope without a channel contract",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->check_schema_rate, m, "chanreg_schema_registration_rate",
+                        "Channels whose contract's schema versions are all registered / "
+                        "(channels + unmanaged topics)",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->check_consumers, m, "chanreg_consumer_registration_completeness",
+                        "Consumer registrations approved and not stale / all registrations",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->check_acl, m, "chanreg_acl_coverage",
+                        "Principals whose desired ACLs are all in place / (principals + "
+                        "unmanaged topics), from the last reconciler pass",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
         (error = define(&m->age_days, m, "consumer_registration_age_days",
                         "Days since the consumer's registration or last renewal", CHAN_METRIC_GAUGE,
                         l_consumer, 2, err)) < 0 ||
@@ -263,6 +302,23 @@ void chand_metrics_schema_outcome(const char *subject, bool compatible)
     pthread_mutex_unlock(&state_lock);
 }
 
+void chand_metrics_schema_check(const char *subject, bool compatible)
+{
+    subject_entry *e;
+
+    if (subject == NULL)
+        return;
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        e = subject_get(subject);
+        if (compatible)
+            e->check_compatible += 1;
+        else
+            e->check_incompatible += 1;
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
 void chand_metrics_subject_changed(const char *subject)
 {
     subject_entry *e;
@@ -312,6 +368,40 @@ void chand_metrics_requests_in_flight(unsigned int n)
     pthread_mutex_unlock(&state_lock);
 }
 
+void chand_metrics_topics(bool known, const char *const *topics, size_t n)
+{
+    size_t i;
+
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        for (i = 0; i < state->n_topics; i++)
+            free(state->topics[i]);
+        free(state->topics);
+        state->topics = NULL;
+        state->n_topics = 0;
+        state->topics_reported = true;
+        state->topics_known = known;
+        if (known && n > 0) {
+            state->topics = chan_xcalloc(n, sizeof(*state->topics));
+            for (i = 0; i < n; i++)
+                state->topics[i] = chan_xstrdup(topics[i]);
+            state->n_topics = n;
+        }
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chand_metrics_acl_coverage(bool known, size_t covered, size_t principals)
+{
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        state->acl_known = known;
+        state->acl_covered = covered;
+        state->acl_principals = principals;
+    }
+    pthread_mutex_unlock(&state_lock);
+}
+
 void chand_metrics_producer_mismatch(const char *channel)
 {
     const char *labels[1];
@@ -354,11 +444,12 @@ static int effective_mode(chan_compat_mode *out, chan_store *store, const char *
 
 /*
 ** Share of consecutive pairs of live versions of subject (oldest first)
-** where the newer passes `mode` against the older.  1 with fewer than two
-** versions.  A stored schema that does not parse makes its pairs fail.
+** whose newer version counts as compatible with the older
+** (chan_policy_version_compatible under `mode` and `floor`).  1 with fewer
+** than two versions.  A stored schema that does not parse makes its pairs fail.
 */
 static int chain_rate(double *out, chan_store *store, const char *subject, chan_compat_mode mode,
-                      chan_error *err)
+                      chan_compat_mode floor, chan_error *err)
 {
     int *numbers = NULL;
     size_t n = 0, i, passed = 0;
@@ -390,12 +481,7 @@ static int chain_rate(double *out, chan_store *store, const char *subject, chan_
         chan_schema_version_free(v);
     }
     for (i = 1; i < n; i++) {
-        const chan_avro_schema *previous[1] = {schemas[i - 1]};
-
-        if (schemas[i] == NULL || schemas[i - 1] == NULL)
-            continue;
-        if (mode == CHAN_COMPAT_NONE ||
-            chan_avro_check_mode(mode, schemas[i], previous, 1, NULL) == 0)
+        if (chan_policy_version_compatible(schemas[i], schemas[i - 1], mode, floor))
             passed++;
     }
     if (n >= 2)
@@ -484,6 +570,7 @@ static int channel_compat(const chan_channel_record *rec, chan_store *store,
     const char *ok[2] = {rec->name, "compatible"};
     const char *bad[2] = {rec->name, "incompatible"};
     subject_entry e;
+    chan_compat_mode floor = config->min_compatibility;
     chan_compat_mode mode;
     double rate;
     int error;
@@ -493,17 +580,15 @@ static int channel_compat(const chan_channel_record *rec, chan_store *store,
     e = subject_snapshot(rec->subject);
     chan_metric_add(state->registrations, ok, e.compatible);
     chan_metric_add(state->registrations, bad, e.incompatible);
-    if (e.compatible + e.incompatible > 0) {
-        chan_metric_set(state->compat_rate, ch, e.compatible / (e.compatible + e.incompatible));
-        return 0;
-    }
+    chan_metric_add(state->compat_checks, ok, e.check_compatible);
+    chan_metric_add(state->compat_checks, bad, e.check_incompatible);
     if (e.chain_known && now - e.chain_at < CHAIN_TTL) {
         chan_metric_set(state->compat_rate, ch, e.chain_rate);
         return 0;
     }
     if ((error = effective_mode(&mode, store, rec->subject, config, err)) < 0)
         return error;
-    if ((error = chain_rate(&rate, store, rec->subject, mode, err)) < 0)
+    if ((error = chain_rate(&rate, store, rec->subject, mode, floor, err)) < 0)
         return error;
     chan_metric_set(state->compat_rate, ch, rate);
     pthread_mutex_lock(&state_lock);
@@ -518,6 +603,110 @@ static int channel_compat(const chan_channel_record *rec, chan_store *store,
         }
     }
     pthread_mutex_unlock(&state_lock);
+    return 0;
+}
+
+/*
+** Is every schema version the channel's contract lists registered (live or
+** soft-deleted) in its subject?  A contract listing none counts when the
+** subject has any version.
+*/
+static int channel_registered(bool *out, chan_store *store, const chan_channel_record *rec,
+                              chan_error *err)
+{
+    int *declared = NULL, *stored = NULL;
+    size_t n_declared, n_stored = 0, i, k;
+    int error;
+
+    *out = false;
+    if (rec->subject == NULL)
+        return 0;
+    n_declared = chan_channel_record_contract_versions(&declared, rec);
+    error = chan_store_subject_versions(store, &stored, &n_stored, rec->subject, true, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        error = 0;
+        n_stored = 0;
+    }
+    if (error < 0)
+        goto cleanup;
+    *out = n_declared > 0 || n_stored > 0;
+    for (i = 0; i < n_declared && *out; i++) {
+        bool found = false;
+
+        for (k = 0; k < n_stored && !found; k++)
+            found = stored[k] == declared[i];
+        *out = found;
+    }
+
+cleanup:
+    free(declared);
+    free(stored);
+    return error;
+}
+
+/*
+** The three checklist figures of `chanctl check`, as the daemon sees them:
+** schema registration rate and ACL coverage count the unmanaged topics of
+** the last topic read against them; consumer completeness is the share of
+** registrations that are approved and not stale.  Caller holds scrape_lock.
+*/
+static int checklist(chan_store *store, const chand_config *config,
+                     const chan_channel_record *const *list, size_t n, int64_t now, chan_error *err)
+{
+    chan_topic_filter filter = {
+        (const char *const *)config->topic_include_list, config->n_topic_include,
+        (const char *const *)config->topic_exclude_list, config->n_topic_exclude};
+    const char **unmanaged = NULL;
+    size_t n_unmanaged = 0, registered = 0, consumers = 0, complete = 0, i, k;
+    int64_t max_age = config->registration_max_age_days * 86400;
+    bool topics_known, acl_known;
+    size_t covered, principals;
+    int error = 0;
+
+    pthread_mutex_lock(&state_lock);
+    topics_known = state->topics_reported && state->topics_known;
+    if (topics_known)
+        chan_policy_unmanaged_topics(&unmanaged, &n_unmanaged, (const char *const *)state->topics,
+                                     state->n_topics, list, n, &filter);
+    acl_known = state->acl_known;
+    covered = state->acl_covered;
+    principals = state->acl_principals;
+    if (topics_known) {
+        size_t in_scope = 0;
+
+        for (i = 0; i < state->n_topics; i++)
+            in_scope += chan_policy_topic_in_scope(&filter, state->topics[i]);
+        chan_metric_set(state->topics_discovered, NULL, (double)in_scope);
+        chan_metric_set(state->unmanaged_topics, NULL, (double)n_unmanaged);
+    }
+    pthread_mutex_unlock(&state_lock);
+    free(unmanaged); /* only the count is kept: the pointers were into state->topics */
+
+    for (i = 0; i < n; i++) {
+        bool ok = false;
+
+        if ((error = channel_registered(&ok, store, list[i], err)) < 0)
+            return error;
+        registered += ok;
+        for (k = 0; k < list[i]->n_consumers; k++) {
+            const chan_consumer_record *c = &list[i]->consumers[k];
+            int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
+
+            consumers++;
+            complete +=
+                c->state == CHAN_CONSUMER_APPROVED && (max_age <= 0 || now - since <= max_age);
+        }
+    }
+    chan_metric_set(state->check_schema_rate, NULL,
+                    n + n_unmanaged > 0 ? (double)registered / (double)(n + n_unmanaged) : 1.0);
+    chan_metric_set(state->check_consumers, NULL,
+                    consumers > 0 ? (double)complete / (double)consumers : 1.0);
+    if (acl_known)
+        chan_metric_set(state->check_acl, NULL,
+                        principals + n_unmanaged > 0
+                            ? (double)covered / (double)(principals + n_unmanaged)
+                            : 1.0);
     return 0;
 }
 
@@ -543,6 +732,10 @@ int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *c
 
     chan_metric_family_reset(state->compat_rate);
     chan_metric_family_reset(state->registrations);
+    chan_metric_family_reset(state->compat_checks);
+    chan_metric_family_reset(state->topics_discovered);
+    chan_metric_family_reset(state->unmanaged_topics);
+    chan_metric_family_reset(state->check_acl);
     chan_metric_family_reset(state->age_days);
     for (i = 0; i < n; i++) {
         const chan_channel_record *rec = list[i];
@@ -562,6 +755,9 @@ int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *c
         if ((error = channel_compat(rec, store, config, now, err)) < 0)
             goto cleanup;
     }
+    if ((error = checklist(store, config, (const chan_channel_record *const *)list, n, now, err)) <
+        0)
+        goto cleanup;
     chan_metric_set(state->channels, NULL, (double)n);
     chan_metric_set(state->consumers, NULL, (double)n_consumers);
     chan_metric_set(state->schema_versions, NULL, versions);

@@ -42,12 +42,19 @@ void chand_metrics_observe_request(void *ctx, const char *method, const char *ro
                                    unsigned int status, double duration_ms);
 
 /**
- * One compatibility verdict on subject: a registration that passed the
- * compatibility check (compatible) or was refused as incompatible, or a
- * compatibility check asked through /compatibility/... with its answer.
- * Also marks the subject's cached version count as out of date.
+ * One production registration on subject that reached the compatibility
+ * check: the version was created (compatible) or refused as incompatible.
+ * Counted in channel_schema_registrations_total; the registration also
+ * drops the subject's cached figures.
  */
 void chand_metrics_schema_outcome(const char *subject, bool compatible);
+
+/**
+ * One compatibility check asked through POST /compatibility/... (what CI
+ * runs), with its answer: channel_schema_compatibility_checks_total.  It
+ * changes nothing stored, so the compatibility rate does not move.
+ */
+void chand_metrics_schema_check(const char *subject, bool compatible);
 
 /**
  * A version of subject was deleted or its compatibility level changed: forget
@@ -64,6 +71,20 @@ void chand_metrics_webhook_delivery(const char *result);
 
 /** Requests in flight as the server counts them, set by each scrape before rendering. */
 void chand_metrics_requests_in_flight(unsigned int n);
+
+/**
+ * The last read of the cluster's topic list (topic discovery): known with
+ * the names (copied), or unknown when the read failed (then the unmanaged
+ * topics and the ACL coverage are not rendered: nothing is judged on a
+ * failed read).
+ */
+void chand_metrics_topics(bool known, const char *const *topics, size_t n);
+
+/**
+ * The ACL coverage of the last reconciler pass (chan_acl_plan_coverage):
+ * known only when the pass read the broker's ACLs completely.
+ */
+void chand_metrics_acl_coverage(bool known, size_t covered, size_t principals);
 
 /** The producer sampler saw a message of channel outside its contract. */
 void chand_metrics_producer_mismatch(const char *channel);

@@ -106,39 +106,6 @@ cleanup:
 /* Contracts from the store                                            */
 /* ------------------------------------------------------------------ */
 
-/*
-** The version numbers the contract document lists under schema.versions
-** ({"version": N} objects or plain numbers).  Returns the count; *out is
-** NULL when there is none (caller frees).
-*/
-static size_t document_versions(int **out, const char *document)
-{
-    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
-    json_t *versions = json_object_get(json_object_get(doc, "schema"), "versions");
-    size_t i, n = 0;
-    int *list = NULL;
-
-    *out = NULL;
-    if (json_is_array(versions) && json_array_size(versions) > 0) {
-        list = chan_xcalloc(json_array_size(versions), sizeof(*list));
-        for (i = 0; i < json_array_size(versions); i++) {
-            json_t *item = json_array_get(versions, i);
-            json_t *num = json_is_object(item) ? json_object_get(item, "version") : item;
-
-            if (json_is_integer(num) && json_integer_value(num) > 0 &&
-                json_integer_value(num) <= INT32_MAX)
-                list[n++] = (int)json_integer_value(num);
-        }
-    }
-    json_decref(doc);
-    if (n == 0) {
-        free(list);
-        list = NULL;
-    }
-    *out = list;
-    return n;
-}
-
 /* A contract under construction (owned strings and arrays). */
 typedef struct built_contract {
     char *channel;
@@ -170,7 +137,7 @@ static int build_contract(built_contract *b, chand_producer_check *pc,
     size_t n = 0, i;
 
     b->channel = chan_xstrdup(rec->name);
-    n = document_versions(&numbers, rec->document);
+    n = chan_channel_record_contract_versions(&numbers, rec);
     if (n == 0 && rec->subject) {
         /* A document without versions: every live version of the subject. */
         error = chan_store_subject_versions(pc->store, &numbers, &n, rec->subject, false, err);
@@ -228,6 +195,17 @@ static uint64_t contracts_signature(const chan_kafka_contract *c, size_t n, size
             for (b = 0; b < 8; b++)
                 MIX(v >> (8 * b));
         }
+        if (c[i].has_contract_version) {
+            int64_t parts[3] = {c[i].contract_version.major, c[i].contract_version.minor,
+                                c[i].contract_version.patch};
+
+            for (k = 0; k < 3; k++) {
+                int b;
+
+                for (b = 0; b < 8; b++)
+                    MIX((uint64_t)parts[k] >> (8 * b));
+            }
+        }
         MIX(0xff);
         total += c[i].n_versions;
     }
@@ -259,6 +237,12 @@ static int refresh(chand_producer_check *pc, chan_error *err)
         contracts[i].channel = built[i].channel;
         contracts[i].versions = built[i].versions;
         contracts[i].n_versions = built[i].n;
+        /* A stored version that does not parse accepts no "v..." header. */
+        contracts[i].has_contract_version =
+            list[i]->contract_version != NULL &&
+            chan_policy_contract_version_parse(&contracts[i].contract_version,
+                                               list[i]->contract_version,
+                                               strlen(list[i]->contract_version)) == 0;
     }
     sig = contracts_signature(contracts, n, &n_versions);
     if (!pc->have_signature || sig != pc->signature)

@@ -76,6 +76,16 @@ struct chand_reconciler {
     int64_t next_pass_ms; /* monotonic ms of the next loop pass, 0 when none planned */
     uint64_t passes, failures, skipped_passes;
     uint64_t rng; /* xorshift state for the jitter */
+
+    /* Topic discovery (under mu): the last read of the cluster's topics. */
+    chan_topic_filter topic_filter; /* borrowed from the configuration */
+    chand_acl_mode topic_mode;      /* --topic-mode */
+    bool topics_read;               /* a read was attempted */
+    bool topics_known;              /* ... and succeeded */
+    int64_t topics_read_ms;         /* unix ms of that read */
+    char topics_error[CHAN_ERROR_MESSAGE_MAX];
+    chan_kafka_topic *topics;
+    size_t n_topics;
 };
 
 /* ------------------------------------------------------------------ */
@@ -189,6 +199,11 @@ int chand_reconciler_new(chand_reconciler **out, const chand_config *config, cha
     pthread_cond_init(&r->cv, &cattr);
     pthread_condattr_destroy(&cattr);
 
+    r->topic_mode = config->topic_mode_value;
+    r->topic_filter.include = (const char *const *)config->topic_include_list;
+    r->topic_filter.n_include = config->n_topic_include;
+    r->topic_filter.exclude = (const char *const *)config->topic_exclude_list;
+    r->topic_filter.n_exclude = config->n_topic_exclude;
     ko.bootstrap_servers = config->kafka_bootstrap;
     ko.config = (const char *const *)props->pairs;
     ko.n_config = props->n;
@@ -227,6 +242,7 @@ void chand_reconciler_free(chand_reconciler *r)
 {
     if (r == NULL)
         return;
+    chan_kafka_topic_list_free(r->topics, r->n_topics);
     chan_leader_free(r->leader);
     chan_kafka_free(r->kafka);
     free(r->unrecorded_actor);
@@ -472,6 +488,49 @@ static int record_apply(chand_reconciler *r, const chan_kafka_report *report, co
 ** Caller holds pass_mu.  *out_report (may be NULL) gets the report when one
 ** was made.
 */
+/* Hand the ACL coverage of a pass's plan to the metrics; unknown without a complete read. */
+static void report_coverage(const pass_result *p, const chan_kafka_report *report)
+{
+    const chan_acl_plan *plan = report ? chan_kafka_report_plan(report) : NULL;
+    size_t covered = 0, principals = 0;
+
+    if (plan != NULL && p->known)
+        chan_acl_plan_coverage(&covered, &principals, plan);
+    chand_metrics_acl_coverage(plan != NULL && p->known, covered, principals);
+}
+
+/*
+** Read the cluster's topics (topic discovery) and keep the result, known or
+** not, for GET /v1/topics and the metrics.  A failed read forgets the
+** previous list: nothing is judged on a failed read.
+*/
+static int read_topics(chand_reconciler *r, chan_error *err)
+{
+    chan_kafka_topic *topics = NULL;
+    const char **names = NULL;
+    size_t n = 0, i;
+    int error = chan_kafka_list_topics(&topics, &n, r->kafka, err);
+
+    pthread_mutex_lock(&r->mu);
+    chan_kafka_topic_list_free(r->topics, r->n_topics);
+    r->topics = topics;
+    r->n_topics = n;
+    r->topics_read = true;
+    r->topics_known = error == 0;
+    r->topics_read_ms = wall_ms();
+    snprintf(r->topics_error, sizeof(r->topics_error), "%s", error < 0 && err ? err->message : "");
+    names = chan_xcalloc(n + 1, sizeof(*names));
+    for (i = 0; i < n; i++)
+        names[i] = topics[i].name;
+    chand_metrics_topics(error == 0, names, n);
+    pthread_mutex_unlock(&r->mu);
+    free(names);
+    if (error < 0)
+        chan_log(CHAN_LOG_WARN, MODULE, "topic discovery: cannot read the cluster's topics: %s",
+                 err ? err->message : chan_strerror(error));
+    return error;
+}
+
 static void run_pass(chand_reconciler *r, pass_result *p, chan_kafka_report **out_report,
                      const char *trigger, const char *actor)
 {
@@ -518,6 +577,7 @@ static void run_pass(chand_reconciler *r, pass_result *p, chan_kafka_report **ou
     }
     error = chan_kafka_reconcile(&report, r->kafka, desired, scope, p->dry_run, &err);
     fill_counts(p, report);
+    report_coverage(p, report);
     if (!p->dry_run && report != NULL && p->created + p->deleted + p->failed > 0) {
         chan_error rerr = CHAN_ERROR_INIT;
         int rc = record_apply(r, report, trigger, actor, &rerr);
@@ -598,10 +658,25 @@ static void *loop_main(void *arg)
         int64_t delay, deadline;
         struct timespec ts;
 
+        if (!stopping(r)) {
+            chan_error terr = CHAN_ERROR_INIT;
+
+            (void)read_topics(r, &terr); /* logged; the state says unknown */
+        }
         pthread_mutex_lock(&r->pass_mu);
         run_pass(r, &p, NULL, "loop", "reconciler");
         delay = stopping(r) ? 0 : record_pass(r, &p);
         pthread_mutex_unlock(&r->pass_mu);
+        if (p.ran && p.leader && r->topic_mode != CHAND_ACL_MODE_OFF && !stopping(r)) {
+            chan_error terr = CHAN_ERROR_INIT;
+            json_t *report = NULL;
+
+            if (chand_reconciler_topic_pass(r, r->topic_mode == CHAND_ACL_MODE_APPLY, false, NULL,
+                                            "reconciler", &report, &terr) < 0 &&
+                report == NULL)
+                chan_log(CHAN_LOG_WARN, MODULE, "topic configs: no plan: %s", terr.message);
+            json_decref(report);
+        }
 
         pthread_mutex_lock(&r->mu);
         deadline = monotonic_ms() + delay;
@@ -823,4 +898,302 @@ json_t *chand_reconciler_status(chand_reconciler *r)
     json_object_set_new(o, "last_pass", r->have_last ? pass_json(&r->last) : json_null());
     pthread_mutex_unlock(&r->mu);
     return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* Topic discovery                                                     */
+/* ------------------------------------------------------------------ */
+
+static json_t *string_array(const char *const *items, size_t n)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        json_array_append_new(a, json_string(items[i]));
+    return a;
+}
+
+int chand_reconciler_topics(chand_reconciler *r, json_t **out, bool refresh, chan_error *err)
+{
+    chan_channel_record **channels = NULL;
+    chan_channel_filter cf = CHAN_CHANNEL_FILTER_INIT;
+    json_t *managed = json_array(), *unmanaged = json_array(), *excluded = json_array();
+    json_t *doc = NULL;
+    size_t n = 0, i, in_scope = 0;
+    int error = 0;
+
+    assert(out != NULL);
+    *out = NULL;
+    if ((error = chan_store_channel_list(r->store, &channels, &n, &cf, err)) < 0)
+        goto cleanup;
+    if (refresh || !r->topics_read) {
+        chan_error terr = CHAN_ERROR_INIT;
+
+        (void)read_topics(r, &terr); /* the reply says unknown, with the error */
+    }
+    pthread_mutex_lock(&r->mu);
+    for (i = 0; r->topics_known && i < r->n_topics; i++) {
+        const char *t = r->topics[i].name;
+
+        if (!chan_policy_topic_in_scope(&r->topic_filter, t))
+            json_array_append_new(excluded, json_string(t));
+        else if (chan_policy_topic_managed(t, (const chan_channel_record *const *)channels, n))
+            json_array_append_new(managed, json_string(t));
+        else
+            json_array_append_new(unmanaged, json_string(t));
+        in_scope += chan_policy_topic_in_scope(&r->topic_filter, t);
+    }
+    doc = json_object();
+    json_object_set_new(doc, "state", json_string(r->topics_known ? "known" : "unknown"));
+    json_object_set_new(doc, "error", r->topics_known ? json_null() : json_string(r->topics_error));
+    json_object_set_new(doc, "read_at", json_time_ms(r->topics_read_ms));
+    json_object_set_new(doc, "include",
+                        string_array(r->topic_filter.include, r->topic_filter.n_include));
+    json_object_set_new(doc, "exclude",
+                        string_array(r->topic_filter.exclude, r->topic_filter.n_exclude));
+    json_object_set_new(doc, "topics", json_integer((json_int_t)in_scope));
+    json_object_set_new(doc, "channels", json_integer((json_int_t)n));
+    pthread_mutex_unlock(&r->mu);
+    json_object_set(doc, "managed", managed);
+    json_object_set(doc, "unmanaged", unmanaged);
+    json_object_set(doc, "excluded", excluded);
+    *out = doc;
+
+cleanup:
+    json_decref(managed);
+    json_decref(unmanaged);
+    json_decref(excluded);
+    chan_channel_record_list_free(channels, n);
+    return error;
+}
+
+/* ------------------------------------------------------------------ */
+/* Topic configuration                                                 */
+/* ------------------------------------------------------------------ */
+
+/*
+** The topic plan from a complete read: the channels, the cluster's topics
+** and the configs of the managed topics that exist.  Any failed read
+** returns its error and no plan.
+*/
+static int topic_plan(chan_topic_plan **out, chand_reconciler *r, chan_error *err)
+{
+    chan_channel_filter cf = CHAN_CHANNEL_FILTER_INIT;
+    chan_channel_record **channels = NULL;
+    chan_kafka_topic *topics = NULL;
+    chan_topic_config *configs = NULL;
+    const char **names = NULL, **managed = NULL;
+    size_t n = 0, n_topics = 0, n_managed = 0, i;
+    int error;
+
+    *out = NULL;
+    if ((error = chan_store_channel_list(r->store, &channels, &n, &cf, err)) < 0 ||
+        (error = chan_kafka_list_topics(&topics, &n_topics, r->kafka, err)) < 0)
+        goto cleanup;
+    names = chan_xcalloc(n_topics + 1, sizeof(*names));
+    for (i = 0; i < n_topics; i++)
+        names[i] = topics[i].name;
+    managed = chan_xcalloc(n + 1, sizeof(*managed));
+    for (i = 0; i < n; i++) {
+        size_t k;
+
+        for (k = 0; k < n_topics; k++) {
+            if (strcmp(names[k], channels[i]->name) == 0) {
+                managed[n_managed++] = channels[i]->name;
+                break;
+            }
+        }
+    }
+    if ((error = chan_kafka_describe_topic_configs(&configs, r->kafka, managed, n_managed, err)) <
+        0)
+        goto cleanup;
+    error = chan_topic_plan_compute(out, (const chan_channel_record *const *)channels, n, names,
+                                    n_topics, configs, n_managed, NULL, err);
+
+cleanup:
+    chan_topic_config_list_free(configs, n_managed);
+    free(managed);
+    free(names);
+    chan_kafka_topic_list_free(topics, n_topics);
+    chan_channel_record_list_free(channels, n);
+    return error;
+}
+
+/* The changes of plan on topic, as a JSON array (for the audit detail). */
+static json_t *topic_changes_json(const chan_topic_plan *plan, const char *topic)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; i < plan->n_changes; i++) {
+        const chan_topic_change *c = &plan->changes[i];
+
+        if (strcmp(c->topic, topic) == 0)
+            json_array_append_new(a, json_pack("{s:s,s:o,s:s}", "key", c->key, "actual",
+                                               chan_json_str_or_null(c->actual), "desired",
+                                               c->desired));
+    }
+    return a;
+}
+
+/*
+** Create the missing topics of plan (with the contract's retention.ms),
+** each audited as "topic.create"; append a result per topic.  Returns the
+** first failure's code.
+*/
+static int create_missing(chand_reconciler *r, const chan_topic_plan *plan,
+                          const chand_topic_create *create, bool dry_run, const char *actor,
+                          json_t *results, size_t *applied, size_t *failed, chan_error *err)
+{
+    chan_channel_record **channels = NULL;
+    chan_channel_filter cf = CHAN_CHANNEL_FILTER_INIT;
+    size_t n = 0, i, k;
+    int error = 0, first = 0;
+
+    if ((error = chan_store_channel_list(r->store, &channels, &n, &cf, err)) < 0)
+        return error;
+    for (i = 0; i < plan->n_missing; i++) {
+        const chan_channel_record *ch = NULL;
+        chan_error cerr = CHAN_ERROR_INIT;
+        char retention[32];
+        const char *pairs[4] = {CHAN_TOPIC_RETENTION_KEY, retention, CHAN_TOPIC_CLEANUP_KEY, NULL};
+        size_t n_pairs;
+        json_t *configs, *detail;
+        char *text;
+        int rc = 0;
+
+        for (k = 0; k < n && ch == NULL; k++)
+            ch = strcmp(channels[k]->name, plan->missing[i]) == 0 ? channels[k] : NULL;
+        if (ch == NULL || chan_acl_topic_retention_ms(ch) < 0)
+            continue;
+        snprintf(retention, sizeof(retention), "%lld", (long long)chan_acl_topic_retention_ms(ch));
+        configs = json_pack("{s:s}", CHAN_TOPIC_RETENTION_KEY, retention);
+        pairs[3] = ch->cleanup_policy;
+        n_pairs = ch->cleanup_policy != NULL ? 2 : 1;
+        if (ch->cleanup_policy != NULL)
+            json_object_set_new(configs, CHAN_TOPIC_CLEANUP_KEY, json_string(ch->cleanup_policy));
+        if (!dry_run) {
+            rc = chan_kafka_create_topic(r->kafka, ch->name, create->partitions,
+                                         create->replication_factor, pairs, n_pairs, &cerr);
+            if (rc == 0)
+                (*applied)++;
+            else
+                (*failed)++;
+            if (rc < 0 && first == 0) {
+                first = rc;
+                *err = cerr;
+            }
+            detail = json_pack("{s:O,s:i,s:i,s:b,s:o}", "configs", configs, "partitions",
+                               (int)create->partitions, "replication_factor",
+                               (int)create->replication_factor, "ok", rc == 0, "error",
+                               rc < 0 ? json_string(cerr.message) : json_null());
+            text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(detail);
+            if (chan_store_topic_apply_record(r->store, actor, "topic.create", ch->name, text,
+                                              &cerr) < 0)
+                chan_log(CHAN_LOG_ERROR, MODULE, "topic configs: create of %s not audited: %s",
+                         ch->name, cerr.message);
+            free(text);
+            chan_log(rc == 0 ? CHAN_LOG_INFO : CHAN_LOG_WARN, MODULE,
+                     "topic configs: create topic=%s partitions=%d ok=%s actor=%s", ch->name,
+                     (int)create->partitions, rc == 0 ? "true" : "false", actor);
+        }
+        json_array_append_new(
+            results, json_pack("{s:s,s:o,s:s,s:o}", "topic", ch->name, "configs", configs, "status",
+                               dry_run   ? "would_create"
+                               : rc == 0 ? "created"
+                                         : "failed",
+                               "message", rc < 0 ? json_string(cerr.message) : json_null()));
+    }
+    chan_channel_record_list_free(channels, n);
+    return first;
+}
+
+int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run,
+                                const chand_topic_create *create, const char *actor, json_t **out,
+                                chan_error *err)
+{
+    chan_topic_plan *plan = NULL;
+    json_t *doc = NULL, *results = json_array();
+    size_t i, applied = 0, failed = 0, refused = 0;
+    int error, first = 0;
+
+    assert(out != NULL);
+    *out = NULL;
+    pthread_mutex_lock(&r->pass_mu); /* one pass at a time, ACL or topic */
+    if ((error = topic_plan(&plan, r, err)) < 0)
+        goto cleanup;
+    for (i = 0; apply && i < plan->n_alters; i++) {
+        const chan_topic_alter *a = &plan->alters[i];
+        chan_error aerr = CHAN_ERROR_INIT;
+        json_t *configs = json_object(), *detail;
+        const char *status;
+        char *text;
+        size_t k;
+        int rc = 0;
+
+        for (k = 0; k < a->n_pairs; k++)
+            json_object_set_new(configs, a->pairs[2 * k], json_string(a->pairs[2 * k + 1]));
+        if (a->refused != NULL) {
+            status = "refused";
+            refused++;
+        } else if (dry_run) {
+            status = "would_apply";
+        } else {
+            rc = chan_kafka_alter_topic_configs(r->kafka, a->topic, (const char *const *)a->pairs,
+                                                a->n_pairs, &aerr);
+            status = rc == 0 ? "applied" : "failed";
+            if (rc == 0)
+                applied++;
+            else
+                failed++;
+            if (rc < 0 && first == 0) {
+                first = rc;
+                *err = aerr;
+            }
+            detail = json_pack("{s:O,s:o,s:b,s:o}", "configs", configs, "changes",
+                               topic_changes_json(plan, a->topic), "ok", rc == 0, "error",
+                               rc < 0 ? json_string(aerr.message) : json_null());
+            text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
+            json_decref(detail);
+            if (chan_store_topic_apply_record(r->store, actor, "topic.config.apply", a->topic, text,
+                                              &aerr) < 0)
+                chan_log(CHAN_LOG_ERROR, MODULE, "topic configs: apply on %s not audited: %s",
+                         a->topic, aerr.message);
+            free(text);
+            chan_log(rc == 0 ? CHAN_LOG_INFO : CHAN_LOG_WARN, MODULE,
+                     "topic configs: alter topic=%s configs=%zu ok=%s actor=%s", a->topic,
+                     a->n_pairs, rc == 0 ? "true" : "false", actor);
+        }
+        json_array_append_new(results, json_pack("{s:s,s:o,s:s,s:o}", "topic", a->topic, "configs",
+                                                 configs, "status", status, "message",
+                                                 a->refused ? json_string(a->refused)
+                                                 : rc < 0   ? json_string(aerr.message)
+                                                            : json_null()));
+    }
+    if (apply && create != NULL && create->partitions > 0) {
+        chan_error cerr = CHAN_ERROR_INIT;
+        int rc = create_missing(r, plan, create, dry_run, actor, results, &applied, &failed, &cerr);
+
+        if (rc < 0 && first == 0) {
+            first = rc;
+            *err = cerr;
+        }
+    }
+    if (!apply && plan->n_changes > 0)
+        chan_log(CHAN_LOG_INFO, MODULE, "topic configs: drift changes=%zu topics=%zu missing=%zu",
+                 plan->n_changes, plan->n_alters, plan->n_missing);
+    doc = json_pack("{s:o,s:b,s:b,s:I,s:I,s:I}", "plan", chan_topic_plan_to_json(plan), "apply",
+                    apply, "dry_run", apply && dry_run, "applied", (json_int_t)applied, "failed",
+                    (json_int_t)failed, "refused", (json_int_t)refused);
+    json_object_set(doc, "results", results);
+    *out = doc;
+    error = first;
+
+cleanup:
+    pthread_mutex_unlock(&r->pass_mu);
+    json_decref(results);
+    chan_topic_plan_free(plan);
+    return error;
 }

@@ -47,6 +47,12 @@
 
 typedef struct chand_reconciler chand_reconciler;
 
+/** How chand_reconciler_topic_pass creates missing topics. */
+typedef struct chand_topic_create {
+    int32_t partitions;         /**< > 0 to create; 0: missing topics are only reported */
+    int16_t replication_factor; /**< >= 1 */
+} chand_topic_create;
+
 /**
  * Create the reconciler of a configuration validated by chand_config_load
  * (its --acl-mode and librdkafka properties): the Kafka admin client (no
@@ -117,5 +123,40 @@ int chand_reconciler_apply(chand_reconciler *r, const char *actor, json_t **out,
  * @return a new object (caller decrefs)
  */
 json_t *chand_reconciler_status(chand_reconciler *r);
+
+/**
+ * Topic discovery for GET /v1/topics: the cluster's topics (read now when
+ * refresh is true or no read was made yet, else the last read, which every
+ * loop pass repeats) against the stored channels and the
+ * --topic-include/--topic-exclude patterns: {"state": "known"|"unknown",
+ * "error", "read_at", "include", "exclude", "topics" (in scope), "channels",
+ * "managed", "unmanaged", "excluded"} (names sorted).  An unknown state has
+ * empty lists: nothing is judged on a failed read.
+ * @param[out] out the document (caller decrefs)
+ * @return 0 (also when the broker read failed), or the store's error
+ */
+int chand_reconciler_topics(chand_reconciler *r, json_t **out, bool refresh, chan_error *err);
+
+/**
+ * Topic configs (GET /v1/topics/plan, POST /v1/topics/apply, and each loop
+ * pass of the leader in --topic-mode plan/apply): read the channels, the
+ * cluster's topics and the configs of the managed ones, compute the plan
+ * (chan_topic_plan_compute) and, with apply, send each topic's full set of
+ * dynamic configs (chan_kafka_alter_topic_configs), one AlterConfigs per
+ * topic, each audited ("topic.config.apply", actor).  A dry run computes
+ * the same plan and sends nothing ("would_apply").  A topic with a
+ * sensitive dynamic config is "refused", never altered.  With create (its
+ * partitions > 0), an apply also creates the missing topics of the plan
+ * with the contract's retention.ms ("created", "would_create"), each
+ * audited ("topic.create"); without it they are only reported.
+ * @param[out] out {"plan", "apply", "dry_run", "applied", "failed",
+ *             "refused", "results": [{"topic","configs","status","message"}]};
+ *             NULL when no plan was made
+ * @return 0; the read's error (no plan: nothing sent); or the first
+ *         alter's error (*out says which)
+ */
+int chand_reconciler_topic_pass(chand_reconciler *r, bool apply, bool dry_run,
+                                const chand_topic_create *create, const char *actor, json_t **out,
+                                chan_error *err);
 
 #endif

@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "chan/error.h"
 #include "chan/model.h"
 
@@ -288,6 +290,17 @@ bool chan_acl_plan_deletes_refused(const chan_acl_plan *plan);
 /** True when the plan changes nothing. */
 bool chan_acl_plan_is_empty(const chan_acl_plan *plan);
 
+/**
+ * ACL coverage of a plan: the principals with desired bindings (to create
+ * or unchanged) and those of them none of whose desired bindings is still
+ * to be created.  Meaningful only when the plan was made against a known
+ * actual state (not chan_acl_plan_deletes_refused).
+ *
+ * @param[out] out_covered    principals fully in place
+ * @param[out] out_principals principals with desired bindings
+ */
+void chan_acl_plan_coverage(size_t *out_covered, size_t *out_principals, const chan_acl_plan *plan);
+
 /** Flags of chan_acl_plan_render_text. */
 enum {
     CHAN_ACL_RENDER_UNCHANGED = 1 << 0, /**< also list unchanged bindings ("  " prefix) */
@@ -350,9 +363,10 @@ typedef struct chan_acl_export_options {
      */
     const chan_acl_set *previous;
     /**
-     * Shell: the users (names without "User:") that had a consumer_byte_rate
-     * in the previous state; those without a quota now get a
-     * `kafka-configs.sh --delete-config`.  Used only with previous.
+     * Shell: the users (names without "User:") that had a quota in the
+     * previous state; those without one now get a `kafka-configs.sh
+     * --delete-config consumer_byte_rate,producer_byte_rate`.  Used only
+     * with previous.
      */
     const char *const *previous_quota_users;
     size_t n_previous_quota_users;
@@ -368,10 +382,43 @@ typedef struct chan_acl_export_options {
 /** The prefix of the state line that ends a shell export (chan_acl_export_shell). */
 #define CHAN_ACL_EXPORT_STATE_PREFIX "# chanreg-state v1 "
 
+/** Average message size of the quotas when neither the contract nor the caller gives one. */
+#define CHAN_ACL_DEFAULT_AVG_MESSAGE_BYTES 1024
+
+/** The client quotas of one principal (chan_acl_quota). */
+typedef struct chan_acl_quota_rates {
+    int64_t consumer_byte_rate; /**< bytes/s; 0: it consumes nothing, no quota */
+    int64_t producer_byte_rate; /**< bytes/s; 0: it produces nothing, no quota */
+    double consumer_msgs;       /**< the sum of its peak_rate_msgs behind the consumer rate */
+    double producer_msgs;       /**< the sum of peak_qps behind the producer rate */
+} chan_acl_quota_rates;
+
 /**
- * Consumer byte rate of one principal:
- * ceil(sum of peak_rate_msgs of its approved registrations on live channels
- *      x avg_message_bytes x headroom).
+ * The quotas of one principal, the one rule that the exports (Strimzi
+ * consumerByteRate / producerByteRate, kafka-configs.sh consumer_byte_rate /
+ * producer_byte_rate) and the admission check (GET /v1/admission/{p}) use.
+ * Over the channels that are not retired (as of opts->as_of):
+ *
+ *   consumer_byte_rate = ceil(sum(peak_rate_msgs x size) x headroom), over
+ *                        its registrations that grant access (approved);
+ *   producer_byte_rate = ceil(sum(peak_qps x size) x headroom), over the
+ *                        channels listing it as a producer;
+ *
+ * where size is the channel's avg_message_bytes when its contract declares
+ * one, else opts->avg_message_bytes.
+ *
+ * @param[out] out the rates; zeroed on failure
+ * @return 0 or CHAN_EINVALID (bad options, incomplete records, negative or
+ *         non-finite rates, a result above 2147483647, the largest quota
+ *         Strimzi accepts)
+ */
+int chan_acl_quota(chan_acl_quota_rates *out, const chan_channel_record *const *channels, size_t n,
+                   const char *principal, const chan_acl_export_options *opts, chan_error *err);
+
+/**
+ * Consumer byte rate of one principal (chan_acl_quota's consumer_byte_rate):
+ * ceil(sum of peak_rate_msgs x message size of its approved registrations
+ *      on live channels x headroom).
  * @param[out] out the rate in bytes per second; 0 when the principal consumes
  *             nothing (no quota is then exported)
  * @return 0 or CHAN_EINVALID (bad options, negative or non-finite rate,
@@ -464,6 +511,108 @@ void chan_acl_export_state_users_free(char **users, size_t n);
  */
 int chan_acl_plan_render_shell(char **out, const chan_acl_plan *plan,
                                const chan_acl_export_options *opts, chan_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Topic configuration: the contract's settings against the cluster    */
+/* ------------------------------------------------------------------ */
+
+/** One config of a topic as DescribeConfigs reports it.  Strings owned by the list. */
+typedef struct chan_topic_config_entry {
+    char *name;
+    char *value;    /**< NULL when the broker does not say (sensitive) */
+    bool dynamic;   /**< a dynamic topic config (set on the topic), not a default */
+    bool read_only; /**< cannot be altered */
+    bool sensitive; /**< the value is hidden */
+} chan_topic_config_entry;
+
+/** The configs of one topic. */
+typedef struct chan_topic_config {
+    char *topic;
+    chan_topic_config_entry *entries;
+    size_t n;
+} chan_topic_config;
+
+/** Free n topic configs and the array.  NULL-safe. */
+void chan_topic_config_list_free(chan_topic_config *list, size_t n);
+
+/** The topic configs a contract sets: retention_hours and cleanup_policy. */
+#define CHAN_TOPIC_RETENTION_KEY "retention.ms"
+#define CHAN_TOPIC_CLEANUP_KEY   "cleanup.policy"
+
+/**
+ * The retention.ms a channel's contract asks for: retention_hours x 3600000.
+ * The one rule of the topic plan, the exports and the UI.
+ */
+int64_t chan_acl_topic_retention_ms(const chan_channel_record *ch);
+
+/** A config of a managed topic that differs from its contract. */
+typedef struct chan_topic_change {
+    char *topic;
+    char *key;
+    char *actual;  /**< the effective value on the cluster, NULL when it has none */
+    char *desired; /**< the contract's value */
+    bool dynamic;  /**< actual is a dynamic topic config (else the broker's default) */
+} chan_topic_change;
+
+/**
+ * What an apply sends for one topic.  Kafka's AlterConfigs (the only one
+ * librdkafka 2.0 has) replaces every dynamic config of the topic, so the
+ * request carries the full set: every dynamic config read from the topic,
+ * with the contract's values replacing or adding theirs.
+ */
+typedef struct chan_topic_alter {
+    char *topic;
+    char **pairs; /**< n_pairs key/value pairs: pairs[2*i] = key, pairs[2*i+1] = value */
+    size_t n_pairs;
+    /**
+     * Why the topic is not altered, or NULL: a dynamic config that is
+     * sensitive or has no value cannot be sent back, and leaving it out
+     * would reset it.
+     */
+    char *refused;
+} chan_topic_alter;
+
+/** The topic plan: drift, the alters that fix it, topics that do not exist. */
+typedef struct chan_topic_plan {
+    chan_topic_change *changes;
+    size_t n_changes;
+    chan_topic_alter *alters; /**< one per topic with changes, sorted by topic */
+    size_t n_alters;
+    char **missing; /**< channels (live) whose topic does not exist on the cluster, sorted */
+    size_t n_missing;
+    size_t checked; /**< managed topics compared */
+} chan_topic_plan;
+
+/**
+ * Compare the live channels (not retired as of as_of, NULL: today) with the
+ * cluster: a channel whose topic is not in topics is missing; for one whose
+ * topic is, every config its contract sets (retention.ms, and cleanup.policy
+ * when the contract declares cleanup_policy) is compared with
+ * the effective value in actual (the topic's DescribeConfigs).  Pure.
+ *
+ * The caller computes a plan only from a complete read of the topics and
+ * their configs (chan_kafka_list_topics, chan_kafka_describe_topic_configs):
+ * never on a failed read.
+ *
+ * @param[out] out the plan (free with chan_topic_plan_free)
+ * @return 0 or CHAN_EINVALID (an existing managed topic without configs in
+ *         actual, a bad as_of)
+ */
+int chan_topic_plan_compute(chan_topic_plan **out, const chan_channel_record *const *channels,
+                            size_t n, const char *const *topics, size_t n_topics,
+                            const chan_topic_config *actual, size_t n_actual, const char *as_of,
+                            chan_error *err);
+
+/** Free a plan.  NULL-safe. */
+void chan_topic_plan_free(chan_topic_plan *plan);
+
+/**
+ * The plan as JSON: {"checked": N, "changes": [{"topic","key","actual",
+ * "desired","dynamic"}], "alters": [{"topic","configs": {key: value},
+ * "refused"}], "missing": [topic]}.
+ * @return a new reference
+ */
+json_t *chan_topic_plan_to_json(const chan_topic_plan *plan);
 
 #ifdef __cplusplus
 }

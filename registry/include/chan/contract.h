@@ -162,6 +162,19 @@ const char *chan_contract_maintainer(const chan_contract *contract);
 int64_t chan_contract_peak_qps(const chan_contract *contract);
 /** Topic retention in hours, > 0. */
 int64_t chan_contract_retention_hours(const chan_contract *contract);
+/**
+ * The contract's semantic version "MAJOR.MINOR.PATCH" (the `version` field),
+ * which producers stamp as "vMAJOR.MINOR.PATCH" in x-channel-contract-version
+ * (see chan_policy_contract_version_accepts), or NULL when not declared.
+ */
+const char *chan_contract_version_text(const chan_contract *contract);
+/**
+ * The topic's cleanup.policy the contract declares (`cleanup_policy`:
+ * "delete", "compact" or "compact,delete"), or NULL when not declared.
+ */
+const char *chan_contract_cleanup_policy(const chan_contract *contract);
+/** Average message size in bytes (`avg_message_bytes`) for quotas, or 0 when not declared. */
+int64_t chan_contract_avg_message_bytes(const chan_contract *contract);
 /** "YYYY-MM-DD" from which the channel is deprecated, or NULL. */
 const char *chan_contract_deprecation_date(const chan_contract *contract);
 /** "YYYY-MM-DD" from which the channel may be deleted, or NULL. */

@@ -36,6 +36,7 @@
 
 #include "chan/acl.h"
 #include "chan/error.h"
+#include "chan/policy.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -92,6 +93,67 @@ void chan_kafka_free(chan_kafka *k);
  * @return 0 or CHAN_EUNAVAILABLE (nothing answered in time), CHAN_EDENIED
  */
 int chan_kafka_ping(chan_kafka *k, chan_error *err);
+
+/** One topic of the cluster, as chan_kafka_list_topics reads it. */
+typedef struct chan_kafka_topic {
+    char *name;
+    int32_t partitions;
+    bool internal; /**< the name starts with "__", as Kafka's internal topics do */
+} chan_kafka_topic;
+
+/**
+ * Read every topic of the cluster (a Metadata request for all topics).
+ * The read is all-or-nothing: when the broker reports an error for any
+ * topic (an authorization failure, a topic being created), *out is NULL and
+ * the caller must treat the topic list as unknown.
+ *
+ * @param[out] out the topics sorted by name (free with chan_kafka_topic_list_free)
+ * @param[out] out_n their number
+ * @return 0, CHAN_EUNAVAILABLE (nothing answered in time), CHAN_EDENIED
+ *         (the cluster refused the client or a topic), CHAN_EINTERNAL
+ */
+int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k, chan_error *err);
+
+/** Free n topics of chan_kafka_list_topics and the array.  NULL-safe. */
+void chan_kafka_topic_list_free(chan_kafka_topic *topics, size_t n);
+
+/**
+ * Read the configs of topics (one DescribeConfigs request).  All-or-nothing:
+ * when the request or any topic fails, *out is NULL and the caller must not
+ * act (no plan, no alter).
+ *
+ * @param[out] out one entry per topic, in the order given (free with
+ *                 chan_topic_config_list_free)
+ * @return 0, CHAN_EUNAVAILABLE, CHAN_EDENIED, CHAN_ENOTFOUND (a topic does
+ *         not exist), CHAN_EINTERNAL
+ */
+int chan_kafka_describe_topic_configs(chan_topic_config **out, chan_kafka *k,
+                                      const char *const *topics, size_t n, chan_error *err);
+
+/**
+ * Set the dynamic configs of one topic to exactly the given set (one
+ * AlterConfigs request).  Kafka replaces every dynamic config of the topic:
+ * a config left out is reset to its default, so send the full set
+ * (chan_topic_alter.pairs).
+ *
+ * @param pairs n_pairs key/value pairs
+ * @return 0, CHAN_EUNAVAILABLE (no answer: the topic's state is unknown),
+ *         CHAN_EDENIED, CHAN_EINVALID (the broker refused a config),
+ *         CHAN_ENOTFOUND, CHAN_EINTERNAL
+ */
+int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char *const *pairs,
+                                   size_t n_pairs, chan_error *err);
+
+/**
+ * Create one topic (one CreateTopics request) with the given partitions,
+ * replication factor and configs (n_pairs key/value pairs).
+ * @return 0, CHAN_EEXISTS (the topic exists), CHAN_EUNAVAILABLE (no answer:
+ *         whether it was created is unknown), CHAN_EDENIED, CHAN_EINVALID
+ *         (partitions, replication factor or a config refused), CHAN_EINTERNAL
+ */
+int chan_kafka_create_topic(chan_kafka *k, const char *topic, int32_t partitions,
+                            int16_t replication_factor, const char *const *pairs, size_t n_pairs,
+                            chan_error *err);
 
 /**
  * Read the cluster's ACL bindings.
@@ -265,8 +327,8 @@ typedef enum chan_kafka_verdict {
     CHAN_KAFKA_VERDICT_OK = 0,              /**< version and schema id agree with the contract */
     CHAN_KAFKA_VERDICT_TOMBSTONE,           /**< NULL value: not checked, not a mismatch */
     CHAN_KAFKA_VERDICT_MISSING_HEADER,      /**< no x-channel-contract-version header */
-    CHAN_KAFKA_VERDICT_BAD_HEADER,          /**< the header is not a positive decimal integer */
-    CHAN_KAFKA_VERDICT_UNKNOWN_VERSION,     /**< the header names a version not in the contract */
+    CHAN_KAFKA_VERDICT_BAD_HEADER,          /**< neither a schema nor a contract version */
+    CHAN_KAFKA_VERDICT_UNKNOWN_VERSION,     /**< a version the contract does not accept */
     CHAN_KAFKA_VERDICT_NOT_WIRE_FORMAT,     /**< shorter than 5 bytes or no magic byte 0 */
     CHAN_KAFKA_VERDICT_UNKNOWN_SCHEMA_ID,   /**< the id is none of the contract's versions' ids */
     CHAN_KAFKA_VERDICT_VERSION_ID_MISMATCH, /**< the id is another version's */
@@ -286,6 +348,9 @@ typedef struct chan_kafka_contract {
     const char *channel; /**< the topic */
     const chan_kafka_contract_version *versions;
     size_t n_versions;
+    /** The contract's `version` field is set: headers "vMAJOR.MINOR.PATCH" may name it. */
+    bool has_contract_version;
+    chan_semver contract_version; /**< the contract's `version` */
 } chan_kafka_contract;
 
 /** The parts of one message the check reads.  All pointers are borrowed. */
@@ -301,18 +366,27 @@ typedef struct chan_kafka_message_view {
  * Check one message against a contract.  Pure: no I/O, no allocation, any
  * bytes are accepted.
  *
- * The header must be the decimal digits of a positive integer ("3", "03";
- * not "0", "-1", " 3", "3 ", "+3", "3.0"), else BAD_HEADER; a positive
- * integer that is no version of the contract (however large) is
- * UNKNOWN_VERSION.  The value must start with the magic byte 0 and a 4-byte
- * big-endian schema id (a 5-byte value is an empty Avro body and passes).
- * The message is OK when the id is the one registered for the header's
- * version; when the id belongs to another of the contract's versions it is
- * VERSION_ID_MISMATCH, else UNKNOWN_SCHEMA_ID.
+ * The header is read by chan_policy_version_header_parse; neither of its
+ * two forms is BAD_HEADER.
  *
- * @param[out] out_version   the header's version, or -1 when missing or
- *                           not a positive integer (saturated at INT64_MAX);
- *                           may be NULL
+ *  - A schema version ("3", "03"; not "0", "-1", " 3", "3 ", "+3", "3.0")
+ *    that is no version of the contract (however large) is
+ *    UNKNOWN_VERSION.  The message is OK when the value's schema id is the
+ *    one registered for that version; when the id belongs to another of the
+ *    contract's versions it is VERSION_ID_MISMATCH, else UNKNOWN_SCHEMA_ID.
+ *  - A contract version ("v3.2.1") that the contract does not accept
+ *    (chan_policy_contract_version_accepts: another major version, newer
+ *    than the contract, or a contract without a version) is
+ *    UNKNOWN_VERSION.  An accepted contract version allows every schema
+ *    version of the contract: the message is OK when its schema id is one
+ *    of theirs, else UNKNOWN_SCHEMA_ID.
+ *
+ * In both cases the value must start with the magic byte 0 and a 4-byte
+ * big-endian schema id (a 5-byte value is an empty Avro body and passes).
+ *
+ * @param[out] out_version   the header's schema version, or -1 when missing,
+ *                           a contract version or invalid (saturated at
+ *                           INT64_MAX); may be NULL
  * @param[out] out_schema_id the value's schema id, or -1 when it has none;
  *                           may be NULL
  * @return the verdict
@@ -326,6 +400,25 @@ const char *chan_kafka_verdict_name(chan_kafka_verdict verdict);
 
 /** True for the verdicts that count as a contract mismatch (all but OK and TOMBSTONE). */
 bool chan_kafka_verdict_is_mismatch(chan_kafka_verdict verdict);
+
+struct rd_kafka_headers_s; /* rd_kafka_headers_t of rdkafka.h */
+
+/**
+ * For producers: set the x-channel-contract-version header of a message to
+ * the contract version they were built against, "v" + MAJOR.MINOR.PATCH.
+ * Every earlier header of that name is removed first, so the header is set
+ * exactly once.  Use it on the headers of a message before producing it:
+ *
+ *     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+ *     chan_kafka_stamp_contract_version(h, "3.2.1", &err);
+ *     rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_HEADERS(h), ...);
+ *
+ * @param headers the message's headers (rd_kafka_headers_t *), borrowed
+ * @param contract_version the contract's `version`, with or without a leading "v"
+ * @return 0, or CHAN_EINVALID (not a contract version; the headers are unchanged)
+ */
+int chan_kafka_stamp_contract_version(struct rd_kafka_headers_s *headers,
+                                      const char *contract_version, chan_error *err);
 
 /* ------------------------------------------------------------------ */
 /* Producer check: the sampler                                         */

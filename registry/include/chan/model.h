@@ -125,6 +125,15 @@ typedef struct chan_channel_record {
     char *waiver_reason;
     char *waiver_approved_by;   /**< admin who approved the waiver; NULL: not approved */
     int64_t waiver_approved_at; /**< unix seconds of the approval, 0 if none */
+    /**
+     * The contract's `version` ("MAJOR.MINOR.PATCH"), or NULL.  Like
+     * retirement_date, the document is its source.
+     */
+    char *contract_version;
+    /** The contract's `avg_message_bytes`, 0 when not declared (document as source). */
+    int64_t avg_message_bytes;
+    /** The contract's `cleanup_policy`, or NULL (document as source). */
+    char *cleanup_policy;
 } chan_channel_record;
 
 /** Set every field of an embedded record to zero / NULL. */
@@ -141,6 +150,15 @@ void chan_producer_record_dispose(chan_producer_record *rec);
 
 /** Set every field of an embedded record to zero / NULL. */
 void chan_channel_record_init(chan_channel_record *rec);
+
+/**
+ * The schema version numbers the channel's contract document lists under
+ * schema.versions ({"version": N} objects or plain numbers), in the
+ * document's order.
+ * @param[out] out the numbers (caller frees), NULL when there is none
+ * @return their count
+ */
+size_t chan_channel_record_contract_versions(int **out, const chan_channel_record *rec);
 /** Free what an embedded record owns (consumers and producers included). NULL-safe. */
 void chan_channel_record_dispose(chan_channel_record *rec);
 /** Dispose of and free a heap record.  NULL-safe. */

@@ -172,6 +172,120 @@ bool chan_policy_level_allowed(chan_compat_mode level, const chan_channel_record
 bool chan_policy_waiver_carries_over(const chan_channel_record *old,
                                      const chan_channel_record *next);
 
+/**
+ * Does a registered schema version count as compatible with the version
+ * registered before it (channel_schema_compatibility_rate)?  Iff it passes
+ * the subject's effective level (NONE passes everything) and the policy
+ * floor, each checked against the previous version alone: a version that
+ * a waiver let in below the floor does not count as compatible.  A schema
+ * that is NULL (did not parse) is not compatible.
+ */
+bool chan_policy_version_compatible(const chan_avro_schema *newer, const chan_avro_schema *older,
+                                    chan_compat_mode level, chan_compat_mode floor);
+
+/* ------------------------------------------------------------------ */
+/* Contract version and the x-channel-contract-version header          */
+/* ------------------------------------------------------------------ */
+
+/** A contract's semantic version, MAJOR.MINOR.PATCH (the contract's `version` field). */
+typedef struct chan_semver {
+    int64_t major;
+    int64_t minor;
+    int64_t patch;
+} chan_semver;
+
+/** Largest value of each part of a contract version. */
+#define CHAN_CONTRACT_VERSION_PART_MAX INT64_C(999999999)
+
+/**
+ * Parse a contract version "MAJOR.MINOR.PATCH": three decimal numbers of at
+ * most 9 digits, without leading zeros ("0" itself is fine), without a
+ * prefix, sign, blank or suffix.  s need not be NUL-terminated.
+ *
+ * @param[out] out the version; zeroed on failure
+ * @return 0 or CHAN_EINVALID
+ */
+int chan_policy_contract_version_parse(chan_semver *out, const char *s, size_t len);
+
+/** Compare two versions by major, minor, patch: <0, 0 or >0. */
+int chan_policy_contract_version_compare(const chan_semver *a, const chan_semver *b);
+
+/** What an x-channel-contract-version header value names. */
+typedef enum chan_version_header_kind {
+    CHAN_VERSION_HEADER_INVALID = 0, /**< neither form below */
+    CHAN_VERSION_HEADER_SCHEMA,      /**< decimal digits: a schema version of the subject */
+    CHAN_VERSION_HEADER_CONTRACT,    /**< "v" + MAJOR.MINOR.PATCH: a contract version */
+} chan_version_header_kind;
+
+/**
+ * Read an x-channel-contract-version header value (bytes, not trimmed).
+ * Two forms are valid:
+ *  - "v3.2.1": the contract version the producer was built against ("v",
+ *    then a version as chan_policy_contract_version_parse reads it);
+ *  - "3": a schema version of the channel's subject, decimal digits of a
+ *    positive integer (leading zeros allowed, saturated at INT64_MAX).
+ * Anything else ("", "0", "V3.2.1", "v3.2", "3.2.1", " 3") is INVALID.
+ *
+ * @param[out] out_schema_version the schema version for SCHEMA, else -1; may be NULL
+ * @param[out] out_contract the contract version for CONTRACT, else zeroed; may be NULL
+ * @return the form
+ */
+chan_version_header_kind chan_policy_version_header_parse(int64_t *out_schema_version,
+                                                          chan_semver *out_contract,
+                                                          const void *value, size_t len);
+
+/**
+ * Does a contract at version current accept producers that stamp contract
+ * version stamped?  Iff both have the same major version and stamped is not
+ * newer than current: a minor or patch release keeps the producers of the
+ * earlier releases of its major version, a major release drops them.  A
+ * contract without a version (current NULL) accepts no contract version.
+ */
+bool chan_policy_contract_version_accepts(const chan_semver *current, const chan_semver *stamped);
+
+/* ------------------------------------------------------------------ */
+/* Topic coverage                                                      */
+/* ------------------------------------------------------------------ */
+
+/** The default exclude pattern of topic discovery: Kafka's and Confluent's internal topics. */
+#define CHAN_POLICY_TOPIC_EXCLUDE_DEFAULT "_*"
+
+/**
+ * Which of the cluster's topics the registry answers for.  Patterns are
+ * shell globs (fnmatch: `*`, `?`, `[...]`) on the whole topic name.
+ * Borrowed pointers.
+ */
+typedef struct chan_topic_filter {
+    const char *const *include; /**< n_include patterns; none: every topic */
+    size_t n_include;
+    const char *const *exclude; /**< n_exclude patterns */
+    size_t n_exclude;
+} chan_topic_filter;
+
+/**
+ * Is topic in scope of the registry: matched by an include pattern (or no
+ * include pattern given) and by no exclude pattern?  filter NULL: in scope.
+ */
+bool chan_policy_topic_in_scope(const chan_topic_filter *filter, const char *topic);
+
+/**
+ * Is topic managed, i.e. the topic of one of the channels (a channel's name
+ * is its topic), retired channels included?
+ */
+bool chan_policy_topic_managed(const char *topic, const chan_channel_record *const *channels,
+                               size_t n);
+
+/**
+ * The unmanaged topics of a cluster: those of topics[0..n) in scope of the
+ * filter that no channel manages, in the order given.
+ *
+ * @param[out] out    borrowed pointers into topics (free the array only), NULL when none
+ * @param[out] out_n  their number
+ */
+void chan_policy_unmanaged_topics(const char ***out, size_t *out_n, const char *const *topics,
+                                  size_t n, const chan_channel_record *const *channels,
+                                  size_t n_channels, const chan_topic_filter *filter);
+
 /* ------------------------------------------------------------------ */
 /* Field-removal rule                                                  */
 /* ------------------------------------------------------------------ */

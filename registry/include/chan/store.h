@@ -703,6 +703,17 @@ int chan_store_acl_apply_record(chan_store *store, const char *actor, const char
                                 const char *bindings_json, chan_error *err);
 
 /**
+ * Record a change sent to a topic of the cluster (successful or refused by
+ * the broker): the audit entry `action` ("topic.config.apply" for an
+ * AlterConfigs, "topic.create" for a CreateTopics) with object
+ * "topic/<topic>" and detail_json, e.g. {"configs": {...}, "ok": true}.
+ * @return 0, CHAN_EINVALID (detail not a JSON object, no topic or action),
+ *         CHAN_EUNAVAILABLE
+ */
+int chan_store_topic_apply_record(chan_store *store, const char *actor, const char *action,
+                                  const char *topic, const char *detail_json, chan_error *err);
+
+/**
  * The applied state of the last recorded ACL apply.
  * @param[out] out            the bindings as a JSON array text; caller frees
  * @param[out] out_applied_at unix seconds; may be NULL

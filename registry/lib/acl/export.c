@@ -4,8 +4,11 @@
  * commands for kafka-acls.sh / kafka-configs.sh.  Both start from
  * chan_acl_desired, so they grant exactly what the planner would.
  *
- * Quotas: consumer_byte_rate = ceil(sum(peak_rate_msgs) x avg_message_bytes
- * x headroom) over the principal's registrations on live channels.
+ * Quotas (chan_acl_quota): consumer_byte_rate = ceil(sum(peak_rate_msgs x
+ * size) x headroom) over the principal's approved registrations on live
+ * channels; producer_byte_rate = ceil(sum(peak_qps x size) x headroom) over
+ * the live channels it produces to; size is the channel's avg_message_bytes,
+ * else the export's.
  *
  * Taking access away: every KafkaUser carries labels that select the users
  * of one chanreg instance, so `kubectl apply --prune` deletes those whose
@@ -166,15 +169,37 @@ static const chan_acl_set *previous_state(const chan_acl_export_options *opts)
     return opts->version >= 2 ? opts->previous : NULL;
 }
 
-int chan_acl_consumer_byte_rate(int64_t *out, const chan_channel_record *const *channels, size_t n,
-                                const char *principal, const chan_acl_export_options *opts,
-                                chan_error *err)
+/* The average message size of a channel: its contract's, else the export's. */
+static double message_bytes(const chan_channel_record *ch, const chan_acl_export_options *opts)
+{
+    return ch->avg_message_bytes > 0 ? (double)ch->avg_message_bytes : opts->avg_message_bytes;
+}
+
+/* ceil(bytes x headroom) as a quota, or CHAN_EINVALID above what Strimzi accepts. */
+static int quota_value(int64_t *out, double bytes, double headroom, const char *principal,
+                       const char *what, chan_error *err)
+{
+    double rate = ceil(bytes * headroom);
+
+    if (!isfinite(rate) || rate > STRIMZI_MAX_QUOTA) {
+        chan_error_set(err, CHAN_EINVALID, "%s quota of %s is above %.0f bytes/s", what, principal,
+                       STRIMZI_MAX_QUOTA);
+        chan_error_hint(err, "check the contracts' peak rates and average message sizes");
+        return CHAN_EINVALID;
+    }
+    *out = (int64_t)rate;
+    return 0;
+}
+
+int chan_acl_quota(chan_acl_quota_rates *out, const chan_channel_record *const *channels, size_t n,
+                   const char *principal, const chan_acl_export_options *opts, chan_error *err)
 {
     int error = 0;
     int64_t as_of;
-    double msgs = 0.0, rate, headroom;
+    double consumed = 0.0, produced = 0.0, headroom;
 
-    *out = 0;
+    assert(out != NULL);
+    memset(out, 0, sizeof(*out));
     if ((error = check_options(opts, err)) < 0)
         return error;
     if ((error = chan_acl__as_of(&as_of, opts->as_of, err)) < 0)
@@ -186,7 +211,8 @@ int chan_acl_consumer_byte_rate(int64_t *out, const chan_channel_record *const *
     for (size_t i = 0; i < n; i++) {
         const chan_channel_record *ch = channels[i];
 
-        if (ch == NULL || (ch->n_consumers > 0 && ch->consumers == NULL))
+        if (ch == NULL || (ch->n_consumers > 0 && ch->consumers == NULL) ||
+            (ch->n_producers > 0 && ch->producers == NULL))
             return chan_error_set(err, CHAN_EINVALID, "quota: channel record %zu is incomplete", i);
         if (ch->deprecation_date != NULL && !chan_date_parse(ch->deprecation_date, NULL))
             return chan_error_set(err, CHAN_EINVALID,
@@ -204,19 +230,38 @@ int chan_acl_consumer_byte_rate(int64_t *out, const chan_channel_record *const *
                 return chan_error_set(err, CHAN_EINVALID,
                                       "channel %s: consumer %s has an invalid peak_rate_msgs",
                                       ch->name ? ch->name : "(null)", principal);
-            msgs += c->peak_rate_msgs;
+            out->consumer_msgs += c->peak_rate_msgs;
+            consumed += c->peak_rate_msgs * message_bytes(ch, opts);
+        }
+        for (size_t j = 0; j < ch->n_producers; j++) {
+            const chan_producer_record *p = &ch->producers[j];
+
+            if (p->principal == NULL || strcmp(p->principal, principal) != 0)
+                continue;
+            if (ch->peak_qps < 0)
+                return chan_error_set(err, CHAN_EINVALID, "channel %s has a negative peak_qps",
+                                      ch->name ? ch->name : "(null)");
+            out->producer_msgs += (double)ch->peak_qps;
+            produced += (double)ch->peak_qps * message_bytes(ch, opts);
         }
     }
-    rate = ceil(msgs * opts->avg_message_bytes * headroom);
-    if (!isfinite(rate) || rate > STRIMZI_MAX_QUOTA) {
-        chan_error_set(err, CHAN_EINVALID,
-                       "quota of %s is above %.0f bytes/s (peak %.1f msgs/s x %.0f bytes)",
-                       principal, STRIMZI_MAX_QUOTA, msgs, opts->avg_message_bytes);
-        chan_error_hint(err, "check the registered peak_rate_msgs and the average message size");
-        return CHAN_EINVALID;
-    }
-    *out = (int64_t)rate;
-    return 0;
+    if ((error = quota_value(&out->consumer_byte_rate, consumed, headroom, principal, "consumer",
+                             err)) < 0 ||
+        (error = quota_value(&out->producer_byte_rate, produced, headroom, principal, "producer",
+                             err)) < 0)
+        memset(out, 0, sizeof(*out));
+    return error;
+}
+
+int chan_acl_consumer_byte_rate(int64_t *out, const chan_channel_record *const *channels, size_t n,
+                                const char *principal, const chan_acl_export_options *opts,
+                                chan_error *err)
+{
+    chan_acl_quota_rates q;
+    int error = chan_acl_quota(&q, channels, n, principal, opts, err);
+
+    *out = error < 0 ? 0 : q.consumer_byte_rate;
+    return error;
 }
 
 /* The principals of a desired set, sorted and unique. */
@@ -364,7 +409,7 @@ int chan_acl_export_strimzi(char **out, const chan_channel_record *const *channe
     for (size_t p = 0; p < principals.n; p++) {
         const char *principal = principals.items[p];
         const char *user;
-        int64_t rate = 0;
+        chan_acl_quota_rates quota;
 
         if (strncmp(principal, "User:", 5) != 0 || !k8s_name_ok(principal + 5, 253)) {
             error =
@@ -375,7 +420,7 @@ int chan_acl_export_strimzi(char **out, const chan_channel_record *const *channe
             goto cleanup;
         }
         user = principal + 5;
-        if ((error = chan_acl_consumer_byte_rate(&rate, channels, n, principal, opts, err)) < 0)
+        if ((error = chan_acl_quota(&quota, channels, n, principal, opts, err)) < 0)
             goto cleanup;
 
         chan_buf_printf(&buf,
@@ -397,8 +442,14 @@ int chan_acl_export_strimzi(char **out, const chan_channel_record *const *channe
         chan_buf_puts(&buf, "spec:\n  authentication:\n    type: scram-sha-512\n"
                             "  authorization:\n    type: simple\n    acls:\n");
         for_each_rule(&buf, set, principal, strimzi_rule, NULL);
-        if (rate > 0)
-            chan_buf_printf(&buf, "  quotas:\n    consumerByteRate: %lld\n", (long long)rate);
+        if (quota.consumer_byte_rate > 0 || quota.producer_byte_rate > 0)
+            chan_buf_puts(&buf, "  quotas:\n");
+        if (quota.consumer_byte_rate > 0)
+            chan_buf_printf(&buf, "    consumerByteRate: %lld\n",
+                            (long long)quota.consumer_byte_rate);
+        if (quota.producer_byte_rate > 0)
+            chan_buf_printf(&buf, "    producerByteRate: %lld\n",
+                            (long long)quota.producer_byte_rate);
     }
     *out = chan_buf_take(&buf);
 
@@ -445,12 +496,12 @@ static void shell_rule(chan_buf *buf, const chan_acl_binding *first, const chan_
                     first->pattern_type == CHAN_ACL_PATTERN_PREFIXED ? "prefixed" : "literal");
 }
 
-/* kafka-configs.sh removing the consumer quota of user. */
+/* kafka-configs.sh removing the consumer and producer quotas of user. */
 static void shell_quota_delete(chan_buf *buf, const char *user, const chan_acl_export_options *opts)
 {
     shell_prefix(buf, "kafka-configs.sh", opts);
-    chan_buf_puts(buf, " --alter --delete-config consumer_byte_rate --entity-type users "
-                       "--entity-name ");
+    chan_buf_puts(buf, " --alter --delete-config consumer_byte_rate,producer_byte_rate "
+                       "--entity-type users --entity-name ");
     shell_quote(buf, user);
     chan_buf_putc(buf, '\n');
 }
@@ -572,22 +623,31 @@ int chan_acl_export_shell(char **out, const chan_channel_record *const *channels
                         "set -eu\n");
     for (size_t p = 0; p < principals.n; p++) {
         const char *principal = principals.items[p];
-        int64_t rate = 0;
+        chan_acl_quota_rates quota;
+        const char *sep = "";
 
-        if ((error = chan_acl_consumer_byte_rate(&rate, channels, n, principal, opts, err)) < 0)
+        if ((error = chan_acl_quota(&quota, channels, n, principal, opts, err)) < 0)
             goto cleanup;
         chan_buf_puts(&buf, "\n# ");
         chan_buf_puts(&buf, principal);
         chan_buf_putc(&buf, '\n');
         for_each_rule(&buf, set, principal, shell_rule, &sc);
-        if (rate <= 0)
+        if (quota.consumer_byte_rate <= 0 && quota.producer_byte_rate <= 0)
             continue;
         if (strncmp(principal, "User:", 5) != 0) {
-            chan_buf_puts(&buf, "# no consumer_byte_rate: quotas apply to User principals only\n");
+            chan_buf_puts(&buf, "# no byte-rate quotas: quotas apply to User principals only\n");
             continue;
         }
         shell_prefix(&buf, "kafka-configs.sh", opts);
-        chan_buf_printf(&buf, " --alter --add-config 'consumer_byte_rate=%lld'", (long long)rate);
+        chan_buf_puts(&buf, " --alter --add-config '");
+        if (quota.consumer_byte_rate > 0) {
+            chan_buf_printf(&buf, "consumer_byte_rate=%lld", (long long)quota.consumer_byte_rate);
+            sep = ",";
+        }
+        if (quota.producer_byte_rate > 0)
+            chan_buf_printf(&buf, "%sproducer_byte_rate=%lld", sep,
+                            (long long)quota.producer_byte_rate);
+        chan_buf_putc(&buf, '\'');
         chan_buf_puts(&buf, " --entity-type users --entity-name ");
         shell_quote(&buf, principal + 5);
         chan_buf_putc(&buf, '\n');

@@ -3,6 +3,7 @@
  * scope, and its text and JSON renderings.  A plan made without a complete
  * view of the broker never deletes.
  */
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,4 +257,28 @@ void chan_acl_plan_render_json(char **out, const chan_acl_plan *plan)
     }
     *out = chan_xstrdup(text);
     free(text);
+}
+
+void chan_acl_plan_coverage(size_t *out_covered, size_t *out_principals, const chan_acl_plan *plan)
+{
+    const chan_acl_set *create = chan_acl_plan_to_create(plan);
+    const chan_acl_set *unchanged = chan_acl_plan_unchanged(plan);
+    chan_acl__strset all = {0}, missing = {0};
+    size_t i, covered = 0;
+
+    assert(out_covered != NULL && out_principals != NULL);
+    for (i = 0; i < chan_acl_set_count(create); i++) {
+        chan_acl__strset_add(&all, chan_acl_set_get(create, i)->principal);
+        chan_acl__strset_add(&missing, chan_acl_set_get(create, i)->principal);
+    }
+    for (i = 0; i < chan_acl_set_count(unchanged); i++)
+        chan_acl__strset_add(&all, chan_acl_set_get(unchanged, i)->principal);
+    for (i = 0; i < all.n; i++) {
+        if (!chan_acl__strset_has(&missing, all.items[i]))
+            covered++;
+    }
+    *out_covered = covered;
+    *out_principals = all.n;
+    chan_acl__strset_dispose(&all);
+    chan_acl__strset_dispose(&missing);
 }

@@ -24,6 +24,7 @@
 #define MAX_TEXT            4096
 #define MAX_NAME            249 /* Kafka's topic name limit */
 #define MAX_LIST            1000
+#define MAX_MESSAGE_BYTES   INT64_C(104857600) /* 100 MiB, far above any broker's limit */
 
 typedef struct parse_ctx {
     const char *file;
@@ -919,18 +920,56 @@ void chan_contract_free(chan_contract *c)
     free(c->team);
     free(c->maintainer);
     free(c->deprecation_date);
+    free(c->version);
+    free(c->cleanup_policy);
     free(c->retirement_date);
     free(c->subject);
     free(c->waiver_reason);
     free(c);
 }
 
+/* cleanup_policy: delete, compact or "compact,delete" (optional). */
+static void parse_cleanup_policy(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
+{
+    const chan_ynode *at;
+    const char *s = get_string(ctx, root, "", "cleanup_policy", false, &at);
+
+    if (s == NULL)
+        return;
+    if (strcmp(s, "delete") != 0 && strcmp(s, "compact") != 0 && strcmp(s, "compact,delete") != 0) {
+        chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_VALUE,
+                                  "cleanup_policy", "unknown cleanup_policy \"%s\"", s),
+                           "one of delete, compact, \"compact,delete\" (Kafka's cleanup.policy)");
+        return;
+    }
+    c->cleanup_policy = chan_xstrdup(s);
+}
+
+/* version: "MAJOR.MINOR.PATCH" (optional), a string as YAML reads 3.2.1. */
+static void parse_version(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
+{
+    const chan_ynode *at;
+    const char *s = get_string(ctx, root, "", "version", false, &at);
+    chan_semver v;
+
+    if (s == NULL)
+        return;
+    if (chan_policy_contract_version_parse(&v, s, strlen(s)) < 0) {
+        chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_VALUE,
+                                  "version", "version \"%s\" is not MAJOR.MINOR.PATCH", s),
+                           "three numbers without leading zeros, e.g. \"3.2.1\"; producers "
+                           "stamp it as x-channel-contract-version: v3.2.1");
+        return;
+    }
+    c->version = chan_xstrdup(s);
+}
+
 static void parse_root(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
 {
     static const char *const keys[] = {
-        "apiVersion", "channel",         "description",      "owner",
-        "peak_qps",   "retention_hours", "deprecation_date", "retirement_date",
-        "schema",     "consumers",       "producers",        NULL};
+        "apiVersion",      "channel",          "description",       "owner",          "peak_qps",
+        "retention_hours", "deprecation_date", "retirement_date",   "schema",         "consumers",
+        "producers",       "version",          "avg_message_bytes", "cleanup_policy", NULL};
     const chan_ynode *at;
     const char *s;
 
@@ -959,6 +998,10 @@ static void parse_root(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)
     parse_owner(ctx, root, c);
     get_positive(ctx, root, "", "peak_qps", MAX_QPS, &c->peak_qps);
     get_positive(ctx, root, "", "retention_hours", MAX_RETENTION_HOURS, &c->retention_hours);
+    if (map_get(root, "avg_message_bytes") != NULL)
+        get_positive(ctx, root, "", "avg_message_bytes", MAX_MESSAGE_BYTES, &c->avg_message_bytes);
+    parse_version(ctx, root, c);
+    parse_cleanup_policy(ctx, root, c);
     parse_dates(ctx, root, c);
     parse_schema(ctx, root, c);
     parse_consumers(ctx, root, c);
@@ -1077,6 +1120,18 @@ int64_t chan_contract_retention_hours(const chan_contract *c)
 {
     return c->retention_hours;
 }
+const char *chan_contract_cleanup_policy(const chan_contract *c)
+{
+    return c->cleanup_policy;
+}
+const char *chan_contract_version_text(const chan_contract *c)
+{
+    return c->version;
+}
+int64_t chan_contract_avg_message_bytes(const chan_contract *c)
+{
+    return c->avg_message_bytes;
+}
 const char *chan_contract_deprecation_date(const chan_contract *c)
 {
     return c->deprecation_date;
@@ -1175,6 +1230,10 @@ json_t *chan_contract_to_json(const chan_contract *c)
     json_object_set_new(root, "owner", owner);
     json_object_set_new(root, "peak_qps", json_integer(c->peak_qps));
     json_object_set_new(root, "retention_hours", json_integer(c->retention_hours));
+    set_str(root, "version", c->version);
+    set_str(root, "cleanup_policy", c->cleanup_policy);
+    if (c->avg_message_bytes > 0)
+        json_object_set_new(root, "avg_message_bytes", json_integer(c->avg_message_bytes));
     set_str(root, "deprecation_date", c->deprecation_date);
     set_str(root, "retirement_date", c->retirement_date);
     set_str(schema, "subject", c->subject);

@@ -76,6 +76,9 @@ struct chan_contract {
     char *maintainer;
     int64_t peak_qps;
     int64_t retention_hours;
+    char *version;             /**< "MAJOR.MINOR.PATCH", or NULL */
+    int64_t avg_message_bytes; /**< declared average message size, 0 when not declared */
+    char *cleanup_policy;      /**< "delete", "compact" or "compact,delete", or NULL */
     char *deprecation_date;
     char *retirement_date;
     char *subject;

@@ -32,6 +32,9 @@ chan_channel_record *chan_contract_to_record(const chan_contract *contract)
     rec->subject = copy_or_null(chan_contract_subject(contract));
     rec->compatibility = chan_xstrdup(chan_compat_mode_name(chan_contract_compatibility(contract)));
     rec->waiver_reason = copy_or_null(chan_contract_waiver_reason(contract));
+    rec->contract_version = copy_or_null(chan_contract_version_text(contract));
+    rec->avg_message_bytes = chan_contract_avg_message_bytes(contract);
+    rec->cleanup_policy = copy_or_null(chan_contract_cleanup_policy(contract));
     rec->document = chan_contract_render_json(contract);
 
     rec->n_consumers = chan_contract_consumer_count(contract);

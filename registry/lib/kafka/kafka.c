@@ -5,6 +5,7 @@
  * DeleteAcls with timeouts, and the plan executor with its per-binding
  * report.
  */
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,14 @@ static int map_code(rd_kafka_resp_err_t code)
     }
 }
 
+/*
+** As set_rd_error, for the topic requests (Metadata, configs, CreateTopics):
+** an unknown topic is CHAN_ENOTFOUND, a refused config, partition count or
+** replication factor CHAN_EINVALID.
+*/
+static int set_topic_error(chan_error *err, rd_kafka_resp_err_t code, const char *msg,
+                           const char *what);
+
 /* Set err for a failed librdkafka call; msg may be NULL.  Returns the chan code. */
 static int set_rd_error(chan_error *err, rd_kafka_resp_err_t code, const char *msg,
                         const char *what)
@@ -87,6 +96,28 @@ static int set_rd_error(chan_error *err, rd_kafka_resp_err_t code, const char *m
     if (rc == CHAN_EUNAVAILABLE)
         chan_error_hint(err, "check that the bootstrap servers are reachable and a controller "
                              "is elected");
+    return rc;
+}
+
+static int set_topic_error(chan_error *err, rd_kafka_resp_err_t code, const char *msg,
+                           const char *what)
+{
+    int rc = set_rd_error(err, code, msg, what);
+
+    switch (code) {
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        rc = CHAN_ENOTFOUND;
+        break;
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+        rc = CHAN_EINVALID;
+        break;
+    default:
+        return rc;
+    }
+    if (err)
+        err->code = rc;
     return rc;
 }
 
@@ -153,6 +184,67 @@ int chan_kafka_ping(chan_kafka *k, chan_error *err)
         error = chan_error_set(err, CHAN_EUNAVAILABLE, "kafka: the cluster reported no broker");
     rd_kafka_metadata_destroy(md);
     return error;
+}
+
+static int topic_cmp(const void *a, const void *b)
+{
+    return strcmp(((const chan_kafka_topic *)a)->name, ((const chan_kafka_topic *)b)->name);
+}
+
+int chan_kafka_list_topics(chan_kafka_topic **out, size_t *out_n, chan_kafka *k, chan_error *err)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    chan_kafka_topic *topics = NULL;
+    rd_kafka_resp_err_t code;
+    size_t n = 0;
+    int error = 0, i;
+
+    assert(out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    code = rd_kafka_metadata(k->rk, 1, NULL, &md, k->timeout_ms);
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return set_rd_error(err, code, NULL, "kafka: metadata request failed");
+    if (md->broker_cnt == 0) {
+        error = chan_error_set(err, CHAN_EUNAVAILABLE, "kafka: the cluster reported no broker");
+        goto cleanup;
+    }
+    topics = chan_xcalloc((size_t)md->topic_cnt + 1, sizeof(*topics));
+    for (i = 0; i < md->topic_cnt; i++) {
+        const rd_kafka_metadata_topic_t *t = &md->topics[i];
+
+        if (t->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error = set_topic_error(err, t->err, NULL, "kafka: metadata of a topic");
+            chan_error_prefix(err, "topic %s", t->topic ? t->topic : "(null)");
+            goto cleanup;
+        }
+        if (t->topic == NULL)
+            continue;
+        topics[n].name = chan_xstrdup(t->topic);
+        topics[n].partitions = t->partition_cnt;
+        topics[n].internal = t->topic[0] == '_' && t->topic[1] == '_';
+        n++;
+    }
+    qsort(topics, n, sizeof(*topics), topic_cmp);
+    *out = topics;
+    *out_n = n;
+    topics = NULL;
+
+cleanup:
+    chan_kafka_topic_list_free(topics, n);
+    rd_kafka_metadata_destroy(md);
+    return error;
+}
+
+void chan_kafka_topic_list_free(chan_kafka_topic *topics, size_t n)
+{
+    size_t i;
+
+    if (topics == NULL)
+        return;
+    for (i = 0; i < n; i++)
+        free(topics[i].name);
+    free(topics);
 }
 
 /* ------------------------------------------------------------------ */
@@ -332,6 +424,239 @@ static rd_kafka_event_t *wait_result(chan_kafka *k, rd_kafka_queue_t *q, const c
     if (ev == NULL)
         set_rd_error(err, RD_KAFKA_RESP_ERR__TIMED_OUT, NULL, what);
     return ev;
+}
+
+/* The one result event of a config request sent on q, or NULL with err set. */
+static const rd_kafka_ConfigResource_t **config_results(size_t *out_n, rd_kafka_event_t *ev,
+                                                        bool describe, chan_error *err)
+{
+    const rd_kafka_ConfigResource_t **res = NULL;
+
+    *out_n = 0;
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        set_rd_error(err, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
+                     describe ? "kafka: describe configs" : "kafka: alter configs");
+        return NULL;
+    }
+    if (describe) {
+        const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
+
+        res = r ? rd_kafka_DescribeConfigs_result_resources(r, out_n) : NULL;
+    } else {
+        const rd_kafka_AlterConfigs_result_t *r = rd_kafka_event_AlterConfigs_result(ev);
+
+        res = r ? rd_kafka_AlterConfigs_result_resources(r, out_n) : NULL;
+    }
+    if (res == NULL)
+        chan_error_set(err, CHAN_EINTERNAL, "kafka: config request without a result");
+    return res;
+}
+
+int chan_kafka_describe_topic_configs(chan_topic_config **out, chan_kafka *k,
+                                      const char *const *topics, size_t n, chan_error *err)
+{
+    rd_kafka_ConfigResource_t **rs = NULL;
+    rd_kafka_AdminOptions_t *o = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    chan_topic_config *list = NULL;
+    const rd_kafka_ConfigResource_t **res;
+    size_t i, n_res = 0, filled = 0;
+    chan_error local = CHAN_ERROR_INIT;
+    int error = 0;
+
+    assert(out != NULL);
+    *out = NULL;
+    if (err == NULL)
+        err = &local;
+    if (n == 0) {
+        *out = chan_xcalloc(1, sizeof(**out));
+        return 0;
+    }
+    rs = chan_xcalloc(n, sizeof(*rs));
+    for (i = 0; i < n; i++)
+        rs[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topics[i]);
+    q = rd_kafka_queue_new(k->rk);
+    o = admin_options(k, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_DescribeConfigs(k->rk, rs, n, o, q);
+    if ((ev = wait_result(k, q, "kafka: describe configs", err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    if ((res = config_results(&n_res, ev, true, err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    list = chan_xcalloc(n + 1, sizeof(*list));
+    for (i = 0; i < n_res && filled < n; i++) {
+        const rd_kafka_ConfigEntry_t **entries;
+        size_t n_entries = 0, e;
+
+        if (rd_kafka_ConfigResource_error(res[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error = set_topic_error(err, rd_kafka_ConfigResource_error(res[i]),
+                                    rd_kafka_ConfigResource_error_string(res[i]),
+                                    "kafka: describe configs");
+            chan_error_prefix(err, "topic %s", rd_kafka_ConfigResource_name(res[i]));
+            goto cleanup;
+        }
+        entries = rd_kafka_ConfigResource_configs(res[i], &n_entries);
+        list[filled].topic = chan_xstrdup(rd_kafka_ConfigResource_name(res[i]));
+        list[filled].entries = chan_xcalloc(n_entries + 1, sizeof(*list[filled].entries));
+        for (e = 0; e < n_entries; e++) {
+            chan_topic_config_entry *d = &list[filled].entries[e];
+            const char *v = rd_kafka_ConfigEntry_value(entries[e]);
+
+            d->name = chan_xstrdup(rd_kafka_ConfigEntry_name(entries[e]));
+            d->value = v ? chan_xstrdup(v) : NULL;
+            d->dynamic = rd_kafka_ConfigEntry_source(entries[e]) ==
+                         RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG;
+            d->read_only = rd_kafka_ConfigEntry_is_read_only(entries[e]) != 0;
+            d->sensitive = rd_kafka_ConfigEntry_is_sensitive(entries[e]) != 0;
+        }
+        list[filled].n = n_entries;
+        filled++;
+    }
+    if (filled != n) {
+        error = chan_error_set(err, CHAN_EINTERNAL,
+                               "kafka: describe configs answered %zu of %zu topics", filled, n);
+        goto cleanup;
+    }
+    *out = list;
+    list = NULL;
+
+cleanup:
+    chan_topic_config_list_free(list, filled);
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (o)
+        rd_kafka_AdminOptions_destroy(o);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    for (i = 0; rs && i < n; i++)
+        rd_kafka_ConfigResource_destroy(rs[i]);
+    free(rs);
+    return error;
+}
+
+int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char *const *pairs,
+                                   size_t n_pairs, chan_error *err)
+{
+    rd_kafka_ConfigResource_t *r = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_AdminOptions_t *o = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_ConfigResource_t **res;
+    size_t i, n_res = 0;
+    chan_error local = CHAN_ERROR_INIT;
+    int error = 0;
+
+    if (err == NULL)
+        err = &local;
+    for (i = 0; i < n_pairs; i++) {
+        if (rd_kafka_ConfigResource_set_config(r, pairs[2 * i], pairs[2 * i + 1]) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error = chan_error_set(err, CHAN_EINVALID, "kafka: alter configs: bad config %s",
+                                   pairs[2 * i] ? pairs[2 * i] : "(null)");
+            goto cleanup;
+        }
+    }
+    q = rd_kafka_queue_new(k->rk);
+    o = admin_options(k, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
+    rd_kafka_AlterConfigs(k->rk, &r, 1, o, q);
+    if ((ev = wait_result(k, q, "kafka: alter configs", err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    if ((res = config_results(&n_res, ev, false, err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    if (n_res != 1) {
+        error = chan_error_set(err, CHAN_EINTERNAL, "kafka: alter configs: %zu results", n_res);
+        goto cleanup;
+    }
+    if (rd_kafka_ConfigResource_error(res[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error =
+            set_topic_error(err, rd_kafka_ConfigResource_error(res[0]),
+                            rd_kafka_ConfigResource_error_string(res[0]), "kafka: alter configs");
+        chan_error_prefix(err, "topic %s", topic);
+    }
+
+cleanup:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (o)
+        rd_kafka_AdminOptions_destroy(o);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    rd_kafka_ConfigResource_destroy(r);
+    return error;
+}
+
+int chan_kafka_create_topic(chan_kafka *k, const char *topic, int32_t partitions,
+                            int16_t replication_factor, const char *const *pairs, size_t n_pairs,
+                            chan_error *err)
+{
+    char errstr[512];
+    rd_kafka_NewTopic_t *t = NULL;
+    rd_kafka_AdminOptions_t *o = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_CreateTopics_result_t *res;
+    const rd_kafka_topic_result_t **results;
+    chan_error local = CHAN_ERROR_INIT;
+    size_t i, n_res = 0;
+    int error = 0;
+
+    if (err == NULL)
+        err = &local;
+    t = rd_kafka_NewTopic_new(topic, partitions, replication_factor, errstr, sizeof(errstr));
+    if (t == NULL)
+        return chan_error_set(err, CHAN_EINVALID, "kafka: create topic %s: %s", topic, errstr);
+    for (i = 0; i < n_pairs; i++) {
+        if (rd_kafka_NewTopic_set_config(t, pairs[2 * i], pairs[2 * i + 1]) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            error = chan_error_set(err, CHAN_EINVALID, "kafka: create topic %s: bad config %s",
+                                   topic, pairs[2 * i] ? pairs[2 * i] : "(null)");
+            goto cleanup;
+        }
+    }
+    q = rd_kafka_queue_new(k->rk);
+    o = admin_options(k, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    rd_kafka_CreateTopics(k->rk, &t, 1, o, q);
+    if ((ev = wait_result(k, q, "kafka: create topic", err)) == NULL) {
+        error = err->code;
+        goto cleanup;
+    }
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error = set_rd_error(err, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
+                             "kafka: create topic");
+        goto cleanup;
+    }
+    res = rd_kafka_event_CreateTopics_result(ev);
+    results = res ? rd_kafka_CreateTopics_result_topics(res, &n_res) : NULL;
+    if (results == NULL || n_res != 1) {
+        error = chan_error_set(err, CHAN_EINTERNAL, "kafka: create topic %s: no result", topic);
+        goto cleanup;
+    }
+    if (rd_kafka_topic_result_error(results[0]) == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        error = chan_error_set(err, CHAN_EEXISTS, "kafka: topic %s exists", topic);
+    } else if (rd_kafka_topic_result_error(results[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        error =
+            set_topic_error(err, rd_kafka_topic_result_error(results[0]),
+                            rd_kafka_topic_result_error_string(results[0]), "kafka: create topic");
+        chan_error_prefix(err, "topic %s", topic);
+    }
+
+cleanup:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (o)
+        rd_kafka_AdminOptions_destroy(o);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(t);
+    return error;
 }
 
 /*

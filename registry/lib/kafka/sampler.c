@@ -6,8 +6,10 @@
  * membership, no commits), samples 1 message in N within a messages/s
  * budget and reports every mismatch through a callback.
  */
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,29 +29,6 @@
 /* ------------------------------------------------------------------ */
 /* Classification                                                      */
 /* ------------------------------------------------------------------ */
-
-/*
-** Parse a header value as a positive decimal integer.  Returns the value
-** (saturated at INT64_MAX), or -1 when it is empty, has anything but digits
-** or is 0.
-*/
-static int64_t parse_version(const unsigned char *s, size_t len)
-{
-    int64_t v = 0;
-    size_t i;
-
-    if (s == NULL || len == 0)
-        return -1;
-    for (i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return -1;
-        if (v > (INT64_MAX - 9) / 10)
-            v = INT64_MAX; /* keep scanning: a later non-digit still makes it bad */
-        else
-            v = v * 10 + (s[i] - '0');
-    }
-    return v > 0 ? v : -1;
-}
 
 /* The contract's entry for version, or NULL. */
 static const chan_kafka_contract_version *find_version(const chan_kafka_contract *contract,
@@ -81,11 +60,13 @@ chan_kafka_verdict chan_kafka_classify_message(int64_t *out_version, int64_t *ou
 {
     const unsigned char *value = msg->value;
     const chan_kafka_contract_version *declared;
+    chan_version_header_kind kind = CHAN_VERSION_HEADER_INVALID;
+    chan_semver stamped;
     int64_t version = -1, id = -1;
-    chan_kafka_verdict verdict;
 
     if (msg->has_version_header)
-        version = parse_version(msg->version_header, msg->version_header_len);
+        kind = chan_policy_version_header_parse(&version, &stamped, msg->version_header,
+                                                msg->version_header_len);
     if (value != NULL && msg->value_len >= CHAN_KAFKA_WIRE_PREFIX_LEN &&
         value[0] == CHAN_KAFKA_WIRE_MAGIC)
         id = (int64_t)(((uint32_t)value[1] << 24) | ((uint32_t)value[2] << 16) |
@@ -99,20 +80,27 @@ chan_kafka_verdict chan_kafka_classify_message(int64_t *out_version, int64_t *ou
         return CHAN_KAFKA_VERDICT_TOMBSTONE;
     if (!msg->has_version_header)
         return CHAN_KAFKA_VERDICT_MISSING_HEADER;
-    if (version < 0)
+    if (kind == CHAN_VERSION_HEADER_INVALID)
         return CHAN_KAFKA_VERDICT_BAD_HEADER;
+    if (kind == CHAN_VERSION_HEADER_CONTRACT) {
+        if (contract == NULL || !contract->has_contract_version ||
+            !chan_policy_contract_version_accepts(&contract->contract_version, &stamped))
+            return CHAN_KAFKA_VERDICT_UNKNOWN_VERSION;
+        if (id < 0)
+            return CHAN_KAFKA_VERDICT_NOT_WIRE_FORMAT;
+        return has_schema_id(contract, id) ? CHAN_KAFKA_VERDICT_OK
+                                           : CHAN_KAFKA_VERDICT_UNKNOWN_SCHEMA_ID;
+    }
     declared = contract ? find_version(contract, version) : NULL;
     if (declared == NULL)
         return CHAN_KAFKA_VERDICT_UNKNOWN_VERSION;
     if (id < 0)
         return CHAN_KAFKA_VERDICT_NOT_WIRE_FORMAT;
     if (declared->schema_id == id)
-        verdict = CHAN_KAFKA_VERDICT_OK;
-    else if (has_schema_id(contract, id))
-        verdict = CHAN_KAFKA_VERDICT_VERSION_ID_MISMATCH;
-    else
-        verdict = CHAN_KAFKA_VERDICT_UNKNOWN_SCHEMA_ID;
-    return verdict;
+        return CHAN_KAFKA_VERDICT_OK;
+    if (has_schema_id(contract, id))
+        return CHAN_KAFKA_VERDICT_VERSION_ID_MISMATCH;
+    return CHAN_KAFKA_VERDICT_UNKNOWN_SCHEMA_ID;
 }
 
 const char *chan_kafka_verdict_name(chan_kafka_verdict verdict)
@@ -144,6 +132,31 @@ bool chan_kafka_verdict_is_mismatch(chan_kafka_verdict verdict)
            verdict <= CHAN_KAFKA_VERDICT_VERSION_ID_MISMATCH;
 }
 
+int chan_kafka_stamp_contract_version(struct rd_kafka_headers_s *headers,
+                                      const char *contract_version, chan_error *err)
+{
+    const char *v = contract_version;
+    chan_semver parsed;
+    char value[40];
+    int n;
+
+    assert(headers != NULL);
+    if (v != NULL && v[0] == 'v')
+        v++;
+    if (v == NULL || chan_policy_contract_version_parse(&parsed, v, strlen(v)) < 0)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "'%s' is not a contract version MAJOR.MINOR.PATCH",
+                              contract_version ? contract_version : "(null)");
+    n = snprintf(value, sizeof(value), "v%lld.%lld.%lld", (long long)parsed.major,
+                 (long long)parsed.minor, (long long)parsed.patch);
+    assert(n > 0 && (size_t)n < sizeof(value));
+    rd_kafka_header_remove(headers, CHAN_KAFKA_VERSION_HEADER); /* NOENT is fine */
+    if (rd_kafka_header_add(headers, CHAN_KAFKA_VERSION_HEADER, -1, value, n) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        return chan_error_set(err, CHAN_EINVALID, "the message's headers are read-only");
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Sampler                                                             */
 /* ------------------------------------------------------------------ */
@@ -153,6 +166,8 @@ typedef struct contract_entry {
     char *channel;
     chan_kafka_contract_version *versions;
     size_t n_versions;
+    bool has_contract_version;
+    chan_semver contract_version;
 } contract_entry;
 
 /* A topic whose partitions [0, n_partitions) are assigned. */
@@ -400,6 +415,8 @@ int chan_kafka_sampler_set_contracts(chan_kafka_sampler *s, const chan_kafka_con
     for (i = 0; i < n; i++) {
         copy[i].channel = chan_xstrdup(contracts[i].channel);
         copy[i].n_versions = contracts[i].n_versions;
+        copy[i].has_contract_version = contracts[i].has_contract_version;
+        copy[i].contract_version = contracts[i].contract_version;
         copy[i].versions = chan_xcalloc(contracts[i].n_versions ? contracts[i].n_versions : 1,
                                         sizeof(*copy[i].versions));
         if (contracts[i].n_versions)
@@ -530,6 +547,8 @@ static void check_message(chan_kafka_sampler *s, const rd_kafka_message_t *m,
     contract.channel = entry->channel;
     contract.versions = entry->versions;
     contract.n_versions = entry->n_versions;
+    contract.has_contract_version = entry->has_contract_version;
+    contract.contract_version = entry->contract_version;
 
     memset(&mm, 0, sizeof(mm));
     verdict = chan_kafka_classify_message(&mm.version, &mm.schema_id, &contract, &view);

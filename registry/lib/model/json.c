@@ -145,6 +145,11 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
     json_object_set_new(o, "retirement_date", chan_json_str_or_null(rec->retirement_date));
     json_object_set_new(o, "subject", chan_json_str_or_null(rec->subject));
     json_object_set_new(o, "compatibility", chan_json_str_or_null(rec->compatibility));
+    json_object_set_new(o, "version", chan_json_str_or_null(rec->contract_version));
+    if (rec->avg_message_bytes > 0)
+        json_object_set_new(o, "avg_message_bytes", json_integer(rec->avg_message_bytes));
+    if (rec->cleanup_policy != NULL)
+        json_object_set_new(o, "cleanup_policy", json_string(rec->cleanup_policy));
     /* Only with a reason: the stored channels have none until the store keeps them. */
     if (rec->waiver_reason != NULL)
         json_object_set_new(o, "waiver", waiver_json(rec));
@@ -473,6 +478,9 @@ int chan_channel_record_from_json(chan_channel_record **out, const json_t *json,
         (error = get_string(&rec->retirement_date, json, "", "retirement_date", false, err)) < 0 ||
         (error = get_string(&rec->subject, json, "", "subject", false, err)) < 0 ||
         (error = get_string(&rec->compatibility, json, "", "compatibility", false, err)) < 0 ||
+        (error = get_string(&rec->contract_version, json, "", "version", false, err)) < 0 ||
+        (error = get_int(&rec->avg_message_bytes, json, "", "avg_message_bytes", err)) < 0 ||
+        (error = get_string(&rec->cleanup_policy, json, "", "cleanup_policy", false, err)) < 0 ||
         (error = get_waiver(rec, json, err)) < 0 ||
         (error = get_array(&consumers, json, "consumers", err)) < 0 ||
         (error = get_array(&producers, json, "producers", err)) < 0)
@@ -501,4 +509,33 @@ int chan_channel_record_from_json(chan_channel_record **out, const json_t *json,
 cleanup:
     chan_channel_record_free(rec);
     return error;
+}
+
+size_t chan_channel_record_contract_versions(int **out, const chan_channel_record *rec)
+{
+    json_t *doc = rec && rec->document ? json_loads(rec->document, 0, NULL) : NULL;
+    json_t *versions = json_object_get(json_object_get(doc, "schema"), "versions");
+    size_t i, n = 0;
+    int *list = NULL;
+
+    assert(out != NULL);
+    *out = NULL;
+    if (json_is_array(versions) && json_array_size(versions) > 0) {
+        list = chan_xcalloc(json_array_size(versions), sizeof(*list));
+        for (i = 0; i < json_array_size(versions); i++) {
+            json_t *item = json_array_get(versions, i);
+            json_t *num = json_is_object(item) ? json_object_get(item, "version") : item;
+
+            if (json_is_integer(num) && json_integer_value(num) > 0 &&
+                json_integer_value(num) <= INT32_MAX)
+                list[n++] = (int)json_integer_value(num);
+        }
+    }
+    json_decref(doc);
+    if (n == 0) {
+        free(list);
+        list = NULL;
+    }
+    *out = list;
+    return n;
 }

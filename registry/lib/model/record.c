@@ -141,6 +141,8 @@ void chan_channel_record_dispose(chan_channel_record *rec)
     free(rec->compatibility);
     free(rec->document);
     free(rec->waiver_reason);
+    free(rec->contract_version);
+    free(rec->cleanup_policy);
     free(rec->waiver_approved_by);
     for (size_t i = 0; i < rec->n_consumers; i++)
         chan_consumer_record_dispose(&rec->consumers[i]);

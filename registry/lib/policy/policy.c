@@ -4,6 +4,7 @@
  * dates, records and modes; no I/O.
  */
 #include <assert.h>
+#include <fnmatch.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -399,4 +400,188 @@ int chan_policy_check_channel(const chan_channel_record *old, const chan_channel
     if (others > 0)
         return CHAN_EINVALID;
     return deprecated > 0 ? CHAN_ECONFLICT : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Contract version and the x-channel-contract-version header          */
+/* ------------------------------------------------------------------ */
+
+/*
+** Parse one part of a contract version: 1 to 9 digits, no leading zero
+** unless the part is "0".  Returns the value or -1.
+*/
+static int64_t version_part(const char *s, size_t len)
+{
+    int64_t v = 0;
+    size_t i;
+
+    if (len == 0 || len > 9 || (len > 1 && s[0] == '0'))
+        return -1;
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+int chan_policy_contract_version_parse(chan_semver *out, const char *s, size_t len)
+{
+    int64_t parts[3];
+    size_t start = 0, i, k = 0;
+
+    assert(out != NULL);
+    memset(out, 0, sizeof(*out));
+    if (s == NULL)
+        return CHAN_EINVALID;
+    for (i = 0; i <= len; i++) {
+        if (i < len && s[i] != '.')
+            continue;
+        if (k == 3)
+            return CHAN_EINVALID;
+        parts[k] = version_part(s + start, i - start);
+        if (parts[k] < 0)
+            return CHAN_EINVALID;
+        k++;
+        start = i + 1;
+    }
+    if (k != 3)
+        return CHAN_EINVALID;
+    out->major = parts[0];
+    out->minor = parts[1];
+    out->patch = parts[2];
+    return 0;
+}
+
+int chan_policy_contract_version_compare(const chan_semver *a, const chan_semver *b)
+{
+    if (a->major != b->major)
+        return a->major < b->major ? -1 : 1;
+    if (a->minor != b->minor)
+        return a->minor < b->minor ? -1 : 1;
+    if (a->patch != b->patch)
+        return a->patch < b->patch ? -1 : 1;
+    return 0;
+}
+
+/* Decimal digits of a positive integer (saturated at INT64_MAX), else -1. */
+static int64_t schema_version_digits(const unsigned char *s, size_t len)
+{
+    int64_t v = 0;
+    size_t i;
+
+    if (len == 0)
+        return -1;
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        if (v > (INT64_MAX - 9) / 10)
+            v = INT64_MAX; /* keep scanning: a later non-digit still makes it invalid */
+        else
+            v = v * 10 + (s[i] - '0');
+    }
+    return v > 0 ? v : -1;
+}
+
+chan_version_header_kind chan_policy_version_header_parse(int64_t *out_schema_version,
+                                                          chan_semver *out_contract,
+                                                          const void *value, size_t len)
+{
+    const unsigned char *s = value;
+    chan_semver cv = {0, 0, 0};
+    chan_version_header_kind kind = CHAN_VERSION_HEADER_INVALID;
+    int64_t schema_version = -1;
+
+    if (s != NULL && len > 1 && s[0] == 'v') {
+        if (chan_policy_contract_version_parse(&cv, (const char *)s + 1, len - 1) == 0)
+            kind = CHAN_VERSION_HEADER_CONTRACT;
+    } else if (s != NULL) {
+        schema_version = schema_version_digits(s, len);
+        if (schema_version > 0)
+            kind = CHAN_VERSION_HEADER_SCHEMA;
+    }
+    if (out_schema_version)
+        *out_schema_version = schema_version;
+    if (out_contract)
+        *out_contract = cv;
+    return kind;
+}
+
+bool chan_policy_contract_version_accepts(const chan_semver *current, const chan_semver *stamped)
+{
+    if (current == NULL || stamped == NULL)
+        return false;
+    return stamped->major == current->major &&
+           chan_policy_contract_version_compare(stamped, current) <= 0;
+}
+
+bool chan_policy_version_compatible(const chan_avro_schema *newer, const chan_avro_schema *older,
+                                    chan_compat_mode level, chan_compat_mode floor)
+{
+    const chan_avro_schema *previous[1] = {older};
+
+    if (newer == NULL || older == NULL)
+        return false;
+    if (level != CHAN_COMPAT_NONE && chan_avro_check_mode(level, newer, previous, 1, NULL) != 0)
+        return false;
+    return floor == CHAN_COMPAT_NONE || chan_avro_check_mode(floor, newer, previous, 1, NULL) == 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Topic coverage                                                      */
+/* ------------------------------------------------------------------ */
+
+static bool any_match(const char *const *patterns, size_t n, const char *topic)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (patterns[i] != NULL && fnmatch(patterns[i], topic, 0) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool chan_policy_topic_in_scope(const chan_topic_filter *filter, const char *topic)
+{
+    if (topic == NULL)
+        return false;
+    if (filter == NULL)
+        return true;
+    if (filter->n_include > 0 && !any_match(filter->include, filter->n_include, topic))
+        return false;
+    return !any_match(filter->exclude, filter->n_exclude, topic);
+}
+
+bool chan_policy_topic_managed(const char *topic, const chan_channel_record *const *channels,
+                               size_t n)
+{
+    size_t i;
+
+    for (i = 0; topic != NULL && i < n; i++) {
+        if (channels[i] != NULL && channels[i]->name != NULL &&
+            strcmp(channels[i]->name, topic) == 0)
+            return true;
+    }
+    return false;
+}
+
+void chan_policy_unmanaged_topics(const char ***out, size_t *out_n, const char *const *topics,
+                                  size_t n, const chan_channel_record *const *channels,
+                                  size_t n_channels, const chan_topic_filter *filter)
+{
+    const char **list = NULL;
+    size_t i, k = 0;
+
+    assert(out != NULL && out_n != NULL);
+    for (i = 0; i < n; i++) {
+        if (!chan_policy_topic_in_scope(filter, topics[i]) ||
+            chan_policy_topic_managed(topics[i], channels, n_channels))
+            continue;
+        if (list == NULL)
+            list = chan_xcalloc(n, sizeof(*list));
+        list[k++] = topics[i];
+    }
+    *out = list;
+    *out_n = k;
 }

@@ -133,6 +133,33 @@ cleanup:
     return error;
 }
 
+int chan_store_topic_apply_record(chan_store *store, const char *actor, const char *action,
+                                  const char *topic, const char *detail_json, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    int64_t now = chan_store__now();
+    char *object = NULL;
+    int error;
+
+    assert(store != NULL);
+    if ((error = chan_store__check_actor(&actor, err)) < 0)
+        return error;
+    if (topic == NULL || topic[0] == '\0' || action == NULL || action[0] == '\0')
+        return chan_error_set(err, CHAN_EINVALID, "topic apply: no topic or action");
+    if (!json_text_is(detail_json, JSON_OBJECT))
+        return chan_error_set(err, CHAN_EINVALID, "topic apply detail is not a JSON object");
+    object = chan_xasprintf("topic/%s", topic);
+    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+        (error = chan_store__audit(&o, actor, action, object, json_loads(detail_json, 0, NULL), now,
+                                   err)) < 0)
+        goto cleanup;
+    error = chan_store__op_commit(&o, err);
+cleanup:
+    chan_store__op_end(&o);
+    free(object);
+    return error;
+}
+
 int chan_store_acl_applied_get(chan_store *store, char **out, int64_t *out_applied_at,
                                chan_error *err)
 {

@@ -49,6 +49,28 @@ static char *document_waiver_reason(const char *document)
     return out;
 }
 
+/* A top-level string of a stored contract document (caller frees), or NULL. */
+static char *document_string(const char *document, const char *key)
+{
+    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
+    const char *value = json_string_value(json_object_get(doc, key));
+    char *out = value ? chan_xstrdup(value) : NULL;
+
+    json_decref(doc);
+    return out;
+}
+
+/* The avg_message_bytes of a stored contract document, 0 when it has none. */
+static int64_t document_avg_message_bytes(const char *document)
+{
+    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
+    json_t *v = json_object_get(doc, "avg_message_bytes");
+    int64_t out = json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+
+    json_decref(doc);
+    return out;
+}
+
 static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, size_t r)
 {
     assert(r < rows->n_rows && rows->n_cols >= 14);
@@ -66,6 +88,9 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
     rec->created_at = chan_store__cell_int(rows, r, 10);
     rec->updated_at = chan_store__cell_int(rows, r, 11);
     rec->waiver_reason = document_waiver_reason(rec->document);
+    rec->contract_version = document_string(rec->document, "version");
+    rec->cleanup_policy = document_string(rec->document, "cleanup_policy");
+    rec->avg_message_bytes = document_avg_message_bytes(rec->document);
     rec->waiver_approved_by = chan_store__cell_take(rows, r, 12);
     rec->waiver_approved_at = chan_store__cell_int(rows, r, 13);
 }

@@ -223,7 +223,27 @@ class NoKafkaTest(AdmissionTestCase):
                          [("legacy.orders-v0", "consumer")])
         self.assertIn("retired since 2020-01-01", doc["denied"][0]["reason"])
 
+        # The quota that applies, by the exports' rule (same figures as export strimzi).
+        consumed, produced = self.quota_bytes(1024)
+        self.assertEqual(doc["quota"]["consumer_byte_rate"], math.ceil(consumed["User:billing-svc"]))
+        self.assertEqual(doc["quota"]["producer_byte_rate"], 0)
+        self.assertEqual(doc["quota"]["default_avg_message_bytes"], 1024)
+        doc = self.d.request("GET", "/v1/admission/User:billing-svc?avg_message_bytes=10"
+                             "&headroom=2").json
+        consumed, produced = self.quota_bytes(10)
+        self.assertEqual(doc["quota"]["consumer_byte_rate"],
+                         math.ceil(consumed["User:billing-svc"] * 2))
+        for bad in ("avg_message_bytes=0", "avg_message_bytes=x", "headroom=0.5",
+                    "headroom=nan"):
+            reply = self.d.request("GET", "/v1/admission/User:billing-svc?" + bad)
+            self.assertEqual(reply.status, 422, bad)
+            self.assertEqual(reply.json["error_code"], 42222, bad)
+
         doc = self.d.request("GET", "/v1/admission/User:orders-svc").json
+        consumed, produced = self.quota_bytes(1024)
+        self.assertEqual(doc["quota"]["producer_byte_rate"], math.ceil(produced["User:orders-svc"]))
+        self.assertGreater(doc["quota"]["producer_byte_rate"], 0)
+        self.assertEqual(doc["quota"]["consumer_byte_rate"], 0)
         self.assertEqual([w["channel"] for w in doc["write"]], ["orders.order-created"])
         self.assertIn("registered producer", doc["write"][0]["reason"])
         self.assertEqual(doc["read"], [])
@@ -272,6 +292,20 @@ class NoKafkaTest(AdmissionTestCase):
                 producers.add(p["principal"])
         return rates, producers
 
+    def quota_bytes(self, default_size):
+        """Per principal, the consumed and produced bytes/s before headroom: peak rates times
+        the channel's avg_message_bytes, else the export's default size (docs: Quotas)."""
+        consumed, produced = {}, {}
+        for ch in self.live_channels():
+            size = ch.get("avg_message_bytes") or default_size
+            for c in ch["consumers"]:
+                consumed[c["principal"]] = consumed.get(c["principal"], 0) + \
+                    c["peak_rate_msgs"] * size
+            for p in ch["producers"]:
+                produced[p["principal"]] = produced.get(p["principal"], 0) + \
+                    ch["peak_qps"] * size
+        return consumed, produced
+
     def test_export_strimzi(self):
         rc, out, err = chanctl("export", "strimzi", "--cluster", "prod-kafka", "--namespace",
                                "kafka", "--avg-message-bytes", "512", "--headroom", "1.5",
@@ -279,6 +313,8 @@ class NoKafkaTest(AdmissionTestCase):
         self.assertEqual(rc, 0, err)
         docs = [d for d in yaml.safe_load_all(out) if d is not None]
         rates, producers = self.principals()
+        consumed, produced = self.quota_bytes(512)
+        self.assertTrue(any(ch.get("avg_message_bytes") for ch in self.live_channels()))
         users = {d["metadata"]["name"]: d for d in docs}
         # only registered principals of live channels get a KafkaUser
         self.assertEqual(set(users), {p[len("User:"):] for p in set(rates) | producers})
@@ -292,12 +328,19 @@ class NoKafkaTest(AdmissionTestCase):
             self.assertEqual(d["spec"]["authentication"]["type"], "scram-sha-512")
             self.assertEqual(d["spec"]["authorization"]["type"], "simple")
             principal = "User:" + name
+            quotas = d["spec"].get("quotas", {})
             if principal in rates:
                 # the retired channel's 7000 msgs/s of billing-svc do not count
-                expected = math.ceil(rates[principal] * 512 * 1.5)
-                self.assertEqual(d["spec"]["quotas"]["consumerByteRate"], expected, name)
+                expected = math.ceil(consumed[principal] * 1.5)
+                self.assertEqual(quotas["consumerByteRate"], expected, name)
             else:
-                self.assertNotIn("quotas", d["spec"])
+                self.assertNotIn("consumerByteRate", quotas)
+            if principal in producers:
+                # producers get peak_qps x message size
+                self.assertEqual(quotas["producerByteRate"],
+                                 math.ceil(produced[principal] * 1.5), name)
+            else:
+                self.assertNotIn("producerByteRate", quotas)
         billing = users["billing-svc"]["spec"]["authorization"]["acls"]
         self.assertIn({"resource": {"type": "topic", "name": "orders.order-created",
                                     "patternType": "literal"},
@@ -314,8 +357,9 @@ class NoKafkaTest(AdmissionTestCase):
         self.assertEqual(docs["billing-svc"]["metadata"]["labels"]["strimzi.io/cluster"],
                          "my-cluster")
         self.assertNotIn("namespace", docs["billing-svc"]["metadata"])
+        consumed, _ = self.quota_bytes(1024)
         self.assertEqual(docs["billing-svc"]["spec"]["quotas"]["consumerByteRate"],
-                         math.ceil(rates["User:billing-svc"] * 1024))
+                         math.ceil(consumed["User:billing-svc"]))
 
     def test_export_kafka_configs(self):
         rc, out, err = chanctl("export", "kafka-configs", "--bootstrap-server", "kafka-0:9093",
@@ -338,8 +382,16 @@ class NoKafkaTest(AdmissionTestCase):
                 config = words[words.index("--add-config") + 1]
                 quotas["User:" + words[words.index("--entity-name") + 1]] = config
         self.assertEqual(acl_principals, set(rates) | producers)
-        self.assertEqual(quotas, {p: "consumer_byte_rate=%d" % math.ceil(r * 100)
-                                  for p, r in rates.items()})
+        consumed, produced = self.quota_bytes(100)
+        expected = {}
+        for p in set(consumed) | set(produced):
+            parts = []
+            if p in consumed:
+                parts.append("consumer_byte_rate=%d" % math.ceil(consumed[p]))
+            if p in produced:
+                parts.append("producer_byte_rate=%d" % math.ceil(produced[p]))
+            expected[p] = ",".join(parts)
+        self.assertEqual(quotas, expected)
         self.assertIn("kafka-acls.sh --bootstrap-server 'kafka-0:9093' --command-config "
                       "'/etc/kafka/admin.properties' --add --allow-principal 'User:billing-svc' "
                       "--allow-host '*' --operation Read --operation Describe --topic "

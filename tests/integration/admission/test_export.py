@@ -38,7 +38,7 @@ GONE_REMOVALS = [
      "inventory.stock-updated"),
     ("kafka-acls.sh", "User:replenishment-svc", ("Read",), "--group",
      "replenishment.stock-updated"),
-    ("kafka-configs.sh", "replenishment-svc", "consumer_byte_rate"),
+    ("kafka-configs.sh", "replenishment-svc", "consumer_byte_rate,producer_byte_rate"),
 ]
 
 
@@ -145,7 +145,8 @@ class ExportSinceTest(AdmissionTestCase):
         self.assertEqual(removes[0][removes[0].index("--allow-principal") + 1], GONE)
         self.assertEqual(removes[2][:8], ["kafka-configs.sh", "--bootstrap-server",
                                           "kafka-0:9093", "--alter", "--delete-config",
-                                          "consumer_byte_rate", "--entity-type", "users"])
+                                          "consumer_byte_rate,producer_byte_rate", "--entity-type",
+                                          "users"])
         self.assertEqual(removes[2][8:], ["--entity-name", "replenishment-svc"])
         self.assertTrue(all(c[0] in ("kafka-acls.sh", "kafka-configs.sh") for c in calls))
 

@@ -255,8 +255,9 @@ class GetChannelTest(ChannelsTestCase):
         self.assertEqual(set(got), {"name", "revision", "created_at", "updated_at", "owner_team",
                                     "maintainer", "peak_qps", "retention_hours",
                                     "deprecation_date", "retirement_date", "subject", "compatibility",
-                                    "contract",
+                                    "version", "contract",
                                     "consumers", "producers"})
+        self.assertIsNone(got["version"])  # the contract declares none
         self.assertEqual(got["name"], contract["channel"])
         self.assertEqual(got["revision"], 1)
         self.assertRegex(got["created_at"], RFC3339)

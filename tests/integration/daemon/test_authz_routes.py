@@ -80,6 +80,7 @@ ROUTES = {
         ("/v1/channels/{c}/consumers/billing/reject", lambda: {"reason": "not needed"},
          {"admin", "owner:orders"}),
     ("POST", "/v1/acl/apply"): ("/v1/acl/apply", None, ADMIN),
+    ("POST", "/v1/topics/apply"): ("/v1/topics/apply", None, ADMIN),
     ("POST", "/v1/tokens"):
         ("/v1/tokens", lambda: {"identity": "made-by-test", "roles": ["reader"]}, ADMIN),
     ("GET", "/v1/tokens"): ("/v1/tokens", None, ADMIN),

@@ -65,6 +65,7 @@ class MetricsTest(HealthTestCase):
         text = reply.body.decode("utf-8")
         samples = parse_metrics(text)
         for name in ("channel_schema_compatibility_rate", "channel_schema_registrations_total",
+                     "channel_schema_compatibility_checks_total",
                      "consumer_registration_age_days", "producer_schema_version_mismatch_count",
                      "chanreg_channels", "chanreg_consumers", "chanreg_schema_versions",
                      "chanreg_http_requests_total", "chanreg_http_request_duration_seconds",
@@ -106,7 +107,7 @@ class MetricsTest(HealthTestCase):
                                 if k[0] == "chanreg_http_requests_total"
                                 and dict(k[1])["route"] == "(unmatched)"), ["GET", "other"])
 
-    def test_compatibility_rate_counts_attempts(self):
+    def test_compatibility_rate_is_the_share_of_registered_versions(self):
         samples = self.d.metrics()
         self.assertEqual(self.metric(samples, "channel_schema_registrations_total",
                                      channel=CHANNEL, result="compatible"), 3)
@@ -115,28 +116,31 @@ class MetricsTest(HealthTestCase):
         self.assertEqual(self.metric(samples, "channel_schema_compatibility_rate",
                                      channel=CHANNEL), 1.0)
 
-        # A refused registration lowers the rate: 3 compatible of 4.
+        # A refused registration is counted, but registers nothing: the rate stays.
         reply = self.d.request("POST", "/subjects/%s/versions" % SUBJECT,
                                body={"schema": incompatible_schema()})
         self.assertEqual(reply.status, 409, reply)
         samples = self.d.metrics()
         self.assertEqual(self.metric(samples, "channel_schema_registrations_total",
                                      channel=CHANNEL, result="incompatible"), 1)
-        self.assertClose(self.metric(samples, "channel_schema_compatibility_rate",
-                                     channel=CHANNEL), 0.75)
+        self.assertEqual(self.metric(samples, "channel_schema_compatibility_rate",
+                                     channel=CHANNEL), 1.0)
 
-        # So does a compatibility check answered "incompatible" (3 of 5) ...
+        # CI checks have their own counter and never move the rate.
         reply = self.d.request("POST", "/compatibility/subjects/%s/versions/latest" % SUBJECT,
                                body={"schema": incompatible_schema()})
         self.assertEqual(reply.status, 200, reply)
         self.assertFalse(reply.json["is_compatible"])
-        # ... and a compatible one raises it again (4 of 6).
         reply = self.d.request("POST", "/compatibility/subjects/%s/versions" % SUBJECT,
                                body={"schema": schema_text(SUBJECT, 3)})
         self.assertTrue(reply.json["is_compatible"], reply)
         samples = self.d.metrics()
-        self.assertClose(self.metric(samples, "channel_schema_compatibility_rate",
-                                     channel=CHANNEL), 4 / 6)
+        self.assertEqual(self.metric(samples, "channel_schema_compatibility_checks_total",
+                                     channel=CHANNEL, result="compatible"), 1)
+        self.assertEqual(self.metric(samples, "channel_schema_compatibility_checks_total",
+                                     channel=CHANNEL, result="incompatible"), 1)
+        self.assertEqual(self.metric(samples, "channel_schema_compatibility_rate",
+                                     channel=CHANNEL), 1.0)
         # Re-registering an existing schema runs no check and counts nothing.
         reply = self.d.request("POST", "/subjects/%s/versions" % SUBJECT,
                                body={"schema": schema_text(SUBJECT, 2)})
@@ -147,33 +151,38 @@ class MetricsTest(HealthTestCase):
         self.assertEqual(reply.status, 422, reply)
         samples = self.d.metrics()
         self.assertEqual(self.metric(samples, "channel_schema_registrations_total",
-                                     channel=CHANNEL, result="compatible"), 4)
+                                     channel=CHANNEL, result="compatible"), 3)
         self.assertEqual(self.metric(samples, "channel_schema_registrations_total",
-                                     channel=CHANNEL, result="incompatible"), 2)
+                                     channel=CHANNEL, result="incompatible"), 1)
+        self.assertEqual(self.metric(samples, "channel_schema_compatibility_checks_total",
+                                     channel=CHANNEL, result="compatible"), 1)
 
-    def test_rate_after_restart_comes_from_the_version_chain(self):
+    def test_rate_comes_from_the_store_and_survives_a_restart(self):
         # v4 breaks BACKWARD but gets in while the subject's level is NONE.
         reply = self.d.request("PUT", "/config/" + SUBJECT, body={"compatibility": "NONE"})
         self.assertEqual(reply.status, 200, reply)
         reply = self.d.request("POST", "/subjects/%s/versions" % SUBJECT,
                                body={"schema": incompatible_schema()})
         self.assertEqual(reply.status, 200, reply)
+        # Judged under the level and the policy floor (BACKWARD): (3,4) does not count.
+        self.assertClose(self.metric(self.d.metrics(), "channel_schema_compatibility_rate",
+                                     channel=CHANNEL), 2 / 3)
         reply = self.d.request("PUT", "/config/" + SUBJECT, body={"compatibility": "BACKWARD"})
         self.assertEqual(reply.status, 200, reply)
         self.assertEqual(self.d.stop(), 0)
         self.d.start()
         samples = self.d.metrics()
-        # No attempt since start-up: pairs (1,2), (2,3) pass BACKWARD, (3,4) does not.
+        # Nothing since start-up, and the same rate: pairs (1,2), (2,3) pass, (3,4) does not.
         self.assertEqual(self.metric(samples, "channel_schema_registrations_total",
                                      channel=CHANNEL, result="compatible"), 0)
         self.assertClose(self.metric(samples, "channel_schema_compatibility_rate",
                                      channel=CHANNEL), 2 / 3)
         self.assertEqual(self.metric(samples, "chanreg_schema_versions"), 4)
-        # The chain is judged under the subject's current level: NONE passes every pair.
+        # A level of NONE does not make the version compatible: the floor still judges it.
         reply = self.d.request("PUT", "/config/" + SUBJECT, body={"compatibility": "NONE"})
         self.assertEqual(reply.status, 200, reply)
         self.assertClose(self.metric(self.d.metrics(), "channel_schema_compatibility_rate",
-                                     channel=CHANNEL), 1.0)
+                                     channel=CHANNEL), 2 / 3)
         reply = self.d.request("DELETE", "/config/" + SUBJECT)
         self.assertEqual(reply.status, 200, reply)
         self.assertClose(self.metric(self.d.metrics(), "channel_schema_compatibility_rate",

@@ -24,8 +24,8 @@ METRIC = re.compile(r'^producer_schema_version_mismatch_count\{channel="%s"\} ([
                     % re.escape(TOPIC), re.M)
 
 
-def contract(versions):
-    return {
+def contract(versions, version=None):
+    doc = {
         "apiVersion": "chanreg/v1",
         "channel": TOPIC,
         "description": "An order was placed.",
@@ -40,6 +40,9 @@ def contract(versions):
             "degradation": "lag"}],
         "producers": [{"principal": "User:orders-svc"}],
     }
+    if version is not None:
+        doc["version"] = version
+    return doc
 
 
 class MockCluster:
@@ -94,13 +97,13 @@ class ProducerCheckTest(ChanregdTestCase):
                  what="%d mismatches:\n%s" % (n, self.d.read_log()[-4000:]))
         self.assertEqual(self.mismatches(), n, self.d.read_log()[-4000:])
 
-    def register(self):
+    def register(self, version=None):
         ids = []
         for schema in (V1, V2):
             reply = self.d.post("/subjects/%s/versions" % SUBJECT, {"schema": schema})
             self.assertEqual(reply.status, 200, reply)
             ids.append(reply.json["id"])
-        reply = self.d.put("/v1/channels/" + TOPIC, contract([2, 1]),
+        reply = self.d.put("/v1/channels/" + TOPIC, contract([2, 1], version),
                            headers={"Content-Type": "application/json"})
         self.assertIn(reply.status, (200, 201), reply)
         return ids
@@ -139,6 +142,27 @@ class ProducerCheckTest(ChanregdTestCase):
         # Graceful shutdown with the consumer running (killed, and failed, after 15 s).
         self.assertEqual(self.d.stop(timeout=15), 0)
         self.assertFalse(self.d.killed)
+
+    def test_contract_version_header(self):
+        id1, id2 = self.register(version="3.2.1")
+        self.assertEqual(self.d.get("/v1/channels/" + TOPIC).json["version"], "3.2.1")
+        self.wait_log("producer check: watching topic=%s" % TOPIC)
+        # Releases 3.0.0 to 3.2.1 may write any schema version of the contract.
+        self.mock.produce(TOPIC, "v3.2.1", "wire:%d" % id1)
+        self.mock.produce(TOPIC, "v3.2.1", "wire:%d" % id2)
+        self.mock.produce(TOPIC, "v3.0.0", "wire:%d" % id2)
+        self.mock.produce(TOPIC, "2", "wire:%d" % id2)
+        # Outside: another major, a newer release, an unknown schema id, a malformed version.
+        self.mock.produce(TOPIC, "v4.0.0", "wire:%d" % id2)          # unknown_version
+        self.mock.produce(TOPIC, "v3.3.0", "wire:%d" % id2)          # unknown_version
+        self.mock.produce(TOPIC, "v3.2.1", "wire:%d" % (id2 + 1000))  # unknown_schema_id
+        self.mock.produce(TOPIC, "v3.2", "wire:%d" % id2)            # bad_header
+        self.wait_mismatches(4)
+        log = self.d.read_log()
+        for reason in ("unknown_version", "unknown_schema_id", "bad_header"):
+            self.assertIn("channel=%s reason=%s" % (TOPIC, reason), log)
+        self.assertNotIn("reason=version_id_mismatch", log)
+        self.assertEqual(self.d.stop(), 0)
 
     def test_contract_change_is_followed(self):
         id1, id2 = self.register()

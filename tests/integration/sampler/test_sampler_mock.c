@@ -226,8 +226,8 @@ static chan_kafka_sampler *open_sampler(const char *bootstraps, unsigned every, 
 static void set_contracts(chan_kafka_sampler *s, bool with_stock)
 {
     chan_kafka_contract contracts[2] = {
-        {TOPIC_ORDERS, orders_versions, CHAN_ARRAY_SIZE(orders_versions)},
-        {TOPIC_STOCK, stock_versions, CHAN_ARRAY_SIZE(stock_versions)}};
+        {TOPIC_ORDERS, orders_versions, CHAN_ARRAY_SIZE(orders_versions), false, {0, 0, 0}},
+        {TOPIC_STOCK, stock_versions, CHAN_ARRAY_SIZE(stock_versions), false, {0, 0, 0}}};
     chan_error err = CHAN_ERROR_INIT;
 
     if (chan_kafka_sampler_set_contracts(s, contracts, with_stock ? 2 : 1, &err) < 0)
@@ -414,7 +414,7 @@ static void test_topics_follow_the_contracts(void **state)
     rd_kafka_t *p = f->m.producer;
     chan_kafka_sampler_stats st;
     chan_kafka_contract_version v[] = {{1, 5}};
-    chan_kafka_contract one = {"late.topic", v, 1};
+    chan_kafka_contract one = {"late.topic", v, 1, false, {0, 0, 0}};
     chan_error err = CHAN_ERROR_INIT;
 
     f->sampler = open_sampler(f->m.bootstraps, 1, 100000);
@@ -461,7 +461,7 @@ static void test_unreachable_cluster(void **state)
     chan_kafka_sampler *s = NULL;
     chan_error err = CHAN_ERROR_INIT;
     chan_kafka_contract_version v[] = {{1, 5}};
-    chan_kafka_contract one = {"t", v, 1};
+    chan_kafka_contract one = {"t", v, 1, false, {0, 0, 0}};
     size_t n = 99;
     time_t start;
 

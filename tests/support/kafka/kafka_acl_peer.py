@@ -9,18 +9,38 @@ client needs to manage ACLs, at the versions it advertises:
     CreateAcls    (30)  v0-v1
     DescribeAcls  (29)  v0-v1
     DeleteAcls    (31)  v0-v1
+    DescribeConfigs (32) v0-v1  (topics: dynamic configs and the broker defaults)
+    CreateTopics  (19)  v0-v2   (one node: replication factor 1; configs kept as
+                                 the topic's dynamic configs)
+    AlterConfigs  (33)  v0-v1   (topics: REPLACES every dynamic config of the
+                                 topic with the request's set, as Kafka does, so
+                                 a client that sends only the changed config
+                                 loses the others)
 
 ACLs live in memory with Kafka's semantics: creating an existing binding is a
 no-op, filters match as AclBindingFilter does (ANY, MATCH with the "*"
 wildcard and prefixes, LITERAL, PREFIXED), invalid bindings and filters get
-INVALID_REQUEST (42).  It does no authentication or authorization, stores no
-topics and answers other APIs by closing the connection, like a broker that
-does not know the request.
+INVALID_REQUEST (42).  Topics live in memory too (name -> partition count):
+Metadata for all topics (a null list, or an empty one in v0) lists every
+stored topic with its partitions led by this node; asked by name, an unknown
+topic gets UNKNOWN_TOPIC_OR_PARTITION (3).  It does no authentication or
+authorization and answers other APIs by closing the connection, like a
+broker that does not know the request.
 
 A second loopback port takes one-line commands so that a test can inject
 faults and read what the peer saw; each command gets one JSON line back:
 
     fail <describe|create|delete> <error_code> [message]   answer with an error
+    fail metadata <error_code>              answer every topic of a Metadata
+                                            request with that error (e.g. 29,
+                                            TOPIC_AUTHORIZATION_FAILED)
+    fail <describeconfigs|alterconfigs|createtopics> <error_code> [message]
+                                            answer every resource with an error
+    topic <name> [partitions]               create a topic (default 1 partition)
+    config <topic> <key> <value>            set one dynamic config of a topic
+    configs <topic>                         the dynamic configs of a topic
+    untopic <name>                          delete a topic
+    topics                                  the stored topics
     delay <describe|create|delete|metadata|apiversions> <ms>  answer late
     hold <describe|create|delete|metadata|apiversions>  answer only after
                                             release (at most HOLD_LIMIT s)
@@ -56,6 +76,9 @@ API_APIVERSIONS = 18
 API_DESCRIBE_ACLS = 29
 API_CREATE_ACLS = 30
 API_DELETE_ACLS = 31
+API_CREATE_TOPICS = 19
+API_DESCRIBE_CONFIGS = 32
+API_ALTER_CONFIGS = 33
 
 SUPPORTED = {
     API_METADATA: (0, 4),
@@ -63,6 +86,9 @@ SUPPORTED = {
     API_DESCRIBE_ACLS: (0, 1),
     API_CREATE_ACLS: (0, 1),
     API_DELETE_ACLS: (0, 1),
+    API_DESCRIBE_CONFIGS: (0, 1),
+    API_ALTER_CONFIGS: (0, 1),
+    API_CREATE_TOPICS: (0, 2),
 }
 API_NAMES = {
     API_METADATA: "Metadata",
@@ -70,6 +96,9 @@ API_NAMES = {
     API_DESCRIBE_ACLS: "DescribeAcls",
     API_CREATE_ACLS: "CreateAcls",
     API_DELETE_ACLS: "DeleteAcls",
+    API_DESCRIBE_CONFIGS: "DescribeConfigs",
+    API_ALTER_CONFIGS: "AlterConfigs",
+    API_CREATE_TOPICS: "CreateTopics",
 }
 FAULT_KEYS = {
     "describe": API_DESCRIBE_ACLS,
@@ -77,6 +106,27 @@ FAULT_KEYS = {
     "delete": API_DELETE_ACLS,
     "metadata": API_METADATA,
     "apiversions": API_APIVERSIONS,
+    "describeconfigs": API_DESCRIBE_CONFIGS,
+    "alterconfigs": API_ALTER_CONFIGS,
+    "createtopics": API_CREATE_TOPICS,
+}
+
+RES_TYPE_TOPIC = 2
+SOURCE_DYNAMIC_TOPIC = 1
+SOURCE_DEFAULT = 5
+ERR_INVALID_CONFIG = 40
+ERR_TOPIC_EXISTS = 36
+ERR_INVALID_PARTITIONS = 37
+ERR_INVALID_REPLICATION = 38
+# The topic configs the peer knows, with the broker's defaults.
+TOPIC_DEFAULTS = {
+    "cleanup.policy": "delete",
+    "compression.type": "producer",
+    "max.message.bytes": "1048588",
+    "min.insync.replicas": "1",
+    "retention.bytes": "-1",
+    "retention.ms": "604800000",
+    "segment.ms": "604800000",
 }
 
 # Kafka enum values
@@ -218,6 +268,10 @@ class AclStore:
 
     def reset(self):
         self.acls = set()
+        self.topics = {}
+        self.topic_configs = {}  # topic -> {key: value}, the dynamic configs
+        self.alters = 0
+        self.created_topics = 0
         self.requests = {}
         self.held = {}
         self.answered = {}
@@ -339,9 +393,12 @@ def handle_apiversions(r, version, w):
 
 def handle_metadata(r, version, w, server):
     n = r.array_len()
-    topics = None if n < 0 else [r.string() for _ in range(n)]
+    requested = None if n < 0 else [r.string() for _ in range(n)]
     if version >= 4:
         r.take(1)  # allow_auto_topic_creation
+    if requested == [] and version == 0:
+        requested = None  # v0: an empty list asks for every topic
+    fault, _ = fault_for(API_METADATA)
     host, port = server.advertised
     if version >= 3:
         w.int32(0)
@@ -355,14 +412,159 @@ def handle_metadata(r, version, w, server):
         w.nullable_string("chanreg-test-peer")
     if version >= 1:
         w.int32(server.node_id)  # controller
-    topics = topics or []
-    w.int32(len(topics))
-    for t in topics:
-        w.int16(ERR_UNKNOWN_TOPIC)
+    with STORE.lock:
+        stored = dict(STORE.topics)
+    names = sorted(stored) if requested is None else requested
+    w.int32(len(names))
+    for t in names:
+        if fault is not None:
+            code = fault[0]
+        elif t in stored:
+            code = ERR_NONE
+        else:
+            code = ERR_UNKNOWN_TOPIC
+        w.int16(code)
         w.string(t)
         if version >= 1:
-            w.boolean(False)
-        w.int32(0)
+            w.boolean(t.startswith("__"))
+        partitions = stored.get(t, 0) if code == ERR_NONE else 0
+        w.int32(partitions)
+        for p in range(partitions):
+            w.int16(ERR_NONE)
+            w.int32(p)
+            w.int32(server.node_id)  # leader
+            w.int32(1)
+            w.int32(server.node_id)  # replicas
+            w.int32(1)
+            w.int32(server.node_id)  # isr
+
+
+def handle_describe_configs(r, version, w):
+    n = r.array_len()
+    resources = []
+    for _ in range(max(n, 0)):
+        restype = r.int8()
+        name = r.string()
+        k = r.array_len()
+        keys = None if k < 0 else [r.string() for _ in range(k)]
+        resources.append((restype, name, keys))
+    if version >= 1:
+        r.take(1)  # include_synonyms
+    fault, _ = fault_for(API_DESCRIBE_CONFIGS)
+    w.int32(0)  # throttle_time_ms
+    w.int32(len(resources))
+    for restype, name, keys in resources:
+        with STORE.lock:
+            known = name in STORE.topics
+            dynamic = dict(STORE.topic_configs.get(name, {}))
+        if fault is not None:
+            code, msg = fault
+        elif restype != RES_TYPE_TOPIC:
+            code, msg = ERR_INVALID_REQUEST, "the peer describes topics only"
+        elif not known:
+            code, msg = ERR_UNKNOWN_TOPIC, "unknown topic"
+        else:
+            code, msg = ERR_NONE, None
+        w.int16(code)
+        w.nullable_string(msg)
+        w.int8(restype)
+        w.string(name)
+        if code != ERR_NONE:
+            w.int32(0)
+            continue
+        names = sorted(set(TOPIC_DEFAULTS) | set(dynamic)) if keys is None else keys
+        names = [k for k in names if k in TOPIC_DEFAULTS or k in dynamic]
+        w.int32(len(names))
+        for key in names:
+            is_dynamic = key in dynamic
+            w.string(key)
+            w.nullable_string(dynamic[key] if is_dynamic else TOPIC_DEFAULTS[key])
+            w.boolean(False)  # read_only
+            if version == 0:
+                w.boolean(not is_dynamic)  # is_default
+            else:
+                w.int8(SOURCE_DYNAMIC_TOPIC if is_dynamic else SOURCE_DEFAULT)
+            w.boolean(False)  # is_sensitive
+            if version >= 1:
+                w.int32(0)  # synonyms
+
+
+def handle_create_topics(r, version, w):
+    n = r.array_len()
+    topics = []
+    for _ in range(max(n, 0)):
+        name = r.string()
+        partitions = r.int32()
+        replication = r.int16()
+        for _ in range(max(r.array_len(), 0)):  # assignments
+            r.int32()
+            for _ in range(max(r.array_len(), 0)):
+                r.int32()
+        configs = [(r.string(), r.nullable_string()) for _ in range(max(r.array_len(), 0))]
+        topics.append((name, partitions, replication, configs))
+    r.int32()  # timeout_ms
+    validate_only = version >= 1 and r.take(1) != b"\x00"
+    fault, _ = fault_for(API_CREATE_TOPICS)
+    if version >= 2:
+        w.int32(0)  # throttle_time_ms
+    w.int32(len(topics))
+    for name, partitions, replication, configs in topics:
+        with STORE.lock:
+            if fault is not None:
+                code, msg = fault
+            elif name in STORE.topics:
+                code, msg = ERR_TOPIC_EXISTS, "topic exists"
+            elif partitions < 1:
+                code, msg = ERR_INVALID_PARTITIONS, "partitions must be at least 1"
+            elif replication not in (1, -1):
+                code, msg = ERR_INVALID_REPLICATION, "one broker: replication factor 1"
+            elif any(k not in TOPIC_DEFAULTS or v is None for k, v in configs):
+                code, msg = ERR_INVALID_CONFIG, "unknown config or null value"
+            else:
+                code, msg = ERR_NONE, None
+                if not validate_only:
+                    STORE.topics[name] = partitions
+                    STORE.topic_configs[name] = dict(configs)
+                    STORE.created_topics += 1
+        w.string(name)
+        w.int16(code)
+        if version >= 1:
+            w.nullable_string(msg)
+
+
+def handle_alter_configs(r, version, w):
+    n = r.array_len()
+    resources = []
+    for _ in range(max(n, 0)):
+        restype = r.int8()
+        name = r.string()
+        k = r.array_len()
+        configs = [(r.string(), r.nullable_string()) for _ in range(max(k, 0))]
+        resources.append((restype, name, configs))
+    validate_only = r.take(1) != b"\x00"
+    fault, _ = fault_for(API_ALTER_CONFIGS)
+    w.int32(0)  # throttle_time_ms
+    w.int32(len(resources))
+    for restype, name, configs in resources:
+        with STORE.lock:
+            if fault is not None:
+                code, msg = fault
+            elif restype != RES_TYPE_TOPIC:
+                code, msg = ERR_INVALID_REQUEST, "the peer alters topics only"
+            elif name not in STORE.topics:
+                code, msg = ERR_UNKNOWN_TOPIC, "unknown topic"
+            elif any(k not in TOPIC_DEFAULTS or v is None for k, v in configs):
+                code, msg = ERR_INVALID_CONFIG, "unknown config or null value"
+            else:
+                code, msg = ERR_NONE, None
+                if not validate_only:
+                    # Kafka's AlterConfigs replaces the topic's whole dynamic set.
+                    STORE.topic_configs[name] = dict(configs)
+                    STORE.alters += 1
+        w.int16(code)
+        w.nullable_string(msg)
+        w.int8(restype)
+        w.string(name)
 
 
 def handle_create(r, version, w):
@@ -544,6 +746,12 @@ class KafkaHandler(socketserver.BaseRequestHandler):
             handle_describe(r, version, w)
         elif api == API_DELETE_ACLS:
             handle_delete(r, version, w)
+        elif api == API_DESCRIBE_CONFIGS:
+            handle_describe_configs(r, version, w)
+        elif api == API_ALTER_CONFIGS:
+            handle_alter_configs(r, version, w)
+        elif api == API_CREATE_TOPICS:
+            handle_create_topics(r, version, w)
         with STORE.lock:
             STORE.answered[name] = STORE.answered.get(name, 0) + 1
         return w.bytes()
@@ -596,9 +804,30 @@ class ControlHandler(socketserver.StreamRequestHandler):
                     "created": STORE.created,
                     "deleted": STORE.deleted,
                     "acls": len(STORE.acls),
+                    "alters": STORE.alters,
+                    "created_topics": STORE.created_topics,
                 }
             if cmd == "acls":
                 return {"acls": [list(b) for b in sorted(STORE.acls)]}
+            if cmd == "topic":
+                partitions = int(words[2]) if len(words) > 2 else 1
+                if not words[1] or partitions < 1:
+                    raise ValueError("topic needs a name and at least one partition")
+                STORE.topics[words[1]] = partitions
+                return {"ok": True}
+            if cmd == "untopic":
+                STORE.topics.pop(words[1], None)
+                STORE.topic_configs.pop(words[1], None)
+                return {"ok": True}
+            if cmd == "config":
+                if words[1] not in STORE.topics or words[2] not in TOPIC_DEFAULTS:
+                    raise ValueError("unknown topic or config")
+                STORE.topic_configs.setdefault(words[1], {})[words[2]] = words[3]
+                return {"ok": True}
+            if cmd == "configs":
+                return {"configs": STORE.topic_configs.get(words[1], {}), "alters": STORE.alters}
+            if cmd == "topics":
+                return {"topics": STORE.topics}
         raise ValueError("unknown command %r" % cmd)
 
 

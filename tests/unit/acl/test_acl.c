@@ -968,6 +968,145 @@ static void test_strimzi_export_rejects_unnameable_principals(void **state)
     assert_null(yaml);
 }
 
+/* chan_acl_quota: both directions, the contract's message size over the export's. */
+static void test_acl_quota__both_ways(void **state)
+{
+    fixture *f = *state;
+    chan_acl_export_options o = export_opts(); /* 512-byte messages */
+    chan_error err = CHAN_ERROR_INIT;
+    chan_acl_quota_rates q;
+
+    f->ch[0]->peak_qps = 1000;
+    f->ch[1]->peak_qps = 10;
+    f->ch[2]->peak_qps = 7;
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:orders-svc", &o, &err), 0);
+    assert_int_equal(q.producer_byte_rate, 512000); /* 1000 x 512 */
+    assert_int_equal(q.consumer_byte_rate, 0);
+    assert_true(q.producer_msgs == 1000.0);
+    /* A contract's avg_message_bytes wins over the export's size, per channel. */
+    f->ch[0]->avg_message_bytes = 2000;
+    o.quota_headroom = 1.5;
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:orders-svc", &o, &err), 0);
+    assert_int_equal(q.producer_byte_rate, 3000000); /* 1000 x 2000 x 1.5 */
+    /* billing reads orders (100 msgs/s x 2000) and payments (50 x 512). */
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:billing", &o, &err), 0);
+    assert_int_equal(q.consumer_byte_rate, 338400); /* (200000 + 25600) x 1.5 */
+    assert_int_equal(q.producer_byte_rate, 0);
+    assert_true(q.consumer_msgs == 150.0);
+    assert_int_equal(chan_acl_consumer_byte_rate(&q.consumer_byte_rate, chans(f), f->n,
+                                                 "User:billing", &o, &err),
+                     0);
+    assert_int_equal(q.consumer_byte_rate, 338400);
+    /* The producer of a retired channel has no quota; before retirement it has. */
+    o = export_opts();
+    o.as_of = "2027-01-01";
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:legacy-svc", &o, &err), 0);
+    assert_int_equal(q.producer_byte_rate, 0);
+    o.as_of = "2026-01-01";
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:legacy-svc", &o, &err), 0);
+    assert_int_equal(q.producer_byte_rate, 3584); /* 7 x 512 */
+    /* Above Strimzi's largest quota: refused, zeroed. */
+    f->ch[0]->peak_qps = 2000000;
+    assert_int_equal(chan_acl_quota(&q, chans(f), f->n, "User:orders-svc", &o, &err),
+                     CHAN_EINVALID);
+    assert_int_equal(q.producer_byte_rate, 0);
+    assert_non_null(strstr(err.message, "producer quota"));
+    f->ch[0]->peak_qps = 0;
+    f->ch[0]->avg_message_bytes = 0;
+    chan_error_clear(&err);
+}
+
+/* The topic plan: drift, the full set to send, missing topics, refusals. */
+static void test_topic_plan(void **state)
+{
+    fixture *f = *state;
+    static const char *const topics[] = {"orders.order-created", "legacy.events"};
+    chan_topic_config_entry orders[] = {
+        {"retention.ms", "86400000", true, false, false},
+        {"min.insync.replicas", "2", true, false, false},
+        {"cleanup.policy", "delete", false, false, false}, /* a default: not sent back */
+    };
+    chan_topic_config_entry legacy[] = {{"retention.ms", "3600000", true, false, false},
+                                        {"sasl.secret", NULL, true, false, true}};
+    chan_topic_config actual[] = {{"orders.order-created", orders, 3},
+                                  {"legacy.events", legacy, 2}};
+    chan_topic_plan *plan = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    json_t *j;
+
+    f->ch[0]->retention_hours = 168;
+    f->ch[1]->retention_hours = 24;
+    f->ch[2]->retention_hours = 1;
+    assert_int_equal(chan_acl_topic_retention_ms(f->ch[0]), INT64_C(604800000));
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2, "2026-01-01", &err),
+        0);
+    assert_int_equal(plan->checked, 2);
+    assert_int_equal(plan->n_missing, 1);
+    assert_string_equal(plan->missing[0], "payments.settled");
+    assert_int_equal(plan->n_changes, 1); /* legacy.events already at 1 h */
+    assert_string_equal(plan->changes[0].topic, "orders.order-created");
+    assert_string_equal(plan->changes[0].actual, "86400000");
+    assert_string_equal(plan->changes[0].desired, "604800000");
+    assert_true(plan->changes[0].dynamic);
+    assert_int_equal(plan->n_alters, 1);
+    assert_null(plan->alters[0].refused);
+    assert_int_equal(plan->alters[0].n_pairs, 2); /* both dynamic configs, retention replaced */
+    assert_string_equal(plan->alters[0].pairs[0], "min.insync.replicas");
+    assert_string_equal(plan->alters[0].pairs[1], "2");
+    assert_string_equal(plan->alters[0].pairs[2], "retention.ms");
+    assert_string_equal(plan->alters[0].pairs[3], "604800000");
+    j = chan_topic_plan_to_json(plan);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_array_get(json_object_get(j, "alters"), 0), "configs"),
+            "min.insync.replicas")),
+        "2");
+    json_decref(j);
+    chan_topic_plan_free(plan);
+
+    /* A declared cleanup_policy is compared and sent too. */
+    f->ch[0]->cleanup_policy = chan_xstrdup("compact");
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2, "2026-01-01", &err),
+        0);
+    assert_int_equal(plan->n_changes, 2);
+    assert_string_equal(plan->changes[1].key, "cleanup.policy");
+    assert_string_equal(plan->changes[1].actual, "delete");
+    assert_false(plan->changes[1].dynamic);
+    assert_int_equal(plan->alters[0].n_pairs, 3);
+    assert_string_equal(plan->alters[0].pairs[4], "cleanup.policy");
+    assert_string_equal(plan->alters[0].pairs[5], "compact");
+    chan_topic_plan_free(plan);
+    free(f->ch[0]->cleanup_policy);
+    f->ch[0]->cleanup_policy = NULL;
+
+    /* A sensitive dynamic config cannot be sent back: the topic is refused. */
+    f->ch[2]->retention_hours = 2;
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2, "2026-01-01", &err),
+        0);
+    assert_int_equal(plan->n_alters, 2);
+    assert_string_equal(plan->alters[0].topic, "legacy.events");
+    assert_non_null(strstr(plan->alters[0].refused, "sasl.secret"));
+    chan_topic_plan_free(plan);
+    /* Retired channels are left alone. */
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 2, "2027-01-01", &err),
+        0);
+    assert_int_equal(plan->n_alters, 1);
+    assert_int_equal(plan->checked, 1);
+    chan_topic_plan_free(plan);
+    /* An existing managed topic without configs read: no plan. */
+    assert_int_equal(
+        chan_topic_plan_compute(&plan, chans(f), f->n, topics, 2, actual, 1, "2026-01-01", &err),
+        CHAN_EINVALID);
+    assert_null(plan);
+    f->ch[0]->retention_hours = 0;
+    f->ch[1]->retention_hours = 0;
+    f->ch[2]->retention_hours = 0;
+}
+
 static void test_consumer_byte_rate(void **state)
 {
     fixture *f = *state;
@@ -1427,11 +1566,12 @@ static void test_acl_export__removals_since_previous(void **state)
                                   "User:legacy-svc|acl|Write Describe --topic legacy.events\n"
                                   "User:old-reader|acl|Read Describe --topic legacy.events\n"
                                   "User:old-reader|acl|Read --group old-readers\n"
-                                  "User:old-reader|quota|consumer_byte_rate\n");
+                                  "User:old-reader|quota|consumer_byte_rate,producer_byte_rate\n");
     free(removals);
     /* The state line stays last. */
-    assert_non_null(strstr(script, "consumer_byte_rate --entity-type users --entity-name "
-                                   "'old-reader'\n\n# chanreg-state v1 {"));
+    assert_non_null(
+        strstr(script, "consumer_byte_rate,producer_byte_rate --entity-type users --entity-name "
+                       "'old-reader'\n\n# chanreg-state v1 {"));
     free(script);
 
     /* Nothing lost: the section says so. */
@@ -1575,6 +1715,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_strimzi_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strimzi_export_rejects_unnameable_principals, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_acl_quota__both_ways, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topic_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_consumer_byte_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shell_export, setup, teardown),
         cmocka_unit_test_setup_teardown(test_plan_render_shell, setup, teardown),

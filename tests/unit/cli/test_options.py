@@ -32,6 +32,7 @@ COMMANDS = {
     "list": True,
     "check": True,
     "acl": True,
+    "topic": True,
     "export": True,
     "token": True,
     "consumer": True,

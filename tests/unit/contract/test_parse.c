@@ -726,6 +726,63 @@ static void test_json_round_trip(void **state)
     result_dispose(&r2);
 }
 
+/* version and avg_message_bytes: optional, parsed, checked and rendered. */
+static void test_contract_version_and_message_size(void **state)
+{
+    char *text =
+        mutate("peak_qps: 100\n", "version: 3.2.1\navg_message_bytes: 2048\npeak_qps: 100\n");
+    result r, r2;
+    char *json;
+
+    (void)state;
+    r = parse(base_contract);
+    assert_int_equal(r.rc, 0);
+    assert_null(chan_contract_version_text(r.contract));
+    assert_int_equal(chan_contract_avg_message_bytes(r.contract), 0);
+    result_dispose(&r);
+
+    r = parse(text);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(chan_contract_version_text(r.contract), "3.2.1");
+    assert_int_equal(chan_contract_avg_message_bytes(r.contract), 2048);
+    json = chan_contract_render_json(r.contract);
+    assert_non_null(strstr(json, "\"version\":\"3.2.1\""));
+    assert_non_null(strstr(json, "\"avg_message_bytes\":2048"));
+    r2 = parse(json);
+    assert_int_equal(r2.rc, 0);
+    assert_string_equal(chan_contract_version_text(r2.contract), "3.2.1");
+    assert_int_equal(chan_contract_avg_message_bytes(r2.contract), 2048);
+    free(json);
+    result_dispose(&r);
+    result_dispose(&r2);
+    free(text);
+
+    /* Line 6 holds the field in each mutation. */
+    assert_mutation_error("peak_qps: 100\n", "version: 3.2\npeak_qps: 100\n",
+                          CHAN_CONTRACT_RULE_WRONG_TYPE, 6, 10); /* a YAML float */
+    assert_mutation_error("peak_qps: 100\n", "version: v3.2.1\npeak_qps: 100\n",
+                          CHAN_CONTRACT_RULE_INVALID_VALUE, 6, 10);
+    assert_mutation_error("peak_qps: 100\n", "version: \"03.2.1\"\npeak_qps: 100\n",
+                          CHAN_CONTRACT_RULE_INVALID_VALUE, 6, 10);
+    assert_mutation_error("peak_qps: 100\n", "avg_message_bytes: 0\npeak_qps: 100\n",
+                          CHAN_CONTRACT_RULE_INVALID_VALUE, 6, 20);
+    assert_mutation_error("peak_qps: 100\n", "avg_message_bytes: 104857601\npeak_qps: 100\n",
+                          CHAN_CONTRACT_RULE_INVALID_VALUE, 6, 20);
+    assert_mutation_error("peak_qps: 100\n", "avg_message_bytes: \"2k\"\npeak_qps: 100\n",
+                          CHAN_CONTRACT_RULE_WRONG_TYPE, 6, 20);
+    assert_mutation_error("peak_qps: 100\n", "cleanup_policy: compacted\npeak_qps: 100\n",
+                          CHAN_CONTRACT_RULE_INVALID_VALUE, 6, 17);
+    text = mutate("peak_qps: 100\n", "cleanup_policy: compact,delete\npeak_qps: 100\n");
+    r = parse(text);
+    assert_int_equal(r.rc, 0);
+    assert_string_equal(chan_contract_cleanup_policy(r.contract), "compact,delete");
+    json = chan_contract_render_json(r.contract);
+    assert_non_null(strstr(json, "\"cleanup_policy\":\"compact,delete\""));
+    free(json);
+    result_dispose(&r);
+    free(text);
+}
+
 static void test_json_input_errors_located(void **state)
 {
     static const char json[] = "{\"apiVersion\": \"chanreg/v1\",\n"
@@ -756,6 +813,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_model),
+        cmocka_unit_test(test_contract_version_and_message_size),
         cmocka_unit_test(test_version_mapping_form),
         cmocka_unit_test(test_missing_field),
         cmocka_unit_test(test_unknown_field),

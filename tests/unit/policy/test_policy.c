@@ -474,6 +474,121 @@ static void test_policy__check_channel_floor_waiver(void **state)
     chan_channel_record_free(next);
 }
 
+/* Contract versions: the parse, the order and which stamped versions a contract accepts. */
+static void test_policy__contract_version(void **state)
+{
+    static const char *const bad[] = {"",       "3",      "3.2",    "3.2.1.0", "03.2.1",
+                                      "3.02.1", "3.2.01", "v3.2.1", " 3.2.1",  "3.2.1 ",
+                                      "3..1",   "-3.2.1", "+3.2.1", "3.2.a",   "1234567890.0.0"};
+    chan_semver a, b, cur;
+    size_t i;
+
+    (void)state;
+    assert_int_equal(chan_policy_contract_version_parse(&a, "3.2.1", 5), 0);
+    assert_int_equal(a.major, 3);
+    assert_int_equal(a.minor, 2);
+    assert_int_equal(a.patch, 1);
+    assert_int_equal(chan_policy_contract_version_parse(&b, "0.0.0", 5), 0);
+    assert_int_equal(chan_policy_contract_version_parse(&b, "999999999.10.0", 14), 0);
+    assert_int_equal(b.major, 999999999);
+    /* Only len bytes count. */
+    assert_int_equal(chan_policy_contract_version_parse(&b, "3.2.10", 5), 0);
+    assert_int_equal(b.patch, 1);
+    for (i = 0; i < CHAN_ARRAY_SIZE(bad); i++) {
+        if (chan_policy_contract_version_parse(&b, bad[i], strlen(bad[i])) != CHAN_EINVALID)
+            fail_msg("\"%s\" parsed as a contract version", bad[i]);
+    }
+    assert_int_equal(chan_policy_contract_version_parse(&b, "3.10.0", 6), 0);
+    assert_true(chan_policy_contract_version_compare(&a, &b) < 0); /* numeric, not text */
+    assert_true(chan_policy_contract_version_compare(&b, &a) > 0);
+    assert_int_equal(chan_policy_contract_version_compare(&a, &a), 0);
+
+    cur = a; /* 3.2.1 */
+    assert_true(chan_policy_contract_version_accepts(&cur, &a));
+    assert_int_equal(chan_policy_contract_version_parse(&b, "3.0.0", 5), 0);
+    assert_true(chan_policy_contract_version_accepts(&cur, &b));
+    assert_int_equal(chan_policy_contract_version_parse(&b, "3.2.2", 5), 0);
+    assert_false(chan_policy_contract_version_accepts(&cur, &b));
+    assert_int_equal(chan_policy_contract_version_parse(&b, "2.9.9", 5), 0);
+    assert_false(chan_policy_contract_version_accepts(&cur, &b));
+    assert_false(chan_policy_contract_version_accepts(NULL, &a));
+}
+
+static void test_policy__version_header_parse(void **state)
+{
+    int64_t schema_version = 0;
+    chan_semver cv;
+
+    (void)state;
+    assert_int_equal(chan_policy_version_header_parse(&schema_version, &cv, "v3.2.1", 6),
+                     CHAN_VERSION_HEADER_CONTRACT);
+    assert_int_equal(schema_version, -1);
+    assert_int_equal(cv.major, 3);
+    assert_int_equal(chan_policy_version_header_parse(&schema_version, &cv, "03", 2),
+                     CHAN_VERSION_HEADER_SCHEMA);
+    assert_int_equal(schema_version, 3);
+    assert_int_equal(cv.major, 0);
+    assert_int_equal(
+        chan_policy_version_header_parse(&schema_version, NULL, "99999999999999999999999", 23),
+        CHAN_VERSION_HEADER_SCHEMA);
+    assert_int_equal(schema_version, INT64_MAX);
+    assert_int_equal(chan_policy_version_header_parse(&schema_version, &cv, "0", 1),
+                     CHAN_VERSION_HEADER_INVALID);
+    assert_int_equal(chan_policy_version_header_parse(&schema_version, &cv, "v3", 2),
+                     CHAN_VERSION_HEADER_INVALID);
+    assert_int_equal(chan_policy_version_header_parse(&schema_version, &cv, NULL, 0),
+                     CHAN_VERSION_HEADER_INVALID);
+    assert_int_equal(chan_policy_version_header_parse(NULL, NULL, "v1.0.0", 6),
+                     CHAN_VERSION_HEADER_CONTRACT);
+}
+
+/* Topic coverage: scope by glob patterns, managed by a channel's name. */
+static void test_policy__topics(void **state)
+{
+    static const char *const include[] = {"orders.*", "legacy.?"};
+    static const char *const exclude[] = {"_*", "orders.tmp-*"};
+    static const char *const topics[] = {"__consumer_offsets", "_schemas",    "orders.created",
+                                         "orders.tmp-1",       "orders.paid", "legacy.a",
+                                         "legacy.ab",          "other"};
+    chan_topic_filter all = {NULL, 0, exclude, 1};
+    chan_topic_filter some = {include, 2, exclude, 2};
+    chan_channel_record ch;
+    const chan_channel_record *channels[1] = {&ch};
+    const char **unmanaged = NULL;
+    size_t n = 0;
+
+    (void)state;
+    chan_channel_record_init(&ch);
+    ch.name = "orders.created";
+    assert_true(chan_policy_topic_in_scope(NULL, "_schemas"));
+    assert_false(chan_policy_topic_in_scope(&all, "__consumer_offsets"));
+    assert_false(chan_policy_topic_in_scope(&all, "_schemas"));
+    assert_true(chan_policy_topic_in_scope(&all, "other"));
+    assert_false(chan_policy_topic_in_scope(&some, "other"));
+    assert_false(chan_policy_topic_in_scope(&some, "orders.tmp-1"));
+    assert_true(chan_policy_topic_in_scope(&some, "legacy.a"));
+    assert_false(chan_policy_topic_in_scope(&some, "legacy.ab"));
+    assert_false(chan_policy_topic_in_scope(&some, NULL));
+    assert_true(chan_policy_topic_managed("orders.created", channels, 1));
+    assert_false(chan_policy_topic_managed("orders.create", channels, 1));
+
+    chan_policy_unmanaged_topics(&unmanaged, &n, topics, CHAN_ARRAY_SIZE(topics), channels, 1,
+                                 &all);
+    assert_int_equal(n, 5);
+    assert_string_equal(unmanaged[0], "orders.tmp-1");
+    assert_string_equal(unmanaged[4], "other");
+    free(unmanaged);
+    chan_policy_unmanaged_topics(&unmanaged, &n, topics, CHAN_ARRAY_SIZE(topics), channels, 1,
+                                 &some);
+    assert_int_equal(n, 2);
+    assert_string_equal(unmanaged[0], "orders.paid");
+    assert_string_equal(unmanaged[1], "legacy.a");
+    free(unmanaged);
+    chan_policy_unmanaged_topics(&unmanaged, &n, topics, 2, channels, 1, &all);
+    assert_int_equal(n, 0);
+    assert_null(unmanaged);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -489,6 +604,9 @@ int main(void)
         cmocka_unit_test(test_policy__check_channel_deprecated_new_access),
         cmocka_unit_test(test_policy__check_channel_floor_waiver),
         cmocka_unit_test(test_policy__removal_rule_applies),
+        cmocka_unit_test(test_policy__contract_version),
+        cmocka_unit_test(test_policy__version_header_parse),
+        cmocka_unit_test(test_policy__topics),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

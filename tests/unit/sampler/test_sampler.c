@@ -15,6 +15,8 @@
 
 #include <cmocka.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "chan/common.h"
 #include "chan/kafka.h"
 
@@ -22,8 +24,8 @@
  * version 4 registered again with the id of version 2 (after a soft delete). */
 static const chan_kafka_contract_version versions[] = {
     {1, 10}, {2, 11}, {3, 12}, {4, 11}, {5, 0xFFFFFFF0LL}};
-static const chan_kafka_contract contract = {"orders.order-created", versions,
-                                             CHAN_ARRAY_SIZE(versions)};
+static const chan_kafka_contract contract = {
+    "orders.order-created", versions, CHAN_ARRAY_SIZE(versions), true, {3, 2, 1}};
 
 /* A wire-format value with the given id and a body of n_body bytes. */
 static size_t wire(unsigned char *buf, uint32_t id, size_t n_body)
@@ -109,6 +111,114 @@ static void test_missing_header(void **state)
     assert_true(chan_kafka_verdict_is_mismatch(CHAN_KAFKA_VERDICT_MISSING_HEADER));
 }
 
+/* Contract version headers against a contract at version 3.2.1. */
+static void test_contract_version_header(void **state)
+{
+    static const char *const accepted[] = {"v3.2.1", "v3.2.0", "v3.1.9", "v3.0.0"};
+    static const char *const unknown[] = {"v3.2.2", "v3.3.0", "v4.0.0",
+                                          "v2.9.9", "v0.0.0", "v999999999.0.0"};
+    static const char *const bad[] = {"V3.2.1", "v3.2",    "v03.2.1",        "v3.2.1 ", "3.2.1",
+                                      "v",      "v3..1",   "v3.2.1.0",       "v-3.2.1", " v3.2.1",
+                                      "v3.2.x", "v3.2.01", "v1234567890.0.0"};
+    unsigned char buf[32];
+    int64_t version = 0, id = 0;
+    size_t i, n;
+
+    (void)state;
+    for (i = 0; i < CHAN_ARRAY_SIZE(accepted); i++) {
+        /* Any of the contract's schema versions, whichever the id names. */
+        if (classify_wire(accepted[i], 10) != CHAN_KAFKA_VERDICT_OK ||
+            classify_wire(accepted[i], 12) != CHAN_KAFKA_VERDICT_OK ||
+            classify_wire(accepted[i], 0xFFFFFFF0u) != CHAN_KAFKA_VERDICT_OK)
+            fail_msg("header \"%s\" is not OK", accepted[i]);
+        if (classify_wire(accepted[i], 99) != CHAN_KAFKA_VERDICT_UNKNOWN_SCHEMA_ID)
+            fail_msg("header \"%s\" with an unknown id is not UNKNOWN_SCHEMA_ID", accepted[i]);
+    }
+    for (i = 0; i < CHAN_ARRAY_SIZE(unknown); i++) {
+        if (classify_wire(unknown[i], 11) != CHAN_KAFKA_VERDICT_UNKNOWN_VERSION)
+            fail_msg("header \"%s\" is not UNKNOWN_VERSION", unknown[i]);
+    }
+    for (i = 0; i < CHAN_ARRAY_SIZE(bad); i++) {
+        if (classify_wire(bad[i], 11) != CHAN_KAFKA_VERDICT_BAD_HEADER)
+            fail_msg("header \"%s\" is not BAD_HEADER", bad[i]);
+    }
+    /* Not wire format, with the version reported as "none". */
+    assert_int_equal(classify("v3.2.1", "abc", 3, &version, &id),
+                     CHAN_KAFKA_VERDICT_NOT_WIRE_FORMAT);
+    assert_int_equal(version, -1);
+    assert_int_equal(id, -1);
+    /* The schema-version form still works next to it. */
+    n = wire(buf, 11, 2);
+    assert_int_equal(classify("2", buf, n, &version, &id), CHAN_KAFKA_VERDICT_OK);
+    assert_int_equal(version, 2);
+}
+
+/* A contract without a version accepts no contract-version header. */
+static void test_contract_version_header_unversioned(void **state)
+{
+    chan_kafka_contract plain = {
+        "orders.order-created", versions, CHAN_ARRAY_SIZE(versions), false, {3, 2, 1}};
+    chan_kafka_message_view msg;
+    unsigned char buf[32];
+
+    (void)state;
+    memset(&msg, 0, sizeof(msg));
+    msg.has_version_header = true;
+    msg.version_header = "v3.2.1";
+    msg.version_header_len = 6;
+    msg.value = buf;
+    msg.value_len = wire(buf, 11, 2);
+    assert_int_equal(chan_kafka_classify_message(NULL, NULL, &plain, &msg),
+                     CHAN_KAFKA_VERDICT_UNKNOWN_VERSION);
+    msg.version_header = "2";
+    msg.version_header_len = 1;
+    assert_int_equal(chan_kafka_classify_message(NULL, NULL, &plain, &msg), CHAN_KAFKA_VERDICT_OK);
+}
+
+/* The producers' helper sets the header once, in the form the check accepts. */
+static void test_stamp_contract_version(void **state)
+{
+    rd_kafka_headers_t *h = rd_kafka_headers_new(2);
+    chan_error err = CHAN_ERROR_INIT;
+    const void *value = NULL;
+    size_t len = 0, n;
+    unsigned char buf[32];
+    chan_kafka_message_view msg;
+
+    (void)state;
+    rd_kafka_header_add(h, CHAN_KAFKA_VERSION_HEADER, -1, "1", 1);
+    rd_kafka_header_add(h, CHAN_KAFKA_VERSION_HEADER, -1, "2", 1);
+    assert_int_equal(chan_kafka_stamp_contract_version(h, "3.1.0", &err), 0);
+    assert_int_equal(rd_kafka_header_cnt(h), 1);
+    assert_int_equal(rd_kafka_header_get_last(h, CHAN_KAFKA_VERSION_HEADER, &value, &len),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(len, 6);
+    assert_memory_equal(value, "v3.1.0", 6);
+    assert_int_equal(chan_kafka_stamp_contract_version(h, "v3.2.1", &err), 0);
+    assert_int_equal(rd_kafka_header_get_last(h, CHAN_KAFKA_VERSION_HEADER, &value, &len),
+                     RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(len, 6);
+    assert_memory_equal(value, "v3.2.1", 6);
+
+    n = wire(buf, 12, 1);
+    memset(&msg, 0, sizeof(msg));
+    msg.has_version_header = true;
+    msg.version_header = value;
+    msg.version_header_len = len;
+    msg.value = buf;
+    msg.value_len = n;
+    assert_int_equal(chan_kafka_classify_message(NULL, NULL, &contract, &msg),
+                     CHAN_KAFKA_VERDICT_OK);
+
+    /* Refused values leave the headers alone. */
+    assert_int_equal(chan_kafka_stamp_contract_version(h, "3.2", &err), CHAN_EINVALID);
+    assert_int_equal(chan_kafka_stamp_contract_version(h, "vv3.2.1", &err), CHAN_EINVALID);
+    assert_int_equal(chan_kafka_stamp_contract_version(h, NULL, &err), CHAN_EINVALID);
+    assert_int_equal(rd_kafka_header_cnt(h), 1);
+    chan_error_clear(&err);
+    rd_kafka_headers_destroy(h);
+}
+
 static void test_bad_header(void **state)
 {
     static const char *const bad[] = {"",   "0",   "00",  "-1",           "+2",   " 2",     "2 ",
@@ -188,7 +298,7 @@ static void test_unknown_version(void **state)
 
 static void test_unknown_version_empty_contract(void **state)
 {
-    chan_kafka_contract empty = {"orders.order-created", NULL, 0};
+    chan_kafka_contract empty = {"orders.order-created", NULL, 0, false, {0, 0, 0}};
     chan_kafka_message_view msg;
     unsigned char buf[32];
 
@@ -366,6 +476,9 @@ int main(void)
         cmocka_unit_test(test_order_of_checks),
         cmocka_unit_test(test_garbage_never_crashes),
         cmocka_unit_test(test_verdict_names),
+        cmocka_unit_test(test_contract_version_header),
+        cmocka_unit_test(test_stamp_contract_version),
+        cmocka_unit_test(test_contract_version_header_unversioned),
         cmocka_unit_test(test_sampler_open_rejects_bad_options),
     };
 
