@@ -145,6 +145,45 @@ static const char *below(const char *root, const char *real)
     return real[n] == '/' ? real + n + 1 : NULL;
 }
 
+/*
+ * path made absolute and cleaned of ".", ".." and repeated slashes without
+ * looking at the file system; NULL when the working directory is unknown.
+ * Caller frees.
+ */
+static char *lexical_absolute(const char *path)
+{
+    char cwd[PATH_MAX];
+    char *joined, *tok, *save = NULL;
+    chan_buf out = CHAN_BUF_INIT;
+    size_t *starts = NULL, depth = 0;
+
+    if (path[0] == '/')
+        joined = chan_xstrdup(path);
+    else if (getcwd(cwd, sizeof(cwd)) != NULL)
+        joined = chan_xasprintf("%s/%s", cwd, path);
+    else
+        return NULL;
+    starts = chan_xcalloc(strlen(joined) + 1, sizeof(*starts));
+    for (tok = strtok_r(joined, "/", &save); tok != NULL; tok = strtok_r(NULL, "/", &save)) {
+        if (strcmp(tok, ".") == 0)
+            continue;
+        if (strcmp(tok, "..") == 0) {
+            if (depth > 0) {
+                out.len = starts[--depth];
+                out.ptr[out.len] = '\0';
+            }
+            continue;
+        }
+        starts[depth++] = out.len;
+        chan_buf_printf(&out, "/%s", tok);
+    }
+    if (out.len == 0)
+        chan_buf_puts(&out, "/");
+    free(starts);
+    free(joined);
+    return chan_buf_take(&out);
+}
+
 /* What a non-regular file is, for the refusal. */
 static const char *kind_of(mode_t mode)
 {
@@ -217,9 +256,16 @@ static int open_confined(int *out_fd, const char *root, const char *path, chan_e
     }
     rel = below(real_root, real);
     if (rel == NULL || *rel == '\0') {
-        chan_error_set(err, CHAN_EDENIED, "%s is outside the contracts root %s", path, real_root);
-        if (strcmp(real, path) != 0)
-            chan_error_detail(err, "it resolves to %s", real);
+        char *plain = lexical_absolute(path);
+        bool linked = plain == NULL || strcmp(plain, real) != 0;
+
+        free(plain);
+        if (linked)
+            chan_error_set(err, CHAN_EDENIED, "%s resolves to %s, outside the contracts root %s",
+                           path, real, real_root);
+        else
+            chan_error_set(err, CHAN_EDENIED, "%s is outside the contracts root %s", path,
+                           real_root);
         chan_error_hint(err, "keep contract and schema files inside the repository, or name "
                              "another root with --root");
         return CHAN_EDENIED;
