@@ -46,8 +46,8 @@ int cli_collect_contract_files(cli_path_list *out, char *const *paths, int n_pat
 
 /** Help text of the `--root DIR` option of the commands that read contracts. */
 #define CLI_ROOT_OPTION_HELP                                                                       \
-    "contracts root: contract and schema files must lie inside DIR (default: the git work "     \
-    "tree above the contract, else the directory holding the nearest schemas/, else the "      \
+    "contracts root: contract and schema files must lie inside DIR (default: the git work "        \
+    "tree above the contract, else the directory holding the nearest schemas/, else the "          \
     "contract's own directory)"
 
 /**

@@ -30,8 +30,12 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const chan_compat_mode modes[] = {
-    CHAN_COMPAT_NONE,    CHAN_COMPAT_BACKWARD, CHAN_COMPAT_BACKWARD_TRANSITIVE,
-    CHAN_COMPAT_FORWARD, CHAN_COMPAT_FORWARD_TRANSITIVE, CHAN_COMPAT_FULL,
+    CHAN_COMPAT_NONE,
+    CHAN_COMPAT_BACKWARD,
+    CHAN_COMPAT_BACKWARD_TRANSITIVE,
+    CHAN_COMPAT_FORWARD,
+    CHAN_COMPAT_FORWARD_TRANSITIVE,
+    CHAN_COMPAT_FULL,
     CHAN_COMPAT_FULL_TRANSITIVE,
 };
 
@@ -61,8 +65,7 @@ static void check_report(const chan_compat_report *report)
         const chan_compat_issue *is = chan_compat_report_get(report, i);
 
         if (is->kind == NULL || is->message == NULL || is->location == NULL)
-            fail("a compatibility issue without kind, message or location", is->kind,
-                 is->message);
+            fail("a compatibility issue without kind, message or location", is->kind, is->message);
     }
 }
 
@@ -151,8 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sep != NULL) {
         const uint8_t *rest = sep + sizeof(SEPARATOR) - 1;
 
-        if (chan_avro_schema_parse(&b, (const char *)rest, size - (size_t)(rest - data), NULL) ==
-            0)
+        if (chan_avro_schema_parse(&b, (const char *)rest, size - (size_t)(rest - data), NULL) == 0)
             check_one(b);
     }
     if (a != NULL && b != NULL)

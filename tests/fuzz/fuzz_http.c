@@ -69,9 +69,10 @@ static void stop(void)
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     struct stat st;
-    const char *base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
-                           ? "/dev/shm"
-                           : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    const char *base =
+        stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
+            ? "/dev/shm"
+            : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
     chand_server_options opts;
     chand_config_action action;
@@ -85,9 +86,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         die("mkdtemp", NULL);
     db = chan_xasprintf("sqlite:%s/fuzz.db", dir);
     {
-        char *args[] = {"chanregd",  "--listen",  "127.0.0.1:0", "--db",         db,
-                        "--token",   "fuzz",      "--threads",   "2",            "--log-level",
-                        "error",     "--access-log=false"};
+        char *args[] = {"chanregd", "--listen",    "127.0.0.1:0", "--db",
+                        db,         "--token",     "fuzz",        "--threads",
+                        "2",        "--log-level", "error",       "--access-log=false"};
         int n = (int)(sizeof(args) / sizeof(args[0]));
 
         if (chand_config_load(&config, &action, n, args, &err) < 0)

@@ -310,8 +310,8 @@ int chan_contract_file_read(char **out, size_t *out_len, const char *root, const
         goto cleanup;
     }
     if ((uintmax_t)st.st_size > (uintmax_t)max_size) {
-        error = chan_error_set(err, CHAN_ETOOBIG, "%s is larger than the limit of %zu bytes",
-                               path, max_size);
+        error = chan_error_set(err, CHAN_ETOOBIG, "%s is larger than the limit of %zu bytes", path,
+                               max_size);
         goto cleanup;
     }
     for (;;) {

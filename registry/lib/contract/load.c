@@ -145,9 +145,9 @@ static chan_diag *file_diag(chan_diag_list *diags, const chan_contract *c, size_
 
 /* Where the schema files of a contract are looked for, and may be read from. */
 typedef struct schema_places {
-    const char *contract_dir; /* `file:` is relative to it */
-    const char *layout_root;  /* <layout_root>/<subject>/v<N>.avsc, or NULL */
-    const char *root;         /* `file:` values must stay inside it */
+    const char *contract_dir;   /* `file:` is relative to it */
+    const char *layout_root;    /* <layout_root>/<subject>/v<N>.avsc, or NULL */
+    const char *root;           /* `file:` values must stay inside it */
     const char *layout_confine; /* default-layout files must stay inside it */
 } schema_places;
 

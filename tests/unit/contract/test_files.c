@@ -33,7 +33,7 @@
 
 #define SCHEMA "{\"type\":\"record\",\"name\":\"T\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"}]}"
 #define SECRET_SCHEMA                                                                              \
-    "{\"type\":\"record\",\"name\":\"T\",\"doc\":\"s3cr3t\",\"fields\":[{\"name\":\"a\","        \
+    "{\"type\":\"record\",\"name\":\"T\",\"doc\":\"s3cr3t\",\"fields\":[{\"name\":\"a\","          \
     "\"type\":\"int\"}]}"
 
 typedef struct tree {
@@ -57,10 +57,9 @@ static char *at(const tree *t, const char *rel)
 static int setup(void **state)
 {
     tree *t = chan_xcalloc(1, sizeof(*t));
-    const char *const dirs[] = {"repo",           "repo/.git",
-                                "repo/contracts", "repo/schemas",
-                                "repo/schemas/fx.t-value", "outside",
-                                "outside/dir"};
+    const char *const dirs[] = {
+        "repo",    "repo/.git",  "repo/contracts", "repo/schemas", "repo/schemas/fx.t-value",
+        "outside", "outside/dir"};
     size_t i;
     char *p;
 
