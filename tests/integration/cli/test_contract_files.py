@@ -154,6 +154,26 @@ class ContractFilesTest(ChanregdTestCase):
         self.assertEqual(r.returncode, 1, out)
         self.assertIn("contracts/t.yaml is outside the contracts root", out)
 
+    def test_contract_files_themselves(self):
+        # A contract named on the command line that is a FIFO: refused, no hang.
+        os.mkfifo(os.path.join(self.work, "contracts", "fifo.yaml"))
+        r = chanctl("validate", "contracts/fifo.yaml", cwd=self.work, timeout=60)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out)
+        self.assertIn("contracts/fifo.yaml is a FIFO, not a regular file", out)
+        os.unlink(os.path.join(self.work, "contracts", "fifo.yaml"))
+        # A link out of the tree found by the directory walk: refused, never quoted.
+        self.contract()
+        os.symlink(os.path.join(self.outside, "passwd"),
+                   os.path.join(self.work, "contracts", "evil.yaml"))
+        r = chanctl("validate", "contracts", cwd=self.work, timeout=60)
+        out = r.stdout + r.stderr
+        self.assertEqual(r.returncode, 1, out)
+        self.assertIn("contracts/evil.yaml: error: contracts/evil.yaml resolves to", out)
+        self.assertIn("outside the contracts root", out)
+        self.assertNotIn(SECRET, out)
+        self.assertNotIn("root:x", out)
+
     def test_register_pushes_nothing_refused(self):
         d = self.start_daemon(token=TOKEN, pg=False, workdir=self.tmp)
         env = {"CHANREG_URL": d.url, "CHANREG_TOKEN": TOKEN}
