@@ -49,7 +49,8 @@ for h in "${harnesses[@]}"; do
     seeds=("$fuzz/corpus/$h")
     [ -d "tests/fuzz/regressions/$h" ] && seeds+=("tests/fuzz/regressions/$h")
     # -timeout: one input running longer is a hang; -rss_limit_mb: a blow-up.
-    common=(-timeout=20 -rss_limit_mb=4096 -artifact_prefix="$findings/" -print_final_stats=1)
+    common=(-timeout=20 -rss_limit_mb=4096 -artifact_prefix="$findings/" -print_final_stats=1
+        -dict="tests/fuzz/$h.dict")
     echo "==> fuzz_$h: replay the seeds and regressions"
     if ! "$fuzz/fuzz_$h" "${common[@]}" -runs=0 "$work" "${seeds[@]}" >"$fuzz/$h.replay.log" 2>&1; then
         tail -n 60 "$fuzz/$h.replay.log" >&2
