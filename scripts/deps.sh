@@ -8,6 +8,7 @@ CHAN_DEB_PACKAGES=(
     libavro-dev librdkafka-dev libpq-dev libmicrohttpd-dev libcmocka-dev
     libyaml-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
     postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl openssl
+    pre-commit
     clang libclang-rt-14-dev clang-format clang-tidy cppcheck
 )
 

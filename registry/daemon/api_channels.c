@@ -909,12 +909,10 @@ static int reply_consumer(chand_request *req, unsigned int status, const char *c
 */
 static char *deprecation_warning(const chan_channel_record *rec, int64_t window)
 {
-    int64_t day, left;
+    int64_t left;
 
-    if (rec->deprecation_date == NULL || !chan_date_parse(rec->deprecation_date, &day))
-        return NULL;
-    left = day - chan_date_today();
-    if (left <= 0 || left > window)
+    if (chan_policy_lifecycle_stage(rec, chan_date_today(), window, &left) !=
+        CHAN_LIFECYCLE_DEPRECATING)
         return NULL;
     return chan_xasprintf("Channel '%s' is deprecated from %s (in %" PRId64 " day%s); from then "
                           "on it accepts no new consumers.",

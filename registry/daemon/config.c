@@ -25,6 +25,7 @@ typedef enum option_type {
     OPT_INT,    /**< int64_t within [min, max] */
     OPT_SIZE,   /**< int64_t bytes, with an optional K/M/G (KiB, MiB, GiB) suffix */
     OPT_BOOL,   /**< bool; a flag without value means true */
+    OPT_LIST,   /**< chand_str_list: the flag repeats; the variable holds blank-separated values */
 } option_type;
 
 /* One option: its flag (--name), variable, type, field, default and bounds. */
@@ -96,6 +97,24 @@ static const option_def options[] = {
     {"deprecation-warning-days", "CHANREG_DEPRECATION_WARNING_DAYS", OPT_INT,
      FIELD(deprecation_warning_days), "30", 0, 3650, "DAYS",
      "warn consumer registrations DAYS before a channel's deprecation date"},
+    {"webhook", "CHANREG_WEBHOOKS", OPT_LIST, FIELD(webhook_specs), NULL, 0, 0, "[FORMAT=]URL",
+     "send events to URL (repeatable); FORMAT cloudevents (default) or slack"},
+    {"webhook-secret-file", "CHANREG_WEBHOOK_SECRET_FILE", OPT_STRING, FIELD(webhook_secret_file),
+     NULL, 0, 0, "FILE", "sign deliveries: HMAC-SHA256 keyed with the first line of FILE"},
+    {"webhook-timeout-ms", "CHANREG_WEBHOOK_TIMEOUT_MS", OPT_INT, FIELD(webhook_timeout_ms),
+     "10000", 100, 300000, "MS", "timeout of each webhook delivery"},
+    {"webhook-retry-min-ms", "CHANREG_WEBHOOK_RETRY_MIN_MS", OPT_INT, FIELD(webhook_retry_min_ms),
+     "1000", 10, 3600000, "MS", "retry delay after a failed delivery, doubled per failure"},
+    {"webhook-retry-max-ms", "CHANREG_WEBHOOK_RETRY_MAX_MS", OPT_INT, FIELD(webhook_retry_max_ms),
+     "300000", 10, 86400000, "MS", "cap of the webhook retry delay"},
+    {"webhook-give-up-hours", "CHANREG_WEBHOOK_GIVE_UP_HOURS", OPT_INT,
+     FIELD(webhook_give_up_hours), "72", 1, 8760, "HOURS",
+     "give an event up when its delivery still fails HOURS after it happened"},
+    {"webhook-poll-ms", "CHANREG_WEBHOOK_POLL_MS", OPT_INT, FIELD(webhook_poll_ms), "1000", 10,
+     60000, "MS", "look for new events every MS"},
+    {"lifecycle-scan-interval", "CHANREG_LIFECYCLE_SCAN_INTERVAL", OPT_INT,
+     FIELD(lifecycle_scan_interval), "300", 1, 86400, "SECONDS",
+     "with webhooks: look for stale registrations, deprecations and retirements every SECONDS"},
     {"kafka-bootstrap", "CHANREG_KAFKA_BOOTSTRAP", OPT_STRING, FIELD(kafka_bootstrap), NULL, 0, 0,
      "HOST:PORT[,...]", "Kafka brokers for ACL admission; empty: no Kafka work at all"},
     {"kafka-config-file", "CHANREG_KAFKA_CONFIG_FILE", OPT_STRING, FIELD(kafka_config_file), NULL,
@@ -178,6 +197,50 @@ static int parse_bool(bool *out, const char *s)
     return CHAN_EINVALID;
 }
 
+static void str_list_clear(chand_str_list *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+static void str_list_add(chand_str_list *l, const char *s, size_t len)
+{
+    l->items = chan_xreallocarray(l->items, l->n + 1, sizeof(*l->items));
+    l->items[l->n++] = chan_xstrndup(s, len);
+}
+
+/*
+** A list option: a flag appends (the first flag drops what the environment
+** set), the environment variable (or default) replaces, blank-separated.
+*/
+static void set_list(chand_str_list *l, const char *value, bool flag)
+{
+    const char *s = value;
+
+    if (flag) {
+        if (!l->from_flags)
+            str_list_clear(l);
+        l->from_flags = true;
+        str_list_add(l, value, strlen(value));
+        return;
+    }
+    str_list_clear(l);
+    while (s && *s) {
+        size_t len;
+
+        s += strspn(s, " \t\n");
+        len = strcspn(s, " \t\n");
+        if (len > 0)
+            str_list_add(l, s, len);
+        s += len;
+    }
+}
+
 /*
 ** Store value (from `source`, used in messages) into the field of opt.
 ** A NULL value resets a string option to NULL.
@@ -207,6 +270,10 @@ static int set_option(chand_config *config, const option_def *opt, const char *v
                                   "%s: expected an integer from %lld to %lld, got \"%s\"", source,
                                   (long long)opt->min, (long long)opt->max, value ? value : "");
         *(int64_t *)(void *)(base + opt->offset) = v;
+        return 0;
+    case OPT_LIST:
+        set_list((chand_str_list *)(void *)(base + opt->offset), value,
+                 strncmp(source, "--", 2) == 0);
         return 0;
     case OPT_SIZE:
         if (value == NULL || parse_size(&v, value) != 0 || v < opt->min || v > opt->max)
@@ -455,6 +522,85 @@ static int validate_kafka(chand_config *config, chan_error *err)
     return chan_kafka_properties_check(&config->kafka_properties, err);
 }
 
+/* True when s holds a control character or a blank. */
+static bool has_blank_or_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/*
+** --webhook [FORMAT=]URL values into config->webhooks, and the key of
+** --webhook-secret-file (its first line, 16 to 1024 bytes) into
+** config->webhook_secret.
+*/
+static int validate_webhooks(chand_config *config, chan_error *err)
+{
+    const chand_str_list *l = &config->webhook_specs;
+    char *text = NULL;
+    size_t i, len;
+    int error = 0;
+
+    config->webhooks = chan_xcalloc(l->n + 1, sizeof(*config->webhooks));
+    for (i = 0; i < l->n; i++) {
+        const char *spec = l->items[i], *url = spec;
+        chand_webhook_format format = CHAND_WEBHOOK_CLOUDEVENTS;
+
+        if (strncmp(spec, "slack=", 6) == 0) {
+            format = CHAND_WEBHOOK_SLACK;
+            url = spec + 6;
+        } else if (strncmp(spec, "cloudevents=", 12) == 0) {
+            url = spec + 12;
+        }
+        if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+            strlen(url) > 2048 || has_blank_or_control(url)) {
+            error = chan_error_set(err, CHAN_EINVALID,
+                                   "--webhook: expected [cloudevents=|slack=]http(s)://..., got "
+                                   "\"%.64s\"",
+                                   spec);
+            goto cleanup;
+        }
+        config->webhooks[config->n_webhooks].url = chan_xstrdup(url);
+        config->webhooks[config->n_webhooks++].format = format;
+    }
+    if (config->webhook_retry_min_ms > config->webhook_retry_max_ms) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "--webhook-retry-min-ms (%lld) is above --webhook-retry-max-ms "
+                               "(%lld)",
+                               (long long)config->webhook_retry_min_ms,
+                               (long long)config->webhook_retry_max_ms);
+        goto cleanup;
+    }
+    if (config->webhook_secret_file == NULL)
+        goto cleanup;
+    if (config->n_webhooks == 0) {
+        error = chan_error_set(err, CHAN_EINVALID, "--webhook-secret-file needs a --webhook");
+        goto cleanup;
+    }
+    if ((error = chan_file_read(&text, NULL, config->webhook_secret_file, 65536, err)) < 0) {
+        chan_error_prefix(err, "--webhook-secret-file");
+        goto cleanup;
+    }
+    len = strcspn(text, "\r\n");
+    if (len < 16 || len > 1024) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "--webhook-secret-file: the first line of %s must hold 16 to "
+                               "1024 bytes",
+                               config->webhook_secret_file);
+        goto cleanup;
+    }
+    config->webhook_secret = chan_xstrndup(text, len);
+
+cleanup:
+    if (text != NULL) {
+        explicit_bzero(text, strlen(text));
+        free(text);
+    }
+    return error;
+}
+
 static int validate(chand_config *config, chan_error *err)
 {
     chan_compat_mode mode;
@@ -502,6 +648,8 @@ static int validate(chand_config *config, chan_error *err)
     if (config->producer_check && config->kafka_bootstrap == NULL)
         return chan_error_set(err, CHAN_EINVALID, "--producer-check needs --kafka-bootstrap");
     if ((error = validate_kafka(config, err)) < 0)
+        return error;
+    if ((error = validate_webhooks(config, err)) < 0)
         return error;
     return 0;
 }
@@ -599,7 +747,15 @@ void chand_config_free(chand_config *config)
     for (i = 0; i < CHAN_ARRAY_SIZE(options); i++) {
         if (options[i].type == OPT_STRING)
             free(*(char **)(void *)((char *)config + options[i].offset));
+        else if (options[i].type == OPT_LIST)
+            str_list_clear((chand_str_list *)(void *)((char *)config + options[i].offset));
     }
+    for (i = 0; i < config->n_webhooks; i++)
+        free(config->webhooks[i].url);
+    free(config->webhooks);
+    if (config->webhook_secret)
+        explicit_bzero(config->webhook_secret, strlen(config->webhook_secret));
+    free(config->webhook_secret);
     chan_token_entries_free(config->tokens, config->n_tokens);
     free(config->listen_host);
     chan_kafka_properties_dispose(&config->kafka_properties);
@@ -622,7 +778,9 @@ void chand_config_usage(FILE *out)
         const option_def *opt = &options[i];
         char flag[64];
 
-        if (opt->metavar)
+        if (opt->type == OPT_LIST)
+            snprintf(flag, sizeof(flag), "--%s=%s...", opt->name, opt->metavar);
+        else if (opt->metavar)
             snprintf(flag, sizeof(flag), "--%s=%s", opt->name, opt->metavar);
         else
             snprintf(flag, sizeof(flag), "--%s[=BOOL]", opt->name);

@@ -37,6 +37,25 @@ int chand_acl_mode_parse(chand_acl_mode *out, const char *s);
 /** "off", "plan" or "apply". */
 const char *chand_acl_mode_name(chand_acl_mode mode);
 
+/** A repeatable option's values, in the order given. */
+typedef struct chand_str_list {
+    char **items;
+    size_t n;
+    bool from_flags; /**< set by a flag: later flags append, the environment is replaced */
+} chand_str_list;
+
+/** Body format of a webhook (--webhook [FORMAT=]URL). */
+typedef enum chand_webhook_format {
+    CHAND_WEBHOOK_CLOUDEVENTS = 0, /**< CloudEvents 1.0, structured JSON */
+    CHAND_WEBHOOK_SLACK,           /**< Slack incoming-webhook JSON ({"text": ...}) */
+} chand_webhook_format;
+
+/** One webhook of --webhook. */
+typedef struct chand_webhook {
+    char *url;
+    chand_webhook_format format;
+} chand_webhook;
+
 /** The daemon's settings.  Read-only after chand_config_load. */
 typedef struct chand_config {
     char *listen;                /**< "HOST:PORT" */
@@ -64,6 +83,14 @@ typedef struct chand_config {
     /* Lifecycle, Kafka admission and producer checks. */
     int64_t registration_max_age_days; /**< consumer registrations older are stale */
     int64_t deprecation_warning_days;  /**< warn this many days before deprecation */
+    chand_str_list webhook_specs;      /**< --webhook values as given */
+    char *webhook_secret_file;         /**< HMAC key file of the deliveries, or NULL */
+    int64_t webhook_timeout_ms;        /**< per delivery */
+    int64_t webhook_retry_min_ms;      /**< first retry delay, doubled per failure */
+    int64_t webhook_retry_max_ms;      /**< cap of the retry delay */
+    int64_t webhook_give_up_hours;     /**< an event failing this long is given up */
+    int64_t webhook_poll_ms;           /**< how often new events are looked for */
+    int64_t lifecycle_scan_interval;   /**< seconds between lifecycle event scans */
     char *kafka_bootstrap;             /**< "HOST:PORT,...", NULL: no Kafka work at all */
     char *kafka_config_file;           /**< librdkafka properties file, or NULL */
     char *acl_mode;                    /**< "off", "plan" or "apply" (reconciler.h) */
@@ -90,8 +117,11 @@ typedef struct chand_config {
     chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
     chan_token_entry *tokens;               /**< from token and token_file; auth on iff any */
     size_t n_tokens;
-    char *tls_cert_pem; /**< contents of tls_cert (NUL-terminated), NULL without TLS */
-    char *tls_key_pem;  /**< contents of tls_key, cleared before it is freed */
+    chand_webhook *webhooks; /**< parsed webhook_specs */
+    size_t n_webhooks;
+    char *webhook_secret; /**< first line of webhook_secret_file, cleared before free */
+    char *tls_cert_pem;   /**< contents of tls_cert (NUL-terminated), NULL without TLS */
+    char *tls_key_pem;    /**< contents of tls_key, cleared before it is freed */
 } chand_config;
 
 /** What the command line asks for besides running. */

@@ -28,6 +28,7 @@
 #include "daemon_metrics.h"
 #include "producer_check.h"
 #include "reconciler.h"
+#include "webhook.h"
 #include "server.h"
 
 #define MODULE "main"
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
     chand_server *server = NULL;
     chand_reconciler *reconciler = NULL;
     chand_producer_check *producer_check = NULL;
+    chand_webhooks *webhooks = NULL;
     chan_error err = CHAN_ERROR_INIT;
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
     chand_server_options opts;
@@ -180,6 +182,12 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     chand_api_acl_set_reconciler(reconciler);
+    /* Before the server: the webhooks are registered before any request is served. */
+    if (chand_webhooks_new(&webhooks, config, store, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up the notifications: %s", err.message);
+        status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
+        goto cleanup;
+    }
     memset(&opts, 0, sizeof(opts));
     opts.config = config;
     opts.store = store;
@@ -216,6 +224,11 @@ int main(int argc, char **argv)
         status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
         goto cleanup;
     }
+    if (chand_webhooks_start(webhooks, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot start the notifications: %s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
 
     while (!stop_signal)
         sleep_ms(200);
@@ -227,6 +240,7 @@ int main(int argc, char **argv)
     deadline = now_s() + (double)config->shutdown_timeout;
     (void)chand_reconciler_stop(reconciler, config->shutdown_timeout * 1000);
     (void)chand_producer_check_stop(producer_check, config->shutdown_timeout * 1000);
+    (void)chand_webhooks_stop(webhooks, config->shutdown_timeout * 1000);
     while (chand_server_active_requests(server) > 0 && now_s() < deadline && stop_count < 2)
         sleep_ms(20);
     if (stop_count >= 2)
@@ -245,6 +259,12 @@ cleanup:
         store = NULL;
     }
     chand_producer_check_free(producer_check);
+    if (!chand_webhooks_stop(webhooks, 0)) {
+        /* Still inside a store call: it keeps using the store until the exit. */
+        webhooks = NULL;
+        store = NULL;
+    }
+    chand_webhooks_free(webhooks);
     if (!chand_reconciler_stop(reconciler, 0)) {
         /* Still inside a broker call: it keeps using the store until the exit. */
         reconciler = NULL;

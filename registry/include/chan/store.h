@@ -653,6 +653,72 @@ int chan_store_acl_apply_record(chan_store *store, const char *actor, const char
 int chan_store_acl_applied_get(chan_store *store, char **out, int64_t *out_applied_at,
                                chan_error *err);
 /* ------------------------------------------------------------------ */
+/* Webhook deliveries and lifecycle events (store_webhook.c)           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The audit log is the outbox of notifications.  The events are the audit
+ * entries whose object starts with "channel/" and the "schema.register"
+ * entries.  A target (a webhook, named by a digest of its URL) gets each
+ * event above its floor once: it is pending until chan_store_webhook_done
+ * records it as delivered or failed.
+ */
+
+/**
+ * Register a target, or find it: a new target's floor is the newest audit
+ * id, so it is sent what happens from now on.
+ * @param target    1 to CHAN_STORE_NAME_MAX bytes (e.g. a hex digest)
+ * @param[out] out_floor the target's floor
+ * @return 0, CHAN_EINVALID, CHAN_EUNAVAILABLE
+ */
+int chan_store_webhook_target(chan_store *store, const char *target, int64_t *out_floor,
+                              chan_error *err);
+
+/**
+ * The events above floor not yet done for target, oldest first, at most
+ * limit (1 to 1000; 0 means 1000).  Includes an event whose transaction
+ * committed after a later id was done.
+ * @param[out] out the entries; free with chan_audit_entry_list_free
+ */
+int chan_store_webhook_pending(chan_store *store, const char *target, int64_t floor, size_t limit,
+                               chan_audit_entry ***out, size_t *out_n, chan_error *err);
+
+/**
+ * Record that event audit_id is done for target: delivered, or failed (given
+ * up after attempts; last_error may be NULL).
+ * @return 0, CHAN_ECONFLICT (already done), CHAN_EINVALID, CHAN_EUNAVAILABLE
+ */
+int chan_store_webhook_done(chan_store *store, const char *target, int64_t audit_id, bool delivered,
+                            int64_t attempts, const char *last_error, chan_error *err);
+
+/**
+ * Raise target's floor over the entries written before settled_before (unix
+ * seconds) that are all done (or are no events), and forget their delivery
+ * rows.
+ * @param[out] out_floor the floor after the call
+ * @return 0, CHAN_ENOTFOUND (target not registered), CHAN_EUNAVAILABLE
+ */
+int chan_store_webhook_advance(chan_store *store, const char *target, int64_t settled_before,
+                               int64_t *out_floor, chan_error *err);
+
+/** Number of events above target's floor that were given up (state failed). */
+int chan_store_webhook_failed_count(chan_store *store, const char *target, int64_t *out,
+                                    chan_error *err);
+
+/**
+ * Write the audit entry of a lifecycle event (actor "chanregd") unless an
+ * event with key was already written: with several daemons on one store,
+ * each key is written once.
+ * @param key         e.g. "consumer.stale/orders.order-created/billing/1764806400"
+ * @param detail_json a JSON object text, or NULL
+ * @param[out] out_created true when this call wrote it
+ * @return 0, CHAN_EINVALID, CHAN_EUNAVAILABLE
+ */
+int chan_store_lifecycle_event(chan_store *store, const char *key, const char *action,
+                               const char *object, const char *detail_json, bool *out_created,
+                               chan_error *err);
+
+/* ------------------------------------------------------------------ */
 /* API tokens (store_token.c)                                          */
 /* ------------------------------------------------------------------ */
 
