@@ -8,7 +8,7 @@
  * is sent as the raw bytes of one connection, the client then shuts down its
  * writing side and reads the reply until the server closes.  A reply that
  * does not end within READ_TIMEOUT_MS is a hang and aborts (libFuzzer keeps
- * the input).  Crashes, leaks and sanitizer reports of the handlers are
+ * the input), and so does a 500 reply: bad input gets a 4xx.  Crashes, leaks and sanitizer reports of the handlers are
  * reported by libFuzzer as usual.
  *
  * Seeds (tests/fuzz/make_corpus.py) are whole requests that carry
@@ -170,9 +170,25 @@ static int send_all(int fd, const uint8_t *data, size_t size)
     return 0;
 }
 
+/*
+ * A reply of the server's own failure (500) is a finding whatever the input:
+ * bad input gets a 4xx.  reply holds the start of what the server sent.
+ */
+static void check_status(const char *reply, size_t len, size_t request_size)
+{
+    static const char prefix[] = "HTTP/1.1 500";
+
+    if (len >= sizeof(prefix) - 1 && memcmp(reply, prefix, sizeof(prefix) - 1) == 0) {
+        fprintf(stderr, "fuzz_http: 500 reply to a %zu-byte request:\n%.*s\n", request_size,
+                (int)len, reply);
+        abort();
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char buf[65536];
+    char first[4096], rest[65536];
+    size_t got = 0;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0)
@@ -193,12 +209,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     READ_TIMEOUT_MS);
             abort();
         }
-        n = recv(fd, buf, sizeof(buf), 0);
+        /* Keep the start of the reply, drop the rest. */
+        if (got < sizeof(first))
+            n = recv(fd, first + got, sizeof(first) - got, 0);
+        else
+            n = recv(fd, rest, sizeof(rest), 0);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
             break; /* closed (or reset): the exchange is over */
+        if (got < sizeof(first))
+            got += (size_t)n;
     }
+    check_status(first, got, size);
     close(fd);
     return 0;
 }
