@@ -13,6 +13,9 @@
  *   - pass through the policy floor check and the version chain check
  *     (chan_contract_check_schemas) with one schema per version.
  *
+ * The same input, taken as a schema file, must be accepted by
+ * chan_contract_schema_parse exactly when chan_avro_schema_parse accepts it.
+ *
  * A broken promise aborts, so that libFuzzer keeps the input.
  */
 #include <stdint.h>
@@ -100,6 +103,24 @@ static void chain(const chan_contract *c)
     chan_diag_list_free(diags);
 }
 
+/*
+ * The schema-file parser of the contract module (which never quotes a file
+ * that is no schema) accepts exactly what the Avro parser accepts.
+ */
+static void schema_file(const uint8_t *data, size_t size)
+{
+    chan_avro_schema *a = NULL, *b = NULL;
+    int ra = chan_avro_schema_parse(&a, (const char *)data, size, NULL);
+    int rb = chan_contract_schema_parse(&b, (const char *)data, size, NULL);
+
+    if ((ra == 0) != (rb == 0))
+        fail("chan_contract_schema_parse and chan_avro_schema_parse disagree",
+             ra == 0 ? "avro: ok" : "avro: refused",
+             rb == 0 ? "contract: ok" : "contract: refused");
+    chan_avro_schema_free(a);
+    chan_avro_schema_free(b);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     chan_contract_parse_options opts = CHAN_CONTRACT_PARSE_OPTIONS_INIT;
@@ -126,5 +147,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     chan_contract_free(c);
     chan_diag_list_free(diags);
+    schema_file(data, size);
     return 0;
 }
