@@ -8,8 +8,9 @@
  * is sent as the raw bytes of one connection, the client then shuts down its
  * writing side and reads the reply until the server closes.  A reply that
  * does not end within READ_TIMEOUT_MS is a hang and aborts (libFuzzer keeps
- * the input), and so does a 500 reply: bad input gets a 4xx.  Crashes, leaks and sanitizer reports of the handlers are
- * reported by libFuzzer as usual.
+ * the input), and so does a 500 reply: bad input gets a 4xx.  Crashes,
+ * leaks and sanitizer reports of the handlers are reported by libFuzzer as
+ * usual.
  *
  * Seeds (tests/fuzz/make_corpus.py) are whole requests that carry
  * "Authorization: Bearer fuzz", so writes reach the store.
