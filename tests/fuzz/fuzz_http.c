@@ -12,6 +12,8 @@
  * leaks and sanitizer reports of the handlers are reported by libFuzzer as
  * usual.
  *
+ * Every INPUTS_PER_STORE inputs the server restarts on an empty store.
+ *
  * Seeds (tests/fuzz/make_corpus.py) are whole requests that carry
  * "Authorization: Bearer fuzz", so writes reach the store.
  */
@@ -36,6 +38,12 @@
 
 /* Longest wait for the end of one reply: beyond it the server hangs. */
 #define READ_TIMEOUT_MS 10000
+/*
+ * Inputs served by one store: then the server stops and starts again on an
+ * empty one, so that hours of fuzzing do not slow down as the store fills
+ * up (listings grow with it).
+ */
+#define INPUTS_PER_STORE 2000
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,12 +61,58 @@ static void die(const char *what, const chan_error *err)
     abort();
 }
 
+/* Remove the SQLite files of the store. */
+static void remove_store_files(void)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+    size_t i;
+
+    for (i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char *path = chan_xasprintf("%s/fuzz.db%s", dir, suffixes[i]);
+
+        (void)unlink(path);
+        free(path);
+    }
+}
+
+/* Open a fresh store and start the server on it (a new free port). */
+static void serve_start(void)
+{
+    chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
+    chand_server_options opts;
+    chan_error err = CHAN_ERROR_INIT;
+
+    remove_store_files();
+    sopts.pool_size = 2;
+    if (chan_store_open(&store, config->db, &sopts, &err) < 0)
+        die("store", &err);
+    memset(&opts, 0, sizeof(opts));
+    opts.config = config;
+    opts.store = store;
+    opts.tables = tables;
+    opts.n_tables = sizeof(tables) / sizeof(tables[0]);
+    opts.observer = chand_metrics_observe_request;
+    if (chand_server_start(&server, &opts, &err) < 0)
+        die("server", &err);
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)chand_server_port(server));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+}
+
+static void serve_stop(void)
+{
+    chand_server_free(server);
+    server = NULL;
+    chan_store_free(store);
+    store = NULL;
+}
+
 static void stop(void)
 {
     char *cmd;
 
-    chand_server_free(server);
-    chan_store_free(store);
+    serve_stop();
     chand_metrics_shutdown();
     chand_config_free(config);
     cmd = chan_xasprintf("rm -rf '%s'", dir);
@@ -74,8 +128,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0
             ? "/dev/shm"
             : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
-    chand_server_options opts;
     chand_config_action action;
     chan_error err = CHAN_ERROR_INIT;
     char *db;
@@ -97,9 +149,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     }
     free(db);
     chan_log_set_level(config->log_level_value);
-    sopts.pool_size = 2;
-    if (chan_store_open(&store, config->db, &sopts, &err) < 0)
-        die("store", &err);
     if (chand_metrics_init(&err) < 0)
         die("metrics", &err);
     /* The tables of main.c, in its order. */
@@ -117,18 +166,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
                                     CHAND_CONTENT_TYPE_JSON};
     tables[6] = (chand_route_table){chand_api_policy_routes, chand_api_policy_routes_count,
                                     CHAND_CONTENT_TYPE_JSON};
-    memset(&opts, 0, sizeof(opts));
-    opts.config = config;
-    opts.store = store;
-    opts.tables = tables;
-    opts.n_tables = sizeof(tables) / sizeof(tables[0]);
-    opts.observer = chand_metrics_observe_request;
-    if (chand_server_start(&server, &opts, &err) < 0)
-        die("server", &err);
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)chand_server_port(server));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    serve_start();
     atexit(stop);
     return 0;
 }
@@ -188,9 +226,16 @@ static void check_status(const char *reply, size_t len, size_t request_size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    static unsigned long inputs;
     char first[4096], rest[65536];
     size_t got = 0;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd;
+
+    if (++inputs % INPUTS_PER_STORE == 0) {
+        serve_stop();
+        serve_start();
+    }
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
     if (fd < 0)
         die("socket", NULL);
