@@ -72,6 +72,7 @@ typedef struct check_opts {
     const char *min_acl;
     bool require_acl;
     const char *min_compatibility;
+    const char *root;
 } check_opts;
 
 static const cli_opt_spec opt_specs[] = {
@@ -89,6 +90,7 @@ static const cli_opt_spec opt_specs[] = {
     {"min-compatibility", 0, "LEVEL",
      "policy floor of the subjects (default: the registry's GET /v1/policy, else BACKWARD)",
      offsetof(check_opts, min_compatibility)},
+    {"root", 0, "DIR", CLI_ROOT_OPTION_HELP, offsetof(check_opts, root)},
 };
 
 static const cli_cmd_spec spec = {
@@ -179,7 +181,7 @@ static void load_file(loaded *l, const char *path, const chan_contract_load_opti
     l->diags = chan_diag_list_new();
     if (chan_contract_load(&l->contract, path, lopts, l->diags, NULL) == 0)
         return;
-    if (chan_file_read(&text, &len, path, CHAN_CONTRACT_MAX_SIZE, NULL) < 0)
+    if (cli_read_contract_file(&text, &len, lopts->root, path, NULL) < 0)
         return;
     ignored = chan_diag_list_new();
     (void)chan_contract_parse(&l->parsed, text, len, path, &lopts->parse, ignored, NULL);
@@ -942,7 +944,7 @@ static int parse_rate(double *out, const char *flag, const char *value)
 
 int cmd_check(int argc, char **argv)
 {
-    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, false, NULL};
+    check_opts o = {CLI_FORMAT_TEXT, NULL, NULL, NULL, NULL, false, NULL, NULL};
     metric schema = {
         .id = "schema_registration_rate", .title = "schema registration rate", .unit = "channels"};
     metric consumers = {.id = "consumer_registration_completeness",
@@ -992,6 +994,10 @@ int cmd_check(int argc, char **argv)
             goto cleanup;
         }
     }
+    if (!cli_root_option_ok(CMD_NAME, o.root)) {
+        rc = CLI_EXIT_USAGE;
+        goto cleanup;
+    }
     online = (args.conn.registry && *args.conn.registry) || (env_url && *env_url);
     if (o.min_compatibility != NULL &&
         (rc = resolve_floor(&floor, &floor_source, o.min_compatibility, NULL, &err)) != 0)
@@ -1002,6 +1008,7 @@ int cmd_check(int argc, char **argv)
         goto cleanup;
 
     lopts.schema_root = o.schema_root;
+    lopts.root = o.root;
     contracts = chan_xcalloc(files.count, sizeof(*contracts));
     for (i = 0; i < files.count; i++)
         load_file(&contracts[i], files.items[i], &lopts);

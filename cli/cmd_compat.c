@@ -18,6 +18,7 @@
 
 #include "chan/avro.h"
 #include "chan/common.h"
+#include "chan/contract.h"
 #include "chan/policy.h"
 #include "cli.h"
 #include "cmds.h"
@@ -126,11 +127,13 @@ static int load(chan_avro_schema **out, const char *file)
     int error;
 
     *out = NULL;
-    if ((error = chan_file_read(&text, &len, file, COMPAT_MAX_SCHEMA_SIZE, &err)) < 0) {
-        cli_error("%s: %s", file, err.message);
+    /* Named on the command line: anywhere, but a regular file, and never quoted. */
+    if ((error = chan_contract_file_read(&text, &len, NULL, file, COMPAT_MAX_SCHEMA_SIZE, &err)) <
+        0) {
+        cli_error("%s", err.message);
         goto cleanup;
     }
-    if ((error = chan_avro_schema_parse(out, text, len, &err)) < 0) {
+    if ((error = chan_contract_schema_parse(out, text, len, &err)) < 0) {
         cli_error("%s: %s", file, err.message);
         if (err.hint[0])
             cli_hint("%s", err.hint);

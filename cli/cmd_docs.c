@@ -48,6 +48,7 @@ typedef struct docs_opts {
     const char *output;
     const char *schema_root;
     const char *title;
+    const char *root;
 } docs_opts;
 
 static const cli_opt_spec opt_specs[] = {
@@ -57,6 +58,7 @@ static const cli_opt_spec opt_specs[] = {
      offsetof(docs_opts, schema_root)},
     {"title", 0, "TEXT", "title of the catalog page (default: Channel catalog)",
      offsetof(docs_opts, title)},
+    {"root", 0, "DIR", CLI_ROOT_OPTION_HELP, offsetof(docs_opts, root)},
 };
 
 static const cli_cmd_spec spec = {
@@ -713,7 +715,7 @@ static int remove_stale(const char *dir, const char *suffix, const chan_contract
 
 int cmd_docs(int argc, char **argv)
 {
-    docs_opts o = {NULL, NULL, "Channel catalog"};
+    docs_opts o = {NULL, NULL, "Channel catalog", NULL};
     cli_args args;
     chan_contract_load_options lopts = CHAN_CONTRACT_LOAD_OPTIONS_INIT;
     cli_path_list files = CLI_PATH_LIST_INIT;
@@ -730,10 +732,13 @@ int cmd_docs(int argc, char **argv)
         return args.exit;
     if (o.output == NULL || *o.output == '\0')
         return cli_usage_error(CMD_NAME, "-o DIR is required");
+    if (!cli_root_option_ok(CMD_NAME, o.root))
+        return CLI_EXIT_USAGE;
     if ((rc = cli_args_contract_files(&files, &args, false)) != CLI_EXIT_OK)
         goto cleanup;
 
     lopts.schema_root = o.schema_root;
+    lopts.root = o.root;
     set = chan_contract_set_new();
     diags = chan_diag_list_new();
     for (i = 0; i < files.count; i++)

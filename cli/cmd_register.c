@@ -60,6 +60,7 @@
 typedef struct register_opts {
     bool dry_run;
     const char *schema_root;
+    const char *root;
 } register_opts;
 
 static const cli_opt_spec opt_specs[] = {
@@ -67,6 +68,7 @@ static const cli_opt_spec opt_specs[] = {
      offsetof(register_opts, dry_run)},
     {"schema-root", 0, "DIR", "schema root holding <subject>/v<N>.avsc (default: nearest schemas/)",
      offsetof(register_opts, schema_root)},
+    {"root", 0, "DIR", CLI_ROOT_OPTION_HELP, offsetof(register_opts, root)},
 };
 
 static const cli_cmd_spec spec = {
@@ -560,7 +562,7 @@ int cmd_register(int argc, char **argv)
     cli_path_list files = CLI_PATH_LIST_INIT;
     json_t *results = json_array();
     cli_registry *reg = NULL;
-    register_opts ro = {false, NULL};
+    register_opts ro = {false, NULL, NULL};
     cli_args args;
     bool applied = false;
     int rc = CLI_EXIT_OK, error;
@@ -572,6 +574,11 @@ int cmd_register(int argc, char **argv)
     }
     opts.dry_run = ro.dry_run;
     load_opts.schema_root = ro.schema_root;
+    load_opts.root = ro.root;
+    if (!cli_root_option_ok("register", ro.root)) {
+        rc = CLI_EXIT_USAGE;
+        goto cleanup;
+    }
     if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
     if ((rc = cli_args_contract_files(&files, &args, true)) != CLI_EXIT_OK)

@@ -47,6 +47,7 @@ typedef struct validate_opts {
     bool quiet;
     const char *schema_root;
     const char *min_compatibility;
+    const char *root;
 } validate_opts;
 
 static const cli_opt_spec opt_specs[] = {
@@ -59,6 +60,7 @@ static const cli_opt_spec opt_specs[] = {
     {"min-compatibility", 0, "LEVEL",
      "policy floor: a contract below LEVEL needs schema.waiver.reason (default: BACKWARD)",
      offsetof(validate_opts, min_compatibility)},
+    {"root", 0, "DIR", CLI_ROOT_OPTION_HELP, offsetof(validate_opts, root)},
 };
 
 static const cli_cmd_spec spec = {
@@ -345,7 +347,7 @@ static void print_gitlab(const chan_diag_list *diags)
 
 int cmd_validate(int argc, char **argv)
 {
-    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL, "BACKWARD"};
+    validate_opts o = {CLI_FORMAT_TEXT, false, false, NULL, "BACKWARD", NULL};
     cli_args args;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
@@ -373,12 +375,15 @@ int cmd_validate(int argc, char **argv)
         if (stat(o.schema_root, &st) != 0 || !S_ISDIR(st.st_mode))
             return cli_usage_error(CMD_NAME, "--schemas: %s is not a directory", o.schema_root);
     }
+    if (!cli_root_option_ok(CMD_NAME, o.root))
+        return CLI_EXIT_USAGE;
     if (cli_args_has_conn(&args) && (rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         goto cleanup;
     if ((rc = cli_args_contract_files(&files, &args, false)) != CLI_EXIT_OK)
         goto cleanup;
 
     lopts.schema_root = o.schema_root;
+    lopts.root = o.root;
     set = chan_contract_set_new();
     diags = chan_diag_list_new();
     for (i = 0; i < files.count; i++)

@@ -10,6 +10,7 @@
 
 #include "chan/common.h"
 #include "chan/contract.h"
+#include "cli.h"
 #include "contract_files.h"
 
 /* Guard against symlink loops and absurd trees while walking directories. */
@@ -143,6 +144,33 @@ int cli_collect_contract_files(cli_path_list *out, char *const *paths, int n_pat
     return 0;
 }
 
+bool cli_root_option_ok(const char *cmd, const char *root)
+{
+    struct stat st;
+
+    if (root == NULL)
+        return true;
+    if (stat(root, &st) == 0 && S_ISDIR(st.st_mode))
+        return true;
+    (void)cli_usage_error(cmd, "--root: %s is not a directory", root);
+    return false;
+}
+
+int cli_read_contract_file(char **out, size_t *out_len, const char *root, const char *path,
+                           chan_error *err)
+{
+    char *fallback = NULL;
+    int error = 0;
+
+    *out = NULL;
+    if (root == NULL && (error = chan_contract_root_default(&fallback, path, err)) < 0)
+        return error;
+    error = chan_contract_file_read(out, out_len, root ? root : fallback, path,
+                                    CHAN_CONTRACT_MAX_SIZE, err);
+    free(fallback);
+    return error;
+}
+
 /* ------------------------------------------------------------------ */
 /* Diagnostics                                                         */
 /* ------------------------------------------------------------------ */
@@ -194,7 +222,9 @@ static void print_excerpt(FILE *out, cli_source_cache *cache, const chan_diag *d
     if (cache->file == NULL || strcmp(cache->file, d->file) != 0) {
         cli_source_cache_dispose(cache);
         cache->file = chan_xstrdup(d->file);
-        if (chan_file_read(&cache->text, &cache->len, d->file, CHAN_CONTRACT_MAX_SIZE, NULL) < 0)
+        /* Only files read before have located diagnostics; still, never block on one. */
+        if (chan_contract_file_read(&cache->text, &cache->len, NULL, d->file,
+                                    CHAN_CONTRACT_MAX_SIZE, NULL) < 0)
             cache->text = NULL;
     }
     if (cache->text == NULL)

@@ -8,6 +8,7 @@
 #define CHANCTL_CONTRACT_FILES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "chan/error.h"
@@ -42,6 +43,30 @@ void cli_path_list_dispose(cli_path_list *list);
  */
 int cli_collect_contract_files(cli_path_list *out, char *const *paths, int n_paths,
                                chan_error *err);
+
+/** Help text of the `--root DIR` option of the commands that read contracts. */
+#define CLI_ROOT_OPTION_HELP                                                                       \
+    "contracts root: contract and schema files must lie inside DIR (default: the git work "        \
+    "tree above the contract, else the directory holding the nearest schemas/, else the "          \
+    "contract's own directory)"
+
+/**
+ * Check a `--root DIR` option (NULL: not given): DIR must be a directory.
+ * Prints a usage error for cmd otherwise.
+ * @return true when the option is usable
+ */
+bool cli_root_option_ok(const char *cmd, const char *root);
+
+/**
+ * Read a contract file under the rule of chan_contract_file_read: inside
+ * root, or inside the file's default root (chan_contract_root_default) when
+ * root is NULL; a regular file of at most CHAN_CONTRACT_MAX_SIZE bytes.
+ *
+ * @param[out] out the text (caller free()s it)
+ * @return as chan_contract_file_read
+ */
+int cli_read_contract_file(char **out, size_t *out_len, const char *root, const char *path,
+                           chan_error *err);
 
 /** Reads each source file once for the excerpts under diagnostics. */
 typedef struct cli_source_cache {

@@ -9,7 +9,7 @@ CHAN_DEB_PACKAGES=(
     libyaml-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
     postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl openssl
     pre-commit
-    clang clang-format clang-tidy cppcheck
+    clang libclang-rt-14-dev clang-format clang-tidy cppcheck
     chromium fonts-dejavu-core nodejs
 )
 

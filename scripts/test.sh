@@ -3,6 +3,9 @@
 # every test (unit and integration, SQLite and a real PostgreSQL) in each pass:
 #   build        gcc, Release (-O3): what users build
 #   build-clang  clang, Debug
+#   build-fuzz   clang, the libFuzzer harnesses of tests/fuzz/ (ASan+UBSan):
+#                every seed and regression input replayed, then 20 s of
+#                fuzzing per harness (scripts/fuzz.sh; about 60 s in all)
 #   build-asan   gcc, Debug, AddressSanitizer + UndefinedBehaviorSanitizer
 #   build-tsan   clang, RelWithDebInfo, ThreadSanitizer; every test but those
 #                labelled kafka: librdkafka starts its threads with C11
@@ -36,6 +39,9 @@ run_pass() {
 run_pass build "" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Release -DSANITIZE=OFF
 if [ "$quick" -eq 0 ]; then
     run_pass build-clang "" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=OFF
+    start=$SECONDS
+    scripts/fuzz.sh --build build-fuzz --time 20
+    echo "==> build-fuzz passed in $((SECONDS - start)) s"
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
         UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         run_pass build-asan "" -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug -DSANITIZE=address \

@@ -52,6 +52,15 @@ void chand_api_misc_set_readiness(chand_readiness *r);
 extern const chand_route chand_api_ui_routes[];
 extern const size_t chand_api_ui_routes_count;
 
+/** Number of route tables chand_api_route_tables fills. */
+#define CHAND_API_N_TABLES 8
+
+/**
+ * The route tables chanregd serves, in the order the server searches them
+ * (api_tables.c): the one list, used by main() and the HTTP fuzz harness.
+ */
+void chand_api_route_tables(chand_route_table out[CHAND_API_N_TABLES]);
+
 typedef struct chand_reconciler chand_reconciler;
 /** The reconciler of the /v1/acl endpoints (NULL: Kafka not configured); set before serving. */
 void chand_api_acl_set_reconciler(chand_reconciler *r);

@@ -90,27 +90,6 @@ static int write_port_file(const char *path, unsigned int port, chan_error *err)
     return chan_file_write_atomic(path, text, (size_t)n, err);
 }
 
-/* The route tables served, in the order the server searches them. */
-static void fill_tables(chand_route_table tables[8])
-{
-    tables[0] = (chand_route_table){chand_api_misc_routes, chand_api_misc_routes_count,
-                                    CHAND_CONTENT_TYPE_JSON};
-    tables[1] = (chand_route_table){chand_api_schema_routes, chand_api_schema_routes_count,
-                                    CHAND_CONTENT_TYPE_SR};
-    tables[2] = (chand_route_table){chand_api_channels_routes, chand_api_channels_routes_count,
-                                    CHAND_CONTENT_TYPE_JSON};
-    tables[3] = (chand_route_table){chand_api_metrics_routes, chand_api_metrics_routes_count,
-                                    CHAND_CONTENT_TYPE_JSON};
-    tables[4] = (chand_route_table){chand_api_acl_routes, chand_api_acl_routes_count,
-                                    CHAND_CONTENT_TYPE_JSON};
-    tables[5] = (chand_route_table){chand_api_tokens_routes, chand_api_tokens_routes_count,
-                                    CHAND_CONTENT_TYPE_JSON};
-    tables[6] = (chand_route_table){chand_api_policy_routes, chand_api_policy_routes_count,
-                                    CHAND_CONTENT_TYPE_JSON};
-    tables[7] = (chand_route_table){chand_api_ui_routes, chand_api_ui_routes_count,
-                                    CHAND_CONTENT_TYPE_JSON};
-}
-
 /* Print an option error with a hint, and return the usage exit code. */
 static int usage_error(const chan_error *err)
 {
@@ -136,7 +115,7 @@ int main(int argc, char **argv)
     chan_error err = CHAN_ERROR_INIT;
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
     chand_server_options opts;
-    chand_route_table tables[8];
+    chand_route_table tables[CHAND_API_N_TABLES];
     double deadline, left;
     int status = EXIT_OK;
 
@@ -154,7 +133,7 @@ int main(int argc, char **argv)
         printf("chanregd %s\n", CHAN_VERSION_STRING);
         return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
-    fill_tables(tables);
+    chand_api_route_tables(tables);
     if (action == CHAND_CONFIG_LIST_ROUTES) {
         if (chand_server_check_routes(tables, CHAN_ARRAY_SIZE(tables), &err) < 0) {
             fprintf(stderr, "chanregd: %s\n", err.message);

@@ -123,6 +123,8 @@ typedef struct chan_contract_version {
     const char *path;
     /** The parsed schema; NULL after parse, set by chan_contract_load when valid. */
     const chan_avro_schema *schema;
+    int file_line; /**< position of the `file:` value (the entry's when there is none) */
+    int file_column;
 } chan_contract_version;
 
 /** One registered consumer.  Every field is mandatory in the format. */
@@ -405,12 +407,20 @@ typedef struct chan_contract_load_options {
     const char *schema_root;
     size_t max_schema_size;            /**< cap per .avsc file; 0 = CHAN_CONTRACT_MAX_SCHEMA_SIZE */
     chan_contract_parse_options parse; /**< limits of the contract parser */
+    /**
+     * The contracts root: the contract file and every schema file it names
+     * must lie inside it (chan_contract_file_read).  NULL: the default root
+     * of each contract file (chan_contract_root_default).  Schema files of
+     * the default layout under an explicit schema_root must lie inside
+     * schema_root instead.
+     */
+    const char *root;
 } chan_contract_load_options;
 
 #define CHAN_CONTRACT_LOAD_OPTIONS_VERSION 1
 #define CHAN_CONTRACT_LOAD_OPTIONS_INIT                                                            \
     {                                                                                              \
-        CHAN_CONTRACT_LOAD_OPTIONS_VERSION, NULL, 0, CHAN_CONTRACT_PARSE_OPTIONS_INIT              \
+        CHAN_CONTRACT_LOAD_OPTIONS_VERSION, NULL, 0, CHAN_CONTRACT_PARSE_OPTIONS_INIT, NULL        \
     }
 
 /**
@@ -433,6 +443,58 @@ typedef struct chan_contract_load_options {
 int chan_contract_load(chan_contract **out, const char *path,
                        const chan_contract_load_options *opts, chan_diag_list *diags,
                        chan_error *err);
+
+/* ------------------------------------------------------------------ */
+/* Which files a contract may make us read                              */
+/* ------------------------------------------------------------------ */
+
+/**
+ * The default contracts root of a contract file, as a resolved absolute
+ * path: starting at the directory of contract_path as written (symbolic
+ * links in it are not followed back up) and walking up,
+ *
+ *  1. the nearest directory holding `.git` (the top of the git work tree);
+ *  2. else the nearest directory holding a `schemas/` directory (the one the
+ *     default layout `<schemas>/<subject>/v<N>.avsc` uses);
+ *  3. else the contract file's own directory.
+ *
+ * @param[out] out the root; the caller free()s it; NULL on failure
+ * @return 0, CHAN_ENOTFOUND or CHAN_EIO (the directory cannot be resolved)
+ */
+int chan_contract_root_default(char **out, const char *contract_path, chan_error *err);
+
+/**
+ * The one rule for reading a file that a contract names (and the contract
+ * files themselves): every command that reads them calls this.
+ *
+ * With root, path is resolved (symbolic links followed) and refused unless
+ * it lies inside root; the file is then opened again from root one component
+ * at a time with O_NOFOLLOW, so a link swapped in meanwhile is refused too.
+ * The file is opened with O_NONBLOCK and must be a regular file (a FIFO or a
+ * device is refused without blocking or reading) of at most max_size bytes.
+ * Error messages name the path, never any of the file's content.
+ *
+ * @param[out] out     the content, NUL-terminated; the caller free()s it
+ * @param[out] out_len its length (may be NULL)
+ * @param root         directory the file must stay in, or NULL for anywhere
+ * @return 0, CHAN_ENOTFOUND, CHAN_EDENIED (outside root), CHAN_EINVALID
+ *         (not a regular file), CHAN_ETOOBIG or CHAN_EIO
+ */
+int chan_contract_file_read(char **out, size_t *out_len, const char *root, const char *path,
+                            size_t max_size, chan_error *err);
+
+/**
+ * Parse the text of a schema file (chan_avro_schema_parse) without ever
+ * quoting it when it is no schema: a JSON syntax error reports only its line
+ * and column, and JSON that is no Avro schema at all (not a string, an array
+ * or an object with "type") only that.  Messages do not name the file:
+ * callers prefix it.
+ *
+ * @param[out] out the schema (chan_avro_schema_free); NULL on failure
+ * @return 0 or CHAN_EINVALID
+ */
+int chan_contract_schema_parse(chan_avro_schema **out, const char *text, size_t len,
+                               chan_error *err);
 
 /**
  * Check the version chain of a contract against schemas given in memory

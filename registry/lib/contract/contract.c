@@ -557,16 +557,21 @@ static void parse_version_entry(parse_ctx *ctx, const chan_ynode *item, const ch
     static const char *const keys[] = {"version", "file", NULL};
     const chan_ynode *num = item;
     char *num_path = NULL;
+    const chan_ynode *file_node = NULL;
     int64_t value;
 
-    v->line = item->line;
-    v->column = item->column;
+    v->line = v->file_line = item->line;
+    v->column = v->file_column = item->column;
     if (item->kind == CHAN_YNODE_MAP) {
         check_keys(ctx, item, path, keys);
         num = field(ctx, item, path, "version", true);
         if (num == NULL)
             return;
-        v->file = dup_or_null(get_string(ctx, item, path, "file", false, NULL));
+        v->file = dup_or_null(get_string(ctx, item, path, "file", false, &file_node));
+        if (v->file != NULL && file_node != NULL) {
+            v->file_line = file_node->line;
+            v->file_column = file_node->column;
+        }
         num_path = path_join(path, "version");
     } else {
         num_path = chan_xstrdup(path);

@@ -6,7 +6,7 @@
  *
  * Resolution of a version's schema file (docs/contract-format.md):
  *   - `file:` given: relative to the directory of the contract file (or
- *     absolute);
+ *     absolute), and inside the contracts root (files.c);
  *   - otherwise `<root>/<subject>/v<N>.avsc`, where root is the load option
  *     schema_root or else the `schemas/` directory of the nearest ancestor of
  *     the contract's directory, that directory first.
@@ -90,6 +90,28 @@ static char *find_schema_root(const char *dir)
     return NULL;
 }
 
+static chan_diag *located_diag(chan_diag_list *diags, const chan_contract *c, size_t i,
+                               bool at_file, const char *rule, const char *fmt, va_list ap)
+    CHAN_PRINTF(6, 0);
+
+/* A diagnostic located at version entry i, or at its `file:` value when at_file. */
+static chan_diag *located_diag(chan_diag_list *diags, const chan_contract *c, size_t i,
+                               bool at_file, const char *rule, const char *fmt, va_list ap)
+{
+    const chan_contract_version *v = &c->versions[i];
+    char *msg, *path;
+    chan_diag *d;
+
+    msg = chan_xvasprintf(fmt, ap);
+    path = v->file && at_file ? chan_xasprintf("schema.versions[%zu].file", i)
+                              : chan_xasprintf("schema.versions[%zu]", i);
+    d = chan_diag_add(diags, CHAN_DIAG_ERROR, c->file, at_file ? v->file_line : v->line,
+                      at_file ? v->file_column : v->column, rule, path, "%s", msg);
+    free(path);
+    free(msg);
+    return d;
+}
+
 static chan_diag *version_diag(chan_diag_list *diags, const chan_contract *c, size_t i,
                                const char *rule, const char *fmt, ...) CHAN_PRINTF(5, 6);
 
@@ -98,23 +120,41 @@ static chan_diag *version_diag(chan_diag_list *diags, const chan_contract *c, si
                                const char *rule, const char *fmt, ...)
 {
     va_list ap;
-    char *msg, *path;
     chan_diag *d;
 
     va_start(ap, fmt);
-    msg = chan_xvasprintf(fmt, ap);
+    d = located_diag(diags, c, i, false, rule, fmt, ap);
     va_end(ap);
-    path = chan_xasprintf("schema.versions[%zu]", i);
-    d = chan_diag_add(diags, CHAN_DIAG_ERROR, c->file, c->versions[i].line, c->versions[i].column,
-                      rule, path, "%s", msg);
-    free(path);
-    free(msg);
     return d;
 }
 
+static chan_diag *file_diag(chan_diag_list *diags, const chan_contract *c, size_t i,
+                            const char *rule, const char *fmt, ...) CHAN_PRINTF(5, 6);
+
+/* A diagnostic located at the `file:` value of version i (its entry without one). */
+static chan_diag *file_diag(chan_diag_list *diags, const chan_contract *c, size_t i,
+                            const char *rule, const char *fmt, ...)
+{
+    va_list ap;
+    chan_diag *d;
+
+    va_start(ap, fmt);
+    d = located_diag(diags, c, i, true, rule, fmt, ap);
+    va_end(ap);
+    return d;
+}
+
+/* Where the schema files of a contract are looked for, and may be read from. */
+typedef struct schema_places {
+    const char *contract_dir;   /* `file:` is relative to it */
+    const char *layout_root;    /* <layout_root>/<subject>/v<N>.avsc, or NULL */
+    const char *root;           /* `file:` values must stay inside it */
+    const char *layout_confine; /* default-layout files must stay inside it */
+} schema_places;
+
 /* Read and parse the schema of every version; false when one failed. */
-static bool load_schemas(chan_contract *c, const char *contract_dir, const char *schema_root,
-                         size_t max_size, chan_diag_list *diags)
+static bool load_schemas(chan_contract *c, const schema_places *at, size_t max_size,
+                         chan_diag_list *diags)
 {
     bool all = true;
     bool root_reported = false;
@@ -123,6 +163,7 @@ static bool load_schemas(chan_contract *c, const char *contract_dir, const char 
     for (i = 0; i < c->n_versions; i++) {
         chan_contract_version *v = &c->versions[i];
         chan_error err = CHAN_ERROR_INIT;
+        const char *confine = at->root;
         char *text = NULL;
         size_t len = 0;
         chan_avro_schema *schema = NULL;
@@ -133,15 +174,15 @@ static bool load_schemas(chan_contract *c, const char *contract_dir, const char 
             continue;
         }
         if (v->file) {
-            v->path = path_join2(contract_dir, v->file);
+            v->path = path_join2(at->contract_dir, v->file);
         } else if (c->subject == NULL) {
             all = false;
             continue;
-        } else if (schema_root == NULL) {
+        } else if (at->layout_root == NULL) {
             if (!root_reported)
                 chan_diag_set_hint(
                     version_diag(diags, c, i, CHAN_CONTRACT_RULE_SCHEMA_FILE,
-                                 "no schemas/ directory found at or above %s", contract_dir),
+                                 "no schemas/ directory found at or above %s", at->contract_dir),
                     "keep schemas in schemas/<subject>/v<N>.avsc next to the contracts, "
                     "or give each version a `file:`");
             root_reported = true;
@@ -150,21 +191,29 @@ static bool load_schemas(chan_contract *c, const char *contract_dir, const char 
         } else {
             char *rel = chan_xasprintf("%s/v%lld.avsc", c->subject, (long long)v->number);
 
-            v->path = path_join2(schema_root, rel);
+            v->path = path_join2(at->layout_root, rel);
+            confine = at->layout_confine;
             free(rel);
         }
-        rc = chan_file_read(&text, &len, v->path, max_size, &err);
+        rc = chan_contract_file_read(&text, &len, confine, v->path, max_size, &err);
         if (rc == CHAN_ENOTFOUND) {
-            chan_diag_set_hint(version_diag(diags, c, i, CHAN_CONTRACT_RULE_SCHEMA_FILE,
-                                            "schema file %s of version %lld not found", v->path,
-                                            (long long)v->number),
+            chan_diag_set_hint(file_diag(diags, c, i, CHAN_CONTRACT_RULE_SCHEMA_FILE,
+                                         "schema file %s of version %lld not found", v->path,
+                                         (long long)v->number),
                                "add the file, or point `file:` at it");
         } else if (rc < 0) {
-            version_diag(diags, c, i, CHAN_CONTRACT_RULE_SCHEMA_FILE,
-                         "cannot read schema file %s: %s", v->path, err.message);
-        } else if (chan_avro_schema_parse(&schema, text, len, &err) < 0) {
-            version_diag(diags, c, i, CHAN_CONTRACT_RULE_AVRO, "%s: invalid Avro schema: %s",
-                         v->path, err.message);
+            chan_diag *d = file_diag(diags, c, i, CHAN_CONTRACT_RULE_SCHEMA_FILE,
+                                     "schema file of version %lld refused: %s",
+                                     (long long)v->number, err.message);
+
+            if (err.hint[0])
+                chan_diag_set_hint(d, "%s", err.hint);
+        } else if (chan_contract_schema_parse(&schema, text, len, &err) < 0) {
+            chan_diag *d = file_diag(diags, c, i, CHAN_CONTRACT_RULE_AVRO,
+                                     "%s: invalid Avro schema: %s", v->path, err.message);
+
+            if (err.hint[0])
+                chan_diag_set_hint(d, "%s", err.hint);
         } else {
             v->schema = schema;
         }
@@ -258,7 +307,8 @@ static int load_partial(chan_contract **out, bool *out_ok, const char *path,
     chan_error ferr = CHAN_ERROR_INIT;
     size_t errors_before = chan_diag_list_count_severity(diags, CHAN_DIAG_ERROR);
     size_t max_size;
-    char *text = NULL, *dir = NULL, *root = NULL;
+    char *text = NULL, *dir = NULL, *root = NULL, *contracts_root = NULL;
+    schema_places places;
     size_t len = 0;
     chan_contract *c = NULL;
     bool parsed_ok = false;
@@ -269,11 +319,20 @@ static int load_partial(chan_contract **out, bool *out_ok, const char *path,
     if (opts == NULL)
         opts = &defaults;
     max_size = opts->parse.max_size ? opts->parse.max_size : CHAN_CONTRACT_MAX_SIZE;
-    error = chan_file_read(&text, &len, path, max_size, &ferr);
+    if (opts->root)
+        contracts_root = chan_xstrdup(opts->root);
+    else
+        error = chan_contract_root_default(&contracts_root, path, &ferr);
+    if (error == 0)
+        error = chan_contract_file_read(&text, &len, contracts_root, path, max_size, &ferr);
     if (error < 0) {
-        chan_diag_add(diags, CHAN_DIAG_ERROR, path, 0, 0,
-                      error == CHAN_ETOOBIG ? CHAN_CONTRACT_RULE_TOO_LARGE : CHAN_CONTRACT_RULE_IO,
-                      NULL, "%s", ferr.message);
+        chan_diag *d = chan_diag_add(diags, CHAN_DIAG_ERROR, path, 0, 0,
+                                     error == CHAN_ETOOBIG ? CHAN_CONTRACT_RULE_TOO_LARGE
+                                                           : CHAN_CONTRACT_RULE_IO,
+                                     NULL, "%s", ferr.message);
+
+        if (ferr.hint[0])
+            chan_diag_set_hint(d, "%s", ferr.hint);
         if (err) {
             *err = ferr;
             chan_error_locate(err, path, 0, 0);
@@ -288,8 +347,12 @@ static int load_partial(chan_contract **out, bool *out_ok, const char *path,
         root = chan_xstrdup(opts->schema_root);
     else
         root = find_schema_root(dir);
+    places.contract_dir = dir;
+    places.layout_root = root;
+    places.root = contracts_root;
+    places.layout_confine = opts->schema_root ? opts->schema_root : contracts_root;
     if (c->n_versions > 0 &&
-        load_schemas(c, dir, root,
+        load_schemas(c, &places,
                      opts->max_schema_size ? opts->max_schema_size : CHAN_CONTRACT_MAX_SCHEMA_SIZE,
                      diags)) {
         const chan_avro_schema **schemas = chan_xcalloc(c->n_versions, sizeof(*schemas));
@@ -312,6 +375,7 @@ cleanup:
     free(text);
     free(dir);
     free(root);
+    free(contracts_root);
     return error;
 }
 

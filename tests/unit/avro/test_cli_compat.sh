@@ -84,10 +84,31 @@ check 2 "invalid schema" -- "$chanctl" compat "$tmp/bad.avsc" "$tmp/v1.avsc"
 expect_in err "bad.avsc: /fields/0/type: unknown type \"strng\"" "invalid schema message"
 printf '{"type":' >"$tmp/trunc.avsc"
 check 2 "bad JSON" -- "$chanctl" compat "$tmp/v1.avsc" "$tmp/trunc.avsc"
-expect_in err "trunc.avsc: invalid JSON at line 1" "bad JSON message"
+expect_in err "trunc.avsc: not JSON (syntax error at line 1" "bad JSON message"
 printf '\377\376\000{\200"\001' >"$tmp/garbage.avsc"
 check 2 "binary garbage" -- "$chanctl" compat "$tmp/garbage.avsc" "$tmp/v1.avsc"
 check 2 "missing file" -- "$chanctl" compat "$tmp/nope.avsc" "$tmp/v1.avsc"
+# A file that is no schema is never quoted (it may be a secret).
+printf 'root:x:0:0:s3cr3t-token\n' >"$tmp/passwd.avsc"
+check 2 "not JSON" -- "$chanctl" compat "$tmp/passwd.avsc" "$tmp/v1.avsc"
+expect_in err "passwd.avsc: not JSON (syntax error at line 1, column" "not JSON message"
+if grep -q 's3cr3t\|root' "$tmp/err"; then
+    echo "FAIL: the content of a non-schema file was printed" >&2
+    failures=$((failures + 1))
+fi
+printf '{"password": "s3cr3t-token"}' >"$tmp/creds.avsc"
+check 2 "JSON, not a schema" -- "$chanctl" compat "$tmp/creds.avsc" "$tmp/v1.avsc"
+expect_in err "creds.avsc: JSON, but not an Avro schema" "JSON, not a schema message"
+if grep -q 's3cr3t' "$tmp/err"; then
+    echo "FAIL: the content of a JSON non-schema file was printed" >&2
+    failures=$((failures + 1))
+fi
+# Not a regular file: refused without blocking (a FIFO with no writer).
+mkfifo "$tmp/fifo.avsc"
+check 2 "FIFO" -- timeout 20 "$chanctl" compat "$tmp/fifo.avsc" "$tmp/v1.avsc"
+expect_in err "fifo.avsc is a FIFO, not a regular file" "FIFO message"
+check 2 "device" -- timeout 20 "$chanctl" compat /dev/zero "$tmp/v1.avsc"
+expect_in err "/dev/zero is a device, not a regular file" "device message"
 
 # Usage errors.
 check 2 "one file" -- "$chanctl" compat "$tmp/v1.avsc"
