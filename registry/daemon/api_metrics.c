@@ -92,9 +92,9 @@ static int get_lifecycle(chand_request *req, chan_error *err)
 
         for (k = 0; k < rec->n_consumers; k++) {
             const chan_consumer_record *c = &rec->consumers[k];
-            int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
+            int64_t since = chan_consumer_registration_time(c);
 
-            if (now - since <= max_age)
+            if (!chan_consumer_stale(c, now, max_age))
                 continue;
             json_array_append_new(stale, json_pack("{s:o,s:o,s:I,s:o}", "channel",
                                                    chan_json_str_or_null(rec->name), "consumer",
