@@ -24,6 +24,7 @@
  * same chand_floor_check.
  */
 #include <assert.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,27 +378,62 @@ static json_t *report_messages(const check_ctx *ctx)
 /* Subjects and versions                                               */
 /* ------------------------------------------------------------------ */
 
+/*
+** An integer query parameter of the Confluent API in [min, max], def when
+** absent; 400 / 40002 otherwise (as a bad boolean).
+*/
+static int sr_query_int(int64_t *out, const chand_request *req, const char *name, int64_t def,
+                        int64_t min, int64_t max, chan_error *err)
+{
+    const char *v = chand_request_query(req, name);
+
+    *out = def;
+    if (v == NULL)
+        return 0;
+    if (chan_parse_int64(out, v, min, max) < 0)
+        return chand_http_error(err, CHAN_EINVALID, 40002,
+                                "Query parameter '%s' must be an integer between %" PRId64
+                                " and %" PRId64 ".",
+                                name, min, max);
+    return 0;
+}
+
+/*
+** GET /subjects?subjectPrefix=P&deleted=true&offset=N&limit=M: Confluent's
+** plain array of names in byte order; offset skips the first N matches,
+** limit (default -1: all) keeps at most M.  Rendered as text.
+*/
 static int list_subjects(chand_request *req, chan_error *err)
 {
     const char *prefix = chand_request_query(req, "subjectPrefix");
     char **subjects = NULL;
-    size_t n = 0, i;
+    size_t n = 0, i, prefix_len = prefix ? strlen(prefix) : 0, len;
+    int64_t offset, limit, seen = 0, shown = 0;
+    chan_buf body = CHAN_BUF_INIT;
     bool deleted;
-    json_t *arr;
     int error;
 
-    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0 ||
+        (error = sr_query_int(&offset, req, "offset", 0, 0, INT32_MAX, err)) < 0 ||
+        (error = sr_query_int(&limit, req, "limit", -1, -1, INT32_MAX, err)) < 0)
         return error;
     if ((error = chan_store_subject_list(chand_request_store(req), &subjects, &n, deleted, err)) <
         0)
         return sr_error(err, NULL, 0, 0);
-    arr = json_array();
-    for (i = 0; i < n; i++) {
-        if (prefix == NULL || strncmp(subjects[i], prefix, strlen(prefix)) == 0)
-            json_array_append_new(arr, json_string(subjects[i]));
+    chan_buf_putc(&body, '[');
+    for (i = 0; i < n && (limit <= 0 || shown < limit); i++) {
+        if (prefix != NULL && strncmp(subjects[i], prefix, prefix_len) != 0)
+            continue;
+        if (seen++ < offset)
+            continue;
+        if (shown++ > 0)
+            chan_buf_putc(&body, ',');
+        chan_buf_put_json_string(&body, subjects[i]);
     }
+    chan_buf_putc(&body, ']');
     chan_store_string_list_free(subjects, n);
-    return chand_reply_json(req, 200, arr);
+    len = body.len;
+    return chand_reply_json_text(req, 200, chan_buf_take(&body), len);
 }
 
 static int list_versions(chand_request *req, chan_error *err)

@@ -677,6 +677,13 @@ int chan_store_audit_list(chan_store *store, chan_audit_entry ***out, size_t *ou
                           chan_error *err);
 
 /**
+ * The number of audit entries chan_store_audit_list would return without a
+ * limit (id > after_id, object starting with object_prefix).
+ */
+int chan_store_audit_count(chan_store *store, size_t *out, int64_t after_id,
+                           const char *object_prefix, chan_error *err);
+
+/**
  * Record an ACL apply, in one transaction: the audit entry "acl.apply"
  * (object "acl") with detail_json, and the applied state (bindings_json,
  * the JSON array of the bindings in place after the apply, time now) that
