@@ -37,6 +37,7 @@
 #include "authz_targets.h"
 #include "config.h"
 #include "daemon_metrics.h"
+#include "schema_cache.h"
 
 #define MODULE "schema"
 
@@ -214,8 +215,11 @@ static json_t *version_json(const chan_schema_version *v)
     return doc;
 }
 
-/* "schema" (and schemaType, references) of a request body, parsed. */
-static int parse_schema_body(chan_avro_schema **out, const chand_request *req, chan_error *err)
+/*
+** "schema" (and schemaType, references) of a request body, parsed through
+** the schema cache (a text seen before is not parsed again).
+*/
+static int parse_schema_body(chand_schema **out, const chand_request *req, chan_error *err)
 {
     json_t *body = NULL, *schema, *type, *refs;
     chan_error perr = CHAN_ERROR_INIT;
@@ -245,8 +249,8 @@ static int parse_schema_body(chan_avro_schema **out, const chand_request *req, c
                                  "Empty schema: the body needs a non-empty string \"schema\"");
         goto cleanup;
     }
-    if ((error = chan_avro_schema_parse(out, json_string_value(schema), json_string_length(schema),
-                                        &perr)) < 0) {
+    if ((error = chand_schema_parse_text(out, json_string_value(schema),
+                                         json_string_length(schema), &perr)) < 0) {
         error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
                                  perr.message);
         goto cleanup;
@@ -285,6 +289,13 @@ int chand_effective_level(chan_compat_mode *out, chand_request *req, const char 
 /* Compatibility                                                       */
 /* ------------------------------------------------------------------ */
 
+/* True for the modes that judge against every earlier version. */
+static bool mode_transitive(chan_compat_mode mode)
+{
+    return mode == CHAN_COMPAT_BACKWARD_TRANSITIVE || mode == CHAN_COMPAT_FORWARD_TRANSITIVE ||
+           mode == CHAN_COMPAT_FULL_TRANSITIVE;
+}
+
 typedef struct check_ctx {
     chan_compat_mode mode;
     const chan_avro_schema *schema;
@@ -302,35 +313,37 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
                             size_t n_existing, chan_error *err)
 {
     check_ctx *ctx = cls;
-    chan_avro_schema **previous = NULL;
+    chand_schema **handles = NULL;
+    const chan_avro_schema **previous = NULL;
     size_t n = 0, i, want;
-    bool transitive = ctx->mode == CHAN_COMPAT_BACKWARD_TRANSITIVE ||
-                      ctx->mode == CHAN_COMPAT_FORWARD_TRANSITIVE ||
-                      ctx->mode == CHAN_COMPAT_FULL_TRANSITIVE;
+    bool transitive = mode_transitive(ctx->mode);
     int error = 0;
 
     if (n_existing == 0)
         return 0;
     want = transitive ? n_existing : 1;
     previous = chan_xcalloc(want, sizeof(*previous));
+    handles = chan_xcalloc(want, sizeof(*handles));
     free(ctx->versions);
     ctx->versions = chan_xcalloc(want, sizeof(*ctx->versions));
     for (i = 0; i < want; i++) {
         const chan_schema_version *v = existing[n_existing - 1 - i];
         chan_error perr = CHAN_ERROR_INIT;
 
-        if (chan_avro_schema_parse(&previous[n], v->schema, strlen(v->schema), &perr) < 0) {
+        /* Stored texts are immutable: each id is parsed once (schema_cache.h). */
+        if (chand_schema_parse_id(&handles[n], v->id, v->schema, &perr) < 0) {
             error = chan_error_set(err, CHAN_EINTERNAL,
                                    "stored schema of %s version %d does not parse: %s", v->subject,
                                    v->version, perr.message);
             goto cleanup;
         }
+        previous[n] = chand_schema_get(handles[n]);
         ctx->versions[n] = v->version;
         n++;
     }
     ctx->latest_version = existing[n_existing - 1]->version;
     if (ctx->mode != CHAN_COMPAT_NONE &&
-        chan_avro_check_mode(ctx->mode, ctx->schema, (const chan_avro_schema *const *)previous, n,
+        chan_avro_check_mode(ctx->mode, ctx->schema, previous, n,
                              ctx->report) != 0)
         error = CHAN_EINCOMPATIBLE;
     if (!chan_avro_check_removals(ctx->schema, previous[0], ctx->report))
@@ -341,7 +354,8 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
 
 cleanup:
     for (i = 0; i < n; i++)
-        chan_avro_schema_free(previous[i]);
+        chand_schema_release(handles[i]);
+    free(handles);
     free(previous);
     return error;
 }
@@ -525,7 +539,7 @@ static int register_schema(chand_request *req, chan_error *err)
     const char *subject = get_subject(req, err);
     chan_schema_register_request rr;
     chan_schema_version *v = NULL;
-    chan_avro_schema *schema = NULL;
+    chand_schema *schema = NULL;
     check_ctx ctx;
     bool created = false;
     int error = 0;
@@ -537,16 +551,18 @@ static int register_schema(chand_request *req, chan_error *err)
         goto cleanup;
     if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0)
         goto cleanup;
-    ctx.schema = schema;
+    ctx.schema = chand_schema_get(schema);
     ctx.report = chan_compat_report_new();
 
     memset(&rr, 0, sizeof(rr));
     rr.subject = subject;
     rr.schema_type = "AVRO";
-    rr.schema = chan_avro_schema_normalized(schema);
+    rr.schema = chan_avro_schema_normalized(ctx.schema);
     rr.actor = chand_request_actor(req);
     rr.check = check_compatible;
     rr.check_ctx = &ctx;
+    /* The non-transitive modes judge against the latest version only: read no other. */
+    rr.check_latest_only = !mode_transitive(ctx.mode);
     error = chan_store_schema_register(chand_request_store(req), &v, &created, &rr, err);
     if (error == CHAN_EINCOMPATIBLE) {
         json_t *msgs = report_messages(&ctx);
@@ -580,7 +596,7 @@ static int register_schema(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(v);
-    chan_avro_schema_free(schema);
+    chand_schema_release(schema);
     chan_compat_report_free(ctx.report);
     free(ctx.versions);
     return error;
@@ -590,7 +606,7 @@ static int lookup_schema(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version *v = NULL;
-    chan_avro_schema *schema = NULL;
+    chand_schema *schema = NULL;
     bool deleted;
     int error = 0;
 
@@ -601,7 +617,8 @@ static int lookup_schema(chand_request *req, chan_error *err)
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
     if ((error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
-                                          chan_avro_schema_normalized(schema), deleted, err)) < 0) {
+                                          chan_avro_schema_normalized(chand_schema_get(schema)),
+                                          deleted, err)) < 0) {
         error = sr_error(err, subject, 0, 0);
         goto cleanup;
     }
@@ -609,7 +626,7 @@ static int lookup_schema(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(v);
-    chan_avro_schema_free(schema);
+    chand_schema_release(schema);
     return error;
 }
 
@@ -762,7 +779,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version **live = NULL, *one = NULL;
-    chan_avro_schema *schema = NULL;
+    chand_schema *schema = NULL;
     int *numbers = NULL;
     size_t n_live = 0, n_numbers = 0, i;
     bool verbose, against_one = chand_request_param(req, "version") != NULL;
@@ -781,7 +798,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
         goto cleanup;
     if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0)
         goto cleanup;
-    ctx.schema = schema;
+    ctx.schema = chand_schema_get(schema);
     ctx.report = chan_compat_report_new();
 
     if (against_one) {
@@ -803,7 +820,9 @@ static int test_compatibility(chand_request *req, chan_error *err)
             goto cleanup;
         }
         live = chan_xcalloc(n_numbers ? n_numbers : 1, sizeof(*live));
-        for (i = 0; i < n_numbers; i++) {
+        /* A non-transitive mode judges against the latest version only: read no other. */
+        for (i = mode_transitive(ctx.mode) || n_numbers == 0 ? 0 : n_numbers - 1; i < n_numbers;
+             i++) {
             if ((error = chan_store_version_get(chand_request_store(req), &live[n_live], subject,
                                                 numbers[i], false, err)) < 0) {
                 error = sr_error(err, subject, numbers[i], 0);
@@ -826,7 +845,7 @@ cleanup:
     chan_schema_version_free(one);
     chan_schema_version_list_free(live, n_live);
     free(numbers);
-    chan_avro_schema_free(schema);
+    chand_schema_release(schema);
     chan_compat_report_free(ctx.report);
     free(ctx.versions);
     return error;

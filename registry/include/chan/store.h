@@ -201,6 +201,12 @@ typedef struct chan_schema_register_request {
     const char *actor;         /**< who asks, for the audit log */
     chan_store_check_fn check; /**< may be NULL: no check */
     void *check_ctx;
+    /**
+     * Give `check` only the latest live version (0 or 1 of them), for
+     * checks that judge against no other (the non-transitive modes): the
+     * earlier versions are then not read at all.
+     */
+    bool check_latest_only;
 } chan_schema_register_request;
 
 /**

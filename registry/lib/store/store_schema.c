@@ -183,7 +183,8 @@ static int check_register_args(const chan_schema_register_request *req, const ch
 }
 
 /*
-** Call req->check with the live versions of req->subject, inside o's write
+** Call req->check with the live versions of req->subject (only the latest
+** with req->check_latest_only), inside o's write
 ** transaction with the subject locked.  Returns 0 or the (negative) error
 ** of the check, with a message in err when the check left none.
 */
@@ -196,10 +197,17 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
     int error;
 
     assert(o->in_txn && req->check != NULL);
-    if ((error = chan_store__run(o, &rows,
-                                 VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
-                                              "ORDER BY sv.version",
-                                 P(SV_TEXT(req->subject)), err)) < 0)
+    if (req->check_latest_only)
+        error = chan_store__run(o, &rows,
+                                VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
+                                             "ORDER BY sv.version DESC LIMIT 1",
+                                P(SV_TEXT(req->subject)), err);
+    else
+        error = chan_store__run(o, &rows,
+                                VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
+                                             "ORDER BY sv.version",
+                                P(SV_TEXT(req->subject)), err);
+    if (error < 0)
         goto cleanup;
     n_existing = rows.n_rows;
     existing = chan_xcalloc(n_existing + 1, sizeof(*existing));

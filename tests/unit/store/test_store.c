@@ -770,6 +770,42 @@ static int check_cb(void *ctx, const chan_schema_version *const *existing, size_
     return 0;
 }
 
+static void test_check_latest_only(void **state)
+{
+    const char *subject = uniq("latest-only-value");
+    check_ctx ctx = {0};
+    chan_schema_register_request req = {0};
+    chan_schema_version *v = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    char *t;
+
+    req.subject = subject;
+    req.actor = "ci";
+    req.check = check_cb;
+    req.check_ctx = &ctx;
+    for (int i = 1; i <= 4; i++) {
+        t = schema_text("L", i);
+        req.schema = t;
+        req.check_latest_only = i == 4;
+        assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), 0);
+        chan_schema_version_free(v);
+        free(t);
+    }
+    /* The fourth registration saw version 3 alone; the third saw 1 and 2. */
+    assert_int_equal(ctx.seen, 1);
+    assert_int_equal(ctx.first_version, 3);
+    /* The latest live one: a soft-deleted latest is skipped. */
+    assert_int_equal(chan_store_version_delete(g_store, NULL, subject, 4, false, "ci", &err), 0);
+    t = schema_text("L", 5);
+    req.schema = t;
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), 0);
+    assert_int_equal(ctx.seen, 1);
+    assert_int_equal(ctx.first_version, 3);
+    assert_int_equal(v->version, 5);
+    chan_schema_version_free(v);
+    free(t);
+}
+
 static void test_check_callback_runs_and_aborts(void **state)
 {
     const char *subject = uniq("checked-value");
@@ -3456,6 +3492,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_schema_by_id_repeated_and_concurrent),
         cmocka_unit_test(test_idempotent_register_writes_nothing),
         cmocka_unit_test(test_check_callback_runs_and_aborts),
+        cmocka_unit_test(test_check_latest_only),
         cmocka_unit_test(test_lookup_and_version_get),
         cmocka_unit_test(test_version_soft_then_hard_delete),
         cmocka_unit_test(test_subject_delete_rules),
