@@ -3228,6 +3228,58 @@ static void test_concurrent_register_many_subjects(void **state)
     free(shared);
 }
 
+enum { WRITERS = 64, WRITES = 3 };
+
+typedef struct writer_job {
+    char subject[128];
+    const char *name;
+    int failures;
+    chan_error err;
+} writer_job;
+
+static void *writer_thread(void *arg)
+{
+    writer_job *job = arg;
+
+    for (int i = 1; i <= WRITES; i++) {
+        chan_schema_register_request req = {0};
+        chan_schema_version *v = NULL;
+        char *text = schema_text(job->name, i);
+
+        req.subject = job->subject;
+        req.schema = text;
+        req.actor = "load";
+        if (chan_store_schema_register(g_store, &v, NULL, &req, &job->err) != 0)
+            job->failures++;
+        chan_schema_version_free(v);
+        free(text);
+    }
+    return NULL;
+}
+
+/* 64 writers on one store (8 connections): all get through, none times out. */
+static void test_many_concurrent_writers(void **state)
+{
+    pthread_t th[WRITERS];
+    writer_job *jobs = chan_xcalloc(WRITERS, sizeof(*jobs));
+    const char *base = uniq("writers");
+    const char *name = uniq("Writer");
+
+    for (int t = 0; t < WRITERS; t++) {
+        snprintf(jobs[t].subject, sizeof(jobs[t].subject), "%s-%d-value", base, t);
+        jobs[t].name = name;
+        assert_int_equal(pthread_create(&th[t], NULL, writer_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < WRITERS; t++)
+        pthread_join(th[t], NULL);
+    for (int t = 0; t < WRITERS; t++) {
+        if (jobs[t].failures != 0)
+            fail_msg("writer %d: %d failures, last: %s", t, jobs[t].failures, jobs[t].err.message);
+        assert_int_equal(assert_contiguous(jobs[t].subject), WRITES);
+    }
+    free(jobs);
+}
+
 typedef struct put_job {
     const char *channel;
     int thread;
@@ -3529,6 +3581,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_input_is_rejected),
         cmocka_unit_test(test_concurrent_register_same_subject),
         cmocka_unit_test(test_concurrent_register_many_subjects),
+        cmocka_unit_test(test_many_concurrent_writers),
         cmocka_unit_test(test_concurrent_channel_puts),
         cmocka_unit_test(test_only_same_subject_writers_wait),
     };
