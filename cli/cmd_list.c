@@ -186,8 +186,7 @@ static int fetch_array(json_t **out, const json_t **out_array, cli_registry *reg
 }
 
 static int list_channels(cli_registry *reg, const char *owner_team, const char *maintainer,
-                         int deprecated, unsigned int page_size, cli_format format,
-                         chan_error *err)
+                         int deprecated, unsigned int page_size, cli_format format, chan_error *err)
 {
     static const char *const header[] = {"NAME",      "OWNER_TEAM",  "MAINTAINER",
                                          "SUBJECT",   "COMPAT",      "PEAK_QPS",
@@ -345,8 +344,8 @@ int cmd_list(int argc, char **argv)
     if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         return rc;
     if (strcmp(what, "channels") == 0)
-        error = list_channels(reg, o.owner_team, o.maintainer, deprecated,
-                              (unsigned int)page_size, args.format, &err);
+        error = list_channels(reg, o.owner_team, o.maintainer, deprecated, (unsigned int)page_size,
+                              args.format, &err);
     else if (strcmp(what, "consumers") == 0)
         error = list_consumers(reg, cli_args_operand(&args, 1), (unsigned int)page_size,
                                args.format, &err);

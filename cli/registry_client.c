@@ -1216,8 +1216,8 @@ int cli_registry_list_all(json_t **out, cli_registry *reg, const char *path, con
             break;
         if (json_array_size(items) == 0 ||
             (cursor != NULL && strcmp(cursor, json_string_value(c)) == 0)) {
-            error = chan_error_set(err, CHAN_EINTERNAL,
-                                   "registry's pages of GET %s do not advance", path);
+            error = chan_error_set(err, CHAN_EINTERNAL, "registry's pages of GET %s do not advance",
+                                   path);
             goto cleanup;
         }
         free(cursor);

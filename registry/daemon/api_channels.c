@@ -78,11 +78,11 @@
 #define E_NO_REASON          42213
 
 /* Limits of the consumer fields; the same as the contract format's. */
-#define MAX_TEXT        4096
-#define MAX_NAME        249
-#define MAX_SLA_MS      INT64_C(86400000)
-#define MAX_PEAK_RATE   INT64_C(1000000000)
-#define MAX_REASON      1024
+#define MAX_TEXT      4096
+#define MAX_NAME      249
+#define MAX_SLA_MS    INT64_C(86400000)
+#define MAX_PEAK_RATE INT64_C(1000000000)
+#define MAX_REASON    1024
 
 #define SECONDS_PER_DAY 86400
 
@@ -1411,8 +1411,7 @@ static int list_audit(chand_request *req, chan_error *err)
     reply = json_pack("{s:o, s:I}", "entries", entries, "next", (json_int_t)next);
     entries = NULL;
     snprintf(key, sizeof(key), "%" PRId64, next);
-    chand_page_finish_json(req, reply, &page, n > page.limit ? key : NULL, total,
-                           audit_list_keys);
+    chand_page_finish_json(req, reply, &page, n > page.limit ? key : NULL, total, audit_list_keys);
     error = chand_reply_json(req, 200, reply);
 cleanup:
     json_decref(entries);

@@ -249,8 +249,8 @@ static int parse_schema_body(chand_schema **out, const chand_request *req, chan_
                                  "Empty schema: the body needs a non-empty string \"schema\"");
         goto cleanup;
     }
-    if ((error = chand_schema_parse_text(out, json_string_value(schema),
-                                         json_string_length(schema), &perr)) < 0) {
+    if ((error = chand_schema_parse_text(out, json_string_value(schema), json_string_length(schema),
+                                         &perr)) < 0) {
         error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
                                  perr.message);
         goto cleanup;
@@ -343,8 +343,7 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
     }
     ctx->latest_version = existing[n_existing - 1]->version;
     if (ctx->mode != CHAN_COMPAT_NONE &&
-        chan_avro_check_mode(ctx->mode, ctx->schema, previous, n,
-                             ctx->report) != 0)
+        chan_avro_check_mode(ctx->mode, ctx->schema, previous, n, ctx->report) != 0)
         error = CHAN_EINCOMPATIBLE;
     if (!chan_avro_check_removals(ctx->schema, previous[0], ctx->report))
         error = CHAN_EINCOMPATIBLE;

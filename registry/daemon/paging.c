@@ -226,5 +226,5 @@ void chand_page_slice(size_t *out_start, size_t *out_end, const char **out_next,
     }
     *out_start = lo;
     *out_end = n - lo > page->limit ? lo + page->limit : n;
-    *out_next = *out_end < n && *out_end > lo ? keys[*out_end - 1] : NULL;
+    *out_next = *out_end<n && * out_end> lo ? keys[*out_end - 1] : NULL;
 }

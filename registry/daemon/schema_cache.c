@@ -20,14 +20,14 @@ typedef enum entry_kind { KIND_ID, KIND_TEXT } entry_kind;
 
 struct chand_schema {
     entry_kind kind;
-    uint64_t key;  /* id, or the hash of text */
-    char *text;    /* KIND_TEXT: the text, for equality */
-    size_t len;    /* of text */
-    size_t cost;   /* estimated bytes */
+    uint64_t key; /* id, or the hash of text */
+    char *text;   /* KIND_TEXT: the text, for equality */
+    size_t len;   /* of text */
+    size_t cost;  /* estimated bytes */
     chan_avro_schema *schema;
     unsigned int refs; /* handles out, plus 1 while in the table */
     bool cached;
-    struct chand_schema *chain;        /* next in the bucket */
+    struct chand_schema *chain;         /* next in the bucket */
     struct chand_schema *newer, *older; /* LRU list */
 };
 
@@ -37,15 +37,9 @@ static struct {
     chand_schema *newest, *oldest;
     size_t n, bytes, max_bytes, max_entries;
     uint64_t hits, misses;
-} cache = {PTHREAD_MUTEX_INITIALIZER, {NULL},
-           NULL,
-           NULL,
-           0,
-           0,
-           CHAND_SCHEMA_CACHE_BYTES_DEFAULT,
-           CHAND_SCHEMA_CACHE_ENTRIES_DEFAULT,
-           0,
-           0};
+} cache = {
+    PTHREAD_MUTEX_INITIALIZER,          {NULL}, NULL, NULL, 0, 0, CHAND_SCHEMA_CACHE_BYTES_DEFAULT,
+    CHAND_SCHEMA_CACHE_ENTRIES_DEFAULT, 0,      0};
 
 static uint64_t fnv1a(const char *s, size_t len)
 {

@@ -272,8 +272,7 @@ void chan_consumer_record_write_json(chan_buf *out, const chan_consumer_record *
 }
 
 void chan_channel_record_write_json(chan_buf *out, const chan_channel_record *rec,
-                                    const chan_record_json_options *opts,
-                                    const char *extra_members)
+                                    const chan_record_json_options *opts, const char *extra_members)
 {
     size_t i;
 

@@ -79,7 +79,8 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
     rec->waiver_approved_by = chan_store__cell_take(rows, r, 12);
     rec->waiver_approved_at = chan_store__cell_int(rows, r, 13);
     /* A retirement date that is no date is none (the contract format refuses it anyway). */
-    if (chan_store__cell(rows, r, 14) != NULL && chan_date_parse(chan_store__cell(rows, r, 14), NULL))
+    if (chan_store__cell(rows, r, 14) != NULL &&
+        chan_date_parse(chan_store__cell(rows, r, 14), NULL))
         rec->retirement_date = chan_store__cell_take(rows, r, 14);
     rec->waiver_reason = chan_store__cell_take(rows, r, 15);
 }
@@ -965,15 +966,14 @@ static void today_iso(char *buf, size_t size)
 
 /* The parameters of CHANNEL_WHERE. */
 #define CHANNEL_PARAMS(f, as_of, like, after)                                                      \
-    P(SV_TEXT((f)->owner_team), SV_TEXT((f)->maintainer), SV_INT((f)->deprecated),                 \
-      SV_TEXT(as_of), SV_TEXT(like), SV_INT((f)->stale_only ? 1 : 0), SV_INT((f)->stale_cutoff),   \
-      SV_TEXT(after))
+    P(SV_TEXT((f)->owner_team), SV_TEXT((f)->maintainer), SV_INT((f)->deprecated), SV_TEXT(as_of), \
+      SV_TEXT(like), SV_INT((f)->stale_only ? 1 : 0), SV_INT((f)->stale_cutoff), SV_TEXT(after))
 
 /* The parameters of CHANNEL_WHERE, then $9: the LIMIT of a page. */
 #define CHANNEL_PAGE_PARAMS(f, as_of, like, after, limit)                                          \
-    P(SV_TEXT((f)->owner_team), SV_TEXT((f)->maintainer), SV_INT((f)->deprecated),                 \
-      SV_TEXT(as_of), SV_TEXT(like), SV_INT((f)->stale_only ? 1 : 0), SV_INT((f)->stale_cutoff),   \
-      SV_TEXT(after), SV_INT(limit))
+    P(SV_TEXT((f)->owner_team), SV_TEXT((f)->maintainer), SV_INT((f)->deprecated), SV_TEXT(as_of), \
+      SV_TEXT(like), SV_INT((f)->stale_only ? 1 : 0), SV_INT((f)->stale_cutoff), SV_TEXT(after),   \
+      SV_INT(limit))
 
 /*
 ** Check filter and derive what its query needs: *as_of (today when the

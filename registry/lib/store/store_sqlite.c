@@ -11,8 +11,8 @@
  * come first served (a ticket lock), before they ask SQLite for the lock:
  * SQLite's busy handler would have them poll with growing sleeps, which
  * under many concurrent writers gives a long tail of waits.  The busy
- * timeout still covers other processes on the same file.  "sqlite::memory:" gives a private in-memory database
- * served by a single connection.
+ * timeout still covers other processes on the same file.  "sqlite::memory:" gives a private
+ * in-memory database served by a single connection.
  *
  * Statements are prepared once per connection and cached by the address of
  * their SQL text; `$N` parameters are rewritten to SQLite's `?N`.

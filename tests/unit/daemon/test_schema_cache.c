@@ -73,8 +73,7 @@ static void test_invalid_text_is_not_cached(void **state)
     size_t entries;
 
     (void)state;
-    assert_int_equal(chand_schema_parse_text(&a, "{\"type\":\"strng\"}", 16, &err),
-                     CHAN_EINVALID);
+    assert_int_equal(chand_schema_parse_text(&a, "{\"type\":\"strng\"}", 16, &err), CHAN_EINVALID);
     assert_null(a);
     assert_true(err.message[0] != '\0');
     chand_schema_cache_stats(NULL, NULL, &entries, NULL);
