@@ -681,7 +681,13 @@ static int list_channels(chand_request *req, chan_error *err)
         error = api_error(error, NULL, NULL, err);
         goto cleanup;
     }
-    chan_buf_grow(&body, 1024 * (list.n + 1));
+    {
+        size_t guess = 1024 * (list.n + 1); /* one allocation for the whole reply */
+
+        for (i = 0; i < list.n; i++)
+            guess += 640 * list.items[i]->n_consumers;
+        chan_buf_grow(&body, guess);
+    }
     chan_buf_puts(&body, "{\"channels\":[");
     for (i = 0; i < list.n; i++) {
         const chan_channel_record *ch = list.items[i];

@@ -512,9 +512,9 @@ typedef struct chan_channel_page {
 /**
  * One page of the channels that match filter: the first `limit` (1 or
  * more) in name order whose name sorts after `after` (NULL: from the
- * first), with their number on all pages.  Reads only columns (no stored
- * document is parsed) and the consumers and producers of the page's
- * channels, in one read transaction.
+ * first), with their number on all pages.  Reads only columns (the items'
+ * document is NULL: the stored contract is neither read nor parsed) and the
+ * consumers and producers of the page's channels, in one read transaction.
  *
  * @param[out] out the page (chan_channel_page_dispose, also on failure)
  * @return 0, CHAN_EINVALID (bad filter), CHAN_EUNAVAILABLE

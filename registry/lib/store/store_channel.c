@@ -1121,8 +1121,9 @@ int chan_store_channel_page(chan_store *store, chan_channel_page *out,
     /* One more row than asked tells whether another page follows. */
     if ((error = chan_store__run(
              &o, &rows,
+             /* No document: list items are shown without their contract. */
              "SELECT name, owner_team, maintainer, peak_qps, retention_hours, deprecation_date, "
-             "subject, compatibility, document, revision, created_at, updated_at, "
+             "subject, compatibility, NULL, revision, created_at, updated_at, "
              "waiver_approved_by, waiver_approved_at, retirement_date, waiver_reason, "
              "(SELECT MAX(sv.version) FROM subject_versions sv WHERE sv.subject = "
              "channels.subject AND sv.deleted = 0) FROM channels " CHANNEL_WHERE
