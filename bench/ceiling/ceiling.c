@@ -72,12 +72,15 @@ int main(int argc, char **argv)
     if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 ||
         fseek(f, 0, SEEK_SET) != 0) {
         perror(argv[1]);
+        if (f != NULL)
+            fclose(f);
         return 1;
     }
     body_len = (size_t)size;
     body = malloc(body_len + 1);
     if (body == NULL || fread(body, 1, body_len, f) != body_len) {
         perror(argv[1]);
+        fclose(f);
         return 1;
     }
     fclose(f);
