@@ -111,6 +111,14 @@ typedef struct chan_store_options {
      * CHAN_STORE_SCHEMA_CACHE_MAX and 64 MiB of text; 0 disables the cache.
      */
     size_t schema_cache_entries;
+    /**
+     * PostgreSQL: do not cache the latest versions of subjects, the
+     * compatibility levels and the modes.  By default they are cached and
+     * every write of any process on the database empties the caches of all
+     * (NOTIFY chanreg_cache, LISTENed by a thread of each store); a store
+     * whose listener is not connected reads the database.
+     */
+    bool no_read_cache;
 } chan_store_options;
 
 #define CHAN_STORE_SCHEMA_CACHE_DEFAULT 8192
@@ -119,7 +127,7 @@ typedef struct chan_store_options {
 #define CHAN_STORE_OPTIONS_VERSION 1
 #define CHAN_STORE_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false, CHAN_STORE_SCHEMA_CACHE_DEFAULT                \
+        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false, CHAN_STORE_SCHEMA_CACHE_DEFAULT, false         \
     }
 
 /**
