@@ -297,7 +297,8 @@ int cmd_export(int argc, char **argv)
     if (o.since &&
         (rc = load_previous(&previous, &quota_users, &n_quota_users, reg, o.since)) != CLI_EXIT_OK)
         goto cleanup;
-    if (cli_registry_request(&doc, NULL, reg, "GET", "/v1/channels", NULL, &err) < 0 ||
+    /* Every channel: the export must not miss one on a later page. */
+    if (cli_registry_list_all(&doc, reg, "/v1/channels", "channels", 1000, &err) < 0 ||
         channels_from_json(&channels, &n, doc, &err) < 0) {
         cli_error_print(&err);
         rc = CLI_EXIT_RUNTIME;

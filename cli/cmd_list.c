@@ -2,12 +2,14 @@
  * cmd_list.c - `chanctl list`: list the channels, the consumers of one
  * channel, or the subjects of a registry.
  *
- *   chanctl list channels [--owner-team T] [--maintainer M] [--deprecated|--active]
+ *   chanctl list channels [--owner-team T] [--maintainer M] [--deprecated|--active] [--limit N]
  *   chanctl list consumers CHANNEL
  *   chanctl list subjects
  *
  * The default output is a table with aligned columns; --format json prints
- * the server's JSON unchanged (indented).
+ * the server's JSON (indented).  Channels and consumers are listed
+ * completely: chanctl follows the registry's pages (next_cursor), --limit
+ * items per request, and prints them as one list.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +27,7 @@ typedef struct list_opts {
     const char *maintainer;
     bool deprecated;
     bool active;
+    const char *limit;
 } list_opts;
 
 static const cli_opt_spec opt_specs[] = {
@@ -34,6 +37,8 @@ static const cli_opt_spec opt_specs[] = {
     {"deprecated", 0, NULL, "channels past their deprecation date only",
      offsetof(list_opts, deprecated)},
     {"active", 0, NULL, "channels not deprecated only", offsetof(list_opts, active)},
+    {"limit", 0, "N", "items per request while following the registry's pages (1..1000)",
+     offsetof(list_opts, limit)},
 };
 
 static const cli_cmd_spec spec = {
@@ -149,9 +154,13 @@ static void add_query(chan_buf *path, bool *first, const char *key, const char *
     free(esc);
 }
 
-/* GET path and check that member `key` of the reply is an array (key NULL: the reply itself). */
+/*
+** GET path and check that member `key` of the reply is an array (key NULL:
+** the reply itself).  A /v1 list (key not NULL) is followed page by page,
+** page_size items at a time (0: the registry's default).
+*/
 static int fetch_array(json_t **out, const json_t **out_array, cli_registry *reg, const char *path,
-                       const char *key, chan_error *err)
+                       const char *key, unsigned int page_size, chan_error *err)
 {
     json_t *doc = NULL;
     const json_t *array;
@@ -159,7 +168,11 @@ static int fetch_array(json_t **out, const json_t **out_array, cli_registry *reg
 
     *out = NULL;
     *out_array = NULL;
-    if ((error = cli_registry_request(&doc, NULL, reg, "GET", path, NULL, err)) < 0)
+    if (key != NULL)
+        error = cli_registry_list_all(&doc, reg, path, key, page_size, err);
+    else
+        error = cli_registry_request(&doc, NULL, reg, "GET", path, NULL, err);
+    if (error < 0)
         return error;
     array = key ? json_object_get(doc, key) : doc;
     if (!json_is_array(array)) {
@@ -173,7 +186,7 @@ static int fetch_array(json_t **out, const json_t **out_array, cli_registry *reg
 }
 
 static int list_channels(cli_registry *reg, const char *owner_team, const char *maintainer,
-                         int deprecated, cli_format format, chan_error *err)
+                         int deprecated, unsigned int page_size, cli_format format, chan_error *err)
 {
     static const char *const header[] = {"NAME",      "OWNER_TEAM",  "MAINTAINER",
                                          "SUBJECT",   "COMPAT",      "PEAK_QPS",
@@ -196,7 +209,8 @@ static int list_channels(cli_registry *reg, const char *owner_team, const char *
         add_query(&path, &first, "maintainer", maintainer);
     if (deprecated >= 0)
         add_query(&path, &first, "deprecated", deprecated ? "true" : "false");
-    if ((error = fetch_array(&doc, &channels, reg, chan_buf_cstr(&path), "channels", err)) < 0)
+    if ((error = fetch_array(&doc, &channels, reg, chan_buf_cstr(&path), "channels", page_size,
+                             err)) < 0)
         goto cleanup;
     if (format == CLI_FORMAT_JSON) {
         error = cli_registry_print_json(doc, err);
@@ -221,8 +235,8 @@ cleanup:
     return error;
 }
 
-static int list_consumers(cli_registry *reg, const char *channel, cli_format format,
-                          chan_error *err)
+static int list_consumers(cli_registry *reg, const char *channel, unsigned int page_size,
+                          cli_format format, chan_error *err)
 {
     static const char *const header[] = {"NAME",       "PRINCIPAL",   "GROUP",    "SLA_P99_MS",
                                          "PEAK_RATE",  "DEGRADATION", "AGE_DAYS", "STALE",
@@ -238,7 +252,7 @@ static int list_consumers(cli_registry *reg, const char *channel, cli_format for
     size_t i;
     int error;
 
-    if ((error = fetch_array(&doc, &consumers, reg, path, "consumers", err)) < 0)
+    if ((error = fetch_array(&doc, &consumers, reg, path, "consumers", page_size, err)) < 0)
         goto cleanup;
     if (format == CLI_FORMAT_JSON) {
         error = cli_registry_print_json(doc, err);
@@ -268,7 +282,7 @@ static int list_subjects(cli_registry *reg, cli_format format, chan_error *err)
     size_t i;
     int error;
 
-    if ((error = fetch_array(&doc, &subjects, reg, "/subjects", NULL, err)) < 0)
+    if ((error = fetch_array(&doc, &subjects, reg, "/subjects", NULL, 0, err)) < 0)
         goto cleanup;
     if (format == CLI_FORMAT_JSON) {
         error = cli_registry_print_json(doc, err);
@@ -289,7 +303,8 @@ cleanup:
 
 int cmd_list(int argc, char **argv)
 {
-    list_opts o = {NULL, NULL, false, false};
+    list_opts o = {NULL, NULL, false, false, NULL};
+    int64_t page_size = 0;
     const char *what;
     chan_error err = CHAN_ERROR_INIT;
     cli_registry *reg = NULL;
@@ -301,6 +316,8 @@ int cmd_list(int argc, char **argv)
         return args.exit;
     if (o.deprecated && o.active)
         return cli_usage_error("list", "--deprecated and --active exclude each other");
+    if (o.limit != NULL && chan_parse_int64(&page_size, o.limit, 1, 1000) < 0)
+        return cli_usage_error("list", "--limit must be an integer from 1 to 1000");
     deprecated = o.deprecated ? 1 : o.active ? 0 : -1;
     filters = o.owner_team || o.maintainer || deprecated >= 0;
     n = cli_args_count(&args);
@@ -327,9 +344,11 @@ int cmd_list(int argc, char **argv)
     if ((rc = cli_args_open_registry(&reg, &args)) != CLI_EXIT_OK)
         return rc;
     if (strcmp(what, "channels") == 0)
-        error = list_channels(reg, o.owner_team, o.maintainer, deprecated, args.format, &err);
+        error = list_channels(reg, o.owner_team, o.maintainer, deprecated, (unsigned int)page_size,
+                              args.format, &err);
     else if (strcmp(what, "consumers") == 0)
-        error = list_consumers(reg, cli_args_operand(&args, 1), args.format, &err);
+        error = list_consumers(reg, cli_args_operand(&args, 1), (unsigned int)page_size,
+                               args.format, &err);
     else
         error = list_subjects(reg, args.format, &err);
     if (error < 0) {

@@ -1108,13 +1108,8 @@ int cli_registry_token_list(json_t **out, cli_registry *reg, chan_error *err)
     int error;
 
     *out = NULL;
-    if ((error = cli_registry_request(&reply, NULL, reg, "GET", "/v1/tokens", NULL, err)) < 0)
+    if ((error = cli_registry_list_all(&reply, reg, "/v1/tokens", "tokens", 0, err)) < 0)
         return error;
-    if (!json_is_array(json_object_get(reply, "tokens"))) {
-        json_decref(reply);
-        return chan_error_set(err, CHAN_EINTERNAL,
-                              "registry reply to GET /v1/tokens has no \"tokens\" array");
-    }
     *out = reply;
     return 0;
 }
@@ -1204,6 +1199,69 @@ int cli_registry_consumer_remove(json_t **out, cli_registry *reg, const char *ch
     return error;
 }
 
+int cli_registry_list_all(json_t **out, cli_registry *reg, const char *path, const char *key,
+                          unsigned int page_size, chan_error *err)
+{
+    const char sep = strchr(path, '?') != NULL ? '&' : '?';
+    chan_buf next = CHAN_BUF_INIT;
+    json_t *all = NULL, *page = NULL;
+    char *cursor = NULL;
+    int error = 0;
+
+    *out = NULL;
+    for (;;) {
+        const json_t *c;
+        json_t *items;
+
+        chan_buf_clear(&next);
+        chan_buf_puts(&next, path);
+        if (page_size > 0)
+            chan_buf_printf(&next, "%climit=%u", sep, page_size);
+        if (cursor != NULL) {
+            char *esc = cli_registry_escape(cursor);
+
+            chan_buf_printf(&next, "%ccursor=%s", page_size > 0 ? '&' : sep, esc);
+            free(esc);
+        }
+        if ((error = cli_registry_request(&page, NULL, reg, "GET", chan_buf_cstr(&next), NULL,
+                                          err)) < 0)
+            goto cleanup;
+        items = json_object_get(page, key);
+        if (!json_is_array(items)) {
+            error = chan_error_set(err, CHAN_EINTERNAL,
+                                   "registry reply to GET %s has no \"%s\" array", path, key);
+            goto cleanup;
+        }
+        if (all == NULL)
+            all = json_incref(page);
+        else
+            json_array_extend(json_object_get(all, key), items);
+        c = json_object_get(page, "next_cursor");
+        if (!json_is_string(c))
+            break;
+        if (json_array_size(items) == 0 ||
+            (cursor != NULL && strcmp(cursor, json_string_value(c)) == 0)) {
+            error = chan_error_set(err, CHAN_EINTERNAL, "registry's pages of GET %s do not advance",
+                                   path);
+            goto cleanup;
+        }
+        free(cursor);
+        cursor = chan_xstrdup(json_string_value(c));
+        json_decref(page);
+        page = NULL;
+    }
+    json_object_del(all, "next_cursor");
+    json_object_del(all, "total");
+    *out = all;
+    all = NULL;
+cleanup:
+    json_decref(all);
+    json_decref(page);
+    free(cursor);
+    chan_buf_dispose(&next);
+    return error;
+}
+
 int cli_registry_consumer_list(json_t **out, cli_registry *reg, const char *channel,
                                const char *state, const char *team, chan_error *err)
 {
@@ -1235,14 +1293,7 @@ int cli_registry_consumer_list(json_t **out, cli_registry *reg, const char *chan
             sep = "&";
         }
     }
-    error = cli_registry_request(&reply, NULL, reg, "GET", chan_buf_cstr(&path), NULL, err);
-    if (error == 0 && !json_is_array(json_object_get(reply, "consumers"))) {
-        error = chan_error_set(err, CHAN_EINTERNAL,
-                               "registry reply to GET %s has no \"consumers\" array",
-                               chan_buf_cstr(&path));
-        json_decref(reply);
-        reply = NULL;
-    }
+    error = cli_registry_list_all(&reply, reg, chan_buf_cstr(&path), "consumers", 0, err);
     *out = reply;
     chan_buf_dispose(&path);
     return error;

@@ -131,6 +131,19 @@ int cli_registry_request(json_t **out, long *out_status, cli_registry *reg, cons
                          const char *path, const json_t *body, chan_error *err);
 
 /**
+ * GET a paged /v1 list completely: path (with its query, if any), then the
+ * same with `cursor` set to each reply's next_cursor until it is null.  The
+ * arrays under `key` are concatenated into the first reply, whose
+ * next_cursor and total are removed, so *out looks like an unpaged reply.
+ *
+ * @param page_size the `limit` of each request, 0 for the registry's default
+ * @return as cli_registry_request, or CHAN_EINTERNAL when a reply has no
+ *         `key` array or a cursor does not advance
+ */
+int cli_registry_list_all(json_t **out, cli_registry *reg, const char *path, const char *key,
+                          unsigned int page_size, chan_error *err);
+
+/**
  * The JSON error document of the last failed request ({"error_code",
  * "message", "errors": [...]}), or NULL.  Borrowed: valid until the next
  * request or cli_registry_free.

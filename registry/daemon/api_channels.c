@@ -45,6 +45,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -53,6 +54,7 @@
 
 #include "api.h"
 #include "authz_targets.h"
+#include "paging.h"
 #include "config.h"
 #include "chan/common.h"
 #include "chan/contract.h"
@@ -636,36 +638,87 @@ cleanup:
     return error;
 }
 
-/* GET /v1/channels?owner_team=T&maintainer=M&deprecated=true|false */
+/* Query parameters of GET /v1/channels that the next page repeats. */
+static const char *const channel_list_keys[] = {"owner_team", "maintainer", "deprecated",
+                                                "q",          "stale",      NULL};
+
+/*
+** GET /v1/channels?owner_team=T&maintainer=M&deprecated=true|false&q=TEXT
+** &stale=true&limit=N&cursor=C: one page of channels in name order, each
+** with consumer_count, stale_consumer_count and latest_version, built as
+** text (no JSON tree).
+*/
 static int list_channels(chand_request *req, chan_error *err)
 {
     chan_channel_filter filter = CHAN_CHANNEL_FILTER_INIT;
-    chan_record_json_options opts = json_options(req, false, now_seconds());
-    chan_channel_record **list = NULL;
-    json_t *channels = NULL;
-    size_t i, n = 0;
-    bool deprecated = false;
+    chan_channel_page list = CHAN_CHANNEL_PAGE_INIT;
+    int64_t now = now_seconds();
+    chan_record_json_options opts = json_options(req, false, now);
+    chand_page page = {0, NULL};
+    chan_buf body = CHAN_BUF_INIT;
+    char extra[160];
+    bool deprecated = false, stale = false;
+    size_t i, k;
     int error;
 
     filter.owner_team = chand_request_query(req, "owner_team");
     filter.maintainer = chand_request_query(req, "maintainer");
+    filter.q = chand_request_query(req, "q");
     if (chand_request_query(req, "deprecated") != NULL) {
         if ((error = chand_request_query_bool(&deprecated, req, "deprecated", false, err)) < 0)
             goto cleanup;
         filter.deprecated = deprecated ? 1 : 0;
     }
-    if ((error = chan_store_channel_list(chand_request_store(req), &list, &n, &filter, err)) < 0) {
+    if ((error = chand_request_query_bool(&stale, req, "stale", false, err)) < 0 ||
+        (error = chand_page_parse(&page, req, err)) < 0)
+        goto cleanup;
+    filter.stale_only = stale;
+    filter.stale_cutoff = chan_consumer_stale_cutoff(now, opts.max_age);
+    if ((error = chan_store_channel_page(chand_request_store(req), &list, &filter, page.after,
+                                         page.limit, err)) < 0) {
         error = api_error(error, NULL, NULL, err);
         goto cleanup;
     }
-    channels = json_array();
-    for (i = 0; i < n; i++)
-        json_array_append_new(channels, chan_channel_record_to_json(list[i], &opts));
-    error = chand_reply_json(req, 200, json_pack("{s:o}", "channels", channels));
-    channels = NULL;
+    {
+        size_t guess = 1024 * (list.n + 1); /* one allocation for the whole reply */
+
+        for (i = 0; i < list.n; i++)
+            guess += 640 * list.items[i]->n_consumers;
+        chan_buf_grow(&body, guess);
+    }
+    chan_buf_puts(&body, "{\"channels\":[");
+    for (i = 0; i < list.n; i++) {
+        const chan_channel_record *ch = list.items[i];
+        size_t n_stale = 0;
+
+        for (k = 0; k < ch->n_consumers; k++)
+            n_stale += chan_consumer_stale(&ch->consumers[k], now, opts.max_age);
+        if (list.latest_versions[i] > 0)
+            snprintf(extra, sizeof(extra),
+                     "\"consumer_count\":%zu,\"stale_consumer_count\":%zu,\"latest_version\":%d",
+                     ch->n_consumers, n_stale, list.latest_versions[i]);
+        else
+            snprintf(extra, sizeof(extra),
+                     "\"consumer_count\":%zu,\"stale_consumer_count\":%zu,"
+                     "\"latest_version\":null",
+                     ch->n_consumers, n_stale);
+        if (i > 0)
+            chan_buf_putc(&body, ',');
+        chan_channel_record_write_json(&body, ch, &opts, extra);
+    }
+    chan_buf_putc(&body, ']');
+    chand_page_finish(req, &body, &page,
+                      list.more && list.n > 0 ? list.items[list.n - 1]->name : NULL, list.total,
+                      channel_list_keys);
+    {
+        size_t len = body.len;
+
+        error = chand_reply_json_text(req, 200, chan_buf_take(&body), len);
+    }
 cleanup:
-    json_decref(channels);
-    chan_channel_record_list_free(list, n);
+    chan_buf_dispose(&body);
+    chand_page_dispose(&page);
+    chan_channel_page_dispose(&list);
     return error;
 }
 
@@ -809,28 +862,41 @@ static char *deprecation_warning(const chan_channel_record *rec, int64_t window)
                           rec->name, rec->deprecation_date, left, left == 1 ? "" : "s");
 }
 
-/* GET /v1/channels/{name}/consumers */
+/* GET /v1/channels/{name}/consumers?limit=N&cursor=C: in name order. */
 static int list_consumers(chand_request *req, chan_error *err)
 {
     const char *name = chand_request_param(req, "name");
     chan_consumer_record **list = NULL;
     chan_record_json_options opts = json_options(req, false, now_seconds());
-    json_t *consumers = NULL;
-    size_t i, n = 0;
+    chand_page page = {0, NULL};
+    const char **keys = NULL;
+    const char *next = NULL;
+    json_t *consumers = NULL, *reply;
+    size_t i, n = 0, start = 0, end = 0;
     int error;
 
+    if ((error = chand_page_parse(&page, req, err)) < 0)
+        goto cleanup;
     error = chan_store_consumer_list(chand_request_store(req), &list, &n, name, err);
     if (error < 0) {
         error = api_error(error, name, NULL, err);
         goto cleanup;
     }
-    consumers = json_array();
+    keys = chan_xcalloc(n + 1, sizeof(*keys));
     for (i = 0; i < n; i++)
+        keys[i] = list[i]->name;
+    chand_page_slice(&start, &end, &next, &page, keys, n);
+    consumers = json_array();
+    for (i = start; i < end; i++)
         json_array_append_new(consumers, chan_consumer_record_to_json(list[i], &opts));
-    error = chand_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
+    reply = json_pack("{s:o}", "consumers", consumers);
     consumers = NULL;
+    chand_page_finish_json(req, reply, &page, next, n, NULL);
+    error = chand_reply_json(req, 200, reply);
 cleanup:
     json_decref(consumers);
+    free(keys);
+    chand_page_dispose(&page);
     chan_consumer_record_list_free(list, n);
     return error;
 }
@@ -1111,10 +1177,25 @@ static int reject_consumer(chand_request *req, chan_error *err)
     return decide_consumer(req, CHAN_CONSUMER_REJECTED, err);
 }
 
+/* One consumer of GET /v1/consumers with its channel and sort key. */
+typedef struct consumer_item {
+    const chan_channel_record *channel;
+    const chan_consumer_record *consumer;
+    char *key; /* channel \x01 name: byte order is (channel, name) order */
+} consumer_item;
+
+static int consumer_item_cmp(const void *a, const void *b)
+{
+    return strcmp(((const consumer_item *)a)->key, ((const consumer_item *)b)->key);
+}
+
+/* Query parameters of GET /v1/consumers that the next page repeats. */
+static const char *const consumer_list_keys[] = {"state", "team", NULL};
+
 /*
-** GET /v1/consumers?state=pending&team=T: consumers of every channel, each
-** with its "channel"; team matches the channel's owner team or the team a
-** registration was made for.
+** GET /v1/consumers?state=pending&team=T&limit=N&cursor=C: consumers of
+** every channel, each with its "channel", in (channel, name) order; team
+** matches the channel's owner team or the team a registration was made for.
 */
 static int list_all_consumers(chand_request *req, chan_error *err)
 {
@@ -1123,9 +1204,13 @@ static int list_all_consumers(chand_request *req, chan_error *err)
     chan_record_json_options opts = json_options(req, false, now_seconds());
     chan_consumer_state state = CHAN_CONSUMER_APPROVED;
     chan_channel_record **list = NULL;
-    json_t *consumers = NULL;
+    chand_page page = {0, NULL};
+    consumer_item *items = NULL;
+    const char **keys = NULL;
+    const char *next = NULL;
+    json_t *consumers = NULL, *reply;
     char shown[68];
-    size_t i, k, n = 0;
+    size_t i, k, n = 0, n_items = 0, start = 0, end = 0;
     int error;
 
     if (state_name != NULL && chan_consumer_state_parse(&state, state_name) < 0) {
@@ -1135,31 +1220,55 @@ static int list_all_consumers(chand_request *req, chan_error *err)
                                  clip(shown, sizeof(shown), state_name));
         goto cleanup;
     }
+    if ((error = chand_page_parse(&page, req, err)) < 0)
+        goto cleanup;
     if (team != NULL && team[0] == '\0')
         team = NULL;
     if ((error = chan_store_channel_list(chand_request_store(req), &list, &n, NULL, err)) < 0) {
         error = api_error(error, NULL, NULL, err);
         goto cleanup;
     }
-    consumers = json_array();
+    for (i = 0; i < n; i++)
+        n_items += list[i]->n_consumers;
+    items = chan_xcalloc(n_items + 1, sizeof(*items));
+    n_items = 0;
     for (i = 0; i < n; i++)
         for (k = 0; k < list[i]->n_consumers; k++) {
             const chan_consumer_record *c = &list[i]->consumers[k];
-            json_t *o;
 
             if (state_name != NULL && c->state != state)
                 continue;
             if (team != NULL && strcmp(list[i]->owner_team, team) != 0 &&
                 (c->requester_team == NULL || strcmp(c->requester_team, team) != 0))
                 continue;
-            o = chan_consumer_record_to_json(c, &opts);
-            json_object_set_new(o, "channel", chan_json_str_or_null(list[i]->name));
-            json_array_append_new(consumers, o);
+            items[n_items].channel = list[i];
+            items[n_items].consumer = c;
+            items[n_items].key = chan_xasprintf("%s\x01%s", list[i]->name, c->name);
+            n_items++;
         }
-    error = chand_reply_json(req, 200, json_pack("{s:o}", "consumers", consumers));
+    qsort(items, n_items, sizeof(*items), consumer_item_cmp);
+    keys = chan_xcalloc(n_items + 1, sizeof(*keys));
+    for (i = 0; i < n_items; i++)
+        keys[i] = items[i].key;
+    chand_page_slice(&start, &end, &next, &page, keys, n_items);
+    consumers = json_array();
+    for (i = start; i < end; i++) {
+        json_t *o = chan_consumer_record_to_json(items[i].consumer, &opts);
+
+        json_object_set_new(o, "channel", chan_json_str_or_null(items[i].channel->name));
+        json_array_append_new(consumers, o);
+    }
+    reply = json_pack("{s:o}", "consumers", consumers);
     consumers = NULL;
+    chand_page_finish_json(req, reply, &page, next, n_items, consumer_list_keys);
+    error = chand_reply_json(req, 200, reply);
 cleanup:
     json_decref(consumers);
+    for (i = 0; items != NULL && i < n_items; i++)
+        free(items[i].key);
+    free(items);
+    free(keys);
+    chand_page_dispose(&page);
     chan_channel_record_list_free(list, n);
     return error;
 }
@@ -1168,29 +1277,52 @@ cleanup:
 /* Audit log                                                           */
 /* ------------------------------------------------------------------ */
 
-/* GET /v1/audit?after=ID&limit=N&object=PREFIX */
+/* Query parameters of GET /v1/audit that the next page repeats. */
+static const char *const audit_list_keys[] = {"after", "object", NULL};
+
+/*
+** GET /v1/audit?after=ID&limit=N&object=PREFIX&cursor=C: entries oldest
+** first.  "next" is the highest id returned (to follow the log with
+** after=); next_cursor and total follow the paging convention, total
+** counting the entries after `after`.
+*/
 static int list_audit(chand_request *req, chan_error *err)
 {
     const char *object = chand_request_query(req, "object");
     chan_audit_entry **list = NULL;
-    json_t *entries = NULL;
-    int64_t after, limit, next;
-    size_t i, n = 0;
+    chand_page page = {0, NULL};
+    json_t *entries = NULL, *reply;
+    int64_t after, start, next;
+    size_t i, n = 0, total = 0, shown;
+    char key[32];
     int error;
 
     if ((error = query_int(&after, req, "after", 0, 0, INT64_MAX, err)) < 0 ||
-        (error = query_int(&limit, req, "limit", AUDIT_LIMIT, 1, AUDIT_LIMIT_MAX, err)) < 0)
+        (error = chand_page_parse(&page, req, err)) < 0)
         goto cleanup;
+    start = after;
+    if (page.after != NULL && (chan_parse_int64(&start, page.after, 0, INT64_MAX) < 0)) {
+        error = chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
+                                 "Query parameter 'cursor' is not a cursor of this list: pass the "
+                                 "next_cursor of the previous page unchanged.");
+        goto cleanup;
+    }
+    if (start < after)
+        start = after;
     if (object != NULL && object[0] == '\0')
         object = NULL;
-    if ((error = chan_store_audit_list(chand_request_store(req), &list, &n, after, (size_t)limit,
-                                       object, err)) < 0) {
+    /* One more than the page tells whether another page follows. */
+    if ((error = chan_store_audit_list(chand_request_store(req), &list, &n, start, page.limit + 1,
+                                       object, err)) < 0 ||
+        (error = chan_store_audit_count(chand_request_store(req), &total, after, object, err)) <
+            0) {
         error = api_error(error, NULL, NULL, err);
         goto cleanup;
     }
+    shown = n > page.limit ? page.limit : n;
     entries = json_array();
-    next = after;
-    for (i = 0; i < n; i++) {
+    next = start;
+    for (i = 0; i < shown; i++) {
         const chan_audit_entry *e = list[i];
         json_t *o = json_object();
         json_t *detail = e->detail ? json_loads(e->detail, JSON_DECODE_ANY, NULL) : NULL;
@@ -1205,11 +1337,14 @@ static int list_audit(chand_request *req, chan_error *err)
         if (e->id > next)
             next = e->id;
     }
-    error = chand_reply_json(req, 200,
-                             json_pack("{s:o, s:I}", "entries", entries, "next", (json_int_t)next));
+    reply = json_pack("{s:o, s:I}", "entries", entries, "next", (json_int_t)next);
     entries = NULL;
+    snprintf(key, sizeof(key), "%" PRId64, next);
+    chand_page_finish_json(req, reply, &page, n > page.limit ? key : NULL, total, audit_list_keys);
+    error = chand_reply_json(req, 200, reply);
 cleanup:
     json_decref(entries);
+    chand_page_dispose(&page);
     chan_audit_entry_list_free(list, n);
     return error;
 }

@@ -91,7 +91,7 @@ static int get_lifecycle(chand_request *req, chan_error *err)
 
         for (k = 0; k < rec->n_consumers; k++) {
             const chan_consumer_record *c = &rec->consumers[k];
-            int64_t since = chan_consumer_registration_since(c);
+            int64_t since = chan_consumer_registration_time(c);
 
             if (!chan_consumer_stale(c, now, max_age))
                 continue;

@@ -27,6 +27,7 @@
  * same chand_floor_check.
  */
 #include <assert.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@
 #include "authz_targets.h"
 #include "config.h"
 #include "daemon_metrics.h"
+#include "schema_cache.h"
 
 #define MODULE "schema"
 
@@ -258,8 +260,11 @@ static json_t *version_json(const chan_schema_version *v)
     return doc;
 }
 
-/* "schema" (and schemaType, references) of a request body, parsed. */
-static int parse_schema_body(chan_avro_schema **out, const chand_request *req, chan_error *err)
+/*
+** "schema" (and schemaType, references) of a request body, parsed through
+** the schema cache (a text seen before is not parsed again).
+*/
+static int parse_schema_body(chand_schema **out, const chand_request *req, chan_error *err)
 {
     json_t *body = NULL, *schema, *type, *refs;
     chan_error perr = CHAN_ERROR_INIT;
@@ -289,8 +294,8 @@ static int parse_schema_body(chan_avro_schema **out, const chand_request *req, c
                                  "Empty schema: the body needs a non-empty string \"schema\"");
         goto cleanup;
     }
-    if ((error = chan_avro_schema_parse(out, json_string_value(schema), json_string_length(schema),
-                                        &perr)) < 0) {
+    if ((error = chand_schema_parse_text(out, json_string_value(schema), json_string_length(schema),
+                                         &perr)) < 0) {
         error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
                                  perr.message);
         goto cleanup;
@@ -358,6 +363,13 @@ static int removal_rule_for(bool *out, chand_request *req, const char *subject,
 /* Compatibility                                                       */
 /* ------------------------------------------------------------------ */
 
+/* True for the modes that judge against every earlier version. */
+static bool mode_transitive(chan_compat_mode mode)
+{
+    return mode == CHAN_COMPAT_BACKWARD_TRANSITIVE || mode == CHAN_COMPAT_FORWARD_TRANSITIVE ||
+           mode == CHAN_COMPAT_FULL_TRANSITIVE;
+}
+
 typedef struct check_ctx {
     chan_compat_mode mode;
     bool removal_rule; /* chan_policy_removal_rule_applies for the subject */
@@ -393,17 +405,17 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
                             size_t n_existing, chan_error *err)
 {
     check_ctx *ctx = cls;
-    chan_avro_schema **previous = NULL;
+    chand_schema **handles = NULL;
+    const chan_avro_schema **previous = NULL;
     size_t n = 0, i, want;
-    bool transitive = ctx->mode == CHAN_COMPAT_BACKWARD_TRANSITIVE ||
-                      ctx->mode == CHAN_COMPAT_FORWARD_TRANSITIVE ||
-                      ctx->mode == CHAN_COMPAT_FULL_TRANSITIVE;
+    bool transitive = mode_transitive(ctx->mode);
     int error = 0;
 
     if (n_existing == 0)
         return 0;
     want = transitive ? n_existing : 1;
     previous = chan_xcalloc(want, sizeof(*previous));
+    handles = chan_xcalloc(want, sizeof(*handles));
     for (i = 0; ctx->texts && i < ctx->n_checked; i++)
         free(ctx->texts[i]);
     free(ctx->texts);
@@ -415,20 +427,21 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
         const chan_schema_version *v = existing[n_existing - 1 - i];
         chan_error perr = CHAN_ERROR_INIT;
 
-        if (chan_avro_schema_parse(&previous[n], v->schema, strlen(v->schema), &perr) < 0) {
+        /* Stored texts are immutable: each id is parsed once (schema_cache.h). */
+        if (chand_schema_parse_id(&handles[n], v->id, v->schema, &perr) < 0) {
             error = chan_error_set(err, CHAN_EINTERNAL,
                                    "stored schema of %s version %d does not parse: %s", v->subject,
                                    v->version, perr.message);
             goto cleanup;
         }
+        previous[n] = chand_schema_get(handles[n]);
         ctx->versions[n] = v->version;
         ctx->texts[n] = chan_xstrdup(v->schema);
         ctx->n_checked = ++n;
     }
     ctx->latest_version = existing[n_existing - 1]->version;
     if (ctx->mode != CHAN_COMPAT_NONE &&
-        chan_avro_check_mode(ctx->mode, ctx->schema, (const chan_avro_schema *const *)previous, n,
-                             ctx->report) != 0)
+        chan_avro_check_mode(ctx->mode, ctx->schema, previous, n, ctx->report) != 0)
         error = CHAN_EINCOMPATIBLE;
     if (ctx->removal_rule && !chan_avro_check_removals(ctx->schema, previous[0], ctx->report))
         error = CHAN_EINCOMPATIBLE;
@@ -438,7 +451,8 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
 
 cleanup:
     for (i = 0; i < n; i++)
-        chan_avro_schema_free(previous[i]);
+        chand_schema_release(handles[i]);
+    free(handles);
     free(previous);
     return error;
 }
@@ -508,27 +522,62 @@ static json_t *report_messages(const check_ctx *ctx)
 /* Subjects and versions                                               */
 /* ------------------------------------------------------------------ */
 
+/*
+** An integer query parameter of the Confluent API in [min, max], def when
+** absent; 400 / 40002 otherwise (as a bad boolean).
+*/
+static int sr_query_int(int64_t *out, const chand_request *req, const char *name, int64_t def,
+                        int64_t min, int64_t max, chan_error *err)
+{
+    const char *v = chand_request_query(req, name);
+
+    *out = def;
+    if (v == NULL)
+        return 0;
+    if (chan_parse_int64(out, v, min, max) < 0)
+        return chand_http_error(err, CHAN_EINVALID, 40002,
+                                "Query parameter '%s' must be an integer between %" PRId64
+                                " and %" PRId64 ".",
+                                name, min, max);
+    return 0;
+}
+
+/*
+** GET /subjects?subjectPrefix=P&deleted=true&offset=N&limit=M: Confluent's
+** plain array of names in byte order; offset skips the first N matches,
+** limit (default -1: all) keeps at most M.  Rendered as text.
+*/
 static int list_subjects(chand_request *req, chan_error *err)
 {
     const char *prefix = chand_request_query(req, "subjectPrefix");
     char **subjects = NULL;
-    size_t n = 0, i;
+    size_t n = 0, i, prefix_len = prefix ? strlen(prefix) : 0, len;
+    int64_t offset, limit, seen = 0, shown = 0;
+    chan_buf body = CHAN_BUF_INIT;
     bool deleted;
-    json_t *arr;
     int error;
 
-    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+    if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0 ||
+        (error = sr_query_int(&offset, req, "offset", 0, 0, INT32_MAX, err)) < 0 ||
+        (error = sr_query_int(&limit, req, "limit", -1, -1, INT32_MAX, err)) < 0)
         return error;
     if ((error = chan_store_subject_list(chand_request_store(req), &subjects, &n, deleted, err)) <
         0)
         return sr_error(err, NULL, 0, 0);
-    arr = json_array();
-    for (i = 0; i < n; i++) {
-        if (prefix == NULL || strncmp(subjects[i], prefix, strlen(prefix)) == 0)
-            json_array_append_new(arr, json_string(subjects[i]));
+    chan_buf_putc(&body, '[');
+    for (i = 0; i < n && (limit <= 0 || shown < limit); i++) {
+        if (prefix != NULL && strncmp(subjects[i], prefix, prefix_len) != 0)
+            continue;
+        if (seen++ < offset)
+            continue;
+        if (shown++ > 0)
+            chan_buf_putc(&body, ',');
+        chan_buf_put_json_string(&body, subjects[i]);
     }
+    chan_buf_putc(&body, ']');
     chan_store_string_list_free(subjects, n);
-    return chand_reply_json(req, 200, arr);
+    len = body.len;
+    return chand_reply_json_text(req, 200, chan_buf_take(&body), len);
 }
 
 static int list_versions(chand_request *req, chan_error *err)
@@ -650,7 +699,7 @@ static int register_schema(chand_request *req, chan_error *err)
     const char *subject = get_subject(req, err);
     chan_schema_register_request rr;
     chan_schema_version *v = NULL;
-    chan_avro_schema *schema = NULL;
+    chand_schema *schema = NULL;
     check_ctx ctx;
     bool created = false;
     int64_t import_id = 0;
@@ -666,18 +715,20 @@ static int register_schema(chand_request *req, chan_error *err)
     if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
         (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
-    ctx.schema = schema;
+    ctx.schema = chand_schema_get(schema);
     ctx.report = chan_compat_report_new();
 
     memset(&rr, 0, sizeof(rr));
     rr.subject = subject;
     rr.schema_type = "AVRO";
-    rr.schema = chan_avro_schema_normalized(schema);
+    rr.schema = chan_avro_schema_normalized(ctx.schema);
     rr.actor = chand_request_actor(req);
     rr.check = check_compatible;
     rr.check_ctx = &ctx;
     rr.id = import_id;
     rr.version = import_version;
+    /* The non-transitive modes judge against the latest version only: read no other. */
+    rr.check_latest_only = !mode_transitive(ctx.mode);
     error = chan_store_schema_register(chand_request_store(req), &v, &created, &rr, err);
     if (error == CHAN_EINCOMPATIBLE) {
         json_t *msgs = report_messages(&ctx);
@@ -715,7 +766,7 @@ static int register_schema(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(v);
-    chan_avro_schema_free(schema);
+    chand_schema_release(schema);
     check_ctx_dispose(&ctx);
     return error;
 }
@@ -724,7 +775,7 @@ static int lookup_schema(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version *v = NULL;
-    chan_avro_schema *schema = NULL;
+    chand_schema *schema = NULL;
     bool deleted;
     int error = 0;
 
@@ -735,7 +786,8 @@ static int lookup_schema(chand_request *req, chan_error *err)
     if ((error = parse_schema_body(&schema, req, err)) < 0)
         goto cleanup;
     if ((error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
-                                          chan_avro_schema_normalized(schema), deleted, err)) < 0) {
+                                          chan_avro_schema_normalized(chand_schema_get(schema)),
+                                          deleted, err)) < 0) {
         error = sr_error(err, subject, 0, 0);
         goto cleanup;
     }
@@ -743,7 +795,7 @@ static int lookup_schema(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(v);
-    chan_avro_schema_free(schema);
+    chand_schema_release(schema);
     return error;
 }
 
@@ -991,7 +1043,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version **live = NULL, *one = NULL;
-    chan_avro_schema *schema = NULL;
+    chand_schema *schema = NULL;
     int *numbers = NULL;
     size_t n_live = 0, n_numbers = 0, i;
     bool verbose, against_one = chand_request_param(req, "version") != NULL;
@@ -1011,7 +1063,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
     if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
         (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
-    ctx.schema = schema;
+    ctx.schema = chand_schema_get(schema);
     ctx.report = chan_compat_report_new();
 
     if (against_one) {
@@ -1043,7 +1095,9 @@ static int test_compatibility(chand_request *req, chan_error *err)
             goto cleanup;
         }
         live = chan_xcalloc(n_numbers ? n_numbers : 1, sizeof(*live));
-        for (i = 0; i < n_numbers; i++) {
+        /* A non-transitive mode judges against the latest version only: read no other. */
+        for (i = mode_transitive(ctx.mode) || n_numbers == 0 ? 0 : n_numbers - 1; i < n_numbers;
+             i++) {
             if ((error = chan_store_version_get(chand_request_store(req), &live[n_live], subject,
                                                 numbers[i], false, err)) < 0) {
                 error = sr_error(err, subject, numbers[i], 0);
@@ -1066,7 +1120,7 @@ cleanup:
     chan_schema_version_free(one);
     chan_schema_version_list_free(live, n_live);
     free(numbers);
-    chan_avro_schema_free(schema);
+    chand_schema_release(schema);
     check_ctx_dispose(&ctx);
     return error;
 }

@@ -26,6 +26,7 @@
  *   42216 invalid token request (errors[] names each problem)
  * Times are RFC 3339 strings in UTC, null for "never".
  */
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@
 #include <jansson.h>
 
 #include "api.h"
+#include "paging.h"
 #include "chan/authz.h"
 #include "chan/common.h"
 #include "chan/contract.h"
@@ -345,21 +347,58 @@ cleanup:
 /* ------------------------------------------------------------------ */
 
 /* GET /v1/tokens */
+/* A token of GET /v1/tokens with its sort key (identity, creation time, id). */
+typedef struct token_item {
+    const chan_token_record *rec;
+    char *key;
+} token_item;
+
+static int token_item_cmp(const void *a, const void *b)
+{
+    return strcmp(((const token_item *)a)->key, ((const token_item *)b)->key);
+}
+
 static int list_tokens(chand_request *req, chan_error *err)
 {
     chan_token_record **list = NULL;
     int64_t now = (int64_t)time(NULL);
-    json_t *tokens;
-    size_t n = 0, i;
+    chand_page page = {0, NULL};
+    token_item *items = NULL;
+    const char **keys = NULL;
+    const char *next = NULL;
+    json_t *tokens, *reply;
+    size_t n = 0, i, start = 0, end = 0;
     int error;
 
-    if ((error = chan_store_token_list(chand_request_store(req), &list, &n, err)) < 0)
-        return error;
-    tokens = json_array();
+    if ((error = chand_page_parse(&page, req, err)) < 0 ||
+        (error = chan_store_token_list(chand_request_store(req), &list, &n, err)) < 0)
+        goto cleanup;
+    items = chan_xcalloc(n + 1, sizeof(*items));
+    keys = chan_xcalloc(n + 1, sizeof(*keys));
+    for (i = 0; i < n; i++) {
+        items[i].rec = list[i];
+        /* \x01 sorts before every character of a name: (identity, time, id) order. */
+        items[i].key = chan_xasprintf("%s\x01%020" PRId64 "\x01%s", list[i]->identity,
+                                      list[i]->created_at, list[i]->id);
+    }
+    qsort(items, n, sizeof(*items), token_item_cmp);
     for (i = 0; i < n; i++)
-        json_array_append_new(tokens, token_json(list[i], now));
+        keys[i] = items[i].key;
+    chand_page_slice(&start, &end, &next, &page, keys, n);
+    tokens = json_array();
+    for (i = start; i < end; i++)
+        json_array_append_new(tokens, token_json(items[i].rec, now));
+    reply = json_pack("{s:o}", "tokens", tokens);
+    chand_page_finish_json(req, reply, &page, next, n, NULL);
+    error = chand_reply_json(req, 200, reply);
+cleanup:
+    for (i = 0; items != NULL && i < n; i++)
+        free(items[i].key);
+    free(items);
+    free(keys);
+    chand_page_dispose(&page);
     chan_token_record_list_free(list, n);
-    return chand_reply_json(req, 200, json_pack("{s:o}", "tokens", tokens));
+    return error;
 }
 
 /* True when s looks like a token id (12 lower-case hex characters). */

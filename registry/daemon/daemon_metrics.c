@@ -744,7 +744,7 @@ int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *c
         for (k = 0; k < rec->n_consumers; k++) {
             const chan_consumer_record *c = &rec->consumers[k];
             const char *labels[2] = {rec->name, c->name};
-            int64_t since = chan_consumer_registration_since(c);
+            int64_t since = chan_consumer_registration_time(c);
             double age = since > 0 && now > since ? (double)(now - since) / SECONDS_PER_DAY : 0;
 
             chan_metric_set(state->age_days, labels, age);

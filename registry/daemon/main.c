@@ -14,6 +14,7 @@
  * Exit codes: 0 success, 1 runtime failure (store, listener), 2 usage.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@
 #include "readiness.h"
 #include "reconciler.h"
 #include "webhook.h"
+#include "schema_cache.h"
 #include "server.h"
 
 #define MODULE "main"
@@ -118,6 +120,12 @@ int main(int argc, char **argv)
     chand_route_table tables[CHAND_API_N_TABLES];
     double deadline, left;
     int status = EXIT_OK;
+
+#ifdef M_ARENA_MAX
+    /* glibc gives each worker thread its own malloc arena, each keeping the
+     * memory it once held; a few shared arenas bound the daemon's RSS. */
+    mallopt(M_ARENA_MAX, 2);
+#endif
 
     if (chand_config_load(&config, &action, argc, argv, &err) < 0) {
         if (err.code == CHAN_EINVALID)
@@ -288,6 +296,7 @@ cleanup:
     }
     chand_reconciler_free(reconciler);
     chan_store_free(store);
+    chand_schema_cache_clear();
     chand_metrics_shutdown();
     chand_config_free(config);
     if (status == EXIT_OK)

@@ -914,6 +914,15 @@ int chand_reply_json(chand_request *req, unsigned int status, json_t *body)
     return queue(req, status, resp, json_content_type(req));
 }
 
+int chand_reply_json_text(chand_request *req, unsigned int status, char *text, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+
+    if (resp == NULL)
+        free(text);
+    return queue(req, status, resp, json_content_type(req));
+}
+
 static int reply_error_doc(chand_request *req, int code, const char *message, json_t *errors)
 {
     json_t *doc = json_object();

@@ -292,6 +292,13 @@ int chand_reply_json(chand_request *req, unsigned int status, json_t *body);
 void chand_reply_header(chand_request *req, const char *name, const char *value);
 
 /**
+ * Reply with a JSON document already rendered as text, with the content
+ * type of chand_reply_json.  Takes text (len bytes, from malloc) over: the
+ * server frees it, also on failure.
+ */
+int chand_reply_json_text(chand_request *req, unsigned int status, char *text, size_t len);
+
+/**
  * Reply with bytes already rendered (copied).
  * @param content_type e.g. CHAND_CONTENT_TYPE_JSON or "text/plain; charset=utf-8"
  */

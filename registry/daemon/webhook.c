@@ -624,7 +624,7 @@ static void scan_lifecycle(chand_webhooks *w)
 
         for (k = 0; k < ch->n_consumers; k++) {
             const chan_consumer_record *c = &ch->consumers[k];
-            int64_t since = chan_consumer_registration_since(c);
+            int64_t since = chan_consumer_registration_time(c);
 
             if (c->state != CHAN_CONSUMER_APPROVED || !chan_consumer_stale(c, now, max_age))
                 continue;

@@ -76,6 +76,13 @@ const char *chan_buf_cstr(const chan_buf *buf);
  */
 char *chan_buf_take(chan_buf *buf);
 
+/**
+ * Append s as a JSON string, escaped as jansson writes it (", \\ and control
+ * characters escaped, other characters as UTF-8), or `null` when s is NULL
+ * or not valid UTF-8.
+ */
+void chan_buf_put_json_string(chan_buf *buf, const char *s);
+
 /* ------------------------------------------------------------------ */
 /* Files                                                               */
 /* ------------------------------------------------------------------ */
@@ -104,6 +111,9 @@ int chan_file_write_atomic(const char *path, const void *data, size_t len, chan_
 
 /** True when s ends with suffix. */
 bool chan_str_endswith(const char *s, const char *suffix);
+
+/** True when the NUL-terminated s is valid UTF-8 (no overlong forms, no surrogates). */
+bool chan_utf8_valid(const char *s);
 
 /** Number of characters (code points) of s, valid UTF-8. */
 size_t chan_utf8_chars(const char *s);

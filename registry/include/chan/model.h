@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 
+#include "chan/common.h"
 #include "chan/error.h"
 
 #ifdef __cplusplus
@@ -79,16 +80,6 @@ typedef struct chan_consumer_record {
 } chan_consumer_record;
 
 /** A registered producer of a channel. */
-/** The time a consumer's registration counts from: renewed_at, else registered_at. */
-int64_t chan_consumer_registration_since(const chan_consumer_record *c);
-
-/**
- * Is a consumer's registration stale at now: not renewed (nor registered)
- * for more than max_age seconds?  The one staleness rule of the registry
- * (the consumers' "stale", /v1/lifecycle, the catalog, notifications).
- */
-bool chan_consumer_stale(const chan_consumer_record *c, int64_t now, int64_t max_age);
-
 typedef struct chan_producer_record {
     char *channel;
     char *principal;
@@ -215,6 +206,23 @@ typedef struct chan_record_json_options {
 json_t *chan_consumer_record_to_json(const chan_consumer_record *rec,
                                      const chan_record_json_options *opts);
 
+/**
+ * When a consumer registration was last made or renewed: renewed_at, or
+ * registered_at when it was never renewed (unix seconds).
+ */
+int64_t chan_consumer_registration_time(const chan_consumer_record *rec);
+
+/**
+ * The staleness rule: a registration made or renewed before this second
+ * (chan_consumer_registration_time < cutoff) is stale at `now`, that is one
+ * not renewed for more than max_age seconds.  The store's stale filter
+ * compares against this cutoff.
+ */
+int64_t chan_consumer_stale_cutoff(int64_t now, int64_t max_age);
+
+/** Whether rec is stale at now (chan_consumer_stale_cutoff). */
+bool chan_consumer_stale(const chan_consumer_record *rec, int64_t now, int64_t max_age);
+
 /* JSON helpers of the JSON forms, shared with the daemon's replies. */
 
 /** Unix seconds as an RFC 3339 UTC string ("2026-11-23T09:17:47Z"); a new reference. */
@@ -244,6 +252,22 @@ const char *chan_json_type_name(const json_t *v);
  */
 json_t *chan_channel_record_to_json(const chan_channel_record *rec,
                                     const chan_record_json_options *opts);
+
+/**
+ * Append the JSON text of chan_channel_record_to_json (compact, members in
+ * the same order) to out without building a JSON tree, for long lists.
+ * extra_members, when not NULL, is JSON member text ("\"k\":1,\"l\":null")
+ * inserted after "compatibility".
+ *
+ * @param opts may be NULL for the defaults
+ */
+void chan_channel_record_write_json(chan_buf *out, const chan_channel_record *rec,
+                                    const chan_record_json_options *opts,
+                                    const char *extra_members);
+
+/** Append the JSON text of chan_consumer_record_to_json to out (see above). */
+void chan_consumer_record_write_json(chan_buf *out, const chan_consumer_record *rec,
+                                     const chan_record_json_options *opts);
 
 /**
  * The inverse of chan_channel_record_to_json: a channel record from its API

@@ -129,6 +129,14 @@ typedef struct chan_store_options {
     unsigned int reply_timeout_ms;     /**< PostgreSQL: wait for a reply (default 12000) */
     unsigned int acquire_timeout_ms;   /**< wait for a free pooled connection (default 5000) */
     unsigned int busy_timeout_ms;      /**< SQLite: wait for the write lock (default 5000) */
+    /**
+     * PostgreSQL: do not cache the latest versions of subjects, the
+     * compatibility levels and the modes.  By default they are cached and
+     * every write of any process on the database empties the caches of all
+     * (NOTIFY chanreg_cache, LISTENed by a thread of each store); a store
+     * whose listener is not connected reads the database.
+     */
+    bool no_read_cache;
 } chan_store_options;
 
 #define CHAN_STORE_SCHEMA_CACHE_DEFAULT 8192
@@ -137,7 +145,8 @@ typedef struct chan_store_options {
 #define CHAN_STORE_OPTIONS_VERSION 1
 #define CHAN_STORE_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false, CHAN_STORE_SCHEMA_CACHE_DEFAULT, 0, 0, 0, 0, 0 \
+        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false, CHAN_STORE_SCHEMA_CACHE_DEFAULT, 0, 0, 0, 0,   \
+            0, false                                                                               \
     }
 
 #define CHAN_STORE_CONNECT_TIMEOUT_DEFAULT_MS   5000
@@ -238,6 +247,12 @@ typedef struct chan_schema_register_request {
     void *check_ctx;
     int64_t id;  /**< > 0: register under this id (IMPORT mode only); 0: assign one */
     int version; /**< > 0: this version (IMPORT mode: any; else only the next); 0: the next */
+    /**
+     * Give `check` only the latest live version (0 or 1 of them), for
+     * checks that judge against no other (the non-transitive modes): the
+     * earlier versions are then not read at all.
+     */
+    bool check_latest_only;
 } chan_schema_register_request;
 
 /**
@@ -517,22 +532,66 @@ int chan_store_channel_by_subject(chan_store *store, chan_channel_record **out, 
 int chan_store_channel_waiver_approve(chan_store *store, const char *name, const char *actor,
                                       chan_error *err);
 
-/** Filters of chan_store_channel_list; NULL / -1 fields do not filter. */
+/** Filters of chan_store_channel_list; NULL / -1 / false fields do not filter. */
 typedef struct chan_channel_filter {
     const char *owner_team;
     const char *maintainer;
     int deprecated;    /**< -1 any, 1 only with a deprecation date <= as_of, 0 only others */
     const char *as_of; /**< "YYYY-MM-DD" for `deprecated`; NULL: today (UTC) */
+    /**
+     * Only channels whose name, owner team, maintainer or subject contains
+     * q, ignoring the case of ASCII letters; NULL or "": no filter.  At most
+     * CHAN_STORE_NAME_MAX bytes.
+     */
+    const char *q;
+    /**
+     * Only channels with a consumer whose registration was made or renewed
+     * before stale_cutoff (chan_consumer_stale_cutoff of chan/model.h): the
+     * channels with a stale consumer.
+     */
+    bool stale_only;
+    int64_t stale_cutoff;
 } chan_channel_filter;
 
 #define CHAN_CHANNEL_FILTER_INIT                                                                   \
     {                                                                                              \
-        NULL, NULL, -1, NULL                                                                       \
+        NULL, NULL, -1, NULL, NULL, false, 0                                                       \
     }
 
 /** Channels (with consumers and producers) ordered by name. */
 int chan_store_channel_list(chan_store *store, chan_channel_record ***out, size_t *out_n,
                             const chan_channel_filter *filter, chan_error *err);
+
+/** One page of chan_store_channel_page.  Owns everything; chan_channel_page_dispose. */
+typedef struct chan_channel_page {
+    chan_channel_record **items; /**< with consumers and producers, ordered by name */
+    size_t n;
+    int *latest_versions; /**< per item: the latest live version of its subject, 0 for none */
+    size_t total;         /**< channels that match the filter, on every page */
+    bool more;            /**< channels that match follow the last item */
+} chan_channel_page;
+
+#define CHAN_CHANNEL_PAGE_INIT                                                                     \
+    {                                                                                              \
+        NULL, 0, NULL, 0, false                                                                    \
+    }
+
+/**
+ * One page of the channels that match filter: the first `limit` (1 or
+ * more) in name order whose name sorts after `after` (NULL: from the
+ * first), with their number on all pages.  Reads only columns (the items'
+ * document is NULL: the stored contract is neither read nor parsed) and the
+ * consumers and producers of the page's channels, in one read transaction.
+ *
+ * @param[out] out the page (chan_channel_page_dispose, also on failure)
+ * @return 0, CHAN_EINVALID (bad filter), CHAN_EUNAVAILABLE
+ */
+int chan_store_channel_page(chan_store *store, chan_channel_page *out,
+                            const chan_channel_filter *filter, const char *after, size_t limit,
+                            chan_error *err);
+
+/** Free what a page owns and leave it empty.  NULL-safe. */
+void chan_channel_page_dispose(chan_channel_page *page);
 
 /**
  * Delete a channel with its consumers and producers.  Audit action
@@ -689,6 +748,13 @@ void chan_audit_entry_list_free(chan_audit_entry **list, size_t n);
 int chan_store_audit_list(chan_store *store, chan_audit_entry ***out, size_t *out_n,
                           int64_t after_id, size_t limit, const char *object_prefix,
                           chan_error *err);
+
+/**
+ * The number of audit entries chan_store_audit_list would return without a
+ * limit (id > after_id, object starting with object_prefix).
+ */
+int chan_store_audit_count(chan_store *store, size_t *out, int64_t after_id,
+                           const char *object_prefix, chan_error *err);
 
 /**
  * Record an ACL apply, in one transaction: the audit entry "acl.apply"

@@ -191,6 +191,56 @@ const char *chan_buf_cstr(const chan_buf *buf)
     return buf->ptr ? buf->ptr : "";
 }
 
+void chan_buf_put_json_string(chan_buf *buf, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run;
+
+    if (s == NULL || !chan_utf8_valid(s)) {
+        chan_buf_put(buf, "null", 4);
+        return;
+    }
+    chan_buf_putc(buf, '"');
+    for (run = s; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[6] = {'\\', 'u', '0', '0', 0, 0};
+        size_t n = 2;
+
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        chan_buf_put(buf, run, (size_t)(s - run));
+        run = s + 1;
+        switch (c) {
+        case '"':
+        case '\\':
+            esc[1] = (char)c;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 0xf];
+            n = 6;
+        }
+        chan_buf_put(buf, esc, n);
+    }
+    chan_buf_put(buf, run, (size_t)(s - run));
+    chan_buf_putc(buf, '"');
+}
+
 char *chan_buf_take(chan_buf *buf)
 {
     char *p = buf->ptr;
@@ -308,6 +358,45 @@ bool chan_str_endswith(const char *s, const char *suffix)
     size_t n = strlen(s), m = strlen(suffix);
 
     return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+bool chan_utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p != 0) {
+        unsigned int c = *p, min;
+        size_t n, i;
+
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) {
+            n = 1;
+            c &= 0x1F;
+            min = 0x80;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            n = 2;
+            c &= 0x0F;
+            min = 0x800;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            n = 3;
+            c &= 0x07;
+            min = 0x10000;
+        } else {
+            return false;
+        }
+        for (i = 1; i <= n; i++) {
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+            c = (c << 6) | (p[i] & 0x3F);
+        }
+        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+            return false;
+        p += n + 1;
+    }
+    return true;
 }
 
 size_t chan_utf8_chars(const char *s)

@@ -80,6 +80,26 @@ static json_t *document_json(const char *document)
     return j;
 }
 
+int64_t chan_consumer_registration_time(const chan_consumer_record *c)
+{
+    assert(c != NULL);
+    return c->renewed_at > 0 ? c->renewed_at : c->registered_at;
+}
+
+int64_t chan_consumer_stale_cutoff(int64_t now, int64_t max_age)
+{
+    if (max_age > 0 && now < INT64_MIN + max_age)
+        return INT64_MIN;
+    if (max_age < 0 && now > INT64_MAX + max_age)
+        return INT64_MAX;
+    return now - max_age;
+}
+
+bool chan_consumer_stale(const chan_consumer_record *c, int64_t now, int64_t max_age)
+{
+    return chan_consumer_registration_time(c) < chan_consumer_stale_cutoff(now, max_age);
+}
+
 json_t *chan_consumer_record_to_json(const chan_consumer_record *c,
                                      const chan_record_json_options *opts)
 {
@@ -164,6 +184,150 @@ json_t *chan_channel_record_to_json(const chan_channel_record *rec,
     json_object_set_new(o, "consumers", consumers);
     json_object_set_new(o, "producers", producers);
     return o;
+}
+
+/* ------------------------------------------------------------------ */
+/* Record -> JSON text, without a tree (long lists)                    */
+/* ------------------------------------------------------------------ */
+
+/* "key": (member separator first unless it is the first member of its object). */
+static void put_key(chan_buf *out, const char *key, bool first)
+{
+    if (!first)
+        chan_buf_putc(out, ',');
+    chan_buf_putc(out, '"');
+    chan_buf_puts(out, key);
+    chan_buf_put(out, "\":", 2);
+}
+
+static void put_str(chan_buf *out, const char *key, const char *s)
+{
+    put_key(out, key, false);
+    chan_buf_put_json_string(out, s);
+}
+
+static void put_int(chan_buf *out, const char *key, int64_t v)
+{
+    put_key(out, key, false);
+    chan_buf_printf(out, "%" PRId64, v);
+}
+
+/* A time as chan_json_time writes it (null when it has no calendar form). */
+static void put_time(chan_buf *out, const char *key, int64_t t, bool zero_is_null)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    char buf[64];
+
+    put_key(out, key, false);
+    if ((zero_is_null && t <= 0) || gmtime_r(&tt, &tm) == NULL ||
+        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        chan_buf_put(out, "null", 4);
+        return;
+    }
+    chan_buf_putc(out, '"');
+    chan_buf_puts(out, buf);
+    chan_buf_putc(out, '"');
+}
+
+/* A JSON value through jansson's own encoder (the rare non-integer rates). */
+static void put_json_value(chan_buf *out, json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+    chan_buf_puts(out, text ? text : "null");
+    free(text);
+    json_decref(v);
+}
+
+void chan_consumer_record_write_json(chan_buf *out, const chan_consumer_record *c,
+                                     const chan_record_json_options *opts)
+{
+    int64_t now, age;
+
+    assert(out != NULL && c != NULL);
+    if (opts == NULL)
+        opts = &default_options;
+    now = opts->now;
+    age = c->renewed_at > 0 && now > c->renewed_at ? (now - c->renewed_at) / SECONDS_PER_DAY : 0;
+
+    chan_buf_putc(out, '{');
+    put_key(out, "name", true);
+    chan_buf_put_json_string(out, c->name);
+    put_str(out, "principal", c->principal);
+    put_str(out, "group", c->group);
+    put_str(out, "scenario", c->scenario);
+    put_int(out, "sla_p99_ms", c->sla_p99_ms);
+    put_key(out, "peak_rate_msgs", false);
+    put_json_value(out, json_rate(c->peak_rate_msgs));
+    put_str(out, "degradation", c->degradation);
+    put_time(out, "registered_at", c->registered_at, false);
+    put_time(out, "renewed_at", c->renewed_at, false);
+    put_int(out, "age_days", age);
+    put_key(out, "stale", false);
+    chan_buf_puts(out, chan_consumer_stale(c, now, opts->max_age) ? "true" : "false");
+    put_str(out, "origin", chan_consumer_origin_name(c->origin));
+    put_str(out, "state", chan_consumer_state_name(c->state));
+    put_str(out, "requester_team", c->requester_team);
+    put_str(out, "requested_by", c->requested_by);
+    put_str(out, "decided_by", c->decided_by);
+    put_time(out, "decided_at", c->decided_at, true);
+    put_str(out, "decision_reason", c->decision_reason);
+    chan_buf_putc(out, '}');
+}
+
+void chan_channel_record_write_json(chan_buf *out, const chan_channel_record *rec,
+                                    const chan_record_json_options *opts, const char *extra_members)
+{
+    size_t i;
+
+    assert(out != NULL && rec != NULL);
+    if (opts == NULL)
+        opts = &default_options;
+    chan_buf_putc(out, '{');
+    put_key(out, "name", true);
+    chan_buf_put_json_string(out, rec->name);
+    put_int(out, "revision", rec->revision);
+    put_time(out, "created_at", rec->created_at, false);
+    put_time(out, "updated_at", rec->updated_at, false);
+    put_str(out, "owner_team", rec->owner_team);
+    put_str(out, "maintainer", rec->maintainer);
+    put_int(out, "peak_qps", rec->peak_qps);
+    put_int(out, "retention_hours", rec->retention_hours);
+    put_str(out, "deprecation_date", rec->deprecation_date);
+    put_str(out, "retirement_date", rec->retirement_date);
+    put_str(out, "subject", rec->subject);
+    put_str(out, "compatibility", rec->compatibility);
+    if (extra_members != NULL && extra_members[0] != '\0') {
+        chan_buf_putc(out, ',');
+        chan_buf_puts(out, extra_members);
+    }
+    if (rec->waiver_reason != NULL) {
+        put_key(out, "waiver", false);
+        put_json_value(out, waiver_json(rec));
+    }
+    if (opts->with_document) {
+        put_key(out, "contract", false);
+        put_json_value(out, document_json(rec->document));
+    }
+    put_key(out, "consumers", false);
+    chan_buf_putc(out, '[');
+    for (i = 0; i < rec->n_consumers; i++) {
+        if (i > 0)
+            chan_buf_putc(out, ',');
+        chan_consumer_record_write_json(out, &rec->consumers[i], opts);
+    }
+    chan_buf_putc(out, ']');
+    put_key(out, "producers", false);
+    chan_buf_putc(out, '[');
+    for (i = 0; i < rec->n_producers; i++) {
+        if (i > 0)
+            chan_buf_putc(out, ',');
+        chan_buf_put(out, "{\"principal\":", 13);
+        chan_buf_put_json_string(out, rec->producers[i].principal);
+        chan_buf_putc(out, '}');
+    }
+    chan_buf_put(out, "]}", 2);
 }
 
 /* ------------------------------------------------------------------ */

@@ -233,6 +233,7 @@ int chan_store__op_begin(chan_store__op *o, chan_store *store, bool write, chan_
     if (error < 0)
         return error;
     o->in_txn = true;
+    o->write = write;
     return 0;
 }
 
@@ -241,10 +242,21 @@ int chan_store__op_commit(chan_store__op *o, chan_error *err)
     int error;
 
     assert(o->conn != NULL && o->in_txn);
+    /* Every daemon on the database empties its read cache when this commits. */
+    if (o->write && o->store->reads != NULL &&
+        (error = chan_store__run(o, NULL, "SELECT pg_notify('chanreg_cache', '')", NULL, 0, err)) <
+            0) {
+        o->store->be->rollback(o->conn);
+        o->in_txn = false;
+        return error;
+    }
     error = o->store->be->commit(o->conn, err);
     o->in_txn = false; /* a failed COMMIT ends the transaction too */
     if (error < 0)
         o->store->be->rollback(o->conn);
+    /* Also after a failed COMMIT: whether it took effect is not known. */
+    if (o->write)
+        chan_store__read_cache_invalidate(o->store->reads);
     return error;
 }
 
@@ -290,6 +302,7 @@ void chan_store_free(chan_store *store)
 {
     if (store == NULL)
         return;
+    chan_store__read_cache_stop(store->reads);
     chan_store__id_cache_dispose(&store->cache);
     for (unsigned int i = 0; i < store->n_conns; i++)
         store->be->disconnect(store->conns[i]);
@@ -366,6 +379,9 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
             goto cleanup;
         store->idle[store->n_idle++] = store->conns[i];
     }
+    /* PostgreSQL reads are round trips: cache some, kept right by LISTEN/NOTIFY. */
+    if (be == &chan_store__pg_backend && !opts->no_read_cache)
+        store->reads = chan_store__read_cache_start(target);
 
     *out = store;
     store = NULL;

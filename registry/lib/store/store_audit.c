@@ -93,6 +93,33 @@ cleanup:
     return error;
 }
 
+int chan_store_audit_count(chan_store *store, size_t *out, int64_t after_id,
+                           const char *object_prefix, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    assert(store != NULL && out != NULL);
+    *out = 0;
+    if (object_prefix != NULL &&
+        (error = chan_store__check_text("object prefix", object_prefix, CHAN_STORE_NAME_MAX, false,
+                                        err)) < 0)
+        return error;
+    if ((error = chan_store__op_acquire(&o, store, err)) < 0)
+        goto cleanup;
+    if ((error = chan_store__run(&o, &rows,
+                                 "SELECT COUNT(*) FROM audit_log WHERE id > $1 AND "
+                                 "(CAST($2 AS TEXT) IS NULL OR substr(object, 1, length($2)) = $2)",
+                                 P(SV_INT(after_id), SV_TEXT(object_prefix)), err)) < 0)
+        goto cleanup;
+    *out = (size_t)chan_store__cell_int(&rows, 0, 0);
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
+
 /* True when text parses as JSON of the given type. */
 static bool json_text_is(const char *text, json_type type)
 {

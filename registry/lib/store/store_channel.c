@@ -20,60 +20,72 @@
 #define CHANNEL_COLS                                                                               \
     "SELECT name, owner_team, maintainer, peak_qps, retention_hours, deprecation_date, subject, "  \
     "compatibility, document, revision, created_at, updated_at, waiver_approved_by, "              \
-    "waiver_approved_at FROM channels "
+    "waiver_approved_at, retirement_date, waiver_reason FROM channels "
 #define CONSUMER_COLS                                                                              \
     "SELECT channel, name, principal, group_id, scenario, sla_p99_ms, peak_rate_msgs, "            \
     "degradation, registered_at, renewed_at, origin, state, requester_team, requested_by, "        \
     "decided_by, decided_at, decision_reason FROM consumers "
 
-/* The retirement_date of a stored contract document (caller frees), or NULL. */
-static char *document_retirement_date(const char *document)
+/* A string member of a stored contract document (caller frees), or NULL. */
+static char *document_string(const char *document, const char *const *path)
 {
     json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
-    const char *date = json_string_value(json_object_get(doc, "retirement_date"));
-    char *out = date && chan_date_parse(date, NULL) ? chan_xstrdup(date) : NULL;
+    const json_t *v = doc;
+    char *out;
 
+    for (; *path != NULL; path++)
+        v = json_object_get(v, *path);
+    out = json_is_string(v) ? chan_xstrdup(json_string_value(v)) : NULL;
     json_decref(doc);
     return out;
+}
+
+/* The retirement_date of a stored contract document as written (caller frees), or NULL. */
+static char *document_retirement_date(const char *document)
+{
+    static const char *const path[] = {"retirement_date", NULL};
+
+    return document_string(document, path);
 }
 
 /* The schema.waiver.reason of a stored contract document (caller frees), or NULL. */
 static char *document_waiver_reason(const char *document)
 {
-    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
-    const char *reason = json_string_value(
-        json_object_get(json_object_get(json_object_get(doc, "schema"), "waiver"), "reason"));
-    char *out = reason ? chan_xstrdup(reason) : NULL;
+    static const char *const path[] = {"schema", "waiver", "reason", NULL};
 
-    json_decref(doc);
-    return out;
+    return document_string(document, path);
 }
 
-/* A top-level string of a stored contract document (caller frees), or NULL. */
-static char *document_string(const char *document, const char *key)
+/*
+** The members of the stored contract document that have no column of their
+** own (version, cleanup_policy, avg_message_bytes), read with one parse.
+*/
+static void document_extras(chan_channel_record *rec)
 {
-    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
-    const char *value = json_string_value(json_object_get(doc, key));
-    char *out = value ? chan_xstrdup(value) : NULL;
+    json_t *doc = rec->document ? json_loads(rec->document, 0, NULL) : NULL;
+    json_t *v;
 
+    if (doc == NULL)
+        return;
+    v = json_object_get(doc, "version");
+    rec->contract_version = json_is_string(v) ? chan_xstrdup(json_string_value(v)) : NULL;
+    v = json_object_get(doc, "cleanup_policy");
+    rec->cleanup_policy = json_is_string(v) ? chan_xstrdup(json_string_value(v)) : NULL;
+    v = json_object_get(doc, "avg_message_bytes");
+    rec->avg_message_bytes =
+        json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
     json_decref(doc);
-    return out;
 }
 
-/* The avg_message_bytes of a stored contract document, 0 when it has none. */
-static int64_t document_avg_message_bytes(const char *document)
-{
-    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
-    json_t *v = json_object_get(doc, "avg_message_bytes");
-    int64_t out = json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
-
-    json_decref(doc);
-    return out;
-}
-
+/*
+** Fill rec from row r of CHANNEL_COLS.  retirement_date and waiver_reason
+** come from their columns, which the store writes with the document
+** (migration 0008 filled them for older rows); the document is parsed once
+** for the members that have no column (document_extras).
+*/
 static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, size_t r)
 {
-    assert(r < rows->n_rows && rows->n_cols >= 14);
+    assert(r < rows->n_rows && rows->n_cols >= 16);
     rec->name = chan_store__cell_take(rows, r, 0);
     rec->owner_team = chan_store__cell_take(rows, r, 1);
     rec->maintainer = chan_store__cell_take(rows, r, 2);
@@ -83,16 +95,17 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
     rec->subject = chan_store__cell_take(rows, r, 6);
     rec->compatibility = chan_store__cell_take(rows, r, 7);
     rec->document = chan_store__cell_take(rows, r, 8);
-    rec->retirement_date = document_retirement_date(rec->document);
     rec->revision = chan_store__cell_int(rows, r, 9);
     rec->created_at = chan_store__cell_int(rows, r, 10);
     rec->updated_at = chan_store__cell_int(rows, r, 11);
-    rec->waiver_reason = document_waiver_reason(rec->document);
-    rec->contract_version = document_string(rec->document, "version");
-    rec->cleanup_policy = document_string(rec->document, "cleanup_policy");
-    rec->avg_message_bytes = document_avg_message_bytes(rec->document);
+    document_extras(rec);
     rec->waiver_approved_by = chan_store__cell_take(rows, r, 12);
     rec->waiver_approved_at = chan_store__cell_int(rows, r, 13);
+    /* A retirement date that is no date is none (the contract format refuses it anyway). */
+    if (chan_store__cell(rows, r, 14) != NULL &&
+        chan_date_parse(chan_store__cell(rows, r, 14), NULL))
+        rec->retirement_date = chan_store__cell_take(rows, r, 14);
+    rec->waiver_reason = chan_store__cell_take(rows, r, 15);
 }
 
 static void consumer_from_row(chan_consumer_record *c, chan_store__rows *rows, size_t r)
@@ -559,30 +572,38 @@ static bool diff_is_empty(const channel_diff *d)
 static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, bool is_new,
                              int64_t revision, int64_t now, chan_error *err)
 {
+    char *retirement = document_retirement_date(rec->document);
+    char *reason = document_waiver_reason(rec->document);
+    int error;
+
     assert(o->in_txn);
     if (is_new)
-        return chan_store__run(
+        error = chan_store__run(
             o, NULL,
             "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
             "retention_hours, deprecation_date, subject, compatibility, document, "
-            "revision, created_at, updated_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+            "revision, created_at, updated_at, retirement_date, waiver_reason) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)",
             P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
               SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
               SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
-              SV_INT(revision), SV_INT(now)),
+              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason)),
             err);
-    return chan_store__run(o, NULL,
-                           "UPDATE channels SET owner_team = $2, maintainer = $3, peak_qps = $4, "
-                           "retention_hours = $5, deprecation_date = $6, subject = $7, "
-                           "compatibility = $8, document = $9, revision = $10, updated_at = $11 "
-                           "WHERE name = $1",
-                           P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
-                             SV_INT(rec->peak_qps), SV_INT(rec->retention_hours),
-                             SV_TEXT(rec->deprecation_date), SV_TEXT(rec->subject),
-                             SV_TEXT(rec->compatibility), SV_TEXT(rec->document), SV_INT(revision),
-                             SV_INT(now)),
-                           err);
+    else
+        error = chan_store__run(
+            o, NULL,
+            "UPDATE channels SET owner_team = $2, maintainer = $3, peak_qps = $4, "
+            "retention_hours = $5, deprecation_date = $6, subject = $7, "
+            "compatibility = $8, document = $9, revision = $10, updated_at = $11, "
+            "retirement_date = $12, waiver_reason = $13 WHERE name = $1",
+            P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
+              SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
+              SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
+              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason)),
+            err);
+    free(retirement);
+    free(reason);
+    return error;
 }
 
 /*
@@ -943,6 +964,101 @@ static void today_iso(char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%d", &tm);
 }
 
+/*
+** The WHERE clause of the channel filters: $1 owner team, $2 maintainer,
+** $3 deprecated (-1, 0, 1), $4 as_of, $5 LIKE pattern of q (lower case) or
+** NULL, $6 stale_only (0, 1), $7 stale cutoff, $8 the name to start after
+** or NULL.  The registration time of a consumer is
+** chan_consumer_registration_time's: renewed_at, else registered_at.
+*/
+#define CHANNEL_WHERE                                                                              \
+    "WHERE (CAST($1 AS TEXT) IS NULL OR owner_team = $1) "                                         \
+    "AND (CAST($2 AS TEXT) IS NULL OR maintainer = $2) "                                           \
+    "AND (CAST($3 AS INTEGER) < 0 "                                                                \
+    "OR (CAST($3 AS INTEGER) = 1 AND deprecation_date IS NOT NULL "                                \
+    "AND deprecation_date <= $4) "                                                                 \
+    "OR (CAST($3 AS INTEGER) = 0 AND (deprecation_date IS NULL "                                   \
+    "OR deprecation_date > $4))) "                                                                 \
+    "AND (CAST($5 AS TEXT) IS NULL OR lower(name) LIKE $5 ESCAPE '\\' "                            \
+    "OR lower(owner_team) LIKE $5 ESCAPE '\\' OR lower(maintainer) LIKE $5 ESCAPE '\\' "           \
+    "OR lower(COALESCE(subject, '')) LIKE $5 ESCAPE '\\') "                                        \
+    "AND (CAST($6 AS INTEGER) = 0 OR EXISTS (SELECT 1 FROM consumers c "                           \
+    "WHERE c.channel = channels.name AND CASE WHEN c.renewed_at > 0 THEN c.renewed_at "            \
+    "ELSE c.registered_at END < CAST($7 AS BIGINT))) "                                             \
+    "AND (CAST($8 AS TEXT) IS NULL OR name > $8) "
+
+/* The parameters of CHANNEL_WHERE. */
+#define CHANNEL_PARAMS(f, as_of, like, after)                                                      \
+    P(SV_TEXT((f)->owner_team), SV_TEXT((f)->maintainer), SV_INT((f)->deprecated), SV_TEXT(as_of), \
+      SV_TEXT(like), SV_INT((f)->stale_only ? 1 : 0), SV_INT((f)->stale_cutoff), SV_TEXT(after))
+
+/* The parameters of CHANNEL_WHERE, then $9: the LIMIT of a page. */
+#define CHANNEL_PAGE_PARAMS(f, as_of, like, after, limit)                                          \
+    P(SV_TEXT((f)->owner_team), SV_TEXT((f)->maintainer), SV_INT((f)->deprecated), SV_TEXT(as_of), \
+      SV_TEXT(like), SV_INT((f)->stale_only ? 1 : 0), SV_INT((f)->stale_cutoff), SV_TEXT(after),   \
+      SV_INT(limit))
+
+/*
+** Check filter and derive what its query needs: *as_of (today when the
+** filter names no day; today_buf holds it) and *like, the LIKE pattern of
+** filter->q (caller frees; NULL for no q).
+*/
+static int channel_filter_prepare(const chan_channel_filter *filter, const char **as_of,
+                                  char *today_buf, size_t today_size, char **like, chan_error *err)
+{
+    chan_buf pat = CHAN_BUF_INIT;
+    int error;
+
+    *like = NULL;
+    if (filter->deprecated < -1 || filter->deprecated > 1)
+        return chan_error_set(err, CHAN_EINVALID, "deprecated filter must be -1, 0 or 1");
+    if (filter->as_of != NULL && !chan_date_parse(filter->as_of, NULL))
+        return chan_error_set(err, CHAN_EINVALID, "as_of '%.32s' is not YYYY-MM-DD", filter->as_of);
+    today_iso(today_buf, today_size);
+    *as_of = filter->as_of != NULL ? filter->as_of : today_buf;
+    if (filter->q == NULL || filter->q[0] == '\0')
+        return 0;
+    if ((error = chan_store__check_text("q", filter->q, CHAN_STORE_NAME_MAX, false, err)) < 0)
+        return error;
+    chan_buf_putc(&pat, '%');
+    for (const char *c = filter->q; *c != '\0'; c++) {
+        if (*c == '%' || *c == '_' || *c == '\\')
+            chan_buf_putc(&pat, '\\');
+        chan_buf_putc(&pat, *c >= 'A' && *c <= 'Z' ? (char)(*c - 'A' + 'a') : *c);
+    }
+    chan_buf_putc(&pat, '%');
+    *like = chan_buf_take(&pat);
+    return 0;
+}
+
+/*
+** Read the consumers and producers of the channels named first..last (all
+** when first is NULL) into cons and prods, ordered by channel then name.
+*/
+static int read_children(chan_store__op *o, chan_store__rows *cons, chan_store__rows *prods,
+                         const char *first, const char *last, chan_error *err)
+{
+    int error;
+
+    if (first == NULL) {
+        if ((error = chan_store__run(o, cons, CONSUMER_COLS "ORDER BY channel, name", NULL, 0,
+                                     err)) < 0)
+            return error;
+        return chan_store__run(
+            o, prods, "SELECT channel, principal FROM producers ORDER BY channel, principal", NULL,
+            0, err);
+    }
+    if ((error = chan_store__run(o, cons,
+                                 CONSUMER_COLS "WHERE channel >= $1 AND channel <= $2 "
+                                               "ORDER BY channel, name",
+                                 P(SV_TEXT(first), SV_TEXT(last)), err)) < 0)
+        return error;
+    return chan_store__run(o, prods,
+                           "SELECT channel, principal FROM producers WHERE channel >= $1 AND "
+                           "channel <= $2 ORDER BY channel, principal",
+                           P(SV_TEXT(first), SV_TEXT(last)), err);
+}
+
 int chan_store_channel_list(chan_store *store, chan_channel_record ***out, size_t *out_n,
                             const chan_channel_filter *filter, chan_error *err)
 {
@@ -951,7 +1067,7 @@ int chan_store_channel_list(chan_store *store, chan_channel_record ***out, size_
     chan_store__rows rows = CHAN_STORE__ROWS_INIT, cons = CHAN_STORE__ROWS_INIT,
                      prods = CHAN_STORE__ROWS_INIT;
     chan_channel_record **list = NULL;
-    char today[16];
+    char today[16], *like = NULL;
     const char *as_of;
     size_t ci = 0, pi = 0, n = 0;
     int error;
@@ -961,34 +1077,15 @@ int chan_store_channel_list(chan_store *store, chan_channel_record ***out, size_
     *out_n = 0;
     if (filter == NULL)
         filter = &none;
-    if (filter->deprecated < -1 || filter->deprecated > 1)
-        return chan_error_set(err, CHAN_EINVALID, "deprecated filter must be -1, 0 or 1");
-    if (filter->as_of != NULL && !chan_date_parse(filter->as_of, NULL))
-        return chan_error_set(err, CHAN_EINVALID, "as_of '%.32s' is not YYYY-MM-DD", filter->as_of);
-    today_iso(today, sizeof(today));
-    as_of = filter->as_of != NULL ? filter->as_of : today;
+    if ((error = channel_filter_prepare(filter, &as_of, today, sizeof(today), &like, err)) < 0)
+        return error;
 
     if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
         goto cleanup;
-    if ((error = chan_store__run(&o, &rows,
-                                 CHANNEL_COLS
-                                 "WHERE (CAST($1 AS TEXT) IS NULL OR owner_team = $1) "
-                                 "AND (CAST($2 AS TEXT) IS NULL OR maintainer = $2) "
-                                 "AND (CAST($3 AS INTEGER) < 0 "
-                                 "OR (CAST($3 AS INTEGER) = 1 AND deprecation_date IS NOT NULL "
-                                 "AND deprecation_date <= $4) "
-                                 "OR (CAST($3 AS INTEGER) = 0 AND (deprecation_date IS NULL "
-                                 "OR deprecation_date > $4))) ORDER BY name",
-                                 P(SV_TEXT(filter->owner_team), SV_TEXT(filter->maintainer),
-                                   SV_INT(filter->deprecated), SV_TEXT(as_of)),
-                                 err)) < 0)
+    if ((error = chan_store__run(&o, &rows, CHANNEL_COLS CHANNEL_WHERE "ORDER BY name",
+                                 CHANNEL_PARAMS(filter, as_of, like, NULL), err)) < 0)
         goto cleanup;
-    if (rows.n_rows > 0 &&
-        ((error = chan_store__run(&o, &cons, CONSUMER_COLS "ORDER BY channel, name", NULL, 0,
-                                  err)) < 0 ||
-         (error = chan_store__run(
-              &o, &prods, "SELECT channel, principal FROM producers ORDER BY channel, principal",
-              NULL, 0, err)) < 0))
+    if (rows.n_rows > 0 && (error = read_children(&o, &cons, &prods, NULL, NULL, err)) < 0)
         goto cleanup;
     list = chan_xcalloc(rows.n_rows + 1, sizeof(*list));
     for (n = 0; n < rows.n_rows; n++) {
@@ -1000,8 +1097,85 @@ int chan_store_channel_list(chan_store *store, chan_channel_record ***out, size_
     *out_n = n;
     list = NULL;
 cleanup:
+    free(like);
     chan_channel_record_list_free(list, n);
     chan_store__rows_dispose(&rows);
+    chan_store__rows_dispose(&cons);
+    chan_store__rows_dispose(&prods);
+    chan_store__op_end(&o);
+    return error;
+}
+
+void chan_channel_page_dispose(chan_channel_page *page)
+{
+    if (page == NULL)
+        return;
+    chan_channel_record_list_free(page->items, page->n);
+    free(page->latest_versions);
+    memset(page, 0, sizeof(*page));
+}
+
+int chan_store_channel_page(chan_store *store, chan_channel_page *out,
+                            const chan_channel_filter *filter, const char *after, size_t limit,
+                            chan_error *err)
+{
+    chan_channel_filter none = CHAN_CHANNEL_FILTER_INIT;
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT, count = CHAN_STORE__ROWS_INIT,
+                     cons = CHAN_STORE__ROWS_INIT, prods = CHAN_STORE__ROWS_INIT;
+    char today[16], *like = NULL;
+    const char *as_of;
+    size_t ci = 0, pi = 0, n;
+    int error;
+
+    assert(store != NULL && out != NULL && limit > 0);
+    memset(out, 0, sizeof(*out));
+    if (filter == NULL)
+        filter = &none;
+    if (limit > INT32_MAX)
+        limit = INT32_MAX;
+    if (after != NULL && (error = chan_store__check_name("cursor", after, err)) < 0)
+        return error;
+    if ((error = channel_filter_prepare(filter, &as_of, today, sizeof(today), &like, err)) < 0)
+        return error;
+
+    if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
+        goto cleanup;
+    /* One more row than asked tells whether another page follows. */
+    if ((error = chan_store__run(
+             &o, &rows,
+             /* No document: list items are shown without their contract. */
+             "SELECT name, owner_team, maintainer, peak_qps, retention_hours, deprecation_date, "
+             "subject, compatibility, NULL, revision, created_at, updated_at, "
+             "waiver_approved_by, waiver_approved_at, retirement_date, waiver_reason, "
+             "(SELECT MAX(sv.version) FROM subject_versions sv WHERE sv.subject = "
+             "channels.subject AND sv.deleted = 0) FROM channels " CHANNEL_WHERE
+             "ORDER BY name LIMIT CAST($9 AS INTEGER)",
+             CHANNEL_PAGE_PARAMS(filter, as_of, like, after, limit + 1), err)) < 0 ||
+        (error = chan_store__run(&o, &count, "SELECT COUNT(*) FROM channels " CHANNEL_WHERE,
+                                 CHANNEL_PARAMS(filter, as_of, like, NULL), err)) < 0)
+        goto cleanup;
+    n = rows.n_rows > limit ? limit : rows.n_rows;
+    if (n > 0 && (error = read_children(&o, &cons, &prods, chan_store__cell(&rows, 0, 0),
+                                        chan_store__cell(&rows, n - 1, 0), err)) < 0)
+        goto cleanup;
+    out->items = chan_xcalloc(n + 1, sizeof(*out->items));
+    out->latest_versions = chan_xcalloc(n + 1, sizeof(*out->latest_versions));
+    for (size_t i = 0; i < n; i++) {
+        out->latest_versions[i] = (int)chan_store__cell_int(&rows, i, 16);
+        out->items[i] = chan_xcalloc(1, sizeof(*out->items[i]));
+        out->n = i + 1;
+        channel_from_row(out->items[i], &rows, i);
+        attach_children(out->items[i], &cons, &ci, &prods, &pi);
+    }
+    out->more = rows.n_rows > limit;
+    out->total = (size_t)chan_store__cell_int(&count, 0, 0);
+cleanup:
+    free(like);
+    if (error < 0)
+        chan_channel_page_dispose(out);
+    chan_store__rows_dispose(&rows);
+    chan_store__rows_dispose(&count);
     chan_store__rows_dispose(&cons);
     chan_store__rows_dispose(&prods);
     chan_store__op_end(&o);

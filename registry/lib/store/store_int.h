@@ -73,9 +73,46 @@ void chan_store__id_cache_put(chan_store__id_cache *c, int64_t id, const char *t
 /* The store, operations and statements (store.c)                      */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The read cache of PostgreSQL stores (store_readcache.c): the latest
+ * version of subjects, compatibility levels and modes, emptied by every
+ * write of any daemon on the database (NOTIFY chanreg_cache, LISTENed by a
+ * thread of each store).  NULL for SQLite.  Reads: _begin (is it usable,
+ * and the epoch to pass to _put), _get_*, else read the database and
+ * _put_* with that epoch.
+ */
+typedef struct chan_store__read_cache chan_store__read_cache;
+
+/** Start the listener on conninfo (a libpq URL or conninfo string). */
+chan_store__read_cache *chan_store__read_cache_start(const char *conninfo);
+/** Stop the listener and free.  NULL-safe. */
+void chan_store__read_cache_stop(chan_store__read_cache *c);
+/** True while the listener listens (the cache is in use). */
+bool chan_store__read_cache_live(chan_store__read_cache *c);
+/** Empty the cache (after a write of this store).  NULL-safe. */
+void chan_store__read_cache_invalidate(chan_store__read_cache *c);
+/** Whether the cache is usable now, and the epoch a read must start at to be kept. */
+bool chan_store__read_cache_begin(chan_store__read_cache *c, uint64_t *out_epoch);
+/** The cached latest live version of subject (a copy) into *out.  False on a miss. */
+bool chan_store__read_cache_get_latest(chan_store__read_cache *c, const char *subject,
+                                       chan_schema_version **out);
+/** Keep v as the latest live version of its subject, read at epoch. */
+void chan_store__read_cache_put_latest(chan_store__read_cache *c, uint64_t epoch,
+                                       const chan_schema_version *v);
+/**
+ * The cached compatibility level (kind 'C') or mode ('M') of scope (""
+ * global): *out_set false when none is set, else *out (caller frees).
+ */
+bool chan_store__read_cache_get_value(chan_store__read_cache *c, char kind, const char *scope,
+                                      bool *out_set, char **out);
+/** Keep the value (NULL: none set) of kind and scope, read at epoch. */
+void chan_store__read_cache_put_value(chan_store__read_cache *c, uint64_t epoch, char kind,
+                                      const char *scope, const char *value);
+
 struct chan_store {
     const chan_store__backend *be;
     chan_store__id_cache cache;
+    chan_store__read_cache *reads; /**< PostgreSQL only, else NULL */
     void *state;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -92,12 +129,13 @@ typedef struct chan_store__op {
     chan_store *store;
     chan_store__conn *conn;
     bool in_txn;
-    bool used; /**< a statement ran on conn */
+    bool used;  /**< a statement ran on conn */
+    bool write; /**< the transaction is a write transaction */
 } chan_store__op;
 
 #define CHAN_STORE__OP_INIT                                                                        \
     {                                                                                              \
-        NULL, NULL, false, false                                                                   \
+        NULL, NULL, false, false, false                                                            \
     }
 
 /**

@@ -196,7 +196,8 @@ static int check_register_args(const chan_schema_register_request *req, const ch
 }
 
 /*
-** Call req->check with the live versions of req->subject, inside o's write
+** Call req->check with the live versions of req->subject (only the latest
+** with req->check_latest_only), inside o's write
 ** transaction with the subject locked.  Returns 0 or the (negative) error
 ** of the check, with a message in err when the check left none.
 */
@@ -209,10 +210,17 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
     int error;
 
     assert(o->in_txn && req->check != NULL);
-    if ((error = chan_store__run(o, &rows,
-                                 VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
-                                              "ORDER BY sv.version",
-                                 P(SV_TEXT(req->subject)), err)) < 0)
+    if (req->check_latest_only)
+        error = chan_store__run(o, &rows,
+                                VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
+                                             "ORDER BY sv.version DESC LIMIT 1",
+                                P(SV_TEXT(req->subject)), err);
+    else
+        error = chan_store__run(o, &rows,
+                                VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
+                                             "ORDER BY sv.version",
+                                P(SV_TEXT(req->subject)), err);
+    if (error < 0)
         goto cleanup;
     n_existing = rows.n_rows;
     existing = chan_xcalloc(n_existing + 1, sizeof(*existing));
@@ -765,9 +773,17 @@ int chan_store_version_get(chan_store *store, chan_schema_version **out, const c
 
     assert(store != NULL && out != NULL);
     *out = NULL;
+    uint64_t epoch = 0;
+    bool cacheable;
+
     if ((error = chan_store__check_name("subject", subject, err)) < 0 ||
         (error = check_version_arg(version, err)) < 0)
         return error;
+    /* The latest live version: from the read cache of PostgreSQL stores. */
+    cacheable =
+        version == -1 && !include_deleted && chan_store__read_cache_begin(store->reads, &epoch);
+    if (cacheable && chan_store__read_cache_get_latest(store->reads, subject, out))
+        return 0;
     if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
         goto cleanup;
     if ((error = read_version(&o, &rows, subject, version, include_deleted, err)) < 0)
@@ -778,6 +794,8 @@ int chan_store_version_get(chan_store *store, chan_schema_version **out, const c
         goto cleanup;
     }
     *out = version_from_row(&rows, 0);
+    if (cacheable)
+        chan_store__read_cache_put_latest(store->reads, epoch, *out);
 cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
@@ -967,25 +985,41 @@ static int cfg_get(chan_store *store, int col, char **out, const char *subject, 
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
+    const char *scope = subject != NULL ? subject : "";
+    char kind = col ? 'M' : 'C';
+    uint64_t epoch = 0;
+    bool cacheable, set = false;
+
     *out = NULL;
     if (subject != NULL && (error = chan_store__check_name("subject", subject, err)) < 0)
         return error;
+    /* Levels and modes: from the read cache of PostgreSQL stores, "none set" included. */
+    cacheable = chan_store__read_cache_begin(store->reads, &epoch);
+    if (cacheable && chan_store__read_cache_get_value(store->reads, kind, scope, &set, out)) {
+        if (set)
+            return 0;
+        goto not_set;
+    }
     if ((error = chan_store__op_acquire(&o, store, err)) < 0)
         goto cleanup;
-    if ((error = chan_store__run(&o, &rows, cfg_get_sql[col],
-                                 P(SV_TEXT(subject != NULL ? subject : "")), err)) < 0)
+    if ((error = chan_store__run(&o, &rows, cfg_get_sql[col], P(SV_TEXT(scope)), err)) < 0)
         goto cleanup;
-    if (chan_store__cell(&rows, 0, 0) == NULL) {
-        int reason = col ? CHAN_STORE_R_MODE_NOT_FOUND : CHAN_STORE_R_CONFIG_NOT_FOUND;
-        const char *what = col ? "mode" : "compatibility level";
-        if (subject != NULL)
-            error = chan_store__set_reason(err, CHAN_ENOTFOUND, reason,
-                                           "no %s set for subject '%s'", what, subject);
-        else
-            error = chan_store__set_reason(err, CHAN_ENOTFOUND, reason, "no global %s set", what);
-        goto cleanup;
-    }
+    if (cacheable)
+        chan_store__read_cache_put_value(store->reads, epoch, kind, scope,
+                                         chan_store__cell(&rows, 0, 0));
+    if (chan_store__cell(&rows, 0, 0) == NULL)
+        goto not_set;
     *out = chan_store__cell_take(&rows, 0, 0);
+    goto cleanup;
+not_set:
+    if (subject != NULL)
+        error = chan_store__set_reason(
+            err, CHAN_ENOTFOUND, col ? CHAN_STORE_R_MODE_NOT_FOUND : CHAN_STORE_R_CONFIG_NOT_FOUND,
+            "no %s set for subject '%s'", col ? "mode" : "compatibility level", subject);
+    else
+        error = chan_store__set_reason(
+            err, CHAN_ENOTFOUND, col ? CHAN_STORE_R_MODE_NOT_FOUND : CHAN_STORE_R_CONFIG_NOT_FOUND,
+            "no global %s set", col ? "mode" : "compatibility level");
 cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);

@@ -41,7 +41,7 @@ class AuditTest(ChannelsTestCase):
     def test_entries(self):
         reply = self.d.request("GET", "/v1/audit")
         self.assertEqual(reply.status, 200, reply)
-        self.assertEqual(set(reply.json), {"entries", "next"})
+        self.assertEqual(set(reply.json), {"entries", "next", "next_cursor", "total"})
         entries = reply.json["entries"]
         # 3 schema versions, then the channel and the consumer's life.
         self.assertEqual([(e["action"], e["object"], e["actor"]) for e in entries], [
@@ -73,7 +73,8 @@ class AuditTest(ChannelsTestCase):
         rest = self.d.request("GET", "/v1/audit?after=%d&limit=1000" % first["next"]).json
         self.assertEqual(rest["entries"], everything[2:])
         end = self.d.request("GET", "/v1/audit?after=%d" % rest["next"]).json
-        self.assertEqual(end, {"entries": [], "next": rest["next"]})
+        self.assertEqual(end, {"entries": [], "next": rest["next"], "next_cursor": None,
+                               "total": 0})
 
         reply = self.d.request("GET", "/v1/audit?object=channel%2Faudit.orders%2Fconsumer%2F")
         self.assertEqual([e["action"] for e in reply.json["entries"]],

@@ -34,8 +34,9 @@ class ConsumersTest(ChannelsTestCase):
     def test_list(self):
         reply = self.d.request("GET", self.base)
         self.assertEqual(reply.status, 200, reply)
-        self.assertEqual(set(reply.json), {"consumers"})
+        self.assertEqual(set(reply.json), {"consumers", "next_cursor", "total"})
         self.assertEqual([c["name"] for c in reply.json["consumers"]], ["analytics", "billing"])
+        self.assertEqual((reply.json["next_cursor"], reply.json["total"]), (None, 2))
         self.assertEqual(reply.json["consumers"], self.channel()["consumers"])
         self.assertError(self.d.request("GET", "/v1/channels/no.such/consumers"), 404, 40410,
                          "Channel 'no.such' not found.")

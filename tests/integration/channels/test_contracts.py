@@ -317,7 +317,7 @@ class ListChannelsTest(ChannelsTestCase):
         def names(query=""):
             reply = self.d.request("GET", "/v1/channels" + query)
             self.assertEqual(reply.status, 200, reply)
-            self.assertEqual(set(reply.json), {"channels"})
+            self.assertEqual(set(reply.json), {"channels", "next_cursor", "total"})
             return [ch["name"] for ch in reply.json["channels"]
                     if ch["name"].startswith("list.")]
 

@@ -316,6 +316,56 @@ static void test_to_json_api_form(void **state)
     chan_contract_free(contract);
 }
 
+/* The text writer gives exactly the bytes of the jansson form, escapes included. */
+static void test_write_json_matches_to_json(void **state)
+{
+    chan_record_json_options opts = CHAN_RECORD_JSON_OPTIONS_INIT;
+    chan_contract *contract = parse_contract();
+    chan_channel_record *rec = chan_contract_to_record(contract);
+    chan_buf buf = CHAN_BUF_INIT;
+    json_t *json, *extra;
+    char *text;
+
+    (void)state;
+    free(rec->maintainer);
+    rec->maintainer =
+        chan_xstrdup("quote\" back\\slash \n\t\x01 caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 /");
+    free(rec->owner_team);
+    rec->owner_team = chan_xstrdup("not \xc3 utf-8"); /* null in both forms */
+    rec->consumers[0].peak_rate_msgs = 1.0 / 3.0;
+    rec->consumers[0].registered_at = 1764000000;
+    rec->consumers[0].renewed_at = 1764000000;
+    rec->consumers[0].decided_at = 1764000100;
+    rec->waiver_reason = chan_xstrdup("legacy \"reason\"");
+    rec->waiver_approved_by = chan_xstrdup("admin");
+    opts.now = 1764000000 + 3 * 86400 + 5;
+    opts.max_age = 2 * 86400;
+
+    for (int with_document = 0; with_document <= 1; with_document++) {
+        opts.with_document = with_document;
+        json = chan_channel_record_to_json(rec, &opts);
+        text = json_dumps(json, JSON_COMPACT);
+        chan_buf_clear(&buf);
+        chan_channel_record_write_json(&buf, rec, &opts, NULL);
+        assert_string_equal(chan_buf_cstr(&buf), text);
+        free(text);
+
+        /* Extra members go in after "compatibility". */
+        chan_buf_clear(&buf);
+        chan_channel_record_write_json(&buf, rec, &opts, "\"consumer_count\":2");
+        extra = json_loads(chan_buf_cstr(&buf), 0, NULL);
+        assert_non_null(extra);
+        assert_int_equal(json_integer_value(json_object_get(extra, "consumer_count")), 2);
+        json_object_del(extra, "consumer_count");
+        assert_true(json_equal(extra, json));
+        json_decref(extra);
+        json_decref(json);
+    }
+    chan_buf_dispose(&buf);
+    chan_channel_record_free(rec);
+    chan_contract_free(contract);
+}
+
 static void test_from_json_errors(void **state)
 {
     chan_channel_record *rec = NULL;
@@ -475,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_round_trip_from_contract),
         cmocka_unit_test(test_round_trip_sparse),
         cmocka_unit_test(test_to_json_api_form),
+        cmocka_unit_test(test_write_json_matches_to_json),
         cmocka_unit_test(test_from_json_errors),
         cmocka_unit_test(test_from_json_ignores_computed),
         cmocka_unit_test(test_model__governance_fields),

@@ -770,6 +770,42 @@ static int check_cb(void *ctx, const chan_schema_version *const *existing, size_
     return 0;
 }
 
+static void test_check_latest_only(void **state)
+{
+    const char *subject = uniq("latest-only-value");
+    check_ctx ctx = {0};
+    chan_schema_register_request req = {0};
+    chan_schema_version *v = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    char *t;
+
+    req.subject = subject;
+    req.actor = "ci";
+    req.check = check_cb;
+    req.check_ctx = &ctx;
+    for (int i = 1; i <= 4; i++) {
+        t = schema_text("L", i);
+        req.schema = t;
+        req.check_latest_only = i == 4;
+        assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), 0);
+        chan_schema_version_free(v);
+        free(t);
+    }
+    /* The fourth registration saw version 3 alone; the third saw 1 and 2. */
+    assert_int_equal(ctx.seen, 1);
+    assert_int_equal(ctx.first_version, 3);
+    /* The latest live one: a soft-deleted latest is skipped. */
+    assert_int_equal(chan_store_version_delete(g_store, NULL, subject, 4, false, "ci", &err), 0);
+    t = schema_text("L", 5);
+    req.schema = t;
+    assert_int_equal(chan_store_schema_register(g_store, &v, NULL, &req, &err), 0);
+    assert_int_equal(ctx.seen, 1);
+    assert_int_equal(ctx.first_version, 3);
+    assert_int_equal(v->version, 5);
+    chan_schema_version_free(v);
+    free(t);
+}
+
 static void test_check_callback_runs_and_aborts(void **state)
 {
     const char *subject = uniq("checked-value");
@@ -1496,6 +1532,93 @@ static void test_channel_list_filters(void **state)
     for (size_t i = 1; i < n; i++)
         assert_true(strcmp(list[i - 1]->name, list[i]->name) < 0);
     chan_channel_record_list_free(list, n);
+}
+
+static void test_channel_page(void **state)
+{
+    const char *team = uniq("Team"), *subject = uniq("paged-value");
+    chan_channel_record rec;
+    chan_channel_filter f = CHAN_CHANNEL_FILTER_INIT;
+    chan_channel_page page = CHAN_CHANNEL_PAGE_INIT;
+    chan_consumer_record cons[1];
+    chan_error err = CHAN_ERROR_INIT;
+    char *names[5], *after = NULL, *text;
+    int64_t now = (int64_t)time(NULL);
+
+    fill_consumer(&cons[0], "c1", "g1", 100);
+    for (int i = 0; i < 5; i++) {
+        names[i] = chan_xstrdup(uniq("paged"));
+        fill_channel(&rec, names[i], team, cons, i == 3 ? 1 : 0, NULL, 0);
+        rec.subject = i == 1 ? (char *)subject : NULL;
+        rec.maintainer = i == 4 ? "Zed.Maintainer@example.com" : "alice@example.com";
+        rec.document = i == 2 ? "{\"retirement_date\":\"2999-01-02\",\"schema\":{\"waiver\":"
+                                "{\"reason\":\"legacy\"}}}"
+                              : "{}";
+        assert_int_equal(chan_store_channel_put(g_store, NULL, NULL, &rec, -1, "ci", &err), 0);
+    }
+    for (int v = 1; v <= 2; v++) {
+        text = schema_text("Paged", v);
+        chan_schema_version_free(reg(subject, text, NULL));
+        free(text);
+    }
+
+    /* Pages of 2 in name order, the same total on each, until no more. */
+    f.owner_team = team;
+    for (int p = 0; p < 3; p++) {
+        assert_int_equal(chan_store_channel_page(g_store, &page, &f, after, 2, &err), 0);
+        assert_int_equal(page.total, 5);
+        assert_int_equal(page.n, p < 2 ? 2 : 1);
+        assert_int_equal(page.more, p < 2);
+        for (size_t i = 0; i < page.n; i++)
+            assert_string_equal(page.items[i]->name, names[2 * p + (int)i]);
+        free(after);
+        after = chan_xstrdup(page.items[page.n - 1]->name);
+        if (p == 0) {
+            assert_int_equal(page.latest_versions[0], 0);
+            assert_int_equal(page.latest_versions[1], 2); /* names[1] binds subject */
+        }
+        if (p == 1) {
+            /* Columns written with the document; consumers attached. */
+            assert_string_equal(page.items[0]->retirement_date, "2999-01-02");
+            assert_string_equal(page.items[0]->waiver_reason, "legacy");
+            assert_null(page.items[1]->retirement_date);
+            assert_int_equal(page.items[1]->n_consumers, 1);
+            assert_int_equal(page.items[0]->n_consumers, 0);
+        }
+        chan_channel_page_dispose(&page);
+    }
+    free(after);
+
+    /* q: a case-insensitive substring of the maintainer (or name, team, subject). */
+    f.q = "zed.MAINTAINER";
+    assert_int_equal(chan_store_channel_page(g_store, &page, &f, NULL, 10, &err), 0);
+    assert_int_equal(page.total, 1);
+    assert_string_equal(page.items[0]->name, names[4]);
+    chan_channel_page_dispose(&page);
+    f.q = "%"; /* a LIKE wildcard is a literal character */
+    assert_int_equal(chan_store_channel_page(g_store, &page, &f, NULL, 10, &err), 0);
+    assert_int_equal(page.total, 0);
+    chan_channel_page_dispose(&page);
+    f.q = team; /* mixed case: "Team" */
+    assert_int_equal(chan_store_channel_page(g_store, &page, &f, NULL, 10, &err), 0);
+    assert_int_equal(page.total, 5);
+    chan_channel_page_dispose(&page);
+    f.q = NULL;
+
+    /* stale: only channels with a consumer registered before the cutoff. */
+    f.stale_only = true;
+    f.stale_cutoff = chan_consumer_stale_cutoff(now, 3600);
+    assert_int_equal(chan_store_channel_page(g_store, &page, &f, NULL, 10, &err), 0);
+    assert_int_equal(page.total, 0);
+    chan_channel_page_dispose(&page);
+    f.stale_cutoff = chan_consumer_stale_cutoff(now + 7200, 3600);
+    assert_int_equal(chan_store_channel_page(g_store, &page, &f, NULL, 10, &err), 0);
+    assert_int_equal(page.total, 1);
+    assert_string_equal(page.items[0]->name, names[3]);
+    chan_channel_page_dispose(&page);
+
+    for (int i = 0; i < 5; i++)
+        free(names[i]);
 }
 
 static void test_channel_delete(void **state)
@@ -2585,6 +2708,58 @@ static void test_migration_0004_marks_api_origin(void **state)
     free(url);
 }
 
+static void test_migration_0008_fills_list_columns(void **state)
+{
+    const char *backend = chan_store_backend_name(g_store);
+    chan_store_options opts = CHAN_STORE_OPTIONS_INIT;
+    chan_store *s = NULL;
+    chan_channel_record *got = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    char *dir, *cmd, *url;
+
+    if (strncmp(g_url, "sqlite:", 7) != 0 && strstr(g_url, "://") == NULL)
+        skip(); /* a plain path or :memory:: the sqlite runs cover it */
+    url = fresh_database("m0008");
+    if (url == NULL)
+        skip();
+    /* The migrations before 0008 only. */
+    dir = make_tmpdir("chan-migr0008");
+    copy_migrations(dir, backend);
+    cmd = chan_xasprintf("find '%s/%s' -name '*.sql' ! -name '000[1-7]_*' -delete", dir, backend);
+    assert_int_equal(system(cmd), 0);
+    free(cmd);
+    opts.migrations_dir = dir;
+    assert_int_equal(chan_store_open(&s, url, &opts, &err), 0);
+    chan_store_free(s);
+
+    assert_int_equal(
+        run_sql(url, "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
+                     "retention_hours, document, revision, created_at, updated_at) VALUES "
+                     "('old', 't', 'a@example.com', 1, 1, '{\"retirement_date\":\"2031-02-03\","
+                     "\"schema\":{\"waiver\":{\"reason\":\"why\"}}}', 1, 1, 1), "
+                     "('plain', 't', 'a@example.com', 1, 1, '{\"retirement_date\":7}', 1, 1, 1), "
+                     "('broken', 't', 'a@example.com', 1, 1, 'not json', 1, 1, 1);\n"),
+        0);
+
+    assert_int_equal(chan_store_open(&s, url, NULL, &err), 0);
+    assert_int_equal(chan_store_channel_get(s, &got, "old", &err), 0);
+    assert_string_equal(got->retirement_date, "2031-02-03");
+    assert_string_equal(got->waiver_reason, "why");
+    chan_channel_record_free(got);
+    assert_int_equal(chan_store_channel_get(s, &got, "plain", &err), 0);
+    assert_null(got->retirement_date);
+    assert_null(got->waiver_reason);
+    chan_channel_record_free(got);
+    assert_int_equal(chan_store_channel_get(s, &got, "broken", &err), 0);
+    assert_null(got->retirement_date);
+    assert_string_equal(got->document, "not json");
+    chan_channel_record_free(got);
+    chan_store_free(s);
+    rm_rf(dir);
+    free(dir);
+    free(url);
+}
+
 /* ------------------------------------------------------------------ */
 /* Audit log                                                           */
 /* ------------------------------------------------------------------ */
@@ -3165,6 +3340,58 @@ static void test_concurrent_register_many_subjects(void **state)
     free(shared);
 }
 
+enum { WRITERS = 64, WRITES = 3 };
+
+typedef struct writer_job {
+    char subject[128];
+    const char *name;
+    int failures;
+    chan_error err;
+} writer_job;
+
+static void *writer_thread(void *arg)
+{
+    writer_job *job = arg;
+
+    for (int i = 1; i <= WRITES; i++) {
+        chan_schema_register_request req = {0};
+        chan_schema_version *v = NULL;
+        char *text = schema_text(job->name, i);
+
+        req.subject = job->subject;
+        req.schema = text;
+        req.actor = "load";
+        if (chan_store_schema_register(g_store, &v, NULL, &req, &job->err) != 0)
+            job->failures++;
+        chan_schema_version_free(v);
+        free(text);
+    }
+    return NULL;
+}
+
+/* 64 writers on one store (8 connections): all get through, none times out. */
+static void test_many_concurrent_writers(void **state)
+{
+    pthread_t th[WRITERS];
+    writer_job *jobs = chan_xcalloc(WRITERS, sizeof(*jobs));
+    const char *base = uniq("writers");
+    const char *name = uniq("Writer");
+
+    for (int t = 0; t < WRITERS; t++) {
+        snprintf(jobs[t].subject, sizeof(jobs[t].subject), "%s-%d-value", base, t);
+        jobs[t].name = name;
+        assert_int_equal(pthread_create(&th[t], NULL, writer_thread, &jobs[t]), 0);
+    }
+    for (int t = 0; t < WRITERS; t++)
+        pthread_join(th[t], NULL);
+    for (int t = 0; t < WRITERS; t++) {
+        if (jobs[t].failures != 0)
+            fail_msg("writer %d: %d failures, last: %s", t, jobs[t].failures, jobs[t].err.message);
+        assert_int_equal(assert_contiguous(jobs[t].subject), WRITES);
+    }
+    free(jobs);
+}
+
 typedef struct put_job {
     const char *channel;
     int thread;
@@ -3542,6 +3769,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_schema_by_id_repeated_and_concurrent),
         cmocka_unit_test(test_idempotent_register_writes_nothing),
         cmocka_unit_test(test_check_callback_runs_and_aborts),
+        cmocka_unit_test(test_check_latest_only),
         cmocka_unit_test(test_lookup_and_version_get),
         cmocka_unit_test(test_version_soft_then_hard_delete),
         cmocka_unit_test(test_subject_delete_rules),
@@ -3552,6 +3780,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_config_refused_read_only),
         cmocka_unit_test(test_channel_put_get_and_replace),
         cmocka_unit_test(test_channel_list_filters),
+        cmocka_unit_test(test_channel_page),
         cmocka_unit_test(test_channel_delete),
         cmocka_unit_test(test_channel_by_subject),
         cmocka_unit_test(test_waiver_approval_cleared),
@@ -3571,6 +3800,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_renew_refuses_pending),
         cmocka_unit_test(test_delete_refuses_contract_consumer),
         cmocka_unit_test(test_migration_0004_marks_api_origin),
+        cmocka_unit_test(test_migration_0008_fills_list_columns),
         cmocka_unit_test(test_audit_list_paging),
         cmocka_unit_test(test_token_crud),
         cmocka_unit_test(test_token_revoke_twice),
@@ -3578,6 +3808,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_input_is_rejected),
         cmocka_unit_test(test_concurrent_register_same_subject),
         cmocka_unit_test(test_concurrent_register_many_subjects),
+        cmocka_unit_test(test_many_concurrent_writers),
         cmocka_unit_test(test_concurrent_channel_puts),
         cmocka_unit_test(test_only_same_subject_writers_wait),
         cmocka_unit_test(test_deadlines),

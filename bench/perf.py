@@ -1,0 +1,382 @@
+#!/usr/bin/env python3
+"""perf.py - the figures of bench/run.sh, each next to a reference measured
+in the same run (see bench/run.sh for usage and docs/performance.md).
+
+For each store backend it starts the built chanregd, loads it (schemas,
+subjects, channels), and measures with wrk over loopback; every HTTP figure
+is compared with bench_ceiling serving the very bytes chanregd answered, in
+the same threading mode.  Registration figures come from the same daemon:
+version N against version 10 of one subject, and the p99 against the p50 of
+64 concurrent writers.  Prints one table.
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+TOKEN = "bench-token"
+
+MODES = {
+    # wrk seconds, schemas for id lookups, subjects, channels, chain versions, big chain
+    "quick": dict(dur=3, ids=500, subjects=2000, channels=1000, chain=200, big=0),
+    "full": dict(dur=10, ids=2000, subjects=10000, channels=1000, chain=1000, big=300),
+}
+
+
+class Daemon:
+    def __init__(self, binary, db, work, name, extra=()):
+        self.work = work
+        port_file = os.path.join(work, name + ".port")
+        self.log = open(os.path.join(work, name + ".log"), "w")
+        self.proc = subprocess.Popen(
+            [binary, "--listen", "127.0.0.1:0", "--port-file", port_file, "--db", db,
+             "--token", TOKEN, "--log-level", "warn", *extra],
+            stdout=self.log, stderr=self.log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit("perf.py: %s exited (log in %s)" % (binary, self.log.name))
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                self.port = int(open(port_file).read())
+                try:
+                    if self.request("GET", "/healthz")[0] == 200:
+                        break
+                except OSError:
+                    pass
+            time.sleep(0.05)
+        else:
+            raise SystemExit("perf.py: %s did not start" % binary)
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.conn = None
+
+    def request(self, method, path, body=None, raw=False):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        headers = {"Authorization": "Bearer " + TOKEN, "Accept": "application/json"}
+        data = None
+        if body is not None:
+            data = json.dumps(body)
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, data, headers)
+        resp = conn.getresponse()
+        payload = resp.read()
+        conn.close()
+        return resp.status, payload if raw else (json.loads(payload) if payload else None)
+
+    def keepalive(self, method, path, body):
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        self.conn.request(method, path, json.dumps(body),
+                          {"Authorization": "Bearer " + TOKEN,
+                           "Content-Type": "application/json"})
+        resp = self.conn.getresponse()
+        data = resp.read()
+        if resp.status not in (200, 201):
+            raise SystemExit("perf.py: %s %s: HTTP %d %s" % (method, path, resp.status, data[:300]))
+        return json.loads(data)
+
+    def rss_kb(self):
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.conn:
+            self.conn.close()
+        self.proc.terminate()
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def record(name, fields):
+    return {"type": "record", "name": name, "namespace": "bench", "fields": fields}
+
+
+def schema_text(obj):
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def wrk(url, dur, script=None, args=(), connections=64, path=""):
+    cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", "%ds" % dur, "--latency"]
+    if script:
+        cmd += ["-s", script]
+    cmd.append(url + path)
+    if args:
+        cmd += ["--", *[str(a) for a in args]]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=dur * 10 + 60).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def lat(p):
+        m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % p, out, re.M)
+        if not m:
+            return None
+        return float(m.group(1)) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[m.group(2)]
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    return {"rate": rate, "p50": lat(50), "p99": lat(99),
+            "errors": int(non2xx.group(1)) if non2xx else 0,
+            "sock": sum(int(x) for x in sock.groups()) if sock else 0}
+
+
+def ceiling_rate(build, work, body, dur, method="GET", connections=64):
+    """wrk against bench_ceiling answering `body` (bytes)."""
+    body_file = os.path.join(work, "ceiling.body")
+    port_file = os.path.join(work, "ceiling.port")
+    with open(body_file, "wb") as f:
+        f.write(body)
+    if os.path.exists(port_file):
+        os.unlink(port_file)
+    proc = subprocess.Popen([os.path.join(build, "bench", "ceiling", "bench_ceiling"), body_file,
+                             port_file, "4"])
+    try:
+        deadline = time.monotonic() + 20
+        while not (os.path.exists(port_file) and open(port_file).read().strip()):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit("perf.py: bench_ceiling did not start")
+            time.sleep(0.02)
+        url = "http://127.0.0.1:%s" % open(port_file).read().strip()
+        script = None
+        if method == "POST":
+            script = os.path.join(work, "post.lua")
+            with open(script, "w") as f:
+                f.write('wrk.method = "POST"\nwrk.body = "{}"\n'
+                        'wrk.headers["Content-Type"] = "application/json"\n')
+        return wrk(url, dur, script, connections=connections)
+    finally:
+        proc.terminate()
+        proc.wait()
+
+
+def post_script(work, name, body):
+    path = os.path.join(work, name + ".lua")
+    with open(path, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.body = %s\n'
+                'wrk.headers["Content-Type"] = "application/json"\n'
+                'wrk.headers["Authorization"] = "Bearer %s"\n' % (json.dumps(json.dumps(body)),
+                                                                   TOKEN))
+    return path
+
+
+def load(d, cfg, say):
+    """Schemas for id lookups, subjects for the list, channels."""
+    say("loading %d schemas, %d subjects, %d channels" % (cfg["ids"], cfg["subjects"],
+                                                           cfg["channels"]))
+    ids = []
+    for i in range(cfg["ids"]):
+        s = record("Preload", [{"name": "id", "type": "long"},
+                               {"name": "p%d" % i, "type": "string", "default": "",
+                                "deprecated": True}])
+        ids.append(d.keepalive("POST", "/subjects/preload-%d/versions" % (i % 100),
+                               {"schema": schema_text(s)})["id"])
+    for i in range(cfg["subjects"]):
+        d.keepalive("POST", "/subjects/list-%05d-value/versions" % i, {"schema": '"string"'})
+    d.keepalive("POST", "/subjects/bench.channel-value/versions",
+                {"schema": schema_text(record("Channel", [{"name": "id", "type": "long"}]))})
+    for i in range(cfg["channels"]):
+        name = "bench.ch-%04d" % i
+        contract = {
+            "apiVersion": "chanreg/v1", "channel": name,
+            "description": "Benchmark channel.",
+            "owner": {"team": "team-%d" % (i % 20), "maintainer": "m%d@example.com" % (i % 50)},
+            "peak_qps": 100, "retention_hours": 24,
+            "schema": {"subject": "bench.channel-value", "compatibility": "BACKWARD",
+                       "versions": [{"version": 1}]},
+            "consumers": [{"name": "c%d" % k, "principal": "User:c%d" % k,
+                           "group": "%s.c%d" % (name, k), "scenario": "Reads it.",
+                           "sla_p99_ms": 1000, "peak_rate_msgs": 10, "degradation": "lag"}
+                          for k in range(2)],
+            "producers": [{"principal": "User:p"}],
+        }
+        d.keepalive("PUT", "/v1/channels/" + name, contract)
+    return min(ids), max(ids)
+
+
+def chain_costs(d, subject, n, make, say):
+    """Register versions 1..n of subject (BACKWARD_TRANSITIVE); seconds per version."""
+    d.keepalive("PUT", "/config/" + subject, {"compatibility": "BACKWARD_TRANSITIVE"})
+    times = []
+    for v in range(1, n + 1):
+        body = {"schema": schema_text(make(v))}
+        t0 = time.perf_counter()
+        d.keepalive("POST", "/subjects/%s/versions" % subject, body)
+        times.append(time.perf_counter() - t0)
+        if v % 100 == 0:
+            say("  %s: version %d" % (subject, v))
+    return times
+
+
+def small_version(v):
+    """About 450 bytes whatever v: fixed fields plus one unique optional field,
+    marked deprecated so that the next version may drop it."""
+    fields = [{"name": "k%d" % k, "type": ["null", "string"], "default": None}
+              for k in range(9)]
+    fields.append({"name": "u%d" % v, "type": "string", "default": "", "deprecated": True})
+    return record("Chain", fields)
+
+
+def big_version(v):
+    """About 34 KB: 300 documented optional fields plus one unique one."""
+    fields = [{"name": "g%04d" % k, "type": ["null", "string"], "default": None,
+               "doc": "field %d of the big schema, documented" % k} for k in range(300)]
+    fields.append({"name": "v%d" % v, "type": "string", "default": "", "deprecated": True})
+    return record("Big", fields)
+
+
+def median_ms(xs):
+    return statistics.median(xs) * 1000.0
+
+
+def bench_backend(backend, db, build, work, cfg, rows, say):
+    chanregd = os.path.join(build, "registry", "daemon", "chanregd")
+    d = Daemon(chanregd, db, work, "chanregd-" + backend)
+    rss_start = d.rss_kb()
+    first, last = load(d, cfg, say)
+    dur = cfg["dur"]
+
+    def http_figure(name, path, method="GET", body=None, script_args=None, script=None,
+                    connections=64):
+        status, reply = d.request(method, path, body, raw=True)
+        if status != 200:
+            raise SystemExit("perf.py: %s %s: HTTP %d" % (method, path, status))
+        if script is None and method == "POST":
+            script = post_script(work, "fig", body)
+        got = wrk(d.url, dur, script, script_args or (), connections=connections,
+                  path="" if script_args else path)
+        ref = ceiling_rate(build, work, reply, dur, method, connections)
+        rows.append((backend, name, "%.0f/s" % got["rate"], "ceiling %.0f/s (%d B)" % (
+            ref["rate"], len(reply)), got["rate"] / ref["rate"], got["errors"] + got["sock"]))
+        say("  %-40s %8.0f/s  ceiling %8.0f/s" % (name, got["rate"], ref["rate"]))
+
+    say("%s: HTTP figures, wrk %ds each, 64 connections" % (backend, dur))
+    http_figure("GET /schemas/ids/{id}", "/schemas/ids/%d" % first,
+                script=os.path.join(HERE, "http", "lookup_ids.lua"), script_args=(first, last))
+    http_figure("GET latest version", "/subjects/preload-1/versions/latest")
+    latest = d.request("GET", "/subjects/preload-1/versions/latest")[1]
+    http_figure("POST /subjects/{s} lookup", "/subjects/preload-1", "POST",
+                {"schema": latest["schema"]})
+    http_figure("GET /v1/channels/{name}", "/v1/channels/bench.ch-0500")
+    # Replies of a megabyte: fewer connections, so that none waits past wrk's 2 s timeout.
+    http_figure("GET /v1/channels, %d channels" % cfg["channels"],
+                "/v1/channels?limit=1000", connections=8)
+    http_figure("GET /subjects, %d subjects" % (cfg["subjects"] + 100 + 1),
+                "/subjects", connections=8)
+
+    say("%s: registrations, 64 concurrent writers" % backend)
+    reg = wrk(d.url, dur, os.path.join(HERE, "http", "register.lua"), (500, TOKEN, backend))
+    ref = ceiling_rate(build, work, b'{"id":1}', dur, "POST")
+    rows.append((backend, "POST register, 64 writers", "%.0f/s" % reg["rate"],
+                 "ceiling %.0f/s" % ref["rate"], reg["rate"] / ref["rate"],
+                 reg["errors"] + reg["sock"]))
+    if reg["p50"] and reg["p99"]:
+        rows.append((backend, "  register p99 / p50 (target <= 10)",
+                     "p99 %.1f ms" % reg["p99"], "p50 %.1f ms" % reg["p50"],
+                     reg["p99"] / reg["p50"], reg["errors"] + reg["sock"]))
+
+    say("%s: registering %d versions of one subject (BACKWARD_TRANSITIVE)" % (backend,
+                                                                            cfg["chain"]))
+    times = chain_costs(d, "chain-value", cfg["chain"], small_version, say)
+    v10, vn = median_ms(times[7:12]), median_ms(times[-5:])
+    rows.append((backend, "register version %d / version 10 (<= 3)" % cfg["chain"],
+                 "%.2f ms" % vn, "%.2f ms" % v10, vn / v10, 0))
+    if cfg["big"]:
+        say("%s: %d versions of a %d-byte schema" % (backend, cfg["big"],
+                                                      len(schema_text(big_version(1)))))
+        times = chain_costs(d, "big-value", cfg["big"], big_version, say)
+        rows.append((backend, "register big version %d (< 50 ms)" % cfg["big"],
+                     "%.2f ms" % median_ms(times[-5:]), "version 10: %.2f ms" %
+                     median_ms(times[7:12]), median_ms(times[-5:]) / median_ms(times[7:12]), 0))
+    rss = d.rss_kb()
+    rows.append((backend, "chanregd RSS after the run (< 150 MB)", "%.0f MB" % (rss / 1024.0),
+                 "at start %.0f MB" % (rss_start / 1024.0), rss / max(rss_start, 1), 0))
+    d.stop()
+
+
+def avro_figures(build, cfg, rows, say):
+    prog = os.path.join(build, "bench", "avro", "bench_avro")
+    if not os.path.exists(prog):
+        return
+    out = subprocess.run([prog, "0.3" if cfg["dur"] < 5 else "1.0"], capture_output=True,
+                         text=True, timeout=600).stdout
+    for line in out.splitlines():
+        say("  avro: " + line)
+    refs = []
+    # In a clean interpreter: bench/avro/ would pass for the module here.
+    if subprocess.run([sys.executable, "-c", "import avro.schema, avro.io"], cwd="/",
+                      capture_output=True).returncode == 0:
+        refs.append("python avro (installed; no checker bench yet)")
+    if os.environ.get("AVRO_JAR"):
+        refs.append("java avro (AVRO_JAR)")
+    rows.append(("-", "Avro check (bench_avro, see below)", "-",
+                 ", ".join(refs) if refs else "Java/Python Avro not installed: no peer", 0.0, 0))
+    return out
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    build = os.path.abspath(sys.argv[1])
+    mode = sys.argv[2] if len(sys.argv) > 2 else "quick"
+    backends = sys.argv[3] if len(sys.argv) > 3 else "all"
+    cfg = MODES[mode]
+    for tool in ("wrk",):
+        if shutil.which(tool) is None:
+            raise SystemExit("perf.py: %s not found" % tool)
+    work = tempfile.mkdtemp(prefix="chanreg-perf-")
+    rows = []
+    say = lambda m: print("==> " + m, file=sys.stderr, flush=True)  # noqa: E731
+    load_start = open("/proc/loadavg").read().split()[0]
+    started = time.monotonic()
+    pg_dir = os.path.join(work, "pg")
+    pg_script = os.path.join(ROOT, "tests", "support", "pg_test_server.sh")
+    try:
+        if backends in ("all", "sqlite"):
+            bench_backend("sqlite", "sqlite:" + os.path.join(work, "bench.db"), build, work,
+                          cfg, rows, say)
+        if backends in ("all", "postgres"):
+            subprocess.run([pg_script, "start", pg_dir, "chanreg_bench"], check=True,
+                           stdout=sys.stderr)
+            try:
+                bench_backend("postgres", open(os.path.join(pg_dir, "url")).read().strip(),
+                              build, work, cfg, rows, say)
+            finally:
+                subprocess.run([pg_script, "stop", pg_dir], stdout=sys.stderr)
+        avro_out = avro_figures(build, cfg, rows, say)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print()
+    print("chanreg benchmark, %s mode, %s, %d cores, load %s at start, %.0f s" % (
+        mode, time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), os.cpu_count(), load_start,
+        time.monotonic() - started))
+    print("| backend | figure | chanregd | reference (same run) | ratio | errors |")
+    print("|---|---|---|---|---|---|")
+    for b, name, got, ref, ratio, errors in rows:
+        print("| %s | %s | %s | %s | %s | %d |" % (b, name, got, ref,
+                                                  "%.3f" % ratio if ratio else "-", errors))
+    if avro_out:
+        print()
+        print("bench_avro (parse once, then checks; the reference is the parse of the same"
+              " schemas):")
+        for line in avro_out.splitlines():
+            print("    " + line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,67 @@
+/*
+ * schema_cache.h - chanregd's bounded cache of parsed Avro schemas.
+ *
+ * Parsing a schema (our parser, then the Avro C gate) costs far more than
+ * checking it, and the same texts come back again and again: the versions a
+ * registration is checked against, and the schema a client registers or
+ * looks up at every start.  The cache keeps parsed schemas by global schema
+ * id (stored texts are immutable) and by content (the exact request text),
+ * so that each text is parsed, and passes the Avro C gate, once; a hit
+ * parses nothing.  It is bounded in entries and in an estimate of the
+ * memory the parsed trees take (CHAND_SCHEMA_CACHE_COST_PER_BYTE times the
+ * text), evicting the least recently used; entries in use stay alive until
+ * released.  Thread-safe; process-wide.
+ */
+#ifndef CHANREGD_SCHEMA_CACHE_H
+#define CHANREGD_SCHEMA_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan/avro.h"
+#include "chan/error.h"
+
+/** Estimated bytes of a parsed schema per byte of its text. */
+#define CHAND_SCHEMA_CACHE_COST_PER_BYTE 48
+/** Default bounds: estimated bytes and entries. */
+#define CHAND_SCHEMA_CACHE_BYTES_DEFAULT   ((size_t)64 * 1024 * 1024)
+#define CHAND_SCHEMA_CACHE_ENTRIES_DEFAULT 4096
+
+/** A parsed schema borrowed from the cache; give it back with chand_schema_release. */
+typedef struct chand_schema chand_schema;
+
+/**
+ * Set the bounds (before serving; 0 entries disables the cache: every call
+ * parses).  Without a call the defaults apply.
+ */
+void chand_schema_cache_configure(size_t max_bytes, size_t max_entries);
+
+/** Drop every entry that is not in use (at exit, and in tests).  */
+void chand_schema_cache_clear(void);
+
+/**
+ * The parsed schema of a request text (len bytes): from the cache when the
+ * same text was parsed before, else parsed (chan_avro_schema_parse) and
+ * kept.  A text that does not parse is not cached.
+ * @param[out] out the schema; chand_schema_release it
+ * @return 0 or CHAN_EINVALID (err as chan_avro_schema_parse's)
+ */
+int chand_schema_parse_text(chand_schema **out, const char *text, size_t len, chan_error *err);
+
+/**
+ * The parsed schema of stored schema id, whose text is `text`: ids are
+ * immutable, so the text is parsed only on the first call for an id.
+ * @return 0 or CHAN_EINVALID
+ */
+int chand_schema_parse_id(chand_schema **out, int64_t id, const char *text, chan_error *err);
+
+/** The schema of a cache handle; valid until chand_schema_release. */
+const chan_avro_schema *chand_schema_get(const chand_schema *s);
+
+/** Give a handle back.  NULL-safe. */
+void chand_schema_release(chand_schema *s);
+
+/** Counters for /metrics and tests: hits, misses (parses), entries, estimated bytes. */
+void chand_schema_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries, size_t *bytes);
+
+#endif
