@@ -1,12 +1,13 @@
 -- 0008_channel_list_columns.sql - what the channel list shows, in columns (PostgreSQL).
 --
--- retirement_date and waiver_reason were read from the stored contract
+-- retirement_date, waiver_reason, version (contract_version),
+-- cleanup_policy and avg_message_bytes were read from the stored contract
 -- document (channels.document) each time a channel was read; the store now
 -- keeps them in their own columns, written together with the document, so
--- that listing channels parses no JSON.  Both hold the document's value
--- when it is a string (NULL otherwise); the store still checks that a
--- retirement date is a date when it reads one.  A document that is not
--- JSON (never written by the store) leaves both NULL.
+-- that listing channels parses no JSON.  Each holds the document's value
+-- when it has the right type (NULL otherwise); the store still checks that
+-- a retirement date is a date when it reads one.  A document that is not
+-- JSON (never written by the store) leaves them NULL.
 --
 -- The channel's name columns get the "C" collation of the other name
 -- columns, so that the list can join channels.subject with
@@ -14,6 +15,9 @@
 -- order, as SQLite does.
 ALTER TABLE channels ADD COLUMN retirement_date text;
 ALTER TABLE channels ADD COLUMN waiver_reason text;
+ALTER TABLE channels ADD COLUMN contract_version text;
+ALTER TABLE channels ADD COLUMN cleanup_policy text;
+ALTER TABLE channels ADD COLUMN avg_message_bytes bigint;
 ALTER TABLE channels ALTER COLUMN subject TYPE text COLLATE "C";
 ALTER TABLE channels ALTER COLUMN owner_team TYPE text COLLATE "C";
 ALTER TABLE channels ALTER COLUMN maintainer TYPE text COLLATE "C";
@@ -33,7 +37,14 @@ BEGIN
            SET retirement_date = CASE WHEN jsonb_typeof(doc -> 'retirement_date') = 'string'
                                       THEN doc ->> 'retirement_date' END,
                waiver_reason = CASE WHEN jsonb_typeof(doc #> '{schema,waiver,reason}') = 'string'
-                                    THEN doc #>> '{schema,waiver,reason}' END
+                                    THEN doc #>> '{schema,waiver,reason}' END,
+               contract_version = CASE WHEN jsonb_typeof(doc -> 'version') = 'string'
+                                       THEN doc ->> 'version' END,
+               cleanup_policy = CASE WHEN jsonb_typeof(doc -> 'cleanup_policy') = 'string'
+                                     THEN doc ->> 'cleanup_policy' END,
+               avg_message_bytes = CASE WHEN jsonb_typeof(doc -> 'avg_message_bytes') = 'number'
+                                         AND (doc ->> 'avg_message_bytes') ~ '^[0-9]{1,18}$'
+                                        THEN (doc ->> 'avg_message_bytes')::bigint END
          WHERE name = r.name;
     END LOOP;
 END

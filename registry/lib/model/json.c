@@ -298,6 +298,11 @@ void chan_channel_record_write_json(chan_buf *out, const chan_channel_record *re
     put_str(out, "retirement_date", rec->retirement_date);
     put_str(out, "subject", rec->subject);
     put_str(out, "compatibility", rec->compatibility);
+    put_str(out, "version", rec->contract_version);
+    if (rec->avg_message_bytes > 0)
+        put_int(out, "avg_message_bytes", rec->avg_message_bytes);
+    if (rec->cleanup_policy != NULL)
+        put_str(out, "cleanup_policy", rec->cleanup_policy);
     if (extra_members != NULL && extra_members[0] != '\0') {
         chan_buf_putc(out, ',');
         chan_buf_puts(out, extra_members);

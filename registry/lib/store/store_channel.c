@@ -20,7 +20,8 @@
 #define CHANNEL_COLS                                                                               \
     "SELECT name, owner_team, maintainer, peak_qps, retention_hours, deprecation_date, subject, "  \
     "compatibility, document, revision, created_at, updated_at, waiver_approved_by, "              \
-    "waiver_approved_at, retirement_date, waiver_reason FROM channels "
+    "waiver_approved_at, retirement_date, waiver_reason, contract_version, cleanup_policy, "      \
+    "avg_message_bytes FROM channels "
 #define CONSUMER_COLS                                                                              \
     "SELECT channel, name, principal, group_id, scenario, sla_p99_ms, peak_rate_msgs, "            \
     "degradation, registered_at, renewed_at, origin, state, requester_team, requested_by, "        \
@@ -48,6 +49,25 @@ static char *document_retirement_date(const char *document)
     return document_string(document, path);
 }
 
+/* A top-level string member of a stored contract document (caller frees), or NULL. */
+static char *document_member(const char *document, const char *key)
+{
+    const char *path[] = {key, NULL};
+
+    return document_string(document, path);
+}
+
+/* The avg_message_bytes of a stored contract document, 0 when it has none. */
+static int64_t document_avg_message_bytes(const char *document)
+{
+    json_t *doc = document ? json_loads(document, 0, NULL) : NULL;
+    json_t *v = json_object_get(doc, "avg_message_bytes");
+    int64_t out = json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
+
+    json_decref(doc);
+    return out;
+}
+
 /* The schema.waiver.reason of a stored contract document (caller frees), or NULL. */
 static char *document_waiver_reason(const char *document)
 {
@@ -57,35 +77,14 @@ static char *document_waiver_reason(const char *document)
 }
 
 /*
-** The members of the stored contract document that have no column of their
-** own (version, cleanup_policy, avg_message_bytes), read with one parse.
-*/
-static void document_extras(chan_channel_record *rec)
-{
-    json_t *doc = rec->document ? json_loads(rec->document, 0, NULL) : NULL;
-    json_t *v;
-
-    if (doc == NULL)
-        return;
-    v = json_object_get(doc, "version");
-    rec->contract_version = json_is_string(v) ? chan_xstrdup(json_string_value(v)) : NULL;
-    v = json_object_get(doc, "cleanup_policy");
-    rec->cleanup_policy = json_is_string(v) ? chan_xstrdup(json_string_value(v)) : NULL;
-    v = json_object_get(doc, "avg_message_bytes");
-    rec->avg_message_bytes =
-        json_is_integer(v) && json_integer_value(v) > 0 ? json_integer_value(v) : 0;
-    json_decref(doc);
-}
-
-/*
-** Fill rec from row r of CHANNEL_COLS.  retirement_date and waiver_reason
-** come from their columns, which the store writes with the document
-** (migration 0008 filled them for older rows); the document is parsed once
-** for the members that have no column (document_extras).
+** Fill rec from row r of CHANNEL_COLS.  retirement_date, waiver_reason,
+** contract_version, cleanup_policy and avg_message_bytes come from their
+** columns, which the store writes with the document (migration 0008 filled
+** them for older rows): no document is parsed.
 */
 static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, size_t r)
 {
-    assert(r < rows->n_rows && rows->n_cols >= 16);
+    assert(r < rows->n_rows && rows->n_cols >= 19);
     rec->name = chan_store__cell_take(rows, r, 0);
     rec->owner_team = chan_store__cell_take(rows, r, 1);
     rec->maintainer = chan_store__cell_take(rows, r, 2);
@@ -98,7 +97,6 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
     rec->revision = chan_store__cell_int(rows, r, 9);
     rec->created_at = chan_store__cell_int(rows, r, 10);
     rec->updated_at = chan_store__cell_int(rows, r, 11);
-    document_extras(rec);
     rec->waiver_approved_by = chan_store__cell_take(rows, r, 12);
     rec->waiver_approved_at = chan_store__cell_int(rows, r, 13);
     /* A retirement date that is no date is none (the contract format refuses it anyway). */
@@ -106,6 +104,9 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
         chan_date_parse(chan_store__cell(rows, r, 14), NULL))
         rec->retirement_date = chan_store__cell_take(rows, r, 14);
     rec->waiver_reason = chan_store__cell_take(rows, r, 15);
+    rec->contract_version = chan_store__cell_take(rows, r, 16);
+    rec->cleanup_policy = chan_store__cell_take(rows, r, 17);
+    rec->avg_message_bytes = chan_store__cell_int(rows, r, 18) > 0 ? chan_store__cell_int(rows, r, 18) : 0;
 }
 
 static void consumer_from_row(chan_consumer_record *c, chan_store__rows *rows, size_t r)
@@ -574,6 +575,9 @@ static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, 
 {
     char *retirement = document_retirement_date(rec->document);
     char *reason = document_waiver_reason(rec->document);
+    char *version = document_member(rec->document, "version");
+    char *cleanup = document_member(rec->document, "cleanup_policy");
+    int64_t avg_bytes = document_avg_message_bytes(rec->document);
     int error;
 
     assert(o->in_txn);
@@ -582,12 +586,14 @@ static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, 
             o, NULL,
             "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
             "retention_hours, deprecation_date, subject, compatibility, document, "
-            "revision, created_at, updated_at, retirement_date, waiver_reason) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13)",
+            "revision, created_at, updated_at, retirement_date, waiver_reason, "
+            "contract_version, cleanup_policy, avg_message_bytes) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)",
             P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
               SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
               SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
-              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason)),
+              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason),
+              SV_TEXT(version), SV_TEXT(cleanup), SV_INT(avg_bytes)),
             err);
     else
         error = chan_store__run(
@@ -595,14 +601,18 @@ static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, 
             "UPDATE channels SET owner_team = $2, maintainer = $3, peak_qps = $4, "
             "retention_hours = $5, deprecation_date = $6, subject = $7, "
             "compatibility = $8, document = $9, revision = $10, updated_at = $11, "
-            "retirement_date = $12, waiver_reason = $13 WHERE name = $1",
+            "retirement_date = $12, waiver_reason = $13, contract_version = $14, "
+            "cleanup_policy = $15, avg_message_bytes = $16 WHERE name = $1",
             P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
               SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
               SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
-              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason)),
+              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason),
+              SV_TEXT(version), SV_TEXT(cleanup), SV_INT(avg_bytes)),
             err);
     free(retirement);
     free(reason);
+    free(version);
+    free(cleanup);
     return error;
 }
 
@@ -1148,6 +1158,7 @@ int chan_store_channel_page(chan_store *store, chan_channel_page *out,
              "SELECT name, owner_team, maintainer, peak_qps, retention_hours, deprecation_date, "
              "subject, compatibility, NULL, revision, created_at, updated_at, "
              "waiver_approved_by, waiver_approved_at, retirement_date, waiver_reason, "
+             "contract_version, cleanup_policy, avg_message_bytes, "
              "(SELECT MAX(sv.version) FROM subject_versions sv WHERE sv.subject = "
              "channels.subject AND sv.deleted = 0) FROM channels " CHANNEL_WHERE
              "ORDER BY name LIMIT CAST($9 AS INTEGER)",
@@ -1162,7 +1173,7 @@ int chan_store_channel_page(chan_store *store, chan_channel_page *out,
     out->items = chan_xcalloc(n + 1, sizeof(*out->items));
     out->latest_versions = chan_xcalloc(n + 1, sizeof(*out->latest_versions));
     for (size_t i = 0; i < n; i++) {
-        out->latest_versions[i] = (int)chan_store__cell_int(&rows, i, 16);
+        out->latest_versions[i] = (int)chan_store__cell_int(&rows, i, 19);
         out->items[i] = chan_xcalloc(1, sizeof(*out->items[i]));
         out->n = i + 1;
         channel_from_row(out->items[i], &rows, i);
