@@ -143,6 +143,8 @@ int chand_http_error_code(const chan_error *err)
         return 40910;
     case CHAN_STORE_R_READ_ONLY:
         return 42205;
+    case CHAN_STORE_R_REFERENCE_EXISTS:
+        return 42206;
     default:
         break;
     }
