@@ -1273,11 +1273,15 @@ static int get_config(chand_request *req, chan_error *err)
     if ((error = chand_request_query_bool(&fallback, req, "defaultToGlobal", false, err)) < 0)
         return error;
     error = chan_store_config_get(chand_request_store(req), &level, subject, err);
-    if (error == CHAN_ENOTFOUND && subject && !fallback)
+    if (error == CHAN_ENOTFOUND && subject && !fallback) {
+        /* a subject whose configuration is only Confluent's normalize setting */
+        if (chan_store_normalize_get(chand_request_store(req), &normalize, subject, NULL) == 0)
+            return chand_reply_json(req, 200, json_pack("{s:b}", "normalize", normalize));
         return chand_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
                                 "Subject '%s' does not have subject-level compatibility "
                                 "configured",
                                 subject);
+    }
     if (error == CHAN_ENOTFOUND && subject)
         error = chan_store_config_get(chand_request_store(req), &level, NULL, err);
     if (error == CHAN_ENOTFOUND) {
@@ -1439,11 +1443,20 @@ static int delete_config(chand_request *req, chan_error *err)
 {
     const char *subject;
     char *level = NULL;
+    bool normalize = false;
     int error;
 
     if ((error = scope_subject(&subject, req, err)) < 0)
         return error;
     error = chan_store_config_get(chand_request_store(req), &level, subject, err);
+    if (error == CHAN_ENOTFOUND && subject &&
+        chan_store_normalize_get(chand_request_store(req), &normalize, subject, NULL) == 0) {
+        /* only Confluent's normalize setting is configured: clear it */
+        if ((error = chan_store_normalize_set(chand_request_store(req), subject, -1,
+                                              chand_request_actor(req), err)) < 0)
+            return sr_error(err, subject, 0, 0);
+        return chand_reply_json(req, 200, json_pack("{s:b}", "normalize", normalize));
+    }
     if (error == CHAN_ENOTFOUND && subject)
         return chand_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
                                 "Subject '%s' does not have subject-level compatibility "
