@@ -7,9 +7,16 @@ CHAN_DEB_PACKAGES=(
     build-essential cmake ninja-build pkg-config git ca-certificates
     libavro-dev librdkafka-dev libpq-dev libmicrohttpd-dev libcmocka-dev
     libyaml-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
-    postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl openssl
+    postgresql python3 python3-confluent-kafka python3-requests python3-yaml python3-avro
+    nodejs wrk curl openssl
     clang clang-format clang-tidy cppcheck
 )
+
+# npm installs the Node.js Schema Registry client of the wire-format tests into
+# the build directory; some nodejs builds bring their own npm.
+if ! command -v npm >/dev/null 2>&1; then
+    CHAN_DEB_PACKAGES+=(npm)
+fi
 
 missing=()
 for pkg in "${CHAN_DEB_PACKAGES[@]}"; do
