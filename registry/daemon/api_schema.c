@@ -9,7 +9,11 @@
  * the new schema must satisfy the effective compatibility level (subject
  * level, else global level, else --default-compatibility) against the earlier
  * live versions, and the governance rule of chan_avro_check_removals against
- * the latest one.  Only AVRO schemas without references are supported.
+ * the latest one.  Only AVRO schemas are supported.  Schema references are
+ * resolved against the store (recursively, each name once, cycles refused)
+ * before parsing; a registration is the same schema as an earlier one when
+ * their chan_avro_schema_identity is equal, and ?normalize=true (or the
+ * subject's normalize setting) applies chan_avro_schema_normalize first.
  * Compatibility verdicts (registrations that reached the check, and
  * compatibility checks) are reported to daemon_metrics.h.
  *
@@ -276,8 +280,8 @@ static int resolve_one(chand_request *req, resolved_refs *r, const char *name, c
         return chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
                                 "Invalid schema: references nested deeper than %d levels",
                                 MAX_REFERENCE_DEPTH);
-    error = chan_store_version_get(chand_request_store(req), &v, subject, version, version != -1,
-                                   err);
+    error =
+        chan_store_version_get(chand_request_store(req), &v, subject, version, version != -1, err);
     if (error == CHAN_ENOTFOUND)
         return chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
                                 "Invalid schema: no schema reference found for subject \"%s\" "
@@ -351,8 +355,8 @@ static int resolve_body_refs(chand_request *req, const json_t *refs, resolved_re
         r->direct[i].name = chan_xstrdup(name);
         r->direct[i].subject = chan_xstrdup(subject);
         r->n_direct = i + 1;
-        if ((error = resolve_one(req, r, name, subject, (int)version, &r->direct[i].version,
-                                 err)) < 0)
+        if ((error = resolve_one(req, r, name, subject, (int)version, &r->direct[i].version, err)) <
+            0)
             return error;
     }
     return 0;
@@ -389,8 +393,7 @@ static int parse_with_refs(chan_avro_schema **out, const char *text, size_t len,
 ** Whether schemas of subject are normalized: ?normalize=true, else the
 ** subject's normalize setting, else the global one (Confluent's rule).
 */
-static int effective_normalize(bool *out, chand_request *req, const char *subject,
-                               chan_error *err)
+static int effective_normalize(bool *out, chand_request *req, const char *subject, chan_error *err)
 {
     chan_store *store = chand_request_store(req);
     int error;
@@ -1391,10 +1394,10 @@ static int put_config(chand_request *req, chan_error *err)
     if (value == NULL)
         value = json_object_get(body, "compatibilityLevel");
     jnorm = json_object_get(body, "normalize"); /* Confluent's normalize setting */
-    if ((value == NULL && jnorm == NULL) || (value != NULL && !json_is_null(value) &&
-                                             (!json_is_string(value) ||
-                                              chan_compat_mode_parse(&mode, json_string_value(
-                                                                                value)) != 0)) ||
+    if ((value == NULL && jnorm == NULL) ||
+        (value != NULL && !json_is_null(value) &&
+         (!json_is_string(value) ||
+          chan_compat_mode_parse(&mode, json_string_value(value)) != 0)) ||
         (jnorm != NULL && !json_is_boolean(jnorm) && !json_is_null(jnorm))) {
         json_decref(body);
         return chand_http_error(err, CHAN_EINVALID, SR_INVALID_COMPATIBILITY,

@@ -213,8 +213,8 @@ typedef int (*chan_store_check_fn)(void *ctx, const chan_schema_version *const *
 
 typedef struct chan_schema_register_request {
     const char *subject;
-    const char *schema_type;   /**< "AVRO"; NULL means "AVRO" */
-    const char *schema;        /**< the schema text to keep */
+    const char *schema_type; /**< "AVRO"; NULL means "AVRO" */
+    const char *schema;      /**< the schema text to keep */
     /**
      * What makes two schemas the same schema (chan_avro_schema_identity,
      * which covers the references); NULL: the text itself.

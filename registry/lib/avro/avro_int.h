@@ -130,8 +130,8 @@ struct chan_avro_schema {
     size_t n_named, cap_named;
     avro_index name_ix;  /**< full name -> position in named */
     avro_index alias_ix; /**< alias (full name) of a named type -> position in named */
-    json_t **ref_roots; /**< the parsed JSON of each referenced text, owned */
-    char **ref_texts;   /**< copies of the referenced texts */
+    json_t **ref_roots;  /**< the parsed JSON of each referenced text, owned */
+    char **ref_texts;    /**< copies of the referenced texts */
     size_t n_ref_texts;
     chan_avro_reference *refs; /**< the schema's references; strings owned */
     size_t n_refs;

@@ -26,10 +26,10 @@ typedef struct writer {
 } writer;
 
 /* Keys that Avro reserves, by where they appear; the rest are custom attributes. */
-static const char *const schema_reserved[] = {"doc",     "fields", "items", "name",
-                                              "namespace", "size", "symbols", "values",
-                                              "type",    "aliases", NULL};
-static const char *const field_reserved[] = {"default", "doc", "name", "order",
+static const char *const schema_reserved[] = {"doc",       "fields",  "items",   "name",
+                                              "namespace", "size",    "symbols", "values",
+                                              "type",      "aliases", NULL};
+static const char *const field_reserved[] = {"default", "doc",     "name", "order",
                                              "type",    "aliases", NULL};
 
 static bool in_list(const char *s, const char *const *list)
@@ -248,10 +248,9 @@ static bool ns_equal(const char *fullname, const char *ns)
 /* Avro Java's Name.getQualified: the simple name within its own namespace, else the full name. */
 static void put_name_ref(chan_buf *b, const avro_node *n, const char *cur)
 {
-    static const char *const type_names[] = {"record", "enum",  "array",  "map",
-                                             "union",  "fixed", "string", "bytes",
-                                             "int",    "long",  "float",  "double",
-                                             "boolean", "null", NULL};
+    static const char *const type_names[] = {"record", "enum",   "array",   "map",  "union",
+                                             "fixed",  "string", "bytes",   "int",  "long",
+                                             "float",  "double", "boolean", "null", NULL};
 
     if (ns_len(n->fullname) > 0 && ns_equal(n->fullname, cur) && !in_list(n->name, type_names))
         put_cstring(b, n->name);
@@ -264,8 +263,7 @@ static void put_name_ref(chan_buf *b, const avro_node *n, const char *cur)
 ** sorted; with normalize, the logical-type attributes of a valid logical
 ** type come first, as Confluent's normalized text has them.
 */
-static void put_props(writer *w, const json_t *obj, const char *const *reserved,
-                      const avro_node *n)
+static void put_props(writer *w, const json_t *obj, const char *const *reserved, const avro_node *n)
 {
     bool sort = (w->flags & (CHAN_AVRO_W_SORT | CHAN_AVRO_W_NORMALIZE)) != 0;
     const char **keys, *k;
@@ -302,8 +300,8 @@ static void put_props(writer *w, const json_t *obj, const char *const *reserved,
         bool done = false;
 
         for (j = 0; j < nfirst; j++)
-            done = done || (strcmp(keys[i], first[j]) == 0 &&
-                            json_object_get(obj, first[j]) != NULL);
+            done =
+                done || (strcmp(keys[i], first[j]) == 0 && json_object_get(obj, first[j]) != NULL);
         if (done)
             continue;
         key(w->b, keys[i]);
@@ -445,9 +443,9 @@ static void put_named_head(writer *w, const avro_node *n, const char *cur)
 */
 static void put_node(writer *w, const avro_node *n, const char *cur)
 {
-    static const char *const enum_reserved[] = {"doc",  "fields", "items",   "name",
-                                                "namespace", "size", "symbols", "values",
-                                                "type", "aliases", "default", NULL};
+    static const char *const enum_reserved[] = {"doc",       "fields",  "items",   "name",
+                                                "namespace", "size",    "symbols", "values",
+                                                "type",      "aliases", "default", NULL};
     size_t i;
 
     if (n->fullname) {

@@ -142,8 +142,8 @@ static int version_with_refs(chan_store__op *o, chan_schema_version **out, chan_
     int error;
 
     *out = version_from_row(rows, r);
-    if ((error = load_references(o, &(*out)->references, &(*out)->n_references, (*out)->id,
-                                 err)) < 0) {
+    if ((error = load_references(o, &(*out)->references, &(*out)->n_references, (*out)->id, err)) <
+        0) {
         chan_schema_version_free(*out);
         *out = NULL;
     }
@@ -245,9 +245,9 @@ static int check_register_args(const chan_schema_register_request *req, const ch
         return error;
     if (req->schema[0] == '\0')
         return chan_error_set(err, CHAN_EINVALID, "schema is empty");
-    if (req->identity != NULL && (error = chan_store__check_text("schema identity", req->identity,
-                                                                 CHAN_STORE_SCHEMA_MAX, false,
-                                                                 err)) < 0)
+    if (req->identity != NULL &&
+        (error = chan_store__check_text("schema identity", req->identity, CHAN_STORE_SCHEMA_MAX,
+                                        false, err)) < 0)
         return error;
     for (size_t i = 0; i < req->n_references; i++) {
         const chan_schema_reference *r = &req->references[i];
@@ -340,14 +340,13 @@ static int assign_schema_id(chan_store__op *o, int64_t *out, bool *out_new, cons
                                  err)) < 0)
         goto cleanup;
     for (size_t i = 0; i < req->n_references; i++)
-        if ((error = chan_store__run(o, NULL,
-                                     "INSERT INTO schema_references (schema_id, position, name, "
-                                     "subject, version) VALUES ($1, $2, $3, $4, $5)",
-                                     P(SV_INT(*out), SV_INT((int64_t)i),
-                                       SV_TEXT(req->references[i].name),
-                                       SV_TEXT(req->references[i].subject),
-                                       SV_INT(req->references[i].version)),
-                                     err)) < 0)
+        if ((error = chan_store__run(
+                 o, NULL,
+                 "INSERT INTO schema_references (schema_id, position, name, "
+                 "subject, version) VALUES ($1, $2, $3, $4, $5)",
+                 P(SV_INT(*out), SV_INT((int64_t)i), SV_TEXT(req->references[i].name),
+                   SV_TEXT(req->references[i].subject), SV_INT(req->references[i].version)),
+                 err)) < 0)
             goto cleanup;
     *out_new = true;
 cleanup:
@@ -489,19 +488,18 @@ int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const
     assert(store != NULL && out != NULL);
     *out = NULL;
     if ((error = chan_store__check_name("subject", subject, err)) < 0 ||
-        (error = chan_store__check_text("schema identity", identity, CHAN_STORE_SCHEMA_MAX,
-                                        false, err)) < 0)
+        (error = chan_store__check_text("schema identity", identity, CHAN_STORE_SCHEMA_MAX, false,
+                                        err)) < 0)
         return error;
     if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
         goto cleanup;
-    if ((error =
-             chan_store__run(&o, &rows,
-                             VERSION_COLS "WHERE sv.subject = $1 AND s.identity_hash = $2 "
-                                          "AND s.identity = $3 AND (sv.deleted = 0 OR $4 = 1) "
-                                          "ORDER BY sv.deleted, sv.version DESC LIMIT 1",
-                             P(SV_TEXT(subject), SV_INT(text_hash(identity)), SV_TEXT(identity),
-                               SV_INT(include_deleted)),
-                             err)) < 0)
+    if ((error = chan_store__run(&o, &rows,
+                                 VERSION_COLS "WHERE sv.subject = $1 AND s.identity_hash = $2 "
+                                              "AND s.identity = $3 AND (sv.deleted = 0 OR $4 = 1) "
+                                              "ORDER BY sv.deleted, sv.version DESC LIMIT 1",
+                                 P(SV_TEXT(subject), SV_INT(text_hash(identity)), SV_TEXT(identity),
+                                   SV_INT(include_deleted)),
+                                 err)) < 0)
         goto cleanup;
     if (rows.n_rows == 0) {
         error = not_found_in_subject(&o, subject, include_deleted, CHAN_STORE_R_SCHEMA_NOT_FOUND,
@@ -721,14 +719,14 @@ static int check_not_referenced(chan_store__op *o, const char *subject, int vers
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
-    error = chan_store__run(o, &rows,
-                            "SELECT 1 FROM schema_references r JOIN subject_versions sv "
-                            "ON sv.schema_id = r.schema_id WHERE r.subject = $1 AND r.version = $2 "
-                            "AND (sv.deleted = 0 OR $3 = 1) AND (sv.subject <> $1 OR $4 = 0) "
-                            "LIMIT 1",
-                            P(SV_TEXT(subject), SV_INT(version), SV_INT(include_deleted),
-                              SV_INT(other_subjects_only)),
-                            err);
+    error = chan_store__run(
+        o, &rows,
+        "SELECT 1 FROM schema_references r JOIN subject_versions sv "
+        "ON sv.schema_id = r.schema_id WHERE r.subject = $1 AND r.version = $2 "
+        "AND (sv.deleted = 0 OR $3 = 1) AND (sv.subject <> $1 OR $4 = 0) "
+        "LIMIT 1",
+        P(SV_TEXT(subject), SV_INT(version), SV_INT(include_deleted), SV_INT(other_subjects_only)),
+        err);
     if (error == 0 && rows.n_rows > 0)
         error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_REFERENCE_EXISTS,
                                        "One or more references exist to the schema "
@@ -783,8 +781,8 @@ int chan_store_referenced_by(chan_store *store, int64_t **out, size_t *out_n, co
     if ((error = read_version(&o, &rows, subject, version, version != -1, err)) < 0)
         goto cleanup;
     if (rows.n_rows == 0) {
-        error = not_found_in_subject(&o, subject, true, CHAN_STORE_R_VERSION_NOT_FOUND, "version",
-                                     err);
+        error =
+            not_found_in_subject(&o, subject, true, CHAN_STORE_R_VERSION_NOT_FOUND, "version", err);
         goto cleanup;
     }
     v = (int)chan_store__cell_int(&rows, 0, 1);
@@ -793,8 +791,7 @@ int chan_store_referenced_by(chan_store *store, int64_t **out, size_t *out_n, co
                                  "JOIN subject_versions sv ON sv.schema_id = r.schema_id "
                                  "WHERE r.subject = $1 AND r.version = $2 "
                                  "AND (sv.deleted = 0 OR $3 = 1) ORDER BY r.schema_id",
-                                 P(SV_TEXT(subject), SV_INT(v), SV_INT(include_deleted)), err)) <
-        0)
+                                 P(SV_TEXT(subject), SV_INT(v), SV_INT(include_deleted)), err)) < 0)
         goto cleanup;
     *out = chan_xcalloc(rows.n_rows + 1, sizeof(**out));
     for (size_t i = 0; i < rows.n_rows; i++)
@@ -1071,7 +1068,9 @@ static int cfg_get(chan_store *store, int col, char **out, const char *subject, 
         goto cleanup;
     if (chan_store__cell(&rows, 0, 0) == NULL) {
         int reason = col == 1 ? CHAN_STORE_R_MODE_NOT_FOUND : CHAN_STORE_R_CONFIG_NOT_FOUND;
-        const char *what = col == 1 ? "mode" : col == 2 ? "normalize setting" : "compatibility level";
+        const char *what = col == 1   ? "mode"
+                           : col == 2 ? "normalize setting"
+                                      : "compatibility level";
         if (subject != NULL)
             error = chan_store__set_reason(err, CHAN_ENOTFOUND, reason,
                                            "no %s set for subject '%s'", what, subject);

@@ -79,19 +79,20 @@ static void test_confluent_text(void **state)
     expect_text(" [ \"null\" , {\"type\":\"int\"} ] ", "[\"null\",\"int\"]");
     expect_text("{\"type\":\"string\",\"doc\":\"dropped\",\"avro.java.string\":\"String\"}",
                 "{\"type\":\"string\",\"avro.java.string\":\"String\"}");
-    expect_text("{\"name\":\"a.b.R\",\"type\":\"record\",\"aliases\":[],\"fields\":[{\"order\":"
-                "\"ascending\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"namespace\":\"a.b\","
-                "\"symbols\":[\"X\",\"Y\"],\"default\":\"X\"},\"name\":\"e\"},{\"name\":\"f\","
-                "\"type\":{\"type\":\"fixed\",\"size\":2,\"name\":\"other.F\",\"aliases\":"
-                "[\"G\"]},\"order\":\"descending\",\"aliases\":[\"g\"],\"x\":{\"b\":1,\"a\":2.5}},"
-                "{\"name\":\"d\",\"type\":\"double\",\"default\":1e20},{\"name\":\"r\",\"type\":"
-                "\"R\"}]}",
-                "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"a.b\",\"fields\":[{\"name\":"
-                "\"e\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"X\",\"Y\"],"
-                "\"default\":\"X\"}},{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\","
-                "\"namespace\":\"other\",\"size\":2,\"aliases\":[\"G\"]},\"order\":\"descending\","
-                "\"aliases\":[\"g\"],\"x\":{\"b\":1,\"a\":2.5}},{\"name\":\"d\",\"type\":\"double\","
-                "\"default\":1.0E20},{\"name\":\"r\",\"type\":\"R\"}]}");
+    expect_text(
+        "{\"name\":\"a.b.R\",\"type\":\"record\",\"aliases\":[],\"fields\":[{\"order\":"
+        "\"ascending\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"namespace\":\"a.b\","
+        "\"symbols\":[\"X\",\"Y\"],\"default\":\"X\"},\"name\":\"e\"},{\"name\":\"f\","
+        "\"type\":{\"type\":\"fixed\",\"size\":2,\"name\":\"other.F\",\"aliases\":"
+        "[\"G\"]},\"order\":\"descending\",\"aliases\":[\"g\"],\"x\":{\"b\":1,\"a\":2.5}},"
+        "{\"name\":\"d\",\"type\":\"double\",\"default\":1e20},{\"name\":\"r\",\"type\":"
+        "\"R\"}]}",
+        "{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"a.b\",\"fields\":[{\"name\":"
+        "\"e\",\"type\":{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"X\",\"Y\"],"
+        "\"default\":\"X\"}},{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\","
+        "\"namespace\":\"other\",\"size\":2,\"aliases\":[\"G\"]},\"order\":\"descending\","
+        "\"aliases\":[\"g\"],\"x\":{\"b\":1,\"a\":2.5}},{\"name\":\"d\",\"type\":\"double\","
+        "\"default\":1.0E20},{\"name\":\"r\",\"type\":\"R\"}]}");
     expect_text("{\"type\":\"record\",\"name\":\"N\",\"namespace\":\"x\",\"fields\":[{\"name\":"
                 "\"in\",\"type\":{\"type\":\"record\",\"name\":\"Top\",\"namespace\":\"\","
                 "\"fields\":[{\"name\":\"d\",\"type\":\"double\",\"default\":0.1}]}}]}",
@@ -142,11 +143,12 @@ static void test_identity(void **state)
                   "{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"com.acme\",\"fields\":"
                   "[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"n\",\"type\":\"int\"}]}",
                   false);
-    same_identity(base,
-                  "{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"com.acme\",\"doc\":\"d\","
-                  "\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"n\",\"type\":"
-                  "\"int\",\"default\":0}]}",
-                  false);
+    same_identity(
+        base,
+        "{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"com.acme\",\"doc\":\"d\","
+        "\"fields\":[{\"name\":\"id\",\"type\":\"string\"},{\"name\":\"n\",\"type\":"
+        "\"int\",\"default\":0}]}",
+        false);
     same_identity(base,
                   "{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"com.acme\",\"fields\":"
                   "[{\"name\":\"n\",\"type\":\"int\",\"default\":0},{\"name\":\"id\",\"type\":"

@@ -2494,8 +2494,8 @@ static void test_schema_references(void **state)
     assert_int_equal(chan_store_schema_references(g_store, &refs, &n, a->id, &err), 0);
     assert_int_equal(n, 0);
     assert_null(refs);
-    expect_reason(chan_store_schema_references(g_store, &refs, &n, INT64_MAX, &err),
-                  CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
+    expect_reason(chan_store_schema_references(g_store, &refs, &n, INT64_MAX, &err), CHAN_ENOTFOUND,
+                  CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
 
     assert_int_equal(chan_store_referenced_by(g_store, &ids, &n, sa, 1, false, &err), 0);
     assert_int_equal(n, 1);
@@ -2572,8 +2572,9 @@ static void test_schema_fill_identity(void **state)
     ident = chan_xasprintf("filled:%s", text);
     v = reg(s, text, NULL);
     /* as a row written before migration 0007 */
-    sql = chan_xasprintf("UPDATE schemas SET identity = NULL, identity_hash = NULL WHERE id = %lld;\n",
-                         (long long)v->id);
+    sql = chan_xasprintf(
+        "UPDATE schemas SET identity = NULL, identity_hash = NULL WHERE id = %lld;\n",
+        (long long)v->id);
     assert_int_equal(run_sql(g_url, sql), 0);
     free(sql);
     assert_int_equal(chan_store_schema_fill_identity(g_store, &n, fill_fn, &calls, &err), 0);
