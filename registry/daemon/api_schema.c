@@ -907,6 +907,45 @@ static int get_version_referencedby(chand_request *req, chan_error *err)
     return chand_reply_json(req, 200, arr);
 }
 
+/*
+** The lookup of a schema sent without references that a version with
+** references matches once they are resolved (Confluent's lookup does this
+** for clients that send the fully resolved schema): the latest such version
+** of subject into *out, or NULL.
+*/
+static int lookup_resolved(chan_schema_version **out, chand_request *req, const char *subject,
+                           const chan_avro_schema *schema, bool deleted, chan_error *err)
+{
+    chan_store *store = chand_request_store(req);
+    chan_schema_version *v = NULL;
+    chan_avro_schema *stored = NULL;
+    int *numbers = NULL;
+    size_t n = 0, i;
+    int error;
+
+    *out = NULL;
+    if ((error = chan_store_subject_versions_with_references(store, &numbers, &n, subject, deleted,
+                                                             err)) < 0)
+        return error;
+    for (i = n; i-- > 0 && *out == NULL;) {
+        if ((error = chan_store_version_get(store, &v, subject, numbers[i], deleted, err)) < 0)
+            break;
+        if ((error = parse_stored(&stored, req, v, err)) < 0)
+            break;
+        if (chan_avro_schema_same_resolved(schema, stored)) {
+            *out = v;
+            v = NULL;
+        }
+        chan_avro_schema_free(stored);
+        stored = NULL;
+        chan_schema_version_free(v);
+        v = NULL;
+    }
+    chan_schema_version_free(v);
+    free(numbers);
+    return error;
+}
+
 static int register_schema(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
@@ -928,6 +967,27 @@ static int register_schema(chand_request *req, chan_error *err)
         goto cleanup;
     ctx.schema = schema;
     ctx.report = chan_compat_report_new();
+    if (refs.n_direct == 0) {
+        /* Sent without references: a version with references may be this
+         * schema with them resolved (Confluent answers with that version). */
+        error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
+                                         chan_avro_schema_identity(schema), false, err);
+        if (error == CHAN_ENOTFOUND)
+            error = lookup_resolved(&v, req, subject, schema, false, err);
+        if (error == CHAN_ENOTFOUND)
+            error = 0; /* a new subject */
+        if (error < 0) {
+            error = sr_error(err, subject, 0, 0);
+            goto cleanup;
+        }
+        chan_error_clear(err);
+        if (v != NULL && v->n_references > 0) {
+            error = chand_reply_json(req, 200, json_pack("{s:I}", "id", (json_int_t)v->id));
+            goto cleanup;
+        }
+        chan_schema_version_free(v);
+        v = NULL;
+    }
     if ((error = check_ctx_prepare(&ctx, req, subject, err)) < 0)
         goto cleanup;
 
@@ -996,8 +1056,18 @@ static int lookup_schema(chand_request *req, chan_error *err)
         goto cleanup;
     if ((error = parse_schema_body(&schema, &refs, req, subject, err)) < 0)
         goto cleanup;
-    if ((error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
-                                          chan_avro_schema_identity(schema), deleted, err)) < 0) {
+    error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
+                                     chan_avro_schema_identity(schema), deleted, err);
+    if (error == CHAN_ENOTFOUND && refs.n_direct == 0 &&
+        chan_store_error_reason(err) == CHAN_STORE_R_SCHEMA_NOT_FOUND) {
+        chan_error saved = *err;
+
+        if ((error = lookup_resolved(&v, req, subject, schema, deleted, err)) == 0 && v == NULL) {
+            *err = saved; /* not there either: the first answer stands */
+            error = CHAN_ENOTFOUND;
+        }
+    }
+    if (error < 0) {
         error = sr_error(err, subject, 0, 0);
         goto cleanup;
     }

@@ -120,6 +120,15 @@ const char *chan_avro_schema_normalized(const chan_avro_schema *schema);
 const char *chan_avro_schema_identity(const chan_avro_schema *schema);
 
 /**
+ * Are a and b the same schema once references are resolved, that is with
+ * every type that a reference defines written in place (compared as
+ * chan_avro_schema_identity compares)?  Confluent's lookup finds a version
+ * that has references with the schema sent fully resolved and without
+ * references; this is that comparison.
+ */
+bool chan_avro_schema_same_resolved(const chan_avro_schema *a, const chan_avro_schema *b);
+
+/**
  * Confluent's normalize (`normalize=true`): the schema rewritten with its
  * custom attributes, aliases and JSON object members sorted, an empty "doc"
  * of a named type dropped, logical-type attributes first and a zero decimal

@@ -281,6 +281,15 @@ int chan_store_referenced_by(chan_store *store, int64_t **out, size_t *out_n, co
                              int version, bool include_deleted, chan_error *err);
 
 /**
+ * Version numbers (ascending) of subject whose schema has references; none
+ * is not an error (*out NULL, *out_n 0).
+ * @param[out] out caller frees
+ */
+int chan_store_subject_versions_with_references(chan_store *store, int **out, size_t *out_n,
+                                                const char *subject, bool include_deleted,
+                                                chan_error *err);
+
+/**
  * Computes the identity of a stored schema for chan_store_schema_fill_identity.
  * @param[out] out the identity (heap string the store frees); on failure the
  *             store keeps the text itself as identity

@@ -564,3 +564,14 @@ char *chan_avro__identity(const chan_avro_schema *schema)
     chan_buf_putc(&b, ']');
     return chan_buf_take(&b);
 }
+
+bool chan_avro_schema_same_resolved(const chan_avro_schema *a, const chan_avro_schema *b)
+{
+    char *ta = chan_avro__write(a, CHAN_AVRO_W_SORT | CHAN_AVRO_W_INLINE);
+    char *tb = chan_avro__write(b, CHAN_AVRO_W_SORT | CHAN_AVRO_W_INLINE);
+    bool same = strcmp(ta, tb) == 0;
+
+    free(ta);
+    free(tb);
+    return same;
+}

@@ -803,6 +803,39 @@ cleanup:
     return error;
 }
 
+int chan_store_subject_versions_with_references(chan_store *store, int **out, size_t *out_n,
+                                                const char *subject, bool include_deleted,
+                                                chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    assert(store != NULL && out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    if ((error = chan_store__check_name("subject", subject, err)) < 0)
+        return error;
+    if ((error = chan_store__op_acquire(&o, store, err)) < 0)
+        goto cleanup;
+    if ((error = chan_store__run(&o, &rows,
+                                 "SELECT DISTINCT sv.version FROM subject_versions sv "
+                                 "JOIN schema_references r ON r.schema_id = sv.schema_id "
+                                 "WHERE sv.subject = $1 AND (sv.deleted = 0 OR $2 = 1) "
+                                 "ORDER BY sv.version",
+                                 P(SV_TEXT(subject), SV_INT(include_deleted)), err)) < 0 ||
+        rows.n_rows == 0)
+        goto cleanup;
+    *out = chan_xcalloc(rows.n_rows, sizeof(**out));
+    for (size_t i = 0; i < rows.n_rows; i++)
+        (*out)[i] = (int)chan_store__cell_int(&rows, i, 0);
+    *out_n = rows.n_rows;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
+
 /* Up to 100 schemas without an identity into rows (id, schema_type, schema_text). */
 static int rows_without_identity(chan_store__op *o, chan_store__rows *rows, chan_error *err)
 {

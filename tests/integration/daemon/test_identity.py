@@ -154,6 +154,18 @@ class IdentityTest(ChanregdTestCase):
         r = self.d.post("/subjects/%s" % si, {"schema": spelled, "references": resolved[:1]})
         self.assertError(r, 404, 40403)
 
+        # The schema sent fully resolved, without references (as clients that
+        # generate schemas from classes do): the version with references.
+        inlined = json.loads(CUSTOMER)
+        inlined["fields"][1]["type"] = json.loads(ADDRESS)
+        r = self.d.post("/subjects/%s" % sc, {"schema": json.dumps(inlined)})
+        self.assertEqual((r.status, r.json.get("id"), r.json.get("version")), (200, cid, 1), r)
+        self.assertEqual(self.register(sc, json.dumps(inlined)), cid)
+        self.assertEqual(self.d.get("/subjects/%s/versions" % sc).json, [1])
+        # ... but not where the subject has no such version.
+        r = self.d.post("/subjects/%s" % sa, {"schema": json.dumps(inlined)})
+        self.assertError(r, 404, 40403)
+
         # Who references what.
         self.assertEqual(self.d.get("/subjects/%s/versions/1/referencedby" % sa).json,
                          sorted([cid, iid]))

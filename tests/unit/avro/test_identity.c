@@ -213,6 +213,22 @@ static void test_references(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(refs[0].subject, "customer");
     assert_non_null(strstr(chan_avro_schema_identity(s), "\"customer\",1"));
+    /* the same schema with the referenced types written in place */
+    {
+        chan_avro_schema *inlined =
+            parse("{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"com.acme\",\"fields\":["
+                  "{\"name\":\"buyer\",\"type\":{\"type\":\"record\",\"name\":\"Customer\","
+                  "\"fields\":[{\"name\":\"home\",\"type\":{\"type\":\"record\",\"name\":"
+                  "\"Address\",\"fields\":[{\"name\":\"street\",\"type\":\"string\"}]}}]}},"
+                  "{\"name\":\"ship\",\"type\":\"Address\"}]}");
+
+        assert_true(chan_avro_schema_same_resolved(inlined, s));
+        assert_string_not_equal(chan_avro_schema_identity(inlined), chan_avro_schema_identity(s));
+        chan_avro_schema_free(inlined);
+        inlined = parse(address);
+        assert_false(chan_avro_schema_same_resolved(inlined, s));
+        chan_avro_schema_free(inlined);
+    }
     /* other references, other identity */
     pr.refs = swapped;
     t = parse_refs(order, &pr);
