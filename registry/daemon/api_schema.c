@@ -1155,14 +1155,11 @@ static int get_schema_by_id(chand_request *req, chan_error *err)
     chan_schema_reference *refs = NULL;
     size_t n_refs = 0;
 
-    if ((error = fetch_by_id(&schema, &type, &id, req, err)) < 0)
+    if ((error = get_id(&id, req, err)) < 0)
         return error;
-    if ((error = chan_store_schema_references(chand_request_store(req), &refs, &n_refs, id, err)) <
-        0) {
-        free(schema);
-        free(type);
+    if ((error = chan_store_schema_by_id_refs(chand_request_store(req), &schema, &type, &refs,
+                                              &n_refs, id, err)) < 0)
         return sr_error(err, NULL, 0, id);
-    }
     doc = json_pack("{s:s}", "schema", schema);
     if (doc && type && strcmp(type, "AVRO") != 0)
         json_object_set_new(doc, "schemaType", json_string(type));

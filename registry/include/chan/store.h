@@ -323,6 +323,15 @@ int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_typ
                             chan_error *err);
 
 /**
+ * chan_store_schema_by_id with the references of the id (in their order;
+ * none: *out_refs NULL, *out_n_refs 0), from the same cache.
+ * @param[out] out_refs free with chan_schema_reference_list_free; may be NULL
+ */
+int chan_store_schema_by_id_refs(chan_store *store, char **out_schema, char **out_type,
+                                 chan_schema_reference **out_refs, size_t *out_n_refs, int64_t id,
+                                 chan_error *err);
+
+/**
  * Every (subject, version) that uses schema id, ordered by subject then
  * version (only subject, version and id are filled).
  * @return 0 or CHAN_ENOTFOUND (SCHEMA_NOT_FOUND)

@@ -1221,7 +1221,12 @@ int chan_avro_schema_parse_refs(chan_avro_schema **out, const char *json, size_t
             goto cleanup;
     } else {
         /* Avro C knows nothing of references: it checks the schema with them in place. */
+        char *p;
+
         inline_text = chan_avro__write(s, CHAN_AVRO_W_INLINE);
+        /* as avro_c_gate does for a text of its own: U+0000 (written \u0000) as U+0001 */
+        for (p = strstr(inline_text, "\\u0000"); p; p = strstr(p + 6, "\\u0000"))
+            p[5] = '1';
         if ((error = avro_c_gate(&ctx, inline_text, strlen(inline_text))) < 0)
             goto cleanup;
     }

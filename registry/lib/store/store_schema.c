@@ -90,6 +90,8 @@ static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
 
 static int read_version(chan_store__op *o, chan_store__rows *rows, const char *subject, int version,
                         bool include_deleted, chan_error *err);
+static void cache_put(chan_store *store, int64_t id, const char *text, const char *type,
+                      const chan_schema_reference *refs, size_t n_refs);
 
 /* The store's own hash of a schema text or identity, the key of the schemas indexes. */
 static int64_t text_hash(const char *text)
@@ -464,7 +466,7 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
         (error = chan_store__op_commit(&o, err)) < 0)
         goto cleanup;
     if (new_id)
-        chan_store__id_cache_put(&store->cache, id, req->schema, type);
+        cache_put(store, id, req->schema, type, req->references, req->n_references);
     if (out_created != NULL)
         *out_created = true;
 cleanup:
@@ -513,20 +515,90 @@ cleanup:
     return error;
 }
 
-int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_type, int64_t id,
-                            chan_error *err)
+/*
+** The id cache keeps a schema's text and, in its type string, the type
+** followed by "\n" and the references as a JSON array when it has any
+** (types never contain a newline): ids, texts and references are all
+** immutable, so a cached schema needs no query at all.
+*/
+static void cache_put(chan_store *store, int64_t id, const char *text, const char *type,
+                      const chan_schema_reference *refs, size_t n_refs)
+{
+    json_t *arr;
+    char *packed, *json;
+
+    if (n_refs == 0) {
+        chan_store__id_cache_put(&store->cache, id, text, type);
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n_refs; i++)
+        json_array_append_new(arr,
+                              json_pack("[s,s,i]", refs[i].name, refs[i].subject, refs[i].version));
+    json = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    if (json == NULL)
+        return;
+    packed = chan_xasprintf("%s\n%s", type, json);
+    chan_store__id_cache_put(&store->cache, id, text, packed);
+    free(packed);
+    free(json);
+}
+
+/* The cached schema of id (see cache_put); false on a miss. */
+static bool cache_get(chan_store *store, int64_t id, char **text, char **type,
+                      chan_schema_reference **refs, size_t *n_refs)
+{
+    char *packed = NULL, *nl;
+    json_t *arr;
+    size_t i, n;
+
+    if (!chan_store__id_cache_get(&store->cache, id, text, &packed))
+        return false;
+    if ((nl = strchr(packed, '\n')) != NULL) {
+        *nl = '\0';
+        if (refs != NULL && (arr = json_loads(nl + 1, 0, NULL)) != NULL) {
+            n = json_array_size(arr);
+            *refs = chan_xcalloc(n + 1, sizeof(**refs));
+            for (i = 0; i < n; i++) {
+                json_t *r = json_array_get(arr, i);
+
+                (*refs)[i].name = chan_xstrdup(json_string_value(json_array_get(r, 0)));
+                (*refs)[i].subject = chan_xstrdup(json_string_value(json_array_get(r, 1)));
+                (*refs)[i].version = (int)json_integer_value(json_array_get(r, 2));
+            }
+            *n_refs = n;
+            json_decref(arr);
+        }
+    }
+    if (type != NULL)
+        *type = packed;
+    else
+        free(packed);
+    return true;
+}
+
+int chan_store_schema_by_id_refs(chan_store *store, char **out_schema, char **out_type,
+                                 chan_schema_reference **out_refs, size_t *out_n_refs, int64_t id,
+                                 chan_error *err)
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    chan_schema_reference *refs = NULL;
+    size_t n_refs = 0;
     int error;
 
     assert(store != NULL && out_schema != NULL);
     *out_schema = NULL;
     if (out_type != NULL)
         *out_type = NULL;
-    if (chan_store__id_cache_get(&store->cache, id, out_schema, out_type))
+    if (out_refs != NULL)
+        *out_refs = NULL;
+    if (out_n_refs != NULL)
+        *out_n_refs = 0;
+    if (cache_get(store, id, out_schema, out_type, out_refs, out_n_refs))
         return 0;
-    if ((error = chan_store__op_acquire(&o, store, err)) < 0)
+    if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
         goto cleanup;
     if ((error = chan_store__run(&o, &rows,
                                  "SELECT schema_text, schema_type FROM schemas WHERE id = $1",
@@ -541,15 +613,29 @@ int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_typ
         error = chan_error_set(err, CHAN_EINTERNAL, "schema id %lld has no text", (long long)id);
         goto cleanup;
     }
-    chan_store__id_cache_put(&store->cache, id, chan_store__cell(&rows, 0, 0),
-                             chan_store__cell(&rows, 0, 1));
+    if ((error = load_references(&o, &refs, &n_refs, id, err)) < 0)
+        goto cleanup;
+    cache_put(store, id, chan_store__cell(&rows, 0, 0), chan_store__cell(&rows, 0, 1), refs,
+              n_refs);
     *out_schema = chan_store__cell_take(&rows, 0, 0);
     if (out_type != NULL)
         *out_type = chan_store__cell_take(&rows, 0, 1);
+    if (out_refs != NULL && out_n_refs != NULL) {
+        *out_refs = refs;
+        *out_n_refs = n_refs;
+        refs = NULL;
+    }
 cleanup:
+    chan_schema_reference_list_free(refs, n_refs);
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
     return error;
+}
+
+int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_type, int64_t id,
+                            chan_error *err)
+{
+    return chan_store_schema_by_id_refs(store, out_schema, out_type, NULL, NULL, id, err);
 }
 
 int chan_store_schema_usages(chan_store *store, chan_schema_version ***out, size_t *out_n,

@@ -2491,6 +2491,21 @@ static void test_schema_references(void **state)
     assert_int_equal(chan_store_schema_references(g_store, &refs, &n, b->id, &err), 0);
     assert_int_equal(n, 1);
     chan_schema_reference_list_free(refs, n);
+    for (int round = 0; round < 2; round++) { /* from the cache or the database, then cached */
+        char *text = NULL, *type = NULL;
+
+        assert_int_equal(
+            chan_store_schema_by_id_refs(g_store, &text, &type, &refs, &n, b->id, &err), 0);
+        assert_string_equal(text, tb);
+        assert_string_equal(type, "AVRO");
+        assert_int_equal(n, 1);
+        assert_string_equal(refs[0].name, "com.acme.A");
+        assert_string_equal(refs[0].subject, sa);
+        assert_int_equal(refs[0].version, 1);
+        chan_schema_reference_list_free(refs, n);
+        free(text);
+        free(type);
+    }
     assert_int_equal(chan_store_schema_references(g_store, &refs, &n, a->id, &err), 0);
     assert_int_equal(n, 0);
     assert_null(refs);
