@@ -2516,6 +2516,19 @@ static void test_schema_references(void **state)
     assert_int_equal(n, 1);
     assert_true(ids[0] == b->id);
     free(ids);
+    {
+        int *vs = NULL;
+
+        assert_int_equal(
+            chan_store_subject_versions_with_references(g_store, &vs, &n, sb, false, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(vs[0], 1);
+        free(vs);
+        assert_int_equal(
+            chan_store_subject_versions_with_references(g_store, &vs, &n, sa, true, &err), 0);
+        assert_int_equal(n, 0);
+        assert_null(vs);
+    }
     expect_reason(chan_store_referenced_by(g_store, &ids, &n, sa, 9, false, &err), CHAN_ENOTFOUND,
                   CHAN_STORE_R_VERSION_NOT_FOUND, &err);
 
