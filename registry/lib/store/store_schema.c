@@ -1154,8 +1154,8 @@ cleanup:
 static const char *const cfg_get_sql[3] = {
     "SELECT compatibility FROM subject_config WHERE subject = $1",
     "SELECT mode FROM subject_config WHERE subject = $1",
-    "SELECT CASE WHEN normalize IS NULL THEN NULL WHEN normalize = 1 THEN 'true' ELSE 'false' END "
-    "FROM subject_config WHERE subject = $1",
+    ("SELECT CASE WHEN normalize IS NULL THEN NULL WHEN normalize = 1 THEN 'true' "
+     "ELSE 'false' END FROM subject_config WHERE subject = $1"),
 };
 static const char *const cfg_set_sql[3] = {
     "INSERT INTO subject_config (subject, compatibility, mode, updated_at) "
