@@ -2455,6 +2455,7 @@ static void test_schema_identity(void **state)
     /* lookup is by identity */
     assert_int_equal(chan_store_schema_lookup(g_store, &found, s1, ident, false, &err), 0);
     assert_int_equal(found->version, a->version);
+    chan_schema_version_free(found);
     expect_reason(chan_store_schema_lookup(g_store, &found, s1, "{\"text\":1}", false, &err),
                   CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND, &err);
     free(text);
