@@ -26,6 +26,7 @@ typedef enum cli_format {
     CLI_FORMAT_JUNIT,
     CLI_FORMAT_GITHUB,
     CLI_FORMAT_TABLE,
+    CLI_FORMAT_GITLAB,
 } cli_format;
 
 /** One chanctl subcommand. */

@@ -4,10 +4,10 @@
  * Loads every contract given (files, or directories searched recursively for
  * *.yaml / *.yml; default `contracts/`), resolves and checks their Avro
  * schemas, runs the cross-file checks, and prints every diagnostic in one of
- * four formats: text (file:line:col, the source line with a caret, hints),
- * json, junit (one testcase per contract file) or github (workflow
- * annotations).  The report is the command's result, so it goes to stdout
- * in every format; usage errors go to stderr.
+ * five formats: text (file:line:col, the source line with a caret, hints),
+ * json, junit (one testcase per contract file), github (workflow
+ * annotations) or gitlab (a GitLab Code Quality report).  The report is the command's result, so it
+ * goes to stdout in every format; usage errors go to stderr.
  *
  * With --registry URL, each valid contract's schema versions that the registry
  * does not hold yet are also checked with the registry's compatibility
@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "chan/authz.h"
 #include "chan/common.h"
 #include "chan/contract.h"
 #include "cli.h"
@@ -69,7 +70,8 @@ static const cli_cmd_spec spec = {
         "a directory searched recursively for *.yaml and *.yml (default: " CLI_DEFAULT_CONTRACT_DIR
         ").",
     CLI_CMD_OPTS(opt_specs),
-    .formats = CLI_FORMATS_TEXT_JSON | (1u << CLI_FORMAT_JUNIT) | (1u << CLI_FORMAT_GITHUB),
+    .formats = CLI_FORMATS_TEXT_JSON | (1u << CLI_FORMAT_JUNIT) | (1u << CLI_FORMAT_GITHUB) |
+               (1u << CLI_FORMAT_GITLAB),
     .registry = "also check the versions not yet registered against this registry",
     .exit_status = "0 valid, 1 invalid, 2 usage error, 3 registry unreachable.",
 };
@@ -266,6 +268,77 @@ static void print_github(const chan_diag_list *diags, const cli_path_list *files
            files->count == 1 ? "" : "s", files->count - n_invalid, n_invalid);
 }
 
+/*
+ * GitLab Code Quality report: a JSON array of issues with description,
+ * check_name, fingerprint, severity and location (path, begin line and
+ * column).  The fingerprint identifies an issue across pipelines, so it
+ * hashes what stays when lines move: the path, the rule, the message and
+ * the issue's rank among identical ones in that file.
+ */
+static const char *gitlab_severity(chan_diag_severity severity)
+{
+    switch (severity) {
+    case CHAN_DIAG_ERROR:
+        return "critical";
+    case CHAN_DIAG_WARNING:
+        return "minor";
+    default:
+        return "info";
+    }
+}
+
+static void print_gitlab(const chan_diag_list *diags)
+{
+    json_t *root = json_array();
+    size_t i, k, n = chan_diag_list_count(diags);
+    char *text;
+
+    for (i = 0; i < n; i++) {
+        const chan_diag *d = chan_diag_list_get(diags, i);
+        const char *file = d->file ? d->file : "";
+        const char *rule = d->rule ? d->rule : "chanctl-validate";
+        char fingerprint[2 * CHAN_TOKEN_DIGEST_LEN + 1];
+        size_t rank = 0;
+        json_t *issue, *location, *begin;
+        char *key, *description;
+
+        for (k = 0; k < i; k++) {
+            const chan_diag *e = chan_diag_list_get(diags, k);
+
+            rank += strcmp(e->file ? e->file : "", file) == 0 &&
+                    strcmp(e->rule ? e->rule : "chanctl-validate", rule) == 0 &&
+                    strcmp(e->message, d->message) == 0;
+        }
+        /* \x1f (unit separator) cannot occur in a path, rule or message. */
+        key = chan_xasprintf("%s\x1f%s\x1f%s\x1f%zu", file, rule, d->message, rank);
+        chan_token_digest_hex(fingerprint, key, strlen(key));
+        free(key);
+        description = d->hint ? chan_xasprintf("%s (hint: %s)", d->message, d->hint)
+                              : chan_xstrdup(d->message);
+        begin = json_object();
+        json_object_set_new(begin, "line", json_integer(d->line > 0 ? d->line : 1));
+        json_object_set_new(begin, "column", json_integer(d->column > 0 ? d->column : 1));
+        location = json_object();
+        json_object_set_new(location, "path", json_string(file));
+        json_object_set_new(location, "positions", json_pack("{s:o}", "begin", begin));
+        issue = json_object();
+        json_object_set_new(issue, "type", json_string("issue"));
+        json_object_set_new(issue, "description", json_string(description));
+        json_object_set_new(issue, "check_name", json_string(rule));
+        json_object_set_new(issue, "categories", json_pack("[s]", "Bug Risk"));
+        json_object_set_new(issue, "fingerprint", json_string(fingerprint));
+        json_object_set_new(issue, "severity", json_string(gitlab_severity(d->severity)));
+        json_object_set_new(issue, "location", location);
+        json_array_append_new(root, issue);
+        free(description);
+    }
+    text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (text)
+        puts(text);
+    free(text);
+    json_decref(root);
+}
+
 /* ------------------------------------------------------------------ */
 /* Command                                                             */
 /* ------------------------------------------------------------------ */
@@ -350,6 +423,9 @@ int cmd_validate(int argc, char **argv)
         break;
     case CLI_FORMAT_GITHUB:
         print_github(diags, &files, n_invalid);
+        break;
+    case CLI_FORMAT_GITLAB:
+        print_gitlab(diags);
         break;
     default:
         print_text(diags, &files, n_invalid, &o);

@@ -14,5 +14,6 @@ int cmd_acl(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_token(int argc, char **argv);
 int cmd_consumer(int argc, char **argv);
+int cmd_docs(int argc, char **argv);
 
 #endif

@@ -24,6 +24,7 @@ const cli_cmd cli_cmds[] = {
     {"export", "export Kafka users and ACLs (Strimzi, kafka-configs)", cmd_export},
     {"token", "API tokens of a registry (admin) and token file lines", cmd_token},
     {"consumer", "register, renew, remove, list, approve and reject consumers", cmd_consumer},
+    {"docs", "render contracts as a static site and Markdown (offline)", cmd_docs},
 };
 const size_t cli_cmds_count = sizeof(cli_cmds) / sizeof(cli_cmds[0]);
 

@@ -22,7 +22,7 @@ enum {
     OPT_CACERT,
 };
 
-static const char *const format_names[] = {"text", "json", "junit", "github", "table"};
+static const char *const format_names[] = {"text", "json", "junit", "github", "table", "gitlab"};
 
 static const cli_opt_spec help_opt = {"help", 'h', NULL, "show this help and exit", 0};
 

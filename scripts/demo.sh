@@ -27,8 +27,9 @@ url="http://127.0.0.1:$port"
 
 log="$data/chanregd.log"
 echo "==> start chanregd on $url (SQLite store in $data/chanreg.db, log in $log)"
+# A local demo on loopback: no token, every request may write (say so explicitly).
 build/registry/daemon/chanregd --listen "127.0.0.1:$port" --db "sqlite:$data/chanreg.db" \
-    >>"$log" 2>&1 &
+    --allow-unauthenticated-writes >>"$log" 2>&1 &
 daemon=$!
 trap 'kill -TERM $daemon 2>/dev/null; wait $daemon 2>/dev/null || true' EXIT INT TERM
 
@@ -48,6 +49,8 @@ echo "==> chanctl register contracts/ --registry $url"
 build/cli/chanctl register contracts/ --registry "$url"
 echo "==> chanctl list channels --registry $url"
 build/cli/chanctl list channels --registry "$url"
+
+echo "==> web UI: $url/ui/ (catalog, channel pages, consumer portal, audit log)"
 
 if [ "$once" -eq 1 ]; then
     exit 0

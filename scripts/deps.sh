@@ -8,15 +8,10 @@ CHAN_DEB_PACKAGES=(
     libavro-dev librdkafka-dev libpq-dev libmicrohttpd-dev libcmocka-dev
     libyaml-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
     postgresql python3 python3-confluent-kafka python3-requests python3-yaml python3-avro
-    nodejs wrk curl openssl
+    wrk curl openssl pre-commit
     clang clang-format clang-tidy cppcheck
+    chromium fonts-dejavu-core nodejs
 )
-
-# npm installs the Node.js Schema Registry client of the wire-format tests into
-# the build directory; some nodejs builds bring their own npm.
-if ! command -v npm >/dev/null 2>&1; then
-    CHAN_DEB_PACKAGES+=(npm)
-fi
 
 missing=()
 for pkg in "${CHAN_DEB_PACKAGES[@]}"; do
@@ -34,4 +29,18 @@ if [ "${#missing[@]}" -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# npm (the browser test's packages: tests/integration/ui, and the Node.js
+# Schema Registry client of tests/integration/daemon): Debian's package,
+# unless the installed nodejs brings its own npm (NodeSource's does).
+if ! command -v npm >/dev/null 2>&1; then
+    echo "chanreg: installing npm" >&2
+    SUDO=""
+    if [ "$(id -u)" -ne 0 ]; then
+        SUDO="sudo"
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -qq
+    $SUDO apt-get install -y -qq --no-install-recommends npm >/dev/null
 fi

@@ -43,6 +43,15 @@ extern const size_t chand_api_tokens_routes_count;
 extern const chand_route chand_api_policy_routes[];
 extern const size_t chand_api_policy_routes_count;
 
+typedef struct chand_readiness chand_readiness;
+/** The store probe behind /readyz (readiness.h; NULL: always ready); set before serving. */
+void chand_api_misc_set_readiness(chand_readiness *r);
+
+/** The web UI under /ui/, GET /v1/channels/{name}/schema-diff, GET /v1/consumer-rules (api_ui.c).
+ */
+extern const chand_route chand_api_ui_routes[];
+extern const size_t chand_api_ui_routes_count;
+
 typedef struct chand_reconciler chand_reconciler;
 /** The reconciler of the /v1/acl endpoints (NULL: Kafka not configured); set before serving. */
 void chand_api_acl_set_reconciler(chand_reconciler *r);

@@ -75,11 +75,7 @@
 #define E_SCHEMA_MISSING     42211
 #define E_NO_REASON          42213
 
-/* Limits of the consumer fields; the same as the contract format's. */
-#define MAX_TEXT        4096
-#define MAX_NAME        249
-#define MAX_SLA_MS      INT64_C(86400000)
-#define MAX_PEAK_RATE   INT64_C(1000000000)
+/* The consumer fields' limits are chan_contract_consumer_check's. */
 #define AUDIT_LIMIT     100
 #define AUDIT_LIMIT_MAX 1000
 #define MAX_REASON      1024
@@ -690,86 +686,6 @@ static int delete_channel(chand_request *req, chan_error *err)
 /* Consumers                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Kafka topic and group names: [A-Za-z0-9._-]{1,249}, not "." or "..". */
-static bool valid_group(const char *s)
-{
-    size_t n = strlen(s), i;
-
-    if (n == 0 || n > MAX_NAME || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
-        return false;
-    for (i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && strchr("._-", s[i]) == NULL)
-            return false;
-    return true;
-}
-
-/*
-** A mandatory non-empty string field of the consumer body (at most MAX_TEXT
-** bytes).  Returns it (borrowed from body) or NULL after adding a diagnostic.
-*/
-static const char *body_string(const json_t *body, const char *key, chan_diag_list *diags)
-{
-    const json_t *v = json_object_get(body, key);
-
-    if (v == NULL) {
-        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_MISSING_FIELD, key,
-                      "%s is missing", key);
-        return NULL;
-    }
-    if (!json_is_string(v)) {
-        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE, key,
-                      "%s must be a string, not a%s %s", key, json_is_integer(v) ? "n" : "",
-                      chan_json_type_name(v));
-        return NULL;
-    }
-    if (json_string_length(v) != strlen(json_string_value(v))) {
-        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, key,
-                      "%s contains a NUL character", key);
-        return NULL;
-    }
-    if (json_string_length(v) == 0) {
-        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, key,
-                      "%s is empty", key);
-        return NULL;
-    }
-    if (json_string_length(v) > MAX_TEXT) {
-        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, key,
-                      "%s is longer than %d bytes", key, MAX_TEXT);
-        return NULL;
-    }
-    return json_string_value(v);
-}
-
-/* A mandatory integer field in [1, max].  Returns false after adding a diagnostic. */
-static bool body_positive(int64_t *out, const json_t *body, const char *key, int64_t max,
-                          chan_diag_list *diags)
-{
-    const json_t *v = json_object_get(body, key);
-    json_int_t value;
-
-    if (v == NULL) {
-        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_MISSING_FIELD, key,
-                      "%s is missing", key);
-        return false;
-    }
-    if (!json_is_integer(v)) {
-        chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_WRONG_TYPE, key,
-                      "%s must be an integer, not a %s", key, chan_json_type_name(v));
-        return false;
-    }
-    value = json_integer_value(v);
-    if (value < 1 || value > max) {
-        chan_diag *d = chan_diag_add(
-            diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, key,
-            "%s must be between 1 and %" PRId64 ", got %" JSON_INTEGER_FORMAT, key, max, value);
-        if (value < 1)
-            chan_diag_set_hint(d, "%s must be positive", key);
-        return false;
-    }
-    *out = (int64_t)value;
-    return true;
-}
-
 /*
 ** Validate the body of PUT .../consumers/{consumer} as the contract format
 ** validates a consumer entry, and fill rec (owning copies; the caller
@@ -782,22 +698,17 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
        by the authorization's target, chand_target_consumer). */
     static const char *const keys[] = {"principal",      "group",       "scenario", "sla_p99_ms",
                                        "peak_rate_msgs", "degradation", "team",     NULL};
+    chan_contract_consumer checked;
     chan_degradation mode;
-    const char *key, *s;
+    const char *key;
     char shown[68];
     json_t *value;
-    int64_t n;
     size_t i;
 
+    memset(&checked, 0, sizeof(checked));
     chan_consumer_record_init(rec);
     rec->channel = chan_xstrdup(channel);
     rec->name = chan_xstrdup(consumer);
-    if (!chan_contract_name_valid(consumer))
-        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
-                                         CHAN_CONTRACT_RULE_INVALID_NAME, "name",
-                                         "invalid consumer name \"%s\"",
-                                         clip(shown, sizeof(shown), consumer)),
-                           "use lower-case letters, digits, '.', '_' and '-' (at most 64)");
     json_object_foreach((json_t *)body, key, value)
     {
         for (i = 0; keys[i] != NULL && strcmp(keys[i], key) != 0; i++)
@@ -812,39 +723,18 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
     value = json_object_get(body, "team");
     if (value != NULL && !json_is_string(value))
         chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_INVALID_VALUE, "team",
-                      "team must be a string, not a %s", chan_json_type_name(value));
-    s = body_string(body, "principal", diags);
-    if (s && !chan_contract_principal_valid(s))
-        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
-                                         CHAN_CONTRACT_RULE_PRINCIPAL, "principal",
-                                         "invalid principal \"%s\"", clip(shown, sizeof(shown), s)),
-                           "write a Kafka principal: User:<name>, e.g. User:billing-svc");
-    else if (s)
-        rec->principal = chan_xstrdup(s);
-    s = body_string(body, "group", diags);
-    if (s && !valid_group(s))
-        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
-                                         CHAN_CONTRACT_RULE_INVALID_NAME, "group",
-                                         "invalid consumer group id \"%s\"",
-                                         clip(shown, sizeof(shown), s)),
-                           "use letters, digits, '.', '_' and '-' (at most 249)");
-    else if (s)
-        rec->group = chan_xstrdup(s);
-    s = body_string(body, "scenario", diags);
-    rec->scenario = s ? chan_xstrdup(s) : NULL;
-    if (body_positive(&n, body, "sla_p99_ms", MAX_SLA_MS, diags))
-        rec->sla_p99_ms = n;
-    if (body_positive(&n, body, "peak_rate_msgs", MAX_PEAK_RATE, diags))
-        rec->peak_rate_msgs = (double)n;
-    s = body_string(body, "degradation", diags);
-    if (s && chan_degradation_parse(&mode, s) < 0)
-        chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
-                                         CHAN_CONTRACT_RULE_INVALID_VALUE, "degradation",
-                                         "unknown degradation \"%s\"",
-                                         clip(shown, sizeof(shown), s)),
-                           "one of drop, lag, fallback, block");
-    else if (s)
+                      "team must be a string, not %s", chan_json_type_name(value));
+    /* The fields themselves: the one rule of every path that takes a consumer. */
+    chan_contract_consumer_check_json(&checked, body, consumer, diags);
+    rec->principal = checked.principal ? chan_xstrdup(checked.principal) : NULL;
+    rec->group = checked.group ? chan_xstrdup(checked.group) : NULL;
+    rec->scenario = checked.scenario ? chan_xstrdup(checked.scenario) : NULL;
+    rec->sla_p99_ms = checked.sla_p99_ms;
+    rec->peak_rate_msgs = (double)checked.peak_rate_msgs;
+    value = json_object_get(body, "degradation");
+    if (json_is_string(value) && chan_degradation_parse(&mode, json_string_value(value)) == 0)
         rec->degradation = chan_xstrdup(chan_degradation_name(mode));
+    chan_contract_consumer_dispose(&checked);
 }
 
 /* The consumer called name in rec, or NULL. */
@@ -909,12 +799,10 @@ static int reply_consumer(chand_request *req, unsigned int status, const char *c
 */
 static char *deprecation_warning(const chan_channel_record *rec, int64_t window)
 {
-    int64_t day, left;
+    int64_t left;
 
-    if (rec->deprecation_date == NULL || !chan_date_parse(rec->deprecation_date, &day))
-        return NULL;
-    left = day - chan_date_today();
-    if (left <= 0 || left > window)
+    if (chan_policy_lifecycle_stage(rec, chan_date_today(), window, &left) !=
+        CHAN_LIFECYCLE_DEPRECATING)
         return NULL;
     return chan_xasprintf("Channel '%s' is deprecated from %s (in %" PRId64 " day%s); from then "
                           "on it accepts no new consumers.",
@@ -963,6 +851,33 @@ static int refuse_if_deprecated(const chan_channel_record *ch, chan_error *err)
                             ch->deprecation_date ? ch->deprecation_date : ch->retirement_date);
 }
 
+/*
+** The reply of a dry run of PUT .../consumers/{consumer} that passed every
+** check: the status and consumer object the real request would give (state,
+** times as of now), with "dry_run": true.  Nothing is stored or audited.
+*/
+static int reply_dry_run(chand_request *req, chan_consumer_record *rec,
+                         const chan_consumer_record *existing, const char *warning)
+{
+    int64_t now = now_seconds();
+    chan_record_json_options opts = json_options(req, false, now);
+    unsigned int status = rec->state == CHAN_CONSUMER_PENDING ? 202 : existing ? 200 : 201;
+    json_t *o;
+
+    rec->registered_at = existing ? existing->registered_at : now;
+    rec->renewed_at = now;
+    o = chan_consumer_record_to_json(rec, &opts);
+    json_object_set_new(o, "dry_run", json_true());
+    if (warning != NULL) {
+        char *header = chan_xasprintf("299 - \"%s\"", warning);
+
+        json_object_set_new(o, "warnings", json_pack("[s]", warning));
+        chand_reply_header(req, "Warning", header);
+        free(header);
+    }
+    return chand_reply_json(req, status, o);
+}
+
 /* PUT /v1/channels/{name}/consumers/{consumer}: register or update one consumer. */
 static int put_consumer(chand_request *req, chan_error *err)
 {
@@ -979,13 +894,14 @@ static int put_consumer(chand_request *req, chan_error *err)
     int64_t today_days;
     chan_consumer_put_options put_opts = CHAN_CONSUMER_PUT_OPTIONS_INIT;
     char today[16];
-    bool created = false;
+    bool created = false, dry_run = false;
     unsigned int status;
     size_t i, n_errors;
     int error;
 
     chan_consumer_record_init(&rec);
-    if ((error = chand_request_json(&body, req, err)) < 0)
+    if ((error = chand_request_query_bool(&dry_run, req, "dry_run", false, err)) < 0 ||
+        (error = chand_request_json(&body, req, err)) < 0)
         goto cleanup;
     parse_consumer_body(&rec, body, channel, name, diags);
     /* Registered over the API, for the team the identity acts for (authz decided it). */
@@ -1034,6 +950,12 @@ static int put_consumer(chand_request *req, chan_error *err)
         (error = refuse_if_deprecated(current, err)) < 0)
         goto cleanup;
 
+    warning = deprecation_warning(current, chand_request_config(req)->deprecation_warning_days);
+    if (dry_run) {
+        error = reply_dry_run(req, &rec, existing, warning);
+        goto cleanup;
+    }
+
     /* The checks above give precise replies; the store repeats them under its lock. */
     today_days = chan_date_today();
     put_opts.unique_group = true;
@@ -1061,7 +983,6 @@ static int put_consumer(chand_request *req, chan_error *err)
     }
     if (existing != NULL)
         rec.registered_at = existing->registered_at;
-    warning = deprecation_warning(current, chand_request_config(req)->deprecation_warning_days);
     /* 202: accepted, but no access until the channel's owner approves it. */
     status = rec.state == CHAN_CONSUMER_PENDING ? 202 : created ? 201 : 200;
     error = reply_consumer(req, status, channel, name, &rec, warning);

@@ -84,17 +84,16 @@ static int get_lifecycle(chand_request *req, chan_error *err)
         goto cleanup;
     for (i = 0; i < n; i++) {
         const chan_channel_record *rec = list[i];
-        /* The same rule as the Kafka admission: chan_policy_channel_retired. */
-        const char *retire = chan_policy_retirement(rec);
-        int64_t dep_day = 0, ret_day = 0;
-        bool has_dep = rec->deprecation_date && chan_date_parse(rec->deprecation_date, &dep_day);
-        bool has_ret = retire && chan_date_parse(retire, &ret_day);
+        int64_t days;
+        /* The same rules as the Kafka admission and the notifications. */
+        chan_lifecycle_stage stage =
+            chan_policy_lifecycle_stage(rec, today, config->deprecation_warning_days, &days);
 
         for (k = 0; k < rec->n_consumers; k++) {
             const chan_consumer_record *c = &rec->consumers[k];
-            int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
+            int64_t since = chan_consumer_registration_since(c);
 
-            if (now - since <= max_age)
+            if (!chan_consumer_stale(c, now, max_age))
                 continue;
             json_array_append_new(stale, json_pack("{s:o,s:o,s:I,s:o}", "channel",
                                                    chan_json_str_or_null(rec->name), "consumer",
@@ -102,25 +101,31 @@ static int get_lifecycle(chand_request *req, chan_error *err)
                                                    (json_int_t)((now - since) / SECONDS_PER_DAY),
                                                    "renewed_at", chan_json_time(since)));
         }
-        if (has_ret && ret_day <= today) {
+        switch (stage) {
+        case CHAN_LIFECYCLE_RETIRED:
             json_array_append_new(
-                retired,
-                json_pack("{s:o,s:o,s:s,s:I}", "channel", chan_json_str_or_null(rec->name),
-                          "deprecation_date", chan_json_str_or_null(rec->deprecation_date),
-                          "retirement_date", retire, "days_since", (json_int_t)(today - ret_day)));
-        } else if (has_dep && dep_day <= today) {
+                retired, json_pack("{s:o,s:o,s:s,s:I}", "channel", chan_json_str_or_null(rec->name),
+                                   "deprecation_date", chan_json_str_or_null(rec->deprecation_date),
+                                   "retirement_date", chan_policy_retirement(rec), "days_since",
+                                   (json_int_t)days));
+            break;
+        case CHAN_LIFECYCLE_DEPRECATED:
             json_array_append_new(
                 deprecated,
                 json_pack("{s:o,s:o,s:o,s:I}", "channel", chan_json_str_or_null(rec->name),
                           "deprecation_date", chan_json_str_or_null(rec->deprecation_date),
                           "retirement_date", chan_json_str_or_null(rec->retirement_date),
-                          "days_since", (json_int_t)(today - dep_day)));
-        } else if (has_dep && dep_day - today <= config->deprecation_warning_days) {
+                          "days_since", (json_int_t)days));
+            break;
+        case CHAN_LIFECYCLE_DEPRECATING:
             json_array_append_new(deprecating,
                                   json_pack("{s:o,s:o,s:I}", "channel",
                                             chan_json_str_or_null(rec->name), "deprecation_date",
                                             chan_json_str_or_null(rec->deprecation_date),
-                                            "days_left", (json_int_t)(dep_day - today)));
+                                            "days_left", (json_int_t)days));
+            break;
+        default:
+            break;
         }
     }
     error = chand_reply_json(req, 200,

@@ -56,6 +56,7 @@ enum {
     SR_INVALID_SUBJECT = 42208,
     SR_INCOMPATIBLE = 409,
     SR_STORE_ERROR = 50001,
+    SR_TIMEOUT = 50002,
 };
 
 #define MAX_SUBJECT_LEN 1024
@@ -200,6 +201,8 @@ static int sr_error(chan_error *err, const char *subject, int version, int64_t i
         snprintf(msg, sizeof(msg), "%s", err->message); /* err is overwritten below */
         chan_log(CHAN_LOG_ERROR, MODULE, "store error code=%s error=\"%s\"",
                  chan_strerror(err->code), msg);
+        if (code == SR_TIMEOUT)
+            return chand_http_error(err, err->code, SR_TIMEOUT, "Operation timed out: %s", msg);
         return chand_http_error(err, err->code, SR_STORE_ERROR,
                                 "Error in the backend datastore: %s", msg);
     }

@@ -25,6 +25,7 @@ typedef enum option_type {
     OPT_INT,    /**< int64_t within [min, max] */
     OPT_SIZE,   /**< int64_t bytes, with an optional K/M/G (KiB, MiB, GiB) suffix */
     OPT_BOOL,   /**< bool; a flag without value means true */
+    OPT_LIST,   /**< chand_str_list: the flag repeats; the variable holds blank-separated values */
 } option_type;
 
 /* One option: its flag (--name), variable, type, field, default and bounds. */
@@ -72,6 +73,21 @@ static const option_def options[] = {
      65536, "N", "most concurrent client connections"},
     {"connection-timeout", "CHANREG_CONNECTION_TIMEOUT", OPT_INT, FIELD(connection_timeout), "60",
      1, 86400, "SECONDS", "close idle connections after SECONDS"},
+    {"per-ip-connection-limit", "CHANREG_PER_IP_CONNECTION_LIMIT", OPT_INT,
+     FIELD(per_ip_connection_limit), "256", 0, 65536, "N",
+     "most concurrent connections from one client address; 0: no limit"},
+    {"request-head-timeout", "CHANREG_REQUEST_HEAD_TIMEOUT", OPT_INT, FIELD(request_head_timeout),
+     "10", 1, 3600, "SECONDS",
+     "close a connection that has not sent a complete request head SECONDS after it opened or "
+     "its request began"},
+    {"request-body-timeout", "CHANREG_REQUEST_BODY_TIMEOUT", OPT_INT, FIELD(request_body_timeout),
+     "30", 1, 3600, "SECONDS", "close a connection whose request body takes longer than SECONDS"},
+    {"overload-timeout", "CHANREG_OVERLOAD_TIMEOUT", OPT_INT, FIELD(overload_timeout), "1", 1, 3600,
+     "SECONDS",
+     "with 3/4 of the connection limit in use, the head, body and keep-alive timeouts become "
+     "SECONDS"},
+    {"health-listen", "CHANREG_HEALTH_LISTEN", OPT_STRING, FIELD(health_listen), NULL, 0, 0,
+     "HOST:PORT", "also serve /healthz and /readyz on this address, with connections of their own"},
     {"shutdown-timeout", "CHANREG_SHUTDOWN_TIMEOUT", OPT_INT, FIELD(shutdown_timeout), "30", 0,
      3600, "SECONDS", "on SIGTERM, wait up to SECONDS for requests in flight"},
     {"log-level", "CHANREG_LOG_LEVEL", OPT_STRING, FIELD(log_level), "info", 0, 0, "LEVEL",
@@ -88,6 +104,21 @@ static const option_def options[] = {
      "DIR", "read SQL migrations from DIR instead of the built-in ones"},
     {"db-pool-size", "CHANREG_DB_POOL_SIZE", OPT_INT, FIELD(db_pool_size), "8", 1, 256, "N",
      "PostgreSQL connections"},
+    {"db-connect-timeout-ms", "CHANREG_DB_CONNECT_TIMEOUT_MS", OPT_INT,
+     FIELD(db_connect_timeout_ms), "5000", 100, 600000, "MS",
+     "PostgreSQL: give up opening a connection after MS"},
+    {"db-statement-timeout-ms", "CHANREG_DB_STATEMENT_TIMEOUT_MS", OPT_INT,
+     FIELD(db_statement_timeout_ms), "10000", 100, 3600000, "MS",
+     "PostgreSQL: statement_timeout; a reply not there MS+2000 after a statement was sent "
+     "cancels it and closes the connection"},
+    {"db-acquire-timeout-ms", "CHANREG_DB_ACQUIRE_TIMEOUT_MS", OPT_INT,
+     FIELD(db_acquire_timeout_ms), "5000", 10, 600000, "MS",
+     "wait at most MS for a free database connection of the pool"},
+    {"db-busy-timeout-ms", "CHANREG_DB_BUSY_TIMEOUT_MS", OPT_INT, FIELD(db_busy_timeout_ms), "5000",
+     10, 600000, "MS", "SQLite: wait at most MS for the database write lock"},
+    {"allow-unauthenticated-writes", "CHANREG_ALLOW_UNAUTHENTICATED_WRITES", OPT_BOOL,
+     FIELD(allow_unauthenticated_writes), "false", 0, 0, NULL,
+     "run without --token and --token-file: every request acts as an admin"},
     {"schema-cache", "CHANREG_SCHEMA_CACHE", OPT_INT, FIELD(schema_cache_size), "10000", 0,
      10000000, "N", "schemas kept in memory for lookups by id; 0 disables"},
     {"registration-max-age-days", "CHANREG_REGISTRATION_MAX_AGE_DAYS", OPT_INT,
@@ -96,6 +127,24 @@ static const option_def options[] = {
     {"deprecation-warning-days", "CHANREG_DEPRECATION_WARNING_DAYS", OPT_INT,
      FIELD(deprecation_warning_days), "30", 0, 3650, "DAYS",
      "warn consumer registrations DAYS before a channel's deprecation date"},
+    {"webhook", "CHANREG_WEBHOOKS", OPT_LIST, FIELD(webhook_specs), NULL, 0, 0, "[FORMAT=]URL",
+     "send events to URL (repeatable); FORMAT cloudevents (default) or slack"},
+    {"webhook-secret-file", "CHANREG_WEBHOOK_SECRET_FILE", OPT_STRING, FIELD(webhook_secret_file),
+     NULL, 0, 0, "FILE", "sign deliveries: HMAC-SHA256 keyed with the first line of FILE"},
+    {"webhook-timeout-ms", "CHANREG_WEBHOOK_TIMEOUT_MS", OPT_INT, FIELD(webhook_timeout_ms),
+     "10000", 100, 300000, "MS", "timeout of each webhook delivery"},
+    {"webhook-retry-min-ms", "CHANREG_WEBHOOK_RETRY_MIN_MS", OPT_INT, FIELD(webhook_retry_min_ms),
+     "1000", 10, 3600000, "MS", "retry delay after a failed delivery, doubled per failure"},
+    {"webhook-retry-max-ms", "CHANREG_WEBHOOK_RETRY_MAX_MS", OPT_INT, FIELD(webhook_retry_max_ms),
+     "300000", 10, 86400000, "MS", "cap of the webhook retry delay"},
+    {"webhook-give-up-hours", "CHANREG_WEBHOOK_GIVE_UP_HOURS", OPT_INT,
+     FIELD(webhook_give_up_hours), "72", 1, 8760, "HOURS",
+     "give an event up when its delivery still fails HOURS after it happened"},
+    {"webhook-poll-ms", "CHANREG_WEBHOOK_POLL_MS", OPT_INT, FIELD(webhook_poll_ms), "1000", 10,
+     60000, "MS", "look for new events every MS"},
+    {"lifecycle-scan-interval", "CHANREG_LIFECYCLE_SCAN_INTERVAL", OPT_INT,
+     FIELD(lifecycle_scan_interval), "300", 1, 86400, "SECONDS",
+     "with webhooks: look for stale registrations, deprecations and retirements every SECONDS"},
     {"kafka-bootstrap", "CHANREG_KAFKA_BOOTSTRAP", OPT_STRING, FIELD(kafka_bootstrap), NULL, 0, 0,
      "HOST:PORT[,...]", "Kafka brokers for ACL admission; empty: no Kafka work at all"},
     {"kafka-config-file", "CHANREG_KAFKA_CONFIG_FILE", OPT_STRING, FIELD(kafka_config_file), NULL,
@@ -178,6 +227,68 @@ static int parse_bool(bool *out, const char *s)
     return CHAN_EINVALID;
 }
 
+static void str_list_clear(chand_str_list *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+static void str_list_add(chand_str_list *l, const char *s, size_t len)
+{
+    l->items = chan_xreallocarray(l->items, l->n + 1, sizeof(*l->items));
+    l->items[l->n++] = chan_xstrndup(s, len);
+}
+
+/*
+** A list option: a flag appends (the first flag drops what the environment
+** set), the environment variable (or default) replaces, blank-separated.
+*/
+static void set_list(chand_str_list *l, const char *value, bool flag)
+{
+    const char *s = value;
+
+    if (flag) {
+        if (!l->from_flags)
+            str_list_clear(l);
+        l->from_flags = true;
+        str_list_add(l, value, strlen(value));
+        return;
+    }
+    str_list_clear(l);
+    while (s && *s) {
+        size_t len;
+
+        s += strspn(s, " \t\n");
+        len = strcspn(s, " \t\n");
+        if (len > 0)
+            str_list_add(l, s, len);
+        s += len;
+    }
+}
+
+/* True when s holds nothing but white space. */
+static bool is_blank(const char *s)
+{
+    for (; *s; s++)
+        if (!isspace((unsigned char)*s))
+            return false;
+    return true;
+}
+
+/*
+** Options that turn authentication on: given empty or blank (`--token
+** "$UNSET"`), they are an error rather than silently no token at all.
+*/
+static bool must_not_be_blank(const option_def *opt)
+{
+    return opt->offset == FIELD(token) || opt->offset == FIELD(token_file);
+}
+
 /*
 ** Store value (from `source`, used in messages) into the field of opt.
 ** A NULL value resets a string option to NULL.
@@ -192,6 +303,15 @@ static int set_option(chand_config *config, const option_def *opt, const char *v
     case OPT_STRING: {
         char **field = (char **)(void *)(base + opt->offset);
 
+        if (value != NULL && must_not_be_blank(opt) && is_blank(value)) {
+            int error = chan_error_set(err, CHAN_EINVALID,
+                                       "%s is empty: no token would be "
+                                       "checked",
+                                       source);
+            chan_error_hint(err, "give a token (is the variable it comes from set?), or run "
+                                 "without authentication with --allow-unauthenticated-writes");
+            return error;
+        }
         free(*field);
         *field = value && *value ? chan_xstrdup(value) : NULL;
         return 0;
@@ -207,6 +327,10 @@ static int set_option(chand_config *config, const option_def *opt, const char *v
                                   "%s: expected an integer from %lld to %lld, got \"%s\"", source,
                                   (long long)opt->min, (long long)opt->max, value ? value : "");
         *(int64_t *)(void *)(base + opt->offset) = v;
+        return 0;
+    case OPT_LIST:
+        set_list((chand_str_list *)(void *)(base + opt->offset), value,
+                 strncmp(source, "--", 2) == 0);
         return 0;
     case OPT_SIZE:
         if (value == NULL || parse_size(&v, value) != 0 || v < opt->min || v > opt->max)
@@ -362,32 +486,33 @@ static int load_tls(chand_config *config, chan_error *err)
     return check_tls(config, err);
 }
 
-/* Split "host:port", "[v6]:port" into the derived fields. */
-static int parse_listen(chand_config *config, chan_error *err)
+/* Split "host:port", "[v6]:port" (the value of --flag) into host and port. */
+static int parse_address(char **out_host, unsigned int *out_port, const char *flag, const char *s,
+                         chan_error *err)
 {
-    const char *s = config->listen, *colon;
+    const char *colon;
     int64_t port;
 
     if (s == NULL)
-        return chan_error_set(err, CHAN_EINVALID, "--listen: missing address");
+        return chan_error_set(err, CHAN_EINVALID, "--%s: missing address", flag);
     if (s[0] == '[') {
         const char *close = strchr(s, ']');
 
         if (close == NULL || close[1] != ':')
-            return chan_error_set(err, CHAN_EINVALID, "--listen: expected [ADDR]:PORT, got \"%s\"",
-                                  s);
-        config->listen_host = chan_xstrndup(s + 1, (size_t)(close - s - 1));
+            return chan_error_set(err, CHAN_EINVALID, "--%s: expected [ADDR]:PORT, got \"%s\"",
+                                  flag, s);
+        *out_host = chan_xstrndup(s + 1, (size_t)(close - s - 1));
         colon = close + 1;
     } else {
         colon = strrchr(s, ':');
         if (colon == NULL)
-            return chan_error_set(err, CHAN_EINVALID, "--listen: expected HOST:PORT, got \"%s\"",
+            return chan_error_set(err, CHAN_EINVALID, "--%s: expected HOST:PORT, got \"%s\"", flag,
                                   s);
-        config->listen_host = chan_xstrndup(s, (size_t)(colon - s));
+        *out_host = chan_xstrndup(s, (size_t)(colon - s));
     }
     if (chan_parse_int64(&port, colon + 1, 0, 65535) != 0)
-        return chan_error_set(err, CHAN_EINVALID, "--listen: bad port \"%s\"", colon + 1);
-    config->listen_port = (unsigned int)port;
+        return chan_error_set(err, CHAN_EINVALID, "--%s: bad port \"%s\"", flag, colon + 1);
+    *out_port = (unsigned int)port;
     return 0;
 }
 
@@ -455,12 +580,96 @@ static int validate_kafka(chand_config *config, chan_error *err)
     return chan_kafka_properties_check(&config->kafka_properties, err);
 }
 
+/* True when s holds a control character or a blank. */
+static bool has_blank_or_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f)
+            return true;
+    return false;
+}
+
+/*
+** --webhook [FORMAT=]URL values into config->webhooks, and the key of
+** --webhook-secret-file (its first line, 16 to 1024 bytes) into
+** config->webhook_secret.
+*/
+static int validate_webhooks(chand_config *config, chan_error *err)
+{
+    const chand_str_list *l = &config->webhook_specs;
+    char *text = NULL;
+    size_t i, len;
+    int error = 0;
+
+    config->webhooks = chan_xcalloc(l->n + 1, sizeof(*config->webhooks));
+    for (i = 0; i < l->n; i++) {
+        const char *spec = l->items[i], *url = spec;
+        chand_webhook_format format = CHAND_WEBHOOK_CLOUDEVENTS;
+
+        if (strncmp(spec, "slack=", 6) == 0) {
+            format = CHAND_WEBHOOK_SLACK;
+            url = spec + 6;
+        } else if (strncmp(spec, "cloudevents=", 12) == 0) {
+            url = spec + 12;
+        }
+        if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+            strlen(url) > 2048 || has_blank_or_control(url)) {
+            error = chan_error_set(err, CHAN_EINVALID,
+                                   "--webhook: expected [cloudevents=|slack=]http(s)://..., got "
+                                   "\"%.64s\"",
+                                   spec);
+            goto cleanup;
+        }
+        config->webhooks[config->n_webhooks].url = chan_xstrdup(url);
+        config->webhooks[config->n_webhooks++].format = format;
+    }
+    if (config->webhook_retry_min_ms > config->webhook_retry_max_ms) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "--webhook-retry-min-ms (%lld) is above --webhook-retry-max-ms "
+                               "(%lld)",
+                               (long long)config->webhook_retry_min_ms,
+                               (long long)config->webhook_retry_max_ms);
+        goto cleanup;
+    }
+    if (config->webhook_secret_file == NULL)
+        goto cleanup;
+    if (config->n_webhooks == 0) {
+        error = chan_error_set(err, CHAN_EINVALID, "--webhook-secret-file needs a --webhook");
+        goto cleanup;
+    }
+    if ((error = chan_file_read(&text, NULL, config->webhook_secret_file, 65536, err)) < 0) {
+        chan_error_prefix(err, "--webhook-secret-file");
+        goto cleanup;
+    }
+    len = strcspn(text, "\r\n");
+    if (len < 16 || len > 1024) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "--webhook-secret-file: the first line of %s must hold 16 to "
+                               "1024 bytes",
+                               config->webhook_secret_file);
+        goto cleanup;
+    }
+    config->webhook_secret = chan_xstrndup(text, len);
+
+cleanup:
+    if (text != NULL) {
+        explicit_bzero(text, strlen(text));
+        free(text);
+    }
+    return error;
+}
+
 static int validate(chand_config *config, chan_error *err)
 {
     chan_compat_mode mode;
     int error;
 
-    if ((error = parse_listen(config, err)) < 0)
+    if ((error = parse_address(&config->listen_host, &config->listen_port, "listen", config->listen,
+                               err)) < 0)
+        return error;
+    if (config->health_listen &&
+        (error = parse_address(&config->health_listen_host, &config->health_listen_port,
+                               "health-listen", config->health_listen, err)) < 0)
         return error;
     if (config->db == NULL)
         return chan_error_set(err, CHAN_EINVALID, "--db: missing store URL");
@@ -499,9 +708,23 @@ static int validate(chand_config *config, chan_error *err)
     if (config->auth_reads && config->n_tokens == 0)
         return chan_error_set(err, CHAN_EINVALID,
                               "--auth-reads needs a token: set --token or --token-file");
+    if (config->n_tokens == 0 && !config->allow_unauthenticated_writes) {
+        error = chan_error_set(err, CHAN_EINVALID,
+                               "no token configured: set --token or --token-file (or "
+                               "CHANREG_TOKEN, CHANREG_TOKEN_FILE)");
+        chan_error_hint(err, "to let every request write without a token, say so with "
+                             "--allow-unauthenticated-writes");
+        return error;
+    }
+    if (config->n_tokens > 0 && config->allow_unauthenticated_writes)
+        return chan_error_set(err, CHAN_EINVALID,
+                              "--allow-unauthenticated-writes contradicts --token and "
+                              "--token-file: give one or the other");
     if (config->producer_check && config->kafka_bootstrap == NULL)
         return chan_error_set(err, CHAN_EINVALID, "--producer-check needs --kafka-bootstrap");
     if ((error = validate_kafka(config, err)) < 0)
+        return error;
+    if ((error = validate_webhooks(config, err)) < 0)
         return error;
     return 0;
 }
@@ -599,9 +822,18 @@ void chand_config_free(chand_config *config)
     for (i = 0; i < CHAN_ARRAY_SIZE(options); i++) {
         if (options[i].type == OPT_STRING)
             free(*(char **)(void *)((char *)config + options[i].offset));
+        else if (options[i].type == OPT_LIST)
+            str_list_clear((chand_str_list *)(void *)((char *)config + options[i].offset));
     }
+    for (i = 0; i < config->n_webhooks; i++)
+        free(config->webhooks[i].url);
+    free(config->webhooks);
+    if (config->webhook_secret)
+        explicit_bzero(config->webhook_secret, strlen(config->webhook_secret));
+    free(config->webhook_secret);
     chan_token_entries_free(config->tokens, config->n_tokens);
     free(config->listen_host);
+    free(config->health_listen_host);
     chan_kafka_properties_dispose(&config->kafka_properties);
     free(config->tls_cert_pem);
     if (config->tls_key_pem)
@@ -622,7 +854,9 @@ void chand_config_usage(FILE *out)
         const option_def *opt = &options[i];
         char flag[64];
 
-        if (opt->metavar)
+        if (opt->type == OPT_LIST)
+            snprintf(flag, sizeof(flag), "--%s=%s...", opt->name, opt->metavar);
+        else if (opt->metavar)
             snprintf(flag, sizeof(flag), "--%s=%s", opt->name, opt->metavar);
         else
             snprintf(flag, sizeof(flag), "--%s[=BOOL]", opt->name);
@@ -634,7 +868,8 @@ void chand_config_usage(FILE *out)
     fprintf(out, "  %-34s %s\n", "-V, --version", "print the version and exit");
     fprintf(out, "  %-34s %s\n", "-h, --help", "show this help and exit");
     fprintf(out, "\nSignals: SIGTERM and SIGINT stop accepting requests, finish the ones in\n"
-                 "flight (at most --shutdown-timeout seconds) and exit.\n");
+                 "flight (at most --shutdown-timeout seconds; a second signal stops waiting),\n"
+                 "cancel the database statements still waiting, and exit.\n");
 }
 
 /* True when host names a loopback address: localhost, 127.0.0.0/8 or ::1. */
@@ -657,13 +892,16 @@ void chand_config_log(const chand_config *config)
     chan_log(CHAN_LOG_INFO, "config",
              "configuration listen=%s db_backend=%s auth_writes=%s auth_reads=%s tls=%s "
              "max_body=%lld threads=%lld shutdown_timeout=%lld default_compatibility=%s "
-             "min_compatibility=%s schema_cache=%lld",
+             "min_compatibility=%s schema_cache=%lld db_connect_timeout_ms=%lld "
+             "db_statement_timeout_ms=%lld db_acquire_timeout_ms=%lld db_busy_timeout_ms=%lld",
              config->listen, strncmp(config->db, "postgres", 8) == 0 ? "postgres" : "sqlite",
              config->n_tokens ? "on" : "off", config->auth_reads ? "on" : "off",
              config->tls_cert_pem ? "on" : "off", (long long)config->max_body,
              (long long)config->threads, (long long)config->shutdown_timeout,
              config->default_compatibility, config->min_compat_text,
-             (long long)config->schema_cache_size);
+             (long long)config->schema_cache_size, (long long)config->db_connect_timeout_ms,
+             (long long)config->db_statement_timeout_ms, (long long)config->db_acquire_timeout_ms,
+             (long long)config->db_busy_timeout_ms);
     if (config->n_tokens > 0 && config->tls_cert_pem == NULL && !is_loopback(config->listen_host))
         chan_log(CHAN_LOG_WARN, "config",
                  "tokens travel in clear text: TLS is off and listen=%s is not a loopback "
@@ -671,7 +909,7 @@ void chand_config_log(const chand_config *config)
                  config->listen);
     if (config->n_tokens == 0)
         chan_log(CHAN_LOG_WARN, "config",
-                 "auth is off (no --token, no --token-file): every request acts as "
+                 "auth is off (--allow-unauthenticated-writes): every request acts as "
                  "\"anonymous\" with role admin");
     for (i = 0; i < config->n_tokens; i++) {
         if (config->tokens[i].legacy)

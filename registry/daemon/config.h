@@ -37,6 +37,25 @@ int chand_acl_mode_parse(chand_acl_mode *out, const char *s);
 /** "off", "plan" or "apply". */
 const char *chand_acl_mode_name(chand_acl_mode mode);
 
+/** A repeatable option's values, in the order given. */
+typedef struct chand_str_list {
+    char **items;
+    size_t n;
+    bool from_flags; /**< set by a flag: later flags append, the environment is replaced */
+} chand_str_list;
+
+/** Body format of a webhook (--webhook [FORMAT=]URL). */
+typedef enum chand_webhook_format {
+    CHAND_WEBHOOK_CLOUDEVENTS = 0, /**< CloudEvents 1.0, structured JSON */
+    CHAND_WEBHOOK_SLACK,           /**< Slack incoming-webhook JSON ({"text": ...}) */
+} chand_webhook_format;
+
+/** One webhook of --webhook. */
+typedef struct chand_webhook {
+    char *url;
+    chand_webhook_format format;
+} chand_webhook;
+
 /** The daemon's settings.  Read-only after chand_config_load. */
 typedef struct chand_config {
     char *listen;                /**< "HOST:PORT" */
@@ -61,9 +80,31 @@ typedef struct chand_config {
     int64_t db_pool_size;        /**< PostgreSQL connections */
     int64_t schema_cache_size;   /**< id -> schema cache entries, 0 disables */
 
+    /* Store deadlines and open mode. */
+    int64_t db_connect_timeout_ms;     /**< PostgreSQL: connecting */
+    int64_t db_statement_timeout_ms;   /**< PostgreSQL: statement_timeout; replies wait + 2 s */
+    int64_t db_acquire_timeout_ms;     /**< wait for a free pooled connection */
+    int64_t db_busy_timeout_ms;        /**< SQLite: wait for the write lock */
+    bool allow_unauthenticated_writes; /**< run without any token (every request is admin) */
+
+    /* Slow and many clients (server.c). */
+    int64_t per_ip_connection_limit; /**< concurrent connections per client address, 0: none */
+    int64_t request_head_timeout;    /**< deadline of a request head, seconds */
+    int64_t request_body_timeout;    /**< deadline of a request body, seconds */
+    int64_t overload_timeout;        /**< the deadlines near the connection limit, seconds */
+    char *health_listen;             /**< "HOST:PORT" of the probe listener, or NULL */
+
     /* Lifecycle, Kafka admission and producer checks. */
     int64_t registration_max_age_days; /**< consumer registrations older are stale */
     int64_t deprecation_warning_days;  /**< warn this many days before deprecation */
+    chand_str_list webhook_specs;      /**< --webhook values as given */
+    char *webhook_secret_file;         /**< HMAC key file of the deliveries, or NULL */
+    int64_t webhook_timeout_ms;        /**< per delivery */
+    int64_t webhook_retry_min_ms;      /**< first retry delay, doubled per failure */
+    int64_t webhook_retry_max_ms;      /**< cap of the retry delay */
+    int64_t webhook_give_up_hours;     /**< an event failing this long is given up */
+    int64_t webhook_poll_ms;           /**< how often new events are looked for */
+    int64_t lifecycle_scan_interval;   /**< seconds between lifecycle event scans */
     char *kafka_bootstrap;             /**< "HOST:PORT,...", NULL: no Kafka work at all */
     char *kafka_config_file;           /**< librdkafka properties file, or NULL */
     char *acl_mode;                    /**< "off", "plan" or "apply" (reconciler.h) */
@@ -80,6 +121,8 @@ typedef struct chand_config {
     char *listen_host;        /**< host part of listen */
     unsigned int listen_port; /**< port part of listen (0: any free port) */
     chan_log_level log_level_value;
+    char *health_listen_host;        /**< host part of health_listen, or NULL */
+    unsigned int health_listen_port; /**< port part of health_listen */
     chand_acl_mode acl_mode_value;
     /**
      * The policy floor: no subject bound to a channel may be left at a level
@@ -90,8 +133,11 @@ typedef struct chand_config {
     chan_kafka_properties kafka_properties; /**< read from kafka_config_file, checked */
     chan_token_entry *tokens;               /**< from token and token_file; auth on iff any */
     size_t n_tokens;
-    char *tls_cert_pem; /**< contents of tls_cert (NUL-terminated), NULL without TLS */
-    char *tls_key_pem;  /**< contents of tls_key, cleared before it is freed */
+    chand_webhook *webhooks; /**< parsed webhook_specs */
+    size_t n_webhooks;
+    char *webhook_secret; /**< first line of webhook_secret_file, cleared before free */
+    char *tls_cert_pem;   /**< contents of tls_cert (NUL-terminated), NULL without TLS */
+    char *tls_key_pem;    /**< contents of tls_key, cleared before it is freed */
 } chand_config;
 
 /** What the command line asks for besides running. */
@@ -115,6 +161,10 @@ typedef enum chand_config_action {
  *                        on failure and for --help / --version
  * @param[out] out_action what to do
  * @param argc, argv      the command line
+ * A token or token file given but empty or blank (an unset variable) is an
+ * error, and so is running without any token unless
+ * --allow-unauthenticated-writes says so.
+ *
  * @return 0 or CHAN_EINVALID (bad flag or value, only one of --tls-cert and
  *         --tls-key, a TLS file without PEM certificate or key; err names the
  *         flag or the variable, or FILE:LINE of the properties file),

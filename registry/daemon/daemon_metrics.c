@@ -62,6 +62,7 @@ typedef struct daemon_metrics {
     chan_metric_family *producer_mismatch;
     chan_metric_family *reconcile_runs;
     chan_metric_family *reconcile_errors;
+    chan_metric_family *webhook_deliveries;
     chan_metric_family *build_info;
     subject_entry *subjects;
     size_t n_subjects;
@@ -108,6 +109,7 @@ int chand_metrics_init(chan_error *err)
     static const char *const l_channel[] = {"channel"};
     static const char *const l_result[] = {"channel", "result"};
     static const char *const l_consumer[] = {"channel", "consumer"};
+    static const char *const l_webhook[] = {"result"};
     static const char *const l_version[] = {"version"};
     daemon_metrics *m = chan_xcalloc(1, sizeof(*m));
     int error = 0;
@@ -149,6 +151,10 @@ int chand_metrics_init(chan_error *err)
         (error = define(&m->reconcile_errors, m, "chanreg_reconcile_errors_total",
                         "Kafka ACL reconcile passes that failed", CHAN_METRIC_COUNTER, NULL, 0,
                         err)) < 0 ||
+        (error = define(&m->webhook_deliveries, m, "chanreg_webhook_deliveries_total",
+                        "Webhook delivery attempts by result: delivered, retry (failed, tried "
+                        "again later) or failed (given up)",
+                        CHAN_METRIC_COUNTER, l_webhook, 1, err)) < 0 ||
         (error = define(&m->build_info, m, "chanreg_build_info",
                         "Always 1; the version label names the running build", CHAN_METRIC_GAUGE,
                         l_version, 1, err)) < 0)
@@ -285,6 +291,16 @@ void chand_metrics_reconcile_run(bool ok)
         if (!ok)
             chan_metric_add(state->reconcile_errors, NULL, 1);
     }
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chand_metrics_webhook_delivery(const char *result)
+{
+    const char *labels[1] = {result};
+
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL)
+        chan_metric_add(state->webhook_deliveries, labels, 1);
     pthread_mutex_unlock(&state_lock);
 }
 
@@ -535,7 +551,7 @@ int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *c
         for (k = 0; k < rec->n_consumers; k++) {
             const chan_consumer_record *c = &rec->consumers[k];
             const char *labels[2] = {rec->name, c->name};
-            int64_t since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
+            int64_t since = chan_consumer_registration_since(c);
             double age = since > 0 && now > since ? (double)(now - since) / SECONDS_PER_DAY : 0;
 
             chan_metric_set(state->age_days, labels, age);

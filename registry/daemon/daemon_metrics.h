@@ -59,6 +59,9 @@ void chand_metrics_subject_changed(const char *subject);
 /** One pass of the Kafka reconciler ended; ok is false when it failed. */
 void chand_metrics_reconcile_run(bool ok);
 
+/** A webhook delivery attempt ended: "delivered", "retry" or "failed". */
+void chand_metrics_webhook_delivery(const char *result);
+
 /** Requests in flight as the server counts them, set by each scrape before rendering. */
 void chand_metrics_requests_in_flight(unsigned int n);
 

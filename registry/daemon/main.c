@@ -5,8 +5,11 @@
  * server (server.c) with the route tables of api.h, then waits for SIGTERM or
  * SIGINT.  The signal handler only sets a flag; the main loop notices it,
  * stops accepting connections, lets requests in flight finish for at most
- * --shutdown-timeout seconds (a second signal cuts the wait short), closes
- * the store and exits 0.
+ * --shutdown-timeout seconds (a second signal cuts the wait short), then
+ * gives up on the store (chan_store_abort: statements still waiting for the
+ * database are cancelled, their requests answered with an error, their
+ * transactions rolled back), closes the store and exits 0.  A reply is sent
+ * only after its transaction committed, so nothing acknowledged is lost.
  *
  * Exit codes: 0 success, 1 runtime failure (store, listener), 2 usage.
  */
@@ -27,7 +30,9 @@
 #include "config.h"
 #include "daemon_metrics.h"
 #include "producer_check.h"
+#include "readiness.h"
 #include "reconciler.h"
+#include "webhook.h"
 #include "server.h"
 
 #define MODULE "main"
@@ -86,7 +91,7 @@ static int write_port_file(const char *path, unsigned int port, chan_error *err)
 }
 
 /* The route tables served, in the order the server searches them. */
-static void fill_tables(chand_route_table tables[7])
+static void fill_tables(chand_route_table tables[8])
 {
     tables[0] = (chand_route_table){chand_api_misc_routes, chand_api_misc_routes_count,
                                     CHAND_CONTENT_TYPE_JSON};
@@ -102,6 +107,8 @@ static void fill_tables(chand_route_table tables[7])
                                     CHAND_CONTENT_TYPE_JSON};
     tables[6] = (chand_route_table){chand_api_policy_routes, chand_api_policy_routes_count,
                                     CHAND_CONTENT_TYPE_JSON};
+    tables[7] = (chand_route_table){chand_api_ui_routes, chand_api_ui_routes_count,
+                                    CHAND_CONTENT_TYPE_JSON};
 }
 
 /* Print an option error with a hint, and return the usage exit code. */
@@ -110,6 +117,8 @@ static int usage_error(const chan_error *err)
     fprintf(stderr, "chanregd: %s\n", err->message);
     if (err->detail[0])
         fprintf(stderr, "%s\n", err->detail);
+    if (err->hint[0])
+        fprintf(stderr, "hint: %s\n", err->hint);
     fprintf(stderr, "Try \"chanregd --help\" for more information.\n");
     return EXIT_USAGE;
 }
@@ -122,11 +131,13 @@ int main(int argc, char **argv)
     chand_server *server = NULL;
     chand_reconciler *reconciler = NULL;
     chand_producer_check *producer_check = NULL;
+    chand_readiness *readiness = NULL;
+    chand_webhooks *webhooks = NULL;
     chan_error err = CHAN_ERROR_INIT;
     chan_store_options sopts = CHAN_STORE_OPTIONS_INIT;
     chand_server_options opts;
-    chand_route_table tables[7];
-    double deadline;
+    chand_route_table tables[8];
+    double deadline, left;
     int status = EXIT_OK;
 
     if (chand_config_load(&config, &action, argc, argv, &err) < 0) {
@@ -153,7 +164,10 @@ int main(int argc, char **argv)
         return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
     if (action == CHAND_CONFIG_CHECK) {
-        printf("chanregd: configuration ok\n");
+        printf("chanregd: configuration ok%s\n",
+               config->allow_unauthenticated_writes
+                   ? " (no token: writes open to every client, --allow-unauthenticated-writes)"
+                   : "");
         chand_config_free(config);
         return fclose(stdout) == 0 ? EXIT_OK : EXIT_RUNTIME;
     }
@@ -167,6 +181,11 @@ int main(int argc, char **argv)
     sopts.migrations_dir = config->migrations_dir;
     sopts.pool_size = (unsigned int)config->db_pool_size;
     sopts.schema_cache_entries = (size_t)config->schema_cache_size;
+    sopts.connect_timeout_ms = (unsigned int)config->db_connect_timeout_ms;
+    sopts.statement_timeout_ms = (unsigned int)config->db_statement_timeout_ms;
+    sopts.reply_timeout_ms = (unsigned int)config->db_statement_timeout_ms + 2000;
+    sopts.acquire_timeout_ms = (unsigned int)config->db_acquire_timeout_ms;
+    sopts.busy_timeout_ms = (unsigned int)config->db_busy_timeout_ms;
     if (chan_store_open(&store, config->db, &sopts, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot open the store: %s", err.message);
         status = EXIT_RUNTIME;
@@ -185,6 +204,18 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     chand_api_acl_set_reconciler(reconciler);
+    /* Before the server: the webhooks are registered before any request is served. */
+    if (chand_webhooks_new(&webhooks, config, store, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up the notifications: %s", err.message);
+        status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
+        goto cleanup;
+    }
+    if (chand_readiness_start(&readiness, store, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "%s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
+    chand_api_misc_set_readiness(readiness);
     memset(&opts, 0, sizeof(opts));
     opts.config = config;
     opts.store = store;
@@ -221,6 +252,11 @@ int main(int argc, char **argv)
         status = err.code == CHAN_EINVALID ? EXIT_USAGE : EXIT_RUNTIME;
         goto cleanup;
     }
+    if (chand_webhooks_start(webhooks, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot start the notifications: %s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
 
     while (!stop_signal)
         sleep_ms(200);
@@ -230,26 +266,47 @@ int main(int argc, char **argv)
              (long long)config->shutdown_timeout);
     chand_server_quiesce(server);
     deadline = now_s() + (double)config->shutdown_timeout;
-    (void)chand_reconciler_stop(reconciler, config->shutdown_timeout * 1000);
-    (void)chand_producer_check_stop(producer_check, config->shutdown_timeout * 1000);
+    left = deadline - now_s();
+    (void)chand_reconciler_stop(reconciler, left > 0 ? (int64_t)(left * 1000) : 0);
+    left = deadline - now_s();
+    (void)chand_producer_check_stop(producer_check, left > 0 ? (int64_t)(left * 1000) : 0);
+    left = deadline - now_s();
+    (void)chand_webhooks_stop(webhooks, left > 0 ? (int64_t)(left * 1000) : 0);
     while (chand_server_active_requests(server) > 0 && now_s() < deadline && stop_count < 2)
         sleep_ms(20);
     if (stop_count >= 2)
         chan_log(CHAN_LOG_WARN, MODULE, "second signal: not waiting for requests in flight");
-    if (chand_server_active_requests(server) > 0)
+    if (chand_server_active_requests(server) > 0) {
         chan_log(CHAN_LOG_WARN, MODULE, "shutdown deadline passed in_flight=%u",
                  chand_server_active_requests(server));
+        /* Requests waiting for the database get their error reply now; a
+         * request stuck on its client is dropped by the server's stop. */
+        chan_store_abort(store);
+        deadline = now_s() + 1.0;
+        while (chand_server_active_requests(server) > 0 && now_s() < deadline)
+            sleep_ms(10);
+    }
 
 cleanup:
     if (server && config->port_file)
         (void)unlink(config->port_file);
     chand_server_free(server);
+    /* Nothing serves requests any more: no wait for the database below. */
+    if (store != NULL)
+        chan_store_abort(store);
+    chand_readiness_stop(readiness);
     if (!chand_producer_check_stop(producer_check, 0)) {
         /* Still inside a Kafka or store call: it keeps using the store until the exit. */
         producer_check = NULL;
         store = NULL;
     }
     chand_producer_check_free(producer_check);
+    if (!chand_webhooks_stop(webhooks, 0)) {
+        /* Still inside a store call: it keeps using the store until the exit. */
+        webhooks = NULL;
+        store = NULL;
+    }
+    chand_webhooks_free(webhooks);
     if (!chand_reconciler_stop(reconciler, 0)) {
         /* Still inside a broker call: it keeps using the store until the exit. */
         reconciler = NULL;

@@ -3,12 +3,27 @@
  *
  * One MHD daemon with a pool of worker threads, each running its own poll()
  * loop over a shared listening socket that this file binds itself (so that
- * port 0 and bind errors are reported precisely).  poll(), not epoll: in
- * libmicrohttpd 0.9.75, MHD_quiesce_daemon on an epoll thread pool races
- * with the workers removing the listening socket from their epoll sets and
- * aborts the process ("Failed to remove listen FD from epoll set") when a
- * worker is busy at that moment, which a graceful shutdown under load hits.
- * poll() has no FD_SETSIZE limit either.  A request goes through
+ * port 0 and bind errors are reported precisely).  poll() has no
+ * FD_SETSIZE limit, and it is chosen over epoll for two faults of
+ * libmicrohttpd's epoll loop (0.9.75, and still in the 1.0 sources): MHD_quiesce_daemon
+ * races with the workers removing the listening socket from their epoll
+ * sets and aborts the process ("Failed to remove listen FD from epoll
+ * set"); and a worker that gets exactly 128 (MAX_EVENTS) ready events, or a
+ * multiple, calls epoll_wait again with the full idle timeout before it
+ * handles them: with edge-triggered connections nothing wakes it, so a
+ * worker whose share of the connection limit is 256 and whose clients all
+ * wait for replies freezes at 0 % CPU until the connection timeout (the
+ * default limit of 1,024 over 4 threads).
+ *
+ * Hostile clients: a connection is tracked from MHD's "started" to its
+ * "closed" notification (conn_track), and a reaper thread shuts down those
+ * past the deadline of their phase (reap_pass): the request head, the
+ * body, the keep-alive wait; near the connection limit every deadline
+ * shrinks to --overload-timeout.  The listening socket uses
+ * TCP_DEFER_ACCEPT, so that a new connection is accepted with its first
+ * bytes, and refuse_garbage answers 400 to bytes that cannot start a
+ * request.  --health-listen runs a second small MHD daemon that serves
+ * only /healthz and /readyz.  A request goes through
  * access_handler several times: once after the headers (route lookup, auth,
  * Content-Length check), once per body chunk (appended to a capped buffer),
  * and once at the end, when the target is resolved, chan_authz_check
@@ -22,6 +37,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -30,6 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +57,41 @@
 #include "config.h"
 #include "server.h"
 #include "tokens.h"
+
+/* Where a connection is in its request cycle (conn_track.phase). */
+typedef enum conn_phase {
+    PHASE_HEAD, /* opened, or request line read: the head is due */
+    PHASE_BODY, /* head read: the body is due */
+    PHASE_BUSY, /* request complete: the handler and the reply, no deadline of ours */
+    PHASE_IDLE, /* keep-alive between two requests */
+} conn_phase;
+
+/*
+** One open connection, for the deadlines (see reap_pass).  Linked into
+** chand_server.conns under conns_lock from MHD's "started" notification
+** to its "closed" one, which MHD sends before it closes the socket: a
+** shutdown() under conns_lock never hits a reused descriptor.  phase and
+** since are written by the connection's worker thread (since first) and
+** read by the reaper (phase first), so the reaper never sees a phase with
+** an older start than its own.
+*/
+typedef struct conn_track {
+    struct conn_track *prev, *next;
+    int fd;
+    bool probe;  /* accepted by the --health-listen daemon */
+    bool reaped; /* shut down by the reaper (under conns_lock) */
+    atomic_int phase;
+    atomic_llong since_ms; /* start of the phase, CLOCK_MONOTONIC milliseconds */
+} conn_track;
+
+/* Connections of the --health-listen daemon: probes are few and short. */
+#define HEALTH_CONNECTION_LIMIT 32u
+
+/* malloc arenas of the process (see limit_arenas). */
+#define MALLOC_ARENAS 2
+
+/* Descriptors kept free for the store, logs, pipes and the HTTP threads. */
+#define FD_RESERVE 64u
 
 /* A route with its pattern split into segments. */
 typedef struct compiled_route {
@@ -60,6 +113,17 @@ struct chand_server {
     chan_identity open;      /* open mode: every request, role admin */
     int listen_fd;           /* ours before MHD starts and after chand_server_quiesce */
     unsigned int port;
+    struct MHD_Daemon *health_mhd; /* --health-listen: /healthz and /readyz only, or NULL */
+    int health_fd;                 /* ours until health_mhd starts */
+    unsigned int health_port;
+    unsigned int connection_limit; /* --connection-limit fitted to RLIMIT_NOFILE */
+    pthread_mutex_t conns_lock;    /* conns, n_conns, reaper_stop */
+    pthread_cond_t reaper_wake;
+    conn_track *conns;
+    unsigned int n_conns; /* of the main daemon (the probe daemon's are not counted) */
+    bool reaper_started;
+    bool reaper_stop;
+    pthread_t reaper;
     atomic_bool shutting_down;
     atomic_uint active;
     atomic_ulong next_id;
@@ -84,6 +148,8 @@ struct chand_request {
     char **kept; /* chand_request_keep */
     size_t n_kept;
     const compiled_route *route;
+    conn_track *track;        /* the connection's, or NULL */
+    bool probe_only;          /* came in on the --health-listen daemon */
     const char *content_type; /* default of the matched table */
     char allow[64];           /* methods of the path, for a 405 reply */
     kv params[CHAND_ROUTE_MAX_PARAMS];
@@ -145,6 +211,8 @@ int chand_http_error_code(const chan_error *err)
         return 42205;
     case CHAN_STORE_R_REFERENCE_EXISTS:
         return 42206;
+    case CHAN_STORE_R_TIMEOUT:
+        return 50002; /* Confluent's "operation timed out" */
     default:
         break;
     }
@@ -425,7 +493,12 @@ static unsigned int find_route(chand_request *req)
     }
     for (i = 0; i < server->n_routes; i++) {
         const compiled_route *r = &server->routes[i];
-        int m = match_route(req, r, segs, n_segs);
+        int m;
+
+        if (req->probe_only && strcmp(r->route->pattern, "/healthz") != 0 &&
+            strcmp(r->route->pattern, "/readyz") != 0)
+            continue; /* the --health-listen daemon serves the probes only */
+        m = match_route(req, r, segs, n_segs);
 
         if (m < 0) {
             status = 400;
@@ -1025,7 +1098,9 @@ static int authorize(chand_request *req)
         chan_log(CHAN_LOG_ERROR, MODULE,
                  "cannot resolve the request's target request_id=%s code=%s error=\"%s\"",
                  req->request_id, chan_strerror(err.code), err.message);
-        if (is_confluent_route(req)) /* as the Confluent handlers render store errors */
+        if (is_confluent_route(req) && err.reason == CHAN_STORE_R_TIMEOUT)
+            (void)chand_reply_error(req, 50002, "Operation timed out: %s", err.message);
+        else if (is_confluent_route(req)) /* as the Confluent handlers render store errors */
             (void)chand_reply_error(req, 50001, "Error in the backend datastore: %s", err.message);
         else
             (void)chand_reply_error_from(req, &err);
@@ -1049,6 +1124,151 @@ static int authorize(chand_request *req)
 static size_t unescape_none(void *cls, struct MHD_Connection *conn, char *s)
 {
     return strlen(s);
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void track_phase(conn_track *track, conn_phase phase)
+{
+    if (track == NULL)
+        return;
+    atomic_store(&track->since_ms, now_ms());
+    atomic_store(&track->phase, (int)phase);
+}
+
+static conn_track *track_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+    return info ? info->socket_context : NULL;
+}
+
+/*
+** Could p[0..n) be the start of an HTTP/1 request: optional empty lines,
+** then a method token (letters, digits, '-' and '_') ended by a space?  A
+** prefix of one passes: the rest has not arrived yet.
+*/
+static bool looks_like_http(const unsigned char *p, size_t n)
+{
+    size_t i = 0, start;
+
+    while (i < n && (p[i] == '\r' || p[i] == '\n'))
+        i++;
+    for (start = i; i < n; i++) {
+        unsigned char c = p[i];
+
+        if (c == ' ')
+            return i > start;
+        if (i - start >= 24 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                                 (c >= '0' && c <= '9') || c == '-' || c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/*
+** A new plain-HTTP connection whose first bytes (already there thanks to
+** TCP_DEFER_ACCEPT) cannot start a request: answer 400 and close it here,
+** before MHD reads anything (MHD would wait for a line end that binary
+** never sends, or close without a word).  Returns true when refused.
+*/
+static bool refuse_garbage(int fd)
+{
+    static const char body[] = "{\"error_code\":40000,\"message\":\"The request line is not "
+                               "HTTP.\"}";
+    unsigned char head[64];
+    char reply[256];
+    ssize_t n = recv(fd, head, sizeof(head), MSG_PEEK | MSG_DONTWAIT);
+    int len, i;
+
+    if (n <= 0 || looks_like_http(head, (size_t)n))
+        return false;
+    for (i = 0; i < 64 && recv(fd, reply, sizeof(reply), MSG_DONTWAIT) > 0; i++)
+        ; /* drop what was sent, so that the close is a FIN and not a reset */
+    len = snprintf(reply, sizeof(reply),
+                   "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+                   "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                   sizeof(body) - 1, body);
+    (void)send(fd, reply, (size_t)len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    (void)shutdown(fd, SHUT_RDWR); /* MHD sees the end and closes the socket */
+    return true;
+}
+
+static void notify_connection(chand_server *server, struct MHD_Connection *conn,
+                              void **socket_context, enum MHD_ConnectionNotificationCode code,
+                              bool probe)
+{
+    conn_track *track = *socket_context;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *info =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+        if (info == NULL)
+            return;
+        track = chan_xcalloc(1, sizeof(*track));
+        track->fd = info->connect_fd;
+        track->probe = probe;
+        atomic_init(&track->phase, PHASE_HEAD);
+        atomic_init(&track->since_ms, now_ms());
+        pthread_mutex_lock(&server->conns_lock);
+        track->next = server->conns;
+        if (server->conns)
+            server->conns->prev = track;
+        server->conns = track;
+        if (!probe)
+            server->n_conns++;
+        pthread_mutex_unlock(&server->conns_lock);
+        *socket_context = track;
+        if (server->config->tls_cert_pem == NULL && refuse_garbage(track->fd)) {
+            chan_log(CHAN_LOG_INFO, MODULE, "refused a request that is not HTTP status=400");
+            track_phase(track, PHASE_BUSY);
+        }
+        return;
+    }
+    if (track == NULL)
+        return;
+    pthread_mutex_lock(&server->conns_lock);
+    if (track->prev)
+        track->prev->next = track->next;
+    else
+        server->conns = track->next;
+    if (track->next)
+        track->next->prev = track->prev;
+    if (!probe)
+        server->n_conns--;
+    pthread_mutex_unlock(&server->conns_lock);
+    free(track);
+    *socket_context = NULL;
+}
+
+static void notify_main(void *cls, struct MHD_Connection *conn, void **socket_context,
+                        enum MHD_ConnectionNotificationCode code)
+{
+    notify_connection(cls, conn, socket_context, code, false);
+}
+
+static void notify_probe(void *cls, struct MHD_Connection *conn, void **socket_context,
+                         enum MHD_ConnectionNotificationCode code)
+{
+    notify_connection(cls, conn, socket_context, code, true);
+}
+
+/* The request line is in: a keep-alive connection starts its next request. */
+static void *request_line_read(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    conn_track *track = track_of(conn);
+
+    if (track && atomic_load(&track->phase) == PHASE_IDLE)
+        track_phase(track, PHASE_HEAD);
+    return NULL;
 }
 
 static void CHAN_PRINTF(2, 0) mhd_log(void *cls, const char *fmt, va_list ap)
@@ -1084,10 +1304,13 @@ static void set_request_id(chand_request *req)
 }
 
 static chand_request *request_new(chand_server *server, struct MHD_Connection *conn,
-                                  const char *url, const char *method)
+                                  const char *url, const char *method, bool probe_only)
 {
     chand_request *req = chan_xcalloc(1, sizeof(*req));
 
+    req->probe_only = probe_only;
+    req->track = track_of(conn);
+    track_phase(req->track, PHASE_BODY);
     clock_gettime(CLOCK_MONOTONIC, &req->start);
     req->server = server;
     req->conn = conn;
@@ -1160,18 +1383,16 @@ static void admit(chand_request *req)
                           (long long)server->config->max_body);
 }
 
-static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
-                                      const char *method, const char *version,
-                                      const char *upload_data, size_t *upload_data_size,
-                                      void **con_cls)
+static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *upload_data, size_t *upload_data_size,
+                              void **con_cls, bool probe_only)
 {
-    chand_server *server = cls;
     chand_request *req = *con_cls;
     chan_error err = CHAN_ERROR_INIT;
     int rc;
 
     if (req == NULL) {
-        req = request_new(server, conn, url, method);
+        req = request_new(server, conn, url, method, probe_only);
         *con_cls = req;
         admit(req);
         return MHD_YES;
@@ -1190,6 +1411,7 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         *upload_data_size = 0;
         return MHD_YES;
     }
+    track_phase(req->track, PHASE_BUSY);
     if (req->too_big) {
         rc = chand_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
                                (long long)server->config->max_body);
@@ -1213,6 +1435,22 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     return req->replied ? MHD_YES : MHD_NO;
 }
 
+static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                      const char *method, const char *version,
+                                      const char *upload_data, size_t *upload_data_size,
+                                      void **con_cls)
+{
+    return handle(cls, conn, url, method, upload_data, upload_data_size, con_cls, false);
+}
+
+static enum MHD_Result probe_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version,
+                                     const char *upload_data, size_t *upload_data_size,
+                                     void **con_cls)
+{
+    return handle(cls, conn, url, method, upload_data, upload_data_size, con_cls, true);
+}
+
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
@@ -1220,6 +1458,7 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
     chand_request *req = *con_cls;
     double ms;
 
+    track_phase(track_of(conn), PHASE_IDLE);
     if (req == NULL)
         return;
     ms = elapsed_ms(&req->start);
@@ -1247,8 +1486,150 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 /* Life cycle                                                          */
 /* ------------------------------------------------------------------ */
 
+/* How many connections the reaper closed, by phase, since it last logged. */
+typedef struct reap_counts {
+    unsigned long head, body, idle;
+    unsigned int conns; /* main daemon connections at the last pass */
+} reap_counts;
+
+/*
+** One pass of the reaper: shut down every connection past the deadline of
+** its phase (--request-head-timeout, --request-body-timeout, and
+** --connection-timeout counted from the end of the previous request, which
+** a client sending a byte now and then cannot stretch).  With 3/4 of the
+** connection limit in use, every deadline of the main daemon becomes
+** --overload-timeout, so that slow clients give their slots to requests
+** that arrive whole.  MHD notices the shut-down socket at once and closes
+** it.  Returns true when overloaded.
+*/
+static bool reap_pass(chand_server *server, reap_counts *counts)
+{
+    const chand_config *config = server->config;
+    long long now = now_ms(), limit_ms[4];
+    long long overload_ms = config->overload_timeout * 1000;
+    conn_track *t;
+    bool overload;
+
+    limit_ms[PHASE_HEAD] = config->request_head_timeout * 1000;
+    limit_ms[PHASE_BODY] = config->request_body_timeout * 1000;
+    limit_ms[PHASE_BUSY] = 0;
+    limit_ms[PHASE_IDLE] = config->connection_timeout * 1000;
+    pthread_mutex_lock(&server->conns_lock);
+    counts->conns = server->n_conns;
+    overload = server->n_conns >= server->connection_limit - server->connection_limit / 4;
+    for (t = server->conns; t; t = t->next) {
+        int phase = atomic_load(&t->phase);
+        long long since = atomic_load(&t->since_ms), allowed = limit_ms[phase];
+
+        if (t->reaped || phase == PHASE_BUSY)
+            continue;
+        if (overload && !t->probe && overload_ms < allowed)
+            allowed = overload_ms;
+        if (now - since < allowed)
+            continue;
+        (void)shutdown(t->fd, SHUT_RDWR);
+        t->reaped = true;
+        if (phase == PHASE_HEAD)
+            counts->head++;
+        else if (phase == PHASE_BODY)
+            counts->body++;
+        else
+            counts->idle++;
+    }
+    pthread_mutex_unlock(&server->conns_lock);
+    return overload;
+}
+
+static void *reaper_main(void *arg)
+{
+    chand_server *server = arg;
+    reap_counts counts = {0, 0, 0, 0};
+    long long last_log = now_ms();
+    bool overload = false;
+
+    for (;;) {
+        struct timespec until;
+        long wait_ms = overload ? 100 : 250;
+
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += wait_ms * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&server->conns_lock);
+        while (!server->reaper_stop &&
+               pthread_cond_timedwait(&server->reaper_wake, &server->conns_lock, &until) == 0)
+            ;
+        if (server->reaper_stop) {
+            pthread_mutex_unlock(&server->conns_lock);
+            break;
+        }
+        pthread_mutex_unlock(&server->conns_lock);
+        overload = reap_pass(server, &counts);
+        if (counts.head + counts.body + counts.idle > 0 && now_ms() - last_log >= 5000) {
+            chan_log(CHAN_LOG_WARN, MODULE,
+                     "closed slow connections head=%lu body=%lu idle=%lu overload=%s "
+                     "connections=%u limit=%u",
+                     counts.head, counts.body, counts.idle, overload ? "true" : "false",
+                     counts.conns, server->connection_limit);
+            counts = (reap_counts){0, 0, 0, 0};
+            last_log = now_ms();
+        }
+    }
+    return NULL;
+}
+
+/*
+** Raise the soft RLIMIT_NOFILE to the hard limit and fit the connection
+** limit into it, with FD_RESERVE descriptors left for everything else.
+*/
+static unsigned int fit_connection_limit(const chand_config *config)
+{
+    struct rlimit rl;
+    unsigned long long wanted = (unsigned long long)config->connection_limit;
+    unsigned long long reserve = FD_RESERVE + (unsigned long long)config->db_pool_size +
+                                 2ull * (unsigned long long)config->threads +
+                                 (config->health_listen ? HEALTH_CONNECTION_LIMIT : 0);
+    unsigned long long fitted = wanted;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return (unsigned int)wanted;
+    if (rl.rlim_cur != rl.rlim_max) {
+        struct rlimit raised = {rl.rlim_max, rl.rlim_max};
+
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+            rl.rlim_cur = rl.rlim_max;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && wanted + reserve > (unsigned long long)rl.rlim_cur) {
+        fitted = (unsigned long long)rl.rlim_cur > reserve + 16
+                     ? (unsigned long long)rl.rlim_cur - reserve
+                     : 16;
+        chan_log(CHAN_LOG_WARN, MODULE,
+                 "connection limit lowered to fit the open files limit connection_limit=%llu "
+                 "requested=%llu nofile=%llu reserved=%llu (raise LimitNOFILE / ulimit -Hn)",
+                 fitted, wanted, (unsigned long long)rl.rlim_cur, reserve);
+    } else {
+        chan_log(CHAN_LOG_INFO, MODULE, "open files limit nofile=%llu connection_limit=%llu",
+                 rl.rlim_cur == RLIM_INFINITY ? 0ull : (unsigned long long)rl.rlim_cur, fitted);
+    }
+    return (unsigned int)fitted;
+}
+
+/*
+** glibc gives threads that allocate at the same time arenas of their own
+** (up to 8 per core) and keeps what an arena freed for later use in that
+** arena: with the HTTP worker threads, the store's and the reconciler's,
+** the resident size ends up above the live data under a long mixed load
+** (bench/soak).  Two arenas bound that; MALLOC_ARENA_MAX in the
+** environment still wins.
+*/
+static void limit_arenas(void)
+{
+    if (getenv("MALLOC_ARENA_MAX") == NULL)
+        (void)mallopt(M_ARENA_MAX, MALLOC_ARENAS);
+}
+
 /* Bind and listen on host:port.  Returns the socket or -1 with err set. */
-static int bind_listener(unsigned int *out_port, const char *host, unsigned int port,
+static int bind_listener(unsigned int *out_port, const char *host, unsigned int port, int defer_s,
                          chan_error *err)
 {
     struct addrinfo hints, *res = NULL, *ai;
@@ -1287,6 +1668,10 @@ static int bind_listener(unsigned int *out_port, const char *host, unsigned int 
         return -1;
     }
     (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    /* Accept a connection only once its first bytes are in (or defer_s has
+     * passed): silent clients wait in the kernel, not in a slot, and
+     * refuse_garbage sees the request line. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof(defer_s));
     if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0)
         *out_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
                                                    : ((struct sockaddr_in *)&ss)->sin_port);
@@ -1312,6 +1697,9 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
     server->observer = opts->observer;
     server->observer_ctx = opts->observer_ctx;
     server->listen_fd = -1;
+    server->health_fd = -1;
+    pthread_mutex_init(&server->conns_lock, NULL);
+    pthread_cond_init(&server->reaper_wake, NULL);
     atomic_init(&server->shutting_down, false);
     atomic_init(&server->active, 0);
     atomic_init(&server->next_id, 1);
@@ -1337,11 +1725,29 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
         }
     }
 
-    server->listen_fd = bind_listener(&server->port, config->listen_host, config->listen_port, err);
+    server->listen_fd = bind_listener(&server->port, config->listen_host, config->listen_port,
+                                      (int)config->request_head_timeout, err);
     if (server->listen_fd < 0) {
         error = err ? err->code : CHAN_EIO;
         goto cleanup;
     }
+    if (config->health_listen) {
+        server->health_fd =
+            bind_listener(&server->health_port, config->health_listen_host,
+                          config->health_listen_port, (int)config->request_head_timeout, err);
+        if (server->health_fd < 0) {
+            chan_error_prefix(err, "--health-listen");
+            error = err ? err->code : CHAN_EIO;
+            goto cleanup;
+        }
+    }
+    server->connection_limit = fit_connection_limit(config);
+    limit_arenas();
+    if (pthread_create(&server->reaper, NULL, reaper_main, server) != 0) {
+        error = chan_error_set(err, CHAN_EIO, "cannot start the connection reaper thread");
+        goto cleanup;
+    }
+    server->reaper_started = true;
     /* HTTPS: the PEM texts belong to the config, which outlives the MHD daemon. */
     if (config->tls_cert_pem) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -1360,11 +1766,12 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
         MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | tls_flag, 0, NULL, NULL,
         access_handler, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET,
         server->listen_fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)config->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)config->connection_limit,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)config->connection_timeout,
-        MHD_OPTION_NOTIFY_COMPLETED, request_completed, server, MHD_OPTION_UNESCAPE_CALLBACK,
-        unescape_none, NULL, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, tls_options,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, server->connection_limit, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned int)config->per_ip_connection_limit, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned int)config->connection_timeout, MHD_OPTION_NOTIFY_COMPLETED, request_completed,
+        server, MHD_OPTION_NOTIFY_CONNECTION, notify_main, server, MHD_OPTION_URI_LOG_CALLBACK,
+        request_line_read, server, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
     if (server->mhd == NULL) {
         if (config->tls_cert_pem)
             error = chan_error_set(err, CHAN_EIO,
@@ -1377,6 +1784,26 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
         goto cleanup;
     }
     server->listen_fd = -1; /* MHD owns it now; chand_server_quiesce takes it back */
+    if (server->health_fd >= 0) {
+        /* One thread, poll(), a small limit: the probes' own capacity. */
+        server->health_mhd = MHD_start_daemon(
+            MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG | tls_flag, 0, NULL,
+            NULL, probe_handler, server, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+            MHD_OPTION_LISTEN_SOCKET, server->health_fd, MHD_OPTION_CONNECTION_LIMIT,
+            HEALTH_CONNECTION_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+            (unsigned int)config->connection_timeout, MHD_OPTION_NOTIFY_COMPLETED,
+            request_completed, server, MHD_OPTION_NOTIFY_CONNECTION, notify_probe, server,
+            MHD_OPTION_URI_LOG_CALLBACK, request_line_read, server, MHD_OPTION_UNESCAPE_CALLBACK,
+            unescape_none, NULL, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_END);
+        if (server->health_mhd == NULL) {
+            error = chan_error_set(err, CHAN_EIO, "cannot start the health listener on %s",
+                                   config->health_listen);
+            goto cleanup;
+        }
+        server->health_fd = -1;
+        chan_log(CHAN_LOG_INFO, MODULE, "health listener host=%s port=%u (/healthz, /readyz)",
+                 config->health_listen_host, server->health_port);
+    }
     *out = server;
     server = NULL;
 
@@ -1388,6 +1815,16 @@ cleanup:
 unsigned int chand_server_port(const chand_server *server)
 {
     return server->port;
+}
+
+unsigned int chand_server_health_port(const chand_server *server)
+{
+    return server->health_mhd ? server->health_port : 0;
+}
+
+unsigned int chand_server_connection_limit(const chand_server *server)
+{
+    return server->connection_limit;
 }
 
 void chand_server_quiesce(chand_server *server)
@@ -1419,10 +1856,23 @@ void chand_server_free(chand_server *server)
 {
     if (server == NULL)
         return;
+    if (server->health_mhd)
+        MHD_stop_daemon(server->health_mhd);
     if (server->mhd)
         MHD_stop_daemon(server->mhd);
+    if (server->reaper_started) {
+        pthread_mutex_lock(&server->conns_lock);
+        server->reaper_stop = true;
+        pthread_cond_signal(&server->reaper_wake);
+        pthread_mutex_unlock(&server->conns_lock);
+        pthread_join(server->reaper, NULL);
+    }
+    pthread_cond_destroy(&server->reaper_wake);
+    pthread_mutex_destroy(&server->conns_lock);
     if (server->listen_fd >= 0)
         close(server->listen_fd);
+    if (server->health_fd >= 0)
+        close(server->health_fd);
     free_routes(server->routes, server->n_routes);
     chan_identity_dispose(&server->anonymous);
     chan_identity_dispose(&server->open);

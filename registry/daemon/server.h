@@ -160,6 +160,12 @@ void chand_server_print_routes(FILE *out, const chand_route_table *tables, size_
 /** The TCP port the server listens on (useful with port 0). */
 unsigned int chand_server_port(const chand_server *server);
 
+/** The port of the --health-listen daemon, 0 without one. */
+unsigned int chand_server_health_port(const chand_server *server);
+
+/** --connection-limit as fitted to RLIMIT_NOFILE at the start. */
+unsigned int chand_server_connection_limit(const chand_server *server);
+
 /**
  * Stop accepting connections and mark the server as shutting down (readyz
  * then fails, replies carry "Connection: close").  Requests in flight go on.

@@ -26,7 +26,9 @@ https:// and requests trust FILE (a self-signed test certificate).
 
 Authentication: token="s" passes --token s; tokens={"name": "secret", ...}
 writes a token file (--token-file).  Requests send the first of them as a
-Bearer token unless told otherwise (token=None sends none).
+Bearer token unless told otherwise (token=None sends none).  Without any
+token (none here, in the arguments or in env) the daemon runs with
+--allow-unauthenticated-writes.
 
 CHANREG_* variables of the test's environment are not passed on to the
 daemon (they would configure it); env= adds variables.
@@ -211,7 +213,18 @@ class Chanregd:
             cmd += ["--token-file", self.token_file]
         elif self.token:
             cmd += ["--token", self.token]
+        elif self.open_writes():
+            cmd += ["--allow-unauthenticated-writes"]
         return cmd + self.args
+
+    def open_writes(self):
+        """True when nothing configures a token: the daemon then needs
+        --allow-unauthenticated-writes, which the harness adds."""
+        given = " ".join(self.args)
+        return not (self.token_file or self.token or "--token" in given or
+                    "--allow-unauthenticated-writes" in given or
+                    "CHANREG_TOKEN" in self.env or "CHANREG_TOKEN_FILE" in self.env or
+                    "CHANREG_ALLOW_UNAUTHENTICATED_WRITES" in self.env)
 
     def start(self, timeout=30.0):
         """Start and wait until GET /readyz answers 200; returns self."""

@@ -5,6 +5,8 @@
 #   pg_test_server.sh start STATE_DIR [DB...]   start a server, create databases
 #   pg_test_server.sh stop  STATE_DIR           stop it and delete its data
 #   pg_test_server.sh url   STATE_DIR [DB]      print the URL of a database
+#   pg_test_server.sh crash STATE_DIR           stop it at once (-m immediate), keep its data
+#   pg_test_server.sh restart STATE_DIR         start it again on its port (after crash)
 #
 # start runs initdb in a fresh temporary directory (under $TMPDIR, /tmp by
 # default) and starts the server on a free port of 127.0.0.1 only
@@ -35,7 +37,7 @@
 set -euo pipefail
 
 usage() {
-    sed -n '3,6p' "$0" | sed 's/^# //' >&2
+    sed -n '3,8p' "$0" | sed 's/^# //' >&2
     exit 2
 }
 
@@ -105,6 +107,33 @@ cmd_stop() {
         "$state/runas"
 }
 
+# start_server BINDIR DATADIR PORT: pg_ctl start with the test settings.
+start_server() {
+    as_pg "$1/pg_ctl" -D "$2/data" -l "$2/server.log" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -c port=$3 -c unix_socket_directories=$2 -c fsync=off -c full_page_writes=off -c max_connections=200" \
+        start >/dev/null 2>&1
+}
+
+# A crash as far as clients can tell: the server and its sessions end at once.
+cmd_crash() {
+    local state=$1
+    local datadir bindir
+    datadir=$(cat "$state/datadir")
+    bindir=$(cat "$state/bindir")
+    runas=$(cat "$state/runas")
+    as_pg "$bindir/pg_ctl" -D "$datadir/data" -m immediate -w -t 30 stop >/dev/null
+}
+
+cmd_restart() {
+    local state=$1
+    local datadir bindir
+    datadir=$(cat "$state/datadir")
+    bindir=$(cat "$state/bindir")
+    runas=$(cat "$state/runas")
+    start_server "$bindir" "$datadir" "$(cat "$state/port")" ||
+        die "cannot restart the server (log: $datadir/server.log)"
+}
+
 cmd_start() {
     local state=$1
     shift
@@ -138,9 +167,7 @@ cmd_start() {
 
     for _ in 1 2 3 4 5; do
         port=$(free_port)
-        if as_pg "$bindir/pg_ctl" -D "$datadir/data" -l "$datadir/server.log" -w -t 60 \
-            -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$datadir -c fsync=off -c full_page_writes=off -c max_connections=200" \
-            start >/dev/null 2>&1; then
+        if start_server "$bindir" "$datadir" "$port"; then
             started=1
             break
         fi
@@ -181,5 +208,7 @@ case "$cmd" in
 start) cmd_start "$@" ;;
 stop) cmd_stop "$1" ;;
 url) cmd_url "$@" ;;
+crash) cmd_crash "$1" ;;
+restart) cmd_restart "$1" ;;
 *) usage ;;
 esac

@@ -233,6 +233,13 @@ void chan_token_digest(uint8_t out[CHAN_TOKEN_DIGEST_LEN], const char *token, si
 void chan_token_digest_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const char *token, size_t len);
 
 /**
+ * HMAC-SHA256 of the len bytes of data under key (key_len bytes), as 64
+ * lower-case hex characters: the signature of webhook deliveries.
+ */
+void chan_hmac_sha256_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const void *key, size_t key_len,
+                          const void *data, size_t len);
+
+/**
  * Parse 64 hex characters (either case) into a digest.
  * @return 0 or CHAN_EINVALID (wrong length or not hex)
  */

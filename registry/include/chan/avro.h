@@ -240,6 +240,58 @@ int chan_avro_check_mode(chan_compat_mode mode, const chan_avro_schema *new_sche
 bool chan_avro_check_removals(const chan_avro_schema *new_schema,
                               const chan_avro_schema *old_schema, chan_compat_report *report);
 
+/* ------------------------------------------------------------------ */
+/* Field-level difference (diff.c)                                      */
+/* ------------------------------------------------------------------ */
+
+/* Kinds of chan_avro_change (stable ids; see docs/ui.md). */
+#define CHAN_AVRO_TYPE_ADDED            "type-added"               /**< a named type appears */
+#define CHAN_AVRO_TYPE_REMOVED          "type-removed"             /**< a named type disappears */
+#define CHAN_AVRO_TYPE_CHANGED          "type-changed"             /**< top-level type or kind */
+#define CHAN_AVRO_FIELD_ADDED           "field-added"              /**< new: the field's type */
+#define CHAN_AVRO_FIELD_REMOVED         "field-removed"            /**< old: the field's type */
+#define CHAN_AVRO_FIELD_TYPE_CHANGED    "field-type-changed"       /**< old and new types */
+#define CHAN_AVRO_FIELD_DEFAULT_CHANGED "field-default-changed"    /**< JSON, NULL: none */
+#define CHAN_AVRO_FIELD_DEPRECATED      "field-deprecated-changed" /**< "true" / "false" */
+#define CHAN_AVRO_SYMBOL_ADDED          "symbol-added"             /**< new: the enum symbol */
+#define CHAN_AVRO_SYMBOL_REMOVED        "symbol-removed"           /**< old: the enum symbol */
+#define CHAN_AVRO_ENUM_DEFAULT_CHANGED  "enum-default-changed"     /**< old and new enum defaults */
+#define CHAN_AVRO_FIXED_SIZE_CHANGED    "fixed-size-changed"       /**< old and new sizes */
+
+/** One change between two schemas.  Strings are owned by the diff. */
+typedef struct chan_avro_change {
+    const char *kind;      /**< one of the CHAN_AVRO_* kinds above (static string) */
+    const char *path;      /**< "com.acme.Order.amount", a type's full name, "" for the top */
+    const char *old_value; /**< the old type, default, symbol, ...; NULL when there is none */
+    const char *new_value; /**< the new one; NULL when there is none */
+} chan_avro_change;
+
+/** The changes from one schema to another, in a stable order. */
+typedef struct chan_avro_diff chan_avro_diff;
+
+/**
+ * The field-level difference from old_schema to new_schema: named types
+ * added, removed or of another kind (matched by full name), record fields
+ * added, removed or changed (type in a short notation such as
+ * "union[null, string]", default as JSON, deprecation), enum symbols and
+ * fixed sizes.  Describes what changed, not whether it is compatible (see
+ * chan_avro_check_mode).  Changes come in the order of old_schema's named
+ * types, then the types only new_schema has.
+ *
+ * @return the diff (never NULL; free with chan_avro_diff_free)
+ */
+chan_avro_diff *chan_avro_diff_compute(const chan_avro_schema *old_schema,
+                                       const chan_avro_schema *new_schema);
+
+/** Number of changes; 0 for equal schemas. */
+size_t chan_avro_diff_count(const chan_avro_diff *diff);
+
+/** Change i (borrowed) or NULL. */
+const chan_avro_change *chan_avro_diff_get(const chan_avro_diff *diff, size_t i);
+
+/** Free a diff.  NULL-safe. */
+void chan_avro_diff_free(chan_avro_diff *diff);
+
 #ifdef __cplusplus
 }
 #endif

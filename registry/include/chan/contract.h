@@ -189,6 +189,78 @@ bool chan_contract_name_valid(const char *s);
  */
 bool chan_contract_principal_valid(const char *s);
 
+/* ------------------------------------------------------------------ */
+/* Consumer fields (consumer.c)                                        */
+/* ------------------------------------------------------------------ */
+
+/** What a field of a consumer was given as, wherever it came from. */
+typedef enum chan_field_kind {
+    CHAN_FIELD_ABSENT = 0, /**< not given */
+    CHAN_FIELD_STRING,     /**< a string: text, len */
+    CHAN_FIELD_INTEGER,    /**< an integer: text holds its digits as written */
+    CHAN_FIELD_OTHER,      /**< anything else (type_name says what) */
+} chan_field_kind;
+
+/** One field value as given, with where it was (file NULL: no position). */
+typedef struct chan_field_value {
+    chan_field_kind kind;
+    const char *text;      /**< STRING, INTEGER: the value (borrowed); else NULL */
+    size_t len;            /**< bytes of text (a NUL inside makes len != strlen(text)) */
+    const char *type_name; /**< "string", "integer", "mapping", ... for messages */
+    const char *file;      /**< for the diagnostic; NULL without a position */
+    int line, column;
+} chan_field_value;
+
+/** The fields of one consumer as given. */
+typedef struct chan_consumer_fields {
+    chan_field_value name, principal, group, scenario, sla_p99_ms, peak_rate_msgs, degradation;
+} chan_consumer_fields;
+
+/**
+ * The one validation of a consumer's fields: every path that takes a
+ * consumer (contract files, PUT /v1/channels/{name}/consumers/{consumer} and
+ * its dry run, which the web UI's portal calls) reports the same rule ids,
+ * paths and messages through it.  Every field is mandatory: name (the
+ * contract's name rule), principal ("User:<name>"), group (a Kafka group
+ * id), scenario (1 to 4096 bytes), sla_p99_ms (1 to 86400000),
+ * peak_rate_msgs (1 to 1000000000), degradation (drop, lag, fallback,
+ * block).  The rules as data: chan_contract_consumer_rules_json.
+ *
+ * @param[out] out  filled with owning copies of the valid fields (dispose
+ *                  with chan_contract_consumer_dispose); zeroed by the caller
+ * @param in        the values as given (borrowed)
+ * @param path      prefix of the diagnostics' paths ("consumers[2]"; "" or NULL: none)
+ * @param diags     every problem is appended
+ * @return 0, or CHAN_EINVALID when an error was added
+ */
+int chan_contract_consumer_check(chan_contract_consumer *out, const chan_consumer_fields *in,
+                                 const char *path, chan_diag_list *diags);
+
+/**
+ * chan_contract_consumer_check on a JSON object (the consumers API's body:
+ * principal, group, scenario, sla_p99_ms, peak_rate_msgs, degradation) and
+ * the consumer's name from the path.  Other members are not looked at.
+ * Diagnostics have no position and paths without prefix ("group").
+ *
+ * @param[out] out as for chan_contract_consumer_check
+ * @return 0 or CHAN_EINVALID
+ */
+int chan_contract_consumer_check_json(chan_contract_consumer *out, const json_t *body,
+                                      const char *name, chan_diag_list *diags);
+
+/** Free the strings of a consumer filled by chan_contract_consumer_check.  NULL-safe. */
+void chan_contract_consumer_dispose(chan_contract_consumer *c);
+
+/**
+ * The rules of chan_contract_consumer_check as data, for forms:
+ * {"fields": [{"name", "type": "string"|"integer", "required", "max_length",
+ * "pattern" (a regular expression), "min", "max", "enum", "hint"}]}.  The
+ * messages stay the library's: a form asks the route's dry run for them.
+ *
+ * @return a new JSON object (caller decrefs)
+ */
+json_t *chan_contract_consumer_rules_json(void);
+
 /**
  * The policy floor on the contract's own compatibility (chanctl validate):
  * nothing when it satisfies floor (chan_policy_compat_satisfies); else a

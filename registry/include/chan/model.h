@@ -79,6 +79,16 @@ typedef struct chan_consumer_record {
 } chan_consumer_record;
 
 /** A registered producer of a channel. */
+/** The time a consumer's registration counts from: renewed_at, else registered_at. */
+int64_t chan_consumer_registration_since(const chan_consumer_record *c);
+
+/**
+ * Is a consumer's registration stale at now: not renewed (nor registered)
+ * for more than max_age seconds?  The one staleness rule of the registry
+ * (the consumers' "stale", /v1/lifecycle, the catalog, notifications).
+ */
+bool chan_consumer_stale(const chan_consumer_record *c, int64_t now, int64_t max_age);
+
 typedef struct chan_producer_record {
     char *channel;
     char *principal;

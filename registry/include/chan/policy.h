@@ -61,6 +61,28 @@ const char *chan_policy_retirement(const chan_channel_record *ch);
 /** chan_policy_retired on the dates of ch. */
 bool chan_policy_channel_retired(const chan_channel_record *ch, int64_t as_of);
 
+/** Where a channel is in its lifecycle on a given day. */
+typedef enum chan_lifecycle_stage {
+    CHAN_LIFECYCLE_ACTIVE = 0,  /**< no date reached, none within the warning window */
+    CHAN_LIFECYCLE_DEPRECATING, /**< deprecation_date 1 to warning_days days ahead */
+    CHAN_LIFECYCLE_DEPRECATED,  /**< deprecation_date reached, not retired */
+    CHAN_LIFECYCLE_RETIRED,     /**< chan_policy_channel_retired */
+} chan_lifecycle_stage;
+
+/** "active", "deprecating", "deprecated" or "retired". */
+const char *chan_policy_lifecycle_stage_name(chan_lifecycle_stage stage);
+
+/**
+ * The lifecycle stage of ch on day today, with warning_days the window
+ * before the deprecation date in which it is "deprecating" (the daemon's
+ * --deprecation-warning-days).
+ * @param[out] out_days days left until the deprecation date (deprecating),
+ *             days since the deprecation date (deprecated) or since the
+ *             retirement (retired), 0 when active; may be NULL
+ */
+chan_lifecycle_stage chan_policy_lifecycle_stage(const chan_channel_record *ch, int64_t today,
+                                                 int64_t warning_days, int64_t *out_days);
+
 /* ------------------------------------------------------------------ */
 /* Group rule                                                          */
 /* ------------------------------------------------------------------ */

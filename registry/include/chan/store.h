@@ -97,6 +97,7 @@ typedef enum chan_store_reason {
     CHAN_STORE_R_NOT_PENDING,        /**< the consumer awaits no decision */
     CHAN_STORE_R_NOT_APPROVED,       /**< the consumer is pending or rejected */
     CHAN_STORE_R_REFERENCE_EXISTS,   /**< another schema references the version (42206) */
+    CHAN_STORE_R_TIMEOUT,            /**< the database did not answer in time (50002) */
 } chan_store_reason;
 
 /** The reason of the last store error in err (0 when none or err is NULL). */
@@ -112,6 +113,17 @@ typedef struct chan_store_options {
      * CHAN_STORE_SCHEMA_CACHE_MAX and 64 MiB of text; 0 disables the cache.
      */
     size_t schema_cache_entries;
+    /*
+     * Deadlines (0: the default of each).  Every call of the store ends
+     * within them, also when the database accepts connections but never
+     * answers (a stopped server): it then fails with CHAN_EUNAVAILABLE and
+     * reason CHAN_STORE_R_TIMEOUT.
+     */
+    unsigned int connect_timeout_ms;   /**< PostgreSQL: open a connection (default 5000) */
+    unsigned int statement_timeout_ms; /**< PostgreSQL: server statement_timeout (default 10000) */
+    unsigned int reply_timeout_ms;     /**< PostgreSQL: wait for a reply (default 12000) */
+    unsigned int acquire_timeout_ms;   /**< wait for a free pooled connection (default 5000) */
+    unsigned int busy_timeout_ms;      /**< SQLite: wait for the write lock (default 5000) */
 } chan_store_options;
 
 #define CHAN_STORE_SCHEMA_CACHE_DEFAULT 8192
@@ -120,8 +132,14 @@ typedef struct chan_store_options {
 #define CHAN_STORE_OPTIONS_VERSION 1
 #define CHAN_STORE_OPTIONS_INIT                                                                    \
     {                                                                                              \
-        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false, CHAN_STORE_SCHEMA_CACHE_DEFAULT                \
+        CHAN_STORE_OPTIONS_VERSION, NULL, 0, false, CHAN_STORE_SCHEMA_CACHE_DEFAULT, 0, 0, 0, 0, 0 \
     }
+
+#define CHAN_STORE_CONNECT_TIMEOUT_DEFAULT_MS   5000
+#define CHAN_STORE_STATEMENT_TIMEOUT_DEFAULT_MS 10000
+#define CHAN_STORE_REPLY_TIMEOUT_DEFAULT_MS     12000
+#define CHAN_STORE_ACQUIRE_TIMEOUT_DEFAULT_MS   5000
+#define CHAN_STORE_BUSY_TIMEOUT_DEFAULT_MS      5000
 
 /**
  * Open a store and bring its schema up to date.
@@ -158,6 +176,17 @@ const char *chan_store_backend_name(const chan_store *store);
 
 /** Cheap liveness probe (a trivial query).  @return 0 or CHAN_EUNAVAILABLE */
 int chan_store_ping(chan_store *store, chan_error *err);
+
+/**
+ * Give up on the database (shutdown deadline): every call waiting for a
+ * pooled connection, for the SQLite write lock or for a PostgreSQL reply
+ * returns CHAN_EUNAVAILABLE at once; a PostgreSQL statement in flight is
+ * cancelled (PQcancel, best effort, on a thread of its own) and its
+ * connection closed, so that its transaction rolls back; later calls fail
+ * the same way.  Nothing committed is affected.  Thread-safe, idempotent;
+ * chan_store_free must still be called once no thread uses the store.
+ */
+void chan_store_abort(chan_store *store);
 
 /** Number of migrations recorded as applied. */
 int chan_store_migration_count(chan_store *store, int *out, chan_error *err);
@@ -752,6 +781,72 @@ int chan_store_acl_apply_record(chan_store *store, const char *actor, const char
  */
 int chan_store_acl_applied_get(chan_store *store, char **out, int64_t *out_applied_at,
                                chan_error *err);
+/* ------------------------------------------------------------------ */
+/* Webhook deliveries and lifecycle events (store_webhook.c)           */
+/* ------------------------------------------------------------------ */
+
+/*
+ * The audit log is the outbox of notifications.  The events are the audit
+ * entries whose object starts with "channel/" and the "schema.register"
+ * entries.  A target (a webhook, named by a digest of its URL) gets each
+ * event above its floor once: it is pending until chan_store_webhook_done
+ * records it as delivered or failed.
+ */
+
+/**
+ * Register a target, or find it: a new target's floor is the newest audit
+ * id, so it is sent what happens from now on.
+ * @param target    1 to CHAN_STORE_NAME_MAX bytes (e.g. a hex digest)
+ * @param[out] out_floor the target's floor
+ * @return 0, CHAN_EINVALID, CHAN_EUNAVAILABLE
+ */
+int chan_store_webhook_target(chan_store *store, const char *target, int64_t *out_floor,
+                              chan_error *err);
+
+/**
+ * The events above floor not yet done for target, oldest first, at most
+ * limit (1 to 1000; 0 means 1000).  Includes an event whose transaction
+ * committed after a later id was done.
+ * @param[out] out the entries; free with chan_audit_entry_list_free
+ */
+int chan_store_webhook_pending(chan_store *store, const char *target, int64_t floor, size_t limit,
+                               chan_audit_entry ***out, size_t *out_n, chan_error *err);
+
+/**
+ * Record that event audit_id is done for target: delivered, or failed (given
+ * up after attempts; last_error may be NULL).
+ * @return 0, CHAN_ECONFLICT (already done), CHAN_EINVALID, CHAN_EUNAVAILABLE
+ */
+int chan_store_webhook_done(chan_store *store, const char *target, int64_t audit_id, bool delivered,
+                            int64_t attempts, const char *last_error, chan_error *err);
+
+/**
+ * Raise target's floor over the entries written before settled_before (unix
+ * seconds) that are all done (or are no events), and forget their delivery
+ * rows.
+ * @param[out] out_floor the floor after the call
+ * @return 0, CHAN_ENOTFOUND (target not registered), CHAN_EUNAVAILABLE
+ */
+int chan_store_webhook_advance(chan_store *store, const char *target, int64_t settled_before,
+                               int64_t *out_floor, chan_error *err);
+
+/** Number of events above target's floor that were given up (state failed). */
+int chan_store_webhook_failed_count(chan_store *store, const char *target, int64_t *out,
+                                    chan_error *err);
+
+/**
+ * Write the audit entry of a lifecycle event (actor "chanregd") unless an
+ * event with key was already written: with several daemons on one store,
+ * each key is written once.
+ * @param key         e.g. "consumer.stale/orders.order-created/billing/1764806400"
+ * @param detail_json a JSON object text, or NULL
+ * @param[out] out_created true when this call wrote it
+ * @return 0, CHAN_EINVALID, CHAN_EUNAVAILABLE
+ */
+int chan_store_lifecycle_event(chan_store *store, const char *key, const char *action,
+                               const char *object, const char *detail_json, bool *out_created,
+                               chan_error *err);
+
 /* ------------------------------------------------------------------ */
 /* API tokens (store_token.c)                                          */
 /* ------------------------------------------------------------------ */

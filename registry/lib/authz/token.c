@@ -111,6 +111,16 @@ void chan_token_digest_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const char *
     hex_encode(out, digest, sizeof(digest));
 }
 
+void chan_hmac_sha256_hex(char out[2 * CHAN_TOKEN_DIGEST_LEN + 1], const void *key, size_t key_len,
+                          const void *data, size_t len)
+{
+    uint8_t mac[CHAN_TOKEN_DIGEST_LEN];
+
+    if (gnutls_hmac_fast(GNUTLS_MAC_SHA256, key, key_len, data, len, mac) != 0)
+        abort();
+    hex_encode(out, mac, sizeof(mac));
+}
+
 static int hex_value(char c)
 {
     if (c >= '0' && c <= '9')

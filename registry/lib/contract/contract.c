@@ -704,61 +704,59 @@ static void parse_schema(parse_ctx *ctx, const chan_ynode *root, chan_contract *
     parse_versions(ctx, schema, c);
 }
 
+/* The value of key in the consumer entry item, for chan_contract_consumer_check. */
+static void field_value(chan_field_value *out, parse_ctx *ctx, const chan_ynode *item,
+                        const char *key)
+{
+    const chan_ynode *v = map_get(item, key);
+
+    memset(out, 0, sizeof(*out));
+    out->file = ctx->file;
+    out->line = v ? v->line : item->line;
+    out->column = v ? v->column : item->column;
+    if (v == NULL)
+        return;
+    out->type_name = node_type_name(v);
+    if (v->kind != CHAN_YNODE_SCALAR) {
+        out->kind = CHAN_FIELD_OTHER;
+        return;
+    }
+    switch (scalar_type_of(v)) {
+    case T_STR:
+        out->kind = CHAN_FIELD_STRING;
+        break;
+    case T_INT:
+        out->kind = CHAN_FIELD_INTEGER;
+        break;
+    default:
+        out->kind = CHAN_FIELD_OTHER;
+        break;
+    }
+    out->text = v->value;
+    out->len = v->len;
+}
+
+/* One entry of `consumers:`: its keys here, its fields by chan_contract_consumer_check. */
 static void parse_consumer(parse_ctx *ctx, const chan_ynode *item, const char *path,
                            chan_contract_consumer *out)
 {
     static const char *const keys[] = {"name",       "principal",      "group",       "scenario",
                                        "sla_p99_ms", "peak_rate_msgs", "degradation", NULL};
-    const chan_ynode *at;
-    const char *s;
-    char *p;
+    chan_consumer_fields in;
 
     out->line = item->line;
     out->column = item->column;
     if (!expect_kind(ctx, item, CHAN_YNODE_MAP, path))
         return;
     check_keys(ctx, item, path, keys);
-    s = get_string(ctx, item, path, "name", true, &at);
-    if (s && !chan_contract_name_valid(s)) {
-        p = path_join(path, "name");
-        chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_NAME, p,
-                                  "invalid consumer name \"%s\"", s),
-                           "use lower-case letters, digits, '.', '_' and '-' (at most 64)");
-        free(p);
-    } else {
-        out->name = dup_or_null(s);
-    }
-    s = get_string(ctx, item, path, "principal", true, &at);
-    if (s && !chan_contract_principal_valid(s)) {
-        p = path_join(path, "principal");
-        chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_PRINCIPAL, p,
-                                  "invalid principal \"%s\"", s),
-                           "write a Kafka principal: User:<name>, e.g. User:billing-svc");
-        free(p);
-    } else {
-        out->principal = dup_or_null(s);
-    }
-    s = get_string(ctx, item, path, "group", true, &at);
-    if (s && !valid_topic(s)) {
-        p = path_join(path, "group");
-        chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_NAME, p,
-                                  "invalid consumer group id \"%s\"", s),
-                           "use letters, digits, '.', '_' and '-' (at most 249)");
-        free(p);
-    } else {
-        out->group = dup_or_null(s);
-    }
-    out->scenario = dup_or_null(get_string(ctx, item, path, "scenario", true, NULL));
-    get_positive(ctx, item, path, "sla_p99_ms", MAX_SLA_MS, &out->sla_p99_ms);
-    get_positive(ctx, item, path, "peak_rate_msgs", MAX_QPS, &out->peak_rate_msgs);
-    s = get_string(ctx, item, path, "degradation", true, &at);
-    if (s && chan_degradation_parse(&out->degradation, s) < 0) {
-        p = path_join(path, "degradation");
-        chan_diag_set_hint(report(ctx, CHAN_DIAG_ERROR, at, CHAN_CONTRACT_RULE_INVALID_VALUE, p,
-                                  "unknown degradation \"%s\"", s),
-                           "one of drop, lag, fallback, block");
-        free(p);
-    }
+    field_value(&in.name, ctx, item, "name");
+    field_value(&in.principal, ctx, item, "principal");
+    field_value(&in.group, ctx, item, "group");
+    field_value(&in.scenario, ctx, item, "scenario");
+    field_value(&in.sla_p99_ms, ctx, item, "sla_p99_ms");
+    field_value(&in.peak_rate_msgs, ctx, item, "peak_rate_msgs");
+    field_value(&in.degradation, ctx, item, "degradation");
+    chan_contract_consumer_check(out, &in, path, ctx->diags);
 }
 
 static void parse_consumers(parse_ctx *ctx, const chan_ynode *root, chan_contract *c)

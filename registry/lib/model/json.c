@@ -84,13 +84,12 @@ json_t *chan_consumer_record_to_json(const chan_consumer_record *c,
                                      const chan_record_json_options *opts)
 {
     json_t *o = json_object();
-    int64_t now, since, age;
+    int64_t now, age;
 
     assert(c != NULL);
     if (opts == NULL)
         opts = &default_options;
     now = opts->now;
-    since = c->renewed_at > 0 ? c->renewed_at : c->registered_at;
     age = c->renewed_at > 0 && now > c->renewed_at ? (now - c->renewed_at) / SECONDS_PER_DAY : 0;
 
     json_object_set_new(o, "name", chan_json_str_or_null(c->name));
@@ -103,7 +102,7 @@ json_t *chan_consumer_record_to_json(const chan_consumer_record *c,
     json_object_set_new(o, "registered_at", chan_json_time(c->registered_at));
     json_object_set_new(o, "renewed_at", chan_json_time(c->renewed_at));
     json_object_set_new(o, "age_days", json_integer(age));
-    json_object_set_new(o, "stale", json_boolean(now - since > opts->max_age));
+    json_object_set_new(o, "stale", json_boolean(chan_consumer_stale(c, now, opts->max_age)));
     json_object_set_new(o, "origin", json_string(chan_consumer_origin_name(c->origin)));
     json_object_set_new(o, "state", json_string(chan_consumer_state_name(c->state)));
     json_object_set_new(o, "requester_team", chan_json_str_or_null(c->requester_team));

@@ -70,6 +70,16 @@ void chan_consumer_record_init(chan_consumer_record *rec)
     memset(rec, 0, sizeof(*rec));
 }
 
+int64_t chan_consumer_registration_since(const chan_consumer_record *c)
+{
+    return c->renewed_at > 0 ? c->renewed_at : c->registered_at;
+}
+
+bool chan_consumer_stale(const chan_consumer_record *c, int64_t now, int64_t max_age)
+{
+    return now - chan_consumer_registration_since(c) > max_age;
+}
+
 void chan_consumer_record_dispose(chan_consumer_record *rec)
 {
     if (rec == NULL)

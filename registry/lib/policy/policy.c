@@ -47,6 +47,47 @@ bool chan_policy_channel_retired(const chan_channel_record *ch, int64_t as_of)
     return chan_policy_retired(ch->deprecation_date, ch->retirement_date, as_of);
 }
 
+const char *chan_policy_lifecycle_stage_name(chan_lifecycle_stage stage)
+{
+    switch (stage) {
+    case CHAN_LIFECYCLE_DEPRECATING:
+        return "deprecating";
+    case CHAN_LIFECYCLE_DEPRECATED:
+        return "deprecated";
+    case CHAN_LIFECYCLE_RETIRED:
+        return "retired";
+    default:
+        return "active";
+    }
+}
+
+chan_lifecycle_stage chan_policy_lifecycle_stage(const chan_channel_record *ch, int64_t today,
+                                                 int64_t warning_days, int64_t *out_days)
+{
+    const char *retire;
+    int64_t dep_day = 0, ret_day = 0, days = 0;
+    bool has_dep, has_ret;
+    chan_lifecycle_stage stage = CHAN_LIFECYCLE_ACTIVE;
+
+    assert(ch != NULL);
+    retire = chan_policy_retirement(ch);
+    has_dep = ch->deprecation_date && chan_date_parse(ch->deprecation_date, &dep_day);
+    has_ret = retire && chan_date_parse(retire, &ret_day);
+    if (has_ret && ret_day <= today) {
+        stage = CHAN_LIFECYCLE_RETIRED;
+        days = today - ret_day;
+    } else if (has_dep && dep_day <= today) {
+        stage = CHAN_LIFECYCLE_DEPRECATED;
+        days = today - dep_day;
+    } else if (has_dep && dep_day - today <= warning_days) {
+        stage = CHAN_LIFECYCLE_DEPRECATING;
+        days = dep_day - today;
+    }
+    if (out_days != NULL)
+        *out_days = days;
+    return stage;
+}
+
 /* ------------------------------------------------------------------ */
 /* Group rule                                                          */
 /* ------------------------------------------------------------------ */

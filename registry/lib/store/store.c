@@ -18,6 +18,7 @@
  * (BEGIN IMMEDIATE) excludes every other writer.
  */
 #include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -146,14 +147,34 @@ const char *const chan_store__compat_levels[] = {
 /* Take a connection from the pool, waiting while every one is in use. */
 int chan_store__op_acquire(chan_store__op *o, chan_store *store, chan_error *err)
 {
-    int error;
+    struct timespec deadline;
+    int error, timedout = 0;
 
     assert(o != NULL && store != NULL);
     assert(o->conn == NULL); /* one connection per operation at a time */
     o->store = store;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += store->acquire_timeout_ms / 1000;
+    deadline.tv_nsec += (long)(store->acquire_timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
     pthread_mutex_lock(&store->mu);
-    while (store->n_idle == 0)
-        pthread_cond_wait(&store->cv, &store->mu);
+    while (store->n_idle == 0 && !store->aborted && timedout != ETIMEDOUT)
+        timedout = pthread_cond_timedwait(&store->cv, &store->mu, &deadline);
+    if (store->aborted || store->n_idle == 0) {
+        bool aborted = store->aborted;
+
+        pthread_mutex_unlock(&store->mu);
+        if (aborted)
+            return chan_store__set_reason(err, CHAN_EUNAVAILABLE, CHAN_STORE_R_TIMEOUT,
+                                          "the store is shutting down");
+        return chan_store__set_reason(err, CHAN_EUNAVAILABLE, CHAN_STORE_R_TIMEOUT,
+                                      "no database connection became free within %u ms (all "
+                                      "%u are busy)",
+                                      store->acquire_timeout_ms, store->n_conns);
+    }
     o->conn = store->idle[--store->n_idle];
     o->used = false;
     pthread_mutex_unlock(&store->mu);
@@ -169,12 +190,14 @@ int chan_store__op_acquire(chan_store__op *o, chan_store *store, chan_error *err
 ** reconnected it, so that the statement can be sent once more; nothing was
 ** done on the old session, so the retry cannot apply anything twice.
 */
-static bool may_retry(chan_store__op *o, int error)
+static bool may_retry(chan_store__op *o, int error, const chan_error *err)
 {
     chan_error ignored = CHAN_ERROR_INIT;
 
     assert(o->conn != NULL);
-    if (error != CHAN_EUNAVAILABLE || o->in_txn || o->used)
+    /* A deadline passed: the server is sick, not a stale session. */
+    if (error != CHAN_EUNAVAILABLE || o->in_txn || o->used ||
+        chan_store_error_reason(err) == CHAN_STORE_R_TIMEOUT)
         return false;
     return o->store->be->revive(o->conn, &ignored) == 1;
 }
@@ -204,7 +227,7 @@ int chan_store__op_begin(chan_store__op *o, chan_store *store, bool write, chan_
     if ((error = chan_store__op_acquire(o, store, err)) < 0)
         return error;
     error = store->be->begin(o->conn, write, err);
-    if (may_retry(o, error))
+    if (may_retry(o, error, err))
         error = store->be->begin(o->conn, write, err);
     o->used = true;
     if (error < 0)
@@ -246,7 +269,7 @@ int chan_store__run(chan_store__op *o, chan_store__rows *rows, const char *sql,
     assert(o->conn != NULL && sql != NULL);
     chan_store__rows_dispose(rows);
     error = o->store->be->query(o->conn, rows, sql, params, n, err);
-    if (may_retry(o, error)) {
+    if (may_retry(o, error, err)) {
         chan_store__rows_dispose(rows);
         error = o->store->be->query(o->conn, rows, sql, params, n, err);
     }
@@ -282,6 +305,7 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
                     chan_error *err)
 {
     chan_store_options defaults = CHAN_STORE_OPTIONS_INIT;
+    pthread_condattr_t cattr;
     const chan_store__backend *be;
     const char *target;
     chan_store *store = NULL;
@@ -316,9 +340,15 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
 
     store = chan_xcalloc(1, sizeof(*store));
     store->be = be;
+    store->acquire_timeout_ms = opts->acquire_timeout_ms > 0
+                                    ? opts->acquire_timeout_ms
+                                    : CHAN_STORE_ACQUIRE_TIMEOUT_DEFAULT_MS;
     chan_store__id_cache_init(&store->cache, opts->schema_cache_entries);
     pthread_mutex_init(&store->mu, NULL);
-    pthread_cond_init(&store->cv, NULL);
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&store->cv, &cattr);
+    pthread_condattr_destroy(&cattr);
     if ((error = be->init(&store->state, &pool_size, target, opts, err)) < 0)
         goto cleanup;
     if (pool_size == 0)
@@ -342,6 +372,17 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
 cleanup:
     chan_store_free(store);
     return error;
+}
+
+void chan_store_abort(chan_store *store)
+{
+    assert(store != NULL);
+    pthread_mutex_lock(&store->mu);
+    store->aborted = true;
+    pthread_cond_broadcast(&store->cv);
+    pthread_mutex_unlock(&store->mu);
+    if (store->state != NULL)
+        store->be->abort(store->state);
 }
 
 const char *chan_store_backend_name(const chan_store *store)

@@ -93,7 +93,9 @@ typedef struct chan_store__conn chan_store__conn;
  * connection to one caller).  Fallible functions return 0 or a negative
  * CHAN_E* code with details in err; connection failures are
  * CHAN_EUNAVAILABLE, constraint violations CHAN_ECONFLICT, rejected values
- * CHAN_EINVALID.
+ * CHAN_EINVALID.  Every wait is bounded by the deadlines of
+ * chan_store_options; a call that hits one fails with CHAN_EUNAVAILABLE and
+ * reason CHAN_STORE_R_TIMEOUT.
  */
 typedef struct chan_store__backend {
     unsigned int version; /**< CHAN_STORE__BACKEND_VERSION */
@@ -107,6 +109,12 @@ typedef struct chan_store__backend {
                 const chan_store_options *opts, chan_error *err);
     /** Free the shared state after every connection was closed.  NULL-safe. */
     void (*dispose)(void *state);
+    /**
+     * Make every wait of the backend (for a lock, a reply, a connection)
+     * end at once with CHAN_EUNAVAILABLE, now and later (chan_store_abort).
+     * Called from any thread while connections are in use.
+     */
+    void (*abort)(void *state);
 
     /** Open one connection. */
     int (*connect)(chan_store__conn **out, void *state, chan_error *err);

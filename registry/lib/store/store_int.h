@@ -83,6 +83,8 @@ struct chan_store {
     unsigned int n_conns;
     chan_store__conn **idle; /**< stack of the connections not in use */
     unsigned int n_idle;
+    unsigned int acquire_timeout_ms; /**< longest wait for a free connection */
+    bool aborted;                    /**< chan_store_abort was called (under mu) */
 };
 
 /* One operation: a pooled connection and maybe an open transaction. */

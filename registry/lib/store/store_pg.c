@@ -16,9 +16,17 @@
  * travel as parameters.  A connection that broke is reset (PQreset) before
  * it is handed out again; connection failures are CHAN_EUNAVAILABLE.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <libpq-fe.h>
 
@@ -29,9 +37,20 @@
 #define DEFAULT_POOL    8
 /* Key of the session advisory lock held while migrating ("chanreg!"). */
 #define MIGRATION_LOCK_KEY "7164934185968132897"
+/* Cancel requests that may wait for a stopped server at once (threads). */
+#define MAX_PENDING_CANCELS 16
+/* TCP keepalive: first probe after idle seconds, then every interval, count probes. */
+#define KEEPALIVES_IDLE     "30"
+#define KEEPALIVES_INTERVAL "10"
+#define KEEPALIVES_COUNT    "3"
 
 typedef struct pg_state {
     char *conninfo;
+    unsigned int connect_timeout_ms;
+    unsigned int statement_timeout_ms;
+    unsigned int reply_timeout_ms;
+    int abort_pipe[2]; /* readable once chan_store_abort was called */
+    atomic_bool aborted;
 } pg_state;
 
 typedef struct stmt_entry {
@@ -40,11 +59,15 @@ typedef struct stmt_entry {
 } stmt_entry;
 
 struct chan_store__conn {
-    PGconn *pg;
+    pg_state *st;
+    PGconn *pg;     /* NULL after a deadline closed it: revive reconnects */
+    bool unbounded; /* migrating: no statement or reply deadline */
     stmt_entry cache[STMT_CACHE_SIZE];
     size_t n_cache;
     unsigned int next_stmt;
 };
+
+static atomic_int pending_cancels = 0;
 
 /* Drop libpq notices ("relation already exists, skipping") into the debug log. */
 static void notice_processor(void *arg, const char *message)
@@ -66,6 +89,14 @@ static void first_line(char *buf, size_t size, const char *msg)
         len = size - 1;
     memcpy(buf, msg, len);
     buf[len] = '\0';
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Map a failed result (res may be NULL) to a CHAN_E* code and fill err. */
@@ -91,11 +122,227 @@ static int pg_error(chan_store__conn *conn, const PGresult *res, const char *wha
         else if (strncmp(state, "22", 2) == 0 || strcmp(state, "54000") == 0)
             code = CHAN_EINVALID; /* data exception, too long */
     }
+    if (state != NULL && strcmp(state, "57014") == 0)
+        code = CHAN_EUNAVAILABLE; /* query_canceled: statement_timeout or a cancel */
     chan_error_set(err, code, "postgres: %s: %s", what, line);
-    if (err != NULL && state != NULL)
+    if (err != NULL && state != NULL) {
         chan_error_detail(err, "SQLSTATE %s", state);
+        if (strcmp(state, "57014") == 0)
+            err->reason = CHAN_STORE_R_TIMEOUT;
+    }
     return code;
 }
+
+/* CHAN_EUNAVAILABLE with reason CHAN_STORE_R_TIMEOUT.  Returns the code. */
+static int timeout_error(chan_error *err, const char *fmt, ...) CHAN_PRINTF(2, 3);
+static int timeout_error(chan_error *err, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL)
+        return CHAN_EUNAVAILABLE;
+    va_start(ap, fmt);
+    chan_error_vset(err, CHAN_EUNAVAILABLE, fmt, ap);
+    va_end(ap);
+    err->reason = CHAN_STORE_R_TIMEOUT;
+    return CHAN_EUNAVAILABLE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Deadlines                                                           */
+/* ------------------------------------------------------------------ */
+
+/*
+** Wait until sock is ready for events (POLLIN and/or POLLOUT), the deadline
+** (monotonic ms, -1: none) passes or the store is aborted.  A stopped server
+** keeps its sockets open and never answers: only this wait bounds it.
+** Returns 0 when ready, 1 at the deadline, 2 when aborted, CHAN_EUNAVAILABLE
+** on a poll error.
+*/
+static int wait_socket(pg_state *st, int sock, short events, int64_t deadline, chan_error *err)
+{
+    for (;;) {
+        struct pollfd fds[2] = {{sock, events, 0}, {st->abort_pipe[0], POLLIN, 0}};
+        int timeout = -1, rc;
+
+        if (atomic_load(&st->aborted))
+            return 2;
+        if (deadline >= 0) {
+            int64_t left = deadline - now_ms();
+            if (left <= 0)
+                return 1;
+            timeout = left > 60000 ? 60000 : (int)left;
+        }
+        rc = poll(fds, 2, timeout);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0)
+            return chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: poll: %s", strerror(errno));
+        if (fds[1].revents != 0)
+            return 2;
+        if (fds[0].revents != 0)
+            return 0;
+    }
+}
+
+/* Send PQcancel from a thread of its own: it waits for the server's answer. */
+static void *cancel_thread(void *arg)
+{
+    PGcancel *cancel = arg;
+    char buf[256];
+
+    (void)PQcancel(cancel, buf, (int)sizeof(buf));
+    PQfreeCancel(cancel);
+    atomic_fetch_sub(&pending_cancels, 1);
+    return NULL;
+}
+
+/*
+** Ask the server to cancel what conn runs, without waiting: PQcancel blocks
+** until the server answers, which a stopped server never does, so it runs on
+** a detached thread (at most MAX_PENDING_CANCELS at once).
+*/
+static void cancel_async(PGconn *pg)
+{
+    PGcancel *cancel = PQgetCancel(pg);
+    pthread_attr_t attr;
+    pthread_t tid;
+
+    if (cancel == NULL)
+        return;
+    if (atomic_fetch_add(&pending_cancels, 1) >= MAX_PENDING_CANCELS) {
+        atomic_fetch_sub(&pending_cancels, 1);
+        PQfreeCancel(cancel);
+        return;
+    }
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&tid, &attr, cancel_thread, cancel) != 0) {
+        atomic_fetch_sub(&pending_cancels, 1);
+        PQfreeCancel(cancel);
+    }
+    pthread_attr_destroy(&attr);
+}
+
+/*
+** A statement got no reply in time (why == 1) or the store was aborted (2):
+** cancel it, close the connection (the server rolls the transaction back;
+** the next use reconnects) and fill err.  Returns CHAN_EUNAVAILABLE.
+*/
+static int give_up(chan_store__conn *conn, int why, const char *what, chan_error *err)
+{
+    if (conn->pg != NULL && PQtransactionStatus(conn->pg) == PQTRANS_ACTIVE)
+        cancel_async(conn->pg);
+    PQfinish(conn->pg);
+    conn->pg = NULL;
+    conn->n_cache = 0;
+    if (why == 2)
+        return timeout_error(err, "postgres: %s abandoned: the store is shutting down", what);
+    return timeout_error(err,
+                         "postgres: no reply to %s within %u ms; the statement was "
+                         "cancelled and the connection closed",
+                         what, conn->st->reply_timeout_ms);
+}
+
+/* The deadline of the next reply on conn (-1: none). */
+static int64_t reply_deadline(const chan_store__conn *conn)
+{
+    return conn->unbounded ? -1 : now_ms() + conn->st->reply_timeout_ms;
+}
+
+/*
+** Wait for the reply to what was sent on conn (PQsend*), with a deadline:
+** flush, then read until the last result.  *out is the first failed result,
+** else the last one (the caller clears it).
+*/
+static int await_reply(chan_store__conn *conn, PGresult **out, const char *what, chan_error *err)
+{
+    int64_t deadline = reply_deadline(conn);
+    PGresult *keep = NULL;
+    int rc;
+
+    *out = NULL;
+    while ((rc = PQflush(conn->pg)) == 1) {
+        if ((rc = wait_socket(conn->st, PQsocket(conn->pg), POLLOUT | POLLIN, deadline, err)) < 0)
+            return rc;
+        if (rc > 0)
+            return give_up(conn, rc, what, err);
+        if (!PQconsumeInput(conn->pg))
+            return pg_error(conn, NULL, what, err);
+    }
+    if (rc < 0)
+        return pg_error(conn, NULL, what, err);
+    for (;;) {
+        PGresult *res;
+
+        if (PQisBusy(conn->pg)) {
+            rc = wait_socket(conn->st, PQsocket(conn->pg), POLLIN, deadline, err);
+            if (rc < 0 || rc > 0) {
+                PQclear(keep);
+                return rc < 0 ? rc : give_up(conn, rc, what, err);
+            }
+            if (!PQconsumeInput(conn->pg)) {
+                PQclear(keep);
+                return pg_error(conn, NULL, what, err);
+            }
+            continue;
+        }
+        res = PQgetResult(conn->pg);
+        if (res == NULL)
+            break;
+        if (keep == NULL) {
+            keep = res;
+        } else if (PQresultStatus(res) == PGRES_FATAL_ERROR &&
+                   PQresultStatus(keep) != PGRES_FATAL_ERROR) {
+            PQclear(keep);
+            keep = res;
+        } else {
+            PQclear(res);
+        }
+    }
+    if (keep == NULL)
+        return pg_error(conn, NULL, what, err);
+    *out = keep;
+    return 0;
+}
+
+/* Run sql (no parameters, several statements allowed) with the reply deadline. */
+static int exec_simple(chan_store__conn *conn, PGresult **out, const char *sql, const char *what,
+                       chan_error *err)
+{
+    *out = NULL;
+    if (conn->pg == NULL)
+        return chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: the connection was closed");
+    if (!PQsendQuery(conn->pg, sql))
+        return pg_error(conn, NULL, what, err);
+    return await_reply(conn, out, what, err);
+}
+
+/* Run a statement without parameters or result (SET, BEGIN, ...). */
+static int exec_command(chan_store__conn *conn, const char *sql, chan_error *err)
+{
+    PGresult *res = NULL;
+    int error = exec_simple(conn, &res, sql, sql, err);
+
+    if (error == 0 && PQresultStatus(res) != PGRES_COMMAND_OK &&
+        PQresultStatus(res) != PGRES_TUPLES_OK)
+        error = pg_error(conn, res, sql, err);
+    PQclear(res);
+    return error;
+}
+
+/* Set the session's statement_timeout (0 = none) on the server. */
+static int set_statement_timeout(chan_store__conn *conn, unsigned int ms, chan_error *err)
+{
+    char sql[64];
+
+    snprintf(sql, sizeof(sql), "SET statement_timeout = %u", ms);
+    return exec_command(conn, sql, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections                                                         */
+/* ------------------------------------------------------------------ */
 
 static int pg_init(void **out_state, unsigned int *out_pool_size, const char *target,
                    const chan_store_options *opts, chan_error *err)
@@ -115,7 +362,23 @@ static int pg_init(void **out_state, unsigned int *out_pool_size, const char *ta
     }
     PQconninfoFree(parsed);
     st = chan_xcalloc(1, sizeof(*st));
+    if (pipe(st->abort_pipe) < 0) {
+        free(st);
+        return chan_error_set(err, CHAN_EINTERNAL, "pipe: %s", strerror(errno));
+    }
+    for (int i = 0; i < 2; i++) {
+        (void)fcntl(st->abort_pipe[i], F_SETFD, FD_CLOEXEC);
+        (void)fcntl(st->abort_pipe[i], F_SETFL, O_NONBLOCK);
+    }
     st->conninfo = chan_xstrdup(target);
+    st->connect_timeout_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms
+                                                          : CHAN_STORE_CONNECT_TIMEOUT_DEFAULT_MS;
+    st->statement_timeout_ms = opts->statement_timeout_ms > 0
+                                   ? opts->statement_timeout_ms
+                                   : CHAN_STORE_STATEMENT_TIMEOUT_DEFAULT_MS;
+    st->reply_timeout_ms =
+        opts->reply_timeout_ms > 0 ? opts->reply_timeout_ms : CHAN_STORE_REPLY_TIMEOUT_DEFAULT_MS;
+    atomic_init(&st->aborted, false);
     *out_pool_size = opts->pool_size > 0 ? opts->pool_size : DEFAULT_POOL;
     *out_state = st;
     return 0;
@@ -127,8 +390,22 @@ static void pg_dispose(void *state)
 
     if (st == NULL)
         return;
+    close(st->abort_pipe[0]);
+    close(st->abort_pipe[1]);
     free(st->conninfo);
     free(st);
+}
+
+static void pg_abort(void *state)
+{
+    pg_state *st = state;
+    const char byte = 1;
+
+    if (atomic_exchange(&st->aborted, true))
+        return;
+    /* Wakes every wait_socket: the byte is never read. */
+    while (write(st->abort_pipe[1], &byte, 1) < 0 && errno == EINTR)
+        ;
 }
 
 static void pg_disconnect(chan_store__conn *conn)
@@ -139,49 +416,110 @@ static void pg_disconnect(chan_store__conn *conn)
     free(conn);
 }
 
-static int pg_connect(chan_store__conn **out, void *state, chan_error *err)
+/*
+** Open conn->pg without blocking past the connect deadline: PQconnectStartParams
+** and PQconnectPoll, waiting on the socket in between.  libpq's own defaults
+** come first so that the URL overrides them: connect_timeout, TCP keepalives
+** and tcp_user_timeout; the client encoding comes last because the store
+** speaks only UTF-8.  Then the session's statement_timeout is set.
+*/
+static int open_session(chan_store__conn *conn, chan_error *err)
 {
-    /* Defaults first: the URL (expanded from dbname) overrides them; the
-     * client encoding comes last because the store speaks only UTF-8. */
-    static const char *const keys[] = {"connect_timeout", "fallback_application_name", "dbname",
-                                       "client_encoding", NULL};
-    pg_state *st = state;
-    const char *values[] = {"10", "chanregd", st->conninfo, "UTF8", NULL};
-    chan_store__conn *conn = chan_xcalloc(1, sizeof(*conn));
+    static const char *const keys[] = {"connect_timeout",     "fallback_application_name",
+                                       "keepalives",          "keepalives_idle",
+                                       "keepalives_interval", "keepalives_count",
+                                       "tcp_user_timeout",    "dbname",
+                                       "client_encoding",     NULL};
+    pg_state *st = conn->st;
+    char connect_s[16], user_timeout[16];
+    const char *values[CHAN_ARRAY_SIZE(keys)];
+    PostgresPollingStatusType poll_status = PGRES_POLLING_WRITING;
+    int64_t deadline = now_ms() + st->connect_timeout_ms;
+    char line[CHAN_ERROR_MESSAGE_MAX];
     int error = 0;
 
-    *out = NULL;
-    conn->pg = PQconnectdbParams(keys, values, 1);
-    if (conn->pg == NULL) {
-        error = chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: out of memory");
-        goto cleanup;
+    snprintf(connect_s, sizeof(connect_s), "%u", (st->connect_timeout_ms + 999) / 1000);
+    snprintf(user_timeout, sizeof(user_timeout), "%u", st->reply_timeout_ms);
+    values[0] = connect_s;
+    values[1] = "chanregd";
+    values[2] = "1";
+    values[3] = KEEPALIVES_IDLE;
+    values[4] = KEEPALIVES_INTERVAL;
+    values[5] = KEEPALIVES_COUNT;
+    values[6] = user_timeout;
+    values[7] = st->conninfo;
+    values[8] = "UTF8";
+    values[9] = NULL;
+    conn->n_cache = 0;
+    conn->pg = PQconnectStartParams(keys, values, 1);
+    if (conn->pg == NULL)
+        return chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: out of memory");
+    while (PQstatus(conn->pg) != CONNECTION_BAD && poll_status != PGRES_POLLING_OK &&
+           poll_status != PGRES_POLLING_FAILED) {
+        short events = poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        int rc = wait_socket(st, PQsocket(conn->pg), events, deadline, err);
+
+        if (rc < 0) {
+            error = rc;
+            goto cleanup;
+        }
+        if (rc > 0) {
+            error = timeout_error(err,
+                                  rc == 2 ? "postgres: cannot connect: the store is "
+                                            "shutting down"
+                                          : "postgres: cannot connect: no answer within "
+                                            "%u ms",
+                                  st->connect_timeout_ms);
+            goto cleanup;
+        }
+        poll_status = PQconnectPoll(conn->pg);
     }
     if (PQstatus(conn->pg) != CONNECTION_OK) {
-        char line[CHAN_ERROR_MESSAGE_MAX];
         first_line(line, sizeof(line), PQerrorMessage(conn->pg));
         error = chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: cannot connect: %s", line);
         goto cleanup;
     }
     PQsetNoticeProcessor(conn->pg, notice_processor, NULL);
-    *out = conn;
-    conn = NULL;
+    if (PQsetnonblocking(conn->pg, 1) != 0) {
+        error = pg_error(conn, NULL, "set non-blocking", err);
+        goto cleanup;
+    }
+    error = set_statement_timeout(conn, conn->unbounded ? 0 : st->statement_timeout_ms, err);
 cleanup:
-    pg_disconnect(conn);
+    if (error < 0 && conn->pg != NULL) {
+        PQfinish(conn->pg);
+        conn->pg = NULL;
+    }
     return error;
+}
+
+static int pg_connect(chan_store__conn **out, void *state, chan_error *err)
+{
+    chan_store__conn *conn = chan_xcalloc(1, sizeof(*conn));
+    int error;
+
+    *out = NULL;
+    conn->st = state;
+    if ((error = open_session(conn, err)) < 0) {
+        pg_disconnect(conn);
+        return error;
+    }
+    *out = conn;
+    return 0;
 }
 
 static int pg_revive(chan_store__conn *conn, chan_error *err)
 {
-    if (PQstatus(conn->pg) == CONNECTION_OK)
+    int error;
+
+    if (conn->pg != NULL && PQstatus(conn->pg) == CONNECTION_OK)
         return 0;
-    PQreset(conn->pg);
-    conn->n_cache = 0; /* prepared statements died with the session */
-    if (PQstatus(conn->pg) != CONNECTION_OK) {
-        char line[CHAN_ERROR_MESSAGE_MAX];
-        first_line(line, sizeof(line), PQerrorMessage(conn->pg));
-        return chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: cannot reconnect: %s", line);
+    PQfinish(conn->pg);
+    conn->pg = NULL;
+    if ((error = open_session(conn, err)) < 0) {
+        chan_error_prefix(err, "cannot reconnect");
+        return error;
     }
-    PQsetNoticeProcessor(conn->pg, notice_processor, NULL);
     chan_log(CHAN_LOG_INFO, "store", "postgres connection re-established");
     return 1;
 }
@@ -190,7 +528,7 @@ static int pg_revive(chan_store__conn *conn, chan_error *err)
 static int prepare(chan_store__conn *conn, const char **out, const char *sql, size_t n_params,
                    chan_error *err)
 {
-    PGresult *res;
+    PGresult *res = NULL;
     stmt_entry *e;
     int error = 0;
 
@@ -201,10 +539,13 @@ static int prepare(chan_store__conn *conn, const char **out, const char *sql, si
             return 0;
         }
     if (conn->n_cache == STMT_CACHE_SIZE)
-        return 0; /* cache full: run unnamed with PQexecParams */
+        return 0; /* cache full: run unnamed with PQsendQueryParams */
     e = &conn->cache[conn->n_cache];
     snprintf(e->name, sizeof(e->name), "chan_%u", conn->next_stmt++);
-    res = PQprepare(conn->pg, e->name, sql, (int)n_params, NULL);
+    if (!PQsendPrepare(conn->pg, e->name, sql, (int)n_params, NULL))
+        return pg_error(conn, NULL, "prepare", err);
+    if ((error = await_reply(conn, &res, "prepare", err)) < 0)
+        return error;
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
         error = pg_error(conn, res, "prepare", err);
     PQclear(res);
@@ -224,10 +565,12 @@ static int pg_query(chan_store__conn *conn, chan_store__rows *rows, const char *
     const char *name;
     PGresult *res = NULL;
     ExecStatusType status;
-    int error;
+    int error, sent;
 
     if (n_params > CHAN_ARRAY_SIZE(values))
         return chan_error_set(err, CHAN_EINTERNAL, "too many query parameters");
+    if (conn->pg == NULL)
+        return chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: the connection was closed");
     for (size_t i = 0; i < n_params; i++) {
         switch (params[i].type) {
         case CHAN_STORE__NULL:
@@ -249,9 +592,13 @@ static int pg_query(chan_store__conn *conn, chan_store__rows *rows, const char *
     if ((error = prepare(conn, &name, sql, n_params, err)) < 0)
         return error;
     if (name != NULL)
-        res = PQexecPrepared(conn->pg, name, (int)n_params, values, NULL, NULL, 0);
+        sent = PQsendQueryPrepared(conn->pg, name, (int)n_params, values, NULL, NULL, 0);
     else
-        res = PQexecParams(conn->pg, sql, (int)n_params, NULL, values, NULL, NULL, 0);
+        sent = PQsendQueryParams(conn->pg, sql, (int)n_params, NULL, values, NULL, NULL, 0);
+    if (!sent)
+        return pg_error(conn, NULL, "query", err);
+    if ((error = await_reply(conn, &res, "a query", err)) < 0)
+        return error;
     status = PQresultStatus(res);
     if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
         error = pg_error(conn, res, "query", err);
@@ -297,8 +644,11 @@ static int pg_commit(chan_store__conn *conn, chan_error *err)
 
 static void pg_rollback(chan_store__conn *conn)
 {
-    PGTransactionStatusType ts = PQtransactionStatus(conn->pg);
+    PGTransactionStatusType ts;
 
+    if (conn->pg == NULL)
+        return;
+    ts = PQtransactionStatus(conn->pg);
     if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR)
         (void)run_simple(conn, "ROLLBACK", NULL);
 }
@@ -315,10 +665,13 @@ static int pg_lock(chan_store__conn *conn, const char *key, chan_error *err)
 
 static int pg_exec_script(chan_store__conn *conn, const char *sql, chan_error *err)
 {
-    PGresult *res = PQexec(conn->pg, sql);
-    ExecStatusType status = PQresultStatus(res);
-    int error = 0;
+    PGresult *res = NULL;
+    ExecStatusType status;
+    int error;
 
+    if ((error = exec_simple(conn, &res, sql, "script", err)) < 0)
+        return error;
+    status = PQresultStatus(res);
     if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
         error = pg_error(conn, res, "script", err);
     PQclear(res);
@@ -338,12 +691,30 @@ static int pg_next_schema_id(chan_store__conn *conn, int64_t *out, chan_error *e
     return error;
 }
 
+/*
+** Migrating has no deadline: the lock waits for another process's
+** migrations and a migration may take long.  It can still be aborted.
+*/
 static int pg_migration_lock(chan_store__conn *conn, bool lock, chan_error *err)
 {
-    return run_simple(conn,
-                      lock ? "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")"
-                           : "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")",
-                      err);
+    int error;
+
+    if (lock) {
+        conn->unbounded = true;
+        if ((error = set_statement_timeout(conn, 0, err)) < 0 ||
+            (error = run_simple(conn, "SELECT pg_advisory_lock(" MIGRATION_LOCK_KEY ")", err)) <
+                0) {
+            conn->unbounded = false;
+            if (conn->pg != NULL)
+                (void)set_statement_timeout(conn, conn->st->statement_timeout_ms, NULL);
+        }
+        return error;
+    }
+    error = run_simple(conn, "SELECT pg_advisory_unlock(" MIGRATION_LOCK_KEY ")", err);
+    conn->unbounded = false;
+    if (error == 0)
+        error = set_statement_timeout(conn, conn->st->statement_timeout_ms, err);
+    return error;
 }
 
 const chan_store__backend chan_store__pg_backend = {
@@ -351,6 +722,7 @@ const chan_store__backend chan_store__pg_backend = {
     .name = "postgres",
     .init = pg_init,
     .dispose = pg_dispose,
+    .abort = pg_abort,
     .connect = pg_connect,
     .disconnect = pg_disconnect,
     .revive = pg_revive,

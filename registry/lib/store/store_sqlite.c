@@ -13,22 +13,26 @@
  * Statements are prepared once per connection and cached by the address of
  * their SQL text; `$N` parameters are rewritten to SQLite's `?N`.
  */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
 #include "chan/common.h"
 #include "store_backend.h"
 
-#define BUSY_TIMEOUT_MS 30000
 #define STMT_CACHE_SIZE 96
 #define DEFAULT_POOL    8
 
 typedef struct sqlite_state {
     char *path;
     bool memory;
+    unsigned int busy_timeout_ms; /* longest wait for the database lock */
+    atomic_bool aborted;          /* chan_store_abort: stop waiting */
 } sqlite_state;
 
 typedef struct stmt_entry {
@@ -37,6 +41,8 @@ typedef struct stmt_entry {
 } stmt_entry;
 
 struct chan_store__conn {
+    sqlite_state *st;
+    int64_t busy_since_ms; /* when the current wait for the lock began */
     sqlite3 *db;
     stmt_entry cache[STMT_CACHE_SIZE];
     size_t n_cache;
@@ -71,8 +77,11 @@ static int db_error(sqlite3 *db, int rc, const char *what, chan_error *err)
         code = CHAN_EINTERNAL;
         break;
     }
-    return chan_error_set(err, code, "sqlite: %s: %s", what,
-                          db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    chan_error_set(err, code, "sqlite: %s: %s", what,
+                   db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    if (err != NULL && ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED))
+        err->reason = CHAN_STORE_R_TIMEOUT; /* the busy timeout passed */
+    return code;
 }
 
 static int sqlite_init(void **out_state, unsigned int *out_pool_size, const char *target,
@@ -86,6 +95,9 @@ static int sqlite_init(void **out_state, unsigned int *out_pool_size, const char
     st = chan_xcalloc(1, sizeof(*st));
     st->memory = strcmp(target, ":memory:") == 0;
     st->path = chan_xstrdup(target);
+    st->busy_timeout_ms =
+        opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : CHAN_STORE_BUSY_TIMEOUT_DEFAULT_MS;
+    atomic_init(&st->aborted, false);
     /* An in-memory database exists only inside its one connection. */
     *out_pool_size = st->memory ? 1 : (opts->pool_size > 0 ? opts->pool_size : DEFAULT_POOL);
     *out_state = st;
@@ -102,6 +114,41 @@ static void sqlite_dispose(void *state)
     free(st);
 }
 
+static void sqlite_abort(void *state)
+{
+    sqlite_state *st = state;
+
+    atomic_store(&st->aborted, true);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+** SQLite's busy handler: called while another connection holds the lock;
+** returns 1 to try again after a short sleep, 0 to give up (SQLITE_BUSY)
+** once busy_timeout_ms passed since the first call of this wait or the
+** store was aborted.
+*/
+static int busy_handler(void *arg, int count)
+{
+    chan_store__conn *conn = arg;
+    int64_t now = now_ms();
+
+    if (count == 0)
+        conn->busy_since_ms = now;
+    if (atomic_load(&conn->st->aborted) ||
+        now - conn->busy_since_ms >= (int64_t)conn->st->busy_timeout_ms)
+        return 0;
+    sqlite3_sleep(count < 4 ? 1 << count : 10);
+    return 1;
+}
+
 static void sqlite_disconnect(chan_store__conn *conn)
 {
     if (conn == NULL)
@@ -116,9 +163,9 @@ static void sqlite_disconnect(chan_store__conn *conn)
 ** Switch the database to WAL.  The switch needs an exclusive lock, and
 ** SQLite reports SQLITE_BUSY for it without calling the busy handler, so
 ** several processes opening a new database at once retry here for up to
-** BUSY_TIMEOUT_MS.  Returns 0, or CHAN_EIO when WAL is not possible.
+** timeout_ms.  Returns 0, or CHAN_EIO when WAL is not possible.
 */
-static int enable_wal(sqlite3 *db, chan_error *err)
+static int enable_wal(sqlite3 *db, unsigned int timeout_ms, chan_error *err)
 {
     long waited_ms = 0, step_ms = 1;
 
@@ -141,7 +188,7 @@ static int enable_wal(sqlite3 *db, chan_error *err)
         }
         if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
             return db_error(db, rc, "cannot enable WAL", err);
-        if (waited_ms >= BUSY_TIMEOUT_MS)
+        if (waited_ms >= (long)timeout_ms)
             return db_error(db, rc, "cannot enable WAL", err);
         sqlite3_sleep((int)step_ms);
         waited_ms += step_ms;
@@ -171,8 +218,9 @@ static int sqlite_connect(chan_store__conn **out, void *state, chan_error *err)
         goto cleanup;
     }
     sqlite3_extended_result_codes(conn->db, 1);
-    sqlite3_busy_timeout(conn->db, BUSY_TIMEOUT_MS);
-    if (!st->memory && (error = enable_wal(conn->db, err)) < 0)
+    conn->st = st;
+    sqlite3_busy_handler(conn->db, busy_handler, conn);
+    if (!st->memory && (error = enable_wal(conn->db, st->busy_timeout_ms, err)) < 0)
         goto cleanup;
     for (size_t i = 0; i < CHAN_ARRAY_SIZE(pragmas); i++) {
         rc = sqlite3_exec(conn->db, pragmas[i], NULL, NULL, &msg);
@@ -379,6 +427,7 @@ const chan_store__backend chan_store__sqlite_backend = {
     .name = "sqlite",
     .init = sqlite_init,
     .dispose = sqlite_dispose,
+    .abort = sqlite_abort,
     .connect = sqlite_connect,
     .disconnect = sqlite_disconnect,
     .revive = sqlite_revive,

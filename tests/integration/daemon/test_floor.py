@@ -296,8 +296,8 @@ class FloorTest(unittest.TestCase):
         self.assertEqual((r.status, r.json), (200, {"min_compatibility": "BACKWARD"}), r)
 
         def check_config(*args, env=None):
-            return subprocess.run([binary("CHANREGD"), "--check-config", "--db", "sqlite::memory:"]
-                                  + list(args), env=clean_env(env), capture_output=True,
+            return subprocess.run([binary("CHANREGD"), "--check-config", "--db", "sqlite::memory:",
+                                   "--allow-unauthenticated-writes"] + list(args), env=clean_env(env), capture_output=True,
                                   text=True, timeout=30)
 
         p = check_config("--min-compatibility", "FULL")

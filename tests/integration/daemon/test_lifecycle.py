@@ -19,7 +19,11 @@ SCHEMA = record("Life", [("a", "int")])
 IN_FLIGHT = "chanreg_http_requests_in_flight"
 
 
-def run(*args, env=None, cwd=None):
+def run(*args, env=None, cwd=None, open_writes=True):
+    """chanregd with args; open_writes: without a token, as --allow-unauthenticated-writes."""
+    env = dict(env or {})
+    if open_writes:
+        env.setdefault("CHANREG_ALLOW_UNAUTHENTICATED_WRITES", "true")
     return subprocess.run([binary("CHANREGD")] + list(args), capture_output=True, text=True,
                           env=clean_env(env), cwd=cwd, timeout=30)
 
@@ -131,6 +135,52 @@ class CommandLineTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("--token-file", r.stderr)
 
+    def test_empty_token_is_a_configuration_error(self):
+        """An empty or blank token (an unset variable) never means "no auth"."""
+        cases = [
+            (["--token", ""], {}, "--token is empty"),
+            (["--token", "  \t"], {}, "--token is empty"),
+            ([], {"CHANREG_TOKEN": ""}, "environment variable CHANREG_TOKEN is empty"),
+            ([], {"CHANREG_TOKEN": " "}, "environment variable CHANREG_TOKEN is empty"),
+            (["--token-file", ""], {}, "--token-file is empty"),
+            ([], {"CHANREG_TOKEN_FILE": ""}, "CHANREG_TOKEN_FILE is empty"),
+        ]
+        for args, env, fragment in cases:
+            for open_writes in (False, True):
+                r = run("--check-config", *args, env=env, open_writes=open_writes)
+                self.assertEqual(r.returncode, 2, (args, env, r.stderr))
+                self.assertIn(fragment, r.stderr, (args, env))
+                self.assertIn("--allow-unauthenticated-writes", r.stderr)
+                self.assertNotIn("configuration ok", r.stdout)
+
+    def test_open_writes_need_an_explicit_flag(self):
+        r = run("--check-config", open_writes=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("no token configured", r.stderr)
+        self.assertIn("hint: ", r.stderr)
+        self.assertIn("--allow-unauthenticated-writes", r.stderr)
+        r = run("--check-config", "--allow-unauthenticated-writes", open_writes=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("configuration ok", r.stdout)
+        self.assertIn("writes open to every client", r.stdout)
+        r = run("--check-config", "--token", "t0ken", open_writes=False)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertNotIn("writes open", r.stdout)
+        r = run("--check-config", "--token", "t0ken", "--allow-unauthenticated-writes",
+                open_writes=False)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("contradicts", r.stderr)
+
+    def test_store_deadline_flags(self):
+        r = run("--help")
+        for flag in ("--db-connect-timeout-ms", "--db-statement-timeout-ms",
+                     "--db-acquire-timeout-ms", "--db-busy-timeout-ms",
+                     "--allow-unauthenticated-writes"):
+            self.assertIn(flag, r.stdout)
+        r = run("--check-config", "--db-statement-timeout-ms", "0")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("--db-statement-timeout-ms", r.stderr)
+
     def test_busy_port_is_a_runtime_error(self):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -160,7 +210,8 @@ class CommandLineTest(unittest.TestCase):
         self.addCleanup(shutil.rmtree, tmp, True)
         port_file = os.path.join(tmp, "port")
         proc = subprocess.Popen([binary("CHANREGD"), "--listen", "127.0.0.1:0", "--port-file",
-                                 port_file], cwd=tmp, env=clean_env(),
+                                 port_file, "--allow-unauthenticated-writes"], cwd=tmp,
+                                env=clean_env(),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
             wait_for(lambda: os.path.exists(port_file) or proc.poll() is not None,
@@ -197,6 +248,15 @@ class ProbesAndLogsTest(ChanregdTestCase):
         self.assertEqual(r.status, 200)
         self.assertEqual(r.json["status"], "ready")
         self.assertIn(r.json["store"], ("sqlite", "postgres"))
+        self.assertIs(r.json["unauthenticated_writes"], True)
+        self.assertIn("auth is off (--allow-unauthenticated-writes)", self.d.read_log())
+
+    def test_ready_says_writes_are_closed_with_a_token(self):
+        d = self.start_daemon(token="s3cret")
+        r = d.get("/readyz", token=None)
+        self.assertEqual((r.status, r.json["unauthenticated_writes"]), (200, False))
+        r = d.post("/subjects/closed-value/versions", {"schema": SCHEMA}, token=None)
+        self.assertEqual(r.status, 401, r)
 
     def test_access_log_line_per_request(self):
         r = self.d.get("/subjects/nope/versions", headers={"X-Request-Id": "abc-123"})

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import unittest
 
-from chanregd import PG_TEST_SERVER, ChanregdTestCase, avro_record as record
+from chanregd import PG_TEST_SERVER, ChanregdTestCase, avro_record as record, wait_for
 
 
 class StoreOutageTest(ChanregdTestCase):
@@ -38,8 +38,9 @@ class StoreOutageTest(ChanregdTestCase):
 
         subprocess.run([self.pg, "stop", self.state], check=True, stdout=subprocess.DEVNULL)
 
-        r = self.d.get("/readyz")
-        self.assertEqual(r.status, 503, r)
+        # /readyz reports the background probe's outcome: the next ping fails.
+        r = wait_for(lambda: (lambda r: r if r.status == 503 else None)(self.d.get("/readyz")),
+                     what="/readyz to fail")
         self.assertEqual(r.json["reason"], "store unreachable")
         r = self.d.post("/subjects/outage-value/versions",
                         {"schema": record("Outage2", [("a", "int")])})

@@ -161,8 +161,8 @@ class HalfConfigTest(unittest.TestCase):
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run_daemon(self, *args, env=None):
-        return subprocess.run([binary("CHANREGD"), "--listen", "127.0.0.1:0", "--db", self.db]
-                              + list(args), env=clean_env(env),
+        return subprocess.run([binary("CHANREGD"), "--listen", "127.0.0.1:0", "--db", self.db,
+                               "--allow-unauthenticated-writes"] + list(args), env=clean_env(env),
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               universal_newlines=True, timeout=30)
 

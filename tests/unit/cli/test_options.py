@@ -35,6 +35,7 @@ COMMANDS = {
     "export": True,
     "token": True,
     "consumer": True,
+    "docs": False,
 }
 
 
