@@ -7,8 +7,8 @@ CHAN_DEB_PACKAGES=(
     build-essential cmake ninja-build pkg-config git ca-certificates
     libavro-dev librdkafka-dev libpq-dev libmicrohttpd-dev libcmocka-dev
     libyaml-dev libjansson-dev libsqlite3-dev libcurl4-openssl-dev libgnutls28-dev
-    postgresql python3 python3-confluent-kafka python3-requests python3-yaml wrk curl openssl
-    pre-commit
+    postgresql python3 python3-confluent-kafka python3-requests python3-yaml python3-avro
+    wrk curl openssl pre-commit
     clang libclang-rt-14-dev clang-format clang-tidy cppcheck
     chromium fonts-dejavu-core nodejs
 )
@@ -31,7 +31,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# npm (the browser test's packages: tests/integration/ui): Debian's package,
+# npm (the browser test's packages: tests/integration/ui, and the Node.js
+# Schema Registry client of tests/integration/daemon): Debian's package,
 # unless the installed nodejs brings its own npm (NodeSource's does).
 if ! command -v npm >/dev/null 2>&1; then
     echo "chanreg: installing npm" >&2

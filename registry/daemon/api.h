@@ -84,6 +84,16 @@ int chand_floor_check(chand_request *req, const char *subject, chan_compat_mode 
                       const chan_channel_record *bound, chand_floor_change change, chan_error *err);
 
 /**
+ * Give every stored schema that has no identity yet (stores written before
+ * migration 0007) its identity, chan_avro_schema_identity of its text, so
+ * that registration and lookup find it.  Called once at start-up, before
+ * the server listens.
+ *
+ * @return 0 or a store error
+ */
+int chand_schema_fill_identity(chan_store *store, chan_error *err);
+
+/**
  * The effective compatibility level of subject (NULL: the global one): its
  * own level, else the global level, else --default-compatibility.
  *

@@ -11,8 +11,13 @@
  * live versions, and, where chan_policy_removal_rule_applies says so (a
  * subject a contract binds, or every subject with
  * --require-deprecation-all-subjects; never under NONE), the governance rule
- * of chan_avro_check_removals against the latest one.  Only AVRO schemas
- * without references are supported.
+ * of chan_avro_check_removals against the latest one.  Only AVRO schemas are
+ * supported.  Schema references are resolved against the store
+ * (recursively, each name once, cycles refused) before parsing; a
+ * registration is the same schema as an earlier one when their
+ * chan_avro_schema_identity is equal, and ?normalize=true (or the subject's
+ * normalize setting) applies chan_avro_schema_normalize first.  Stored
+ * schemas without references are parsed once per process (schema_cache.h).
  * Compatibility verdicts (registrations that reached the check, and
  * compatibility checks) are reported to daemon_metrics.h.
  *
@@ -249,6 +254,8 @@ static int sr_error(chan_error *err, const char *subject, int version, int64_t i
     return err->code;
 }
 
+static json_t *references_json(const chan_schema_reference *refs, size_t n);
+
 /* One subject version as Confluent renders it. */
 static json_t *version_json(const chan_schema_version *v)
 {
@@ -257,20 +264,217 @@ static json_t *version_json(const chan_schema_version *v)
 
     if (doc && v->schema_type && strcmp(v->schema_type, "AVRO") != 0)
         json_object_set_new(doc, "schemaType", json_string(v->schema_type));
+    if (doc && v->n_references > 0)
+        json_object_set_new(doc, "references", references_json(v->references, v->n_references));
     return doc;
 }
 
+/* ------------------------------------------------------------------ */
+/* Schemas in requests: references, normalize                          */
+/* ------------------------------------------------------------------ */
+
+/* Deepest chain of references followed (a referenced schema's own references, ...). */
+#define MAX_REFERENCE_DEPTH 32
+
 /*
-** "schema" (and schemaType, references) of a request body, parsed through
-** the schema cache (a text seen before is not parsed again).
+** The references of a schema resolved against the store: `direct` are the
+** schema's own (versions resolved, "latest" to its number), `texts` the
+** schemas they reach, each after those it depends on, one per reference
+** name (as Confluent resolves them).
 */
-static int parse_schema_body(chand_schema **out, const chand_request *req, chan_error *err)
+typedef struct resolved_refs {
+    chan_schema_reference *direct;
+    size_t n_direct;
+    char **texts;
+    char **names;
+    size_t n_texts;
+    /* (subject, version) pairs being resolved, to refuse cycles */
+    char **stack_subjects;
+    int *stack_versions;
+    size_t n_stack;
+} resolved_refs;
+
+static void resolved_refs_dispose(resolved_refs *r)
 {
-    json_t *body = NULL, *schema, *type, *refs;
+    size_t i;
+
+    chan_schema_reference_list_free(r->direct, r->n_direct);
+    for (i = 0; i < r->n_texts; i++) {
+        free(r->texts[i]);
+        free(r->names[i]);
+    }
+    free(r->texts);
+    free(r->names);
+    free(r->stack_subjects);
+    free(r->stack_versions);
+    memset(r, 0, sizeof(*r));
+}
+
+/*
+** Resolve reference (name, subject, version): first what the referenced
+** version itself references, then its text.  *out_version receives the
+** version number found.  Returns 0 or an error with err set (42201 for a
+** reference that names nothing, a cycle or a chain too deep).
+*/
+static int resolve_one(chand_request *req, resolved_refs *r, const char *name, const char *subject,
+                       int version, int *out_version, chan_error *err)
+{
+    chan_schema_version *v = NULL;
+    size_t i;
+    int error = 0, ignored;
+
+    *out_version = version;
+    if (r->n_stack >= MAX_REFERENCE_DEPTH)
+        return chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                "Invalid schema: references nested deeper than %d levels",
+                                MAX_REFERENCE_DEPTH);
+    error =
+        chan_store_version_get(chand_request_store(req), &v, subject, version, version != -1, err);
+    if (error == CHAN_ENOTFOUND)
+        return chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                "Invalid schema: no schema reference found for subject \"%s\" "
+                                "and version %d",
+                                subject, version);
+    if (error < 0)
+        return sr_error(err, subject, version, 0);
+    *out_version = v->version;
+    for (i = 0; i < r->n_stack; i++)
+        if (strcmp(r->stack_subjects[i], subject) == 0 && r->stack_versions[i] == v->version) {
+            error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                     "Invalid schema: circular reference to subject \"%s\" "
+                                     "version %d",
+                                     subject, v->version);
+            goto cleanup;
+        }
+    for (i = 0; i < r->n_texts; i++)
+        if (strcmp(r->names[i], name) == 0)
+            goto cleanup; /* defined already (Confluent resolves each name once) */
+    r->stack_subjects = chan_xreallocarray(r->stack_subjects, r->n_stack + 1, sizeof(char *));
+    r->stack_versions = chan_xreallocarray(r->stack_versions, r->n_stack + 1, sizeof(int));
+    r->stack_subjects[r->n_stack] = v->subject;
+    r->stack_versions[r->n_stack] = v->version;
+    r->n_stack++;
+    for (i = 0; i < v->n_references && error == 0; i++)
+        error = resolve_one(req, r, v->references[i].name, v->references[i].subject,
+                            v->references[i].version, &ignored, err);
+    r->n_stack--;
+    if (error < 0)
+        goto cleanup;
+    for (i = 0; i < r->n_texts; i++)
+        if (strcmp(r->names[i], name) == 0)
+            goto cleanup;
+    r->texts = chan_xreallocarray(r->texts, r->n_texts + 1, sizeof(char *));
+    r->names = chan_xreallocarray(r->names, r->n_texts + 1, sizeof(char *));
+    r->texts[r->n_texts] = chan_xstrdup(v->schema);
+    r->names[r->n_texts] = chan_xstrdup(name);
+    r->n_texts++;
+cleanup:
+    chan_schema_version_free(v);
+    return error;
+}
+
+/* Resolve the "references" array of a request body (NULL or [] for none). */
+static int resolve_body_refs(chand_request *req, const json_t *refs, resolved_refs *r,
+                             chan_error *err)
+{
+    size_t i;
+    int error = 0;
+
+    if (refs == NULL || json_is_null(refs))
+        return 0;
+    if (!json_is_array(refs))
+        return chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                "Invalid schema: \"references\" must be an array");
+    r->direct = chan_xcalloc(json_array_size(refs) + 1, sizeof(*r->direct));
+    for (i = 0; i < json_array_size(refs); i++) {
+        const json_t *ref = json_array_get(refs, i), *jv = json_object_get(ref, "version");
+        const char *name = json_string_value(json_object_get(ref, "name"));
+        const char *subject = json_string_value(json_object_get(ref, "subject"));
+        json_int_t version = json_is_integer(jv) ? json_integer_value(jv) : 0;
+
+        if (name == NULL || *name == '\0' || subject == NULL || *subject == '\0' ||
+            strlen(subject) > MAX_SUBJECT_LEN || !valid_text(subject) ||
+            !(version == -1 || (version >= 1 && version <= INT_MAX)))
+            return chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
+                                    "Invalid schema: reference #%zu needs a non-empty \"name\" "
+                                    "and \"subject\" and a \"version\" (a positive number or -1 "
+                                    "for the latest)",
+                                    i + 1);
+        r->direct[i].name = chan_xstrdup(name);
+        r->direct[i].subject = chan_xstrdup(subject);
+        r->n_direct = i + 1;
+        if ((error = resolve_one(req, r, name, subject, (int)version, &r->direct[i].version, err)) <
+            0)
+            return error;
+    }
+    return 0;
+}
+
+/* Parse text with resolved references r.  42201 when it is not a valid schema. */
+static int parse_with_refs(chan_avro_schema **out, const char *text, size_t len,
+                           const resolved_refs *r, chan_error *err)
+{
+    chan_avro_reference *refs = chan_xcalloc(r->n_direct + 1, sizeof(*refs));
     chan_error perr = CHAN_ERROR_INIT;
+    chan_avro_parse_refs pr;
+    size_t i;
+    int error;
+
+    for (i = 0; i < r->n_direct; i++) {
+        refs[i].name = r->direct[i].name;
+        refs[i].subject = r->direct[i].subject;
+        refs[i].version = r->direct[i].version;
+    }
+    pr.refs = refs;
+    pr.n_refs = r->n_direct;
+    pr.texts = (const char *const *)r->texts;
+    pr.n_texts = r->n_texts;
+    error = chan_avro_schema_parse_refs(out, text, len, &pr, &perr);
+    free(refs);
+    if (error < 0)
+        return chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
+                                perr.message);
+    return 0;
+}
+
+/*
+** Whether schemas of subject are normalized: ?normalize=true, else the
+** subject's normalize setting, else the global one (Confluent's rule).
+*/
+static int effective_normalize(bool *out, chand_request *req, const char *subject, chan_error *err)
+{
+    chan_store *store = chand_request_store(req);
+    int error;
+
+    if ((error = chand_request_query_bool(out, req, "normalize", false, err)) < 0 || *out)
+        return error;
+    error = chan_store_normalize_get(store, out, subject, err);
+    if (error == CHAN_ENOTFOUND)
+        error = chan_store_normalize_get(store, out, NULL, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        *out = false;
+        return 0;
+    }
+    return error < 0 ? sr_error(err, subject, 0, 0) : 0;
+}
+
+/*
+** The schema of a request body ("schema", "schemaType", "references"),
+** parsed with its references resolved and normalized when the request or
+** the subject's configuration asks for it (subject NULL: no configuration).
+** *out_refs receives the resolved references (dispose them).
+*/
+static int parse_schema_body(chan_avro_schema **out, resolved_refs *out_refs, chand_request *req,
+                             const char *subject, chan_error *err)
+{
+    json_t *body = NULL, *schema, *type;
+    chan_avro_schema *parsed = NULL;
+    bool normalize = false;
     int error = 0;
 
     *out = NULL;
+    memset(out_refs, 0, sizeof(*out_refs));
     if ((error = chand_request_json(&body, req, err)) < 0)
         goto cleanup;
     type = json_object_get(body, "schemaType");
@@ -282,28 +486,131 @@ static int parse_schema_body(chand_schema **out, const chand_request *req, chan_
                                  json_is_string(type) ? json_string_value(type) : "(not a string)");
         goto cleanup;
     }
-    refs = json_object_get(body, "references");
-    if (refs && !json_is_null(refs) && !(json_is_array(refs) && json_array_size(refs) == 0)) {
-        error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
-                                 "Invalid schema: schema references are not supported");
-        goto cleanup;
-    }
     schema = json_object_get(body, "schema");
     if (!json_is_string(schema) || json_string_length(schema) == 0) {
         error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA,
                                  "Empty schema: the body needs a non-empty string \"schema\"");
         goto cleanup;
     }
-    if ((error = chand_schema_parse_text(out, json_string_value(schema), json_string_length(schema),
-                                         &perr)) < 0) {
-        error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
-                                 perr.message);
+    if ((error = resolve_body_refs(req, json_object_get(body, "references"), out_refs, err)) < 0)
         goto cleanup;
+    if ((error = parse_with_refs(&parsed, json_string_value(schema), json_string_length(schema),
+                                 out_refs, err)) < 0)
+        goto cleanup;
+    if (subject != NULL && (error = effective_normalize(&normalize, req, subject, err)) < 0)
+        goto cleanup;
+    if (normalize) {
+        chan_error perr = CHAN_ERROR_INIT;
+
+        if (chan_avro_schema_normalize(out, parsed, &perr) < 0) {
+            error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
+                                     perr.message);
+            goto cleanup;
+        }
+    } else {
+        *out = parsed;
+        parsed = NULL;
+    }
+    if (normalize) { /* the normalized schema's references are sorted: keep them in step */
+        const chan_avro_reference *refs;
+        size_t n, i;
+
+        refs = chan_avro_schema_references(*out, &n);
+        chan_schema_reference_list_free(out_refs->direct, out_refs->n_direct);
+        out_refs->direct = chan_xcalloc(n + 1, sizeof(*out_refs->direct));
+        for (i = 0; i < n; i++) {
+            out_refs->direct[i].name = chan_xstrdup(refs[i].name);
+            out_refs->direct[i].subject = chan_xstrdup(refs[i].subject);
+            out_refs->direct[i].version = refs[i].version;
+        }
+        out_refs->n_direct = n;
     }
 
 cleanup:
+    if (error < 0) {
+        chan_avro_schema_free(*out);
+        *out = NULL;
+        resolved_refs_dispose(out_refs);
+    }
+    chan_avro_schema_free(parsed);
     json_decref(body);
     return error;
+}
+
+/* References as Confluent renders them: [{"name", "subject", "version"}]. */
+static json_t *references_json(const chan_schema_reference *refs, size_t n)
+{
+    json_t *arr = json_array();
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("{s:s,s:s,s:i}", "name", refs[i].name, "subject",
+                                             refs[i].subject, "version", refs[i].version));
+    return arr;
+}
+
+/*
+** Parse a stored version's schema with its references (resolved from the
+** store).  For the compatibility check, outside the store's transaction.
+*/
+static int parse_stored(chan_avro_schema **out, chand_request *req, const chan_schema_version *v,
+                        chan_error *err)
+{
+    resolved_refs r;
+    size_t i;
+    int error = 0, ignored;
+
+    memset(&r, 0, sizeof(r));
+    r.direct = chan_xcalloc(v->n_references + 1, sizeof(*r.direct));
+    for (i = 0; i < v->n_references && error == 0; i++) {
+        r.direct[i].name = chan_xstrdup(v->references[i].name);
+        r.direct[i].subject = chan_xstrdup(v->references[i].subject);
+        r.direct[i].version = v->references[i].version;
+        r.n_direct = i + 1;
+        error = resolve_one(req, &r, v->references[i].name, v->references[i].subject,
+                            v->references[i].version, &ignored, err);
+    }
+    if (error == 0)
+        error = parse_with_refs(out, v->schema, strlen(v->schema), &r, err);
+    if (error < 0) {
+        char msg[CHAN_ERROR_MESSAGE_MAX];
+
+        snprintf(msg, sizeof(msg), "%s", err ? err->message : "");
+        chan_error_set(err, CHAN_EINTERNAL, "stored schema of %s version %d does not parse: %s",
+                       v->subject, v->version, msg);
+    }
+    resolved_refs_dispose(&r);
+    return error < 0 ? CHAN_EINTERNAL : 0;
+}
+
+/* chan_store_identity_fn: the identity of a stored AVRO schema (other types: none). */
+static int stored_identity(void *cls, char **out, const char *schema_type, const char *schema,
+                           chan_error *err)
+{
+    chan_avro_schema *parsed = NULL;
+    int error;
+
+    (void)cls;
+    *out = NULL;
+    if (strcmp(schema_type, "AVRO") != 0)
+        return 0;
+    if ((error = chan_avro_schema_parse(&parsed, schema, strlen(schema), err)) < 0)
+        return error;
+    *out = chan_xstrdup(chan_avro_schema_identity(parsed));
+    chan_avro_schema_free(parsed);
+    return 0;
+}
+
+int chand_schema_fill_identity(chan_store *store, chan_error *err)
+{
+    size_t n = 0;
+    int error;
+
+    if ((error = chan_store_schema_fill_identity(store, &n, stored_identity, NULL, err)) < 0)
+        return error;
+    if (n > 0)
+        chan_log(CHAN_LOG_INFO, MODULE, "schema identities filled schemas=%zu", n);
+    return 0;
 }
 
 int chand_effective_level(chan_compat_mode *out, chand_request *req, const char *subject,
@@ -379,6 +686,10 @@ typedef struct check_ctx {
     char **texts;  /* schema text per `previous` index, for messages */
     size_t n_checked;
     int latest_version;
+    /* earlier versions with references, parsed before the store's transaction */
+    int64_t *ref_ids;
+    chan_avro_schema **ref_parsed;
+    size_t n_ref_parsed;
 } check_ctx;
 
 static void check_ctx_dispose(check_ctx *ctx)
@@ -388,12 +699,86 @@ static void check_ctx_dispose(check_ctx *ctx)
     for (i = 0; ctx->texts && i < ctx->n_checked; i++)
         free(ctx->texts[i]);
     free(ctx->texts);
+    for (i = 0; i < ctx->n_ref_parsed; i++)
+        chan_avro_schema_free(ctx->ref_parsed[i]);
+    free(ctx->ref_parsed);
+    free(ctx->ref_ids);
     free(ctx->versions);
     chan_compat_report_free(ctx->report);
-    ctx->texts = NULL;
-    ctx->versions = NULL;
-    ctx->report = NULL;
-    ctx->n_checked = 0;
+    memset(ctx, 0, sizeof(*ctx));
+}
+
+/* Keep v parsed with its references in ctx when it has any. */
+static int check_ctx_add(check_ctx *ctx, chand_request *req, const chan_schema_version *v,
+                         chan_error *err)
+{
+    chan_avro_schema *parsed = NULL;
+    int error;
+
+    if (v->n_references == 0)
+        return 0;
+    if ((error = parse_stored(&parsed, req, v, err)) < 0)
+        return error;
+    ctx->ref_ids = chan_xreallocarray(ctx->ref_ids, ctx->n_ref_parsed + 1, sizeof(int64_t));
+    ctx->ref_parsed =
+        chan_xreallocarray(ctx->ref_parsed, ctx->n_ref_parsed + 1, sizeof(chan_avro_schema *));
+    ctx->ref_ids[ctx->n_ref_parsed] = v->id;
+    ctx->ref_parsed[ctx->n_ref_parsed++] = parsed;
+    return 0;
+}
+
+/*
+** Before registering: parse the subject's earlier versions that the check
+** will use and that have references (the check runs inside the store's
+** transaction, where the referenced schemas cannot be read).
+*/
+static int check_ctx_prepare(check_ctx *ctx, chand_request *req, const char *subject,
+                             chan_error *err)
+{
+    chan_store *store = chand_request_store(req);
+    chan_schema_version *v = NULL;
+    int *numbers = NULL;
+    size_t n = 0, i;
+    int error = 0;
+
+    if (!mode_transitive(ctx->mode)) {
+        error = chan_store_version_get(store, &v, subject, -1, false, err);
+        if (error == CHAN_ENOTFOUND) {
+            chan_error_clear(err);
+            return 0;
+        }
+        if (error == 0)
+            error = check_ctx_add(ctx, req, v, err);
+        chan_schema_version_free(v);
+        return error;
+    }
+    error = chan_store_subject_versions(store, &numbers, &n, subject, false, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        return 0;
+    }
+    for (i = 0; i < n && error == 0; i++) {
+        if ((error = chan_store_version_get(store, &v, subject, numbers[i], false, err)) == 0)
+            error = check_ctx_add(ctx, req, v, err);
+        chan_schema_version_free(v);
+        v = NULL;
+        if (error == CHAN_ENOTFOUND) { /* deleted meanwhile */
+            chan_error_clear(err);
+            error = 0;
+        }
+    }
+    free(numbers);
+    return error;
+}
+
+static const chan_avro_schema *check_ctx_find(const check_ctx *ctx, int64_t id)
+{
+    size_t i;
+
+    for (i = 0; i < ctx->n_ref_parsed; i++)
+        if (ctx->ref_ids[i] == id)
+            return ctx->ref_parsed[i];
+    return NULL;
 }
 
 /*
@@ -406,16 +791,15 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
 {
     check_ctx *ctx = cls;
     chand_schema **handles = NULL;
-    const chan_avro_schema **previous = NULL;
+    const chan_avro_schema **use = NULL;
     size_t n = 0, i, want;
-    bool transitive = mode_transitive(ctx->mode);
     int error = 0;
 
     if (n_existing == 0)
         return 0;
-    want = transitive ? n_existing : 1;
-    previous = chan_xcalloc(want, sizeof(*previous));
+    want = mode_transitive(ctx->mode) ? n_existing : 1;
     handles = chan_xcalloc(want, sizeof(*handles));
+    use = chan_xcalloc(want, sizeof(*use));
     for (i = 0; ctx->texts && i < ctx->n_checked; i++)
         free(ctx->texts[i]);
     free(ctx->texts);
@@ -427,23 +811,26 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
         const chan_schema_version *v = existing[n_existing - 1 - i];
         chan_error perr = CHAN_ERROR_INIT;
 
-        /* Stored texts are immutable: each id is parsed once (schema_cache.h). */
-        if (chand_schema_parse_id(&handles[n], v->id, v->schema, &perr) < 0) {
+        /* With references: parsed before the transaction (check_ctx_prepare);
+         * without: stored texts are immutable, each id is parsed once. */
+        if ((use[n] = check_ctx_find(ctx, v->id)) == NULL &&
+            chand_schema_parse_id(&handles[n], v->id, v->schema, &perr) < 0) {
             error = chan_error_set(err, CHAN_EINTERNAL,
                                    "stored schema of %s version %d does not parse: %s", v->subject,
                                    v->version, perr.message);
             goto cleanup;
         }
-        previous[n] = chand_schema_get(handles[n]);
+        if (use[n] == NULL)
+            use[n] = chand_schema_get(handles[n]);
         ctx->versions[n] = v->version;
         ctx->texts[n] = chan_xstrdup(v->schema);
         ctx->n_checked = ++n;
     }
     ctx->latest_version = existing[n_existing - 1]->version;
     if (ctx->mode != CHAN_COMPAT_NONE &&
-        chan_avro_check_mode(ctx->mode, ctx->schema, previous, n, ctx->report) != 0)
+        chan_avro_check_mode(ctx->mode, ctx->schema, use, n, ctx->report) != 0)
         error = CHAN_EINCOMPATIBLE;
-    if (ctx->removal_rule && !chan_avro_check_removals(ctx->schema, previous[0], ctx->report))
+    if (ctx->removal_rule && !chan_avro_check_removals(ctx->schema, use[0], ctx->report))
         error = CHAN_EINCOMPATIBLE;
     if (error == CHAN_EINCOMPATIBLE)
         chan_error_set(err, CHAN_EINCOMPATIBLE, "schema is incompatible with version %d",
@@ -453,7 +840,7 @@ cleanup:
     for (i = 0; i < n; i++)
         chand_schema_release(handles[i]);
     free(handles);
-    free(previous);
+    free(use);
     return error;
 }
 
@@ -651,17 +1038,68 @@ static int get_version_schema(chand_request *req, chan_error *err)
     return error;
 }
 
+/* GET /subjects/{subject}/versions/{version}/referencedby: ids of the schemas that reference it. */
 static int get_version_referencedby(chand_request *req, chan_error *err)
 {
+    const char *subject = get_subject(req, err);
+    int64_t *ids = NULL;
+    size_t n = 0, i;
+    bool deleted;
+    int version, error;
+    json_t *arr;
+
+    if (subject == NULL)
+        return err->code;
+    if ((error = get_version(&version, req, err)) < 0 ||
+        (error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
+        return error;
+    if ((error = chan_store_referenced_by(chand_request_store(req), &ids, &n, subject, version,
+                                          deleted, err)) < 0)
+        return sr_error(err, subject, version, 0);
+    arr = json_array();
+    for (i = 0; i < n; i++)
+        json_array_append_new(arr, json_integer((json_int_t)ids[i]));
+    free(ids);
+    return chand_reply_json(req, 200, arr);
+}
+
+/*
+** The lookup of a schema sent without references that a version with
+** references matches once they are resolved (Confluent's lookup does this
+** for clients that send the fully resolved schema): the latest such version
+** of subject into *out, or NULL.
+*/
+static int lookup_resolved(chan_schema_version **out, chand_request *req, const char *subject,
+                           const chan_avro_schema *schema, bool deleted, chan_error *err)
+{
+    chan_store *store = chand_request_store(req);
     chan_schema_version *v = NULL;
-    const char *subject = NULL;
+    chan_avro_schema *stored = NULL;
+    int *numbers = NULL;
+    size_t n = 0, i;
     int error;
 
-    if ((error = fetch_version(&v, req, &subject, err)) < 0)
+    *out = NULL;
+    if ((error = chan_store_subject_versions_with_references(store, &numbers, &n, subject, deleted,
+                                                             err)) < 0)
         return error;
+    for (i = n; i-- > 0 && *out == NULL;) {
+        if ((error = chan_store_version_get(store, &v, subject, numbers[i], deleted, err)) < 0)
+            break;
+        if ((error = parse_stored(&stored, req, v, err)) < 0)
+            break;
+        if (chan_avro_schema_same_resolved(schema, stored)) {
+            *out = v;
+            v = NULL;
+        }
+        chan_avro_schema_free(stored);
+        stored = NULL;
+        chan_schema_version_free(v);
+        v = NULL;
+    }
     chan_schema_version_free(v);
-    /* Schema references are not supported, so nothing refers to a version. */
-    return chand_reply_json(req, 200, json_array());
+    free(numbers);
+    return error;
 }
 
 /*
@@ -699,7 +1137,8 @@ static int register_schema(chand_request *req, chan_error *err)
     const char *subject = get_subject(req, err);
     chan_schema_register_request rr;
     chan_schema_version *v = NULL;
-    chand_schema *schema = NULL;
+    chan_avro_schema *schema = NULL;
+    resolved_refs refs;
     check_ctx ctx;
     bool created = false;
     int64_t import_id = 0;
@@ -707,21 +1146,48 @@ static int register_schema(chand_request *req, chan_error *err)
     int error = 0;
 
     memset(&ctx, 0, sizeof(ctx));
+    memset(&refs, 0, sizeof(refs));
     if (subject == NULL)
         return err->code;
-    if ((error = parse_schema_body(&schema, req, err)) < 0 ||
+    if ((error = parse_schema_body(&schema, &refs, req, subject, err)) < 0 ||
         (error = parse_import_fields(&import_id, &import_version, req, err)) < 0)
         goto cleanup;
     if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
         (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
-    ctx.schema = chand_schema_get(schema);
+    ctx.schema = schema;
     ctx.report = chan_compat_report_new();
+    if (refs.n_direct == 0) {
+        /* Sent without references: a version with references may be this
+         * schema with them resolved (Confluent answers with that version). */
+        error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
+                                         chan_avro_schema_identity(schema), false, err);
+        if (error == CHAN_ENOTFOUND)
+            error = lookup_resolved(&v, req, subject, schema, false, err);
+        if (error == CHAN_ENOTFOUND)
+            error = 0; /* a new subject */
+        if (error < 0) {
+            error = sr_error(err, subject, 0, 0);
+            goto cleanup;
+        }
+        chan_error_clear(err);
+        if (v != NULL && v->n_references > 0) {
+            error = chand_reply_json(req, 200, json_pack("{s:I}", "id", (json_int_t)v->id));
+            goto cleanup;
+        }
+        chan_schema_version_free(v);
+        v = NULL;
+    }
+    if ((error = check_ctx_prepare(&ctx, req, subject, err)) < 0)
+        goto cleanup;
 
     memset(&rr, 0, sizeof(rr));
     rr.subject = subject;
     rr.schema_type = "AVRO";
-    rr.schema = chan_avro_schema_normalized(ctx.schema);
+    rr.schema = chan_avro_schema_normalized(schema);
+    rr.identity = chan_avro_schema_identity(schema);
+    rr.references = refs.direct;
+    rr.n_references = refs.n_direct;
     rr.actor = chand_request_actor(req);
     rr.check = check_compatible;
     rr.check_ctx = &ctx;
@@ -766,7 +1232,8 @@ static int register_schema(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(v);
-    chand_schema_release(schema);
+    chan_avro_schema_free(schema);
+    resolved_refs_dispose(&refs);
     check_ctx_dispose(&ctx);
     return error;
 }
@@ -775,19 +1242,30 @@ static int lookup_schema(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version *v = NULL;
-    chand_schema *schema = NULL;
+    chan_avro_schema *schema = NULL;
+    resolved_refs refs;
     bool deleted;
     int error = 0;
 
+    memset(&refs, 0, sizeof(refs));
     if (subject == NULL)
         return err->code;
     if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
         goto cleanup;
-    if ((error = parse_schema_body(&schema, req, err)) < 0)
+    if ((error = parse_schema_body(&schema, &refs, req, subject, err)) < 0)
         goto cleanup;
-    if ((error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
-                                          chan_avro_schema_normalized(chand_schema_get(schema)),
-                                          deleted, err)) < 0) {
+    error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
+                                     chan_avro_schema_identity(schema), deleted, err);
+    if (error == CHAN_ENOTFOUND && refs.n_direct == 0 &&
+        chan_store_error_reason(err) == CHAN_STORE_R_SCHEMA_NOT_FOUND) {
+        chan_error saved = *err;
+
+        if ((error = lookup_resolved(&v, req, subject, schema, deleted, err)) == 0 && v == NULL) {
+            *err = saved; /* not there either: the first answer stands */
+            error = CHAN_ENOTFOUND;
+        }
+    }
+    if (error < 0) {
         error = sr_error(err, subject, 0, 0);
         goto cleanup;
     }
@@ -795,7 +1273,8 @@ static int lookup_schema(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(v);
-    chand_schema_release(schema);
+    chan_avro_schema_free(schema);
+    resolved_refs_dispose(&refs);
     return error;
 }
 
@@ -871,11 +1350,20 @@ static int get_schema_by_id(chand_request *req, chan_error *err)
     json_t *doc;
     int error;
 
-    if ((error = fetch_by_id(&schema, &type, &id, req, err)) < 0)
+    chan_schema_reference *refs = NULL;
+    size_t n_refs = 0;
+
+    if ((error = get_id(&id, req, err)) < 0)
         return error;
+    if ((error = chan_store_schema_by_id_refs(chand_request_store(req), &schema, &type, &refs,
+                                              &n_refs, id, err)) < 0)
+        return sr_error(err, NULL, 0, id);
     doc = json_pack("{s:s}", "schema", schema);
     if (doc && type && strcmp(type, "AVRO") != 0)
         json_object_set_new(doc, "schemaType", json_string(type));
+    if (doc && n_refs > 0)
+        json_object_set_new(doc, "references", references_json(refs, n_refs));
+    chan_schema_reference_list_free(refs, n_refs);
     free(schema);
     free(type);
     return chand_reply_json(req, 200, doc);
@@ -1043,7 +1531,8 @@ static int test_compatibility(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version **live = NULL, *one = NULL;
-    chand_schema *schema = NULL;
+    chan_avro_schema *schema = NULL;
+    resolved_refs refs;
     int *numbers = NULL;
     size_t n_live = 0, n_numbers = 0, i;
     bool verbose, against_one = chand_request_param(req, "version") != NULL;
@@ -1052,18 +1541,19 @@ static int test_compatibility(chand_request *req, chan_error *err)
     json_t *doc;
 
     memset(&ctx, 0, sizeof(ctx));
+    memset(&refs, 0, sizeof(refs));
     if (subject == NULL)
         return err->code;
     if (against_one && (error = get_version(&version, req, err)) < 0)
         goto cleanup;
     if ((error = chand_request_query_bool(&verbose, req, "verbose", false, err)) < 0)
         goto cleanup;
-    if ((error = parse_schema_body(&schema, req, err)) < 0)
+    if ((error = parse_schema_body(&schema, &refs, req, subject, err)) < 0)
         goto cleanup;
     if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
         (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
-    ctx.schema = chand_schema_get(schema);
+    ctx.schema = schema;
     ctx.report = chan_compat_report_new();
 
     if (against_one) {
@@ -1081,6 +1571,8 @@ static int test_compatibility(chand_request *req, chan_error *err)
             error = sr_error(err, subject, version, 0);
             goto cleanup;
         }
+        if (one != NULL && (error = check_ctx_add(&ctx, req, one, err)) < 0)
+            goto cleanup;
         /* Checked as if it were the only earlier version. */
         if (one != NULL)
             error = check_compatible(&ctx, (const chan_schema_version *const *)&one, 1, err);
@@ -1103,6 +1595,10 @@ static int test_compatibility(chand_request *req, chan_error *err)
                 error = sr_error(err, subject, numbers[i], 0);
                 goto cleanup;
             }
+            if ((error = check_ctx_add(&ctx, req, live[n_live], err)) < 0) {
+                chan_schema_version_free(live[n_live]);
+                goto cleanup;
+            }
             n_live++;
         }
         error = check_compatible(&ctx, (const chan_schema_version *const *)live, n_live, err);
@@ -1120,7 +1616,8 @@ cleanup:
     chan_schema_version_free(one);
     chan_schema_version_list_free(live, n_live);
     free(numbers);
-    chand_schema_release(schema);
+    chan_avro_schema_free(schema);
+    resolved_refs_dispose(&refs);
     check_ctx_dispose(&ctx);
     return error;
 }
@@ -1143,7 +1640,8 @@ static int get_config(chand_request *req, chan_error *err)
 {
     const char *subject;
     char *level = NULL;
-    bool fallback;
+    bool fallback, normalize = false;
+    json_t *doc;
     int error;
 
     if ((error = scope_subject(&subject, req, err)) < 0)
@@ -1151,11 +1649,15 @@ static int get_config(chand_request *req, chan_error *err)
     if ((error = chand_request_query_bool(&fallback, req, "defaultToGlobal", false, err)) < 0)
         return error;
     error = chan_store_config_get(chand_request_store(req), &level, subject, err);
-    if (error == CHAN_ENOTFOUND && subject && !fallback)
+    if (error == CHAN_ENOTFOUND && subject && !fallback) {
+        /* a subject whose configuration is only Confluent's normalize setting */
+        if (chan_store_normalize_get(chand_request_store(req), &normalize, subject, NULL) == 0)
+            return chand_reply_json(req, 200, json_pack("{s:b}", "normalize", normalize));
         return chand_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
                                 "Subject '%s' does not have subject-level compatibility "
                                 "configured",
                                 subject);
+    }
     if (error == CHAN_ENOTFOUND && subject)
         error = chan_store_config_get(chand_request_store(req), &level, NULL, err);
     if (error == CHAN_ENOTFOUND) {
@@ -1164,9 +1666,21 @@ static int get_config(chand_request *req, chan_error *err)
     }
     if (error < 0)
         return sr_error(err, subject, 0, 0);
-    error = chand_reply_json(req, 200, json_pack("{s:s}", "compatibilityLevel", level));
+    doc = json_pack("{s:s}", "compatibilityLevel", level);
     free(level);
-    return error;
+    /* Confluent's normalize setting, where one is set (the subject's, else with
+     * defaultToGlobal the global one) */
+    error = chan_store_normalize_get(chand_request_store(req), &normalize, subject, err);
+    if (error == CHAN_ENOTFOUND && subject && fallback)
+        error = chan_store_normalize_get(chand_request_store(req), &normalize, NULL, err);
+    if (error == 0)
+        json_object_set_new(doc, "normalize", json_boolean(normalize));
+    else if (error != CHAN_ENOTFOUND) {
+        json_decref(doc);
+        return sr_error(err, subject, 0, 0);
+    }
+    chan_error_clear(err);
+    return chand_reply_json(req, 200, doc);
 }
 
 int chand_floor_check(chand_request *req, const char *subject, chan_compat_mode level,
@@ -1237,9 +1751,10 @@ static int check_floor(chand_request *req, const char *subject, chan_compat_mode
 static int put_config(chand_request *req, chan_error *err)
 {
     const char *subject;
-    json_t *body = NULL, *value;
-    chan_compat_mode mode;
+    json_t *body = NULL, *value, *jnorm, *reply = NULL;
+    chan_compat_mode mode = CHAN_COMPAT_NONE;
     const char *name;
+    int normalize;
     bool dry_run;
     int error;
 
@@ -1251,37 +1766,73 @@ static int put_config(chand_request *req, chan_error *err)
     value = json_object_get(body, "compatibility");
     if (value == NULL)
         value = json_object_get(body, "compatibilityLevel");
-    if (!json_is_string(value) || chan_compat_mode_parse(&mode, json_string_value(value)) != 0) {
+    jnorm = json_object_get(body, "normalize"); /* Confluent's normalize setting */
+    if ((value == NULL && jnorm == NULL) ||
+        (value != NULL && !json_is_null(value) &&
+         (!json_is_string(value) ||
+          chan_compat_mode_parse(&mode, json_string_value(value)) != 0)) ||
+        (jnorm != NULL && !json_is_boolean(jnorm) && !json_is_null(jnorm))) {
         json_decref(body);
         return chand_http_error(err, CHAN_EINVALID, SR_INVALID_COMPATIBILITY,
                                 "Invalid compatibility level. Valid values are none, backward, "
                                 "forward, full, backward_transitive, forward_transitive, and "
-                                "full_transitive");
+                                "full_transitive (and \"normalize\" is true or false)");
     }
+    if (value != NULL && json_is_null(value))
+        value = NULL;
+    normalize = jnorm == NULL || json_is_null(jnorm) ? -1 : json_is_true(jnorm);
     json_decref(body);
-    name = chan_compat_mode_name(mode);
-    if ((error = check_floor(req, subject, mode, err)) < 0)
-        return error;
+    name = value != NULL ? chan_compat_mode_name(mode) : NULL;
+    reply = json_object();
+    if (name != NULL)
+        json_object_set_new(reply, "compatibility", json_string(name));
+    if (normalize >= 0)
+        json_object_set_new(reply, "normalize", json_boolean(normalize));
+    if (name != NULL && (error = check_floor(req, subject, mode, err)) < 0)
+        goto cleanup;
     if (dry_run) /* checked and authorized: reply as the real call would, write nothing */
-        return chand_reply_json(req, 200, json_pack("{s:s}", "compatibility", name));
-    if ((error = chan_store_config_set(chand_request_store(req), subject, name,
-                                       chand_request_actor(req), err)) < 0)
-        return sr_error(err, subject, 0, 0);
+        goto reply;
+    if (name != NULL && (error = chan_store_config_set(chand_request_store(req), subject, name,
+                                                       chand_request_actor(req), err)) < 0) {
+        error = sr_error(err, subject, 0, 0);
+        goto cleanup;
+    }
+    if (normalize >= 0 &&
+        (error = chan_store_normalize_set(chand_request_store(req), subject, normalize,
+                                          chand_request_actor(req), err)) < 0) {
+        error = sr_error(err, subject, 0, 0);
+        goto cleanup;
+    }
     chand_metrics_subject_changed(subject);
-    chan_log(CHAN_LOG_INFO, MODULE, "compatibility set scope=%s level=%s actor=%s",
-             subject ? subject : "(global)", name, chand_request_actor(req));
-    return chand_reply_json(req, 200, json_pack("{s:s}", "compatibility", name));
+    chan_log(CHAN_LOG_INFO, MODULE, "compatibility set scope=%s level=%s normalize=%d actor=%s",
+             subject ? subject : "(global)", name ? name : "(unchanged)", normalize,
+             chand_request_actor(req));
+reply:
+    error = chand_reply_json(req, 200, reply);
+    reply = NULL;
+cleanup:
+    json_decref(reply);
+    return error;
 }
 
 static int delete_config(chand_request *req, chan_error *err)
 {
     const char *subject;
     char *level = NULL;
+    bool normalize = false;
     int error;
 
     if ((error = scope_subject(&subject, req, err)) < 0)
         return error;
     error = chan_store_config_get(chand_request_store(req), &level, subject, err);
+    if (error == CHAN_ENOTFOUND && subject &&
+        chan_store_normalize_get(chand_request_store(req), &normalize, subject, NULL) == 0) {
+        /* only Confluent's normalize setting is configured: clear it */
+        if ((error = chan_store_normalize_set(chand_request_store(req), subject, -1,
+                                              chand_request_actor(req), err)) < 0)
+            return sr_error(err, subject, 0, 0);
+        return chand_reply_json(req, 200, json_pack("{s:b}", "normalize", normalize));
+    }
     if (error == CHAN_ENOTFOUND && subject)
         return chand_http_error(err, CHAN_ENOTFOUND, SR_SUBJECT_LEVEL_CONFIG_NOT_FOUND,
                                 "Subject '%s' does not have subject-level compatibility "
@@ -1304,7 +1855,9 @@ static int delete_config(chand_request *req, chan_error *err)
         }
     }
     if ((error = chan_store_config_set(chand_request_store(req), subject, NULL,
-                                       chand_request_actor(req), err)) < 0) {
+                                       chand_request_actor(req), err)) < 0 ||
+        (error = chan_store_normalize_set(chand_request_store(req), subject, -1,
+                                          chand_request_actor(req), err)) < 0) {
         free(level);
         return sr_error(err, subject, 0, 0);
     }

@@ -179,6 +179,11 @@ int main(int argc, char **argv)
         goto cleanup;
     }
     chan_log(CHAN_LOG_INFO, MODULE, "store open backend=%s", chan_store_backend_name(store));
+    if (chand_schema_fill_identity(store, &err) < 0) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "cannot fill the schema identities: %s", err.message);
+        status = EXIT_RUNTIME;
+        goto cleanup;
+    }
 
     if (chand_reconciler_new(&reconciler, config, store, &err) < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "cannot set up Kafka admission: %s", err.message);

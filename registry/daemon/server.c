@@ -215,6 +215,8 @@ int chand_http_error_code(const chan_error *err)
     case CHAN_STORE_R_ID_IN_USE:
     case CHAN_STORE_R_VERSION_EXISTS:
         return 42205;
+    case CHAN_STORE_R_REFERENCE_EXISTS:
+        return 42206;
     case CHAN_STORE_R_TIMEOUT:
         return 50002; /* Confluent's "operation timed out" */
     case CHAN_STORE_R_VERSION_NOT_NEXT:

@@ -41,6 +41,44 @@ typedef struct chan_avro_schema chan_avro_schema;
  */
 int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len, chan_error *err);
 
+/**
+ * A schema reference (Confluent): the schema uses the named type `name`,
+ * defined by version `version` of subject `subject`.  Strings are borrowed.
+ */
+typedef struct chan_avro_reference {
+    const char *name;
+    const char *subject;
+    int version;
+} chan_avro_reference;
+
+/** What a schema with references is parsed with. */
+typedef struct chan_avro_parse_refs {
+    /** The schema's own references, in the order given (part of its identity). */
+    const chan_avro_reference *refs;
+    size_t n_refs;
+    /**
+     * Texts of every schema the references reach, directly or through the
+     * referenced schemas' own references, each after the ones it depends on.
+     * The named types they define may be used by name in the schema.
+     */
+    const char *const *texts;
+    size_t n_texts;
+} chan_avro_parse_refs;
+
+/**
+ * chan_avro_schema_parse for a schema with references: the named types of
+ * refs->texts are defined first (each text parsed as a schema of its own, in
+ * order, sharing one set of names), then json, which may use them.  The
+ * schema's text (chan_avro_schema_normalized) names the referenced types
+ * instead of repeating them, and its identity includes refs->refs.
+ * refs may be NULL (no references).
+ *
+ * @return 0 or CHAN_EINVALID (a referenced text that does not parse is
+ *         reported as "reference N: ...")
+ */
+int chan_avro_schema_parse_refs(chan_avro_schema **out, const char *json, size_t len,
+                                const chan_avro_parse_refs *refs, chan_error *err);
+
 /** Free a schema.  NULL-safe. */
 void chan_avro_schema_free(chan_avro_schema *schema);
 
@@ -54,11 +92,58 @@ const char *chan_avro_schema_canonical(const chan_avro_schema *schema);
 uint64_t chan_avro_schema_fingerprint(const chan_avro_schema *schema);
 
 /**
- * The schema as compact JSON with every attribute kept (doc, default,
- * aliases, custom attributes): the text the registry stores and compares
- * for "same schema".  Borrowed, valid as long as the schema.
+ * The schema's text as the Confluent Schema Registry keeps it (its
+ * canonicalString: the JSON that Avro's Java Schema.toString() writes):
+ * compact, attributes in a fixed order ("type", "name", "namespace" only
+ * when it differs from the enclosing one, "doc", "fields" / "symbols" /
+ * "size" / "items" / "values", "default", "order" unless ascending,
+ * custom attributes in the order given, "aliases"), {"type":"string"}
+ * written as "string", referenced types by name.  Doc, defaults, aliases
+ * and custom attributes are all kept.  Parsing it again gives the same
+ * text.  Borrowed, valid as long as the schema.
  */
 const char *chan_avro_schema_normalized(const chan_avro_schema *schema);
+
+/**
+ * The identity of a schema: two schemas are the same schema (same id, no
+ * new version, found by lookup) exactly when their identities are equal.
+ * It is the text of chan_avro_schema_normalized with custom attributes,
+ * aliases and the members of JSON objects in default and attribute values
+ * sorted (Confluent compares those as sets), followed by the references
+ * (name, subject, version) in their order.  So key order, whitespace,
+ * {"type":"string"} vs "string", a namespace spelled in the name or apart,
+ * and attributes that restate the default ("order":"ascending", an empty
+ * "aliases", a namespace equal to the enclosing one) do not change it; doc,
+ * defaults, aliases and custom attributes do.  Borrowed, valid as long as
+ * the schema.
+ */
+const char *chan_avro_schema_identity(const chan_avro_schema *schema);
+
+/**
+ * Are a and b the same schema once references are resolved, that is with
+ * every type that a reference defines written in place (compared as
+ * chan_avro_schema_identity compares)?  Confluent's lookup finds a version
+ * that has references with the schema sent fully resolved and without
+ * references; this is that comparison.
+ */
+bool chan_avro_schema_same_resolved(const chan_avro_schema *a, const chan_avro_schema *b);
+
+/**
+ * Confluent's normalize (`normalize=true`): the schema rewritten with its
+ * custom attributes, aliases and JSON object members sorted, an empty "doc"
+ * of a named type dropped, logical-type attributes first and a zero decimal
+ * scale dropped, and its references sorted (name, subject, version); then
+ * parsed again with the same references.
+ *
+ * @param[out] out the normalized schema (free with chan_avro_schema_free)
+ * @return 0 or CHAN_EINVALID
+ */
+int chan_avro_schema_normalize(chan_avro_schema **out, const chan_avro_schema *schema,
+                               chan_error *err);
+
+/** The references the schema was parsed with (borrowed), and their number in *out_n. */
+const chan_avro_reference *chan_avro_schema_references(const chan_avro_schema *schema,
+                                                       size_t *out_n);
 
 /** Full name of the top-level type ("com.acme.Order") or its type name ("string"). */
 const char *chan_avro_schema_name(const chan_avro_schema *schema);

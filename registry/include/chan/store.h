@@ -96,6 +96,7 @@ typedef enum chan_store_reason {
     CHAN_STORE_R_CONTRACT_MANAGED,   /**< the consumer is in the contract: change the contract */
     CHAN_STORE_R_NOT_PENDING,        /**< the consumer awaits no decision */
     CHAN_STORE_R_NOT_APPROVED,       /**< the consumer is pending or rejected */
+    CHAN_STORE_R_REFERENCE_EXISTS,   /**< another schema references the version (42206) */
     CHAN_STORE_R_TIMEOUT,            /**< the database did not answer in time (50002) */
     CHAN_STORE_R_NOT_IMPORT_MODE,    /**< a given id outside IMPORT mode (42205) */
     CHAN_STORE_R_NOT_READWRITE_MODE, /**< a registration without id in IMPORT mode (42205) */
@@ -209,6 +210,19 @@ int chan_store_migration_count(chan_store *store, int *out, chan_error *err);
 /* Schemas and subjects (Confluent Schema Registry semantics)           */
 /* ------------------------------------------------------------------ */
 
+/**
+ * A schema reference (Confluent): the named type `name` is defined by
+ * version `version` of subject `subject`.
+ */
+typedef struct chan_schema_reference {
+    char *name;
+    char *subject;
+    int version;
+} chan_schema_reference;
+
+/** Free an array of n references and their strings.  NULL-safe. */
+void chan_schema_reference_list_free(chan_schema_reference *list, size_t n);
+
 /** One version of a subject. */
 typedef struct chan_schema_version {
     char *subject;
@@ -218,6 +232,9 @@ typedef struct chan_schema_version {
     char *schema;       /**< the schema text as registered (normalized JSON) */
     bool deleted;       /**< soft-deleted */
     int64_t created_at; /**< unix seconds */
+    /** The references of its schema id, in their order (register, version get, lookup). */
+    chan_schema_reference *references;
+    size_t n_references;
 } chan_schema_version;
 
 void chan_schema_version_free(chan_schema_version *v);
@@ -240,8 +257,16 @@ typedef int (*chan_store_check_fn)(void *ctx, const chan_schema_version *const *
 
 typedef struct chan_schema_register_request {
     const char *subject;
-    const char *schema_type;   /**< "AVRO"; NULL means "AVRO" */
-    const char *schema;        /**< normalized schema text; equal texts are the same schema */
+    const char *schema_type; /**< "AVRO"; NULL means "AVRO" */
+    const char *schema;      /**< the schema text to keep */
+    /**
+     * What makes two schemas the same schema (chan_avro_schema_identity,
+     * which covers the references); NULL: the text itself.
+     */
+    const char *identity;
+    /** References stored with a new schema id, in their order (versions resolved, > 0). */
+    const chan_schema_reference *references;
+    size_t n_references;
     const char *actor;         /**< who asks, for the audit log */
     chan_store_check_fn check; /**< may be NULL: no check */
     void *check_ctx;
@@ -267,8 +292,9 @@ typedef struct chan_schema_register_request {
  * Confluent registry does.  Audit action "schema.register", object
  * "subject/<subject>/<version>".
  *
- * Schema identity is the exact (type, text) pair: the store indexes its own
- * hash of the text.
+ * Schema identity is the (type, identity) pair: the store indexes its own
+ * hash of the identity.  A new id keeps the text and references of the
+ * registration that created it.
  *
  * Modes (the subject's, else the global one): READONLY refuses (READ_ONLY);
  * IMPORT accepts only registrations that give an id (else
@@ -291,12 +317,59 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
                                const chan_schema_register_request *req, chan_error *err);
 
 /**
- * Find the version of subject whose schema text equals `schema`
+ * Find the version of subject whose schema has this identity (the
+ * chan_schema_register_request.identity it was registered with)
  * (POST /subjects/{subject}).
  * @return 0, CHAN_ENOTFOUND (reason SUBJECT_NOT_FOUND or SCHEMA_NOT_FOUND)
  */
 int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const char *subject,
-                             const char *schema, bool include_deleted, chan_error *err);
+                             const char *identity, bool include_deleted, chan_error *err);
+
+/**
+ * The references of schema id, in their order (none: *out NULL, *out_n 0).
+ * @param[out] out free with chan_schema_reference_list_free
+ * @return 0 or CHAN_ENOTFOUND (SCHEMA_NOT_FOUND)
+ */
+int chan_store_schema_references(chan_store *store, chan_schema_reference **out, size_t *out_n,
+                                 int64_t id, chan_error *err);
+
+/**
+ * Ids of the schemas that reference version `version` (-1: the latest live
+ * one) of subject, ascending; with !include_deleted only ids that a live
+ * version uses (GET /subjects/{s}/versions/{v}/referencedby).
+ * @param[out] out caller frees
+ * @return 0 or CHAN_ENOTFOUND (SUBJECT_NOT_FOUND, VERSION_NOT_FOUND)
+ */
+int chan_store_referenced_by(chan_store *store, int64_t **out, size_t *out_n, const char *subject,
+                             int version, bool include_deleted, chan_error *err);
+
+/**
+ * Version numbers (ascending) of subject whose schema has references; none
+ * is not an error (*out NULL, *out_n 0).
+ * @param[out] out caller frees
+ */
+int chan_store_subject_versions_with_references(chan_store *store, int **out, size_t *out_n,
+                                                const char *subject, bool include_deleted,
+                                                chan_error *err);
+
+/**
+ * Computes the identity of a stored schema for chan_store_schema_fill_identity.
+ * @param[out] out the identity (heap string the store frees); on failure the
+ *             store keeps the text itself as identity
+ */
+typedef int (*chan_store_identity_fn)(void *ctx, char **out, const char *schema_type,
+                                      const char *schema, chan_error *err);
+
+/**
+ * Give every schema stored without an identity (rows written before
+ * migration 0007) the identity that `fn` computes from its type and text,
+ * in batches of one transaction each.  Texts are never changed.
+ *
+ * @param[out] out_n how many rows were filled; may be NULL
+ * @return 0 or a store error
+ */
+int chan_store_schema_fill_identity(chan_store *store, size_t *out_n, chan_store_identity_fn fn,
+                                    void *ctx, chan_error *err);
 
 /**
  * Schema text and type by global id: served from the store's bounded
@@ -311,6 +384,15 @@ int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const
  */
 int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_type, int64_t id,
                             chan_error *err);
+
+/**
+ * chan_store_schema_by_id with the references of the id (in their order;
+ * none: *out_refs NULL, *out_n_refs 0), from the same cache.
+ * @param[out] out_refs free with chan_schema_reference_list_free; may be NULL
+ */
+int chan_store_schema_by_id_refs(chan_store *store, char **out_schema, char **out_type,
+                                 chan_schema_reference **out_refs, size_t *out_n_refs, int64_t id,
+                                 chan_error *err);
 
 /**
  * Every (subject, version) that uses schema id, ordered by subject then
@@ -341,7 +423,10 @@ int chan_store_version_get(chan_store *store, chan_schema_version **out, const c
                            int version, bool include_deleted, chan_error *err);
 
 /**
- * Delete one version.  Soft delete marks it deleted (CHAN_ENOTFOUND with
+ * Delete one version.  A version that another schema references is not
+ * deleted (CHAN_ECONFLICT with REFERENCE_EXISTS): a soft delete counts the
+ * schemas a live version uses, a permanent one every version.
+ * Soft delete marks it deleted (CHAN_ENOTFOUND with
  * VERSION_SOFT_DELETED when it already is).  Permanent delete removes a
  * version that was soft-deleted before (CHAN_ECONFLICT with
  * VERSION_NOT_SOFT_DELETED otherwise).  version -1 means the latest: the
@@ -359,7 +444,8 @@ int chan_store_version_delete(chan_store *store, int *out_version, const char *s
 
 /**
  * Delete a whole subject, soft or permanent, with the same preconditions
- * as chan_store_version_delete (SUBJECT_SOFT_DELETED, SUBJECT_NOT_SOFT_DELETED).
+ * as chan_store_version_delete (SUBJECT_SOFT_DELETED, SUBJECT_NOT_SOFT_DELETED,
+ * REFERENCE_EXISTS for references from other subjects).
  * A soft delete returns the versions it marked (the live ones); a permanent
  * delete needs every version soft-deleted, removes them all together with
  * the subject's compatibility level and mode, and returns them all.  After a
@@ -399,6 +485,20 @@ int chan_store_config_set(chan_store *store, const char *subject, const char *le
  * the global one; READONLY refuses registrations and deletes.
  */
 int chan_store_mode_get(chan_store *store, char **out, const char *subject, chan_error *err);
+
+/**
+ * Confluent's `normalize` setting of a subject, or the global one for
+ * subject == NULL, with the same scoping as config (no fallback;
+ * CHAN_ENOTFOUND with CONFIG_NOT_FOUND when not set at that scope).
+ */
+int chan_store_normalize_get(chan_store *store, bool *out, const char *subject, chan_error *err);
+/**
+ * Set (value 0 or 1) or clear (value -1) the normalize setting.  Setting
+ * the current value writes nothing.  Audit "config.set" / "config.clear"
+ * with "normalize" in the detail, object "config/<subject>" or "config".
+ */
+int chan_store_normalize_set(chan_store *store, const char *subject, int value, const char *actor,
+                             chan_error *err);
 int chan_store_mode_set(chan_store *store, const char *subject, const char *mode, const char *actor,
                         chan_error *err);
 

@@ -75,6 +75,7 @@ typedef struct avro_field {
     char **aliases;
     size_t n_aliases;
     bool deprecated; /**< "deprecated": true */
+    json_t *json;    /**< the field's JSON object (borrowed from its root) */
     size_t index;    /**< position in the record */
 } avro_field;
 
@@ -84,6 +85,8 @@ struct avro_node {
     int precision, scale; /**< decimal only */
     char *pointer;        /**< JSON pointer of the definition ("" for the root) */
     size_t named_id;      /**< position in chan_avro_schema.named (named types only) */
+    json_t *json;         /**< the defining JSON object (borrowed), NULL for a plain name */
+    bool external;        /**< the top-level type of a referenced schema */
 
     /* named types: record, enum, fixed */
     char *fullname;
@@ -127,10 +130,29 @@ struct chan_avro_schema {
     size_t n_named, cap_named;
     avro_index name_ix;  /**< full name -> position in named */
     avro_index alias_ix; /**< alias (full name) of a named type -> position in named */
+    json_t **ref_roots;  /**< the parsed JSON of each referenced text, owned */
+    char **ref_texts;    /**< copies of the referenced texts */
+    size_t n_ref_texts;
+    chan_avro_reference *refs; /**< the schema's references; strings owned */
+    size_t n_refs;
     char *canonical;
-    char *normalized;
+    char *normalized; /**< Confluent's text (text.c) */
+    char *identity;   /**< chan_avro_schema_identity (text.c) */
     uint64_t fingerprint;
 };
+
+/** How chan_avro__write renders a schema. */
+enum {
+    CHAN_AVRO_W_SORT = 1,      /**< sort custom attributes, aliases, JSON object members */
+    CHAN_AVRO_W_NORMALIZE = 2, /**< Confluent's normalize (implies SORT) */
+    CHAN_AVRO_W_INLINE = 4,    /**< define referenced types in place (for Avro C) */
+};
+
+/** Render schema as JSON text (text.c); caller frees. */
+char *chan_avro__write(const chan_avro_schema *schema, unsigned flags);
+
+/** The identity text of schema (text.c); caller frees. */
+char *chan_avro__identity(const chan_avro_schema *schema);
 
 /** FNV-1a hash of a string. */
 uint32_t chan_avro__hash(const char *s);

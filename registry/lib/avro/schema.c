@@ -568,6 +568,7 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, json_t *jf, const char *n
 
     if (!json_is_object(jf))
         return fail(ctx, "a field must be a JSON object");
+    f->json = jf;
     jname = json_object_get(jf, "name");
     name = jstr(jname);
     if (!jname)
@@ -921,6 +922,7 @@ static int parse_object(parse_ctx *ctx, json_t *j, const char *ns, avro_node **o
     }
     if (is_primitive_name(t, &k)) {
         n = node_new(ctx, k);
+        n->json = j;
         apply_logical(j, n);
     } else if (strcmp(t, "error") == 0) {
         mark = path_push(ctx, "type");
@@ -930,12 +932,15 @@ static int parse_object(parse_ctx *ctx, json_t *j, const char *ns, avro_node **o
         return error;
     } else if (strcmp(t, "record") == 0) {
         n = node_new(ctx, AVRO_RECORD);
+        n->json = j;
         error = parse_record(ctx, j, ns, n);
     } else if (strcmp(t, "enum") == 0) {
         n = node_new(ctx, AVRO_ENUM);
+        n->json = j;
         error = parse_enum(ctx, j, ns, n);
     } else if (strcmp(t, "fixed") == 0) {
         n = node_new(ctx, AVRO_FIXED);
+        n->json = j;
         if ((error = parse_fixed(ctx, j, ns, n)) == 0)
             apply_logical(j, n);
     } else if (strcmp(t, "array") == 0 || strcmp(t, "map") == 0) {
@@ -943,6 +948,7 @@ static int parse_object(parse_ctx *ctx, json_t *j, const char *ns, avro_node **o
         const char *key = is_array ? "items" : "values";
 
         n = node_new(ctx, is_array ? AVRO_ARRAY : AVRO_MAP);
+        n->json = j;
         if ((sub = json_object_get(j, key)) == NULL)
             return fail(ctx, "%s has no \"%s\"", t, key);
         mark = path_push(ctx, key);
@@ -1173,13 +1179,46 @@ cleanup:
     return error;
 }
 
-int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len, chan_error *err)
+/*
+** Parse one referenced text into the schema's names (before the schema
+** itself): its top-level named type is marked external, so the schema's
+** text names it instead of repeating it.
+*/
+static int parse_reference_text(parse_ctx *ctx, size_t i, const char *text)
+{
+    chan_avro_schema *s = ctx->schema;
+    json_error_t jerr;
+    json_t *root;
+    avro_node *top = NULL;
+    int error;
+
+    root = json_loadb(text, strlen(text), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
+                      &jerr);
+    if (!root)
+        return chan_error_set(ctx->err, CHAN_EINVALID,
+                              "reference %zu: invalid JSON at line %d, column %d: %s", i + 1,
+                              jerr.line, jerr.column, jerr.text);
+    s->ref_roots[s->n_ref_texts] = root;
+    s->ref_texts[s->n_ref_texts++] = chan_xstrdup(text);
+    chan_buf_clear(&ctx->path);
+    if ((error = parse_type(ctx, root, "", &top)) < 0) {
+        chan_error_prefix(ctx->err, "reference %zu", i + 1);
+        return error;
+    }
+    if (top->fullname)
+        top->external = true;
+    return 0;
+}
+
+int chan_avro_schema_parse_refs(chan_avro_schema **out, const char *json, size_t len,
+                                const chan_avro_parse_refs *refs, chan_error *err)
 {
     parse_ctx ctx = {0};
     chan_avro_schema *s = chan_xcalloc(1, sizeof(*s));
     json_error_t jerr;
     chan_buf b = CHAN_BUF_INIT;
     bool *seen = NULL;
+    char *inline_text = NULL;
     size_t i;
     int error = 0;
 
@@ -1188,6 +1227,24 @@ int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len,
     ctx.err = err;
     chan_buf_init(&ctx.path);
     chan_buf_puts(&ctx.path, "");
+    if (refs != NULL && refs->n_refs > 0) {
+        s->refs = chan_xcalloc(refs->n_refs, sizeof(*s->refs));
+        for (i = 0; i < refs->n_refs; i++) {
+            assert(refs->refs[i].name != NULL && refs->refs[i].subject != NULL);
+            s->refs[i].name = chan_xstrdup(refs->refs[i].name);
+            s->refs[i].subject = chan_xstrdup(refs->refs[i].subject);
+            s->refs[i].version = refs->refs[i].version;
+            s->n_refs++;
+        }
+    }
+    if (refs != NULL && refs->n_texts > 0) {
+        s->ref_roots = chan_xcalloc(refs->n_texts, sizeof(*s->ref_roots));
+        s->ref_texts = chan_xcalloc(refs->n_texts, sizeof(*s->ref_texts));
+        for (i = 0; i < refs->n_texts; i++)
+            if ((error = parse_reference_text(&ctx, i, refs->texts[i])) < 0)
+                goto cleanup;
+        chan_buf_clear(&ctx.path);
+    }
     s->root =
         json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!s->root) {
@@ -1200,18 +1257,27 @@ int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len,
         goto cleanup;
     if ((error = check_pending_defaults(&ctx)) < 0)
         goto cleanup;
-    if ((error = avro_c_gate(&ctx, json, len)) < 0)
-        goto cleanup;
+    if (s->n_ref_texts == 0) {
+        if ((error = avro_c_gate(&ctx, json, len)) < 0)
+            goto cleanup;
+    } else {
+        /* Avro C knows nothing of references: it checks the schema with them in place. */
+        char *p;
+
+        inline_text = chan_avro__write(s, CHAN_AVRO_W_INLINE);
+        /* as avro_c_gate does for a text of its own: U+0000 (written \u0000) as U+0001 */
+        for (p = strstr(inline_text, "\\u0000"); p; p = strstr(p + 6, "\\u0000"))
+            p[5] = '1';
+        if ((error = avro_c_gate(&ctx, inline_text, strlen(inline_text))) < 0)
+            goto cleanup;
+    }
 
     seen = chan_xcalloc(s->n_named + 1, sizeof(*seen));
     pcf_write(&b, s->top, seen);
     s->canonical = chan_buf_take(&b);
     s->fingerprint = crc64_avro(s->canonical, strlen(s->canonical));
-    s->normalized = json_dumps(s->root, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!s->normalized) {
-        error = chan_error_set(err, CHAN_EINTERNAL, "cannot serialise the schema");
-        goto cleanup;
-    }
+    s->normalized = chan_avro__write(s, 0);
+    s->identity = chan_avro__identity(s);
     *out = s;
     s = NULL;
 cleanup:
@@ -1219,10 +1285,69 @@ cleanup:
         free(ctx.pending[i].path);
     free(ctx.pending);
     free(seen);
+    free(inline_text);
     chan_buf_dispose(&ctx.path);
     chan_buf_dispose(&b);
     chan_avro_schema_free(s);
     return error;
+}
+
+int chan_avro_schema_parse(chan_avro_schema **out, const char *json, size_t len, chan_error *err)
+{
+    return chan_avro_schema_parse_refs(out, json, len, NULL, err);
+}
+
+static int cmp_ref(const void *a, const void *b)
+{
+    const chan_avro_reference *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+
+    if (c == 0)
+        c = strcmp(x->subject, y->subject);
+    if (c == 0)
+        c = (x->version > y->version) - (x->version < y->version);
+    return c;
+}
+
+int chan_avro_schema_normalize(chan_avro_schema **out, const chan_avro_schema *schema,
+                               chan_error *err)
+{
+    chan_avro_reference *refs = NULL;
+    chan_avro_parse_refs pr;
+    char *text;
+    size_t n = 0, i;
+    int error;
+
+    assert(out != NULL && schema != NULL);
+    text = chan_avro__write(schema, CHAN_AVRO_W_NORMALIZE);
+    if (schema->n_refs > 0) { /* sorted, each once */
+        refs = chan_xcalloc(schema->n_refs, sizeof(*refs));
+        memcpy(refs, schema->refs, schema->n_refs * sizeof(*refs));
+        qsort(refs, schema->n_refs, sizeof(*refs), cmp_ref);
+        for (i = 0; i < schema->n_refs; i++)
+            if (n == 0 || cmp_ref(&refs[n - 1], &refs[i]) != 0)
+                refs[n++] = refs[i];
+    }
+    pr.refs = refs;
+    pr.n_refs = n;
+    pr.texts = (const char *const *)schema->ref_texts;
+    pr.n_texts = schema->n_ref_texts;
+    error = chan_avro_schema_parse_refs(out, text, strlen(text), &pr, err);
+    free(refs);
+    free(text);
+    return error;
+}
+
+const chan_avro_reference *chan_avro_schema_references(const chan_avro_schema *schema,
+                                                       size_t *out_n)
+{
+    *out_n = schema->n_refs;
+    return schema->refs;
+}
+
+const char *chan_avro_schema_identity(const chan_avro_schema *schema)
+{
+    return schema->identity;
 }
 
 void chan_avro_schema_free(chan_avro_schema *schema)
@@ -1239,6 +1364,18 @@ void chan_avro_schema_free(chan_avro_schema *schema)
     chan_avro__index_dispose(&schema->alias_ix);
     free(schema->canonical);
     free(schema->normalized);
+    free(schema->identity);
+    for (i = 0; i < schema->n_refs; i++) {
+        free((char *)schema->refs[i].name);
+        free((char *)schema->refs[i].subject);
+    }
+    free(schema->refs);
+    for (i = 0; i < schema->n_ref_texts; i++) {
+        json_decref(schema->ref_roots[i]);
+        free(schema->ref_texts[i]);
+    }
+    free(schema->ref_roots);
+    free(schema->ref_texts);
     json_decref(schema->root);
     free(schema);
 }

@@ -21,6 +21,17 @@ static const char *const schema_types[] = {"AVRO", "JSON", "PROTOBUF", NULL};
 /* Schemas and subjects                                               */
 /* ------------------------------------------------------------------ */
 
+void chan_schema_reference_list_free(chan_schema_reference *list, size_t n)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free(list[i].name);
+        free(list[i].subject);
+    }
+    free(list);
+}
+
 void chan_schema_version_free(chan_schema_version *v)
 {
     if (v == NULL)
@@ -28,6 +39,7 @@ void chan_schema_version_free(chan_schema_version *v)
     free(v->subject);
     free(v->schema_type);
     free(v->schema);
+    chan_schema_reference_list_free(v->references, v->n_references);
     free(v);
 }
 
@@ -76,10 +88,68 @@ static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
     return v;
 }
 
-/* The store's own hash of a schema text, the key of the schemas index. */
+static int read_version(chan_store__op *o, chan_store__rows *rows, const char *subject, int version,
+                        bool include_deleted, chan_error *err);
+static void cache_put(chan_store *store, int64_t id, const char *text, const char *type,
+                      const chan_schema_reference *refs, size_t n_refs);
+
+/* The store's own hash of a schema text or identity, the key of the schemas indexes. */
 static int64_t text_hash(const char *text)
 {
     return (int64_t)chan_store__fnv1a64(text, strlen(text));
+}
+
+/* The identity of a registration: the one given, else the text itself. */
+static const char *identity_of(const chan_schema_register_request *req)
+{
+    return req->identity != NULL ? req->identity : req->schema;
+}
+
+/* The references of schema id, in their order, into *out / *out_n. */
+static int load_references(chan_store__op *o, chan_schema_reference **out, size_t *out_n,
+                           int64_t id, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    assert(out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    if ((error = chan_store__run(o, &rows,
+                                 "SELECT name, subject, version FROM schema_references "
+                                 "WHERE schema_id = $1 ORDER BY position",
+                                 P(SV_INT(id)), err)) < 0 ||
+        rows.n_rows == 0)
+        goto cleanup;
+    *out = chan_xcalloc(rows.n_rows, sizeof(**out));
+    for (size_t i = 0; i < rows.n_rows; i++) {
+        (*out)[i].name = chan_store__cell_take(&rows, i, 0);
+        (*out)[i].subject = chan_store__cell_take(&rows, i, 1);
+        (*out)[i].version = (int)chan_store__cell_int(&rows, i, 2);
+        if ((*out)[i].name == NULL)
+            (*out)[i].name = chan_xstrdup("");
+        if ((*out)[i].subject == NULL)
+            (*out)[i].subject = chan_xstrdup("");
+    }
+    *out_n = rows.n_rows;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
+/* A version read from row r, with the references of its schema id. */
+static int version_with_refs(chan_store__op *o, chan_schema_version **out, chan_store__rows *rows,
+                             size_t r, chan_error *err)
+{
+    int error;
+
+    *out = version_from_row(rows, r);
+    if ((error = load_references(o, &(*out)->references, &(*out)->n_references, (*out)->id, err)) <
+        0) {
+        chan_schema_version_free(*out);
+        *out = NULL;
+    }
+    return error;
 }
 
 /*
@@ -156,16 +226,16 @@ static int check_writable(chan_store__op *o, const char *subject, chan_error *er
     return 0;
 }
 
-/* The live version of subject with exactly this text, if any (n_rows 0 or 1). */
+/* The live version of subject with this identity, if any (n_rows 0 or 1). */
 static int find_live_same(chan_store__op *o, chan_store__rows *rows, const char *subject,
-                          const char *type, const char *schema, chan_error *err)
+                          const char *type, const char *identity, chan_error *err)
 {
     return chan_store__run(
         o, rows,
-        VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 AND s.fingerprint = $2 "
-                     "AND s.schema_type = $3 AND s.schema_text = $4 "
+        VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 AND s.identity_hash = $2 "
+                     "AND s.schema_type = $3 AND s.identity = $4 "
                      "ORDER BY sv.version LIMIT 1",
-        P(SV_TEXT(subject), SV_INT(text_hash(schema)), SV_TEXT(type), SV_TEXT(schema)), err);
+        P(SV_TEXT(subject), SV_INT(text_hash(identity)), SV_TEXT(type), SV_TEXT(identity)), err);
 }
 
 /*
@@ -190,6 +260,20 @@ static int check_register_args(const chan_schema_register_request *req, const ch
         return error;
     if (req->schema[0] == '\0')
         return chan_error_set(err, CHAN_EINVALID, "schema is empty");
+    if (req->identity != NULL &&
+        (error = chan_store__check_text("schema identity", req->identity, CHAN_STORE_SCHEMA_MAX,
+                                        false, err)) < 0)
+        return error;
+    for (size_t i = 0; i < req->n_references; i++) {
+        const chan_schema_reference *r = &req->references[i];
+
+        if ((error = chan_store__check_name("reference name", r->name, err)) < 0 ||
+            (error = chan_store__check_name("reference subject", r->subject, err)) < 0)
+            return error;
+        if (r->version < 1)
+            return chan_error_set(err, CHAN_EINVALID, "reference %s has version %d", r->name,
+                                  r->version);
+    }
     if (!chan_store__in_list(*type, schema_types))
         return chan_error_set(err, CHAN_EINVALID, "unknown schema type '%.64s'", *type);
     return 0;
@@ -244,23 +328,24 @@ cleanup:
 ** the subject; takes the "schema:<hash>" lock inside o's write transaction.
 */
 static int assign_schema_id(chan_store__op *o, int64_t *out, bool *out_new, const char *type,
-                            const char *schema, int64_t now, chan_error *err)
+                            const chan_schema_register_request *req, int64_t now, chan_error *err)
 {
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    const char *identity = identity_of(req);
     char key[32];
     int error;
 
     assert(o->in_txn && out != NULL && out_new != NULL);
     *out = 0;
     *out_new = false;
-    snprintf(key, sizeof(key), "%016llx", (unsigned long long)text_hash(schema));
+    snprintf(key, sizeof(key), "%016llx", (unsigned long long)text_hash(identity));
     if ((error = chan_store__op_lock(o, "schema", key, err)) < 0)
         goto cleanup;
     if ((error = chan_store__run(
              o, &rows,
-             "SELECT id FROM schemas WHERE fingerprint = $1 AND schema_type = $2 "
-             "AND schema_text = $3 ORDER BY id LIMIT 1",
-             P(SV_INT(text_hash(schema)), SV_TEXT(type), SV_TEXT(schema)), err)) < 0)
+             "SELECT id FROM schemas WHERE identity_hash = $1 AND schema_type = $2 "
+             "AND identity = $3 ORDER BY id LIMIT 1",
+             P(SV_INT(text_hash(identity)), SV_TEXT(type), SV_TEXT(identity)), err)) < 0)
         goto cleanup;
     if (rows.n_rows == 1) {
         *out = chan_store__cell_int(&rows, 0, 0);
@@ -270,11 +355,22 @@ static int assign_schema_id(chan_store__op *o, int64_t *out, bool *out_new, cons
         goto cleanup;
     if ((error = chan_store__run(o, NULL,
                                  "INSERT INTO schemas (id, fingerprint, schema_type, schema_text, "
-                                 "created_at) VALUES ($1, $2, $3, $4, $5)",
-                                 P(SV_INT(*out), SV_INT(text_hash(schema)), SV_TEXT(type),
-                                   SV_TEXT(schema), SV_INT(now)),
+                                 "created_at, identity, identity_hash) "
+                                 "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                                 P(SV_INT(*out), SV_INT(text_hash(req->schema)), SV_TEXT(type),
+                                   SV_TEXT(req->schema), SV_INT(now), SV_TEXT(identity),
+                                   SV_INT(text_hash(identity))),
                                  err)) < 0)
         goto cleanup;
+    for (size_t i = 0; i < req->n_references; i++)
+        if ((error = chan_store__run(
+                 o, NULL,
+                 "INSERT INTO schema_references (schema_id, position, name, "
+                 "subject, version) VALUES ($1, $2, $3, $4, $5)",
+                 P(SV_INT(*out), SV_INT((int64_t)i), SV_TEXT(req->references[i].name),
+                   SV_TEXT(req->references[i].subject), SV_INT(req->references[i].version)),
+                 err)) < 0)
+            goto cleanup;
     *out_new = true;
 cleanup:
     chan_store__rows_dispose(&rows);
@@ -319,15 +415,15 @@ cleanup:
 ** the idempotent answer to a repeated registration.
 */
 static int existing_version(chan_store__op *o, chan_schema_version **out, const char *subject,
-                            const char *type, const char *schema, chan_error *err)
+                            const char *type, const char *identity, chan_error *err)
 {
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     int error;
 
     assert(out != NULL);
     *out = NULL;
-    if ((error = find_live_same(o, &rows, subject, type, schema, err)) == 0 && rows.n_rows == 1)
-        *out = version_from_row(&rows, 0);
+    if ((error = find_live_same(o, &rows, subject, type, identity, err)) == 0 && rows.n_rows == 1)
+        error = version_with_refs(o, out, &rows, 0, err);
     chan_store__rows_dispose(&rows);
     return error;
 }
@@ -468,6 +564,7 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
                                const chan_schema_register_request *req, chan_error *err)
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     const char *type = NULL, *actor = NULL;
     int64_t now = chan_store__now(), id, version;
     bool new_id = false;
@@ -510,7 +607,7 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
 
     /* Fast path without the write lock: already registered. */
     if ((error = chan_store__op_acquire(&o, store, err)) < 0 ||
-        (error = existing_version(&o, out, req->subject, type, req->schema, err)) < 0 ||
+        (error = existing_version(&o, out, req->subject, type, identity_of(req), err)) < 0 ||
         (*out != NULL && (req->version <= 0 || (*out)->version == req->version)))
         goto cleanup;
     chan_schema_version_free(*out);
@@ -522,14 +619,14 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
         (error = check_register_mode(&o, req, err)) < 0)
         goto cleanup;
     /* Again under the lock: a concurrent writer may have just added it. */
-    if ((error = existing_version(&o, out, req->subject, type, req->schema, err)) < 0 ||
+    if ((error = existing_version(&o, out, req->subject, type, identity_of(req), err)) < 0 ||
         (*out != NULL && (req->version <= 0 || (*out)->version == req->version)))
         goto cleanup;
     chan_schema_version_free(*out);
     *out = NULL;
     if (req->check != NULL && (error = run_register_check(&o, req, err)) < 0)
         goto cleanup;
-    if ((error = assign_schema_id(&o, &id, &new_id, type, req->schema, now, err)) < 0 ||
+    if ((error = assign_schema_id(&o, &id, &new_id, type, req, now, err)) < 0 ||
         (error = append_version(&o, &version, req->subject, id, now, err)) < 0)
         goto cleanup;
     if (req->version > 0 && version != req->version) {
@@ -538,6 +635,17 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
         goto cleanup;
     }
 
+    /* The new version as stored: the id's own text and references, which a
+     * registration that found an equal schema under another text does not change. */
+    if ((error = read_version(&o, &rows, req->subject, (int)version, true, err)) < 0)
+        goto cleanup;
+    if (rows.n_rows != 1) {
+        error = chan_error_set(err, CHAN_EINTERNAL, "version %d of '%s' vanished", (int)version,
+                               req->subject);
+        goto cleanup;
+    }
+    if ((error = version_with_refs(&o, out, &rows, 0, err)) < 0)
+        goto cleanup;
     object = chan_xasprintf("subject/%s/%d", req->subject, (int)version);
     if ((error = chan_store__audit(&o, actor, "schema.register", object,
                                    json_pack("{s:s, s:I, s:I, s:s, s:b}", "subject", req->subject,
@@ -546,26 +654,23 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
                                    now, err)) < 0 ||
         (error = chan_store__op_commit(&o, err)) < 0)
         goto cleanup;
-    chan_store__id_cache_put(&store->cache, id, req->schema, type);
-
-    *out = chan_xcalloc(1, sizeof(**out));
-    (*out)->subject = chan_xstrdup(req->subject);
-    (*out)->version = (int)version;
-    (*out)->id = id;
-    (*out)->schema_type = chan_xstrdup(type);
-    (*out)->schema = chan_xstrdup(req->schema);
-    (*out)->deleted = false;
-    (*out)->created_at = now;
+    if (new_id)
+        cache_put(store, id, req->schema, type, req->references, req->n_references);
     if (out_created != NULL)
         *out_created = true;
 cleanup:
+    if (error < 0) {
+        chan_schema_version_free(*out);
+        *out = NULL;
+    }
+    chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
     free(object);
     return error;
 }
 
 int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const char *subject,
-                             const char *schema, bool include_deleted, chan_error *err)
+                             const char *identity, bool include_deleted, chan_error *err)
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
@@ -574,45 +679,115 @@ int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const
     assert(store != NULL && out != NULL);
     *out = NULL;
     if ((error = chan_store__check_name("subject", subject, err)) < 0 ||
-        (error = chan_store__check_text("schema", schema, CHAN_STORE_SCHEMA_MAX, false, err)) < 0)
+        (error = chan_store__check_text("schema identity", identity, CHAN_STORE_SCHEMA_MAX, false,
+                                        err)) < 0)
         return error;
     if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
         goto cleanup;
-    if ((error =
-             chan_store__run(&o, &rows,
-                             VERSION_COLS "WHERE sv.subject = $1 AND s.fingerprint = $2 "
-                                          "AND s.schema_text = $3 AND (sv.deleted = 0 OR $4 = 1) "
-                                          "ORDER BY sv.deleted, sv.version DESC LIMIT 1",
-                             P(SV_TEXT(subject), SV_INT(text_hash(schema)), SV_TEXT(schema),
-                               SV_INT(include_deleted)),
-                             err)) < 0)
+    if ((error = chan_store__run(&o, &rows,
+                                 VERSION_COLS "WHERE sv.subject = $1 AND s.identity_hash = $2 "
+                                              "AND s.identity = $3 AND (sv.deleted = 0 OR $4 = 1) "
+                                              "ORDER BY sv.deleted, sv.version DESC LIMIT 1",
+                                 P(SV_TEXT(subject), SV_INT(text_hash(identity)), SV_TEXT(identity),
+                                   SV_INT(include_deleted)),
+                                 err)) < 0)
         goto cleanup;
     if (rows.n_rows == 0) {
         error = not_found_in_subject(&o, subject, include_deleted, CHAN_STORE_R_SCHEMA_NOT_FOUND,
                                      "schema", err);
         goto cleanup;
     }
-    *out = version_from_row(&rows, 0);
+    error = version_with_refs(&o, out, &rows, 0, err);
 cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
     return error;
 }
 
-int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_type, int64_t id,
-                            chan_error *err)
+/*
+** The id cache keeps a schema's text and, in its type string, the type
+** followed by "\n" and the references as a JSON array when it has any
+** (types never contain a newline): ids, texts and references are all
+** immutable, so a cached schema needs no query at all.
+*/
+static void cache_put(chan_store *store, int64_t id, const char *text, const char *type,
+                      const chan_schema_reference *refs, size_t n_refs)
+{
+    json_t *arr;
+    char *packed, *json;
+
+    if (n_refs == 0) {
+        chan_store__id_cache_put(&store->cache, id, text, type);
+        return;
+    }
+    arr = json_array();
+    for (size_t i = 0; i < n_refs; i++)
+        json_array_append_new(arr,
+                              json_pack("[s,s,i]", refs[i].name, refs[i].subject, refs[i].version));
+    json = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    if (json == NULL)
+        return;
+    packed = chan_xasprintf("%s\n%s", type, json);
+    chan_store__id_cache_put(&store->cache, id, text, packed);
+    free(packed);
+    free(json);
+}
+
+/* The cached schema of id (see cache_put); false on a miss. */
+static bool cache_get(chan_store *store, int64_t id, char **text, char **type,
+                      chan_schema_reference **refs, size_t *n_refs)
+{
+    char *packed = NULL, *nl;
+    json_t *arr;
+    size_t i, n;
+
+    if (!chan_store__id_cache_get(&store->cache, id, text, &packed))
+        return false;
+    if ((nl = strchr(packed, '\n')) != NULL) {
+        *nl = '\0';
+        if (refs != NULL && (arr = json_loads(nl + 1, 0, NULL)) != NULL) {
+            n = json_array_size(arr);
+            *refs = chan_xcalloc(n + 1, sizeof(**refs));
+            for (i = 0; i < n; i++) {
+                json_t *r = json_array_get(arr, i);
+
+                (*refs)[i].name = chan_xstrdup(json_string_value(json_array_get(r, 0)));
+                (*refs)[i].subject = chan_xstrdup(json_string_value(json_array_get(r, 1)));
+                (*refs)[i].version = (int)json_integer_value(json_array_get(r, 2));
+            }
+            *n_refs = n;
+            json_decref(arr);
+        }
+    }
+    if (type != NULL)
+        *type = packed;
+    else
+        free(packed);
+    return true;
+}
+
+int chan_store_schema_by_id_refs(chan_store *store, char **out_schema, char **out_type,
+                                 chan_schema_reference **out_refs, size_t *out_n_refs, int64_t id,
+                                 chan_error *err)
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    chan_schema_reference *refs = NULL;
+    size_t n_refs = 0;
     int error;
 
     assert(store != NULL && out_schema != NULL);
     *out_schema = NULL;
     if (out_type != NULL)
         *out_type = NULL;
-    if (chan_store__id_cache_get(&store->cache, id, out_schema, out_type))
+    if (out_refs != NULL)
+        *out_refs = NULL;
+    if (out_n_refs != NULL)
+        *out_n_refs = 0;
+    if (cache_get(store, id, out_schema, out_type, out_refs, out_n_refs))
         return 0;
-    if ((error = chan_store__op_acquire(&o, store, err)) < 0)
+    if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
         goto cleanup;
     if ((error = chan_store__run(&o, &rows,
                                  "SELECT schema_text, schema_type FROM schemas WHERE id = $1",
@@ -627,15 +802,29 @@ int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_typ
         error = chan_error_set(err, CHAN_EINTERNAL, "schema id %lld has no text", (long long)id);
         goto cleanup;
     }
-    chan_store__id_cache_put(&store->cache, id, chan_store__cell(&rows, 0, 0),
-                             chan_store__cell(&rows, 0, 1));
+    if ((error = load_references(&o, &refs, &n_refs, id, err)) < 0)
+        goto cleanup;
+    cache_put(store, id, chan_store__cell(&rows, 0, 0), chan_store__cell(&rows, 0, 1), refs,
+              n_refs);
     *out_schema = chan_store__cell_take(&rows, 0, 0);
     if (out_type != NULL)
         *out_type = chan_store__cell_take(&rows, 0, 1);
+    if (out_refs != NULL && out_n_refs != NULL) {
+        *out_refs = refs;
+        *out_n_refs = n_refs;
+        refs = NULL;
+    }
 cleanup:
+    chan_schema_reference_list_free(refs, n_refs);
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
     return error;
+}
+
+int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_type, int64_t id,
+                            chan_error *err)
+{
+    return chan_store_schema_by_id_refs(store, out_schema, out_type, NULL, NULL, id, err);
 }
 
 int chan_store_schema_usages(chan_store *store, chan_schema_version ***out, size_t *out_n,
@@ -793,9 +982,197 @@ int chan_store_version_get(chan_store *store, chan_schema_version **out, const c
                                      "version", err);
         goto cleanup;
     }
-    *out = version_from_row(&rows, 0);
-    if (cacheable)
-        chan_store__read_cache_put_latest(store->reads, epoch, *out);
+    error = version_with_refs(&o, out, &rows, 0, err);
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
+
+/*
+** Is version `version` of subject referenced by another schema?  Counts the
+** schemas that a live version uses, or every version with include_deleted;
+** with other_subjects_only, references from versions of subject itself do
+** not count.  On yes, CHAN_ECONFLICT with REFERENCE_EXISTS (Confluent's
+** message names the key).
+*/
+static int check_not_referenced(chan_store__op *o, const char *subject, int version,
+                                bool include_deleted, bool other_subjects_only, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    error = chan_store__run(
+        o, &rows,
+        "SELECT 1 FROM schema_references r JOIN subject_versions sv "
+        "ON sv.schema_id = r.schema_id WHERE r.subject = $1 AND r.version = $2 "
+        "AND (sv.deleted = 0 OR $3 = 1) AND (sv.subject <> $1 OR $4 = 0) "
+        "LIMIT 1",
+        P(SV_TEXT(subject), SV_INT(version), SV_INT(include_deleted), SV_INT(other_subjects_only)),
+        err);
+    if (error == 0 && rows.n_rows > 0)
+        error = chan_store__set_reason(err, CHAN_ECONFLICT, CHAN_STORE_R_REFERENCE_EXISTS,
+                                       "One or more references exist to the schema "
+                                       "{magic=1,keytype=SCHEMA,subject=%s,version=%d}.",
+                                       subject, version);
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
+int chan_store_schema_references(chan_store *store, chan_schema_reference **out, size_t *out_n,
+                                 int64_t id, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    assert(store != NULL && out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
+        goto cleanup;
+    if ((error = chan_store__run(&o, &rows, "SELECT 1 FROM schemas WHERE id = $1", P(SV_INT(id)),
+                                 err)) < 0)
+        goto cleanup;
+    if (rows.n_rows == 0) {
+        error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND,
+                                       "schema id %lld not found", (long long)id);
+        goto cleanup;
+    }
+    error = load_references(&o, out, out_n, id, err);
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
+
+int chan_store_referenced_by(chan_store *store, int64_t **out, size_t *out_n, const char *subject,
+                             int version, bool include_deleted, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error, v;
+
+    assert(store != NULL && out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    if ((error = chan_store__check_name("subject", subject, err)) < 0 ||
+        (error = check_version_arg(version, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
+        goto cleanup;
+    if ((error = read_version(&o, &rows, subject, version, version != -1, err)) < 0)
+        goto cleanup;
+    if (rows.n_rows == 0) {
+        error =
+            not_found_in_subject(&o, subject, true, CHAN_STORE_R_VERSION_NOT_FOUND, "version", err);
+        goto cleanup;
+    }
+    v = (int)chan_store__cell_int(&rows, 0, 1);
+    if ((error = chan_store__run(&o, &rows,
+                                 "SELECT DISTINCT r.schema_id FROM schema_references r "
+                                 "JOIN subject_versions sv ON sv.schema_id = r.schema_id "
+                                 "WHERE r.subject = $1 AND r.version = $2 "
+                                 "AND (sv.deleted = 0 OR $3 = 1) ORDER BY r.schema_id",
+                                 P(SV_TEXT(subject), SV_INT(v), SV_INT(include_deleted)), err)) < 0)
+        goto cleanup;
+    *out = chan_xcalloc(rows.n_rows + 1, sizeof(**out));
+    for (size_t i = 0; i < rows.n_rows; i++)
+        (*out)[i] = chan_store__cell_int(&rows, i, 0);
+    *out_n = rows.n_rows;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
+
+int chan_store_subject_versions_with_references(chan_store *store, int **out, size_t *out_n,
+                                                const char *subject, bool include_deleted,
+                                                chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    assert(store != NULL && out != NULL && out_n != NULL);
+    *out = NULL;
+    *out_n = 0;
+    if ((error = chan_store__check_name("subject", subject, err)) < 0)
+        return error;
+    if ((error = chan_store__op_acquire(&o, store, err)) < 0)
+        goto cleanup;
+    if ((error = chan_store__run(&o, &rows,
+                                 "SELECT DISTINCT sv.version FROM subject_versions sv "
+                                 "JOIN schema_references r ON r.schema_id = sv.schema_id "
+                                 "WHERE sv.subject = $1 AND (sv.deleted = 0 OR $2 = 1) "
+                                 "ORDER BY sv.version",
+                                 P(SV_TEXT(subject), SV_INT(include_deleted)), err)) < 0 ||
+        rows.n_rows == 0)
+        goto cleanup;
+    *out = chan_xcalloc(rows.n_rows, sizeof(**out));
+    for (size_t i = 0; i < rows.n_rows; i++)
+        (*out)[i] = (int)chan_store__cell_int(&rows, i, 0);
+    *out_n = rows.n_rows;
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return error;
+}
+
+/* Up to 100 schemas without an identity into rows (id, schema_type, schema_text). */
+static int rows_without_identity(chan_store__op *o, chan_store__rows *rows, chan_error *err)
+{
+    return chan_store__run(o, rows,
+                           "SELECT id, schema_type, schema_text FROM schemas "
+                           "WHERE identity IS NULL ORDER BY id LIMIT 100",
+                           NULL, 0, err);
+}
+
+int chan_store_schema_fill_identity(chan_store *store, size_t *out_n, chan_store_identity_fn fn,
+                                    void *ctx, chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    size_t filled = 0;
+    int error = 0;
+
+    assert(store != NULL && fn != NULL);
+    if (out_n != NULL)
+        *out_n = 0;
+    for (;;) {
+        if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
+            (error = chan_store__op_lock(&o, "schema", "identity-fill", err)) < 0 ||
+            (error = rows_without_identity(&o, &rows, err)) < 0)
+            goto cleanup;
+        if (rows.n_rows == 0)
+            break;
+        for (size_t i = 0; i < rows.n_rows; i++) {
+            const char *type = chan_store__cell(&rows, i, 1), *text = chan_store__cell(&rows, i, 2);
+            char *identity = NULL;
+
+            if (fn(ctx, &identity, type ? type : "AVRO", text ? text : "", NULL) < 0 ||
+                identity == NULL) {
+                free(identity);
+                identity = chan_xstrdup(text ? text : "");
+            }
+            error = chan_store__run(&o, NULL,
+                                    "UPDATE schemas SET identity = $1, identity_hash = $2 "
+                                    "WHERE id = $3",
+                                    P(SV_TEXT(identity), SV_INT(text_hash(identity)),
+                                      SV_INT(chan_store__cell_int(&rows, i, 0))),
+                                    err);
+            free(identity);
+            if (error < 0)
+                goto cleanup;
+        }
+        if ((error = chan_store__op_commit(&o, err)) < 0)
+            goto cleanup;
+        filled += rows.n_rows;
+        chan_store__op_end(&o);
+        chan_store__rows_dispose(&rows);
+    }
+    if (out_n != NULL)
+        *out_n = filled;
 cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
@@ -845,6 +1222,8 @@ int chan_store_version_delete(chan_store *store, int *out_version, const char *s
                                        v->version, subject);
         goto cleanup;
     }
+    if ((error = check_not_referenced(&o, subject, v->version, permanent, false, err)) < 0)
+        goto cleanup;
     if (permanent)
         error = chan_store__run(&o, NULL,
                                 "DELETE FROM subject_versions WHERE subject = $1 AND version = $2",
@@ -927,6 +1306,9 @@ int chan_store_subject_delete(chan_store *store, int **out, size_t *out_n, const
                                        "subject '%s' must be soft deleted first", subject);
         goto cleanup;
     }
+    for (size_t i = 0; i < n_deleted; i++)
+        if ((error = check_not_referenced(&o, subject, deleted[i], permanent, true, err)) < 0)
+            goto cleanup;
     if (permanent) {
         if ((error = chan_store__run(&o, NULL, "DELETE FROM subject_versions WHERE subject = $1",
                                      P(SV_TEXT(subject)), err)) < 0 ||
@@ -965,19 +1347,26 @@ cleanup:
 /* Configuration and mode                                             */
 /* ------------------------------------------------------------------ */
 
-/* SQL per column: [0] compatibility, [1] mode. */
-static const char *const cfg_get_sql[2] = {
+/* SQL per column: [0] compatibility, [1] mode, [2] normalize. */
+static const char *const cfg_get_sql[3] = {
     "SELECT compatibility FROM subject_config WHERE subject = $1",
     "SELECT mode FROM subject_config WHERE subject = $1",
+    ("SELECT CASE WHEN normalize IS NULL THEN NULL WHEN normalize = 1 THEN 'true' "
+     "ELSE 'false' END FROM subject_config WHERE subject = $1"),
 };
-static const char *const cfg_set_sql[2] = {
+static const char *const cfg_set_sql[3] = {
     "INSERT INTO subject_config (subject, compatibility, mode, updated_at) "
     "VALUES ($1, $2, NULL, $3) ON CONFLICT (subject) DO UPDATE "
     "SET compatibility = excluded.compatibility, updated_at = excluded.updated_at",
     "INSERT INTO subject_config (subject, compatibility, mode, updated_at) "
     "VALUES ($1, NULL, $2, $3) ON CONFLICT (subject) DO UPDATE "
     "SET mode = excluded.mode, updated_at = excluded.updated_at",
+    "INSERT INTO subject_config (subject, compatibility, mode, normalize, updated_at) "
+    "VALUES ($1, NULL, NULL, CASE WHEN $2 = 'true' THEN 1 WHEN $2 = 'false' THEN 0 END, $3) "
+    "ON CONFLICT (subject) DO UPDATE "
+    "SET normalize = excluded.normalize, updated_at = excluded.updated_at",
 };
+static const char *const bool_values[] = {"true", "false", NULL};
 
 static int cfg_get(chan_store *store, int col, char **out, const char *subject, chan_error *err)
 {
@@ -1004,11 +1393,18 @@ static int cfg_get(chan_store *store, int col, char **out, const char *subject, 
         goto cleanup;
     if ((error = chan_store__run(&o, &rows, cfg_get_sql[col], P(SV_TEXT(scope)), err)) < 0)
         goto cleanup;
-    if (cacheable)
-        chan_store__read_cache_put_value(store->reads, epoch, kind, scope,
-                                         chan_store__cell(&rows, 0, 0));
-    if (chan_store__cell(&rows, 0, 0) == NULL)
-        goto not_set;
+    if (chan_store__cell(&rows, 0, 0) == NULL) {
+        int reason = col == 1 ? CHAN_STORE_R_MODE_NOT_FOUND : CHAN_STORE_R_CONFIG_NOT_FOUND;
+        const char *what = col == 1   ? "mode"
+                           : col == 2 ? "normalize setting"
+                                      : "compatibility level";
+        if (subject != NULL)
+            error = chan_store__set_reason(err, CHAN_ENOTFOUND, reason,
+                                           "no %s set for subject '%s'", what, subject);
+        else
+            error = chan_store__set_reason(err, CHAN_ENOTFOUND, reason, "no global %s set", what);
+        goto cleanup;
+    }
     *out = chan_store__cell_take(&rows, 0, 0);
     goto cleanup;
 not_set:
@@ -1066,26 +1462,28 @@ cleanup:
 static int cfg_set(chan_store *store, int col, const char *subject, const char *value, bool force,
                    const char *actor, chan_error *err)
 {
-    static const char *const what[2] = {"compatibility level", "mode"};
-    static const char *const kind[2] = {"config", "mode"};
+    static const char *const what[3] = {"compatibility level", "mode", "normalize setting"};
+    static const char *const kind[3] = {"config", "mode", "config"};
+    static const char *const *const allowed[3] = {chan_store__compat_levels, modes, bool_values};
     chan_store__op o = CHAN_STORE__OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     const char *scope = subject != NULL ? subject : "";
     char *object = NULL, *action = NULL;
     int64_t now = chan_store__now();
+    json_t *detail;
     int error;
 
     if (subject != NULL && (error = chan_store__check_name("subject", subject, err)) < 0)
         return error;
     if ((error = chan_store__check_actor(&actor, err)) < 0)
         return error;
-    if (value != NULL && !chan_store__in_list(value, col ? modes : chan_store__compat_levels))
+    if (value != NULL && !chan_store__in_list(value, allowed[col]))
         return chan_error_set(err, CHAN_EINVALID, "unknown %s '%.64s'", what[col], value);
 
     if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
         (error = chan_store__op_lock(&o, kind[col], scope, err)) < 0)
         goto cleanup;
-    if (col == 0 && (error = check_writable(&o, scope, err)) < 0)
+    if (col != 1 && (error = check_writable(&o, scope, err)) < 0)
         goto cleanup; /* Confluent: no config change in read-only mode */
     if (col == 1 && !force && chan_store__streq(value, "IMPORT") &&
         (error = check_import_entry(&o, subject, err)) < 0)
@@ -1099,16 +1497,17 @@ static int cfg_set(chan_store *store, int col, const char *subject, const char *
         (error = chan_store__run(
              &o, NULL,
              "DELETE FROM subject_config WHERE subject = $1 AND compatibility IS NULL "
-             "AND mode IS NULL",
+             "AND mode IS NULL AND normalize IS NULL",
              P(SV_TEXT(scope)), err)) < 0)
         goto cleanup;
     object =
         subject != NULL ? chan_xasprintf("%s/%s", kind[col], subject) : chan_xstrdup(kind[col]);
     action = chan_xasprintf("%s.%s", kind[col], value != NULL ? "set" : "clear");
-    if ((error = chan_store__audit(&o, actor, action, object,
-                                   json_pack("{s:s?, s:s?, s:s?}", "subject", subject, "old",
-                                             chan_store__cell(&rows, 0, 0), "new", value),
-                                   now, err)) < 0 ||
+    detail = json_pack("{s:s?, s:s?, s:s?}", "subject", subject, "old",
+                       chan_store__cell(&rows, 0, 0), "new", value);
+    if (col == 2)
+        json_object_set_new(detail, "setting", json_string("normalize"));
+    if ((error = chan_store__audit(&o, actor, action, object, detail, now, err)) < 0 ||
         (error = chan_store__op_commit(&o, err)) < 0)
         goto cleanup;
 cleanup:
@@ -1145,4 +1544,26 @@ int chan_store_mode_set_checked(chan_store *store, const char *subject, const ch
                                 bool force, const char *actor, chan_error *err)
 {
     return cfg_set(store, 1, subject, mode, force, actor, err);
+}
+
+int chan_store_normalize_get(chan_store *store, bool *out, const char *subject, chan_error *err)
+{
+    char *value = NULL;
+    int error;
+
+    assert(out != NULL);
+    *out = false;
+    if ((error = cfg_get(store, 2, &value, subject, err)) == 0)
+        *out = chan_store__streq(value, "true");
+    free(value);
+    return error;
+}
+
+int chan_store_normalize_set(chan_store *store, const char *subject, int value, const char *actor,
+                             chan_error *err)
+{
+    if (value < -1 || value > 1)
+        return chan_error_set(err, CHAN_EINVALID, "normalize must be 0, 1 or -1 (clear)");
+    return cfg_set(store, 2, subject, value < 0 ? NULL : value ? "true" : "false", false, actor,
+                   err);
 }

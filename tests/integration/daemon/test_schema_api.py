@@ -161,7 +161,8 @@ class SchemaApiTest(ChanregdTestCase):
             ({}, None),
             ({"schema": self.v1, "schemaType": "PROTOBUF"}, "PROTOBUF"),
             ({"schema": self.v1, "references": [{"name": "x", "subject": "y", "version": 1}]},
-             "references"),
+             "no schema reference found for subject \"y\" and version 1"),
+            ({"schema": self.v1, "references": [{"name": "x", "subject": "y"}]}, "version"),
         ]
         for body, fragment in cases:
             r = self.d.post("/subjects/%s/versions" % s, body)

@@ -14,6 +14,7 @@ After that the store takes a write, and a restart changes nothing.
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,19 @@ VOLATILE = {"age_days", "stale"}
 def releases():
     return sorted(d for d in os.listdir(FIXTURES)
                   if os.path.isdir(os.path.join(FIXTURES, d)))
+
+
+UNFILLED_SQL = ("SELECT count(*) FROM schemas WHERE identity IS NULL OR identity_hash IS NULL "
+                "OR identity = ''")
+
+
+def sqlite_unfilled(path):
+    """Schemas of the SQLite store at path without an identity (read-only, WAL-safe)."""
+    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True, timeout=10)
+    try:
+        return db.execute(UNFILLED_SQL).fetchone()[0]
+    finally:
+        db.close()
 
 
 def lost_or_changed(old, new, where="$"):
@@ -62,7 +76,34 @@ def lost_or_changed(old, new, where="$"):
 
 class UpgradeTest(ChanregdTestCase):
 
-    def check_release(self, release, backend, db):
+    def check_identities(self, d, before, unfilled):
+        """Migration 0007: every schema the release stored has its identity
+        (the daemon fills them when it opens the store), so the same schema
+        spelled otherwise finds its id and version instead of adding one."""
+        self.assertEqual(unfilled(), 0, "schemas without identity after the upgrade")
+        versions = {}
+        for path, v in before.items():
+            if (path.startswith("/subjects/") and "/versions/" in path and isinstance(v, dict)
+                    and not v.get("deleted")):
+                versions.setdefault(v["subject"], []).append(v)
+        live = {s: d.get("/subjects/%s/versions" % s).json for s in versions}
+        checked = 0
+        for s, vs in sorted(versions.items()):
+            latest = max((v for v in vs if v["version"] in live[s]), key=lambda v: v["version"],
+                         default=None)
+            if latest is None:
+                continue
+            spelled = json.dumps(json.loads(latest["schema"]), indent=1, sort_keys=True)
+            r = d.post("/subjects/%s" % s, {"schema": spelled})
+            self.assertEqual((r.status, r.json.get("id"), r.json.get("version")),
+                             (200, latest["id"], latest["version"]), s)
+            r = d.post("/subjects/%s/versions" % s, {"schema": spelled})
+            self.assertEqual((r.status, r.json), (200, {"id": latest["id"]}), s)
+            self.assertEqual(d.get("/subjects/%s/versions" % s).json, live[s], s)
+            checked += 1
+        self.assertGreater(checked, 2, "subjects of the release checked")
+
+    def check_release(self, release, backend, db, unfilled):
         with open(os.path.join(FIXTURES, release, "snapshot-%s.json" % backend)) as f:
             before = json.load(f)
         d = self.start_daemon("--token", TOKEN, db=db)
@@ -81,6 +122,8 @@ class UpgradeTest(ChanregdTestCase):
         self.assertEqual(origins.pop(("orders.order-created", "fraud-check")), ("api", "approved"))
         self.assertTrue(origins)
         self.assertEqual(set(origins.values()), {("contract", "approved")}, origins)
+
+        self.check_identities(d, before, unfilled)
 
         # The upgraded store takes writes: a new version of a stored subject.
         schema = avro_record("Legacy", [("id", "long"),
@@ -107,7 +150,8 @@ class UpgradeTest(ChanregdTestCase):
                 work = self.tmpdir()
                 path = os.path.join(work, "chanreg.sqlite")
                 shutil.copyfile(os.path.join(FIXTURES, release, "chanreg.sqlite"), path)
-                self.check_release(release, "sqlite", "sqlite:" + path)
+                self.check_release(release, "sqlite", "sqlite:" + path,
+                                   lambda: sqlite_unfilled(path))
 
     def test_postgres_stores_of_earlier_releases(self):
         for release in releases():
@@ -120,7 +164,11 @@ class UpgradeTest(ChanregdTestCase):
                                 "-p", str(u.port), "-U", u.username, "-d", u.path[1:],
                                 "-f", os.path.join(FIXTURES, release, "postgres.sql")],
                                check=True, capture_output=True, timeout=120)
-                self.check_release(release, "postgres", url)
+                psql_args = [psql, "-q", "-t", "-A", "-h", u.hostname, "-p", str(u.port),
+                             "-U", u.username, "-d", u.path[1:], "-c", UNFILLED_SQL]
+                self.check_release(release, "postgres", url, lambda: int(subprocess.run(
+                    psql_args, check=True, capture_output=True, timeout=60,
+                    text=True).stdout.strip()))
 
     def tmpdir(self):
         work = tempfile.mkdtemp(prefix="chanreg-upgrade-")

@@ -1,4 +1,4 @@
--- 0012_webhooks.sql - webhook delivery state and lifecycle events (PostgreSQL).
+-- 0009_webhooks.sql - webhook delivery state and lifecycle events (SQLite).
 --
 -- The audit log is the outbox of notifications: every change is an audit
 -- entry written in the transaction of the change, so an event cannot be
@@ -12,20 +12,20 @@
 -- going stale, a deprecation date approaching, a retirement) happen once:
 -- each has a key, and its audit entry is written only with a new key.
 CREATE TABLE webhook_targets (
-    target     text COLLATE "C" PRIMARY KEY,
-    floor_id   bigint NOT NULL,
-    created_at bigint NOT NULL
+    target     TEXT PRIMARY KEY,
+    floor_id   INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
 );
 CREATE TABLE webhook_deliveries (
-    target     text COLLATE "C" NOT NULL,
-    audit_id   bigint NOT NULL,
-    state      text NOT NULL CHECK (state IN ('delivered', 'failed')),
-    attempts   bigint NOT NULL,
-    last_error text,
-    updated_at bigint NOT NULL,
+    target     TEXT NOT NULL,
+    audit_id   INTEGER NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN ('delivered', 'failed')),
+    attempts   INTEGER NOT NULL,
+    last_error TEXT,
+    updated_at INTEGER NOT NULL,
     PRIMARY KEY (target, audit_id)
 );
 CREATE TABLE lifecycle_events (
-    key        text COLLATE "C" PRIMARY KEY,
-    created_at bigint NOT NULL
+    key        TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
 );
