@@ -20,7 +20,7 @@
 #define CHANNEL_COLS                                                                               \
     "SELECT name, owner_team, maintainer, peak_qps, retention_hours, deprecation_date, subject, "  \
     "compatibility, document, revision, created_at, updated_at, waiver_approved_by, "              \
-    "waiver_approved_at, retirement_date, waiver_reason, contract_version, cleanup_policy, "      \
+    "waiver_approved_at, retirement_date, waiver_reason, contract_version, cleanup_policy, "       \
     "avg_message_bytes FROM channels "
 #define CONSUMER_COLS                                                                              \
     "SELECT channel, name, principal, group_id, scenario, sla_p99_ms, peak_rate_msgs, "            \
@@ -106,7 +106,8 @@ static void channel_from_row(chan_channel_record *rec, chan_store__rows *rows, s
     rec->waiver_reason = chan_store__cell_take(rows, r, 15);
     rec->contract_version = chan_store__cell_take(rows, r, 16);
     rec->cleanup_policy = chan_store__cell_take(rows, r, 17);
-    rec->avg_message_bytes = chan_store__cell_int(rows, r, 18) > 0 ? chan_store__cell_int(rows, r, 18) : 0;
+    rec->avg_message_bytes =
+        chan_store__cell_int(rows, r, 18) > 0 ? chan_store__cell_int(rows, r, 18) : 0;
 }
 
 static void consumer_from_row(chan_consumer_record *c, chan_store__rows *rows, size_t r)
@@ -592,8 +593,8 @@ static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, 
             P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
               SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
               SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
-              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason),
-              SV_TEXT(version), SV_TEXT(cleanup), SV_INT(avg_bytes)),
+              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason), SV_TEXT(version),
+              SV_TEXT(cleanup), SV_INT(avg_bytes)),
             err);
     else
         error = chan_store__run(
@@ -606,8 +607,8 @@ static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, 
             P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
               SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
               SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
-              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason),
-              SV_TEXT(version), SV_TEXT(cleanup), SV_INT(avg_bytes)),
+              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason), SV_TEXT(version),
+              SV_TEXT(cleanup), SV_INT(avg_bytes)),
             err);
     free(retirement);
     free(reason);

@@ -1564,6 +1564,9 @@ int chan_store_normalize_set(chan_store *store, const char *subject, int value, 
 {
     if (value < -1 || value > 1)
         return chan_error_set(err, CHAN_EINVALID, "normalize must be 0, 1 or -1 (clear)");
-    return cfg_set(store, 2, subject, value < 0 ? NULL : value ? "true" : "false", false, actor,
-                   err);
+    return cfg_set(store, 2, subject,
+                   value < 0 ? NULL
+                   : value   ? "true"
+                             : "false",
+                   false, actor, err);
 }
