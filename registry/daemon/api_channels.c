@@ -106,29 +106,6 @@ static chan_record_json_options json_options(const chand_request *req, bool with
     return opts;
 }
 
-/*
-** Copy s into buf for a message: at most size - 4 bytes, then "...";
-** control characters and non-ASCII bytes become '?', so that a message
-** quoting client input is always valid UTF-8 (jansson drops invalid strings)
-** and one line.  Returns buf.
-*/
-static const char *clip(char *buf, size_t size, const char *s)
-{
-    size_t i, n = 0;
-
-    for (i = 0; s[i] != '\0' && n + 4 < size; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        buf[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    if (s[i] != '\0') {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 static int64_t now_seconds(void)
 {
     return (int64_t)time(NULL);
@@ -203,7 +180,7 @@ static int query_int(int64_t *out, const chand_request *req, const char *name, i
         return chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
                                 "Query parameter '%s' must be an integer between %" PRId64
                                 " and %" PRId64 ", got '%s'.",
-                                name, min, max, clip(shown, sizeof(shown), v));
+                                name, min, max, chan_str_clip(shown, sizeof(shown), v));
     return 0;
 }
 
@@ -532,7 +509,7 @@ static int put_channel(chand_request *req, chan_error *err)
                                          CHAN_CONTRACT_RULE_INVALID_NAME, "channel",
                                          "the contract is for channel \"%s\", not \"%s\"",
                                          chan_contract_name(contract),
-                                         clip(shown, sizeof(shown), name)),
+                                         chan_str_clip(shown, sizeof(shown), name)),
                            "PUT the contract to /v1/channels/%s", chan_contract_name(contract));
         error = chand_reply_diags(
             req, E_INVALID, "Contract is invalid: its channel does not match the URL.", diags);
@@ -767,11 +744,12 @@ static void parse_consumer_body(chan_consumer_record *rec, const json_t *body, c
         for (i = 0; keys[i] != NULL && strcmp(keys[i], key) != 0; i++)
             ;
         if (keys[i] == NULL)
-            chan_diag_set_hint(
-                chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0, CHAN_CONTRACT_RULE_UNKNOWN_FIELD,
-                              key, "unknown field \"%s\"", clip(shown, sizeof(shown), key)),
-                "the fields are principal, group, scenario, sla_p99_ms, "
-                "peak_rate_msgs, degradation and the optional team");
+            chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
+                                             CHAN_CONTRACT_RULE_UNKNOWN_FIELD, key,
+                                             "unknown field \"%s\"",
+                                             chan_str_clip(shown, sizeof(shown), key)),
+                               "the fields are principal, group, scenario, sla_p99_ms, "
+                               "peak_rate_msgs, degradation and the optional team");
     }
     value = json_object_get(body, "team");
     if (value != NULL && !json_is_string(value))
@@ -1217,7 +1195,7 @@ static int list_all_consumers(chand_request *req, chan_error *err)
         error = chand_http_error(err, CHAN_EINVALID, E_BAD_PARAM,
                                  "Query parameter 'state' must be approved, pending or rejected, "
                                  "got '%s'.",
-                                 clip(shown, sizeof(shown), state_name));
+                                 chan_str_clip(shown, sizeof(shown), state_name));
         goto cleanup;
     }
     if ((error = chand_page_parse(&page, req, err)) < 0)

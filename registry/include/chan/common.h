@@ -112,6 +112,14 @@ int chan_file_write_atomic(const char *path, const void *data, size_t len, chan_
 /** True when s ends with suffix. */
 bool chan_str_endswith(const char *s, const char *suffix);
 
+/**
+ * s as quoted in a message, into buf (size >= 4): printable ASCII kept,
+ * every other byte as '?', clipped with "..." to fit, so that a message
+ * quoting client input is one line of valid UTF-8.
+ * @return buf
+ */
+const char *chan_str_clip(char *buf, size_t size, const char *s);
+
 /** True when the NUL-terminated s is valid UTF-8 (no overlong forms, no surrogates). */
 bool chan_utf8_valid(const char *s);
 

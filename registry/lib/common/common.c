@@ -2,6 +2,7 @@
  * common.c - aborting allocators, chan_buf, file helpers, small parsers and
  * the line logger shared by every part of chanreg.
  */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -352,6 +353,24 @@ cleanup:
 }
 
 /* ------------------------------------------------------------------ */
+
+const char *chan_str_clip(char *buf, size_t size, const char *s)
+{
+    size_t i, n = 0;
+
+    assert(buf != NULL && size >= 4 && s != NULL);
+    for (i = 0; s[i] != '\0' && n + 4 < size; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        buf[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    if (s[i] != '\0') {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+    return buf;
+}
 
 bool chan_str_endswith(const char *s, const char *suffix)
 {

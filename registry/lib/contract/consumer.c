@@ -58,28 +58,6 @@ static chan_diag *report(const check_ctx *ctx, const chan_field_value *at, const
     return d;
 }
 
-/*
-** s as shown in a message (into buf): printable ASCII, other bytes as '?',
-** clipped to the buffer with "...", so that a diagnostic stays readable and
-** safe to print anywhere.
-*/
-static const char *clip(char *buf, size_t size, const char *s)
-{
-    size_t i, n = 0;
-
-    for (i = 0; s[i] != '\0' && n + 4 < size; i++) {
-        unsigned char c = (unsigned char)s[i];
-
-        buf[n++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    if (s[i] != '\0') {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-    buf[n] = '\0';
-    return buf;
-}
-
 /* Strings must survive the JSON rendering (escapes can produce lone surrogates). */
 static bool valid_utf8(const char *s)
 {
@@ -148,7 +126,7 @@ static bool check_positive(const check_ctx *ctx, const chan_field_value *v, cons
                value < 1 || value > max) {
         chan_diag *d = report(ctx, v, CHAN_CONTRACT_RULE_INVALID_VALUE, p,
                               "%s must be between 1 and %lld, got %s", p, (long long)max,
-                              clip(shown, sizeof(shown), v->text));
+                              chan_str_clip(shown, sizeof(shown), v->text));
         if (v->text[0] == '-' || strcmp(v->text, "0") == 0)
             chan_diag_set_hint(d, "%s must be positive", key);
     } else {
@@ -187,7 +165,8 @@ int chan_contract_consumer_check(chan_contract_consumer *out, const chan_consume
     if (s && !chan_contract_name_valid(s)) {
         p = field_path(&ctx, "name");
         chan_diag_set_hint(report(&ctx, &in->name, CHAN_CONTRACT_RULE_INVALID_NAME, p,
-                                  "invalid consumer name \"%s\"", clip(shown, sizeof(shown), s)),
+                                  "invalid consumer name \"%s\"",
+                                  chan_str_clip(shown, sizeof(shown), s)),
                            "use lower-case letters, digits, '.', '_' and '-' (at most 64)");
         free(p);
     } else if (s) {
@@ -197,7 +176,8 @@ int chan_contract_consumer_check(chan_contract_consumer *out, const chan_consume
     if (s && !chan_contract_principal_valid(s)) {
         p = field_path(&ctx, "principal");
         chan_diag_set_hint(report(&ctx, &in->principal, CHAN_CONTRACT_RULE_PRINCIPAL, p,
-                                  "invalid principal \"%s\"", clip(shown, sizeof(shown), s)),
+                                  "invalid principal \"%s\"",
+                                  chan_str_clip(shown, sizeof(shown), s)),
                            "write a Kafka principal: User:<name>, e.g. User:billing-svc");
         free(p);
     } else if (s) {
@@ -208,7 +188,7 @@ int chan_contract_consumer_check(chan_contract_consumer *out, const chan_consume
         p = field_path(&ctx, "group");
         chan_diag_set_hint(report(&ctx, &in->group, CHAN_CONTRACT_RULE_INVALID_NAME, p,
                                   "invalid consumer group id \"%s\"",
-                                  clip(shown, sizeof(shown), s)),
+                                  chan_str_clip(shown, sizeof(shown), s)),
                            "use letters, digits, '.', '_' and '-' (at most 249)");
         free(p);
     } else if (s) {
@@ -224,7 +204,8 @@ int chan_contract_consumer_check(chan_contract_consumer *out, const chan_consume
     if (s && chan_degradation_parse(&out->degradation, s) < 0) {
         p = field_path(&ctx, "degradation");
         chan_diag_set_hint(report(&ctx, &in->degradation, CHAN_CONTRACT_RULE_INVALID_VALUE, p,
-                                  "unknown degradation \"%s\"", clip(shown, sizeof(shown), s)),
+                                  "unknown degradation \"%s\"",
+                                  chan_str_clip(shown, sizeof(shown), s)),
                            "one of drop, lag, fallback, block");
         free(p);
     }

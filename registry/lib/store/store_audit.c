@@ -33,6 +33,23 @@ int chan_store__audit(chan_store__op *o, const char *actor, const char *action, 
     return error;
 }
 
+void chan_store__audit_entries(chan_audit_entry ***out, size_t *out_n, chan_store__rows *rows)
+{
+    *out = chan_xcalloc(rows->n_rows + 1, sizeof(**out));
+    for (size_t i = 0; i < rows->n_rows; i++) {
+        chan_audit_entry *e = chan_xcalloc(1, sizeof(*e));
+
+        e->id = chan_store__cell_int(rows, i, 0);
+        e->ts = chan_store__cell_int(rows, i, 1);
+        e->actor = chan_store__cell_take(rows, i, 2);
+        e->action = chan_store__cell_take(rows, i, 3);
+        e->object = chan_store__cell_take(rows, i, 4);
+        e->detail = chan_store__cell_take(rows, i, 5);
+        (*out)[i] = e;
+    }
+    *out_n = rows->n_rows;
+}
+
 void chan_audit_entry_list_free(chan_audit_entry **list, size_t n)
 {
     if (list == NULL)
@@ -75,18 +92,7 @@ int chan_store_audit_list(chan_store *store, chan_audit_entry ***out, size_t *ou
              "OR substr(object, 1, length($2)) = $2) ORDER BY id LIMIT $3",
              P(SV_INT(after_id), SV_TEXT(object_prefix), SV_INT((int64_t)limit)), err)) < 0)
         goto cleanup;
-    *out = chan_xcalloc(rows.n_rows + 1, sizeof(**out));
-    for (size_t i = 0; i < rows.n_rows; i++) {
-        chan_audit_entry *e = chan_xcalloc(1, sizeof(*e));
-        e->id = chan_store__cell_int(&rows, i, 0);
-        e->ts = chan_store__cell_int(&rows, i, 1);
-        e->actor = chan_store__cell_take(&rows, i, 2);
-        e->action = chan_store__cell_take(&rows, i, 3);
-        e->object = chan_store__cell_take(&rows, i, 4);
-        e->detail = chan_store__cell_take(&rows, i, 5);
-        (*out)[i] = e;
-    }
-    *out_n = rows.n_rows;
+    chan_store__audit_entries(out, out_n, &rows);
 cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);

@@ -203,4 +203,11 @@ extern const char *const chan_store__compat_levels[];
 int chan_store__audit(chan_store__op *o, const char *actor, const char *action, const char *object,
                       json_t *detail, int64_t now, chan_error *err);
 
+/**
+ * The audit entries of rows (columns id, ts, actor, action, object,
+ * detail), whose cells are taken: *out gets a new list (free with
+ * chan_audit_entry_list_free), *out_n its length.
+ */
+void chan_store__audit_entries(chan_audit_entry ***out, size_t *out_n, chan_store__rows *rows);
+
 #endif

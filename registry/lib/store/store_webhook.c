@@ -95,19 +95,7 @@ int chan_store_webhook_pending(chan_store *store, const char *target, int64_t fl
              "ORDER BY a.id LIMIT $3",
              P(SV_TEXT(target), SV_INT(floor), SV_INT((int64_t)limit)), err)) < 0)
         goto cleanup;
-    *out = chan_xcalloc(rows.n_rows + 1, sizeof(**out));
-    for (size_t i = 0; i < rows.n_rows; i++) {
-        chan_audit_entry *e = chan_xcalloc(1, sizeof(*e));
-
-        e->id = chan_store__cell_int(&rows, i, 0);
-        e->ts = chan_store__cell_int(&rows, i, 1);
-        e->actor = chan_store__cell_take(&rows, i, 2);
-        e->action = chan_store__cell_take(&rows, i, 3);
-        e->object = chan_store__cell_take(&rows, i, 4);
-        e->detail = chan_store__cell_take(&rows, i, 5);
-        (*out)[i] = e;
-    }
-    *out_n = rows.n_rows;
+    chan_store__audit_entries(out, out_n, &rows);
 cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
