@@ -226,7 +226,10 @@ int chan_store_lifecycle_event(chan_store *store, const char *key, const char *a
         (error = chan_store__check_name("audit action", action, err)) < 0 ||
         (error = chan_store__check_name("audit object", object, err)) < 0)
         return error;
-    if (detail_json != NULL && !json_is_object(detail = json_loads(detail_json, 0, NULL))) {
+    /* json_is_object evaluates its argument twice: load first. */
+    if (detail_json != NULL)
+        detail = json_loads(detail_json, 0, NULL);
+    if (detail_json != NULL && !json_is_object(detail)) {
         json_decref(detail);
         return chan_error_set(err, CHAN_EINVALID, "lifecycle event detail is not a JSON object");
     }

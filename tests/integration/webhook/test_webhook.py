@@ -95,21 +95,18 @@ class Receiver:
 class WebhookCase(ChanregdTestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="chanreg-webhook-")
+        # Cleanups run last first: the daemons (added later) are stopped and
+        # checked before the receivers close and the directory goes.
+        self.addCleanup(shutil.rmtree, self.tmp, True)
         self.token_file = write_token_file(self.tmp, IDENTITIES, TOKENS)
         self.secret_file = os.path.join(self.tmp, "webhook.secret")
         with open(self.secret_file, "w") as f:
             f.write(SECRET + "\n")
         self.ce = Receiver()
+        self.addCleanup(self.ce.close)
         self.slack = Receiver()
+        self.addCleanup(self.slack.close)
         self.d = None
-
-    def tearDown(self):
-        try:
-            super().tearDown()
-        finally:
-            self.ce.close()
-            self.slack.close()
-            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def daemon(self, *extra, db=None):
         d = Chanregd("--token-file", self.token_file,
