@@ -93,7 +93,9 @@ def wait_past(timestamp, timeout=5.0):
     """Wait until the wall clock is past the second of an RFC 3339 UTC timestamp
     (times are stored to the second: a later write then gets a later time)."""
     t = calendar.timegm(time.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ"))
-    wait_for(lambda: time.time() >= t + 1, timeout=timeout, interval=0.02,
+    # time(2), which the daemon reads, follows the coarse real-time clock:
+    # it may lag time.time() by a clock tick (a few ms), so wait a little more.
+    wait_for(lambda: time.time() >= t + 1.05, timeout=timeout, interval=0.02,
              what="the clock to pass %s" % timestamp)
 
 
