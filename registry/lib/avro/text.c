@@ -227,7 +227,10 @@ static void put_json(chan_buf *b, const json_t *v, bool sort)
 
 static void key(chan_buf *b, const char *k)
 {
-    chan_buf_printf(b, ",\"%s\":", k);
+    /* Attribute names come from the schema: escaped like every string. */
+    chan_buf_putc(b, ',');
+    put_cstring(b, k);
+    chan_buf_putc(b, ':');
 }
 
 /* The namespace part of a full name ("" for none): length of the prefix before the last dot. */
