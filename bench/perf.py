@@ -32,6 +32,9 @@ MODES = {
     "full": dict(dur=10, ids=2000, subjects=10000, channels=1000, chain=1000, big=300),
 }
 
+# The figures run.sh can select (its fourth argument, comma-separated).
+FIGURES = ("http", "writers", "chain", "big", "avro")
+
 
 class Daemon:
     def __init__(self, binary, db, work, name, extra=()):
@@ -84,10 +87,11 @@ class Daemon:
             raise SystemExit("perf.py: %s %s: HTTP %d %s" % (method, path, resp.status, data[:300]))
         return json.loads(data)
 
-    def rss_kb(self):
+    def rss_kb(self, field="VmRSS"):
+        """Resident memory in kB; field "VmHWM" gives the peak so far."""
         with open("/proc/%d/status" % self.proc.pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1])
         return 0
 
@@ -241,10 +245,38 @@ def median_ms(xs):
     return statistics.median(xs) * 1000.0
 
 
-def bench_backend(backend, db, build, work, cfg, rows, say):
+def bench_backend(backend, db, build, work, cfg, rows, say, figures):
     chanregd = os.path.join(build, "registry", "daemon", "chanregd")
     d = Daemon(chanregd, db, work, "chanregd-" + backend)
     rss_start = d.rss_kb()
+    if "http" in figures:
+        http_figures(d, backend, build, work, cfg, rows, say)
+    if "writers" in figures:
+        writer_figures(d, backend, build, work, cfg, rows, say)
+    if "chain" in figures:
+        say("%s: registering %d versions of one subject (BACKWARD_TRANSITIVE)" % (
+            backend, cfg["chain"]))
+        times = chain_costs(d, "chain-value", cfg["chain"], small_version, say)
+        v10, vn = median_ms(times[7:12]), median_ms(times[-5:])
+        rows.append((backend, "register version %d / version 10 (<= 3)" % cfg["chain"],
+                     "%.2f ms" % vn, "%.2f ms" % v10, vn / v10, 0))
+    if "big" in figures and cfg["big"]:
+        say("%s: %d versions of a %d-byte schema" % (backend, cfg["big"],
+                                                      len(schema_text(big_version(1)))))
+        times = chain_costs(d, "big-value", cfg["big"], big_version, say)
+        rows.append((backend, "register big version %d (< 50 ms)" % cfg["big"],
+                     "%.2f ms" % median_ms(times[-5:]), "version 10: %.2f ms" %
+                     median_ms(times[7:12]), median_ms(times[-5:]) / median_ms(times[7:12]), 0))
+    rss, peak = d.rss_kb(), d.rss_kb("VmHWM")
+    rows.append((backend, "chanregd RSS after the run (< 150 MB)", "%.0f MB" % (rss / 1024.0),
+                 "at start %.0f MB" % (rss_start / 1024.0), rss / max(rss_start, 1), 0))
+    rows.append((backend, "chanregd peak RSS during the run (< 150 MB)",
+                 "%.0f MB" % (peak / 1024.0), "at start %.0f MB" % (rss_start / 1024.0),
+                 peak / max(rss_start, 1), 0))
+    d.stop()
+
+
+def http_figures(d, backend, build, work, cfg, rows, say):
     first, last = load(d, cfg, say)
     dur = cfg["dur"]
 
@@ -276,6 +308,9 @@ def bench_backend(backend, db, build, work, cfg, rows, say):
     http_figure("GET /subjects, %d subjects" % (cfg["subjects"] + 100 + 1),
                 "/subjects", connections=8)
 
+
+def writer_figures(d, backend, build, work, cfg, rows, say):
+    dur = cfg["dur"]
     say("%s: registrations, 64 concurrent writers" % backend)
     reg = wrk(d.url, dur, os.path.join(HERE, "http", "register.lua"), (500, TOKEN, backend))
     ref = ceiling_rate(build, work, b'{"id":1}', dur, "POST")
@@ -286,24 +321,6 @@ def bench_backend(backend, db, build, work, cfg, rows, say):
         rows.append((backend, "  register p99 / p50 (target <= 10)",
                      "p99 %.1f ms" % reg["p99"], "p50 %.1f ms" % reg["p50"],
                      reg["p99"] / reg["p50"], reg["errors"] + reg["sock"]))
-
-    say("%s: registering %d versions of one subject (BACKWARD_TRANSITIVE)" % (backend,
-                                                                            cfg["chain"]))
-    times = chain_costs(d, "chain-value", cfg["chain"], small_version, say)
-    v10, vn = median_ms(times[7:12]), median_ms(times[-5:])
-    rows.append((backend, "register version %d / version 10 (<= 3)" % cfg["chain"],
-                 "%.2f ms" % vn, "%.2f ms" % v10, vn / v10, 0))
-    if cfg["big"]:
-        say("%s: %d versions of a %d-byte schema" % (backend, cfg["big"],
-                                                      len(schema_text(big_version(1)))))
-        times = chain_costs(d, "big-value", cfg["big"], big_version, say)
-        rows.append((backend, "register big version %d (< 50 ms)" % cfg["big"],
-                     "%.2f ms" % median_ms(times[-5:]), "version 10: %.2f ms" %
-                     median_ms(times[7:12]), median_ms(times[-5:]) / median_ms(times[7:12]), 0))
-    rss = d.rss_kb()
-    rows.append((backend, "chanregd RSS after the run (< 150 MB)", "%.0f MB" % (rss / 1024.0),
-                 "at start %.0f MB" % (rss_start / 1024.0), rss / max(rss_start, 1), 0))
-    d.stop()
 
 
 def avro_figures(build, cfg, rows, say):
@@ -333,6 +350,11 @@ def main():
     build = os.path.abspath(sys.argv[1])
     mode = sys.argv[2] if len(sys.argv) > 2 else "quick"
     backends = sys.argv[3] if len(sys.argv) > 3 else "all"
+    figures = sys.argv[4] if len(sys.argv) > 4 else "all"
+    figures = set(FIGURES if figures == "all" else figures.split(","))
+    if not figures <= set(FIGURES):
+        raise SystemExit("perf.py: unknown figures %s (of %s)" % (
+            ",".join(sorted(figures - set(FIGURES))), ",".join(FIGURES)))
     cfg = MODES[mode]
     for tool in ("wrk",):
         if shutil.which(tool) is None:
@@ -347,16 +369,16 @@ def main():
     try:
         if backends in ("all", "sqlite"):
             bench_backend("sqlite", "sqlite:" + os.path.join(work, "bench.db"), build, work,
-                          cfg, rows, say)
+                          cfg, rows, say, figures)
         if backends in ("all", "postgres"):
             subprocess.run([pg_script, "start", pg_dir, "chanreg_bench"], check=True,
                            stdout=sys.stderr)
             try:
                 bench_backend("postgres", open(os.path.join(pg_dir, "url")).read().strip(),
-                              build, work, cfg, rows, say)
+                              build, work, cfg, rows, say, figures)
             finally:
                 subprocess.run([pg_script, "stop", pg_dir], stdout=sys.stderr)
-        avro_out = avro_figures(build, cfg, rows, say)
+        avro_out = avro_figures(build, cfg, rows, say) if "avro" in figures else None
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

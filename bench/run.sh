@@ -2,7 +2,7 @@
 # run.sh - every figure of the performance goals, as ratios to a reference
 # measured in the same run (docs/performance.md).
 #
-# Usage: bench/run.sh BUILD_DIR [quick|full] [sqlite|postgres|all]
+# Usage: bench/run.sh BUILD_DIR [quick|full] [sqlite|postgres|all] [FIGURES]
 #
 # quick (the default, under 5 minutes) measures each HTTP figure for 3 s
 # with smaller data sets; full (for releases) for 10 s with the sizes of
@@ -14,6 +14,12 @@
 # same threading mode.  Registration figures compare the daemon with
 # itself (version N against version 10, p99 against p50).  bench_avro
 # follows, with the Java or Python Avro checkers where installed.
+#
+# FIGURES selects some figures (comma-separated; all by default): http
+# (reads, after loading the data sets), writers (64 concurrent
+# registrations), chain (version N under BACKWARD_TRANSITIVE), big (300
+# versions of a 34 KB schema, full mode), avro (bench_avro).  The resident
+# memory of chanregd after the run and its peak are always reported.
 #
 # Build BUILD_DIR first, in Release mode for meaningful figures:
 #   cmake -S . -B build-rel -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -29,6 +35,7 @@ fi
 build=$1
 mode=${2:-quick}
 backends=${3:-all}
+figures=${4:-all}
 case $mode in quick | full) ;; *)
     echo "run.sh: unknown mode \"$mode\" (quick or full)" >&2
     exit 2
@@ -45,4 +52,4 @@ for f in registry/daemon/chanregd bench/ceiling/bench_ceiling; do
         exit 2
     }
 done
-exec "${PYTHON:-python3}" "$here/perf.py" "$build" "$mode" "$backends"
+exec "${PYTHON:-python3}" "$here/perf.py" "$build" "$mode" "$backends" "$figures"
