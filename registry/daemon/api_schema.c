@@ -677,33 +677,45 @@ static bool mode_transitive(chan_compat_mode mode)
            mode == CHAN_COMPAT_FULL_TRANSITIVE;
 }
 
+/* A parsed stored schema held by a check: schema id and cache handle. */
+typedef struct pinned_schema {
+    int64_t id;
+    chand_schema *handle;
+} pinned_schema;
+
 typedef struct check_ctx {
     chan_compat_mode mode;
     bool removal_rule; /* chan_policy_removal_rule_applies for the subject */
+    bool want_report;  /* the issues are wanted (else yes or no is enough) */
     const chan_avro_schema *schema;
     chan_compat_report *report;
-    int *versions; /* version number per `previous` index, for messages */
-    char **texts;  /* schema text per `previous` index, for messages */
-    size_t n_checked;
+    int *versions;    /* version number per `previous` index, for messages */
+    int64_t *ids;     /* schema id per `previous` index, for messages */
+    size_t n_checked; /* of versions and ids */
     int latest_version;
     /* earlier versions with references, parsed before the store's transaction */
     int64_t *ref_ids;
     chan_avro_schema **ref_parsed;
     size_t n_ref_parsed;
+    /* cached parsed schemas of earlier versions (check_wants_text), by id */
+    pinned_schema *pins;
+    size_t n_pins, cap_pins;
+    bool pins_sorted;
 } check_ctx;
 
 static void check_ctx_dispose(check_ctx *ctx)
 {
     size_t i;
 
-    for (i = 0; ctx->texts && i < ctx->n_checked; i++)
-        free(ctx->texts[i]);
-    free(ctx->texts);
     for (i = 0; i < ctx->n_ref_parsed; i++)
         chan_avro_schema_free(ctx->ref_parsed[i]);
     free(ctx->ref_parsed);
     free(ctx->ref_ids);
+    for (i = 0; i < ctx->n_pins; i++)
+        chand_schema_release(ctx->pins[i].handle);
+    free(ctx->pins);
     free(ctx->versions);
+    free(ctx->ids);
     chan_compat_report_free(ctx->report);
     memset(ctx, 0, sizeof(*ctx));
 }
@@ -730,7 +742,8 @@ static int check_ctx_add(check_ctx *ctx, chand_request *req, const chan_schema_v
 /*
 ** Before registering: parse the subject's earlier versions that the check
 ** will use and that have references (the check runs inside the store's
-** transaction, where the referenced schemas cannot be read).
+** transaction, where the referenced schemas cannot be read).  The others
+** come from the parsed-schema cache inside the transaction.
 */
 static int check_ctx_prepare(check_ctx *ctx, chand_request *req, const char *subject,
                              chan_error *err)
@@ -752,7 +765,7 @@ static int check_ctx_prepare(check_ctx *ctx, chand_request *req, const char *sub
         chan_schema_version_free(v);
         return error;
     }
-    error = chan_store_subject_versions(store, &numbers, &n, subject, false, err);
+    error = chan_store_subject_versions_with_references(store, &numbers, &n, subject, false, err);
     if (error == CHAN_ENOTFOUND) {
         chan_error_clear(err);
         return 0;
@@ -781,10 +794,134 @@ static const chan_avro_schema *check_ctx_find(const check_ctx *ctx, int64_t id)
     return NULL;
 }
 
+static int pin_cmp(const void *a, const void *b)
+{
+    const pinned_schema *x = a, *y = b;
+
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Keep handle (taken over) for schema id in ctx. */
+static void check_ctx_pin(check_ctx *ctx, int64_t id, chand_schema *handle)
+{
+    if (ctx->n_pins == ctx->cap_pins) {
+        ctx->cap_pins = ctx->cap_pins ? 2 * ctx->cap_pins : 64;
+        ctx->pins = chan_xreallocarray(ctx->pins, ctx->cap_pins, sizeof(*ctx->pins));
+    }
+    if (ctx->n_pins > 0 && ctx->pins[ctx->n_pins - 1].id > id)
+        ctx->pins_sorted = false;
+    else if (ctx->n_pins == 0)
+        ctx->pins_sorted = true;
+    ctx->pins[ctx->n_pins].id = id;
+    ctx->pins[ctx->n_pins++].handle = handle;
+}
+
+/* The parsed schema of id that ctx holds, or NULL. */
+static const chan_avro_schema *check_ctx_pinned(check_ctx *ctx, int64_t id)
+{
+    pinned_schema key, *hit;
+
+    if (ctx->n_pins == 0)
+        return NULL;
+    if (!ctx->pins_sorted) {
+        qsort(ctx->pins, ctx->n_pins, sizeof(*ctx->pins), pin_cmp);
+        ctx->pins_sorted = true;
+    }
+    key.id = id;
+    hit = bsearch(&key, ctx->pins, ctx->n_pins, sizeof(*ctx->pins), pin_cmp);
+    return hit ? chand_schema_get(hit->handle) : NULL;
+}
+
+/*
+** chan_schema_register_request.check_wants_text: the text of schema id is
+** needed unless it was parsed before the transaction (references) or the
+** parsed-schema cache has it (then held until the check is done).
+*/
+static bool check_wants_text(void *cls, int64_t id)
+{
+    check_ctx *ctx = cls;
+    chand_schema *handle;
+
+    if (check_ctx_find(ctx, id) != NULL)
+        return false;
+    if ((handle = chand_schema_peek_id(id)) == NULL)
+        return true;
+    check_ctx_pin(ctx, id, handle);
+    return false;
+}
+
+static int id_index_cmp(const void *a, const void *b)
+{
+    const int64_t *x = a, *y = b;
+
+    if (x[0] != y[0])
+        return (x[0] > y[0]) - (x[0] < y[0]);
+    return (x[1] > y[1]) - (x[1] < y[1]);
+}
+
+/*
+** The schemas of use[0..n) without repeats (versions of the same schema
+** id, checked once), in their order, into out; returns their number.
+*/
+static size_t distinct_schemas(const chan_avro_schema **out, const chan_avro_schema *const *use,
+                               const int64_t *ids, size_t n)
+{
+    int64_t *pairs = chan_xcalloc(2 * n + 2, sizeof(*pairs));
+    bool *repeat = chan_xcalloc(n + 1, sizeof(*repeat));
+    size_t i, k = 0;
+
+    for (i = 0; i < n; i++) {
+        pairs[2 * i] = ids[i];
+        pairs[2 * i + 1] = (int64_t)i;
+    }
+    qsort(pairs, n, 2 * sizeof(*pairs), id_index_cmp);
+    for (i = 1; i < n; i++)
+        if (pairs[2 * i] == pairs[2 * i - 2])
+            repeat[pairs[2 * i + 1]] = true;
+    for (i = 0; i < n; i++)
+        if (!repeat[i])
+            out[k++] = use[i];
+    free(pairs);
+    free(repeat);
+    return k;
+}
+
+/*
+** Judge ctx->schema against use[0..n) (newest first): the compatibility
+** mode against all of them, the removal rule against the newest.  First
+** yes or no, each schema once, stopping at the first incompatibility; then,
+** when it failed and the issues are wanted, again with every version
+** collecting them in ctx->report.  Returns 0 or CHAN_EINCOMPATIBLE.
+*/
+static int judge(check_ctx *ctx, const chan_avro_schema **use, size_t n)
+{
+    const chan_avro_schema **distinct = chan_xcalloc(n + 1, sizeof(*distinct));
+    size_t n_distinct = distinct_schemas(distinct, use, ctx->ids, n);
+    bool ok = true;
+
+    if (ctx->mode != CHAN_COMPAT_NONE &&
+        chan_avro_check_mode(ctx->mode, ctx->schema, distinct, n_distinct, NULL) != 0)
+        ok = false;
+    if (ok && ctx->removal_rule && !chan_avro_check_removals(ctx->schema, use[0], NULL))
+        ok = false;
+    free(distinct);
+    if (ok)
+        return 0;
+    if (ctx->want_report) {
+        if (ctx->mode != CHAN_COMPAT_NONE)
+            (void)chan_avro_check_mode(ctx->mode, ctx->schema, use, n, ctx->report);
+        if (ctx->removal_rule)
+            (void)chan_avro_check_removals(ctx->schema, use[0], ctx->report);
+    }
+    return CHAN_EINCOMPATIBLE;
+}
+
 /*
 ** Check ctx->schema against existing (oldest first), as the store asks under
 ** the subject lock: the compatibility mode against the versions it concerns
-** and the removal rule against the newest.  Issues go to ctx->report.
+** and the removal rule against the newest.  Issues go to ctx->report.  A
+** version without its text (check_wants_text) is one whose parsed schema
+** ctx holds.
 */
 static int check_compatible(void *cls, const chan_schema_version *const *existing,
                             size_t n_existing, chan_error *err)
@@ -800,12 +937,10 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
     want = mode_transitive(ctx->mode) ? n_existing : 1;
     handles = chan_xcalloc(want, sizeof(*handles));
     use = chan_xcalloc(want, sizeof(*use));
-    for (i = 0; ctx->texts && i < ctx->n_checked; i++)
-        free(ctx->texts[i]);
-    free(ctx->texts);
     free(ctx->versions);
+    free(ctx->ids);
     ctx->versions = chan_xcalloc(want, sizeof(*ctx->versions));
-    ctx->texts = chan_xcalloc(want, sizeof(*ctx->texts));
+    ctx->ids = chan_xcalloc(want, sizeof(*ctx->ids));
     ctx->n_checked = 0;
     for (i = 0; i < want; i++) {
         const chan_schema_version *v = existing[n_existing - 1 - i];
@@ -813,8 +948,14 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
 
         /* With references: parsed before the transaction (check_ctx_prepare);
          * without: stored texts are immutable, each id is parsed once. */
-        if ((use[n] = check_ctx_find(ctx, v->id)) == NULL &&
-            chand_schema_parse_id(&handles[n], v->id, v->schema, &perr) < 0) {
+        if ((use[n] = check_ctx_find(ctx, v->id)) == NULL)
+            use[n] = check_ctx_pinned(ctx, v->id);
+        if (use[n] == NULL && v->schema == NULL) {
+            error = chan_error_set(err, CHAN_EINTERNAL, "the text of %s version %d was not read",
+                                   v->subject, v->version);
+            goto cleanup;
+        }
+        if (use[n] == NULL && chand_schema_parse_id(&handles[n], v->id, v->schema, &perr) < 0) {
             error = chan_error_set(err, CHAN_EINTERNAL,
                                    "stored schema of %s version %d does not parse: %s", v->subject,
                                    v->version, perr.message);
@@ -823,16 +964,11 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
         if (use[n] == NULL)
             use[n] = chand_schema_get(handles[n]);
         ctx->versions[n] = v->version;
-        ctx->texts[n] = chan_xstrdup(v->schema);
+        ctx->ids[n] = v->id;
         ctx->n_checked = ++n;
     }
     ctx->latest_version = existing[n_existing - 1]->version;
-    if (ctx->mode != CHAN_COMPAT_NONE &&
-        chan_avro_check_mode(ctx->mode, ctx->schema, use, n, ctx->report) != 0)
-        error = CHAN_EINCOMPATIBLE;
-    if (ctx->removal_rule && !chan_avro_check_removals(ctx->schema, use[0], ctx->report))
-        error = CHAN_EINCOMPATIBLE;
-    if (error == CHAN_EINCOMPATIBLE)
+    if ((error = judge(ctx, use, n)) == CHAN_EINCOMPATIBLE)
         chan_error_set(err, CHAN_EINCOMPATIBLE, "schema is incompatible with version %d",
                        ctx->latest_version);
 
@@ -861,17 +997,19 @@ static void append_issue(json_t *msgs, const chan_compat_issue *issue)
 ** The issues of a report as Confluent 8's verbose messages: per earlier
 ** version checked, the issues where the old schema reads the new one, then
 ** those where the new one reads the old one (the removal rule's with the
-** latest version), then "{oldSchemaVersion: N}" and "{oldSchema: '...'}";
+** latest version), then "{oldSchemaVersion: N}" and "{oldSchema: '...'}"
+** (the text read by id: only those of the versions with issues are read);
 ** last "{validateFields: 'false', compatibility: 'LEVEL'}".
 */
-static json_t *report_messages(const check_ctx *ctx)
+static json_t *report_messages(const check_ctx *ctx, chand_request *req)
 {
     json_t *msgs = json_array();
     size_t i, k, n = chan_compat_report_count(ctx->report);
-    char *s;
+    char *s, *text, *type;
     int pass;
 
     for (k = 0; k < ctx->n_checked; k++) {
+        chan_error rerr = CHAN_ERROR_INIT;
         bool any = false;
 
         for (pass = 0; pass < 2; pass++) {
@@ -891,12 +1029,18 @@ static json_t *report_messages(const check_ctx *ctx)
         s = chan_xasprintf("{oldSchemaVersion: %d}", ctx->versions[k]);
         json_array_append_new(msgs, json_string(s));
         free(s);
-        if (strlen(ctx->texts[k]) <= OLD_SCHEMA_MAX)
-            s = chan_xasprintf("{oldSchema: '%s'}", ctx->texts[k]);
+        text = type = NULL;
+        if (chan_store_schema_by_id(chand_request_store(req), &text, &type, ctx->ids[k], &rerr) <
+            0)
+            text = chan_xstrdup(""); /* deleted for good meanwhile */
+        if (strlen(text) <= OLD_SCHEMA_MAX)
+            s = chan_xasprintf("{oldSchema: '%s'}", text);
         else
-            s = chan_xasprintf("{oldSchema: <truncated> '%.*s...'}", OLD_SCHEMA_MAX, ctx->texts[k]);
+            s = chan_xasprintf("{oldSchema: <truncated> '%.*s...'}", OLD_SCHEMA_MAX, text);
         json_array_append_new(msgs, json_string(s));
         free(s);
+        free(text);
+        free(type);
     }
     s = chan_xasprintf("{validateFields: 'false', compatibility: '%s'}",
                        chan_compat_mode_name(ctx->mode));
@@ -1157,6 +1301,7 @@ static int register_schema(chand_request *req, chan_error *err)
         goto cleanup;
     ctx.schema = schema;
     ctx.report = chan_compat_report_new();
+    ctx.want_report = true; /* a refusal quotes the issues */
     if (refs.n_direct == 0) {
         /* Sent without references: a version with references may be this
          * schema with them resolved (Confluent answers with that version). */
@@ -1195,9 +1340,11 @@ static int register_schema(chand_request *req, chan_error *err)
     rr.version = import_version;
     /* The non-transitive modes judge against the latest version only: read no other. */
     rr.check_latest_only = !mode_transitive(ctx.mode);
+    /* Earlier texts are read only for schemas the parsed-schema cache lacks. */
+    rr.check_wants_text = check_wants_text;
     error = chan_store_schema_register(chand_request_store(req), &v, &created, &rr, err);
     if (error == CHAN_EINCOMPATIBLE) {
-        json_t *msgs = report_messages(&ctx);
+        json_t *msgs = report_messages(&ctx, req);
 
         chand_metrics_schema_outcome(subject, false);
         char *details = json_dumps(msgs, JSON_COMPACT);
@@ -1555,6 +1702,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
         goto cleanup;
     ctx.schema = schema;
     ctx.report = chan_compat_report_new();
+    ctx.want_report = verbose;
 
     if (against_one) {
         error =
@@ -1609,7 +1757,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
         chand_metrics_schema_check(subject, error == 0);
     doc = json_pack("{s:b}", "is_compatible", error == 0);
     if (verbose)
-        json_object_set_new(doc, "messages", error == 0 ? json_array() : report_messages(&ctx));
+        json_object_set_new(doc, "messages", error == 0 ? json_array() : report_messages(&ctx, req));
     error = chand_reply_json(req, 200, doc);
 
 cleanup:

@@ -204,6 +204,18 @@ int chand_schema_parse_id(chand_schema **out, int64_t id, const char *text, chan
     return parse_into(out, KIND_ID, (uint64_t)id, text, strlen(text), err);
 }
 
+chand_schema *chand_schema_peek_id(int64_t id)
+{
+    chand_schema *e;
+
+    if (id <= 0)
+        return NULL;
+    pthread_mutex_lock(&cache.lock);
+    e = find(KIND_ID, (uint64_t)id, NULL, 0);
+    pthread_mutex_unlock(&cache.lock);
+    return e;
+}
+
 const chan_avro_schema *chand_schema_get(const chand_schema *s)
 {
     assert(s != NULL);

@@ -55,6 +55,13 @@ int chand_schema_parse_text(chand_schema **out, const char *text, size_t len, ch
  */
 int chand_schema_parse_id(chand_schema **out, int64_t id, const char *text, chan_error *err);
 
+/**
+ * The parsed schema of stored schema id when the cache has it (a hit),
+ * else NULL (nothing is counted): for callers that read a text only when
+ * it is missing.
+ */
+chand_schema *chand_schema_peek_id(int64_t id);
+
 /** The schema of a cache handle; valid until chand_schema_release. */
 const chan_avro_schema *chand_schema_get(const chand_schema *s);
 

@@ -66,6 +66,11 @@ void chan_store_string_list_free(char **list, size_t n)
     "SELECT sv.subject, sv.version, sv.schema_id, s.schema_type, s.schema_text, sv.deleted, "      \
     "sv.created_at FROM subject_versions sv JOIN schemas s ON s.id = sv.schema_id "
 
+/* VERSION_COLS without the schema text (NULL in its place). */
+#define VERSION_ID_COLS                                                                            \
+    "SELECT sv.subject, sv.version, sv.schema_id, s.schema_type, NULL, sv.deleted, "               \
+    "sv.created_at FROM subject_versions sv JOIN schemas s ON s.id = sv.schema_id "
+
 static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
 {
     chan_schema_version *v;
@@ -280,8 +285,45 @@ static int check_register_args(const chan_schema_register_request *req, const ch
 }
 
 /*
+** Give the versions of `existing` (read without texts, oldest first) from
+** version `from` to `to` their texts, in one query over those live
+** versions of subject; the others keep none.
+*/
+static int read_texts(chan_store__op *o, chan_schema_version **existing, size_t n_existing,
+                      const char *subject, int from, int to, chan_error *err)
+{
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    size_t i = 0;
+    int error;
+
+    if ((error = chan_store__run(o, &rows,
+                                 "SELECT sv.version, s.schema_text FROM subject_versions sv "
+                                 "JOIN schemas s ON s.id = sv.schema_id WHERE sv.subject = $1 "
+                                 "AND sv.deleted = 0 AND sv.version >= $2 AND sv.version <= $3 "
+                                 "ORDER BY sv.version",
+                                 P(SV_TEXT(subject), SV_INT(from), SV_INT(to)), err)) < 0)
+        goto cleanup;
+    for (size_t r = 0; r < rows.n_rows; r++) {
+        int version = (int)chan_store__cell_int(&rows, r, 0);
+
+        while (i < n_existing && existing[i]->version < version)
+            i++;
+        if (i < n_existing && existing[i]->version == version && existing[i]->schema == NULL)
+            existing[i]->schema = chan_store__cell_take(&rows, r, 1);
+    }
+    for (i = 0; i < n_existing; i++) /* in the range, every version has a text */
+        if (existing[i]->version >= from && existing[i]->version <= to &&
+            existing[i]->schema == NULL)
+            existing[i]->schema = chan_xstrdup("");
+cleanup:
+    chan_store__rows_dispose(&rows);
+    return error;
+}
+
+/*
 ** Call req->check with the live versions of req->subject (only the latest
-** with req->check_latest_only), inside o's write
+** with req->check_latest_only; without the texts req->check_wants_text
+** does not want), inside o's write
 ** transaction with the subject locked.  Returns 0 or the (negative) error
 ** of the check, with a message in err when the check left none.
 */
@@ -291,25 +333,43 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     chan_schema_version **existing = NULL;
     size_t n_existing = 0;
-    int error;
+    int error, want_min = 0, want_max = 0;
+    bool lazy = req->check_wants_text != NULL;
 
     assert(o->in_txn && req->check != NULL);
     if (req->check_latest_only)
         error = chan_store__run(o, &rows,
-                                VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
-                                             "ORDER BY sv.version DESC LIMIT 1",
+                                lazy ? VERSION_ID_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
+                                                       "ORDER BY sv.version DESC LIMIT 1"
+                                     : VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
+                                                    "ORDER BY sv.version DESC LIMIT 1",
                                 P(SV_TEXT(req->subject)), err);
     else
         error = chan_store__run(o, &rows,
-                                VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
-                                             "ORDER BY sv.version",
+                                lazy ? VERSION_ID_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
+                                                       "ORDER BY sv.version"
+                                     : VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 "
+                                                    "ORDER BY sv.version",
                                 P(SV_TEXT(req->subject)), err);
     if (error < 0)
         goto cleanup;
     n_existing = rows.n_rows;
     existing = chan_xcalloc(n_existing + 1, sizeof(*existing));
-    for (size_t i = 0; i < n_existing; i++)
+    for (size_t i = 0; i < n_existing; i++) {
         existing[i] = version_from_row(&rows, i);
+        if (!lazy)
+            continue;
+        free(existing[i]->schema);
+        existing[i]->schema = NULL;
+        if (req->check_wants_text(req->check_ctx, existing[i]->id)) {
+            if (want_min == 0)
+                want_min = existing[i]->version;
+            want_max = existing[i]->version;
+        }
+    }
+    if (want_min > 0 && (error = read_texts(o, existing, n_existing, req->subject, want_min,
+                                            want_max, err)) < 0)
+        goto cleanup;
     error =
         req->check(req->check_ctx, (const chan_schema_version *const *)existing, n_existing, err);
     if (error > 0)
