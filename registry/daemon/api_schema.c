@@ -460,20 +460,42 @@ static int effective_normalize(bool *out, chand_request *req, const char *subjec
 }
 
 /*
+** The parsed schema of a request: `schema`, either borrowed from the
+** parsed-schema cache (`handle`) or owned (`owned`: parsed with references,
+** or normalized).
+*/
+typedef struct parsed_body {
+    const chan_avro_schema *schema;
+    chand_schema *handle;
+    chan_avro_schema *owned;
+} parsed_body;
+
+static void parsed_body_dispose(parsed_body *b)
+{
+    chand_schema_release(b->handle);
+    chan_avro_schema_free(b->owned);
+    memset(b, 0, sizeof(*b));
+}
+
+/*
 ** The schema of a request body ("schema", "schemaType", "references"),
 ** parsed with its references resolved and normalized when the request or
 ** the subject's configuration asks for it (subject NULL: no configuration).
+** A text without references comes from the parsed-schema cache (it is
+** parsed, and passes the Avro C gate, only when new to the process); one
+** with references is parsed each time (what they resolve to may change).
 ** *out_refs receives the resolved references (dispose them).
 */
-static int parse_schema_body(chan_avro_schema **out, resolved_refs *out_refs, chand_request *req,
+static int parse_schema_body(parsed_body *out, resolved_refs *out_refs, chand_request *req,
                              const char *subject, chan_error *err)
 {
     json_t *body = NULL, *schema, *type;
     chan_avro_schema *parsed = NULL;
+    const chan_avro_schema *view;
     bool normalize = false;
     int error = 0;
 
-    *out = NULL;
+    memset(out, 0, sizeof(*out));
     memset(out_refs, 0, sizeof(*out_refs));
     if ((error = chand_request_json(&body, req, err)) < 0)
         goto cleanup;
@@ -494,28 +516,43 @@ static int parse_schema_body(chan_avro_schema **out, resolved_refs *out_refs, ch
     }
     if ((error = resolve_body_refs(req, json_object_get(body, "references"), out_refs, err)) < 0)
         goto cleanup;
-    if ((error = parse_with_refs(&parsed, json_string_value(schema), json_string_length(schema),
-                                 out_refs, err)) < 0)
-        goto cleanup;
+    if (out_refs->n_direct == 0) { /* the text alone: parsed once per process */
+        chan_error perr = CHAN_ERROR_INIT;
+
+        if (chand_schema_parse_text(&out->handle, json_string_value(schema),
+                                    json_string_length(schema), &perr) < 0) {
+            error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
+                                     perr.message);
+            goto cleanup;
+        }
+        view = chand_schema_get(out->handle);
+    } else {
+        if ((error = parse_with_refs(&parsed, json_string_value(schema),
+                                     json_string_length(schema), out_refs, err)) < 0)
+            goto cleanup;
+        view = parsed;
+    }
     if (subject != NULL && (error = effective_normalize(&normalize, req, subject, err)) < 0)
         goto cleanup;
     if (normalize) {
         chan_error perr = CHAN_ERROR_INIT;
 
-        if (chan_avro_schema_normalize(out, parsed, &perr) < 0) {
+        if (chan_avro_schema_normalize(&out->owned, view, &perr) < 0) {
             error = chand_http_error(err, CHAN_EINVALID, SR_INVALID_SCHEMA, "Invalid schema: %s",
                                      perr.message);
             goto cleanup;
         }
-    } else {
-        *out = parsed;
+        out->schema = out->owned;
+    } else if (parsed != NULL) {
+        out->schema = out->owned = parsed;
         parsed = NULL;
-    }
+    } else
+        out->schema = view;
     if (normalize) { /* the normalized schema's references are sorted: keep them in step */
         const chan_avro_reference *refs;
         size_t n, i;
 
-        refs = chan_avro_schema_references(*out, &n);
+        refs = chan_avro_schema_references(out->schema, &n);
         chan_schema_reference_list_free(out_refs->direct, out_refs->n_direct);
         out_refs->direct = chan_xcalloc(n + 1, sizeof(*out_refs->direct));
         for (i = 0; i < n; i++) {
@@ -528,8 +565,7 @@ static int parse_schema_body(chan_avro_schema **out, resolved_refs *out_refs, ch
 
 cleanup:
     if (error < 0) {
-        chan_avro_schema_free(*out);
-        *out = NULL;
+        parsed_body_dispose(out);
         resolved_refs_dispose(out_refs);
     }
     chan_avro_schema_free(parsed);
@@ -1281,7 +1317,7 @@ static int register_schema(chand_request *req, chan_error *err)
     const char *subject = get_subject(req, err);
     chan_schema_register_request rr;
     chan_schema_version *v = NULL;
-    chan_avro_schema *schema = NULL;
+    parsed_body body;
     resolved_refs refs;
     check_ctx ctx;
     bool created = false;
@@ -1291,24 +1327,25 @@ static int register_schema(chand_request *req, chan_error *err)
 
     memset(&ctx, 0, sizeof(ctx));
     memset(&refs, 0, sizeof(refs));
+    memset(&body, 0, sizeof(body));
     if (subject == NULL)
         return err->code;
-    if ((error = parse_schema_body(&schema, &refs, req, subject, err)) < 0 ||
+    if ((error = parse_schema_body(&body, &refs, req, subject, err)) < 0 ||
         (error = parse_import_fields(&import_id, &import_version, req, err)) < 0)
         goto cleanup;
     if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
         (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
-    ctx.schema = schema;
+    ctx.schema = body.schema;
     ctx.report = chan_compat_report_new();
     ctx.want_report = true; /* a refusal quotes the issues */
     if (refs.n_direct == 0) {
         /* Sent without references: a version with references may be this
          * schema with them resolved (Confluent answers with that version). */
         error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
-                                         chan_avro_schema_identity(schema), false, err);
+                                         chan_avro_schema_identity(body.schema), false, err);
         if (error == CHAN_ENOTFOUND)
-            error = lookup_resolved(&v, req, subject, schema, false, err);
+            error = lookup_resolved(&v, req, subject, body.schema, false, err);
         if (error == CHAN_ENOTFOUND)
             error = 0; /* a new subject */
         if (error < 0) {
@@ -1329,8 +1366,8 @@ static int register_schema(chand_request *req, chan_error *err)
     memset(&rr, 0, sizeof(rr));
     rr.subject = subject;
     rr.schema_type = "AVRO";
-    rr.schema = chan_avro_schema_normalized(schema);
-    rr.identity = chan_avro_schema_identity(schema);
+    rr.schema = chan_avro_schema_normalized(body.schema);
+    rr.identity = chan_avro_schema_identity(body.schema);
     rr.references = refs.direct;
     rr.n_references = refs.n_direct;
     rr.actor = chand_request_actor(req);
@@ -1379,7 +1416,7 @@ static int register_schema(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(v);
-    chan_avro_schema_free(schema);
+    parsed_body_dispose(&body);
     resolved_refs_dispose(&refs);
     check_ctx_dispose(&ctx);
     return error;
@@ -1389,25 +1426,26 @@ static int lookup_schema(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version *v = NULL;
-    chan_avro_schema *schema = NULL;
+    parsed_body body;
     resolved_refs refs;
     bool deleted;
     int error = 0;
 
     memset(&refs, 0, sizeof(refs));
+    memset(&body, 0, sizeof(body));
     if (subject == NULL)
         return err->code;
     if ((error = chand_request_query_bool(&deleted, req, "deleted", false, err)) < 0)
         goto cleanup;
-    if ((error = parse_schema_body(&schema, &refs, req, subject, err)) < 0)
+    if ((error = parse_schema_body(&body, &refs, req, subject, err)) < 0)
         goto cleanup;
     error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
-                                     chan_avro_schema_identity(schema), deleted, err);
+                                     chan_avro_schema_identity(body.schema), deleted, err);
     if (error == CHAN_ENOTFOUND && refs.n_direct == 0 &&
         chan_store_error_reason(err) == CHAN_STORE_R_SCHEMA_NOT_FOUND) {
         chan_error saved = *err;
 
-        if ((error = lookup_resolved(&v, req, subject, schema, deleted, err)) == 0 && v == NULL) {
+        if ((error = lookup_resolved(&v, req, subject, body.schema, deleted, err)) == 0 && v == NULL) {
             *err = saved; /* not there either: the first answer stands */
             error = CHAN_ENOTFOUND;
         }
@@ -1420,7 +1458,7 @@ static int lookup_schema(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(v);
-    chan_avro_schema_free(schema);
+    parsed_body_dispose(&body);
     resolved_refs_dispose(&refs);
     return error;
 }
@@ -1678,7 +1716,7 @@ static int test_compatibility(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
     chan_schema_version **live = NULL, *one = NULL;
-    chan_avro_schema *schema = NULL;
+    parsed_body body;
     resolved_refs refs;
     int *numbers = NULL;
     size_t n_live = 0, n_numbers = 0, i;
@@ -1689,18 +1727,19 @@ static int test_compatibility(chand_request *req, chan_error *err)
 
     memset(&ctx, 0, sizeof(ctx));
     memset(&refs, 0, sizeof(refs));
+    memset(&body, 0, sizeof(body));
     if (subject == NULL)
         return err->code;
     if (against_one && (error = get_version(&version, req, err)) < 0)
         goto cleanup;
     if ((error = chand_request_query_bool(&verbose, req, "verbose", false, err)) < 0)
         goto cleanup;
-    if ((error = parse_schema_body(&schema, &refs, req, subject, err)) < 0)
+    if ((error = parse_schema_body(&body, &refs, req, subject, err)) < 0)
         goto cleanup;
     if ((error = chand_effective_level(&ctx.mode, req, subject, err)) < 0 ||
         (error = removal_rule_for(&ctx.removal_rule, req, subject, ctx.mode, err)) < 0)
         goto cleanup;
-    ctx.schema = schema;
+    ctx.schema = body.schema;
     ctx.report = chan_compat_report_new();
     ctx.want_report = verbose;
 
@@ -1764,7 +1803,7 @@ cleanup:
     chan_schema_version_free(one);
     chan_schema_version_list_free(live, n_live);
     free(numbers);
-    chan_avro_schema_free(schema);
+    parsed_body_dispose(&body);
     resolved_refs_dispose(&refs);
     check_ctx_dispose(&ctx);
     return error;

@@ -28,6 +28,7 @@
 
 #include "config.h"
 #include "daemon_metrics.h"
+#include "schema_cache.h"
 
 #define MODULE "metrics"
 
@@ -73,6 +74,11 @@ typedef struct daemon_metrics {
     chan_metric_family *check_schema_rate;
     chan_metric_family *check_consumers;
     chan_metric_family *check_acl;
+    chan_metric_family *schema_cache_hits;
+    chan_metric_family *schema_cache_misses;
+    chan_metric_family *schema_cache_entries;
+    chan_metric_family *schema_cache_bytes;
+    uint64_t cache_hits_seen[2], cache_misses_seen[2]; /* [by id, by text], as last rendered */
     subject_entry *subjects;
     size_t n_subjects;
     /* Topic discovery and ACL coverage, as last reported. */
@@ -129,6 +135,7 @@ int chand_metrics_init(chan_error *err)
     static const char *const l_consumer[] = {"channel", "consumer"};
     static const char *const l_webhook[] = {"result"};
     static const char *const l_version[] = {"version"};
+    static const char *const l_cache[] = {"cache"};
     daemon_metrics *m = chan_xcalloc(1, sizeof(*m));
     int error = 0;
 
@@ -194,6 +201,19 @@ int chand_metrics_init(chan_error *err)
                         "Webhook delivery attempts by result: delivered, retry (failed, tried "
                         "again later) or failed (given up)",
                         CHAN_METRIC_COUNTER, l_webhook, 1, err)) < 0 ||
+        (error = define(&m->schema_cache_hits, m, "chanreg_schema_cache_hits_total",
+                        "Parsed schemas found in the parsed-schema cache: stored (by id) or "
+                        "request (by the text of a request)",
+                        CHAN_METRIC_COUNTER, l_cache, 1, err)) < 0 ||
+        (error = define(&m->schema_cache_misses, m, "chanreg_schema_cache_misses_total",
+                        "Schemas parsed because the parsed-schema cache lacked them",
+                        CHAN_METRIC_COUNTER, l_cache, 1, err)) < 0 ||
+        (error = define(&m->schema_cache_entries, m, "chanreg_schema_cache_entries",
+                        "Parsed schemas kept in the parsed-schema cache", CHAN_METRIC_GAUGE, NULL,
+                        0, err)) < 0 ||
+        (error = define(&m->schema_cache_bytes, m, "chanreg_schema_cache_bytes",
+                        "Estimated memory of the parsed schemas kept in the cache",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
         (error = define(&m->build_info, m, "chanreg_build_info",
                         "Always 1; the version label names the running build", CHAN_METRIC_GAUGE,
                         l_version, 1, err)) < 0)
@@ -710,6 +730,29 @@ static int checklist(chan_store *store, const chand_config *config,
     return 0;
 }
 
+/* The parsed-schema cache's counters and size (schema_cache.h), under scrape_lock. */
+static void schema_cache_figures(void)
+{
+    static const char *const kinds[2] = {"stored", "request"};
+    size_t entries = 0, bytes = 0;
+
+    for (int k = 0; k < 2; k++) {
+        const char *labels[1] = {kinds[k]};
+        uint64_t hits = 0, misses = 0;
+
+        chand_schema_cache_kind_stats(k == 1, &hits, &misses);
+        chan_metric_add(state->schema_cache_hits, labels,
+                        (double)(hits - state->cache_hits_seen[k]));
+        chan_metric_add(state->schema_cache_misses, labels,
+                        (double)(misses - state->cache_misses_seen[k]));
+        state->cache_hits_seen[k] = hits;
+        state->cache_misses_seen[k] = misses;
+    }
+    chand_schema_cache_stats(NULL, NULL, &entries, &bytes);
+    chan_metric_set(state->schema_cache_entries, NULL, (double)entries);
+    chan_metric_set(state->schema_cache_bytes, NULL, (double)bytes);
+}
+
 int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *config,
                          chan_error *err)
 {
@@ -761,6 +804,7 @@ int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *c
     chan_metric_set(state->channels, NULL, (double)n);
     chan_metric_set(state->consumers, NULL, (double)n_consumers);
     chan_metric_set(state->schema_versions, NULL, versions);
+    schema_cache_figures();
     chan_metrics_render(state->registry, out);
 
 cleanup:

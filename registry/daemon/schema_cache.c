@@ -37,9 +37,19 @@ static struct {
     chand_schema *newest, *oldest;
     size_t n, bytes, max_bytes, max_entries;
     uint64_t hits, misses;
-} cache = {
-    PTHREAD_MUTEX_INITIALIZER,          {NULL}, NULL, NULL, 0, 0, CHAND_SCHEMA_CACHE_BYTES_DEFAULT,
-    CHAND_SCHEMA_CACHE_ENTRIES_DEFAULT, 0,      0};
+    uint64_t kind_hits[2], kind_misses[2]; /* by entry_kind */
+} cache = {PTHREAD_MUTEX_INITIALIZER,
+           {NULL},
+           NULL,
+           NULL,
+           0,
+           0,
+           CHAND_SCHEMA_CACHE_BYTES_DEFAULT,
+           CHAND_SCHEMA_CACHE_ENTRIES_DEFAULT,
+           0,
+           0,
+           {0, 0},
+           {0, 0}};
 
 static uint64_t fnv1a(const char *s, size_t len)
 {
@@ -117,6 +127,7 @@ static chand_schema *find(entry_kind kind, uint64_t key, const char *text, size_
         lru_push(e);
         e->refs++;
         cache.hits++;
+        cache.kind_hits[kind]++;
         return e;
     }
     return NULL;
@@ -132,6 +143,7 @@ static chand_schema *insert(chand_schema *e)
     had = find(e->kind, e->key, e->text, e->len);
     if (had != NULL) {
         cache.hits--; /* this call parsed: it counts as a miss, not a hit */
+        cache.kind_hits[e->kind]--;
         pthread_mutex_unlock(&cache.lock);
         entry_free(e);
         return had;
@@ -162,8 +174,10 @@ static int parse_into(chand_schema **out, entry_kind kind, uint64_t key, const c
 
     pthread_mutex_lock(&cache.lock);
     e = find(kind, key, text, len);
-    if (e == NULL)
+    if (e == NULL) {
         cache.misses++;
+        cache.kind_misses[kind]++;
+    }
     pthread_mutex_unlock(&cache.lock);
     if (e != NULL) {
         *out = e;
@@ -264,5 +278,17 @@ void chand_schema_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries,
         *entries = cache.n;
     if (bytes)
         *bytes = cache.bytes;
+    pthread_mutex_unlock(&cache.lock);
+}
+
+void chand_schema_cache_kind_stats(bool by_text, uint64_t *hits, uint64_t *misses)
+{
+    entry_kind kind = by_text ? KIND_TEXT : KIND_ID;
+
+    pthread_mutex_lock(&cache.lock);
+    if (hits)
+        *hits = cache.kind_hits[kind];
+    if (misses)
+        *misses = cache.kind_misses[kind];
     pthread_mutex_unlock(&cache.lock);
 }

@@ -15,6 +15,7 @@
 #ifndef CHANREGD_SCHEMA_CACHE_H
 #define CHANREGD_SCHEMA_CACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,5 +71,12 @@ void chand_schema_release(chand_schema *s);
 
 /** Counters for /metrics and tests: hits, misses (parses), entries, estimated bytes. */
 void chand_schema_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries, size_t *bytes);
+
+/**
+ * Hits and misses of one kind of entry: by_text those of request texts
+ * (chand_schema_parse_text), else those of stored schemas by id
+ * (chand_schema_parse_id and chand_schema_peek_id's hits).
+ */
+void chand_schema_cache_kind_stats(bool by_text, uint64_t *hits, uint64_t *misses);
 
 #endif
