@@ -896,123 +896,153 @@ static int id_index_cmp(const void *a, const void *b)
 }
 
 /*
-** The schemas of use[0..n) without repeats (versions of the same schema
-** id, checked once), in their order, into out; returns their number.
+** Which of the n versions `order` lists (indexes into existing) repeat the
+** schema id of one listed before them: those are checked once.
 */
-static size_t distinct_schemas(const chan_avro_schema **out, const chan_avro_schema *const *use,
-                               const int64_t *ids, size_t n)
+static bool *repeated_ids(const chan_schema_version *const *existing, const size_t *order,
+                          size_t n)
 {
     int64_t *pairs = chan_xcalloc(2 * n + 2, sizeof(*pairs));
     bool *repeat = chan_xcalloc(n + 1, sizeof(*repeat));
-    size_t i, k = 0;
+    size_t i;
 
     for (i = 0; i < n; i++) {
-        pairs[2 * i] = ids[i];
+        pairs[2 * i] = existing[order[i]]->id;
         pairs[2 * i + 1] = (int64_t)i;
     }
     qsort(pairs, n, 2 * sizeof(*pairs), id_index_cmp);
     for (i = 1; i < n; i++)
         if (pairs[2 * i] == pairs[2 * i - 2])
             repeat[pairs[2 * i + 1]] = true;
-    for (i = 0; i < n; i++)
-        if (!repeat[i])
-            out[k++] = use[i];
     free(pairs);
-    free(repeat);
-    return k;
+    return repeat;
 }
 
 /*
-** Judge ctx->schema against use[0..n) (newest first): the compatibility
-** mode against all of them, the removal rule against the newest.  First
-** yes or no, each schema once, stopping at the first incompatibility; then,
-** when it failed and the issues are wanted, again with every version
-** collecting them in ctx->report.  Returns 0 or CHAN_EINCOMPATIBLE.
+** The parsed schema of v: parsed before the transaction (references), held
+** by ctx (check_wants_text), else from the cache or parsed from v's text
+** (*handle then receives the cache handle to release).
 */
-static int judge(check_ctx *ctx, const chan_avro_schema **use, size_t n)
+static const chan_avro_schema *version_schema(check_ctx *ctx, const chan_schema_version *v,
+                                              chand_schema **handle, chan_error *err)
 {
-    const chan_avro_schema **distinct = chan_xcalloc(n + 1, sizeof(*distinct));
-    size_t n_distinct = distinct_schemas(distinct, use, ctx->ids, n);
-    bool ok = true;
+    const chan_avro_schema *use;
+    chan_error perr = CHAN_ERROR_INIT;
 
-    if (ctx->mode != CHAN_COMPAT_NONE &&
-        chan_avro_check_mode(ctx->mode, ctx->schema, distinct, n_distinct, NULL) != 0)
-        ok = false;
-    if (ok && ctx->removal_rule && !chan_avro_check_removals(ctx->schema, use[0], NULL))
-        ok = false;
-    free(distinct);
-    if (ok)
-        return 0;
-    if (ctx->want_report) {
-        if (ctx->mode != CHAN_COMPAT_NONE)
-            (void)chan_avro_check_mode(ctx->mode, ctx->schema, use, n, ctx->report);
-        if (ctx->removal_rule)
-            (void)chan_avro_check_removals(ctx->schema, use[0], ctx->report);
+    *handle = NULL;
+    if ((use = check_ctx_find(ctx, v->id)) != NULL || (use = check_ctx_pinned(ctx, v->id)) != NULL)
+        return use;
+    if (v->schema == NULL) {
+        chan_error_set(err, CHAN_EINTERNAL, "the text of %s version %d was not read", v->subject,
+                       v->version);
+        return NULL;
     }
-    return CHAN_EINCOMPATIBLE;
+    if (chand_schema_parse_id(handle, v->id, v->schema, &perr) < 0) {
+        chan_error_set(err, CHAN_EINTERNAL, "stored schema of %s version %d does not parse: %s",
+                       v->subject, v->version, perr.message);
+        return NULL;
+    }
+    return chand_schema_get(*handle);
 }
 
 /*
 ** Check ctx->schema against existing (oldest first), as the store asks under
 ** the subject lock: the compatibility mode against the versions it concerns
-** and the removal rule against the newest.  Issues go to ctx->report.  A
+** (newest first) and the removal rule against the newest.
+**
+** One version at a time, each schema id once, holding only the schema of
+** the version being checked (the cache keeps what fits in its bounds); a
 ** version without its text (check_wants_text) is one whose parsed schema
-** ctx holds.
+** ctx holds.  Without ctx->want_report it stops at the first
+** incompatibility; with it, the versions found incompatible are checked
+** again collecting their issues in ctx->report (Confluent's messages name
+** only those), ctx->versions and ctx->ids listing them.
 */
 static int check_compatible(void *cls, const chan_schema_version *const *existing,
                             size_t n_existing, chan_error *err)
 {
     check_ctx *ctx = cls;
-    chand_schema **handles = NULL;
-    const chan_avro_schema **use = NULL;
-    size_t n = 0, i, want;
+    const chan_avro_schema *use, **failed_use = NULL;
+    chand_schema *handle = NULL, **failed_handles = NULL;
+    size_t *order = NULL, *failed = NULL;
+    bool *repeat = NULL;
+    size_t n_failed = 0, i, want;
     int error = 0;
 
     if (n_existing == 0)
         return 0;
     want = mode_transitive(ctx->mode) ? n_existing : 1;
-    handles = chan_xcalloc(want, sizeof(*handles));
-    use = chan_xcalloc(want, sizeof(*use));
+    order = chan_xcalloc(want, sizeof(*order));
+    failed = chan_xcalloc(want, sizeof(*failed));
+    for (i = 0; i < want; i++)
+        order[i] = n_existing - 1 - i;
+    repeat = repeated_ids(existing, order, want);
+    ctx->latest_version = existing[n_existing - 1]->version;
+    for (i = 0; i < want; i++) {
+        const chan_schema_version *v = existing[order[i]];
+        bool ok = true;
+
+        if (repeat[i])
+            continue;
+        if ((use = version_schema(ctx, v, &handle, err)) == NULL) {
+            error = CHAN_EINTERNAL;
+            goto cleanup;
+        }
+        if (ctx->mode != CHAN_COMPAT_NONE &&
+            chan_avro_check_mode(ctx->mode, ctx->schema, &use, 1, NULL) != 0)
+            ok = false;
+        if (ok && i == 0 && ctx->removal_rule &&
+            !chan_avro_check_removals(ctx->schema, use, NULL))
+            ok = false;
+        chand_schema_release(handle);
+        handle = NULL;
+        if (ok)
+            continue;
+        failed[n_failed++] = i;
+        if (!ctx->want_report)
+            break;
+    }
+    if (n_failed == 0)
+        goto cleanup;
+    error = CHAN_EINCOMPATIBLE;
+    chan_error_set(err, CHAN_EINCOMPATIBLE, "schema is incompatible with version %d",
+                   ctx->latest_version);
+    if (!ctx->want_report)
+        goto cleanup;
+    /* The issues, as one check of the mode against the versions that failed
+     * (the newest first, so the removal rule's issues are the latest's). */
     free(ctx->versions);
     free(ctx->ids);
-    ctx->versions = chan_xcalloc(want, sizeof(*ctx->versions));
-    ctx->ids = chan_xcalloc(want, sizeof(*ctx->ids));
+    ctx->versions = chan_xcalloc(n_failed, sizeof(*ctx->versions));
+    ctx->ids = chan_xcalloc(n_failed, sizeof(*ctx->ids));
     ctx->n_checked = 0;
-    for (i = 0; i < want; i++) {
-        const chan_schema_version *v = existing[n_existing - 1 - i];
+    failed_use = chan_xcalloc(n_failed, sizeof(*failed_use));
+    failed_handles = chan_xcalloc(n_failed, sizeof(*failed_handles));
+    for (i = 0; i < n_failed; i++) {
+        const chan_schema_version *v = existing[order[failed[i]]];
         chan_error perr = CHAN_ERROR_INIT;
 
-        /* With references: parsed before the transaction (check_ctx_prepare);
-         * without: stored texts are immutable, each id is parsed once. */
-        if ((use[n] = check_ctx_find(ctx, v->id)) == NULL)
-            use[n] = check_ctx_pinned(ctx, v->id);
-        if (use[n] == NULL && v->schema == NULL) {
-            error = chan_error_set(err, CHAN_EINTERNAL, "the text of %s version %d was not read",
-                                   v->subject, v->version);
+        if ((failed_use[i] = version_schema(ctx, v, &failed_handles[i], &perr)) == NULL) {
+            error = chan_error_set(err, CHAN_EINTERNAL, "%s", perr.message);
             goto cleanup;
         }
-        if (use[n] == NULL && chand_schema_parse_id(&handles[n], v->id, v->schema, &perr) < 0) {
-            error = chan_error_set(err, CHAN_EINTERNAL,
-                                   "stored schema of %s version %d does not parse: %s", v->subject,
-                                   v->version, perr.message);
-            goto cleanup;
-        }
-        if (use[n] == NULL)
-            use[n] = chand_schema_get(handles[n]);
-        ctx->versions[n] = v->version;
-        ctx->ids[n] = v->id;
-        ctx->n_checked = ++n;
+        ctx->versions[i] = v->version;
+        ctx->ids[i] = v->id;
+        ctx->n_checked = i + 1;
     }
-    ctx->latest_version = existing[n_existing - 1]->version;
-    if ((error = judge(ctx, use, n)) == CHAN_EINCOMPATIBLE)
-        chan_error_set(err, CHAN_EINCOMPATIBLE, "schema is incompatible with version %d",
-                       ctx->latest_version);
+    if (ctx->mode != CHAN_COMPAT_NONE)
+        (void)chan_avro_check_mode(ctx->mode, ctx->schema, failed_use, n_failed, ctx->report);
+    if (ctx->removal_rule && failed[0] == 0)
+        (void)chan_avro_check_removals(ctx->schema, failed_use[0], ctx->report);
 
 cleanup:
-    for (i = 0; i < n; i++)
-        chand_schema_release(handles[i]);
-    free(handles);
-    free(use);
+    for (i = 0; failed_handles != NULL && i < n_failed; i++)
+        chand_schema_release(failed_handles[i]);
+    free(failed_handles);
+    free(failed_use);
+    free(failed);
+    free(repeat);
+    free(order);
     return error;
 }
 
