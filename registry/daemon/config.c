@@ -124,6 +124,10 @@ static const option_def options[] = {
      "run without --token and --token-file: every request acts as an admin"},
     {"schema-cache", "CHANREG_SCHEMA_CACHE", OPT_INT, FIELD(schema_cache_size), "10000", 0,
      10000000, "N", "schemas kept in memory for lookups by id; 0 disables"},
+    {"parsed-schema-cache-mb", "CHANREG_PARSED_SCHEMA_CACHE_MB", OPT_INT,
+     FIELD(parsed_schema_cache_mb), "64", 0, 65536, "MB",
+     "estimated memory of the parsed schemas kept for compatibility checks and request texts; "
+     "0 disables"},
     {"registration-max-age-days", "CHANREG_REGISTRATION_MAX_AGE_DAYS", OPT_INT,
      FIELD(registration_max_age_days), "90", 1, 36500, "DAYS",
      "consumer registrations not renewed for DAYS are flagged stale"},
