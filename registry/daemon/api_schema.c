@@ -17,7 +17,9 @@
  * registration is the same schema as an earlier one when their
  * chan_avro_schema_identity is equal, and ?normalize=true (or the subject's
  * normalize setting) applies chan_avro_schema_normalize first.  Stored
- * schemas without references are parsed once per process (schema_cache.h).
+ * schemas and request texts without references are parsed once per process
+ * (schema_cache.h); a transitive check reads only the ids of the earlier
+ * versions, and texts only for schemas the cache lacks.
  * Compatibility verdicts (registrations that reached the check, and
  * compatibility checks) are reported to daemon_metrics.h.
  *
@@ -527,8 +529,8 @@ static int parse_schema_body(parsed_body *out, resolved_refs *out_refs, chand_re
         }
         view = chand_schema_get(out->handle);
     } else {
-        if ((error = parse_with_refs(&parsed, json_string_value(schema),
-                                     json_string_length(schema), out_refs, err)) < 0)
+        if ((error = parse_with_refs(&parsed, json_string_value(schema), json_string_length(schema),
+                                     out_refs, err)) < 0)
             goto cleanup;
         view = parsed;
     }
@@ -899,8 +901,7 @@ static int id_index_cmp(const void *a, const void *b)
 ** Which of the n versions `order` lists (indexes into existing) repeat the
 ** schema id of one listed before them: those are checked once.
 */
-static bool *repeated_ids(const chan_schema_version *const *existing, const size_t *order,
-                          size_t n)
+static bool *repeated_ids(const chan_schema_version *const *existing, const size_t *order, size_t n)
 {
     int64_t *pairs = chan_xcalloc(2 * n + 2, sizeof(*pairs));
     bool *repeat = chan_xcalloc(n + 1, sizeof(*repeat));
@@ -991,8 +992,7 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
         if (ctx->mode != CHAN_COMPAT_NONE &&
             chan_avro_check_mode(ctx->mode, ctx->schema, &use, 1, NULL) != 0)
             ok = false;
-        if (ok && i == 0 && ctx->removal_rule &&
-            !chan_avro_check_removals(ctx->schema, use, NULL))
+        if (ok && i == 0 && ctx->removal_rule && !chan_avro_check_removals(ctx->schema, use, NULL))
             ok = false;
         chand_schema_release(handle);
         handle = NULL;
@@ -1096,8 +1096,7 @@ static json_t *report_messages(const check_ctx *ctx, chand_request *req)
         json_array_append_new(msgs, json_string(s));
         free(s);
         text = type = NULL;
-        if (chan_store_schema_by_id(chand_request_store(req), &text, &type, ctx->ids[k], &rerr) <
-            0)
+        if (chan_store_schema_by_id(chand_request_store(req), &text, &type, ctx->ids[k], &rerr) < 0)
             text = chan_xstrdup(""); /* deleted for good meanwhile */
         if (strlen(text) <= OLD_SCHEMA_MAX)
             s = chan_xasprintf("{oldSchema: '%s'}", text);
@@ -1475,7 +1474,8 @@ static int lookup_schema(chand_request *req, chan_error *err)
         chan_store_error_reason(err) == CHAN_STORE_R_SCHEMA_NOT_FOUND) {
         chan_error saved = *err;
 
-        if ((error = lookup_resolved(&v, req, subject, body.schema, deleted, err)) == 0 && v == NULL) {
+        if ((error = lookup_resolved(&v, req, subject, body.schema, deleted, err)) == 0 &&
+            v == NULL) {
             *err = saved; /* not there either: the first answer stands */
             error = CHAN_ENOTFOUND;
         }
@@ -1826,7 +1826,8 @@ static int test_compatibility(chand_request *req, chan_error *err)
         chand_metrics_schema_check(subject, error == 0);
     doc = json_pack("{s:b}", "is_compatible", error == 0);
     if (verbose)
-        json_object_set_new(doc, "messages", error == 0 ? json_array() : report_messages(&ctx, req));
+        json_object_set_new(doc, "messages",
+                            error == 0 ? json_array() : report_messages(&ctx, req));
     error = chand_reply_json(req, 200, doc);
 
 cleanup:

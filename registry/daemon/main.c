@@ -168,10 +168,9 @@ int main(int argc, char **argv)
     sopts.migrations_dir = config->migrations_dir;
     sopts.pool_size = (unsigned int)config->db_pool_size;
     sopts.schema_cache_entries = (size_t)config->schema_cache_size;
-    chand_schema_cache_configure((size_t)config->parsed_schema_cache_mb * 1024 * 1024,
-                                 config->parsed_schema_cache_mb > 0
-                                     ? CHAND_SCHEMA_CACHE_ENTRIES_DEFAULT
-                                     : 0);
+    chand_schema_cache_configure(
+        (size_t)config->parsed_schema_cache_mb * 1024 * 1024,
+        config->parsed_schema_cache_mb > 0 ? CHAND_SCHEMA_CACHE_ENTRIES_DEFAULT : 0);
     sopts.connect_timeout_ms = (unsigned int)config->db_connect_timeout_ms;
     sopts.statement_timeout_ms = (unsigned int)config->db_statement_timeout_ms;
     sopts.reply_timeout_ms = (unsigned int)config->db_statement_timeout_ms + 2000;

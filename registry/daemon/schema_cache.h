@@ -5,9 +5,11 @@
  * checking it, and the same texts come back again and again: the versions a
  * registration is checked against, and the schema a client registers or
  * looks up at every start.  The cache keeps parsed schemas by global schema
- * id (stored texts are immutable) and by content (the exact request text),
- * so that each text is parsed, and passes the Avro C gate, once; a hit
- * parses nothing.  It is bounded in entries and in an estimate of the
+ * id (stored texts are immutable) and by content (the exact request text of
+ * a schema without references: schemaType is always AVRO, and a schema with
+ * references is parsed each time, since what its references resolve to may
+ * change), so that each text is parsed, and passes the Avro C gate, once; a
+ * hit parses nothing.  It is bounded in entries and in an estimate of the
  * memory the parsed trees take (CHAND_SCHEMA_CACHE_COST_PER_BYTE times the
  * text), evicting the least recently used; entries in use stay alive until
  * released.  Thread-safe; process-wide.

@@ -367,8 +367,8 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
             want_max = existing[i]->version;
         }
     }
-    if (want_min > 0 && (error = read_texts(o, existing, n_existing, req->subject, want_min,
-                                            want_max, err)) < 0)
+    if (want_min > 0 &&
+        (error = read_texts(o, existing, n_existing, req->subject, want_min, want_max, err)) < 0)
         goto cleanup;
     error =
         req->check(req->check_ctx, (const chan_schema_version *const *)existing, n_existing, err);
