@@ -857,7 +857,7 @@ static void check_ctx_pin(check_ctx *ctx, int64_t id, chand_schema *handle)
 /* The parsed schema of id that ctx holds, or NULL. */
 static const chan_avro_schema *check_ctx_pinned(check_ctx *ctx, int64_t id)
 {
-    pinned_schema key, *hit;
+    pinned_schema key = {id, NULL}, *hit;
 
     if (ctx->n_pins == 0)
         return NULL;
@@ -865,7 +865,6 @@ static const chan_avro_schema *check_ctx_pinned(check_ctx *ctx, int64_t id)
         qsort(ctx->pins, ctx->n_pins, sizeof(*ctx->pins), pin_cmp);
         ctx->pins_sorted = true;
     }
-    key.id = id;
     hit = bsearch(&key, ctx->pins, ctx->n_pins, sizeof(*ctx->pins), pin_cmp);
     return hit ? chand_schema_get(hit->handle) : NULL;
 }
