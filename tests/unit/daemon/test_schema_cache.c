@@ -66,6 +66,41 @@ static void test_ids_and_texts_are_apart(void **state)
     chand_schema_release(c);
 }
 
+static void test_peek_finds_only_cached_ids(void **state)
+{
+    chand_schema *a = NULL, *p = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    uint64_t id_hits0, id_misses0, text_hits0, text_misses0, hits, misses;
+
+    (void)state;
+    chand_schema_cache_kind_stats(false, &id_hits0, &id_misses0);
+    chand_schema_cache_kind_stats(true, &text_hits0, &text_misses0);
+    assert_null(chand_schema_peek_id(9));
+    assert_null(chand_schema_peek_id(0));
+    assert_int_equal(chand_schema_parse_text(&a, RECORD, strlen(RECORD), &err), 0);
+    assert_null(chand_schema_peek_id(9)); /* a text is not an id */
+    chand_schema_release(a);
+    assert_int_equal(chand_schema_parse_id(&a, 9, RECORD, &err), 0);
+    p = chand_schema_peek_id(9);
+    assert_non_null(p);
+    assert_ptr_equal(chand_schema_get(p), chand_schema_get(a));
+    chand_schema_release(p);
+    chand_schema_release(a);
+    /* A peek that finds nothing counts nothing; one that finds counts a hit. */
+    chand_schema_cache_kind_stats(false, &hits, &misses);
+    assert_int_equal(hits - id_hits0, 1);
+    assert_int_equal(misses - id_misses0, 1);
+    chand_schema_cache_kind_stats(true, &hits, &misses);
+    assert_int_equal(hits - text_hits0, 0);
+    assert_int_equal(misses - text_misses0, 1);
+    /* Disabled: nothing is kept, so nothing is found. */
+    chand_schema_cache_configure(0, 0);
+    assert_null(chand_schema_peek_id(9));
+    assert_int_equal(chand_schema_parse_id(&a, 10, RECORD, &err), 0);
+    assert_null(chand_schema_peek_id(10));
+    chand_schema_release(a);
+}
+
 static void test_invalid_text_is_not_cached(void **state)
 {
     chand_schema *a = NULL;
@@ -124,6 +159,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_text_parsed_once, reset),
         cmocka_unit_test_setup(test_ids_and_texts_are_apart, reset),
+        cmocka_unit_test_setup(test_peek_finds_only_cached_ids, reset),
         cmocka_unit_test_setup(test_invalid_text_is_not_cached, reset),
         cmocka_unit_test_setup(test_bounds_and_eviction_of_entries_in_use, reset),
     };
