@@ -1332,12 +1332,12 @@ cleanup:
 /* ------------------------------------------------------------------ */
 
 const chand_route chand_api_channels_routes[] = {
-    {"GET", "/v1/channels", list_channels, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/channels/{name}", get_channel, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/v1/channels", list_channels, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_SECOND},
+    {"GET", "/v1/channels/{name}", get_channel, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_SECOND},
     {"PUT", "/v1/channels/{name}", put_channel, CHAN_AUTHZ_CHANNEL_PUT, chand_target_channel_put},
     {"DELETE", "/v1/channels/{name}", delete_channel, CHAN_AUTHZ_CHANNEL_DELETE,
      chand_target_channel},
-    {"GET", "/v1/channels/{name}/consumers", list_consumers, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/v1/channels/{name}/consumers", list_consumers, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_SECOND},
     {"PUT", "/v1/channels/{name}/consumers/{consumer}", put_consumer, CHAN_AUTHZ_CONSUMER_REGISTER,
      chand_target_consumer},
     {"DELETE", "/v1/channels/{name}/consumers/{consumer}", delete_consumer,
@@ -1348,7 +1348,7 @@ const chand_route chand_api_channels_routes[] = {
      CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer},
     {"POST", "/v1/channels/{name}/consumers/{consumer}/reject", reject_consumer,
      CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer},
-    {"GET", "/v1/consumers", list_all_consumers, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/v1/consumers", list_all_consumers, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_SECOND},
     {"GET", "/v1/audit", list_audit, CHAN_AUTHZ_READ, NULL},
 };
 

@@ -255,8 +255,10 @@ int chan_store__op_commit(chan_store__op *o, chan_error *err)
     if (error < 0)
         o->store->be->rollback(o->conn);
     /* Also after a failed COMMIT: whether it took effect is not known. */
-    if (o->write)
+    if (o->write) {
+        atomic_fetch_add(&o->store->writes, 1);
         chan_store__read_cache_invalidate(o->store->reads);
+    }
     return error;
 }
 
@@ -311,6 +313,7 @@ void chan_store_free(chan_store *store)
     pthread_cond_destroy(&store->cv);
     free(store->conns);
     free(store->idle);
+    free(store->data_versions);
     free(store);
 }
 
@@ -368,6 +371,7 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
         pool_size = 1;
     store->conns = chan_xcalloc(pool_size, sizeof(*store->conns));
     store->idle = chan_xcalloc(pool_size, sizeof(*store->idle));
+    store->data_versions = chan_xcalloc(pool_size, sizeof(*store->data_versions));
 
     /* The first connection migrates before the others open. */
     for (unsigned int i = 0; i < pool_size; i++) {
@@ -426,6 +430,63 @@ cleanup:
         error = chan_error_set(err, CHAN_EUNAVAILABLE, "store ping failed: %s",
                                err != NULL ? err->message : chan_strerror(error));
     return error;
+}
+
+/*
+** SQLite: PRAGMA data_version on a pooled connection.  Its value changes
+** when another connection (of this process or another) committed since
+** the connection last asked; the first connection that sees a change
+** moves store->foreign, so the sum of writes and foreign moves after any
+** commit by the time the next caller asks.  The store's own writes move
+** store->writes, also when they were made on the connection asked.
+*/
+static bool sqlite_foreign(chan_store *store, uint64_t *out)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    chan_error err = CHAN_ERROR_INIT;
+    bool ok = false;
+
+    if (chan_store__op_acquire(&o, store, &err) < 0 ||
+        chan_store__run(&o, &rows, "PRAGMA data_version", NULL, 0, &err) < 0 || rows.n_rows != 1)
+        goto cleanup;
+    {
+        int64_t v = chan_store__cell_int(&rows, 0, 0);
+        unsigned int i;
+
+        pthread_mutex_lock(&store->mu);
+        for (i = 0; i < store->n_conns && store->conns[i] != o.conn; i++)
+            ;
+        if (i < store->n_conns && store->data_versions[i] != v) {
+            store->data_versions[i] = v;
+            store->foreign++;
+        }
+        *out = store->foreign;
+        pthread_mutex_unlock(&store->mu);
+        ok = true;
+    }
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    return ok;
+}
+
+bool chan_store_generation(chan_store *store, uint64_t *out)
+{
+    uint64_t writes, other = 0;
+
+    assert(store != NULL && out != NULL);
+    /* Read before the other source: a write that commits meanwhile moves the sum later. */
+    writes = atomic_load(&store->writes);
+    if (store->be == &chan_store__pg_backend) {
+        /* The epoch moves on every NOTIFY, and when the listener (re)connects. */
+        if (!chan_store__read_cache_begin(store->reads, &other))
+            return false;
+    } else if (!sqlite_foreign(store, &other)) {
+        return false;
+    }
+    *out = writes + other;
+    return true;
 }
 
 int chan_store_migration_count(chan_store *store, int *out, chan_error *err)

@@ -15,6 +15,7 @@
 #define CHAN_STORE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,6 +123,12 @@ struct chan_store {
     unsigned int n_idle;
     unsigned int acquire_timeout_ms; /**< longest wait for a free connection */
     bool aborted;                    /**< chan_store_abort was called (under mu) */
+    /** Moved by every write transaction of this store (chan_store__op_commit). */
+    atomic_uint_fast64_t writes;
+    /** Moved when a connection sees another connection's commit (SQLite, under mu). */
+    uint64_t foreign;
+    /** SQLite: the last PRAGMA data_version read on conns[i] (under mu). */
+    int64_t *data_versions;
 };
 
 /* One operation: a pooled connection and maybe an open transaction. */
