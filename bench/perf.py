@@ -248,16 +248,21 @@ def bench_backend(backend, db, build, work, cfg, rows, say):
     first, last = load(d, cfg, say)
     dur = cfg["dur"]
 
+    refs = {}
+
     def http_figure(name, path, method="GET", body=None, script_args=None, script=None,
-                    connections=64):
-        status, reply = d.request(method, path, body, raw=True)
+                    connections=64, target=d, ref_of=None):
+        """One figure against its ceiling; ref_of names an earlier figure of the
+        same bytes whose ceiling is reused."""
+        status, reply = target.request(method, path, body, raw=True)
         if status != 200:
             raise SystemExit("perf.py: %s %s: HTTP %d" % (method, path, status))
         if script is None and method == "POST":
             script = post_script(work, "fig", body)
-        got = wrk(d.url, dur, script, script_args or (), connections=connections,
+        got = wrk(target.url, dur, script, script_args or (), connections=connections,
                   path="" if script_args else path)
-        ref = ceiling_rate(build, work, reply, dur, method, connections)
+        ref = refs.get(ref_of) or ceiling_rate(build, work, reply, dur, method, connections)
+        refs[name] = ref
         rows.append((backend, name, "%.0f/s" % got["rate"], "ceiling %.0f/s (%d B)" % (
             ref["rate"], len(reply)), got["rate"] / ref["rate"], got["errors"] + got["sock"]))
         say("  %-40s %8.0f/s  ceiling %8.0f/s" % (name, got["rate"], ref["rate"]))
@@ -271,10 +276,22 @@ def bench_backend(backend, db, build, work, cfg, rows, say):
                 {"schema": latest["schema"]})
     http_figure("GET /v1/channels/{name}", "/v1/channels/bench.ch-0500")
     # Replies of a megabyte: fewer connections, so that none waits past wrk's 2 s timeout.
-    http_figure("GET /v1/channels, %d channels" % cfg["channels"],
-                "/v1/channels?limit=1000", connections=8)
-    http_figure("GET /subjects, %d subjects" % (cfg["subjects"] + 100 + 1),
-                "/subjects", connections=8)
+    channels = "GET /v1/channels, %d channels" % cfg["channels"]
+    subjects = "GET /subjects, %d subjects" % (cfg["subjects"] + 100 + 1)
+    http_figure(channels, "/v1/channels?limit=1000", connections=8)
+    http_figure(subjects, "/subjects", connections=8)
+    # The same lists without the reply cache (a second daemon on the same
+    # store, --reply-cache-mb 0): what every request costs when the store
+    # changes between them.  The ceiling serves the same bytes as above.
+    u = Daemon(chanregd, db, work, "chanregd-uncached-" + backend,
+               extra=("--reply-cache-mb", "0"))
+    try:
+        http_figure("  uncached (--reply-cache-mb 0): /v1/channels", "/v1/channels?limit=1000",
+                    connections=8, target=u, ref_of=channels)
+        http_figure("  uncached (--reply-cache-mb 0): /subjects", "/subjects", connections=8,
+                    target=u, ref_of=subjects)
+    finally:
+        u.stop()
 
     say("%s: registrations, 64 concurrent writers" % backend)
     reg = wrk(d.url, dur, os.path.join(HERE, "http", "register.lua"), (500, TOKEN, backend))
