@@ -968,17 +968,17 @@ void chand_config_log(const chand_config *config)
     chan_log(CHAN_LOG_INFO, "config",
              "configuration listen=%s db_backend=%s auth_writes=%s auth_reads=%s tls=%s "
              "max_body=%lld threads=%lld shutdown_timeout=%lld default_compatibility=%s "
-             "min_compatibility=%s schema_cache=%lld reply_cache_mb=%lld db_connect_timeout_ms=%lld "
-             "db_statement_timeout_ms=%lld db_acquire_timeout_ms=%lld db_busy_timeout_ms=%lld",
+             "min_compatibility=%s schema_cache=%lld reply_cache_mb=%lld "
+             "db_connect_timeout_ms=%lld db_statement_timeout_ms=%lld db_acquire_timeout_ms=%lld "
+             "db_busy_timeout_ms=%lld",
              config->listen, strncmp(config->db, "postgres", 8) == 0 ? "postgres" : "sqlite",
              config->n_tokens ? "on" : "off", config->auth_reads ? "on" : "off",
              config->tls_cert_pem ? "on" : "off", (long long)config->max_body,
              (long long)config->threads, (long long)config->shutdown_timeout,
              config->default_compatibility, config->min_compat_text,
              (long long)config->schema_cache_size, (long long)config->reply_cache_mb,
-             (long long)config->db_connect_timeout_ms,
-             (long long)config->db_statement_timeout_ms, (long long)config->db_acquire_timeout_ms,
-             (long long)config->db_busy_timeout_ms);
+             (long long)config->db_connect_timeout_ms, (long long)config->db_statement_timeout_ms,
+             (long long)config->db_acquire_timeout_ms, (long long)config->db_busy_timeout_ms);
     if (config->n_tokens > 0 && config->tls_cert_pem == NULL && !is_loopback(config->listen_host))
         chan_log(CHAN_LOG_WARN, "config",
                  "tokens travel in clear text: TLS is off and listen=%s is not a loopback "

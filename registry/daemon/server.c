@@ -110,10 +110,10 @@ struct chand_server {
     void *observer_ctx;
     compiled_route *routes;
     size_t n_routes;
-    chan_identity anonymous; /* auth on, no token sent: no roles */
-    chan_identity open;      /* open mode: every request, role admin */
+    chan_identity anonymous;    /* auth on, no token sent: no roles */
+    chan_identity open;         /* open mode: every request, role admin */
     chand_reply_cache *replies; /* --reply-cache-mb, NULL when 0 */
-    int listen_fd;           /* ours before MHD starts and after chand_server_quiesce */
+    int listen_fd;              /* ours before MHD starts and after chand_server_quiesce */
     unsigned int port;
     struct MHD_Daemon *health_mhd; /* --health-listen: /healthz and /readyz only, or NULL */
     int health_fd;                 /* ours until health_mhd starts */
@@ -166,9 +166,9 @@ struct chand_request {
     size_t n_extra_headers;
     unsigned int status;
     struct timespec start;
-    bool capture;           /* a cacheable route on a miss: keep a copy of a 200 reply */
-    chan_buf captured;      /* the body of that reply */
-    char *cap_type;         /* its content type, NULL: none */
+    bool capture;      /* a cacheable route on a miss: keep a copy of a 200 reply */
+    chan_buf captured; /* the body of that reply */
+    char *cap_type;    /* its content type, NULL: none */
 };
 
 #define MODULE "http"
@@ -1610,7 +1610,10 @@ static bool reply_cached(chand_request *req, chand_reply_cached *hit)
 {
     struct MHD_Response *resp;
     const char *body;
+    unsigned int status;
+    char *type;
     size_t len, i;
+    bool ok;
 
     body = chand_reply_cached_body(hit, &len);
     for (i = 0; i < chand_reply_cached_n_headers(hit); i++) {
@@ -1619,12 +1622,15 @@ static bool reply_cached(chand_request *req, chand_reply_cached *hit)
         chand_reply_cached_header(hit, i, &name, &value);
         chand_reply_header(req, name, value);
     }
+    status = chand_reply_cached_status(hit);
+    type = chan_xstrdup(chand_reply_cached_content_type(hit));
     resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)body, release_cached,
-                                                                hit);
+                                                                  hit);
     if (resp == NULL)
         chand_reply_cached_release(hit);
-    return queue(req, chand_reply_cached_status(hit), resp,
-                 chand_reply_cached_content_type(hit)) == 0;
+    ok = queue(req, status, resp, type) == 0; /* queue destroys resp: hit may be gone */
+    free(type);
+    return ok;
 }
 
 /*
@@ -1674,8 +1680,8 @@ static enum MHD_Result handle_cacheable(chand_request *req)
             headers[i][1] = req->extra_headers[i].value;
         }
         chand_reply_cache_put(server->replies, key.ptr, key.len, generation, second, 200,
-                              req->cap_type, (const char *const(*)[2])headers,
-                              req->n_extra_headers, req->captured.ptr, req->captured.len);
+                              req->cap_type, (const char *const(*)[2])headers, req->n_extra_headers,
+                              req->captured.ptr, req->captured.len);
         free(headers);
     }
 cleanup:

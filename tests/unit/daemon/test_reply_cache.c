@@ -35,8 +35,8 @@ static void put_text(chand_reply_cache *c, const chan_buf *key, uint64_t gen, in
 }
 
 /* The body of the entry of key at gen/second, or NULL on a miss (copied into out). */
-static const char *get_text(chand_reply_cache *c, const chan_buf *key, uint64_t gen,
-                            int64_t second, char *out, size_t out_size)
+static const char *get_text(chand_reply_cache *c, const chan_buf *key, uint64_t gen, int64_t second,
+                            char *out, size_t out_size)
 {
     chand_reply_cached *e = chand_reply_cache_get(c, key->ptr, key->len, gen, second);
     const char *body;
