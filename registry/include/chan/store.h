@@ -196,10 +196,12 @@ int chan_store_ping(chan_store *store, chan_error *err);
  * The store's generation: a number that moves (grows) whenever data of the
  * store may have changed, so that a reply computed from the store while the
  * generation was G is still right as long as the generation is G.  It moves
- * on every committed (or possibly committed) write transaction of this
- * store; on SQLite also on the commits of other processes on the same file
- * (PRAGMA data_version); on PostgreSQL on every NOTIFY chanreg_cache, that
- * is on the writes of every other daemon on the database.
+ * at once on every committed (or possibly committed) write transaction of
+ * this store; on SQLite also on the commits of other processes on the same
+ * file, within 10 ms (PRAGMA data_version, asked at most that often); on
+ * PostgreSQL on every NOTIFY chanreg_cache, that is on the writes of every
+ * other daemon on the database, as soon as the notification arrives.
+ * Thread-safe; cheap (no round trip).
  *
  * Read it BEFORE reading the data whose validity it is to tag: a write that
  * commits while the data is read then makes the tag old.

@@ -310,6 +310,7 @@ void chan_store_free(chan_store *store)
         store->be->disconnect(store->conns[i]);
     store->be->dispose(store->state);
     pthread_mutex_destroy(&store->mu);
+    pthread_mutex_destroy(&store->foreign_mu);
     pthread_cond_destroy(&store->cv);
     free(store->conns);
     free(store->idle);
@@ -361,6 +362,8 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
                                     : CHAN_STORE_ACQUIRE_TIMEOUT_DEFAULT_MS;
     chan_store__id_cache_init(&store->cache, opts->schema_cache_entries);
     pthread_mutex_init(&store->mu, NULL);
+    pthread_mutex_init(&store->foreign_mu, NULL);
+    atomic_init(&store->foreign_checked_ms, INT64_MIN / 2);
     pthread_condattr_init(&cattr);
     pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
     pthread_cond_init(&store->cv, &cattr);
@@ -432,21 +435,38 @@ cleanup:
     return error;
 }
 
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
-** SQLite: PRAGMA data_version on a pooled connection.  Its value changes
-** when another connection (of this process or another) committed since
-** the connection last asked; the first connection that sees a change
-** moves store->foreign, so the sum of writes and foreign moves after any
-** commit by the time the next caller asks.  The store's own writes move
-** store->writes, also when they were made on the connection asked.
+** SQLite: the commits of other processes on the same file.  PRAGMA
+** data_version on a pooled connection changes when another connection (of
+** this process or another) committed since that connection last asked; the
+** first connection that sees a change moves store->foreign.  Asking takes
+** SQLite's shared-memory read lock, which costs as much as a cached read,
+** so it is asked at most every CHAN_STORE__FOREIGN_CHECK_MS, by one caller
+** at a time (the others go on with the last value): another process's
+** commit moves the generation within that time.  The store's own writes
+** move store->writes at once.  False when the check fails.
 */
 static bool sqlite_foreign(chan_store *store, uint64_t *out)
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     chan_error err = CHAN_ERROR_INIT;
+    int64_t now = monotonic_ms();
     bool ok = false;
 
+    if (now - atomic_load(&store->foreign_checked_ms) < CHAN_STORE__FOREIGN_CHECK_MS ||
+        pthread_mutex_trylock(&store->foreign_mu) != 0) {
+        *out = atomic_load(&store->foreign);
+        return atomic_load(&store->foreign_ok);
+    }
     if (chan_store__op_acquire(&o, store, &err) < 0 ||
         chan_store__run(&o, &rows, "PRAGMA data_version", NULL, 0, &err) < 0 || rows.n_rows != 1)
         goto cleanup;
@@ -454,20 +474,22 @@ static bool sqlite_foreign(chan_store *store, uint64_t *out)
         int64_t v = chan_store__cell_int(&rows, 0, 0);
         unsigned int i;
 
-        pthread_mutex_lock(&store->mu);
         for (i = 0; i < store->n_conns && store->conns[i] != o.conn; i++)
             ;
         if (i < store->n_conns && store->data_versions[i] != v) {
             store->data_versions[i] = v;
-            store->foreign++;
+            atomic_fetch_add(&store->foreign, 1);
         }
-        *out = store->foreign;
-        pthread_mutex_unlock(&store->mu);
         ok = true;
     }
 cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
+    atomic_store(&store->foreign_ok, ok);
+    if (ok) /* after a failure, the next caller asks again */
+        atomic_store(&store->foreign_checked_ms, monotonic_ms());
+    pthread_mutex_unlock(&store->foreign_mu);
+    *out = atomic_load(&store->foreign);
     return ok;
 }
 

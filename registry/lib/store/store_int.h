@@ -125,11 +125,16 @@ struct chan_store {
     bool aborted;                    /**< chan_store_abort was called (under mu) */
     /** Moved by every write transaction of this store (chan_store__op_commit). */
     atomic_uint_fast64_t writes;
-    /** Moved when a connection sees another connection's commit (SQLite, under mu). */
-    uint64_t foreign;
-    /** SQLite: the last PRAGMA data_version read on conns[i] (under mu). */
-    int64_t *data_versions;
+    /* SQLite: the commits of other processes (chan_store_generation in store.c). */
+    atomic_uint_fast64_t foreign;           /**< moved when a connection sees another's commit */
+    atomic_int_fast64_t foreign_checked_ms; /**< CLOCK_MONOTONIC of the last check */
+    atomic_bool foreign_ok;                 /**< the last check succeeded */
+    pthread_mutex_t foreign_mu;             /**< one check at a time; guards data_versions */
+    int64_t *data_versions;                 /**< the last PRAGMA data_version read on conns[i] */
 };
+
+/** SQLite: ask for other processes' commits at most this often (chan_store_generation). */
+#define CHAN_STORE__FOREIGN_CHECK_MS 10
 
 /* One operation: a pooled connection and maybe an open transaction. */
 typedef struct chan_store__op {
