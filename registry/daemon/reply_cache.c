@@ -145,9 +145,23 @@ void chand_reply_cache_free(chand_reply_cache *c)
     free(c);
 }
 
+/* Append len in decimal, then c (no printf: keys are built for every request). */
+static void put_count(chan_buf *key, size_t len, char c)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+
+    digits[--n] = c;
+    do {
+        digits[--n] = (char)('0' + len % 10);
+        len /= 10;
+    } while (len > 0);
+    chan_buf_put(key, digits + n, sizeof(digits) - n);
+}
+
 static void put_field(chan_buf *key, const void *p, size_t len)
 {
-    chan_buf_printf(key, "%zu:", len);
+    put_count(key, len, ':');
     chan_buf_put(key, p, len);
 }
 
@@ -158,10 +172,12 @@ void chand_reply_cache_key(chan_buf *key, const char *method, const char *path,
     uint8_t digest[CHAN_TOKEN_DIGEST_LEN];
 
     assert(key != NULL && method != NULL && path != NULL && content_type != NULL);
+    chan_buf_grow(key, 64 + strlen(path));
     put_field(key, method, strlen(method));
     put_field(key, path, strlen(path));
     put_field(key, content_type, strlen(content_type));
-    chan_buf_printf(key, "q%zu;", n_query);
+    chan_buf_putc(key, 'q');
+    put_count(key, n_query, ';');
     for (size_t i = 0; i < n_query; i++) {
         const char *value = query[i][1] ? query[i][1] : "";
 
@@ -170,7 +186,8 @@ void chand_reply_cache_key(chan_buf *key, const char *method, const char *path,
     }
     if (body_len > 0) {
         chan_token_digest(digest, body, body_len);
-        chan_buf_printf(key, "b%zu;", body_len);
+        chan_buf_putc(key, 'b');
+        put_count(key, body_len, ';');
         chan_buf_put(key, digest, sizeof(digest));
     }
 }
