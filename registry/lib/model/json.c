@@ -29,12 +29,16 @@ static const chan_record_json_options default_options = CHAN_RECORD_JSON_OPTIONS
 /* ------------------------------------------------------------------ */
 
 /* Unix seconds as an RFC 3339 UTC string ("2026-11-23T09:17:47Z"). */
+static bool format_time(char out[21], int64_t t);
+
 json_t *chan_json_time(int64_t t)
 {
     time_t tt = (time_t)t;
     struct tm tm;
     char buf[64];
 
+    if (format_time(buf, t))
+        return json_string(buf);
     if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         return json_null();
     return json_string(buf);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -394,6 +395,17 @@ static void test_write_json_matches_to_json(void **state)
             rec->consumers[0].decided_at = times[i];
             rec->consumers[0].peak_rate_msgs = rates[i % (sizeof(rates) / sizeof(rates[0]))];
             rec->revision = -times[i];
+            if (times[i] >= 0) { /* the calendar form of the C library */
+                time_t tt = (time_t)times[i];
+                struct tm tm;
+                char want[64];
+                json_t *got = chan_json_time(times[i]);
+
+                assert_non_null(gmtime_r(&tt, &tm));
+                assert_true(strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+                assert_string_equal(json_string_value(got), want);
+                json_decref(got);
+            }
             json = chan_channel_record_to_json(rec, &opts);
             text = json_dumps(json, JSON_COMPACT);
             chan_buf_clear(&buf);
