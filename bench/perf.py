@@ -133,8 +133,11 @@ def wrk(url, dur, script=None, args=(), connections=64, path=""):
             "sock": sum(int(x) for x in sock.groups()) if sock else 0}
 
 
-def ceiling_rate(build, work, body, dur, method="GET", connections=64):
-    """wrk against bench_ceiling answering `body` (bytes)."""
+def ceiling_rate(build, work, body, dur, method="GET", connections=64, script=None,
+                 script_args=()):
+    """wrk against bench_ceiling answering `body` (bytes); a GET script of the
+    figure (e.g. random ids) runs against it too, so that both sides pay the
+    same client cost."""
     body_file = os.path.join(work, "ceiling.body")
     port_file = os.path.join(work, "ceiling.port")
     with open(body_file, "wb") as f:
@@ -150,13 +153,12 @@ def ceiling_rate(build, work, body, dur, method="GET", connections=64):
                 raise SystemExit("perf.py: bench_ceiling did not start")
             time.sleep(0.02)
         url = "http://127.0.0.1:%s" % open(port_file).read().strip()
-        script = None
         if method == "POST":
             script = os.path.join(work, "post.lua")
             with open(script, "w") as f:
                 f.write('wrk.method = "POST"\nwrk.body = "{}"\n'
                         'wrk.headers["Content-Type"] = "application/json"\n')
-        return wrk(url, dur, script, connections=connections)
+        return wrk(url, dur, script, script_args, connections=connections)
     finally:
         proc.terminate()
         proc.wait()
@@ -261,7 +263,9 @@ def bench_backend(backend, db, build, work, cfg, rows, say):
             script = post_script(work, "fig", body)
         got = wrk(target.url, dur, script, script_args or (), connections=connections,
                   path="" if script_args else path)
-        ref = refs.get(ref_of) or ceiling_rate(build, work, reply, dur, method, connections)
+        ref = refs.get(ref_of) or ceiling_rate(
+            build, work, reply, dur, method, connections,
+            script if method == "GET" else None, script_args or ())
         refs[name] = ref
         rows.append((backend, name, "%.0f/s" % got["rate"], "ceiling %.0f/s (%d B)" % (
             ref["rate"], len(reply)), got["rate"] / ref["rate"], got["errors"] + got["sock"]))
