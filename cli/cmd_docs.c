@@ -378,6 +378,25 @@ static void render_changes(chan_buf *b, const doc_format *f, const chan_contract
     chan_avro_diff_free(diff);
 }
 
+/*
+ * The heading "TITLE (n)" of a section of n items; with none, the note
+ * `none` ends the section there.  Returns whether the items follow.
+ */
+static bool section_head(chan_buf *b, const doc_format *f, const char *title, size_t n,
+                         const char *none)
+{
+    chan_buf_puts(b, f->h2_open);
+    chan_buf_printf(b, "%s (%zu)", title, n);
+    chan_buf_puts(b, f->h2_close);
+    if (n > 0)
+        return true;
+    chan_buf_puts(b, f->note_open);
+    chan_buf_puts(b, none);
+    chan_buf_puts(b, f->note_close);
+    chan_buf_puts(b, f->section_close);
+    return false;
+}
+
 /* The consumers section of c: a table, or a note that there are none. */
 static void render_consumers(chan_buf *b, const doc_format *f, const chan_contract *c)
 {
@@ -389,16 +408,8 @@ static void render_consumers(chan_buf *b, const doc_format *f, const chan_contra
     };
     size_t i, n = chan_contract_consumer_count(c);
 
-    chan_buf_puts(b, f->h2_open);
-    chan_buf_printf(b, "Consumers (%zu)", n);
-    chan_buf_puts(b, f->h2_close);
-    if (n == 0) {
-        chan_buf_puts(b, f->note_open);
-        chan_buf_puts(b, "No registered consumers.");
-        chan_buf_puts(b, f->note_close);
-        chan_buf_puts(b, f->section_close);
+    if (!section_head(b, f, "Consumers", n, "No registered consumers."))
         return;
-    }
     table_head(b, f, cols, CHAN_ARRAY_SIZE(cols));
     for (i = 0; i < n; i++) {
         const chan_contract_consumer *cc = chan_contract_consumer_at(c, i);
@@ -422,16 +433,8 @@ static void render_producers(chan_buf *b, const doc_format *f, const chan_contra
 {
     size_t i, n = chan_contract_producer_count(c);
 
-    chan_buf_puts(b, f->h2_open);
-    chan_buf_printf(b, "Producers (%zu)", n);
-    chan_buf_puts(b, f->h2_close);
-    if (n == 0) {
-        chan_buf_puts(b, f->note_open);
-        chan_buf_puts(b, "No declared producers.");
-        chan_buf_puts(b, f->note_close);
-        chan_buf_puts(b, f->section_close);
+    if (!section_head(b, f, "Producers", n, "No declared producers."))
         return;
-    }
     chan_buf_puts(b, f->list_open);
     for (i = 0; i < n; i++) {
         chan_buf_puts(b, f->item_open);
