@@ -594,7 +594,7 @@ static bool diff_is_empty(const channel_diff *d)
 #define ROW_INSERT_VALUE(col, n, value)  ", $" #n
 #define ROW_UPDATE_SET(col, n, value)    ", " #col " = $" #n
 #define ROW_PARAM(col, n, value)         [(n)-1] = (value),
-#define ROW_COUNT(col, n, value)         +1
+#define ROW_NAME(col, n, value)          #col,
 
 /*
 ** Insert (is_new) or update the channels row of rec at `revision`, inside
@@ -619,7 +619,8 @@ static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, 
     int error;
 
     /* No number left out either: $1 .. $N are all bound. */
-    _Static_assert(CHAN_ARRAY_SIZE(params) == 2 CHANNEL_ROW_COLUMNS(ROW_COUNT),
+    _Static_assert(CHAN_ARRAY_SIZE(params) ==
+                       2 + CHAN_ARRAY_SIZE(((const char *[]){CHANNEL_ROW_COLUMNS(ROW_NAME)})),
                    "CHANNEL_ROW_COLUMNS numbers its parameters 2..N without gaps");
     assert(o->in_txn);
     error = chan_store__run(o, NULL, is_new ? insert_sql : update_sql, params,
@@ -631,7 +632,7 @@ static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, 
     return error;
 }
 
-#undef ROW_COUNT
+#undef ROW_NAME
 #undef ROW_PARAM
 #undef ROW_UPDATE_SET
 #undef ROW_INSERT_VALUE
