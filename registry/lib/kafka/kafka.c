@@ -1044,77 +1044,56 @@ static rd_kafka_event_t *send_acls(chan_kafka_report *r, chan_kafka *k, bool cre
     return ev;
 }
 
-static int create_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls,
-                       chan_error *err)
+/*
+** Create (create) or delete the bindings of acls, appending one result per
+** binding to r; a binding the broker refused gets its error, a deleted one
+** the number of ACLs its filter matched.  Returns the first failure of the
+** appended results (in err), or 0.
+*/
+static int acls_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls, bool create,
+                     chan_error *err)
 {
-    size_t n = chan_acl_set_count(acls), from = r->n;
+    const char *api = create ? "CreateAcls" : "DeleteAcls";
+    size_t n = chan_acl_set_count(acls), from = r->n, n_answers = 0;
     rd_kafka_AclBinding_t **arr = NULL;
     rd_kafka_event_t *ev;
-    const rd_kafka_CreateAcls_result_t *res;
-    const rd_kafka_acl_result_t **results;
-    size_t n_results = 0;
+    const rd_kafka_acl_result_t **created = NULL;
+    const rd_kafka_DeleteAcls_result_response_t **deleted = NULL;
     chan_error local = CHAN_ERROR_INIT;
 
     if (n == 0)
         return 0;
-    if ((ev = send_acls(r, k, true, acls, &arr)) == NULL)
+    if ((ev = send_acls(r, k, create, acls, &arr)) == NULL)
         goto cleanup;
-    res = rd_kafka_event_CreateAcls_result(ev);
-    results = res ? rd_kafka_CreateAcls_result_acls(res, &n_results) : NULL;
-    if (results == NULL || n_results != n) {
+    if (create) {
+        const rd_kafka_CreateAcls_result_t *res = rd_kafka_event_CreateAcls_result(ev);
+
+        created = res ? rd_kafka_CreateAcls_result_acls(res, &n_answers) : NULL;
+    } else {
+        const rd_kafka_DeleteAcls_result_t *res = rd_kafka_event_DeleteAcls_result(ev);
+
+        deleted = res ? rd_kafka_DeleteAcls_result_responses(res, &n_answers) : NULL;
+    }
+    if ((created == NULL && deleted == NULL) || n_answers != n) {
         fail_range(r, from, CHAN_EINTERNAL,
-                   "CreateAcls answered for a different number of bindings");
+                   create ? "CreateAcls answered for a different number of bindings"
+                          : "DeleteAcls answered for a different number of filters");
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
-        const rd_kafka_error_t *e = rd_kafka_acl_result_error(results[i]);
-
-        if (e != NULL && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            set_rd_error(&local, rd_kafka_error_code(e), rd_kafka_error_string(e), "CreateAcls");
-            result_fail(&r->items[from + i], local.code, rd_kafka_error_string(e));
-        }
-    }
-
-cleanup:
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    destroy_bindings(arr, n);
-    return first_failure(r, from, err);
-}
-
-static int delete_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls,
-                       chan_error *err)
-{
-    size_t n = chan_acl_set_count(acls), from = r->n;
-    rd_kafka_AclBinding_t **arr = NULL;
-    rd_kafka_event_t *ev;
-    const rd_kafka_DeleteAcls_result_t *res;
-    const rd_kafka_DeleteAcls_result_response_t **responses;
-    size_t n_responses = 0;
-    chan_error local = CHAN_ERROR_INIT;
-
-    if (n == 0)
-        return 0;
-    if ((ev = send_acls(r, k, false, acls, &arr)) == NULL)
-        goto cleanup;
-    res = rd_kafka_event_DeleteAcls_result(ev);
-    responses = res ? rd_kafka_DeleteAcls_result_responses(res, &n_responses) : NULL;
-    if (responses == NULL || n_responses != n) {
-        fail_range(r, from, CHAN_EINTERNAL,
-                   "DeleteAcls answered for a different number of filters");
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const rd_kafka_error_t *e = rd_kafka_DeleteAcls_result_response_error(responses[i]);
+        const rd_kafka_error_t *e = create ? rd_kafka_acl_result_error(created[i])
+                                           : rd_kafka_DeleteAcls_result_response_error(deleted[i]);
         size_t matched = 0;
 
         if (e != NULL && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            set_rd_error(&local, rd_kafka_error_code(e), rd_kafka_error_string(e), "DeleteAcls");
+            set_rd_error(&local, rd_kafka_error_code(e), rd_kafka_error_string(e), api);
             result_fail(&r->items[from + i], local.code, rd_kafka_error_string(e));
             continue;
         }
-        rd_kafka_DeleteAcls_result_response_matching_acls(responses[i], &matched);
-        r->items[from + i].deleted = matched;
+        if (!create) {
+            rd_kafka_DeleteAcls_result_response_matching_acls(deleted[i], &matched);
+            r->items[from + i].deleted = matched;
+        }
     }
 
 cleanup:
@@ -1128,7 +1107,7 @@ int chan_kafka_create_acls(chan_kafka_report **out, chan_kafka *k, const chan_ac
                            chan_error *err)
 {
     chan_kafka_report *r = report_new();
-    int error = create_into(r, k, acls, err);
+    int error = acls_into(r, k, acls, true, err);
 
     *out = r;
     return error;
@@ -1138,7 +1117,7 @@ int chan_kafka_delete_acls(chan_kafka_report **out, chan_kafka *k, const chan_ac
                            chan_error *err)
 {
     chan_kafka_report *r = report_new();
-    int error = delete_into(r, k, acls, err);
+    int error = acls_into(r, k, acls, false, err);
 
     *out = r;
     return error;
@@ -1168,7 +1147,7 @@ static int apply_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_plan *
     if (skip_creates)
         skip_all(r, CHAN_KAFKA_ACTION_CREATE, creates, skip_reason);
     else
-        error = create_into(r, k, creates, err);
+        error = acls_into(r, k, creates, true, err);
     if (error < 0) {
         skip_all(r, CHAN_KAFKA_ACTION_DELETE, deletes,
                  "not attempted: a create of the same plan failed");
@@ -1179,7 +1158,7 @@ static int apply_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_plan *
         skip_all(r, CHAN_KAFKA_ACTION_DELETE, deletes, "not attempted: actual state unknown");
         return 0;
     }
-    return delete_into(r, k, deletes, err);
+    return acls_into(r, k, deletes, false, err);
 }
 
 int chan_kafka_apply(chan_kafka_report **out, chan_kafka *k, const chan_acl_plan *plan,
