@@ -150,8 +150,8 @@ cleanup:
 }
 
 const chand_route chand_api_metrics_routes[] = {
-    {"GET", "/metrics", get_metrics, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/lifecycle", get_lifecycle, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/metrics", get_metrics, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/lifecycle", get_lifecycle, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
 };
 
 const size_t chand_api_metrics_routes_count = CHAN_ARRAY_SIZE(chand_api_metrics_routes);
