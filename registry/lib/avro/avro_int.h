@@ -135,10 +135,12 @@ struct chan_avro_schema {
     size_t n_ref_texts;
     chan_avro_reference *refs; /**< the schema's references; strings owned */
     size_t n_refs;
+    /* Made on first use, published atomically (schema.c: derived_text). */
     char *canonical;
     char *normalized; /**< Confluent's text (text.c) */
     char *identity;   /**< chan_avro_schema_identity (text.c) */
     uint64_t fingerprint;
+    bool have_fingerprint;
 };
 
 /** How chan_avro__write renders a schema. */
