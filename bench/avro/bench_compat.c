@@ -48,9 +48,9 @@
 #endif
 
 /* Debian's libavro-java 1.8.2 and what it needs at run time. */
-#define DEBIAN_AVRO_CLASSPATH                                                                  \
-    "/usr/share/java/avro.jar:/usr/share/java/jackson-core-asl.jar:"                           \
-    "/usr/share/java/jackson-mapper-asl.jar:/usr/share/java/slf4j-api.jar:"                    \
+#define DEBIAN_AVRO_CLASSPATH                                                                      \
+    "/usr/share/java/avro.jar:/usr/share/java/jackson-core-asl.jar:"                               \
+    "/usr/share/java/jackson-mapper-asl.jar:/usr/share/java/slf4j-api.jar:"                        \
     "/usr/share/java/slf4j-nop.jar"
 
 /* One corpus of the peer comparison: writer/reader texts, pairwise. */
@@ -276,8 +276,7 @@ static bool shell_safe(const char *s)
  * into the corpora (java: which field).  Returns 0 when every corpus got a
  * figure.  Other lines ("mode ...") go to *mode when given.
  */
-static int read_peer(const char *cmd, corpus *cs, size_t n, bool java, char *mode,
-                     size_t mode_size)
+static int read_peer(const char *cmd, corpus *cs, size_t n, bool java, char *mode, size_t mode_size)
 {
     char line[1024];
     FILE *p = popen(cmd, "r");
@@ -459,7 +458,8 @@ static void compare_with_peers(corpus *cs, size_t n, double budget)
             run_python(where, cs, n, budget, &notes);
         }
     }
-    printf("\nparse both + check (pairs per second; ratio = chanreg / peer, goal >= 1.0 vs Java):\n");
+    printf(
+        "\nparse both + check (pairs per second; ratio = chanreg / peer, goal >= 1.0 vs Java):\n");
     printf("%-22s %12s %12s %8s %12s %8s   %s\n", "corpus", "chanreg", "java", "ratio", "python",
            "ratio", "incompatible (chanreg/java/python)");
     for (i = 0; i < n; i++) {
@@ -530,12 +530,21 @@ int main(int argc, char **argv)
 
     {
         corpus cs[] = {
-            {.name = "small (1,000 pairs)", .file = "small.txt", .writers = w_json,
-             .readers = r_json, .n = N_SMALL},
-            {.name = "1,000 fields", .file = "wide.txt", .writers = &big[0], .readers = &big[1],
+            {.name = "small (1,000 pairs)",
+             .file = "small.txt",
+             .writers = w_json,
+             .readers = r_json,
+             .n = N_SMALL},
+            {.name = "1,000 fields",
+             .file = "wide.txt",
+             .writers = &big[0],
+             .readers = &big[1],
              .n = 1},
-            {.name = "200 nested records", .file = "nested.txt", .writers = &deep[0],
-             .readers = &deep[1], .n = 1},
+            {.name = "200 nested records",
+             .file = "nested.txt",
+             .writers = &deep[0],
+             .readers = &deep[1],
+             .n = 1},
         };
 
         fflush(stdout);
