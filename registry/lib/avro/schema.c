@@ -120,9 +120,17 @@ static size_t path_push(parse_ctx *ctx, const char *seg)
 
 static size_t path_push_index(parse_ctx *ctx, size_t i)
 {
-    size_t len = ctx->path.len;
+    size_t len = ctx->path.len, n = 0;
+    char digits[24];
 
-    chan_buf_printf(&ctx->path, "/%zu", i);
+    /* by hand: this runs for every field, branch and symbol */
+    do {
+        digits[n++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    chan_buf_putc(&ctx->path, '/');
+    while (n)
+        chan_buf_putc(&ctx->path, digits[--n]);
     return len;
 }
 
@@ -836,9 +844,13 @@ static int resolve_name(parse_ctx *ctx, const char *s, const char *ns, avro_node
         *out = node_new(ctx, k);
         return 0;
     }
-    full = qualify(s, ns);
-    n = names_get(ctx, full);
-    free(full);
+    if (strchr(s, '.') || !ns || !*ns) {
+        n = names_get(ctx, s); /* already a full name: nothing to build */
+    } else {
+        full = qualify(s, ns);
+        n = names_get(ctx, full);
+        free(full);
+    }
     if (!n) {
         int error = fail(ctx, "unknown type \"%s\"", s);
 
