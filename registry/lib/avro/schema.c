@@ -74,6 +74,10 @@ typedef struct parse_ctx {
     pending_default *pending;
     size_t n_pending, cap_pending;
     bool empty_union; /* the schema has a union without branches (avro_c_gate) */
+    /* The innermost node being parsed and the length of its path: a new
+     * node's pointer is kept as that node's plus a suffix (node_new). */
+    const avro_node *cur;
+    size_t cur_len;
 } parse_ctx;
 
 /*
@@ -147,7 +151,11 @@ static avro_node *node_new(parse_ctx *ctx, avro_kind kind)
     avro_node *n = chan_xcalloc(1, sizeof(*n));
 
     n->kind = kind;
-    n->pointer = chan_xstrdup(chan_buf_cstr(&ctx->path));
+    assert(ctx->path.len >= ctx->cur_len);
+    n->ptr_base = ctx->cur;
+    n->ptr_suffix = chan_xstrdup(chan_buf_cstr(&ctx->path) + ctx->cur_len);
+    ctx->cur = n; /* parse_type restores the enclosing node */
+    ctx->cur_len = ctx->path.len;
     if (s->n_nodes == s->cap_nodes) {
         s->cap_nodes = s->cap_nodes ? 2 * s->cap_nodes : 16;
         s->nodes = chan_xreallocarray(s->nodes, s->cap_nodes, sizeof(*s->nodes));
@@ -171,6 +179,7 @@ static void node_free(avro_node *n)
 
     if (!n)
         return;
+    free(n->ptr_suffix);
     free(n->pointer);
     free(n->fullname);
     free_strv(n->aliases, n->n_aliases);
@@ -187,6 +196,23 @@ static void node_free(avro_node *n)
     chan_avro__index_dispose(&n->branch_name_ix);
     chan_avro__index_dispose(&n->branch_alias_ix);
     free(n);
+}
+
+const char *chan_avro__pointer(const avro_node *n)
+{
+    char **slot = (char **)&n->pointer; /* nodes are malloc'd: not const objects */
+    char *text = __atomic_load_n(slot, __ATOMIC_ACQUIRE), *expected = NULL;
+
+    if (text)
+        return text;
+    text =
+        chan_xasprintf("%s%s", n->ptr_base ? chan_avro__pointer(n->ptr_base) : "", n->ptr_suffix);
+    /* published as derived_text does: a thread that loses the race frees its copy */
+    if (__atomic_compare_exchange_n(slot, &expected, text, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return text;
+    free(text);
+    return expected;
 }
 
 /*
@@ -548,7 +574,7 @@ static int parse_named(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro
                     kind_names[n->kind]);
     if ((prev = names_get(ctx, n->fullname)) != NULL)
         return fail(ctx, "redefinition of named type \"%s\" (first defined at %s)", n->fullname,
-                    prev->pointer[0] ? prev->pointer : "/");
+                    chan_avro__pointer(prev)[0] ? chan_avro__pointer(prev) : "/");
     *out_ns = namespace_of(n->fullname);
     if ((error = parse_aliases(ctx, j, *out_ns, true, &n->aliases, &n->n_aliases)) < 0) {
         free(*out_ns);
@@ -591,8 +617,8 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, json_t *jf, const char *n
     path_pop(ctx, mark);
     f->name = chan_xstrdup(name);
     if ((dup = chan_avro__field_find(rec, name)) != NULL)
-        return fail(ctx, "duplicate field name \"%s\" (also at %s/fields/%zu)", name, rec->pointer,
-                    dup->index);
+        return fail(ctx, "duplicate field name \"%s\" (also at %s/fields/%zu)", name,
+                    chan_avro__pointer(rec), dup->index);
     if ((jtype = json_object_get(jf, "type")) == NULL)
         return fail(ctx, "field \"%s\" has no \"type\"", name);
     mark = path_push(ctx, "type");
@@ -982,6 +1008,8 @@ static int parse_object(parse_ctx *ctx, json_t *j, const char *ns, avro_node **o
 */
 static int parse_type(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out)
 {
+    const avro_node *cur = ctx->cur;
+    size_t cur_len = ctx->cur_len;
     int error;
 
     if (++ctx->depth > CHAN_AVRO_MAX_DEPTH) {
@@ -1002,6 +1030,8 @@ static int parse_type(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out
                                           : "a number");
     }
     ctx->depth--;
+    ctx->cur = cur;
+    ctx->cur_len = cur_len;
     return error;
 }
 
