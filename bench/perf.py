@@ -321,12 +321,15 @@ def avro_figures(build, cfg, rows, say):
         return float(v[:-2]) if v.endswith("/s") else 0.0
 
     found = False
+    lines = out.splitlines()
+    table = [i for i, line in enumerate(lines) if line.startswith("parse both + check")]
+    lines = lines[table[0]:] if table else []
     for corpus in ("small (1,000 pairs)", "1,000 fields", "200 nested records"):
-        for line in out.splitlines():
+        for line in lines:
             if not line.startswith(corpus):
                 continue
             cols = line[len(corpus):].split()
-            if len(cols) < 7:
+            if len(cols) < 7 or not (cols[0].endswith("/s") or cols[0] == "-"):
                 continue
             found = True
             new, java, python = rate(cols[0]), rate(cols[2]), rate(cols[4])
