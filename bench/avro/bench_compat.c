@@ -20,7 +20,8 @@
  * interpreter with the avro package is there).  The corpora are written to
  * a temporary directory, one schema per line, so every peer parses the very
  * same texts; each side times itself after a warm-up (Java's JIT gets at
- * least 5 s) and counts the best of three rounds.
+ * least 5 s, and more while rounds still get faster) and counts the best of
+ * three rounds.
  *
  * Usage: bench_avro [SECONDS_PER_FIGURE]   (default 1.0)
  *
