@@ -180,6 +180,56 @@ int chan_store__run(chan_store__op *o, chan_store__rows *rows, const char *sql,
 int64_t chan_store__now(void);
 
 /* ------------------------------------------------------------------ */
+/* PostgreSQL waits with a deadline (store_pg.c)                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every libpq call that waits for the server is made without blocking, and
+ * its wait on the socket ends at a deadline or when the store is aborted:
+ * a stopped server accepts connections and acknowledges packets but never
+ * answers.  The store's connections (store_pg.c) and the leader election's
+ * (store_leader.c) wait this way.  A deadline is a chan_store__pg_now_ms()
+ * time, -1 for none; abort_fd (-1: none) becomes readable when the store is
+ * aborted.  The functions return one of these, or CHAN_EUNAVAILABLE (err
+ * set) when poll itself failed.
+ */
+struct pg_conn;   /* libpq's PGconn */
+struct pg_result; /* libpq's PGresult */
+
+enum {
+    CHAN_STORE__PG_DONE = 0, /**< done: connected or failed (PQstatus), or the result is there */
+    CHAN_STORE__PG_DEADLINE = 1, /**< the deadline passed first */
+    CHAN_STORE__PG_ABORTED = 2,  /**< the store was aborted first */
+    CHAN_STORE__PG_FAILED = 3,   /**< libpq failed or no result came: PQerrorMessage says why */
+};
+
+/** The monotonic clock of the deadlines, in milliseconds. */
+int64_t chan_store__pg_now_ms(void);
+/**
+ * Drive a connection started with PQconnectStart* until libpq is done
+ * (then PQstatus says whether it succeeded): _DONE, _DEADLINE or _ABORTED.
+ */
+int chan_store__pg_connect_wait(struct pg_conn *pg, int64_t deadline, int abort_fd,
+                                chan_error *err);
+/**
+ * Wait for the reply to what was sent on pg (PQsend*, non-blocking mode):
+ * _DONE with *out the first failed result, else the last one (the caller
+ * clears it); _DEADLINE, _ABORTED, _FAILED leave *out NULL.  After
+ * _DEADLINE or _ABORTED the connection is in the middle of a statement:
+ * cancel it (chan_store__pg_cancel_async) and close it.
+ */
+int chan_store__pg_await(struct pg_conn *pg, struct pg_result **out, int64_t deadline, int abort_fd,
+                         chan_error *err);
+/**
+ * Ask the server to cancel what pg runs, without waiting for its answer
+ * (PQcancel on a detached thread of its own).  pg may be closed afterwards.
+ */
+void chan_store__pg_cancel_async(struct pg_conn *pg);
+/** The connect and reply deadlines (ms) and the abort fd of a PostgreSQL store's state. */
+void chan_store__pg_deadlines(const void *state, unsigned int *out_connect_ms,
+                              unsigned int *out_reply_ms, int *out_abort_fd);
+
+/* ------------------------------------------------------------------ */
 /* Argument checks and errors (store.c)                                */
 /* ------------------------------------------------------------------ */
 
