@@ -137,8 +137,11 @@ def wrk(url, dur, script=None, args=(), connections=64, path=""):
             "sock": sum(int(x) for x in sock.groups()) if sock else 0}
 
 
-def ceiling_rate(build, work, body, dur, method="GET", connections=64):
-    """wrk against bench_ceiling answering `body` (bytes)."""
+def ceiling_rate(build, work, body, dur, method="GET", connections=64, script=None,
+                 script_args=()):
+    """wrk against bench_ceiling answering `body` (bytes); a GET script of the
+    figure (e.g. random ids) runs against it too, so that both sides pay the
+    same client cost."""
     body_file = os.path.join(work, "ceiling.body")
     port_file = os.path.join(work, "ceiling.port")
     with open(body_file, "wb") as f:
@@ -154,13 +157,12 @@ def ceiling_rate(build, work, body, dur, method="GET", connections=64):
                 raise SystemExit("perf.py: bench_ceiling did not start")
             time.sleep(0.02)
         url = "http://127.0.0.1:%s" % open(port_file).read().strip()
-        script = None
         if method == "POST":
             script = os.path.join(work, "post.lua")
             with open(script, "w") as f:
                 f.write('wrk.method = "POST"\nwrk.body = "{}"\n'
                         'wrk.headers["Content-Type"] = "application/json"\n')
-        return wrk(url, dur, script, connections=connections)
+        return wrk(url, dur, script, script_args, connections=connections)
     finally:
         proc.terminate()
         proc.wait()
@@ -280,16 +282,23 @@ def http_figures(d, backend, build, work, cfg, rows, say):
     first, last = load(d, cfg, say)
     dur = cfg["dur"]
 
+    refs = {}
+
     def http_figure(name, path, method="GET", body=None, script_args=None, script=None,
-                    connections=64):
-        status, reply = d.request(method, path, body, raw=True)
+                    connections=64, target=d, ref_of=None):
+        """One figure against its ceiling; ref_of names an earlier figure of the
+        same bytes whose ceiling is reused."""
+        status, reply = target.request(method, path, body, raw=True)
         if status != 200:
             raise SystemExit("perf.py: %s %s: HTTP %d" % (method, path, status))
         if script is None and method == "POST":
             script = post_script(work, "fig", body)
-        got = wrk(d.url, dur, script, script_args or (), connections=connections,
+        got = wrk(target.url, dur, script, script_args or (), connections=connections,
                   path="" if script_args else path)
-        ref = ceiling_rate(build, work, reply, dur, method, connections)
+        ref = refs.get(ref_of) or ceiling_rate(
+            build, work, reply, dur, method, connections,
+            script if method == "GET" else None, script_args or ())
+        refs[name] = ref
         rows.append((backend, name, "%.0f/s" % got["rate"], "ceiling %.0f/s (%d B)" % (
             ref["rate"], len(reply)), got["rate"] / ref["rate"], got["errors"] + got["sock"]))
         say("  %-40s %8.0f/s  ceiling %8.0f/s" % (name, got["rate"], ref["rate"]))
@@ -303,10 +312,22 @@ def http_figures(d, backend, build, work, cfg, rows, say):
                 {"schema": latest["schema"]})
     http_figure("GET /v1/channels/{name}", "/v1/channels/bench.ch-0500")
     # Replies of a megabyte: fewer connections, so that none waits past wrk's 2 s timeout.
-    http_figure("GET /v1/channels, %d channels" % cfg["channels"],
-                "/v1/channels?limit=1000", connections=8)
-    http_figure("GET /subjects, %d subjects" % (cfg["subjects"] + 100 + 1),
-                "/subjects", connections=8)
+    channels = "GET /v1/channels, %d channels" % cfg["channels"]
+    subjects = "GET /subjects, %d subjects" % (cfg["subjects"] + 100 + 1)
+    http_figure(channels, "/v1/channels?limit=1000", connections=8)
+    http_figure(subjects, "/subjects", connections=8)
+    # The same lists without the reply cache (a second daemon on the same
+    # store, --reply-cache-mb 0): what every request costs when the store
+    # changes between them.  The ceiling serves the same bytes as above.
+    u = Daemon(chanregd, db, work, "chanregd-uncached-" + backend,
+               extra=("--reply-cache-mb", "0"))
+    try:
+        http_figure("  uncached (--reply-cache-mb 0): /v1/channels", "/v1/channels?limit=1000",
+                    connections=8, target=u, ref_of=channels)
+        http_figure("  uncached (--reply-cache-mb 0): /subjects", "/subjects", connections=8,
+                    target=u, ref_of=subjects)
+    finally:
+        u.stop()
 
 
 def writer_figures(d, backend, build, work, cfg, rows, say):
@@ -331,15 +352,37 @@ def avro_figures(build, cfg, rows, say):
                          text=True, timeout=600).stdout
     for line in out.splitlines():
         say("  avro: " + line)
-    refs = []
-    # In a clean interpreter: bench/avro/ would pass for the module here.
-    if subprocess.run([sys.executable, "-c", "import avro.schema, avro.io"], cwd="/",
-                      capture_output=True).returncode == 0:
-        refs.append("python avro (installed; no checker bench yet)")
-    if os.environ.get("AVRO_JAR"):
-        refs.append("java avro (AVRO_JAR)")
-    rows.append(("-", "Avro check (bench_avro, see below)", "-",
-                 ", ".join(refs) if refs else "Java/Python Avro not installed: no peer", 0.0, 0))
+    # bench_avro runs the Java and Python peers itself; its table of "parse
+    # both + check" becomes rows here (corpus: new, stored, java, new/java,
+    # python, new/py, stored/java, incompatible).
+    def rate(v):
+        return float(v[:-2]) if v.endswith("/s") else 0.0
+
+    found = False
+    lines = out.splitlines()
+    table = [i for i, line in enumerate(lines) if line.startswith("parse both + check")]
+    lines = lines[table[0]:] if table else []
+    for corpus in ("small (1,000 pairs)", "1,000 fields", "200 nested records"):
+        for line in lines:
+            if not line.startswith(corpus):
+                continue
+            cols = line[len(corpus):].split()
+            if len(cols) < 7 or not (cols[0].endswith("/s") or cols[0] == "-"):
+                continue
+            found = True
+            new, java, python = rate(cols[0]), rate(cols[2]), rate(cols[4])
+            rows.append(("-", "Avro parse both + check, %s (>= 1.0)" % corpus, cols[0],
+                         "java %s" % cols[2] if java else "java: not installed",
+                         new / java if java else 0.0, 0))
+            rows.append(("-", "  same, stored texts (no Avro C gate)", cols[1],
+                         "java %s" % cols[2] if java else "java: not installed",
+                         rate(cols[1]) / java if java else 0.0, 0))
+            rows.append(("-", "  same, against Python avro", cols[0],
+                         "python %s" % cols[4] if python else "python: not installed",
+                         new / python if python else 0.0, 0))
+    if not found:
+        rows.append(("-", "Avro parse both + check (bench_avro)", "-",
+                     "no figure: see bench_avro's output", 0.0, 0))
     return out
 
 
@@ -393,8 +436,8 @@ def main():
                                                   "%.3f" % ratio if ratio else "-", errors))
     if avro_out:
         print()
-        print("bench_avro (parse once, then checks; the reference is the parse of the same"
-              " schemas):")
+        print("bench_avro (checks on schemas parsed once, against the parse of the same"
+              " schemas; then parse both + check against the Java and Python Avro libraries):")
         for line in avro_out.splitlines():
             print("    " + line)
     return 0

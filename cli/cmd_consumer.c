@@ -16,11 +16,12 @@
  * approves it.
  *
  * register checks offline that every mandatory field is given and not empty
- * (and that the two numbers are integers), with the registry's messages, so
- * that an incomplete command line is a usage error before any request; the
- * rules on the values (principal form, group name, ranges, degradation
- * strategies) are the registry's, and its 422 reply is printed field by
- * field in the same form.
+ * (and that the two numbers are integers), so that an incomplete command
+ * line is a usage error before any request; the messages of that check are
+ * those of the one consumer validation, chan_contract_consumer_check, which
+ * the registry runs too.  The rules on the values (principal form, group
+ * name, ranges, degradation strategies) are the registry's, and its 422
+ * reply is printed field by field in the same form.
  *
  * Exit status: 0 done, 1 refused by the registry (invalid consumer, unknown
  * channel or consumer, deprecated channel, consumer of the contract file, not
@@ -273,44 +274,111 @@ static const char *field_value(const consumer_opts *o, const field *f)
     return *(const char *const *)(const void *)((const char *)o + f->offset);
 }
 
-/*
-** The request body of register from the options, or NULL after adding a
-** diagnostic per missing or empty field, and per number that is not an
-** integer, to diags.  The messages are the registry's ("scenario is
-** missing"); the hint names the option.  Values are otherwise sent as given.
-*/
-static json_t *consumer_body(const consumer_opts *o, chan_diag_list *diags)
+/* The field of fields[] whose key is path, or NULL. */
+static const field *field_at(const char *path)
 {
+    for (size_t i = 0; i < CHAN_ARRAY_SIZE(fields); i++)
+        if (path != NULL && strcmp(path, fields[i].key) == 0)
+            return &fields[i];
+    return NULL;
+}
+
+/* True when s is an optional sign and decimal digits (an integer, maybe out of range). */
+static bool integer_syntax(const char *s)
+{
+    if (*s == '+' || *s == '-')
+        s++;
+    if (*s == '\0')
+        return false;
+    for (; *s != '\0'; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/*
+** Copy to diags chan_contract_consumer_check's diagnostics of the fields
+** marked in failed (the others' values are the registry's to judge), with
+** a hint naming the option where the library gives none.  Returns how many.
+*/
+static size_t library_diags(chan_diag_list *diags, const chan_consumer_fields *in,
+                            const consumer_opts *o, const bool *failed)
+{
+    chan_diag_list *all = chan_diag_list_new();
+    chan_contract_consumer c;
+    size_t i, n = 0;
+
+    memset(&c, 0, sizeof(c));
+    (void)chan_contract_consumer_check(&c, in, "", all);
+    chan_contract_consumer_dispose(&c);
+    for (i = 0; i < chan_diag_list_count(all); i++) {
+        const chan_diag *d = chan_diag_list_get(all, i);
+        const field *f = field_at(d->path);
+        chan_diag *copy;
+
+        if (f == NULL || !failed[f - fields])
+            continue;
+        copy = chan_diag_add(diags, d->severity, NULL, 0, 0, d->rule, d->path, "%s", d->message);
+        if (d->hint != NULL)
+            chan_diag_set_hint(copy, "%s", d->hint);
+        else
+            chan_diag_set_hint(copy, "give --%s %s%s", f->option, f->arg,
+                               f->integer && field_value(o, f) != NULL ? ", a whole number" : "");
+        n++;
+    }
+    chan_diag_list_free(all);
+    return n;
+}
+
+/*
+** The request body of register from the options, or NULL after adding to
+** diags a diagnostic per field that cannot be sent: missing, empty or not
+** UTF-8, or a number that is not an integer.  The diagnostics are those of
+** chan_contract_consumer_check (the registry's messages) for the fields as
+** they would be sent: a number that is not an integer as a string
+** ("sla_p99_ms must be an integer, not a string").  Other values are sent
+** as given, for the registry to check.
+*/
+static json_t *consumer_body(const consumer_opts *o, const char *name, chan_diag_list *diags)
+{
+    chan_consumer_fields in;
+    chan_field_value *values[] = {&in.principal,  &in.group,          &in.scenario,
+                                  &in.sla_p99_ms, &in.peak_rate_msgs, &in.degradation};
+    bool failed[CHAN_ARRAY_SIZE(fields)] = {false}, any = false;
     json_t *body = json_object();
     size_t i;
 
+    static_assert(CHAN_ARRAY_SIZE(values) == CHAN_ARRAY_SIZE(fields), "one value per field");
+    memset(&in, 0, sizeof(in));
+    in.name.kind = CHAN_FIELD_STRING;
+    in.name.text = name;
+    in.name.len = strlen(name);
+    in.name.type_name = "string";
     for (i = 0; i < CHAN_ARRAY_SIZE(fields); i++) {
         const field *f = &fields[i];
         const char *v = field_value(o, f);
+        chan_field_value *fv = values[i];
+        json_t *j = NULL;
         int64_t n;
 
-        if (v == NULL) {
-            chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
-                                             CHAN_CONTRACT_RULE_MISSING_FIELD, f->key,
-                                             "%s is missing", f->key),
-                               "give --%s %s", f->option, f->arg);
-        } else if (v[0] == '\0') {
-            chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
-                                             CHAN_CONTRACT_RULE_INVALID_VALUE, f->key,
-                                             "%s is empty", f->key),
-                               "give --%s %s", f->option, f->arg);
-        } else if (!f->integer) {
-            json_object_set_new(body, f->key, json_string(v));
-        } else if (chan_parse_int64(&n, v, INT64_MIN, INT64_MAX) < 0) {
-            chan_diag_set_hint(chan_diag_add(diags, CHAN_DIAG_ERROR, NULL, 0, 0,
-                                             CHAN_CONTRACT_RULE_WRONG_TYPE, f->key,
-                                             "%s must be an integer, got \"%s\"", f->key, v),
-                               "give --%s %s, a whole number", f->option, f->arg);
-        } else {
-            json_object_set_new(body, f->key, json_integer((json_int_t)n));
+        if (v != NULL) {
+            /* The library takes "+5" as 5, and so does the registry's JSON. */
+            fv->kind = f->integer && integer_syntax(v) ? CHAN_FIELD_INTEGER : CHAN_FIELD_STRING;
+            fv->type_name = fv->kind == CHAN_FIELD_INTEGER ? "integer" : "string";
+            fv->text = v;
+            fv->len = strlen(v);
+            if (fv->kind == CHAN_FIELD_INTEGER &&
+                chan_parse_int64(&n, v[0] == '+' ? v + 1 : v, INT64_MIN, INT64_MAX) == 0)
+                j = json_integer((json_int_t)n);
+            else if (!f->integer && v[0] != '\0')
+                j = json_string(v); /* NULL when v is not UTF-8 */
         }
+        if (j == NULL)
+            failed[i] = any = true;
+        else
+            json_object_set_new(body, f->key, j);
     }
-    if (chan_diag_list_count(diags) > 0) {
+    if (any && library_diags(diags, &in, o, failed) > 0) {
         json_decref(body);
         return NULL;
     }
@@ -326,7 +394,7 @@ static int check_register(json_t **out, const consumer_opts *o, const char *chan
     chan_diag_list *diags = chan_diag_list_new();
     size_t n;
 
-    *out = consumer_body(o, diags);
+    *out = consumer_body(o, name, diags);
     n = chan_diag_list_count(diags);
     if (n > 0) {
         cli_error("Consumer is invalid: %zu error%s.", n, n == 1 ? "" : "s");

@@ -140,6 +140,41 @@ static void md_puts(chan_buf *b, const char *s)
 }
 
 /*
+ * How one output format writes the parts that the HTML page and the
+ * Markdown page share (tables, lists, headings): the escaping of text and
+ * the markup around it.  render_* functions below take one and give the
+ * same sections in either format.
+ */
+typedef struct doc_format {
+    void (*text)(chan_buf *b, const char *s); /* escaped text; NULL writes nothing */
+    const char *h2_open, *h2_close;           /* a section heading */
+    const char *section_close;                /* after a consumers or producers section */
+    const char *note_open, *note_close;       /* "No registered consumers." */
+    const char *para_open, *para_close;       /* "Changes from version N:" */
+    const char *list_open, *list_close;       /* around a non-empty list */
+    const char *item_open, *item_close;
+    const char *code_open, *code_close;
+    const char *deprecated; /* after a deprecated field's name */
+    /* Table header: head_open, then th_open TITLE th_close per column, head_close. */
+    const char *head_open, *th_open, *th_close, *head_close;
+    /* Then, unless rule_open is NULL: rule_open, rule_text or rule_num per column, "\n". */
+    const char *rule_open, *rule_text, *rule_num;
+    /* Rows: row_open, then td_open (td_num_open) CELL td_close per cell, row_close. */
+    const char *row_open, *td_open, *td_num_open, *td_close, *row_close;
+    const char *table_close;
+    /* The heading of a schema version. */
+    void (*version_heading)(chan_buf *b, int64_t number);
+    /* The schema text after a version's changes, or NULL: not shown. */
+    void (*schema_text)(chan_buf *b, const chan_avro_schema *schema);
+} doc_format;
+
+/* A column of a table: its title, and whether it holds numbers. */
+typedef struct doc_column {
+    const char *title;
+    bool num;
+} doc_column;
+
+/*
  * The file name of a channel's page: channel names are [A-Za-z0-9._-]
  * (chan_contract_name_valid), which are safe in a path; anything else is
  * refused by validation before this runs.
@@ -255,44 +290,60 @@ static chan_avro_diff *version_changes(const chan_contract *c, size_t i, int64_t
     return chan_avro_diff_compute(prev->schema, v->schema);
 }
 
-static void html_changes(chan_buf *b, const chan_contract *c, size_t i)
+/* ------------------------------------------------------------------ */
+/* Sections of both formats                                            */
+/* ------------------------------------------------------------------ */
+
+/* The header of a table with the n columns cols, in format f. */
+static void table_head(chan_buf *b, const doc_format *f, const doc_column *cols, size_t n)
 {
-    int64_t from = 0;
-    chan_avro_diff *diff = version_changes(c, i, &from);
-    size_t k, n = chan_avro_diff_count(diff);
+    size_t i;
 
-    if (diff == NULL)
-        return;
-    chan_buf_printf(b, "<p>Changes from version %lld:%s</p>\n", (long long)from,
-                    n == 0 ? " none" : "");
-    if (n > 0)
-        chan_buf_puts(b, "<ul>\n");
-    for (k = 0; k < n; k++) {
-        const chan_avro_change *ch = chan_avro_diff_get(diff, k);
-
-        chan_buf_puts(b, "<li><code>");
-        html_puts(b, ch->kind);
-        chan_buf_puts(b, "</code> <code>");
-        html_puts(b, *ch->path ? ch->path : "(top)");
-        chan_buf_puts(b, "</code>");
-        if (ch->old_value) {
-            chan_buf_puts(b, " from <code>");
-            html_puts(b, ch->old_value);
-            chan_buf_puts(b, "</code>");
-        }
-        if (ch->new_value) {
-            chan_buf_puts(b, " to <code>");
-            html_puts(b, ch->new_value);
-            chan_buf_puts(b, "</code>");
-        }
-        chan_buf_puts(b, "</li>\n");
+    chan_buf_puts(b, f->head_open);
+    for (i = 0; i < n; i++) {
+        chan_buf_puts(b, f->th_open);
+        chan_buf_puts(b, cols[i].title);
+        chan_buf_puts(b, f->th_close);
     }
-    if (n > 0)
-        chan_buf_puts(b, "</ul>\n");
-    chan_avro_diff_free(diff);
+    chan_buf_puts(b, f->head_close);
+    if (f->rule_open == NULL)
+        return;
+    chan_buf_puts(b, f->rule_open);
+    for (i = 0; i < n; i++)
+        chan_buf_puts(b, cols[i].num ? f->rule_num : f->rule_text);
+    chan_buf_puts(b, "\n");
 }
 
-static void md_changes(chan_buf *b, const chan_contract *c, size_t i)
+/* s as code (code_open s code_close), or nothing at all when s is NULL and !always. */
+static void put_code(chan_buf *b, const doc_format *f, const char *s, bool always)
+{
+    if (s == NULL && !always)
+        return;
+    chan_buf_puts(b, f->code_open);
+    f->text(b, s);
+    chan_buf_puts(b, f->code_close);
+}
+
+/* A table cell of text, shown as code when code is true. */
+static void cell_text(chan_buf *b, const doc_format *f, const char *s, bool code)
+{
+    chan_buf_puts(b, f->td_open);
+    if (code)
+        put_code(b, f, s, true);
+    else
+        f->text(b, s);
+    chan_buf_puts(b, f->td_close);
+}
+
+static void cell_num(chan_buf *b, const doc_format *f, int64_t v)
+{
+    chan_buf_puts(b, f->td_num_open);
+    chan_buf_printf(b, "%lld", (long long)v);
+    chan_buf_puts(b, f->td_close);
+}
+
+/* The changes of version i of c from the version before it, if it has one. */
+static void render_changes(chan_buf *b, const doc_format *f, const chan_contract *c, size_t i)
 {
     int64_t from = 0;
     chan_avro_diff *diff = version_changes(c, i, &from);
@@ -300,25 +351,147 @@ static void md_changes(chan_buf *b, const chan_contract *c, size_t i)
 
     if (diff == NULL)
         return;
-    chan_buf_printf(b, "\nChanges from version %lld:%s\n", (long long)from, n == 0 ? " none" : "");
+    chan_buf_puts(b, f->para_open);
+    chan_buf_printf(b, "Changes from version %lld:%s", (long long)from, n == 0 ? " none" : "");
+    chan_buf_puts(b, f->para_close);
+    if (n > 0)
+        chan_buf_puts(b, f->list_open);
     for (k = 0; k < n; k++) {
         const chan_avro_change *ch = chan_avro_diff_get(diff, k);
 
-        chan_buf_puts(b, "\n- ");
-        md_puts(b, ch->kind);
+        chan_buf_puts(b, f->item_open);
+        put_code(b, f, ch->kind, true);
         chan_buf_puts(b, " ");
-        md_puts(b, *ch->path ? ch->path : "(top)");
+        put_code(b, f, *ch->path ? ch->path : "(top)", true);
         if (ch->old_value) {
             chan_buf_puts(b, " from ");
-            md_puts(b, ch->old_value);
+            put_code(b, f, ch->old_value, true);
         }
         if (ch->new_value) {
             chan_buf_puts(b, " to ");
-            md_puts(b, ch->new_value);
+            put_code(b, f, ch->new_value, true);
         }
+        chan_buf_puts(b, f->item_close);
     }
-    chan_buf_puts(b, "\n");
+    if (n > 0)
+        chan_buf_puts(b, f->list_close);
     chan_avro_diff_free(diff);
+}
+
+/*
+ * The heading "TITLE (n)" of a section of n items; with none, the note
+ * `none` ends the section there.  Returns whether the items follow.
+ */
+static bool section_head(chan_buf *b, const doc_format *f, const char *title, size_t n,
+                         const char *none)
+{
+    chan_buf_puts(b, f->h2_open);
+    chan_buf_printf(b, "%s (%zu)", title, n);
+    chan_buf_puts(b, f->h2_close);
+    if (n > 0)
+        return true;
+    chan_buf_puts(b, f->note_open);
+    chan_buf_puts(b, none);
+    chan_buf_puts(b, f->note_close);
+    chan_buf_puts(b, f->section_close);
+    return false;
+}
+
+/* The consumers section of c: a table, or a note that there are none. */
+static void render_consumers(chan_buf *b, const doc_format *f, const chan_contract *c)
+{
+    static const doc_column cols[] = {
+        {"Name", false},        {"Principal", false},
+        {"Group", false},       {"Business scenario", false},
+        {"P99 SLA (ms)", true}, {"Peak rate (msg/s)", true},
+        {"Degradation", false},
+    };
+    size_t i, n = chan_contract_consumer_count(c);
+
+    if (!section_head(b, f, "Consumers", n, "No registered consumers."))
+        return;
+    table_head(b, f, cols, CHAN_ARRAY_SIZE(cols));
+    for (i = 0; i < n; i++) {
+        const chan_contract_consumer *cc = chan_contract_consumer_at(c, i);
+
+        chan_buf_puts(b, f->row_open);
+        cell_text(b, f, cc->name, false);
+        cell_text(b, f, cc->principal, true);
+        cell_text(b, f, cc->group, true);
+        cell_text(b, f, cc->scenario, false);
+        cell_num(b, f, cc->sla_p99_ms);
+        cell_num(b, f, cc->peak_rate_msgs);
+        cell_text(b, f, chan_degradation_name(cc->degradation), false);
+        chan_buf_puts(b, f->row_close);
+    }
+    chan_buf_puts(b, f->table_close);
+    chan_buf_puts(b, f->section_close);
+}
+
+/* The producers section of c: a list, or a note that there are none. */
+static void render_producers(chan_buf *b, const doc_format *f, const chan_contract *c)
+{
+    size_t i, n = chan_contract_producer_count(c);
+
+    if (!section_head(b, f, "Producers", n, "No declared producers."))
+        return;
+    chan_buf_puts(b, f->list_open);
+    for (i = 0; i < n; i++) {
+        chan_buf_puts(b, f->item_open);
+        put_code(b, f, chan_contract_producer_at(c, i)->principal, true);
+        chan_buf_puts(b, f->item_close);
+    }
+    chan_buf_puts(b, f->list_close);
+    chan_buf_puts(b, f->section_close);
+}
+
+/* The top-level fields of a version's schema as a table (nothing for a non-record). */
+static void render_fields(chan_buf *b, const doc_format *f, const chan_avro_schema *schema)
+{
+    static const doc_column cols[] = {
+        {"Field", false}, {"Type", false}, {"Default", false}, {"Doc", false}};
+    field_row *rows;
+    json_t *doc;
+    size_t k, n = schema_fields(&rows, &doc, schema);
+
+    if (n > 0)
+        table_head(b, f, cols, CHAN_ARRAY_SIZE(cols));
+    for (k = 0; k < n; k++) {
+        chan_buf_puts(b, f->row_open);
+        chan_buf_puts(b, f->td_open);
+        put_code(b, f, rows[k].name, true);
+        if (rows[k].deprecated)
+            chan_buf_puts(b, f->deprecated);
+        chan_buf_puts(b, f->td_close);
+        cell_text(b, f, rows[k].type, true);
+        chan_buf_puts(b, f->td_open);
+        put_code(b, f, rows[k].def, false);
+        chan_buf_puts(b, f->td_close);
+        cell_text(b, f, rows[k].doc, false);
+        chan_buf_puts(b, f->row_close);
+    }
+    if (n > 0)
+        chan_buf_puts(b, f->table_close);
+    free_rows(rows, n, doc);
+}
+
+/*
+ * Every schema version of c: its heading, its fields and its changes, then
+ * the schema itself where the format shows it (schema_text not NULL).
+ */
+static void render_versions(chan_buf *b, const doc_format *f, const chan_contract *c)
+{
+    size_t i;
+
+    for (i = 0; i < chan_contract_version_count(c); i++) {
+        const chan_contract_version *v = chan_contract_version_at(c, i);
+
+        f->version_heading(b, v->number);
+        render_fields(b, f, v->schema);
+        render_changes(b, f, c, i);
+        if (f->schema_text != NULL && v->schema != NULL)
+            f->schema_text(b, v->schema);
+    }
 }
 
 static void html_head(chan_buf *b, const char *title, const char *css_href)
@@ -419,10 +592,56 @@ static void html_dl_row(chan_buf *b, const char *term, const char *value)
     chan_buf_puts(b, "</dd>\n");
 }
 
+static void html_version_heading(chan_buf *b, int64_t number)
+{
+    chan_buf_printf(b, "<h3 id=\"v%lld\">Version %lld</h3>\n", (long long)number,
+                    (long long)number);
+}
+
+/* The normalized schema, folded away under its version. */
+static void html_schema(chan_buf *b, const chan_avro_schema *schema)
+{
+    chan_buf_puts(b, "<details><summary>Schema</summary>\n<pre>");
+    html_puts(b, chan_avro_schema_normalized(schema));
+    chan_buf_puts(b, "</pre>\n</details>\n");
+}
+
+static const doc_format html_format = {
+    .text = html_puts,
+    .h2_open = "<h2>",
+    .h2_close = "</h2>\n",
+    .section_close = "",
+    .note_open = "<p class=\"muted\">",
+    .note_close = "</p>\n",
+    .para_open = "<p>",
+    .para_close = "</p>\n",
+    .list_open = "<ul>\n",
+    .list_close = "</ul>\n",
+    .item_open = "<li>",
+    .item_close = "</li>\n",
+    .code_open = "<code>",
+    .code_close = "</code>",
+    .deprecated = " <span class=\"warn\">deprecated</span>",
+    .head_open = "<table>\n<thead><tr>",
+    .th_open = "<th scope=\"col\">",
+    .th_close = "</th>",
+    .head_close = "</tr></thead>\n<tbody>\n",
+    .rule_open = NULL,
+    .rule_text = NULL,
+    .rule_num = NULL,
+    .row_open = "<tr>",
+    .td_open = "<td>",
+    .td_num_open = "<td class=\"num\">",
+    .td_close = "</td>",
+    .row_close = "</tr>\n",
+    .table_close = "</tbody>\n</table>\n",
+    .version_heading = html_version_heading,
+    .schema_text = html_schema,
+};
+
 static void render_channel_html(chan_buf *b, const chan_contract *c)
 {
     char num[32];
-    size_t i, k;
 
     html_head(b, chan_contract_name(c), "../style.css");
     chan_buf_puts(b, "<nav><a href=\"../index.html\">Catalog</a></nav>\n<main>\n<h1>");
@@ -449,88 +668,10 @@ static void render_channel_html(chan_buf *b, const chan_contract *c)
     html_dl_row(b, "Contract file", chan_contract_file(c));
     chan_buf_puts(b, "</dl>\n");
 
-    chan_buf_printf(b, "<h2>Consumers (%zu)</h2>\n", chan_contract_consumer_count(c));
-    if (chan_contract_consumer_count(c) > 0) {
-        chan_buf_puts(b, "<table>\n<thead><tr><th scope=\"col\">Name</th><th scope=\"col\">"
-                         "Principal</th><th scope=\"col\">Group</th><th scope=\"col\">Business "
-                         "scenario</th><th scope=\"col\">P99 SLA (ms)</th><th scope=\"col\">Peak "
-                         "rate (msg/s)</th><th scope=\"col\">Degradation</th></tr></thead>\n"
-                         "<tbody>\n");
-        for (i = 0; i < chan_contract_consumer_count(c); i++) {
-            const chan_contract_consumer *cc = chan_contract_consumer_at(c, i);
-
-            chan_buf_puts(b, "<tr><td>");
-            html_puts(b, cc->name);
-            chan_buf_puts(b, "</td><td><code>");
-            html_puts(b, cc->principal);
-            chan_buf_puts(b, "</code></td><td><code>");
-            html_puts(b, cc->group);
-            chan_buf_puts(b, "</code></td><td>");
-            html_puts(b, cc->scenario);
-            chan_buf_printf(b, "</td><td class=\"num\">%lld</td><td class=\"num\">%lld</td><td>",
-                            (long long)cc->sla_p99_ms, (long long)cc->peak_rate_msgs);
-            html_puts(b, chan_degradation_name(cc->degradation));
-            chan_buf_puts(b, "</td></tr>\n");
-        }
-        chan_buf_puts(b, "</tbody>\n</table>\n");
-    } else {
-        chan_buf_puts(b, "<p class=\"muted\">No registered consumers.</p>\n");
-    }
-
-    chan_buf_printf(b, "<h2>Producers (%zu)</h2>\n", chan_contract_producer_count(c));
-    if (chan_contract_producer_count(c) > 0) {
-        chan_buf_puts(b, "<ul>\n");
-        for (i = 0; i < chan_contract_producer_count(c); i++) {
-            chan_buf_puts(b, "<li><code>");
-            html_puts(b, chan_contract_producer_at(c, i)->principal);
-            chan_buf_puts(b, "</code></li>\n");
-        }
-        chan_buf_puts(b, "</ul>\n");
-    } else {
-        chan_buf_puts(b, "<p class=\"muted\">No declared producers.</p>\n");
-    }
-
+    render_consumers(b, &html_format, c);
+    render_producers(b, &html_format, c);
     chan_buf_puts(b, "<h2>Schema versions</h2>\n");
-    for (i = 0; i < chan_contract_version_count(c); i++) {
-        const chan_contract_version *v = chan_contract_version_at(c, i);
-        field_row *rows;
-        json_t *doc;
-        size_t n = schema_fields(&rows, &doc, v->schema);
-
-        chan_buf_printf(b, "<h3 id=\"v%lld\">Version %lld</h3>\n", (long long)v->number,
-                        (long long)v->number);
-        if (n > 0) {
-            chan_buf_puts(b, "<table>\n<thead><tr><th scope=\"col\">Field</th><th scope=\"col\">"
-                             "Type</th><th scope=\"col\">Default</th><th scope=\"col\">Doc</th>"
-                             "</tr></thead>\n<tbody>\n");
-            for (k = 0; k < n; k++) {
-                chan_buf_puts(b, "<tr><td><code>");
-                html_puts(b, rows[k].name);
-                chan_buf_puts(b, "</code>");
-                if (rows[k].deprecated)
-                    chan_buf_puts(b, " <span class=\"warn\">deprecated</span>");
-                chan_buf_puts(b, "</td><td><code>");
-                html_puts(b, rows[k].type);
-                chan_buf_puts(b, "</code></td><td>");
-                if (rows[k].def) {
-                    chan_buf_puts(b, "<code>");
-                    html_puts(b, rows[k].def);
-                    chan_buf_puts(b, "</code>");
-                }
-                chan_buf_puts(b, "</td><td>");
-                html_puts(b, rows[k].doc);
-                chan_buf_puts(b, "</td></tr>\n");
-            }
-            chan_buf_puts(b, "</tbody>\n</table>\n");
-        }
-        html_changes(b, c, i);
-        if (v->schema) {
-            chan_buf_puts(b, "<details><summary>Schema</summary>\n<pre>");
-            html_puts(b, chan_avro_schema_normalized(v->schema));
-            chan_buf_puts(b, "</pre>\n</details>\n");
-        }
-        free_rows(rows, n, doc);
-    }
+    render_versions(b, &html_format, c);
     chan_buf_puts(b, "</main>\n</body>\n</html>\n");
 }
 
@@ -538,11 +679,48 @@ static void render_channel_html(chan_buf *b, const chan_contract *c)
 /* Markdown                                                            */
 /* ------------------------------------------------------------------ */
 
+static void md_version_heading(chan_buf *b, int64_t number)
+{
+    chan_buf_printf(b, "\n### Version %lld\n\n", (long long)number);
+}
+
+static const doc_format md_format = {
+    .text = md_puts,
+    .h2_open = "## ",
+    .h2_close = "\n\n",
+    .section_close = "\n",
+    .note_open = "",
+    .note_close = "\n",
+    .para_open = "\n",
+    .para_close = "\n\n",
+    .list_open = "",
+    .list_close = "",
+    .item_open = "- ",
+    .item_close = "\n",
+    .code_open = "",
+    .code_close = "",
+    .deprecated = " (deprecated)",
+    .head_open = "|",
+    .th_open = " ",
+    .th_close = " |",
+    .head_close = "\n",
+    .rule_open = "|",
+    .rule_text = "---|",
+    .rule_num = "---:|",
+    .row_open = "|",
+    .td_open = " ",
+    .td_num_open = " ",
+    .td_close = " |",
+    .row_close = "\n",
+    .table_close = "",
+    .version_heading = md_version_heading,
+    .schema_text = NULL,
+};
+
 static void render_channel_md(chan_buf *b, const chan_contract *c)
 {
     const char *dep = chan_contract_deprecation_date(c);
     const char *ret = chan_contract_retirement_date(c);
-    size_t i, k;
 
     chan_buf_puts(b, "# ");
     md_puts(b, chan_contract_name(c));
@@ -568,65 +746,10 @@ static void render_channel_md(chan_buf *b, const chan_contract *c)
     md_puts(b, chan_compat_mode_name(chan_contract_compatibility(c)));
     chan_buf_printf(b, " |\n| Latest schema version | %lld |\n\n", (long long)latest_version(c));
 
-    chan_buf_printf(b, "## Consumers (%zu)\n\n", chan_contract_consumer_count(c));
-    if (chan_contract_consumer_count(c) > 0) {
-        chan_buf_puts(b, "| Name | Principal | Group | Business scenario | P99 SLA (ms) | Peak "
-                         "rate (msg/s) | Degradation |\n|---|---|---|---|---:|---:|---|\n");
-        for (i = 0; i < chan_contract_consumer_count(c); i++) {
-            const chan_contract_consumer *cc = chan_contract_consumer_at(c, i);
-
-            chan_buf_puts(b, "| ");
-            md_puts(b, cc->name);
-            chan_buf_puts(b, " | ");
-            md_puts(b, cc->principal);
-            chan_buf_puts(b, " | ");
-            md_puts(b, cc->group);
-            chan_buf_puts(b, " | ");
-            md_puts(b, cc->scenario);
-            chan_buf_printf(b, " | %lld | %lld | ", (long long)cc->sla_p99_ms,
-                            (long long)cc->peak_rate_msgs);
-            md_puts(b, chan_degradation_name(cc->degradation));
-            chan_buf_puts(b, " |\n");
-        }
-        chan_buf_puts(b, "\n");
-    } else {
-        chan_buf_puts(b, "No registered consumers.\n\n");
-    }
-
-    chan_buf_printf(b, "## Producers (%zu)\n\n", chan_contract_producer_count(c));
-    for (i = 0; i < chan_contract_producer_count(c); i++) {
-        chan_buf_puts(b, "- ");
-        md_puts(b, chan_contract_producer_at(c, i)->principal);
-        chan_buf_puts(b, "\n");
-    }
-    if (chan_contract_producer_count(c) == 0)
-        chan_buf_puts(b, "No declared producers.\n");
-    chan_buf_puts(b, "\n## Schema versions\n");
-    for (i = 0; i < chan_contract_version_count(c); i++) {
-        const chan_contract_version *v = chan_contract_version_at(c, i);
-        field_row *rows;
-        json_t *doc;
-        size_t n = schema_fields(&rows, &doc, v->schema);
-
-        chan_buf_printf(b, "\n### Version %lld\n\n", (long long)v->number);
-        if (n > 0)
-            chan_buf_puts(b, "| Field | Type | Default | Doc |\n|---|---|---|---|\n");
-        for (k = 0; k < n; k++) {
-            chan_buf_puts(b, "| ");
-            md_puts(b, rows[k].name);
-            if (rows[k].deprecated)
-                chan_buf_puts(b, " (deprecated)");
-            chan_buf_puts(b, " | ");
-            md_puts(b, rows[k].type);
-            chan_buf_puts(b, " | ");
-            md_puts(b, rows[k].def);
-            chan_buf_puts(b, " | ");
-            md_puts(b, rows[k].doc);
-            chan_buf_puts(b, " |\n");
-        }
-        free_rows(rows, n, doc);
-        md_changes(b, c, i);
-    }
+    render_consumers(b, &md_format, c);
+    render_producers(b, &md_format, c);
+    chan_buf_puts(b, "## Schema versions\n");
+    render_versions(b, &md_format, c);
 }
 
 /* ------------------------------------------------------------------ */

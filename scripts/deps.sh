@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages chanreg needs to build, test and run.
 # Idempotent: does nothing when every package is already installed.
+#
+# Usage: scripts/deps.sh [--bench]
+#   --bench  also the peers of bench_avro (docs/performance.md): a JDK and
+#            Debian's Java Avro library.  CI does not need them.
 set -euo pipefail
 
 CHAN_DEB_PACKAGES=(
@@ -12,6 +16,18 @@ CHAN_DEB_PACKAGES=(
     clang libclang-rt-14-dev clang-format clang-tidy cppcheck
     chromium fonts-dejavu-core nodejs
 )
+# bench_avro's Java peer (AvroPeer.java: Apache Avro 1.8.2 with its Jackson
+# and SLF4J jars); the Python peer uses python3-avro above.
+CHAN_BENCH_PACKAGES=(default-jdk-headless libavro-java libslf4j-java)
+
+case "${1:-}" in
+--bench) CHAN_DEB_PACKAGES+=("${CHAN_BENCH_PACKAGES[@]}") ;;
+"") ;;
+*)
+    echo "usage: scripts/deps.sh [--bench]" >&2
+    exit 2
+    ;;
+esac
 
 missing=()
 for pkg in "${CHAN_DEB_PACKAGES[@]}"; do

@@ -12,17 +12,60 @@
  * next to the parse time of the same schemas in the same process as a
  * reference ratio.
  *
+ * Then the figure the goal is stated on: "parse both + check" pairs per
+ * second (parse the writer's text, parse the reader's text, check, free) on
+ * the three corpora, next to the same work done by the Java Avro library
+ * (AvroPeer.java, compiled into the build directory at run time when javac
+ * and the jars are there) and the Python one (avro_peer.py, when an
+ * interpreter with the avro package is there).  The corpora are written to
+ * a temporary directory, one schema per line, so every peer parses the very
+ * same texts; each side times itself after a warm-up (Java's JIT gets at
+ * least 5 s, and more while rounds still get faster) and counts the best of
+ * three rounds.
+ *
  * Usage: bench_avro [SECONDS_PER_FIGURE]   (default 1.0)
+ *
+ * Environment: AVRO_JAVA_CLASSPATH (default: Debian's libavro-java jars),
+ * AVRO_PYTHON (default: the first of /usr/bin/python3, python3 that imports
+ * avro), CHAN_BENCH_NO_PEERS=1 to skip the peers, CHAN_BENCH_CORPUS_DIR=DIR
+ * to write the corpora into DIR (kept) instead of a temporary directory.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "chan/avro.h"
 #include "chan/common.h"
 
 #define N_SMALL 1000
+
+#ifndef CHAN_BENCH_AVRO_SRC_DIR
+#define CHAN_BENCH_AVRO_SRC_DIR "bench/avro"
+#endif
+#ifndef CHAN_BENCH_AVRO_BIN_DIR
+#define CHAN_BENCH_AVRO_BIN_DIR "."
+#endif
+
+/* Debian's libavro-java 1.8.2 and what it needs at run time. */
+#define DEBIAN_AVRO_CLASSPATH                                                                      \
+    "/usr/share/java/avro.jar:/usr/share/java/jackson-core-asl.jar:"                               \
+    "/usr/share/java/jackson-mapper-asl.jar:/usr/share/java/slf4j-api.jar:"                        \
+    "/usr/share/java/slf4j-nop.jar"
+
+/* One corpus of the peer comparison: writer/reader texts, pairwise. */
+typedef struct corpus {
+    const char *name;
+    const char *file; /* file name in the temporary directory */
+    char *const *writers;
+    char *const *readers;
+    size_t n;
+    double ours, java, python; /* pairs per second, 0: not measured */
+    double ours_stored;        /* ours, texts parsed as stored ones (no Avro C gate) */
+    long incompatible;         /* ours, per pass */
+    long java_incompatible, python_incompatible;
+} corpus;
 
 static double now(void)
 {
@@ -114,16 +157,21 @@ static char *deep_schema(int depth, int variant)
     return chan_buf_take(&b);
 }
 
-static chan_avro_schema *parse_or_die(const char *json)
+static chan_avro_schema *parse_flags_or_die(const char *json, unsigned flags)
 {
     chan_avro_schema *s = NULL;
     chan_error err = CHAN_ERROR_INIT;
 
-    if (chan_avro_schema_parse(&s, json, strlen(json), &err) < 0) {
+    if (chan_avro_schema_parse_opts(&s, json, strlen(json), NULL, flags, &err) < 0) {
         fprintf(stderr, "bench_avro: generated schema rejected: %s\n", err.message);
         exit(1);
     }
     return s;
+}
+
+static chan_avro_schema *parse_or_die(const char *json)
+{
+    return parse_flags_or_die(json, 0);
 }
 
 /* Seconds per parse of `json`, averaged over at least `budget` seconds. */
@@ -169,6 +217,286 @@ static void print_row(const char *what, double per_check, double per_parse)
            what, 1.0 / per_check, per_check * 1e6, per_parse * 1e6, per_check / per_parse);
 }
 
+/*
+ * Pairs per second of "parse both + check" on a corpus, after a warm-up
+ * pass: what a registry does with two texts it has not parsed before.
+ */
+static double time_parse_check(corpus *c, double budget, unsigned flags)
+{
+    double best = 0;
+    int round;
+
+    /* a warm-up pass, then the best of three rounds (as the peers count) */
+    for (round = -1; round < 3; round++) {
+        double t0 = now(), t;
+        size_t done = 0;
+
+        do {
+            size_t i;
+            long incompatible = 0;
+
+            for (i = 0; i < c->n; i++) {
+                chan_avro_schema *w = parse_flags_or_die(c->writers[i], flags);
+                chan_avro_schema *r = parse_flags_or_die(c->readers[i], flags);
+                chan_compat_report *rep = chan_compat_report_new();
+
+                if (!chan_avro_can_read(r, w, rep))
+                    incompatible++;
+                chan_compat_report_free(rep);
+                chan_avro_schema_free(r);
+                chan_avro_schema_free(w);
+            }
+            c->incompatible = incompatible;
+            done += c->n;
+        } while ((t = now() - t0) < budget && round >= 0);
+        if (round >= 0 && (double)done / t > best)
+            best = (double)done / t;
+    }
+    return best;
+}
+
+/* Write a corpus as one schema per line (writer, reader, writer, ...). */
+static int write_corpus(const char *dir, const corpus *c)
+{
+    char path[512];
+    FILE *f;
+    size_t i;
+    int ok;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, c->file);
+    if ((f = fopen(path, "w")) == NULL)
+        return -1;
+    for (i = 0; i < c->n; i++)
+        fprintf(f, "%s\n%s\n", c->writers[i], c->readers[i]);
+    ok = ferror(f) == 0;
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+/* A path fit to be quoted in a shell command ('...'). */
+static bool shell_safe(const char *s)
+{
+    return strchr(s, '\'') == NULL;
+}
+
+/*
+ * Run a peer command and read its "<file> <pairs/s> <incompatible>" lines
+ * into the corpora (java: which field).  Returns 0 when every corpus got a
+ * figure.  Other lines ("mode ...") go to *mode when given.
+ */
+static int read_peer(const char *cmd, corpus *cs, size_t n, bool java, char *mode, size_t mode_size)
+{
+    char line[1024];
+    FILE *p = popen(cmd, "r");
+    size_t got = 0, i;
+
+    if (!p)
+        return -1;
+    while (fgets(line, sizeof(line), p)) {
+        char file[512];
+        double rate;
+        long incompatible;
+
+        if (mode && strncmp(line, "mode ", 5) == 0) {
+            size_t len = strcspn(line + 5, "\n");
+
+            if (len >= mode_size)
+                len = mode_size - 1;
+            memcpy(mode, line + 5, len);
+            mode[len] = '\0';
+            continue;
+        }
+        if (sscanf(line, "%511s %lf %ld", file, &rate, &incompatible) != 3)
+            continue;
+        for (i = 0; i < n; i++) {
+            const char *slash = strrchr(file, '/');
+
+            if (strcmp(slash ? slash + 1 : file, cs[i].file) != 0)
+                continue;
+            if (java) {
+                cs[i].java = rate;
+                cs[i].java_incompatible = incompatible;
+            } else {
+                cs[i].python = rate;
+                cs[i].python_incompatible = incompatible;
+            }
+            got++;
+        }
+    }
+    return pclose(p) == 0 && got == n ? 0 : -1; /* figures that came are kept */
+}
+
+/* The corpus files of cs as shell arguments. */
+static void corpus_args(chan_buf *b, const char *dir, const corpus *cs, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        chan_buf_printf(b, " '%s/%s'", dir, cs[i].file);
+}
+
+static void run_java(const char *dir, corpus *cs, size_t n, double budget, chan_buf *notes)
+{
+    const char *cp = getenv("AVRO_JAVA_CLASSPATH");
+    const char *bin = CHAN_BENCH_AVRO_BIN_DIR, *src = CHAN_BENCH_AVRO_SRC_DIR;
+    chan_buf cmd = CHAN_BUF_INIT;
+
+    if (!cp || !*cp)
+        cp = DEBIAN_AVRO_CLASSPATH;
+    if (!shell_safe(cp) || !shell_safe(bin) || !shell_safe(src)) {
+        chan_buf_puts(notes, "java: skipped (a path contains a quote)\n");
+        goto cleanup;
+    }
+    chan_buf_printf(&cmd,
+                    "command -v javac >/dev/null 2>&1 && mkdir -p '%s/avro-peer' && "
+                    "javac -nowarn -d '%s/avro-peer' -cp '%s' '%s/AvroPeer.java' >/dev/null 2>&1",
+                    bin, bin, cp, src);
+    /* popen's shell reports javac's status through pclose */
+    {
+        FILE *p = popen(chan_buf_cstr(&cmd), "r");
+
+        if (!p || pclose(p) != 0) {
+            chan_buf_printf(notes,
+                            "java: skipped (no javac, or AvroPeer.java does not compile with "
+                            "classpath %s; install default-jdk-headless and libavro-java, or set "
+                            "AVRO_JAVA_CLASSPATH)\n",
+                            cp);
+            goto cleanup;
+        }
+    }
+    chan_buf_clear(&cmd);
+    /* the JIT's warm-up: at least 5 s per corpus, whatever the budget */
+    chan_buf_printf(&cmd, "java -cp '%s/avro-peer:%s' AvroPeer %.3f %.3f", bin, cp, budget,
+                    budget > 5.0 ? budget : 5.0);
+    corpus_args(&cmd, dir, cs, n);
+    chan_buf_puts(&cmd, " 2>/dev/null");
+    if (read_peer(chan_buf_cstr(&cmd), cs, n, true, NULL, 0) != 0)
+        chan_buf_puts(notes, "java: the peer failed; its figures are missing\n");
+    else
+        chan_buf_printf(notes, "java: Apache Avro (classpath %s)\n", cp);
+cleanup:
+    chan_buf_dispose(&cmd);
+}
+
+static void run_python(const char *dir, corpus *cs, size_t n, double budget, chan_buf *notes)
+{
+    const char *cands[] = {getenv("AVRO_PYTHON"), "/usr/bin/python3", "python3"};
+    const char *src = CHAN_BENCH_AVRO_SRC_DIR, *py = NULL;
+    chan_buf cmd = CHAN_BUF_INIT;
+    char mode[64] = "";
+    size_t i;
+
+    for (i = 0; i < CHAN_ARRAY_SIZE(cands) && !py; i++) {
+        FILE *p;
+
+        if (!cands[i] || !*cands[i] || !shell_safe(cands[i]))
+            continue;
+        chan_buf_clear(&cmd);
+        chan_buf_printf(&cmd, "cd / && '%s' -c 'import avro.schema' >/dev/null 2>&1", cands[i]);
+        if ((p = popen(chan_buf_cstr(&cmd), "r")) != NULL && pclose(p) == 0)
+            py = cands[i];
+    }
+    if (!py || !shell_safe(src)) {
+        chan_buf_puts(notes, "python: skipped (no interpreter with the avro package; "
+                             "install python3-avro or set AVRO_PYTHON)\n");
+        goto cleanup;
+    }
+    chan_buf_clear(&cmd);
+    chan_buf_printf(&cmd, "'%s' '%s/avro_peer.py' %.3f", py, src, budget);
+    corpus_args(&cmd, dir, cs, n);
+    if (read_peer(chan_buf_cstr(&cmd), cs, n, false, mode, sizeof(mode)) != 0)
+        chan_buf_puts(notes, "python: the peer failed; its figures are missing\n");
+    else
+        chan_buf_printf(notes, "python: %s avro (%s)\n", py,
+                        strcmp(mode, "check") == 0 ? "parse both + check"
+                                                   : "PARSE ONLY: no compatibility checker");
+    for (i = 0; i < n && strcmp(mode, "check") != 0; i++)
+        cs[i].python_incompatible = -1;
+cleanup:
+    chan_buf_dispose(&cmd);
+}
+
+static void fmt_rate(char *buf, size_t size, double rate)
+{
+    if (rate > 0)
+        snprintf(buf, size, "%.0f/s", rate);
+    else
+        snprintf(buf, size, "-");
+}
+
+static void fmt_ratio(char *buf, size_t size, double ours, double peer)
+{
+    if (peer > 0)
+        snprintf(buf, size, "%.2fx", ours / peer);
+    else
+        snprintf(buf, size, "-");
+}
+
+/* The goal's figure: parse both + check, ours against the peers. */
+static void compare_with_peers(corpus *cs, size_t n, double budget)
+{
+    char dir[] = "/tmp/chanreg-avro-XXXXXX", path[512];
+    chan_buf notes = CHAN_BUF_INIT;
+    const char *no_peers = getenv("CHAN_BENCH_NO_PEERS");
+    const char *keep = getenv("CHAN_BENCH_CORPUS_DIR");
+    const char *where = dir;
+    bool have_dir = false;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        cs[i].ours = time_parse_check(&cs[i], budget, 0);
+        cs[i].ours_stored = time_parse_check(&cs[i], budget, CHAN_AVRO_PARSE_STORED);
+    }
+    if (no_peers && strcmp(no_peers, "1") == 0) {
+        chan_buf_puts(&notes, "peers: skipped (CHAN_BENCH_NO_PEERS=1)\n");
+    } else if (keep && *keep && shell_safe(keep)) {
+        where = keep;
+    } else if (mkdtemp(dir) == NULL) {
+        chan_buf_puts(&notes, "peers: skipped (cannot create a temporary directory)\n");
+        where = NULL;
+    } else {
+        have_dir = true;
+    }
+    if (where && !(no_peers && strcmp(no_peers, "1") == 0)) {
+        for (i = 0; i < n; i++)
+            if (write_corpus(where, &cs[i]) != 0)
+                break;
+        if (i < n) {
+            chan_buf_puts(&notes, "peers: skipped (cannot write the corpora)\n");
+        } else {
+            run_java(where, cs, n, budget, &notes);
+            run_python(where, cs, n, budget, &notes);
+        }
+    }
+    printf("\nparse both + check, pairs per second (ratio = chanreg / peer; goal >= 1.0 vs "
+           "Java).\n\"new\": texts never seen (with the Avro C gate); \"stored\": texts "
+           "accepted before (CHAN_AVRO_PARSE_STORED, no gate)\n");
+    printf("%-20s %10s %10s %8s %8s %10s %8s %8s  %s\n", "corpus", "new", "stored", "java",
+           "new/java", "python", "new/py", "stored/j", "incompatible (chanreg/java/python)");
+    for (i = 0; i < n; i++) {
+        char o[32], st[32], j[32], jr[16], p[32], pr[16], sr[16];
+
+        fmt_rate(o, sizeof(o), cs[i].ours);
+        fmt_rate(st, sizeof(st), cs[i].ours_stored);
+        fmt_rate(j, sizeof(j), cs[i].java);
+        fmt_ratio(jr, sizeof(jr), cs[i].ours, cs[i].java);
+        fmt_ratio(sr, sizeof(sr), cs[i].ours_stored, cs[i].java);
+        fmt_rate(p, sizeof(p), cs[i].python);
+        fmt_ratio(pr, sizeof(pr), cs[i].ours, cs[i].python);
+        printf("%-20s %10s %10s %8s %8s %10s %8s %8s  %ld/%ld/%ld\n", cs[i].name, o, st, j, jr, p,
+               pr, sr, cs[i].incompatible, cs[i].java > 0 ? cs[i].java_incompatible : -1,
+               cs[i].python > 0 ? cs[i].python_incompatible : -1);
+    }
+    fputs(chan_buf_cstr(&notes), stdout);
+    if (have_dir) {
+        for (i = 0; i < n; i++) {
+            snprintf(path, sizeof(path), "%s/%s", dir, cs[i].file);
+            unlink(path);
+        }
+        rmdir(dir);
+    }
+    chan_buf_dispose(&notes);
+}
+
 int main(int argc, char **argv)
 {
     double budget = argc > 1 ? strtod(argv[1], NULL) : 1.0;
@@ -211,6 +539,29 @@ int main(int argc, char **argv)
     per_parse = time_parse(deep, 1, budget);
     per_check = time_checks(&dr, &dw, 1, budget, true, NULL);
     print_row("200 nested records", per_check, per_parse);
+
+    {
+        corpus cs[] = {
+            {.name = "small (1,000 pairs)",
+             .file = "small.txt",
+             .writers = w_json,
+             .readers = r_json,
+             .n = N_SMALL},
+            {.name = "1,000 fields",
+             .file = "wide.txt",
+             .writers = &big[0],
+             .readers = &big[1],
+             .n = 1},
+            {.name = "200 nested records",
+             .file = "nested.txt",
+             .writers = &deep[0],
+             .readers = &deep[1],
+             .n = 1},
+        };
+
+        fflush(stdout);
+        compare_with_peers(cs, CHAN_ARRAY_SIZE(cs), budget);
+    }
 
     for (i = 0; i < N_SMALL; i++) {
         chan_avro_schema_free(w[i]);

@@ -29,21 +29,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-    sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
-    [ $# -ge 1 ] && exit 0 || exit 2
-fi
-build=$(cd "$1" && pwd)
-which_backends=${2:-all}
-case $which_backends in
-sqlite | postgres | all) ;;
-*)
-    echo "run.sh: unknown backend \"$which_backends\" (sqlite, postgres or all)" >&2
-    exit 2
-    ;;
-esac
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_args "$@"
 
-chanregd=$build/registry/daemon/chanregd
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-64}
 wrk_threads=${WRK_THREADS:-2}
@@ -52,66 +41,11 @@ subjects=${SUBJECTS:-500}
 python=${PYTHON:-python3}
 token=bench-token
 
-for tool in wrk curl "$python"; do
-    command -v "$tool" >/dev/null || {
-        echo "run.sh: $tool not found" >&2
-        exit 2
-    }
-done
-[ -x "$chanregd" ] || {
-    echo "run.sh: $chanregd not found; build it first (ninja -C BUILD_DIR chanregd)" >&2
-    exit 2
-}
+bench_require_tools wrk curl "$python"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/chanreg-bench.XXXXXX")
-daemon_pid=
-pg_started=0
-
-cleanup() {
-    stop_daemon
-    if [ "$pg_started" -eq 1 ]; then
-        "$root/tests/support/pg_test_server.sh" stop "$work/pg" >/dev/null 2>&1 || true
-    fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap "exit 130" INT TERM
-
-stop_daemon() {
-    if [ -n "$daemon_pid" ]; then
-        kill -TERM "$daemon_pid" 2>/dev/null || true
-        wait "$daemon_pid" 2>/dev/null || true
-        daemon_pid=
-    fi
-}
-
-# start_daemon DB_URL LOG: start chanregd on a free port, set $url.
-start_daemon() {
-    local db=$1 log=$2 port_file=$work/port i
-    rm -f "$port_file"
-    # shellcheck disable=SC2086
-    "$chanregd" --listen 127.0.0.1:0 --port-file "$port_file" --db "$db" --token "$token" \
-        --log-level warn ${CHANREGD_ARGS:-} >"$log" 2>&1 &
-    daemon_pid=$!
-    for i in $(seq 1 200); do
-        if [ -s "$port_file" ]; then
-            url="http://127.0.0.1:$(cat "$port_file")"
-            if curl -fsS -o /dev/null "$url/healthz" 2>/dev/null; then
-                return 0
-            fi
-        fi
-        if ! kill -0 "$daemon_pid" 2>/dev/null; then
-            echo "run.sh: chanregd exited; its log:" >&2
-            cat "$log" >&2
-            daemon_pid=
-            return 1
-        fi
-        sleep 0.05
-    done
-    echo "run.sh: chanregd did not become healthy; its log:" >&2
-    cat "$log" >&2
-    return 1
-}
 
 # measure NAME WRK-ARGS...: run wrk, append "name rate p99 errors" to $results.
 measure() {
@@ -167,12 +101,9 @@ if [ "$which_backends" != sqlite ]; then
     if [ ! -x "$pg_server" ]; then
         echo "run.sh: $pg_server is missing; skipping PostgreSQL" >&2
     else
-        echo "==> postgres: starting a temporary server" >&2
-        pg_started=1
-        "$pg_server" start "$work/pg" chanreg_bench >&2
+        pg_start chanreg_bench
         bench_backend postgres "$(cat "$work/pg/url")"
-        "$pg_server" stop "$work/pg" >&2
-        pg_started=0
+        pg_stop
     fi
 fi
 

@@ -29,21 +29,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-    sed -n '2,/^set -euo/p' "$0" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
-    [ $# -ge 1 ] && exit 0 || exit 2
-fi
-build=$(cd "$1" && pwd)
-which_backends=${2:-all}
-case $which_backends in
-sqlite | postgres | all) ;;
-*)
-    echo "run.sh: unknown backend \"$which_backends\" (sqlite, postgres or all)" >&2
-    exit 2
-    ;;
-esac
+# shellcheck source=bench/lib.sh
+. "$root/bench/lib.sh"
+bench_args "$@"
 
-chanregd=$build/registry/daemon/chanregd
 duration=${DURATION:-30}
 sample=${SAMPLE:-$(((duration + 9) / 10))}
 connections=${CONNECTIONS:-32}
@@ -54,72 +43,21 @@ writes=${WRITES:-1}
 python=${PYTHON:-python3}
 token=bench-token
 
-for tool in wrk curl "$python"; do
-    command -v "$tool" >/dev/null || {
-        echo "run.sh: $tool not found" >&2
-        exit 2
-    }
-done
-[ -x "$chanregd" ] || {
-    echo "run.sh: $chanregd not found; build it first (ninja -C BUILD_DIR chanregd)" >&2
-    exit 2
-}
+bench_require_tools wrk curl "$python"
 [ "$sample" -ge 1 ] || sample=1
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/chanreg-soak.XXXXXX")
-daemon_pid=
 wrk_pid=
-pg_started=0
 
 cleanup() {
     if [ -n "$wrk_pid" ]; then
         kill "$wrk_pid" 2>/dev/null || true
         wait "$wrk_pid" 2>/dev/null || true
     fi
-    stop_daemon
-    if [ "$pg_started" -eq 1 ]; then
-        "$root/tests/support/pg_test_server.sh" stop "$work/pg" >/dev/null 2>&1 || true
-    fi
-    rm -rf "$work"
+    bench_cleanup
 }
 trap cleanup EXIT
 trap "exit 130" INT TERM
-
-stop_daemon() {
-    if [ -n "$daemon_pid" ]; then
-        kill -TERM "$daemon_pid" 2>/dev/null || true
-        wait "$daemon_pid" 2>/dev/null || true
-        daemon_pid=
-    fi
-}
-
-# start_daemon DB_URL LOG: start chanregd on a free port, set $url.
-start_daemon() {
-    local db=$1 log=$2 port_file=$work/port i
-    rm -f "$port_file"
-    # shellcheck disable=SC2086
-    "$chanregd" --listen 127.0.0.1:0 --port-file "$port_file" --db "$db" --token "$token" \
-        --log-level warn --per-ip-connection-limit 0 ${CHANREGD_ARGS:-} >"$log" 2>&1 &
-    daemon_pid=$!
-    for i in $(seq 1 200); do
-        if [ -s "$port_file" ]; then
-            url="http://127.0.0.1:$(cat "$port_file")"
-            if curl -fsS -o /dev/null "$url/healthz" 2>/dev/null; then
-                return 0
-            fi
-        fi
-        if ! kill -0 "$daemon_pid" 2>/dev/null; then
-            echo "run.sh: chanregd exited; its log:" >&2
-            cat "$log" >&2
-            daemon_pid=
-            return 1
-        fi
-        sleep 0.05
-    done
-    echo "run.sh: chanregd did not become healthy; its log:" >&2
-    cat "$log" >&2
-    return 1
-}
 
 # rss_kib: the daemon's resident set in KiB.
 rss_kib() {
@@ -130,7 +68,7 @@ rss_kib() {
 soak_backend() {
     local backend=$1 ids first last start t out rss samples=() n i mid_rss end_rss max_rss
     echo "==> $backend: starting chanregd" >&2
-    start_daemon "$2" "$work/chanregd-$backend.log"
+    start_daemon "$2" "$work/chanregd-$backend.log" --per-ip-connection-limit 0
     echo "==> $backend: preloading $preload schemas" >&2
     ids=$("$python" "$root/bench/http/preload.py" "$url" "$preload" 100 "$token")
     read -r first last <<<"$ids"
@@ -185,12 +123,9 @@ if [ "$which_backends" != postgres ]; then
     soak_backend sqlite "sqlite:$work/soak.db"
 fi
 if [ "$which_backends" != sqlite ]; then
-    echo "==> postgres: starting a temporary server" >&2
-    pg_started=1
-    "$root/tests/support/pg_test_server.sh" start "$work/pg" chanreg_soak >&2
+    pg_start chanreg_soak
     soak_backend postgres "$(cat "$work/pg/url")"
-    "$root/tests/support/pg_test_server.sh" stop "$work/pg" >&2
-    pg_started=0
+    pg_stop
 fi
 
 echo

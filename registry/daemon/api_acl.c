@@ -476,14 +476,14 @@ cleanup:
 }
 
 const chand_route chand_api_acl_routes[] = {
-    {"GET", "/v1/acl/plan", acl_plan, CHAN_AUTHZ_READ, NULL},
-    {"POST", "/v1/acl/apply", acl_apply, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
-    {"GET", "/v1/acl/status", acl_status, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/acl/applied", acl_applied, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/admission/{principal}", admission, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/topics", topics_list, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/topics/plan", topics_plan, CHAN_AUTHZ_READ, NULL},
-    {"POST", "/v1/topics/apply", topics_apply, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
+    {"GET", "/v1/acl/plan", acl_plan, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
+    {"POST", "/v1/acl/apply", acl_apply, CHAN_AUTHZ_REGISTRY_ADMIN, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/acl/status", acl_status, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/acl/applied", acl_applied, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/admission/{principal}", admission, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/topics", topics_list, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/topics/plan", topics_plan, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
+    {"POST", "/v1/topics/apply", topics_apply, CHAN_AUTHZ_REGISTRY_ADMIN, NULL, CHAND_CACHE_NONE},
 };
 
 const size_t chand_api_acl_routes_count = CHAN_ARRAY_SIZE(chand_api_acl_routes);

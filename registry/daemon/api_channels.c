@@ -1332,24 +1332,26 @@ cleanup:
 /* ------------------------------------------------------------------ */
 
 const chand_route chand_api_channels_routes[] = {
-    {"GET", "/v1/channels", list_channels, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/channels/{name}", get_channel, CHAN_AUTHZ_READ, NULL},
-    {"PUT", "/v1/channels/{name}", put_channel, CHAN_AUTHZ_CHANNEL_PUT, chand_target_channel_put},
+    {"GET", "/v1/channels", list_channels, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_SECOND},
+    {"GET", "/v1/channels/{name}", get_channel, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_SECOND},
+    {"PUT", "/v1/channels/{name}", put_channel, CHAN_AUTHZ_CHANNEL_PUT, chand_target_channel_put,
+     CHAND_CACHE_NONE},
     {"DELETE", "/v1/channels/{name}", delete_channel, CHAN_AUTHZ_CHANNEL_DELETE,
-     chand_target_channel},
-    {"GET", "/v1/channels/{name}/consumers", list_consumers, CHAN_AUTHZ_READ, NULL},
+     chand_target_channel, CHAND_CACHE_NONE},
+    {"GET", "/v1/channels/{name}/consumers", list_consumers, CHAN_AUTHZ_READ, NULL,
+     CHAND_CACHE_SECOND},
     {"PUT", "/v1/channels/{name}/consumers/{consumer}", put_consumer, CHAN_AUTHZ_CONSUMER_REGISTER,
-     chand_target_consumer},
+     chand_target_consumer, CHAND_CACHE_NONE},
     {"DELETE", "/v1/channels/{name}/consumers/{consumer}", delete_consumer,
-     CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer},
+     CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer, CHAND_CACHE_NONE},
     {"POST", "/v1/channels/{name}/consumers/{consumer}/renew", renew_consumer,
-     CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer},
+     CHAN_AUTHZ_CONSUMER_CHANGE, chand_target_consumer, CHAND_CACHE_NONE},
     {"POST", "/v1/channels/{name}/consumers/{consumer}/approve", approve_consumer,
-     CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer},
+     CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer, CHAND_CACHE_NONE},
     {"POST", "/v1/channels/{name}/consumers/{consumer}/reject", reject_consumer,
-     CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer},
-    {"GET", "/v1/consumers", list_all_consumers, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/audit", list_audit, CHAN_AUTHZ_READ, NULL},
+     CHAN_AUTHZ_CONSUMER_DECIDE, chand_target_consumer, CHAND_CACHE_NONE},
+    {"GET", "/v1/consumers", list_all_consumers, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_SECOND},
+    {"GET", "/v1/audit", list_audit, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
 };
 
 const size_t chand_api_channels_routes_count = CHAN_ARRAY_SIZE(chand_api_channels_routes);

@@ -30,6 +30,7 @@
 #include "api.h"
 #include "config.h"
 #include "daemon_metrics.h"
+#include "reply_cache.h"
 
 #define MODULE "metrics"
 
@@ -41,7 +42,11 @@ static int get_metrics(chand_request *req, chan_error *err)
     chan_buf text = CHAN_BUF_INIT;
     int error;
 
+    chand_reply_cache_stats replies;
+
     chand_metrics_requests_in_flight(chand_request_in_flight(req));
+    chand_reply_cache_get_stats(chand_request_reply_cache(req), &replies);
+    chand_metrics_reply_cache(replies.hits, replies.misses, replies.bytes, replies.entries);
     error = chand_metrics_render(&text, chand_request_store(req), chand_request_config(req), err);
     if (error < 0) {
         chan_log(CHAN_LOG_ERROR, MODULE, "scrape failed error=\"%s\" request_id=%s", err->message,
@@ -145,8 +150,8 @@ cleanup:
 }
 
 const chand_route chand_api_metrics_routes[] = {
-    {"GET", "/metrics", get_metrics, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/lifecycle", get_lifecycle, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/metrics", get_metrics, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/lifecycle", get_lifecycle, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
 };
 
 const size_t chand_api_metrics_routes_count = CHAN_ARRAY_SIZE(chand_api_metrics_routes);

@@ -65,9 +65,9 @@ static int root(chand_request *req, chan_error *err)
 }
 
 const chand_route chand_api_misc_routes[] = {
-    {"GET", "/healthz", healthz, CHAN_AUTHZ_PUBLIC, NULL},
-    {"GET", "/readyz", readyz, CHAN_AUTHZ_PUBLIC, NULL},
-    {"GET", "/", root, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/healthz", healthz, CHAN_AUTHZ_PUBLIC, NULL, CHAND_CACHE_NONE},
+    {"GET", "/readyz", readyz, CHAN_AUTHZ_PUBLIC, NULL, CHAND_CACHE_NONE},
+    {"GET", "/", root, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
 };
 
 const size_t chand_api_misc_routes_count = CHAN_ARRAY_SIZE(chand_api_misc_routes);

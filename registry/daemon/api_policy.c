@@ -73,8 +73,9 @@ static int approve_waiver(chand_request *req, chan_error *err)
 }
 
 const chand_route chand_api_policy_routes[] = {
-    {"GET", "/v1/policy", get_policy, CHAN_AUTHZ_READ, NULL},
-    {"POST", "/v1/channels/{name}/waiver/approve", approve_waiver, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
+    {"GET", "/v1/policy", get_policy, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
+    {"POST", "/v1/channels/{name}/waiver/approve", approve_waiver, CHAN_AUTHZ_REGISTRY_ADMIN, NULL,
+     CHAND_CACHE_NONE},
 };
 
 const size_t chand_api_policy_routes_count = CHAN_ARRAY_SIZE(chand_api_policy_routes);

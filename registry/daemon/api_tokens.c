@@ -461,10 +461,10 @@ static int whoami(chand_request *req, chan_error *err)
 }
 
 const chand_route chand_api_tokens_routes[] = {
-    {"POST", "/v1/tokens", create_token, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
-    {"GET", "/v1/tokens", list_tokens, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
-    {"DELETE", "/v1/tokens/{id}", revoke_token, CHAN_AUTHZ_REGISTRY_ADMIN, NULL},
-    {"GET", "/v1/whoami", whoami, CHAN_AUTHZ_SELF, NULL},
+    {"POST", "/v1/tokens", create_token, CHAN_AUTHZ_REGISTRY_ADMIN, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/tokens", list_tokens, CHAN_AUTHZ_REGISTRY_ADMIN, NULL, CHAND_CACHE_NONE},
+    {"DELETE", "/v1/tokens/{id}", revoke_token, CHAN_AUTHZ_REGISTRY_ADMIN, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/whoami", whoami, CHAN_AUTHZ_SELF, NULL, CHAND_CACHE_NONE},
 };
 
 const size_t chand_api_tokens_routes_count = CHAN_ARRAY_SIZE(chand_api_tokens_routes);

@@ -299,10 +299,11 @@ static int consumer_rules(chand_request *req, chan_error *err)
 }
 
 const chand_route chand_api_ui_routes[] = {
-    {"GET", "/ui", ui_index, CHAN_AUTHZ_PUBLIC, NULL},
-    {"GET", "/ui/{file}", ui_file, CHAN_AUTHZ_PUBLIC, NULL},
-    {"GET", "/v1/channels/{name}/schema-diff", schema_diff, CHAN_AUTHZ_READ, NULL},
-    {"GET", "/v1/consumer-rules", consumer_rules, CHAN_AUTHZ_READ, NULL},
+    {"GET", "/ui", ui_index, CHAN_AUTHZ_PUBLIC, NULL, CHAND_CACHE_NONE},
+    {"GET", "/ui/{file}", ui_file, CHAN_AUTHZ_PUBLIC, NULL, CHAND_CACHE_NONE},
+    {"GET", "/v1/channels/{name}/schema-diff", schema_diff, CHAN_AUTHZ_READ, NULL,
+     CHAND_CACHE_NONE},
+    {"GET", "/v1/consumer-rules", consumer_rules, CHAN_AUTHZ_READ, NULL, CHAND_CACHE_NONE},
 };
 
 const size_t chand_api_ui_routes_count = CHAN_ARRAY_SIZE(chand_api_ui_routes);

@@ -128,6 +128,8 @@ static const option_def options[] = {
      FIELD(parsed_schema_cache_mb), "64", 0, 65536, "MB",
      "estimated memory of the parsed schemas kept for compatibility checks and request texts; "
      "0 disables"},
+    {"reply-cache-mb", "CHANREG_REPLY_CACHE_MB", OPT_INT, FIELD(reply_cache_mb), "64", 0, 65536,
+     "N", "keep read replies (lists, lookups) in at most N MiB of memory; 0 disables"},
     {"registration-max-age-days", "CHANREG_REGISTRATION_MAX_AGE_DAYS", OPT_INT,
      FIELD(registration_max_age_days), "90", 1, 36500, "DAYS",
      "consumer registrations not renewed for DAYS are flagged stale"},
@@ -970,16 +972,17 @@ void chand_config_log(const chand_config *config)
     chan_log(CHAN_LOG_INFO, "config",
              "configuration listen=%s db_backend=%s auth_writes=%s auth_reads=%s tls=%s "
              "max_body=%lld threads=%lld shutdown_timeout=%lld default_compatibility=%s "
-             "min_compatibility=%s schema_cache=%lld db_connect_timeout_ms=%lld "
-             "db_statement_timeout_ms=%lld db_acquire_timeout_ms=%lld db_busy_timeout_ms=%lld",
+             "min_compatibility=%s schema_cache=%lld reply_cache_mb=%lld "
+             "db_connect_timeout_ms=%lld db_statement_timeout_ms=%lld db_acquire_timeout_ms=%lld "
+             "db_busy_timeout_ms=%lld",
              config->listen, strncmp(config->db, "postgres", 8) == 0 ? "postgres" : "sqlite",
              config->n_tokens ? "on" : "off", config->auth_reads ? "on" : "off",
              config->tls_cert_pem ? "on" : "off", (long long)config->max_body,
              (long long)config->threads, (long long)config->shutdown_timeout,
              config->default_compatibility, config->min_compat_text,
-             (long long)config->schema_cache_size, (long long)config->db_connect_timeout_ms,
-             (long long)config->db_statement_timeout_ms, (long long)config->db_acquire_timeout_ms,
-             (long long)config->db_busy_timeout_ms);
+             (long long)config->schema_cache_size, (long long)config->reply_cache_mb,
+             (long long)config->db_connect_timeout_ms, (long long)config->db_statement_timeout_ms,
+             (long long)config->db_acquire_timeout_ms, (long long)config->db_busy_timeout_ms);
     if (config->n_tokens > 0 && config->tls_cert_pem == NULL && !is_loopback(config->listen_host))
         chan_log(CHAN_LOG_WARN, "config",
                  "tokens travel in clear text: TLS is off and listen=%s is not a loopback "

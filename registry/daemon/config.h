@@ -81,6 +81,7 @@ typedef struct chand_config {
     int64_t db_pool_size;                  /**< PostgreSQL connections */
     int64_t schema_cache_size;             /**< id -> schema cache entries, 0 disables */
     int64_t parsed_schema_cache_mb;        /**< parsed-schema cache bound (estimate), 0 disables */
+    int64_t reply_cache_mb;                /**< bound of the reply cache in MiB, 0 disables */
 
     /* Store deadlines and open mode. */
     int64_t db_connect_timeout_ms;     /**< PostgreSQL: connecting */

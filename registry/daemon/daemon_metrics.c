@@ -79,6 +79,11 @@ typedef struct daemon_metrics {
     chan_metric_family *schema_cache_entries;
     chan_metric_family *schema_cache_bytes;
     uint64_t cache_hits_seen[2], cache_misses_seen[2]; /* [by id, by text], as last rendered */
+    chan_metric_family *reply_cache_hits;
+    chan_metric_family *reply_cache_misses;
+    chan_metric_family *reply_cache_bytes;
+    chan_metric_family *reply_cache_entries;
+    uint64_t reply_hits_seen, reply_misses_seen; /* counted so far */
     subject_entry *subjects;
     size_t n_subjects;
     /* Topic discovery and ACL coverage, as last reported. */
@@ -214,6 +219,18 @@ int chand_metrics_init(chan_error *err)
         (error = define(&m->schema_cache_bytes, m, "chanreg_schema_cache_bytes",
                         "Estimated memory of the parsed schemas kept in the cache",
                         CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->reply_cache_hits, m, "chanreg_reply_cache_hits_total",
+                        "Requests of cacheable routes answered from the reply cache",
+                        CHAN_METRIC_COUNTER, NULL, 0, err)) < 0 ||
+        (error = define(&m->reply_cache_misses, m, "chanreg_reply_cache_misses_total",
+                        "Requests of cacheable routes whose handler ran (no entry, or one made "
+                        "before the store or the second changed)",
+                        CHAN_METRIC_COUNTER, NULL, 0, err)) < 0 ||
+        (error = define(&m->reply_cache_bytes, m, "chanreg_reply_cache_bytes",
+                        "Bytes held by the reply cache (bound: --reply-cache-mb)",
+                        CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
+        (error = define(&m->reply_cache_entries, m, "chanreg_reply_cache_entries",
+                        "Replies held by the reply cache", CHAN_METRIC_GAUGE, NULL, 0, err)) < 0 ||
         (error = define(&m->build_info, m, "chanreg_build_info",
                         "Always 1; the version label names the running build", CHAN_METRIC_GAUGE,
                         l_version, 1, err)) < 0)
@@ -377,6 +394,28 @@ void chand_metrics_webhook_delivery(const char *result)
     pthread_mutex_lock(&state_lock);
     if (state != NULL)
         chan_metric_add(state->webhook_deliveries, labels, 1);
+    pthread_mutex_unlock(&state_lock);
+}
+
+void chand_metrics_reply_cache(uint64_t hits, uint64_t misses, size_t bytes, size_t entries)
+{
+    pthread_mutex_lock(&state_lock);
+    if (state != NULL) {
+        if (hits > state->reply_hits_seen)
+            chan_metric_add(state->reply_cache_hits, NULL, (double)(hits - state->reply_hits_seen));
+        else
+            chan_metric_add(state->reply_cache_hits, NULL, 0);
+        if (misses > state->reply_misses_seen)
+            chan_metric_add(state->reply_cache_misses, NULL,
+                            (double)(misses - state->reply_misses_seen));
+        else
+            chan_metric_add(state->reply_cache_misses, NULL, 0);
+        state->reply_hits_seen = hits > state->reply_hits_seen ? hits : state->reply_hits_seen;
+        state->reply_misses_seen =
+            misses > state->reply_misses_seen ? misses : state->reply_misses_seen;
+        chan_metric_set(state->reply_cache_bytes, NULL, (double)bytes);
+        chan_metric_set(state->reply_cache_entries, NULL, (double)entries);
+    }
     pthread_mutex_unlock(&state_lock);
 }
 

@@ -73,6 +73,12 @@ void chand_metrics_webhook_delivery(const char *result);
 void chand_metrics_requests_in_flight(unsigned int n);
 
 /**
+ * The reply cache's counters since start-up (totals, not increments) and
+ * what it holds now, for the next scrape.
+ */
+void chand_metrics_reply_cache(uint64_t hits, uint64_t misses, size_t bytes, size_t entries);
+
+/**
  * The last read of the cluster's topic list (topic discovery): known with
  * the names (copied), or unknown when the read failed (then the unmanaged
  * topics and the ACL coverage are not rendered: nothing is judged on a

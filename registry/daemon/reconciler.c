@@ -222,6 +222,8 @@ int chand_reconciler_new(chand_reconciler **out, const chand_config *config, cha
     if (mode != CHAND_ACL_MODE_OFF &&
         (error = chan_leader_new(&r->leader, config->db, LEADER_NAME, err)) < 0)
         goto cleanup;
+    if (r->leader != NULL)
+        chan_leader_use_store(r->leader, store); /* the store's deadlines, and its abort */
     chan_log(CHAN_LOG_INFO, MODULE,
              "kafka admission acl_mode=%s bootstrap=%s properties=%zu interval_s=%lld "
              "backoff_ms=%lld..%lld timeout_ms=%lld leader_election=%s%s%s",

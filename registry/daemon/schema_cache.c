@@ -183,7 +183,9 @@ static int parse_into(chand_schema **out, entry_kind kind, uint64_t key, const c
         *out = e;
         return 0;
     }
-    if ((error = chan_avro_schema_parse(&schema, text, len, err)) < 0)
+    /* a text stored under an id passed the Avro C gate when it was new */
+    if ((error = chan_avro_schema_parse_opts(
+             &schema, text, len, NULL, kind == KIND_ID ? CHAN_AVRO_PARSE_STORED : 0, err)) < 0)
         return error;
     e = chan_xcalloc(1, sizeof(*e));
     e->kind = kind;

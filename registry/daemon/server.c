@@ -55,6 +55,7 @@
 #include <microhttpd.h>
 
 #include "config.h"
+#include "reply_cache.h"
 #include "server.h"
 #include "tokens.h"
 
@@ -109,9 +110,10 @@ struct chand_server {
     void *observer_ctx;
     compiled_route *routes;
     size_t n_routes;
-    chan_identity anonymous; /* auth on, no token sent: no roles */
-    chan_identity open;      /* open mode: every request, role admin */
-    int listen_fd;           /* ours before MHD starts and after chand_server_quiesce */
+    chan_identity anonymous;    /* auth on, no token sent: no roles */
+    chan_identity open;         /* open mode: every request, role admin */
+    chand_reply_cache *replies; /* --reply-cache-mb, NULL when 0 */
+    int listen_fd;              /* ours before MHD starts and after chand_server_quiesce */
     unsigned int port;
     struct MHD_Daemon *health_mhd; /* --health-listen: /healthz and /readyz only, or NULL */
     int health_fd;                 /* ours until health_mhd starts */
@@ -164,6 +166,9 @@ struct chand_request {
     size_t n_extra_headers;
     unsigned int status;
     struct timespec start;
+    bool capture;      /* a cacheable route on a miss: keep a copy of a 200 reply */
+    chan_buf captured; /* the body of that reply */
+    char *cap_type;    /* its content type, NULL: none */
 };
 
 #define MODULE "http"
@@ -677,6 +682,11 @@ const char *chand_request_keep(chand_request *req, const char *s)
     return req->kept[req->n_kept++];
 }
 
+struct chand_reply_cache *chand_request_reply_cache(const chand_request *req)
+{
+    return req->server->replies;
+}
+
 chan_store *chand_request_store(const chand_request *req)
 {
     return req->server->store;
@@ -892,12 +902,25 @@ void chand_reply_header(chand_request *req, const char *name, const char *value)
     req->n_extra_headers++;
 }
 
+/* Keep a copy of a 200 reply of a cacheable route (see handle). */
+static void capture(chand_request *req, unsigned int status, const char *content_type,
+                    const char *body, size_t len)
+{
+    if (!req->capture || status != 200 || req->replied)
+        return;
+    chan_buf_clear(&req->captured);
+    chan_buf_put(&req->captured, body, len);
+    free(req->cap_type);
+    req->cap_type = chan_xstrdup(content_type);
+}
+
 int chand_reply_raw(chand_request *req, unsigned int status, const char *content_type,
                     const char *body, size_t len)
 {
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 
+    capture(req, status, content_type, body, len);
     return queue(req, status, resp, content_type);
 }
 
@@ -910,6 +933,7 @@ int chand_reply_json(chand_request *req, unsigned int status, json_t *body)
     json_decref(body);
     if (text == NULL)
         return CHAN_EINTERNAL;
+    capture(req, status, json_content_type(req), text, strlen(text));
     resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
     if (resp == NULL)
         free(text);
@@ -918,7 +942,10 @@ int chand_reply_json(chand_request *req, unsigned int status, json_t *body)
 
 int chand_reply_json_text(chand_request *req, unsigned int status, char *text, size_t len)
 {
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp;
+
+    capture(req, status, json_content_type(req), text, len);
+    resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
 
     if (resp == NULL)
         free(text);
@@ -1496,6 +1523,8 @@ static void request_free(chand_request *req)
         free(req->kept[i]);
     free(req->kept);
     chan_buf_dispose(&req->body);
+    chan_buf_dispose(&req->captured);
+    free(req->cap_type);
     chan_identity_dispose(&req->own_identity);
     free(req->method);
     free(req->path);
@@ -1551,6 +1580,115 @@ static void admit(chand_request *req)
                           (long long)server->config->max_body);
 }
 
+/* Run the handler; the reply is queued (also on failure) unless false is returned. */
+static bool run_handler(chand_request *req)
+{
+    chan_error err = CHAN_ERROR_INIT;
+    int rc = req->route->route->handler(req, &err);
+
+    if (rc < 0 && !req->replied) {
+        if (chand_http_status_of(chand_http_error_code(&err)) >= 500)
+            chan_log(CHAN_LOG_ERROR, MODULE, "request failed request_id=%s code=%s error=\"%s\"",
+                     req->request_id, chan_strerror(err.code), err.message);
+        (void)chand_reply_error_from(req, &err);
+    }
+    if (!req->replied) {
+        chan_log(CHAN_LOG_ERROR, MODULE, "handler returned without a reply request_id=%s",
+                 req->request_id);
+        (void)chand_reply_error(req, 50000, "Internal error: no reply.");
+    }
+    return req->replied;
+}
+
+static void release_cached(void *cls)
+{
+    chand_reply_cached_release(cls);
+}
+
+/* Send a cached reply (the reference to hit is handed to the response). */
+static bool reply_cached(chand_request *req, chand_reply_cached *hit)
+{
+    struct MHD_Response *resp;
+    const char *body;
+    unsigned int status;
+    char *type;
+    size_t len, i;
+    bool ok;
+
+    body = chand_reply_cached_body(hit, &len);
+    for (i = 0; i < chand_reply_cached_n_headers(hit); i++) {
+        const char *name, *value;
+
+        chand_reply_cached_header(hit, i, &name, &value);
+        chand_reply_header(req, name, value);
+    }
+    status = chand_reply_cached_status(hit);
+    type = chan_xstrdup(chand_reply_cached_content_type(hit));
+    resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)body, release_cached,
+                                                                  hit);
+    if (resp == NULL)
+        chand_reply_cached_release(hit);
+    ok = queue(req, status, resp, type) == 0; /* queue destroys resp: hit may be gone */
+    free(type);
+    return ok;
+}
+
+/*
+** A route marked cacheable (chand_route.cache), after authorization: serve
+** the cached reply when it was made at the store's current generation (and
+** second, for routes that use the clock), else run the handler and keep its
+** 200 reply, tagged with the generation read BEFORE the handler ran, so that
+** a write committed meanwhile makes it a miss.  A store that cannot tell its
+** generation caches nothing.
+*/
+static enum MHD_Result handle_cacheable(chand_request *req)
+{
+    chand_server *server = req->server;
+    chand_cache_kind kind = req->route->route->cache;
+    const char *(*query)[2] = NULL;
+    chan_buf key = CHAN_BUF_INIT;
+    chand_reply_cached *hit;
+    uint64_t generation;
+    int64_t second = 0;
+    bool ok;
+
+    if (!chan_store_generation(server->store, &generation))
+        return run_handler(req) ? MHD_YES : MHD_NO;
+    if (kind == CHAND_CACHE_SECOND)
+        second = (int64_t)time(NULL);
+    query = chan_xcalloc(req->n_query + 1, sizeof(*query));
+    for (size_t i = 0; i < req->n_query; i++) {
+        query[i][0] = req->query[i].key;
+        query[i][1] = req->query[i].value;
+    }
+    chand_reply_cache_key(&key, req->method, req->path, (const char *const(*)[2])query,
+                          req->n_query, json_content_type(req), req->body.ptr, req->body.len);
+    free(query);
+    hit = chand_reply_cache_get(server->replies, key.ptr, key.len, generation, second);
+    if (hit != NULL) {
+        ok = reply_cached(req, hit);
+        goto cleanup;
+    }
+    req->capture = true;
+    ok = run_handler(req);
+    if (ok && req->status == 200 && req->cap_type != NULL &&
+        (kind != CHAND_CACHE_SECOND || (int64_t)time(NULL) == second)) {
+        const char *(*headers)[2] = chan_xcalloc(req->n_extra_headers + 1, sizeof(*headers));
+
+        for (size_t i = 0; i < req->n_extra_headers; i++) {
+            headers[i][0] = req->extra_headers[i].key;
+            headers[i][1] = req->extra_headers[i].value;
+        }
+        chand_reply_cache_put(server->replies, key.ptr, key.len, generation, second, 200,
+                              req->cap_type, (const char *const(*)[2])headers, req->n_extra_headers,
+                              req->captured.ptr, req->captured.len);
+        free(headers);
+    }
+cleanup:
+    chan_buf_dispose(&key);
+    return ok ? MHD_YES : MHD_NO;
+}
+
 static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn, const char *url,
                               const char *method, const char *upload_data, size_t *upload_data_size,
                               void **con_cls, bool probe_only)
@@ -1588,6 +1726,8 @@ static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn,
 
     if (authorize(req) < 0)
         return req->replied ? MHD_YES : MHD_NO;
+    if (req->route->route->cache != CHAND_CACHE_NONE && server->replies != NULL)
+        return handle_cacheable(req);
     rc = req->route->route->handler(req, &err);
     if (rc < 0 && !req->replied) {
         if (chand_http_status_of(chand_http_error_code(&err)) >= 500)
@@ -1862,6 +2002,7 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
     *out = NULL;
     server->config = config;
     server->store = opts->store;
+    server->replies = chand_reply_cache_new((size_t)config->reply_cache_mb * 1024 * 1024);
     server->observer = opts->observer;
     server->observer_ctx = opts->observer_ctx;
     server->listen_fd = -1;
@@ -2042,6 +2183,7 @@ void chand_server_free(chand_server *server)
     if (server->health_fd >= 0)
         close(server->health_fd);
     free_routes(server->routes, server->n_routes);
+    chand_reply_cache_free(server->replies);
     chan_identity_dispose(&server->anonymous);
     chan_identity_dispose(&server->open);
     free(server);

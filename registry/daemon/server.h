@@ -84,6 +84,20 @@ typedef int (*chand_route_fn)(chand_request *req, chan_error *err);
 typedef int (*chand_route_target_fn)(chan_authz_target *out, chand_request *req, chan_error *err);
 
 /**
+ * Whether the server may keep a route's 200 replies in its reply cache
+ * (reply_cache.h) and serve them again, after authentication and
+ * authorization, without running the handler.  Only for routes whose
+ * handler writes nothing and whose reply depends on nothing but the request
+ * (method, path and query, negotiated content type, body), the store and,
+ * with CHAND_CACHE_SECOND, the current second; never on who asks.
+ */
+typedef enum chand_cache_kind {
+    CHAND_CACHE_NONE = 0, /**< not cached (the default of a table entry) */
+    CHAND_CACHE_STORE,    /**< valid while the store's generation is unchanged */
+    CHAND_CACHE_SECOND,   /**< also uses time(NULL): valid within the same second too */
+} chand_cache_kind;
+
+/**
  * One entry of a route table.  Every route names its action; the server
  * refuses to start when one is out of range, when a PUBLIC route is not a
  * GET, or when an action that acts on a subject, channel or consumer has no
@@ -95,6 +109,7 @@ typedef struct chand_route {
     chand_route_fn handler;       /**< called for a matching request */
     chan_authz_action action;     /**< what the route does, for chan_authz_check */
     chand_route_target_fn target; /**< NULL: the action has no target */
+    chand_cache_kind cache;       /**< may replies be cached (left out: no) */
 } chand_route;
 
 /** A route table of one API module. */
@@ -261,6 +276,8 @@ const char *chand_request_keep(chand_request *req, const char *s);
 /** The store.  Borrowed. */
 chan_store *chand_request_store(const chand_request *req);
 
+/** The server's reply cache (for its metrics), NULL when disabled.  Borrowed. */
+struct chand_reply_cache *chand_request_reply_cache(const chand_request *req);
 /** The daemon's configuration (read-only).  Borrowed. */
 const chand_config *chand_request_config(const chand_request *req);
 

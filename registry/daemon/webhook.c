@@ -761,6 +761,7 @@ int chand_webhooks_new(chand_webhooks **out, const chand_config *config, chan_st
     }
     if ((error = chan_leader_new(&w->leader, config->db, LEADER_NAME, err)) < 0)
         goto cleanup;
+    chan_leader_use_store(w->leader, store); /* the store's deadlines, and its abort */
     /*
      * Register the targets now, before the server takes requests: a new
      * target is sent what happens after its registration, so nothing that

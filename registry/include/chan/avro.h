@@ -79,6 +79,25 @@ typedef struct chan_avro_parse_refs {
 int chan_avro_schema_parse_refs(chan_avro_schema **out, const char *json, size_t len,
                                 const chan_avro_parse_refs *refs, chan_error *err);
 
+/** Options of chan_avro_schema_parse_opts. */
+enum {
+    /**
+     * The text was accepted before by this parser (a schema the registry
+     * stored): it is parsed and validated as any other, but the second gate
+     * that a new text passes - Avro C must accept it too - is not run again.
+     */
+    CHAN_AVRO_PARSE_STORED = 1u << 0,
+};
+
+/**
+ * chan_avro_schema_parse_refs with options (CHAN_AVRO_PARSE_* flags; 0 is
+ * chan_avro_schema_parse_refs itself).
+ *
+ * @return 0 or CHAN_EINVALID
+ */
+int chan_avro_schema_parse_opts(chan_avro_schema **out, const char *json, size_t len,
+                                const chan_avro_parse_refs *refs, unsigned flags, chan_error *err);
+
 /** Free a schema.  NULL-safe. */
 void chan_avro_schema_free(chan_avro_schema *schema);
 

@@ -88,6 +88,23 @@ void chan_buf_put_json_string(chan_buf *buf, const char *s);
 /* ------------------------------------------------------------------ */
 
 /**
+ * Read an open file descriptor to its end into a NUL-terminated heap buffer,
+ * refusing more than max_size bytes.  The descriptor stays open (the caller
+ * closes it); it is read from its current offset, and EINTR is retried.
+ *
+ * @param[out] out     the contents (caller frees), NULL on failure
+ * @param[out] out_len the length without the NUL, may be NULL
+ * @param fd           an open, readable descriptor (borrowed)
+ * @param max_size     refuse more than this many bytes (CHAN_ETOOBIG)
+ * @param name         what the descriptor is, for error messages (a path)
+ * @param err          details on failure, may be NULL
+ * @return 0, CHAN_EIO ("cannot read NAME: ...") or CHAN_ETOOBIG
+ *         ("NAME is larger than the limit of MAX_SIZE bytes")
+ */
+int chan_fd_read_all(char **out, size_t *out_len, int fd, size_t max_size, const char *name,
+                     chan_error *err);
+
+/**
  * Read a whole file into a NUL-terminated heap buffer.
  *
  * @param[out] out     the contents (caller frees), NULL on failure

@@ -19,9 +19,13 @@
  *  - "sqlite::memory:": the database is private to one process, which is
  *    therefore always the leader.
  *
- * Nothing blocks for long: acquiring never waits for another holder.  A
- * PostgreSQL connection attempt waits at most 5 s and a query on a dead
- * network at most about 10 s (TCP user timeout and keepalives).
+ * Nothing blocks for long: acquiring never waits for another holder, and
+ * the PostgreSQL connection waits with the deadlines of the store
+ * (chan_leader_use_store; chan/store.h's defaults without): opening it at
+ * most the connect timeout, each statement's reply at most the reply
+ * timeout, also when the server accepts connections but never answers (a
+ * stopped server).  A statement without a reply in time is cancelled and
+ * its connection closed, which gives leadership up.
  *
  * A chan_leader is used by one thread at a time (the caller serializes).
  *
@@ -35,6 +39,7 @@
 #include <stdint.h>
 
 #include "chan/error.h"
+#include "chan/store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -63,6 +68,16 @@ typedef enum chan_leader_kind {
  */
 int chan_leader_new(chan_leader **out, const char *store_url, const char *name, chan_error *err);
 
+/**
+ * Give the election the deadlines of store (its connect and reply timeouts,
+ * chan_store_options) and end its waits when store is aborted
+ * (chan_store_abort): a wait cut short fails with CHAN_EUNAVAILABLE and
+ * reason CHAN_STORE_R_TIMEOUT, like the store's own calls.  Only PostgreSQL
+ * elections wait for anything; for the others nothing changes.  store must
+ * outlive the election.
+ */
+void chan_leader_use_store(chan_leader *leader, chan_store *store);
+
 /** Give leadership up (when held) and free.  NULL-safe. */
 void chan_leader_free(chan_leader *leader);
 
@@ -77,9 +92,10 @@ void chan_leader_free(chan_leader *leader);
  *
  * @param[out] out_leader true when this process is the leader after the
  *             call; false on every error
- * @return 0, CHAN_EUNAVAILABLE (PostgreSQL unreachable or failing), CHAN_EIO
- *         (the lock file cannot be opened or locked for another reason than
- *         another holder)
+ * @return 0, CHAN_EUNAVAILABLE (PostgreSQL unreachable or failing; with
+ *         reason CHAN_STORE_R_TIMEOUT when a deadline passed or the store
+ *         was aborted), CHAN_EIO (the lock file cannot be opened or locked
+ *         for another reason than another holder)
  */
 int chan_leader_check(chan_leader *leader, bool *out_leader, chan_error *err);
 

@@ -193,6 +193,28 @@ const char *chan_store_backend_name(const chan_store *store);
 int chan_store_ping(chan_store *store, chan_error *err);
 
 /**
+ * The store's generation: a number that moves (grows) whenever data of the
+ * store may have changed, so that a reply computed from the store while the
+ * generation was G is still right as long as the generation is G.  It moves
+ * at once on every committed (or possibly committed) write transaction of
+ * this store; on SQLite also on the commits of other processes on the same
+ * file, within 10 ms (PRAGMA data_version, asked at most that often); on
+ * PostgreSQL on every NOTIFY chanreg_cache, that is on the writes of every
+ * other daemon on the database, as soon as the notification arrives.
+ * Thread-safe; cheap (no round trip).
+ *
+ * Read it BEFORE reading the data whose validity it is to tag: a write that
+ * commits while the data is read then makes the tag old.
+ *
+ * @param[out] out the generation (untouched when false is returned)
+ * @return true, or false when the store cannot tell: a PostgreSQL store
+ *         without its read cache or whose LISTEN connection is not
+ *         listening (notifications of other daemons may be lost), or a
+ *         SQLite store that could not be asked.  Cache nothing then.
+ */
+bool chan_store_generation(chan_store *store, uint64_t *out);
+
+/**
  * Give up on the database (shutdown deadline): every call waiting for a
  * pooled connection, for the SQLite write lock or for a PostgreSQL reply
  * returns CHAN_EUNAVAILABLE at once; a PostgreSQL statement in flight is

@@ -83,10 +83,16 @@ struct avro_node {
     avro_kind kind;
     avro_logical logical;
     int precision, scale; /**< decimal only */
-    char *pointer;        /**< JSON pointer of the definition ("" for the root) */
-    size_t named_id;      /**< position in chan_avro_schema.named (named types only) */
-    json_t *json;         /**< the defining JSON object (borrowed), NULL for a plain name */
-    bool external;        /**< the top-level type of a referenced schema */
+    /* JSON pointer of the definition ("" for the root): chan_avro__pointer,
+     * made on first use (error messages only) from the pointer of ptr_base
+     * (the node whose definition encloses this one; NULL: the root) and
+     * ptr_suffix, so that a parse does not copy a path per node. */
+    const avro_node *ptr_base;
+    char *ptr_suffix;
+    char *pointer;
+    size_t named_id; /**< position in chan_avro_schema.named (named types only) */
+    json_t *json;    /**< the defining JSON object (borrowed), NULL for a plain name */
+    bool external;   /**< the top-level type of a referenced schema */
 
     /* named types: record, enum, fixed */
     char *fullname;
@@ -135,10 +141,12 @@ struct chan_avro_schema {
     size_t n_ref_texts;
     chan_avro_reference *refs; /**< the schema's references; strings owned */
     size_t n_refs;
+    /* Made on first use, published atomically (schema.c: derived_text). */
     char *canonical;
     char *normalized; /**< Confluent's text (text.c) */
     char *identity;   /**< chan_avro_schema_identity (text.c) */
     uint64_t fingerprint;
+    bool have_fingerprint;
 };
 
 /** How chan_avro__write renders a schema. */
@@ -175,6 +183,9 @@ const avro_field *chan_avro__field_find(const avro_node *record, const char *nam
 
 /** Named type of a schema by full name; NULL when absent. */
 const avro_node *chan_avro__named_find(const chan_avro_schema *schema, const char *fullname);
+
+/** JSON pointer of a node's definition ("" for the root); valid as long as the schema. */
+const char *chan_avro__pointer(const avro_node *n);
 
 /** Name of a kind as written in schemas: "record", "int", ... */
 const char *chan_avro__kind_name(avro_kind kind);

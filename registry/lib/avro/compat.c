@@ -247,17 +247,17 @@ static const char *type_label(const avro_node *n)
 static char *site_pointer(const avro_node *r, const use_site *site)
 {
     if (!site || !r->fullname)
-        return chan_xstrdup(r->pointer);
+        return chan_xstrdup(chan_avro__pointer(r));
     switch (site->kind) {
     case SITE_FIELD:
-        return chan_xasprintf("%s/fields/%zu/type", site->parent->pointer, site->index);
+        return chan_xasprintf("%s/fields/%zu/type", chan_avro__pointer(site->parent), site->index);
     case SITE_ITEMS:
-        return chan_xasprintf("%s/%s", site->parent->pointer,
+        return chan_xasprintf("%s/%s", chan_avro__pointer(site->parent),
                               site->parent->kind == AVRO_MAP ? "values" : "items");
     case SITE_BRANCH:
-        return chan_xasprintf("%s/%zu", site->parent->pointer, site->index);
+        return chan_xasprintf("%s/%zu", chan_avro__pointer(site->parent), site->index);
     }
-    return chan_xstrdup(r->pointer);
+    return chan_xstrdup(chan_avro__pointer(r));
 }
 
 /* Writer kind w may be promoted to reader kind r (spec, "Schema Resolution"). */
@@ -411,7 +411,7 @@ static bool check_record(check_ctx *c, const avro_node *r, const avro_node *w)
         }
         if (other) {
             /* Avro Java's SchemaCompatibility.lookupWriterField refuses this. */
-            char *loc = chan_xasprintf("%s/fields/%zu", r->pointer, i);
+            char *loc = chan_xasprintf("%s/fields/%zu", chan_avro__pointer(r), i);
 
             issue(c, "AMBIGUOUS_FIELD_ALIAS", loc, rf->name,
                   "reader field matches writer fields \"%s\" and \"%s\" by its name or aliases",
@@ -422,7 +422,7 @@ static bool check_record(check_ctx *c, const avro_node *r, const avro_node *w)
         }
         if (!wf) {
             if (!rf->default_value) {
-                char *loc = chan_xasprintf("%s/fields/%zu", r->pointer, i);
+                char *loc = chan_xasprintf("%s/fields/%zu", chan_avro__pointer(r), i);
 
                 issue(c, "READER_FIELD_MISSING_DEFAULT_VALUE", loc, rf->name,
                       "reader field has no default and writer lacks it");
@@ -455,7 +455,7 @@ static bool check_enum(check_ctx *c, const avro_node *r, const avro_node *w)
         }
     }
     if (n_missing && !r->enum_default) {
-        issue(c, "MISSING_ENUM_SYMBOLS", r->pointer, c->field,
+        issue(c, "MISSING_ENUM_SYMBOLS", chan_avro__pointer(r), c->field,
               "reader enum \"%s\" lacks writer symbol%s [%s] and has no default", r->fullname,
               n_missing > 1 ? "s" : "", chan_buf_cstr(&missing));
         ok = false;
@@ -470,7 +470,7 @@ static bool check_decimal(check_ctx *c, const avro_node *r, const avro_node *w)
         return true;
     if (r->precision == w->precision && r->scale == w->scale)
         return true;
-    issue(c, "DECIMAL_MISMATCH", r->pointer, c->field,
+    issue(c, "DECIMAL_MISMATCH", chan_avro__pointer(r), c->field,
           "reader decimal(%d,%d) cannot read writer decimal(%d,%d): precision and scale must "
           "both match",
           r->precision, r->scale, w->precision, w->scale);
@@ -489,7 +489,7 @@ static bool check_named(check_ctx *c, const avro_node *r, const avro_node *w)
         return false;
     slot->state = PAIR_BUSY;
     if (!names_match(r, w)) {
-        issue(c, "NAME_MISMATCH", r->pointer, c->field,
+        issue(c, "NAME_MISMATCH", chan_avro__pointer(r), c->field,
               "reader %s \"%s\" cannot read writer %s \"%s\": names differ",
               chan_avro__kind_name(r->kind), r->fullname, chan_avro__kind_name(w->kind),
               w->fullname);
@@ -504,7 +504,7 @@ static bool check_named(check_ctx *c, const avro_node *r, const avro_node *w)
         break;
     case AVRO_FIXED:
         if (r->size != w->size) {
-            issue(c, "FIXED_SIZE_MISMATCH", r->pointer, c->field,
+            issue(c, "FIXED_SIZE_MISMATCH", chan_avro__pointer(r), c->field,
                   "reader fixed \"%s\" has size %lld but writer fixed \"%s\" has size %lld",
                   r->fullname, (long long)r->size, w->fullname, (long long)w->size);
             ok = false;
@@ -537,7 +537,7 @@ static bool check_node(check_ctx *c, const avro_node *r, const avro_node *w, con
 
             if (r->kind == AVRO_UNION) {
                 if ((k = union_branch(c, r, wb)) < 0) {
-                    issue(c, "MISSING_UNION_BRANCH", r->pointer, c->field,
+                    issue(c, "MISSING_UNION_BRANCH", chan_avro__pointer(r), c->field,
                           "reader union has no branch for writer union branch %zu (\"%s\")", i,
                           type_label(wb));
                     ok = false;
@@ -561,7 +561,7 @@ static bool check_node(check_ctx *c, const avro_node *r, const avro_node *w, con
     }
     if (r->kind == AVRO_UNION) {
         if ((k = union_branch(c, r, w)) < 0) {
-            issue(c, "MISSING_UNION_BRANCH", r->pointer, c->field,
+            issue(c, "MISSING_UNION_BRANCH", chan_avro__pointer(r), c->field,
                   "reader union has no branch for writer type \"%s\"", type_label(w));
             return false;
         }
@@ -800,7 +800,7 @@ bool chan_avro_check_removals(const chan_avro_schema *new_schema,
 
             if (field_kept(cur, f->name) || (f->deprecated && f->default_value))
                 continue;
-            loc = chan_xasprintf("%s/fields/%zu", old->pointer, k);
+            loc = chan_xasprintf("%s/fields/%zu", chan_avro__pointer(old), k);
             if (!f->deprecated)
                 issue(&c, "FIELD_REMOVED_NOT_DEPRECATED", loc, f->name,
                       "field of record \"%s\" was removed without being marked "

@@ -254,12 +254,47 @@ char *chan_buf_take(chan_buf *buf)
 
 /* ------------------------------------------------------------------ */
 
-int chan_file_read(char **out, size_t *out_len, const char *path, size_t max_size, chan_error *err)
+int chan_fd_read_all(char **out, size_t *out_len, int fd, size_t max_size, const char *name,
+                     chan_error *err)
 {
     chan_buf buf = CHAN_BUF_INIT;
     char chunk[65536];
+    int error = 0;
+
+    assert(out != NULL && fd >= 0 && name != NULL);
+    *out = NULL;
+    if (out_len)
+        *out_len = 0;
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            error = chan_error_set(err, CHAN_EIO, "cannot read %s: %s", name, strerror(errno));
+            goto cleanup;
+        }
+        if (n == 0)
+            break;
+        if (buf.len + (size_t)n > max_size) {
+            error = chan_error_set(err, CHAN_ETOOBIG, "%s is larger than the limit of %zu bytes",
+                                   name, max_size);
+            goto cleanup;
+        }
+        chan_buf_put(&buf, chunk, (size_t)n);
+    }
+    if (out_len)
+        *out_len = buf.len;
+    *out = chan_buf_take(&buf);
+
+cleanup:
+    chan_buf_dispose(&buf);
+    return error;
+}
+
+int chan_file_read(char **out, size_t *out_len, const char *path, size_t max_size, chan_error *err)
+{
     int fd = -1, error = 0;
-    ssize_t n;
 
     *out = NULL;
     if (out_len)
@@ -270,31 +305,11 @@ int chan_file_read(char **out, size_t *out_len, const char *path, size_t max_siz
                                "cannot open %s: %s", path, strerror(errno));
         goto cleanup;
     }
-    for (;;) {
-        n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            error = chan_error_set(err, CHAN_EIO, "cannot read %s: %s", path, strerror(errno));
-            goto cleanup;
-        }
-        if (n == 0)
-            break;
-        if (buf.len + (size_t)n > max_size) {
-            error = chan_error_set(err, CHAN_ETOOBIG, "%s is larger than the limit of %zu bytes",
-                                   path, max_size);
-            goto cleanup;
-        }
-        chan_buf_put(&buf, chunk, (size_t)n);
-    }
-    if (out_len)
-        *out_len = buf.len;
-    *out = chan_buf_take(&buf);
+    error = chan_fd_read_all(out, out_len, fd, max_size, path, err);
 
 cleanup:
     if (fd >= 0)
         close(fd);
-    chan_buf_dispose(&buf);
     return error;
 }
 

@@ -289,8 +289,6 @@ static int open_confined(int *out_fd, const char *root, const char *path, chan_e
 int chan_contract_file_read(char **out, size_t *out_len, const char *root, const char *path,
                             size_t max_size, chan_error *err)
 {
-    chan_buf buf = CHAN_BUF_INIT;
-    char chunk[65536];
     struct stat st;
     int fd = -1, error = 0;
 
@@ -314,33 +312,12 @@ int chan_contract_file_read(char **out, size_t *out_len, const char *root, const
                                max_size);
         goto cleanup;
     }
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            error = chan_error_set(err, CHAN_EIO, "cannot read %s: %s", path, strerror(errno));
-            goto cleanup;
-        }
-        if (n == 0)
-            break;
-        if (buf.len + (size_t)n > max_size) {
-            /* It grew while being read. */
-            error = chan_error_set(err, CHAN_ETOOBIG, "%s is larger than the limit of %zu bytes",
-                                   path, max_size);
-            goto cleanup;
-        }
-        chan_buf_put(&buf, chunk, (size_t)n);
-    }
-    if (out_len)
-        *out_len = buf.len;
-    *out = chan_buf_take(&buf);
+    /* The limit is checked again while reading: the file may grow meanwhile. */
+    error = chan_fd_read_all(out, out_len, fd, max_size, path, err);
 
 cleanup:
     if (fd >= 0)
         close(fd);
-    chan_buf_dispose(&buf);
     return error;
 }
 

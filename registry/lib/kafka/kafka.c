@@ -426,38 +426,76 @@ static rd_kafka_event_t *wait_result(chan_kafka *k, rd_kafka_queue_t *q, const c
     return ev;
 }
 
-/* The one result event of a config request sent on q, or NULL with err set. */
-static const rd_kafka_ConfigResource_t **config_results(size_t *out_n, rd_kafka_event_t *ev,
-                                                        bool describe, chan_error *err)
+/*
+** Send a DescribeConfigs (describe) or AlterConfigs request for the n_rs
+** resources rs and wait for its answer.  Returns the result event (caller
+** destroys it) with *out its n_out resources (borrowed from the event), or
+** NULL with err set when no answer came, the request failed or the answer
+** holds no resources.
+*/
+static rd_kafka_event_t *config_request(const rd_kafka_ConfigResource_t ***out, size_t *out_n,
+                                        chan_kafka *k, rd_kafka_ConfigResource_t **rs, size_t n_rs,
+                                        bool describe, chan_error *err)
 {
-    const rd_kafka_ConfigResource_t **res = NULL;
+    const char *what = describe ? "kafka: describe configs" : "kafka: alter configs";
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+    rd_kafka_AdminOptions_t *o = admin_options(k, describe ? RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS
+                                                           : RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
+    rd_kafka_event_t *ev;
 
+    assert(out != NULL && out_n != NULL && err != NULL);
+    *out = NULL;
     *out_n = 0;
-    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        set_rd_error(err, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev),
-                     describe ? "kafka: describe configs" : "kafka: alter configs");
+    if (describe)
+        rd_kafka_DescribeConfigs(k->rk, rs, n_rs, o, q);
+    else
+        rd_kafka_AlterConfigs(k->rk, rs, n_rs, o, q);
+    ev = wait_result(k, q, what, err);
+    rd_kafka_AdminOptions_destroy(o);
+    rd_kafka_queue_destroy(q);
+    if (ev == NULL)
         return NULL;
-    }
-    if (describe) {
+    if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        set_rd_error(err, rd_kafka_event_error(ev), rd_kafka_event_error_string(ev), what);
+    } else if (describe) {
         const rd_kafka_DescribeConfigs_result_t *r = rd_kafka_event_DescribeConfigs_result(ev);
 
-        res = r ? rd_kafka_DescribeConfigs_result_resources(r, out_n) : NULL;
+        *out = r ? rd_kafka_DescribeConfigs_result_resources(r, out_n) : NULL;
     } else {
         const rd_kafka_AlterConfigs_result_t *r = rd_kafka_event_AlterConfigs_result(ev);
 
-        res = r ? rd_kafka_AlterConfigs_result_resources(r, out_n) : NULL;
+        *out = r ? rd_kafka_AlterConfigs_result_resources(r, out_n) : NULL;
     }
-    if (res == NULL)
+    if (*out != NULL)
+        return ev;
+    if (rd_kafka_event_error(ev) == RD_KAFKA_RESP_ERR_NO_ERROR)
         chan_error_set(err, CHAN_EINTERNAL, "kafka: config request without a result");
-    return res;
+    *out_n = 0;
+    rd_kafka_event_destroy(ev);
+    return NULL;
+}
+
+/*
+** 0 when the broker accepted resource res of a config request (what names
+** the request), else its error, set in err with the prefix "topic TOPIC".
+*/
+static int config_resource_error(const rd_kafka_ConfigResource_t *res, const char *what,
+                                 const char *topic, chan_error *err)
+{
+    int error;
+
+    if (rd_kafka_ConfigResource_error(res) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    error = set_topic_error(err, rd_kafka_ConfigResource_error(res),
+                            rd_kafka_ConfigResource_error_string(res), what);
+    chan_error_prefix(err, "topic %s", topic);
+    return error;
 }
 
 int chan_kafka_describe_topic_configs(chan_topic_config **out, chan_kafka *k,
                                       const char *const *topics, size_t n, chan_error *err)
 {
     rd_kafka_ConfigResource_t **rs = NULL;
-    rd_kafka_AdminOptions_t *o = NULL;
-    rd_kafka_queue_t *q = NULL;
     rd_kafka_event_t *ev = NULL;
     chan_topic_config *list = NULL;
     const rd_kafka_ConfigResource_t **res;
@@ -476,14 +514,7 @@ int chan_kafka_describe_topic_configs(chan_topic_config **out, chan_kafka *k,
     rs = chan_xcalloc(n, sizeof(*rs));
     for (i = 0; i < n; i++)
         rs[i] = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topics[i]);
-    q = rd_kafka_queue_new(k->rk);
-    o = admin_options(k, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
-    rd_kafka_DescribeConfigs(k->rk, rs, n, o, q);
-    if ((ev = wait_result(k, q, "kafka: describe configs", err)) == NULL) {
-        error = err->code;
-        goto cleanup;
-    }
-    if ((res = config_results(&n_res, ev, true, err)) == NULL) {
+    if ((ev = config_request(&res, &n_res, k, rs, n, true, err)) == NULL) {
         error = err->code;
         goto cleanup;
     }
@@ -492,13 +523,9 @@ int chan_kafka_describe_topic_configs(chan_topic_config **out, chan_kafka *k,
         const rd_kafka_ConfigEntry_t **entries;
         size_t n_entries = 0, e;
 
-        if (rd_kafka_ConfigResource_error(res[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            error = set_topic_error(err, rd_kafka_ConfigResource_error(res[i]),
-                                    rd_kafka_ConfigResource_error_string(res[i]),
-                                    "kafka: describe configs");
-            chan_error_prefix(err, "topic %s", rd_kafka_ConfigResource_name(res[i]));
+        if ((error = config_resource_error(res[i], "kafka: describe configs",
+                                           rd_kafka_ConfigResource_name(res[i]), err)) < 0)
             goto cleanup;
-        }
         entries = rd_kafka_ConfigResource_configs(res[i], &n_entries);
         list[filled].topic = chan_xstrdup(rd_kafka_ConfigResource_name(res[i]));
         list[filled].entries = chan_xcalloc(n_entries + 1, sizeof(*list[filled].entries));
@@ -528,10 +555,6 @@ cleanup:
     chan_topic_config_list_free(list, filled);
     if (ev)
         rd_kafka_event_destroy(ev);
-    if (o)
-        rd_kafka_AdminOptions_destroy(o);
-    if (q)
-        rd_kafka_queue_destroy(q);
     for (i = 0; rs && i < n; i++)
         rd_kafka_ConfigResource_destroy(rs[i]);
     free(rs);
@@ -542,8 +565,6 @@ int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char 
                                    size_t n_pairs, chan_error *err)
 {
     rd_kafka_ConfigResource_t *r = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
-    rd_kafka_AdminOptions_t *o = NULL;
-    rd_kafka_queue_t *q = NULL;
     rd_kafka_event_t *ev = NULL;
     const rd_kafka_ConfigResource_t **res;
     size_t i, n_res = 0;
@@ -560,14 +581,7 @@ int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char 
             goto cleanup;
         }
     }
-    q = rd_kafka_queue_new(k->rk);
-    o = admin_options(k, RD_KAFKA_ADMIN_OP_ALTERCONFIGS);
-    rd_kafka_AlterConfigs(k->rk, &r, 1, o, q);
-    if ((ev = wait_result(k, q, "kafka: alter configs", err)) == NULL) {
-        error = err->code;
-        goto cleanup;
-    }
-    if ((res = config_results(&n_res, ev, false, err)) == NULL) {
+    if ((ev = config_request(&res, &n_res, k, &r, 1, false, err)) == NULL) {
         error = err->code;
         goto cleanup;
     }
@@ -575,20 +589,11 @@ int chan_kafka_alter_topic_configs(chan_kafka *k, const char *topic, const char 
         error = chan_error_set(err, CHAN_EINTERNAL, "kafka: alter configs: %zu results", n_res);
         goto cleanup;
     }
-    if (rd_kafka_ConfigResource_error(res[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        error =
-            set_topic_error(err, rd_kafka_ConfigResource_error(res[0]),
-                            rd_kafka_ConfigResource_error_string(res[0]), "kafka: alter configs");
-        chan_error_prefix(err, "topic %s", topic);
-    }
+    error = config_resource_error(res[0], "kafka: alter configs", topic, err);
 
 cleanup:
     if (ev)
         rd_kafka_event_destroy(ev);
-    if (o)
-        rd_kafka_AdminOptions_destroy(o);
-    if (q)
-        rd_kafka_queue_destroy(q);
     rd_kafka_ConfigResource_destroy(r);
     return error;
 }
@@ -1039,77 +1044,56 @@ static rd_kafka_event_t *send_acls(chan_kafka_report *r, chan_kafka *k, bool cre
     return ev;
 }
 
-static int create_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls,
-                       chan_error *err)
+/*
+** Create (create) or delete the bindings of acls, appending one result per
+** binding to r; a binding the broker refused gets its error, a deleted one
+** the number of ACLs its filter matched.  Returns the first failure of the
+** appended results (in err), or 0.
+*/
+static int acls_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls, bool create,
+                     chan_error *err)
 {
-    size_t n = chan_acl_set_count(acls), from = r->n;
+    const char *api = create ? "CreateAcls" : "DeleteAcls";
+    size_t n = chan_acl_set_count(acls), from = r->n, n_answers = 0;
     rd_kafka_AclBinding_t **arr = NULL;
     rd_kafka_event_t *ev;
-    const rd_kafka_CreateAcls_result_t *res;
-    const rd_kafka_acl_result_t **results;
-    size_t n_results = 0;
+    const rd_kafka_acl_result_t **created = NULL;
+    const rd_kafka_DeleteAcls_result_response_t **deleted = NULL;
     chan_error local = CHAN_ERROR_INIT;
 
     if (n == 0)
         return 0;
-    if ((ev = send_acls(r, k, true, acls, &arr)) == NULL)
+    if ((ev = send_acls(r, k, create, acls, &arr)) == NULL)
         goto cleanup;
-    res = rd_kafka_event_CreateAcls_result(ev);
-    results = res ? rd_kafka_CreateAcls_result_acls(res, &n_results) : NULL;
-    if (results == NULL || n_results != n) {
+    if (create) {
+        const rd_kafka_CreateAcls_result_t *res = rd_kafka_event_CreateAcls_result(ev);
+
+        created = res ? rd_kafka_CreateAcls_result_acls(res, &n_answers) : NULL;
+    } else {
+        const rd_kafka_DeleteAcls_result_t *res = rd_kafka_event_DeleteAcls_result(ev);
+
+        deleted = res ? rd_kafka_DeleteAcls_result_responses(res, &n_answers) : NULL;
+    }
+    if ((created == NULL && deleted == NULL) || n_answers != n) {
         fail_range(r, from, CHAN_EINTERNAL,
-                   "CreateAcls answered for a different number of bindings");
+                   create ? "CreateAcls answered for a different number of bindings"
+                          : "DeleteAcls answered for a different number of filters");
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
-        const rd_kafka_error_t *e = rd_kafka_acl_result_error(results[i]);
-
-        if (e != NULL && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            set_rd_error(&local, rd_kafka_error_code(e), rd_kafka_error_string(e), "CreateAcls");
-            result_fail(&r->items[from + i], local.code, rd_kafka_error_string(e));
-        }
-    }
-
-cleanup:
-    if (ev)
-        rd_kafka_event_destroy(ev);
-    destroy_bindings(arr, n);
-    return first_failure(r, from, err);
-}
-
-static int delete_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_set *acls,
-                       chan_error *err)
-{
-    size_t n = chan_acl_set_count(acls), from = r->n;
-    rd_kafka_AclBinding_t **arr = NULL;
-    rd_kafka_event_t *ev;
-    const rd_kafka_DeleteAcls_result_t *res;
-    const rd_kafka_DeleteAcls_result_response_t **responses;
-    size_t n_responses = 0;
-    chan_error local = CHAN_ERROR_INIT;
-
-    if (n == 0)
-        return 0;
-    if ((ev = send_acls(r, k, false, acls, &arr)) == NULL)
-        goto cleanup;
-    res = rd_kafka_event_DeleteAcls_result(ev);
-    responses = res ? rd_kafka_DeleteAcls_result_responses(res, &n_responses) : NULL;
-    if (responses == NULL || n_responses != n) {
-        fail_range(r, from, CHAN_EINTERNAL,
-                   "DeleteAcls answered for a different number of filters");
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const rd_kafka_error_t *e = rd_kafka_DeleteAcls_result_response_error(responses[i]);
+        const rd_kafka_error_t *e = create ? rd_kafka_acl_result_error(created[i])
+                                           : rd_kafka_DeleteAcls_result_response_error(deleted[i]);
         size_t matched = 0;
 
         if (e != NULL && rd_kafka_error_code(e) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            set_rd_error(&local, rd_kafka_error_code(e), rd_kafka_error_string(e), "DeleteAcls");
+            set_rd_error(&local, rd_kafka_error_code(e), rd_kafka_error_string(e), api);
             result_fail(&r->items[from + i], local.code, rd_kafka_error_string(e));
             continue;
         }
-        rd_kafka_DeleteAcls_result_response_matching_acls(responses[i], &matched);
-        r->items[from + i].deleted = matched;
+        if (!create) {
+            rd_kafka_DeleteAcls_result_response_matching_acls(deleted[i], &matched);
+            r->items[from + i].deleted = matched;
+        }
     }
 
 cleanup:
@@ -1123,7 +1107,7 @@ int chan_kafka_create_acls(chan_kafka_report **out, chan_kafka *k, const chan_ac
                            chan_error *err)
 {
     chan_kafka_report *r = report_new();
-    int error = create_into(r, k, acls, err);
+    int error = acls_into(r, k, acls, true, err);
 
     *out = r;
     return error;
@@ -1133,7 +1117,7 @@ int chan_kafka_delete_acls(chan_kafka_report **out, chan_kafka *k, const chan_ac
                            chan_error *err)
 {
     chan_kafka_report *r = report_new();
-    int error = delete_into(r, k, acls, err);
+    int error = acls_into(r, k, acls, false, err);
 
     *out = r;
     return error;
@@ -1163,7 +1147,7 @@ static int apply_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_plan *
     if (skip_creates)
         skip_all(r, CHAN_KAFKA_ACTION_CREATE, creates, skip_reason);
     else
-        error = create_into(r, k, creates, err);
+        error = acls_into(r, k, creates, true, err);
     if (error < 0) {
         skip_all(r, CHAN_KAFKA_ACTION_DELETE, deletes,
                  "not attempted: a create of the same plan failed");
@@ -1174,7 +1158,7 @@ static int apply_into(chan_kafka_report *r, chan_kafka *k, const chan_acl_plan *
         skip_all(r, CHAN_KAFKA_ACTION_DELETE, deletes, "not attempted: actual state unknown");
         return 0;
     }
-    return delete_into(r, k, deletes, err);
+    return acls_into(r, k, deletes, false, err);
 }
 
 int chan_kafka_apply(chan_kafka_report **out, chan_kafka *k, const chan_acl_plan *plan,

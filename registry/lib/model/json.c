@@ -29,12 +29,16 @@ static const chan_record_json_options default_options = CHAN_RECORD_JSON_OPTIONS
 /* ------------------------------------------------------------------ */
 
 /* Unix seconds as an RFC 3339 UTC string ("2026-11-23T09:17:47Z"). */
+static bool format_time(char out[21], int64_t t);
+
 json_t *chan_json_time(int64_t t)
 {
     time_t tt = (time_t)t;
     struct tm tm;
     char buf[64];
 
+    if (format_time(buf, t))
+        return json_string(buf);
     if (gmtime_r(&tt, &tm) == NULL || strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
         return json_null();
     return json_string(buf);
@@ -206,10 +210,65 @@ static void put_str(chan_buf *out, const char *key, const char *s)
     chan_buf_put_json_string(out, s);
 }
 
+/* v in decimal (no printf: lists write thousands of them). */
+static void put_int_value(chan_buf *out, int64_t v)
+{
+    char digits[24];
+    size_t n = sizeof(digits);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        digits[--n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u > 0);
+    if (v < 0)
+        digits[--n] = '-';
+    chan_buf_put(out, digits + n, sizeof(digits) - n);
+}
+
 static void put_int(chan_buf *out, const char *key, int64_t v)
 {
     put_key(out, key, false);
-    chan_buf_printf(out, "%" PRId64, v);
+    put_int_value(out, v);
+}
+
+/* n as exactly width digits at p. */
+static void put_digits(char *p, int64_t n, int width)
+{
+    for (int i = width - 1; i >= 0; i--, n /= 10)
+        p[i] = (char)('0' + n % 10);
+}
+
+/*
+** t as "YYYY-MM-DDTHH:MM:SSZ" (what gmtime_r and strftime give) for the
+** years 1970 to 9999, by arithmetic: gmtime_r takes the time zone lock of
+** the C library, which the threads writing a long list then queue on.
+** False outside those years.  (Days to civil date: H. Hinnant's algorithm.)
+*/
+static bool format_time(char out[21], int64_t t)
+{
+    int64_t days, secs, era, doe, yoe, doy, mp, y, m, d;
+
+    if (t < 0 || t > INT64_C(253402300799))
+        return false;
+    days = t / 86400 + 719468; /* from 0000-03-01 */
+    secs = t % 86400;
+    era = days / 146097;
+    doe = days - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp < 10 ? mp + 3 : mp - 9;
+    y = yoe + era * 400 + (m <= 2);
+    memcpy(out, "0000-00-00T00:00:00Z", 21);
+    put_digits(out, y, 4);
+    put_digits(out + 5, m, 2);
+    put_digits(out + 8, d, 2);
+    put_digits(out + 11, secs / 3600, 2);
+    put_digits(out + 14, secs / 60 % 60, 2);
+    put_digits(out + 17, secs % 60, 2);
+    return true;
 }
 
 /* A time as chan_json_time writes it (null when it has no calendar form). */
@@ -220,8 +279,12 @@ static void put_time(chan_buf *out, const char *key, int64_t t, bool zero_is_nul
     char buf[64];
 
     put_key(out, key, false);
-    if ((zero_is_null && t <= 0) || gmtime_r(&tt, &tm) == NULL ||
-        strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+    if (zero_is_null && t <= 0) {
+        chan_buf_put(out, "null", 4);
+        return;
+    }
+    if (!format_time(buf, t) && (gmtime_r(&tt, &tm) == NULL ||
+                                 strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)) {
         chan_buf_put(out, "null", 4);
         return;
     }
@@ -259,7 +322,11 @@ void chan_consumer_record_write_json(chan_buf *out, const chan_consumer_record *
     put_str(out, "scenario", c->scenario);
     put_int(out, "sla_p99_ms", c->sla_p99_ms);
     put_key(out, "peak_rate_msgs", false);
-    put_json_value(out, json_rate(c->peak_rate_msgs));
+    if (isfinite(c->peak_rate_msgs) && c->peak_rate_msgs == floor(c->peak_rate_msgs) &&
+        fabs(c->peak_rate_msgs) < 9007199254740992.0) /* json_rate's integers */
+        put_int_value(out, (int64_t)c->peak_rate_msgs);
+    else
+        put_json_value(out, json_rate(c->peak_rate_msgs));
     put_str(out, "degradation", c->degradation);
     put_time(out, "registered_at", c->registered_at, false);
     put_time(out, "renewed_at", c->renewed_at, false);

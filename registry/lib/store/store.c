@@ -255,8 +255,10 @@ int chan_store__op_commit(chan_store__op *o, chan_error *err)
     if (error < 0)
         o->store->be->rollback(o->conn);
     /* Also after a failed COMMIT: whether it took effect is not known. */
-    if (o->write)
+    if (o->write) {
+        atomic_fetch_add(&o->store->writes, 1);
         chan_store__read_cache_invalidate(o->store->reads);
+    }
     return error;
 }
 
@@ -308,9 +310,11 @@ void chan_store_free(chan_store *store)
         store->be->disconnect(store->conns[i]);
     store->be->dispose(store->state);
     pthread_mutex_destroy(&store->mu);
+    pthread_mutex_destroy(&store->foreign_mu);
     pthread_cond_destroy(&store->cv);
     free(store->conns);
     free(store->idle);
+    free(store->data_versions);
     free(store);
 }
 
@@ -358,6 +362,8 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
                                     : CHAN_STORE_ACQUIRE_TIMEOUT_DEFAULT_MS;
     chan_store__id_cache_init(&store->cache, opts->schema_cache_entries);
     pthread_mutex_init(&store->mu, NULL);
+    pthread_mutex_init(&store->foreign_mu, NULL);
+    atomic_init(&store->foreign_checked_ms, INT64_MIN / 2);
     pthread_condattr_init(&cattr);
     pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
     pthread_cond_init(&store->cv, &cattr);
@@ -368,6 +374,7 @@ int chan_store_open(chan_store **out, const char *url, const chan_store_options 
         pool_size = 1;
     store->conns = chan_xcalloc(pool_size, sizeof(*store->conns));
     store->idle = chan_xcalloc(pool_size, sizeof(*store->idle));
+    store->data_versions = chan_xcalloc(pool_size, sizeof(*store->data_versions));
 
     /* The first connection migrates before the others open. */
     for (unsigned int i = 0; i < pool_size; i++) {
@@ -426,6 +433,82 @@ cleanup:
         error = chan_error_set(err, CHAN_EUNAVAILABLE, "store ping failed: %s",
                                err != NULL ? err->message : chan_strerror(error));
     return error;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+** SQLite: the commits of other processes on the same file.  PRAGMA
+** data_version on a pooled connection changes when another connection (of
+** this process or another) committed since that connection last asked; the
+** first connection that sees a change moves store->foreign.  Asking takes
+** SQLite's shared-memory read lock, which costs as much as a cached read,
+** so it is asked at most every CHAN_STORE__FOREIGN_CHECK_MS, by one caller
+** at a time (the others go on with the last value): another process's
+** commit moves the generation within that time.  The store's own writes
+** move store->writes at once.  False when the check fails.
+*/
+static bool sqlite_foreign(chan_store *store, uint64_t *out)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
+    chan_error err = CHAN_ERROR_INIT;
+    int64_t now = monotonic_ms();
+    bool ok = false;
+
+    if (now - atomic_load(&store->foreign_checked_ms) < CHAN_STORE__FOREIGN_CHECK_MS ||
+        pthread_mutex_trylock(&store->foreign_mu) != 0) {
+        *out = atomic_load(&store->foreign);
+        return atomic_load(&store->foreign_ok);
+    }
+    if (chan_store__op_acquire(&o, store, &err) < 0 ||
+        chan_store__run(&o, &rows, "PRAGMA data_version", NULL, 0, &err) < 0 || rows.n_rows != 1)
+        goto cleanup;
+    {
+        int64_t v = chan_store__cell_int(&rows, 0, 0);
+        unsigned int i;
+
+        for (i = 0; i < store->n_conns && store->conns[i] != o.conn; i++)
+            ;
+        if (i < store->n_conns && store->data_versions[i] != v) {
+            store->data_versions[i] = v;
+            atomic_fetch_add(&store->foreign, 1);
+        }
+        ok = true;
+    }
+cleanup:
+    chan_store__rows_dispose(&rows);
+    chan_store__op_end(&o);
+    atomic_store(&store->foreign_ok, ok);
+    if (ok) /* after a failure, the next caller asks again */
+        atomic_store(&store->foreign_checked_ms, monotonic_ms());
+    pthread_mutex_unlock(&store->foreign_mu);
+    *out = atomic_load(&store->foreign);
+    return ok;
+}
+
+bool chan_store_generation(chan_store *store, uint64_t *out)
+{
+    uint64_t writes, other = 0;
+
+    assert(store != NULL && out != NULL);
+    /* Read before the other source: a write that commits meanwhile moves the sum later. */
+    writes = atomic_load(&store->writes);
+    if (store->be == &chan_store__pg_backend) {
+        /* The epoch moves on every NOTIFY, and when the listener (re)connects. */
+        if (!chan_store__read_cache_begin(store->reads, &other))
+            return false;
+    } else if (!sqlite_foreign(store, &other)) {
+        return false;
+    }
+    *out = writes + other;
+    return true;
 }
 
 int chan_store_migration_count(chan_store *store, int *out, chan_error *err)

@@ -568,54 +568,76 @@ static bool diff_is_empty(const channel_diff *d)
 }
 
 /*
+** The columns of a channels row that write_channel_row writes besides name
+** ($1, the key) and the times ($11, `now`: created_at on insert, updated_at
+** always), as X(column, parameter number, value).  The values name the
+** locals of write_channel_row.  This one table gives the INSERT, the UPDATE
+** and their parameters; the statements stay string literals because the
+** backends cache prepared statements by the address of their text.
+*/
+#define CHANNEL_ROW_COLUMNS(X)                                                                     \
+    X(owner_team, 2, SV_TEXT(rec->owner_team))                                                     \
+    X(maintainer, 3, SV_TEXT(rec->maintainer))                                                     \
+    X(peak_qps, 4, SV_INT(rec->peak_qps))                                                          \
+    X(retention_hours, 5, SV_INT(rec->retention_hours))                                            \
+    X(deprecation_date, 6, SV_TEXT(rec->deprecation_date))                                         \
+    X(subject, 7, SV_TEXT(rec->subject))                                                           \
+    X(compatibility, 8, SV_TEXT(rec->compatibility))                                               \
+    X(document, 9, SV_TEXT(rec->document))                                                         \
+    X(revision, 10, SV_INT(revision))                                                              \
+    X(retirement_date, 12, SV_TEXT(retirement))                                                    \
+    X(waiver_reason, 13, SV_TEXT(reason))                                                          \
+    X(contract_version, 14, SV_TEXT(version))                                                      \
+    X(cleanup_policy, 15, SV_TEXT(cleanup))                                                        \
+    X(avg_message_bytes, 16, SV_INT(avg_bytes))
+#define ROW_INSERT_COLUMN(col, n, value) ", " #col
+#define ROW_INSERT_VALUE(col, n, value)  ", $" #n
+#define ROW_UPDATE_SET(col, n, value)    ", " #col " = $" #n
+#define ROW_PARAM(col, n, value)         [(n)-1] = (value),
+#define ROW_NAME(col, n, value)          #col,
+
+/*
 ** Insert (is_new) or update the channels row of rec at `revision`, inside
 ** o's write transaction with the channel locked.
 */
 static int write_channel_row(chan_store__op *o, const chan_channel_record *rec, bool is_new,
                              int64_t revision, int64_t now, chan_error *err)
 {
+    static const char insert_sql[] =
+        "INSERT INTO channels (name, created_at, updated_at" CHANNEL_ROW_COLUMNS(
+            ROW_INSERT_COLUMN) ") VALUES ($1, $11, $11" CHANNEL_ROW_COLUMNS(ROW_INSERT_VALUE) ")";
+    static const char update_sql[] = "UPDATE channels SET updated_at = $11" CHANNEL_ROW_COLUMNS(
+        ROW_UPDATE_SET) " WHERE name = $1";
     char *retirement = document_retirement_date(rec->document);
     char *reason = document_waiver_reason(rec->document);
     char *version = document_member(rec->document, "version");
     char *cleanup = document_member(rec->document, "cleanup_policy");
     int64_t avg_bytes = document_avg_message_bytes(rec->document);
+    /* Indexed by parameter number: a number given twice does not compile. */
+    const chan_store__value params[] = {
+        [0] = SV_TEXT(rec->name), [10] = SV_INT(now), CHANNEL_ROW_COLUMNS(ROW_PARAM)};
     int error;
 
+    /* No number left out either: $1 .. $N are all bound. */
+    _Static_assert(CHAN_ARRAY_SIZE(params) ==
+                       2 + CHAN_ARRAY_SIZE(((const char *[]){CHANNEL_ROW_COLUMNS(ROW_NAME)})),
+                   "CHANNEL_ROW_COLUMNS numbers its parameters 2..N without gaps");
     assert(o->in_txn);
-    if (is_new)
-        error = chan_store__run(
-            o, NULL,
-            "INSERT INTO channels (name, owner_team, maintainer, peak_qps, "
-            "retention_hours, deprecation_date, subject, compatibility, document, "
-            "revision, created_at, updated_at, retirement_date, waiver_reason, "
-            "contract_version, cleanup_policy, avg_message_bytes) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)",
-            P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
-              SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
-              SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
-              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason), SV_TEXT(version),
-              SV_TEXT(cleanup), SV_INT(avg_bytes)),
-            err);
-    else
-        error = chan_store__run(
-            o, NULL,
-            "UPDATE channels SET owner_team = $2, maintainer = $3, peak_qps = $4, "
-            "retention_hours = $5, deprecation_date = $6, subject = $7, "
-            "compatibility = $8, document = $9, revision = $10, updated_at = $11, "
-            "retirement_date = $12, waiver_reason = $13, contract_version = $14, "
-            "cleanup_policy = $15, avg_message_bytes = $16 WHERE name = $1",
-            P(SV_TEXT(rec->name), SV_TEXT(rec->owner_team), SV_TEXT(rec->maintainer),
-              SV_INT(rec->peak_qps), SV_INT(rec->retention_hours), SV_TEXT(rec->deprecation_date),
-              SV_TEXT(rec->subject), SV_TEXT(rec->compatibility), SV_TEXT(rec->document),
-              SV_INT(revision), SV_INT(now), SV_TEXT(retirement), SV_TEXT(reason), SV_TEXT(version),
-              SV_TEXT(cleanup), SV_INT(avg_bytes)),
-            err);
+    error = chan_store__run(o, NULL, is_new ? insert_sql : update_sql, params,
+                            CHAN_ARRAY_SIZE(params), err);
     free(retirement);
     free(reason);
     free(version);
     free(cleanup);
     return error;
 }
+
+#undef ROW_NAME
+#undef ROW_PARAM
+#undef ROW_UPDATE_SET
+#undef ROW_INSERT_VALUE
+#undef ROW_INSERT_COLUMN
+#undef CHANNEL_ROW_COLUMNS
 
 /*
 ** Bring the consumers rows of rec->name in line with the first n_contract

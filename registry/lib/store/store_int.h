@@ -15,6 +15,7 @@
 #define CHAN_STORE_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,7 +123,18 @@ struct chan_store {
     unsigned int n_idle;
     unsigned int acquire_timeout_ms; /**< longest wait for a free connection */
     bool aborted;                    /**< chan_store_abort was called (under mu) */
+    /** Moved by every write transaction of this store (chan_store__op_commit). */
+    atomic_uint_fast64_t writes;
+    /* SQLite: the commits of other processes (chan_store_generation in store.c). */
+    atomic_uint_fast64_t foreign;           /**< moved when a connection sees another's commit */
+    atomic_int_fast64_t foreign_checked_ms; /**< CLOCK_MONOTONIC of the last check */
+    atomic_bool foreign_ok;                 /**< the last check succeeded */
+    pthread_mutex_t foreign_mu;             /**< one check at a time; guards data_versions */
+    int64_t *data_versions;                 /**< the last PRAGMA data_version read on conns[i] */
 };
+
+/** SQLite: ask for other processes' commits at most this often (chan_store_generation). */
+#define CHAN_STORE__FOREIGN_CHECK_MS 10
 
 /* One operation: a pooled connection and maybe an open transaction. */
 typedef struct chan_store__op {
@@ -166,6 +178,56 @@ int chan_store__run(chan_store__op *o, chan_store__rows *rows, const char *sql,
 
 /** The current time in seconds since the epoch (created_at, audit ts). */
 int64_t chan_store__now(void);
+
+/* ------------------------------------------------------------------ */
+/* PostgreSQL waits with a deadline (store_pg.c)                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Every libpq call that waits for the server is made without blocking, and
+ * its wait on the socket ends at a deadline or when the store is aborted:
+ * a stopped server accepts connections and acknowledges packets but never
+ * answers.  The store's connections (store_pg.c) and the leader election's
+ * (store_leader.c) wait this way.  A deadline is a chan_store__pg_now_ms()
+ * time, -1 for none; abort_fd (-1: none) becomes readable when the store is
+ * aborted.  The functions return one of these, or CHAN_EUNAVAILABLE (err
+ * set) when poll itself failed.
+ */
+struct pg_conn;   /* libpq's PGconn */
+struct pg_result; /* libpq's PGresult */
+
+enum {
+    CHAN_STORE__PG_DONE = 0, /**< done: connected or failed (PQstatus), or the result is there */
+    CHAN_STORE__PG_DEADLINE = 1, /**< the deadline passed first */
+    CHAN_STORE__PG_ABORTED = 2,  /**< the store was aborted first */
+    CHAN_STORE__PG_FAILED = 3,   /**< libpq failed or no result came: PQerrorMessage says why */
+};
+
+/** The monotonic clock of the deadlines, in milliseconds. */
+int64_t chan_store__pg_now_ms(void);
+/**
+ * Drive a connection started with PQconnectStart* until libpq is done
+ * (then PQstatus says whether it succeeded): _DONE, _DEADLINE or _ABORTED.
+ */
+int chan_store__pg_connect_wait(struct pg_conn *pg, int64_t deadline, int abort_fd,
+                                chan_error *err);
+/**
+ * Wait for the reply to what was sent on pg (PQsend*, non-blocking mode):
+ * _DONE with *out the first failed result, else the last one (the caller
+ * clears it); _DEADLINE, _ABORTED, _FAILED leave *out NULL.  After
+ * _DEADLINE or _ABORTED the connection is in the middle of a statement:
+ * cancel it (chan_store__pg_cancel_async) and close it.
+ */
+int chan_store__pg_await(struct pg_conn *pg, struct pg_result **out, int64_t deadline, int abort_fd,
+                         chan_error *err);
+/**
+ * Ask the server to cancel what pg runs, without waiting for its answer
+ * (PQcancel on a detached thread of its own).  pg may be closed afterwards.
+ */
+void chan_store__pg_cancel_async(struct pg_conn *pg);
+/** The connect and reply deadlines (ms) and the abort fd of a PostgreSQL store's state. */
+void chan_store__pg_deadlines(const void *state, unsigned int *out_connect_ms,
+                              unsigned int *out_reply_ms, int *out_abort_fd);
 
 /* ------------------------------------------------------------------ */
 /* Argument checks and errors (store.c)                                */

@@ -5,12 +5,17 @@
  *
  * It lives in the store module because it is the other code that needs
  * libpq and knows the store's URL forms; it opens no chan_store and touches
- * none of the store's connections.
+ * none of the store's connections.  Its PostgreSQL connection waits like
+ * the store's (store_int.h): without blocking, with the connect and reply
+ * deadlines of the store it is bound to (chan_leader_use_store), and a
+ * statement that gets no reply in time is cancelled and its connection
+ * closed, which gives leadership up.
  */
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +27,7 @@
 
 #include "chan/common.h"
 #include "chan/leader.h"
+#include "store_int.h"
 
 #define MODULE       "leader"
 #define NAME_MAX_LEN 128
@@ -35,6 +41,10 @@ struct chan_leader {
     PGconn *pg;     /* PostgreSQL: the lock's connection, NULL when closed */
     int fd;         /* flock: the lock file, -1 when closed */
     bool held;
+    /* PostgreSQL deadlines (chan_leader_use_store, else the store's defaults). */
+    unsigned int connect_timeout_ms; /* open the connection */
+    unsigned int reply_timeout_ms;   /* the reply to one statement */
+    int abort_fd;                    /* readable once the store is aborted, -1: none */
 };
 
 int64_t chan_leader_key(const char *name)
@@ -110,6 +120,9 @@ int chan_leader_new(chan_leader **out, const char *store_url, const char *name, 
 
     l = chan_xcalloc(1, sizeof(*l));
     l->fd = -1;
+    l->connect_timeout_ms = CHAN_STORE_CONNECT_TIMEOUT_DEFAULT_MS;
+    l->reply_timeout_ms = CHAN_STORE_REPLY_TIMEOUT_DEFAULT_MS;
+    l->abort_fd = -1;
     l->name = chan_xstrdup(name);
     if (strncmp(store_url, "postgres://", 11) == 0 ||
         strncmp(store_url, "postgresql://", 13) == 0 || strncmp(store_url, "postgres:", 9) == 0) {
@@ -159,24 +172,48 @@ cleanup:
     return error;
 }
 
+static int pg_run(chan_leader *l, const char *sql, const char *what, PGresult **out,
+                  chan_error *err);
+
+/* True once the store the election is bound to was aborted (chan_store_abort). */
+static bool store_aborted(const chan_leader *l)
+{
+    struct pollfd p = {l->abort_fd, POLLIN, 0};
+
+    return l->abort_fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+void chan_leader_use_store(chan_leader *l, chan_store *store)
+{
+    assert(l != NULL && store != NULL);
+    if (store->be == &chan_store__pg_backend)
+        chan_store__pg_deadlines(store->state, &l->connect_timeout_ms, &l->reply_timeout_ms,
+                                 &l->abort_fd);
+}
+
 void chan_leader_release(chan_leader *l)
 {
     if (l == NULL)
         return;
     if (l->pg != NULL) {
+        bool held = l->held;
+
         /*
          * Unlock explicitly so that another daemon can take over at once:
          * closing the session also releases the lock, but only once the
          * server has ended the backend, which PQfinish does not wait for.
+         * After chan_store_abort nothing waits for the server: the session
+         * is just closed, and so is it when the unlock fails (pg_run).
          */
-        if (l->held && PQstatus(l->pg) == CONNECTION_OK) {
-            char keytext[32];
-            const char *params[1] = {keytext};
+        l->held = false; /* released either way: no "lost" from pg_run */
+        if (held && PQstatus(l->pg) == CONNECTION_OK && !store_aborted(l)) {
+            PGresult *res = NULL;
 
-            snprintf(keytext, sizeof(keytext), "%" PRId64, l->key);
-            PQclear(PQexecParams(l->pg, "SELECT pg_advisory_unlock($1::bigint)", 1, NULL, params,
-                                 NULL, NULL, 0));
+            if (pg_run(l, "SELECT pg_advisory_unlock($1::bigint)", "pg_advisory_unlock", &res,
+                       NULL) == 0)
+                PQclear(res);
         }
+        l->held = held;
         PQfinish(l->pg);
         l->pg = NULL;
     }
@@ -232,9 +269,14 @@ static void pg_lost(chan_leader *l, const char *why)
     l->pg = NULL;
 }
 
+/*
+** Open the lock's connection without blocking past the connect deadline
+** (or the store's abort).  The URL (expanded from dbname) overrides the
+** defaults before it: TCP keepalives, and a TCP user timeout of the reply
+** deadline for a network that drops packets.
+*/
 static int pg_connect(chan_leader *l, chan_error *err)
 {
-    /* The URL (expanded from dbname) overrides these defaults. */
     static const char *const keys[] = {"connect_timeout",
                                        "fallback_application_name",
                                        "keepalives",
@@ -244,57 +286,139 @@ static int pg_connect(chan_leader *l, chan_error *err)
                                        "tcp_user_timeout",
                                        "dbname",
                                        NULL};
-    const char *values[] = {"5", "chanregd-leader", "1",         "10", "5",
-                            "2", "10000",           l->conninfo, NULL};
+    char connect_s[16], user_timeout[16];
+    const char *values[] = {connect_s, "chanregd-leader", "1",         "10", "5",
+                            "2",       user_timeout,      l->conninfo, NULL};
     char line[CHAN_ERROR_MESSAGE_MAX - 64];
+    int64_t deadline = chan_store__pg_now_ms() + l->connect_timeout_ms;
+    int rc, error = 0;
 
-    l->pg = PQconnectdbParams(keys, values, 1);
+    snprintf(connect_s, sizeof(connect_s), "%u", (l->connect_timeout_ms + 999) / 1000);
+    snprintf(user_timeout, sizeof(user_timeout), "%u", l->reply_timeout_ms);
+    l->pg = PQconnectStartParams(keys, values, 1);
     if (l->pg == NULL)
         return chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: out of memory");
-    if (PQstatus(l->pg) != CONNECTION_OK) {
+    if ((rc = chan_store__pg_connect_wait(l->pg, deadline, l->abort_fd, err)) < 0) {
+        error = rc;
+        goto cleanup;
+    }
+    if (rc == CHAN_STORE__PG_ABORTED) {
+        error = chan_store__set_reason(err, CHAN_EUNAVAILABLE, CHAN_STORE_R_TIMEOUT,
+                                       "leader election: cannot connect: the store is "
+                                       "shutting down");
+        goto cleanup;
+    }
+    if (rc == CHAN_STORE__PG_DEADLINE) {
+        error = chan_store__set_reason(err, CHAN_EUNAVAILABLE, CHAN_STORE_R_TIMEOUT,
+                                       "leader election: cannot connect: no answer within %u ms",
+                                       l->connect_timeout_ms);
+        goto cleanup;
+    }
+    if (PQstatus(l->pg) != CONNECTION_OK || PQsetnonblocking(l->pg, 1) != 0) {
         first_line(line, sizeof(line), PQerrorMessage(l->pg));
+        error = chan_error_set(err, CHAN_EUNAVAILABLE, "leader election: cannot connect: %s", line);
+        goto cleanup;
+    }
+cleanup:
+    if (error < 0) {
         PQfinish(l->pg);
         l->pg = NULL;
-        return chan_error_set(err, CHAN_EUNAVAILABLE, "leader election: cannot connect: %s", line);
     }
+    return error;
+}
+
+/*
+** Run sql (a SELECT; "$1" is the election's key) on the lock's connection
+** and wait for its rows with the reply deadline.  *out gets the result (the
+** caller clears it).  On any failure the connection is closed, and
+** leadership with it (pg_lost); a statement without a reply in time (or
+** abandoned because the store was aborted) is cancelled first and fails
+** with CHAN_EUNAVAILABLE and reason CHAN_STORE_R_TIMEOUT.
+*/
+static int pg_run(chan_leader *l, const char *sql, const char *what, PGresult **out,
+                  chan_error *err)
+{
+    char keytext[32], line[CHAN_ERROR_MESSAGE_MAX - 64];
+    const char *params[1] = {keytext};
+    int n_params = strstr(sql, "$1") != NULL ? 1 : 0;
+    PGresult *res = NULL;
+    int rc, error;
+
+    assert(l->pg != NULL);
+    *out = NULL;
+    snprintf(keytext, sizeof(keytext), "%" PRId64, l->key);
+    if (!PQsendQueryParams(l->pg, sql, n_params, NULL, n_params > 0 ? params : NULL, NULL, NULL,
+                           0)) {
+        first_line(line, sizeof(line), PQerrorMessage(l->pg));
+        error = chan_error_set(err, CHAN_EUNAVAILABLE, "leader election: %s: %s", what, line);
+        pg_lost(l, line);
+        return error;
+    }
+    rc = chan_store__pg_await(l->pg, &res, chan_store__pg_now_ms() + l->reply_timeout_ms,
+                              l->abort_fd, err);
+    if (rc < 0) {
+        pg_lost(l, "poll failed");
+        return rc;
+    }
+    if (rc == CHAN_STORE__PG_DEADLINE || rc == CHAN_STORE__PG_ABORTED) {
+        if (PQtransactionStatus(l->pg) == PQTRANS_ACTIVE)
+            chan_store__pg_cancel_async(l->pg);
+        if (rc == CHAN_STORE__PG_ABORTED) {
+            error = chan_store__set_reason(err, CHAN_EUNAVAILABLE, CHAN_STORE_R_TIMEOUT,
+                                           "leader election: %s abandoned: the store is "
+                                           "shutting down",
+                                           what);
+            pg_lost(l, "the store is shutting down");
+        } else {
+            error = chan_store__set_reason(err, CHAN_EUNAVAILABLE, CHAN_STORE_R_TIMEOUT,
+                                           "leader election: no reply to %s within %u ms; the "
+                                           "statement was cancelled and the connection closed",
+                                           what, l->reply_timeout_ms);
+            pg_lost(l, "no reply in time");
+        }
+        return error;
+    }
+    if (rc == CHAN_STORE__PG_FAILED || PQresultStatus(res) != PGRES_TUPLES_OK ||
+        PQntuples(res) != 1) {
+        first_line(line, sizeof(line),
+                   rc == CHAN_STORE__PG_FAILED || PQresultErrorMessage(res)[0] == '\0'
+                       ? PQerrorMessage(l->pg)
+                       : PQresultErrorMessage(res));
+        PQclear(res);
+        error = chan_error_set(err, CHAN_EUNAVAILABLE, "leader election: %s: %s", what, line);
+        pg_lost(l, line);
+        return error;
+    }
+    *out = res;
     return 0;
 }
 
 static int pg_check(chan_leader *l, chan_error *err)
 {
-    char line[CHAN_ERROR_MESSAGE_MAX - 64];
-    char keytext[32];
-    const char *params[1];
+    chan_error check = CHAN_ERROR_INIT;
     PGresult *res = NULL;
     int error = 0;
 
     if (l->pg != NULL && l->held) {
-        res = PQexec(l->pg, "SELECT 1");
-        if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        if ((error = pg_run(l, "SELECT 1", "SELECT 1", &res, &check)) == 0) {
             PQclear(res);
             return 0;
         }
-        first_line(line, sizeof(line), PQerrorMessage(l->pg));
-        PQclear(res);
-        res = NULL;
-        pg_lost(l, line);
+        /* The server does not answer: a new connection would wait as long. */
+        if (chan_store_error_reason(&check) == CHAN_STORE_R_TIMEOUT) {
+            if (err != NULL)
+                *err = check;
+            return error;
+        }
+        /* The session is gone (pg_run closed it): compete again on a new one. */
     }
     if (l->pg != NULL && PQstatus(l->pg) != CONNECTION_OK)
         pg_lost(l, "connection broken");
     if (l->pg == NULL && (error = pg_connect(l, err)) < 0)
         return error;
-
-    snprintf(keytext, sizeof(keytext), "%" PRId64, l->key);
-    params[0] = keytext;
-    res = PQexecParams(l->pg, "SELECT pg_try_advisory_lock($1::bigint)", 1, NULL, params, NULL,
-                       NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
-        first_line(line, sizeof(line), PQerrorMessage(l->pg));
-        error = chan_error_set(err, CHAN_EUNAVAILABLE, "leader election: %s", line);
-        PQclear(res);
-        pg_lost(l, line);
+    if ((error = pg_run(l, "SELECT pg_try_advisory_lock($1::bigint)", "pg_try_advisory_lock", &res,
+                        err)) < 0)
         return error;
-    }
     if (strcmp(PQgetvalue(res, 0, 0), "t") == 0) {
         l->held = true;
         chan_log(CHAN_LOG_INFO, MODULE, "leadership acquired name=%s kind=postgres key=%" PRId64,

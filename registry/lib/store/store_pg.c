@@ -32,6 +32,7 @@
 
 #include "chan/common.h"
 #include "store_backend.h"
+#include "store_int.h"
 
 #define STMT_CACHE_SIZE 96
 #define DEFAULT_POOL    8
@@ -91,7 +92,7 @@ static void first_line(char *buf, size_t size, const char *msg)
     buf[len] = '\0';
 }
 
-static int64_t now_ms(void)
+int64_t chan_store__pg_now_ms(void)
 {
     struct timespec ts;
 
@@ -154,23 +155,21 @@ static int timeout_error(chan_error *err, const char *fmt, ...)
 
 /*
 ** Wait until sock is ready for events (POLLIN and/or POLLOUT), the deadline
-** (monotonic ms, -1: none) passes or the store is aborted.  A stopped server
-** keeps its sockets open and never answers: only this wait bounds it.
-** Returns 0 when ready, 1 at the deadline, 2 when aborted, CHAN_EUNAVAILABLE
-** on a poll error.
+** (monotonic ms, -1: none) passes or abort_fd (-1: none) becomes readable.
+** A stopped server keeps its sockets open and never answers: only this wait
+** bounds it.  Returns CHAN_STORE__PG_DONE when ready, _DEADLINE, _ABORTED,
+** or CHAN_EUNAVAILABLE on a poll error.
 */
-static int wait_socket(pg_state *st, int sock, short events, int64_t deadline, chan_error *err)
+static int wait_socket(int sock, short events, int64_t deadline, int abort_fd, chan_error *err)
 {
     for (;;) {
-        struct pollfd fds[2] = {{sock, events, 0}, {st->abort_pipe[0], POLLIN, 0}};
+        struct pollfd fds[2] = {{sock, events, 0}, {abort_fd, POLLIN, 0}};
         int timeout = -1, rc;
 
-        if (atomic_load(&st->aborted))
-            return 2;
         if (deadline >= 0) {
-            int64_t left = deadline - now_ms();
+            int64_t left = deadline - chan_store__pg_now_ms();
             if (left <= 0)
-                return 1;
+                return CHAN_STORE__PG_DEADLINE;
             timeout = left > 60000 ? 60000 : (int)left;
         }
         rc = poll(fds, 2, timeout);
@@ -179,9 +178,9 @@ static int wait_socket(pg_state *st, int sock, short events, int64_t deadline, c
         if (rc < 0)
             return chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: poll: %s", strerror(errno));
         if (fds[1].revents != 0)
-            return 2;
+            return CHAN_STORE__PG_ABORTED;
         if (fds[0].revents != 0)
-            return 0;
+            return CHAN_STORE__PG_DONE;
     }
 }
 
@@ -202,7 +201,7 @@ static void *cancel_thread(void *arg)
 ** until the server answers, which a stopped server never does, so it runs on
 ** a detached thread (at most MAX_PENDING_CANCELS at once).
 */
-static void cancel_async(PGconn *pg)
+void chan_store__pg_cancel_async(PGconn *pg)
 {
     PGcancel *cancel = PQgetCancel(pg);
     pthread_attr_t attr;
@@ -225,18 +224,19 @@ static void cancel_async(PGconn *pg)
 }
 
 /*
-** A statement got no reply in time (why == 1) or the store was aborted (2):
+** A statement got no reply in time (why CHAN_STORE__PG_DEADLINE) or the store
+** was aborted (CHAN_STORE__PG_ABORTED):
 ** cancel it, close the connection (the server rolls the transaction back;
 ** the next use reconnects) and fill err.  Returns CHAN_EUNAVAILABLE.
 */
 static int give_up(chan_store__conn *conn, int why, const char *what, chan_error *err)
 {
     if (conn->pg != NULL && PQtransactionStatus(conn->pg) == PQTRANS_ACTIVE)
-        cancel_async(conn->pg);
+        chan_store__pg_cancel_async(conn->pg);
     PQfinish(conn->pg);
     conn->pg = NULL;
     conn->n_cache = 0;
-    if (why == 2)
+    if (why == CHAN_STORE__PG_ABORTED)
         return timeout_error(err, "postgres: %s abandoned: the store is shutting down", what);
     return timeout_error(err,
                          "postgres: no reply to %s within %u ms; the statement was "
@@ -247,47 +247,46 @@ static int give_up(chan_store__conn *conn, int why, const char *what, chan_error
 /* The deadline of the next reply on conn (-1: none). */
 static int64_t reply_deadline(const chan_store__conn *conn)
 {
-    return conn->unbounded ? -1 : now_ms() + conn->st->reply_timeout_ms;
+    return conn->unbounded ? -1 : chan_store__pg_now_ms() + conn->st->reply_timeout_ms;
 }
 
 /*
-** Wait for the reply to what was sent on conn (PQsend*), with a deadline:
-** flush, then read until the last result.  *out is the first failed result,
-** else the last one (the caller clears it).
+** Wait for the reply to what was sent on pg (PQsend*, non-blocking mode)
+** until the deadline (-1: none) or abort_fd: flush, then read until the
+** last result.  On CHAN_STORE__PG_DONE *out is the first failed result,
+** else the last one (the caller clears it); every other outcome leaves *out
+** NULL: _DEADLINE, _ABORTED, _FAILED (libpq failed, or no result came:
+** PQerrorMessage says why) or CHAN_EUNAVAILABLE (poll failed, err set).
 */
-static int await_reply(chan_store__conn *conn, PGresult **out, const char *what, chan_error *err)
+int chan_store__pg_await(PGconn *pg, PGresult **out, int64_t deadline, int abort_fd,
+                         chan_error *err)
 {
-    int64_t deadline = reply_deadline(conn);
     PGresult *keep = NULL;
     int rc;
 
     *out = NULL;
-    while ((rc = PQflush(conn->pg)) == 1) {
-        if ((rc = wait_socket(conn->st, PQsocket(conn->pg), POLLOUT | POLLIN, deadline, err)) < 0)
+    while ((rc = PQflush(pg)) == 1) {
+        if ((rc = wait_socket(PQsocket(pg), POLLOUT | POLLIN, deadline, abort_fd, err)) != 0)
             return rc;
-        if (rc > 0)
-            return give_up(conn, rc, what, err);
-        if (!PQconsumeInput(conn->pg))
-            return pg_error(conn, NULL, what, err);
+        if (!PQconsumeInput(pg))
+            return CHAN_STORE__PG_FAILED;
     }
     if (rc < 0)
-        return pg_error(conn, NULL, what, err);
+        return CHAN_STORE__PG_FAILED;
     for (;;) {
         PGresult *res;
 
-        if (PQisBusy(conn->pg)) {
-            rc = wait_socket(conn->st, PQsocket(conn->pg), POLLIN, deadline, err);
-            if (rc < 0 || rc > 0) {
+        if (PQisBusy(pg)) {
+            rc = wait_socket(PQsocket(pg), POLLIN, deadline, abort_fd, err);
+            if (rc == 0 && !PQconsumeInput(pg))
+                rc = CHAN_STORE__PG_FAILED;
+            if (rc != 0) {
                 PQclear(keep);
-                return rc < 0 ? rc : give_up(conn, rc, what, err);
-            }
-            if (!PQconsumeInput(conn->pg)) {
-                PQclear(keep);
-                return pg_error(conn, NULL, what, err);
+                return rc;
             }
             continue;
         }
-        res = PQgetResult(conn->pg);
+        res = PQgetResult(pg);
         if (res == NULL)
             break;
         if (keep == NULL) {
@@ -301,9 +300,50 @@ static int await_reply(chan_store__conn *conn, PGresult **out, const char *what,
         }
     }
     if (keep == NULL)
-        return pg_error(conn, NULL, what, err);
+        return CHAN_STORE__PG_FAILED;
     *out = keep;
+    return CHAN_STORE__PG_DONE;
+}
+
+/*
+** Wait for the reply to what was sent on conn (PQsend*) with the reply
+** deadline (chan_store__pg_await); at the deadline or on abort give up on
+** the connection.  *out is the result to clear.
+*/
+static int await_reply(chan_store__conn *conn, PGresult **out, const char *what, chan_error *err)
+{
+    int rc =
+        chan_store__pg_await(conn->pg, out, reply_deadline(conn), conn->st->abort_pipe[0], err);
+
+    if (rc < 0)
+        return rc;
+    if (rc == CHAN_STORE__PG_DEADLINE || rc == CHAN_STORE__PG_ABORTED)
+        return give_up(conn, rc, what, err);
+    if (rc == CHAN_STORE__PG_FAILED)
+        return pg_error(conn, NULL, what, err);
     return 0;
+}
+
+/*
+** Drive a connection started with PQconnectStart* until libpq is done
+** (PQstatus then says whether it succeeded), the deadline (-1: none) passes
+** or abort_fd becomes readable.  Returns CHAN_STORE__PG_DONE, _DEADLINE,
+** _ABORTED, or CHAN_EUNAVAILABLE when poll failed.
+*/
+int chan_store__pg_connect_wait(PGconn *pg, int64_t deadline, int abort_fd, chan_error *err)
+{
+    PostgresPollingStatusType poll_status = PGRES_POLLING_WRITING;
+
+    while (PQstatus(pg) != CONNECTION_BAD && poll_status != PGRES_POLLING_OK &&
+           poll_status != PGRES_POLLING_FAILED) {
+        short events = poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
+        int rc = wait_socket(PQsocket(pg), events, deadline, abort_fd, err);
+
+        if (rc != 0)
+            return rc;
+        poll_status = PQconnectPoll(pg);
+    }
+    return CHAN_STORE__PG_DONE;
 }
 
 /* Run sql (no parameters, several statements allowed) with the reply deadline. */
@@ -408,6 +448,16 @@ static void pg_abort(void *state)
         ;
 }
 
+void chan_store__pg_deadlines(const void *state, unsigned int *out_connect_ms,
+                              unsigned int *out_reply_ms, int *out_abort_fd)
+{
+    const pg_state *st = state;
+
+    *out_connect_ms = st->connect_timeout_ms;
+    *out_reply_ms = st->reply_timeout_ms;
+    *out_abort_fd = st->abort_pipe[0];
+}
+
 static void pg_disconnect(chan_store__conn *conn)
 {
     if (conn == NULL)
@@ -433,8 +483,7 @@ static int open_session(chan_store__conn *conn, chan_error *err)
     pg_state *st = conn->st;
     char connect_s[16], user_timeout[16];
     const char *values[CHAN_ARRAY_SIZE(keys)];
-    PostgresPollingStatusType poll_status = PGRES_POLLING_WRITING;
-    int64_t deadline = now_ms() + st->connect_timeout_ms;
+    int64_t deadline = chan_store__pg_now_ms() + st->connect_timeout_ms;
     char line[CHAN_ERROR_MESSAGE_MAX];
     int error = 0;
 
@@ -454,25 +503,15 @@ static int open_session(chan_store__conn *conn, chan_error *err)
     conn->pg = PQconnectStartParams(keys, values, 1);
     if (conn->pg == NULL)
         return chan_error_set(err, CHAN_EUNAVAILABLE, "postgres: out of memory");
-    while (PQstatus(conn->pg) != CONNECTION_BAD && poll_status != PGRES_POLLING_OK &&
-           poll_status != PGRES_POLLING_FAILED) {
-        short events = poll_status == PGRES_POLLING_READING ? POLLIN : POLLOUT;
-        int rc = wait_socket(st, PQsocket(conn->pg), events, deadline, err);
-
-        if (rc < 0) {
-            error = rc;
-            goto cleanup;
-        }
-        if (rc > 0) {
-            error = timeout_error(err,
-                                  rc == 2 ? "postgres: cannot connect: the store is "
-                                            "shutting down"
-                                          : "postgres: cannot connect: no answer within "
-                                            "%u ms",
-                                  st->connect_timeout_ms);
-            goto cleanup;
-        }
-        poll_status = PQconnectPoll(conn->pg);
+    if ((error = chan_store__pg_connect_wait(conn->pg, deadline, st->abort_pipe[0], err)) < 0)
+        goto cleanup;
+    if (error > 0) {
+        error = timeout_error(err,
+                              error == CHAN_STORE__PG_ABORTED
+                                  ? "postgres: cannot connect: the store is shutting down"
+                                  : "postgres: cannot connect: no answer within %u ms",
+                              st->connect_timeout_ms);
+        goto cleanup;
     }
     if (PQstatus(conn->pg) != CONNECTION_OK) {
         first_line(line, sizeof(line), PQerrorMessage(conn->pg));

@@ -8,15 +8,19 @@
  * database lock.  Write transactions start with BEGIN IMMEDIATE: SQLite has
  * a single writer, so every writer waits for the one before it, whatever
  * object it changes.  The writers of one process queue in-process, first
- * come first served (a ticket lock), before they ask SQLite for the lock:
- * SQLite's busy handler would have them poll with growing sleeps, which
- * under many concurrent writers gives a long tail of waits.  The busy
- * timeout still covers other processes on the same file.  "sqlite::memory:" gives a private
- * in-memory database served by a single connection.
+ * come first served, before they ask SQLite for the lock: SQLite's busy
+ * handler would have them poll with growing sleeps, which under many
+ * concurrent writers gives a long tail of waits.  The busy timeout bounds
+ * the whole wait for the lock, in the queue and then on SQLite's lock
+ * (other processes on the same file); a writer that gives up leaves the
+ * queue.  "sqlite::memory:" gives a private in-memory database served by a
+ * single connection.
  *
  * Statements are prepared once per connection and cached by the address of
  * their SQL text; `$N` parameters are rewritten to SQLite's `?N`.
  */
+#include <assert.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -33,16 +37,27 @@
 #define STMT_CACHE_SIZE 96
 #define DEFAULT_POOL    8
 
+/* A writer waiting in the in-process queue (on its own stack). */
+typedef struct write_waiter {
+    struct write_waiter *next;
+    pthread_cond_t cv; /* signalled when granted, or on abort */
+    bool granted;      /* the turn was handed to this waiter */
+} write_waiter;
+
 typedef struct sqlite_state {
     char *path;
     bool memory;
     unsigned int busy_timeout_ms; /* longest wait for the database lock */
     atomic_bool aborted;          /* chan_store_abort: stop waiting */
-    /* The in-process queue of writers: a ticket lock. */
+    /*
+     * The in-process queue of writers (under write_mutex): write_held while
+     * a connection holds the turn; the waiters in arrival order.  The turn
+     * passes directly from its holder to the first waiter.
+     */
     pthread_mutex_t write_mutex;
-    pthread_cond_t write_turn;
-    uint64_t next_ticket;
-    uint64_t serving;
+    pthread_condattr_t write_cattr; /* CLOCK_MONOTONIC, for the waiters' deadlines */
+    bool write_held;
+    write_waiter *write_head, *write_tail;
 } sqlite_state;
 
 typedef struct stmt_entry {
@@ -53,6 +68,7 @@ typedef struct stmt_entry {
 struct chan_store__conn {
     sqlite_state *st;
     int64_t busy_since_ms; /* when the current wait for the lock began */
+    int64_t lock_wait_ms;  /* when BEGIN IMMEDIATE's wait (queue included) began, else 0 */
     sqlite3 *db;
     sqlite_state *state;
     bool writer; /* holds the in-process write turn */
@@ -111,7 +127,8 @@ static int sqlite_init(void **out_state, unsigned int *out_pool_size, const char
         opts->busy_timeout_ms > 0 ? opts->busy_timeout_ms : CHAN_STORE_BUSY_TIMEOUT_DEFAULT_MS;
     atomic_init(&st->aborted, false);
     pthread_mutex_init(&st->write_mutex, NULL);
-    pthread_cond_init(&st->write_turn, NULL);
+    pthread_condattr_init(&st->write_cattr);
+    pthread_condattr_setclock(&st->write_cattr, CLOCK_MONOTONIC);
     /* An in-memory database exists only inside its one connection. */
     *out_pool_size = st->memory ? 1 : (opts->pool_size > 0 ? opts->pool_size : DEFAULT_POOL);
     *out_state = st;
@@ -124,7 +141,8 @@ static void sqlite_dispose(void *state)
 
     if (st == NULL)
         return;
-    pthread_cond_destroy(&st->write_turn);
+    assert(st->write_head == NULL && !st->write_held);
+    pthread_condattr_destroy(&st->write_cattr);
     pthread_mutex_destroy(&st->write_mutex);
     free(st->path);
     free(st);
@@ -135,6 +153,11 @@ static void sqlite_abort(void *state)
     sqlite_state *st = state;
 
     atomic_store(&st->aborted, true);
+    /* Under the mutex: a waiter checks `aborted` under it before it waits. */
+    pthread_mutex_lock(&st->write_mutex);
+    for (write_waiter *w = st->write_head; w != NULL; w = w->next)
+        pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&st->write_mutex);
 }
 
 static int64_t now_ms(void)
@@ -156,8 +179,9 @@ static int busy_handler(void *arg, int count)
     chan_store__conn *conn = arg;
     int64_t now = now_ms();
 
+    /* The wait of BEGIN IMMEDIATE began in the in-process queue. */
     if (count == 0)
-        conn->busy_since_ms = now;
+        conn->busy_since_ms = conn->lock_wait_ms != 0 ? conn->lock_wait_ms : now;
     if (atomic_load(&conn->st->aborted) ||
         now - conn->busy_since_ms >= (int64_t)conn->st->busy_timeout_ms)
         return 0;
@@ -165,32 +189,95 @@ static int busy_handler(void *arg, int count)
     return 1;
 }
 
-/* Wait for this process's turn to write (FIFO), then hold it. */
-static void write_turn_take(chan_store__conn *conn)
+/* Remove w from the queue of writers (under write_mutex). */
+static void write_queue_unlink(sqlite_state *st, write_waiter *w)
 {
-    sqlite_state *st = conn->state;
-    uint64_t ticket;
+    write_waiter *prev = NULL;
 
-    if (conn->writer)
+    for (write_waiter *p = st->write_head; p != NULL; prev = p, p = p->next) {
+        if (p != w)
+            continue;
+        if (prev == NULL)
+            st->write_head = w->next;
+        else
+            prev->next = w->next;
+        if (st->write_tail == w)
+            st->write_tail = prev;
         return;
-    pthread_mutex_lock(&st->write_mutex);
-    ticket = st->next_ticket++;
-    while (st->serving != ticket)
-        pthread_cond_wait(&st->write_turn, &st->write_mutex);
-    pthread_mutex_unlock(&st->write_mutex);
-    conn->writer = true;
+    }
+    assert(!"waiter not in the queue");
 }
 
-/* Give the turn to the next writer.  Safe when not holding it. */
+/*
+** Wait for this process's turn to write (first come, first served) until
+** since_ms + busy_timeout_ms (CLOCK_MONOTONIC), then hold it.  Returns 0,
+** or CHAN_EUNAVAILABLE with reason CHAN_STORE_R_TIMEOUT when the deadline
+** passed or the store was aborted before the turn came; the waiter then
+** leaves the queue, and the writers behind it keep their order.
+*/
+static int write_turn_take(chan_store__conn *conn, int64_t since_ms, chan_error *err)
+{
+    sqlite_state *st = conn->state;
+    int64_t end_ms = since_ms + (int64_t)st->busy_timeout_ms;
+    struct timespec deadline = {(time_t)(end_ms / 1000), (long)(end_ms % 1000) * 1000000L};
+    write_waiter w = {.next = NULL, .granted = false};
+    int rc = 0;
+
+    if (conn->writer)
+        return 0;
+    pthread_mutex_lock(&st->write_mutex);
+    if (!st->write_held && st->write_head == NULL) {
+        st->write_held = true;
+        pthread_mutex_unlock(&st->write_mutex);
+        conn->writer = true;
+        return 0;
+    }
+    pthread_cond_init(&w.cv, &st->write_cattr);
+    if (st->write_tail != NULL)
+        st->write_tail->next = &w;
+    else
+        st->write_head = &w;
+    st->write_tail = &w;
+    while (!w.granted && !atomic_load(&st->aborted) && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&w.cv, &st->write_mutex, &deadline);
+    /* Granted at the deadline: the turn is this writer's (nobody else's). */
+    if (!w.granted)
+        write_queue_unlink(st, &w);
+    pthread_mutex_unlock(&st->write_mutex);
+    pthread_cond_destroy(&w.cv);
+    if (w.granted) {
+        conn->writer = true;
+        return 0;
+    }
+    if (atomic_load(&st->aborted))
+        chan_error_set(err, CHAN_EUNAVAILABLE, "the store is shutting down");
+    else
+        chan_error_set(err, CHAN_EUNAVAILABLE,
+                       "sqlite: the database write lock did not become free within %u ms (another "
+                       "write of this process holds it)",
+                       st->busy_timeout_ms);
+    if (err != NULL)
+        err->reason = CHAN_STORE_R_TIMEOUT;
+    return CHAN_EUNAVAILABLE;
+}
+
+/* Give the turn to the next writer in the queue.  Safe when not holding it. */
 static void write_turn_give(chan_store__conn *conn)
 {
     sqlite_state *st = conn->state;
+    write_waiter *next;
 
     if (!conn->writer)
         return;
     pthread_mutex_lock(&st->write_mutex);
-    st->serving++;
-    pthread_cond_broadcast(&st->write_turn);
+    next = st->write_head;
+    if (next != NULL) {
+        write_queue_unlink(st, next);
+        next->granted = true; /* write_held stays true: the turn passes on */
+        pthread_cond_signal(&next->cv);
+    } else {
+        st->write_held = false;
+    }
     pthread_mutex_unlock(&st->write_mutex);
     conn->writer = false;
 }
@@ -416,9 +503,12 @@ static int sqlite_begin(chan_store__conn *conn, bool write, chan_error *err)
 
     if (!write)
         return run_simple(conn, "BEGIN", err);
-    write_turn_take(conn);
-    if ((error = run_simple(conn, "BEGIN IMMEDIATE", err)) < 0)
+    /* One deadline for the whole wait: the queue, then SQLite's lock. */
+    conn->lock_wait_ms = now_ms();
+    if ((error = write_turn_take(conn, conn->lock_wait_ms, err)) == 0 &&
+        (error = run_simple(conn, "BEGIN IMMEDIATE", err)) < 0)
         write_turn_give(conn);
+    conn->lock_wait_ms = 0;
     return error;
 }
 

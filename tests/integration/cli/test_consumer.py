@@ -157,7 +157,29 @@ class ConsumerTest(ConsumerCliCase):
         self.assertIn("Consumer is invalid: 3 errors.", r.stderr)
         self.assertIn("principal: error: principal is missing", r.stderr)
         self.assertIn("degradation: error: degradation is empty", r.stderr)
-        self.assertIn('sla_p99_ms: error: sla_p99_ms must be an integer, got "fast"', r.stderr)
+        self.assertIn("sla_p99_ms: error: sla_p99_ms must be an integer, not a string "
+                      "[wrong-type]\nhint: give --sla-p99-ms N, a whole number", r.stderr)
+        # The registry's message for that value, word for word (one validation, the library's).
+        channel = self.new_channel()
+        reply = self.d.request("PUT", "/v1/channels/%s/consumers/fraud" % channel,
+                               body={"principal": "User:fraud-svc", "group": "fraud.g",
+                                     "scenario": "s", "sla_p99_ms": "fast",
+                                     "peak_rate_msgs": 1, "degradation": "lag"},
+                               token=TOKENS["orders-team"])
+        self.assertEqual(reply.status, 422, reply)
+        self.assertEqual([(e["path"], e["rule"], e["message"]) for e in reply.json["errors"]],
+                         [("sla_p99_ms", "wrong-type",
+                           "sla_p99_ms must be an integer, not a string")])
+        # A number beyond any range and an empty one: the library's messages too.
+        r = self.chanctl("register", "orders.x", "fraud",
+                         *options(FRAUD, sla_p99_ms="99999999999999999999", peak_rate_msgs=""),
+                         registry="http://127.0.0.1:9")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("Consumer is invalid: 2 errors.", r.stderr)
+        self.assertIn("sla_p99_ms: error: sla_p99_ms must be between 1 and 86400000, got "
+                      "99999999999999999999 [invalid-value]", r.stderr)
+        self.assertIn("peak_rate_msgs: error: peak_rate_msgs must be an integer, not a string",
+                      r.stderr)
 
         for args, message in [
             (("register", "orders.x"), '"consumer register" needs NAME after CHANNEL'),

@@ -123,7 +123,9 @@ class TransitiveTest(ChanregdTestCase):
             self.assertEqual(d2.stop(), 0)
 
     def test_request_texts_are_parsed_once(self):
-        d = self.start_daemon("--min-compatibility", "NONE", accept=SR_JSON)
+        # Without the reply cache, which would answer the repeated lookups itself.
+        d = self.start_daemon("--min-compatibility", "NONE", "--reply-cache-mb", "0",
+                              accept=SR_JSON)
         s = subject("text")
         text = record("Q", [("a", "int"), ("q", "string", {"default": "x"})])
         self.ok(d.post("/subjects/%s/versions" % s, {"schema": text}))

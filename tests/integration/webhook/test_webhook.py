@@ -147,7 +147,7 @@ class WebhookCase(ChanregdTestCase):
         want = sorted(ids)
         return wait_for(lambda: sorted(int(d["headers"]["x-chanreg-event-id"])
                                        for d in receiver.ok()) == want or None,
-                        timeout=30, what=what)
+                        timeout=90, what=what)
 
 
 class EventsTest(WebhookCase):
@@ -321,7 +321,7 @@ class LifecycleTest(WebhookCase):
                 ("channel.deprecating", "channel/" + deprecating["channel"]),
                 ("channel.retired", "channel/" + retired["channel"])}
         wait_for(lambda: {(e["action"], e["object"]) for e in self.lifecycle_entries()} >= want
-                 or None, timeout=30, what="the lifecycle events")
+                 or None, timeout=90, what="the lifecycle events")
         entries = {e["action"]: e for e in self.lifecycle_entries()}
         self.assertEqual(entries["consumer.stale"]["detail"]["age_days"], 45)
         self.assertEqual(entries["channel.deprecating"]["detail"]["days_left"], 10)

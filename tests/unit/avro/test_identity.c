@@ -2,8 +2,10 @@
  * test_identity.c - the texts the registry keeps for a schema: Confluent's
  * text (Avro Java's Schema.toString() layout, cases taken from the Confluent
  * Schema Registry's own tests), the identity that decides "same schema",
- * Confluent's normalize, and schemas with references.
+ * Confluent's normalize, and schemas with references; the texts are made on
+ * first use, also when several threads ask at once.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -248,6 +250,90 @@ static void test_references(void **state)
     chan_avro_schema_free(s);
 }
 
+/* A stored text parses to the same schema as a new one (only Avro C's gate is skipped). */
+static void test_stored(void **state)
+{
+    const char *json = "{\"type\":\"record\",\"name\":\"Order\",\"namespace\":\"com.acme\","
+                       "\"fields\":[{\"name\":\"id\",\"type\":\"long\"},{\"name\":\"note\","
+                       "\"type\":[\"null\",\"string\"],\"default\":null}]}";
+    chan_avro_schema *a = parse(json), *b = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+
+    (void)state;
+    assert_int_equal(
+        chan_avro_schema_parse_opts(&b, json, strlen(json), NULL, CHAN_AVRO_PARSE_STORED, &err), 0);
+    assert_string_equal(chan_avro_schema_canonical(a), chan_avro_schema_canonical(b));
+    assert_true(chan_avro_schema_fingerprint(a) == chan_avro_schema_fingerprint(b));
+    assert_string_equal(chan_avro_schema_normalized(a), chan_avro_schema_normalized(b));
+    assert_string_equal(chan_avro_schema_identity(a), chan_avro_schema_identity(b));
+    assert_true(chan_avro_can_read(a, b, NULL) && chan_avro_can_read(b, a, NULL));
+    chan_avro_schema_free(b);
+    /* still validated: a stored text that does not parse is refused */
+    assert_int_equal(chan_avro_schema_parse_opts(&b, "{\"type\":\"strng\"}", 17, NULL,
+                                                 CHAN_AVRO_PARSE_STORED, &err),
+                     CHAN_EINVALID);
+    assert_null(b);
+    chan_avro_schema_free(a);
+}
+
+/* The fingerprint of the specification's example: CRC-64-AVRO of "int"'s canonical form. */
+static void test_fingerprint(void **state)
+{
+    chan_avro_schema *s = parse("{\"type\":\"int\"}");
+
+    (void)state;
+    assert_string_equal(chan_avro_schema_canonical(s), "\"int\"");
+    assert_true(chan_avro_schema_fingerprint(s) == UINT64_C(0x7275d51a3f395c8f));
+    chan_avro_schema_free(s);
+}
+
+typedef struct texts_seen {
+    const chan_avro_schema *schema;
+    const char *canonical, *normalized, *identity;
+    uint64_t fingerprint;
+} texts_seen;
+
+static void *ask_texts(void *arg)
+{
+    texts_seen *t = arg;
+
+    t->identity = chan_avro_schema_identity(t->schema);
+    t->normalized = chan_avro_schema_normalized(t->schema);
+    t->canonical = chan_avro_schema_canonical(t->schema);
+    t->fingerprint = chan_avro_schema_fingerprint(t->schema);
+    return NULL;
+}
+
+/* Threads asking a fresh schema for its texts at once all get the same one. */
+static void test_texts_from_threads(void **state)
+{
+    chan_avro_schema *s = parse("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":"
+                                "\"a\",\"type\":{\"type\":\"enum\",\"name\":\"E\","
+                                "\"symbols\":[\"X\",\"Y\"]}}]}");
+    pthread_t th[4];
+    texts_seen seen[4];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < 4; i++) {
+        memset(&seen[i], 0, sizeof(seen[i]));
+        seen[i].schema = s;
+        assert_int_equal(pthread_create(&th[i], NULL, ask_texts, &seen[i]), 0);
+    }
+    for (i = 0; i < 4; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (i = 0; i < 4; i++) {
+        assert_ptr_equal(seen[i].identity, chan_avro_schema_identity(s));
+        assert_ptr_equal(seen[i].normalized, chan_avro_schema_normalized(s));
+        assert_ptr_equal(seen[i].canonical, chan_avro_schema_canonical(s));
+        assert_true(seen[i].fingerprint == chan_avro_schema_fingerprint(s));
+    }
+    assert_string_equal(chan_avro_schema_canonical(s),
+                        "{\"name\":\"R\",\"type\":\"record\",\"fields\":[{\"name\":\"a\","
+                        "\"type\":{\"name\":\"E\",\"type\":\"enum\",\"symbols\":[\"X\",\"Y\"]}}]}");
+    chan_avro_schema_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +341,9 @@ int main(void)
         cmocka_unit_test(test_identity),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_references),
+        cmocka_unit_test(test_stored),
+        cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_texts_from_threads),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,6 +1,7 @@
 /*
- * test_common.c - chan_error, chan_diag_list, chan_buf, parsers and files.
+ * test_common.c - chan_error, chan_diag_list, chan_buf, parsers, files and descriptors.
  */
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,6 +178,59 @@ static void test_file_roundtrip_and_limits(void **state)
     free(path);
 }
 
+/* Write text into a pipe, close its writing end and return the reading end. */
+static int pipe_with(const char *text)
+{
+    int fds[2];
+    size_t len = strlen(text);
+
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], text, len), (ssize_t)len);
+    close(fds[1]);
+    return fds[0];
+}
+
+static void test_fd_read_all_limits(void **state)
+{
+    chan_error err = CHAN_ERROR_INIT;
+    char *data = NULL;
+    size_t len = 99;
+    char c;
+    int fd;
+
+    /* Exactly max_size bytes are accepted, the descriptor stays open. */
+    fd = pipe_with("abcdef");
+    assert_int_equal(chan_fd_read_all(&data, &len, fd, 6, "pipe", &err), 0);
+    assert_int_equal(len, 6);
+    assert_string_equal(data, "abcdef");
+    assert_int_equal(read(fd, &c, 1), 0);
+    close(fd);
+    free(data);
+
+    /* Empty input: an empty string, not NULL. */
+    fd = pipe_with("");
+    assert_int_equal(chan_fd_read_all(&data, NULL, fd, 6, "pipe", &err), 0);
+    assert_string_equal(data, "");
+    close(fd);
+    free(data);
+
+    /* One byte more is refused, with the name in the message. */
+    fd = pipe_with("abcdefg");
+    assert_int_equal(chan_fd_read_all(&data, &len, fd, 6, "in.avsc", &err), CHAN_ETOOBIG);
+    assert_null(data);
+    assert_int_equal(len, 0);
+    assert_string_equal(err.message, "in.avsc is larger than the limit of 6 bytes");
+    close(fd);
+
+    /* A descriptor not open for reading. */
+    fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(chan_fd_read_all(&data, &len, fd, 6, "null", &err), CHAN_EIO);
+    assert_null(data);
+    assert_non_null(strstr(err.message, "cannot read null: "));
+    close(fd);
+}
+
 static void test_log_level_parse(void **state)
 {
     chan_log_level level = CHAN_LOG_INFO;
@@ -198,6 +252,7 @@ int main(void)
         cmocka_unit_test(test_parse_int64),
         cmocka_unit_test(test_date_parse),
         cmocka_unit_test(test_file_roundtrip_and_limits),
+        cmocka_unit_test(test_fd_read_all_limits),
         cmocka_unit_test(test_log_level_parse),
     };
 

@@ -6,9 +6,12 @@
  * elections in one process compete like two daemons, because flock locks
  * belong to open files), in-memory stores, bad input and the key.  With
  * "@FILE" (a file holding a PostgreSQL URL) or a URL: the advisory lock
- * election on that database.
+ * election on that database, also with a hung server (the lock's backend or
+ * the postmaster SIGSTOPped; the server must run on this host, as the test
+ * server of tests/support/pg_test_server.sh does).
  */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,9 +22,11 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "chan/common.h"
 #include "chan/leader.h"
+#include "chan/store.h"
 
 static char pg_url[1024];
 static char tmp_dir[256];
@@ -209,6 +214,219 @@ static void test_pg_unreachable(void **state)
     chan_leader_free(l);
 }
 
+/* Processes of the server this test stopped (SIGSTOP), resumed by resume_all. */
+static pid_t stopped[4];
+static int n_stopped;
+
+static void stop_process(pid_t pid)
+{
+    assert_true(n_stopped < (int)CHAN_ARRAY_SIZE(stopped));
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    stopped[n_stopped++] = pid;
+}
+
+/* SIGCONT what the test stopped; also the teardown of every hang test. */
+static int resume_all(void **state)
+{
+    (void)state;
+    while (n_stopped > 0)
+        (void)kill(stopped[--n_stopped], SIGCONT);
+    return 0;
+}
+
+/* A store on the test database whose deadlines are reply_ms (and connect_ms). */
+static chan_store *open_store(unsigned int connect_ms, unsigned int reply_ms)
+{
+    chan_store_options opts = CHAN_STORE_OPTIONS_INIT;
+    chan_error err = CHAN_ERROR_INIT;
+    chan_store *store = NULL;
+
+    opts.pool_size = 1;
+    opts.no_read_cache = true;
+    opts.connect_timeout_ms = connect_ms;
+    opts.reply_timeout_ms = reply_ms;
+    if (chan_store_open(&store, pg_url, &opts, &err) != 0)
+        fail_msg("cannot open the store: %s", err.message);
+    return store;
+}
+
+/* The pid of the backend holding the advisory lock of election `name`, 0 when none. */
+static pid_t lock_holder(const char *name)
+{
+    int64_t key = chan_leader_key(name);
+    uint64_t u = (uint64_t)key;
+    char hi[16], lo[16];
+    const char *params[2] = {hi, lo};
+    PGconn *pg = PQconnectdb(pg_url);
+    PGresult *res;
+    pid_t pid = 0;
+
+    assert_int_equal(PQstatus(pg), CONNECTION_OK);
+    /* A bigint key is classid (high 32 bits) and objid (low 32 bits), objsubid 1. */
+    snprintf(hi, sizeof(hi), "%u", (unsigned int)(u >> 32));
+    snprintf(lo, sizeof(lo), "%u", (unsigned int)(u & 0xffffffffu));
+    res = PQexecParams(pg,
+                       "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                       "AND classid = $1::oid AND objid = $2::oid AND objsubid = 1",
+                       2, NULL, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    if (PQntuples(res) == 1)
+        pid = (pid_t)strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    PQfinish(pg);
+    return pid;
+}
+
+/* The parent of pid (a backend's parent is the postmaster), from /proc. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512];
+    const char *after;
+    FILE *f;
+    size_t n;
+    long ppid = 0;
+
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    /* pid (comm) state ppid ...: comm may hold spaces. */
+    after = strrchr(buf, ')');
+    assert_non_null(after);
+    assert_int_equal(sscanf(after + 1, " %*c %ld", &ppid), 1);
+    return (pid_t)ppid;
+}
+
+/* Check l until it leads: at most 200 checks 50 ms apart; false when it never did. */
+static bool check_until_leader(chan_leader *l)
+{
+    for (int tries = 0; tries < 200; tries++) {
+        chan_error err = CHAN_ERROR_INIT;
+        bool leader = false;
+
+        if (chan_leader_check(l, &leader, &err) == 0 && leader)
+            return true;
+        usleep(50 * 1000);
+    }
+    return false;
+}
+
+/*
+** The lock's backend stops answering (SIGSTOP): the check ends at the
+** store's reply deadline with the store's timeout error and leadership is
+** given up; a new session cannot take the lock while the old one lives,
+** and once the server runs again the old session ends and the lock is
+** acquired again.
+*/
+static void test_pg_hung_backend_deadline(void **state)
+{
+    chan_store *store = open_store(2000, 300);
+    chan_error err = CHAN_ERROR_INIT;
+    chan_leader *l = NULL;
+    bool leader = true;
+    pid_t holder;
+    int rc;
+
+    (void)state;
+    assert_int_equal(chan_leader_new(&l, pg_url, "hung-backend", &err), 0);
+    chan_leader_use_store(l, store);
+    assert_true(check(l));
+    holder = lock_holder("hung-backend");
+    assert_true(holder > 0);
+
+    stop_process(holder);
+    rc = chan_leader_check(l, &leader, &err);
+    assert_int_equal(rc, CHAN_EUNAVAILABLE);
+    assert_int_equal(chan_store_error_reason(&err), CHAN_STORE_R_TIMEOUT);
+    if (strstr(err.message, "no reply to SELECT 1 within 300 ms") == NULL)
+        fail_msg("unexpected error: %s", err.message);
+    assert_false(leader);
+    assert_false(chan_leader_is_leader(l));
+    /* A new session; the stopped one still holds the lock. */
+    assert_false(check(l));
+
+    resume_all(NULL);
+    assert_true(check_until_leader(l));
+    chan_leader_free(l);
+    chan_store_free(store);
+}
+
+/* The postmaster stops: opening the lock's connection ends at the connect deadline. */
+static void test_pg_hung_server_connect_deadline(void **state)
+{
+    chan_store *store = open_store(500, 300);
+    chan_error err = CHAN_ERROR_INIT;
+    chan_leader *l = NULL;
+    bool leader = true;
+    pid_t holder;
+    int rc;
+
+    (void)state;
+    assert_int_equal(chan_leader_new(&l, pg_url, "hung-server", &err), 0);
+    chan_leader_use_store(l, store);
+    assert_true(check(l));
+    holder = lock_holder("hung-server");
+    assert_true(holder > 0);
+    chan_leader_release(l);
+    /* The postmaster: it accepts TCP connections (the kernel does) but answers nothing. */
+    stop_process(parent_of(holder));
+    rc = chan_leader_check(l, &leader, &err);
+    assert_int_equal(rc, CHAN_EUNAVAILABLE);
+    assert_int_equal(chan_store_error_reason(&err), CHAN_STORE_R_TIMEOUT);
+    if (strstr(err.message, "cannot connect: no answer within 500 ms") == NULL)
+        fail_msg("unexpected error: %s", err.message);
+    assert_false(leader);
+
+    resume_all(NULL);
+    assert_true(check_until_leader(l));
+    chan_leader_free(l);
+    chan_store_free(store);
+}
+
+/*
+** chan_store_abort ends the election's wait for a hung server at once (the
+** store's deadlines are far away), and freeing the election then does not
+** wait either: the lock goes with the closed session.
+*/
+static void test_pg_store_abort_ends_wait(void **state)
+{
+    chan_store *store = open_store(600000, 600000);
+    chan_error err = CHAN_ERROR_INIT;
+    chan_leader *l = NULL, *next = NULL;
+    bool leader = true;
+    pid_t holder;
+    int rc;
+
+    (void)state;
+    assert_int_equal(chan_leader_new(&l, pg_url, "hung-abort", &err), 0);
+    chan_leader_use_store(l, store);
+    assert_true(check(l));
+    holder = lock_holder("hung-abort");
+    assert_true(holder > 0);
+
+    stop_process(holder);
+    chan_store_abort(store);
+    rc = chan_leader_check(l, &leader, &err);
+    assert_int_equal(rc, CHAN_EUNAVAILABLE);
+    assert_int_equal(chan_store_error_reason(&err), CHAN_STORE_R_TIMEOUT);
+    if (strstr(err.message, "shutting down") == NULL)
+        fail_msg("unexpected error: %s", err.message);
+    assert_false(leader);
+    /* Aborted: no wait for a connection either. */
+    rc = chan_leader_check(l, &leader, &err);
+    assert_int_equal(rc, CHAN_EUNAVAILABLE);
+    assert_int_equal(chan_store_error_reason(&err), CHAN_STORE_R_TIMEOUT);
+    chan_leader_free(l);
+
+    resume_all(NULL);
+    assert_int_equal(chan_leader_new(&next, pg_url, "hung-abort", &err), 0);
+    assert_true(check_until_leader(next));
+    chan_leader_free(next);
+    chan_store_free(store);
+}
+
 static int make_tmp(void **state)
 {
     (void)state;
@@ -239,6 +457,9 @@ int main(int argc, char **argv)
     };
     const struct CMUnitTest pg[] = {
         cmocka_unit_test(test_pg_one_holder_at_a_time),
+        cmocka_unit_test_teardown(test_pg_hung_backend_deadline, resume_all),
+        cmocka_unit_test_teardown(test_pg_hung_server_connect_deadline, resume_all),
+        cmocka_unit_test_teardown(test_pg_store_abort_ends_wait, resume_all),
     };
 
     chan_log_set_level(CHAN_LOG_OFF);

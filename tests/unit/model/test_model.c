@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -360,6 +361,59 @@ static void test_write_json_matches_to_json(void **state)
         assert_true(json_equal(extra, json));
         json_decref(extra);
         json_decref(json);
+    }
+
+    /* Times (written by arithmetic for 1970-9999, else by gmtime_r), integers and rates. */
+    {
+        static const int64_t times[] = {
+            0,
+            1,
+            59,
+            86399,
+            86400,
+            951782399,
+            951782400,
+            951868800,
+            1709164800,
+            4107542399,
+            4107542400,
+            253402300799,
+            -1,
+            -86401,
+            253402300800,
+            1764000000,
+            INT64_C(4102444800),
+        };
+        static const double rates[] = {0, 7, -3, 1e15, 9007199254740993.0, 2.5};
+
+        opts.with_document = 0;
+        for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+            rec->created_at = times[i];
+            rec->updated_at = times[i] + 3600 * 25 + 61;
+            rec->consumers[0].registered_at = times[i];
+            rec->consumers[0].renewed_at = times[i];
+            rec->consumers[0].decided_at = times[i];
+            rec->consumers[0].peak_rate_msgs = rates[i % (sizeof(rates) / sizeof(rates[0]))];
+            rec->revision = -times[i];
+            if (times[i] >= 0) { /* the calendar form of the C library */
+                time_t tt = (time_t)times[i];
+                struct tm tm;
+                char want[64];
+                json_t *got = chan_json_time(times[i]);
+
+                assert_non_null(gmtime_r(&tt, &tm));
+                assert_true(strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+                assert_string_equal(json_string_value(got), want);
+                json_decref(got);
+            }
+            json = chan_channel_record_to_json(rec, &opts);
+            text = json_dumps(json, JSON_COMPACT);
+            chan_buf_clear(&buf);
+            chan_channel_record_write_json(&buf, rec, &opts, NULL);
+            assert_string_equal(chan_buf_cstr(&buf), text);
+            free(text);
+            json_decref(json);
+        }
     }
     chan_buf_dispose(&buf);
     chan_channel_record_free(rec);

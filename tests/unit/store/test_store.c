@@ -3915,6 +3915,106 @@ static void test_deadlines(void **state)
     chan_store_free(s2);
 }
 
+/* One ungated registration on a store of its own (test_write_queue_deadline). */
+typedef struct queued_reg {
+    chan_store *store;
+    const char *subject;
+    int rc;
+    chan_error err;
+} queued_reg;
+
+static void *queued_reg_thread(void *arg)
+{
+    queued_reg *job = arg;
+    chan_schema_register_request req = {0};
+    chan_schema_version *v = NULL;
+
+    req.subject = job->subject;
+    req.schema = "\"string\"";
+    req.actor = "queued";
+    job->rc = chan_store_schema_register(job->store, &v, NULL, &req, &job->err);
+    chan_schema_version_free(v);
+    return NULL;
+}
+
+/*
+** SQLite: the writers of one store queue in-process for the write lock,
+** and that wait has the busy timeout as its deadline.  While a write holds
+** the lock, the writers behind it (several at once) give up with the
+** store's timeout error; they leave the queue, so that after the holder is
+** done every later writer gets its turn.
+*/
+static void test_write_queue_deadline(void **state)
+{
+    enum { N_WAITERS = 3, N_AFTER = 4 };
+    chan_store_options opts = CHAN_STORE_OPTIONS_INIT;
+    chan_store *s = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    own_reg holder = {0};
+    queued_reg waiters[N_WAITERS], after[N_AFTER];
+    pthread_t th, tw[N_WAITERS], ta[N_AFTER];
+    int *versions = NULL;
+    size_t n = 0;
+
+    if (strcmp(chan_store_backend_name(g_store), "sqlite") != 0 || is_memory(g_url))
+        skip(); /* the queue is SQLite's; sqlite::memory: has one connection */
+    opts.pool_size = N_WAITERS + N_AFTER + 1;
+    opts.acquire_timeout_ms = 30000; /* connections are not what is waited for */
+    opts.busy_timeout_ms = 100;
+    assert_int_equal(chan_store_open(&s, g_url, &opts, &err), 0);
+    pthread_mutex_lock(&g_gate.mu);
+    g_gate.entered = false;
+    g_gate.released = false;
+    pthread_mutex_unlock(&g_gate.mu);
+    holder.store = s;
+    holder.subject = uniq("queue-holder");
+    assert_int_equal(pthread_create(&th, NULL, own_reg_thread, &holder), 0);
+    assert_true(wait_flag(&g_gate.entered, 10000));
+
+    /* The holder's write transaction runs its check: every other writer waits. */
+    memset(waiters, 0, sizeof(waiters));
+    for (int i = 0; i < N_WAITERS; i++) {
+        waiters[i].store = s;
+        waiters[i].subject = uniq("queue-waiter");
+        assert_int_equal(pthread_create(&tw[i], NULL, queued_reg_thread, &waiters[i]), 0);
+    }
+    for (int i = 0; i < N_WAITERS; i++) {
+        assert_int_equal(pthread_join(tw[i], NULL), 0);
+        expect_reason(waiters[i].rc, CHAN_EUNAVAILABLE, CHAN_STORE_R_TIMEOUT, &waiters[i].err);
+        if (strstr(waiters[i].err.message, "write lock did not become free within 100 ms") == NULL)
+            fail_msg("waiter %d: %s", i, waiters[i].err.message);
+    }
+
+    pthread_mutex_lock(&g_gate.mu);
+    g_gate.released = true;
+    pthread_cond_broadcast(&g_gate.cv);
+    pthread_mutex_unlock(&g_gate.mu);
+    assert_int_equal(pthread_join(th, NULL), 0);
+    assert_int_equal(holder.rc, 0);
+
+    /* The writers that gave up left the queue: later ones all get the lock. */
+    memset(after, 0, sizeof(after));
+    for (int i = 0; i < N_AFTER; i++) {
+        after[i].store = s;
+        after[i].subject = uniq("queue-after");
+        assert_int_equal(pthread_create(&ta[i], NULL, queued_reg_thread, &after[i]), 0);
+    }
+    for (int i = 0; i < N_AFTER; i++) {
+        assert_int_equal(pthread_join(ta[i], NULL), 0);
+        if (after[i].rc != 0)
+            fail_msg("writer %d after the timeouts: %s", i, after[i].err.message);
+    }
+    /* The timed-out writes left nothing. */
+    for (int i = 0; i < N_WAITERS; i++) {
+        assert_int_equal(
+            chan_store_subject_versions(s, &versions, &n, waiters[i].subject, false, &err),
+            CHAN_ENOTFOUND);
+        free(versions);
+        versions = NULL;
+    }
+    chan_store_free(s);
+}
+
 static void test_only_same_subject_writers_wait(void **state)
 {
     const char *x = uniq("lock-x"), *y = uniq("lock-y");
@@ -4063,6 +4163,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_concurrent_channel_puts),
         cmocka_unit_test(test_only_same_subject_writers_wait),
         cmocka_unit_test(test_deadlines),
+        cmocka_unit_test(test_write_queue_deadline),
     };
     int rc;
 
