@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -252,7 +251,7 @@ def bench_backend(backend, db, build, work, cfg, rows, say, figures):
     d = Daemon(chanregd, db, work, "chanregd-" + backend)
     rss_start = d.rss_kb()
     if "http" in figures:
-        http_figures(d, backend, build, work, cfg, rows, say)
+        http_figures(d, chanregd, db, backend, build, work, cfg, rows, say)
     if "writers" in figures:
         writer_figures(d, backend, build, work, cfg, rows, say)
     if "chain" in figures:
@@ -278,7 +277,7 @@ def bench_backend(backend, db, build, work, cfg, rows, say, figures):
     d.stop()
 
 
-def http_figures(d, backend, build, work, cfg, rows, say):
+def http_figures(d, chanregd, db, backend, build, work, cfg, rows, say):
     first, last = load(d, cfg, say)
     dur = cfg["dur"]
 
