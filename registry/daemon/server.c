@@ -1995,6 +1995,7 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
                                             {MHD_OPTION_END, 0, NULL},
                                             {MHD_OPTION_END, 0, NULL},
                                             {MHD_OPTION_END, 0, NULL}};
+    pthread_condattr_t cattr;
     struct timespec now;
     size_t t, i, n = 0;
     int error = 0;
@@ -2008,7 +2009,12 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
     server->listen_fd = -1;
     server->health_fd = -1;
     pthread_mutex_init(&server->conns_lock, NULL);
-    pthread_cond_init(&server->reaper_wake, NULL);
+    /* reaper_main waits for CLOCK_MONOTONIC deadlines: with the default clock
+       (CLOCK_REALTIME) every wait would time out at once and the reaper spin. */
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&server->reaper_wake, &cattr);
+    pthread_condattr_destroy(&cattr);
     atomic_init(&server->shutting_down, false);
     atomic_init(&server->active, 0);
     atomic_init(&server->next_id, 1);
