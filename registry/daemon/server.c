@@ -94,13 +94,24 @@ typedef struct conn_track {
 /* Descriptors kept free for the store, logs, pipes and the HTTP threads. */
 #define FD_RESERVE 64u
 
+/* The most segments of a route pattern (a longer path matches none). */
+#define ROUTE_MAX_SEGMENTS 16
+
 /* A route with its pattern split into segments. */
 typedef struct compiled_route {
     const chand_route *route;
     const char *content_type;
     char **segments; /* literal, or "{name}" */
+    char **names;    /* per segment: the parameter's name, or NULL for a literal */
+    size_t *lens;    /* per segment: strlen of segments[i] */
     size_t n_segments;
 } compiled_route;
+
+/* One segment of a request path: not NUL-terminated, not decoded. */
+typedef struct path_seg {
+    const char *p;
+    size_t len;
+} path_seg;
 
 struct chand_server {
     struct MHD_Daemon *mhd;
@@ -137,6 +148,12 @@ typedef struct kv {
     char *value;
 } kv;
 
+/* A path parameter: its name belongs to the compiled route. */
+typedef struct path_param {
+    const char *key;
+    char *value;
+} path_param;
+
 struct chand_request {
     chand_server *server;
     struct MHD_Connection *conn;
@@ -155,7 +172,7 @@ struct chand_request {
     const char *content_type; /* default of the matched table */
     const char *reply_type;   /* Confluent routes: the type Accept chose (negotiate) */
     char allow[64];           /* methods of the path, for a 405 reply */
-    kv params[CHAND_ROUTE_MAX_PARAMS];
+    path_param params[CHAND_ROUTE_MAX_PARAMS];
     size_t n_params;
     kv *query; /* decoded, filled by admit */
     size_t n_query;
@@ -318,21 +335,34 @@ static double elapsed_ms(const struct timespec *start)
            (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-/* Copy s for a log line: at most max bytes, non-printable bytes as %XX. */
-static void log_escape(chan_buf *out, const char *s, size_t max)
-{
-    size_t i;
+/* The longest path a log line shows, in bytes of the request. */
+#define LOG_PATH_MAX 512
 
-    for (i = 0; i < max && s[i]; i++) {
+/*
+** Copy s for a log line into out (at least 3 * LOG_PATH_MAX + 4 bytes): at
+** most LOG_PATH_MAX bytes, non-printable bytes as %XX, "..." when cut.
+*/
+static void log_escape(char *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i, n = 0;
+
+    for (i = 0; i < LOG_PATH_MAX && s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (c <= 0x20 || c >= 0x7f || c == '"')
-            chan_buf_printf(out, "%%%02X", c);
-        else
-            chan_buf_putc(out, (char)c);
+        if (c <= 0x20 || c >= 0x7f || c == '"') {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
+            out[n++] = (char)c;
+        }
     }
-    if (s[i])
-        chan_buf_puts(out, "...");
+    if (s[i]) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
 }
 
 /* ------------------------------------------------------------------ */
@@ -344,9 +374,13 @@ static void free_route_segments(compiled_route *r)
 {
     size_t k;
 
-    for (k = 0; k < r->n_segments; k++)
+    for (k = 0; k < r->n_segments; k++) {
         free(r->segments[k]);
+        free(r->names[k]);
+    }
     free(r->segments);
+    free(r->names);
+    free(r->lens);
 }
 
 static void free_routes(compiled_route *routes, size_t n)
@@ -416,9 +450,17 @@ static int compile_route(compiled_route *out, const chand_route *route, const ch
         if (p[0] == '{' && ++n_params > CHAND_ROUTE_MAX_PARAMS)
             return chan_error_set(err, CHAN_EINVALID, "route %s: too many parameters",
                                   route->pattern);
+        if (out->n_segments == ROUTE_MAX_SEGMENTS)
+            return chan_error_set(err, CHAN_EINVALID, "route %s: more than %d segments",
+                                  route->pattern, ROUTE_MAX_SEGMENTS);
         out->segments =
             chan_xreallocarray(out->segments, out->n_segments + 1, sizeof(*out->segments));
-        out->segments[out->n_segments++] = chan_xstrndup(p, len);
+        out->names = chan_xreallocarray(out->names, out->n_segments + 1, sizeof(*out->names));
+        out->lens = chan_xreallocarray(out->lens, out->n_segments + 1, sizeof(*out->lens));
+        out->segments[out->n_segments] = chan_xstrndup(p, len);
+        out->names[out->n_segments] = p[0] == '{' ? chan_xstrndup(p + 1, len - 2) : NULL;
+        out->lens[out->n_segments] = len;
+        out->n_segments++;
         p += len;
         if (*p == '/')
             p++;
@@ -430,10 +472,8 @@ static void clear_params(chand_request *req)
 {
     size_t i;
 
-    for (i = 0; i < req->n_params; i++) {
-        free(req->params[i].key);
+    for (i = 0; i < req->n_params; i++)
         free(req->params[i].value);
-    }
     req->n_params = 0;
 }
 
@@ -442,29 +482,30 @@ static void clear_params(chand_request *req)
 ** req->params with the decoded parameters.  Returns 1 on a match, 0 when not,
 ** -1 when a parameter does not decode (contains NUL).
 */
-static int match_route(chand_request *req, const compiled_route *r, char **segs, size_t n_segs)
+static int match_route(chand_request *req, const compiled_route *r, const path_seg *segs,
+                       size_t n_segs)
 {
     size_t i;
 
     if (r->n_segments != n_segs)
         return 0;
     for (i = 0; i < n_segs; i++) {
-        if (r->segments[i][0] != '{' && strcmp(r->segments[i], segs[i]) != 0)
+        if (r->names[i] == NULL &&
+            (r->lens[i] != segs[i].len || memcmp(r->segments[i], segs[i].p, segs[i].len) != 0))
             return 0;
     }
     clear_params(req);
     for (i = 0; i < n_segs; i++) {
-        const char *name = r->segments[i];
         char *value;
 
-        if (name[0] != '{')
+        if (r->names[i] == NULL)
             continue;
-        value = percent_decode(segs[i], strlen(segs[i]), false);
+        value = percent_decode(segs[i].p, segs[i].len, false);
         if (value == NULL) {
             clear_params(req);
             return -1;
         }
-        req->params[req->n_params].key = chan_xstrndup(name + 1, strlen(name) - 2);
+        req->params[req->n_params].key = r->names[i];
         req->params[req->n_params].value = value;
         req->n_params++;
     }
@@ -478,31 +519,32 @@ static int match_route(chand_request *req, const compiled_route *r, char **segs,
 static unsigned int find_route(chand_request *req)
 {
     chand_server *server = req->server;
-    char *path = chan_xstrdup(req->path), *p, **segs = NULL;
+    const char *path = req->path, *p, *end;
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    path_seg segs[ROUTE_MAX_SEGMENTS];
     size_t n_segs = 0, i, len;
     unsigned int status = 404;
 
     len = strlen(path);
     if (len > 1 && path[len - 1] == '/')
-        path[--len] = '\0';
+        len--;
     if (path[0] != '/')
         goto cleanup;
-    for (p = path + 1; *p;) {
-        char *slash = strchr(p, '/');
+    end = path + len;
+    for (p = path + 1; p < end;) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
 
-        segs = chan_xreallocarray(segs, n_segs + 1, sizeof(*segs));
-        segs[n_segs++] = p;
+        if (n == 0 || n_segs == ROUTE_MAX_SEGMENTS)
+            goto cleanup; /* an empty segment, or longer than every route */
+        segs[n_segs].p = p;
+        segs[n_segs].len = n;
+        n_segs++;
         if (slash == NULL)
             break;
-        *slash = '\0';
         p = slash + 1;
-        if (*p == '\0')
+        if (p == end)
             goto cleanup; /* "a//" */
-    }
-    for (i = 0; i < n_segs; i++) {
-        if (segs[i][0] == '\0')
-            goto cleanup;
     }
     for (i = 0; i < server->n_routes; i++) {
         const compiled_route *r = &server->routes[i];
@@ -534,8 +576,6 @@ static unsigned int find_route(chand_request *req)
 cleanup:
     if (status)
         clear_params(req);
-    free(segs);
-    free(path);
     return status;
 }
 
@@ -1474,12 +1514,17 @@ static void set_request_id(chand_request *req)
         ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
              c == '-' || c == '_' || c == '.';
     }
-    if (ok)
-        snprintf(req->request_id, sizeof(req->request_id), "%s", h);
-    else
-        snprintf(req->request_id, sizeof(req->request_id), "%08lx%08lx",
-                 req->server->id_prefix & 0xfffffffful,
-                 atomic_fetch_add(&req->server->next_id, 1) & 0xfffffffful);
+    if (ok) {
+        memcpy(req->request_id, h, n + 1);
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        uint64_t v = ((uint64_t)(req->server->id_prefix & 0xfffffffful) << 32) |
+                     (atomic_fetch_add(&req->server->next_id, 1) & 0xfffffffful);
+
+        for (i = 16; i-- > 0; v >>= 4) /* "%08lx%08lx" of the two halves */
+            req->request_id[i] = hex[v & 15];
+        req->request_id[16] = '\0';
+    }
 }
 
 static chand_request *request_new(chand_server *server, struct MHD_Connection *conn,
@@ -1611,7 +1656,7 @@ static bool reply_cached(chand_request *req, chand_reply_cached *hit)
     struct MHD_Response *resp;
     const char *body;
     unsigned int status;
-    char *type;
+    const char *type;
     size_t len, i;
     bool ok;
 
@@ -1623,13 +1668,16 @@ static bool reply_cached(chand_request *req, chand_reply_cached *hit)
         chand_reply_header(req, name, value);
     }
     status = chand_reply_cached_status(hit);
-    type = chan_xstrdup(chand_reply_cached_content_type(hit));
+    type = chand_reply_cached_content_type(hit);
     resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)body, release_cached,
                                                                   hit);
-    if (resp == NULL)
+    if (resp == NULL) {
         chand_reply_cached_release(hit);
-    ok = queue(req, status, resp, type) == 0; /* queue destroys resp: hit may be gone */
-    free(type);
+        type = CHAND_CONTENT_TYPE_JSON; /* not sent: queue fails without a response */
+    }
+    /* queue copies type into the response before it drops resp, whose
+       reference keeps hit (and type) alive until then. */
+    ok = queue(req, status, resp, type) == 0;
     return ok;
 }
 
@@ -1645,7 +1693,8 @@ static enum MHD_Result handle_cacheable(chand_request *req)
 {
     chand_server *server = req->server;
     chand_cache_kind kind = req->route->route->cache;
-    const char *(*query)[2] = NULL;
+    const char *query_small[8][2];
+    const char *(*query)[2] = query_small;
     chan_buf key = CHAN_BUF_INIT;
     chand_reply_cached *hit;
     uint64_t generation;
@@ -1656,14 +1705,16 @@ static enum MHD_Result handle_cacheable(chand_request *req)
         return run_handler(req) ? MHD_YES : MHD_NO;
     if (kind == CHAND_CACHE_SECOND)
         second = (int64_t)time(NULL);
-    query = chan_xcalloc(req->n_query + 1, sizeof(*query));
+    if (req->n_query > CHAN_ARRAY_SIZE(query_small))
+        query = chan_xcalloc(req->n_query, sizeof(*query));
     for (size_t i = 0; i < req->n_query; i++) {
         query[i][0] = req->query[i].key;
         query[i][1] = req->query[i].value;
     }
     chand_reply_cache_key(&key, req->method, req->path, (const char *const(*)[2])query,
                           req->n_query, json_content_type(req), req->body.ptr, req->body.len);
-    free(query);
+    if (query != query_small)
+        free(query);
     hit = chand_reply_cache_get(server->replies, key.ptr, key.len, generation, second);
     if (hit != NULL) {
         ok = reply_cached(req, hit);
@@ -1774,16 +1825,15 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
         server->observer(server->observer_ctx, req->method,
                          req->route ? req->route->route->pattern : "(unmatched)",
                          req->replied ? req->status : 0, ms);
-    if (server->config->access_log) {
-        chan_buf path = CHAN_BUF_INIT;
+    if (server->config->access_log && chan_log_get_level() <= CHAN_LOG_INFO) {
+        char path[3 * LOG_PATH_MAX + 4];
 
-        log_escape(&path, req->path, 512);
+        log_escape(path, req->path);
         chan_log(CHAN_LOG_INFO, MODULE,
                  "request method=%s path=%s status=%u duration_ms=%.3f request_id=%s actor=%s%s",
-                 req->method, chan_buf_cstr(&path), req->replied ? req->status : 0, ms,
-                 req->request_id, req->identity->name,
+                 req->method, path, req->replied ? req->status : 0, ms, req->request_id,
+                 req->identity->name,
                  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
-        chan_buf_dispose(&path);
     }
     atomic_fetch_sub(&server->active, 1);
     request_free(req);
