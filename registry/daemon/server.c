@@ -326,13 +326,16 @@ static char *percent_decode(const char *s, size_t len, bool plus_is_space)
     return out;
 }
 
-static double elapsed_ms(const struct timespec *start)
+static double elapsed_ms(const struct timespec *start, const struct timespec *now)
 {
-    struct timespec now;
+    return (double)(now->tv_sec - start->tv_sec) * 1e3 +
+           (double)(now->tv_nsec - start->tv_nsec) / 1e6;
+}
 
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
-           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+/* CLOCK_MONOTONIC milliseconds of ts. */
+static long long ts_ms(const struct timespec *ts)
+{
+    return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
 }
 
 /* The longest path a log line shows, in bytes of the request. */
@@ -1350,15 +1353,22 @@ static long long now_ms(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return ts_ms(&ts);
+}
+
+/* Enter phase at since (CLOCK_MONOTONIC milliseconds). */
+static void track_phase_at(conn_track *track, conn_phase phase, long long since)
+{
+    if (track == NULL)
+        return;
+    atomic_store(&track->since_ms, since);
+    atomic_store(&track->phase, (int)phase);
 }
 
 static void track_phase(conn_track *track, conn_phase phase)
 {
-    if (track == NULL)
-        return;
-    atomic_store(&track->since_ms, now_ms());
-    atomic_store(&track->phase, (int)phase);
+    if (track != NULL)
+        track_phase_at(track, phase, now_ms());
 }
 
 static conn_track *track_of(struct MHD_Connection *conn)
@@ -1534,8 +1544,8 @@ static chand_request *request_new(chand_server *server, struct MHD_Connection *c
 
     req->probe_only = probe_only;
     req->track = track_of(conn);
-    track_phase(req->track, PHASE_BODY);
     clock_gettime(CLOCK_MONOTONIC, &req->start);
+    track_phase_at(req->track, PHASE_BODY, ts_ms(&req->start));
     req->server = server;
     req->conn = conn;
     req->method = chan_xstrdup(method);
@@ -1768,7 +1778,9 @@ static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn,
         *upload_data_size = 0;
         return MHD_YES;
     }
-    track_phase(req->track, PHASE_BUSY);
+    /* No deadline while busy: the reaper skips the phase without reading since_ms. */
+    if (req->track != NULL)
+        atomic_store(&req->track->phase, (int)PHASE_BUSY);
     if (req->too_big) {
         rc = chand_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
                                (long long)server->config->max_body);
@@ -1815,12 +1827,16 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
 {
     chand_server *server = cls;
     chand_request *req = *con_cls;
+    struct timespec now;
     double ms;
 
-    track_phase(track_of(conn), PHASE_IDLE);
-    if (req == NULL)
+    if (req == NULL) {
+        track_phase(track_of(conn), PHASE_IDLE);
         return;
-    ms = elapsed_ms(&req->start);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    track_phase_at(req->track, PHASE_IDLE, ts_ms(&now));
+    ms = elapsed_ms(&req->start, &now);
     if (server->observer)
         server->observer(server->observer_ctx, req->method,
                          req->route ? req->route->route->pattern : "(unmatched)",
