@@ -1132,23 +1132,21 @@ static char *presented_token(const chand_request *req)
 }
 
 /*
-** Find the presented token: first among the API tokens of the store
+** Find token (presented_token's, freed here): first among the API tokens of the store
 ** (chand_token_authenticate; the identity is then req->own_identity), then
 ** among the configured ones (file and --token).  Returns 0 with
 ** *out set (NULL: no token or an unknown one), or the error of the store
 ** token: CHAN_EDENIED (revoked or expired) or CHAN_EUNAVAILABLE (the store
 ** could not be read: never guess who the caller is).
 */
-static int authenticate(chand_request *req, const chan_identity **out, chan_error *err)
+static int authenticate(chand_request *req, char *token, const chan_identity **out,
+                        chan_error *err)
 {
     const chand_config *config = req->server->config;
     const chan_token_entry *entry;
-    char *token = presented_token(req);
     int error = 0;
 
     *out = NULL;
-    if (token == NULL)
-        return 0;
     if (strncmp(token, CHAN_TOKEN_PREFIX, strlen(CHAN_TOKEN_PREFIX)) == 0) {
         error = chand_token_authenticate(req->server->store, token, &req->own_identity, err);
         if (error == 0) {
@@ -1178,9 +1176,9 @@ static bool admit_identity(chand_request *req)
 {
     chand_server *server = req->server;
     chan_authz_action action = req->route->route->action;
-    const chan_identity *found;
-    chan_error err = CHAN_ERROR_INIT;
+    const chan_identity *found = NULL;
     bool may_be_anonymous;
+    char *token;
     time_t now = time(NULL);
 
     if (server->config->n_tokens == 0) {
@@ -1193,18 +1191,23 @@ static bool admit_identity(chand_request *req)
         ((action == CHAN_AUTHZ_READ || action == CHAN_AUTHZ_SELF) && !server->config->auth_reads);
     if (action == CHAN_AUTHZ_PUBLIC)
         return true;
-    switch (authenticate(req, &found, &err)) {
-    case 0:
-        break;
-    case CHAN_EDENIED: /* a store token, revoked or expired */
-        if (may_be_anonymous)
-            return true;
-        chand_reply_error(req, 401, "Unauthorized: %s.", err.message);
-        return false;
-    default: /* the store could not be read */
-        chan_log(CHAN_LOG_WARN, MODULE, "cannot check a store token: %s", err.message);
-        chand_reply_error(req, 503, "Service unavailable: cannot check the token: %s", err.message);
-        return false;
+    if ((token = presented_token(req)) != NULL) { /* err only then: it is large to clear */
+        chan_error err = CHAN_ERROR_INIT;
+
+        switch (authenticate(req, token, &found, &err)) {
+        case 0:
+            break;
+        case CHAN_EDENIED: /* a store token, revoked or expired */
+            if (may_be_anonymous)
+                return true;
+            chand_reply_error(req, 401, "Unauthorized: %s.", err.message);
+            return false;
+        default: /* the store could not be read */
+            chan_log(CHAN_LOG_WARN, MODULE, "cannot check a store token: %s", err.message);
+            chand_reply_error(req, 503, "Service unavailable: cannot check the token: %s",
+                              err.message);
+            return false;
+        }
     }
     if (found && found->expires_at > 0 && (int64_t)now >= found->expires_at) {
         char date[16];
@@ -1755,7 +1758,6 @@ static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn,
                               void **con_cls, bool probe_only)
 {
     chand_request *req = *con_cls;
-    chan_error err = CHAN_ERROR_INIT;
     int rc;
 
     if (req == NULL) {
@@ -1791,19 +1793,7 @@ static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn,
         return req->replied ? MHD_YES : MHD_NO;
     if (req->route->route->cache != CHAND_CACHE_NONE && server->replies != NULL)
         return handle_cacheable(req);
-    rc = req->route->route->handler(req, &err);
-    if (rc < 0 && !req->replied) {
-        if (chand_http_status_of(chand_http_error_code(&err)) >= 500)
-            chan_log(CHAN_LOG_ERROR, MODULE, "request failed request_id=%s code=%s error=\"%s\"",
-                     req->request_id, chan_strerror(err.code), err.message);
-        rc = chand_reply_error_from(req, &err);
-    }
-    if (!req->replied) {
-        chan_log(CHAN_LOG_ERROR, MODULE, "handler returned without a reply request_id=%s",
-                 req->request_id);
-        rc = chand_reply_error(req, 50000, "Internal error: no reply.");
-    }
-    return req->replied ? MHD_YES : MHD_NO;
+    return run_handler(req) ? MHD_YES : MHD_NO;
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
