@@ -1179,7 +1179,6 @@ static bool admit_identity(chand_request *req)
     const chan_identity *found = NULL;
     bool may_be_anonymous;
     char *token;
-    time_t now = time(NULL);
 
     if (server->config->n_tokens == 0) {
         req->identity = &server->open;
@@ -1209,7 +1208,7 @@ static bool admit_identity(chand_request *req)
             return false;
         }
     }
-    if (found && found->expires_at > 0 && (int64_t)now >= found->expires_at) {
+    if (found && found->expires_at > 0 && (int64_t)time(NULL) >= found->expires_at) {
         char date[16];
         time_t at = (time_t)found->expires_at;
         struct tm tm;
