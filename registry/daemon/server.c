@@ -1139,8 +1139,7 @@ static char *presented_token(const chand_request *req)
 ** token: CHAN_EDENIED (revoked or expired) or CHAN_EUNAVAILABLE (the store
 ** could not be read: never guess who the caller is).
 */
-static int authenticate(chand_request *req, char *token, const chan_identity **out,
-                        chan_error *err)
+static int authenticate(chand_request *req, char *token, const chan_identity **out, chan_error *err)
 {
     const chand_config *config = req->server->config;
     const chan_token_entry *entry;
@@ -1811,6 +1810,70 @@ static enum MHD_Result probe_handler(void *cls, struct MHD_Connection *conn, con
     return handle(cls, conn, url, method, upload_data, upload_data_size, con_cls, true);
 }
 
+/* v in decimal, written at the end of buf[size]: returns where it starts. */
+static const char *fmt_ull(char *buf, size_t size, unsigned long long v)
+{
+    char *p = buf + size;
+
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    return p;
+}
+
+/* Append s (up to its NUL) to line[*n], within size (one byte is kept for the NUL). */
+static void line_puts(char *line, size_t size, size_t *n, const char *s)
+{
+    size_t len = strlen(s);
+
+    if (len > size - 1 - *n)
+        len = size - 1 - *n;
+    memcpy(line + *n, s, len);
+    *n += len;
+}
+
+/*
+** The access log line of req, as chan_log would write "request method=%s
+** path=%s status=%u duration_ms=%.3f request_id=%s actor=%s%s" (with
+** " aborted=true" last when aborted), made without printf: one a request.
+*/
+static void access_log(const chand_request *req, double ms, bool aborted)
+{
+    char line[4096], path[3 * LOG_PATH_MAX + 4], num[32];
+    size_t n = 0;
+
+    log_escape(path, req->path);
+    line_puts(line, sizeof(line), &n, "request method=");
+    line_puts(line, sizeof(line), &n, req->method);
+    line_puts(line, sizeof(line), &n, " path=");
+    line_puts(line, sizeof(line), &n, path);
+    line_puts(line, sizeof(line), &n, " status=");
+    line_puts(line, sizeof(line), &n, fmt_ull(num, sizeof(num), req->replied ? req->status : 0));
+    line_puts(line, sizeof(line), &n, " duration_ms=");
+    if (ms >= 0 && ms < 1e12) { /* "%.3f" */
+        unsigned long long us = (unsigned long long)(ms * 1000.0 + 0.5);
+
+        line_puts(line, sizeof(line), &n, fmt_ull(num, sizeof(num), us / 1000));
+        num[0] = '.';
+        num[1] = (char)('0' + us / 100 % 10);
+        num[2] = (char)('0' + us / 10 % 10);
+        num[3] = (char)('0' + us % 10);
+        num[4] = '\0';
+    } else {
+        snprintf(num, sizeof(num), "%.3f", ms);
+    }
+    line_puts(line, sizeof(line), &n, num);
+    line_puts(line, sizeof(line), &n, " request_id=");
+    line_puts(line, sizeof(line), &n, req->request_id);
+    line_puts(line, sizeof(line), &n, " actor=");
+    line_puts(line, sizeof(line), &n, req->identity->name ? req->identity->name : "(null)");
+    if (aborted)
+        line_puts(line, sizeof(line), &n, " aborted=true");
+    chan_log_text(CHAN_LOG_INFO, MODULE, line, n);
+}
+
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
@@ -1830,16 +1893,8 @@ static void request_completed(void *cls, struct MHD_Connection *conn, void **con
         server->observer(server->observer_ctx, req->method,
                          req->route ? req->route->route->pattern : "(unmatched)",
                          req->replied ? req->status : 0, ms);
-    if (server->config->access_log && chan_log_get_level() <= CHAN_LOG_INFO) {
-        char path[3 * LOG_PATH_MAX + 4];
-
-        log_escape(path, req->path);
-        chan_log(CHAN_LOG_INFO, MODULE,
-                 "request method=%s path=%s status=%u duration_ms=%.3f request_id=%s actor=%s%s",
-                 req->method, path, req->replied ? req->status : 0, ms, req->request_id,
-                 req->identity->name,
-                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
-    }
+    if (server->config->access_log && chan_log_get_level() <= CHAN_LOG_INFO)
+        access_log(req, ms, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     atomic_fetch_sub(&server->active, 1);
     request_free(req);
     *con_cls = NULL;
