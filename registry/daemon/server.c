@@ -1823,15 +1823,12 @@ static const char *fmt_ull(char *buf, size_t size, unsigned long long v)
     return p;
 }
 
-/* Append s (up to its NUL) to line[*n], within size (one byte is kept for the NUL). */
+/* Append s to the string line[0..*n), cut to fit size. */
 static void line_puts(char *line, size_t size, size_t *n, const char *s)
 {
-    size_t len = strlen(s);
-
-    if (len > size - 1 - *n)
-        len = size - 1 - *n;
-    memcpy(line + *n, s, len);
-    *n += len;
+    while (*s != '\0' && *n < size - 1)
+        line[(*n)++] = *s++;
+    line[*n] = '\0';
 }
 
 /*
