@@ -98,6 +98,34 @@ static daemon_metrics *state = NULL;
 static pthread_mutex_t state_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t scrape_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Requests a thread has completed but not yet added to the registry. */
+#define REQUEST_BATCH 256
+
+typedef struct request_seen {
+    const char *method; /* a known_method string */
+    const char *route;  /* a route pattern: static for the life of the process */
+    unsigned int status;
+    double seconds;
+} request_seen;
+
+/*
+** The requests of one thread, added to the registry REQUEST_BATCH at a time
+** and at every scrape (flush_requests), so that a request costs a lock no
+** other thread takes instead of the two locks every thread takes.  Batches
+** live as long as the process, in the list batches (under batches_lock);
+** lock order: batches_lock, a batch's lock, state_lock.
+*/
+typedef struct request_batch {
+    pthread_mutex_t lock;
+    struct request_batch *next;
+    size_t n;
+    request_seen seen[REQUEST_BATCH];
+} request_batch;
+
+static request_batch *batches = NULL;
+static pthread_mutex_t batches_lock = PTHREAD_MUTEX_INITIALIZER;
+static _Thread_local request_batch *thread_batch = NULL;
+
 static const double duration_buckets[] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                           0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
 
@@ -254,8 +282,49 @@ cleanup:
     return error;
 }
 
+/* Add the requests of b to the registry and empty it (b's lock held). */
+static void batch_flush_locked(request_batch *b)
+{
+    pthread_mutex_lock(&state_lock);
+    for (size_t i = 0; state != NULL && i < b->n; i++) {
+        const request_seen *r = &b->seen[i];
+        char code[16], *p = code + sizeof(code);
+        const char *labels[3];
+        unsigned int v = r->status;
+
+        *--p = '\0';
+        do { /* "%u" */
+            *--p = (char)('0' + v % 10);
+            v /= 10;
+        } while (v > 0);
+        labels[0] = r->route;
+        labels[1] = r->method;
+        labels[2] = p;
+        chan_metric_add(state->http_requests, labels, 1);
+        chan_metric_observe(state->http_duration, labels, r->seconds); /* label 0: route */
+    }
+    pthread_mutex_unlock(&state_lock);
+    b->n = 0;
+}
+
+/* Add the pending requests of every thread to the registry (or drop them). */
+static void flush_requests(bool drop)
+{
+    pthread_mutex_lock(&batches_lock);
+    for (request_batch *b = batches; b != NULL; b = b->next) {
+        pthread_mutex_lock(&b->lock);
+        if (drop)
+            b->n = 0;
+        else
+            batch_flush_locked(b);
+        pthread_mutex_unlock(&b->lock);
+    }
+    pthread_mutex_unlock(&batches_lock);
+}
+
 void chand_metrics_shutdown(void)
 {
+    flush_requests(true);
     pthread_mutex_lock(&scrape_lock);
     pthread_mutex_lock(&state_lock);
     free_state(state);
@@ -301,22 +370,26 @@ static const char *known_method(const char *method)
 void chand_metrics_observe_request(void *ctx, const char *method, const char *route,
                                    unsigned int status, double duration_ms)
 {
-    char code[16];
-    const char *labels[3];
-    const char *route_label[1];
+    request_batch *b = thread_batch;
 
     (void)ctx;
-    pthread_mutex_lock(&state_lock);
-    if (state != NULL) {
-        snprintf(code, sizeof(code), "%u", status);
-        labels[0] = route;
-        labels[1] = known_method(method);
-        labels[2] = code;
-        route_label[0] = route;
-        chan_metric_add(state->http_requests, labels, 1);
-        chan_metric_observe(state->http_duration, route_label, duration_ms / 1000.0);
+    if (b == NULL) {
+        b = chan_xcalloc(1, sizeof(*b));
+        pthread_mutex_init(&b->lock, NULL);
+        pthread_mutex_lock(&batches_lock);
+        b->next = batches;
+        batches = b;
+        pthread_mutex_unlock(&batches_lock);
+        thread_batch = b;
     }
-    pthread_mutex_unlock(&state_lock);
+    pthread_mutex_lock(&b->lock);
+    b->seen[b->n].method = known_method(method);
+    b->seen[b->n].route = route;
+    b->seen[b->n].status = status;
+    b->seen[b->n].seconds = duration_ms / 1000.0;
+    if (++b->n == REQUEST_BATCH)
+        batch_flush_locked(b);
+    pthread_mutex_unlock(&b->lock);
 }
 
 void chand_metrics_schema_outcome(const char *subject, bool compatible)
@@ -802,6 +875,7 @@ int chand_metrics_render(chan_buf *out, chan_store *store, const chand_config *c
     double versions = 0;
     int error = 0;
 
+    flush_requests(false);
     pthread_mutex_lock(&scrape_lock);
     if (state == NULL) {
         error = chan_error_set(err, CHAN_EINTERNAL, "metrics are not initialised");

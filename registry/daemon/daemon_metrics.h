@@ -36,7 +36,11 @@ void chand_metrics_shutdown(void);
 /**
  * The server's per-request observer (chand_request_observer of server.h):
  * counts chanreg_http_requests_total and observes
- * chanreg_http_request_duration_seconds.  ctx is unused.
+ * chanreg_http_request_duration_seconds.  ctx is unused.  The request is
+ * kept in a batch of the calling thread and reaches the registry with the
+ * batch or at the next chand_metrics_render, whichever comes first; route
+ * is kept until then, so it must live as long as the process (a route
+ * pattern of the static route tables, or a string literal).
  */
 void chand_metrics_observe_request(void *ctx, const char *method, const char *route,
                                    unsigned int status, double duration_ms);

@@ -94,13 +94,24 @@ typedef struct conn_track {
 /* Descriptors kept free for the store, logs, pipes and the HTTP threads. */
 #define FD_RESERVE 64u
 
+/* The most segments of a route pattern (a longer path matches none). */
+#define ROUTE_MAX_SEGMENTS 16
+
 /* A route with its pattern split into segments. */
 typedef struct compiled_route {
     const chand_route *route;
     const char *content_type;
     char **segments; /* literal, or "{name}" */
+    char **names;    /* per segment: the parameter's name, or NULL for a literal */
+    size_t *lens;    /* per segment: strlen of segments[i] */
     size_t n_segments;
 } compiled_route;
+
+/* One segment of a request path: not NUL-terminated, not decoded. */
+typedef struct path_seg {
+    const char *p;
+    size_t len;
+} path_seg;
 
 struct chand_server {
     struct MHD_Daemon *mhd;
@@ -137,6 +148,12 @@ typedef struct kv {
     char *value;
 } kv;
 
+/* A path parameter: its name belongs to the compiled route. */
+typedef struct path_param {
+    const char *key;
+    char *value;
+} path_param;
+
 struct chand_request {
     chand_server *server;
     struct MHD_Connection *conn;
@@ -155,7 +172,7 @@ struct chand_request {
     const char *content_type; /* default of the matched table */
     const char *reply_type;   /* Confluent routes: the type Accept chose (negotiate) */
     char allow[64];           /* methods of the path, for a 405 reply */
-    kv params[CHAND_ROUTE_MAX_PARAMS];
+    path_param params[CHAND_ROUTE_MAX_PARAMS];
     size_t n_params;
     kv *query; /* decoded, filled by admit */
     size_t n_query;
@@ -309,30 +326,46 @@ static char *percent_decode(const char *s, size_t len, bool plus_is_space)
     return out;
 }
 
-static double elapsed_ms(const struct timespec *start)
+static double elapsed_ms(const struct timespec *start, const struct timespec *now)
 {
-    struct timespec now;
-
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
-           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+    return (double)(now->tv_sec - start->tv_sec) * 1e3 +
+           (double)(now->tv_nsec - start->tv_nsec) / 1e6;
 }
 
-/* Copy s for a log line: at most max bytes, non-printable bytes as %XX. */
-static void log_escape(chan_buf *out, const char *s, size_t max)
+/* CLOCK_MONOTONIC milliseconds of ts. */
+static long long ts_ms(const struct timespec *ts)
 {
-    size_t i;
+    return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
 
-    for (i = 0; i < max && s[i]; i++) {
+/* The longest path a log line shows, in bytes of the request. */
+#define LOG_PATH_MAX 512
+
+/*
+** Copy s for a log line into out (at least 3 * LOG_PATH_MAX + 4 bytes): at
+** most LOG_PATH_MAX bytes, non-printable bytes as %XX, "..." when cut.
+*/
+static void log_escape(char *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i, n = 0;
+
+    for (i = 0; i < LOG_PATH_MAX && s[i]; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (c <= 0x20 || c >= 0x7f || c == '"')
-            chan_buf_printf(out, "%%%02X", c);
-        else
-            chan_buf_putc(out, (char)c);
+        if (c <= 0x20 || c >= 0x7f || c == '"') {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        } else {
+            out[n++] = (char)c;
+        }
     }
-    if (s[i])
-        chan_buf_puts(out, "...");
+    if (s[i]) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
 }
 
 /* ------------------------------------------------------------------ */
@@ -344,9 +377,13 @@ static void free_route_segments(compiled_route *r)
 {
     size_t k;
 
-    for (k = 0; k < r->n_segments; k++)
+    for (k = 0; k < r->n_segments; k++) {
         free(r->segments[k]);
+        free(r->names[k]);
+    }
     free(r->segments);
+    free(r->names);
+    free(r->lens);
 }
 
 static void free_routes(compiled_route *routes, size_t n)
@@ -416,9 +453,17 @@ static int compile_route(compiled_route *out, const chand_route *route, const ch
         if (p[0] == '{' && ++n_params > CHAND_ROUTE_MAX_PARAMS)
             return chan_error_set(err, CHAN_EINVALID, "route %s: too many parameters",
                                   route->pattern);
+        if (out->n_segments == ROUTE_MAX_SEGMENTS)
+            return chan_error_set(err, CHAN_EINVALID, "route %s: more than %d segments",
+                                  route->pattern, ROUTE_MAX_SEGMENTS);
         out->segments =
             chan_xreallocarray(out->segments, out->n_segments + 1, sizeof(*out->segments));
-        out->segments[out->n_segments++] = chan_xstrndup(p, len);
+        out->names = chan_xreallocarray(out->names, out->n_segments + 1, sizeof(*out->names));
+        out->lens = chan_xreallocarray(out->lens, out->n_segments + 1, sizeof(*out->lens));
+        out->segments[out->n_segments] = chan_xstrndup(p, len);
+        out->names[out->n_segments] = p[0] == '{' ? chan_xstrndup(p + 1, len - 2) : NULL;
+        out->lens[out->n_segments] = len;
+        out->n_segments++;
         p += len;
         if (*p == '/')
             p++;
@@ -430,10 +475,8 @@ static void clear_params(chand_request *req)
 {
     size_t i;
 
-    for (i = 0; i < req->n_params; i++) {
-        free(req->params[i].key);
+    for (i = 0; i < req->n_params; i++)
         free(req->params[i].value);
-    }
     req->n_params = 0;
 }
 
@@ -442,29 +485,30 @@ static void clear_params(chand_request *req)
 ** req->params with the decoded parameters.  Returns 1 on a match, 0 when not,
 ** -1 when a parameter does not decode (contains NUL).
 */
-static int match_route(chand_request *req, const compiled_route *r, char **segs, size_t n_segs)
+static int match_route(chand_request *req, const compiled_route *r, const path_seg *segs,
+                       size_t n_segs)
 {
     size_t i;
 
     if (r->n_segments != n_segs)
         return 0;
     for (i = 0; i < n_segs; i++) {
-        if (r->segments[i][0] != '{' && strcmp(r->segments[i], segs[i]) != 0)
+        if (r->names[i] == NULL &&
+            (r->lens[i] != segs[i].len || memcmp(r->segments[i], segs[i].p, segs[i].len) != 0))
             return 0;
     }
     clear_params(req);
     for (i = 0; i < n_segs; i++) {
-        const char *name = r->segments[i];
         char *value;
 
-        if (name[0] != '{')
+        if (r->names[i] == NULL)
             continue;
-        value = percent_decode(segs[i], strlen(segs[i]), false);
+        value = percent_decode(segs[i].p, segs[i].len, false);
         if (value == NULL) {
             clear_params(req);
             return -1;
         }
-        req->params[req->n_params].key = chan_xstrndup(name + 1, strlen(name) - 2);
+        req->params[req->n_params].key = r->names[i];
         req->params[req->n_params].value = value;
         req->n_params++;
     }
@@ -478,31 +522,32 @@ static int match_route(chand_request *req, const compiled_route *r, char **segs,
 static unsigned int find_route(chand_request *req)
 {
     chand_server *server = req->server;
-    char *path = chan_xstrdup(req->path), *p, **segs = NULL;
+    const char *path = req->path, *p, *end;
     const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
+    path_seg segs[ROUTE_MAX_SEGMENTS];
     size_t n_segs = 0, i, len;
     unsigned int status = 404;
 
     len = strlen(path);
     if (len > 1 && path[len - 1] == '/')
-        path[--len] = '\0';
+        len--;
     if (path[0] != '/')
         goto cleanup;
-    for (p = path + 1; *p;) {
-        char *slash = strchr(p, '/');
+    end = path + len;
+    for (p = path + 1; p < end;) {
+        const char *slash = memchr(p, '/', (size_t)(end - p));
+        size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
 
-        segs = chan_xreallocarray(segs, n_segs + 1, sizeof(*segs));
-        segs[n_segs++] = p;
+        if (n == 0 || n_segs == ROUTE_MAX_SEGMENTS)
+            goto cleanup; /* an empty segment, or longer than every route */
+        segs[n_segs].p = p;
+        segs[n_segs].len = n;
+        n_segs++;
         if (slash == NULL)
             break;
-        *slash = '\0';
         p = slash + 1;
-        if (*p == '\0')
+        if (p == end)
             goto cleanup; /* "a//" */
-    }
-    for (i = 0; i < n_segs; i++) {
-        if (segs[i][0] == '\0')
-            goto cleanup;
     }
     for (i = 0; i < server->n_routes; i++) {
         const compiled_route *r = &server->routes[i];
@@ -534,8 +579,6 @@ static unsigned int find_route(chand_request *req)
 cleanup:
     if (status)
         clear_params(req);
-    free(segs);
-    free(path);
     return status;
 }
 
@@ -1089,23 +1132,20 @@ static char *presented_token(const chand_request *req)
 }
 
 /*
-** Find the presented token: first among the API tokens of the store
+** Find token (presented_token's, freed here): first among the API tokens of the store
 ** (chand_token_authenticate; the identity is then req->own_identity), then
 ** among the configured ones (file and --token).  Returns 0 with
 ** *out set (NULL: no token or an unknown one), or the error of the store
 ** token: CHAN_EDENIED (revoked or expired) or CHAN_EUNAVAILABLE (the store
 ** could not be read: never guess who the caller is).
 */
-static int authenticate(chand_request *req, const chan_identity **out, chan_error *err)
+static int authenticate(chand_request *req, char *token, const chan_identity **out, chan_error *err)
 {
     const chand_config *config = req->server->config;
     const chan_token_entry *entry;
-    char *token = presented_token(req);
     int error = 0;
 
     *out = NULL;
-    if (token == NULL)
-        return 0;
     if (strncmp(token, CHAN_TOKEN_PREFIX, strlen(CHAN_TOKEN_PREFIX)) == 0) {
         error = chand_token_authenticate(req->server->store, token, &req->own_identity, err);
         if (error == 0) {
@@ -1135,10 +1175,9 @@ static bool admit_identity(chand_request *req)
 {
     chand_server *server = req->server;
     chan_authz_action action = req->route->route->action;
-    const chan_identity *found;
-    chan_error err = CHAN_ERROR_INIT;
+    const chan_identity *found = NULL;
     bool may_be_anonymous;
-    time_t now = time(NULL);
+    char *token;
 
     if (server->config->n_tokens == 0) {
         req->identity = &server->open;
@@ -1150,20 +1189,25 @@ static bool admit_identity(chand_request *req)
         ((action == CHAN_AUTHZ_READ || action == CHAN_AUTHZ_SELF) && !server->config->auth_reads);
     if (action == CHAN_AUTHZ_PUBLIC)
         return true;
-    switch (authenticate(req, &found, &err)) {
-    case 0:
-        break;
-    case CHAN_EDENIED: /* a store token, revoked or expired */
-        if (may_be_anonymous)
-            return true;
-        chand_reply_error(req, 401, "Unauthorized: %s.", err.message);
-        return false;
-    default: /* the store could not be read */
-        chan_log(CHAN_LOG_WARN, MODULE, "cannot check a store token: %s", err.message);
-        chand_reply_error(req, 503, "Service unavailable: cannot check the token: %s", err.message);
-        return false;
+    if ((token = presented_token(req)) != NULL) { /* err only then: it is large to clear */
+        chan_error err = CHAN_ERROR_INIT;
+
+        switch (authenticate(req, token, &found, &err)) {
+        case 0:
+            break;
+        case CHAN_EDENIED: /* a store token, revoked or expired */
+            if (may_be_anonymous)
+                return true;
+            chand_reply_error(req, 401, "Unauthorized: %s.", err.message);
+            return false;
+        default: /* the store could not be read */
+            chan_log(CHAN_LOG_WARN, MODULE, "cannot check a store token: %s", err.message);
+            chand_reply_error(req, 503, "Service unavailable: cannot check the token: %s",
+                              err.message);
+            return false;
+        }
     }
-    if (found && found->expires_at > 0 && (int64_t)now >= found->expires_at) {
+    if (found && found->expires_at > 0 && (int64_t)time(NULL) >= found->expires_at) {
         char date[16];
         time_t at = (time_t)found->expires_at;
         struct tm tm;
@@ -1310,15 +1354,22 @@ static long long now_ms(void)
     struct timespec ts;
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return ts_ms(&ts);
+}
+
+/* Enter phase at since (CLOCK_MONOTONIC milliseconds). */
+static void track_phase_at(conn_track *track, conn_phase phase, long long since)
+{
+    if (track == NULL)
+        return;
+    atomic_store(&track->since_ms, since);
+    atomic_store(&track->phase, (int)phase);
 }
 
 static void track_phase(conn_track *track, conn_phase phase)
 {
-    if (track == NULL)
-        return;
-    atomic_store(&track->since_ms, now_ms());
-    atomic_store(&track->phase, (int)phase);
+    if (track != NULL)
+        track_phase_at(track, phase, now_ms());
 }
 
 static conn_track *track_of(struct MHD_Connection *conn)
@@ -1474,12 +1525,17 @@ static void set_request_id(chand_request *req)
         ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
              c == '-' || c == '_' || c == '.';
     }
-    if (ok)
-        snprintf(req->request_id, sizeof(req->request_id), "%s", h);
-    else
-        snprintf(req->request_id, sizeof(req->request_id), "%08lx%08lx",
-                 req->server->id_prefix & 0xfffffffful,
-                 atomic_fetch_add(&req->server->next_id, 1) & 0xfffffffful);
+    if (ok) {
+        memcpy(req->request_id, h, n + 1);
+    } else {
+        static const char hex[] = "0123456789abcdef";
+        uint64_t v = ((uint64_t)(req->server->id_prefix & 0xfffffffful) << 32) |
+                     (atomic_fetch_add(&req->server->next_id, 1) & 0xfffffffful);
+
+        for (i = 16; i-- > 0; v >>= 4) /* "%08lx%08lx" of the two halves */
+            req->request_id[i] = hex[v & 15];
+        req->request_id[16] = '\0';
+    }
 }
 
 static chand_request *request_new(chand_server *server, struct MHD_Connection *conn,
@@ -1489,8 +1545,8 @@ static chand_request *request_new(chand_server *server, struct MHD_Connection *c
 
     req->probe_only = probe_only;
     req->track = track_of(conn);
-    track_phase(req->track, PHASE_BODY);
     clock_gettime(CLOCK_MONOTONIC, &req->start);
+    track_phase_at(req->track, PHASE_BODY, ts_ms(&req->start));
     req->server = server;
     req->conn = conn;
     req->method = chan_xstrdup(method);
@@ -1611,7 +1667,7 @@ static bool reply_cached(chand_request *req, chand_reply_cached *hit)
     struct MHD_Response *resp;
     const char *body;
     unsigned int status;
-    char *type;
+    const char *type;
     size_t len, i;
     bool ok;
 
@@ -1623,13 +1679,16 @@ static bool reply_cached(chand_request *req, chand_reply_cached *hit)
         chand_reply_header(req, name, value);
     }
     status = chand_reply_cached_status(hit);
-    type = chan_xstrdup(chand_reply_cached_content_type(hit));
+    type = chand_reply_cached_content_type(hit);
     resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)body, release_cached,
                                                                   hit);
-    if (resp == NULL)
+    if (resp == NULL) {
         chand_reply_cached_release(hit);
-    ok = queue(req, status, resp, type) == 0; /* queue destroys resp: hit may be gone */
-    free(type);
+        type = CHAND_CONTENT_TYPE_JSON; /* not sent: queue fails without a response */
+    }
+    /* queue copies type into the response before it drops resp, whose
+       reference keeps hit (and type) alive until then. */
+    ok = queue(req, status, resp, type) == 0;
     return ok;
 }
 
@@ -1645,7 +1704,8 @@ static enum MHD_Result handle_cacheable(chand_request *req)
 {
     chand_server *server = req->server;
     chand_cache_kind kind = req->route->route->cache;
-    const char *(*query)[2] = NULL;
+    const char *query_small[8][2];
+    const char *(*query)[2] = query_small;
     chan_buf key = CHAN_BUF_INIT;
     chand_reply_cached *hit;
     uint64_t generation;
@@ -1656,14 +1716,16 @@ static enum MHD_Result handle_cacheable(chand_request *req)
         return run_handler(req) ? MHD_YES : MHD_NO;
     if (kind == CHAND_CACHE_SECOND)
         second = (int64_t)time(NULL);
-    query = chan_xcalloc(req->n_query + 1, sizeof(*query));
+    if (req->n_query > CHAN_ARRAY_SIZE(query_small))
+        query = chan_xcalloc(req->n_query, sizeof(*query));
     for (size_t i = 0; i < req->n_query; i++) {
         query[i][0] = req->query[i].key;
         query[i][1] = req->query[i].value;
     }
     chand_reply_cache_key(&key, req->method, req->path, (const char *const(*)[2])query,
                           req->n_query, json_content_type(req), req->body.ptr, req->body.len);
-    free(query);
+    if (query != query_small)
+        free(query);
     hit = chand_reply_cache_get(server->replies, key.ptr, key.len, generation, second);
     if (hit != NULL) {
         ok = reply_cached(req, hit);
@@ -1694,7 +1756,6 @@ static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn,
                               void **con_cls, bool probe_only)
 {
     chand_request *req = *con_cls;
-    chan_error err = CHAN_ERROR_INIT;
     int rc;
 
     if (req == NULL) {
@@ -1717,7 +1778,9 @@ static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn,
         *upload_data_size = 0;
         return MHD_YES;
     }
-    track_phase(req->track, PHASE_BUSY);
+    /* No deadline while busy: the reaper skips the phase without reading since_ms. */
+    if (req->track != NULL)
+        atomic_store(&req->track->phase, (int)PHASE_BUSY);
     if (req->too_big) {
         rc = chand_reply_error(req, 41300, "Request body is larger than the limit of %lld bytes.",
                                (long long)server->config->max_body);
@@ -1728,19 +1791,7 @@ static enum MHD_Result handle(chand_server *server, struct MHD_Connection *conn,
         return req->replied ? MHD_YES : MHD_NO;
     if (req->route->route->cache != CHAND_CACHE_NONE && server->replies != NULL)
         return handle_cacheable(req);
-    rc = req->route->route->handler(req, &err);
-    if (rc < 0 && !req->replied) {
-        if (chand_http_status_of(chand_http_error_code(&err)) >= 500)
-            chan_log(CHAN_LOG_ERROR, MODULE, "request failed request_id=%s code=%s error=\"%s\"",
-                     req->request_id, chan_strerror(err.code), err.message);
-        rc = chand_reply_error_from(req, &err);
-    }
-    if (!req->replied) {
-        chan_log(CHAN_LOG_ERROR, MODULE, "handler returned without a reply request_id=%s",
-                 req->request_id);
-        rc = chand_reply_error(req, 50000, "Internal error: no reply.");
-    }
-    return req->replied ? MHD_YES : MHD_NO;
+    return run_handler(req) ? MHD_YES : MHD_NO;
 }
 
 static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, const char *url,
@@ -1759,32 +1810,88 @@ static enum MHD_Result probe_handler(void *cls, struct MHD_Connection *conn, con
     return handle(cls, conn, url, method, upload_data, upload_data_size, con_cls, true);
 }
 
+/* v in decimal, written at the end of buf[size]: returns where it starts. */
+static const char *fmt_ull(char *buf, size_t size, unsigned long long v)
+{
+    char *p = buf + size;
+
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    return p;
+}
+
+/* Append s to the string line[0..*n), cut to fit size. */
+static void line_puts(char *line, size_t size, size_t *n, const char *s)
+{
+    while (*s != '\0' && *n < size - 1)
+        line[(*n)++] = *s++;
+    line[*n] = '\0';
+}
+
+/*
+** The access log line of req, as chan_log would write "request method=%s
+** path=%s status=%u duration_ms=%.3f request_id=%s actor=%s%s" (with
+** " aborted=true" last when aborted), made without printf: one a request.
+*/
+static void access_log(const chand_request *req, double ms, bool aborted)
+{
+    char line[4096], path[3 * LOG_PATH_MAX + 4], num[32];
+    size_t n = 0;
+
+    log_escape(path, req->path);
+    line_puts(line, sizeof(line), &n, "request method=");
+    line_puts(line, sizeof(line), &n, req->method);
+    line_puts(line, sizeof(line), &n, " path=");
+    line_puts(line, sizeof(line), &n, path);
+    line_puts(line, sizeof(line), &n, " status=");
+    line_puts(line, sizeof(line), &n, fmt_ull(num, sizeof(num), req->replied ? req->status : 0));
+    line_puts(line, sizeof(line), &n, " duration_ms=");
+    if (ms >= 0 && ms < 1e12) { /* "%.3f" */
+        unsigned long long us = (unsigned long long)(ms * 1000.0 + 0.5);
+
+        line_puts(line, sizeof(line), &n, fmt_ull(num, sizeof(num), us / 1000));
+        num[0] = '.';
+        num[1] = (char)('0' + us / 100 % 10);
+        num[2] = (char)('0' + us / 10 % 10);
+        num[3] = (char)('0' + us % 10);
+        num[4] = '\0';
+    } else {
+        snprintf(num, sizeof(num), "%.3f", ms);
+    }
+    line_puts(line, sizeof(line), &n, num);
+    line_puts(line, sizeof(line), &n, " request_id=");
+    line_puts(line, sizeof(line), &n, req->request_id);
+    line_puts(line, sizeof(line), &n, " actor=");
+    line_puts(line, sizeof(line), &n, req->identity->name ? req->identity->name : "(null)");
+    if (aborted)
+        line_puts(line, sizeof(line), &n, " aborted=true");
+    chan_log_text(CHAN_LOG_INFO, MODULE, line, n);
+}
+
 static void request_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                               enum MHD_RequestTerminationCode toe)
 {
     chand_server *server = cls;
     chand_request *req = *con_cls;
+    struct timespec now;
     double ms;
 
-    track_phase(track_of(conn), PHASE_IDLE);
-    if (req == NULL)
+    if (req == NULL) {
+        track_phase(track_of(conn), PHASE_IDLE);
         return;
-    ms = elapsed_ms(&req->start);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    track_phase_at(req->track, PHASE_IDLE, ts_ms(&now));
+    ms = elapsed_ms(&req->start, &now);
     if (server->observer)
         server->observer(server->observer_ctx, req->method,
                          req->route ? req->route->route->pattern : "(unmatched)",
                          req->replied ? req->status : 0, ms);
-    if (server->config->access_log) {
-        chan_buf path = CHAN_BUF_INIT;
-
-        log_escape(&path, req->path, 512);
-        chan_log(CHAN_LOG_INFO, MODULE,
-                 "request method=%s path=%s status=%u duration_ms=%.3f request_id=%s actor=%s%s",
-                 req->method, chan_buf_cstr(&path), req->replied ? req->status : 0, ms,
-                 req->request_id, req->identity->name,
-                 toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=true");
-        chan_buf_dispose(&path);
-    }
+    if (server->config->access_log && chan_log_get_level() <= CHAN_LOG_INFO)
+        access_log(req, ms, toe != MHD_REQUEST_TERMINATED_COMPLETED_OK);
     atomic_fetch_sub(&server->active, 1);
     request_free(req);
     *con_cls = NULL;
@@ -1995,6 +2102,7 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
                                             {MHD_OPTION_END, 0, NULL},
                                             {MHD_OPTION_END, 0, NULL},
                                             {MHD_OPTION_END, 0, NULL}};
+    pthread_condattr_t cattr;
     struct timespec now;
     size_t t, i, n = 0;
     int error = 0;
@@ -2008,7 +2116,12 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
     server->listen_fd = -1;
     server->health_fd = -1;
     pthread_mutex_init(&server->conns_lock, NULL);
-    pthread_cond_init(&server->reaper_wake, NULL);
+    /* reaper_main waits for CLOCK_MONOTONIC deadlines: with the default clock
+       (CLOCK_REALTIME) every wait would time out at once and the reaper spin. */
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&server->reaper_wake, &cattr);
+    pthread_condattr_destroy(&cattr);
     atomic_init(&server->shutting_down, false);
     atomic_init(&server->active, 0);
     atomic_init(&server->next_id, 1);

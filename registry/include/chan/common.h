@@ -190,6 +190,13 @@ int chan_log_level_parse(chan_log_level *out, const char *name);
  */
 void chan_log(chan_log_level level, const char *module, const char *fmt, ...) CHAN_PRINTF(3, 4);
 
+/**
+ * chan_log of a message the caller has written: the same line as
+ * chan_log(level, module, "%.*s", (int)len, msg), without formatting (for
+ * lines written per request, such as the access log).
+ */
+void chan_log_text(chan_log_level level, const char *module, const char *msg, size_t len);
+
 #define chan_log_debug(module, ...)                                                                \
     do {                                                                                           \
         if (chan_log_get_level() <= CHAN_LOG_DEBUG)                                                \

@@ -558,29 +558,92 @@ int chan_log_level_parse(chan_log_level *out, const char *name)
     return CHAN_EINVALID;
 }
 
+static const char *const log_names[] = {"debug", "info", "warn", "error"};
+
+/*
+** Write the prefix of a log line, "YYYY-MM-DDTHH:MM:SS.mmmZ level module ",
+** into line (at least 64 + strlen(module) bytes); returns its length.  The
+** date of the current second is kept per thread: gmtime_r takes a lock of
+** the C library that every thread shares.
+*/
+static size_t log_prefix(char *line, size_t size, chan_log_level level, const char *module)
+{
+    static _Thread_local time_t stamp_sec = (time_t)-1;
+    static _Thread_local char stamp[24]; /* "YYYY-MM-DDTHH:MM:SS" */
+    static _Thread_local size_t stamp_len;
+    struct timespec ts;
+    size_t n, k;
+    long ms;
+    int w;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != stamp_sec) {
+        struct tm tm;
+
+        gmtime_r(&ts.tv_sec, &tm);
+        w = snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        stamp_len = w < 0 ? 0 : (size_t)w < sizeof(stamp) ? (size_t)w : sizeof(stamp) - 1;
+        stamp_sec = ts.tv_sec;
+    }
+    ms = ts.tv_nsec / 1000000;
+    n = stamp_len;
+    memcpy(line, stamp, n);
+    line[n++] = '.';
+    line[n++] = (char)('0' + ms / 100);
+    line[n++] = (char)('0' + ms / 10 % 10);
+    line[n++] = (char)('0' + ms % 10);
+    line[n++] = 'Z';
+    line[n++] = ' ';
+    k = strlen(log_names[level]);
+    memcpy(line + n, log_names[level], k);
+    n += k;
+    line[n++] = ' ';
+    k = strlen(module);
+    if (k > size - n - 1)
+        k = size - n - 1;
+    memcpy(line + n, module, k);
+    n += k;
+    if (n < size)
+        line[n++] = ' ';
+    return n;
+}
+
 void chan_log(chan_log_level level, const char *module, const char *fmt, ...)
 {
-    static const char *const names[] = {"debug", "info", "warn", "error"};
     char line[4096];
-    struct timespec ts;
-    struct tm tm;
     va_list ap;
     size_t n;
     int k;
 
     if ((int)level < log_level || level >= CHAN_LOG_OFF)
         return;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    k = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s ",
-                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                 ts.tv_nsec / 1000000, names[level], module);
-    n = k < 0 ? 0 : (size_t)k;
+    n = log_prefix(line, sizeof(line), level, module);
     if (n < sizeof(line)) {
         va_start(ap, fmt);
         k = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
         va_end(ap);
         n += k < 0 ? 0 : (size_t)k;
+    }
+    if (n > sizeof(line) - 2)
+        n = sizeof(line) - 2;
+    line[n++] = '\n';
+    (void)!write(STDERR_FILENO, line, n);
+}
+
+void chan_log_text(chan_log_level level, const char *module, const char *msg, size_t len)
+{
+    char line[4096];
+    size_t n;
+
+    if ((int)level < log_level || level >= CHAN_LOG_OFF)
+        return;
+    n = log_prefix(line, sizeof(line), level, module);
+    if (n < sizeof(line) - 2) {
+        if (len > sizeof(line) - 2 - n)
+            len = sizeof(line) - 2 - n;
+        memcpy(line + n, msg, len);
+        n += len;
     }
     if (n > sizeof(line) - 2)
         n = sizeof(line) - 2;

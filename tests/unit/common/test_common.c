@@ -241,6 +241,56 @@ static void test_log_level_parse(void **state)
     assert_int_equal(level, CHAN_LOG_DEBUG);
 }
 
+/* Read what was written to fd (a pipe) so far: at most size - 1 bytes. */
+static void read_pipe(int fd, char *buf, size_t size)
+{
+    ssize_t n = read(fd, buf, size - 1);
+
+    assert_true(n > 0);
+    buf[n] = '\0';
+}
+
+/*
+** chan_log_text writes the line chan_log writes for the same message: the
+** prefix (UTC time with milliseconds, level, module), the text, a newline,
+** and the same cut of a message longer than a line.
+*/
+static void test_log_text_as_log(void **state)
+{
+    char a[8192], b[8192], *big = malloc(5000);
+    int fds[2], saved = dup(STDERR_FILENO);
+
+    (void)state;
+    assert_non_null(big);
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(dup2(fds[1], STDERR_FILENO), STDERR_FILENO);
+    chan_log_set_level(CHAN_LOG_INFO);
+    chan_log(CHAN_LOG_WARN, "mod", "%s", "request x=1 y=\"two\"");
+    read_pipe(fds[0], a, sizeof(a));
+    chan_log_text(CHAN_LOG_WARN, "mod", "request x=1 y=\"two\"", 19);
+    read_pipe(fds[0], b, sizeof(b));
+    /* "YYYY-MM-DDTHH:MM:SS.mmmZ " is 25 bytes; the rest is equal. */
+    assert_true(strlen(a) > 25 && a[19] == '.' && a[23] == 'Z' && a[24] == ' ');
+    assert_true(strlen(b) > 25 && b[19] == '.' && b[23] == 'Z' && b[24] == ' ');
+    assert_string_equal(a + 25, "warn mod request x=1 y=\"two\"\n");
+    assert_string_equal(b + 25, a + 25);
+    /* Below the level: nothing written (the next read sees the next line). */
+    chan_log_text(CHAN_LOG_DEBUG, "mod", "hidden", 6);
+    memset(big, 'x', 4999);
+    big[4999] = '\0';
+    chan_log(CHAN_LOG_INFO, "mod", "%s", big);
+    read_pipe(fds[0], a, sizeof(a));
+    chan_log_text(CHAN_LOG_INFO, "mod", big, 4999);
+    read_pipe(fds[0], b, sizeof(b));
+    assert_int_equal(strlen(a), 4095);
+    assert_string_equal(b + 25, a + 25);
+    assert_int_equal(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    close(fds[0]);
+    close(fds[1]);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_file_roundtrip_and_limits),
         cmocka_unit_test(test_fd_read_all_limits),
         cmocka_unit_test(test_log_level_parse),
+        cmocka_unit_test(test_log_text_as_log),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
