@@ -887,6 +887,20 @@ int chan_store_schema_by_id(chan_store *store, char **out_schema, char **out_typ
     return chan_store_schema_by_id_refs(store, out_schema, out_type, NULL, NULL, id, err);
 }
 
+/* CHAN_ENOTFOUND (schema not found) unless schema id is stored; rows is scratch. */
+static int require_schema_id(chan_store__op *o, chan_store__rows *rows, int64_t id, chan_error *err)
+{
+    int error;
+
+    if ((error = chan_store__run(o, rows, "SELECT 1 FROM schemas WHERE id = $1", P(SV_INT(id)),
+                                 err)) < 0)
+        return error;
+    if (rows->n_rows == 0)
+        return chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND,
+                                      "schema id %lld not found", (long long)id);
+    return 0;
+}
+
 int chan_store_schema_usages(chan_store *store, chan_schema_version ***out, size_t *out_n,
                              int64_t id, bool include_deleted, chan_error *err)
 {
@@ -899,14 +913,8 @@ int chan_store_schema_usages(chan_store *store, chan_schema_version ***out, size
     *out_n = 0;
     if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
         goto cleanup;
-    if ((error = chan_store__run(&o, &rows, "SELECT 1 FROM schemas WHERE id = $1", P(SV_INT(id)),
-                                 err)) < 0)
+    if ((error = require_schema_id(&o, &rows, id, err)) < 0)
         goto cleanup;
-    if (rows.n_rows == 0) {
-        error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND,
-                                       "schema id %lld not found", (long long)id);
-        goto cleanup;
-    }
     if ((error = chan_store__run(
              &o, &rows,
              "SELECT subject, version, schema_id FROM subject_versions "
@@ -1091,14 +1099,8 @@ int chan_store_schema_references(chan_store *store, chan_schema_reference **out,
     *out_n = 0;
     if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
         goto cleanup;
-    if ((error = chan_store__run(&o, &rows, "SELECT 1 FROM schemas WHERE id = $1", P(SV_INT(id)),
-                                 err)) < 0)
+    if ((error = require_schema_id(&o, &rows, id, err)) < 0)
         goto cleanup;
-    if (rows.n_rows == 0) {
-        error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_SCHEMA_NOT_FOUND,
-                                       "schema id %lld not found", (long long)id);
-        goto cleanup;
-    }
     error = load_references(&o, out, out_n, id, err);
 cleanup:
     chan_store__rows_dispose(&rows);
