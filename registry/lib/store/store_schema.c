@@ -963,8 +963,14 @@ cleanup:
     return error;
 }
 
-int chan_store_subject_versions(chan_store *store, int **out, size_t *out_n, const char *subject,
-                                bool include_deleted, chan_error *err)
+/*
+** The version numbers of subject that sql (parameters: subject,
+** include_deleted; one column) selects, in its order.  None is an empty
+** list, or CHAN_ENOTFOUND (subject not found) when none_is_not_found.
+*/
+static int version_numbers(chan_store *store, int **out, size_t *out_n, const char *subject,
+                           bool include_deleted, const char *sql, bool none_is_not_found,
+                           chan_error *err)
 {
     chan_store__op o = CHAN_STORE__OP_INIT;
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
@@ -977,14 +983,13 @@ int chan_store_subject_versions(chan_store *store, int **out, size_t *out_n, con
         return error;
     if ((error = chan_store__op_acquire(&o, store, err)) < 0)
         goto cleanup;
-    if ((error = chan_store__run(&o, &rows,
-                                 "SELECT version FROM subject_versions WHERE subject = $1 "
-                                 "AND (deleted = 0 OR $2 = 1) ORDER BY version",
-                                 P(SV_TEXT(subject), SV_INT(include_deleted)), err)) < 0)
+    if ((error = chan_store__run(&o, &rows, sql, P(SV_TEXT(subject), SV_INT(include_deleted)),
+                                 err)) < 0)
         goto cleanup;
     if (rows.n_rows == 0) {
-        error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_SUBJECT_NOT_FOUND,
-                                       "subject '%s' not found", subject);
+        if (none_is_not_found)
+            error = chan_store__set_reason(err, CHAN_ENOTFOUND, CHAN_STORE_R_SUBJECT_NOT_FOUND,
+                                           "subject '%s' not found", subject);
         goto cleanup;
     }
     *out = chan_xcalloc(rows.n_rows, sizeof(**out));
@@ -995,6 +1000,15 @@ cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
     return error;
+}
+
+int chan_store_subject_versions(chan_store *store, int **out, size_t *out_n, const char *subject,
+                                bool include_deleted, chan_error *err)
+{
+    return version_numbers(store, out, out_n, subject, include_deleted,
+                           "SELECT version FROM subject_versions WHERE subject = $1 "
+                           "AND (deleted = 0 OR $2 = 1) ORDER BY version",
+                           true, err);
 }
 
 static int check_version_arg(int version, chan_error *err)
@@ -1152,33 +1166,12 @@ int chan_store_subject_versions_with_references(chan_store *store, int **out, si
                                                 const char *subject, bool include_deleted,
                                                 chan_error *err)
 {
-    chan_store__op o = CHAN_STORE__OP_INIT;
-    chan_store__rows rows = CHAN_STORE__ROWS_INIT;
-    int error;
-
-    assert(store != NULL && out != NULL && out_n != NULL);
-    *out = NULL;
-    *out_n = 0;
-    if ((error = chan_store__check_name("subject", subject, err)) < 0)
-        return error;
-    if ((error = chan_store__op_acquire(&o, store, err)) < 0)
-        goto cleanup;
-    if ((error = chan_store__run(&o, &rows,
-                                 "SELECT DISTINCT sv.version FROM subject_versions sv "
-                                 "JOIN schema_references r ON r.schema_id = sv.schema_id "
-                                 "WHERE sv.subject = $1 AND (sv.deleted = 0 OR $2 = 1) "
-                                 "ORDER BY sv.version",
-                                 P(SV_TEXT(subject), SV_INT(include_deleted)), err)) < 0 ||
-        rows.n_rows == 0)
-        goto cleanup;
-    *out = chan_xcalloc(rows.n_rows, sizeof(**out));
-    for (size_t i = 0; i < rows.n_rows; i++)
-        (*out)[i] = (int)chan_store__cell_int(&rows, i, 0);
-    *out_n = rows.n_rows;
-cleanup:
-    chan_store__rows_dispose(&rows);
-    chan_store__op_end(&o);
-    return error;
+    return version_numbers(store, out, out_n, subject, include_deleted,
+                           "SELECT DISTINCT sv.version FROM subject_versions sv "
+                           "JOIN schema_references r ON r.schema_id = sv.schema_id "
+                           "WHERE sv.subject = $1 AND (sv.deleted = 0 OR $2 = 1) "
+                           "ORDER BY sv.version",
+                           false, err);
 }
 
 /* Up to 100 schemas without an identity into rows (id, schema_type, schema_text). */
