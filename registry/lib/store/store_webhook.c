@@ -33,6 +33,22 @@ static int check_target(const char *target, chan_error *err)
     return chan_store__check_name("webhook target", target, err);
 }
 
+/*
+** Begin a write transaction on target's row, locked against the other
+** replicas, and read its floor_id into rows (no row: not registered).
+*/
+static int begin_target(chan_store__op *o, chan_store__rows *rows, chan_store *store,
+                        const char *target, chan_error *err)
+{
+    int error;
+
+    if ((error = chan_store__op_begin(o, store, true, err)) < 0 ||
+        (error = chan_store__op_lock(o, "webhook", target, err)) < 0)
+        return error;
+    return chan_store__run(o, rows, "SELECT floor_id FROM webhook_targets WHERE target = $1",
+                           P(SV_TEXT(target)), err);
+}
+
 int chan_store_webhook_target(chan_store *store, const char *target, int64_t *out_floor,
                               chan_error *err)
 {
@@ -44,11 +60,7 @@ int chan_store_webhook_target(chan_store *store, const char *target, int64_t *ou
     *out_floor = 0;
     if ((error = check_target(target, err)) < 0)
         return error;
-    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
-        (error = chan_store__op_lock(&o, "webhook", target, err)) < 0 ||
-        (error =
-             chan_store__run(&o, &rows, "SELECT floor_id FROM webhook_targets WHERE target = $1",
-                             P(SV_TEXT(target)), err)) < 0)
+    if ((error = begin_target(&o, &rows, store, target, err)) < 0)
         goto cleanup;
     if (rows.n_rows == 1) {
         *out_floor = chan_store__cell_int(&rows, 0, 0);
@@ -140,11 +152,7 @@ int chan_store_webhook_advance(chan_store *store, const char *target, int64_t se
     assert(store != NULL && out_floor != NULL);
     if ((error = check_target(target, err)) < 0)
         return error;
-    if ((error = chan_store__op_begin(&o, store, true, err)) < 0 ||
-        (error = chan_store__op_lock(&o, "webhook", target, err)) < 0 ||
-        (error =
-             chan_store__run(&o, &rows, "SELECT floor_id FROM webhook_targets WHERE target = $1",
-                             P(SV_TEXT(target)), err)) < 0)
+    if ((error = begin_target(&o, &rows, store, target, err)) < 0)
         goto cleanup;
     if (rows.n_rows != 1) {
         error = chan_error_set(err, CHAN_ENOTFOUND, "webhook target %s is not registered", target);
