@@ -738,9 +738,18 @@
       return Promise.resolve();
     }
 
+    var loads = 0;
+    function busy(on) {
+      [mine, pending].forEach(function (box) {
+        box.setAttribute('aria-busy', on ? 'true' : 'false');
+        if (!on)
+          box.setAttribute('data-loads', String(loads));
+      });
+    }
     function loadLists() {
       var teams = myTeams();
       var queries = isAdmin() ? [''] : teams;
+      busy(true);
       clear(mine);
       clear(pending);
       return Promise.all(queries.map(function (t) {
@@ -757,7 +766,10 @@
         var waiting = all.filter(function (c) { return c.state === 'pending'; });
         mine.appendChild(consumersTable(null, api_, loadLists, true));
         pending.appendChild(consumersTable(null, waiting, loadLists, true));
-      }, function (e) { showError(mine, e); });
+      }, function (e) { showError(mine, e); }).then(function () {
+        loads++;
+        busy(false);
+      });
     }
 
     return api('GET', '/v1/consumer-rules').then(function (r) {

@@ -62,6 +62,17 @@ async function rest(method, p, token, body) {
 }
 
 /* Poll fn until it returns a truthy value, at most WAIT_MS. */
+/* Clicks an action of the portal's lists and waits until the lists it reloads
+ * are shown again, so that the next step does not hold a replaced element. */
+async function clickAndReload(page, selector) {
+  const before = await page.$eval('#my-consumers', (box) => Number(box.getAttribute('data-loads') || 0));
+  await page.click(selector);
+  await page.waitForFunction((n) => {
+    const box = document.querySelector('#my-consumers');
+    return box && box.getAttribute('aria-busy') === 'false' && Number(box.getAttribute('data-loads')) > n;
+  }, {timeout: WAIT_MS}, before);
+}
+
 async function until(fn, what) {
   const end = Date.now() + WAIT_MS;
   for (;;) {
@@ -261,7 +272,7 @@ async function main() {
     progress('approve');
     await signIn(page, process.env.ORDERS_TOKEN);
     await page.waitForSelector('#pending-consumers button[data-action=approve][data-consumer="' + CONSUMER + '"]', {timeout: WAIT_MS});
-    await page.click('#pending-consumers button[data-action=approve][data-consumer="' + CONSUMER + '"]');
+    await clickAndReload(page, '#pending-consumers button[data-action=approve][data-consumer="' + CONSUMER + '"]');
     c = await until(async () => { const x = await consumer(CONSUMER); return x && x.state === 'approved' ? x : null; },
                     'approval in the REST API');
     check(c.decided_by === 'orders-owner', 'decided by the owner: ' + c.decided_by);
@@ -276,12 +287,12 @@ async function main() {
       return a.json.entries.filter((e) => e.action === action).length;
     };
     const renewsBefore = await audit('consumer.renew');
-    await page.click('#my-consumers button[data-action=renew][data-consumer="' + CONSUMER + '"]');
+    await clickAndReload(page, '#my-consumers button[data-action=renew][data-consumer="' + CONSUMER + '"]');
     await until(async () => (await audit('consumer.renew')) === renewsBefore + 1, 'consumer.renew in the audit log');
 
     progress('remove');
     await page.waitForSelector('#my-consumers button[data-action=remove][data-consumer="' + CONSUMER + '"]', {timeout: WAIT_MS});
-    await page.click('#my-consumers button[data-action=remove][data-consumer="' + CONSUMER + '"]');
+    await clickAndReload(page, '#my-consumers button[data-action=remove][data-consumer="' + CONSUMER + '"]');
     await until(async () => (await consumer(CONSUMER)) === null, 'removal in the REST API');
     r = await rest('GET', '/v1/channels/' + CHANNEL + '/consumers', process.env.ADMIN_TOKEN);
     check(!r.json.consumers.some((x) => x.name === CONSUMER), 'consumer list without it');
@@ -300,7 +311,7 @@ async function main() {
     await signIn(page, process.env.ORDERS_TOKEN);
     await page.waitForSelector('#pending-consumers input[data-reason-for="' + OTHER + '"]', {timeout: WAIT_MS});
     await page.type('#pending-consumers input[data-reason-for="' + OTHER + '"]', reason);
-    await page.click('#pending-consumers button[data-action=reject][data-consumer="' + OTHER + '"]');
+    await clickAndReload(page, '#pending-consumers button[data-action=reject][data-consumer="' + OTHER + '"]');
     c = await until(async () => { const x = await consumer(OTHER); return x && x.state === 'rejected' ? x : null; },
                     'rejection in the REST API');
     check(c.decision_reason === reason, 'stored reason ' + JSON.stringify(c.decision_reason));
