@@ -12,10 +12,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <jansson.h>
+#include <stdlib.h>
 
 #include "chan/avro.h"
+#include "chan/common.h"
 
 /** Maximum nesting of schema definitions; deeper input is rejected. */
 #define CHAN_AVRO_MAX_DEPTH 256
@@ -54,6 +54,87 @@ typedef enum avro_logical {
 
 typedef struct avro_node avro_node;
 
+/** Bump allocator of one schema (json.c): freed as a whole. */
+typedef struct avro_arena {
+    struct arena_chunk *head;
+    size_t next_size; /**< size of the next chunk */
+    size_t bytes;     /**< bytes allocated */
+} avro_arena;
+
+void *chan_avro__arena_alloc(avro_arena *a, size_t size);
+char *chan_avro__arena_strdup(avro_arena *a, const char *s);
+char *chan_avro__arena_strndup(avro_arena *a, const char *s, size_t len);
+/** Make the first chunk at least size bytes (before the first allocation). */
+void chan_avro__arena_reserve(avro_arena *a, size_t size);
+void chan_avro__arena_dispose(avro_arena *a);
+
+typedef enum avro_json_type {
+    AVRO_JSON_NULL = 0,
+    AVRO_JSON_TRUE,
+    AVRO_JSON_FALSE,
+    AVRO_JSON_INTEGER,
+    AVRO_JSON_REAL,
+    AVRO_JSON_STRING,
+    AVRO_JSON_ARRAY,
+    AVRO_JSON_OBJECT,
+} avro_json_type;
+
+typedef struct avro_json_member avro_json_member;
+
+/** A JSON value read by chan_avro__json_read; lives in the schema's arena. */
+typedef struct avro_json {
+    uint8_t type; /**< avro_json_type */
+    uint32_t len; /**< bytes of a string, items of an array, members of an object */
+    union {
+        int64_t i;
+        double d;
+        const char *s; /**< NUL-terminated; may contain U+0000 (len counts all) */
+        struct avro_json *items;
+        avro_json_member *members; /**< in document order */
+    } u;
+} avro_json;
+
+struct avro_json_member {
+    const char *key; /**< NUL-terminated, no U+0000 */
+    uint32_t key_len;
+    avro_json value;
+};
+
+/**
+ * Read JSON text (any value at the top; duplicate keys, invalid UTF-8 and
+ * integers beyond 64 bits refused) into arena.  Errors read "invalid JSON at
+ * line L, column C: ..." and locate err.
+ */
+int chan_avro__json_read(avro_json **out, avro_arena *arena, const char *text, size_t len,
+                         chan_error *err);
+
+/** Member key of an object; NULL when obj is not an object or lacks it. */
+const avro_json *chan_avro__json_get(const avro_json *obj, const char *key);
+
+/** Write v as compact JSON (object members sorted by key when sort). */
+void chan_avro__json_write(chan_buf *b, const avro_json *v, bool sort);
+
+static inline bool avro_json_is(const avro_json *v, avro_json_type t)
+{
+    return v != NULL && v->type == t;
+}
+
+static inline bool avro_json_is_boolean(const avro_json *v)
+{
+    return v != NULL && (v->type == AVRO_JSON_TRUE || v->type == AVRO_JSON_FALSE);
+}
+
+static inline bool avro_json_is_number(const avro_json *v)
+{
+    return v != NULL && (v->type == AVRO_JSON_INTEGER || v->type == AVRO_JSON_REAL);
+}
+
+/** The text of a string value, NULL for anything else. */
+static inline const char *avro_json_string(const avro_json *v)
+{
+    return v != NULL && v->type == AVRO_JSON_STRING ? v->u.s : NULL;
+}
+
 /** One slot of an avro_index; key is borrowed, NULL for an empty slot. */
 typedef struct avro_slot {
     const char *key;
@@ -71,12 +152,12 @@ typedef struct avro_index {
 typedef struct avro_field {
     char *name;
     avro_node *type;
-    json_t *default_value; /**< borrowed from the schema's JSON root, NULL when absent */
+    const avro_json *default_value; /**< in the schema's arena, NULL when absent */
     char **aliases;
     size_t n_aliases;
-    bool deprecated; /**< "deprecated": true */
-    json_t *json;    /**< the field's JSON object (borrowed from its root) */
-    size_t index;    /**< position in the record */
+    bool deprecated;       /**< "deprecated": true */
+    const avro_json *json; /**< the field's JSON object (in the schema's arena) */
+    size_t index;          /**< position in the record */
 } avro_field;
 
 struct avro_node {
@@ -90,9 +171,9 @@ struct avro_node {
     const avro_node *ptr_base;
     char *ptr_suffix;
     char *pointer;
-    size_t named_id; /**< position in chan_avro_schema.named (named types only) */
-    json_t *json;    /**< the defining JSON object (borrowed), NULL for a plain name */
-    bool external;   /**< the top-level type of a referenced schema */
+    size_t named_id;       /**< position in chan_avro_schema.named (named types only) */
+    const avro_json *json; /**< the defining JSON object (arena), NULL for a plain name */
+    bool external;         /**< the top-level type of a referenced schema */
 
     /* named types: record, enum, fixed */
     char *fullname;
@@ -128,7 +209,8 @@ struct avro_node {
 };
 
 struct chan_avro_schema {
-    json_t *root; /**< the parsed JSON, owned */
+    avro_arena arena; /**< the JSON of the text and its references, names, paths */
+    avro_json *root;  /**< the parsed JSON (arena) */
     avro_node *top;
     avro_node **nodes; /**< every node, owned */
     size_t n_nodes, cap_nodes;
@@ -136,7 +218,6 @@ struct chan_avro_schema {
     size_t n_named, cap_named;
     avro_index name_ix;  /**< full name -> position in named */
     avro_index alias_ix; /**< alias (full name) of a named type -> position in named */
-    json_t **ref_roots;  /**< the parsed JSON of each referenced text, owned */
     char **ref_texts;    /**< copies of the referenced texts */
     size_t n_ref_texts;
     chan_avro_reference *refs; /**< the schema's references; strings owned */

@@ -77,9 +77,12 @@ static char *type_string(const avro_node *node)
 /* The default of a field as compact JSON, or NULL when it has none (caller frees). */
 static char *default_string(const avro_field *f)
 {
+    chan_buf b = CHAN_BUF_INIT;
+
     if (f->default_value == NULL)
         return NULL;
-    return json_dumps(f->default_value, JSON_COMPACT | JSON_ENCODE_ANY);
+    chan_avro__json_write(&b, f->default_value, false);
+    return chan_buf_take(&b);
 }
 
 /* Add a change; path, old and new are copied (NULL stays NULL). */

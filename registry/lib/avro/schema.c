@@ -5,7 +5,7 @@
  * Parsing Canonical Form, its CRC-64-AVRO fingerprint and the normalized
  * compact JSON.
  *
- * The parser walks the JSON with jansson so that every error names the JSON
+ * The parser walks the JSON read by json.c so that every error names the JSON
  * pointer of the offending value.  Once a schema passes, it is also handed
  * to Avro C; anything Avro C refuses is refused too, so this parser is never
  * more lenient than the reference C implementation.
@@ -14,8 +14,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #include "chan/common.h"
 #include "avro_int.h"
@@ -148,12 +146,14 @@ static void path_pop(parse_ctx *ctx, size_t len)
 static avro_node *node_new(parse_ctx *ctx, avro_kind kind)
 {
     chan_avro_schema *s = ctx->schema;
-    avro_node *n = chan_xcalloc(1, sizeof(*n));
+    avro_node *n = chan_avro__arena_alloc(&s->arena, sizeof(*n));
+
+    memset(n, 0, sizeof(*n));
 
     n->kind = kind;
     assert(ctx->path.len >= ctx->cur_len);
     n->ptr_base = ctx->cur;
-    n->ptr_suffix = chan_xstrdup(chan_buf_cstr(&ctx->path) + ctx->cur_len);
+    n->ptr_suffix = chan_avro__arena_strdup(&s->arena, chan_buf_cstr(&ctx->path) + ctx->cur_len);
     ctx->cur = n; /* parse_type restores the enclosing node */
     ctx->cur_len = ctx->path.len;
     if (s->n_nodes == s->cap_nodes) {
@@ -164,38 +164,17 @@ static avro_node *node_new(parse_ctx *ctx, avro_kind kind)
     return n;
 }
 
-static void free_strv(char **v, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++)
-        free(v[i]);
-    free(v);
-}
-
+/* The parts of a node outside the schema's arena. */
 static void node_free(avro_node *n)
 {
-    size_t i;
-
     if (!n)
         return;
-    free(n->ptr_suffix);
     free(n->pointer);
-    free(n->fullname);
-    free_strv(n->aliases, n->n_aliases);
-    for (i = 0; i < n->n_fields; i++) {
-        free(n->fields[i].name);
-        free_strv(n->fields[i].aliases, n->fields[i].n_aliases);
-    }
-    free(n->fields);
     chan_avro__index_dispose(&n->field_ix);
     chan_avro__index_dispose(&n->field_alias_ix);
-    free_strv(n->symbols, n->n_symbols);
     chan_avro__index_dispose(&n->symbol_ix);
-    free(n->branches);
     chan_avro__index_dispose(&n->branch_name_ix);
     chan_avro__index_dispose(&n->branch_alias_ix);
-    free(n);
 }
 
 const char *chan_avro__pointer(const avro_node *n)
@@ -219,11 +198,11 @@ const char *chan_avro__pointer(const avro_node *n)
 ** The text of a JSON string, or NULL when j is not a string or contains
 ** U+0000 (allowed in default values only, never in names or keywords).
 */
-static const char *jstr(const json_t *j)
+static const char *jstr(const avro_json *j)
 {
-    const char *s = json_string_value(j);
+    const char *s = avro_json_string(j);
 
-    if (s && strlen(s) != json_string_length(j))
+    if (s && strlen(s) != j->len)
         return NULL;
     return s;
 }
@@ -324,6 +303,24 @@ static char *qualify(const char *name, const char *ns)
     return chan_xasprintf("%s.%s", ns, name);
 }
 
+/* The same in the schema's arena. */
+static char *qualify_arena(parse_ctx *ctx, const char *name, const char *ns)
+{
+    avro_arena *a = &ctx->schema->arena;
+    size_t nl, sl;
+    char *p;
+
+    if (strchr(name, '.') || !ns || !*ns)
+        return chan_avro__arena_strdup(a, name);
+    nl = strlen(ns);
+    sl = strlen(name);
+    p = chan_avro__arena_alloc(a, nl + sl + 2);
+    memcpy(p, ns, nl);
+    p[nl] = '.';
+    memcpy(p + nl + 1, name, sl + 1);
+    return p;
+}
+
 /* Namespace part of a full name (caller frees). */
 static char *namespace_of(const char *fullname)
 {
@@ -360,18 +357,18 @@ static bool latin1_length(const char *s, size_t len, size_t *out)
     return true;
 }
 
-static int check_default(parse_ctx *ctx, const avro_node *t, json_t *v, int depth);
+static int check_default(parse_ctx *ctx, const avro_node *t, const avro_json *v, int depth);
 
-static int check_default_record(parse_ctx *ctx, const avro_node *t, json_t *v, int depth)
+static int check_default_record(parse_ctx *ctx, const avro_node *t, const avro_json *v, int depth)
 {
     size_t i, mark;
     int error = 0;
 
-    if (!json_is_object(v))
+    if (!avro_json_is(v, AVRO_JSON_OBJECT))
         return fail(ctx, "default of record \"%s\" must be a JSON object", t->fullname);
     for (i = 0; i < t->n_fields; i++) {
         const avro_field *f = &t->fields[i];
-        json_t *fv = json_object_get(v, f->name);
+        const avro_json *fv = chan_avro__json_get(v, f->name);
 
         mark = path_push(ctx, f->name);
         if (!fv && !f->default_value)
@@ -390,7 +387,7 @@ static int check_default_record(parse_ctx *ctx, const avro_node *t, json_t *v, i
 ** Check a default value against its type (the first branch for unions).
 ** The path points at the value; errors name the expected type.
 */
-static int check_default(parse_ctx *ctx, const avro_node *t, json_t *v, int depth)
+static int check_default(parse_ctx *ctx, const avro_node *t, const avro_json *v, int depth)
 {
     size_t i, n, mark;
     int error = 0;
@@ -399,38 +396,37 @@ static int check_default(parse_ctx *ctx, const avro_node *t, json_t *v, int dept
         return fail(ctx, "default value nested deeper than %d levels", CHAN_AVRO_MAX_DEPTH);
     switch (t->kind) {
     case AVRO_NULL:
-        if (!json_is_null(v))
+        if (!avro_json_is(v, AVRO_JSON_NULL))
             return fail(ctx, "default must be null for type \"null\"");
         return 0;
     case AVRO_BOOLEAN:
-        if (!json_is_boolean(v))
+        if (!avro_json_is_boolean(v))
             return fail(ctx, "default must be true or false for type \"boolean\"");
         return 0;
     case AVRO_INT:
-        if (!json_is_integer(v) || json_integer_value(v) < INT32_MIN ||
-            json_integer_value(v) > INT32_MAX)
+        if (!avro_json_is(v, AVRO_JSON_INTEGER) || v->u.i < INT32_MIN || v->u.i > INT32_MAX)
             return fail(ctx, "default must be a 32-bit integer for type \"int\"");
         return 0;
     case AVRO_LONG:
-        if (!json_is_integer(v))
+        if (!avro_json_is(v, AVRO_JSON_INTEGER))
             return fail(ctx, "default must be a 64-bit integer for type \"long\"");
         return 0;
     case AVRO_FLOAT:
     case AVRO_DOUBLE:
-        if (!json_is_number(v))
+        if (!avro_json_is_number(v))
             return fail(ctx, "default must be a number for type \"%s\"", kind_names[t->kind]);
         return 0;
     case AVRO_STRING:
-        if (!json_is_string(v))
+        if (!avro_json_is(v, AVRO_JSON_STRING))
             return fail(ctx, "default must be a string for type \"string\"");
         return 0;
     case AVRO_BYTES:
-        if (!json_is_string(v) || !latin1_length(json_string_value(v), json_string_length(v), &n))
+        if (!avro_json_is(v, AVRO_JSON_STRING) || !latin1_length(avro_json_string(v), v->len, &n))
             return fail(ctx, "default must be a string of code points U+0000..U+00FF for type "
                              "\"bytes\"");
         return 0;
     case AVRO_FIXED:
-        if (!json_is_string(v) || !latin1_length(json_string_value(v), json_string_length(v), &n))
+        if (!avro_json_is(v, AVRO_JSON_STRING) || !latin1_length(avro_json_string(v), v->len, &n))
             return fail(ctx,
                         "default must be a string of code points U+0000..U+00FF for fixed "
                         "\"%s\"",
@@ -447,32 +443,25 @@ static int check_default(parse_ctx *ctx, const avro_node *t, json_t *v, int dept
                 return 0;
         return fail(ctx, "default \"%s\" is not a symbol of enum \"%s\"", jstr(v), t->fullname);
     case AVRO_ARRAY:
-        if (!json_is_array(v))
+        if (!avro_json_is(v, AVRO_JSON_ARRAY))
             return fail(ctx, "default must be a JSON array for type \"array\"");
-        for (i = 0; i < json_array_size(v) && !error; i++) {
+        for (i = 0; i < v->len && !error; i++) {
             mark = path_push_index(ctx, i);
-            error = check_default(ctx, t->items, json_array_get(v, i), depth + 1);
+            error = check_default(ctx, t->items, &v->u.items[i], depth + 1);
             path_pop(ctx, mark);
         }
         return error;
-    case AVRO_MAP: {
-        const char *key;
-        json_t *value;
-        void *it;
-
-        if (!json_is_object(v))
+    case AVRO_MAP:
+        if (!avro_json_is(v, AVRO_JSON_OBJECT))
             return fail(ctx, "default must be a JSON object for type \"map\"");
-        for (it = json_object_iter(v); it && (key = json_object_iter_key(it)) != NULL &&
-                                       (value = json_object_iter_value(it)) != NULL;
-             it = json_object_iter_next(v, it)) {
-            mark = path_push(ctx, key);
-            error = check_default(ctx, t->items, value, depth + 1);
+        for (i = 0; i < v->len; i++) {
+            mark = path_push(ctx, v->u.members[i].key);
+            error = check_default(ctx, t->items, &v->u.members[i].value, depth + 1);
             path_pop(ctx, mark);
             if (error)
                 return error;
         }
         return 0;
-    }
     case AVRO_RECORD:
         return check_default_record(ctx, t, v, depth);
     case AVRO_UNION:
@@ -492,16 +481,16 @@ static int check_default(parse_ctx *ctx, const avro_node *t, json_t *v, int dept
 /* Types                                                               */
 /* ------------------------------------------------------------------ */
 
-static int parse_type(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out);
+static int parse_type(parse_ctx *ctx, const avro_json *j, const char *ns, avro_node **out);
 
 /*
 ** Read an optional "aliases" member into a vector of names, qualified in
 ** `ns` when `qualify_ns` (named types) or simple (fields).
 */
-static int parse_aliases(parse_ctx *ctx, json_t *obj, const char *ns, bool named, char ***out,
-                         size_t *out_n)
+static int parse_aliases(parse_ctx *ctx, const avro_json *obj, const char *ns, bool named,
+                         char ***out, size_t *out_n)
 {
-    json_t *a = json_object_get(obj, "aliases"), *item;
+    const avro_json *a = chan_avro__json_get(obj, "aliases"), *item;
     size_t i, mark;
     int error = 0;
 
@@ -510,12 +499,12 @@ static int parse_aliases(parse_ctx *ctx, json_t *obj, const char *ns, bool named
     if (!a)
         return 0;
     mark = path_push(ctx, "aliases");
-    if (!json_is_array(a)) {
+    if (!avro_json_is(a, AVRO_JSON_ARRAY)) {
         error = fail(ctx, "aliases must be an array of names");
         goto cleanup;
     }
-    *out = chan_xcalloc(json_array_size(a) + 1, sizeof(char *));
-    for (i = 0; i < json_array_size(a) && (item = json_array_get(a, i)) != NULL; i++) {
+    *out = chan_avro__arena_alloc(&ctx->schema->arena, ((size_t)a->len + 1) * sizeof(char *));
+    for (i = 0; i < a->len && (item = &a->u.items[i]) != NULL; i++) {
         const char *s = jstr(item);
         size_t m = path_push_index(ctx, i);
 
@@ -525,7 +514,7 @@ static int parse_aliases(parse_ctx *ctx, json_t *obj, const char *ns, bool named
             goto cleanup;
         }
         path_pop(ctx, m);
-        (*out)[(*out_n)++] = named ? qualify(s, ns) : chan_xstrdup(s);
+        (*out)[(*out_n)++] = named ? qualify_arena(ctx, s, ns) : (char *)s;
     }
 cleanup:
     path_pop(ctx, mark);
@@ -536,10 +525,11 @@ cleanup:
 ** Name, namespace and aliases of a named type; registers it so that its own
 ** fields can refer to it.  *out_ns receives its namespace (caller frees).
 */
-static int parse_named(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_node *n,
+static int parse_named(parse_ctx *ctx, const avro_json *j, const char *enclosing_ns, avro_node *n,
                        char **out_ns)
 {
-    json_t *jname = json_object_get(j, "name"), *jns = json_object_get(j, "namespace");
+    const avro_json *jname = chan_avro__json_get(j, "name"),
+                    *jns = chan_avro__json_get(j, "namespace");
     const char *name, *ns = enclosing_ns;
     avro_node *prev;
     size_t mark;
@@ -560,14 +550,14 @@ static int parse_named(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro
     if (jns && !strchr(name, '.')) {
         mark = path_push(ctx, "namespace");
         ns = jstr(jns);
-        if (!json_is_null(jns) && (!ns || !valid_dotted(ns, true)))
+        if (!avro_json_is(jns, AVRO_JSON_NULL) && (!ns || !valid_dotted(ns, true)))
             return fail(ctx, "invalid namespace %s%s%s", ns ? "\"" : "", ns ? ns : "(not a string)",
                         ns ? "\"" : "");
         path_pop(ctx, mark);
         if (!ns)
             ns = "";
     }
-    n->fullname = qualify(name, ns);
+    n->fullname = qualify_arena(ctx, name, ns);
     n->name = strrchr(n->fullname, '.') ? strrchr(n->fullname, '.') + 1 : n->fullname;
     if (is_primitive_name(n->fullname, NULL) || is_primitive_name(n->name, NULL))
         return fail(ctx, "the name \"%s\" of a %s clashes with a primitive type", n->fullname,
@@ -592,18 +582,19 @@ const avro_field *chan_avro__field_find(const avro_node *record, const char *nam
     return i < 0 ? NULL : &record->fields[i];
 }
 
-static int parse_field(parse_ctx *ctx, avro_node *rec, json_t *jf, const char *ns, avro_field *f)
+static int parse_field(parse_ctx *ctx, avro_node *rec, const avro_json *jf, const char *ns,
+                       avro_field *f)
 {
-    json_t *jname, *jtype, *jorder, *jdep;
+    const avro_json *jname, *jtype, *jorder, *jdep;
     const char *name, *order;
     const avro_field *dup;
     size_t mark;
     int error = 0;
 
-    if (!json_is_object(jf))
+    if (!avro_json_is(jf, AVRO_JSON_OBJECT))
         return fail(ctx, "a field must be a JSON object");
     f->json = jf;
-    jname = json_object_get(jf, "name");
+    jname = chan_avro__json_get(jf, "name");
     name = jstr(jname);
     if (!jname)
         return fail(ctx, "field has no \"name\"");
@@ -615,11 +606,11 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, json_t *jf, const char *n
         return error;
     }
     path_pop(ctx, mark);
-    f->name = chan_xstrdup(name);
+    f->name = (char *)name; /* the JSON string, in the arena */
     if ((dup = chan_avro__field_find(rec, name)) != NULL)
         return fail(ctx, "duplicate field name \"%s\" (also at %s/fields/%zu)", name,
                     chan_avro__pointer(rec), dup->index);
-    if ((jtype = json_object_get(jf, "type")) == NULL)
+    if ((jtype = chan_avro__json_get(jf, "type")) == NULL)
         return fail(ctx, "field \"%s\" has no \"type\"", name);
     mark = path_push(ctx, "type");
     error = parse_type(ctx, jtype, ns, &f->type);
@@ -628,7 +619,7 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, json_t *jf, const char *n
         return error;
     if ((error = parse_aliases(ctx, jf, ns, false, &f->aliases, &f->n_aliases)) < 0)
         return error;
-    if ((jorder = json_object_get(jf, "order")) != NULL) {
+    if ((jorder = chan_avro__json_get(jf, "order")) != NULL) {
         order = jstr(jorder);
         if (!order || (strcmp(order, "ascending") != 0 && strcmp(order, "descending") != 0 &&
                        strcmp(order, "ignore") != 0)) {
@@ -639,14 +630,14 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, json_t *jf, const char *n
         }
     }
     /* "deprecated" drives the field-removal rule: a typo must not pass silently. */
-    if ((jdep = json_object_get(jf, "deprecated")) != NULL && !json_is_boolean(jdep)) {
+    if ((jdep = chan_avro__json_get(jf, "deprecated")) != NULL && !avro_json_is_boolean(jdep)) {
         mark = path_push(ctx, "deprecated");
         error = fail(ctx, "\"deprecated\" must be true or false");
         path_pop(ctx, mark);
         return error;
     }
-    f->deprecated = json_is_true(jdep);
-    if ((f->default_value = json_object_get(jf, "default")) != NULL) {
+    f->deprecated = avro_json_is(jdep, AVRO_JSON_TRUE);
+    if ((f->default_value = chan_avro__json_get(jf, "default")) != NULL) {
         mark = path_push(ctx, "default");
         if (ctx->n_pending == ctx->cap_pending) {
             ctx->cap_pending = ctx->cap_pending ? 2 * ctx->cap_pending : 16;
@@ -678,22 +669,24 @@ static int check_pending_defaults(parse_ctx *ctx)
     return error;
 }
 
-static int parse_record(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_node *n)
+static int parse_record(parse_ctx *ctx, const avro_json *j, const char *enclosing_ns, avro_node *n)
 {
-    json_t *jfields, *jf;
+    const avro_json *jfields, *jf;
     char *ns = NULL;
     size_t i, mark;
     int error;
 
     if ((error = parse_named(ctx, j, enclosing_ns, n, &ns)) < 0)
         goto cleanup;
-    jfields = json_object_get(j, "fields");
-    if (!json_is_array(jfields)) {
+    jfields = chan_avro__json_get(j, "fields");
+    if (!avro_json_is(jfields, AVRO_JSON_ARRAY)) {
         error = fail(ctx, "record \"%s\" needs a \"fields\" array", n->fullname);
         goto cleanup;
     }
-    n->fields = chan_xcalloc(json_array_size(jfields) + 1, sizeof(*n->fields));
-    for (i = 0; i < json_array_size(jfields) && (jf = json_array_get(jfields, i)) != NULL; i++) {
+    n->fields = chan_avro__arena_alloc(&ctx->schema->arena,
+                                       ((size_t)jfields->len + 1) * sizeof(*n->fields));
+    memset(n->fields, 0, ((size_t)jfields->len + 1) * sizeof(*n->fields));
+    for (i = 0; i < jfields->len && (jf = &jfields->u.items[i]) != NULL; i++) {
         avro_field *f = &n->fields[i];
         size_t k;
 
@@ -714,9 +707,9 @@ cleanup:
     return error;
 }
 
-static int parse_enum(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_node *n)
+static int parse_enum(parse_ctx *ctx, const avro_json *j, const char *enclosing_ns, avro_node *n)
 {
-    json_t *jsyms, *js, *jdef;
+    const avro_json *jsyms, *js, *jdef;
     char *ns = NULL;
     size_t i, mark;
     long dup;
@@ -724,18 +717,19 @@ static int parse_enum(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_
 
     if ((error = parse_named(ctx, j, enclosing_ns, n, &ns)) < 0)
         goto cleanup;
-    jsyms = json_object_get(j, "symbols");
-    if (!json_is_array(jsyms)) {
+    jsyms = chan_avro__json_get(j, "symbols");
+    if (!avro_json_is(jsyms, AVRO_JSON_ARRAY)) {
         error = fail(ctx, "enum \"%s\" needs a \"symbols\" array", n->fullname);
         goto cleanup;
     }
-    if (json_array_size(jsyms) == 0) {
+    if (jsyms->len == 0) {
         error = fail(ctx, "enum \"%s\" needs at least one symbol", n->fullname);
         goto cleanup;
     }
-    n->symbols = chan_xcalloc(json_array_size(jsyms) + 1, sizeof(char *));
+    n->symbols =
+        chan_avro__arena_alloc(&ctx->schema->arena, ((size_t)jsyms->len + 1) * sizeof(char *));
     mark = path_push(ctx, "symbols");
-    for (i = 0; i < json_array_size(jsyms) && (js = json_array_get(jsyms, i)) != NULL; i++) {
+    for (i = 0; i < jsyms->len && (js = &jsyms->u.items[i]) != NULL; i++) {
         const char *s = jstr(js);
 
         path_push_index(ctx, i);
@@ -748,13 +742,13 @@ static int parse_enum(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_
             error = fail(ctx, "duplicate enum symbol \"%s\" (also at index %ld)", s, dup);
             goto cleanup;
         }
-        n->symbols[n->n_symbols] = chan_xstrdup(s);
+        n->symbols[n->n_symbols] = (char *)s;
         chan_avro__index_put(&n->symbol_ix, n->symbols[n->n_symbols], (uint32_t)n->n_symbols);
         n->n_symbols++;
         path_pop(ctx, mark + strlen("/symbols"));
     }
     path_pop(ctx, mark);
-    if ((jdef = json_object_get(j, "default")) != NULL) {
+    if ((jdef = chan_avro__json_get(j, "default")) != NULL) {
         const char *d = jstr(jdef);
 
         mark = path_push(ctx, "default");
@@ -772,26 +766,26 @@ cleanup:
     return error;
 }
 
-static int parse_fixed(parse_ctx *ctx, json_t *j, const char *enclosing_ns, avro_node *n)
+static int parse_fixed(parse_ctx *ctx, const avro_json *j, const char *enclosing_ns, avro_node *n)
 {
-    json_t *jsize;
+    const avro_json *jsize;
     char *ns = NULL;
     size_t mark;
     int error;
 
     if ((error = parse_named(ctx, j, enclosing_ns, n, &ns)) < 0)
         goto cleanup;
-    jsize = json_object_get(j, "size");
+    jsize = chan_avro__json_get(j, "size");
     mark = path_push(ctx, "size");
     if (!jsize) {
         path_pop(ctx, mark);
         error = fail(ctx, "fixed \"%s\" has no \"size\"", n->fullname);
-    } else if (!json_is_integer(jsize) || json_integer_value(jsize) < 0 ||
-               json_integer_value(jsize) > INT32_MAX) {
+    } else if (!avro_json_is(jsize, AVRO_JSON_INTEGER) || jsize->u.i < 0 ||
+               jsize->u.i > INT32_MAX) {
         error =
             fail(ctx, "size of fixed \"%s\" must be an integer in [0, %d]", n->fullname, INT32_MAX);
     } else {
-        n->size = json_integer_value(jsize);
+        n->size = jsize->u.i;
         path_pop(ctx, mark);
     }
 cleanup:
@@ -800,15 +794,15 @@ cleanup:
 }
 
 /* Integer attribute of a logical type, or -1 when absent or not a non-negative int. */
-static int64_t int_attr(json_t *j, const char *key, int64_t absent)
+static int64_t int_attr(const avro_json *j, const char *key, int64_t absent)
 {
-    json_t *v = json_object_get(j, key);
+    const avro_json *v = chan_avro__json_get(j, key);
 
     if (!v)
         return absent;
-    if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX)
+    if (!avro_json_is(v, AVRO_JSON_INTEGER) || v->u.i < 0 || v->u.i > INT32_MAX)
         return -1;
-    return json_integer_value(v);
+    return v->u.i;
 }
 
 /*
@@ -816,9 +810,9 @@ static int64_t int_attr(json_t *j, const char *key, int64_t absent)
 ** type; otherwise leave the node as its plain underlying type, as the
 ** specification requires for unknown and invalid logical types.
 */
-static void apply_logical(json_t *j, avro_node *n)
+static void apply_logical(const avro_json *j, avro_node *n)
 {
-    const char *lt = jstr(json_object_get(j, "logicalType"));
+    const char *lt = jstr(chan_avro__json_get(j, "logicalType"));
     avro_kind k = n->kind;
 
     if (!lt)
@@ -901,10 +895,10 @@ static long union_duplicate(const avro_node *u, const avro_node *b)
     return -1;
 }
 
-static int parse_union(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out)
+static int parse_union(parse_ctx *ctx, const avro_json *j, const char *ns, avro_node **out)
 {
     avro_node *n;
-    json_t *jb;
+    const avro_json *jb;
     size_t i, k, mark;
     long dup;
     int error = 0;
@@ -912,15 +906,16 @@ static int parse_union(parse_ctx *ctx, json_t *j, const char *ns, avro_node **ou
     /* An empty union is valid (the specification does not forbid it; Java and
      * Python accept it): it has no value, so a field of that type needs no
      * default and cannot have one. */
-    if (json_array_size(j) == 0)
+    if (j->len == 0)
         ctx->empty_union = true;
     n = node_new(ctx, AVRO_UNION);
-    n->branches = chan_xcalloc(json_array_size(j) + 1, sizeof(*n->branches));
-    for (i = 0; i < json_array_size(j) && (jb = json_array_get(j, i)) != NULL; i++) {
+    n->branches =
+        chan_avro__arena_alloc(&ctx->schema->arena, ((size_t)j->len + 1) * sizeof(*n->branches));
+    for (i = 0; i < j->len && (jb = &j->u.items[i]) != NULL; i++) {
         avro_node *b = NULL;
 
         mark = path_push_index(ctx, i);
-        if (json_is_array(jb))
+        if (avro_json_is(jb, AVRO_JSON_ARRAY))
             return fail(ctx, "a union may not directly contain another union");
         if ((error = parse_type(ctx, jb, ns, &b)) < 0)
             return error;
@@ -941,9 +936,9 @@ static int parse_union(parse_ctx *ctx, json_t *j, const char *ns, avro_node **ou
     return 0;
 }
 
-static int parse_object(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out)
+static int parse_object(parse_ctx *ctx, const avro_json *j, const char *ns, avro_node **out)
 {
-    json_t *jt = json_object_get(j, "type"), *sub;
+    const avro_json *jt = chan_avro__json_get(j, "type"), *sub;
     const char *t;
     avro_node *n;
     avro_kind k;
@@ -987,7 +982,7 @@ static int parse_object(parse_ctx *ctx, json_t *j, const char *ns, avro_node **o
 
         n = node_new(ctx, is_array ? AVRO_ARRAY : AVRO_MAP);
         n->json = j;
-        if ((sub = json_object_get(j, key)) == NULL)
+        if ((sub = chan_avro__json_get(j, key)) == NULL)
             return fail(ctx, "%s has no \"%s\"", t, key);
         mark = path_push(ctx, key);
         error = parse_type(ctx, sub, ns, &n->items);
@@ -1006,7 +1001,7 @@ static int parse_object(parse_ctx *ctx, json_t *j, const char *ns, avro_node **o
 ** Parse any schema value at the current path.  `ns` is the enclosing
 ** namespace ("" for none).  *out is borrowed from ctx->schema.
 */
-static int parse_type(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out)
+static int parse_type(parse_ctx *ctx, const avro_json *j, const char *ns, avro_node **out)
 {
     const avro_node *cur = ctx->cur;
     size_t cur_len = ctx->cur_len;
@@ -1014,20 +1009,20 @@ static int parse_type(parse_ctx *ctx, json_t *j, const char *ns, avro_node **out
 
     if (++ctx->depth > CHAN_AVRO_MAX_DEPTH) {
         error = fail(ctx, "schema nested deeper than %d levels", CHAN_AVRO_MAX_DEPTH);
-    } else if (json_is_string(j)) {
+    } else if (avro_json_is(j, AVRO_JSON_STRING)) {
         if (jstr(j))
             error = resolve_name(ctx, jstr(j), ns, out);
         else
             error = fail(ctx, "a type name may not contain U+0000");
-    } else if (json_is_array(j)) {
+    } else if (avro_json_is(j, AVRO_JSON_ARRAY)) {
         error = parse_union(ctx, j, ns, out);
-    } else if (json_is_object(j)) {
+    } else if (avro_json_is(j, AVRO_JSON_OBJECT)) {
         error = parse_object(ctx, j, ns, out);
     } else {
         error = fail(ctx, "a schema must be a type name, an object or a union array, not %s",
-                     json_is_null(j)      ? "null"
-                     : json_is_boolean(j) ? "a boolean"
-                                          : "a number");
+                     avro_json_is(j, AVRO_JSON_NULL) ? "null"
+                     : avro_json_is_boolean(j)       ? "a boolean"
+                                                     : "a number");
     }
     ctx->depth--;
     ctx->cur = cur;
@@ -1201,68 +1196,94 @@ static uint64_t crc64_avro(const char *data, size_t len)
 /* ------------------------------------------------------------------ */
 
 /*
-** Replace U+0000 in every string of j by U+0001 (same length).  Avro C's
-** JSON loader refuses U+0000, which the specification allows in bytes and
-** fixed defaults; nothing else may contain it once our parser accepted j.
+** A copy of v in arena a for the Avro C gate: U+0000 in strings becomes
+** U+0001 (same length; Avro C's JSON loader refuses U+0000, which the
+** specification allows in bytes and fixed defaults, and nothing else may
+** contain once our parser accepted the text), and when fill_unions, every
+** empty union of a type position gets the branch "null" (Avro C refuses
+** unions without branches, which the specification allows; the rest of the
+** schema still goes through its gate).
 */
-static void replace_nul(json_t *j)
+static avro_json *gate_copy(avro_arena *a, const avro_json *v, bool type_pos, bool fill_unions)
 {
-    json_t *v;
-    void *it;
+    avro_json *c = chan_avro__arena_alloc(a, sizeof(*c));
+    const char *type = NULL;
     size_t i;
 
-    if (json_is_string(j) && strlen(json_string_value(j)) != json_string_length(j)) {
-        size_t n = json_string_length(j);
-        char *copy = chan_xmalloc(n + 1);
+    *c = *v;
+    switch (v->type) {
+    case AVRO_JSON_STRING:
+        if (strlen(v->u.s) != v->len) {
+            char *s = chan_avro__arena_strndup(a, v->u.s, v->len);
 
-        memcpy(copy, json_string_value(j), n + 1);
-        for (i = 0; i < n; i++)
-            if (copy[i] == '\0')
-                copy[i] = '\1';
-        json_string_setn(j, copy, n);
-        free(copy);
-    } else if (json_is_array(j)) {
-        for (i = 0; i < json_array_size(j) && (v = json_array_get(j, i)) != NULL; i++)
-            replace_nul(v);
-    } else if (json_is_object(j)) {
-        for (it = json_object_iter(j); it; it = json_object_iter_next(j, it))
-            replace_nul(json_object_iter_value(it));
-    }
-}
+            for (i = 0; i < v->len; i++)
+                if (s[i] == '\0')
+                    s[i] = '\1';
+            c->u.s = s;
+        }
+        break;
+    case AVRO_JSON_ARRAY:
+        if (type_pos && fill_unions && v->len == 0) {
+            avro_json *null = chan_avro__arena_alloc(a, sizeof(*null));
 
-/*
-** Give every empty union of the type t (a copy of an accepted schema) the
-** branch "null": Avro C refuses unions without branches, which the
-** specification allows; the rest of the schema still goes through its gate.
-*/
-static void fill_empty_unions(json_t *t)
-{
-    json_t *v, *f;
-    const char *type;
-    size_t i;
+            null->type = AVRO_JSON_STRING;
+            null->len = 4;
+            null->u.s = "null";
+            c->len = 1;
+            c->u.items = null;
+            break;
+        }
+        c->u.items = chan_avro__arena_alloc(a, v->len * sizeof(*c->u.items));
+        for (i = 0; i < v->len; i++)
+            c->u.items[i] = *gate_copy(a, &v->u.items[i], type_pos, fill_unions);
+        break;
+    case AVRO_JSON_OBJECT:
+        if (type_pos)
+            type = avro_json_string(chan_avro__json_get(v, "type"));
+        c->u.members = chan_avro__arena_alloc(a, v->len * sizeof(*c->u.members));
+        for (i = 0; i < v->len; i++) {
+            const avro_json_member *m = &v->u.members[i];
+            bool sub = false;
 
-    if (json_is_array(t)) {
-        if (json_array_size(t) == 0)
-            json_array_append_new(t, json_string("null"));
-        for (i = 0; i < json_array_size(t) && (v = json_array_get(t, i)) != NULL; i++)
-            fill_empty_unions(v);
-        return;
+            /* the members that hold types: those of a field and of a type object */
+            if (type_pos && type == NULL)
+                sub = strcmp(m->key, "type") == 0;
+            else if (type && (strcmp(type, "record") == 0 || strcmp(type, "error") == 0))
+                sub = strcmp(m->key, "fields") == 0;
+            else if (type && strcmp(type, "array") == 0)
+                sub = strcmp(m->key, "items") == 0;
+            else if (type && strcmp(type, "map") == 0)
+                sub = strcmp(m->key, "values") == 0;
+            c->u.members[i] = *m;
+            if (sub && strcmp(m->key, "fields") == 0 && m->value.type == AVRO_JSON_ARRAY) {
+                /* each field: its "type" is a type position */
+                avro_json *fields = &c->u.members[i].value;
+                size_t k;
+
+                fields->u.items =
+                    chan_avro__arena_alloc(a, m->value.len * sizeof(*fields->u.items));
+                for (k = 0; k < m->value.len; k++) {
+                    const avro_json *f = &m->value.u.items[k];
+
+                    fields->u.items[k] = *gate_copy(a, f, false, fill_unions);
+                    if (f->type == AVRO_JSON_OBJECT) {
+                        size_t x;
+
+                        for (x = 0; x < f->len; x++)
+                            if (strcmp(f->u.members[x].key, "type") == 0)
+                                fields->u.items[k].u.members[x].value =
+                                    *gate_copy(a, &f->u.members[x].value, true, fill_unions);
+                    }
+                }
+            } else {
+                c->u.members[i].value = *gate_copy(a, &m->value, sub, fill_unions);
+            }
+        }
+        break;
+    default:
+        break;
     }
-    if (!json_is_object(t))
-        return;
-    v = json_object_get(t, "type");
-    type = json_string_value(v);
-    if (type == NULL) {
-        fill_empty_unions(v);
-    } else if (strcmp(type, "record") == 0 || strcmp(type, "error") == 0) {
-        v = json_object_get(t, "fields");
-        for (i = 0; i < json_array_size(v) && (f = json_array_get(v, i)) != NULL; i++)
-            fill_empty_unions(json_object_get(f, "type"));
-    } else if (strcmp(type, "array") == 0) {
-        fill_empty_unions(json_object_get(t, "items"));
-    } else if (strcmp(type, "map") == 0) {
-        fill_empty_unions(json_object_get(t, "values"));
-    }
+    return c;
 }
 
 /* True when the text contains the escape \u0000 (possibly a false positive). */
@@ -1282,28 +1303,21 @@ static bool has_escaped_nul(const char *s, size_t len)
 */
 static int avro_c_gate(parse_ctx *ctx, const char *json, size_t len)
 {
-    char msg[256], *text = NULL;
-    json_t *copy = NULL;
+    char msg[256];
+    avro_arena scratch = {0};
+    chan_buf text = CHAN_BUF_INIT;
     int error = 0;
 
     if (has_escaped_nul(json, len) || ctx->empty_union) {
-        copy = json_deep_copy(ctx->schema->root);
-        replace_nul(copy);
-        if (ctx->empty_union)
-            fill_empty_unions(copy);
-        text = json_dumps(copy, JSON_COMPACT | JSON_ENCODE_ANY);
-        if (!text) {
-            error = chan_error_set(ctx->err, CHAN_EINTERNAL, "cannot serialise the schema");
-            goto cleanup;
-        }
-        json = text;
-        len = strlen(text);
+        chan_avro__json_write(&text, gate_copy(&scratch, ctx->schema->root, true, ctx->empty_union),
+                              false);
+        json = chan_buf_cstr(&text);
+        len = text.len;
     }
     if (chan_avro__cgate(json, len, msg, sizeof(msg)) != 0)
         error = fail(ctx, "rejected by Avro C: %s", msg);
-cleanup:
-    free(text);
-    json_decref(copy);
+    chan_buf_dispose(&text);
+    chan_avro__arena_dispose(&scratch);
     return error;
 }
 
@@ -1315,18 +1329,14 @@ cleanup:
 static int parse_reference_text(parse_ctx *ctx, size_t i, const char *text)
 {
     chan_avro_schema *s = ctx->schema;
-    json_error_t jerr;
-    json_t *root;
+    avro_json *root;
     avro_node *top = NULL;
     int error;
 
-    root = json_loadb(text, strlen(text), JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL,
-                      &jerr);
-    if (!root)
-        return chan_error_set(ctx->err, CHAN_EINVALID,
-                              "reference %zu: invalid JSON at line %d, column %d: %s", i + 1,
-                              jerr.line, jerr.column, jerr.text);
-    s->ref_roots[s->n_ref_texts] = root;
+    if ((error = chan_avro__json_read(&root, &s->arena, text, strlen(text), ctx->err)) < 0) {
+        chan_error_prefix(ctx->err, "reference %zu", i + 1);
+        return error;
+    }
     s->ref_texts[s->n_ref_texts++] = chan_xstrdup(text);
     chan_buf_clear(&ctx->path);
     if ((error = parse_type(ctx, root, "", &top)) < 0) {
@@ -1343,7 +1353,6 @@ int chan_avro_schema_parse_opts(chan_avro_schema **out, const char *json, size_t
 {
     parse_ctx ctx = {0};
     chan_avro_schema *s = chan_xcalloc(1, sizeof(*s));
-    json_error_t jerr;
     char *inline_text = NULL;
     size_t i;
     int error = 0;
@@ -1364,21 +1373,14 @@ int chan_avro_schema_parse_opts(chan_avro_schema **out, const char *json, size_t
         }
     }
     if (refs != NULL && refs->n_texts > 0) {
-        s->ref_roots = chan_xcalloc(refs->n_texts, sizeof(*s->ref_roots));
         s->ref_texts = chan_xcalloc(refs->n_texts, sizeof(*s->ref_texts));
         for (i = 0; i < refs->n_texts; i++)
             if ((error = parse_reference_text(&ctx, i, refs->texts[i])) < 0)
                 goto cleanup;
         chan_buf_clear(&ctx.path);
     }
-    s->root =
-        json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
-    if (!s->root) {
-        error = chan_error_set(err, CHAN_EINVALID, "invalid JSON at line %d, column %d: %s",
-                               jerr.line, jerr.column, jerr.text);
-        chan_error_locate(err, NULL, jerr.line, jerr.column);
+    if ((error = chan_avro__json_read(&s->root, &s->arena, json, len, err)) < 0)
         goto cleanup;
-    }
     if ((error = parse_type(&ctx, s->root, "", &s->top)) < 0)
         goto cleanup;
     if ((error = check_pending_defaults(&ctx)) < 0)
@@ -1493,13 +1495,10 @@ void chan_avro_schema_free(chan_avro_schema *schema)
         free((char *)schema->refs[i].subject);
     }
     free(schema->refs);
-    for (i = 0; i < schema->n_ref_texts; i++) {
-        json_decref(schema->ref_roots[i]);
+    for (i = 0; i < schema->n_ref_texts; i++)
         free(schema->ref_texts[i]);
-    }
-    free(schema->ref_roots);
     free(schema->ref_texts);
-    json_decref(schema->root);
+    chan_avro__arena_dispose(&schema->arena);
     free(schema);
 }
 

@@ -159,60 +159,58 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static void put_json(chan_buf *b, const json_t *v, bool sort)
+static int cmp_member(const void *a, const void *b)
 {
-    size_t i, n;
+    return strcmp((*(const avro_json_member *const *)a)->key,
+                  (*(const avro_json_member *const *)b)->key);
+}
 
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: {
-        const char **keys;
-        const char *key;
-        json_t *value;
+void chan_avro__json_write(chan_buf *b, const avro_json *v, bool sort)
+{
+    size_t i;
 
-        n = json_object_size(v);
-        keys = chan_xcalloc(n + 1, sizeof(*keys));
-        i = 0;
-        json_object_foreach((json_t *)v, key, value)
-        {
-            (void)value;
-            keys[i++] = key;
-        }
+    switch (v->type) {
+    case AVRO_JSON_OBJECT: {
+        const avro_json_member **m = chan_xcalloc((size_t)v->len + 1, sizeof(*m));
+
+        for (i = 0; i < v->len; i++)
+            m[i] = &v->u.members[i];
         if (sort)
-            qsort(keys, n, sizeof(*keys), cmp_str);
+            qsort(m, v->len, sizeof(*m), cmp_member);
         chan_buf_putc(b, '{');
-        for (i = 0; i < n; i++) {
+        for (i = 0; i < v->len; i++) {
             if (i)
                 chan_buf_putc(b, ',');
-            put_cstring(b, keys[i]);
+            put_cstring(b, m[i]->key);
             chan_buf_putc(b, ':');
-            put_json(b, json_object_get(v, keys[i]), sort);
+            chan_avro__json_write(b, &m[i]->value, sort);
         }
         chan_buf_putc(b, '}');
-        free(keys);
+        free(m);
         break;
     }
-    case JSON_ARRAY:
+    case AVRO_JSON_ARRAY:
         chan_buf_putc(b, '[');
-        for (i = 0; i < json_array_size(v); i++) {
+        for (i = 0; i < v->len; i++) {
             if (i)
                 chan_buf_putc(b, ',');
-            put_json(b, json_array_get(v, i), sort);
+            chan_avro__json_write(b, &v->u.items[i], sort);
         }
         chan_buf_putc(b, ']');
         break;
-    case JSON_STRING:
-        put_string(b, json_string_value(v), json_string_length(v));
+    case AVRO_JSON_STRING:
+        put_string(b, v->u.s, v->len);
         break;
-    case JSON_INTEGER:
-        chan_buf_printf(b, "%lld", (long long)json_integer_value(v));
+    case AVRO_JSON_INTEGER:
+        chan_buf_printf(b, "%lld", (long long)v->u.i);
         break;
-    case JSON_REAL:
-        put_double(b, json_real_value(v));
+    case AVRO_JSON_REAL:
+        put_double(b, v->u.d);
         break;
-    case JSON_TRUE:
+    case AVRO_JSON_TRUE:
         chan_buf_puts(b, "true");
         break;
-    case JSON_FALSE:
+    case AVRO_JSON_FALSE:
         chan_buf_puts(b, "false");
         break;
     default:
@@ -266,25 +264,23 @@ static void put_name_ref(chan_buf *b, const avro_node *n, const char *cur)
 ** sorted; with normalize, the logical-type attributes of a valid logical
 ** type come first, as Confluent's normalized text has them.
 */
-static void put_props(writer *w, const json_t *obj, const char *const *reserved, const avro_node *n)
+static void put_props(writer *w, const avro_json *obj, const char *const *reserved,
+                      const avro_node *n)
 {
     bool sort = (w->flags & (CHAN_AVRO_W_SORT | CHAN_AVRO_W_NORMALIZE)) != 0;
-    const char **keys, *k;
+    const avro_json_member **keys;
     const char *first[3];
+    const avro_json *value;
     size_t nk = 0, nfirst = 0, i, j;
-    json_t *value;
 
-    if (obj == NULL || !json_is_object(obj))
+    if (!avro_json_is(obj, AVRO_JSON_OBJECT))
         return;
-    keys = chan_xcalloc(json_object_size(obj) + 1, sizeof(*keys));
-    json_object_foreach((json_t *)obj, k, value)
-    {
-        (void)value;
-        if (!in_list(k, reserved))
-            keys[nk++] = k;
-    }
+    keys = chan_xcalloc((size_t)obj->len + 1, sizeof(*keys));
+    for (i = 0; i < obj->len; i++)
+        if (!in_list(obj->u.members[i].key, reserved))
+            keys[nk++] = &obj->u.members[i];
     if (sort)
-        qsort(keys, nk, sizeof(*keys), cmp_str);
+        qsort(keys, nk, sizeof(*keys), cmp_member);
     if ((w->flags & CHAN_AVRO_W_NORMALIZE) && n && n->logical != AVRO_LT_NONE) {
         first[nfirst++] = "logicalType";
         if (n->logical == AVRO_LT_DECIMAL) {
@@ -294,21 +290,20 @@ static void put_props(writer *w, const json_t *obj, const char *const *reserved,
         }
     }
     for (i = 0; i < nfirst; i++) {
-        if ((value = json_object_get(obj, first[i])) == NULL)
+        if ((value = chan_avro__json_get(obj, first[i])) == NULL)
             continue;
         key(w->b, first[i]);
-        put_json(w->b, value, sort);
+        chan_avro__json_write(w->b, value, sort);
     }
     for (i = 0; i < nk; i++) {
         bool done = false;
 
         for (j = 0; j < nfirst; j++)
-            done =
-                done || (strcmp(keys[i], first[j]) == 0 && json_object_get(obj, first[j]) != NULL);
+            done = done || strcmp(keys[i]->key, first[j]) == 0;
         if (done)
             continue;
-        key(w->b, keys[i]);
-        put_json(w->b, json_object_get(obj, keys[i]), sort);
+        key(w->b, keys[i]->key);
+        chan_avro__json_write(w->b, &keys[i]->value, sort);
     }
     free(keys);
 }
@@ -379,16 +374,16 @@ static void put_field_aliases(writer *w, const avro_field *f)
 }
 
 /* "doc" of a named type or field when it is a string (Avro Java ignores other values). */
-static void put_doc(writer *w, const json_t *obj, bool named)
+static void put_doc(writer *w, const avro_json *obj, bool named)
 {
-    const json_t *doc = obj ? json_object_get(obj, "doc") : NULL;
+    const avro_json *doc = chan_avro__json_get(obj, "doc");
 
-    if (!json_is_string(doc))
+    if (!avro_json_is(doc, AVRO_JSON_STRING))
         return;
-    if (named && (w->flags & CHAN_AVRO_W_NORMALIZE) && json_string_length(doc) == 0)
+    if (named && (w->flags & CHAN_AVRO_W_NORMALIZE) && doc->len == 0)
         return;
     key(w->b, "doc");
-    put_string(w->b, json_string_value(doc), json_string_length(doc));
+    put_string(w->b, doc->u.s, doc->len);
 }
 
 static void put_node(writer *w, const avro_node *n, const char *cur);
@@ -401,7 +396,7 @@ static void put_fields(writer *w, const avro_node *n, const char *ns)
     chan_buf_puts(w->b, ",\"fields\":[");
     for (i = 0; i < n->n_fields; i++) {
         const avro_field *f = &n->fields[i];
-        const char *order = json_string_value(json_object_get(f->json, "order"));
+        const char *order = avro_json_string(chan_avro__json_get(f->json, "order"));
 
         if (i)
             chan_buf_putc(w->b, ',');
@@ -412,7 +407,7 @@ static void put_fields(writer *w, const avro_node *n, const char *ns)
         put_doc(w, f->json, false);
         if (f->default_value) {
             key(w->b, "default");
-            put_json(w->b, f->default_value, sort);
+            chan_avro__json_write(w->b, f->default_value, sort);
         }
         if (order && strcmp(order, "ascending") != 0) {
             key(w->b, "order");
