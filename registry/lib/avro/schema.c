@@ -109,13 +109,14 @@ static size_t path_push(parse_ctx *ctx, const char *seg)
     size_t len = ctx->path.len;
 
     chan_buf_putc(&ctx->path, '/');
-    for (; *seg; seg++) {
-        if (*seg == '~')
-            chan_buf_puts(&ctx->path, "~0");
-        else if (*seg == '/')
-            chan_buf_puts(&ctx->path, "~1");
-        else
-            chan_buf_putc(&ctx->path, *seg);
+    for (;;) {
+        size_t run = strcspn(seg, "~/");
+
+        chan_buf_put(&ctx->path, seg, run);
+        if (seg[run] == '\0')
+            break;
+        chan_buf_puts(&ctx->path, seg[run] == '~' ? "~0" : "~1");
+        seg += run + 1;
     }
     return len;
 }
@@ -254,14 +255,37 @@ static bool is_primitive_name(const char *s, avro_kind *out)
 {
     avro_kind k;
 
-    for (k = AVRO_NULL; k <= AVRO_STRING; k++) {
-        if (strcmp(s, kind_names[k]) == 0) {
-            if (out)
-                *out = k;
-            return true;
-        }
+    /* by the first letter: this runs for every type of the schema */
+    switch (s[0]) {
+    case 'n':
+        k = AVRO_NULL;
+        break;
+    case 'b':
+        k = s[1] == 'o' ? AVRO_BOOLEAN : AVRO_BYTES;
+        break;
+    case 'i':
+        k = AVRO_INT;
+        break;
+    case 'l':
+        k = AVRO_LONG;
+        break;
+    case 'f':
+        k = AVRO_FLOAT;
+        break;
+    case 'd':
+        k = AVRO_DOUBLE;
+        break;
+    case 's':
+        k = AVRO_STRING;
+        break;
+    default:
+        return false;
     }
-    return false;
+    if (strcmp(s, kind_names[k]) != 0)
+        return false;
+    if (out)
+        *out = k;
+    return true;
 }
 
 static avro_node *names_get(const parse_ctx *ctx, const char *fullname)
