@@ -192,7 +192,7 @@ static int parse_into(chand_schema **out, entry_kind kind, uint64_t key, const c
     e->key = key;
     e->schema = schema;
     e->refs = 1;
-    e->cost = len * CHAND_SCHEMA_CACHE_COST_PER_BYTE + 256;
+    e->cost = chan_avro_schema_memory(schema) + sizeof(*e);
     if (kind == KIND_TEXT) {
         e->text = chan_xmalloc(len + 1);
         memcpy(e->text, text, len);

@@ -9,8 +9,8 @@
  * a schema without references: schemaType is always AVRO, and a schema with
  * references is parsed each time, since what its references resolve to may
  * change), so that each text is parsed, and passes the Avro C gate, once; a
- * hit parses nothing.  It is bounded in entries and in an estimate of the
- * memory the parsed trees take (CHAND_SCHEMA_CACHE_COST_PER_BYTE times the
+ * hit parses nothing.  It is bounded in entries and in the memory the
+ * parsed trees take (chan_avro_schema_memory when parsed, plus the request
  * text), evicting the least recently used; entries in use stay alive until
  * released.  Thread-safe; process-wide.
  */
@@ -24,9 +24,7 @@
 #include "chan/avro.h"
 #include "chan/error.h"
 
-/** Estimated bytes of a parsed schema per byte of its text. */
-#define CHAND_SCHEMA_CACHE_COST_PER_BYTE 48
-/** Default bounds: estimated bytes and entries. */
+/** Default bounds: bytes and entries. */
 #define CHAND_SCHEMA_CACHE_BYTES_DEFAULT   ((size_t)64 * 1024 * 1024)
 #define CHAND_SCHEMA_CACHE_ENTRIES_DEFAULT 4096
 

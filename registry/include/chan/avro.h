@@ -102,6 +102,12 @@ int chan_avro_schema_parse_opts(chan_avro_schema **out, const char *json, size_t
 void chan_avro_schema_free(chan_avro_schema *schema);
 
 /**
+ * Bytes of memory schema takes (its tree, names, indexes and the texts
+ * derived so far), for caches that bound what they hold.
+ */
+size_t chan_avro_schema_memory(const chan_avro_schema *schema);
+
+/**
  * The schema's Parsing Canonical Form (Avro specification).  Borrowed,
  * valid as long as the schema.
  */

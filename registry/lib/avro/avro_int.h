@@ -181,31 +181,32 @@ struct avro_node {
     char **aliases;   /**< full names */
     size_t n_aliases;
 
-    /* record */
-    avro_field *fields;
-    size_t n_fields;
-    avro_index field_ix;       /**< field name -> position */
-    avro_index field_alias_ix; /**< field alias -> position */
-
-    /* enum */
-    char **symbols;
-    size_t n_symbols;
-    const char *enum_default; /**< one of symbols, or NULL */
-    avro_index symbol_ix;     /**< symbol -> position */
-
-    /* fixed */
-    int64_t size;
-
-    /* array items, map values */
-    avro_node *items;
-
-    /* union */
-    avro_node **branches;
-    size_t n_branches;
-    avro_index branch_name_ix;  /**< unqualified name of a named branch -> position */
-    avro_index branch_alias_ix; /**< alias of a named branch -> position */
-    uint32_t
-        kind_first[AVRO_FIXED + 1]; /**< position + 1 of the first branch of a kind, 0 = none */
+    /* What a kind adds: only the part of its kind is there (node_new in
+     * schema.c allocates a primitive node up to here). */
+    union {
+        struct { /* record */
+            avro_field *fields;
+            size_t n_fields;
+            avro_index field_ix;       /**< field name -> position */
+            avro_index field_alias_ix; /**< field alias -> position */
+        };
+        struct { /* enum */
+            char **symbols;
+            size_t n_symbols;
+            const char *enum_default; /**< one of symbols, or NULL */
+            avro_index symbol_ix;     /**< symbol -> position */
+        };
+        int64_t size;     /**< fixed */
+        avro_node *items; /**< array items, map values */
+        struct {          /* union */
+            avro_node **branches;
+            size_t n_branches;
+            avro_index branch_name_ix;  /**< unqualified name of a named branch -> position */
+            avro_index branch_alias_ix; /**< alias of a named branch -> position */
+            uint32_t kind_first[AVRO_FIXED + 1]; /**< position + 1 of the first branch of a
+                                                    kind, 0 = none */
+        };
+    };
 };
 
 struct chan_avro_schema {

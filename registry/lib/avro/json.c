@@ -133,7 +133,8 @@ void *chan_avro__arena_alloc(avro_arena *a, size_t size)
         c->next = a->head;
         a->head = c;
         a->bytes += sizeof(*c) + c->size;
-        a->next_size = need * 2;
+        /* doubling up to 64 KB: a large schema wastes at most one chunk's tail */
+        a->next_size = need < 32768 ? need * 2 : 65536;
     }
     p = (char *)c->data + c->used;
     c->used += size;

@@ -12,6 +12,7 @@
  */
 #include <assert.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -147,9 +148,18 @@ static void path_pop(parse_ctx *ctx, size_t len)
 static avro_node *node_new(parse_ctx *ctx, avro_kind kind)
 {
     chan_avro_schema *s = ctx->schema;
-    avro_node *n = chan_avro__arena_alloc(&s->arena, sizeof(*n));
+    /* a primitive has no kind part: its node ends where that part starts */
+    size_t size = kind <= AVRO_STRING ? offsetof(avro_node, fields) : sizeof(avro_node);
+    avro_node *n;
 
-    memset(n, 0, sizeof(*n));
+#ifndef NDEBUG
+    /* debug builds allocate it anyway, poisoned, so that a use shows */
+    n = chan_avro__arena_alloc(&s->arena, sizeof(*n));
+    memset(n, 0xA5, sizeof(*n));
+#else
+    n = chan_avro__arena_alloc(&s->arena, size);
+#endif
+    memset(n, 0, size);
 
     n->kind = kind;
     assert(ctx->path.len >= ctx->cur_len);
@@ -171,11 +181,15 @@ static void node_free(avro_node *n)
     if (!n)
         return;
     free(n->pointer);
-    chan_avro__index_dispose(&n->field_ix);
-    chan_avro__index_dispose(&n->field_alias_ix);
-    chan_avro__index_dispose(&n->symbol_ix);
-    chan_avro__index_dispose(&n->branch_name_ix);
-    chan_avro__index_dispose(&n->branch_alias_ix);
+    if (n->kind == AVRO_RECORD) {
+        chan_avro__index_dispose(&n->field_ix);
+        chan_avro__index_dispose(&n->field_alias_ix);
+    } else if (n->kind == AVRO_ENUM) {
+        chan_avro__index_dispose(&n->symbol_ix);
+    } else if (n->kind == AVRO_UNION) {
+        chan_avro__index_dispose(&n->branch_name_ix);
+        chan_avro__index_dispose(&n->branch_alias_ix);
+    }
 }
 
 const char *chan_avro__pointer(const avro_node *n)
@@ -1497,6 +1511,42 @@ const chan_avro_reference *chan_avro_schema_references(const chan_avro_schema *s
 {
     *out_n = schema->n_refs;
     return schema->refs;
+}
+
+static size_t index_memory(const avro_index *ix)
+{
+    return ix->cap * sizeof(*ix->slots);
+}
+
+static size_t text_memory(char *const *slot)
+{
+    const char *text = __atomic_load_n((char **)slot, __ATOMIC_ACQUIRE);
+
+    return text ? strlen(text) + 1 : 0;
+}
+
+size_t chan_avro_schema_memory(const chan_avro_schema *schema)
+{
+    size_t bytes, i;
+
+    assert(schema != NULL);
+    bytes = sizeof(*schema) + schema->arena.bytes + schema->cap_nodes * sizeof(*schema->nodes) +
+            schema->cap_named * sizeof(*schema->named) + index_memory(&schema->name_ix) +
+            index_memory(&schema->alias_ix);
+    for (i = 0; i < schema->n_nodes; i++) {
+        const avro_node *n = schema->nodes[i];
+
+        if (n->kind == AVRO_RECORD)
+            bytes += index_memory(&n->field_ix) + index_memory(&n->field_alias_ix);
+        else if (n->kind == AVRO_ENUM)
+            bytes += index_memory(&n->symbol_ix);
+        else if (n->kind == AVRO_UNION)
+            bytes += index_memory(&n->branch_name_ix) + index_memory(&n->branch_alias_ix);
+    }
+    for (i = 0; i < schema->n_ref_texts; i++)
+        bytes += strlen(schema->ref_texts[i]) + 1;
+    return bytes + text_memory(&schema->canonical) + text_memory(&schema->normalized) +
+           text_memory(&schema->identity);
 }
 
 void chan_avro_schema_free(chan_avro_schema *schema)
