@@ -38,7 +38,7 @@ typedef struct arena_chunk {
 ** next parse: memory that malloc would hand back to the system and fault in
 ** again costs more than the parse itself for large schemas.
 */
-#define CACHE_BYTES ((size_t)4 << 20)
+#define CACHE_BYTES ((size_t)1 << 20)
 
 typedef struct chunk_cache {
     arena_chunk *head;
@@ -133,8 +133,8 @@ void *chan_avro__arena_alloc(avro_arena *a, size_t size)
         c->next = a->head;
         a->head = c;
         a->bytes += sizeof(*c) + c->size;
-        /* doubling up to 64 KB: a large schema wastes at most one chunk's tail */
-        a->next_size = need < 32768 ? need * 2 : 65536;
+        /* doubling up to 16 KB: a large schema wastes at most one chunk's tail */
+        a->next_size = need < 8192 ? need * 2 : 16384;
     }
     p = (char *)c->data + c->used;
     c->used += size;
@@ -303,6 +303,30 @@ static char *put_utf8(char *o, unsigned cp)
 }
 
 /*
+** Strings that every schema repeats (member names, primitive type names) are
+** not copied: the reader points at these.
+*/
+static const char *const common_strings[] = {
+    "name",      "type",    "fields",      "default", "doc",        "symbols", "items",   "values",
+    "namespace", "aliases", "logicalType", "order",   "size",       "null",    "boolean", "int",
+    "long",      "float",   "double",      "bytes",   "string",     "record",  "enum",    "array",
+    "map",       "fixed",   "precision",   "scale",   "deprecated",
+};
+
+static const char *common_string(const char *s, size_t len)
+{
+    size_t i;
+
+    if (len < 3 || len > 11)
+        return NULL;
+    for (i = 0; i < sizeof(common_strings) / sizeof(common_strings[0]); i++)
+        if (common_strings[i][0] == s[0] && strlen(common_strings[i]) == len &&
+            memcmp(common_strings[i], s, len) == 0)
+            return common_strings[i];
+    return NULL;
+}
+
+/*
 ** Read a string (r->p after its opening quote) into the arena: *out and
 ** *out_len receive its NUL-terminated, unescaped UTF-8 text.
 */
@@ -340,6 +364,11 @@ static int read_string(reader *r, const char **out, uint32_t *out_len)
     }
     if ((size_t)(p - start) > UINT32_MAX)
         return fail_at(r, start, "string too long");
+    if (!escaped && (*out = common_string(start, (size_t)(p - start))) != NULL) {
+        *out_len = (uint32_t)(p - start);
+        r->p = p + 1;
+        return 0;
+    }
     buf = chan_avro__arena_alloc(r->arena, (size_t)(p - start) + 1);
     if (!escaped) {
         memcpy(buf, start, (size_t)(p - start));
