@@ -38,8 +38,14 @@
  * without references are left to the text gate (cgate_tree.h).  With
  * references, the text gate reads chan_avro__write's inline text, which is
  * made from the tree: every case is decided here.
+ *
+ * chan_avro__cgate_names makes the same walk without Avro C: of the
+ * constructors' checks, only is_avro_id can fail on a schema our parser
+ * accepted (links always name a named type, a field never has its own
+ * record as its type object), and it is made here as Avro C makes it.
  */
 #include <assert.h>
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +57,7 @@
 #include "cgate_tree.h"
 
 typedef struct walk {
-    chan_avro__cb *b;
+    chan_avro__cb *b; /* NULL: check the names only (chan_avro__cgate_names) */
     int *defined;     /* handle of each named type's definition, by named_id; -1 before */
     bool inline_text; /* the text gate reads chan_avro__write's inline text */
     char *msg;
@@ -93,6 +99,20 @@ static int refuse_avro(walk *w)
     return refuse(w, chan_avro__cb_error());
 }
 
+/* Avro C's is_avro_id (schema.c), the check its constructors make on names. */
+static bool avro_id(const char *name)
+{
+    size_t i;
+
+    if (name[0] == '\0')
+        return false;
+    for (i = 0; name[i]; i++)
+        if (!(isalpha((unsigned char)name[i]) || name[i] == '_' ||
+              (i && isdigit((unsigned char)name[i]))))
+            return false;
+    return true;
+}
+
 static int build(walk *w, const avro_node *n, const char *ns, size_t nsl, int *out);
 
 /* A use of a named type defined earlier, within namespace ns (nsl bytes). */
@@ -109,6 +129,10 @@ static int build_link(walk *w, const avro_node *n, const char *ns, size_t nsl, i
         if (!w->inline_text && nl == nsl && strncmp(n->fullname, ns, nl) == 0)
             return CHAN_AVRO_CGATE_UNDECIDED;
     }
+    if (!w->b) {
+        *out = 0;
+        return 0;
+    }
     if ((*out = chan_avro__cb_link(w->b, w->defined[n->named_id])) < 0)
         return refuse_avro(w);
     return 0;
@@ -118,7 +142,7 @@ static int build_link(walk *w, const avro_node *n, const char *ns, size_t nsl, i
 static int build_named(walk *w, const avro_node *n, size_t nsl, int *out)
 {
     size_t nl = ns_len(n->fullname), i;
-    char *space = nl ? chan_xstrndup(n->fullname, nl) : NULL;
+    char *space = w->b && nl ? chan_xstrndup(n->fullname, nl) : NULL;
     int h, t, error = 0;
 
     /* "namespace": "" (none, as here) or null (Avro C: the enclosing one) */
@@ -126,29 +150,29 @@ static int build_named(walk *w, const avro_node *n, size_t nsl, int *out)
         error = CHAN_AVRO_CGATE_UNDECIDED;
         goto cleanup;
     }
-    switch (n->kind) {
-    case AVRO_RECORD:
+    if (!w->b) {
+        h = avro_id(n->name) ? 0 : refuse(w, "Invalid Avro identifier");
+    } else if (n->kind == AVRO_RECORD) {
         h = chan_avro__cb_record(w->b, n->name, space);
-        break;
-    case AVRO_ENUM:
+    } else if (n->kind == AVRO_ENUM) {
         h = chan_avro__cb_enum(w->b, n->name, space);
-        break;
-    default:
+    } else {
         assert(n->kind == AVRO_FIXED);
         h = chan_avro__cb_fixed(w->b, n->name, space, n->size);
-        break;
     }
     if (h < 0) {
-        error = refuse_avro(w);
+        error = w->b ? refuse_avro(w) : -1;
         goto cleanup;
     }
     w->defined[n->named_id] = h; /* before the fields: they may use it */
     for (i = 0; i < n->n_fields && error == 0; i++) {
-        if ((error = build(w, n->fields[i].type, n->fullname, nl, &t)) == 0 &&
-            chan_avro__cb_field(w->b, h, n->fields[i].name, t) < 0)
-            error = refuse_avro(w);
+        if ((error = build(w, n->fields[i].type, n->fullname, nl, &t)) != 0)
+            break;
+        if (!w->b ? !avro_id(n->fields[i].name)
+                  : chan_avro__cb_field(w->b, h, n->fields[i].name, t) < 0)
+            error = w->b ? refuse_avro(w) : refuse(w, "Invalid Avro identifier");
     }
-    for (i = 0; i < n->n_symbols && error == 0; i++)
+    for (i = 0; w->b && i < n->n_symbols && error == 0; i++)
         if (chan_avro__cb_symbol(w->b, h, n->symbols[i]) < 0)
             error = refuse_avro(w);
     *out = h;
@@ -170,6 +194,15 @@ static int build(walk *w, const avro_node *n, const char *ns, size_t nsl, int *o
     if (n->fullname)
         return w->defined[n->named_id] >= 0 ? build_link(w, n, ns, nsl, out)
                                             : build_named(w, n, nsl, out);
+    if (!w->b) {
+        for (i = 0; n->kind == AVRO_UNION && i < n->n_branches; i++)
+            if ((error = build(w, n->branches[i], ns, nsl, &t)) != 0)
+                return error;
+        if (n->kind == AVRO_ARRAY || n->kind == AVRO_MAP)
+            error = build(w, n->items, ns, nsl, &t);
+        *out = 0;
+        return error;
+    }
     switch (n->kind) {
     case AVRO_ARRAY:
     case AVRO_MAP:
@@ -203,14 +236,14 @@ static int build(walk *w, const avro_node *n, const char *ns, size_t nsl, int *o
     return 0;
 }
 
-int chan_avro__cgate_tree(const chan_avro_schema *schema, char *msg, size_t msg_size)
+static int gate(const chan_avro_schema *schema, bool with_avro_c, char *msg, size_t msg_size)
 {
     walk w;
     size_t i;
     int top, error;
 
     assert(schema != NULL && schema->top != NULL && msg != NULL && msg_size > 0);
-    w.b = chan_avro__cb_new();
+    w.b = with_avro_c ? chan_avro__cb_new() : NULL;
     w.defined = chan_xcalloc(schema->n_named + 1, sizeof(*w.defined));
     for (i = 0; i < schema->n_named; i++)
         w.defined[i] = -1;
@@ -222,4 +255,14 @@ int chan_avro__cgate_tree(const chan_avro_schema *schema, char *msg, size_t msg_
     free(w.defined);
     chan_avro__cb_free(w.b);
     return error;
+}
+
+int chan_avro__cgate_tree(const chan_avro_schema *schema, char *msg, size_t msg_size)
+{
+    return gate(schema, true, msg, msg_size);
+}
+
+int chan_avro__cgate_names(const chan_avro_schema *schema, char *msg, size_t msg_size)
+{
+    return gate(schema, false, msg, msg_size);
 }

@@ -33,4 +33,12 @@
  */
 int chan_avro__cgate_tree(const chan_avro_schema *schema, char *msg, size_t msg_size);
 
+/**
+ * chan_avro__cgate_tree without Avro C: the same walk and verdict, with the
+ * one check of Avro C's constructors that can fail on a schema our parser
+ * accepted (is_avro_id on type and field names) made here, as Avro C's
+ * schema.c writes it.  Same parameters and results.
+ */
+int chan_avro__cgate_names(const chan_avro_schema *schema, char *msg, size_t msg_size);
+
 #endif

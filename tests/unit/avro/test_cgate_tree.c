@@ -9,6 +9,9 @@
  * with references).  Parsed with CHAN_AVRO_PARSE_STORED first, a schema
  * that then fails without it was refused by that gate, and by nothing else.
  *
+ * chan_avro__cgate_names (the same walk without Avro C) must answer as
+ * chan_avro__cgate_tree on every schema.
+ *
  * Schemas: every *.avsc under schemas/ and tests/fixtures/ and the saved
  * fuzz regressions of tests/fuzz/regressions/avro/ (the seeds of the fuzz
  * corpus), then hand-written edge cases.
@@ -59,6 +62,13 @@ static void judge(verdicts *v, const char *json, size_t len, const chan_avro_par
         return;
     }
     v->tree = chan_avro__cgate_tree(s, v->tree_msg, sizeof(v->tree_msg));
+    {
+        char names_msg[256];
+
+        /* the walk without Avro C gives the same answer, with the same message */
+        assert_int_equal(chan_avro__cgate_names(s, names_msg, sizeof(names_msg)), v->tree);
+        assert_string_equal(names_msg, v->tree_msg);
+    }
     chan_avro_schema_free(s);
     if (chan_avro_schema_parse_opts(&again, json, len, refs, 0, &err) == 0) {
         v->text = ACCEPT;
