@@ -284,9 +284,10 @@ static double time_gate(char *const *json, chan_avro_schema *const *parsed, size
 
             for (i = 0; i < n; i++) {
                 char msg[256];
-                int rc = which == 1   ? chan_avro__cgate_tree(parsed[i], msg, sizeof(msg))
-                         : which == 2 ? chan_avro__cgate_names(parsed[i], msg, sizeof(msg))
-                                      : chan_avro__cgate(json[i], strlen(json[i]), msg, sizeof(msg));
+                int rc = which == 1 ? chan_avro__cgate_tree(parsed[i], msg, sizeof(msg))
+                         : which == 2
+                             ? chan_avro__cgate_names(parsed[i], msg, sizeof(msg))
+                             : chan_avro__cgate(json[i], strlen(json[i]), msg, sizeof(msg));
 
                 if (rc != 0) {
                     fprintf(stderr, "bench_avro: gate %d refuses a generated schema: %s\n", which,
@@ -349,8 +350,8 @@ static void compare_gates(const corpus *cs, size_t n, double budget)
         tree = time_gate(cs[i].writers, parsed, cs[i].n, budget, 1);
         names = time_gate(cs[i].writers, parsed, cs[i].n, budget, 2);
         printf("%-20s %10.2f %9.2f us %9.2f us %9.2f %7.2f us %10.2f us %10.2f us\n", cs[i].name,
-               parse * 1e6, text * 1e6, tree * 1e6, text / tree, names * 1e6,
-               (parse + text) * 1e6, (parse + tree) * 1e6);
+               parse * 1e6, text * 1e6, tree * 1e6, text / tree, names * 1e6, (parse + text) * 1e6,
+               (parse + tree) * 1e6);
         for (k = 0; k < cs[i].n; k++)
             chan_avro_schema_free(parsed[k]);
         free(parsed);

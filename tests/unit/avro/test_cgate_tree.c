@@ -36,7 +36,7 @@
 #include "cgate_tree.h"
 
 #define CORPUS_MAX_SIZE (1u << 22)
-#define SEPARATOR "\n----\n"
+#define SEPARATOR       "\n----\n"
 
 static const char *source_dir;
 
@@ -216,8 +216,8 @@ static const edge edges[] = {
     {"primitive", "\"int\"", ACCEPT, ACCEPT},
     {"primitive object", "{\"type\":\"string\",\"x-a\":1}", ACCEPT, ACCEPT},
     {"empty record", REC(""), ACCEPT, ACCEPT},
-    {"array of map", "{\"type\":\"array\",\"items\":{\"type\":\"map\",\"values\":\"long\"}}", ACCEPT,
-     ACCEPT},
+    {"array of map", "{\"type\":\"array\",\"items\":{\"type\":\"map\",\"values\":\"long\"}}",
+     ACCEPT, ACCEPT},
     {"union", "[\"null\",\"int\",{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"]}]", ACCEPT,
      ACCEPT},
     {"fixed size 0", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":0}", ACCEPT, ACCEPT},
@@ -253,8 +253,10 @@ static const edge edges[] = {
      UNDECIDED, ACCEPT},
     /* Avro C takes "namespace": null as absent: both F are a.F to it */
     {"namespace null clashes in Avro C",
-     REC_NS("a", FIELD("f", "{\"type\":\"fixed\",\"name\":\"F\",\"namespace\":null,\"size\":1}") "," FIELD(
-                     "g", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}")),
+     REC_NS(
+         "a",
+         FIELD("f", "{\"type\":\"fixed\",\"name\":\"F\",\"namespace\":null,\"size\":1}") "," FIELD(
+             "g", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}")),
      UNDECIDED, REFUSE},
     {"type in another namespace by full name",
      REC_NS("a", FIELD("f", "{\"type\":\"fixed\",\"name\":\"b.F\",\"size\":1}") "," FIELD(
@@ -277,14 +279,15 @@ static const edge edges[] = {
     {"nested type object", "{\"type\":{\"type\":\"int\"}}", NOT_OURS, 0},
     {"fixed size as a real", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":1.0}", NOT_OURS, 0},
     {"negative fixed size", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":-1}", NOT_OURS, 0},
-    {"use before definition", REC(FIELD("g", "\"F\"") "," FIELD(
-                                  "f", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":1}")),
+    {"use before definition",
+     REC(FIELD("g", "\"F\"") "," FIELD("f", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":1}")),
      NOT_OURS, 0},
     /* logical types: Avro C 1.11 does not read them; ours drops invalid ones */
     {"decimal", "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":9,\"scale\":2}",
      ACCEPT, ACCEPT},
     {"decimal scale above precision",
-     "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":2,\"scale\":9}", ACCEPT, ACCEPT},
+     "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":2,\"scale\":9}", ACCEPT,
+     ACCEPT},
     {"decimal precision 0", "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":0}",
      ACCEPT, ACCEPT},
     {"decimal negative scale",
@@ -294,7 +297,8 @@ static const edge edges[] = {
      "{\"type\":\"fixed\",\"name\":\"D\",\"size\":2,\"logicalType\":\"decimal\",\"precision\":10}",
      ACCEPT, ACCEPT},
     {"duration of the wrong size",
-     "{\"type\":\"fixed\",\"name\":\"D\",\"size\":11,\"logicalType\":\"duration\"}", ACCEPT, ACCEPT},
+     "{\"type\":\"fixed\",\"name\":\"D\",\"size\":11,\"logicalType\":\"duration\"}", ACCEPT,
+     ACCEPT},
     {"timestamp on an int", "{\"type\":\"int\",\"logicalType\":\"timestamp-millis\"}", ACCEPT,
      ACCEPT},
     /* empty unions: Avro C refuses them, both gates give them a "null" branch */
@@ -302,7 +306,8 @@ static const edge edges[] = {
     {"field of an empty union", REC(FIELD("f", "[]")), ACCEPT, ACCEPT},
     {"array of an empty union", "{\"type\":\"array\",\"items\":[]}", ACCEPT, ACCEPT},
     /* U+0000: refused by Avro C's JSON loader, written U+0001 by the text gate */
-    {"U+0000 in a doc", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":1,\"doc\":\"\\u0000\"}", ACCEPT, ACCEPT},
+    {"U+0000 in a doc", "{\"type\":\"fixed\",\"name\":\"F\",\"size\":1,\"doc\":\"\\u0000\"}",
+     ACCEPT, ACCEPT},
     {"U+0000 in docs and defaults",
      "{\"type\":\"record\",\"name\":\"R\",\"doc\":\"a\\u0000b\",\"fields\":["
      "{\"name\":\"b\",\"type\":\"bytes\",\"default\":\"\\u0000\",\"doc\":\"\\u0000\"},"
@@ -310,17 +315,19 @@ static const edge edges[] = {
      "{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":1},"
      "\"default\":\"\\u0000\"}]}",
      ACCEPT, ACCEPT},
-    {"escaped backslash before u0000", REC(FIELD("f", "\"int\"") ",{\"name\":\"g\",\"type\":"
-                                                                "\"string\",\"doc\":\"\\\\u0000\"}"),
+    {"escaped backslash before u0000",
+     REC(FIELD("f", "\"int\"") ",{\"name\":\"g\",\"type\":"
+                               "\"string\",\"doc\":\"\\\\u0000\"}"),
      ACCEPT, ACCEPT},
     /* recursion and uses */
     {"linked list",
      "{\"type\":\"record\",\"name\":\"Node\",\"fields\":[{\"name\":\"v\",\"type\":\"int\"},"
      "{\"name\":\"next\",\"type\":[\"null\",\"Node\"]}]}",
      ACCEPT, ACCEPT},
-    {"tree", "{\"type\":\"record\",\"name\":\"T\",\"namespace\":\"x\",\"fields\":["
-             "{\"name\":\"kids\",\"type\":{\"type\":\"array\",\"items\":\"T\"}},"
-             "{\"name\":\"idx\",\"type\":{\"type\":\"map\",\"values\":\"x.T\"}}]}",
+    {"tree",
+     "{\"type\":\"record\",\"name\":\"T\",\"namespace\":\"x\",\"fields\":["
+     "{\"name\":\"kids\",\"type\":{\"type\":\"array\",\"items\":\"T\"}},"
+     "{\"name\":\"idx\",\"type\":{\"type\":\"map\",\"values\":\"x.T\"}}]}",
      ACCEPT, ACCEPT},
     {"mutual recursion",
      REC(FIELD("a", "{\"type\":\"record\",\"name\":\"A\",\"fields\":[{\"name\":\"r\",\"type\":"
@@ -337,7 +344,9 @@ static const edge edges[] = {
      REC(FIELD("f", "{\"type\":\"fixed\",\"name\":\"fixed\",\"size\":1}") "," FIELD(
          "g", "[\"null\",\"fixed\"]")),
      REFUSE, REFUSE},
-    {"type named map, used", REC(FIELD("f", "{\"type\":\"enum\",\"name\":\"map\",\"symbols\":[\"A\"]}") "," FIELD("g", "{\"type\":\"array\",\"items\":\"map\"}")),
+    {"type named map, used",
+     REC(FIELD("f", "{\"type\":\"enum\",\"name\":\"map\",\"symbols\":[\"A\"]}") "," FIELD(
+         "g", "{\"type\":\"array\",\"items\":\"map\"}")),
      REFUSE, REFUSE},
     {"type named enum, used by full name",
      REC_NS("a", FIELD("f", "{\"type\":\"enum\",\"name\":\"enum\",\"symbols\":[\"A\"]}") "," FIELD(
@@ -351,9 +360,13 @@ static const edge edges[] = {
      REC_NS("a", FIELD("f", "{\"type\":\"fixed\",\"name\":\"b.array\",\"size\":1}") "," FIELD(
                      "g", "\"b.array\"")),
      ACCEPT, ACCEPT},
-    {"type named error, used", REC(FIELD("f", "{\"type\":\"record\",\"name\":\"error\",\"fields\":[]}") "," FIELD("g", "\"error\"")),
+    {"type named error, used",
+     REC(FIELD("f", "{\"type\":\"record\",\"name\":\"error\",\"fields\":[]}") "," FIELD(
+         "g", "\"error\"")),
      ACCEPT, ACCEPT},
-    {"type named union, used", REC(FIELD("f", "{\"type\":\"record\",\"name\":\"union\",\"fields\":[]}") "," FIELD("g", "\"union\"")),
+    {"type named union, used",
+     REC(FIELD("f", "{\"type\":\"record\",\"name\":\"union\",\"fields\":[]}") "," FIELD(
+         "g", "\"union\"")),
      ACCEPT, ACCEPT},
 };
 
@@ -447,8 +460,8 @@ static void test_references(void **state)
         {REC_NS("a", FIELD("price", "\"m.Money\"") "," FIELD("c", "\"m.Currency\"")), ACCEPT},
         {REC(FIELD("price", "[\"null\",\"m.Money\"]") "," FIELD("u", "\"x.map\"")), ACCEPT},
         {REC_NS("m", FIELD("a", "\"Money\"") "," FIELD("b", "\"Money\"")), ACCEPT},
-        {REC(FIELD("b", "{\"type\":\"bytes\",\"default\":\"\\u0000\"}") "," FIELD(
-             "c", "\"m.Money\"")),
+        {REC(FIELD("b", "{\"type\":\"bytes\",\"default\":\"\\u0000\"}") "," FIELD("c",
+                                                                                  "\"m.Money\"")),
          ACCEPT},
         /* the first use is where the inline text defines the type */
         {REC(FIELD("r", "\"record\"")), ACCEPT},
@@ -554,8 +567,8 @@ static void gen_type(gen *g, const char *ns, int depth);
 /* A named type's head: "type", "name" and maybe "namespace"; its namespace into *out. */
 static void gen_named_head(gen *g, const char *kind, const char *ns, char **out)
 {
-    static const char *const simple[] = {"record", "enum", "array", "map",   "fixed", "error",
-                                         "union",  "A",    "B",     "Node",  "_x1"};
+    static const char *const simple[] = {"record", "enum", "array", "map",  "fixed", "error",
+                                         "union",  "A",    "B",     "Node", "_x1"};
     static const char *const spaces[] = {"a", "b.c", "record", "x.enum"};
     const char *name = simple[pick(g, CHAN_ARRAY_SIZE(simple))];
     char *full = NULL;
