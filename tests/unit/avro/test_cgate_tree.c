@@ -35,6 +35,24 @@
 #include "chan/common.h"
 #include "cgate_tree.h"
 
+/* Avro C 1.11 leaks part of the schema it was building when it refuses a
+ * text; LeakSanitizer ignores what the text gate allocates (only). */
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#ifdef HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#define TEXT_GATE_BEGIN() __lsan_disable()
+#define TEXT_GATE_END()   __lsan_enable()
+#else
+#define TEXT_GATE_BEGIN() ((void)0)
+#define TEXT_GATE_END()   ((void)0)
+#endif
+
 #define CORPUS_MAX_SIZE (1u << 22)
 #define SEPARATOR       "\n----\n"
 
@@ -54,6 +72,7 @@ static void judge(verdicts *v, const char *json, size_t len, const chan_avro_par
 {
     chan_error err = CHAN_ERROR_INIT;
     chan_avro_schema *s = NULL, *again = NULL;
+    int rc;
 
     memset(v, 0, sizeof(*v));
     if (chan_avro_schema_parse_opts(&s, json, len, refs, CHAN_AVRO_PARSE_STORED, &err) != 0) {
@@ -70,7 +89,10 @@ static void judge(verdicts *v, const char *json, size_t len, const chan_avro_par
         assert_string_equal(names_msg, v->tree_msg);
     }
     chan_avro_schema_free(s);
-    if (chan_avro_schema_parse_opts(&again, json, len, refs, 0, &err) == 0) {
+    TEXT_GATE_BEGIN();
+    rc = chan_avro_schema_parse_opts(&again, json, len, refs, 0, &err);
+    TEXT_GATE_END();
+    if (rc == 0) {
         v->text = ACCEPT;
         chan_avro_schema_free(again);
     } else {
