@@ -37,7 +37,10 @@
  * The tree does not keep how names were written, so two cases of a text
  * without references are left to the text gate (cgate_tree.h).  With
  * references, the text gate reads chan_avro__write's inline text, which is
- * made from the tree: every case is decided here.
+ * made from the tree: every case is decided here.  One verdict differs on
+ * purpose: an inline text can nest deeper than jansson's 2,048 levels when
+ * no text of the schema does (referenced types written in place inside each
+ * other); the text gate refuses it, this one judges the schema.
  *
  * chan_avro__cgate_names makes the same walk without Avro C: of the
  * constructors' checks, only is_avro_id can fail on a schema our parser
