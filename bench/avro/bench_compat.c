@@ -23,6 +23,13 @@
  * least 5 s, and more while rounds still get faster) and counts the best of
  * three rounds.
  *
+ * Then the cost of the Avro C gate on the same corpora, per schema: the text
+ * gate (chan_avro__cgate: Avro C reads the text with jansson, as schema.c
+ * runs it on a new text) next to the tree gate (chan_avro__cgate_tree: Avro
+ * C's constructors on the parsed schema), with the parse of a stored text
+ * (no gate) as the reference of both, and the names-only walk
+ * (chan_avro__cgate_names: the tree gate's verdict without Avro C).
+ *
  * Usage: bench_avro [SECONDS_PER_FIGURE]   (default 1.0)
  *
  * Environment: AVRO_JAVA_CLASSPATH (default: Debian's libavro-java jars),
@@ -38,6 +45,8 @@
 
 #include "chan/avro.h"
 #include "chan/common.h"
+#include "cgate.h"
+#include "cgate_tree.h"
 
 #define N_SMALL 1000
 
@@ -253,6 +262,100 @@ static double time_parse_check(corpus *c, double budget, unsigned flags)
             best = (double)done / t;
     }
     return best;
+}
+
+/*
+ * Seconds per schema of one gate over the n schemas of a corpus (texts and
+ * their parsed schemas), best of three rounds after a warm-up: the text gate
+ * (which 0), the tree gate (1) or the names-only walk (2).
+ */
+static double time_gate(char *const *json, chan_avro_schema *const *parsed, size_t n, double budget,
+                        int which)
+{
+    double best = 0;
+    int round;
+
+    for (round = -1; round < 3; round++) {
+        double t0 = now(), t;
+        size_t done = 0;
+
+        do {
+            size_t i;
+
+            for (i = 0; i < n; i++) {
+                char msg[256];
+                int rc = which == 1 ? chan_avro__cgate_tree(parsed[i], msg, sizeof(msg))
+                         : which == 2
+                             ? chan_avro__cgate_names(parsed[i], msg, sizeof(msg))
+                             : chan_avro__cgate(json[i], strlen(json[i]), msg, sizeof(msg));
+
+                if (rc != 0) {
+                    fprintf(stderr, "bench_avro: gate %d refuses a generated schema: %s\n", which,
+                            rc < 0 ? msg : "undecided");
+                    exit(1);
+                }
+            }
+            done += n;
+        } while ((t = now() - t0) < budget && round >= 0);
+        if (round >= 0 && (best == 0 || t / (double)done < best))
+            best = t / (double)done;
+    }
+    return best;
+}
+
+/* Seconds per stored parse (no gate) over a corpus, best of three rounds after a warm-up. */
+static double time_stored_parse(char *const *json, size_t n, double budget)
+{
+    double best = 0;
+    int round;
+
+    for (round = -1; round < 3; round++) {
+        double t0 = now(), t;
+        size_t done = 0;
+
+        do {
+            size_t i;
+
+            for (i = 0; i < n; i++)
+                chan_avro_schema_free(parse_flags_or_die(json[i], CHAN_AVRO_PARSE_STORED));
+            done += n;
+        } while ((t = now() - t0) < budget && round >= 0);
+        if (round >= 0 && (best == 0 || t / (double)done < best))
+            best = t / (double)done;
+    }
+    return best;
+}
+
+/*
+ * The Avro C gate per schema on the writers of each corpus: text gate, tree
+ * gate, and the stored parse they add to.  The schemas have no U+0000 and no
+ * empty union, so the text gate is chan_avro__cgate on the text itself.
+ */
+static void compare_gates(const corpus *cs, size_t n, double budget)
+{
+    size_t i, k;
+
+    printf("\nAvro C gate per schema, writers of each corpus (text/tree = text gate / tree gate;"
+           " names: the tree gate's walk without Avro C)\n");
+    printf("%-20s %10s %12s %12s %9s %10s %13s %13s\n", "corpus", "parse us", "text gate",
+           "tree gate", "text/tree", "names", "parse+text", "parse+tree");
+    for (i = 0; i < n; i++) {
+        chan_avro_schema **parsed = chan_xcalloc(cs[i].n, sizeof(*parsed));
+        double parse, text, tree, names;
+
+        for (k = 0; k < cs[i].n; k++)
+            parsed[k] = parse_flags_or_die(cs[i].writers[k], CHAN_AVRO_PARSE_STORED);
+        parse = time_stored_parse(cs[i].writers, cs[i].n, budget);
+        text = time_gate(cs[i].writers, parsed, cs[i].n, budget, 0);
+        tree = time_gate(cs[i].writers, parsed, cs[i].n, budget, 1);
+        names = time_gate(cs[i].writers, parsed, cs[i].n, budget, 2);
+        printf("%-20s %10.2f %9.2f us %9.2f us %9.2f %7.2f us %10.2f us %10.2f us\n", cs[i].name,
+               parse * 1e6, text * 1e6, tree * 1e6, text / tree, names * 1e6, (parse + text) * 1e6,
+               (parse + tree) * 1e6);
+        for (k = 0; k < cs[i].n; k++)
+            chan_avro_schema_free(parsed[k]);
+        free(parsed);
+    }
 }
 
 /* Write a corpus as one schema per line (writer, reader, writer, ...). */
@@ -561,6 +664,7 @@ int main(int argc, char **argv)
 
         fflush(stdout);
         compare_with_peers(cs, CHAN_ARRAY_SIZE(cs), budget);
+        compare_gates(cs, CHAN_ARRAY_SIZE(cs), budget);
     }
 
     for (i = 0; i < N_SMALL; i++) {
