@@ -168,14 +168,14 @@ static int build_named(walk *w, const avro_node *n, size_t nsl, int *out)
         goto cleanup;
     }
     w->defined[n->named_id] = h; /* before the fields: they may use it */
-    for (i = 0; i < n->n_fields && error == 0; i++) {
+    for (i = 0; n->kind == AVRO_RECORD && i < n->n_fields && error == 0; i++) {
         if ((error = build(w, n->fields[i].type, n->fullname, nl, &t)) != 0)
             break;
         if (!w->b ? !avro_id(n->fields[i].name)
                   : chan_avro__cb_field(w->b, h, n->fields[i].name, t) < 0)
             error = w->b ? refuse_avro(w) : refuse(w, "Invalid Avro identifier");
     }
-    for (i = 0; w->b && i < n->n_symbols && error == 0; i++)
+    for (i = 0; w->b && n->kind == AVRO_ENUM && i < n->n_symbols && error == 0; i++)
         if (chan_avro__cb_symbol(w->b, h, n->symbols[i]) < 0)
             error = refuse_avro(w);
     *out = h;

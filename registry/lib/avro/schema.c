@@ -19,6 +19,7 @@
 #include "chan/common.h"
 #include "avro_int.h"
 #include "cgate.h"
+#include "cgate_tree.h"
 
 static const char *const kind_names[] = {
     [AVRO_NULL] = "null",   [AVRO_BOOLEAN] = "boolean", [AVRO_INT] = "int",
@@ -1391,7 +1392,6 @@ int chan_avro_schema_parse_opts(chan_avro_schema **out, const char *json, size_t
 {
     parse_ctx ctx = {0};
     chan_avro_schema *s = chan_xcalloc(1, sizeof(*s));
-    char *inline_text = NULL;
     size_t i;
     int error = 0;
 
@@ -1423,20 +1423,17 @@ int chan_avro_schema_parse_opts(chan_avro_schema **out, const char *json, size_t
         goto cleanup;
     if ((error = check_pending_defaults(&ctx)) < 0)
         goto cleanup;
-    if (flags & CHAN_AVRO_PARSE_STORED) {
-        /* accepted by Avro C when it was new */
-    } else if (s->n_ref_texts == 0) {
-        if ((error = avro_c_gate(&ctx, json, len)) < 0)
-            goto cleanup;
-    } else {
-        /* Avro C knows nothing of references: it checks the schema with them in place. */
-        char *p;
+    /* Avro C's constructors judge the parsed tree (once per new text); the
+     * text itself only where the tree cannot tell (cgate_tree.h). */
+    if (!(flags & CHAN_AVRO_PARSE_STORED)) {
+        char msg[256];
+        int verdict = chan_avro__cgate_tree(s, msg, sizeof(msg));
 
-        inline_text = chan_avro__write(s, CHAN_AVRO_W_INLINE);
-        /* as avro_c_gate does for a text of its own: U+0000 (written \u0000) as U+0001 */
-        for (p = strstr(inline_text, "\\u0000"); p; p = strstr(p + 6, "\\u0000"))
-            p[5] = '1';
-        if ((error = avro_c_gate(&ctx, inline_text, strlen(inline_text))) < 0)
+        if (verdict == CHAN_AVRO_CGATE_UNDECIDED) /* texts without references only */
+            error = avro_c_gate(&ctx, json, len);
+        else if (verdict < 0)
+            error = fail(&ctx, "rejected by Avro C: %s", msg);
+        if (error < 0)
             goto cleanup;
     }
 
@@ -1447,7 +1444,6 @@ cleanup:
     for (i = 0; i < ctx.n_pending; i++)
         free(ctx.pending[i].path);
     free(ctx.pending);
-    free(inline_text);
     chan_buf_dispose(&ctx.path);
     chan_avro_schema_free(s);
     return error;

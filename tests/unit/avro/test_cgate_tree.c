@@ -35,6 +35,7 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "chan/avro.h"
 #include "chan/common.h"
