@@ -96,7 +96,6 @@ typedef struct avro_json {
 
 struct avro_json_member {
     const char *key; /**< NUL-terminated, no U+0000 */
-    uint32_t key_len;
     avro_json value;
 };
 
@@ -161,19 +160,21 @@ typedef struct avro_field {
 } avro_field;
 
 struct avro_node {
-    avro_kind kind;
-    avro_logical logical;
-    int precision, scale; /**< decimal only */
+    uint8_t kind;             /**< avro_kind */
+    uint8_t logical;          /**< avro_logical */
+    bool external;            /**< the top-level type of a referenced schema */
+    int32_t precision, scale; /**< decimal only */
+    uint32_t named_id;        /**< position in chan_avro_schema.named (named types only) */
     /* JSON pointer of the definition ("" for the root): chan_avro__pointer,
      * made on first use (error messages only) from the pointer of ptr_base
-     * (the node whose definition encloses this one; NULL: the root) and
-     * ptr_suffix, so that a parse does not copy a path per node. */
+     * (the node whose definition encloses this one; NULL: the root) and the
+     * path from its JSON to this node's, so that a parse does not copy a
+     * path per node. */
     const avro_node *ptr_base;
-    char *ptr_suffix;
     char *pointer;
-    size_t named_id;       /**< position in chan_avro_schema.named (named types only) */
-    const avro_json *json; /**< the defining JSON object (arena), NULL for a plain name */
-    bool external;         /**< the top-level type of a referenced schema */
+    /** The JSON value that defines the node (an object, a union's array) or
+     *  names it (a string), in the schema's arena. */
+    const avro_json *json;
 
     /* named types: record, enum, fixed */
     char *fullname;

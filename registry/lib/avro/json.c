@@ -530,7 +530,7 @@ static uint32_t key_hash(const char *s, uint32_t len)
 
 static bool same_key(const avro_json_member *a, const char *key, uint32_t len)
 {
-    return a->key_len == len && memcmp(a->key, key, len) == 0;
+    return strncmp(a->key, key, len) == 0 && a->key[len] == '\0';
 }
 
 /*
@@ -543,11 +543,11 @@ static bool dup_check(reader *r, size_t base)
 {
     size_t n = r->n_mems - base, i, mask;
     const avro_json_member *m = &r->mems[r->n_mems - 1];
-    uint32_t h;
+    uint32_t h, key_len = (uint32_t)strlen(m->key);
 
     if (n <= 16) {
         for (i = base; i + 1 < r->n_mems; i++)
-            if (same_key(&r->mems[i], m->key, m->key_len))
+            if (same_key(&r->mems[i], m->key, key_len))
                 return true;
         return false;
     }
@@ -567,7 +567,7 @@ static bool dup_check(reader *r, size_t base)
         for (i = 0; i + 1 < n; i++) { /* slots hold 1 + position relative to base */
             const avro_json_member *e = &r->mems[base + i];
 
-            h = key_hash(e->key, e->key_len) & (uint32_t)mask;
+            h = key_hash(e->key, (uint32_t)strlen(e->key)) & (uint32_t)mask;
             while (r->slots[h])
                 h = (h + 1) & (uint32_t)mask;
             r->slots[h] = (uint32_t)i + 1;
@@ -575,9 +575,9 @@ static bool dup_check(reader *r, size_t base)
         r->slots_base = base;
     }
     mask = r->cap_slots - 1;
-    h = key_hash(m->key, m->key_len) & (uint32_t)mask;
+    h = key_hash(m->key, key_len) & (uint32_t)mask;
     while (r->slots[h]) {
-        if (same_key(&r->mems[base + r->slots[h] - 1], m->key, m->key_len))
+        if (same_key(&r->mems[base + r->slots[h] - 1], m->key, key_len))
             return true;
         h = (h + 1) & (uint32_t)mask;
     }
@@ -648,6 +648,7 @@ static int read_object(reader *r, avro_json *v)
     for (;;) {
         avro_json_member m;
         const char *key_at;
+        uint32_t key_len;
 
         skip_ws(r);
         if (r->p >= r->end || *r->p != '"')
@@ -655,9 +656,9 @@ static int read_object(reader *r, avro_json *v)
                            r->p < r->end ? "string or '}' expected" : "premature end of input");
         key_at = r->p;
         r->p++;
-        if ((error = read_string(r, &m.key, &m.key_len)) < 0)
+        if ((error = read_string(r, &m.key, &key_len)) < 0)
             return error;
-        if (memchr(m.key, '\0', m.key_len) != NULL)
+        if (memchr(m.key, '\0', key_len) != NULL)
             return fail_at(r, key_at, "NUL byte in object key not supported");
         skip_ws(r);
         if (r->p >= r->end || *r->p != ':')
@@ -786,7 +787,7 @@ const avro_json *chan_avro__json_get(const avro_json *obj, const char *key)
     for (i = 0; i < obj->len; i++) {
         const avro_json_member *m = &obj->u.members[i];
 
-        if (m->key_len == len && m->key[0] == key[0] && memcmp(m->key, key, len) == 0)
+        if (m->key[0] == key[0] && strncmp(m->key, key, len) == 0 && m->key[len] == '\0')
             return &m->value;
     }
     return NULL;

@@ -74,10 +74,10 @@ typedef struct parse_ctx {
     pending_default *pending;
     size_t n_pending, cap_pending;
     bool empty_union; /* the schema has a union without branches (avro_c_gate) */
-    /* The innermost node being parsed and the length of its path: a new
-     * node's pointer is kept as that node's plus a suffix (node_new). */
+    /* The innermost node being parsed: a new node's pointer is kept as that
+     * node's plus the path to its JSON (node_new, chan_avro__pointer). */
     const avro_node *cur;
-    size_t cur_len;
+    const avro_json *src; /* the value parse_type is at (node_new) */
 } parse_ctx;
 
 /*
@@ -105,21 +105,14 @@ static int fail(parse_ctx *ctx, const char *fmt, ...)
     return CHAN_EINVALID;
 }
 
+static void pointer_push(chan_buf *b, const char *seg);
+
 /* Append "/seg" to the path and return the previous length (for path_pop). */
 static size_t path_push(parse_ctx *ctx, const char *seg)
 {
     size_t len = ctx->path.len;
 
-    chan_buf_putc(&ctx->path, '/');
-    for (;;) {
-        size_t run = strcspn(seg, "~/");
-
-        chan_buf_put(&ctx->path, seg, run);
-        if (seg[run] == '\0')
-            break;
-        chan_buf_puts(&ctx->path, seg[run] == '~' ? "~0" : "~1");
-        seg += run + 1;
-    }
+    pointer_push(&ctx->path, seg);
     return len;
 }
 
@@ -163,11 +156,9 @@ static avro_node *node_new(parse_ctx *ctx, avro_kind kind)
     memset(n, 0, size);
 
     n->kind = kind;
-    assert(ctx->path.len >= ctx->cur_len);
     n->ptr_base = ctx->cur;
-    n->ptr_suffix = chan_avro__arena_strdup(&s->arena, chan_buf_cstr(&ctx->path) + ctx->cur_len);
+    n->json = ctx->src;
     ctx->cur = n; /* parse_type restores the enclosing node */
-    ctx->cur_len = ctx->path.len;
     if (s->n_nodes == s->cap_nodes) {
         s->cap_nodes = s->cap_nodes ? 2 * s->cap_nodes : 16;
         s->nodes = chan_xreallocarray(s->nodes, s->cap_nodes, sizeof(*s->nodes));
@@ -193,15 +184,57 @@ static void node_free(avro_node *n)
     }
 }
 
+/* Append "/seg" (escaped as JSON pointers escape it) to b. */
+static void pointer_push(chan_buf *b, const char *seg)
+{
+    chan_buf_putc(b, '/');
+    for (;;) {
+        size_t run = strcspn(seg, "~/");
+
+        chan_buf_put(b, seg, run);
+        if (seg[run] == '\0')
+            break;
+        chan_buf_puts(b, seg[run] == '~' ? "~0" : "~1");
+        seg += run + 1;
+    }
+}
+
+/* Append the path from the JSON value from to target (inside it) to b. */
+static bool pointer_find(chan_buf *b, const avro_json *from, const avro_json *target)
+{
+    size_t len = b->len, i;
+
+    if (from == target)
+        return true;
+    for (i = 0; from->type == AVRO_JSON_ARRAY && i < from->len; i++) {
+        chan_buf_printf(b, "/%zu", i);
+        if (pointer_find(b, &from->u.items[i], target))
+            return true;
+        b->len = len;
+        b->ptr[len] = '\0';
+    }
+    for (i = 0; from->type == AVRO_JSON_OBJECT && i < from->len; i++) {
+        pointer_push(b, from->u.members[i].key);
+        if (pointer_find(b, &from->u.members[i].value, target))
+            return true;
+        b->len = len;
+        b->ptr[len] = '\0';
+    }
+    return false;
+}
+
 const char *chan_avro__pointer(const avro_node *n)
 {
     char **slot = (char **)&n->pointer; /* nodes are malloc'd: not const objects */
     char *text = __atomic_load_n(slot, __ATOMIC_ACQUIRE), *expected = NULL;
+    chan_buf b = CHAN_BUF_INIT;
 
     if (text)
         return text;
-    text =
-        chan_xasprintf("%s%s", n->ptr_base ? chan_avro__pointer(n->ptr_base) : "", n->ptr_suffix);
+    chan_buf_puts(&b, n->ptr_base ? chan_avro__pointer(n->ptr_base) : "");
+    if (n->ptr_base)
+        (void)pointer_find(&b, n->ptr_base->json, n->json);
+    text = chan_buf_take(&b);
     /* published as derived_text does: a thread that loses the race frees its copy */
     if (__atomic_compare_exchange_n(slot, &expected, text, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
@@ -994,7 +1027,6 @@ static int parse_object(parse_ctx *ctx, const avro_json *j, const char *ns, avro
     }
     if (is_primitive_name(t, &k)) {
         n = node_new(ctx, k);
-        n->json = j;
         apply_logical(j, n);
     } else if (strcmp(t, "error") == 0) {
         mark = path_push(ctx, "type");
@@ -1004,15 +1036,12 @@ static int parse_object(parse_ctx *ctx, const avro_json *j, const char *ns, avro
         return error;
     } else if (strcmp(t, "record") == 0) {
         n = node_new(ctx, AVRO_RECORD);
-        n->json = j;
         error = parse_record(ctx, j, ns, n);
     } else if (strcmp(t, "enum") == 0) {
         n = node_new(ctx, AVRO_ENUM);
-        n->json = j;
         error = parse_enum(ctx, j, ns, n);
     } else if (strcmp(t, "fixed") == 0) {
         n = node_new(ctx, AVRO_FIXED);
-        n->json = j;
         if ((error = parse_fixed(ctx, j, ns, n)) == 0)
             apply_logical(j, n);
     } else if (strcmp(t, "array") == 0 || strcmp(t, "map") == 0) {
@@ -1020,7 +1049,6 @@ static int parse_object(parse_ctx *ctx, const avro_json *j, const char *ns, avro
         const char *key = is_array ? "items" : "values";
 
         n = node_new(ctx, is_array ? AVRO_ARRAY : AVRO_MAP);
-        n->json = j;
         if ((sub = chan_avro__json_get(j, key)) == NULL)
             return fail(ctx, "%s has no \"%s\"", t, key);
         mark = path_push(ctx, key);
@@ -1043,9 +1071,9 @@ static int parse_object(parse_ctx *ctx, const avro_json *j, const char *ns, avro
 static int parse_type(parse_ctx *ctx, const avro_json *j, const char *ns, avro_node **out)
 {
     const avro_node *cur = ctx->cur;
-    size_t cur_len = ctx->cur_len;
     int error;
 
+    ctx->src = j;
     if (++ctx->depth > CHAN_AVRO_MAX_DEPTH) {
         error = fail(ctx, "schema nested deeper than %d levels", CHAN_AVRO_MAX_DEPTH);
     } else if (avro_json_is(j, AVRO_JSON_STRING)) {
@@ -1065,7 +1093,6 @@ static int parse_type(parse_ctx *ctx, const avro_json *j, const char *ns, avro_n
     }
     ctx->depth--;
     ctx->cur = cur;
-    ctx->cur_len = cur_len;
     return error;
 }
 
