@@ -19,7 +19,9 @@
  * normalize setting) applies chan_avro_schema_normalize first.  Stored
  * schemas and request texts without references are parsed once per process
  * (schema_cache.h); a transitive check reads only the ids of the earlier
- * versions, and texts only for schemas the cache lacks.
+ * versions, and texts only for schemas the cache lacks.  POST
+ * /compatibility/subjects/{subject}/versions runs the same check with the
+ * same reads (check_request, chan_store_schema_check).
  * Compatibility verdicts (registrations that reached the check, and
  * compatibility checks) are reported to daemon_metrics.h.
  *
@@ -1045,6 +1047,23 @@ cleanup:
     return error;
 }
 
+/*
+** The check of a schema against subject's earlier versions, in rr: the one
+** that registering runs (chan_store_schema_register) and that testing
+** compatibility runs (chan_store_schema_check), so that both give the same
+** verdict and issues.  The non-transitive modes judge against the latest
+** version only (no other is read); earlier texts are read only for schemas
+** the parsed-schema cache lacks.  ctx is prepared (check_ctx_prepare).
+*/
+static void check_request(chan_schema_register_request *rr, check_ctx *ctx, const char *subject)
+{
+    rr->subject = subject;
+    rr->check = check_compatible;
+    rr->check_ctx = ctx;
+    rr->check_latest_only = !mode_transitive(ctx->mode);
+    rr->check_wants_text = check_wants_text;
+}
+
 /* Largest old schema text quoted whole in a message (Confluent's MAX_SCHEMA_SIZE_FOR_LOGGING). */
 #define OLD_SCHEMA_MAX (10 * 1024)
 
@@ -1392,21 +1411,15 @@ static int register_schema(chand_request *req, chan_error *err)
         goto cleanup;
 
     memset(&rr, 0, sizeof(rr));
-    rr.subject = subject;
+    check_request(&rr, &ctx, subject);
     rr.schema_type = "AVRO";
     rr.schema = chan_avro_schema_normalized(body.schema);
     rr.identity = chan_avro_schema_identity(body.schema);
     rr.references = refs.direct;
     rr.n_references = refs.n_direct;
     rr.actor = chand_request_actor(req);
-    rr.check = check_compatible;
-    rr.check_ctx = &ctx;
     rr.id = import_id;
     rr.version = import_version;
-    /* The non-transitive modes judge against the latest version only: read no other. */
-    rr.check_latest_only = !mode_transitive(ctx.mode);
-    /* Earlier texts are read only for schemas the parsed-schema cache lacks. */
-    rr.check_wants_text = check_wants_text;
     error = chan_store_schema_register(chand_request_store(req), &v, &created, &rr, err);
     if (error == CHAN_EINCOMPATIBLE) {
         json_t *msgs = report_messages(&ctx, req);
@@ -1744,11 +1757,9 @@ static int get_schema_types(chand_request *req, chan_error *err)
 static int test_compatibility(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
-    chan_schema_version **live = NULL, *one = NULL;
+    chan_schema_version *one = NULL;
     parsed_body body;
     resolved_refs refs;
-    int *numbers = NULL;
-    size_t n_live = 0, n_numbers = 0, i;
     bool verbose, against_one = chand_request_param(req, "version") != NULL;
     int version = -1, error = 0;
     check_ctx ctx;
@@ -1793,35 +1804,22 @@ static int test_compatibility(chand_request *req, chan_error *err)
         if (one != NULL)
             error = check_compatible(&ctx, (const chan_schema_version *const *)&one, 1, err);
     } else {
-        error = chan_store_subject_versions(chand_request_store(req), &numbers, &n_numbers, subject,
-                                            false, err);
-        if (error == CHAN_ENOTFOUND) {
-            error = 0; /* no version yet: anything is compatible */
-            n_numbers = 0;
-        } else if (error < 0) {
+        /* Against the subject's live versions as registering would judge it. */
+        chan_schema_register_request rr;
+
+        if ((error = check_ctx_prepare(&ctx, req, subject, err)) < 0)
+            goto cleanup;
+        memset(&rr, 0, sizeof(rr));
+        check_request(&rr, &ctx, subject);
+        error = chan_store_schema_check(chand_request_store(req), &rr, err);
+        if (error < 0 && error != CHAN_EINCOMPATIBLE) {
             error = sr_error(err, subject, 0, 0);
             goto cleanup;
         }
-        live = chan_xcalloc(n_numbers ? n_numbers : 1, sizeof(*live));
-        /* A non-transitive mode judges against the latest version only: read no other. */
-        for (i = mode_transitive(ctx.mode) || n_numbers == 0 ? 0 : n_numbers - 1; i < n_numbers;
-             i++) {
-            if ((error = chan_store_version_get(chand_request_store(req), &live[n_live], subject,
-                                                numbers[i], false, err)) < 0) {
-                error = sr_error(err, subject, numbers[i], 0);
-                goto cleanup;
-            }
-            if ((error = check_ctx_add(&ctx, req, live[n_live], err)) < 0) {
-                chan_schema_version_free(live[n_live]);
-                goto cleanup;
-            }
-            n_live++;
-        }
-        error = check_compatible(&ctx, (const chan_schema_version *const *)live, n_live, err);
     }
     if (error < 0 && error != CHAN_EINCOMPATIBLE)
         goto cleanup;
-    if (one != NULL || n_live > 0) /* a subject without versions has nothing to judge */
+    if (ctx.latest_version > 0) /* a subject without versions has nothing to judge */
         chand_metrics_schema_check(subject, error == 0);
     doc = json_pack("{s:b}", "is_compatible", error == 0);
     if (verbose)
@@ -1831,8 +1829,6 @@ static int test_compatibility(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(one);
-    chan_schema_version_list_free(live, n_live);
-    free(numbers);
     parsed_body_dispose(&body);
     resolved_refs_dispose(&refs);
     check_ctx_dispose(&ctx);

@@ -349,6 +349,21 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
                                const chan_schema_register_request *req, chan_error *err);
 
 /**
+ * Call req->check with the live versions of req->subject exactly as
+ * chan_store_schema_register would before registering (only the latest with
+ * req->check_latest_only; texts as req->check_wants_text asks), in one read
+ * transaction, and register nothing: a schema tested against a subject
+ * gets the verdict its registration would.  Only subject, check, check_ctx,
+ * check_latest_only and check_wants_text of req are used; `check` is
+ * called also when the subject has no live version (with none).
+ *
+ * @return 0 (the check passed), the check's error (usually
+ *         CHAN_EINCOMPATIBLE), CHAN_EINVALID or CHAN_EUNAVAILABLE
+ */
+int chan_store_schema_check(chan_store *store, const chan_schema_register_request *req,
+                            chan_error *err);
+
+/**
  * Find the version of subject whose schema has this identity (the
  * chan_schema_register_request.identity it was registered with)
  * (POST /subjects/{subject}).

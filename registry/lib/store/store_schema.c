@@ -395,8 +395,9 @@ cleanup:
 /*
 ** Call req->check with the live versions of req->subject (only the latest
 ** with req->check_latest_only; without the texts req->check_wants_text
-** does not want), inside o's write
-** transaction with the subject locked.  Returns 0 or the (negative) error
+** does not want), inside o's transaction: the write transaction with the
+** subject locked when registering (chan_store_schema_register), a read
+** one for a check alone (chan_store_schema_check).  Returns 0 or the (negative) error
 ** of the check, with a message in err when the check left none.
 */
 static int run_register_check(chan_store__op *o, const chan_schema_register_request *req,
@@ -800,6 +801,21 @@ cleanup:
     chan_store__rows_dispose(&rows);
     chan_store__op_end(&o);
     free(object);
+    return error;
+}
+
+int chan_store_schema_check(chan_store *store, const chan_schema_register_request *req,
+                            chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    int error;
+
+    assert(store != NULL && req != NULL && req->check != NULL);
+    if ((error = chan_store__check_name("subject", req->subject, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, false, err)) == 0)
+        error = run_register_check(&o, req, err);
+    chan_store__op_end(&o);
     return error;
 }
 
