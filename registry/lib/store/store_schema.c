@@ -67,13 +67,12 @@ void chan_store_string_list_free(char **list, size_t n)
     "sv.created_at FROM subject_versions sv JOIN schemas s ON s.id = sv.schema_id "
 
 /*
-** VERSION_COLS without the schema's type and text (NULL in their place):
+** What a check that keeps parsed schemas by id needs of a live version
+** (run_register_check): version, schema id, creation time.  From
 ** subject_versions alone, so that listing many versions costs no lookup
 ** per row whatever plan the database picks.
 */
-#define VERSION_ID_COLS                                                                            \
-    "SELECT sv.subject, sv.version, sv.schema_id, NULL, NULL, sv.deleted, "                        \
-    "sv.created_at FROM subject_versions sv "
+#define VERSION_ID_COLS "SELECT sv.version, sv.schema_id, sv.created_at FROM subject_versions sv "
 
 static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
 {
@@ -94,6 +93,21 @@ static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
         v->schema_type = chan_xstrdup("AVRO");
     if (v->schema == NULL)
         v->schema = chan_xstrdup("");
+    return v;
+}
+
+/* A live version of subject from a VERSION_ID_COLS row: no type, no text. */
+static chan_schema_version *version_id_from_row(chan_store__rows *rows, size_t r,
+                                                const char *subject)
+{
+    chan_schema_version *v;
+
+    assert(r < rows->n_rows && rows->n_cols >= 3);
+    v = chan_xcalloc(1, sizeof(*v));
+    v->subject = chan_xstrdup(subject);
+    v->version = (int)chan_store__cell_int(rows, r, 0);
+    v->id = chan_store__cell_int(rows, r, 1);
+    v->created_at = chan_store__cell_int(rows, r, 2);
     return v;
 }
 
@@ -429,13 +443,11 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
     n_existing = rows.n_rows;
     existing = chan_xcalloc(n_existing + 1, sizeof(*existing));
     for (size_t i = 0; i < n_existing; i++) {
-        existing[i] = version_from_row(&rows, i);
-        if (!lazy)
+        if (!lazy) {
+            existing[i] = version_from_row(&rows, i);
             continue;
-        free(existing[i]->schema);
-        existing[i]->schema = NULL;
-        free(existing[i]->schema_type);
-        existing[i]->schema_type = NULL;
+        }
+        existing[i] = version_id_from_row(&rows, i, req->subject);
         if (req->check_wants_text(req->check_ctx, existing[i]->id)) {
             if (want_min == 0)
                 want_min = existing[i]->version;
