@@ -733,6 +733,10 @@ typedef struct check_ctx {
     int64_t *ids;     /* schema id per `previous` index, for messages */
     size_t n_checked; /* of versions and ids */
     int latest_version;
+    /* the live versions with references (read once: ctx_ref_versions) */
+    int *ref_versions;
+    size_t n_ref_versions;
+    bool ref_versions_read;
     /* earlier versions with references, parsed before the store's transaction */
     int64_t *ref_ids;
     chan_avro_schema **ref_parsed;
@@ -751,6 +755,7 @@ static void check_ctx_dispose(check_ctx *ctx)
         chan_avro_schema_free(ctx->ref_parsed[i]);
     free(ctx->ref_parsed);
     free(ctx->ref_ids);
+    free(ctx->ref_versions);
     for (i = 0; i < ctx->n_pins; i++)
         chand_schema_release(ctx->pins[i].handle);
     free(ctx->pins);
@@ -780,6 +785,28 @@ static int check_ctx_add(check_ctx *ctx, chand_request *req, const chan_schema_v
 }
 
 /*
+** The numbers of subject's live versions whose schemas have references
+** into ctx->ref_versions, read from the store on the first call only (the
+** lookup of a registration and its check both need them).
+*/
+static int ctx_ref_versions(check_ctx *ctx, chand_request *req, const char *subject,
+                            chan_error *err)
+{
+    int error;
+
+    if (ctx->ref_versions_read)
+        return 0;
+    error = chan_store_subject_versions_with_references(
+        chand_request_store(req), &ctx->ref_versions, &ctx->n_ref_versions, subject, false, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        error = 0;
+    }
+    ctx->ref_versions_read = error == 0;
+    return error;
+}
+
+/*
 ** Before registering: parse the subject's earlier versions that the check
 ** will use and that have references (the check runs inside the store's
 ** transaction, where the referenced schemas cannot be read).  The others
@@ -790,8 +817,7 @@ static int check_ctx_prepare(check_ctx *ctx, chand_request *req, const char *sub
 {
     chan_store *store = chand_request_store(req);
     chan_schema_version *v = NULL;
-    int *numbers = NULL;
-    size_t n = 0, i;
+    size_t i;
     int error = 0;
 
     if (!mode_transitive(ctx->mode)) {
@@ -805,13 +831,11 @@ static int check_ctx_prepare(check_ctx *ctx, chand_request *req, const char *sub
         chan_schema_version_free(v);
         return error;
     }
-    error = chan_store_subject_versions_with_references(store, &numbers, &n, subject, false, err);
-    if (error == CHAN_ENOTFOUND) {
-        chan_error_clear(err);
-        return 0;
-    }
-    for (i = 0; i < n && error == 0; i++) {
-        if ((error = chan_store_version_get(store, &v, subject, numbers[i], false, err)) == 0)
+    if ((error = ctx_ref_versions(ctx, req, subject, err)) < 0)
+        return error;
+    for (i = 0; i < ctx->n_ref_versions && error == 0; i++) {
+        if ((error =
+                 chan_store_version_get(store, &v, subject, ctx->ref_versions[i], false, err)) == 0)
             error = check_ctx_add(ctx, req, v, err);
         chan_schema_version_free(v);
         v = NULL;
@@ -820,7 +844,6 @@ static int check_ctx_prepare(check_ctx *ctx, chand_request *req, const char *sub
             error = 0;
         }
     }
-    free(numbers);
     return error;
 }
 
@@ -1294,22 +1317,33 @@ static int get_version_referencedby(chand_request *req, chan_error *err)
 ** The lookup of a schema sent without references that a version with
 ** references matches once they are resolved (Confluent's lookup does this
 ** for clients that send the fully resolved schema): the latest such version
-** of subject into *out, or NULL.
+** of subject into *out, or NULL.  The live versions with references come
+** from ctx when given (a registration: its check needs them too).
 */
 static int lookup_resolved(chan_schema_version **out, chand_request *req, const char *subject,
-                           const chan_avro_schema *schema, bool deleted, chan_error *err)
+                           const chan_avro_schema *schema, bool deleted, check_ctx *ctx,
+                           chan_error *err)
 {
     chan_store *store = chand_request_store(req);
     chan_schema_version *v = NULL;
     chan_avro_schema *stored = NULL;
-    int *numbers = NULL;
+    const int *numbers = NULL;
+    int *own = NULL;
     size_t n = 0, i;
     int error;
 
+    assert(ctx == NULL || !deleted);
     *out = NULL;
-    if ((error = chan_store_subject_versions_with_references(store, &numbers, &n, subject, deleted,
-                                                             err)) < 0)
+    if (ctx != NULL) {
+        if ((error = ctx_ref_versions(ctx, req, subject, err)) < 0)
+            return error;
+        numbers = ctx->ref_versions;
+        n = ctx->n_ref_versions;
+    } else if ((error = chan_store_subject_versions_with_references(store, &own, &n, subject,
+                                                                    deleted, err)) < 0)
         return error;
+    else
+        numbers = own;
     for (i = n; i-- > 0 && *out == NULL;) {
         if ((error = chan_store_version_get(store, &v, subject, numbers[i], deleted, err)) < 0)
             break;
@@ -1325,7 +1359,7 @@ static int lookup_resolved(chan_schema_version **out, chand_request *req, const 
         v = NULL;
     }
     chan_schema_version_free(v);
-    free(numbers);
+    free(own);
     return error;
 }
 
@@ -1392,7 +1426,7 @@ static int register_schema(chand_request *req, chan_error *err)
         error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
                                          chan_avro_schema_identity(body.schema), false, err);
         if (error == CHAN_ENOTFOUND)
-            error = lookup_resolved(&v, req, subject, body.schema, false, err);
+            error = lookup_resolved(&v, req, subject, body.schema, false, &ctx, err);
         if (error == CHAN_ENOTFOUND)
             error = 0; /* a new subject */
         if (error < 0) {
@@ -1486,7 +1520,7 @@ static int lookup_schema(chand_request *req, chan_error *err)
         chan_store_error_reason(err) == CHAN_STORE_R_SCHEMA_NOT_FOUND) {
         chan_error saved = *err;
 
-        if ((error = lookup_resolved(&v, req, subject, body.schema, deleted, err)) == 0 &&
+        if ((error = lookup_resolved(&v, req, subject, body.schema, deleted, NULL, err)) == 0 &&
             v == NULL) {
             *err = saved; /* not there either: the first answer stands */
             error = CHAN_ENOTFOUND;
