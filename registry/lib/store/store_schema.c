@@ -411,8 +411,9 @@ cleanup:
 ** with req->check_latest_only; without the texts req->check_wants_text
 ** does not want), inside o's transaction: the write transaction with the
 ** subject locked when registering (chan_store_schema_register), a read
-** one for a check alone (chan_store_schema_check).  Returns 0 or the (negative) error
-** of the check, with a message in err when the check left none.
+** one for a check alone (chan_store_schema_check).  Returns 0 or the
+** (negative) error of the check, with a message in err when the check left
+** none.
 */
 static int run_register_check(chan_store__op *o, const chan_schema_register_request *req,
                               chan_error *err)
