@@ -301,13 +301,13 @@ typedef struct chan_schema_register_request {
      */
     bool check_latest_only;
     /**
-     * May be NULL.  When set, the versions given to `check` come without
-     * their type (schema_type NULL: the list is read from the subject's
-     * versions alone) and without their text (schema NULL), except those
-     * whose schema id this returns true for (called once per version,
-     * oldest first, before `check`): their texts are read in one more
-     * query.  For checks that keep parsed schemas by id: the earlier texts
-     * are then read only when missing.
+     * May be NULL.  When set, the versions given to `check` come with
+     * their subject, number and schema id only (the list is read from the
+     * subject's versions alone: schema_type NULL, created_at 0) and without
+     * their text (schema NULL), except those whose schema id this returns
+     * true for (called once per version, oldest first, before `check`):
+     * their texts are read in one more query.  For checks that keep parsed
+     * schemas by id: the earlier texts are then read only when missing.
      */
     bool (*check_wants_text)(void *check_ctx, int64_t schema_id);
 } chan_schema_register_request;

@@ -68,11 +68,11 @@ void chan_store_string_list_free(char **list, size_t n)
 
 /*
 ** What a check that keeps parsed schemas by id needs of a live version
-** (run_register_check): version, schema id, creation time.  From
-** subject_versions alone, so that listing many versions costs no lookup
-** per row whatever plan the database picks.
+** (run_register_check): its number and schema id.  From subject_versions
+** alone, so that listing many versions costs no lookup per row whatever
+** plan the database picks, and two cells per version.
 */
-#define VERSION_ID_COLS "SELECT sv.version, sv.schema_id, sv.created_at FROM subject_versions sv "
+#define VERSION_ID_COLS "SELECT sv.version, sv.schema_id FROM subject_versions sv "
 
 static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
 {
@@ -96,18 +96,17 @@ static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
     return v;
 }
 
-/* A live version of subject from a VERSION_ID_COLS row: no type, no text. */
+/* A live version of subject from a VERSION_ID_COLS row: no type, text or creation time. */
 static chan_schema_version *version_id_from_row(chan_store__rows *rows, size_t r,
                                                 const char *subject)
 {
     chan_schema_version *v;
 
-    assert(r < rows->n_rows && rows->n_cols >= 3);
+    assert(r < rows->n_rows && rows->n_cols >= 2);
     v = chan_xcalloc(1, sizeof(*v));
     v->subject = chan_xstrdup(subject);
     v->version = (int)chan_store__cell_int(rows, r, 0);
     v->id = chan_store__cell_int(rows, r, 1);
-    v->created_at = chan_store__cell_int(rows, r, 2);
     return v;
 }
 
