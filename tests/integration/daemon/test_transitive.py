@@ -211,7 +211,16 @@ class TransitiveTest(ChanregdTestCase):
     def test_compatibility_against_all_versions_cold_and_without_cache(self):
         d = self.start_daemon("--min-compatibility", "NONE", accept=SR_JSON)
         s = self.spread_subject(d, "BACKWARD_TRANSITIVE")
-        warm, _ = self.assert_same_judgement(d, s, record("S", [("x", "string"), ("a", "int")]))
+        spread = record("S", [("x", "string"), ("a", "int")])
+        warm, _ = self.assert_same_judgement(d, s, spread)
+        # Warm: the four earlier schemas come from the parsed-schema cache.
+        misses = d.metric("chanreg_schema_cache_misses_total", 'cache="stored"')
+        hits = d.metric("chanreg_schema_cache_hits_total", 'cache="stored"')
+        r = d.post("/compatibility/subjects/%s/versions?verbose=true" % s, {"schema": spread})
+        self.assertEqual(r.json, warm)
+        self.assertEqual(d.metric("chanreg_schema_cache_misses_total", 'cache="stored"'), misses)
+        self.assertGreaterEqual(d.metric("chanreg_schema_cache_hits_total", 'cache="stored"'),
+                                hits + 4)
         self.assertEqual(d.stop(), 0)
         for args in ((), ("--parsed-schema-cache-mb", "0")):
             d2 = self.start_daemon("--min-compatibility", "NONE", *args, db=d.db,
