@@ -19,7 +19,9 @@
  * normalize setting) applies chan_avro_schema_normalize first.  Stored
  * schemas and request texts without references are parsed once per process
  * (schema_cache.h); a transitive check reads only the ids of the earlier
- * versions, and texts only for schemas the cache lacks.
+ * versions, and texts only for schemas the cache lacks.  POST
+ * /compatibility/subjects/{subject}/versions runs the same check with the
+ * same reads (check_request, chan_store_schema_check).
  * Compatibility verdicts (registrations that reached the check, and
  * compatibility checks) are reported to daemon_metrics.h.
  *
@@ -731,6 +733,10 @@ typedef struct check_ctx {
     int64_t *ids;     /* schema id per `previous` index, for messages */
     size_t n_checked; /* of versions and ids */
     int latest_version;
+    /* the live versions with references (read once: ctx_ref_versions) */
+    int *ref_versions;
+    size_t n_ref_versions;
+    bool ref_versions_read;
     /* earlier versions with references, parsed before the store's transaction */
     int64_t *ref_ids;
     chan_avro_schema **ref_parsed;
@@ -749,6 +755,7 @@ static void check_ctx_dispose(check_ctx *ctx)
         chan_avro_schema_free(ctx->ref_parsed[i]);
     free(ctx->ref_parsed);
     free(ctx->ref_ids);
+    free(ctx->ref_versions);
     for (i = 0; i < ctx->n_pins; i++)
         chand_schema_release(ctx->pins[i].handle);
     free(ctx->pins);
@@ -778,6 +785,28 @@ static int check_ctx_add(check_ctx *ctx, chand_request *req, const chan_schema_v
 }
 
 /*
+** The numbers of subject's live versions whose schemas have references
+** into ctx->ref_versions, read from the store on the first call only (the
+** lookup of a registration and its check both need them).
+*/
+static int ctx_ref_versions(check_ctx *ctx, chand_request *req, const char *subject,
+                            chan_error *err)
+{
+    int error;
+
+    if (ctx->ref_versions_read)
+        return 0;
+    error = chan_store_subject_versions_with_references(
+        chand_request_store(req), &ctx->ref_versions, &ctx->n_ref_versions, subject, false, err);
+    if (error == CHAN_ENOTFOUND) {
+        chan_error_clear(err);
+        error = 0;
+    }
+    ctx->ref_versions_read = error == 0;
+    return error;
+}
+
+/*
 ** Before registering: parse the subject's earlier versions that the check
 ** will use and that have references (the check runs inside the store's
 ** transaction, where the referenced schemas cannot be read).  The others
@@ -788,8 +817,7 @@ static int check_ctx_prepare(check_ctx *ctx, chand_request *req, const char *sub
 {
     chan_store *store = chand_request_store(req);
     chan_schema_version *v = NULL;
-    int *numbers = NULL;
-    size_t n = 0, i;
+    size_t i;
     int error = 0;
 
     if (!mode_transitive(ctx->mode)) {
@@ -803,13 +831,11 @@ static int check_ctx_prepare(check_ctx *ctx, chand_request *req, const char *sub
         chan_schema_version_free(v);
         return error;
     }
-    error = chan_store_subject_versions_with_references(store, &numbers, &n, subject, false, err);
-    if (error == CHAN_ENOTFOUND) {
-        chan_error_clear(err);
-        return 0;
-    }
-    for (i = 0; i < n && error == 0; i++) {
-        if ((error = chan_store_version_get(store, &v, subject, numbers[i], false, err)) == 0)
+    if ((error = ctx_ref_versions(ctx, req, subject, err)) < 0)
+        return error;
+    for (i = 0; i < ctx->n_ref_versions && error == 0; i++) {
+        if ((error =
+                 chan_store_version_get(store, &v, subject, ctx->ref_versions[i], false, err)) == 0)
             error = check_ctx_add(ctx, req, v, err);
         chan_schema_version_free(v);
         v = NULL;
@@ -818,7 +844,6 @@ static int check_ctx_prepare(check_ctx *ctx, chand_request *req, const char *sub
             error = 0;
         }
     }
-    free(numbers);
     return error;
 }
 
@@ -1043,6 +1068,23 @@ cleanup:
     free(repeat);
     free(order);
     return error;
+}
+
+/*
+** The check of a schema against subject's earlier versions, in rr: the one
+** that registering runs (chan_store_schema_register) and that testing
+** compatibility runs (chan_store_schema_check), so that both give the same
+** verdict and issues.  The non-transitive modes judge against the latest
+** version only (no other is read); earlier texts are read only for schemas
+** the parsed-schema cache lacks.  ctx is prepared (check_ctx_prepare).
+*/
+static void check_request(chan_schema_register_request *rr, check_ctx *ctx, const char *subject)
+{
+    rr->subject = subject;
+    rr->check = check_compatible;
+    rr->check_ctx = ctx;
+    rr->check_latest_only = !mode_transitive(ctx->mode);
+    rr->check_wants_text = check_wants_text;
 }
 
 /* Largest old schema text quoted whole in a message (Confluent's MAX_SCHEMA_SIZE_FOR_LOGGING). */
@@ -1275,22 +1317,33 @@ static int get_version_referencedby(chand_request *req, chan_error *err)
 ** The lookup of a schema sent without references that a version with
 ** references matches once they are resolved (Confluent's lookup does this
 ** for clients that send the fully resolved schema): the latest such version
-** of subject into *out, or NULL.
+** of subject into *out, or NULL.  The live versions with references come
+** from ctx when given (a registration: its check needs them too).
 */
 static int lookup_resolved(chan_schema_version **out, chand_request *req, const char *subject,
-                           const chan_avro_schema *schema, bool deleted, chan_error *err)
+                           const chan_avro_schema *schema, bool deleted, check_ctx *ctx,
+                           chan_error *err)
 {
     chan_store *store = chand_request_store(req);
     chan_schema_version *v = NULL;
     chan_avro_schema *stored = NULL;
-    int *numbers = NULL;
+    const int *numbers = NULL;
+    int *own = NULL;
     size_t n = 0, i;
     int error;
 
+    assert(ctx == NULL || !deleted);
     *out = NULL;
-    if ((error = chan_store_subject_versions_with_references(store, &numbers, &n, subject, deleted,
-                                                             err)) < 0)
+    if (ctx != NULL) {
+        if ((error = ctx_ref_versions(ctx, req, subject, err)) < 0)
+            return error;
+        numbers = ctx->ref_versions;
+        n = ctx->n_ref_versions;
+    } else if ((error = chan_store_subject_versions_with_references(store, &own, &n, subject,
+                                                                    deleted, err)) < 0)
         return error;
+    else
+        numbers = own;
     for (i = n; i-- > 0 && *out == NULL;) {
         if ((error = chan_store_version_get(store, &v, subject, numbers[i], deleted, err)) < 0)
             break;
@@ -1306,7 +1359,7 @@ static int lookup_resolved(chan_schema_version **out, chand_request *req, const 
         v = NULL;
     }
     chan_schema_version_free(v);
-    free(numbers);
+    free(own);
     return error;
 }
 
@@ -1373,7 +1426,7 @@ static int register_schema(chand_request *req, chan_error *err)
         error = chan_store_schema_lookup(chand_request_store(req), &v, subject,
                                          chan_avro_schema_identity(body.schema), false, err);
         if (error == CHAN_ENOTFOUND)
-            error = lookup_resolved(&v, req, subject, body.schema, false, err);
+            error = lookup_resolved(&v, req, subject, body.schema, false, &ctx, err);
         if (error == CHAN_ENOTFOUND)
             error = 0; /* a new subject */
         if (error < 0) {
@@ -1392,21 +1445,15 @@ static int register_schema(chand_request *req, chan_error *err)
         goto cleanup;
 
     memset(&rr, 0, sizeof(rr));
-    rr.subject = subject;
+    check_request(&rr, &ctx, subject);
     rr.schema_type = "AVRO";
     rr.schema = chan_avro_schema_normalized(body.schema);
     rr.identity = chan_avro_schema_identity(body.schema);
     rr.references = refs.direct;
     rr.n_references = refs.n_direct;
     rr.actor = chand_request_actor(req);
-    rr.check = check_compatible;
-    rr.check_ctx = &ctx;
     rr.id = import_id;
     rr.version = import_version;
-    /* The non-transitive modes judge against the latest version only: read no other. */
-    rr.check_latest_only = !mode_transitive(ctx.mode);
-    /* Earlier texts are read only for schemas the parsed-schema cache lacks. */
-    rr.check_wants_text = check_wants_text;
     error = chan_store_schema_register(chand_request_store(req), &v, &created, &rr, err);
     if (error == CHAN_EINCOMPATIBLE) {
         json_t *msgs = report_messages(&ctx, req);
@@ -1473,7 +1520,7 @@ static int lookup_schema(chand_request *req, chan_error *err)
         chan_store_error_reason(err) == CHAN_STORE_R_SCHEMA_NOT_FOUND) {
         chan_error saved = *err;
 
-        if ((error = lookup_resolved(&v, req, subject, body.schema, deleted, err)) == 0 &&
+        if ((error = lookup_resolved(&v, req, subject, body.schema, deleted, NULL, err)) == 0 &&
             v == NULL) {
             *err = saved; /* not there either: the first answer stands */
             error = CHAN_ENOTFOUND;
@@ -1744,11 +1791,9 @@ static int get_schema_types(chand_request *req, chan_error *err)
 static int test_compatibility(chand_request *req, chan_error *err)
 {
     const char *subject = get_subject(req, err);
-    chan_schema_version **live = NULL, *one = NULL;
+    chan_schema_version *one = NULL;
     parsed_body body;
     resolved_refs refs;
-    int *numbers = NULL;
-    size_t n_live = 0, n_numbers = 0, i;
     bool verbose, against_one = chand_request_param(req, "version") != NULL;
     int version = -1, error = 0;
     check_ctx ctx;
@@ -1793,35 +1838,22 @@ static int test_compatibility(chand_request *req, chan_error *err)
         if (one != NULL)
             error = check_compatible(&ctx, (const chan_schema_version *const *)&one, 1, err);
     } else {
-        error = chan_store_subject_versions(chand_request_store(req), &numbers, &n_numbers, subject,
-                                            false, err);
-        if (error == CHAN_ENOTFOUND) {
-            error = 0; /* no version yet: anything is compatible */
-            n_numbers = 0;
-        } else if (error < 0) {
+        /* Against the subject's live versions as registering would judge it. */
+        chan_schema_register_request rr;
+
+        if ((error = check_ctx_prepare(&ctx, req, subject, err)) < 0)
+            goto cleanup;
+        memset(&rr, 0, sizeof(rr));
+        check_request(&rr, &ctx, subject);
+        error = chan_store_schema_check(chand_request_store(req), &rr, err);
+        if (error < 0 && error != CHAN_EINCOMPATIBLE) {
             error = sr_error(err, subject, 0, 0);
             goto cleanup;
         }
-        live = chan_xcalloc(n_numbers ? n_numbers : 1, sizeof(*live));
-        /* A non-transitive mode judges against the latest version only: read no other. */
-        for (i = mode_transitive(ctx.mode) || n_numbers == 0 ? 0 : n_numbers - 1; i < n_numbers;
-             i++) {
-            if ((error = chan_store_version_get(chand_request_store(req), &live[n_live], subject,
-                                                numbers[i], false, err)) < 0) {
-                error = sr_error(err, subject, numbers[i], 0);
-                goto cleanup;
-            }
-            if ((error = check_ctx_add(&ctx, req, live[n_live], err)) < 0) {
-                chan_schema_version_free(live[n_live]);
-                goto cleanup;
-            }
-            n_live++;
-        }
-        error = check_compatible(&ctx, (const chan_schema_version *const *)live, n_live, err);
     }
     if (error < 0 && error != CHAN_EINCOMPATIBLE)
         goto cleanup;
-    if (one != NULL || n_live > 0) /* a subject without versions has nothing to judge */
+    if (ctx.latest_version > 0) /* a subject without versions has nothing to judge */
         chand_metrics_schema_check(subject, error == 0);
     doc = json_pack("{s:b}", "is_compatible", error == 0);
     if (verbose)
@@ -1831,8 +1863,6 @@ static int test_compatibility(chand_request *req, chan_error *err)
 
 cleanup:
     chan_schema_version_free(one);
-    chan_schema_version_list_free(live, n_live);
-    free(numbers);
     parsed_body_dispose(&body);
     resolved_refs_dispose(&refs);
     check_ctx_dispose(&ctx);

@@ -301,9 +301,11 @@ typedef struct chan_schema_register_request {
      */
     bool check_latest_only;
     /**
-     * May be NULL.  When set, the versions given to `check` come without
+     * May be NULL.  When set, the versions given to `check` come with
+     * their subject, number and schema id only (the list is read from the
+     * subject's versions alone: schema_type NULL, created_at 0) and without
      * their text (schema NULL), except those whose schema id this returns
-     * true for (called once per version, oldest first, before `check`);
+     * true for (called once per version, oldest first, before `check`):
      * their texts are read in one more query.  For checks that keep parsed
      * schemas by id: the earlier texts are then read only when missing.
      */
@@ -345,6 +347,21 @@ typedef struct chan_schema_register_request {
  */
 int chan_store_schema_register(chan_store *store, chan_schema_version **out, bool *out_created,
                                const chan_schema_register_request *req, chan_error *err);
+
+/**
+ * Call req->check with the live versions of req->subject exactly as
+ * chan_store_schema_register would before registering (only the latest with
+ * req->check_latest_only; texts as req->check_wants_text asks), in one read
+ * transaction, and register nothing: a schema tested against a subject
+ * gets the verdict its registration would.  Only subject, check, check_ctx,
+ * check_latest_only and check_wants_text of req are used; `check` is
+ * called also when the subject has no live version (with none).
+ *
+ * @return 0 (the check passed), the check's error (usually
+ *         CHAN_EINCOMPATIBLE), CHAN_EINVALID or CHAN_EUNAVAILABLE
+ */
+int chan_store_schema_check(chan_store *store, const chan_schema_register_request *req,
+                            chan_error *err);
 
 /**
  * Find the version of subject whose schema has this identity (the

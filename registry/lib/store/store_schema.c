@@ -66,10 +66,13 @@ void chan_store_string_list_free(char **list, size_t n)
     "SELECT sv.subject, sv.version, sv.schema_id, s.schema_type, s.schema_text, sv.deleted, "      \
     "sv.created_at FROM subject_versions sv JOIN schemas s ON s.id = sv.schema_id "
 
-/* VERSION_COLS without the schema text (NULL in its place). */
-#define VERSION_ID_COLS                                                                            \
-    "SELECT sv.subject, sv.version, sv.schema_id, s.schema_type, NULL, sv.deleted, "               \
-    "sv.created_at FROM subject_versions sv JOIN schemas s ON s.id = sv.schema_id "
+/*
+** What a check that keeps parsed schemas by id needs of a live version
+** (run_register_check): its number and schema id.  From subject_versions
+** alone, so that listing many versions costs no lookup per row whatever
+** plan the database picks, and two cells per version.
+*/
+#define VERSION_ID_COLS "SELECT sv.version, sv.schema_id FROM subject_versions sv "
 
 static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
 {
@@ -90,6 +93,20 @@ static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
         v->schema_type = chan_xstrdup("AVRO");
     if (v->schema == NULL)
         v->schema = chan_xstrdup("");
+    return v;
+}
+
+/* A live version of subject from a VERSION_ID_COLS row: no type, text or creation time. */
+static chan_schema_version *version_id_from_row(chan_store__rows *rows, size_t r,
+                                                const char *subject)
+{
+    chan_schema_version *v;
+
+    assert(r < rows->n_rows && rows->n_cols >= 2);
+    v = chan_xcalloc(1, sizeof(*v));
+    v->subject = chan_xstrdup(subject);
+    v->version = (int)chan_store__cell_int(rows, r, 0);
+    v->id = chan_store__cell_int(rows, r, 1);
     return v;
 }
 
@@ -231,16 +248,84 @@ static int check_writable(chan_store__op *o, const char *subject, chan_error *er
     return 0;
 }
 
+/*
+** The version of subject, among those whose schema has this identity (and
+** this type unless type is NULL), that comes first by the order of
+** `newest` (the deleted last, then the newest first) or else the oldest
+** live one (soft-deleted ones only with include_deleted), as VERSION_COLS
+** into rows (n_rows 0 or 1).
+**
+** First the ids with that identity (from the index on its hash; none for
+** a schema never registered), then the subject's versions of each id:
+** whatever plan the database picks, no lookup runs per version of the
+** subject.
+*/
+static int version_by_identity(chan_store__op *o, chan_store__rows *rows, const char *subject,
+                               const char *type, const char *identity, bool include_deleted,
+                               bool newest, chan_error *err)
+{
+    chan_store__rows ids = CHAN_STORE__ROWS_INIT, cand = CHAN_STORE__ROWS_INIT;
+    int error;
+
+    chan_store__rows_dispose(rows);
+    if (type != NULL)
+        error =
+            chan_store__run(o, &ids,
+                            "SELECT id FROM schemas WHERE identity_hash = $1 "
+                            "AND schema_type = $2 AND identity = $3 ORDER BY id",
+                            P(SV_INT(text_hash(identity)), SV_TEXT(type), SV_TEXT(identity)), err);
+    else
+        error = chan_store__run(o, &ids,
+                                "SELECT id FROM schemas WHERE identity_hash = $1 "
+                                "AND identity = $2 ORDER BY id",
+                                P(SV_INT(text_hash(identity)), SV_TEXT(identity)), err);
+    for (size_t i = 0; error == 0 && i < ids.n_rows; i++) {
+        int64_t id = chan_store__cell_int(&ids, i, 0);
+        bool better;
+
+        if (newest)
+            error = chan_store__run(o, &cand,
+                                    VERSION_COLS "WHERE sv.subject = $1 AND sv.schema_id = $2 "
+                                                 "AND (sv.deleted = 0 OR $3 = 1) "
+                                                 "ORDER BY sv.deleted, sv.version DESC LIMIT 1",
+                                    P(SV_TEXT(subject), SV_INT(id), SV_INT(include_deleted)), err);
+        else
+            error = chan_store__run(o, &cand,
+                                    VERSION_COLS "WHERE sv.subject = $1 AND sv.schema_id = $2 "
+                                                 "AND (sv.deleted = 0 OR $3 = 1) "
+                                                 "ORDER BY sv.version LIMIT 1",
+                                    P(SV_TEXT(subject), SV_INT(id), SV_INT(include_deleted)), err);
+        if (error < 0 || cand.n_rows == 0)
+            continue;
+        if (rows->n_rows == 0)
+            better = true;
+        else {
+            int64_t d_new = chan_store__cell_int(&cand, 0, 5),
+                    d_old = chan_store__cell_int(rows, 0, 5);
+            int64_t v_new = chan_store__cell_int(&cand, 0, 1),
+                    v_old = chan_store__cell_int(rows, 0, 1);
+
+            if (newest)
+                better = d_new != d_old ? d_new < d_old : v_new > v_old;
+            else
+                better = d_new != d_old ? d_new < d_old : v_new < v_old;
+        }
+        if (better) {
+            chan_store__rows_dispose(rows);
+            *rows = cand;
+            memset(&cand, 0, sizeof(cand));
+        }
+    }
+    chan_store__rows_dispose(&cand);
+    chan_store__rows_dispose(&ids);
+    return error;
+}
+
 /* The live version of subject with this identity, if any (n_rows 0 or 1). */
 static int find_live_same(chan_store__op *o, chan_store__rows *rows, const char *subject,
                           const char *type, const char *identity, chan_error *err)
 {
-    return chan_store__run(
-        o, rows,
-        VERSION_COLS "WHERE sv.subject = $1 AND sv.deleted = 0 AND s.identity_hash = $2 "
-                     "AND s.schema_type = $3 AND s.identity = $4 "
-                     "ORDER BY sv.version LIMIT 1",
-        P(SV_TEXT(subject), SV_INT(text_hash(identity)), SV_TEXT(type), SV_TEXT(identity)), err);
+    return version_by_identity(o, rows, subject, type, identity, false, false, err);
 }
 
 /*
@@ -323,9 +408,11 @@ cleanup:
 /*
 ** Call req->check with the live versions of req->subject (only the latest
 ** with req->check_latest_only; without the texts req->check_wants_text
-** does not want), inside o's write
-** transaction with the subject locked.  Returns 0 or the (negative) error
-** of the check, with a message in err when the check left none.
+** does not want), inside o's transaction: the write transaction with the
+** subject locked when registering (chan_store_schema_register), a read
+** one for a check alone (chan_store_schema_check).  Returns 0 or the
+** (negative) error of the check, with a message in err when the check left
+** none.
 */
 static int run_register_check(chan_store__op *o, const chan_schema_register_request *req,
                               chan_error *err)
@@ -356,11 +443,11 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
     n_existing = rows.n_rows;
     existing = chan_xcalloc(n_existing + 1, sizeof(*existing));
     for (size_t i = 0; i < n_existing; i++) {
-        existing[i] = version_from_row(&rows, i);
-        if (!lazy)
+        if (!lazy) {
+            existing[i] = version_from_row(&rows, i);
             continue;
-        free(existing[i]->schema);
-        existing[i]->schema = NULL;
+        }
+        existing[i] = version_id_from_row(&rows, i, req->subject);
         if (req->check_wants_text(req->check_ctx, existing[i]->id)) {
             if (want_min == 0)
                 want_min = existing[i]->version;
@@ -729,6 +816,21 @@ cleanup:
     return error;
 }
 
+int chan_store_schema_check(chan_store *store, const chan_schema_register_request *req,
+                            chan_error *err)
+{
+    chan_store__op o = CHAN_STORE__OP_INIT;
+    int error;
+
+    assert(store != NULL && req != NULL && req->check != NULL);
+    if ((error = chan_store__check_name("subject", req->subject, err)) < 0)
+        return error;
+    if ((error = chan_store__op_begin(&o, store, false, err)) == 0)
+        error = run_register_check(&o, req, err);
+    chan_store__op_end(&o);
+    return error;
+}
+
 int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const char *subject,
                              const char *identity, bool include_deleted, chan_error *err)
 {
@@ -744,13 +846,8 @@ int chan_store_schema_lookup(chan_store *store, chan_schema_version **out, const
         return error;
     if ((error = chan_store__op_begin(&o, store, false, err)) < 0)
         goto cleanup;
-    if ((error = chan_store__run(&o, &rows,
-                                 VERSION_COLS "WHERE sv.subject = $1 AND s.identity_hash = $2 "
-                                              "AND s.identity = $3 AND (sv.deleted = 0 OR $4 = 1) "
-                                              "ORDER BY sv.deleted, sv.version DESC LIMIT 1",
-                                 P(SV_TEXT(subject), SV_INT(text_hash(identity)), SV_TEXT(identity),
-                                   SV_INT(include_deleted)),
-                                 err)) < 0)
+    if ((error = version_by_identity(&o, &rows, subject, NULL, identity, include_deleted, true,
+                                     err)) < 0)
         goto cleanup;
     if (rows.n_rows == 0) {
         error = not_found_in_subject(&o, subject, include_deleted, CHAN_STORE_R_SCHEMA_NOT_FOUND,
@@ -1167,8 +1264,11 @@ int chan_store_subject_versions_with_references(chan_store *store, int **out, si
                                                 chan_error *err)
 {
     return version_numbers(store, out, out_n, subject, include_deleted,
-                           "SELECT DISTINCT sv.version FROM subject_versions sv "
+                           /* position 0: one row per schema with references,
+                            * found in the primary key's index alone */
+                           "SELECT sv.version FROM subject_versions sv "
                            "JOIN schema_references r ON r.schema_id = sv.schema_id "
+                           "AND r.position = 0 "
                            "WHERE sv.subject = $1 AND (sv.deleted = 0 OR $2 = 1) "
                            "ORDER BY sv.version",
                            false, err);

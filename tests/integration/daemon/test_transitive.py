@@ -122,6 +122,115 @@ class TransitiveTest(ChanregdTestCase):
             self.assertIn("{oldSchemaVersion: 1}", r.json["message"])
             self.assertEqual(d2.stop(), 0)
 
+    def details(self, reply):
+        """The messages of a 409 refusal, as a list."""
+        self.assertError(reply, 409, 40901)
+        message = reply.json["message"]
+        return json.loads(message[message.index("details: ") + len("details: "):])
+
+    def assert_same_judgement(self, d, s, schema):
+        """POST /compatibility against all versions judges as registering would:
+        the same verdict and, verbose, the refusal's messages (registered
+        when compatible, which the caller undoes)."""
+        verbose = d.post("/compatibility/subjects/%s/versions?verbose=true" % s,
+                         {"schema": schema})
+        self.assertEqual(verbose.status, 200, verbose)
+        plain = d.post("/compatibility/subjects/%s/versions" % s, {"schema": schema})
+        self.assertEqual(plain.json, {"is_compatible": verbose.json["is_compatible"]})
+        r = d.post("/subjects/%s/versions" % s, {"schema": schema})
+        if verbose.json["is_compatible"]:
+            self.ok(r)
+            self.assertEqual(verbose.json["messages"], [])
+        else:
+            self.assertEqual(verbose.json["messages"], self.details(r))
+        return verbose.json, r
+
+    def spread_subject(self, d, mode):
+        """Four versions registered under NONE, then mode: the new schema
+        SPREAD ({x, a}) reads the data of versions 2 and 4 (they have x), not
+        that of 1 and 3 (backward), and the other way round (forward)."""
+        s = self.transitive_subject(d, "NONE")
+        for fields in ([("a", "int")],
+                       [("a", "int"), ("x", "string")],
+                       [("a", "int"), ("y", "int", {"default": 0})],
+                       [("a", "int"), ("x", "string"), ("z", "int", {"default": 1})]):
+            self.ok(d.post("/subjects/%s/versions" % s, {"schema": record("S", fields)}))
+        self.ok(d.put("/config/%s" % s, {"compatibility": mode}))
+        return s
+
+    def test_compatibility_against_all_versions_judges_as_registering(self):
+        spread = record("S", [("x", "string"), ("a", "int")])
+        # Versions 2 and 4 cannot read its data: their "x" has no default.
+        no_x = record("S", [("a", "int"), ("w", "long", {"default": 0})])
+        for mode, schema, failing in (("BACKWARD_TRANSITIVE", spread, [3, 1]),
+                                      ("FORWARD_TRANSITIVE", no_x, [4, 2]),
+                                      ("FULL_TRANSITIVE", spread, [3, 1]),
+                                      ("FULL_TRANSITIVE", no_x, [4, 2])):
+            with self.subTest(mode=mode, failing=failing):
+                s = self.spread_subject(self.d, mode)
+                judged, _ = self.assert_same_judgement(self.d, s, schema)
+                self.assertFalse(judged["is_compatible"])
+                msgs = judged["messages"]
+                self.assertIn("READER_FIELD_MISSING_DEFAULT_VALUE", " ".join(msgs))
+                # Only the versions that fail, the newest first.
+                olds = [m for m in msgs if m.startswith("{oldSchemaVersion:")]
+                self.assertEqual(olds, ["{oldSchemaVersion: %d}" % v for v in failing])
+                self.assertEqual(msgs[-1], "{validateFields: 'false', compatibility: '%s'}"
+                                 % mode)
+
+    def test_compatibility_against_all_versions_leaves_deleted_ones_out(self):
+        spread = record("S", [("x", "string"), ("a", "int")])
+        s = self.spread_subject(self.d, "BACKWARD_TRANSITIVE")
+        self.ok(self.d.delete("/subjects/%s/versions/3" % s))
+        judged, _ = self.assert_same_judgement(self.d, s, spread)
+        olds = [m for m in judged["messages"] if m.startswith("{oldSchemaVersion:")]
+        self.assertEqual(olds, ["{oldSchemaVersion: 1}"])
+        self.ok(self.d.delete("/subjects/%s/versions/1" % s))
+        judged, r = self.assert_same_judgement(self.d, s, spread)
+        self.assertTrue(judged["is_compatible"])
+        self.assertEqual(self.d.get("/subjects/%s/versions/5" % s).json["id"], r.json["id"])
+        # Nothing live left: nothing to be incompatible with.
+        for v in (2, 4, 5):
+            self.ok(self.d.delete("/subjects/%s/versions/%d" % (s, v)))
+        r = self.d.post("/compatibility/subjects/%s/versions?verbose=true" % s,
+                        {"schema": record("S", [("q", "int")])})
+        self.assertEqual(r.json, {"is_compatible": True, "messages": []})
+
+    def test_compatibility_against_all_versions_without_transitive_mode(self):
+        # BACKWARD: the latest alone counts, for the test as for registering.
+        s = self.spread_subject(self.d, "BACKWARD")
+        judged, _ = self.assert_same_judgement(self.d, s,
+                                               record("S", [("x", "string"), ("a", "int")]))
+        self.assertTrue(judged["is_compatible"])
+        judged, _ = self.assert_same_judgement(self.d, s, record("S", [("a", "int"),
+                                                                       ("w", "string")]))
+        self.assertFalse(judged["is_compatible"])
+        olds = [m for m in judged["messages"] if m.startswith("{oldSchemaVersion:")]
+        self.assertEqual(olds, ["{oldSchemaVersion: 5}"])
+
+    def test_compatibility_against_all_versions_cold_and_without_cache(self):
+        d = self.start_daemon("--min-compatibility", "NONE", accept=SR_JSON)
+        s = self.spread_subject(d, "BACKWARD_TRANSITIVE")
+        spread = record("S", [("x", "string"), ("a", "int")])
+        warm, _ = self.assert_same_judgement(d, s, spread)
+        # Warm: the four earlier schemas come from the parsed-schema cache.
+        misses = d.metric("chanreg_schema_cache_misses_total", 'cache="stored"')
+        hits = d.metric("chanreg_schema_cache_hits_total", 'cache="stored"')
+        r = d.post("/compatibility/subjects/%s/versions?verbose=true" % s, {"schema": spread})
+        self.assertEqual(r.json, warm)
+        self.assertEqual(d.metric("chanreg_schema_cache_misses_total", 'cache="stored"'), misses)
+        self.assertGreaterEqual(d.metric("chanreg_schema_cache_hits_total", 'cache="stored"'),
+                                hits + 4)
+        self.assertEqual(d.stop(), 0)
+        for args in ((), ("--parsed-schema-cache-mb", "0")):
+            d2 = self.start_daemon("--min-compatibility", "NONE", *args, db=d.db,
+                                   workdir=d.dir, name="compat%d" % len(args), accept=SR_JSON)
+            # The test first, before any registration parsed a stored schema.
+            judged, _ = self.assert_same_judgement(d2, s, record("S", [("x", "string"),
+                                                                       ("a", "int")]))
+            self.assertEqual(judged, warm)
+            self.assertEqual(d2.stop(), 0)
+
     def test_request_texts_are_parsed_once(self):
         # Without the reply cache, which would answer the repeated lookups itself.
         d = self.start_daemon("--min-compatibility", "NONE", "--reply-cache-mb", "0",

@@ -869,6 +869,101 @@ static void test_check_callback_runs_and_aborts(void **state)
     free(prefix);
 }
 
+/* chan_store_check_fn that records what it was given (texts may be absent). */
+typedef struct alone_ctx {
+    int calls;
+    size_t seen;
+    int versions[8];
+    bool has_text[8];
+    int64_t want_id; /* the text wanted by wants_text_cb */
+    int verdict;
+} alone_ctx;
+
+static int alone_cb(void *ctx, const chan_schema_version *const *existing, size_t n,
+                    chan_error *err)
+{
+    alone_ctx *c = ctx;
+
+    c->calls++;
+    c->seen = n;
+    for (size_t i = 0; i < n && i < 8; i++) {
+        c->versions[i] = existing[i]->version;
+        c->has_text[i] = existing[i]->schema != NULL;
+        if (existing[i]->deleted || strcmp(existing[i]->subject, "") == 0)
+            return chan_error_set(err, CHAN_EINTERNAL, "bad existing version");
+    }
+    if (c->verdict < 0)
+        return chan_error_set(err, c->verdict, "incompatible with version %d",
+                              n > 0 ? existing[n - 1]->version : 0);
+    return 0;
+}
+
+static bool wants_text_cb(void *ctx, int64_t id)
+{
+    return ((alone_ctx *)ctx)->want_id == id;
+}
+
+static void test_schema_check_alone(void **state)
+{
+    const char *subject = uniq("check-alone-value");
+    char *prefix = chan_xasprintf("subject/%s", subject);
+    chan_schema_register_request req = {0};
+    chan_schema_version *v3;
+    chan_error err = CHAN_ERROR_INIT;
+    alone_ctx ctx = {0};
+    size_t audits;
+    char *t, *vs;
+
+    (void)state;
+    for (int i = 1; i <= 3; i++) {
+        t = schema_text("A", i);
+        chan_schema_version_free(reg(subject, t, NULL));
+        free(t);
+    }
+    assert_int_equal(chan_store_version_delete(g_store, NULL, subject, 1, false, "ci", &err), 0);
+    assert_int_equal(chan_store_version_get(g_store, &v3, subject, 3, false, &err), 0);
+    audits = audit_count(prefix);
+
+    /* The live versions, oldest first, with their texts. */
+    req.subject = subject;
+    req.check = alone_cb;
+    req.check_ctx = &ctx;
+    assert_int_equal(chan_store_schema_check(g_store, &req, &err), 0);
+    assert_int_equal(ctx.calls, 1);
+    assert_int_equal(ctx.seen, 2);
+    assert_int_equal(ctx.versions[0], 2);
+    assert_int_equal(ctx.versions[1], 3);
+    assert_true(ctx.has_text[0] && ctx.has_text[1]);
+    /* Only the texts wanted. */
+    ctx.want_id = v3->id;
+    req.check_wants_text = wants_text_cb;
+    assert_int_equal(chan_store_schema_check(g_store, &req, &err), 0);
+    assert_int_equal(ctx.seen, 2);
+    assert_false(ctx.has_text[0]);
+    assert_true(ctx.has_text[1]);
+    /* The latest alone. */
+    req.check_latest_only = true;
+    assert_int_equal(chan_store_schema_check(g_store, &req, &err), 0);
+    assert_int_equal(ctx.seen, 1);
+    assert_int_equal(ctx.versions[0], 3);
+    /* The check's refusal comes back as it is; nothing is written. */
+    ctx.verdict = CHAN_EINCOMPATIBLE;
+    assert_int_equal(chan_store_schema_check(g_store, &req, &err), CHAN_EINCOMPATIBLE);
+    assert_string_equal(err.message, "incompatible with version 3");
+    vs = versions_str(subject, true);
+    assert_string_equal(vs, "1,2,3");
+    free(vs);
+    assert_int_equal(audit_count(prefix), audits);
+    /* A subject without versions: the check sees none. */
+    ctx.verdict = 0;
+    req.subject = uniq("check-alone-none-value");
+    assert_int_equal(chan_store_schema_check(g_store, &req, &err), 0);
+    assert_int_equal(ctx.seen, 0);
+    assert_int_equal(ctx.calls, 5);
+    chan_schema_version_free(v3);
+    free(prefix);
+}
+
 static void test_lookup_and_version_get(void **state)
 {
     const char *subject = uniq("look-value");
@@ -4117,6 +4212,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_idempotent_register_writes_nothing),
         cmocka_unit_test(test_check_callback_runs_and_aborts),
         cmocka_unit_test(test_check_latest_only),
+        cmocka_unit_test(test_schema_check_alone),
         cmocka_unit_test(test_lookup_and_version_get),
         cmocka_unit_test(test_version_soft_then_hard_delete),
         cmocka_unit_test(test_subject_delete_rules),
