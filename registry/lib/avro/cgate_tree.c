@@ -28,7 +28,8 @@
  *    field names) and links to named types: the constructors check them
  *    here as they do when reading the text.
  *  - A named type defined twice: our parser refuses it; Avro C keys types
- *    by the same full names except for "namespace": null (below).
+ *    by the same full names ("namespace": null is no namespace given, to
+ *    both).
  *  - A use written "record", "enum", "array", "map" or "fixed": Avro C reads
  *    the keyword, not the named type, and fails on the missing attributes.
  *  - Logical types, defaults, aliases, orders and docs: not read by Avro C
@@ -148,7 +149,7 @@ static int build_named(walk *w, const avro_node *n, size_t nsl, int *out)
     char *space = w->b && nl ? chan_xstrndup(n->fullname, nl) : NULL;
     int h, t, error = 0;
 
-    /* "namespace": "" (none, as here) or null (Avro C: the enclosing one) */
+    /* "namespace": "" (none, as here): left to Avro C's reading of the text */
     if (!w->inline_text && nl == 0 && nsl > 0) {
         error = CHAN_AVRO_CGATE_UNDECIDED;
         goto cleanup;

@@ -23,7 +23,7 @@
  * keep; for them (texts without references only) the answer is
  * CHAN_AVRO_CGATE_UNDECIDED:
  *  - a named type in no namespace defined inside a namespace (written with
- *    "namespace": "" or "namespace": null; Avro C takes null as absent);
+ *    "namespace": "", which the text gate hands to Avro C as written);
  *  - a use, within its own namespace, of a named type whose simple name is
  *    "record", "enum", "array", "map" or "fixed" (written as the simple name,
  *    which Avro C reads as that keyword, or as the full name).

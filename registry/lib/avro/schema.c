@@ -626,8 +626,8 @@ static int parse_named(parse_ctx *ctx, const avro_json *j, const char *enclosing
             return fail(ctx, "invalid namespace %s%s%s", ns ? "\"" : "", ns ? ns : "(not a string)",
                         ns ? "\"" : "");
         path_pop(ctx, mark);
-        if (!ns)
-            ns = "";
+        if (!ns) /* "namespace": null is no namespace given (Java, Python and Avro C) */
+            ns = enclosing_ns;
     }
     n->fullname = qualify_arena(ctx, name, ns);
     n->name = strrchr(n->fullname, '.') ? strrchr(n->fullname, '.') + 1 : n->fullname;

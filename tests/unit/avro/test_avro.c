@@ -155,6 +155,17 @@ static void test_parse_namespaces_and_fullnames(void **state)
         "{\"name\":\"d\",\"type\":\"com.acme.Id\"},{\"name\":\"e\",\"type\":\"x.y.E\"},"
         "{\"name\":\"f\",\"type\":\"com.acme.Id\"}]}");
     chan_avro_schema_free(s);
+
+    /* "namespace": null is no namespace given (Java, Python and Avro C) */
+    s = parse_ok("{\"type\":\"record\",\"name\":\"R\",\"namespace\":\"a\",\"fields\":["
+                 "{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"namespace\":null,"
+                 "\"size\":1}},{\"name\":\"g\",\"type\":\"a.F\"}]}");
+    assert_string_equal(
+        chan_avro_schema_canonical(s),
+        "{\"name\":\"a.R\",\"type\":\"record\",\"fields\":["
+        "{\"name\":\"f\",\"type\":{\"name\":\"a.F\",\"type\":\"fixed\",\"size\":1}},"
+        "{\"name\":\"g\",\"type\":\"a.F\"}]}");
+    chan_avro_schema_free(s);
 }
 
 static void test_parse_recursive_and_complex(void **state)
