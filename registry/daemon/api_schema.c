@@ -1487,6 +1487,10 @@ static int register_schema(chand_request *req, chan_error *err)
         chan_log(CHAN_LOG_INFO, MODULE,
                  "schema registered subject=%s version=%d id=%lld actor=%s request_id=%s", subject,
                  v->version, (long long)v->id, chand_request_actor(req), chand_request_id(req));
+    /* stored as this schema's Confluent text: the same tree */
+    if (body.handle != NULL && body.schema == chand_schema_get(body.handle) && v->schema != NULL &&
+        strcmp(v->schema, chan_avro_schema_normalized(body.schema)) == 0)
+        chand_schema_adopt_id(body.handle, v->id);
     error = chand_reply_json(req, 200, json_pack("{s:I}", "id", (json_int_t)v->id));
 
 cleanup:

@@ -3,7 +3,9 @@
  * hash table of entries keyed by (kind, key) - kind ID with the schema id,
  * kind TEXT with the FNV-1a hash of the text, compared in full - with an
  * LRU list, under one mutex.  An entry is reference-counted: eviction
- * unlinks it, and the last release of an unlinked entry frees it.
+ * unlinks it, and the last release of an unlinked entry frees it.  Entries
+ * share a parsed schema (a registered text under its new id): its memory
+ * counts once, while any entry of the table holds it.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -18,13 +20,21 @@
 
 typedef enum entry_kind { KIND_ID, KIND_TEXT } entry_kind;
 
+/* A parsed schema and the entries that hold it. */
+typedef struct parsed {
+    chan_avro_schema *schema;
+    size_t cost;           /* chan_avro_schema_memory */
+    unsigned int refs;     /* entries holding it (atomic) */
+    unsigned int in_table; /* of them, in the table (lock held) */
+} parsed;
+
 struct chand_schema {
     entry_kind kind;
     uint64_t key; /* id, or the hash of text */
     char *text;   /* KIND_TEXT: the text, for equality */
     size_t len;   /* of text */
-    size_t cost;  /* estimated bytes */
-    chan_avro_schema *schema;
+    size_t cost;  /* bytes of the entry itself (and its text) */
+    parsed *parsed;
     unsigned int refs; /* handles out, plus 1 while in the table */
     bool cached;
     struct chand_schema *chain;         /* next in the bucket */
@@ -67,11 +77,30 @@ static size_t bucket_of(entry_kind kind, uint64_t key)
     return (size_t)(((key ^ (uint64_t)kind) * 0x9e3779b97f4a7c15ULL) >> 51) % N_BUCKETS;
 }
 
+static parsed *parsed_new(chan_avro_schema *schema)
+{
+    parsed *p = chan_xcalloc(1, sizeof(*p));
+
+    p->schema = schema;
+    p->cost = chan_avro_schema_memory(schema) + sizeof(*p);
+    p->refs = 1;
+    return p;
+}
+
 static void entry_free(chand_schema *e)
 {
-    chan_avro_schema_free(e->schema);
+    if (__atomic_sub_fetch(&e->parsed->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        chan_avro_schema_free(e->parsed->schema);
+        free(e->parsed);
+    }
     free(e->text);
     free(e);
+}
+
+/* Bytes the table grows by when e enters it (lock held). */
+static size_t entry_cost(const chand_schema *e)
+{
+    return e->cost + (e->parsed->in_table == 0 ? e->parsed->cost : 0);
 }
 
 /* Unlink e from the LRU list (lock held). */
@@ -110,7 +139,7 @@ static void evict(chand_schema *e)
     lru_unlink(e);
     e->cached = false;
     cache.n--;
-    cache.bytes -= e->cost;
+    cache.bytes -= e->cost + (--e->parsed->in_table == 0 ? e->parsed->cost : 0);
     if (--e->refs == 0)
         entry_free(e);
 }
@@ -148,9 +177,9 @@ static chand_schema *insert(chand_schema *e)
         entry_free(e);
         return had;
     }
-    if (cache.max_entries > 0 && e->cost <= cache.max_bytes) {
+    if (cache.max_entries > 0 && entry_cost(e) <= cache.max_bytes) {
         while (cache.oldest != NULL &&
-               (cache.n + 1 > cache.max_entries || cache.bytes + e->cost > cache.max_bytes))
+               (cache.n + 1 > cache.max_entries || cache.bytes + entry_cost(e) > cache.max_bytes))
             evict(cache.oldest);
         b = bucket_of(e->kind, e->key);
         e->chain = cache.buckets[b];
@@ -159,7 +188,8 @@ static chand_schema *insert(chand_schema *e)
         e->cached = true;
         e->refs++;
         cache.n++;
-        cache.bytes += e->cost;
+        cache.bytes += entry_cost(e);
+        e->parsed->in_table++;
     }
     pthread_mutex_unlock(&cache.lock);
     return e;
@@ -190,9 +220,9 @@ static int parse_into(chand_schema **out, entry_kind kind, uint64_t key, const c
     e = chan_xcalloc(1, sizeof(*e));
     e->kind = kind;
     e->key = key;
-    e->schema = schema;
+    e->parsed = parsed_new(schema);
     e->refs = 1;
-    e->cost = chan_avro_schema_memory(schema) + sizeof(*e);
+    e->cost = sizeof(*e);
     if (kind == KIND_TEXT) {
         e->text = chan_xmalloc(len + 1);
         memcpy(e->text, text, len);
@@ -235,7 +265,40 @@ chand_schema *chand_schema_peek_id(int64_t id)
 const chan_avro_schema *chand_schema_get(const chand_schema *s)
 {
     assert(s != NULL);
-    return s->schema;
+    return s->parsed->schema;
+}
+
+void chand_schema_adopt_id(const chand_schema *s, int64_t id)
+{
+    chand_schema *e, *x;
+
+    assert(s != NULL);
+    if (id <= 0)
+        return;
+    e = chan_xcalloc(1, sizeof(*e));
+    e->kind = KIND_ID;
+    e->key = (uint64_t)id;
+    e->parsed = s->parsed;
+    __atomic_add_fetch(&e->parsed->refs, 1, __ATOMIC_ACQ_REL);
+    e->refs = 1;
+    e->cost = sizeof(*e);
+    pthread_mutex_lock(&cache.lock);
+    for (x = cache.buckets[bucket_of(KIND_ID, e->key)]; x != NULL; x = x->chain)
+        if (x->kind == KIND_ID && x->key == e->key)
+            break;
+    pthread_mutex_unlock(&cache.lock);
+    if (x != NULL) { /* parsed already */
+        entry_free(e);
+        return;
+    }
+    e = insert(e); /* counted as neither hit nor miss: nothing was looked up */
+    pthread_mutex_lock(&cache.lock);
+    if (--e->refs == 0) { /* not kept: the table was full of schemas in use */
+        pthread_mutex_unlock(&cache.lock);
+        entry_free(e);
+        return;
+    }
+    pthread_mutex_unlock(&cache.lock);
 }
 
 void chand_schema_release(chand_schema *s)

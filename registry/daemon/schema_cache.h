@@ -63,6 +63,15 @@ int chand_schema_parse_id(chand_schema **out, int64_t id, const char *text, chan
  */
 chand_schema *chand_schema_peek_id(int64_t id);
 
+/**
+ * Keep the parsed schema of handle s also under stored schema id, whose
+ * text is that schema's Confluent text (a registration of s's text): the
+ * checks of later versions then find it without parsing the stored text.
+ * Nothing happens when id is cached already.  The two entries share one
+ * parsed schema, counted once.
+ */
+void chand_schema_adopt_id(const chand_schema *s, int64_t id);
+
 /** The schema of a cache handle; valid until chand_schema_release. */
 const chan_avro_schema *chand_schema_get(const chand_schema *s);
 

@@ -231,6 +231,24 @@ class TransitiveTest(ChanregdTestCase):
             self.assertEqual(judged, warm)
             self.assertEqual(d2.stop(), 0)
 
+    def test_registered_texts_are_not_parsed_again_for_later_checks(self):
+        # A registration keeps its parsed text under the new id as well: the
+        # checks of later versions parse no stored text.
+        d = self.start_daemon("--min-compatibility", "NONE", accept=SR_JSON)
+        s = self.transitive_subject(d)
+        misses = d.metric("chanreg_schema_cache_misses_total", 'cache="stored"')
+        hits = d.metric("chanreg_schema_cache_hits_total", 'cache="stored"')
+        for v in range(1, 7):
+            self.ok(d.post("/subjects/%s/versions" % s, {"schema": chain(v)}))
+        self.assertEqual(d.metric("chanreg_schema_cache_misses_total", 'cache="stored"'), misses)
+        # versions 2..6 each checked against every earlier one
+        self.assertGreaterEqual(d.metric("chanreg_schema_cache_hits_total", 'cache="stored"'),
+                                hits + 15)
+        # the entries share the parsed schemas: six texts, each counted once
+        entries = d.metric("chanreg_schema_cache_entries")
+        self.assertGreaterEqual(entries, 12)
+        self.assertEqual(d.stop(), 0)
+
     def test_request_texts_are_parsed_once(self):
         # Without the reply cache, which would answer the repeated lookups itself.
         d = self.start_daemon("--min-compatibility", "NONE", "--reply-cache-mb", "0",

@@ -101,6 +101,43 @@ static void test_peek_finds_only_cached_ids(void **state)
     chand_schema_release(a);
 }
 
+/* An adopted id shares the text's parsed schema: counted once, alive while either is. */
+static void test_adopted_id_shares_the_parsed_schema(void **state)
+{
+    chand_schema *a = NULL, *b = NULL;
+    chan_error err = CHAN_ERROR_INIT;
+    size_t entries0, bytes0, entries, bytes;
+    uint64_t hits0, misses0, hits, misses;
+
+    (void)state;
+    assert_int_equal(chand_schema_parse_text(&a, RECORD, strlen(RECORD), &err), 0);
+    chand_schema_cache_stats(&hits0, &misses0, &entries0, &bytes0);
+    chand_schema_adopt_id(a, 41);
+    chand_schema_cache_stats(&hits, &misses, &entries, &bytes);
+    assert_int_equal(entries, entries0 + 1);
+    assert_true(bytes - bytes0 < 256); /* the entry alone, not a second schema */
+    assert_true(hits == hits0 && misses == misses0);
+    chand_schema_adopt_id(a, 41); /* known already: nothing */
+    chand_schema_cache_stats(NULL, NULL, &entries, NULL);
+    assert_int_equal(entries, entries0 + 1);
+
+    b = chand_schema_peek_id(41);
+    assert_non_null(b);
+    assert_ptr_equal(chand_schema_get(b), chand_schema_get(a));
+    chand_schema_release(a);
+    /* the text's entry goes, the id's keeps the schema and now counts it */
+    chand_schema_cache_configure(bytes0, 1);
+    chand_schema_cache_stats(NULL, NULL, &entries, &bytes);
+    assert_int_equal(entries, 1);
+    assert_true(bytes > chan_avro_schema_memory(chand_schema_get(b)));
+    assert_string_equal(chan_avro_schema_name(chand_schema_get(b)), "R");
+    chand_schema_release(b);
+    chand_schema_cache_clear();
+    chand_schema_cache_stats(NULL, NULL, &entries, &bytes);
+    assert_int_equal(entries, 0);
+    assert_int_equal(bytes, 0);
+}
+
 static void test_invalid_text_is_not_cached(void **state)
 {
     chand_schema *a = NULL;
@@ -160,6 +197,7 @@ int main(void)
         cmocka_unit_test_setup(test_text_parsed_once, reset),
         cmocka_unit_test_setup(test_ids_and_texts_are_apart, reset),
         cmocka_unit_test_setup(test_peek_finds_only_cached_ids, reset),
+        cmocka_unit_test_setup(test_adopted_id_shares_the_parsed_schema, reset),
         cmocka_unit_test_setup(test_invalid_text_is_not_cached, reset),
         cmocka_unit_test_setup(test_bounds_and_eviction_of_entries_in_use, reset),
     };
