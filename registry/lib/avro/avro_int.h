@@ -137,6 +137,7 @@ static inline const char *avro_json_string(const avro_json *v)
 /** One slot of an avro_index; key is borrowed, NULL for an empty slot. */
 typedef struct avro_slot {
     const char *key;
+    uint32_t hash; /**< chan_avro__hash(key) */
     uint32_t val;
 } avro_slot;
 

@@ -19,13 +19,21 @@ uint32_t chan_avro__hash(const char *s)
     return h;
 }
 
-static void insert(avro_slot *slots, size_t cap, const char *key, uint32_t val)
+/* First slot of hash h: the high bits of a multiplicative mix, which spread
+ * keys that differ in their last characters only (field_0001, field_0002). */
+static size_t home(uint32_t h, size_t mask)
+{
+    return (size_t)((h * 0x9E3779B1u) >> 7) & mask;
+}
+
+static void insert(avro_slot *slots, size_t cap, const char *key, uint32_t hash, uint32_t val)
 {
     size_t mask = cap - 1, i;
 
-    for (i = chan_avro__hash(key) & mask; slots[i].key; i = (i + 1) & mask)
+    for (i = home(hash, mask); slots[i].key; i = (i + 1) & mask)
         ;
     slots[i].key = key;
+    slots[i].hash = hash;
     slots[i].val = val;
 }
 
@@ -37,26 +45,35 @@ void chan_avro__index_put(avro_index *ix, const char *key, uint32_t val)
 
         for (i = 0; i < ix->cap; i++)
             if (ix->slots[i].key)
-                insert(slots, cap, ix->slots[i].key, ix->slots[i].val);
+                insert(slots, cap, ix->slots[i].key, ix->slots[i].hash, ix->slots[i].val);
         free(ix->slots);
         ix->slots = slots;
         ix->cap = cap;
     }
-    insert(ix->slots, ix->cap, key, val);
+    insert(ix->slots, ix->cap, key, chan_avro__hash(key), val);
     ix->n++;
+}
+
+/* The next slot of key after slot i (included), or NULL. */
+static const avro_slot *probe(const avro_index *ix, const char *key, uint32_t hash, size_t i)
+{
+    size_t mask = ix->cap - 1;
+
+    for (; ix->slots[i].key; i = (i + 1) & mask)
+        if (ix->slots[i].hash == hash && strcmp(ix->slots[i].key, key) == 0)
+            return &ix->slots[i];
+    return NULL;
 }
 
 const avro_slot *chan_avro__index_next(const avro_index *ix, const char *key, const avro_slot *prev)
 {
-    size_t mask = ix->cap - 1, i;
+    size_t mask = ix->cap - 1;
+    uint32_t hash;
 
     if (!ix->cap)
         return NULL;
-    i = prev ? (size_t)(prev - ix->slots + 1) & mask : chan_avro__hash(key) & mask;
-    for (; ix->slots[i].key; i = (i + 1) & mask)
-        if (strcmp(ix->slots[i].key, key) == 0)
-            return &ix->slots[i];
-    return NULL;
+    hash = prev ? prev->hash : chan_avro__hash(key);
+    return probe(ix, key, hash, prev ? (size_t)(prev - ix->slots + 1) & mask : home(hash, mask));
 }
 
 long chan_avro__index_get(const avro_index *ix, const char *key)

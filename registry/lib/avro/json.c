@@ -306,11 +306,23 @@ static char *put_utf8(char *o, unsigned cp)
 ** Strings that every schema repeats (member names, primitive type names) are
 ** not copied: the reader points at these.
 */
-static const char *const common_strings[] = {
-    "name",      "type",    "fields",      "default", "doc",        "symbols", "items",   "values",
-    "namespace", "aliases", "logicalType", "order",   "size",       "null",    "boolean", "int",
-    "long",      "float",   "double",      "bytes",   "string",     "record",  "enum",    "array",
-    "map",       "fixed",   "precision",   "scale",   "deprecated",
+static const struct {
+    const char *s;
+    size_t len;
+} common_strings[] = {
+#define COMMON(s)                                                                                  \
+    {                                                                                              \
+        s, sizeof(s) - 1                                                                           \
+    }
+    COMMON("name"),       COMMON("type"),    COMMON("fields"),      COMMON("default"),
+    COMMON("doc"),        COMMON("symbols"), COMMON("items"),       COMMON("values"),
+    COMMON("namespace"),  COMMON("aliases"), COMMON("logicalType"), COMMON("order"),
+    COMMON("size"),       COMMON("null"),    COMMON("boolean"),     COMMON("int"),
+    COMMON("long"),       COMMON("float"),   COMMON("double"),      COMMON("bytes"),
+    COMMON("string"),     COMMON("record"),  COMMON("enum"),        COMMON("array"),
+    COMMON("map"),        COMMON("fixed"),   COMMON("precision"),   COMMON("scale"),
+    COMMON("deprecated"),
+#undef COMMON
 };
 
 static const char *common_string(const char *s, size_t len)
@@ -320,9 +332,9 @@ static const char *common_string(const char *s, size_t len)
     if (len < 3 || len > 11)
         return NULL;
     for (i = 0; i < sizeof(common_strings) / sizeof(common_strings[0]); i++)
-        if (common_strings[i][0] == s[0] && strlen(common_strings[i]) == len &&
-            memcmp(common_strings[i], s, len) == 0)
-            return common_strings[i];
+        if (common_strings[i].len == len && common_strings[i].s[0] == s[0] &&
+            memcmp(common_strings[i].s, s, len) == 0)
+            return common_strings[i].s;
     return NULL;
 }
 
@@ -354,6 +366,10 @@ static int read_string(reader *r, const char **out, uint32_t *out_len)
             return fail_at(r, p, "control character 0x%x in a string", c);
         if (c < 0x80) {
             p++;
+            /* the common case: a run of plain ASCII */
+            while (p < end && (unsigned char)*p >= 0x20 && (unsigned char)*p < 0x80 && *p != '"' &&
+                   *p != '\\')
+                p++;
         } else {
             size_t n = utf8_len((const unsigned char *)p, (const unsigned char *)end);
 
@@ -779,15 +795,14 @@ cleanup:
 
 const avro_json *chan_avro__json_get(const avro_json *obj, const char *key)
 {
-    size_t len, i;
+    size_t i;
 
     if (obj == NULL || obj->type != AVRO_JSON_OBJECT)
         return NULL;
-    len = strlen(key);
     for (i = 0; i < obj->len; i++) {
         const avro_json_member *m = &obj->u.members[i];
 
-        if (m->key[0] == key[0] && strncmp(m->key, key, len) == 0 && m->key[len] == '\0')
+        if (m->key[0] == key[0] && strcmp(m->key, key) == 0)
             return &m->value;
     }
     return NULL;
