@@ -126,7 +126,7 @@ static const option_def options[] = {
      10000000, "N", "schemas kept in memory for lookups by id; 0 disables"},
     {"parsed-schema-cache-mb", "CHANREG_PARSED_SCHEMA_CACHE_MB", OPT_INT,
      FIELD(parsed_schema_cache_mb), "64", 0, 65536, "MB",
-     "estimated memory of the parsed schemas kept for compatibility checks and request texts; "
+     "memory of the parsed schemas kept for compatibility checks and request texts; "
      "0 disables"},
     {"reply-cache-mb", "CHANREG_REPLY_CACHE_MB", OPT_INT, FIELD(reply_cache_mb), "64", 0, 65536,
      "N", "keep read replies (lists, lookups) in at most N MiB of memory; 0 disables"},
