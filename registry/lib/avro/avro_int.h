@@ -54,6 +54,28 @@ typedef enum avro_logical {
 
 typedef struct avro_node avro_node;
 
+/*
+ * AddressSanitizer builds poison the arena's memory that is not handed out:
+ * the unused tail of a chunk, a chunk kept in the per-thread cache once its
+ * schema is freed, and the kind part that a primitive node does not have
+ * (node_new), so that a read of any of them is reported where it happens.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHAN_AVRO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CHAN_AVRO_ASAN 1
+#endif
+#endif
+#ifdef CHAN_AVRO_ASAN
+#include <sanitizer/asan_interface.h>
+#define chan_avro__poison(p, n)   ASAN_POISON_MEMORY_REGION((p), (n))
+#define chan_avro__unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define chan_avro__poison(p, n)   ((void)(p), (void)(n))
+#define chan_avro__unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
 /** Bump allocator of one schema (json.c): freed as a whole. */
 typedef struct avro_arena {
     struct arena_chunk *head;

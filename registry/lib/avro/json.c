@@ -92,6 +92,7 @@ static arena_chunk *chunk_new(size_t need)
         }
     k = chan_xmalloc(sizeof(*k) + need);
     k->size = need;
+    chan_avro__poison(k->data, k->size); /* handed out by chan_avro__arena_alloc */
     return k;
 }
 
@@ -99,6 +100,7 @@ static void chunk_release(arena_chunk *k)
 {
     chunk_cache *c = cache_get();
 
+    chan_avro__poison(k->data, k->size); /* the schema that used it is gone */
     if (k->size > CACHE_BYTES) {
         free(k);
         return;
@@ -138,6 +140,7 @@ void *chan_avro__arena_alloc(avro_arena *a, size_t size)
     }
     p = (char *)c->data + c->used;
     c->used += size;
+    chan_avro__unpoison(p, size);
     return p;
 }
 

@@ -146,14 +146,16 @@ static avro_node *node_new(parse_ctx *ctx, avro_kind kind)
     size_t size = kind <= AVRO_STRING ? offsetof(avro_node, fields) : sizeof(avro_node);
     avro_node *n;
 
-#ifndef NDEBUG
-    /* debug builds allocate it anyway, poisoned, so that a use shows */
+#if !defined(NDEBUG) || defined(CHAN_AVRO_ASAN)
+    /* debug and AddressSanitizer builds allocate it anyway, filled with 0xA5
+     * and poisoned for AddressSanitizer, so that a use shows */
     n = chan_avro__arena_alloc(&s->arena, sizeof(*n));
     memset(n, 0xA5, sizeof(*n));
 #else
     n = chan_avro__arena_alloc(&s->arena, size);
 #endif
     memset(n, 0, size);
+    chan_avro__poison((char *)n + size, sizeof(*n) - size);
 
     n->kind = kind;
     n->ptr_base = ctx->cur;
