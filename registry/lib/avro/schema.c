@@ -225,24 +225,71 @@ static bool pointer_find(chan_buf *b, const avro_json *from, const avro_json *ta
     return false;
 }
 
-const char *chan_avro__pointer(const avro_node *n)
+/* Keep text as n's pointer unless a racing thread did first; returns the one kept. */
+static const char *pointer_publish(const avro_node *n, char *text)
 {
     char **slot = (char **)&n->pointer; /* nodes are malloc'd: not const objects */
-    char *text = __atomic_load_n(slot, __ATOMIC_ACQUIRE), *expected = NULL;
-    chan_buf b = CHAN_BUF_INIT;
+    char *expected = NULL;
 
-    if (text)
-        return text;
-    chan_buf_puts(&b, n->ptr_base ? chan_avro__pointer(n->ptr_base) : "");
-    if (n->ptr_base)
-        (void)pointer_find(&b, n->ptr_base->json, n->json);
-    text = chan_buf_take(&b);
     /* published as derived_text does: a thread that loses the race frees its copy */
     if (__atomic_compare_exchange_n(slot, &expected, text, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
         return text;
     free(text);
     return expected;
+}
+
+static const char *pointer_get(const avro_node *n)
+{
+    return __atomic_load_n((char *const *)&n->pointer, __ATOMIC_ACQUIRE);
+}
+
+/*
+** The pointers of the types that a record's fields or a union's branches
+** define, made together: a report may locate an issue at each field of a wide
+** record, and searching the record's JSON once per field would cost the
+** square of its size.  A child defined there has the record (union) as its
+** ptr_base and the field's "type" (the branch) as its JSON.
+*/
+static void pointer_children(const avro_node *base)
+{
+    const char *at = chan_avro__pointer(base);
+    size_t i;
+
+    if (base->kind == AVRO_RECORD) {
+        for (i = 0; i < base->n_fields; i++) {
+            const avro_field *f = &base->fields[i];
+
+            if (f->type && f->type->ptr_base == base && pointer_get(f->type) == NULL &&
+                f->type->json == chan_avro__json_get(f->json, "type"))
+                (void)pointer_publish(f->type, chan_xasprintf("%s/fields/%zu/type", at, i));
+        }
+    } else if (base->kind == AVRO_UNION && avro_json_is(base->json, AVRO_JSON_ARRAY)) {
+        for (i = 0; i < base->n_branches && i < base->json->len; i++) {
+            const avro_node *b = base->branches[i];
+
+            if (b->ptr_base == base && pointer_get(b) == NULL && b->json == &base->json->u.items[i])
+                (void)pointer_publish(b, chan_xasprintf("%s/%zu", at, i));
+        }
+    }
+}
+
+const char *chan_avro__pointer(const avro_node *n)
+{
+    const char *text = pointer_get(n);
+    chan_buf b = CHAN_BUF_INIT;
+
+    if (text)
+        return text;
+    if (n->ptr_base && (n->ptr_base->kind == AVRO_RECORD || n->ptr_base->kind == AVRO_UNION)) {
+        pointer_children(n->ptr_base);
+        if ((text = pointer_get(n)) != NULL)
+            return text;
+    }
+    chan_buf_puts(&b, n->ptr_base ? chan_avro__pointer(n->ptr_base) : "");
+    if (n->ptr_base)
+        (void)pointer_find(&b, n->ptr_base->json, n->json);
+    return pointer_publish(n, chan_buf_take(&b));
 }
 
 /*

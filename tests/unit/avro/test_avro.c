@@ -17,6 +17,7 @@
 
 #include "chan/avro.h"
 #include "chan/common.h"
+#include "avro_int.h"
 #include "cgate.h"
 
 /* ------------------------------------------------------------------ */
@@ -1243,6 +1244,98 @@ static void test_removals(void **state)
     chan_avro_schema_free(grown);
 }
 
+/* The value at JSON pointer p in root, or NULL when p leads nowhere. */
+static const avro_json *json_at(const avro_json *root, const char *p)
+{
+    const avro_json *v = root;
+
+    while (*p == '/') {
+        chan_buf seg = CHAN_BUF_INIT;
+        const avro_json *next = NULL;
+
+        for (p++; *p && *p != '/'; p++) {
+            if (*p == '~')
+                chan_buf_putc(&seg, *++p == '0' ? '~' : '/');
+            else
+                chan_buf_putc(&seg, *p);
+        }
+        if (v->type == AVRO_JSON_OBJECT) {
+            next = chan_avro__json_get(v, chan_buf_cstr(&seg));
+        } else if (v->type == AVRO_JSON_ARRAY) {
+            unsigned long i = strtoul(chan_buf_cstr(&seg), NULL, 10);
+
+            next = i < v->len ? &v->u.items[i] : NULL;
+        }
+        chan_buf_dispose(&seg);
+        if ((v = next) == NULL)
+            return NULL;
+    }
+    return *p ? NULL : v;
+}
+
+static void test_node_pointers(void **state)
+{
+    /* Every node's pointer leads to the JSON that defines it, whether it is
+     * made alone or with its siblings (the types of a record's fields, the
+     * branches of a union), first or last. */
+    const char *text =
+        "{\"type\":\"record\",\"name\":\"R\",\"a/b~\":{\"x\":[1,{\"type\":\"int\"}]},"
+        "\"fields\":[{\"name\":\"a\",\"type\":\"int\"},"
+        "{\"name\":\"b\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"S\",\"fields\":["
+        "{\"name\":\"c\",\"type\":{\"type\":\"array\",\"items\":[\"S\",\"long\"]}}]},"
+        "{\"type\":\"map\",\"x~y\":[],\"values\":{\"type\":\"string\"}}]},"
+        "{\"name\":\"d\",\"type\":\"S\"},"
+        "{\"name\":\"e\",\"doc\":\"x\",\"type\":{\"type\":\"enum\",\"name\":\"E\","
+        "\"symbols\":[\"A\"]}},"
+        "{\"name\":\"f\",\"type\":{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}}]}";
+    chan_compat_report *rep;
+    chan_avro_schema *s, *reader, *writer;
+    chan_buf r = CHAN_BUF_INIT, w = CHAN_BUF_INIT;
+    size_t i, k;
+    char want[64];
+
+    for (k = 0; k < 2; k++) {
+        s = parse_ok(text);
+        assert_true(s->n_nodes > 10);
+        for (i = 0; i < s->n_nodes; i++) {
+            const avro_node *n = s->nodes[k == 0 ? i : s->n_nodes - 1 - i];
+            const char *p = chan_avro__pointer(n);
+
+            if (json_at(s->root, p) != n->json)
+                print_error("node of kind %d: pointer \"%s\"\n", n->kind, p);
+            assert_ptr_equal(json_at(s->root, p), n->json);
+            assert_ptr_equal(chan_avro__pointer(n), p); /* made once */
+        }
+        assert_string_equal(chan_avro__pointer(s->top->fields[1].type->branches[2]),
+                            "/fields/1/type/2");
+        chan_avro_schema_free(s);
+    }
+
+    /* An issue at each field of a wide record is located at that field. */
+    chan_buf_puts(&r, "{\"type\":\"record\",\"name\":\"W\",\"fields\":[");
+    chan_buf_puts(&w, "{\"type\":\"record\",\"name\":\"W\",\"fields\":[");
+    for (i = 0; i < 3000; i++) {
+        chan_buf_printf(&r, "%s{\"name\":\"f%zu\",\"type\":\"int\"}", i ? "," : "", i);
+        chan_buf_printf(&w, "%s{\"name\":\"f%zu\",\"type\":\"string\"}", i ? "," : "", i);
+    }
+    chan_buf_puts(&r, "]}");
+    chan_buf_puts(&w, "]}");
+    reader = parse_ok(chan_buf_cstr(&r));
+    writer = parse_ok(chan_buf_cstr(&w));
+    rep = chan_compat_report_new();
+    assert_false(chan_avro_can_read(reader, writer, rep));
+    assert_int_equal(chan_compat_report_count(rep), 3000);
+    for (i = 0; i < 3000; i++) {
+        snprintf(want, sizeof(want), "/fields/%zu/type", i);
+        assert_string_equal(chan_compat_report_get(rep, i)->location, want);
+    }
+    chan_compat_report_free(rep);
+    chan_avro_schema_free(reader);
+    chan_avro_schema_free(writer);
+    chan_buf_dispose(&r);
+    chan_buf_dispose(&w);
+}
+
 static void test_report_accessors(void **state)
 {
     chan_compat_report *rep = chan_compat_report_new();
@@ -1295,6 +1388,7 @@ int main(void)
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_modes_backward_direction),
         cmocka_unit_test(test_removals),
+        cmocka_unit_test(test_node_pointers),
         cmocka_unit_test(test_report_accessors),
     };
 
