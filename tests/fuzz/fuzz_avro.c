@@ -7,17 +7,23 @@
  * separator the whole input is one schema.  Every schema that parses must
  *
  *   - have a stable canonical form: parsing chan_avro_schema_canonical(x)
- *     succeeds and gives the same canonical form and fingerprint;
+ *     succeeds and gives the same canonical form and fingerprint (unless a
+ *     type of the null namespace is defined inside a namespace, which the
+ *     specification's form cannot tell);
  *   - have a stable normalized form: parsing chan_avro_schema_normalized(x)
  *     gives the same normalized form and the same canonical form;
  *   - be compatible with itself: chan_avro_can_read(x, x), every mode of
  *     chan_avro_check_mode with x as the only earlier version, and the
- *     field-removal rule (chan_avro_check_removals(x, x));
+ *     field-removal rule (chan_avro_check_removals(x, x)); the one issue
+ *     allowed is AMBIGUOUS_FIELD_ALIAS (a field's alias names another field
+ *     of its record, which Avro Java refuses to resolve, even against the
+ *     same schema: docs/compatibility.md);
  *
  * and when both parse, every check between the two runs (in both
  * directions, every mode, with both as earlier versions) without a crash.
  * A broken property aborts, so that libFuzzer keeps the input.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,18 +75,35 @@ static void check_report(const chan_compat_report *report)
     }
 }
 
+/* True when every issue of report is AMBIGUOUS_FIELD_ALIAS (and there is one). */
+static bool only_ambiguous_aliases(const chan_compat_report *report)
+{
+    size_t i, n = chan_compat_report_count(report);
+
+    for (i = 0; i < n; i++)
+        if (strcmp(chan_compat_report_get(report, i)->kind, "AMBIGUOUS_FIELD_ALIAS") != 0)
+            return false;
+    return n > 0;
+}
+
 static void check_one(const chan_avro_schema *s)
 {
     const char *canon = chan_avro_schema_canonical(s), *norm = chan_avro_schema_normalized(s);
-    chan_avro_schema *c = reparse(canon, "the canonical form does not parse");
+    /* The specification's canonical form names a type of the null namespace
+     * defined inside a namespace by its simple name, which reads back in
+     * that namespace (Avro Java's form is the same); the normalized text
+     * writes such a type with "namespace":"". */
+    bool canon_ambiguous = strstr(norm, "\"namespace\":\"\"") != NULL;
+    chan_avro_schema *c =
+        canon_ambiguous ? NULL : reparse(canon, "the canonical form does not parse");
     chan_avro_schema *n = reparse(norm, "the normalized form does not parse");
     const chan_avro_schema *previous[1] = {s};
     chan_compat_report *report;
     size_t i;
 
-    if (strcmp(chan_avro_schema_canonical(c), canon) != 0)
+    if (c && strcmp(chan_avro_schema_canonical(c), canon) != 0)
         fail("canonical form not stable", canon, chan_avro_schema_canonical(c));
-    if (chan_avro_schema_fingerprint(c) != chan_avro_schema_fingerprint(s))
+    if (c && chan_avro_schema_fingerprint(c) != chan_avro_schema_fingerprint(s))
         fail("fingerprint of the canonical form differs", canon, NULL);
     if (strcmp(chan_avro_schema_normalized(n), norm) != 0)
         fail("normalized form not stable", norm, chan_avro_schema_normalized(n));
@@ -89,7 +112,7 @@ static void check_one(const chan_avro_schema *s)
              chan_avro_schema_canonical(n));
 
     report = chan_compat_report_new();
-    if (!chan_avro_can_read(s, s, report)) {
+    if (!chan_avro_can_read(s, s, report) && !only_ambiguous_aliases(report)) {
         check_report(report);
         fail("a schema cannot read its own data", norm,
              chan_compat_report_count(report) ? chan_compat_report_get(report, 0)->message : "");
@@ -97,7 +120,8 @@ static void check_one(const chan_avro_schema *s)
     chan_compat_report_free(report);
     for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
         report = chan_compat_report_new();
-        if (chan_avro_check_mode(modes[i], s, previous, 1, report) != 0)
+        if (chan_avro_check_mode(modes[i], s, previous, 1, report) != 0 &&
+            !only_ambiguous_aliases(report))
             fail("a schema is not compatible with itself under a mode",
                  chan_compat_mode_name(modes[i]), norm);
         chan_compat_report_free(report);
