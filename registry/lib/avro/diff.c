@@ -203,7 +203,7 @@ chan_avro_diff *chan_avro_diff_compute(const chan_avro_schema *old_schema,
             diff_record(d, o, n);
         else if (o->kind == AVRO_ENUM)
             diff_enum(d, o, n);
-        else if (o->size != n->size) {
+        else if (o->kind == AVRO_FIXED && o->size != n->size) {
             char os[32], ns[32];
 
             snprintf(os, sizeof(os), "%lld", (long long)o->size);

@@ -474,6 +474,7 @@ static void put_node(writer *w, const avro_node *n, const char *cur)
             }
             put_props(w, n->json, enum_reserved, n);
         } else {
+            assert(n->kind == AVRO_FIXED); /* the kind part of a node is its kind's only */
             chan_buf_printf(w->b, ",\"size\":%lld", (long long)n->size);
             put_props(w, n->json, schema_reserved, n);
         }
