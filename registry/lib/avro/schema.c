@@ -416,16 +416,8 @@ static void names_put(parse_ctx *ctx, avro_node *n)
         chan_avro__index_put(&s->alias_ix, n->aliases[i], (uint32_t)n->named_id);
 }
 
-/* Full name of `name` in namespace `ns` (caller frees). */
-static char *qualify(const char *name, const char *ns)
-{
-    if (strchr(name, '.') || !ns || !*ns)
-        return chan_xstrdup(name);
-    return chan_xasprintf("%s.%s", ns, name);
-}
-
-/* The same in the schema's arena. */
-static char *qualify_arena(parse_ctx *ctx, const char *name, const char *ns)
+/* Full name of `name` in namespace `ns`, in the schema's arena. */
+static char *qualify(parse_ctx *ctx, const char *name, const char *ns)
 {
     avro_arena *a = &ctx->schema->arena;
     size_t nl, sl;
@@ -635,7 +627,7 @@ static int parse_aliases(parse_ctx *ctx, const avro_json *obj, const char *ns, b
             goto cleanup;
         }
         path_pop(ctx, m);
-        (*out)[(*out_n)++] = named ? qualify_arena(ctx, s, ns) : (char *)s;
+        (*out)[(*out_n)++] = named ? qualify(ctx, s, ns) : (char *)s;
     }
 cleanup:
     path_pop(ctx, mark);
@@ -678,7 +670,7 @@ static int parse_named(parse_ctx *ctx, const avro_json *j, const char *enclosing
         if (!ns) /* "namespace": null is no namespace given (Java, Python and Avro C) */
             ns = enclosing_ns;
     }
-    n->fullname = qualify_arena(ctx, name, ns);
+    n->fullname = qualify(ctx, name, ns);
     n->name = strrchr(n->fullname, '.') ? strrchr(n->fullname, '.') + 1 : n->fullname;
     if (is_primitive_name(n->fullname, NULL) || is_primitive_name(n->name, NULL))
         return fail(ctx, "the name \"%s\" of a %s clashes with a primitive type", n->fullname,
@@ -988,7 +980,7 @@ static int resolve_name(parse_ctx *ctx, const char *s, const char *ns, avro_node
     if (strchr(s, '.') || !ns || !*ns) {
         n = names_get(ctx, s); /* already a full name: nothing to build */
     } else {
-        full = qualify(s, ns);
+        full = chan_xasprintf("%s.%s", ns, s);
         n = names_get(ctx, full);
         free(full);
     }
