@@ -144,29 +144,59 @@ static void evict(chand_schema *e)
         entry_free(e);
 }
 
-/* The cached entry, as a new handle, or NULL (lock held). */
-static chand_schema *find(entry_kind kind, uint64_t key, const char *text, size_t len)
+/* The entry of (kind, key; text for KIND_TEXT) in the table, or NULL (lock held). */
+static chand_schema *lookup(entry_kind kind, uint64_t key, const char *text, size_t len)
 {
     for (chand_schema *e = cache.buckets[bucket_of(kind, key)]; e != NULL; e = e->chain) {
         if (e->kind != kind || e->key != key)
             continue;
         if (kind == KIND_TEXT && (e->len != len || memcmp(e->text, text, len) != 0))
             continue;
-        lru_unlink(e);
-        lru_push(e);
-        e->refs++;
-        cache.hits++;
-        cache.kind_hits[kind]++;
         return e;
     }
     return NULL;
+}
+
+/* The cached entry, as a new handle, or NULL (lock held). */
+static chand_schema *find(entry_kind kind, uint64_t key, const char *text, size_t len)
+{
+    chand_schema *e = lookup(kind, key, text, len);
+
+    if (e == NULL)
+        return NULL;
+    lru_unlink(e);
+    lru_push(e);
+    e->refs++;
+    cache.hits++;
+    cache.kind_hits[kind]++;
+    return e;
+}
+
+/* Put e in the table, which then holds a reference, when it fits (lock held). */
+static void table_add(chand_schema *e)
+{
+    size_t b;
+
+    if (cache.max_entries == 0 || entry_cost(e) > cache.max_bytes)
+        return;
+    while (cache.oldest != NULL &&
+           (cache.n + 1 > cache.max_entries || cache.bytes + entry_cost(e) > cache.max_bytes))
+        evict(cache.oldest);
+    b = bucket_of(e->kind, e->key);
+    e->chain = cache.buckets[b];
+    cache.buckets[b] = e;
+    lru_push(e);
+    e->cached = true;
+    e->refs++;
+    cache.n++;
+    cache.bytes += entry_cost(e);
+    e->parsed->in_table++;
 }
 
 /* Add e (one handle out, for the caller) unless another thread was first. */
 static chand_schema *insert(chand_schema *e)
 {
     chand_schema *had;
-    size_t b;
 
     pthread_mutex_lock(&cache.lock);
     had = find(e->kind, e->key, e->text, e->len);
@@ -177,20 +207,7 @@ static chand_schema *insert(chand_schema *e)
         entry_free(e);
         return had;
     }
-    if (cache.max_entries > 0 && entry_cost(e) <= cache.max_bytes) {
-        while (cache.oldest != NULL &&
-               (cache.n + 1 > cache.max_entries || cache.bytes + entry_cost(e) > cache.max_bytes))
-            evict(cache.oldest);
-        b = bucket_of(e->kind, e->key);
-        e->chain = cache.buckets[b];
-        cache.buckets[b] = e;
-        lru_push(e);
-        e->cached = true;
-        e->refs++;
-        cache.n++;
-        cache.bytes += entry_cost(e);
-        e->parsed->in_table++;
-    }
+    table_add(e);
     pthread_mutex_unlock(&cache.lock);
     return e;
 }
@@ -270,35 +287,27 @@ const chan_avro_schema *chand_schema_get(const chand_schema *s)
 
 void chand_schema_adopt_id(const chand_schema *s, int64_t id)
 {
-    chand_schema *e, *x;
+    chand_schema *e = NULL;
 
     assert(s != NULL);
     if (id <= 0)
         return;
-    e = chan_xcalloc(1, sizeof(*e));
-    e->kind = KIND_ID;
-    e->key = (uint64_t)id;
-    e->parsed = s->parsed;
-    __atomic_add_fetch(&e->parsed->refs, 1, __ATOMIC_ACQ_REL);
-    e->refs = 1;
-    e->cost = sizeof(*e);
+    /* counted as neither hit nor miss: nothing is looked up for a caller */
     pthread_mutex_lock(&cache.lock);
-    for (x = cache.buckets[bucket_of(KIND_ID, e->key)]; x != NULL; x = x->chain)
-        if (x->kind == KIND_ID && x->key == e->key)
-            break;
-    pthread_mutex_unlock(&cache.lock);
-    if (x != NULL) { /* parsed already */
-        entry_free(e);
-        return;
-    }
-    e = insert(e); /* counted as neither hit nor miss: nothing was looked up */
-    pthread_mutex_lock(&cache.lock);
-    if (--e->refs == 0) { /* not kept: the table was full of schemas in use */
-        pthread_mutex_unlock(&cache.lock);
-        entry_free(e);
-        return;
+    if (lookup(KIND_ID, (uint64_t)id, NULL, 0) == NULL) {
+        e = chan_xcalloc(1, sizeof(*e));
+        e->kind = KIND_ID;
+        e->key = (uint64_t)id;
+        e->parsed = s->parsed;
+        __atomic_add_fetch(&e->parsed->refs, 1, __ATOMIC_ACQ_REL);
+        e->cost = sizeof(*e);
+        table_add(e);
+        if (e->cached)
+            e = NULL; /* the table's now */
     }
     pthread_mutex_unlock(&cache.lock);
+    if (e != NULL) /* not kept: it does not fit the bounds */
+        entry_free(e);
 }
 
 void chand_schema_release(chand_schema *s)
