@@ -21,7 +21,7 @@
  * a temporary directory, one schema per line, so every peer parses the very
  * same texts; each side times itself after a warm-up (Java's JIT gets at
  * least 5 s, and more while rounds still get faster) and counts the best of
- * three rounds.
+ * three rounds.  All sides run on one CPU, the one bench_avro starts on.
  *
  * Then the cost of the Avro C gate on the same corpora, per schema: the text
  * gate (chan_avro__cgate: Avro C reads the text with jansson, as schema.c
@@ -37,6 +37,8 @@
  * avro), CHAN_BENCH_NO_PEERS=1 to skip the peers, CHAN_BENCH_CORPUS_DIR=DIR
  * to write the corpora into DIR (kept) instead of a temporary directory.
  */
+#define _GNU_SOURCE /* sched_getcpu, CPU_SET */
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,103 +229,115 @@ static void print_row(const char *what, double per_check, double per_parse)
 }
 
 /*
- * Pairs per second of "parse both + check" on a corpus, after a warm-up
- * pass: what a registry does with two texts it has not parsed before.
+ * Seconds per item of pass (which handles `items` items per call): a
+ * warm-up round, then the best of three rounds of at least budget seconds
+ * each, as the peers count.
  */
-static double time_parse_check(corpus *c, double budget, unsigned flags)
+static double best_of_three(void (*pass)(void *arg), void *arg, size_t items, double budget)
 {
     double best = 0;
     int round;
 
-    /* a warm-up pass, then the best of three rounds (as the peers count) */
     for (round = -1; round < 3; round++) {
         double t0 = now(), t;
         size_t done = 0;
 
         do {
-            size_t i;
-            long incompatible = 0;
-
-            for (i = 0; i < c->n; i++) {
-                chan_avro_schema *w = parse_flags_or_die(c->writers[i], flags);
-                chan_avro_schema *r = parse_flags_or_die(c->readers[i], flags);
-                chan_compat_report *rep = chan_compat_report_new();
-
-                if (!chan_avro_can_read(r, w, rep))
-                    incompatible++;
-                chan_compat_report_free(rep);
-                chan_avro_schema_free(r);
-                chan_avro_schema_free(w);
-            }
-            c->incompatible = incompatible;
-            done += c->n;
+            pass(arg);
+            done += items;
         } while ((t = now() - t0) < budget && round >= 0);
-        if (round >= 0 && (double)done / t > best)
-            best = (double)done / t;
+        if (round >= 0 && (best == 0 || t / (double)done < best))
+            best = t / (double)done;
     }
     return best;
+}
+
+typedef struct parse_check_pass {
+    corpus *c;
+    unsigned flags;
+} parse_check_pass;
+
+static void parse_check_once(void *arg)
+{
+    parse_check_pass *a = arg;
+    size_t i;
+    long incompatible = 0;
+
+    for (i = 0; i < a->c->n; i++) {
+        chan_avro_schema *w = parse_flags_or_die(a->c->writers[i], a->flags);
+        chan_avro_schema *r = parse_flags_or_die(a->c->readers[i], a->flags);
+        chan_compat_report *rep = chan_compat_report_new();
+
+        if (!chan_avro_can_read(r, w, rep))
+            incompatible++;
+        chan_compat_report_free(rep);
+        chan_avro_schema_free(r);
+        chan_avro_schema_free(w);
+    }
+    a->c->incompatible = incompatible;
+}
+
+/*
+ * Pairs per second of "parse both + check" on a corpus: what a registry
+ * does with two texts it has not parsed before.
+ */
+static double time_parse_check(corpus *c, double budget, unsigned flags)
+{
+    parse_check_pass a = {c, flags};
+
+    return 1.0 / best_of_three(parse_check_once, &a, c->n, budget);
+}
+
+typedef struct gate_pass {
+    char *const *json;
+    chan_avro_schema *const *parsed;
+    size_t n;
+    int which; /* -1: stored parse; 0: text gate; 1: tree gate; 2: names only */
+} gate_pass;
+
+static void gate_once(void *arg)
+{
+    const gate_pass *a = arg;
+    size_t i;
+
+    for (i = 0; i < a->n; i++) {
+        char msg[256];
+        int rc;
+
+        if (a->which < 0) {
+            chan_avro_schema_free(parse_flags_or_die(a->json[i], CHAN_AVRO_PARSE_STORED));
+            continue;
+        }
+        rc = a->which == 1   ? chan_avro__cgate_tree(a->parsed[i], msg, sizeof(msg))
+             : a->which == 2 ? chan_avro__cgate_names(a->parsed[i], msg, sizeof(msg))
+                             : chan_avro__cgate(a->json[i], strlen(a->json[i]), msg, sizeof(msg));
+        if (rc != 0) {
+            fprintf(stderr, "bench_avro: gate %d refuses a generated schema: %s\n", a->which,
+                    rc < 0 ? msg : "undecided");
+            exit(1);
+        }
+    }
 }
 
 /*
  * Seconds per schema of one gate over the n schemas of a corpus (texts and
- * their parsed schemas), best of three rounds after a warm-up: the text gate
- * (which 0), the tree gate (1) or the names-only walk (2).
+ * their parsed schemas): the text gate (which 0), the tree gate (1) or the
+ * names-only walk (2).
  */
 static double time_gate(char *const *json, chan_avro_schema *const *parsed, size_t n, double budget,
                         int which)
 {
-    double best = 0;
-    int round;
+    gate_pass a = {json, parsed, n, which};
 
-    for (round = -1; round < 3; round++) {
-        double t0 = now(), t;
-        size_t done = 0;
-
-        do {
-            size_t i;
-
-            for (i = 0; i < n; i++) {
-                char msg[256];
-                int rc = which == 1 ? chan_avro__cgate_tree(parsed[i], msg, sizeof(msg))
-                         : which == 2
-                             ? chan_avro__cgate_names(parsed[i], msg, sizeof(msg))
-                             : chan_avro__cgate(json[i], strlen(json[i]), msg, sizeof(msg));
-
-                if (rc != 0) {
-                    fprintf(stderr, "bench_avro: gate %d refuses a generated schema: %s\n", which,
-                            rc < 0 ? msg : "undecided");
-                    exit(1);
-                }
-            }
-            done += n;
-        } while ((t = now() - t0) < budget && round >= 0);
-        if (round >= 0 && (best == 0 || t / (double)done < best))
-            best = t / (double)done;
-    }
-    return best;
+    return best_of_three(gate_once, &a, n, budget);
 }
 
-/* Seconds per stored parse (no gate) over a corpus, best of three rounds after a warm-up. */
+/* Seconds per stored parse (no gate) over a corpus. */
 static double time_stored_parse(char *const *json, size_t n, double budget)
 {
-    double best = 0;
-    int round;
+    gate_pass a = {json, NULL, n, -1};
 
-    for (round = -1; round < 3; round++) {
-        double t0 = now(), t;
-        size_t done = 0;
-
-        do {
-            size_t i;
-
-            for (i = 0; i < n; i++)
-                chan_avro_schema_free(parse_flags_or_die(json[i], CHAN_AVRO_PARSE_STORED));
-            done += n;
-        } while ((t = now() - t0) < budget && round >= 0);
-        if (round >= 0 && (best == 0 || t / (double)done < best))
-            best = t / (double)done;
-    }
-    return best;
+    return best_of_three(gate_once, &a, n, budget);
 }
 
 /*
@@ -600,6 +614,27 @@ static void compare_with_peers(corpus *cs, size_t n, double budget)
     chan_buf_dispose(&notes);
 }
 
+/*
+ * Run on the CPU we started on, and so do the peers (popen's children inherit
+ * the mask): the CPUs of a virtual machine can differ in speed by half or
+ * more at times, and a ratio of two figures taken on different CPUs would
+ * measure that.  Java's compiler and collector threads then share that CPU
+ * with the thread they serve; the C side has no such threads.
+ */
+static void pin_to_one_cpu(void)
+{
+    cpu_set_t set;
+    int cpu = sched_getcpu();
+
+    CPU_ZERO(&set);
+    if (cpu >= 0)
+        CPU_SET(cpu, &set);
+    if (cpu < 0 || sched_setaffinity(0, sizeof(set), &set) != 0)
+        printf("every side runs where the system puts it (could not pin to one CPU)\n");
+    else
+        printf("every side runs on CPU %d (chanreg, Java and Python)\n", cpu);
+}
+
 int main(int argc, char **argv)
 {
     double budget = argc > 1 ? strtod(argv[1], NULL) : 1.0;
@@ -610,6 +645,7 @@ int main(int argc, char **argv)
 
     if (budget <= 0)
         budget = 1.0;
+    pin_to_one_cpu();
     for (i = 0; i < N_SMALL; i++) {
         w_json[i] = small_schema((unsigned)i, 0);
         r_json[i] = small_schema((unsigned)i, 1);

@@ -88,6 +88,8 @@ char *chan_avro__arena_strdup(avro_arena *a, const char *s);
 char *chan_avro__arena_strndup(avro_arena *a, const char *s, size_t len);
 /** Make the first chunk at least size bytes (before the first allocation). */
 void chan_avro__arena_reserve(avro_arena *a, size_t size);
+/** Whether p points into memory that a has handed out. */
+bool chan_avro__arena_owns(const avro_arena *a, const void *p);
 void chan_avro__arena_dispose(avro_arena *a);
 
 typedef enum avro_json_type {
@@ -273,6 +275,15 @@ uint32_t chan_avro__hash(const char *s);
 
 /** Add key -> val (key borrowed; duplicate keys allowed). */
 void chan_avro__index_put(avro_index *ix, const char *key, uint32_t val);
+
+/**
+ * Add key -> val unless key is there already (key borrowed).
+ * @return -1 when added, else the smallest value stored under key
+ */
+long chan_avro__index_add(avro_index *ix, const char *key, uint32_t val);
+
+/** Make room for n more keys (when their number is known in advance). */
+void chan_avro__index_reserve(avro_index *ix, size_t n);
 
 /** Next slot with `key` after prev (NULL: the first), or NULL. */
 const avro_slot *chan_avro__index_next(const avro_index *ix, const char *key,

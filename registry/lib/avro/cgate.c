@@ -8,11 +8,13 @@
 #include <avro.h>
 
 #include "cgate.h"
+#include "cgate_alloc.h"
 
 int chan_avro__cgate(const char *json, size_t len, char *msg, size_t msg_size)
 {
     avro_schema_t s = NULL;
 
+    chan_avro__cgate_alloc_install(); /* Avro C allocates with the same allocator everywhere */
     if (avro_schema_from_json_length(json, len, &s) != 0) {
         snprintf(msg, msg_size, "%s", avro_strerror());
         return -1;

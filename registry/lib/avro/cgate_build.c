@@ -14,27 +14,49 @@
 #include <avro.h>
 
 #include "chan/common.h"
+#include "cgate_alloc.h"
 #include "cgate_build.h"
 
+/*
+ * Avro C allocates on this thread from an arena while a builder is open
+ * (cgate_alloc.c): the schemas are dropped with the arena, not taken apart
+ * by avro_schema_decref.  The one thing the arena does not undo is the
+ * references taken on Avro C's primitive schemas, which are process-wide
+ * singletons: a constructor that keeps a type (a field, items, values, a
+ * branch) takes one, as avro_schema_int() and the like do.  The builder
+ * counts them and gives them back in chan_avro__cb_free.
+ */
+#define N_PRIMITIVES (AVRO_NULL + 1) /* avro_type_t: AVRO_STRING .. AVRO_NULL */
+
 struct chan_avro__cb {
-    avro_schema_t *s; /* one reference held on each */
+    avro_schema_t *s; /* every schema made, by handle */
     size_t n, cap;
+    int prim[N_PRIMITIVES];                  /* handle of each primitive, by CHAN_AVRO_CB_*; -1 */
+    avro_schema_t prim_schema[N_PRIMITIVES]; /* by avro_type_t */
+    size_t prim_refs[N_PRIMITIVES];          /* references taken on it, by avro_type_t */
 };
 
 chan_avro__cb *chan_avro__cb_new(void)
 {
-    return chan_xcalloc(1, sizeof(chan_avro__cb));
+    chan_avro__cb *b = chan_xcalloc(1, sizeof(chan_avro__cb));
+    size_t i;
+
+    for (i = 0; i < N_PRIMITIVES; i++)
+        b->prim[i] = -1;
+    chan_avro__cgate_alloc_begin();
+    return b;
 }
 
 void chan_avro__cb_free(chan_avro__cb *b)
 {
-    size_t i;
+    size_t i, k;
 
     if (!b)
         return;
-    /* links hold no reference on their target: any order is safe */
-    for (i = b->n; i > 0; i--)
-        avro_schema_decref(b->s[i - 1]);
+    for (i = 0; i < N_PRIMITIVES; i++)
+        for (k = 0; k < b->prim_refs[i]; k++)
+            avro_schema_decref(b->prim_schema[i]);
+    chan_avro__cgate_alloc_end();
     free(b->s);
     free(b);
 }
@@ -63,29 +85,55 @@ static avro_schema_t get(const chan_avro__cb *b, int h)
     return b->s[h];
 }
 
-int chan_avro__cb_primitive(chan_avro__cb *b, int which)
+/* A constructor took a reference on s (0 returned) or failed. */
+static int took(chan_avro__cb *b, avro_schema_t s, int result)
+{
+    if (result == 0 && is_avro_primitive(s)) {
+        assert((size_t)avro_typeof(s) < N_PRIMITIVES);
+        b->prim_schema[avro_typeof(s)] = s;
+        b->prim_refs[avro_typeof(s)]++;
+    }
+    return result;
+}
+
+/* The primitive of kind `which`, made once per builder. */
+static avro_schema_t primitive(int which)
 {
     switch (which) {
     case CHAN_AVRO_CB_NULL:
-        return keep(b, avro_schema_null());
+        return avro_schema_null();
     case CHAN_AVRO_CB_BOOLEAN:
-        return keep(b, avro_schema_boolean());
+        return avro_schema_boolean();
     case CHAN_AVRO_CB_INT:
-        return keep(b, avro_schema_int());
+        return avro_schema_int();
     case CHAN_AVRO_CB_LONG:
-        return keep(b, avro_schema_long());
+        return avro_schema_long();
     case CHAN_AVRO_CB_FLOAT:
-        return keep(b, avro_schema_float());
+        return avro_schema_float();
     case CHAN_AVRO_CB_DOUBLE:
-        return keep(b, avro_schema_double());
+        return avro_schema_double();
     case CHAN_AVRO_CB_BYTES:
-        return keep(b, avro_schema_bytes());
+        return avro_schema_bytes();
     case CHAN_AVRO_CB_STRING:
-        return keep(b, avro_schema_string());
+        return avro_schema_string();
     default:
         assert(!"not a primitive");
-        return -1;
+        return NULL;
     }
+}
+
+int chan_avro__cb_primitive(chan_avro__cb *b, int which)
+{
+    avro_schema_t s;
+
+    assert(which >= 0 && which < N_PRIMITIVES);
+    if (b->prim[which] < 0) {
+        if ((s = primitive(which)) == NULL)
+            return -1;
+        (void)took(b, s, 0); /* the reference avro_schema_<type>() returns */
+        b->prim[which] = keep(b, s);
+    }
+    return b->prim[which];
 }
 
 int chan_avro__cb_record(chan_avro__cb *b, const char *name, const char *space)
@@ -105,7 +153,9 @@ int chan_avro__cb_fixed(chan_avro__cb *b, const char *name, const char *space, i
 
 int chan_avro__cb_field(chan_avro__cb *b, int record, const char *name, int type)
 {
-    return avro_schema_record_field_append(get(b, record), name, get(b, type)) == 0 ? 0 : -1;
+    avro_schema_t t = get(b, type);
+
+    return took(b, t, avro_schema_record_field_append(get(b, record), name, t) == 0 ? 0 : -1);
 }
 
 int chan_avro__cb_symbol(chan_avro__cb *b, int enm, const char *symbol)
@@ -115,12 +165,16 @@ int chan_avro__cb_symbol(chan_avro__cb *b, int enm, const char *symbol)
 
 int chan_avro__cb_array(chan_avro__cb *b, int items)
 {
-    return keep(b, avro_schema_array(get(b, items)));
+    int h = keep(b, avro_schema_array(get(b, items)));
+
+    return h < 0 ? -1 : (took(b, get(b, items), 0), h);
 }
 
 int chan_avro__cb_map(chan_avro__cb *b, int values)
 {
-    return keep(b, avro_schema_map(get(b, values)));
+    int h = keep(b, avro_schema_map(get(b, values)));
+
+    return h < 0 ? -1 : (took(b, get(b, values), 0), h);
 }
 
 int chan_avro__cb_union(chan_avro__cb *b)
@@ -130,7 +184,9 @@ int chan_avro__cb_union(chan_avro__cb *b)
 
 int chan_avro__cb_branch(chan_avro__cb *b, int un, int branch)
 {
-    return avro_schema_union_append(get(b, un), get(b, branch)) == 0 ? 0 : -1;
+    avro_schema_t t = get(b, branch);
+
+    return took(b, t, avro_schema_union_append(get(b, un), t) == 0 ? 0 : -1);
 }
 
 int chan_avro__cb_link(chan_avro__cb *b, int target)

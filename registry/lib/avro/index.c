@@ -37,21 +37,56 @@ static void insert(avro_slot *slots, size_t cap, const char *key, uint32_t hash,
     slots[i].val = val;
 }
 
+/* Room for n keys (load at most 1/2), rehashing what is there. */
+static void grow_to(avro_index *ix, size_t n)
+{
+    size_t cap = ix->cap ? ix->cap : 8, i;
+    avro_slot *slots;
+
+    while (2 * n > cap)
+        cap *= 2;
+    if (cap == ix->cap)
+        return;
+    slots = chan_xcalloc(cap, sizeof(*slots));
+    for (i = 0; i < ix->cap; i++)
+        if (ix->slots[i].key)
+            insert(slots, cap, ix->slots[i].key, ix->slots[i].hash, ix->slots[i].val);
+    free(ix->slots);
+    ix->slots = slots;
+    ix->cap = cap;
+}
+
+void chan_avro__index_reserve(avro_index *ix, size_t n)
+{
+    grow_to(ix, ix->n + n);
+}
+
 void chan_avro__index_put(avro_index *ix, const char *key, uint32_t val)
 {
-    if (2 * (ix->n + 1) > ix->cap) {
-        size_t cap = ix->cap ? 2 * ix->cap : 8, i;
-        avro_slot *slots = chan_xcalloc(cap, sizeof(*slots));
-
-        for (i = 0; i < ix->cap; i++)
-            if (ix->slots[i].key)
-                insert(slots, cap, ix->slots[i].key, ix->slots[i].hash, ix->slots[i].val);
-        free(ix->slots);
-        ix->slots = slots;
-        ix->cap = cap;
-    }
+    grow_to(ix, ix->n + 1);
     insert(ix->slots, ix->cap, key, chan_avro__hash(key), val);
     ix->n++;
+}
+
+long chan_avro__index_add(avro_index *ix, const char *key, uint32_t val)
+{
+    uint32_t hash = chan_avro__hash(key);
+    size_t mask, i;
+    long found = -1;
+
+    grow_to(ix, ix->n + 1);
+    mask = ix->cap - 1;
+    for (i = home(hash, mask); ix->slots[i].key; i = (i + 1) & mask)
+        if (ix->slots[i].hash == hash && strcmp(ix->slots[i].key, key) == 0 &&
+            (found < 0 || ix->slots[i].val < (uint32_t)found))
+            found = (long)ix->slots[i].val;
+    if (found >= 0)
+        return found;
+    ix->slots[i].key = key; /* the empty slot that ended the probe */
+    ix->slots[i].hash = hash;
+    ix->slots[i].val = val;
+    ix->n++;
+    return -1;
 }
 
 /* The next slot of key after slot i (included), or NULL. */

@@ -164,6 +164,17 @@ void chan_avro__arena_reserve(avro_arena *a, size_t size)
         a->next_size = size;
 }
 
+bool chan_avro__arena_owns(const avro_arena *a, const void *p)
+{
+    const arena_chunk *c;
+
+    for (c = a->head; c; c = c->next)
+        if ((const char *)p >= (const char *)c->data &&
+            (const char *)p < (const char *)c->data + c->used)
+            return true;
+    return false;
+}
+
 void chan_avro__arena_dispose(avro_arena *a)
 {
     arena_chunk *c = a->head, *next;
@@ -307,37 +318,32 @@ static char *put_utf8(char *o, unsigned cp)
 
 /*
 ** Strings that every schema repeats (member names, primitive type names) are
-** not copied: the reader points at these.
+** not copied: the reader points at these.  Listed by length, since every
+** string of the text is looked up.
 */
-static const struct {
-    const char *s;
-    size_t len;
-} common_strings[] = {
-#define COMMON(s)                                                                                  \
-    {                                                                                              \
-        s, sizeof(s) - 1                                                                           \
-    }
-    COMMON("name"),       COMMON("type"),    COMMON("fields"),      COMMON("default"),
-    COMMON("doc"),        COMMON("symbols"), COMMON("items"),       COMMON("values"),
-    COMMON("namespace"),  COMMON("aliases"), COMMON("logicalType"), COMMON("order"),
-    COMMON("size"),       COMMON("null"),    COMMON("boolean"),     COMMON("int"),
-    COMMON("long"),       COMMON("float"),   COMMON("double"),      COMMON("bytes"),
-    COMMON("string"),     COMMON("record"),  COMMON("enum"),        COMMON("array"),
-    COMMON("map"),        COMMON("fixed"),   COMMON("precision"),   COMMON("scale"),
-    COMMON("deprecated"),
-#undef COMMON
-};
+static const char *const common_3[] = {"int", "map", "doc", NULL};
+static const char *const common_4[] = {"name", "type", "null", "long", "enum", "size", NULL};
+static const char *const common_5[] = {"items", "float", "bytes", "array",
+                                       "fixed", "order", "scale", NULL};
+static const char *const common_6[] = {"fields", "values", "double", "string", "record", NULL};
+static const char *const common_7[] = {"default", "symbols", "aliases", "boolean", NULL};
+static const char *const common_9[] = {"namespace", "precision", NULL};
+static const char *const common_10[] = {"deprecated", NULL};
+static const char *const common_11[] = {"logicalType", NULL};
 
 static const char *common_string(const char *s, size_t len)
 {
-    size_t i;
+    static const char *const *const by_len[12] = {
+        NULL,     NULL,     NULL, common_3, common_4,  common_5,
+        common_6, common_7, NULL, common_9, common_10, common_11,
+    };
+    const char *const *c;
 
-    if (len < 3 || len > 11)
+    if (len >= sizeof(by_len) / sizeof(by_len[0]) || (c = by_len[len]) == NULL)
         return NULL;
-    for (i = 0; i < sizeof(common_strings) / sizeof(common_strings[0]); i++)
-        if (common_strings[i].len == len && common_strings[i].s[0] == s[0] &&
-            memcmp(common_strings[i].s, s, len) == 0)
-            return common_strings[i].s;
+    for (; *c; c++)
+        if ((*c)[0] == s[0] && memcmp(*c, s, len) == 0)
+            return *c;
     return NULL;
 }
 
@@ -553,16 +559,17 @@ static bool same_key(const avro_json_member *a, const char *key, uint32_t len)
 }
 
 /*
-** Is the last member of the object whose members start at base a duplicate?
+** Is the last member (its key key_len bytes long) of the object whose members
+** start at base a duplicate?
 ** Small objects are searched; from 17 members on, a hash table of the
 ** object's keys is used (rebuilt when it belongs to another object, which
 ** a nested value may have used meanwhile, or when it fills up).
 */
-static bool dup_check(reader *r, size_t base)
+static bool dup_check(reader *r, size_t base, uint32_t key_len)
 {
     size_t n = r->n_mems - base, i, mask;
     const avro_json_member *m = &r->mems[r->n_mems - 1];
-    uint32_t h, key_len = (uint32_t)strlen(m->key);
+    uint32_t h;
 
     if (n <= 16) {
         for (i = base; i + 1 < r->n_mems; i++)
@@ -687,7 +694,7 @@ static int read_object(reader *r, avro_json *v)
             return error;
         r->mems = grow(r->mems, &r->cap_mems, r->n_mems + 1, sizeof(*r->mems));
         r->mems[r->n_mems++] = m;
-        if (dup_check(r, base))
+        if (dup_check(r, base, key_len))
             return fail_at(r, key_at, "duplicate object key \"%s\"", m.key);
         skip_ws(r);
         if (r->p < r->end && *r->p == ',') {

@@ -63,10 +63,25 @@ typedef struct pending_default {
     char *path;
 } pending_default;
 
+/*
+ * The JSON pointer of the value being parsed, as a stack of segments: it is
+ * written out only when a message or a pending default needs it.
+ */
+typedef struct path_seg {
+    const char *text; /* a member key (escaped when written), or a written pointer (raw) */
+    size_t index;     /* an array index when text is NULL */
+    bool raw;
+} path_seg;
+
+typedef struct parse_path {
+    path_seg *segs;
+    size_t n, cap;
+} parse_path;
+
 typedef struct parse_ctx {
     chan_avro_schema *schema;
     chan_error *err;
-    chan_buf path; /* JSON pointer of the value being parsed */
+    parse_path path; /* JSON pointer of the value being parsed */
     int depth;
     /* Field defaults, checked after parsing: a default may hold a value of a
      * record that is still being defined (recursion), whose later fields are
@@ -84,13 +99,19 @@ typedef struct parse_ctx {
 ** Fail with "pointer: message" (the root shows as "/"; a very long pointer is
 ** shortened in the message, err->path keeps its start).  Returns CHAN_EINVALID.
 */
+static void path_write(const parse_ctx *ctx, chan_buf *b);
+static void pointer_push(chan_buf *b, const char *seg);
+
 static int fail(parse_ctx *ctx, const char *fmt, ...) CHAN_PRINTF(2, 3);
 static int fail(parse_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
     char *msg;
-    const char *where = ctx->path.len ? chan_buf_cstr(&ctx->path) : "/";
+    chan_buf written = CHAN_BUF_INIT;
+    const char *where;
 
+    path_write(ctx, &written);
+    where = written.len ? chan_buf_cstr(&written) : "/";
     va_start(ap, fmt);
     msg = chan_xvasprintf(fmt, ap);
     va_end(ap);
@@ -102,41 +123,63 @@ static int fail(parse_ctx *ctx, const char *fmt, ...)
     if (ctx->err)
         snprintf(ctx->err->path, sizeof(ctx->err->path), "%s", where);
     free(msg);
+    chan_buf_dispose(&written);
     return CHAN_EINVALID;
 }
 
-static void pointer_push(chan_buf *b, const char *seg);
+static size_t path_add(parse_ctx *ctx, const char *text, size_t index, bool raw)
+{
+    size_t depth = ctx->path.n;
 
-/* Append "/seg" to the path and return the previous length (for path_pop). */
+    if (ctx->path.n == ctx->path.cap) {
+        ctx->path.cap = ctx->path.cap ? 2 * ctx->path.cap : 32;
+        ctx->path.segs = chan_xreallocarray(ctx->path.segs, ctx->path.cap, sizeof(*ctx->path.segs));
+    }
+    ctx->path.segs[ctx->path.n].text = text;
+    ctx->path.segs[ctx->path.n].index = index;
+    ctx->path.segs[ctx->path.n++].raw = raw;
+    return depth;
+}
+
+/* Add the member key seg (borrowed) to the path; returns the depth before, for path_pop. */
 static size_t path_push(parse_ctx *ctx, const char *seg)
 {
-    size_t len = ctx->path.len;
-
-    pointer_push(&ctx->path, seg);
-    return len;
+    return path_add(ctx, seg, 0, false);
 }
 
 static size_t path_push_index(parse_ctx *ctx, size_t i)
 {
-    size_t len = ctx->path.len, n = 0;
-    char digits[24];
-
-    /* by hand: this runs for every field, branch and symbol */
-    do {
-        digits[n++] = (char)('0' + i % 10);
-        i /= 10;
-    } while (i);
-    chan_buf_putc(&ctx->path, '/');
-    while (n)
-        chan_buf_putc(&ctx->path, digits[--n]);
-    return len;
+    return path_add(ctx, NULL, i, false);
 }
 
-static void path_pop(parse_ctx *ctx, size_t len)
+/* Start the path at a written pointer (borrowed): where a pending default is. */
+static void path_restart(parse_ctx *ctx, const char *pointer)
 {
-    ctx->path.len = len;
-    if (ctx->path.ptr)
-        ctx->path.ptr[len] = '\0';
+    ctx->path.n = 0;
+    (void)path_add(ctx, pointer, 0, true);
+}
+
+/* Write the path as a JSON pointer ("" at the root). */
+static void path_write(const parse_ctx *ctx, chan_buf *b)
+{
+    size_t i;
+
+    for (i = 0; i < ctx->path.n; i++) {
+        const path_seg *g = &ctx->path.segs[i];
+
+        if (g->raw)
+            chan_buf_puts(b, g->text);
+        else if (g->text)
+            pointer_push(b, g->text);
+        else
+            chan_buf_printf(b, "/%zu", g->index);
+    }
+}
+
+static void path_pop(parse_ctx *ctx, size_t depth)
+{
+    assert(depth <= ctx->path.n);
+    ctx->path.n = depth;
 }
 
 static avro_node *node_new(parse_ctx *ctx, avro_kind kind)
@@ -700,7 +743,7 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, const avro_json *jf, cons
 {
     const avro_json *jname, *jtype, *jorder, *jdep;
     const char *name, *order;
-    const avro_field *dup;
+    long dup;
     size_t mark;
     int error = 0;
 
@@ -720,9 +763,9 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, const avro_json *jf, cons
     }
     path_pop(ctx, mark);
     f->name = (char *)name; /* the JSON string, in the arena */
-    if ((dup = chan_avro__field_find(rec, name)) != NULL)
-        return fail(ctx, "duplicate field name \"%s\" (also at %s/fields/%zu)", name,
-                    chan_avro__pointer(rec), dup->index);
+    if ((dup = chan_avro__index_add(&rec->field_ix, name, (uint32_t)f->index)) >= 0)
+        return fail(ctx, "duplicate field name \"%s\" (also at %s/fields/%ld)", name,
+                    chan_avro__pointer(rec), dup);
     if ((jtype = chan_avro__json_get(jf, "type")) == NULL)
         return fail(ctx, "field \"%s\" has no \"type\"", name);
     mark = path_push(ctx, "type");
@@ -758,7 +801,12 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, const avro_json *jf, cons
                 chan_xreallocarray(ctx->pending, ctx->cap_pending, sizeof(*ctx->pending));
         }
         ctx->pending[ctx->n_pending].field = f;
-        ctx->pending[ctx->n_pending++].path = chan_xstrdup(chan_buf_cstr(&ctx->path));
+        {
+            chan_buf written = CHAN_BUF_INIT;
+
+            path_write(ctx, &written);
+            ctx->pending[ctx->n_pending++].path = chan_buf_take(&written);
+        }
         path_pop(ctx, mark);
     }
     return error;
@@ -773,12 +821,11 @@ static int check_pending_defaults(parse_ctx *ctx)
     for (i = 0; i < ctx->n_pending && !error; i++) {
         const avro_field *f = ctx->pending[i].field;
 
-        chan_buf_clear(&ctx->path);
-        chan_buf_puts(&ctx->path, ctx->pending[i].path);
+        path_restart(ctx, ctx->pending[i].path);
         error = check_default(ctx, f->type, f->default_value, 0);
     }
     if (!error)
-        chan_buf_clear(&ctx->path); /* back at the root */
+        ctx->path.n = 0; /* back at the root */
     return error;
 }
 
@@ -799,6 +846,7 @@ static int parse_record(parse_ctx *ctx, const avro_json *j, const char *enclosin
     n->fields = chan_avro__arena_alloc(&ctx->schema->arena,
                                        ((size_t)jfields->len + 1) * sizeof(*n->fields));
     memset(n->fields, 0, ((size_t)jfields->len + 1) * sizeof(*n->fields));
+    chan_avro__index_reserve(&n->field_ix, jfields->len);
     for (i = 0; i < jfields->len && (jf = &jfields->u.items[i]) != NULL; i++) {
         avro_field *f = &n->fields[i];
         size_t k;
@@ -811,7 +859,6 @@ static int parse_record(parse_ctx *ctx, const avro_json *j, const char *enclosin
         n->n_fields = i + 1; /* owned strings of f are freed with the node */
         if (error)
             goto cleanup;
-        chan_avro__index_put(&n->field_ix, f->name, (uint32_t)i);
         for (k = 0; k < f->n_aliases; k++)
             chan_avro__index_put(&n->field_alias_ix, f->aliases[k], (uint32_t)i);
     }
@@ -841,6 +888,7 @@ static int parse_enum(parse_ctx *ctx, const avro_json *j, const char *enclosing_
     }
     n->symbols =
         chan_avro__arena_alloc(&ctx->schema->arena, ((size_t)jsyms->len + 1) * sizeof(char *));
+    chan_avro__index_reserve(&n->symbol_ix, jsyms->len);
     mark = path_push(ctx, "symbols");
     for (i = 0; i < jsyms->len && (js = &jsyms->u.items[i]) != NULL; i++) {
         const char *s = jstr(js);
@@ -851,14 +899,13 @@ static int parse_enum(parse_ctx *ctx, const avro_json *j, const char *enclosing_
                          s ? "\"" : "");
             goto cleanup;
         }
-        if ((dup = chan_avro__index_get(&n->symbol_ix, s)) >= 0) {
+        if ((dup = chan_avro__index_add(&n->symbol_ix, s, (uint32_t)n->n_symbols)) >= 0) {
             error = fail(ctx, "duplicate enum symbol \"%s\" (also at index %ld)", s, dup);
             goto cleanup;
         }
         n->symbols[n->n_symbols] = (char *)s;
-        chan_avro__index_put(&n->symbol_ix, n->symbols[n->n_symbols], (uint32_t)n->n_symbols);
         n->n_symbols++;
-        path_pop(ctx, mark + strlen("/symbols"));
+        path_pop(ctx, mark + 1);
     }
     path_pop(ctx, mark);
     if ((jdef = chan_avro__json_get(j, "default")) != NULL) {
@@ -1445,7 +1492,7 @@ static int parse_reference_text(parse_ctx *ctx, size_t i, const char *text)
         return error;
     }
     s->ref_texts[s->n_ref_texts++] = chan_xstrdup(text);
-    chan_buf_clear(&ctx->path);
+    ctx->path.n = 0;
     if ((error = parse_type(ctx, root, "", &top)) < 0) {
         chan_error_prefix(ctx->err, "reference %zu", i + 1);
         return error;
@@ -1466,8 +1513,6 @@ int chan_avro_schema_parse_opts(chan_avro_schema **out, const char *json, size_t
     *out = NULL;
     ctx.schema = s;
     ctx.err = err;
-    chan_buf_init(&ctx.path);
-    chan_buf_puts(&ctx.path, "");
     if (refs != NULL && refs->n_refs > 0) {
         s->refs = chan_xcalloc(refs->n_refs, sizeof(*s->refs));
         for (i = 0; i < refs->n_refs; i++) {
@@ -1483,7 +1528,7 @@ int chan_avro_schema_parse_opts(chan_avro_schema **out, const char *json, size_t
         for (i = 0; i < refs->n_texts; i++)
             if ((error = parse_reference_text(&ctx, i, refs->texts[i])) < 0)
                 goto cleanup;
-        chan_buf_clear(&ctx.path);
+        ctx.path.n = 0;
     }
     if ((error = chan_avro__json_read(&s->root, &s->arena, json, len, err)) < 0)
         goto cleanup;
@@ -1512,7 +1557,7 @@ cleanup:
     for (i = 0; i < ctx.n_pending; i++)
         free(ctx.pending[i].path);
     free(ctx.pending);
-    chan_buf_dispose(&ctx.path);
+    free(ctx.path.segs);
     chan_avro_schema_free(s);
     return error;
 }
