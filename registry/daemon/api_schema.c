@@ -756,8 +756,14 @@ static void check_ctx_dispose(check_ctx *ctx)
     free(ctx->ref_parsed);
     free(ctx->ref_ids);
     free(ctx->ref_versions);
-    for (i = 0; i < ctx->n_pins; i++)
-        chand_schema_release(ctx->pins[i].handle);
+    if (ctx->n_pins > 0) {
+        chand_schema **handles = chan_xcalloc(ctx->n_pins, sizeof(*handles));
+
+        for (i = 0; i < ctx->n_pins; i++)
+            handles[i] = ctx->pins[i].handle;
+        chand_schema_release_all(handles, ctx->n_pins);
+        free(handles);
+    }
     free(ctx->pins);
     free(ctx->versions);
     free(ctx->ids);
@@ -912,34 +918,38 @@ static bool check_wants_text(void *cls, int64_t id)
     return false;
 }
 
-static int id_index_cmp(const void *a, const void *b)
-{
-    const int64_t *x = a, *y = b;
-
-    if (x[0] != y[0])
-        return (x[0] > y[0]) - (x[0] < y[0]);
-    return (x[1] > y[1]) - (x[1] < y[1]);
-}
-
 /*
 ** Which of the n versions `order` lists (indexes into existing) repeat the
-** schema id of one listed before them: those are checked once.
+** schema id of one listed before them: those are checked once.  One pass
+** with a set of the ids seen (open addressing, at most half full).
 */
 static bool *repeated_ids(const chan_schema_version *const *existing, const size_t *order, size_t n)
 {
-    int64_t *pairs = chan_xcalloc(2 * n + 2, sizeof(*pairs));
     bool *repeat = chan_xcalloc(n + 1, sizeof(*repeat));
-    size_t i;
+    size_t cap = 16, mask, i;
+    int64_t *seen; /* ids; 0 marks an empty slot, id 0 itself is zero_seen */
+    bool zero_seen = false;
 
+    while (cap < 2 * n)
+        cap *= 2;
+    mask = cap - 1;
+    seen = chan_xcalloc(cap, sizeof(*seen));
     for (i = 0; i < n; i++) {
-        pairs[2 * i] = existing[order[i]]->id;
-        pairs[2 * i + 1] = (int64_t)i;
+        int64_t id = existing[order[i]]->id;
+        size_t h = (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15u) >> 32) & mask;
+
+        if (id == 0) {
+            repeat[i] = zero_seen;
+            zero_seen = true;
+            continue;
+        }
+        while (seen[h] != 0 && seen[h] != id)
+            h = (h + 1) & mask;
+        if (seen[h] == id)
+            repeat[i] = true;
+        seen[h] = id;
     }
-    qsort(pairs, n, 2 * sizeof(*pairs), id_index_cmp);
-    for (i = 1; i < n; i++)
-        if (pairs[2 * i] == pairs[2 * i - 2])
-            repeat[pairs[2 * i + 1]] = true;
-    free(pairs);
+    free(seen);
     return repeat;
 }
 

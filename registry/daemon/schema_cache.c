@@ -312,15 +312,25 @@ void chand_schema_adopt_id(const chand_schema *s, int64_t id)
 
 void chand_schema_release(chand_schema *s)
 {
-    bool last;
+    chand_schema_release_all(&s, 1);
+}
 
-    if (s == NULL)
-        return;
+void chand_schema_release_all(chand_schema *const *s, size_t n)
+{
+    chand_schema *one, **last = &one; /* the handles whose last holder this was */
+    size_t i, n_last = 0;
+
+    if (n > 1)
+        last = chan_xcalloc(n, sizeof(*last));
     pthread_mutex_lock(&cache.lock);
-    last = --s->refs == 0;
+    for (i = 0; i < n; i++)
+        if (s[i] != NULL && --s[i]->refs == 0)
+            last[n_last++] = s[i];
     pthread_mutex_unlock(&cache.lock);
-    if (last)
-        entry_free(s);
+    for (i = 0; i < n_last; i++)
+        entry_free(last[i]);
+    if (last != &one)
+        free(last);
 }
 
 void chand_schema_cache_configure(size_t max_bytes, size_t max_entries)

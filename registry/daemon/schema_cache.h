@@ -78,6 +78,10 @@ const chan_avro_schema *chand_schema_get(const chand_schema *s);
 /** Give a handle back.  NULL-safe. */
 void chand_schema_release(chand_schema *s);
 
+/** Give the n handles of s back (NULL ones skipped) under one lock: for a
+ *  check that held many. */
+void chand_schema_release_all(chand_schema *const *s, size_t n);
+
 /** Counters for /metrics and tests: hits, misses (parses), entries, estimated bytes. */
 void chand_schema_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries, size_t *bytes);
 

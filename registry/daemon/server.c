@@ -37,7 +37,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -87,9 +86,6 @@ typedef struct conn_track {
 
 /* Connections of the --health-listen daemon: probes are few and short. */
 #define HEALTH_CONNECTION_LIMIT 32u
-
-/* malloc arenas of the process (see limit_arenas). */
-#define MALLOC_ARENAS 2
 
 /* Descriptors kept free for the store, logs, pipes and the HTTP threads. */
 #define FD_RESERVE 64u
@@ -2029,20 +2025,6 @@ static unsigned int fit_connection_limit(const chand_config *config)
     return (unsigned int)fitted;
 }
 
-/*
-** glibc gives threads that allocate at the same time arenas of their own
-** (up to 8 per core) and keeps what an arena freed for later use in that
-** arena: with the HTTP worker threads, the store's and the reconciler's,
-** the resident size ends up above the live data under a long mixed load
-** (bench/soak).  Two arenas bound that; MALLOC_ARENA_MAX in the
-** environment still wins.
-*/
-static void limit_arenas(void)
-{
-    if (getenv("MALLOC_ARENA_MAX") == NULL)
-        (void)mallopt(M_ARENA_MAX, MALLOC_ARENAS);
-}
-
 /* Bind and listen on host:port.  Returns the socket or -1 with err set. */
 static int bind_listener(unsigned int *out_port, const char *host, unsigned int port, int defer_s,
                          chan_error *err)
@@ -2164,7 +2146,6 @@ int chand_server_start(chand_server **out, const chand_server_options *opts, cha
         }
     }
     server->connection_limit = fit_connection_limit(config);
-    limit_arenas();
     if (pthread_create(&server->reaper, NULL, reaper_main, server) != 0) {
         error = chan_error_set(err, CHAN_EIO, "cannot start the connection reaper thread");
         goto cleanup;

@@ -185,9 +185,13 @@ typedef struct avro_field {
 } avro_field;
 
 struct avro_node {
-    uint8_t kind;             /**< avro_kind */
-    uint8_t logical;          /**< avro_logical */
-    bool external;            /**< the top-level type of a referenced schema */
+    uint8_t kind;    /**< avro_kind */
+    uint8_t logical; /**< avro_logical */
+    bool external;   /**< the top-level type of a referenced schema */
+    /** A union whose branches are all primitives other than decimals: bit k
+     *  set for each branch of kind k (what a check of it needs, compat.c);
+     *  0 for any other union and any other node. */
+    uint8_t simple;
     int32_t precision, scale; /**< decimal only */
     uint32_t named_id;        /**< position in chan_avro_schema.named (named types only) */
     /* JSON pointer of the definition ("" for the root): chan_avro__pointer,
@@ -289,6 +293,10 @@ void chan_avro__index_reserve(avro_index *ix, size_t n);
 const avro_slot *chan_avro__index_next(const avro_index *ix, const char *key,
                                        const avro_slot *prev);
 
+/** The value stored under key in an index of unique keys (filled with
+ *  chan_avro__index_add), or -1: the first match ends the search. */
+long chan_avro__index_find(const avro_index *ix, const char *key);
+
 /** Smallest value stored under key, or -1. */
 long chan_avro__index_get(const avro_index *ix, const char *key);
 
@@ -297,6 +305,10 @@ void chan_avro__index_dispose(avro_index *ix);
 
 /** Find a record field by name; NULL when absent.  O(1) on average. */
 const avro_field *chan_avro__field_find(const avro_node *record, const char *name);
+
+/** chan_avro__field_find, trying position `at` first (where records that
+ *  share their order keep the field). */
+const avro_field *chan_avro__field_find_at(const avro_node *record, const char *name, size_t at);
 
 /** Named type of a schema by full name; NULL when absent. */
 const avro_node *chan_avro__named_find(const chan_avro_schema *schema, const char *fullname);

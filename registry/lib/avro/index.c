@@ -111,6 +111,13 @@ const avro_slot *chan_avro__index_next(const avro_index *ix, const char *key, co
     return probe(ix, key, hash, prev ? (size_t)(prev - ix->slots + 1) & mask : home(hash, mask));
 }
 
+long chan_avro__index_find(const avro_index *ix, const char *key)
+{
+    const avro_slot *s = chan_avro__index_next(ix, key, NULL);
+
+    return s ? (long)s->val : -1;
+}
+
 long chan_avro__index_get(const avro_index *ix, const char *key)
 {
     const avro_slot *s = chan_avro__index_next(ix, key, NULL);

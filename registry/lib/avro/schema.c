@@ -733,9 +733,16 @@ static int parse_named(parse_ctx *ctx, const avro_json *j, const char *enclosing
 
 const avro_field *chan_avro__field_find(const avro_node *record, const char *name)
 {
-    long i = chan_avro__index_get(&record->field_ix, name);
+    long i = chan_avro__index_find(&record->field_ix, name); /* names are unique (parse_field) */
 
     return i < 0 ? NULL : &record->fields[i];
+}
+
+const avro_field *chan_avro__field_find_at(const avro_node *record, const char *name, size_t at)
+{
+    if (at < record->n_fields && strcmp(record->fields[at].name, name) == 0)
+        return &record->fields[at];
+    return chan_avro__field_find(record, name);
 }
 
 static int parse_field(parse_ctx *ctx, avro_node *rec, const avro_json *jf, const char *ns,
@@ -1091,6 +1098,15 @@ static int parse_union(parse_ctx *ctx, const avro_json *j, const char *ns, avro_
         }
         n->branches[n->n_branches++] = b;
         path_pop(ctx, mark);
+    }
+    for (i = 0; i < n->n_branches; i++) {
+        const avro_node *b = n->branches[i];
+
+        if (b->kind > AVRO_STRING || b->logical == AVRO_LT_DECIMAL) {
+            n->simple = 0;
+            break;
+        }
+        n->simple |= (uint8_t)(1u << b->kind);
     }
     *out = n;
     return 0;

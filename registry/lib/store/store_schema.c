@@ -96,18 +96,17 @@ static chan_schema_version *version_from_row(chan_store__rows *rows, size_t r)
     return v;
 }
 
-/* A live version of subject from a VERSION_ID_COLS row: no type, text or creation time. */
-static chan_schema_version *version_id_from_row(chan_store__rows *rows, size_t r,
-                                                const char *subject)
+/*
+** A live version of subject from a VERSION_ID_COLS row into *v (zeroed): no
+** type, text or creation time; subject borrowed.
+*/
+static void version_id_from_row(chan_schema_version *v, chan_store__rows *rows, size_t r,
+                                char *subject)
 {
-    chan_schema_version *v;
-
     assert(r < rows->n_rows && rows->n_cols >= 2);
-    v = chan_xcalloc(1, sizeof(*v));
-    v->subject = chan_xstrdup(subject);
+    v->subject = subject;
     v->version = (int)chan_store__cell_int(rows, r, 0);
     v->id = chan_store__cell_int(rows, r, 1);
-    return v;
 }
 
 static int read_version(chan_store__op *o, chan_store__rows *rows, const char *subject, int version,
@@ -419,6 +418,8 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
 {
     chan_store__rows rows = CHAN_STORE__ROWS_INIT;
     chan_schema_version **existing = NULL;
+    chan_schema_version *block = NULL; /* the versions of a lazy read, in one allocation */
+    char *subject = NULL;              /* their subject, shared */
     size_t n_existing = 0;
     int error, want_min = 0, want_max = 0;
     bool lazy = req->check_wants_text != NULL;
@@ -442,12 +443,17 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
         goto cleanup;
     n_existing = rows.n_rows;
     existing = chan_xcalloc(n_existing + 1, sizeof(*existing));
+    if (lazy) {
+        block = chan_xcalloc(n_existing + 1, sizeof(*block));
+        subject = chan_xstrdup(req->subject);
+    }
     for (size_t i = 0; i < n_existing; i++) {
         if (!lazy) {
             existing[i] = version_from_row(&rows, i);
             continue;
         }
-        existing[i] = version_id_from_row(&rows, i, req->subject);
+        existing[i] = &block[i];
+        version_id_from_row(existing[i], &rows, i, subject);
         if (req->check_wants_text(req->check_ctx, existing[i]->id)) {
             if (want_min == 0)
                 want_min = existing[i]->version;
@@ -464,7 +470,15 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
     if (error < 0 && err != NULL && err->code == 0)
         chan_error_set(err, error, "schema check failed");
 cleanup:
-    chan_schema_version_list_free(existing, n_existing);
+    if (lazy) {
+        for (size_t i = 0; block != NULL && i < n_existing; i++)
+            free(block[i].schema); /* read_texts' */
+        free(block);
+        free(subject);
+        free(existing);
+    } else {
+        chan_schema_version_list_free(existing, n_existing);
+    }
     chan_store__rows_dispose(&rows);
     return error;
 }

@@ -1164,6 +1164,85 @@ static void test_modes(void **state)
     chan_avro_schema_free(v3);
 }
 
+/*
+ * Unions of primitives on both sides are judged from their branch kinds
+ * (compat.c, simple_unions_read): every pair of such unions gets the verdict
+ * that checking each writer branch on its own gives, and a refusal reports
+ * each writer branch that no reader branch reads.  A decimal branch is not
+ * such a primitive: its precision and scale are still compared.
+ */
+static void test_unions_of_primitives(void **state)
+{
+    static const char *const names[] = {"null",  "boolean", "int",   "long",
+                                        "float", "double",  "bytes", "string"};
+    chan_avro_schema *prim[8], *uni[256] = {NULL};
+    unsigned r, w, k;
+
+    (void)state;
+    for (k = 0; k < 8; k++) {
+        char text[32];
+
+        snprintf(text, sizeof(text), "\"%s\"", names[k]);
+        prim[k] = parse_ok(text);
+        assert_int_equal(prim[k]->top->kind, k);
+    }
+    for (r = 1; r < 256; r++) {
+        chan_buf b = CHAN_BUF_INIT;
+
+        chan_buf_putc(&b, '[');
+        for (k = 0; k < 8; k++)
+            if (r & (1u << k))
+                chan_buf_printf(&b, "%s\"%s\"", b.len > 1 ? "," : "", names[k]);
+        chan_buf_putc(&b, ']');
+        uni[r] = parse_ok(chan_buf_cstr(&b));
+        assert_int_equal(uni[r]->top->simple, r);
+        chan_buf_dispose(&b);
+    }
+    for (r = 1; r < 256; r++)
+        for (w = 1; w < 256; w++) {
+            bool expect = true;
+            size_t unread = 0;
+
+            for (k = 0; k < 8; k++)
+                if ((w & (1u << k)) && !chan_avro_can_read(uni[r], prim[k], NULL)) {
+                    expect = false;
+                    unread++;
+                }
+            assert_int_equal(chan_avro_can_read(uni[r], uni[w], NULL), expect);
+            if (!expect) {
+                chan_compat_report *rep = chan_compat_report_new();
+                size_t i;
+
+                assert_false(chan_avro_can_read(uni[r], uni[w], rep));
+                assert_int_equal(chan_compat_report_count(rep), unread);
+                for (i = 0; i < unread; i++)
+                    assert_string_equal(chan_compat_report_get(rep, i)->kind,
+                                        "MISSING_UNION_BRANCH");
+                chan_compat_report_free(rep);
+            }
+        }
+    for (k = 0; k < 8; k++)
+        chan_avro_schema_free(prim[k]);
+    for (r = 1; r < 256; r++)
+        chan_avro_schema_free(uni[r]);
+
+    {
+        chan_avro_schema *dw = parse_ok("[\"null\",{\"type\":\"bytes\",\"logicalType\":\"decimal\","
+                                        "\"precision\":4,\"scale\":2}]");
+        chan_avro_schema *dr = parse_ok("[\"null\",{\"type\":\"bytes\",\"logicalType\":\"decimal\","
+                                        "\"precision\":4,\"scale\":3}]");
+        chan_compat_report *rep = chan_compat_report_new();
+
+        assert_int_equal(dw->top->simple, 0);
+        assert_false(chan_avro_can_read(dr, dw, rep));
+        assert_int_equal(chan_compat_report_count(rep), 1);
+        assert_string_equal(chan_compat_report_get(rep, 0)->kind, "DECIMAL_MISMATCH");
+        chan_compat_report_free(rep);
+        chan_avro_schema_free(dw);
+        chan_avro_schema_free(dr);
+    }
+}
+
 static void test_modes_backward_direction(void **state)
 {
     /* New adds a field without default: BACKWARD fails (new reads old),
@@ -1387,6 +1466,7 @@ int main(void)
         cmocka_unit_test(test_mode_names),
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_modes_backward_direction),
+        cmocka_unit_test(test_unions_of_primitives),
         cmocka_unit_test(test_removals),
         cmocka_unit_test(test_node_pointers),
         cmocka_unit_test(test_report_accessors),
