@@ -13,12 +13,15 @@
 int chan_avro__cgate(const char *json, size_t len, char *msg, size_t msg_size)
 {
     avro_schema_t s = NULL;
+    int rc = 0;
 
-    chan_avro__cgate_alloc_install(); /* Avro C allocates with the same allocator everywhere */
+    chan_avro__cgate_lock();
     if (avro_schema_from_json_length(json, len, &s) != 0) {
         snprintf(msg, msg_size, "%s", avro_strerror());
-        return -1;
+        rc = -1;
+    } else {
+        avro_schema_decref(s);
     }
-    avro_schema_decref(s);
-    return 0;
+    chan_avro__cgate_unlock();
+    return rc;
 }

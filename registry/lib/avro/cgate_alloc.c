@@ -1,5 +1,5 @@
 /*
- * cgate_alloc.c - Avro C's allocator, for the tree gate.
+ * cgate_alloc.c - Avro C's process-wide state: its allocator and a lock.
  *
  * The tree gate (cgate_tree.c) builds a whole Avro C schema to learn
  * whether Avro C accepts it, then drops it.  Avro C allocates each record,
@@ -11,6 +11,10 @@
  * cache), frees are no-ops, and end releases the arena.  Every other
  * allocation, on any thread, is Avro C's default: realloc, or free when the
  * new size is 0.
+ *
+ * Avro C 1.11 (as Debian builds it) writes the message of a failed call to
+ * one static buffer that avro_strerror returns: the gates hold one lock
+ * while they use Avro C, so that a refusal quotes its own message.
  */
 #include <assert.h>
 #include <pthread.h>
@@ -30,6 +34,7 @@ typedef struct gate_heap {
 
 static __thread gate_heap heap;
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t avro_c_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void *gate_allocator(void *user_data, void *ptr, size_t osize, size_t nsize)
 {
@@ -56,16 +61,21 @@ static void install(void)
     avro_set_allocator(gate_allocator, NULL);
 }
 
-void chan_avro__cgate_alloc_install(void)
+void chan_avro__cgate_lock(void)
 {
-    if (pthread_once(&install_once, install) != 0)
+    if (pthread_once(&install_once, install) != 0 || pthread_mutex_lock(&avro_c_lock) != 0)
+        abort();
+}
+
+void chan_avro__cgate_unlock(void)
+{
+    if (pthread_mutex_unlock(&avro_c_lock) != 0)
         abort();
 }
 
 void chan_avro__cgate_alloc_begin(void)
 {
     assert(!heap.open);
-    chan_avro__cgate_alloc_install();
     heap.open = true;
 }
 

@@ -43,6 +43,7 @@ chan_avro__cb *chan_avro__cb_new(void)
 
     for (i = 0; i < N_PRIMITIVES; i++)
         b->prim[i] = -1;
+    chan_avro__cgate_lock();
     chan_avro__cgate_alloc_begin();
     return b;
 }
@@ -57,6 +58,7 @@ void chan_avro__cb_free(chan_avro__cb *b)
         for (k = 0; k < b->prim_refs[i]; k++)
             avro_schema_decref(b->prim_schema[i]);
     chan_avro__cgate_alloc_end();
+    chan_avro__cgate_unlock();
     free(b->s);
     free(b);
 }

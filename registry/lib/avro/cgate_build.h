@@ -27,13 +27,14 @@ enum {
     CHAN_AVRO_CB_STRING,
 };
 
-/** A new, empty builder; free with chan_avro__cb_free. */
+/** A new, empty builder; free with chan_avro__cb_free.  The thread holds
+ *  the lock of Avro C (cgate_alloc.h) until then: one builder at a time. */
 chan_avro__cb *chan_avro__cb_new(void);
 
 /** Release every schema made through b, then b itself.  NULL is allowed. */
 void chan_avro__cb_free(chan_avro__cb *b);
 
-/** Avro C's message for the last failure of this thread. */
+/** Avro C's message for the last failure (while a builder is open). */
 const char *chan_avro__cb_error(void);
 
 /** A primitive (CHAN_AVRO_CB_*): handle, or -1. */
