@@ -33,6 +33,8 @@ MODES = {
 
 # The figures run.sh can select (its fourth argument, comma-separated).
 FIGURES = ("http", "writers", "chain", "big", "avro")
+# Runs of each HTTP figure and of its ceiling, in turn (the best of each counts).
+ROUNDS = 2
 
 
 class Daemon:
@@ -60,6 +62,7 @@ class Daemon:
             raise SystemExit("perf.py: %s did not start" % binary)
         self.url = "http://127.0.0.1:%d" % self.port
         self.conn = None
+        self.conn_used = 0.0
 
     def request(self, method, path, body=None, raw=False):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
@@ -75,8 +78,14 @@ class Daemon:
         return resp.status, payload if raw else (json.loads(payload) if payload else None)
 
     def keepalive(self, method, path, body):
+        # a connection left idle (while wrk ran) may have been closed by
+        # chanregd's idle timeout: open a new one rather than resend
+        if self.conn is not None and time.monotonic() - self.conn_used > 5:
+            self.conn.close()
+            self.conn = None
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        self.conn_used = time.monotonic()
         self.conn.request(method, path, json.dumps(body),
                           {"Authorization": "Bearer " + TOKEN,
                            "Content-Type": "application/json"})
@@ -266,31 +275,33 @@ def median_ms(xs):
 def bench_backend(backend, db, build, work, cfg, rows, say, figures):
     chanregd = os.path.join(build, "registry", "daemon", "chanregd")
     d = Daemon(chanregd, db, work, "chanregd-" + backend)
-    rss_start = d.rss_kb()
-    if "http" in figures:
-        http_figures(d, chanregd, db, backend, build, work, cfg, rows, say)
-    if "writers" in figures:
-        writer_figures(d, backend, build, work, cfg, rows, say)
-    if "chain" in figures:
-        say("%s: registering %d versions of one subject (BACKWARD_TRANSITIVE)" % (
-            backend, cfg["chain"]))
-        vn, v10 = chain_ratio(d, cfg["chain"], say)
-        rows.append((backend, "register after %d versions / after 10 (<= 3)" % cfg["chain"],
-                     "%.2f ms" % vn, "%.2f ms" % v10, vn / v10, 0))
-    if "big" in figures and cfg["big"]:
-        say("%s: %d versions of a %d-byte schema" % (backend, cfg["big"],
-                                                      len(schema_text(big_version(1)))))
-        times = chain_costs(d, "big-value", cfg["big"], big_version, say)
-        rows.append((backend, "register big version %d (< 50 ms)" % cfg["big"],
-                     "%.2f ms" % median_ms(times[-5:]), "version 10: %.2f ms" %
-                     median_ms(times[7:12]), median_ms(times[-5:]) / median_ms(times[7:12]), 0))
-    rss, peak = d.rss_kb(), d.rss_kb("VmHWM")
-    rows.append((backend, "chanregd RSS after the run (< 150 MB)", "%.0f MB" % (rss / 1024.0),
-                 "at start %.0f MB" % (rss_start / 1024.0), rss / max(rss_start, 1), 0))
-    rows.append((backend, "chanregd peak RSS during the run (< 150 MB)",
-                 "%.0f MB" % (peak / 1024.0), "at start %.0f MB" % (rss_start / 1024.0),
-                 peak / max(rss_start, 1), 0))
-    d.stop()
+    try:
+        rss_start = d.rss_kb()
+        if "http" in figures:
+            http_figures(d, chanregd, db, backend, build, work, cfg, rows, say)
+        if "writers" in figures:
+            writer_figures(d, backend, build, work, cfg, rows, say)
+        if "chain" in figures:
+            say("%s: registering %d versions of one subject (BACKWARD_TRANSITIVE)" % (
+                backend, cfg["chain"]))
+            vn, v10 = chain_ratio(d, cfg["chain"], say)
+            rows.append((backend, "register after %d versions / after 10 (<= 3)" % cfg["chain"],
+                         "%.2f ms" % vn, "%.2f ms" % v10, vn / v10, 0))
+        if "big" in figures and cfg["big"]:
+            say("%s: %d versions of a %d-byte schema" % (backend, cfg["big"],
+                                                          len(schema_text(big_version(1)))))
+            times = chain_costs(d, "big-value", cfg["big"], big_version, say)
+            last, v10 = median_ms(times[-5:]), median_ms(times[7:12])
+            rows.append((backend, "register big version %d (< 50 ms)" % cfg["big"],
+                         "%.2f ms" % last, "version 10: %.2f ms" % v10, last / v10, 0))
+        rss, peak = d.rss_kb(), d.rss_kb("VmHWM")
+        rows.append((backend, "chanregd RSS after the run (< 150 MB)", "%.0f MB" % (rss / 1024.0),
+                     "at start %.0f MB" % (rss_start / 1024.0), rss / max(rss_start, 1), 0))
+        rows.append((backend, "chanregd peak RSS during the run (< 150 MB)",
+                     "%.0f MB" % (peak / 1024.0), "at start %.0f MB" % (rss_start / 1024.0),
+                     peak / max(rss_start, 1), 0))
+    finally:
+        d.stop()
 
 
 def http_figures(d, chanregd, db, backend, build, work, cfg, rows, say):
@@ -308,17 +319,26 @@ def http_figures(d, chanregd, db, backend, build, work, cfg, rows, say):
             raise SystemExit("perf.py: %s %s: HTTP %d" % (method, path, status))
         if script is None and method == "POST":
             script = post_script(work, "fig", body)
-        got = wrk(target.url, dur, script, script_args or (), connections=connections,
-                  path="" if script_args else path)
-        ref = refs.get(ref_of) or ceiling_rate(
-            build, work, reply, dur, method, connections,
-            script if method == "GET" else None, script_args or ())
+        # chanregd and its ceiling in turn, ROUNDS times, the best rate of
+        # each: the machine's speed drifts over seconds, and one pair of runs
+        # would put that drift into the ratio.
+        got, ref, errors = None, refs.get(ref_of), 0
+        for _ in range(ROUNDS):
+            g = wrk(target.url, dur, script, script_args or (), connections=connections,
+                    path="" if script_args else path)
+            errors += g["errors"] + g["sock"]
+            got = g if got is None or g["rate"] > got["rate"] else got
+            if ref_of is None:
+                r = ceiling_rate(build, work, reply, dur, method, connections,
+                                 script if method == "GET" else None, script_args or ())
+                ref = r if ref is None or r["rate"] > ref["rate"] else ref
         refs[name] = ref
         rows.append((backend, name, "%.0f/s" % got["rate"], "ceiling %.0f/s (%d B)" % (
-            ref["rate"], len(reply)), got["rate"] / ref["rate"], got["errors"] + got["sock"]))
+            ref["rate"], len(reply)), got["rate"] / ref["rate"], errors))
         say("  %-40s %8.0f/s  ceiling %8.0f/s" % (name, got["rate"], ref["rate"]))
 
-    say("%s: HTTP figures, wrk %ds each, 64 connections" % (backend, dur))
+    say("%s: HTTP figures, wrk %ds each, best of %d runs against as many of the ceiling" % (
+        backend, dur, ROUNDS))
     http_figure("GET /schemas/ids/{id}", "/schemas/ids/%d" % first,
                 script=os.path.join(HERE, "http", "lookup_ids.lua"), script_args=(first, last))
     http_figure("GET latest version", "/subjects/preload-1/versions/latest")

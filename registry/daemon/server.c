@@ -175,6 +175,7 @@ struct chand_request {
     chan_buf body;
     bool too_big;
     bool replied;
+    bool unqueued;     /* a reply was made but libmicrohttpd did not take it (connection gone) */
     kv *extra_headers; /* added by chand_reply_header, sent with the reply */
     size_t n_extra_headers;
     unsigned int status;
@@ -925,8 +926,10 @@ static int queue(chand_request *req, unsigned int status, struct MHD_Response *r
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     ok = MHD_queue_response(req->conn, status, resp);
     MHD_destroy_response(resp);
-    if (ok != MHD_YES)
+    if (ok != MHD_YES) {
+        req->unqueued = true;
         return CHAN_EINTERNAL;
+    }
     req->replied = true;
     req->status = status;
     return 0;
@@ -1644,7 +1647,11 @@ static bool run_handler(chand_request *req)
                      req->request_id, chan_strerror(err.code), err.message);
         (void)chand_reply_error_from(req, &err);
     }
-    if (!req->replied) {
+    if (!req->replied && req->unqueued) {
+        /* the client went away before the reply: nothing more to send */
+        chan_log(CHAN_LOG_INFO, MODULE, "reply not queued, connection closed request_id=%s",
+                 req->request_id);
+    } else if (!req->replied) {
         chan_log(CHAN_LOG_ERROR, MODULE, "handler returned without a reply request_id=%s",
                  req->request_id);
         (void)chand_reply_error(req, 50000, "Internal error: no reply.");

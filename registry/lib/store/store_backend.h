@@ -56,14 +56,15 @@ typedef struct chan_store__value {
 typedef struct chan_store__rows {
     size_t n_rows;
     size_t n_cols;
-    char **cells;    /**< n_rows * n_cols, each owned or NULL */
-    size_t cap;      /**< cells allocated (the unused ones are NULL) */
-    int64_t changes; /**< rows inserted, updated or deleted by the statement */
+    char **cells;                  /**< n_rows * n_cols, each owned (or in slab) or NULL */
+    size_t cap;                    /**< cells allocated (the unused ones are NULL) */
+    int64_t changes;               /**< rows inserted, updated or deleted by the statement */
+    struct chan_store__slab *slab; /**< short cells, freed together (store_rows.c) */
 } chan_store__rows;
 
 #define CHAN_STORE__ROWS_INIT                                                                      \
     {                                                                                              \
-        0, 0, NULL, 0, 0                                                                           \
+        0, 0, NULL, 0, 0, NULL                                                                     \
     }
 
 /** Free the cells and reset to empty.  NULL-safe. */

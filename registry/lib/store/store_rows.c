@@ -7,18 +7,77 @@
  * store_migrate.c and the backends do not depend on store.c.
  */
 #include <assert.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chan/common.h"
 #include "store_backend.h"
 
+/*
+** Short cells (ids, numbers, flags, names) are copied into chunks of a slab
+** that the rows free as a whole: a list of a thousand versions is two
+** thousand such cells, whose mallocs and frees cost as much as reading them.
+*/
+#define SLAB_CELL_MAX 32
+
+typedef struct chan_store__slab {
+    struct chan_store__slab *next;
+    size_t used, size;
+    char data[];
+} chan_store__slab;
+
+static bool in_slab(const chan_store__rows *rows, const char *p)
+{
+    const chan_store__slab *k;
+
+    for (k = rows->slab; k != NULL; k = k->next)
+        if (p >= k->data && p < k->data + k->used)
+            return true;
+    return false;
+}
+
+static void cell_free(const chan_store__rows *rows, char *p)
+{
+    if (p != NULL && !in_slab(rows, p))
+        free(p);
+}
+
+static char *slab_copy(chan_store__rows *rows, const char *text, size_t len)
+{
+    chan_store__slab *k = rows->slab;
+    char *p;
+
+    assert(len < SLAB_CELL_MAX);
+    if (k == NULL || k->size - k->used < len + 1) {
+        size_t size = k == NULL ? 1024 : (k->size < 65536 ? 2 * k->size : k->size);
+
+        k = chan_xmalloc(sizeof(*k) + size);
+        k->used = 0;
+        k->size = size;
+        k->next = rows->slab;
+        rows->slab = k;
+    }
+    p = k->data + k->used;
+    memcpy(p, text, len);
+    p[len] = '\0';
+    k->used += len + 1;
+    return p;
+}
+
 void chan_store__rows_dispose(chan_store__rows *rows)
 {
+    chan_store__slab *k, *next;
+
     if (rows == NULL)
         return;
     for (size_t i = 0; i < rows->cap; i++)
-        free(rows->cells[i]);
+        cell_free(rows, rows->cells[i]);
+    for (k = rows->slab; k != NULL; k = next) {
+        next = k->next;
+        free(k);
+    }
+    rows->slab = NULL;
     free(rows->cells);
     rows->cells = NULL;
     rows->cap = 0;
@@ -60,7 +119,7 @@ char *chan_store__cell_take(chan_store__rows *rows, size_t row, size_t col)
         return NULL;
     s = rows->cells[row * rows->n_cols + col];
     rows->cells[row * rows->n_cols + col] = NULL;
-    return s;
+    return s != NULL && in_slab(rows, s) ? chan_xstrdup(s) : s;
 }
 
 void chan_store__rows_push(chan_store__rows *rows, size_t col, const char *text, size_t len)
@@ -77,8 +136,13 @@ void chan_store__rows_push(chan_store__rows *rows, size_t col, const char *text,
         memset(rows->cells + rows->cap, 0, (ncap - rows->cap) * sizeof(char *));
         rows->cap = ncap;
     }
-    free(rows->cells[idx]);
-    rows->cells[idx] = text != NULL ? chan_xstrndup(text, len) : NULL;
+    cell_free(rows, rows->cells[idx]);
+    if (text == NULL)
+        rows->cells[idx] = NULL;
+    else if (len < SLAB_CELL_MAX && memchr(text, '\0', len) == NULL)
+        rows->cells[idx] = slab_copy(rows, text, len);
+    else
+        rows->cells[idx] = chan_xstrndup(text, len);
 }
 
 uint64_t chan_store__fnv1a64(const void *data, size_t len)
