@@ -12,13 +12,15 @@
 # loads it, and measures with wrk over loopback; each HTTP figure is set
 # against bench_ceiling (bench/ceiling/) answering the same bytes in the
 # same threading mode.  Registration figures compare the daemon with
-# itself (version N against version 10, p99 against p50).  bench_avro
-# follows, with the Java or Python Avro checkers where installed.
+# itself (a registration at N versions against one at 10, p99 against
+# p50).  bench_avro follows, with the Java or Python Avro checkers where
+# installed.
 #
 # FIGURES selects some figures (comma-separated; all by default): http
 # (reads, after loading the data sets), writers (64 concurrent
-# registrations), chain (version N under BACKWARD_TRANSITIVE), big (300
-# versions of a 34 KB schema, full mode), avro (bench_avro).  The resident
+# registrations), chain (a registration at N versions under
+# BACKWARD_TRANSITIVE), big (300 versions of a 34 KB schema, full mode),
+# avro (bench_avro).  The resident
 # memory of chanregd after the run and its peak are always reported.
 #
 # Build BUILD_DIR first, in Release mode for meaningful figures:
