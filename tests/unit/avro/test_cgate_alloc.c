@@ -144,9 +144,9 @@ static void test_primitive_references_balanced(void **state)
 
 /*
  * A thread's share: each case parsed as a new text `rounds` times, starting
- * at case *first; the number of outcomes that differ from what one thread
- * alone got (verdict, or a refusal's message) into *first.  No cmocka
- * assertion here: they cannot fail from another thread.
+ * at case `first`; `wrong` counts the outcomes that differ from what one
+ * thread alone got (verdict, or a refusal's message).  No cmocka assertion
+ * here: they cannot fail from another thread.
  */
 typedef struct share {
     size_t first;
