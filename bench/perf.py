@@ -220,15 +220,20 @@ def load(d, cfg, say):
     return min(ids), max(ids)
 
 
+def register_timed(d, subject, schema):
+    """Register schema (an object) under subject; the seconds it took."""
+    body = {"schema": schema_text(schema)}
+    t0 = time.perf_counter()
+    d.keepalive("POST", "/subjects/%s/versions" % subject, body)
+    return time.perf_counter() - t0
+
+
 def chain_costs(d, subject, n, make, say):
     """Register versions 1..n of subject (BACKWARD_TRANSITIVE); seconds per version."""
     d.keepalive("PUT", "/config/" + subject, {"compatibility": "BACKWARD_TRANSITIVE"})
     times = []
     for v in range(1, n + 1):
-        body = {"schema": schema_text(make(v))}
-        t0 = time.perf_counter()
-        d.keepalive("POST", "/subjects/%s/versions" % subject, body)
-        times.append(time.perf_counter() - t0)
+        times.append(register_timed(d, subject, make(v)))
         if v % 100 == 0:
             say("  %s: version %d" % (subject, v))
     return times
@@ -244,10 +249,7 @@ def chain_ratio(d, n, say, rounds=21):
     at_n, at_10 = [], []
     for k in range(1, rounds + 1):
         for subject, v, times in (("chain-value", n + k, at_n), ("chain-ref", 10 + k, at_10)):
-            body = {"schema": schema_text(small_version(v))}
-            t0 = time.perf_counter()
-            d.keepalive("POST", "/subjects/%s/versions" % subject, body)
-            times.append(time.perf_counter() - t0)
+            times.append(register_timed(d, subject, small_version(v)))
     return median_ms(at_n), median_ms(at_10)
 
 
