@@ -281,8 +281,9 @@ uint32_t chan_avro__hash(const char *s);
 void chan_avro__index_put(avro_index *ix, const char *key, uint32_t val);
 
 /**
- * Add key -> val unless key is there already (key borrowed).
- * @return -1 when added, else the smallest value stored under key
+ * Add key -> val unless key is there already (key borrowed), for an index
+ * whose keys are all added this way (unique: chan_avro__index_find reads it).
+ * @return -1 when added, else the value stored under key
  */
 long chan_avro__index_add(avro_index *ix, const char *key, uint32_t val);
 

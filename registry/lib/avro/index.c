@@ -72,17 +72,13 @@ long chan_avro__index_add(avro_index *ix, const char *key, uint32_t val)
 {
     uint32_t hash = chan_avro__hash(key);
     size_t mask, i;
-    long found = -1;
 
     grow_to(ix, ix->n + 1);
     mask = ix->cap - 1;
     for (i = home(hash, mask); ix->slots[i].key; i = (i + 1) & mask)
-        if (ix->slots[i].hash == hash && strcmp(ix->slots[i].key, key) == 0 &&
-            (found < 0 || ix->slots[i].val < (uint32_t)found))
-            found = (long)ix->slots[i].val;
-    if (found >= 0)
-        return found;
-    ix->slots[i].key = key; /* the empty slot that ended the probe */
+        if (ix->slots[i].hash == hash && strcmp(ix->slots[i].key, key) == 0)
+            return (long)ix->slots[i].val; /* its keys are unique: the one match */
+    ix->slots[i].key = key;                /* the empty slot that ended the probe */
     ix->slots[i].hash = hash;
     ix->slots[i].val = val;
     ix->n++;
