@@ -717,12 +717,6 @@ static bool mode_transitive(chan_compat_mode mode)
            mode == CHAN_COMPAT_FULL_TRANSITIVE;
 }
 
-/* A parsed stored schema held by a check: schema id and cache handle. */
-typedef struct pinned_schema {
-    int64_t id;
-    chand_schema *handle;
-} pinned_schema;
-
 typedef struct check_ctx {
     chan_compat_mode mode;
     bool removal_rule; /* chan_policy_removal_rule_applies for the subject */
@@ -741,11 +735,28 @@ typedef struct check_ctx {
     int64_t *ref_ids;
     chan_avro_schema **ref_parsed;
     size_t n_ref_parsed;
-    /* cached parsed schemas of earlier versions (check_wants_text), by id */
-    pinned_schema *pins;
-    size_t n_pins, cap_pins;
-    bool pins_sorted;
+    /* the parsed schemas of the versions the store lists (check_wants_texts),
+     * by position there: held[i] that of schema id held_ids[i], NULL when
+     * its text is read; held_handles[i] its cache handle (or NULL) */
+    const chan_avro_schema **held;
+    int64_t *held_ids;
+    chand_schema **held_handles;
+    size_t n_held;
 } check_ctx;
+
+/* Give back what check_wants_texts holds. */
+static void check_ctx_drop_held(check_ctx *ctx)
+{
+    if (ctx->n_held > 0)
+        chand_schema_release_all(ctx->held_handles, ctx->n_held);
+    free(ctx->held_handles);
+    free(ctx->held_ids);
+    free(ctx->held);
+    ctx->held_handles = NULL;
+    ctx->held_ids = NULL;
+    ctx->held = NULL;
+    ctx->n_held = 0;
+}
 
 static void check_ctx_dispose(check_ctx *ctx)
 {
@@ -756,15 +767,7 @@ static void check_ctx_dispose(check_ctx *ctx)
     free(ctx->ref_parsed);
     free(ctx->ref_ids);
     free(ctx->ref_versions);
-    if (ctx->n_pins > 0) {
-        chand_schema **handles = chan_xcalloc(ctx->n_pins, sizeof(*handles));
-
-        for (i = 0; i < ctx->n_pins; i++)
-            handles[i] = ctx->pins[i].handle;
-        chand_schema_release_all(handles, ctx->n_pins);
-        free(handles);
-    }
-    free(ctx->pins);
+    check_ctx_drop_held(ctx);
     free(ctx->versions);
     free(ctx->ids);
     chan_compat_report_free(ctx->report);
@@ -863,65 +866,55 @@ static const chan_avro_schema *check_ctx_find(const check_ctx *ctx, int64_t id)
     return NULL;
 }
 
-static int pin_cmp(const void *a, const void *b)
-{
-    const pinned_schema *x = a, *y = b;
-
-    return (x->id > y->id) - (x->id < y->id);
-}
-
-/* Keep handle (taken over) for schema id in ctx. */
-static void check_ctx_pin(check_ctx *ctx, int64_t id, chand_schema *handle)
-{
-    if (ctx->n_pins == ctx->cap_pins) {
-        ctx->cap_pins = ctx->cap_pins ? 2 * ctx->cap_pins : 64;
-        ctx->pins = chan_xreallocarray(ctx->pins, ctx->cap_pins, sizeof(*ctx->pins));
-    }
-    if (ctx->n_pins > 0 && ctx->pins[ctx->n_pins - 1].id > id)
-        ctx->pins_sorted = false;
-    else if (ctx->n_pins == 0)
-        ctx->pins_sorted = true;
-    ctx->pins[ctx->n_pins].id = id;
-    ctx->pins[ctx->n_pins++].handle = handle;
-}
-
-/* The parsed schema of id that ctx holds, or NULL. */
-static const chan_avro_schema *check_ctx_pinned(check_ctx *ctx, int64_t id)
-{
-    pinned_schema key = {id, NULL}, *hit;
-
-    if (ctx->n_pins == 0)
-        return NULL;
-    if (!ctx->pins_sorted) {
-        qsort(ctx->pins, ctx->n_pins, sizeof(*ctx->pins), pin_cmp);
-        ctx->pins_sorted = true;
-    }
-    hit = bsearch(&key, ctx->pins, ctx->n_pins, sizeof(*ctx->pins), pin_cmp);
-    return hit ? chand_schema_get(hit->handle) : NULL;
-}
-
 /*
-** chan_schema_register_request.check_wants_text: the text of schema id is
-** needed unless it was parsed before the transaction (references) or the
-** parsed-schema cache has it (then held until the check is done).
+** chan_schema_register_request.check_wants_texts: the text of versions[i]
+** is needed unless it was parsed before the transaction (references) or
+** the parsed-schema cache has it (then held until the check is done).
+** Called again when the store retries its transaction: what an earlier
+** call held is given back first.
 */
-static bool check_wants_text(void *cls, int64_t id)
+static void check_wants_texts(void *cls, const chan_schema_version *const *versions, size_t n,
+                              bool *want)
 {
     check_ctx *ctx = cls;
-    chand_schema *handle;
+    int64_t *peek = chan_xcalloc(n + 1, sizeof(*peek)); /* 0: not looked up */
+    size_t i;
 
-    if (check_ctx_find(ctx, id) != NULL)
-        return false;
-    if ((handle = chand_schema_peek_id(id)) == NULL)
-        return true;
-    check_ctx_pin(ctx, id, handle);
-    return false;
+    check_ctx_drop_held(ctx);
+    ctx->held = chan_xcalloc(n + 1, sizeof(*ctx->held));
+    ctx->held_ids = chan_xcalloc(n + 1, sizeof(*ctx->held_ids));
+    ctx->held_handles = chan_xcalloc(n + 1, sizeof(*ctx->held_handles));
+    ctx->n_held = n;
+    for (i = 0; i < n; i++) {
+        ctx->held_ids[i] = versions[i]->id;
+        if ((ctx->held[i] = check_ctx_find(ctx, versions[i]->id)) == NULL)
+            peek[i] = versions[i]->id;
+    }
+    chand_schema_peek_ids(peek, n, ctx->held_handles);
+    for (i = 0; i < n; i++) {
+        if (ctx->held_handles[i] != NULL)
+            ctx->held[i] = chand_schema_get(ctx->held_handles[i]);
+        else if (ctx->held[i] == NULL)
+            want[i] = true;
+    }
+    free(peek);
+}
+
+/* The parsed schema ctx holds for existing[at], the version v, or NULL. */
+static const chan_avro_schema *check_ctx_held(const check_ctx *ctx, const chan_schema_version *v,
+                                              size_t at)
+{
+    if (at < ctx->n_held && ctx->held_ids[at] == v->id && ctx->held[at] != NULL)
+        return ctx->held[at];
+    return check_ctx_find(ctx, v->id);
 }
 
 /*
 ** Which of the n versions `order` lists (indexes into existing) repeat the
-** schema id of one listed before them: those are checked once.  One pass
-** with a set of the ids seen (open addressing, at most half full).
+** schema id of one listed before them: those are checked once.  None when
+** the ids fall strictly along the list (new versions mostly get new,
+** larger ids); else one pass with a set of the ids seen (open addressing,
+** at most half full).
 */
 static bool *repeated_ids(const chan_schema_version *const *existing, const size_t *order, size_t n)
 {
@@ -930,6 +923,10 @@ static bool *repeated_ids(const chan_schema_version *const *existing, const size
     int64_t *seen; /* ids; 0 marks an empty slot, id 0 itself is zero_seen */
     bool zero_seen = false;
 
+    for (i = 1; i < n && existing[order[i]]->id < existing[order[i - 1]]->id; i++)
+        ;
+    if (i >= n)
+        return repeat; /* ids fall strictly with the order: none repeats */
     while (cap < 2 * n)
         cap *= 2;
     mask = cap - 1;
@@ -954,18 +951,19 @@ static bool *repeated_ids(const chan_schema_version *const *existing, const size
 }
 
 /*
-** The parsed schema of v: parsed before the transaction (references), held
-** by ctx (check_wants_text), else from the cache or parsed from v's text
-** (*handle then receives the cache handle to release).
+** The parsed schema of v, existing[at] of the check: parsed before the
+** transaction (references), held by ctx (check_wants_texts), else from the
+** cache or parsed from v's text (*handle then receives the cache handle to
+** release).
 */
 static const chan_avro_schema *version_schema(check_ctx *ctx, const chan_schema_version *v,
-                                              chand_schema **handle, chan_error *err)
+                                              size_t at, chand_schema **handle, chan_error *err)
 {
     const chan_avro_schema *use;
     chan_error perr = CHAN_ERROR_INIT;
 
     *handle = NULL;
-    if ((use = check_ctx_find(ctx, v->id)) != NULL || (use = check_ctx_pinned(ctx, v->id)) != NULL)
+    if ((use = check_ctx_held(ctx, v, at)) != NULL)
         return use;
     if (v->schema == NULL) {
         chan_error_set(err, CHAN_EINTERNAL, "the text of %s version %d was not read", v->subject,
@@ -981,14 +979,49 @@ static const chan_avro_schema *version_schema(check_ctx *ctx, const chan_schema_
 }
 
 /*
+** The mode's check of ctx->schema against the n versions that order lists
+** (indexes into existing, newest first), those not repeat[i] whose parsed
+** schemas ctx holds, in one call: given the whole list, the library reads
+** the memory of the next schemas while it checks one (chan_avro_check_mode),
+** which one call per version cannot.  Sets done[i] for those versions when
+** all pass; when one fails, sets none, and check_compatible finds which one
+** by one.
+*/
+static void check_held(check_ctx *ctx, const chan_schema_version *const *existing,
+                       const size_t *order, const bool *repeat, size_t n, bool *done)
+{
+    const chan_avro_schema **held;
+    size_t *at, n_held = 0, i;
+
+    if (ctx->mode == CHAN_COMPAT_NONE || !mode_transitive(ctx->mode) || n < 2)
+        return;
+    held = chan_xcalloc(n, sizeof(*held));
+    at = chan_xcalloc(n, sizeof(*at));
+    for (i = 0; i < n; i++) {
+        const chan_avro_schema *use;
+
+        if (repeat[i] || (use = check_ctx_held(ctx, existing[order[i]], order[i])) == NULL)
+            continue;
+        held[n_held] = use;
+        at[n_held++] = i;
+    }
+    if (n_held > 1 && chan_avro_check_mode(ctx->mode, ctx->schema, held, n_held, NULL) == 0)
+        for (i = 0; i < n_held; i++)
+            done[at[i]] = true;
+    free(at);
+    free(held);
+}
+
+/*
 ** Check ctx->schema against existing (oldest first), as the store asks under
 ** the subject lock: the compatibility mode against the versions it concerns
 ** (newest first) and the removal rule against the newest.
 **
-** One version at a time, each schema id once, holding only the schema of
-** the version being checked (the cache keeps what fits in its bounds); a
-** version without its text (check_wants_text) is one whose parsed schema
-** ctx holds.  Without ctx->want_report it stops at the first
+** Each schema id once: first those whose parsed schemas ctx holds, in one
+** call (check_held); then the others one version at a time, holding only
+** the schema of the version being checked (the cache keeps what fits in
+** its bounds).  A version without its text (check_wants_texts) is one whose
+** parsed schema ctx holds.  Without ctx->want_report it stops at the first
 ** incompatibility; with it, the versions found incompatible are checked
 ** again collecting their issues in ctx->report (Confluent's messages name
 ** only those), ctx->versions and ctx->ids listing them.
@@ -1000,7 +1033,7 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
     const chan_avro_schema *use, **failed_use = NULL;
     chand_schema *handle = NULL, **failed_handles = NULL;
     size_t *order = NULL, *failed = NULL;
-    bool *repeat = NULL;
+    bool *repeat = NULL, *done = NULL; /* done: passed in check_held */
     size_t n_failed = 0, i, want;
     int error = 0;
 
@@ -1012,18 +1045,20 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
     for (i = 0; i < want; i++)
         order[i] = n_existing - 1 - i;
     repeat = repeated_ids(existing, order, want);
+    done = chan_xcalloc(want, sizeof(*done));
+    check_held(ctx, existing, order, repeat, want, done);
     ctx->latest_version = existing[n_existing - 1]->version;
     for (i = 0; i < want; i++) {
         const chan_schema_version *v = existing[order[i]];
         bool ok = true;
 
-        if (repeat[i])
+        if (repeat[i] || (done[i] && (i > 0 || !ctx->removal_rule)))
             continue;
-        if ((use = version_schema(ctx, v, &handle, err)) == NULL) {
+        if ((use = version_schema(ctx, v, order[i], &handle, err)) == NULL) {
             error = CHAN_EINTERNAL;
             goto cleanup;
         }
-        if (ctx->mode != CHAN_COMPAT_NONE &&
+        if (ctx->mode != CHAN_COMPAT_NONE && !done[i] &&
             chan_avro_check_mode(ctx->mode, ctx->schema, &use, 1, NULL) != 0)
             ok = false;
         if (ok && i == 0 && ctx->removal_rule && !chan_avro_check_removals(ctx->schema, use, NULL))
@@ -1056,7 +1091,8 @@ static int check_compatible(void *cls, const chan_schema_version *const *existin
         const chan_schema_version *v = existing[order[failed[i]]];
         chan_error perr = CHAN_ERROR_INIT;
 
-        if ((failed_use[i] = version_schema(ctx, v, &failed_handles[i], &perr)) == NULL) {
+        if ((failed_use[i] = version_schema(ctx, v, order[failed[i]], &failed_handles[i], &perr)) ==
+            NULL) {
             error = chan_error_set(err, CHAN_EINTERNAL, "%s", perr.message);
             goto cleanup;
         }
@@ -1075,6 +1111,7 @@ cleanup:
     free(failed_handles);
     free(failed_use);
     free(failed);
+    free(done);
     free(repeat);
     free(order);
     return error;
@@ -1094,7 +1131,7 @@ static void check_request(chan_schema_register_request *rr, check_ctx *ctx, cons
     rr->check = check_compatible;
     rr->check_ctx = ctx;
     rr->check_latest_only = !mode_transitive(ctx->mode);
-    rr->check_wants_text = check_wants_text;
+    rr->check_wants_texts = check_wants_texts;
 }
 
 /* Largest old schema text quoted whole in a message (Confluent's MAX_SCHEMA_SIZE_FOR_LOGGING). */

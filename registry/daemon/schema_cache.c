@@ -267,16 +267,15 @@ int chand_schema_parse_id(chand_schema **out, int64_t id, const char *text, chan
     return parse_into(out, KIND_ID, (uint64_t)id, text, strlen(text), err);
 }
 
-chand_schema *chand_schema_peek_id(int64_t id)
+void chand_schema_peek_ids(const int64_t *ids, size_t n, chand_schema **out)
 {
-    chand_schema *e;
+    size_t i;
 
-    if (id <= 0)
-        return NULL;
+    assert(n == 0 || (ids != NULL && out != NULL));
     pthread_mutex_lock(&cache.lock);
-    e = find(KIND_ID, (uint64_t)id, NULL, 0);
+    for (i = 0; i < n; i++)
+        out[i] = ids[i] > 0 ? find(KIND_ID, (uint64_t)ids[i], NULL, 0) : NULL;
     pthread_mutex_unlock(&cache.lock);
-    return e;
 }
 
 const chan_avro_schema *chand_schema_get(const chand_schema *s)
@@ -312,7 +311,8 @@ void chand_schema_adopt_id(const chand_schema *s, int64_t id)
 
 void chand_schema_release(chand_schema *s)
 {
-    chand_schema_release_all(&s, 1);
+    if (s != NULL)
+        chand_schema_release_all(&s, 1);
 }
 
 void chand_schema_release_all(chand_schema *const *s, size_t n)

@@ -57,11 +57,12 @@ int chand_schema_parse_text(chand_schema **out, const char *text, size_t len, ch
 int chand_schema_parse_id(chand_schema **out, int64_t id, const char *text, chan_error *err);
 
 /**
- * The parsed schema of stored schema id when the cache has it (a hit),
- * else NULL (nothing is counted): for callers that read a text only when
- * it is missing.
+ * The parsed schemas of the n stored schema ids that the cache has (hits):
+ * out[i] a handle for ids[i], else NULL (nothing is counted; also for an id
+ * <= 0).  For callers that read a text only when it is missing.  One lock
+ * for all, so that a check against a long subject history takes it once.
  */
-chand_schema *chand_schema_peek_id(int64_t id);
+void chand_schema_peek_ids(const int64_t *ids, size_t n, chand_schema **out);
 
 /**
  * Keep the parsed schema of handle s also under stored schema id, whose
@@ -88,7 +89,7 @@ void chand_schema_cache_stats(uint64_t *hits, uint64_t *misses, size_t *entries,
 /**
  * Hits and misses of one kind of entry: by_text those of request texts
  * (chand_schema_parse_text), else those of stored schemas by id
- * (chand_schema_parse_id and chand_schema_peek_id's hits).
+ * (chand_schema_parse_id and chand_schema_peek_ids' hits).
  */
 void chand_schema_cache_kind_stats(bool by_text, uint64_t *hits, uint64_t *misses);
 

@@ -304,12 +304,15 @@ typedef struct chan_schema_register_request {
      * May be NULL.  When set, the versions given to `check` come with
      * their subject, number and schema id only (the list is read from the
      * subject's versions alone: schema_type NULL, created_at 0) and without
-     * their text (schema NULL), except those whose schema id this returns
-     * true for (called once per version, oldest first, before `check`):
-     * their texts are read in one more query.  For checks that keep parsed
-     * schemas by id: the earlier texts are then read only when missing.
+     * their text (schema NULL), except those this asks for.  It is called
+     * once before `check`, with the versions `check` will get in the same
+     * order (oldest first), and sets want[i] (all false on entry) for each
+     * versions[i] whose text it needs: those are read in one more query.
+     * For checks that keep parsed schemas by id: the earlier texts are
+     * then read only when missing.
      */
-    bool (*check_wants_text)(void *check_ctx, int64_t schema_id);
+    void (*check_wants_texts)(void *check_ctx, const chan_schema_version *const *versions, size_t n,
+                              bool *want);
 } chan_schema_register_request;
 
 /**
@@ -351,10 +354,10 @@ int chan_store_schema_register(chan_store *store, chan_schema_version **out, boo
 /**
  * Call req->check with the live versions of req->subject exactly as
  * chan_store_schema_register would before registering (only the latest with
- * req->check_latest_only; texts as req->check_wants_text asks), in one read
+ * req->check_latest_only; texts as req->check_wants_texts asks), in one read
  * transaction, and register nothing: a schema tested against a subject
  * gets the verdict its registration would.  Only subject, check, check_ctx,
- * check_latest_only and check_wants_text of req are used; `check` is
+ * check_latest_only and check_wants_texts of req are used; `check` is
  * called also when the subject has no live version (with none).
  *
  * @return 0 (the check passed), the check's error (usually

@@ -184,6 +184,22 @@ typedef struct avro_field {
     size_t index;          /**< position in the record */
 } avro_field;
 
+/**
+ * What a check of a field against a field of another record reads first
+ * (compat.c: check_record), in one small array per record (avro_node.keys)
+ * so that a check against many earlier schemas reads a few cache lines of
+ * each instead of every field's name and type node.
+ */
+typedef struct avro_field_key {
+    uint32_t hash; /**< chan_avro__hash(name) */
+    uint8_t len;   /**< length of the name when it is in `name`, else 0 */
+    /** The type as a set of primitive kinds, bit k for kind k: a union's
+     *  avro_node.simple, one bit for a primitive other than a decimal,
+     *  0 for any other type. */
+    uint8_t kinds;
+    char name[26]; /**< the name, NUL-padded, when shorter than 26 bytes */
+} avro_field_key;
+
 struct avro_node {
     uint8_t kind;    /**< avro_kind */
     uint8_t logical; /**< avro_logical */
@@ -217,6 +233,10 @@ struct avro_node {
         struct { /* record */
             avro_field *fields;
             size_t n_fields;
+            avro_field_key *keys; /**< one per field (arena) */
+            /** chan_avro__bloom_bits of each field name's hash: a name
+             *  with either bit clear is not a field */
+            uint64_t field_bloom;
             avro_index field_ix;       /**< field name -> position */
             avro_index field_alias_ix; /**< field alias -> position */
         };
@@ -277,6 +297,13 @@ char *chan_avro__identity(const chan_avro_schema *schema);
 /** FNV-1a hash of a string. */
 uint32_t chan_avro__hash(const char *s);
 
+/** The two bits of avro_node.field_bloom that a name of hash h sets (from
+ *  the high bits of the hash, which depend on every byte of the name). */
+static inline uint64_t chan_avro__bloom_bits(uint32_t h)
+{
+    return (1ull << (h >> 26)) | (1ull << ((h >> 20) & 63));
+}
+
 /** Add key -> val (key borrowed; duplicate keys allowed). */
 void chan_avro__index_put(avro_index *ix, const char *key, uint32_t val);
 
@@ -286,6 +313,9 @@ void chan_avro__index_put(avro_index *ix, const char *key, uint32_t val);
  * @return -1 when added, else the value stored under key
  */
 long chan_avro__index_add(avro_index *ix, const char *key, uint32_t val);
+
+/** chan_avro__index_add with hash = chan_avro__hash(key) known. */
+long chan_avro__index_add_hashed(avro_index *ix, const char *key, uint32_t hash, uint32_t val);
 
 /** Make room for n more keys (when their number is known in advance). */
 void chan_avro__index_reserve(avro_index *ix, size_t n);
@@ -298,6 +328,9 @@ const avro_slot *chan_avro__index_next(const avro_index *ix, const char *key,
  *  chan_avro__index_add), or -1: the first match ends the search. */
 long chan_avro__index_find(const avro_index *ix, const char *key);
 
+/** chan_avro__index_find with hash = chan_avro__hash(key) known. */
+long chan_avro__index_find_hashed(const avro_index *ix, const char *key, uint32_t hash);
+
 /** Smallest value stored under key, or -1. */
 long chan_avro__index_get(const avro_index *ix, const char *key);
 
@@ -307,9 +340,12 @@ void chan_avro__index_dispose(avro_index *ix);
 /** Find a record field by name; NULL when absent.  O(1) on average. */
 const avro_field *chan_avro__field_find(const avro_node *record, const char *name);
 
-/** chan_avro__field_find, trying position `at` first (where records that
- *  share their order keep the field). */
-const avro_field *chan_avro__field_find_at(const avro_node *record, const char *name, size_t at);
+/** The field of record named like field `at` of reader (another record),
+ *  trying position `at` first, where records that share their order keep
+ *  the field; NULL when absent.  Reads the avro_field_key of both records
+ *  rather than names where it can. */
+const avro_field *chan_avro__field_find_at(const avro_node *record, const avro_node *reader,
+                                           size_t at);
 
 /** Named type of a schema by full name; NULL when absent. */
 const avro_node *chan_avro__named_find(const chan_avro_schema *schema, const char *fullname);

@@ -122,7 +122,12 @@ typedef struct pair_slot {
     int state;
 } pair_slot;
 
-#define INLINE_PAIRS 32
+/*
+** Pairs kept in the context itself, looked up one by one: most checks meet
+** a few named types, and a table in the context would be cleared for every
+** check.  Past that many the pairs move to a hash table.
+*/
+#define INLINE_PAIRS 8
 
 /*
 ** Deepest nesting of check() calls.  Parsing bounds the nesting of a schema
@@ -139,7 +144,9 @@ typedef struct check_ctx {
     bool failed;
     int depth;         /* nesting of check() calls */
     const char *field; /* reader field being resolved, for messages */
-    /* (reader, writer) named pairs: in progress or done; open addressing */
+    /* (reader, writer) named pairs: in progress or done; inline_pairs[0..pairs_n)
+     * while pairs is inline_pairs, else a table of pairs_cap slots (open
+     * addressing, r NULL in an empty one) */
     pair_slot *pairs;
     size_t pairs_cap, pairs_n;
     pair_slot inline_pairs[INLINE_PAIRS];
@@ -201,40 +208,61 @@ static size_t pair_hash(const avro_node *r, const avro_node *w)
     return (size_t)(h ^ (h >> 17) ^ (h >> 31));
 }
 
+/* The slot of (r, w) in a table of cap slots, or the empty one it would take. */
+static pair_slot *pair_slot_in(pair_slot *table, size_t cap, const avro_node *r, const avro_node *w)
+{
+    size_t mask = cap - 1, i;
+
+    for (i = pair_hash(r, w) & mask; table[i].r; i = (i + 1) & mask)
+        if (table[i].r == r && table[i].w == w)
+            break;
+    return &table[i];
+}
+
+/* The slot of (r, w), or NULL when c has none. */
 static pair_slot *pair_lookup(check_ctx *c, const avro_node *r, const avro_node *w)
 {
-    size_t mask = c->pairs_cap - 1, i;
+    pair_slot *slot;
+    size_t i;
 
-    for (i = pair_hash(r, w) & mask; c->pairs[i].r; i = (i + 1) & mask)
-        if (c->pairs[i].r == r && c->pairs[i].w == w)
-            return &c->pairs[i];
-    return &c->pairs[i];
+    if (c->pairs == c->inline_pairs) {
+        for (i = 0; i < c->pairs_n; i++)
+            if (c->pairs[i].r == r && c->pairs[i].w == w)
+                return &c->pairs[i];
+        return NULL;
+    }
+    slot = pair_slot_in(c->pairs, c->pairs_cap, r, w);
+    return slot->r ? slot : NULL;
 }
 
 /* The slot of (r, w): existing (state set) or new (state 0, keys filled in). */
 static pair_slot *pair_get(check_ctx *c, const avro_node *r, const avro_node *w)
 {
-    pair_slot *slot;
+    pair_slot *slot = pair_lookup(c, r, w);
+    bool inline_full = c->pairs == c->inline_pairs && c->pairs_n == INLINE_PAIRS;
 
-    if (2 * (c->pairs_n + 1) > c->pairs_cap) {
+    if (slot)
+        return slot;
+    if (inline_full || (c->pairs != c->inline_pairs && 2 * (c->pairs_n + 1) > c->pairs_cap)) {
         pair_slot *old = c->pairs;
-        size_t old_cap = c->pairs_cap, i;
+        size_t old_n = inline_full ? c->pairs_n : c->pairs_cap, i;
 
-        c->pairs_cap *= 2;
+        c->pairs_cap = inline_full ? 4 * INLINE_PAIRS : 2 * c->pairs_cap;
         c->pairs = chan_xcalloc(c->pairs_cap, sizeof(*c->pairs));
-        for (i = 0; i < old_cap; i++)
+        for (i = 0; i < old_n; i++)
             if (old[i].r)
-                *pair_lookup(c, old[i].r, old[i].w) = old[i];
+                *pair_slot_in(c->pairs, c->pairs_cap, old[i].r, old[i].w) = old[i];
         if (old != c->inline_pairs)
             free(old);
     }
-    slot = pair_lookup(c, r, w);
-    if (!slot->r) {
-        slot->r = r;
-        slot->w = w;
-        slot->state = 0;
-        c->pairs_n++;
-    }
+    if (c->pairs == c->inline_pairs)
+        slot = &c->pairs[c->pairs_n];
+    else
+        slot = pair_slot_in(c->pairs, c->pairs_cap, r, w);
+    slot->r = r;
+    slot->w = w;
+    slot->state = 0;
+    c->pairs_n++;
     return slot;
 }
 
@@ -286,11 +314,15 @@ static bool promotable(avro_kind w, avro_kind r)
 ** find a reader branch of its kind or one it promotes to: the verdict that
 ** union_branch and check reach on such unions, without their branch nodes
 ** (which a check against many earlier versions would read from memory).
+** A primitive other than a decimal, as the set of its one kind
+** (avro_field_key.kinds), gets the verdict of check_node on it too.
 */
 static bool simple_unions_read(uint8_t r, uint8_t w)
 {
     int k, j;
 
+    if ((w & ~r) == 0)
+        return true; /* every writer kind is a reader kind */
     for (k = AVRO_NULL; k <= AVRO_STRING; k++) {
         if (!(w & (1u << k)) || (r & (1u << k)))
             continue;
@@ -414,6 +446,24 @@ static long union_branch(const check_ctx *c, const avro_node *r, const avro_node
     return best;
 }
 
+/*
+** Is field i of writer record w named like the reader field of key rk, with
+** types that simple_unions_read accepts?  Then the reader field reads it,
+** as check_record finds, from the two keys alone.  False also when only
+** the full check can tell.
+*/
+static bool same_key_reads(const avro_field_key *rk, const avro_node *w, size_t i)
+{
+    const avro_field_key *wk;
+
+    if (i >= w->n_fields || rk->len == 0 || rk->kinds == 0)
+        return false;
+    wk = &w->keys[i];
+    return wk->len == rk->len && wk->kinds != 0 &&
+           memcmp(wk->name, rk->name, sizeof(wk->name)) == 0 &&
+           simple_unions_read(rk->kinds, wk->kinds);
+}
+
 static bool check_record(check_ctx *c, const avro_node *r, const avro_node *w)
 {
     const char *saved_field = c->field;
@@ -422,8 +472,11 @@ static bool check_record(check_ctx *c, const avro_node *r, const avro_node *w)
     size_t i, k;
 
     for (i = 0; i < r->n_fields && !stop(c); i++) {
-        const avro_field *rf = &r->fields[i];
-        const avro_field *wf = chan_avro__field_find_at(w, rf->name, i), *other = NULL;
+        const avro_field *rf = &r->fields[i], *wf, *other = NULL;
+
+        if (rf->n_aliases == 0 && same_key_reads(&r->keys[i], w, i))
+            continue;
+        wf = chan_avro__field_find_at(w, r, i);
 
         for (k = 0; k < rf->n_aliases && !other; k++) {
             const avro_field *af = chan_avro__field_find(w, rf->aliases[k]);
@@ -655,7 +708,6 @@ static void ctx_init(check_ctx *c, chan_compat_report *report, int version_index
     c->failed = false;
     c->depth = 0;
     c->field = NULL;
-    memset(c->inline_pairs, 0, sizeof(c->inline_pairs));
     c->pairs = c->inline_pairs;
     c->pairs_cap = INLINE_PAIRS;
     c->pairs_n = 0;
@@ -726,6 +778,41 @@ bool chan_avro_can_read(const chan_avro_schema *reader, const chan_avro_schema *
     return run_check(reader->top, writer->top, report, -1, false);
 }
 
+/* Most keys of a record asked for ahead (prefetch_ahead). */
+#define PREFETCH_KEYS 64
+
+/*
+** A check against many earlier schemas (a transitive mode) reads, for
+** each, a short chain of pointers: the schema, its top node, the record's
+** keys and name (check_record reads little else when the fields agree).
+** Those of a long subject history are seldom in the processor's cache, and
+** waited for link by link they cost more than the check itself.  So while
+** previous[i] is checked, ask for the links of the schemas after it, one
+** link further for the nearer ones: previous[i + 6]'s top pointer,
+** previous[i + 4]'s top node, previous[i + 2]'s keys and name.  Hints
+** only: nothing is decided on them, and each link read here was asked for
+** two schemas earlier.
+*/
+static void prefetch_ahead(const chan_avro_schema *const *previous, size_t n, size_t i)
+{
+    const avro_node *top;
+    size_t k, m;
+
+    if (i + 6 < n)
+        __builtin_prefetch(&previous[i + 6]->top);
+    if (i + 4 < n) {
+        top = previous[i + 4]->top;
+        __builtin_prefetch(top);
+        __builtin_prefetch((const char *)top + 64);
+    }
+    if (i + 2 < n && (top = previous[i + 2]->top)->kind == AVRO_RECORD) {
+        m = top->n_fields < PREFETCH_KEYS ? top->n_fields : PREFETCH_KEYS;
+        for (k = 0; k < m * sizeof(*top->keys); k += 64)
+            __builtin_prefetch((const char *)top->keys + k);
+        __builtin_prefetch(top->name);
+    }
+}
+
 int chan_avro_check_mode(chan_compat_mode mode, const chan_avro_schema *new_schema,
                          const chan_avro_schema *const *previous, size_t n_previous,
                          chan_compat_report *report)
@@ -759,6 +846,8 @@ int chan_avro_check_mode(chan_compat_mode mode, const chan_avro_schema *new_sche
     for (i = 0; i < n && (ok || report); i++) {
         const avro_node *old = previous[i]->top;
 
+        if (n > 1)
+            prefetch_ahead(previous, n, i);
         if (backward && !run_check(new_schema->top, old, report, (int)i, true))
             ok = false;
         if (forward && (ok || report) && !run_check(old, new_schema->top, report, (int)i, false))

@@ -5,6 +5,7 @@
  * union branches, named types and their aliases.  Keys are borrowed from the
  * schema that owns the index.
  */
+#include <assert.h>
 #include <string.h>
 
 #include "chan/common.h"
@@ -70,9 +71,14 @@ void chan_avro__index_put(avro_index *ix, const char *key, uint32_t val)
 
 long chan_avro__index_add(avro_index *ix, const char *key, uint32_t val)
 {
-    uint32_t hash = chan_avro__hash(key);
+    return chan_avro__index_add_hashed(ix, key, chan_avro__hash(key), val);
+}
+
+long chan_avro__index_add_hashed(avro_index *ix, const char *key, uint32_t hash, uint32_t val)
+{
     size_t mask, i;
 
+    assert(hash == chan_avro__hash(key));
     grow_to(ix, ix->n + 1);
     mask = ix->cap - 1;
     for (i = home(hash, mask); ix->slots[i].key; i = (i + 1) & mask)
@@ -111,6 +117,17 @@ long chan_avro__index_find(const avro_index *ix, const char *key)
 {
     const avro_slot *s = chan_avro__index_next(ix, key, NULL);
 
+    return s ? (long)s->val : -1;
+}
+
+long chan_avro__index_find_hashed(const avro_index *ix, const char *key, uint32_t hash)
+{
+    const avro_slot *s;
+
+    assert(hash == chan_avro__hash(key));
+    if (!ix->cap)
+        return -1;
+    s = probe(ix, key, hash, home(hash, ix->cap - 1));
     return s ? (long)s->val : -1;
 }
 

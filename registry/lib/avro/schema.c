@@ -738,16 +738,43 @@ const avro_field *chan_avro__field_find(const avro_node *record, const char *nam
     return i < 0 ? NULL : &record->fields[i];
 }
 
-const avro_field *chan_avro__field_find_at(const avro_node *record, const char *name, size_t at)
+const avro_field *chan_avro__field_find_at(const avro_node *record, const avro_node *reader,
+                                           size_t at)
 {
-    if (at < record->n_fields && strcmp(record->fields[at].name, name) == 0)
-        return &record->fields[at];
-    return chan_avro__field_find(record, name);
+    const avro_field_key *rk = &reader->keys[at], *k;
+    const char *name = reader->fields[at].name;
+    long i;
+
+    assert(record->kind == AVRO_RECORD && reader->kind == AVRO_RECORD && at < reader->n_fields);
+    assert(record->keys != NULL && reader->keys != NULL);
+    if (at < record->n_fields && (k = &record->keys[at])->hash == rk->hash) {
+        if (rk->len != 0 || k->len != 0) { /* a short name is in its key */
+            if (k->len == rk->len && memcmp(k->name, rk->name, sizeof(k->name)) == 0)
+                return &record->fields[at];
+        } else if (strcmp(record->fields[at].name, name) == 0) {
+            return &record->fields[at];
+        }
+    }
+    if ((record->field_bloom & chan_avro__bloom_bits(rk->hash)) != chan_avro__bloom_bits(rk->hash))
+        return NULL;
+    i = chan_avro__index_find_hashed(&record->field_ix, name, rk->hash);
+    return i < 0 ? NULL : &record->fields[i];
+}
+
+/* The kinds of avro_field_key for a field of type t. */
+static uint8_t key_kinds(const avro_node *t)
+{
+    if (t->kind == AVRO_UNION)
+        return t->simple;
+    if (t->kind <= AVRO_STRING && !(t->kind == AVRO_BYTES && t->logical == AVRO_LT_DECIMAL))
+        return (uint8_t)(1u << t->kind);
+    return 0;
 }
 
 static int parse_field(parse_ctx *ctx, avro_node *rec, const avro_json *jf, const char *ns,
                        avro_field *f)
 {
+    avro_field_key *key = &rec->keys[f->index];
     const avro_json *jname, *jtype, *jorder, *jdep;
     const char *name, *order;
     long dup;
@@ -770,7 +797,14 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, const avro_json *jf, cons
     }
     path_pop(ctx, mark);
     f->name = (char *)name; /* the JSON string, in the arena */
-    if ((dup = chan_avro__index_add(&rec->field_ix, name, (uint32_t)f->index)) >= 0)
+    key->hash = chan_avro__hash(name);
+    if (jname->len < sizeof(key->name)) {
+        key->len = (uint8_t)jname->len;
+        memcpy(key->name, name, jname->len);
+    }
+    rec->field_bloom |= chan_avro__bloom_bits(key->hash);
+    if ((dup = chan_avro__index_add_hashed(&rec->field_ix, name, key->hash, (uint32_t)f->index)) >=
+        0)
         return fail(ctx, "duplicate field name \"%s\" (also at %s/fields/%ld)", name,
                     chan_avro__pointer(rec), dup);
     if ((jtype = chan_avro__json_get(jf, "type")) == NULL)
@@ -780,6 +814,7 @@ static int parse_field(parse_ctx *ctx, avro_node *rec, const avro_json *jf, cons
     path_pop(ctx, mark);
     if (error)
         return error;
+    key->kinds = key_kinds(f->type);
     if ((error = parse_aliases(ctx, jf, ns, false, &f->aliases, &f->n_aliases)) < 0)
         return error;
     if ((jorder = chan_avro__json_get(jf, "order")) != NULL) {
@@ -853,6 +888,9 @@ static int parse_record(parse_ctx *ctx, const avro_json *j, const char *enclosin
     n->fields = chan_avro__arena_alloc(&ctx->schema->arena,
                                        ((size_t)jfields->len + 1) * sizeof(*n->fields));
     memset(n->fields, 0, ((size_t)jfields->len + 1) * sizeof(*n->fields));
+    n->keys =
+        chan_avro__arena_alloc(&ctx->schema->arena, ((size_t)jfields->len + 1) * sizeof(*n->keys));
+    memset(n->keys, 0, ((size_t)jfields->len + 1) * sizeof(*n->keys));
     chan_avro__index_reserve(&n->field_ix, jfields->len);
     for (i = 0; i < jfields->len && (jf = &jfields->u.items[i]) != NULL; i++) {
         avro_field *f = &n->fields[i];

@@ -406,7 +406,7 @@ cleanup:
 
 /*
 ** Call req->check with the live versions of req->subject (only the latest
-** with req->check_latest_only; without the texts req->check_wants_text
+** with req->check_latest_only; without the texts req->check_wants_texts
 ** does not want), inside o's transaction: the write transaction with the
 ** subject locked when registering (chan_store_schema_register), a read
 ** one for a check alone (chan_store_schema_check).  Returns 0 or the
@@ -422,7 +422,8 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
     char *subject = NULL;              /* their subject, shared */
     size_t n_existing = 0;
     int error, want_min = 0, want_max = 0;
-    bool lazy = req->check_wants_text != NULL;
+    bool *want = NULL; /* of a lazy read: the texts check_wants_texts asks for */
+    bool lazy = req->check_wants_texts != NULL;
 
     assert(o->in_txn && req->check != NULL);
     if (req->check_latest_only)
@@ -454,7 +455,14 @@ static int run_register_check(chan_store__op *o, const chan_schema_register_requ
         }
         existing[i] = &block[i];
         version_id_from_row(existing[i], &rows, i, subject);
-        if (req->check_wants_text(req->check_ctx, existing[i]->id)) {
+    }
+    if (lazy) {
+        want = chan_xcalloc(n_existing + 1, sizeof(*want));
+        req->check_wants_texts(req->check_ctx, (const chan_schema_version *const *)existing,
+                               n_existing, want);
+        for (size_t i = 0; i < n_existing; i++) {
+            if (!want[i])
+                continue;
             if (want_min == 0)
                 want_min = existing[i]->version;
             want_max = existing[i]->version;
@@ -476,6 +484,7 @@ cleanup:
         free(block);
         free(subject);
         free(existing);
+        free(want);
     } else {
         chan_schema_version_list_free(existing, n_existing);
     }

@@ -1171,6 +1171,111 @@ static void test_modes(void **state)
  * each writer branch that no reader branch reads.  A decimal branch is not
  * such a primitive: its precision and scale are still compared.
  */
+/* Record "R" with field "a" and a field named `name` of type `type`, with an alias or not. */
+static chan_avro_schema *record_with(const char *name, const char *type, bool alias, bool swap)
+{
+    char *text = chan_xasprintf(
+        "{\"type\":\"record\",\"name\":\"R\",\"fields\":[%s{\"name\":\"%s\",\"type\":%s%s}%s]}",
+        swap ? "" : "{\"name\":\"a\",\"type\":\"int\"},", name, type,
+        alias ? ",\"aliases\":[\"zz\"]" : "", swap ? ",{\"name\":\"a\",\"type\":\"int\"}" : "");
+    chan_avro_schema *s = parse_ok(text);
+
+    free(text);
+    return s;
+}
+
+/*
+** A field checked from the keys of both records (same name at the same
+** position, types that are primitives or unions of them) gets the verdict
+** and issues of the full check: the one of a reader field with an alias,
+** which always takes the full check, and of the bare types.  So do fields
+** found by name elsewhere (another position, a name too long for its key).
+*/
+static void test_field_keys(void **state)
+{
+    static const char *const names[] = {"null",  "boolean", "int",   "long",
+                                        "float", "double",  "bytes", "string"};
+    static const char *const long_name = "a_field_name_longer_than_its_key";
+    enum { N_TYPES = 256 + 2 };
+    char *types[N_TYPES];
+    chan_avro_schema *bare[N_TYPES], *keyed[N_TYPES], *aliased[N_TYPES], *moved[N_TYPES],
+        *longer[N_TYPES];
+    unsigned r, w, k;
+
+    (void)state;
+    for (r = 0; r < N_TYPES; r++) {
+        chan_buf b = CHAN_BUF_INIT;
+
+        if (r == 0) {
+            chan_buf_puts(&b, "{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":4,"
+                              "\"scale\":2}");
+        } else if (r < 256) {
+            chan_buf_putc(&b, '[');
+            for (k = 0; k < 8; k++)
+                if (r & (1u << k))
+                    chan_buf_printf(&b, "%s\"%s\"", b.len > 1 ? "," : "", names[k]);
+            chan_buf_putc(&b, ']');
+        } else if (r == 256) {
+            chan_buf_puts(&b, "\"string\"");
+        } else {
+            chan_buf_puts(&b, "{\"type\":\"array\",\"items\":\"long\"}");
+        }
+        types[r] = chan_buf_take(&b);
+        bare[r] = parse_ok(types[r]);
+        keyed[r] = record_with("f", types[r], false, false);
+        aliased[r] = record_with("f", types[r], true, false);
+        moved[r] = record_with("f", types[r], false, true);
+        longer[r] = record_with(long_name, types[r], false, false);
+    }
+    for (r = 0; r < N_TYPES; r++)
+        for (w = 0; w < N_TYPES; w++) {
+            bool expect = chan_avro_can_read(bare[r], bare[w], NULL);
+            chan_compat_report *full = chan_compat_report_new(), *fast = chan_compat_report_new();
+
+            assert_int_equal(chan_avro_can_read(keyed[r], keyed[w], NULL), expect);
+            assert_int_equal(chan_avro_can_read(moved[r], keyed[w], NULL), expect);
+            assert_int_equal(chan_avro_can_read(keyed[r], moved[w], NULL), expect);
+            assert_int_equal(chan_avro_can_read(longer[r], longer[w], NULL), expect);
+            assert_int_equal(chan_avro_can_read(aliased[r], keyed[w], full), expect);
+            assert_int_equal(chan_avro_can_read(keyed[r], keyed[w], fast), expect);
+            assert_int_equal(chan_compat_report_count(fast), chan_compat_report_count(full));
+            for (k = 0; k < chan_compat_report_count(full); k++)
+                assert_string_equal(chan_compat_report_get(fast, k)->message,
+                                    chan_compat_report_get(full, k)->message);
+            chan_compat_report_free(full);
+            chan_compat_report_free(fast);
+        }
+    /* a reader field that no writer field is named like: its default decides */
+    {
+        chan_avro_schema *wr = record_with("f", "\"int\"", false, false);
+        chan_avro_schema *rd = parse_ok("{\"type\":\"record\",\"name\":\"R\",\"fields\":["
+                                        "{\"name\":\"a\",\"type\":\"int\"},"
+                                        "{\"name\":\"g\",\"type\":\"int\",\"default\":1}]}");
+        chan_avro_schema *rn = parse_ok("{\"type\":\"record\",\"name\":\"R\",\"fields\":["
+                                        "{\"name\":\"a\",\"type\":\"int\"},"
+                                        "{\"name\":\"g\",\"type\":\"int\"}]}");
+        chan_compat_report *rep = chan_compat_report_new();
+
+        assert_true(chan_avro_can_read(rd, wr, NULL));
+        assert_false(chan_avro_can_read(rn, wr, rep));
+        assert_int_equal(chan_compat_report_count(rep), 1);
+        assert_string_equal(chan_compat_report_get(rep, 0)->kind,
+                            "READER_FIELD_MISSING_DEFAULT_VALUE");
+        chan_compat_report_free(rep);
+        chan_avro_schema_free(wr);
+        chan_avro_schema_free(rd);
+        chan_avro_schema_free(rn);
+    }
+    for (r = 0; r < N_TYPES; r++) {
+        chan_avro_schema_free(bare[r]);
+        chan_avro_schema_free(keyed[r]);
+        chan_avro_schema_free(aliased[r]);
+        chan_avro_schema_free(moved[r]);
+        chan_avro_schema_free(longer[r]);
+        free(types[r]);
+    }
+}
+
 static void test_unions_of_primitives(void **state)
 {
     static const char *const names[] = {"null",  "boolean", "int",   "long",
@@ -1467,6 +1572,7 @@ int main(void)
         cmocka_unit_test(test_modes),
         cmocka_unit_test(test_modes_backward_direction),
         cmocka_unit_test(test_unions_of_primitives),
+        cmocka_unit_test(test_field_keys),
         cmocka_unit_test(test_removals),
         cmocka_unit_test(test_node_pointers),
         cmocka_unit_test(test_report_accessors),

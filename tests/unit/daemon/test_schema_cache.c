@@ -66,6 +66,15 @@ static void test_ids_and_texts_are_apart(void **state)
     chand_schema_release(c);
 }
 
+/* chand_schema_peek_ids for one id. */
+static chand_schema *peek_one(int64_t id)
+{
+    chand_schema *out = NULL;
+
+    chand_schema_peek_ids(&id, 1, &out);
+    return out;
+}
+
 static void test_peek_finds_only_cached_ids(void **state)
 {
     chand_schema *a = NULL, *p = NULL;
@@ -75,13 +84,13 @@ static void test_peek_finds_only_cached_ids(void **state)
     (void)state;
     chand_schema_cache_kind_stats(false, &id_hits0, &id_misses0);
     chand_schema_cache_kind_stats(true, &text_hits0, &text_misses0);
-    assert_null(chand_schema_peek_id(9));
-    assert_null(chand_schema_peek_id(0));
+    assert_null(peek_one(9));
+    assert_null(peek_one(0));
     assert_int_equal(chand_schema_parse_text(&a, RECORD, strlen(RECORD), &err), 0);
-    assert_null(chand_schema_peek_id(9)); /* a text is not an id */
+    assert_null(peek_one(9)); /* a text is not an id */
     chand_schema_release(a);
     assert_int_equal(chand_schema_parse_id(&a, 9, RECORD, &err), 0);
-    p = chand_schema_peek_id(9);
+    p = peek_one(9);
     assert_non_null(p);
     assert_ptr_equal(chand_schema_get(p), chand_schema_get(a));
     chand_schema_release(p);
@@ -93,11 +102,31 @@ static void test_peek_finds_only_cached_ids(void **state)
     chand_schema_cache_kind_stats(true, &hits, &misses);
     assert_int_equal(hits - text_hits0, 0);
     assert_int_equal(misses - text_misses0, 1);
+    /* Several at once: a handle for each cached id, in place, NULL for the rest. */
+    {
+        chand_schema *b = NULL, *out[5];
+        const int64_t ids[5] = {11, 0, 12, -3, 11};
+
+        assert_int_equal(chand_schema_parse_id(&a, 11, RECORD, &err), 0);
+        assert_int_equal(chand_schema_parse_id(&b, 12, "\"int\"", &err), 0);
+        chand_schema_cache_kind_stats(false, &id_hits0, NULL);
+        chand_schema_peek_ids(ids, 5, out);
+        assert_ptr_equal(chand_schema_get(out[0]), chand_schema_get(a));
+        assert_null(out[1]);
+        assert_ptr_equal(chand_schema_get(out[2]), chand_schema_get(b));
+        assert_null(out[3]);
+        assert_ptr_equal(chand_schema_get(out[4]), chand_schema_get(a));
+        chand_schema_cache_kind_stats(false, &hits, NULL);
+        assert_int_equal(hits - id_hits0, 3);
+        chand_schema_release_all(out, 5);
+        chand_schema_release(a);
+        chand_schema_release(b);
+    }
     /* Disabled: nothing is kept, so nothing is found. */
     chand_schema_cache_configure(0, 0);
-    assert_null(chand_schema_peek_id(9));
+    assert_null(peek_one(9));
     assert_int_equal(chand_schema_parse_id(&a, 10, RECORD, &err), 0);
-    assert_null(chand_schema_peek_id(10));
+    assert_null(peek_one(10));
     chand_schema_release(a);
 }
 
@@ -121,7 +150,7 @@ static void test_adopted_id_shares_the_parsed_schema(void **state)
     chand_schema_cache_stats(NULL, NULL, &entries, NULL);
     assert_int_equal(entries, entries0 + 1);
 
-    b = chand_schema_peek_id(41);
+    b = peek_one(41);
     assert_non_null(b);
     assert_ptr_equal(chand_schema_get(b), chand_schema_get(a));
     chand_schema_release(a);

@@ -875,7 +875,7 @@ typedef struct alone_ctx {
     size_t seen;
     int versions[8];
     bool has_text[8];
-    int64_t want_id; /* the text wanted by wants_text_cb */
+    int64_t want_id; /* the text wanted by wants_texts_cb */
     int verdict;
 } alone_ctx;
 
@@ -898,9 +898,13 @@ static int alone_cb(void *ctx, const chan_schema_version *const *existing, size_
     return 0;
 }
 
-static bool wants_text_cb(void *ctx, int64_t id)
+static void wants_texts_cb(void *ctx, const chan_schema_version *const *versions, size_t n,
+                           bool *want)
 {
-    return ((alone_ctx *)ctx)->want_id == id;
+    for (size_t i = 0; i < n; i++) {
+        assert_false(want[i]);
+        want[i] = ((alone_ctx *)ctx)->want_id == versions[i]->id;
+    }
 }
 
 static void test_schema_check_alone(void **state)
@@ -936,7 +940,7 @@ static void test_schema_check_alone(void **state)
     assert_true(ctx.has_text[0] && ctx.has_text[1]);
     /* Only the texts wanted. */
     ctx.want_id = v3->id;
-    req.check_wants_text = wants_text_cb;
+    req.check_wants_texts = wants_texts_cb;
     assert_int_equal(chan_store_schema_check(g_store, &req, &err), 0);
     assert_int_equal(ctx.seen, 2);
     assert_false(ctx.has_text[0]);
