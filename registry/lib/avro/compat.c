@@ -781,31 +781,31 @@ bool chan_avro_can_read(const chan_avro_schema *reader, const chan_avro_schema *
 /* Most keys of a record asked for ahead (prefetch_ahead). */
 #define PREFETCH_KEYS 64
 
+/* Top nodes that chan_avro_check_mode keeps on its stack. */
+#define TOPS_INLINE 16
+
 /*
 ** A check against many earlier schemas (a transitive mode) reads, for
 ** each, a short chain of pointers: the schema, its top node, the record's
 ** keys and name (check_record reads little else when the fields agree).
 ** Those of a long subject history are seldom in the processor's cache, and
-** waited for link by link they cost more than the check itself.  So while
-** previous[i] is checked, ask for the links of the schemas after it, one
-** link further for the nearer ones: previous[i + 6]'s top pointer,
-** previous[i + 4]'s top node, previous[i + 2]'s keys and name.  Hints
-** only: nothing is decided on them, and each link read here was asked for
-** two schemas earlier.
+** waited for link by link they cost more than the check itself.  So the
+** top nodes are read first, all in one loop whose loads do not wait for
+** each other (tops), and while tops[i] is checked, the nodes after it are
+** asked for: the node of tops[i + 4], the keys and name of tops[i + 2],
+** read from the node asked for two schemas earlier.  Hints only: nothing
+** is decided on them.
 */
-static void prefetch_ahead(const chan_avro_schema *const *previous, size_t n, size_t i)
+static void prefetch_ahead(const avro_node *const *tops, size_t n, size_t i)
 {
     const avro_node *top;
     size_t k, m;
 
-    if (i + 6 < n)
-        __builtin_prefetch(&previous[i + 6]->top);
     if (i + 4 < n) {
-        top = previous[i + 4]->top;
-        __builtin_prefetch(top);
-        __builtin_prefetch((const char *)top + 64);
+        __builtin_prefetch(tops[i + 4]);
+        __builtin_prefetch((const char *)tops[i + 4] + 64);
     }
-    if (i + 2 < n && (top = previous[i + 2]->top)->kind == AVRO_RECORD) {
+    if (i + 2 < n && (top = tops[i + 2])->kind == AVRO_RECORD) {
         m = top->n_fields < PREFETCH_KEYS ? top->n_fields : PREFETCH_KEYS;
         for (k = 0; k < m * sizeof(*top->keys); k += 64)
             __builtin_prefetch((const char *)top->keys + k);
@@ -818,6 +818,7 @@ int chan_avro_check_mode(chan_compat_mode mode, const chan_avro_schema *new_sche
                          chan_compat_report *report)
 {
     bool backward = false, forward = false, transitive = false, ok = true;
+    const avro_node *tops_inline[TOPS_INLINE], **tops; /* the top nodes of previous */
     size_t i, n;
 
     switch (mode) {
@@ -843,16 +844,20 @@ int chan_avro_check_mode(chan_compat_mode mode, const chan_avro_schema *new_sche
         break;
     }
     n = transitive ? n_previous : (n_previous > 0 ? 1 : 0);
+    tops = n <= TOPS_INLINE ? tops_inline : chan_xcalloc(n, sizeof(*tops));
+    for (i = 0; i < n; i++)
+        tops[i] = previous[i]->top;
     for (i = 0; i < n && (ok || report); i++) {
-        const avro_node *old = previous[i]->top;
-
         if (n > 1)
-            prefetch_ahead(previous, n, i);
-        if (backward && !run_check(new_schema->top, old, report, (int)i, true))
+            prefetch_ahead(tops, n, i);
+        if (backward && !run_check(new_schema->top, tops[i], report, (int)i, true))
             ok = false;
-        if (forward && (ok || report) && !run_check(old, new_schema->top, report, (int)i, false))
+        if (forward && (ok || report) &&
+            !run_check(tops[i], new_schema->top, report, (int)i, false))
             ok = false;
     }
+    if (tops != tops_inline)
+        free(tops);
     return ok ? 0 : CHAN_EINCOMPATIBLE;
 }
 

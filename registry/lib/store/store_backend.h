@@ -60,11 +60,12 @@ typedef struct chan_store__rows {
     size_t cap;                    /**< cells allocated (the unused ones are NULL) */
     int64_t changes;               /**< rows inserted, updated or deleted by the statement */
     struct chan_store__slab *slab; /**< short cells, freed together (store_rows.c) */
+    size_t n_heap;                 /**< cells allocated on their own (not in slab) */
 } chan_store__rows;
 
 #define CHAN_STORE__ROWS_INIT                                                                      \
     {                                                                                              \
-        0, 0, NULL, 0, 0, NULL                                                                     \
+        0, 0, NULL, 0, 0, NULL, 0                                                                  \
     }
 
 /** Free the cells and reset to empty.  NULL-safe. */
@@ -84,6 +85,9 @@ char *chan_store__cell_take(chan_store__rows *rows, size_t row, size_t col);
  * (len bytes) is copied; NULL stores SQL NULL.  n_cols must be set first.
  */
 void chan_store__rows_push(chan_store__rows *rows, size_t col, const char *text, size_t len);
+
+/** chan_store__rows_push of the decimal text of v. */
+void chan_store__rows_push_int(chan_store__rows *rows, size_t col, int64_t v);
 
 /** A connection of a backend; opaque to store.c. */
 typedef struct chan_store__conn chan_store__conn;

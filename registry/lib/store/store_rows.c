@@ -37,10 +37,12 @@ static bool in_slab(const chan_store__rows *rows, const char *p)
     return false;
 }
 
-static void cell_free(const chan_store__rows *rows, char *p)
+static void cell_free(chan_store__rows *rows, char *p)
 {
-    if (p != NULL && !in_slab(rows, p))
+    if (p != NULL && !in_slab(rows, p)) {
         free(p);
+        rows->n_heap--;
+    }
 }
 
 static char *slab_copy(chan_store__rows *rows, const char *text, size_t len)
@@ -71,7 +73,7 @@ void chan_store__rows_dispose(chan_store__rows *rows)
 
     if (rows == NULL)
         return;
-    for (size_t i = 0; i < rows->cap; i++)
+    for (size_t i = 0; i < rows->cap && rows->n_heap > 0; i++)
         cell_free(rows, rows->cells[i]);
     for (k = rows->slab; k != NULL; k = next) {
         next = k->next;
@@ -81,6 +83,7 @@ void chan_store__rows_dispose(chan_store__rows *rows)
     free(rows->cells);
     rows->cells = NULL;
     rows->cap = 0;
+    rows->n_heap = 0;
     rows->n_rows = 0;
     rows->n_cols = 0;
     rows->changes = 0;
@@ -96,9 +99,19 @@ const char *chan_store__cell(const chan_store__rows *rows, size_t row, size_t co
 
 int64_t chan_store__cell_int(const chan_store__rows *rows, size_t row, size_t col)
 {
-    const char *s = chan_store__cell(rows, row, col);
+    const char *s = chan_store__cell(rows, row, col), *p;
+    bool neg;
+    int64_t v = 0;
+    int digits = 0;
+
     if (s == NULL)
         return 0;
+    /* the common case, up to 18 digits (no overflow), without strtoll's generality */
+    neg = *s == '-';
+    for (p = s + neg; *p >= '0' && *p <= '9' && digits < 18; p++, digits++)
+        v = 10 * v + (*p - '0');
+    if (*p == '\0' && digits > 0)
+        return neg ? -v : v;
     return strtoll(s, NULL, 10);
 }
 
@@ -119,7 +132,12 @@ char *chan_store__cell_take(chan_store__rows *rows, size_t row, size_t col)
         return NULL;
     s = rows->cells[row * rows->n_cols + col];
     rows->cells[row * rows->n_cols + col] = NULL;
-    return s != NULL && in_slab(rows, s) ? chan_xstrdup(s) : s;
+    if (s == NULL)
+        return NULL;
+    if (in_slab(rows, s))
+        return chan_xstrdup(s);
+    rows->n_heap--; /* the caller's now */
+    return s;
 }
 
 void chan_store__rows_push(chan_store__rows *rows, size_t col, const char *text, size_t len)
@@ -137,12 +155,28 @@ void chan_store__rows_push(chan_store__rows *rows, size_t col, const char *text,
         rows->cap = ncap;
     }
     cell_free(rows, rows->cells[idx]);
-    if (text == NULL)
+    if (text == NULL) {
         rows->cells[idx] = NULL;
-    else if (len < SLAB_CELL_MAX && memchr(text, '\0', len) == NULL)
+    } else if (len < SLAB_CELL_MAX && memchr(text, '\0', len) == NULL) {
         rows->cells[idx] = slab_copy(rows, text, len);
-    else
+    } else {
         rows->cells[idx] = chan_xstrndup(text, len);
+        rows->n_heap++;
+    }
+}
+
+void chan_store__rows_push_int(chan_store__rows *rows, size_t col, int64_t v)
+{
+    char buf[24], *p = buf + sizeof(buf);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    chan_store__rows_push(rows, col, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 uint64_t chan_store__fnv1a64(const void *data, size_t len)

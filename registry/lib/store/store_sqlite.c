@@ -419,25 +419,6 @@ static int prepare(chan_store__conn *conn, sqlite3_stmt **out, bool *out_cached,
     return 0;
 }
 
-/* The decimal text of v into buf (at least 21 bytes, NUL-terminated); its length. */
-static size_t int_text(char *buf, int64_t v)
-{
-    char tmp[20];
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    size_t n = 0, len = 0;
-
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        buf[len++] = '-';
-    while (n > 0)
-        buf[len++] = tmp[--n];
-    buf[len] = '\0';
-    return len;
-}
-
 static int sqlite_query(chan_store__conn *conn, chan_store__rows *rows, const char *sql,
                         const chan_store__value *params, size_t n_params, chan_error *err)
 {
@@ -480,14 +461,11 @@ static int sqlite_query(chan_store__conn *conn, chan_store__rows *rows, const ch
             case SQLITE_NULL:
                 chan_store__rows_push(rows, c, NULL, 0);
                 break;
-            case SQLITE_INTEGER: {
+            case SQLITE_INTEGER:
                 /* written here: asking SQLite for the text converts the value
                  * in place, which costs more than the rest of the row */
-                size_t len = int_text(num, sqlite3_column_int64(stmt, col));
-
-                chan_store__rows_push(rows, c, num, len);
+                chan_store__rows_push_int(rows, c, sqlite3_column_int64(stmt, col));
                 break;
-            }
             case SQLITE_FLOAT:
                 /* SQLite's own text form keeps only 15 digits. */
                 snprintf(num, sizeof(num), "%.17g", sqlite3_column_double(stmt, col));
