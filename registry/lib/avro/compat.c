@@ -447,21 +447,16 @@ static long union_branch(const check_ctx *c, const avro_node *r, const avro_node
 }
 
 /*
-** Is field i of writer record w named like the reader field of key rk, with
-** types that simple_unions_read accepts?  Then the reader field reads it,
-** as check_record finds, from the two keys alone.  False also when only
-** the full check can tell.
+** Does field i of reader record r read field j of writer record w, as
+** check() on their types finds, from the records' keys alone (types that
+** are primitives or unions of them, avro_field_key.kinds)?  False also
+** when only check() can tell.
 */
-static bool same_key_reads(const avro_field_key *rk, const avro_node *w, size_t i)
+static bool keys_read(const avro_node *r, size_t i, const avro_node *w, size_t j)
 {
-    const avro_field_key *wk;
+    uint8_t rk = r->keys[i].kinds, wk = w->keys[j].kinds;
 
-    if (i >= w->n_fields || rk->len == 0 || rk->kinds == 0)
-        return false;
-    wk = &w->keys[i];
-    return wk->len == rk->len && wk->kinds != 0 &&
-           memcmp(wk->name, rk->name, sizeof(wk->name)) == 0 &&
-           simple_unions_read(rk->kinds, wk->kinds);
+    return rk != 0 && wk != 0 && simple_unions_read(rk, wk);
 }
 
 static bool check_record(check_ctx *c, const avro_node *r, const avro_node *w)
@@ -472,11 +467,8 @@ static bool check_record(check_ctx *c, const avro_node *r, const avro_node *w)
     size_t i, k;
 
     for (i = 0; i < r->n_fields && !stop(c); i++) {
-        const avro_field *rf = &r->fields[i], *wf, *other = NULL;
-
-        if (rf->n_aliases == 0 && same_key_reads(&r->keys[i], w, i))
-            continue;
-        wf = chan_avro__field_find_at(w, r, i);
+        const avro_field *rf = &r->fields[i], *wf = chan_avro__field_find_at(w, r, i);
+        const avro_field *other = NULL;
 
         for (k = 0; k < rf->n_aliases && !other; k++) {
             const avro_field *af = chan_avro__field_find(w, rf->aliases[k]);
@@ -508,6 +500,8 @@ static bool check_record(check_ctx *c, const avro_node *r, const avro_node *w)
             }
             continue;
         }
+        if (keys_read(r, i, w, wf->index))
+            continue;
         c->field = rf->name;
         site.parent = r;
         site.kind = SITE_FIELD;
@@ -848,8 +842,7 @@ int chan_avro_check_mode(chan_compat_mode mode, const chan_avro_schema *new_sche
     for (i = 0; i < n; i++)
         tops[i] = previous[i]->top;
     for (i = 0; i < n && (ok || report); i++) {
-        if (n > 1)
-            prefetch_ahead(tops, n, i);
+        prefetch_ahead(tops, n, i);
         if (backward && !run_check(new_schema->top, tops[i], report, (int)i, true))
             ok = false;
         if (forward && (ok || report) &&

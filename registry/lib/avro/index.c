@@ -115,9 +115,7 @@ const avro_slot *chan_avro__index_next(const avro_index *ix, const char *key, co
 
 long chan_avro__index_find(const avro_index *ix, const char *key)
 {
-    const avro_slot *s = chan_avro__index_next(ix, key, NULL);
-
-    return s ? (long)s->val : -1;
+    return chan_avro__index_find_hashed(ix, key, chan_avro__hash(key));
 }
 
 long chan_avro__index_find_hashed(const avro_index *ix, const char *key, uint32_t hash)

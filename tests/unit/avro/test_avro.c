@@ -1185,11 +1185,12 @@ static chan_avro_schema *record_with(const char *name, const char *type, bool al
 }
 
 /*
-** A field checked from the keys of both records (same name at the same
-** position, types that are primitives or unions of them) gets the verdict
-** and issues of the full check: the one of a reader field with an alias,
-** which always takes the full check, and of the bare types.  So do fields
-** found by name elsewhere (another position, a name too long for its key).
+** A field whose type is checked from the keys of both records (types that
+** are primitives or unions of them) gets the verdict of the full check of
+** the bare types, wherever the writer field is found: at the same position,
+** at another, by a name too long for its key, through a reader alias.  A
+** refusal's issues come from the full check, the same with or without the
+** alias.
 */
 static void test_field_keys(void **state)
 {
